@@ -1,0 +1,118 @@
+//! From parsed flags to a run: resolve settings, build the client and Ctx, dispatch to the verb, map to an exit code.
+
+use crate::cli::{Cli, Command, KubeArgs};
+use crate::context::{Ctx, Scope, Settings, parse_duration};
+use crate::error::{Error, ExitCode, Result};
+use crate::ui::Printer;
+use std::io::IsTerminal;
+
+/// Everything main.rs needs: run the parsed command and return the exit code (errors already printed).
+pub async fn run(cli: Cli) -> ExitCode {
+    let printer = printer_for(&cli);
+    match dispatch(cli, printer.clone()).await {
+        Ok(code) => code,
+        Err(err) => {
+            printer.error(&err);
+            err.exit_code()
+        }
+    }
+}
+
+fn printer_for(cli: &Cli) -> Printer {
+    let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let stderr_is_tty = std::io::stderr().is_terminal();
+    Printer {
+        quiet: cli.global.quiet,
+        verbose: cli.global.verbose,
+        color: stderr_is_tty && !cli.global.no_color && !no_color_env,
+        stderr_is_tty,
+    }
+}
+
+async fn dispatch(cli: Cli, printer: Printer) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Version => return crate::commands::version::run(&printer),
+        Command::Completion(args) => return crate::commands::completion::run(&printer, args),
+        Command::Complete(args) => {
+            return crate::commands::completion::complete(&cli.kube, args).await;
+        }
+        Command::Doctor(args) if args.list_checks || args.from_dump.is_some() => {
+            return crate::commands::doctor::run_offline(&printer, &cli.global, args);
+        }
+        _ => {}
+    }
+    let ctx = build_ctx(&cli, printer).await?;
+    match &cli.command {
+        Command::Reload(args) => crate::commands::reload::run(&ctx, args).await,
+        Command::Resize(args) => crate::commands::resize::run(&ctx, args).await,
+        Command::Doctor(args) => crate::commands::doctor::run(&ctx, args).await,
+        Command::FixPerms(args) => crate::commands::fix_perms::run(&ctx, args).await,
+        Command::Version | Command::Completion(_) | Command::Complete(_) => {
+            unreachable!("handled above")
+        }
+    }
+}
+
+/// Build the Ctx: kubeconfig resolution as kubectl does it, then the namespace scope and settings.
+pub async fn build_ctx(cli: &Cli, printer: Printer) -> Result<Ctx> {
+    let config = kube_config(&cli.kube).await?;
+    let scope = if cli.kube.all_namespaces {
+        Scope::AllNamespaces
+    } else {
+        Scope::Namespace(
+            cli.kube
+                .namespace
+                .clone()
+                .unwrap_or_else(|| config.default_namespace.clone()),
+        )
+    };
+    let client = kube::Client::try_from(config).map_err(|source| Error::Kube {
+        action: "create a client for the cluster".into(),
+        source,
+    })?;
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    Ok(Ctx {
+        client,
+        settings: Settings {
+            scope,
+            output: cli.global.output,
+            assume_yes: cli.global.yes,
+            dry_run: cli.global.dry_run,
+            interactive,
+            verbose: cli.global.verbose,
+        },
+        printer,
+    })
+}
+
+/// kube::Config from the kubectl flags: --kubeconfig, else $KUBECONFIG (merged), else ~/.kube/config.
+pub async fn kube_config(args: &KubeArgs) -> Result<kube::Config> {
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+    let options = KubeConfigOptions {
+        context: args.context.clone(),
+        cluster: args.cluster.clone(),
+        user: args.user.clone(),
+    };
+    let kubeconfig = match &args.kubeconfig {
+        Some(path) => Kubeconfig::read_from(path),
+        None => Kubeconfig::read(),
+    }
+    .map_err(|e| Error::Kubeconfig {
+        message: e.to_string(),
+        hint: Some("pass --kubeconfig PATH or set KUBECONFIG; `kubectl config view` shows what kubectl sees".into()),
+    })?;
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|e| Error::Kubeconfig {
+            message: e.to_string(),
+            hint: Some(
+                "`kubectl config get-contexts` lists the contexts; pick one with --context".into(),
+            ),
+        })?;
+    if let Some(timeout) = &args.request_timeout {
+        let timeout = parse_duration(timeout)?;
+        config.read_timeout = timeout;
+        config.write_timeout = timeout;
+    }
+    Ok(config)
+}

@@ -1,0 +1,10 @@
+//! kubectl-prom: find Prometheus servers on Kubernetes, see what is wrong, fix it with a confirmed plan, verify.
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod error;
+pub mod ui;
+
+pub use error::{Error, ExitCode, Result};

@@ -1,0 +1,2 @@
+//! The `kube-sim` binary: `list`, `up`, `run` over the library.
+fn main() {}
