@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod error;
+pub mod quantity;
 pub mod ui;
 
 pub use error::{Error, ExitCode, Result};
