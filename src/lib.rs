@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod error;
+pub mod logscan;
 pub mod quantity;
 pub mod ui;
 
