@@ -7,6 +7,7 @@ pub mod context;
 pub mod error;
 pub mod logscan;
 pub mod quantity;
+pub mod resize;
 pub mod ui;
 
 pub use error::{Error, ExitCode, Result};

@@ -323,6 +323,13 @@ impl fmt::Display for Quantity {
     }
 }
 
+impl serde::Serialize for Quantity {
+    /// As its canonical string, the way the API shows quantities.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 impl std::str::FromStr for Quantity {
     type Err = QuantityError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

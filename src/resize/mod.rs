@@ -1,0 +1,4 @@
+//! `resize` internals: the snapshot model, pure pre-flight and planning, gathering, and apply/watch/verify.
+
+pub mod model;
+pub mod plan;

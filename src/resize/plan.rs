@@ -1,0 +1,1357 @@
+//! Pure pre-flight and planning for `resize`: from a Snapshot and a size request to a typed plan per install
+//! flavour, or a refusal that says why. No I/O here; every rule is unit-tested from fixtures below.
+
+use super::model::{Claim, ClaimPod, Install, SizeRequest, Snapshot, StatefulSetRef, Usage};
+use crate::error::{Error, Result};
+use crate::quantity::Quantity;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use serde::Serialize;
+use serde_json::json;
+
+/// The admission plugin PersistentVolumeClaimResize's refusal, verbatim
+/// (kubernetes: plugin/pkg/admission/storage/persistentvolume/resize/admission.go).
+pub const NOT_EXPANDABLE_ADMISSION: &str = "only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize";
+/// The same plugin's refusal for a claim that is not bound.
+pub const NOT_BOUND_ADMISSION: &str = "Only bound persistent volume claims can be expanded";
+/// Provisioners of AWS EBS volumes (CSI and the old in-tree name).
+const EBS_PROVISIONERS: [&str; 2] = ["ebs.csi.aws.com", "kubernetes.io/aws-ebs"];
+
+/// One change to the cluster, in the order it is applied.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "camelCase")]
+pub enum Step {
+    /// `allowVolumeExpansion: true` on a StorageClass: cluster-wide, confirmed on its own.
+    #[serde(rename_all = "camelCase")]
+    AllowExpansion {
+        class: String,
+        resource_version: String,
+    },
+    /// Pause the `Prometheus` resource and set its storage request in the same patch (operator docs, step 2).
+    #[serde(rename_all = "camelCase")]
+    PausePrometheus {
+        name: String,
+        resource_version: String,
+        from: Option<String>,
+        to: Quantity,
+    },
+    /// Raise one claim's `spec.resources.requests.storage`.
+    #[serde(rename_all = "camelCase")]
+    PatchClaim {
+        name: String,
+        resource_version: String,
+        from: Quantity,
+        to: Quantity,
+    },
+    /// Delete a StatefulSet with `propagationPolicy: Orphan`: its pods keep running.
+    #[serde(rename_all = "camelCase")]
+    OrphanDeleteStatefulSet(StatefulSetRef),
+    /// Create the StatefulSet again with the larger claim template; it adopts the running pods.
+    #[serde(rename_all = "camelCase")]
+    RecreateStatefulSet {
+        name: String,
+        template: String,
+        from: Option<String>,
+        to: Quantity,
+        #[serde(skip)]
+        object: Box<StatefulSet>,
+    },
+    /// Unpause the `Prometheus` resource; the operator recreates its StatefulSet from the new storage request.
+    #[serde(rename_all = "camelCase")]
+    UnpausePrometheus { name: String },
+}
+
+/// The permission a step needs, as a SelfSubjectAccessReview asks it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessRequest {
+    pub verb: String,
+    pub group: String,
+    pub resource: String,
+    /// None for cluster-scoped resources.
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+}
+
+impl AccessRequest {
+    fn new(
+        verb: &str,
+        group: &str,
+        resource: &str,
+        namespace: Option<&str>,
+        name: Option<&str>,
+    ) -> Self {
+        AccessRequest {
+            verb: verb.into(),
+            group: group.into(),
+            resource: resource.into(),
+            namespace: namespace.map(Into::into),
+            name: name.map(Into::into),
+        }
+    }
+
+    /// The equivalent `kubectl auth can-i` command, for hints.
+    pub fn can_i(&self) -> String {
+        let resource = if self.group.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        };
+        let target = match &self.name {
+            Some(name) => format!("{resource}/{name}"),
+            None => resource,
+        };
+        match &self.namespace {
+            Some(ns) => format!("kubectl auth can-i {} {target} -n {ns}", self.verb),
+            None => format!("kubectl auth can-i {} {target}", self.verb),
+        }
+    }
+}
+
+impl Step {
+    /// `verb kind/name`, the heading of the step in the plan.
+    pub fn summary(&self) -> String {
+        match self {
+            Step::AllowExpansion { class, .. } => {
+                format!(
+                    "patch storageclass/{class} (cluster-wide: every claim of this class may then be expanded)"
+                )
+            }
+            Step::PausePrometheus { name, .. } => {
+                format!(
+                    "patch prometheus/{name}: pause reconciliation and raise the storage request"
+                )
+            }
+            Step::PatchClaim { name, .. } => format!("patch persistentvolumeclaim/{name}"),
+            Step::OrphanDeleteStatefulSet(sts) => format!(
+                "delete statefulset/{} --cascade=orphan (its pods keep running)",
+                sts.name
+            ),
+            Step::RecreateStatefulSet { name, .. } => format!(
+                "create statefulset/{name} with the larger claim template (it adopts the running pods)"
+            ),
+            Step::UnpausePrometheus { name } => format!(
+                "patch prometheus/{name}: resume reconciliation (the operator recreates its StatefulSet)"
+            ),
+        }
+    }
+
+    /// The change as `-`/`+` lines.
+    pub fn diff(&self) -> Vec<String> {
+        let change = |path: &str, from: Option<String>, to: String| {
+            let mut lines = Vec::new();
+            if let Some(from) = from {
+                lines.push(format!("- {path}: {from}"));
+            }
+            lines.push(format!("+ {path}: {to}"));
+            lines
+        };
+        match self {
+            Step::AllowExpansion { .. } => {
+                change("allowVolumeExpansion", Some("false".into()), "true".into())
+            }
+            Step::PausePrometheus { from, to, .. } => {
+                let mut lines = change("spec.paused", Some("false".into()), "true".into());
+                lines.extend(change(
+                    "spec.storage.volumeClaimTemplate.spec.resources.requests.storage",
+                    from.clone(),
+                    to.to_string(),
+                ));
+                lines
+            }
+            Step::PatchClaim { from, to, .. } => change(
+                "spec.resources.requests.storage",
+                Some(from.to_string()),
+                to.to_string(),
+            ),
+            Step::OrphanDeleteStatefulSet(_) => vec!["- (the StatefulSet object only)".into()],
+            Step::RecreateStatefulSet {
+                template, from, to, ..
+            } => change(
+                &format!("spec.volumeClaimTemplates[{template}].spec.resources.requests.storage"),
+                from.clone(),
+                to.to_string(),
+            ),
+            Step::UnpausePrometheus { .. } => {
+                change("spec.paused", Some("true".into()), "false".into())
+            }
+        }
+    }
+
+    /// The JSON merge patch this step sends (None for deletes and creates). A `metadata.resourceVersion` in a
+    /// merge patch makes the apiserver reject it with 409 Conflict if the object changed since we read it.
+    pub fn merge_patch(&self) -> Option<serde_json::Value> {
+        match self {
+            Step::AllowExpansion {
+                resource_version, ..
+            } => Some(json!({
+                "metadata": {"resourceVersion": resource_version},
+                "allowVolumeExpansion": true,
+            })),
+            Step::PausePrometheus {
+                resource_version,
+                to,
+                ..
+            } => Some(json!({
+                "metadata": {"resourceVersion": resource_version},
+                "spec": {
+                    "paused": true,
+                    "storage": {"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": to.to_string()}}}}},
+                },
+            })),
+            Step::PatchClaim {
+                resource_version,
+                to,
+                ..
+            } => Some(json!({
+                "metadata": {"resourceVersion": resource_version},
+                "spec": {"resources": {"requests": {"storage": to.to_string()}}},
+            })),
+            // Unpausing must happen even if someone touched the resource meanwhile: no precondition.
+            Step::UnpausePrometheus { .. } => Some(json!({"spec": {"paused": false}})),
+            Step::OrphanDeleteStatefulSet(_) | Step::RecreateStatefulSet { .. } => None,
+        }
+    }
+
+    /// What the user must be allowed to do for this step.
+    pub fn access(&self, namespace: &str) -> AccessRequest {
+        let ns = Some(namespace);
+        match self {
+            Step::AllowExpansion { class, .. } => AccessRequest::new(
+                "patch",
+                "storage.k8s.io",
+                "storageclasses",
+                None,
+                Some(class),
+            ),
+            Step::PausePrometheus { name, .. } | Step::UnpausePrometheus { name } => {
+                AccessRequest::new(
+                    "patch",
+                    "monitoring.coreos.com",
+                    "prometheuses",
+                    ns,
+                    Some(name),
+                )
+            }
+            Step::PatchClaim { name, .. } => {
+                AccessRequest::new("patch", "", "persistentvolumeclaims", ns, Some(name))
+            }
+            Step::OrphanDeleteStatefulSet(sts) => {
+                AccessRequest::new("delete", "apps", "statefulsets", ns, Some(&sts.name))
+            }
+            Step::RecreateStatefulSet { .. } => {
+                AccessRequest::new("create", "apps", "statefulsets", ns, None)
+            }
+        }
+    }
+}
+
+/// Which confirmation a group of steps needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Phase {
+    /// Cluster-wide StorageClass change (`--allow-expansion`), confirmed on its own before anything else.
+    AllowExpansion,
+    /// The resize itself.
+    Resize,
+    /// Orphan-delete and recreate a StatefulSet so its claim template matches (not the operator's: that is part
+    /// of `Resize` there, as in the operator's documented procedure).
+    RecreateStatefulSet,
+}
+
+/// One claim in the plan: where it is and where it goes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimPlan {
+    pub name: String,
+    pub storage_class: String,
+    /// `status.capacity.storage`: the size the volume has now.
+    pub capacity: Quantity,
+    /// `spec.resources.requests.storage`.
+    pub requested: Quantity,
+    pub target: Quantity,
+    pub usage: Option<Usage>,
+    pub nearly_full: bool,
+    pub pod: Option<ClaimPod>,
+}
+
+impl ClaimPlan {
+    /// The pod crash-loops because this volume is full: offer a restart once it has grown.
+    pub fn crash_looping_on_full_disk(&self) -> bool {
+        self.pod
+            .as_ref()
+            .is_some_and(|pod| pod.crash_looping && pod.full_disk)
+    }
+}
+
+/// The whole resize plan: claims, the ordered steps per phase, warnings and notes for the user.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResizePlan {
+    pub namespace: String,
+    pub instance: String,
+    pub flavour: &'static str,
+    pub target: Quantity,
+    pub claims: Vec<ClaimPlan>,
+    pub steps: Vec<(Phase, Step)>,
+    pub warnings: Vec<String>,
+    /// Things the user must do themselves (the Helm values change).
+    pub notes: Vec<String>,
+}
+
+impl ResizePlan {
+    /// The steps of one phase, in order.
+    pub fn phase(&self, phase: Phase) -> impl Iterator<Item = &Step> {
+        self.steps
+            .iter()
+            .filter(move |(p, _)| *p == phase)
+            .map(|(_, s)| s)
+    }
+
+    /// Every permission the plan needs, in step order, without repeats.
+    pub fn access(&self) -> Vec<AccessRequest> {
+        let mut out: Vec<AccessRequest> = Vec::new();
+        for (_, step) in &self.steps {
+            let access = step.access(&self.namespace);
+            if !out.contains(&access) {
+                out.push(access);
+            }
+        }
+        out
+    }
+}
+
+fn storage_of(
+    map: Option<
+        &std::collections::BTreeMap<
+            String,
+            k8s_openapi::apimachinery::pkg::api::resource::Quantity,
+        >,
+    >,
+) -> Option<&str> {
+    map.and_then(|m| m.get("storage")).map(|q| q.0.as_str())
+}
+
+fn parse_field(claim: &str, field: &str, value: &str) -> Result<Quantity> {
+    Quantity::parse(value).map_err(|e| Error::Verify {
+        message: format!("claim {claim} has an unreadable {field} `{value}`: {e}"),
+        hint: None,
+    })
+}
+
+/// `status.capacity.storage` and `spec.resources.requests.storage` of a claim (capacity falls back to the request
+/// for a claim that has not reported one yet).
+pub fn claim_sizes(pvc: &PersistentVolumeClaim) -> Result<(Quantity, Quantity)> {
+    let name = pvc.metadata.name.as_deref().unwrap_or_default();
+    let requested = storage_of(
+        pvc.spec
+            .as_ref()
+            .and_then(|s| s.resources.as_ref())
+            .and_then(|r| r.requests.as_ref()),
+    )
+    .ok_or_else(|| Error::Verify {
+        message: format!("claim {name} has no spec.resources.requests.storage"),
+        hint: None,
+    })?;
+    let requested = parse_field(name, "storage request", requested)?;
+    let capacity = match storage_of(pvc.status.as_ref().and_then(|s| s.capacity.as_ref())) {
+        Some(capacity) => parse_field(name, "capacity", capacity)?,
+        None => requested,
+    };
+    Ok((capacity, requested))
+}
+
+fn flavour(snapshot: &Snapshot) -> &'static str {
+    match (&snapshot.install, &snapshot.chart_release) {
+        (Install::Operator { .. }, _) => "operator",
+        (Install::StatefulSet { .. }, Some(_)) => "helm-chart-statefulset",
+        (Install::StatefulSet { .. }, None) => "statefulset",
+        (Install::Deployment { .. }, Some(_)) => "helm-chart",
+        (Install::Deployment { .. } | Install::Pod { .. }, None) => "plain",
+        (Install::Pod { .. }, Some(_)) => "helm-chart",
+    }
+}
+
+/// Pre-flight and plan. Refuses (usage error, nothing sent) on: no claims, an unbound claim, a size that is not
+/// larger than every claim's capacity, a class that cannot expand without `allow_expansion`, a statically
+/// provisioned claim, and an operator resource someone already paused.
+pub fn plan(
+    snapshot: &Snapshot,
+    request: &SizeRequest,
+    allow_expansion: bool,
+) -> Result<ResizePlan> {
+    let ns = &snapshot.namespace;
+    if snapshot.claims.is_empty() {
+        return Err(Error::Target {
+            message: format!(
+                "{} in namespace {ns} has no PersistentVolumeClaim for its data (an emptyDir or no volume): there is nothing to resize",
+                snapshot.instance
+            ),
+            hint: Some(match &snapshot.install {
+                Install::Operator { name, .. } => format!(
+                    "give prometheus/{name} persistent storage first (spec.storage.volumeClaimTemplate); `kubectl prom doctor -n {ns}` shows the details"
+                ),
+                _ => format!("`kubectl prom doctor -n {ns}` shows how the data volume is mounted"),
+            }),
+        });
+    }
+
+    // Sizes of every claim, then the one target they all grow to.
+    let mut sized: Vec<(&Claim, String, Quantity, Quantity)> = Vec::new();
+    for claim in &snapshot.claims {
+        let name = claim.pvc.metadata.name.clone().unwrap_or_default();
+        let (capacity, requested) = claim_sizes(&claim.pvc)?;
+        sized.push((claim, name, capacity, requested));
+    }
+    let largest = sized
+        .iter()
+        .map(|(_, _, capacity, requested)| (*capacity).max(*requested))
+        .max()
+        .unwrap_or_else(|| Quantity::from_bytes(0).unwrap_or_else(|| unreachable!()));
+    let target = request.target(largest)?;
+
+    // Never shrink, never "resize" to the same size: refused before any request is sent.
+    for (_, name, capacity, requested) in &sized {
+        let floor = (*capacity).max(*requested);
+        if target <= floor {
+            let what = if target == floor {
+                "the same as"
+            } else {
+                "smaller than"
+            };
+            let basis = if requested > capacity {
+                format!("its pending request {requested} (capacity {capacity})")
+            } else {
+                format!("its capacity {capacity}")
+            };
+            return Err(Error::usage(
+                format!(
+                    "refusing to resize: {} gives {target}, which is {what} claim {name}'s size ({basis}); resize only grows volumes and never shrinks them",
+                    request.flag()
+                ),
+                Some(format!(
+                    "ask for more than {floor}, e.g. `--size {}`",
+                    floor.increase_by_percent(&crate::quantity::Percent::parse("25%")?)?
+                )),
+            ));
+        }
+    }
+
+    let mut steps: Vec<(Phase, Step)> = Vec::new();
+    let mut warnings = Vec::new();
+    let mut notes = Vec::new();
+    let mut claims = Vec::new();
+    let mut class_fixes: Vec<String> = Vec::new();
+    for (claim, name, capacity, requested) in &sized {
+        let phase = claim
+            .pvc
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.as_deref())
+            .unwrap_or("Pending");
+        if phase != "Bound" {
+            return Err(Error::usage(
+                format!(
+                    "claim {name} in {ns} is {phase}, not Bound; the apiserver would refuse: \"{NOT_BOUND_ADMISSION}\""
+                ),
+                Some(format!(
+                    "`kubectl describe pvc {name} -n {ns}` shows why it is not bound"
+                )),
+            ));
+        }
+        let class_name = claim
+            .pvc
+            .spec
+            .as_ref()
+            .and_then(|s| s.storage_class_name.clone())
+            .unwrap_or_default();
+        if class_name.is_empty() {
+            return Err(Error::usage(
+                format!(
+                    "claim {name} in {ns} has no StorageClass (statically provisioned), so it cannot be expanded; the apiserver would refuse: \"{NOT_EXPANDABLE_ADMISSION}\""
+                ),
+                Some("grow the PersistentVolume by hand, or migrate the data to a claim of an expandable class".into()),
+            ));
+        }
+        let Some(class) = snapshot.classes.get(&class_name) else {
+            return Err(Error::usage(
+                format!(
+                    "claim {name} uses StorageClass {class_name}, which does not exist; the apiserver would refuse: \"{NOT_EXPANDABLE_ADMISSION}\""
+                ),
+                Some("`kubectl get storageclass` lists the classes".into()),
+            ));
+        };
+        if class.allow_volume_expansion != Some(true) && !class_fixes.contains(&class_name) {
+            if !allow_expansion {
+                return Err(Error::usage(
+                    format!(
+                        "StorageClass {class_name} (used by claim {name}) does not allow volume expansion, so the apiserver would refuse the resize with \"{NOT_EXPANDABLE_ADMISSION}\". Turning it on is a cluster-wide change to the class: every claim of {class_name} could then be expanded"
+                    ),
+                    Some(format!(
+                        "check that the provisioner `{}` can expand volumes, then re-run with --allow-expansion (it asks separately before changing the class)",
+                        class.provisioner
+                    )),
+                ));
+            }
+            class_fixes.push(class_name.clone());
+            steps.push((
+                Phase::AllowExpansion,
+                Step::AllowExpansion {
+                    class: class_name.clone(),
+                    resource_version: class.metadata.resource_version.clone().unwrap_or_default(),
+                },
+            ));
+        }
+        if EBS_PROVISIONERS.contains(&class.provisioner.as_str())
+            && !warnings.iter().any(|w: &String| w.contains("EBS"))
+        {
+            warnings.push(format!(
+                "StorageClass {class_name} provisions AWS EBS volumes ({}): an EBS volume can be modified only once every 6 hours, so a second resize today will fail with VolumeModificationRateExceeded; size generously in one step (this plan grows {capacity} to {target})",
+                class.provisioner
+            ));
+        }
+        let usage = claim.usage;
+        claims.push(ClaimPlan {
+            name: name.clone(),
+            storage_class: class_name,
+            capacity: *capacity,
+            requested: *requested,
+            target,
+            usage,
+            nearly_full: usage.is_some_and(|u| u.nearly_full()),
+            pod: claim.pod.clone(),
+        });
+    }
+
+    let claim_steps = || {
+        sized.iter().map(|(claim, name, _, requested)| {
+            (
+                Phase::Resize,
+                Step::PatchClaim {
+                    name: name.clone(),
+                    resource_version: claim
+                        .pvc
+                        .metadata
+                        .resource_version
+                        .clone()
+                        .unwrap_or_default(),
+                    from: *requested,
+                    to: target,
+                },
+            )
+        })
+    };
+    match &snapshot.install {
+        Install::Deployment { .. } | Install::Pod { .. } => steps.extend(claim_steps()),
+        Install::StatefulSet { object, template } => {
+            steps.extend(claim_steps());
+            let name = object.metadata.name.clone().unwrap_or_default();
+            let from = statefulset_template_size(object, template);
+            steps.push((
+                Phase::RecreateStatefulSet,
+                Step::OrphanDeleteStatefulSet(StatefulSetRef {
+                    name: name.clone(),
+                    uid: object.metadata.uid.clone().unwrap_or_default(),
+                    resource_version: object.metadata.resource_version.clone().unwrap_or_default(),
+                }),
+            ));
+            steps.push((
+                Phase::RecreateStatefulSet,
+                Step::RecreateStatefulSet {
+                    name,
+                    template: template.clone(),
+                    from,
+                    to: target,
+                    object: Box::new(recreated_statefulset(object, template, target)),
+                },
+            ));
+        }
+        Install::Operator {
+            name,
+            resource_version,
+            paused,
+            storage_request,
+            statefulsets,
+        } => {
+            if *paused {
+                return Err(Error::usage(
+                    format!(
+                        "prometheus/{name} in {ns} is already paused (spec.paused: true): someone is changing it by hand, and resize would have to unpause it"
+                    ),
+                    Some(format!(
+                        "finish that change and unpause it (`kubectl patch prometheus/{name} -n {ns} --type merge -p '{{\"spec\":{{\"paused\":false}}}}'`), then re-run"
+                    )),
+                ));
+            }
+            steps.push((
+                Phase::Resize,
+                Step::PausePrometheus {
+                    name: name.clone(),
+                    resource_version: resource_version.clone(),
+                    from: storage_request.clone(),
+                    to: target,
+                },
+            ));
+            steps.extend(claim_steps());
+            for sts in statefulsets {
+                steps.push((Phase::Resize, Step::OrphanDeleteStatefulSet(sts.clone())));
+            }
+            steps.push((
+                Phase::Resize,
+                Step::UnpausePrometheus { name: name.clone() },
+            ));
+        }
+    }
+
+    if let Some(release) = &snapshot.chart_release {
+        notes.push(format!(
+            "Helm: set `server.persistentVolume.size: {target}` in the values of release {release}, or the next `helm upgrade` will try to set the old size back and fail (\"field can not be less than status.capacity\"); e.g. `helm upgrade {release} prometheus-community/prometheus -n {ns} --reuse-values --set server.persistentVolume.size={target}`"
+        ));
+    }
+
+    Ok(ResizePlan {
+        namespace: ns.clone(),
+        instance: snapshot.instance.clone(),
+        flavour: flavour(snapshot),
+        target,
+        claims,
+        steps,
+        warnings,
+        notes,
+    })
+}
+
+/// The storage request of the StatefulSet's claim template named `template`.
+fn statefulset_template_size(sts: &StatefulSet, template: &str) -> Option<String> {
+    sts.spec
+        .as_ref()?
+        .volume_claim_templates
+        .as_ref()?
+        .iter()
+        .find(|t| t.metadata.name.as_deref() == Some(template))
+        .and_then(|t| storage_of(t.spec.as_ref()?.resources.as_ref()?.requests.as_ref()))
+        .map(str::to_string)
+}
+
+/// The StatefulSet to create after the orphan delete: the same spec with the larger template, and none of the
+/// server-owned metadata (uid, resourceVersion, timestamps, managedFields) or status.
+pub fn recreated_statefulset(sts: &StatefulSet, template: &str, target: Quantity) -> StatefulSet {
+    let mut fresh = StatefulSet {
+        metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            name: sts.metadata.name.clone(),
+            namespace: sts.metadata.namespace.clone(),
+            labels: sts.metadata.labels.clone(),
+            annotations: sts.metadata.annotations.clone(),
+            owner_references: sts.metadata.owner_references.clone(),
+            ..Default::default()
+        },
+        spec: sts.spec.clone(),
+        status: None,
+    };
+    if let Some(templates) = fresh
+        .spec
+        .as_mut()
+        .and_then(|s| s.volume_claim_templates.as_mut())
+    {
+        for t in templates
+            .iter_mut()
+            .filter(|t| t.metadata.name.as_deref() == Some(template))
+        {
+            t.status = None;
+            let resources = t
+                .spec
+                .get_or_insert_with(Default::default)
+                .resources
+                .get_or_insert_with(Default::default);
+            resources
+                .requests
+                .get_or_insert_with(Default::default)
+                .insert("storage".into(), target.into());
+        }
+    }
+    fresh
+}
+
+/// The plan as a person reads it: the claims table, then each phase's steps with their diffs.
+pub fn render(plan: &ResizePlan) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "Resize {} in {} ({}) to {}:\n",
+        plan.instance, plan.namespace, plan.flavour, plan.target
+    ));
+    let rows: Vec<[String; 6]> = plan
+        .claims
+        .iter()
+        .map(|c| {
+            let used = match &c.usage {
+                Some(u) => format!("{} ({}%)", human_bytes(u.used_bytes), u.used_percent()),
+                None => "unknown".into(),
+            };
+            let mut state = Vec::new();
+            if c.nearly_full {
+                state.push("nearly full".to_string());
+            }
+            if let Some(pod) = &c.pod {
+                if c.crash_looping_on_full_disk() {
+                    state.push(format!(
+                        "pod {} crash-looping: no space left on device",
+                        pod.name
+                    ));
+                } else if pod.crash_looping {
+                    state.push(format!("pod {} crash-looping", pod.name));
+                }
+            }
+            [
+                c.name.clone(),
+                c.storage_class.clone(),
+                c.capacity.to_string(),
+                c.requested.to_string(),
+                used,
+                state.join("; "),
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &["CLAIM", "CLASS", "CAPACITY", "REQUESTED", "USED", "STATE"],
+        &rows,
+    ));
+    let mut number = 0;
+    for (phase, heading) in [
+        (
+            Phase::AllowExpansion,
+            "First, a cluster-wide change (confirmed separately):",
+        ),
+        (Phase::Resize, "Plan:"),
+        (
+            Phase::RecreateStatefulSet,
+            "Then, so the StatefulSet's claim template matches (confirmed separately; pods keep running):",
+        ),
+    ] {
+        let steps: Vec<&Step> = plan.phase(phase).collect();
+        if steps.is_empty() {
+            continue;
+        }
+        out.push('\n');
+        out.push_str(heading);
+        out.push('\n');
+        for step in steps {
+            number += 1;
+            out.push_str(&format!("  {number}. {}\n", step.summary()));
+            for line in step.diff() {
+                out.push_str(&format!("       {line}\n"));
+            }
+        }
+    }
+    for warning in &plan.warnings {
+        out.push_str(&format!("\nwarning: {warning}\n"));
+    }
+    for note in &plan.notes {
+        out.push_str(&format!("\nnote: {note}\n"));
+    }
+    out
+}
+
+/// Left-aligned columns separated by two spaces, like kubectl's tables.
+pub fn table(headers: &[&str], rows: &[[String; 6]]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let text: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<width$}", width = widths[i]))
+            .collect();
+        out.push_str("  ");
+        out.push_str(text.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(headers.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+/// Bytes in binary units with one decimal, as `df -h` prints them: `1.2Gi`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
+    if bytes < 1024 {
+        return format!("{bytes}B");
+    }
+    let mut value = bytes as f64;
+    let mut unit = "";
+    for u in UNITS {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = u;
+    }
+    format!("{value:.1}{unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quantity::Percent;
+    use crate::resize::model::UsageSource;
+    use k8s_openapi::api::apps::v1::StatefulSetSpec;
+    use k8s_openapi::api::core::v1::{
+        PersistentVolumeClaimSpec, PersistentVolumeClaimStatus, VolumeResourceRequirements,
+    };
+    use k8s_openapi::api::storage::v1::StorageClass;
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use std::collections::BTreeMap;
+
+    fn q(text: &str) -> Quantity {
+        Quantity::parse(text).unwrap()
+    }
+
+    fn storage(text: &str) -> BTreeMap<String, K8sQuantity> {
+        BTreeMap::from([("storage".to_string(), K8sQuantity(text.into()))])
+    }
+
+    fn pvc(name: &str, class: &str, requested: &str, capacity: &str) -> PersistentVolumeClaim {
+        PersistentVolumeClaim {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("monitoring".into()),
+                resource_version: Some(format!("rv-{name}")),
+                ..Default::default()
+            },
+            spec: Some(PersistentVolumeClaimSpec {
+                storage_class_name: Some(class.into()),
+                resources: Some(VolumeResourceRequirements {
+                    requests: Some(storage(requested)),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            status: Some(PersistentVolumeClaimStatus {
+                phase: Some("Bound".into()),
+                capacity: Some(storage(capacity)),
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn class(name: &str, provisioner: &str, expandable: Option<bool>) -> StorageClass {
+        StorageClass {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                resource_version: Some("sc-rv".into()),
+                ..Default::default()
+            },
+            provisioner: provisioner.into(),
+            allow_volume_expansion: expandable,
+            ..Default::default()
+        }
+    }
+
+    fn claim(pvc: PersistentVolumeClaim) -> Claim {
+        Claim {
+            pvc,
+            pod: None,
+            usage: None,
+        }
+    }
+
+    fn snapshot(install: Install, claims: Vec<Claim>, classes: Vec<StorageClass>) -> Snapshot {
+        Snapshot {
+            namespace: "monitoring".into(),
+            instance: "prometheus-server".into(),
+            install,
+            chart_release: None,
+            claims,
+            classes: classes
+                .into_iter()
+                .map(|c| (c.metadata.name.clone().unwrap(), c))
+                .collect(),
+        }
+    }
+
+    fn deployment_snapshot(expandable: Option<bool>) -> Snapshot {
+        snapshot(
+            Install::Deployment {
+                name: "prometheus-server".into(),
+            },
+            vec![claim(pvc("prometheus-server", "gp2", "1124Gi", "1124Gi"))],
+            vec![class("gp2", "ebs.csi.aws.com", expandable)],
+        )
+    }
+
+    fn add(text: &str) -> SizeRequest {
+        SizeRequest::Add(q(text))
+    }
+
+    fn statefulset(name: &str, template: &str, size: &str) -> StatefulSet {
+        StatefulSet {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("monitoring".into()),
+                uid: Some("uid-1".into()),
+                resource_version: Some("sts-rv".into()),
+                generation: Some(3),
+                labels: Some(BTreeMap::from([(
+                    "app".to_string(),
+                    "prometheus".to_string(),
+                )])),
+                ..Default::default()
+            },
+            spec: Some(StatefulSetSpec {
+                replicas: Some(2),
+                service_name: Some(format!("{name}-headless")),
+                volume_claim_templates: Some(vec![PersistentVolumeClaim {
+                    metadata: ObjectMeta {
+                        name: Some(template.into()),
+                        ..Default::default()
+                    },
+                    spec: Some(PersistentVolumeClaimSpec {
+                        resources: Some(VolumeResourceRequirements {
+                            requests: Some(storage(size)),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
+                    status: None,
+                }]),
+                ..Default::default()
+            }),
+            status: Some(Default::default()),
+        }
+    }
+
+    #[test]
+    fn plain_deployment_patches_its_claim_only() {
+        let mut snap = deployment_snapshot(Some(true));
+        snap.classes.insert(
+            "gp2".into(),
+            class("gp2", "rancher.io/local-path", Some(true)),
+        );
+        let plan = plan(&snap, &add("176Gi"), false).unwrap();
+        assert_eq!(plan.flavour, "plain");
+        assert_eq!(plan.target.to_string(), "1300Gi");
+        assert_eq!(
+            plan.steps,
+            vec![(
+                Phase::Resize,
+                Step::PatchClaim {
+                    name: "prometheus-server".into(),
+                    resource_version: "rv-prometheus-server".into(),
+                    from: q("1124Gi"),
+                    to: q("1300Gi"),
+                }
+            )]
+        );
+        assert!(plan.warnings.is_empty());
+        assert!(plan.notes.is_empty());
+        let patch = plan.steps[0].1.merge_patch().unwrap();
+        assert_eq!(patch["spec"]["resources"]["requests"]["storage"], "1300Gi");
+        assert_eq!(patch["metadata"]["resourceVersion"], "rv-prometheus-server");
+        assert_eq!(
+            plan.access(),
+            vec![AccessRequest::new(
+                "patch",
+                "",
+                "persistentvolumeclaims",
+                Some("monitoring"),
+                Some("prometheus-server")
+            )]
+        );
+        assert_eq!(
+            plan.access()[0].can_i(),
+            "kubectl auth can-i patch persistentvolumeclaims/prometheus-server -n monitoring"
+        );
+    }
+
+    #[test]
+    fn chart_deployment_adds_the_values_change_and_ebs_warning() {
+        let mut snap = deployment_snapshot(Some(true));
+        snap.chart_release = Some("prometheus".into());
+        let plan = plan(&snap, &SizeRequest::Absolute(q("1300Gi")), false).unwrap();
+        assert_eq!(plan.flavour, "helm-chart");
+        assert_eq!(plan.steps.len(), 1);
+        assert_eq!(plan.notes.len(), 1);
+        assert!(
+            plan.notes[0].contains("server.persistentVolume.size: 1300Gi"),
+            "{}",
+            plan.notes[0]
+        );
+        assert!(plan.notes[0].contains("--set server.persistentVolume.size=1300Gi"));
+        assert!(
+            plan.warnings[0].contains("once every 6 hours"),
+            "{:?}",
+            plan.warnings
+        );
+        let text = render(&plan);
+        assert!(
+            text.contains("- spec.resources.requests.storage: 1124Gi"),
+            "{text}"
+        );
+        assert!(
+            text.contains("+ spec.resources.requests.storage: 1300Gi"),
+            "{text}"
+        );
+        assert!(
+            text.contains("note: Helm: set `server.persistentVolume.size: 1300Gi`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn shrink_and_same_size_are_refused_before_any_request() {
+        let snap = deployment_snapshot(Some(true));
+        let err = plan(&snap, &SizeRequest::Absolute(q("1000Gi")), false).unwrap_err();
+        assert_eq!(err.exit_code(), crate::ExitCode::Usage);
+        let text = err.to_string();
+        assert!(
+            text.contains("smaller than claim prometheus-server's size (its capacity 1124Gi)"),
+            "{text}"
+        );
+        assert!(text.contains("never shrinks"), "{text}");
+        let err = plan(&snap, &SizeRequest::Absolute(q("1124Gi")), false).unwrap_err();
+        assert!(err.to_string().contains("the same as"), "{err}");
+        // 1.1T (decimal) is 1024.4Gi: still smaller than 1124Gi, whatever the suffix.
+        assert!(plan(&snap, &SizeRequest::Absolute(q("1.1T")), false).is_err());
+        assert!(plan(&snap, &SizeRequest::Absolute(q("1125Gi")), false).is_ok());
+    }
+
+    #[test]
+    fn a_pending_larger_request_counts_as_the_current_size() {
+        let snap = snapshot(
+            Install::Deployment { name: "p".into() },
+            vec![claim(pvc("p", "std", "20Gi", "10Gi"))],
+            vec![class("std", "x", Some(true))],
+        );
+        let err = plan(&snap, &SizeRequest::Absolute(q("15Gi")), false).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("its pending request 20Gi (capacity 10Gi)"),
+            "{err}"
+        );
+        let plan = plan(&snap, &add("5Gi"), false).unwrap();
+        assert_eq!(plan.target, q("25Gi"));
+    }
+
+    #[test]
+    fn increase_uses_the_largest_claim_and_rounds_to_whole_gi() {
+        let snap = snapshot(
+            Install::Deployment { name: "p".into() },
+            vec![claim(pvc("p", "std", "10Gi", "10Gi"))],
+            vec![class("std", "x", Some(true))],
+        );
+        let plan = plan(
+            &snap,
+            &SizeRequest::Increase(Percent::parse("15%").unwrap()),
+            false,
+        )
+        .unwrap();
+        assert_eq!(plan.target.to_string(), "12Gi");
+    }
+
+    #[test]
+    fn class_without_expansion_is_refused_with_the_admission_text_or_fixed_separately() {
+        for expandable in [None, Some(false)] {
+            let snap = deployment_snapshot(expandable);
+            let err = plan(&snap, &add("100Gi"), false).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains(NOT_EXPANDABLE_ADMISSION), "{text}");
+            assert!(text.contains("cluster-wide"), "{text}");
+            assert!(err.hint().unwrap().contains("--allow-expansion"));
+
+            let plan = plan(&snap, &add("100Gi"), true).unwrap();
+            assert_eq!(
+                plan.steps[0],
+                (
+                    Phase::AllowExpansion,
+                    Step::AllowExpansion {
+                        class: "gp2".into(),
+                        resource_version: "sc-rv".into()
+                    }
+                )
+            );
+            assert_eq!(plan.phase(Phase::AllowExpansion).count(), 1);
+            assert_eq!(plan.phase(Phase::Resize).count(), 1);
+            let patch = plan.steps[0].1.merge_patch().unwrap();
+            assert_eq!(patch["allowVolumeExpansion"], true);
+            assert_eq!(plan.access()[0].namespace, None);
+            assert!(render(&plan).contains("cluster-wide"));
+        }
+    }
+
+    #[test]
+    fn unbound_and_static_claims_are_refused() {
+        let mut snap = deployment_snapshot(Some(true));
+        snap.claims[0].pvc.status.as_mut().unwrap().phase = Some("Pending".into());
+        let err = plan(&snap, &add("1Gi"), false).unwrap_err();
+        assert!(err.to_string().contains(NOT_BOUND_ADMISSION), "{err}");
+
+        let mut snap = deployment_snapshot(Some(true));
+        snap.claims[0].pvc.spec.as_mut().unwrap().storage_class_name = Some(String::new());
+        let err = plan(&snap, &add("1Gi"), false).unwrap_err();
+        assert!(err.to_string().contains("statically provisioned"), "{err}");
+
+        let mut snap = deployment_snapshot(Some(true));
+        snap.classes.clear();
+        assert!(
+            plan(&snap, &add("1Gi"), false)
+                .unwrap_err()
+                .to_string()
+                .contains("does not exist")
+        );
+    }
+
+    #[test]
+    fn no_claims_means_nothing_to_resize() {
+        let mut snap = deployment_snapshot(Some(true));
+        snap.claims.clear();
+        let err = plan(&snap, &add("1Gi"), false).unwrap_err();
+        assert!(err.to_string().contains("nothing to resize"), "{err}");
+    }
+
+    #[test]
+    fn statefulset_patches_every_claim_then_recreates_with_the_new_template() {
+        let sts = statefulset("prometheus-server", "storage-volume", "8Gi");
+        let mut snap = snapshot(
+            Install::StatefulSet {
+                object: Box::new(sts),
+                template: "storage-volume".into(),
+            },
+            vec![
+                claim(pvc(
+                    "storage-volume-prometheus-server-0",
+                    "std",
+                    "8Gi",
+                    "8Gi",
+                )),
+                claim(pvc(
+                    "storage-volume-prometheus-server-1",
+                    "std",
+                    "8Gi",
+                    "8Gi",
+                )),
+            ],
+            vec![class("std", "x", Some(true))],
+        );
+        snap.chart_release = Some("prometheus".into());
+        let plan = plan(&snap, &SizeRequest::Absolute(q("16Gi")), false).unwrap();
+        assert_eq!(plan.flavour, "helm-chart-statefulset");
+        let resize: Vec<_> = plan.phase(Phase::Resize).collect();
+        assert_eq!(resize.len(), 2);
+        assert!(
+            resize
+                .iter()
+                .all(|s| matches!(s, Step::PatchClaim { to, .. } if to.to_string() == "16Gi"))
+        );
+        let recreate: Vec<_> = plan.phase(Phase::RecreateStatefulSet).collect();
+        assert_eq!(
+            *recreate[0],
+            Step::OrphanDeleteStatefulSet(StatefulSetRef {
+                name: "prometheus-server".into(),
+                uid: "uid-1".into(),
+                resource_version: "sts-rv".into()
+            })
+        );
+        let Step::RecreateStatefulSet { object, from, .. } = recreate[1] else {
+            panic!("expected a recreate step, got {:?}", recreate[1]);
+        };
+        assert_eq!(from.as_deref(), Some("8Gi"));
+        assert_eq!(object.metadata.uid, None);
+        assert_eq!(object.metadata.resource_version, None);
+        assert_eq!(object.metadata.generation, None);
+        assert!(object.status.is_none());
+        assert_eq!(
+            object.metadata.labels.as_ref().unwrap()["app"],
+            "prometheus"
+        );
+        let templates = object
+            .spec
+            .as_ref()
+            .unwrap()
+            .volume_claim_templates
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            templates[0]
+                .spec
+                .as_ref()
+                .unwrap()
+                .resources
+                .as_ref()
+                .unwrap()
+                .requests
+                .as_ref()
+                .unwrap()["storage"]
+                .0,
+            "16Gi"
+        );
+        assert_eq!(object.spec.as_ref().unwrap().replicas, Some(2));
+        let text = render(&plan);
+        assert!(
+            text.contains("delete statefulset/prometheus-server --cascade=orphan"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "+ spec.volumeClaimTemplates[storage-volume].spec.resources.requests.storage: 16Gi"
+            ),
+            "{text}"
+        );
+        assert!(
+            plan.access()
+                .iter()
+                .any(|a| a.verb == "create" && a.resource == "statefulsets")
+        );
+    }
+
+    fn operator_snapshot(paused: bool) -> Snapshot {
+        snapshot(
+            Install::Operator {
+                name: "k8s".into(),
+                resource_version: "prom-rv".into(),
+                paused,
+                storage_request: Some("50Gi".into()),
+                statefulsets: vec![StatefulSetRef {
+                    name: "prometheus-k8s".into(),
+                    uid: "u".into(),
+                    resource_version: "s".into(),
+                }],
+            },
+            vec![
+                claim(pvc(
+                    "prometheus-k8s-db-prometheus-k8s-0",
+                    "std",
+                    "50Gi",
+                    "50Gi",
+                )),
+                claim(pvc(
+                    "prometheus-k8s-db-prometheus-k8s-1",
+                    "std",
+                    "50Gi",
+                    "50Gi",
+                )),
+            ],
+            vec![class("std", "x", Some(true))],
+        )
+    }
+
+    #[test]
+    fn operator_pauses_patches_claims_orphans_and_unpauses_in_order() {
+        let plan = plan(
+            &operator_snapshot(false),
+            &SizeRequest::Increase(Percent::parse("20%").unwrap()),
+            false,
+        )
+        .unwrap();
+        assert_eq!(plan.flavour, "operator");
+        let kinds: Vec<String> = plan.steps.iter().map(|(_, s)| s.summary()).collect();
+        assert_eq!(kinds.len(), 5, "{kinds:#?}");
+        assert!(kinds[0].starts_with("patch prometheus/k8s: pause"));
+        assert_eq!(
+            kinds[1],
+            "patch persistentvolumeclaim/prometheus-k8s-db-prometheus-k8s-0"
+        );
+        assert_eq!(
+            kinds[2],
+            "patch persistentvolumeclaim/prometheus-k8s-db-prometheus-k8s-1"
+        );
+        assert!(kinds[3].starts_with("delete statefulset/prometheus-k8s --cascade=orphan"));
+        assert!(kinds[4].starts_with("patch prometheus/k8s: resume"));
+        assert!(plan.steps.iter().all(|(p, _)| *p == Phase::Resize));
+        let pause = plan.steps[0].1.merge_patch().unwrap();
+        assert_eq!(pause["spec"]["paused"], true);
+        assert_eq!(
+            pause["spec"]["storage"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"],
+            "60Gi"
+        );
+        assert_eq!(pause["metadata"]["resourceVersion"], "prom-rv");
+        assert_eq!(
+            plan.steps[4].1.merge_patch().unwrap(),
+            json!({"spec": {"paused": false}})
+        );
+        assert!(
+            plan.access()
+                .iter()
+                .any(|a| a.resource == "prometheuses" && a.group == "monitoring.coreos.com")
+        );
+    }
+
+    #[test]
+    fn operator_already_paused_is_refused() {
+        let err = plan(&operator_snapshot(true), &add("10Gi"), false).unwrap_err();
+        assert!(err.to_string().contains("already paused"), "{err}");
+    }
+
+    #[test]
+    fn full_and_crash_looping_volumes_are_marked() {
+        let mut snap = deployment_snapshot(Some(true));
+        snap.claims[0].usage = Some(Usage {
+            capacity_bytes: 1000,
+            used_bytes: 990,
+            available_bytes: 10,
+            source: UsageSource::StatsSummary,
+        });
+        snap.claims[0].pod = Some(ClaimPod {
+            name: "prometheus-server-abc".into(),
+            crash_looping: true,
+            full_disk: true,
+            ..Default::default()
+        });
+        let plan = plan(&snap, &add("100Gi"), false).unwrap();
+        assert!(plan.claims[0].nearly_full);
+        assert!(plan.claims[0].crash_looping_on_full_disk());
+        let text = render(&plan);
+        assert!(
+            text.contains(
+                "nearly full; pod prometheus-server-abc crash-looping: no space left on device"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("(99%)"), "{text}");
+    }
+
+    #[test]
+    fn usage_thresholds() {
+        let u = |cap, used, avail| Usage {
+            capacity_bytes: cap,
+            used_bytes: used,
+            available_bytes: avail,
+            source: UsageSource::Df,
+        };
+        assert!(!u(100, 80, 20).nearly_full());
+        assert!(u(100, 86, 14).nearly_full());
+        assert_eq!(u(100, 86, 14).used_percent(), 86);
+        assert_eq!(u(0, 0, 0).used_percent(), 0);
+        assert_eq!(human_bytes(1536), "1.5Ki");
+        assert_eq!(human_bytes(1300 << 30), "1.3Ti");
+    }
+
+    #[test]
+    fn size_request_from_flags() {
+        assert_eq!(
+            SizeRequest::from_flags(Some("1300Gi"), None, None).unwrap(),
+            SizeRequest::Absolute(q("1300Gi"))
+        );
+        assert!(
+            SizeRequest::from_flags(None, Some("0"), None)
+                .unwrap_err()
+                .to_string()
+                .contains("not a positive size")
+        );
+        assert!(SizeRequest::from_flags(None, Some("-5Gi"), None).is_err());
+        assert!(SizeRequest::from_flags(None, None, Some("abc")).is_err());
+        assert!(SizeRequest::from_flags(None, None, None).is_err());
+        assert_eq!(
+            SizeRequest::from_flags(None, None, Some("25%"))
+                .unwrap()
+                .flag(),
+            "--increase 25%"
+        );
+    }
+}
