@@ -5,6 +5,8 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod error;
+pub mod fix_perms;
+pub mod images;
 pub mod logscan;
 pub mod quantity;
 pub mod resize;

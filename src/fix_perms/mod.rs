@@ -1,0 +1,18 @@
+//! fix-perms' engine: the snapshot it reads (gathered once by `gather`), the pure diagnosis (`diagnose`), the pure
+//! per-flavour plan (`plan`), and applying/following/verifying that plan (`apply`). Only `gather` and `apply` do I/O.
+
+pub mod diagnose;
+pub mod plan;
+pub mod snapshot;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use diagnose::{DataVolume, Diagnosis, FsGroupSupport, InitStep, diagnose};
+pub use plan::{Change, ChangeKind, PatchKind, PermsPlan, ValuesChange, plan};
+pub use snapshot::{
+    Install, PermsSnapshot, PodState, PrometheusResource, VolumeRoot, WorkloadKind, WorkloadRef,
+};
+
+/// The name of the one-off init step fix-perms adds where fsGroup cannot work, and removes afterwards.
+pub const CHOWN_STEP_NAME: &str = "kubectl-prom-chown";

@@ -1,0 +1,130 @@
+//! The read-only picture fix-perms decides from: the workload's pod template, the operator's `Prometheus` resource,
+//! the data volume's PVC/PV/StorageClass/CSIDriver, the Prometheus container's log lines, the pods, and the data
+//! directory's owner and mode. Plain data: `gather` fills it, `diagnose` and `plan` read it, tests build it.
+
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, PodSpec};
+use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
+use serde::Serialize;
+
+/// How this Prometheus was installed, which decides what object fix-perms patches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Install {
+    /// Hand-made manifests: patch the Deployment/StatefulSet.
+    Plain,
+    /// The prometheus-community `prometheus` chart: patch the workload and print the `server.securityContext` values.
+    Chart { release: String },
+    /// The Prometheus operator: patch `Prometheus.spec`, never the StatefulSet it generates. `helmRelease` is set when
+    /// kube-prometheus-stack installed the resource (then print `prometheus.prometheusSpec.securityContext`).
+    #[serde(rename_all = "camelCase")]
+    Operator {
+        prometheus: String,
+        helm_release: Option<String>,
+    },
+}
+
+/// The kind of the workload that runs the pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum WorkloadKind {
+    Deployment,
+    StatefulSet,
+}
+
+impl WorkloadKind {
+    /// The kubectl short form used in messages and commands (`deploy`, `sts`).
+    pub fn short(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "deploy",
+            WorkloadKind::StatefulSet => "sts",
+        }
+    }
+}
+
+/// The workload as read, with the resourceVersion every patch is preconditioned on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadRef {
+    pub kind: WorkloadKind,
+    pub name: String,
+    pub resource_version: Option<String>,
+}
+
+/// The operator's `monitoring.coreos.com/v1` `Prometheus` resource, kept as JSON (there is no typed struct for it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrometheusResource {
+    pub name: String,
+    pub resource_version: Option<String>,
+    pub spec: serde_json::Value,
+}
+
+/// One pod of the workload, as seen now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodState {
+    pub name: String,
+    pub ready: bool,
+    pub node: Option<String>,
+}
+
+/// Owner and mode of the data directory (from `stat` inside the pod), when a running container could be asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeRoot {
+    pub uid: i64,
+    pub gid: i64,
+    /// Permission bits, e.g. 0o755.
+    pub mode: u32,
+}
+
+impl VolumeRoot {
+    /// Whether a process with this uid and these groups may create files in the directory (the kernel's rule: the
+    /// owner's bits if the uid matches, else the group's bits if a group matches, else the other bits).
+    pub fn writable_by(&self, uid: i64, groups: &[i64]) -> bool {
+        if uid == 0 {
+            return true;
+        }
+        let bits = if uid == self.uid {
+            self.mode >> 6
+        } else if groups.contains(&self.gid) {
+            self.mode >> 3
+        } else {
+            self.mode
+        };
+        // Creating a file needs write and search (x) on the directory.
+        bits & 0o3 == 0o3
+    }
+}
+
+/// Everything fix-perms reads before deciding.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermsSnapshot {
+    pub namespace: String,
+    pub install: Install,
+    pub workload: WorkloadRef,
+    /// Set for the operator flavour.
+    pub prometheus_resource: Option<PrometheusResource>,
+    /// The workload's pod template spec (for the operator: the generated StatefulSet's, which already carries the
+    /// resource's securityContext and initContainers).
+    #[serde(skip)]
+    pub pod_spec: PodSpec,
+    /// Name of the Prometheus container in `pod_spec`.
+    pub container: String,
+    /// The data volume's claim, volume, class and CSI driver, when it is a PVC.
+    #[serde(skip)]
+    pub pvc: Option<PersistentVolumeClaim>,
+    #[serde(skip)]
+    pub pv: Option<PersistentVolume>,
+    #[serde(skip)]
+    pub storage_class: Option<StorageClass>,
+    /// The `CSIDriver` object of the PV's driver; `None` when there is none (the kubelet then uses the default
+    /// policy `ReadWriteOnceWithFSType`) or the PV is not CSI.
+    #[serde(skip)]
+    pub csi_driver: Option<CSIDriver>,
+    /// Recent log lines of the Prometheus container (current and previous instance).
+    pub log_lines: Vec<String>,
+    pub pods: Vec<PodState>,
+    /// The data directory's owner/mode, if a running container could be asked.
+    pub volume_root: Option<VolumeRoot>,
+}
