@@ -72,6 +72,9 @@ pub async fn build_ctx(cli: &Cli, printer: Printer) -> Result<Ctx> {
     })?;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     Ok(Ctx {
+        exec: std::sync::Arc::new(crate::podexec::KubeExec {
+            client: client.clone(),
+        }),
         client,
         settings: Settings {
             scope,

@@ -28,11 +28,13 @@ pub struct Settings {
     pub verbose: u8,
 }
 
-/// What a command gets: a client, settings, and a printer. Built once by app.rs.
+/// What a command gets: a client, settings, a printer, and a way to exec into pods. Built once by app.rs.
 pub struct Ctx {
     pub client: kube::Client,
     pub settings: Settings,
     pub printer: Printer,
+    /// `pods/exec`; tests substitute `podexec::ScriptedExec`.
+    pub exec: std::sync::Arc<dyn crate::podexec::PodExec>,
 }
 
 impl Ctx {

@@ -14,6 +14,39 @@ pub struct Printer {
     pub stderr_is_tty: bool,
 }
 
+/// Ask a yes/no question on the terminal (default: no). Callers check `Settings::interactive` first.
+pub fn ask(question: &str) -> crate::Result<bool> {
+    dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .interact_on(&dialoguer::console::Term::stderr())
+        .map_err(|e| prompt_error(question, e))
+}
+
+/// Let the user pick one of several items on the terminal; returns its index.
+pub fn pick(question: &str, items: &[String]) -> crate::Result<usize> {
+    dialoguer::Select::new()
+        .with_prompt(question)
+        .items(items)
+        .default(0)
+        .interact_on(&dialoguer::console::Term::stderr())
+        .map_err(|e| prompt_error(question, e))
+}
+
+fn prompt_error(question: &str, e: dialoguer::Error) -> crate::Error {
+    match e {
+        dialoguer::Error::IO(source) if source.kind() == std::io::ErrorKind::Interrupted => {
+            crate::Error::Interrupted {
+                state: format!("at the prompt `{question}`; nothing was changed"),
+            }
+        }
+        dialoguer::Error::IO(source) => crate::Error::Io {
+            action: format!("asking `{question}`"),
+            source,
+        },
+    }
+}
+
 impl Printer {
     /// Write a result to stdout (never suppressed by --quiet).
     pub fn result(&self, text: &str) {
@@ -37,6 +70,18 @@ impl Printer {
     pub fn warn(&self, text: &str) {
         if !self.quiet {
             eprintln!("{} {text}", self.paint("warning:", "33"));
+        }
+    }
+
+    /// Progress bars are drawn (stderr is a terminal, not --quiet, not -v where bars would interleave with logs).
+    pub fn bars(&self) -> bool {
+        self.stderr_is_tty && !self.quiet && self.verbose == 0
+    }
+
+    /// A timestamped progress line on stderr (the no-terminal form of a progress bar), muted by --quiet.
+    pub fn progress_line(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{} {text}", clock());
         }
     }
 
@@ -68,4 +113,18 @@ impl Printer {
             text.to_string()
         }
     }
+}
+
+/// `HH:MM:SS` (UTC) for plain progress lines.
+fn clock() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    format!(
+        "{:02}:{:02}:{:02}",
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60
+    )
 }

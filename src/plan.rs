@@ -1,0 +1,738 @@
+//! Plans: every change to the cluster as a typed step (a JSON merge patch preconditioned on resourceVersion, a
+//! StatefulSet delete with orphan propagation, a pod restart), rendered as a diff, gated by confirmation, sent with
+//! `dryRun=All` under `--dry-run`, and applied.
+//!
+//! Public API, for every mutating verb:
+//! - build steps purely: [`Step::patch`] (before/after typed objects → merge patch + diff), [`Step::patch_values`],
+//!   [`Step::delete_orphan`], [`Step::restart_pod`]; collect them in a [`Plan`] with notes (e.g. Helm values to change);
+//! - [`render`] (human text with a unified diff per patch) — `Plan` is also `Serialize` for `-o json`;
+//! - [`confirm`]: shows the plan on stderr, then `--dry-run`/`--yes`/prompt/refusal;
+//! - [`apply`]: sends each step in order and returns what the API server answered.
+
+use crate::context::Ctx;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Field manager recorded on every change we send.
+pub const FIELD_MANAGER: &str = "kubectl-prom";
+
+/// Which object a step touches (enough to build a dynamic API for it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRef {
+    /// `""` for the core group.
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub plural: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    /// The reference of a typed k8s-openapi object.
+    pub fn of<K>(obj: &K) -> Self
+    where
+        K: kube::Resource<DynamicType = ()>,
+    {
+        ObjectRef {
+            group: K::group(&()).into_owned(),
+            version: K::version(&()).into_owned(),
+            kind: K::kind(&()).into_owned(),
+            plural: K::plural(&()).into_owned(),
+            namespace: obj.meta().namespace.clone(),
+            name: obj.meta().name.clone().unwrap_or_default(),
+        }
+    }
+
+    /// An operator `Prometheus` resource.
+    pub fn prometheus(namespace: &str, name: &str) -> Self {
+        ObjectRef {
+            group: crate::discover::OPERATOR_GROUP.into(),
+            version: crate::discover::OPERATOR_VERSION.into(),
+            kind: "Prometheus".into(),
+            plural: crate::discover::OPERATOR_PLURAL.into(),
+            namespace: Some(namespace.into()),
+            name: name.into(),
+        }
+    }
+
+    /// `deployment monitoring/prometheus-server`, `storageclass gp2`.
+    pub fn display(&self) -> String {
+        let kind = self.kind.to_ascii_lowercase();
+        match &self.namespace {
+            Some(ns) => format!("{kind} {ns}/{}", self.name),
+            None => format!("{kind} {}", self.name),
+        }
+    }
+
+    fn api(&self, client: &kube::Client) -> kube::Api<kube::api::DynamicObject> {
+        let gvk = kube::api::GroupVersionKind::gvk(&self.group, &self.version, &self.kind);
+        let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, &self.plural);
+        match &self.namespace {
+            Some(ns) => kube::Api::namespaced_with(client.clone(), ns, &ar),
+            None => kube::Api::all_with(client.clone(), &ar),
+        }
+    }
+}
+
+/// One change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "type"
+)]
+pub enum Change {
+    /// A JSON merge patch (RFC 7386) that carries `metadata.resourceVersion`, so the API server answers 409 Conflict
+    /// if the object changed since we read it (Kubernetes API concepts, "resource versions": optimistic concurrency).
+    Patch {
+        object: ObjectRef,
+        resource_version: String,
+        patch: Value,
+        #[serde(skip)]
+        before: Value,
+        #[serde(skip)]
+        after: Value,
+    },
+    /// Delete with `propagationPolicy: Orphan` (its pods and PVCs stay), preconditioned on uid and resourceVersion.
+    DeleteOrphan {
+        object: ObjectRef,
+        uid: String,
+        resource_version: String,
+    },
+    /// Delete a pod so its controller recreates it; preconditioned on uid. Confirmed on its own.
+    RestartPod { object: ObjectRef, uid: String },
+}
+
+impl Change {
+    pub fn object(&self) -> &ObjectRef {
+        match self {
+            Change::Patch { object, .. }
+            | Change::DeleteOrphan { object, .. }
+            | Change::RestartPod { object, .. } => object,
+        }
+    }
+}
+
+/// A change and why it is needed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    pub reason: String,
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+impl Step {
+    /// A merge patch turning `before` into `after` (both as read/modified typed objects). `before` must carry its
+    /// resourceVersion (it was read from the API). Returns `None` when nothing differs.
+    pub fn patch<K>(before: &K, after: &K, reason: impl Into<String>) -> Result<Option<Step>>
+    where
+        K: kube::Resource<DynamicType = ()> + Serialize,
+    {
+        let to_value = |o: &K| {
+            serde_json::to_value(o).map_err(|e| {
+                Error::usage(
+                    format!("cannot serialise {}: {e}", ObjectRef::of(before).display()),
+                    None,
+                )
+            })
+        };
+        Step::patch_values(
+            ObjectRef::of(before),
+            to_value(before)?,
+            to_value(after)?,
+            reason,
+        )
+    }
+
+    /// Like [`Step::patch`] for objects held as JSON (custom resources).
+    pub fn patch_values(
+        object: ObjectRef,
+        before: Value,
+        after: Value,
+        reason: impl Into<String>,
+    ) -> Result<Option<Step>> {
+        let resource_version = before
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .filter(|rv| !rv.is_empty())
+            .ok_or_else(|| {
+                Error::usage(
+                    format!(
+                        "internal: {} has no resourceVersion; plans need objects read from the API",
+                        object.display()
+                    ),
+                    None,
+                )
+            })?
+            .to_string();
+        let mut patch = merge_patch(&before, &after);
+        if patch.as_object().is_none_or(Map::is_empty) {
+            return Ok(None);
+        }
+        let meta = patch
+            .as_object_mut()
+            .expect("non-empty object")
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(meta) = meta.as_object_mut() {
+            meta.insert(
+                "resourceVersion".into(),
+                Value::String(resource_version.clone()),
+            );
+        }
+        Ok(Some(Step {
+            reason: reason.into(),
+            change: Change::Patch {
+                object,
+                resource_version,
+                patch,
+                before,
+                after,
+            },
+        }))
+    }
+
+    /// Delete a StatefulSet (or any object) leaving its dependents in place.
+    pub fn delete_orphan<K>(obj: &K, reason: impl Into<String>) -> Step
+    where
+        K: kube::Resource<DynamicType = ()>,
+    {
+        Step {
+            reason: reason.into(),
+            change: Change::DeleteOrphan {
+                object: ObjectRef::of(obj),
+                uid: obj.meta().uid.clone().unwrap_or_default(),
+                resource_version: obj.meta().resource_version.clone().unwrap_or_default(),
+            },
+        }
+    }
+
+    /// Restart a pod by deleting it (its controller recreates it).
+    pub fn restart_pod(pod: &k8s_openapi::api::core::v1::Pod, reason: impl Into<String>) -> Step {
+        Step {
+            reason: reason.into(),
+            change: Change::RestartPod {
+                object: ObjectRef::of(pod),
+                uid: pod.metadata.uid.clone().unwrap_or_default(),
+            },
+        }
+    }
+}
+
+/// An ordered list of changes, with notes the user should act on outside the cluster (Helm values, …).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// One line: what the plan achieves.
+    pub summary: String,
+    pub steps: Vec<Step>,
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    pub fn new(summary: impl Into<String>) -> Self {
+        Plan {
+            summary: summary.into(),
+            ..Default::default()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Merge patches (pure)
+
+/// The RFC 7386 merge patch that turns `before` into `after`: changed keys set, removed keys `null`, arrays replaced
+/// whole. Server-managed noise (`metadata.managedFields`, `status`) is never part of it.
+pub fn merge_patch(before: &Value, after: &Value) -> Value {
+    fn diff(before: &Value, after: &Value, top: bool) -> Option<Value> {
+        match (before, after) {
+            (Value::Object(b), Value::Object(a)) => {
+                let mut out = Map::new();
+                for (k, av) in a {
+                    if top && k == "status" {
+                        continue;
+                    }
+                    match b.get(k) {
+                        Some(bv) if bv == av => {}
+                        Some(bv) => {
+                            if let Some(d) = diff(bv, av, false) {
+                                out.insert(k.clone(), d);
+                            }
+                        }
+                        None => {
+                            out.insert(k.clone(), av.clone());
+                        }
+                    }
+                }
+                for k in b.keys() {
+                    if !(a.contains_key(k) || top && k == "status") {
+                        out.insert(k.clone(), Value::Null);
+                    }
+                }
+                if let Some(Value::Object(meta)) = out.get_mut("metadata") {
+                    meta.remove("managedFields");
+                    meta.remove("resourceVersion");
+                    if meta.is_empty() {
+                        out.remove("metadata");
+                    }
+                }
+                (!out.is_empty()).then_some(Value::Object(out))
+            }
+            _ if before == after => None,
+            _ => Some(after.clone()),
+        }
+    }
+    diff(before, after, true).unwrap_or_else(|| Value::Object(Map::new()))
+}
+
+/// Apply an RFC 7386 merge patch locally (what the API server will do), for previews and tests.
+pub fn apply_merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let t = target.as_object_mut().expect("made an object");
+    for (k, v) in p {
+        if v.is_null() {
+            t.remove(k);
+        } else {
+            apply_merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Rendering (pure)
+
+/// One line of a diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiffLine {
+    Same(String),
+    Removed(String),
+    Added(String),
+    /// `@@` separator between hunks.
+    Gap,
+}
+
+/// A line diff (LCS) with `context` unchanged lines around each change.
+pub fn line_diff(before: &str, after: &str, context: usize) -> Vec<DiffLine> {
+    let a: Vec<&str> = before.lines().collect();
+    let b: Vec<&str> = after.lines().collect();
+    let (n, m) = (a.len(), b.len());
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut full = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            full.push(DiffLine::Same(a[i].to_string()));
+            i += 1;
+            j += 1;
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            full.push(DiffLine::Removed(a[i].to_string()));
+            i += 1;
+        } else {
+            full.push(DiffLine::Added(b[j].to_string()));
+            j += 1;
+        }
+    }
+    let changed: Vec<usize> = full
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !matches!(l, DiffLine::Same(_)))
+        .map(|(i, _)| i)
+        .collect();
+    let keep = |idx: usize| {
+        changed
+            .iter()
+            .any(|&c| idx + context >= c && idx <= c + context)
+    };
+    let mut out = Vec::new();
+    let mut skipped = false;
+    for (idx, line) in full.into_iter().enumerate() {
+        if keep(idx) {
+            if skipped && !out.is_empty() {
+                out.push(DiffLine::Gap);
+            }
+            skipped = false;
+            out.push(line);
+        } else {
+            skipped = true;
+        }
+    }
+    out
+}
+
+/// YAML of an object without the fields nobody edits (managedFields, status), for diffs.
+fn diffable_yaml(v: &Value) -> String {
+    let mut v = v.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("status");
+        if let Some(Value::Object(meta)) = o.get_mut("metadata") {
+            meta.remove("managedFields");
+        }
+    }
+    serde_yaml::to_string(&v).unwrap_or_default()
+}
+
+/// The plan as text: summary, then per step its reason, the object, and a diff (or what will be deleted), then notes.
+/// `paint(text, ansi)` colours diff lines (pass the Printer's, or identity).
+pub fn render(plan: &Plan, paint: &dyn Fn(&str, &str) -> String) -> String {
+    let mut out = format!("Plan: {}\n", plan.summary);
+    for (n, step) in plan.steps.iter().enumerate() {
+        let object = step.change.object().display();
+        match &step.change {
+            Change::Patch { before, after, patch, .. } => {
+                out.push_str(&format!("\n{}. patch {object}: {}\n", n + 1, step.reason));
+                for line in line_diff(&diffable_yaml(before), &diffable_yaml(after), 3) {
+                    let text = match line {
+                        DiffLine::Same(l) => format!("   {l}"),
+                        DiffLine::Removed(l) => paint(&format!(" - {l}"), "31"),
+                        DiffLine::Added(l) => paint(&format!(" + {l}"), "32"),
+                        DiffLine::Gap => paint("   @@", "36"),
+                    };
+                    out.push_str(&text);
+                    out.push('\n');
+                }
+                out.push_str(&format!(
+                    "   (sent as a JSON merge patch, refused if the object changed since it was read: {})\n",
+                    serde_json::to_string(patch).unwrap_or_default()
+                ));
+            }
+            Change::DeleteOrphan { .. } => out.push_str(&format!(
+                "\n{}. delete {object} with propagationPolicy=Orphan (its pods and PVCs are kept): {}\n",
+                n + 1,
+                step.reason
+            )),
+            Change::RestartPod { .. } => out.push_str(&format!(
+                "\n{}. restart {object} (delete it; its controller recreates it; asked separately): {}\n",
+                n + 1,
+                step.reason
+            )),
+        }
+    }
+    for note in &plan.notes {
+        out.push_str(&format!("\nnote: {note}\n"));
+    }
+    out
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Gate and apply (I/O)
+
+/// Show the plan on stderr and decide: `--dry-run` goes ahead (every request carries dryRun=All); `--yes` goes ahead;
+/// a terminal asks (default no); otherwise refuse. Pod restarts are asked one by one on a terminal.
+pub fn confirm(ctx: &Ctx, plan: &Plan) -> Result<()> {
+    let p = &ctx.printer;
+    p.info(&render(plan, &|t, c| p.paint(t, c)));
+    let s = &ctx.settings;
+    if s.dry_run {
+        p.info("dry run: the changes are sent with dryRun=All; nothing is changed");
+        return Ok(());
+    }
+    if s.assume_yes {
+        return Ok(());
+    }
+    if !s.interactive {
+        return Err(Error::Declined {
+            message: format!(
+                "refusing to change the cluster without confirmation ({}); there is no terminal to ask on",
+                plan.summary
+            ),
+        });
+    }
+    if !crate::ui::ask(&format!(
+        "Apply this plan ({} change(s))?",
+        plan.steps.len()
+    ))? {
+        return Err(Error::Declined {
+            message: "plan not confirmed; nothing was changed".into(),
+        });
+    }
+    for step in &plan.steps {
+        if let Change::RestartPod { object, .. } = &step.change
+            && !crate::ui::ask(&format!(
+                "Restart (delete) pod {}/{}?",
+                object.namespace.as_deref().unwrap_or(""),
+                object.name
+            ))?
+        {
+            return Err(Error::Declined {
+                message: format!(
+                    "restart of pod {} not confirmed; nothing was changed",
+                    object.name
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What the API server answered for one step.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Applied {
+    pub object: ObjectRef,
+    pub dry_run: bool,
+    /// The object as returned (patches); `null` for deletes.
+    #[serde(skip)]
+    pub result: Value,
+}
+
+/// Send every step in order (stop at the first failure). Honours `--dry-run` (dryRun=All).
+pub async fn apply(ctx: &Ctx, plan: &Plan) -> Result<Vec<Applied>> {
+    use kube::api::{DeleteParams, Patch, PatchParams, Preconditions, PropagationPolicy};
+    let dry_run = ctx.settings.dry_run;
+    let mut done = Vec::new();
+    for step in &plan.steps {
+        let object = step.change.object().clone();
+        let api = object.api(&ctx.client);
+        let result = match &step.change {
+            Change::Patch { patch, .. } => {
+                let params = PatchParams {
+                    dry_run,
+                    field_manager: Some(FIELD_MANAGER.into()),
+                    ..Default::default()
+                };
+                let obj = api
+                    .patch(&object.name, &params, &Patch::Merge(patch))
+                    .await
+                    .map_err(Error::kube(format!("patch {}", object.display())))?;
+                serde_json::to_value(obj).unwrap_or_default()
+            }
+            Change::DeleteOrphan {
+                uid,
+                resource_version,
+                ..
+            } => {
+                let params = DeleteParams {
+                    dry_run,
+                    propagation_policy: Some(PropagationPolicy::Orphan),
+                    preconditions: Some(Preconditions {
+                        uid: Some(uid.clone()).filter(|u| !u.is_empty()),
+                        resource_version: Some(resource_version.clone()).filter(|r| !r.is_empty()),
+                    }),
+                    ..Default::default()
+                };
+                api.delete(&object.name, &params)
+                    .await
+                    .map_err(Error::kube(format!("delete {}", object.display())))?;
+                Value::Null
+            }
+            Change::RestartPod { uid, .. } => {
+                let params = DeleteParams {
+                    dry_run,
+                    preconditions: Some(Preconditions {
+                        uid: Some(uid.clone()).filter(|u| !u.is_empty()),
+                        resource_version: None,
+                    }),
+                    ..Default::default()
+                };
+                api.delete(&object.name, &params)
+                    .await
+                    .map_err(Error::kube(format!(
+                        "restart (delete) {}",
+                        object.display()
+                    )))?;
+                Value::Null
+            }
+        };
+        let verb = match &step.change {
+            Change::Patch { .. } => "patched",
+            Change::DeleteOrphan { .. } => "deleted (orphaning its pods)",
+            Change::RestartPod { .. } => "restarted",
+        };
+        let suffix = if dry_run { " (dry run)" } else { "" };
+        ctx.printer
+            .info(&format!("{verb} {}{suffix}", object.display()));
+        done.push(Applied {
+            object,
+            dry_run,
+            result,
+        });
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::apps::v1::Deployment;
+    use serde_json::json;
+
+    fn deployment() -> Deployment {
+        serde_json::from_value(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "prometheus-server", "namespace": "monitoring", "resourceVersion": "42",
+                         "managedFields": [{"manager": "helm"}]},
+            "spec": {"selector": {"matchLabels": {"app": "p"}},
+                     "template": {"metadata": {"labels": {"app": "p"}},
+                                  "spec": {"containers": [{"name": "prometheus-server", "image": "prom/prometheus",
+                                                           "args": ["--config.file=/etc/config/prometheus.yml", "--storage.tsdb.path=/data"]}]}}},
+            "status": {"replicas": 1}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn patch_step_carries_the_resource_version_and_only_the_change() {
+        let before = deployment();
+        let mut after = before.clone();
+        after
+            .spec
+            .as_mut()
+            .unwrap()
+            .template
+            .spec
+            .as_mut()
+            .unwrap()
+            .containers[0]
+            .args
+            .as_mut()
+            .unwrap()
+            .push("--web.enable-lifecycle".into());
+        let step = Step::patch(&before, &after, "turn the lifecycle API on")
+            .unwrap()
+            .expect("a change");
+        let Change::Patch {
+            patch,
+            resource_version,
+            object,
+            ..
+        } = &step.change
+        else {
+            panic!("not a patch")
+        };
+        assert_eq!(resource_version, "42");
+        assert_eq!(object.display(), "deployment monitoring/prometheus-server");
+        assert_eq!(object.group, "apps");
+        assert_eq!(patch["metadata"], json!({"resourceVersion": "42"}));
+        // Lists are replaced whole by a merge patch: the full containers list is sent.
+        assert_eq!(
+            patch["spec"]["template"]["spec"]["containers"][0]["args"][2],
+            json!("--web.enable-lifecycle")
+        );
+        assert!(patch.get("status").is_none());
+        // Applying the patch to the old object gives the new one.
+        let mut applied = serde_json::to_value(&before).unwrap();
+        apply_merge_patch(&mut applied, patch);
+        assert_eq!(
+            applied["spec"],
+            serde_json::to_value(&after).unwrap()["spec"]
+        );
+        // No change, no step.
+        assert!(
+            Step::patch(&before, &before.clone(), "nothing")
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn objects_without_resource_version_are_refused() {
+        let mut before = deployment();
+        before.metadata.resource_version = None;
+        assert!(Step::patch(&before, &before.clone(), "x").is_err());
+    }
+
+    #[test]
+    fn merge_patch_nulls_removed_keys() {
+        let p = merge_patch(
+            &json!({"a": 1, "b": {"c": 2, "d": 3}}),
+            &json!({"a": 1, "b": {"c": 2}}),
+        );
+        assert_eq!(p, json!({"b": {"d": null}}));
+        let mut t = json!({"a": 1, "b": {"c": 2, "d": 3}});
+        apply_merge_patch(&mut t, &p);
+        assert_eq!(t, json!({"a": 1, "b": {"c": 2}}));
+    }
+
+    #[test]
+    fn diff_shows_changed_lines_with_context_and_gaps() {
+        let before = (1..=20)
+            .map(|i| format!("line{i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let after = before
+            .replace("line3", "line3-new")
+            .replace("line18", "line18-new");
+        let d = line_diff(&before, &after, 1);
+        assert_eq!(
+            d,
+            vec![
+                DiffLine::Same("line2".into()),
+                DiffLine::Removed("line3".into()),
+                DiffLine::Added("line3-new".into()),
+                DiffLine::Same("line4".into()),
+                DiffLine::Gap,
+                DiffLine::Same("line17".into()),
+                DiffLine::Removed("line18".into()),
+                DiffLine::Added("line18-new".into()),
+                DiffLine::Same("line19".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn render_shows_reason_diff_patch_and_notes() {
+        let before = deployment();
+        let mut after = before.clone();
+        after
+            .spec
+            .as_mut()
+            .unwrap()
+            .template
+            .spec
+            .as_mut()
+            .unwrap()
+            .containers[0]
+            .args
+            .as_mut()
+            .unwrap()
+            .push("--web.enable-lifecycle".into());
+        let mut plan = Plan::new("enable the lifecycle API on monitoring/prometheus-server");
+        plan.steps.push(
+            Step::patch(&before, &after, "POST /-/reload answers 403")
+                .unwrap()
+                .unwrap(),
+        );
+        plan.notes.push(
+            "also set server.extraFlags to keep web.enable-lifecycle in your Helm values".into(),
+        );
+        let text = render(&plan, &|t, _| t.to_string());
+        assert!(text.starts_with("Plan: enable the lifecycle API"), "{text}");
+        assert!(
+            text.contains(
+                "1. patch deployment monitoring/prometheus-server: POST /-/reload answers 403"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(" + "), "{text}");
+        assert!(text.contains("- --web.enable-lifecycle"), "{text}");
+        assert!(!text.contains("managedFields"), "{text}");
+        assert!(text.contains(r#""resourceVersion":"42""#), "{text}");
+        assert!(text.contains("note: also set server.extraFlags"), "{text}");
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(json["steps"][0]["type"], "patch");
+        assert_eq!(json["steps"][0]["resourceVersion"], "42");
+    }
+}
