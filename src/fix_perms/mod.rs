@@ -9,7 +9,7 @@ pub mod snapshot;
 mod fixtures;
 
 pub use diagnose::{DataVolume, Diagnosis, FsGroupSupport, InitStep, diagnose};
-pub use plan::{Change, ChangeKind, PatchKind, PermsPlan, ValuesChange, plan};
+pub use plan::{Change, ChangeKind, Edit, PermsPlan, Target, ValuesChange, edit_object, plan};
 pub use snapshot::{
     Install, PermsSnapshot, PodState, PrometheusResource, VolumeRoot, WorkloadKind, WorkloadRef,
 };

@@ -1,6 +1,8 @@
-//! Pure per-flavour planning: from a snapshot and its diagnosis to the exact patches (with their resourceVersion
-//! preconditions), the Helm values change to keep them, and the reasons. Plain and chart installs patch the workload;
-//! the operator's install patches `Prometheus.spec` only, never the StatefulSet it generates.
+//! Pure per-flavour planning: from a snapshot and its diagnosis to the edits of the target object (with their
+//! resourceVersion preconditions), the Helm values change to keep them, and the reasons. Plain and chart installs
+//! edit the workload's pod template; the operator's install edits `Prometheus.spec` only, never the StatefulSet it
+//! generates. Every edit is sent as a JSON merge patch (custom resources take no strategic merge), so list edits
+//! (initContainers) send the whole remaining list, guarded by the resourceVersion.
 
 use super::CHOWN_STEP_NAME;
 use super::diagnose::{Diagnosis, SecurityFields};
@@ -10,16 +12,6 @@ use serde_json::{Map, Value, json};
 
 /// The image the one-off chown step uses when the Prometheus image has no `chown` (the distroless image).
 pub const CHOWN_FALLBACK_IMAGE: &str = "busybox:1.36";
-
-/// How a patch body is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum PatchKind {
-    /// `application/merge-patch+json` (custom resources support only this and JSON patch).
-    Merge,
-    /// `application/strategic-merge-patch+json`: lists of containers merge by name, `$patch: delete` removes one.
-    Strategic,
-}
 
 /// What a change is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -31,6 +23,18 @@ pub enum ChangeKind {
     AddChownStep,
     /// Remove chmod/chown initContainers (and the one-off step), named, confirmed separately.
     RemoveInitContainers,
+}
+
+/// An edit of the pod spec the target holds (`spec.template.spec` of a workload, `spec` of a `Prometheus`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum Edit {
+    /// Merge these keys into `securityContext`.
+    SetSecurityContext { fields: Map<String, Value> },
+    /// Put this container first in `initContainers` (replacing one of the same name).
+    AddInitContainer { container: Value },
+    /// Drop these names from `initContainers` (the key goes when the list is empty).
+    RemoveInitContainers { names: Vec<String> },
 }
 
 /// The object a change patches.
@@ -55,24 +59,27 @@ impl Target {
             self.name
         )
     }
+
+    fn is_prometheus_resource(&self) -> bool {
+        self.kind == "Prometheus"
+    }
 }
 
-/// One patch of the plan.
+/// One change of the plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Change {
     pub kind: ChangeKind,
     pub target: Target,
-    pub patch_type: PatchKind,
-    /// The exact body sent (with `metadata.resourceVersion` as the precondition).
-    pub body: Value,
+    pub edit: Edit,
+    /// The merge patch this edit amounts to on the object as read (with `metadata.resourceVersion`), for the preview
+    /// and `-o json`. At apply time the edit is re-applied to the object as fetched then.
+    pub patch: Value,
     pub reason: String,
     /// Asked on its own prompt, naming what it removes or runs as root.
     pub confirm_separately: bool,
     /// Applied only after the first rollout verified (removing the one-off chown step).
     pub after_verify: bool,
-    /// Init container names this change removes (for `RemoveInitContainers`).
-    pub removes: Vec<String>,
 }
 
 /// What to change in the Helm values so that the next `helm upgrade` keeps the fix.
@@ -87,6 +94,30 @@ pub struct ValuesChange {
     /// Init containers to drop from `init_key` in the values.
     pub remove_init_containers: Vec<String>,
     pub init_key: String,
+}
+
+impl ValuesChange {
+    /// The note printed with the plan.
+    pub fn note(&self) -> String {
+        let mut text = format!(
+            "Helm release {}: set {} in your values so the next `helm upgrade` keeps this fix:\n{}",
+            self.release,
+            self.key,
+            indent(&self.yaml)
+        );
+        if !self.remove_init_containers.is_empty() {
+            text.push_str(&format!(
+                "and remove {} from {}",
+                self.remove_init_containers.join(", "),
+                self.init_key
+            ));
+        }
+        text
+    }
+}
+
+fn indent(yaml: &str) -> String {
+    yaml.lines().map(|l| format!("  {l}\n")).collect()
 }
 
 /// The whole plan; empty `changes` means the instance is already fixed.
@@ -160,7 +191,7 @@ fn security_delta(before: &SecurityFields, after: &SecurityFields) -> Map<String
 }
 
 /// Where the patches go: the `Prometheus` resource for the operator, else the workload.
-fn target_of(snapshot: &PermsSnapshot) -> Target {
+pub fn target_of(snapshot: &PermsSnapshot) -> Target {
     match (&snapshot.install, &snapshot.prometheus_resource) {
         (Install::Operator { .. }, Some(resource)) => Target {
             api_version: "monitoring.coreos.com/v1".into(),
@@ -182,69 +213,100 @@ fn target_of(snapshot: &PermsSnapshot) -> Target {
     }
 }
 
-/// `{"metadata":{"resourceVersion":rv}, ...}` merged with `rest`.
-fn with_precondition(target: &Target, rest: Value) -> Value {
-    let mut body = rest;
-    if let (Some(rv), Some(object)) = (&target.resource_version, body.as_object_mut()) {
-        object.insert("metadata".into(), json!({ "resourceVersion": rv }));
+/// The pod spec the target holds, as read: the resource's `spec` for the operator, else the template's spec.
+fn target_pod_spec(snapshot: &PermsSnapshot, target: &Target) -> Value {
+    if target.is_prometheus_resource() {
+        snapshot
+            .prometheus_resource
+            .as_ref()
+            .map(|r| r.spec.clone())
+            .unwrap_or_else(|| json!({}))
+    } else {
+        serde_json::to_value(&snapshot.pod_spec).unwrap_or_else(|_| json!({}))
     }
-    body
 }
 
-/// Wrap a pod-spec fragment at the path the target keeps its pod spec: `spec.template.spec` for a workload,
-/// `spec` for the `Prometheus` resource.
-fn at_pod_spec(target: &Target, fragment: Value) -> Value {
-    if target.kind == "Prometheus" {
+/// Apply an edit to a pod spec (JSON). Returns the merge-patch fragment (relative to the pod spec) it amounts to.
+pub fn edit_pod_spec(pod_spec: &mut Value, edit: &Edit) -> Value {
+    if !pod_spec.is_object() {
+        *pod_spec = json!({});
+    }
+    let spec = pod_spec.as_object_mut().expect("made an object");
+    match edit {
+        Edit::SetSecurityContext { fields } => {
+            let context = spec.entry("securityContext").or_insert_with(|| json!({}));
+            if !context.is_object() {
+                *context = json!({});
+            }
+            for (k, v) in fields {
+                context[k.as_str()] = v.clone();
+            }
+            json!({ "securityContext": Value::Object(fields.clone()) })
+        }
+        Edit::AddInitContainer { container } => {
+            let name = container.get("name").cloned();
+            let mut list: Vec<Value> = spec
+                .get("initContainers")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            list.retain(|c| c.get("name") != name.as_ref());
+            list.insert(0, container.clone());
+            spec.insert("initContainers".into(), Value::Array(list.clone()));
+            json!({ "initContainers": list })
+        }
+        Edit::RemoveInitContainers { names } => {
+            let mut list: Vec<Value> = spec
+                .get("initContainers")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            list.retain(|c| {
+                let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
+                !names.iter().any(|n| n == name)
+            });
+            if list.is_empty() {
+                spec.remove("initContainers");
+                json!({ "initContainers": null })
+            } else {
+                spec.insert("initContainers".into(), Value::Array(list.clone()));
+                json!({ "initContainers": list })
+            }
+        }
+    }
+}
+
+/// Apply an edit to the whole target object (JSON as read from the API): what apply does before diffing.
+pub fn edit_object(target: &Target, object: &mut Value, edit: &Edit) {
+    let pointer = if target.is_prometheus_resource() {
+        "/spec"
+    } else {
+        "/spec/template/spec"
+    };
+    if object.pointer(pointer).is_none() {
+        let (parent, key) = pointer.rsplit_once('/').expect("absolute pointer");
+        if let Some(Value::Object(map)) =
+            object.pointer_mut(if parent.is_empty() { "" } else { parent })
+        {
+            map.insert(key.to_string(), json!({}));
+        }
+    }
+    if let Some(spec) = object.pointer_mut(pointer) {
+        edit_pod_spec(spec, edit);
+    }
+}
+
+/// The preview patch: the fragment at the target's pod-spec path, with the resourceVersion precondition.
+fn preview_patch(target: &Target, fragment: Value) -> Value {
+    let mut body = if target.is_prometheus_resource() {
         json!({ "spec": fragment })
     } else {
         json!({ "spec": { "template": { "spec": fragment } } })
-    }
-}
-
-/// The change removing `names` from the target's initContainers. `resource_init_containers` is the `Prometheus`
-/// resource's current `spec.initContainers` (custom resources take no strategic merge, so the remaining list is sent
-/// whole, guarded by the resourceVersion); for workloads a strategic `$patch: delete` per name is sent.
-pub fn removal_change(
-    target: &Target,
-    resource_init_containers: Option<&Value>,
-    names: &[String],
-    reason: String,
-    after_verify: bool,
-) -> Change {
-    let (patch_type, fragment) = if target.kind == "Prometheus" {
-        let remaining: Vec<Value> = resource_init_containers
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|c| {
-                let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
-                !names.iter().any(|n| n == name)
-            })
-            .cloned()
-            .collect();
-        let list = if remaining.is_empty() {
-            Value::Null
-        } else {
-            Value::Array(remaining)
-        };
-        (PatchKind::Merge, json!({ "initContainers": list }))
-    } else {
-        let deletes: Vec<Value> = names
-            .iter()
-            .map(|n| json!({ "name": n, "$patch": "delete" }))
-            .collect();
-        (PatchKind::Strategic, json!({ "initContainers": deletes }))
     };
-    Change {
-        kind: ChangeKind::RemoveInitContainers,
-        target: target.clone(),
-        patch_type,
-        body: with_precondition(target, at_pod_spec(target, fragment)),
-        reason,
-        confirm_separately: true,
-        after_verify,
-        removes: names.to_vec(),
+    if let Some(rv) = &target.resource_version {
+        body["metadata"] = json!({ "resourceVersion": rv });
     }
+    body
 }
 
 /// The one-off init step: root, on the data volume (same subPath), `chown -R uid:gid` the mount.
@@ -277,6 +339,26 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
     let after = desired_fields(d);
     let mut notes = Vec::new();
     let mut changes = Vec::new();
+    // The pod spec as each change will find it: previews of later changes include the earlier ones.
+    let mut working = target_pod_spec(snapshot, &target);
+    let push = |changes: &mut Vec<Change>,
+                working: &mut Value,
+                kind,
+                edit: Edit,
+                reason: String,
+                separately,
+                after_verify| {
+        let fragment = edit_pod_spec(working, &edit);
+        changes.push(Change {
+            kind,
+            target: target.clone(),
+            patch: preview_patch(&target, fragment),
+            edit,
+            reason,
+            confirm_separately: separately,
+            after_verify,
+        });
+    };
 
     if let Some(data) = &d.data_volume {
         notes.push(format!(
@@ -299,31 +381,31 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
 
     let delta = security_delta(&before, &after);
     if !delta.is_empty() {
-        let body = with_precondition(
-            &target,
-            at_pod_spec(&target, json!({ "securityContext": Value::Object(delta) })),
+        let reason = format!(
+            "run Prometheus as {}:{} and let the kubelet give the volume group {} (fsGroupChangePolicy {} skips the \
+             recursive walk when the volume root already matches)",
+            after.run_as_user.unwrap_or(d.user.uid),
+            after.run_as_group.unwrap_or(d.user.gid),
+            after.fs_group.unwrap_or(d.user.gid),
+            after
+                .fs_group_change_policy
+                .as_deref()
+                .unwrap_or("OnRootMismatch"),
         );
-        changes.push(Change {
-            kind: ChangeKind::SecurityContext,
-            target: target.clone(),
-            patch_type: PatchKind::Merge,
-            body,
-            reason: format!(
-                "run Prometheus as {}:{} and let the kubelet give the volume group {} (fsGroupChangePolicy {} skips the \
-                 recursive walk when the volume root already matches)",
-                after.run_as_user.unwrap_or(d.user.uid),
-                after.run_as_group.unwrap_or(d.user.gid),
-                after.fs_group.unwrap_or(d.user.gid),
-                after.fs_group_change_policy.as_deref().unwrap_or("OnRootMismatch"),
-            ),
-            confirm_separately: false,
-            after_verify: false,
-            removes: vec![],
-        });
+        push(
+            &mut changes,
+            &mut working,
+            ChangeKind::SecurityContext,
+            Edit::SetSecurityContext {
+                fields: delta.clone(),
+            },
+            reason,
+            false,
+            false,
+        );
     }
 
-    let needs_chown = d.needs_chown();
-    let chown = if needs_chown {
+    let chown = if d.needs_chown() {
         chown_container(d, &after)
     } else {
         None
@@ -334,38 +416,29 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
             .as_ref()
             .map(|v| v.fs_group.reason.clone())
             .unwrap_or_default();
-        let fragment = if target.kind == "Prometheus" {
-            let mut list: Vec<Value> = resource_init_containers(snapshot)
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            list.retain(|c| c.get("name").and_then(Value::as_str) != Some(CHOWN_STEP_NAME));
-            list.insert(0, container.clone());
-            json!({ "initContainers": list })
-        } else {
-            json!({ "initContainers": [container] })
-        };
-        changes.push(Change {
-            kind: ChangeKind::AddChownStep,
-            target: target.clone(),
-            patch_type: if target.kind == "Prometheus" {
-                PatchKind::Merge
-            } else {
-                PatchKind::Strategic
+        let command = container["command"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
+        push(
+            &mut changes,
+            &mut working,
+            ChangeKind::AddChownStep,
+            Edit::AddInitContainer {
+                container: container.clone(),
             },
-            body: with_precondition(&target, at_pod_spec(&target, fragment)),
-            reason: format!(
+            format!(
                 "fsGroup cannot make this volume writable ({why}); a one-off init step `{CHOWN_STEP_NAME}` runs as root \
-                 and runs `{}` on it, and is removed again once Prometheus is Ready",
-                container["command"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
-                    .unwrap_or_default()
+                 and runs `{command}` on it, and is removed again once Prometheus is Ready"
             ),
-            confirm_separately: true,
-            after_verify: false,
-            removes: vec![],
-        });
+            true,
+            false,
+        );
         notes.push(format!(
             "fsGroup does not apply to this volume, so the explicit one-off chown path is planned: `{CHOWN_STEP_NAME}` \
              runs once as root, then a second rollout removes it"
@@ -374,16 +447,16 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
 
     // chmod/chown initContainers: removed (after the one-off chown verified, when there is one). For the operator only
     // the ones in Prometheus.spec.initContainers can be removed through the resource.
+    let in_target: Vec<String> = target_pod_spec(snapshot, &target)
+        .get("initContainers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
+        .collect();
     let mut removable: Vec<String> = Vec::new();
     for step in &d.chmod_init_containers {
-        let in_resource = target.kind != "Prometheus"
-            || resource_init_containers(snapshot)
-                .and_then(Value::as_array)
-                .is_some_and(|l| {
-                    l.iter()
-                        .any(|c| c.get("name").and_then(Value::as_str) == Some(&step.name))
-                });
-        if in_resource {
+        if in_target.contains(&step.name) {
             removable.push(step.name.clone());
         } else {
             notes.push(format!(
@@ -396,26 +469,29 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
         removable.push(CHOWN_STEP_NAME.to_string());
     }
     if !removable.is_empty() {
-        let others: Vec<&String> = removable.iter().filter(|n| *n != CHOWN_STEP_NAME).collect();
+        let others: Vec<&InitStepRef> = d
+            .chmod_init_containers
+            .iter()
+            .filter(|s| s.name != CHOWN_STEP_NAME && removable.contains(&s.name))
+            .collect();
         let reason = if others.is_empty() {
             format!(
                 "remove the one-off `{CHOWN_STEP_NAME}` step now that the volume is owned by Prometheus's user"
             )
         } else {
             format!(
-                "remove {} ({}): chmod/chown init containers are unreliable on CSI volumes (ownership can revert on \
+                "remove {} (`{}`): chmod/chown init containers are unreliable on CSI volumes (ownership can revert on \
                  re-mount) and `chmod 777` undoes security; {} does this the Kubernetes way",
                 others
                     .iter()
-                    .map(|n| format!("`{n}`"))
+                    .map(|s| format!("`{}`", s.name))
                     .collect::<Vec<_>>()
                     .join(", "),
-                d.chmod_init_containers
+                others
                     .iter()
-                    .filter(|s| others.contains(&&s.name))
-                    .map(|s| s.command.clone())
+                    .map(|s| s.command.as_str())
                     .collect::<Vec<_>>()
-                    .join("; "),
+                    .join("`; `"),
                 if chown.is_some() {
                     "the one-off chown"
                 } else {
@@ -423,19 +499,22 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
                 }
             )
         };
-        changes.push(removal_change(
-            &target,
-            resource_init_containers(snapshot),
-            &removable,
+        push(
+            &mut changes,
+            &mut working,
+            ChangeKind::RemoveInitContainers,
+            Edit::RemoveInitContainers {
+                names: removable.clone(),
+            },
             reason,
+            true,
             chown.is_some(),
-        ));
+        );
     }
 
     if changes.is_empty() {
         notes.push("nothing to change: the securityContext is complete and no chmod/chown init container is left".into());
     }
-
     let values = if changes.is_empty() {
         None
     } else {
@@ -450,12 +529,7 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
     }
 }
 
-fn resource_init_containers(snapshot: &PermsSnapshot) -> Option<&Value> {
-    snapshot
-        .prometheus_resource
-        .as_ref()
-        .and_then(|r| r.spec.get("initContainers"))
-}
+type InitStepRef = super::diagnose::InitStep;
 
 /// The Helm values that keep the fix across `helm upgrade`: the whole securityContext (current keys such as
 /// seccompProfile kept), and the init containers to drop.
@@ -517,6 +591,13 @@ mod tests {
         plan(snap, &diagnose(snap))
     }
 
+    fn names(edit: &Edit) -> Vec<String> {
+        match edit {
+            Edit::RemoveInitContainers { names } => names.clone(),
+            other => panic!("not a removal: {other:?}"),
+        }
+    }
+
     #[test]
     fn plain_deployment_gets_fs_group_and_loses_the_chmod_init_container() {
         let p = plan_of(&handmade_chmod());
@@ -524,9 +605,8 @@ mod tests {
         let sc = &p.changes[0];
         assert_eq!(sc.kind, ChangeKind::SecurityContext);
         assert_eq!(sc.target.kind, "Deployment");
-        assert_eq!(sc.patch_type, PatchKind::Merge);
         assert_eq!(
-            sc.body,
+            sc.patch,
             json!({
                 "metadata": {"resourceVersion": "41"},
                 "spec": {"template": {"spec": {"securityContext": {
@@ -538,19 +618,44 @@ mod tests {
         assert!(!sc.confirm_separately);
         let rm = &p.changes[1];
         assert_eq!(rm.kind, ChangeKind::RemoveInitContainers);
-        assert_eq!(rm.patch_type, PatchKind::Strategic);
         assert!(rm.confirm_separately);
         assert!(!rm.after_verify);
-        assert_eq!(rm.removes, vec!["init-chmod".to_string()]);
+        assert_eq!(names(&rm.edit), vec!["init-chmod".to_string()]);
+        // The only init container goes, so the list goes.
         assert_eq!(
-            rm.body,
-            json!({
-                "metadata": {"resourceVersion": "41"},
-                "spec": {"template": {"spec": {"initContainers": [{"name": "init-chmod", "$patch": "delete"}]}}}
-            })
+            rm.patch,
+            json!({"metadata": {"resourceVersion": "41"}, "spec": {"template": {"spec": {"initContainers": null}}}})
         );
         assert!(rm.reason.contains("chmod -R 777"), "{}", rm.reason);
         assert!(p.values.is_none(), "plain installs have no Helm values");
+    }
+
+    #[test]
+    fn edits_apply_to_the_object_as_fetched() {
+        let p = plan_of(&handmade_chmod());
+        let mut object = json!({
+            "metadata": {"name": "prometheus", "resourceVersion": "99"},
+            "spec": {"template": {"spec": {
+                "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                "initContainers": [{"name": "init-chmod"}, {"name": "added-since"}],
+                "containers": [{"name": "prometheus"}]
+            }}}
+        });
+        for change in &p.changes {
+            edit_object(&change.target, &mut object, &change.edit);
+        }
+        let spec = &object["spec"]["template"]["spec"];
+        assert_eq!(
+            spec["securityContext"]["seccompProfile"]["type"],
+            "RuntimeDefault"
+        );
+        assert_eq!(spec["securityContext"]["fsGroup"], 65534);
+        assert_eq!(spec["initContainers"], json!([{"name": "added-since"}]));
+        // A Prometheus resource keeps its pod spec at `spec`.
+        let kps = plan_of(&kps_permission_denied());
+        let mut resource = json!({"metadata": {"name": "kps-prometheus"}});
+        edit_object(&kps.changes[0].target, &mut resource, &kps.changes[0].edit);
+        assert_eq!(resource["spec"]["securityContext"]["fsGroup"], 2000);
     }
 
     #[test]
@@ -561,14 +666,9 @@ mod tests {
             assert_eq!(change.target.kind, "Prometheus", "{change:?}");
             assert_eq!(change.target.api_version, "monitoring.coreos.com/v1");
             assert_eq!(change.target.name, "kps-prometheus");
-            assert_eq!(
-                change.patch_type,
-                PatchKind::Merge,
-                "CRs take no strategic merge"
-            );
         }
         assert_eq!(
-            p.changes[0].body,
+            p.changes[0].patch,
             json!({
                 "metadata": {"resourceVersion": "812"},
                 "spec": {"securityContext": {"fsGroup": 2000, "fsGroupChangePolicy": "OnRootMismatch"}}
@@ -576,10 +676,13 @@ mod tests {
         );
         // The chown initContainer from incident 5 goes: the whole remaining list is sent (here: none left).
         assert_eq!(
-            p.changes[1].body,
+            p.changes[1].patch,
             json!({"metadata": {"resourceVersion": "812"}, "spec": {"initContainers": null}})
         );
-        assert_eq!(p.changes[1].removes, vec!["init-chown-data".to_string()]);
+        assert_eq!(
+            names(&p.changes[1].edit),
+            vec!["init-chown-data".to_string()]
+        );
         let values = p.values.expect("kps values");
         assert_eq!(values.release, "kps");
         assert_eq!(values.key, "prometheus.prometheusSpec.securityContext");
@@ -593,6 +696,11 @@ mod tests {
         assert_eq!(
             values.remove_init_containers,
             vec!["init-chown-data".to_string()]
+        );
+        assert!(
+            values
+                .note()
+                .contains("prometheus.prometheusSpec.initContainers")
         );
     }
 
@@ -611,8 +719,31 @@ mod tests {
             .find(|c| c.kind == ChangeKind::RemoveInitContainers)
             .unwrap();
         assert_eq!(
-            rm.body["spec"]["initContainers"],
+            rm.patch["spec"]["initContainers"],
             json!([{"name": "warmup", "image": "busybox", "command": ["true"]}])
+        );
+    }
+
+    #[test]
+    fn operator_init_containers_outside_the_resource_are_reported_not_removed() {
+        let mut snap = kps_permission_denied();
+        snap.prometheus_resource
+            .as_mut()
+            .unwrap()
+            .spec
+            .as_object_mut()
+            .unwrap()
+            .remove("initContainers");
+        let p = plan_of(&snap);
+        assert!(
+            p.changes
+                .iter()
+                .all(|c| c.kind != ChangeKind::RemoveInitContainers)
+        );
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.contains("init-chown-data is not in Prometheus.spec.initContainers"))
         );
     }
 
@@ -623,7 +754,7 @@ mod tests {
         assert_eq!(p.changes[0].target.kind, "Deployment");
         assert_eq!(p.changes[0].target.name, "prometheus-server");
         assert_eq!(
-            p.changes[0].body["spec"]["template"]["spec"]["securityContext"],
+            p.changes[0].patch["spec"]["template"]["spec"]["securityContext"],
             json!({"fsGroup": 65534, "fsGroupChangePolicy": "OnRootMismatch"})
         );
         let values = p.values.expect("chart values");
@@ -652,8 +783,7 @@ mod tests {
         );
         let add = &p.changes[1];
         assert!(add.confirm_separately);
-        assert_eq!(add.patch_type, PatchKind::Strategic);
-        let step = &add.body["spec"]["template"]["spec"]["initContainers"][0];
+        let step = &add.patch["spec"]["template"]["spec"]["initContainers"][0];
         assert_eq!(step["name"], CHOWN_STEP_NAME);
         assert_eq!(
             step["command"],
@@ -674,7 +804,12 @@ mod tests {
             rm.after_verify,
             "the step is removed only after Prometheus is Ready"
         );
-        assert_eq!(rm.removes, vec![CHOWN_STEP_NAME.to_string()]);
+        assert_eq!(names(&rm.edit), vec![CHOWN_STEP_NAME.to_string()]);
+        // The preview of the removal is relative to the state after the step was added.
+        assert_eq!(
+            rm.patch["spec"]["template"]["spec"]["initContainers"],
+            Value::Null
+        );
         assert!(p.notes.iter().any(|n| n.contains("one-off chown")));
     }
 
@@ -684,7 +819,7 @@ mod tests {
         snap.pod_spec.containers[0].image =
             Some("quay.io/prometheus/prometheus:v3.14.0-distroless".into());
         let p = plan_of(&snap);
-        let step = &p.changes[1].body["spec"]["template"]["spec"]["initContainers"][0];
+        let step = &p.changes[1].patch["spec"]["template"]["spec"]["initContainers"][0];
         assert_eq!(step["image"], CHOWN_FALLBACK_IMAGE);
         assert_eq!(
             step["command"],
@@ -703,7 +838,7 @@ mod tests {
             .find(|c| c.kind == ChangeKind::AddChownStep)
             .expect("chown step");
         assert_eq!(add.target.kind, "Prometheus");
-        let list = add.body["spec"]["initContainers"].as_array().unwrap();
+        let list = add.patch["spec"]["initContainers"].as_array().unwrap();
         assert_eq!(list[0]["name"], CHOWN_STEP_NAME);
         assert_eq!(
             list[0]["command"],
@@ -721,7 +856,7 @@ mod tests {
             .unwrap();
         assert!(rm.after_verify);
         assert_eq!(
-            rm.removes,
+            names(&rm.edit),
             vec!["init-chown-data".to_string(), CHOWN_STEP_NAME.to_string()]
         );
     }
@@ -779,7 +914,7 @@ mod tests {
             ..Default::default()
         });
         let p = plan_of(&snap);
-        let sc = &p.changes[0].body["spec"]["template"]["spec"]["securityContext"];
+        let sc = &p.changes[0].patch["spec"]["template"]["spec"]["securityContext"];
         assert_eq!(sc.get("fsGroup"), None);
         assert_eq!(sc.get("fsGroupChangePolicy"), None);
         // The group follows the existing fsGroup.
@@ -787,28 +922,31 @@ mod tests {
     }
 
     #[test]
-    fn removal_change_for_a_workload_and_for_a_resource() {
-        let deploy = Target {
-            api_version: "apps/v1".into(),
-            kind: "Deployment".into(),
-            namespace: "ns".into(),
-            name: "p".into(),
-            resource_version: Some("5".into()),
+    fn edit_pod_spec_add_replaces_same_name_and_remove_keeps_others() {
+        let mut spec =
+            json!({"initContainers": [{"name": "a"}, {"name": CHOWN_STEP_NAME, "image": "old"}]});
+        let add = Edit::AddInitContainer {
+            container: json!({"name": CHOWN_STEP_NAME, "image": "new"}),
         };
-        let c = removal_change(&deploy, None, &["a".into()], "r".into(), true);
+        let fragment = edit_pod_spec(&mut spec, &add);
         assert_eq!(
-            c.body["spec"]["template"]["spec"]["initContainers"],
-            json!([{"name": "a", "$patch": "delete"}])
+            fragment["initContainers"],
+            json!([{"name": CHOWN_STEP_NAME, "image": "new"}, {"name": "a"}])
         );
-        let cr = Target {
-            kind: "Prometheus".into(),
-            ..deploy
+        let remove = Edit::RemoveInitContainers {
+            names: vec![CHOWN_STEP_NAME.into()],
         };
-        let list = json!([{"name": "a"}, {"name": "b"}]);
-        let c = removal_change(&cr, Some(&list), &["a".into()], "r".into(), true);
         assert_eq!(
-            c.body,
-            json!({"metadata": {"resourceVersion": "5"}, "spec": {"initContainers": [{"name": "b"}]}})
+            edit_pod_spec(&mut spec, &remove),
+            json!({"initContainers": [{"name": "a"}]})
         );
+        let remove_all = Edit::RemoveInitContainers {
+            names: vec!["a".into()],
+        };
+        assert_eq!(
+            edit_pod_spec(&mut spec, &remove_all),
+            json!({"initContainers": null})
+        );
+        assert_eq!(spec, json!({}));
     }
 }
