@@ -1,10 +1,584 @@
-//! `kubectl prom resize`: not yet built.
+//! `kubectl prom resize`: resolve the data claims, pre-flight, show and confirm the plan per flavour, apply it, follow
+//! every claim to its new capacity, verify the filesystem the pod sees, and report (human or `-o json`).
 
-use crate::cli::ResizeArgs;
-use crate::context::Ctx;
+use crate::cli::{OutputFormat, ResizeArgs};
+use crate::context::{Ctx, parse_duration};
 use crate::error::{Error, ExitCode, Result};
+use crate::resize::apply::{self, AppliedStep, ClaimState};
+use crate::resize::gather;
+use crate::resize::model::{SizeRequest, Usage};
+use crate::resize::plan::{self, Phase, ResizePlan, Step};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::Api;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// The per-claim result, as `-o json` prints it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimReport {
+    pub name: String,
+    pub storage_class: String,
+    pub capacity_before: String,
+    pub target: String,
+    /// `status.capacity.storage` at the end (unchanged in a dry run).
+    pub capacity_after: Option<String>,
+    /// `dry-run`, `declined`, `done`, `failed`, `timed-out`.
+    pub state: String,
+    pub message: Option<String>,
+    /// The filesystem as the pod sees it afterwards.
+    pub filesystem: Option<Usage>,
+    pub usage_before: Option<Usage>,
+    pub pod: Option<String>,
+    pub pod_restarted: bool,
+}
+
+/// The whole result of a run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResizeReport {
+    pub kind: &'static str,
+    pub version: &'static str,
+    pub namespace: String,
+    pub instance: String,
+    pub flavour: &'static str,
+    pub dry_run: bool,
+    pub target: String,
+    pub claims: Vec<ClaimReport>,
+    pub steps: Vec<AppliedStep>,
+    pub warnings: Vec<String>,
+    pub notes: Vec<String>,
+}
 
 /// Entry point for the verb.
-pub async fn run(_ctx: &Ctx, _args: &ResizeArgs) -> Result<ExitCode> {
-    Err(Error::usage("this verb is not built yet", None))
+pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
+    let request = SizeRequest::from_flags(
+        args.size.as_deref(),
+        args.add.as_deref(),
+        args.increase.as_deref(),
+    )?;
+    let timeout = parse_duration(&args.timeout)?;
+    let instance = crate::discover::resolve_one(ctx, args.target.target.as_deref()).await?;
+    let snapshot = gather::snapshot(ctx, &instance).await?;
+    let plan = plan::plan(&snapshot, &request, args.allow_expansion)?;
+    let reviews = gather::access_reviews(ctx, &plan.access()).await?;
+    gather::check_access(&reviews)?;
+    ctx.printer.info(&plan::render(&plan));
+    for warning in &plan.warnings {
+        ctx.printer
+            .debug(&format!("(warning shown in the plan) {warning}"));
+    }
+
+    let mut applied: Vec<AppliedStep> = Vec::new();
+    let mut report = report_for(&plan, ctx.settings.dry_run);
+    if ctx.settings.dry_run {
+        ctx.printer
+            .info("dry run: every change is sent with dryRun=All; nothing is changed");
+    }
+
+    let class_question = {
+        let classes: Vec<String> = plan
+            .phase(Phase::AllowExpansion)
+            .filter_map(|s| match s {
+                Step::AllowExpansion { class, .. } => Some(class.clone()),
+                _ => None,
+            })
+            .collect();
+        format!(
+            "Set allowVolumeExpansion: true on StorageClass {}? This is a cluster-wide change: every claim of the class may then be expanded.",
+            classes.join(", ")
+        )
+    };
+    if !apply::run_phase(
+        ctx,
+        &plan,
+        Phase::AllowExpansion,
+        &class_question,
+        &mut applied,
+    )
+    .await?
+    {
+        return Err(Error::Declined {
+            message: format!(
+                "the StorageClass change was not confirmed, and without it the apiserver refuses the resize (\"{}\"); nothing was changed",
+                plan::NOT_EXPANDABLE_ADMISSION
+            ),
+        });
+    }
+    let resize_question = format!(
+        "Apply this plan ({} change(s) to grow {} claim(s) to {})?",
+        plan.phase(Phase::Resize).count(),
+        plan.claims.len(),
+        plan.target
+    );
+    if !apply::run_phase(ctx, &plan, Phase::Resize, &resize_question, &mut applied).await? {
+        let class_note = if applied.iter().any(|a| a.result == "applied") {
+            " (the StorageClass change above was applied)"
+        } else {
+            ""
+        };
+        return Err(Error::Declined {
+            message: format!("plan not confirmed; no claim was changed{class_note}"),
+        });
+    }
+    let recreate_question = plan
+        .phase(Phase::RecreateStatefulSet)
+        .find_map(|s| match s {
+            Step::RecreateStatefulSet { name, .. } => Some(format!(
+                "The claim template of statefulset/{name} cannot be changed in place. Delete it with --cascade=orphan and create it again with the larger template? Its pods keep running."
+            )),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let recreated = apply::run_phase(
+        ctx,
+        &plan,
+        Phase::RecreateStatefulSet,
+        &recreate_question,
+        &mut applied,
+    )
+    .await?;
+    if !recreated {
+        report.warnings.push(
+            "the StatefulSet keeps its old claim template: a replica created later gets the old size".into(),
+        );
+    }
+    report.steps = applied;
+
+    if ctx.settings.dry_run {
+        for claim in &mut report.claims {
+            claim.state = "dry-run".into();
+        }
+        print_report(ctx, &report);
+        return Ok(ExitCode::Ok);
+    }
+
+    let started = Instant::now();
+    let remaining = |limit: Option<Duration>| limit.map(|t| t.saturating_sub(started.elapsed()));
+    let mut restarted: Vec<String> = Vec::new();
+    let states = match apply::watch_claims(ctx, &plan, timeout, &mut restarted).await {
+        Ok(states) => states,
+        Err(err) => {
+            for claim in &mut report.claims {
+                claim.state = "timed-out".into();
+            }
+            print_report(ctx, &report);
+            return Err(err);
+        }
+    };
+    let mut failures = Vec::new();
+    for (name, state) in &states {
+        let Some(claim) = report.claims.iter_mut().find(|c| &c.name == name) else {
+            continue;
+        };
+        match state {
+            ClaimState::Done { capacity } => {
+                claim.state = "done".into();
+                claim.capacity_after = Some(capacity.clone());
+            }
+            ClaimState::Failed { capacity, message } => {
+                claim.state = "failed".into();
+                claim.capacity_after = Some(capacity.clone());
+                claim.message = Some(message.clone());
+                failures.push(format!("{name}: {message}"));
+            }
+            _ => {}
+        }
+    }
+
+    if plan.flavour == "operator" {
+        wait_statefulsets_back(ctx, &plan, remaining(timeout)).await?;
+    }
+
+    // Pods that crash-looped on the full disk: offer a restart now that there is room, then wait until Ready.
+    for claim in plan
+        .claims
+        .iter()
+        .filter(|c| c.crash_looping_on_full_disk())
+    {
+        if failures
+            .iter()
+            .any(|f| f.starts_with(&format!("{}:", claim.name)))
+        {
+            continue;
+        }
+        let Some(pod) = apply::pod_mounting(ctx, &plan.namespace, &claim.name).await? else {
+            continue;
+        };
+        if !restarted.contains(&pod) {
+            let question = format!(
+                "Pod {pod} was crash-looping because claim {} was full. Restart it now (delete it; its controller recreates it) instead of waiting for its back-off?",
+                claim.name
+            );
+            if apply::confirm(ctx, &question)? {
+                apply::restart_pod(ctx, &plan.namespace, &pod).await?;
+                restarted.push(pod);
+            }
+        }
+    }
+    for claim in &mut report.claims {
+        let was_restarted = plan
+            .claims
+            .iter()
+            .find(|c| c.name == claim.name)
+            .and_then(|c| c.pod.as_ref())
+            .is_some_and(|p| restarted.contains(&p.name))
+            || restarted
+                .iter()
+                .any(|r| claim.pod.as_deref() == Some(r.as_str()));
+        if was_restarted && claim.state == "done" {
+            let task_line = format!("{}: waiting for a Ready pod", claim.name);
+            apply::progress(ctx, &task_line);
+            let pod =
+                apply::wait_ready(ctx, &plan.namespace, &claim.name, remaining(timeout)).await?;
+            apply::progress(ctx, &format!("{}: pod {pod} is Ready", claim.name));
+            claim.pod = Some(pod);
+            claim.pod_restarted = true;
+        }
+    }
+
+    // The filesystem the pod sees must have grown too.
+    let mut unverified = Vec::new();
+    for claim in &mut report.claims {
+        if claim.state != "done" {
+            continue;
+        }
+        let target = crate::quantity::Quantity::parse(&claim.target)?;
+        let fs = filesystem_after(
+            ctx,
+            &plan.namespace,
+            &claim.name,
+            target,
+            remaining(timeout),
+        )
+        .await;
+        match fs {
+            Some(usage) if grew_enough(&usage, target) => claim.filesystem = Some(usage),
+            Some(usage) => {
+                claim.filesystem = Some(usage);
+                unverified.push(format!(
+                    "{}: the filesystem in the pod is {} (expected about {target})",
+                    claim.name,
+                    plan::human_bytes(usage.capacity_bytes)
+                ));
+            }
+            None => report.warnings.push(format!(
+                "could not read the filesystem size of claim {} (no kubelet stats and no running container to run df in); check with `kubectl exec POD -- df -h MOUNT`",
+                claim.name
+            )),
+        }
+    }
+
+    let pods_kept = pods_kept_running(ctx, &plan, &snapshot_pod_uids(&snapshot), &restarted).await;
+    if let Some(message) = pods_kept {
+        report.notes.push(message);
+    }
+
+    print_report(ctx, &report);
+    if !failures.is_empty() {
+        return Err(Error::Verify {
+            message: format!("the volume resize failed: {}", failures.join("; ")),
+            hint: Some(format!(
+                "`kubectl describe pvc -n {}` shows the resizer's events; the larger request stays in place and is retried by the resizer",
+                plan.namespace
+            )),
+        });
+    }
+    if !unverified.is_empty() {
+        return Err(Error::Verify {
+            message: format!(
+                "the claims grew but the filesystem did not: {}",
+                unverified.join("; ")
+            ),
+            hint: Some("a pod restart usually finishes a file-system resize".into()),
+        });
+    }
+    Ok(ExitCode::Ok)
+}
+
+fn report_for(plan: &ResizePlan, dry_run: bool) -> ResizeReport {
+    ResizeReport {
+        kind: "ResizeReport",
+        version: "v1",
+        namespace: plan.namespace.clone(),
+        instance: plan.instance.clone(),
+        flavour: plan.flavour,
+        dry_run,
+        target: plan.target.to_string(),
+        claims: plan
+            .claims
+            .iter()
+            .map(|c| ClaimReport {
+                name: c.name.clone(),
+                storage_class: c.storage_class.clone(),
+                capacity_before: c.capacity.to_string(),
+                target: c.target.to_string(),
+                capacity_after: None,
+                state: "pending".into(),
+                message: None,
+                filesystem: None,
+                usage_before: c.usage,
+                pod: c.pod.as_ref().map(|p| p.name.clone()),
+                pod_restarted: false,
+            })
+            .collect(),
+        steps: Vec::new(),
+        warnings: plan.warnings.clone(),
+        notes: plan.notes.clone(),
+    }
+}
+
+/// Within 5% of the target: filesystems keep some space for their own metadata.
+fn grew_enough(usage: &Usage, target: crate::quantity::Quantity) -> bool {
+    let target = u64::try_from(target.bytes()).unwrap_or(u64::MAX);
+    usage.capacity_bytes >= target / 100 * 95
+}
+
+/// Read the filesystem size the pod sees, polling briefly: the kubelet may finish the node-side expansion just after
+/// the claim reports its capacity.
+async fn filesystem_after(
+    ctx: &Ctx,
+    namespace: &str,
+    claim: &str,
+    target: crate::quantity::Quantity,
+    limit: Option<Duration>,
+) -> Option<Usage> {
+    let limit = limit
+        .unwrap_or(Duration::from_secs(60))
+        .min(Duration::from_secs(60));
+    let start = Instant::now();
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
+    let mut last = None;
+    loop {
+        let list = pods.list(&Default::default()).await.ok()?;
+        if let Some(pod) = list
+            .items
+            .iter()
+            .find(|p| p.metadata.deletion_timestamp.is_none() && gather::mounts_claim(p, claim))
+        {
+            let claim_pod = crate::resize::model::ClaimPod {
+                name: pod.metadata.name.clone().unwrap_or_default(),
+                container: pod
+                    .spec
+                    .as_ref()
+                    .and_then(|s| container_mounting(s, claim))
+                    .unwrap_or_default(),
+                mount_path: pod
+                    .spec
+                    .as_ref()
+                    .and_then(|s| mount_path_of(s, claim))
+                    .unwrap_or_default(),
+                node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+                ..Default::default()
+            };
+            let mut summaries = BTreeMap::new();
+            last = gather::usage(ctx, namespace, &claim_pod, claim, &mut summaries).await;
+            if last.is_some_and(|u| grew_enough(&u, target)) {
+                return last;
+            }
+        }
+        if start.elapsed() >= limit {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The name of the pod volume backed by `claim`.
+fn volume_for_claim(spec: &k8s_openapi::api::core::v1::PodSpec, claim: &str) -> Option<String> {
+    spec.volumes.as_ref()?.iter().find_map(|v| {
+        v.persistent_volume_claim
+            .as_ref()
+            .filter(|c| c.claim_name == claim)
+            .map(|_| v.name.clone())
+    })
+}
+
+fn container_mounting(spec: &k8s_openapi::api::core::v1::PodSpec, claim: &str) -> Option<String> {
+    let volume = volume_for_claim(spec, claim)?;
+    spec.containers
+        .iter()
+        .find(|c| {
+            c.volume_mounts
+                .as_ref()
+                .is_some_and(|m| m.iter().any(|m| m.name == volume))
+        })
+        .map(|c| c.name.clone())
+}
+
+fn mount_path_of(spec: &k8s_openapi::api::core::v1::PodSpec, claim: &str) -> Option<String> {
+    let volume = volume_for_claim(spec, claim)?;
+    spec.containers
+        .iter()
+        .flat_map(|c| c.volume_mounts.iter().flatten())
+        .find(|m| m.name == volume)
+        .map(|m| m.mount_path.clone())
+}
+
+fn snapshot_pod_uids(snapshot: &crate::resize::model::Snapshot) -> Vec<(String, String)> {
+    snapshot
+        .claims
+        .iter()
+        .filter_map(|c| c.pod.as_ref())
+        .map(|p| (p.name.clone(), p.uid.clone()))
+        .collect()
+}
+
+/// For the StatefulSet flavours: confirm the pods we did not restart are the same pods as before (same uid).
+async fn pods_kept_running(
+    ctx: &Ctx,
+    plan: &ResizePlan,
+    before: &[(String, String)],
+    restarted: &[String],
+) -> Option<String> {
+    if !matches!(
+        plan.flavour,
+        "operator" | "statefulset" | "helm-chart-statefulset"
+    ) {
+        return None;
+    }
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &plan.namespace);
+    let mut kept = Vec::new();
+    let mut replaced = Vec::new();
+    for (name, uid) in before.iter().filter(|(n, _)| !restarted.contains(n)) {
+        match pods.get_opt(name).await {
+            Ok(Some(p)) if p.metadata.uid.as_deref() == Some(uid.as_str()) => {
+                kept.push(name.clone())
+            }
+            _ => replaced.push(name.clone()),
+        }
+    }
+    Some(if replaced.is_empty() {
+        format!(
+            "pods kept running through the StatefulSet change: {}",
+            kept.join(", ")
+        )
+    } else {
+        format!(
+            "pods replaced during the change (not by resize): {}; kept: {}",
+            replaced.join(", "),
+            kept.join(", ")
+        )
+    })
+}
+
+/// After the unpause, the operator recreates the orphan-deleted StatefulSet(s); wait for them (bounded).
+async fn wait_statefulsets_back(
+    ctx: &Ctx,
+    plan: &ResizePlan,
+    limit: Option<Duration>,
+) -> Result<()> {
+    let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &plan.namespace);
+    let limit = limit.unwrap_or(Duration::from_secs(120));
+    for step in plan.phase(Phase::Resize) {
+        let Step::OrphanDeleteStatefulSet(sts) = step else {
+            continue;
+        };
+        let start = Instant::now();
+        loop {
+            match api.get_opt(&sts.name).await {
+                Ok(Some(found)) if found.metadata.uid.as_deref() != Some(sts.uid.as_str()) => {
+                    apply::progress(
+                        ctx,
+                        &format!("statefulset/{}: recreated by the operator", sts.name),
+                    );
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => return Err(Error::kube(format!("get statefulset {}", sts.name))(e)),
+            }
+            if start.elapsed() >= limit {
+                return Err(Error::Verify {
+                    message: format!(
+                        "the operator did not recreate statefulset/{} within --timeout (the Prometheus resource is unpaused; its pods keep running)",
+                        sts.name
+                    ),
+                    hint: Some("check the operator's logs; it recreates the StatefulSet on its next reconcile".into()),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    Ok(())
+}
+
+fn print_report(ctx: &Ctx, report: &ResizeReport) {
+    if ctx.settings.output == OutputFormat::Json {
+        match serde_json::to_string_pretty(report) {
+            Ok(text) => ctx.printer.result(&text),
+            Err(e) => ctx
+                .printer
+                .warn(&format!("could not render the report as JSON: {e}")),
+        }
+        return;
+    }
+    ctx.printer.result(&render_report(report));
+}
+
+/// The human form of the report.
+pub fn render_report(report: &ResizeReport) -> String {
+    let mut out = String::new();
+    let verb = if report.dry_run {
+        "would resize"
+    } else {
+        "resize of"
+    };
+    out.push_str(&format!(
+        "{verb} {} in {} to {}:\n",
+        report.instance, report.namespace, report.target
+    ));
+    let rows: Vec<[String; 6]> = report
+        .claims
+        .iter()
+        .map(|c| {
+            let fs = c
+                .filesystem
+                .map(|u| {
+                    format!(
+                        "{} ({}% used)",
+                        plan::human_bytes(u.capacity_bytes),
+                        u.used_percent()
+                    )
+                })
+                .unwrap_or_else(|| "-".into());
+            let mut state = c.state.clone();
+            if let Some(m) = &c.message {
+                state.push_str(": ");
+                state.push_str(m);
+            }
+            if c.pod_restarted
+                && let Some(pod) = &c.pod
+            {
+                state.push_str(&format!("; pod {pod} restarted and Ready"));
+            }
+            [
+                c.name.clone(),
+                c.capacity_before.clone(),
+                c.capacity_after.clone().unwrap_or_else(|| "-".into()),
+                fs,
+                c.storage_class.clone(),
+                state,
+            ]
+        })
+        .collect();
+    out.push_str(&plan::table(
+        &[
+            "CLAIM",
+            "BEFORE",
+            "CAPACITY",
+            "FILESYSTEM",
+            "CLASS",
+            "STATE",
+        ],
+        &rows,
+    ));
+    for warning in &report.warnings {
+        out.push_str(&format!("warning: {warning}\n"));
+    }
+    for note in &report.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out
 }

@@ -107,6 +107,8 @@ pub struct StatefulSetRef {
 #[serde(rename_all = "camelCase")]
 pub struct ClaimPod {
     pub name: String,
+    /// To tell afterwards whether this very pod kept running.
+    pub uid: String,
     pub ready: bool,
     /// Waiting in CrashLoopBackOff.
     pub crash_looping: bool,

@@ -1,0 +1,767 @@
+//! Applying a resize plan and following it: confirmation gates, each step with its precondition (and dryRun=All),
+//! the operator's never-left-paused rollback, the per-claim resize watch (Resizing → FileSystemResizePending →
+//! done, or the resizer's error), pod restarts (each confirmed), and waiting for a pod to be Ready.
+
+use super::plan::{Phase, ResizePlan, Step};
+use crate::context::Ctx;
+use crate::error::{Error, Result};
+use crate::quantity::Quantity;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{
+    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy,
+};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+use crate::plan::FIELD_MANAGER;
+
+/// Ask before a change: `--yes` says yes; no terminal and no `--yes` refuses; otherwise the shared prompt (default
+/// no). Used for each phase and each pod restart, so every one is confirmed on its own.
+pub fn confirm(ctx: &Ctx, question: &str) -> Result<bool> {
+    if ctx.settings.assume_yes {
+        return Ok(true);
+    }
+    if !ctx.settings.interactive {
+        return Err(Error::Declined {
+            message: format!(
+                "refusing to change the cluster without confirmation: there is no terminal to ask \"{question}\" on; re-run with --yes (or --dry-run to only see the plan)"
+            ),
+        });
+    }
+    crate::ui::ask(question)
+}
+
+/// A progress line on stderr (timestamped when stderr is not a terminal), muted by --quiet.
+pub fn progress(ctx: &Ctx, line: &str) {
+    if ctx.printer.stderr_is_tty {
+        ctx.printer.info(line);
+    } else {
+        ctx.printer.progress_line(line);
+    }
+}
+
+/// What happened to one step.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppliedStep {
+    pub step: String,
+    /// `applied`, `dry-run`, `skipped` (declined) or `failed`.
+    pub result: String,
+}
+
+fn patch_params(ctx: &Ctx) -> PatchParams {
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    if ctx.settings.dry_run {
+        params.dry_run()
+    } else {
+        params
+    }
+}
+
+/// Send one step. Patches carry the resourceVersion they were planned from (409 if the object changed).
+pub async fn apply_step(ctx: &Ctx, namespace: &str, step: &Step) -> Result<()> {
+    let client = ctx.client.clone();
+    let dry_run = ctx.settings.dry_run;
+    let action = step.summary();
+    match step {
+        Step::AllowExpansion { class, .. } => {
+            let api: Api<StorageClass> = Api::all(client);
+            let body = step.merge_patch().unwrap_or_default();
+            api.patch(class, &patch_params(ctx), &Patch::Merge(&body))
+                .await
+                .map_err(Error::kube(format!("patch storageclass {class}")))?;
+        }
+        Step::PausePrometheus { name, .. } | Step::UnpausePrometheus { name } => {
+            let api = super::gather::prometheus_api(ctx, namespace);
+            let body = step.merge_patch().unwrap_or_default();
+            api.patch(name, &patch_params(ctx), &Patch::Merge(&body))
+                .await
+                .map_err(Error::kube(format!("patch prometheus {namespace}/{name}")))?;
+        }
+        Step::PatchClaim { name, .. } => {
+            let api: Api<PersistentVolumeClaim> = Api::namespaced(client, namespace);
+            let body = step.merge_patch().unwrap_or_default();
+            api.patch(name, &patch_params(ctx), &Patch::Merge(&body))
+                .await
+                .map_err(|e| explain_claim_refusal(namespace, name, e))?;
+        }
+        Step::OrphanDeleteStatefulSet(sts) => {
+            let api: Api<StatefulSet> = Api::namespaced(client, namespace);
+            let params = DeleteParams {
+                dry_run,
+                propagation_policy: Some(PropagationPolicy::Orphan),
+                preconditions: Some(Preconditions {
+                    uid: Some(sts.uid.clone()).filter(|u| !u.is_empty()),
+                    resource_version: None,
+                }),
+                ..Default::default()
+            };
+            api.delete(&sts.name, &params)
+                .await
+                .map_err(Error::kube(format!(
+                    "delete statefulset {namespace}/{} (orphan)",
+                    sts.name
+                )))?;
+            if !dry_run {
+                wait_gone(&api, &sts.name, Duration::from_secs(60)).await?;
+            }
+        }
+        Step::RecreateStatefulSet { name, object, .. } => {
+            if dry_run {
+                // The StatefulSet still exists in a dry run, so a create would only answer AlreadyExists.
+                progress(
+                    ctx,
+                    &format!(
+                        "dry run: not sending the create of statefulset/{name} (it was not deleted)"
+                    ),
+                );
+                return Ok(());
+            }
+            let api: Api<StatefulSet> = Api::namespaced(client, namespace);
+            let params = PostParams {
+                dry_run: false,
+                field_manager: Some(FIELD_MANAGER.into()),
+            };
+            api.create(&params, object)
+                .await
+                .map_err(Error::kube(format!(
+                    "create statefulset {namespace}/{name}"
+                )))?;
+        }
+    }
+    progress(
+        ctx,
+        &format!(
+            "{}{action}",
+            if dry_run {
+                "dry run (dryRun=All): "
+            } else {
+                "done: "
+            }
+        ),
+    );
+    Ok(())
+}
+
+/// A 403 from the resize admission plugin gets its meaning spelled out.
+fn explain_claim_refusal(namespace: &str, name: &str, e: kube::Error) -> Error {
+    if let kube::Error::Api(status) = &e
+        && status
+            .message
+            .contains(super::plan::NOT_EXPANDABLE_ADMISSION)
+    {
+        return Error::Verify {
+            message: format!(
+                "the apiserver refused to grow claim {namespace}/{name}: \"{}\" — its StorageClass does not allow volume expansion (or the claim was provisioned statically)",
+                status.message
+            ),
+            hint: Some("re-run with --allow-expansion to set allowVolumeExpansion: true on the class (asked separately)".into()),
+        };
+    }
+    Error::kube(format!("patch persistentvolumeclaim {namespace}/{name}"))(e)
+}
+
+async fn wait_gone(api: &Api<StatefulSet>, name: &str, limit: Duration) -> Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        match api.get_opt(name).await {
+            Ok(None) => return Ok(()),
+            Ok(Some(_)) => tokio::time::sleep(Duration::from_millis(300)).await,
+            Err(e) => return Err(Error::kube(format!("get statefulset {name}"))(e)),
+        }
+    }
+    Err(Error::Verify {
+        message: format!(
+            "statefulset {name} was still there {}s after its orphan delete",
+            limit.as_secs()
+        ),
+        hint: Some(format!(
+            "`kubectl get statefulset {name} -o yaml` shows its finalizers"
+        )),
+    })
+}
+
+/// Run the steps of one phase in order after confirming `question`. Returns what was applied; a declined phase is
+/// `skipped`. For the operator flavour, a failure after the pause leaves the resource unpaused (see [`rollback`]).
+pub async fn run_phase(
+    ctx: &Ctx,
+    plan: &ResizePlan,
+    phase: Phase,
+    question: &str,
+    applied: &mut Vec<AppliedStep>,
+) -> Result<bool> {
+    let steps: Vec<&Step> = plan.phase(phase).collect();
+    if steps.is_empty() {
+        return Ok(true);
+    }
+    if !ctx.settings.dry_run && !confirm(ctx, question)? {
+        for step in &steps {
+            applied.push(AppliedStep {
+                step: step.summary(),
+                result: "skipped".into(),
+            });
+        }
+        return Ok(false);
+    }
+    let mut paused: Option<&Step> = None;
+    let mut orphaned = false;
+    for step in steps {
+        match apply_step(ctx, &plan.namespace, step).await {
+            Ok(()) => {
+                applied.push(AppliedStep {
+                    step: step.summary(),
+                    result: if ctx.settings.dry_run {
+                        "dry-run"
+                    } else {
+                        "applied"
+                    }
+                    .into(),
+                });
+                match step {
+                    Step::PausePrometheus { .. } => paused = Some(step),
+                    Step::OrphanDeleteStatefulSet(_) => orphaned = true,
+                    Step::UnpausePrometheus { .. } => paused = None,
+                    _ => {}
+                }
+            }
+            Err(err) => {
+                applied.push(AppliedStep {
+                    step: step.summary(),
+                    result: "failed".into(),
+                });
+                if let Some(pause) = paused
+                    && !ctx.settings.dry_run
+                {
+                    return Err(
+                        rollback(ctx, &plan.namespace, pause, orphaned, applied, err).await,
+                    );
+                }
+                return Err(err);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Never leave the `Prometheus` resource paused. Before the StatefulSet was orphan-deleted, the storage request is
+/// put back too: unpaused with a changed claim template, the operator would delete the StatefulSet with Foreground
+/// propagation and take the pods down (prometheus-facts §5.3). After the orphan delete, the new request stays and
+/// the operator recreates the StatefulSet around the running pods.
+async fn rollback(
+    ctx: &Ctx,
+    namespace: &str,
+    pause: &Step,
+    orphaned: bool,
+    applied: &[AppliedStep],
+    cause: Error,
+) -> Error {
+    let Step::PausePrometheus { name, from, .. } = pause else {
+        return cause;
+    };
+    let mut body = serde_json::json!({"spec": {"paused": false}});
+    if !orphaned {
+        body["spec"]["storage"] = serde_json::json!({"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": from}}}}});
+    }
+    let api = super::gather::prometheus_api(ctx, namespace);
+    let done: Vec<&str> = applied
+        .iter()
+        .filter(|a| a.result == "applied")
+        .map(|a| a.step.as_str())
+        .collect();
+    let unpaused = api
+        .patch(
+            name,
+            &PatchParams {
+                field_manager: Some(FIELD_MANAGER.into()),
+                ..Default::default()
+            },
+            &Patch::Merge(&body),
+        )
+        .await;
+    let state = match (&unpaused, orphaned) {
+        (Ok(_), false) => format!(
+            "prometheus/{name} is unpaused again with its storage request back at {}; the StatefulSet was not touched",
+            from.as_deref().unwrap_or("(unset)")
+        ),
+        (Ok(_), true) => format!(
+            "prometheus/{name} is unpaused with the new storage request; its StatefulSet was orphan-deleted, so the operator recreates it around the running pods"
+        ),
+        (Err(e), _) => format!(
+            "prometheus/{name} is STILL PAUSED: unpausing failed ({e}); run `kubectl patch prometheus/{name} -n {namespace} --type merge -p '{{\"spec\":{{\"paused\":false}}}}'`"
+        ),
+    };
+    Error::Verify {
+        message: format!(
+            "{cause}. State now: {state}. Steps already applied: {}",
+            if done.is_empty() { "none".to_string() } else { done.join("; ") }
+        ),
+        hint: Some("claims already patched keep growing; re-run the same command to finish (it re-reads everything)".into()),
+    }
+}
+
+/// Where a claim's resize stands (prometheus-facts §6.1, external-resizer conditions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum ClaimState {
+    /// The request is raised but no controller has started (no condition yet).
+    Requested { capacity: String },
+    /// Condition `Resizing`: the controller expands the volume.
+    Resizing { capacity: String },
+    /// Condition `FileSystemResizePending`: the volume grew, the filesystem grows when a pod (re-)mounts it.
+    FileSystemResizePending { capacity: String, message: String },
+    /// `ControllerResizeError` / `NodeResizeError`, or a `VolumeResizeFailed` event: the resizer failed.
+    Failed { capacity: String, message: String },
+    /// `status.capacity` reached the target and no resize condition is left.
+    Done { capacity: String },
+}
+
+/// Classify a claim's status against the target; pure.
+pub fn claim_state(
+    pvc: &PersistentVolumeClaim,
+    target: Quantity,
+    failure_event: Option<&str>,
+) -> ClaimState {
+    let status = pvc.status.as_ref();
+    let capacity_text = status
+        .and_then(|s| s.capacity.as_ref())
+        .and_then(|c| c.get("storage"))
+        .map(|q| q.0.clone())
+        .unwrap_or_default();
+    let capacity = Quantity::parse(&capacity_text).ok();
+    let conditions = status
+        .and_then(|s| s.conditions.clone())
+        .unwrap_or_default();
+    let condition = |kind: &str| {
+        conditions
+            .iter()
+            .find(|c| c.type_ == kind && c.status == "True")
+            .map(|c| c.message.clone().unwrap_or_default())
+    };
+    let alloc_status = status
+        .and_then(|s| s.allocated_resource_statuses.as_ref())
+        .and_then(|m| m.get("storage"))
+        .cloned()
+        .unwrap_or_default();
+    if let Some(message) =
+        condition("ControllerResizeError").or_else(|| condition("NodeResizeError"))
+    {
+        return ClaimState::Failed {
+            capacity: capacity_text,
+            message,
+        };
+    }
+    if alloc_status.ends_with("Infeasible") {
+        return ClaimState::Failed {
+            capacity: capacity_text,
+            message: format!("allocatedResourceStatuses.storage is {alloc_status}"),
+        };
+    }
+    if let Some(message) = condition("FileSystemResizePending") {
+        return ClaimState::FileSystemResizePending {
+            capacity: capacity_text,
+            message,
+        };
+    }
+    if condition("Resizing").is_some() {
+        return ClaimState::Resizing {
+            capacity: capacity_text,
+        };
+    }
+    if capacity.is_some_and(|c| c >= target) {
+        return ClaimState::Done {
+            capacity: capacity_text,
+        };
+    }
+    if let Some(message) = failure_event {
+        return ClaimState::Failed {
+            capacity: capacity_text,
+            message: message.to_string(),
+        };
+    }
+    ClaimState::Requested {
+        capacity: capacity_text,
+    }
+}
+
+impl ClaimState {
+    /// One progress line for a claim.
+    pub fn line(&self, claim: &str, target: Quantity) -> String {
+        match self {
+            ClaimState::Requested { capacity } => {
+                format!("{claim}: requested {target}, capacity {capacity}, waiting for the resizer")
+            }
+            ClaimState::Resizing { capacity } => {
+                format!("{claim}: Resizing (capacity {capacity} → {target})")
+            }
+            ClaimState::FileSystemResizePending { capacity, message } => {
+                format!("{claim}: FileSystemResizePending (capacity {capacity}): {message}")
+            }
+            ClaimState::Failed { capacity, message } => {
+                format!("{claim}: resize failed (capacity {capacity}): {message}")
+            }
+            ClaimState::Done { capacity } => format!("{claim}: done, capacity {capacity}"),
+        }
+    }
+}
+
+/// The newest `VolumeResizeFailed` (or other Warning about resizing) event message for a claim, since `since`.
+pub fn resize_failure(
+    events: &[Event],
+    claim: &str,
+    since: &k8s_openapi::jiff::Timestamp,
+) -> Option<String> {
+    events
+        .iter()
+        .filter(|e| {
+            e.involved_object.kind.as_deref() == Some("PersistentVolumeClaim")
+                && e.involved_object.name.as_deref() == Some(claim)
+                && e.type_.as_deref() == Some("Warning")
+                && matches!(
+                    e.reason.as_deref(),
+                    Some("VolumeResizeFailed") | Some("FileSystemResizeFailed")
+                )
+        })
+        .filter(|e| event_time(e).is_none_or(|t| t >= *since))
+        .max_by_key(|e| event_time(e))
+        .and_then(|e| e.message.clone())
+}
+
+fn event_time(e: &Event) -> Option<k8s_openapi::jiff::Timestamp> {
+    e.last_timestamp
+        .as_ref()
+        .map(|t| t.0)
+        .or_else(|| e.event_time.as_ref().map(|t| t.0))
+        .or_else(|| e.first_timestamp.as_ref().map(|t| t.0))
+}
+
+/// Follow every claim until each is done or failed, bounded by `timeout`. A `FileSystemResizePending` claim gets a
+/// confirmed restart of the pod that mounts it. Returns the final state per claim.
+pub async fn watch_claims(
+    ctx: &Ctx,
+    plan: &ResizePlan,
+    timeout: Option<Duration>,
+    restarted: &mut Vec<String>,
+) -> Result<Vec<(String, ClaimState)>> {
+    let ns = plan.namespace.as_str();
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
+    let events: Api<Event> = Api::namespaced(ctx.client.clone(), ns);
+    let since =
+        k8s_openapi::jiff::Timestamp::now() - k8s_openapi::jiff::SignedDuration::from_secs(5);
+    let start = Instant::now();
+    let mut last: Vec<Option<ClaimState>> = vec![None; plan.claims.len()];
+    let mut offered: Vec<String> = Vec::new();
+    loop {
+        let event_list = events
+            .list(&ListParams::default())
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default();
+        let mut states = Vec::new();
+        for (i, claim) in plan.claims.iter().enumerate() {
+            let pvc = pvcs.get(&claim.name).await.map_err(Error::kube(format!(
+                "get persistentvolumeclaim {ns}/{}",
+                claim.name
+            )))?;
+            let failure = resize_failure(&event_list, &claim.name, &since);
+            let state = claim_state(&pvc, claim.target, failure.as_deref());
+            if last[i].as_ref() != Some(&state) {
+                progress(ctx, &state.line(&claim.name, claim.target));
+                last[i] = Some(state.clone());
+            }
+            if let ClaimState::FileSystemResizePending { .. } = &state
+                && !offered.contains(&claim.name)
+            {
+                offered.push(claim.name.clone());
+                if let Some(pod) = pod_mounting(ctx, ns, &claim.name).await? {
+                    let question = format!(
+                        "The volume of claim {} grew; its filesystem grows when a pod mounts it again. Restart pod {pod} now (delete it; its controller recreates it)?",
+                        claim.name
+                    );
+                    if confirm(ctx, &question)? {
+                        restart_pod(ctx, ns, &pod).await?;
+                        restarted.push(pod);
+                    }
+                }
+            }
+            states.push((claim.name.clone(), state));
+        }
+        let settled = states
+            .iter()
+            .all(|(_, s)| matches!(s, ClaimState::Done { .. } | ClaimState::Failed { .. }));
+        if settled {
+            return Ok(states);
+        }
+        if timeout.is_some_and(|t| start.elapsed() >= t) {
+            let waiting: Vec<String> = states
+                .iter()
+                .filter(|(_, s)| !matches!(s, ClaimState::Done { .. }))
+                .map(|(n, s)| s.line(n, plan.target))
+                .collect();
+            return Err(Error::Verify {
+                message: format!(
+                    "the resize did not finish within --timeout: {}",
+                    waiting.join("; ")
+                ),
+                hint: Some(format!(
+                    "the request stays in place; follow it with `kubectl get pvc -n {ns} -w` or `kubectl describe pvc -n {ns}`"
+                )),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The (not terminating) pod that mounts a claim.
+pub async fn pod_mounting(ctx: &Ctx, namespace: &str, claim: &str) -> Result<Option<String>> {
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
+    let list = pods
+        .list(&ListParams::default())
+        .await
+        .map_err(Error::kube(format!("list pods in {namespace}")))?;
+    Ok(list
+        .items
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .find(|p| super::gather::mounts_claim(p, claim))
+        .and_then(|p| p.metadata.name.clone()))
+}
+
+/// Delete one pod (its controller recreates it). Always confirmed by the caller first.
+pub async fn restart_pod(ctx: &Ctx, namespace: &str, pod: &str) -> Result<()> {
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
+    let uid = pods
+        .get(pod)
+        .await
+        .map_err(Error::kube(format!("get pod {namespace}/{pod}")))?
+        .metadata
+        .uid;
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid,
+            resource_version: None,
+        }),
+        ..Default::default()
+    };
+    pods.delete(pod, &params)
+        .await
+        .map_err(Error::kube(format!("delete pod {namespace}/{pod}")))?;
+    progress(
+        ctx,
+        &format!("restarted pod {pod} (deleted; its controller recreates it)"),
+    );
+    Ok(())
+}
+
+/// Wait until a pod mounting `claim` is Ready, bounded by `timeout`; returns its name.
+pub async fn wait_ready(
+    ctx: &Ctx,
+    namespace: &str,
+    claim: &str,
+    timeout: Option<Duration>,
+) -> Result<String> {
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
+    let start = Instant::now();
+    loop {
+        let list = pods
+            .list(&ListParams::default())
+            .await
+            .map_err(Error::kube(format!("list pods in {namespace}")))?;
+        if let Some(pod) = list.items.iter().find(|p| {
+            p.metadata.deletion_timestamp.is_none()
+                && super::gather::mounts_claim(p, claim)
+                && p.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+        }) {
+            return Ok(pod.metadata.name.clone().unwrap_or_default());
+        }
+        if timeout.is_some_and(|t| start.elapsed() >= t) {
+            return Err(Error::Verify {
+                message: format!(
+                    "no pod mounting claim {namespace}/{claim} became Ready within --timeout"
+                ),
+                hint: Some(format!(
+                    "`kubectl get pods -n {namespace}` and `kubectl prom doctor -n {namespace}` show why"
+                )),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{
+        ObjectReference, PersistentVolumeClaimCondition, PersistentVolumeClaimStatus,
+    };
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use std::collections::BTreeMap;
+
+    fn q(text: &str) -> Quantity {
+        Quantity::parse(text).unwrap()
+    }
+
+    fn pvc(
+        capacity: &str,
+        conditions: &[(&str, &str)],
+        alloc: Option<&str>,
+    ) -> PersistentVolumeClaim {
+        PersistentVolumeClaim {
+            status: Some(PersistentVolumeClaimStatus {
+                phase: Some("Bound".into()),
+                capacity: Some(BTreeMap::from([(
+                    "storage".to_string(),
+                    K8sQuantity(capacity.into()),
+                )])),
+                conditions: Some(
+                    conditions
+                        .iter()
+                        .map(|(t, m)| PersistentVolumeClaimCondition {
+                            type_: t.to_string(),
+                            status: "True".into(),
+                            message: Some(m.to_string()),
+                            ..Default::default()
+                        })
+                        .collect(),
+                ),
+                allocated_resource_statuses: alloc
+                    .map(|a| BTreeMap::from([("storage".to_string(), a.to_string())])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn claim_states_follow_the_resizer_conditions() {
+        let target = q("1300Gi");
+        assert_eq!(
+            claim_state(&pvc("1124Gi", &[], None), target, None),
+            ClaimState::Requested {
+                capacity: "1124Gi".into()
+            }
+        );
+        assert_eq!(
+            claim_state(
+                &pvc(
+                    "1124Gi",
+                    &[("Resizing", "")],
+                    Some("ControllerResizeInProgress")
+                ),
+                target,
+                None
+            ),
+            ClaimState::Resizing {
+                capacity: "1124Gi".into()
+            }
+        );
+        let pending = claim_state(
+            &pvc(
+                "1124Gi",
+                &[(
+                    "FileSystemResizePending",
+                    "Waiting for user to (re-)start a pod to finish file system resize of volume on node.",
+                )],
+                Some("NodeResizePending"),
+            ),
+            target,
+            None,
+        );
+        assert!(
+            matches!(pending, ClaimState::FileSystemResizePending { ref message, .. } if message.starts_with("Waiting for user"))
+        );
+        let failed = claim_state(
+            &pvc(
+                "1124Gi",
+                &[(
+                    "ControllerResizeError",
+                    "failed to expand pvc with rpc error",
+                )],
+                None,
+            ),
+            target,
+            None,
+        );
+        assert!(
+            matches!(failed, ClaimState::Failed { ref message, .. } if message.contains("failed to expand pvc"))
+        );
+        assert!(matches!(
+            claim_state(
+                &pvc("1124Gi", &[], Some("ControllerResizeInfeasible")),
+                target,
+                None
+            ),
+            ClaimState::Failed { .. }
+        ));
+        assert!(matches!(
+            claim_state(
+                &pvc("1124Gi", &[], None),
+                target,
+                Some("VolumeModificationRateExceeded")
+            ),
+            ClaimState::Failed { .. }
+        ));
+        assert_eq!(
+            claim_state(&pvc("1300Gi", &[], None), target, None),
+            ClaimState::Done {
+                capacity: "1300Gi".into()
+            }
+        );
+        // Capacity reported in another suffix still counts.
+        assert!(matches!(
+            claim_state(&pvc("1.5Ti", &[], None), target, None),
+            ClaimState::Done { .. }
+        ));
+    }
+
+    #[test]
+    fn resize_failure_events_are_matched_by_claim_and_time() {
+        let since: k8s_openapi::jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let event = |name: &str, reason: &str, at: &str, message: &str| Event {
+            involved_object: ObjectReference {
+                kind: Some("PersistentVolumeClaim".into()),
+                name: Some(name.into()),
+                ..Default::default()
+            },
+            type_: Some("Warning".into()),
+            reason: Some(reason.into()),
+            message: Some(message.into()),
+            last_timestamp: Some(Time(at.parse().unwrap())),
+            ..Default::default()
+        };
+        let events = vec![
+            event(
+                "data",
+                "VolumeResizeFailed",
+                "2025-12-31T23:00:00Z",
+                "old failure",
+            ),
+            event(
+                "other",
+                "VolumeResizeFailed",
+                "2026-01-01T00:01:00Z",
+                "not ours",
+            ),
+            event("data", "Resizing", "2026-01-01T00:01:00Z", "normal"),
+            event(
+                "data",
+                "VolumeResizeFailed",
+                "2026-01-01T00:02:00Z",
+                "Wait at least 6 hours between modifications per EBS volume.",
+            ),
+        ];
+        assert_eq!(
+            resize_failure(&events, "data", &since).as_deref(),
+            Some("Wait at least 6 hours between modifications per EBS volume.")
+        );
+        assert_eq!(resize_failure(&events[..1], "data", &since), None);
+    }
+}

@@ -1,0 +1,522 @@
+//! Reading for `resize` (the only I/O before the plan): the instance's data claims, their classes, the pods that
+//! mount them (crash loop, full-disk log line), usage from the kubelet stats summary or `df`, the owning
+//! StatefulSet / `Prometheus` resource, and SelfSubjectAccessReviews for the plan's requests.
+
+use super::model::{Claim, ClaimPod, Install, Snapshot, StatefulSetRef, Usage, UsageSource};
+use super::plan::AccessRequest;
+use crate::context::Ctx;
+use crate::discover::{self, DataSource, Flavour, Instance, WorkloadKind};
+use crate::error::{Error, Result};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, LogParams};
+use std::collections::BTreeMap;
+
+/// The `Prometheus` custom resource's API, for `DynamicObject` calls.
+pub fn prometheus_api(ctx: &Ctx, namespace: &str) -> Api<DynamicObject> {
+    let gvk = GroupVersionKind::gvk(
+        discover::OPERATOR_GROUP,
+        discover::OPERATOR_VERSION,
+        "Prometheus",
+    );
+    let ar = ApiResource::from_gvk_with_plural(&gvk, discover::OPERATOR_PLURAL);
+    Api::namespaced_with(ctx.client.clone(), namespace, &ar)
+}
+
+/// Everything the planner needs about one instance.
+pub async fn snapshot(ctx: &Ctx, instance: &Instance) -> Result<Snapshot> {
+    let ns = instance.namespace.as_str();
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
+    let mut claim_names: Vec<String> = instance
+        .data
+        .as_ref()
+        .map(|d| d.claims())
+        .unwrap_or_default();
+
+    let install = match (&instance.flavour, instance.workloads.first()) {
+        (Flavour::Operator { prometheus }, _) => {
+            // The operator's documented procedure finds the claims by label (prometheus-facts §5.3 step 3).
+            let selector = format!("{}={prometheus}", discover::OPERATOR_NAME_LABEL);
+            let labelled = pvcs
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .map_err(Error::kube(format!(
+                    "list persistentvolumeclaims -l {selector} in {ns}"
+                )))?;
+            for pvc in labelled.items {
+                let name = pvc.metadata.name.unwrap_or_default();
+                if !claim_names.contains(&name) {
+                    claim_names.push(name);
+                }
+            }
+            operator_install(ctx, instance, prometheus).await?
+        }
+        (_, Some(w)) if w.kind == WorkloadKind::StatefulSet => {
+            let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
+            let object = api
+                .get(&w.name)
+                .await
+                .map_err(Error::kube(format!("get statefulset {ns}/{}", w.name)))?;
+            let template = match instance.data.as_ref().map(|d| &d.source) {
+                Some(DataSource::ClaimTemplate { template, .. }) => template.clone(),
+                _ => String::new(),
+            };
+            if template.is_empty() {
+                // A StatefulSet whose data is a plain claim volume: patch the claim only.
+                Install::Deployment {
+                    name: w.name.clone(),
+                }
+            } else {
+                Install::StatefulSet {
+                    object: Box::new(object),
+                    template,
+                }
+            }
+        }
+        (_, Some(w)) if w.kind == WorkloadKind::Pod => Install::Pod {
+            name: w.name.clone(),
+        },
+        (_, w) => Install::Deployment {
+            name: w
+                .map(|w| w.name.clone())
+                .unwrap_or_else(|| instance.name.clone()),
+        },
+    };
+    claim_names.sort();
+
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
+    let mut pod_objects = Vec::new();
+    for pod in &instance.pods {
+        match pods.get_opt(&pod.name).await {
+            Ok(Some(p)) => pod_objects.push(p),
+            Ok(None) => {}
+            Err(e) => return Err(Error::kube(format!("get pod {ns}/{}", pod.name))(e)),
+        }
+    }
+
+    let mut claims = Vec::new();
+    let mut classes = BTreeMap::new();
+    let mut summaries: BTreeMap<String, Option<serde_json::Value>> = BTreeMap::new();
+    for name in &claim_names {
+        let Some(pvc) = pvcs.get_opt(name).await.map_err(Error::kube(format!(
+            "get persistentvolumeclaim {ns}/{name}"
+        )))?
+        else {
+            // A replica that was never created has no claim yet: nothing to grow.
+            ctx.printer.warn(&format!(
+                "claim {ns}/{name} does not exist (yet); it is left out"
+            ));
+            continue;
+        };
+        if let Some(class) = pvc.spec.as_ref().and_then(|s| s.storage_class_name.clone())
+            && !class.is_empty()
+            && !classes.contains_key(&class)
+        {
+            let api: Api<StorageClass> = Api::all(ctx.client.clone());
+            if let Some(sc) = api
+                .get_opt(&class)
+                .await
+                .map_err(Error::kube(format!("get storageclass {class}")))?
+            {
+                classes.insert(class, sc);
+            }
+        }
+        let pod = pod_objects.iter().find(|p| mounts_claim(p, name));
+        let claim_pod = match pod {
+            Some(p) => Some(claim_pod(ctx, instance, p).await),
+            None => None,
+        };
+        let usage = match &claim_pod {
+            Some(cp) => usage(ctx, ns, cp, name, &mut summaries).await,
+            None => None,
+        };
+        claims.push(Claim {
+            pvc,
+            pod: claim_pod,
+            usage,
+        });
+    }
+
+    let chart_release = match &instance.flavour {
+        Flavour::Chart { release, .. } => Some(release.clone()),
+        _ => None,
+    };
+    Ok(Snapshot {
+        namespace: ns.to_string(),
+        instance: discover::target_arg(instance),
+        install,
+        chart_release,
+        claims,
+        classes,
+    })
+}
+
+async fn operator_install(ctx: &Ctx, instance: &Instance, name: &str) -> Result<Install> {
+    let ns = instance.namespace.as_str();
+    let object = prometheus_api(ctx, ns)
+        .get(name)
+        .await
+        .map_err(Error::kube(format!("get prometheus {ns}/{name}")))?;
+    let spec = object.data.get("spec");
+    let paused = spec
+        .and_then(|s| s.get("paused"))
+        .and_then(|p| p.as_bool())
+        .unwrap_or(false);
+    let storage_request = spec
+        .and_then(|s| s.pointer("/storage/volumeClaimTemplate/spec/resources/requests/storage"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
+    let mut statefulsets = Vec::new();
+    for w in instance
+        .workloads
+        .iter()
+        .filter(|w| w.kind == WorkloadKind::StatefulSet)
+    {
+        if let Some(sts) = api
+            .get_opt(&w.name)
+            .await
+            .map_err(Error::kube(format!("get statefulset {ns}/{}", w.name)))?
+        {
+            statefulsets.push(StatefulSetRef {
+                name: w.name.clone(),
+                uid: sts.metadata.uid.unwrap_or_default(),
+                resource_version: sts.metadata.resource_version.unwrap_or_default(),
+            });
+        }
+    }
+    Ok(Install::Operator {
+        name: name.to_string(),
+        resource_version: object.metadata.resource_version.unwrap_or_default(),
+        paused,
+        storage_request,
+        statefulsets,
+    })
+}
+
+/// Whether the pod has a volume backed by this claim.
+pub fn mounts_claim(pod: &Pod, claim: &str) -> bool {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.volumes.as_ref())
+        .is_some_and(|vols| {
+            vols.iter().any(|v| {
+                v.persistent_volume_claim
+                    .as_ref()
+                    .is_some_and(|c| c.claim_name == claim)
+            })
+        })
+}
+
+/// The pod's state as far as resize cares; reads the previous log only for a container that has restarted.
+async fn claim_pod(ctx: &Ctx, instance: &Instance, pod: &Pod) -> ClaimPod {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let statuses = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.clone())
+        .unwrap_or_default();
+    let status = statuses.iter().find(|c| c.name == instance.container);
+    let crash_looping = status
+        .and_then(|c| c.state.as_ref())
+        .and_then(|s| s.waiting.as_ref())
+        .and_then(|w| w.reason.as_deref())
+        == Some("CrashLoopBackOff");
+    let restarted = status.is_some_and(|c| c.restart_count > 0);
+    let termination_message = status
+        .and_then(|c| c.last_state.as_ref())
+        .and_then(|s| s.terminated.as_ref())
+        .and_then(|t| t.message.clone())
+        .unwrap_or_default();
+    let mut full_disk =
+        crate::logscan::find_last(&termination_message, crate::logscan::Kind::DiskFull).is_some();
+    if !full_disk && (crash_looping || restarted) {
+        let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &instance.namespace);
+        let params = LogParams {
+            container: Some(instance.container.clone()),
+            previous: true,
+            tail_lines: Some(50),
+            ..Default::default()
+        };
+        if let Ok(log) = pods.logs(&name, &params).await {
+            full_disk = crate::logscan::find_last(&log, crate::logscan::Kind::DiskFull).is_some();
+        }
+    }
+    let ready = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    ClaimPod {
+        name,
+        uid: pod.metadata.uid.clone().unwrap_or_default(),
+        ready,
+        crash_looping,
+        full_disk,
+        container: instance.container.clone(),
+        mount_path: instance
+            .data
+            .as_ref()
+            .map(|d| d.mount_path.clone())
+            .unwrap_or_default(),
+        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+    }
+}
+
+/// Usage of the claim as the pod sees it: the kubelet's stats summary first (works while the container is down),
+/// then `df` in the container.
+pub async fn usage(
+    ctx: &Ctx,
+    namespace: &str,
+    claim_pod: &ClaimPod,
+    claim: &str,
+    summaries: &mut BTreeMap<String, Option<serde_json::Value>>,
+) -> Option<Usage> {
+    if let Some(node) = &claim_pod.node {
+        if !summaries.contains_key(node) {
+            let summary = stats_summary(ctx, node).await;
+            if summary.is_none() {
+                ctx.printer.debug(&format!(
+                    "no stats summary from node {node} (needs get on nodes/proxy); trying df in the container"
+                ));
+            }
+            summaries.insert(node.clone(), summary);
+        }
+        if let Some(Some(summary)) = summaries.get(node)
+            && let Some(usage) = usage_from_summary(summary, namespace, claim)
+        {
+            return Some(usage);
+        }
+    }
+    df_usage(ctx, namespace, claim_pod).await
+}
+
+/// `GET /api/v1/nodes/NODE/proxy/stats/summary` (prometheus-facts §6.2).
+async fn stats_summary(ctx: &Ctx, node: &str) -> Option<serde_json::Value> {
+    let request = http::Request::get(format!("/api/v1/nodes/{node}/proxy/stats/summary"))
+        .body(Vec::new())
+        .ok()?;
+    let text = ctx.client.request_text(request).await.ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// The volume stats of `claim` in a kubelet stats summary (`pods[].volume[].pvcRef`).
+pub fn usage_from_summary(
+    summary: &serde_json::Value,
+    namespace: &str,
+    claim: &str,
+) -> Option<Usage> {
+    let pods = summary.get("pods")?.as_array()?;
+    for volume in pods
+        .iter()
+        .filter_map(|p| p.get("volume").and_then(|v| v.as_array()))
+        .flatten()
+    {
+        let Some(pvc_ref) = volume.get("pvcRef") else {
+            continue;
+        };
+        if pvc_ref.get("name").and_then(|n| n.as_str()) == Some(claim)
+            && pvc_ref.get("namespace").and_then(|n| n.as_str()) == Some(namespace)
+        {
+            let field = |key: &str| volume.get(key).and_then(|v| v.as_u64());
+            return Some(Usage {
+                capacity_bytes: field("capacityBytes")?,
+                used_bytes: field("usedBytes").unwrap_or_default(),
+                available_bytes: field("availableBytes").unwrap_or_default(),
+                source: UsageSource::StatsSummary,
+            });
+        }
+    }
+    None
+}
+
+/// `df -k MOUNT` in the Prometheus container (fails quietly if the container is not running).
+pub async fn df_usage(ctx: &Ctx, namespace: &str, pod: &ClaimPod) -> Option<Usage> {
+    if pod.mount_path.is_empty() {
+        return None;
+    }
+    let argv = vec!["df".to_string(), "-k".to_string(), pod.mount_path.clone()];
+    let out = ctx
+        .exec
+        .run(namespace, &pod.name, &pod.container, &argv)
+        .await
+        .ok()?;
+    if !out.success() {
+        return None;
+    }
+    parse_df_k(&out.stdout)
+}
+
+/// Parse `df -k` output (POSIX and GNU/busybox): the last line's 1K-blocks, Used and Available columns.
+pub fn parse_df_k(text: &str) -> Option<Usage> {
+    // A long device name wraps onto its own line in some df versions: join the data lines' fields.
+    let fields: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .flat_map(str::split_whitespace)
+        .collect();
+    // Filesystem 1K-blocks Used Available Use% Mounted-on
+    let numbers: Vec<u64> = fields.iter().filter_map(|f| f.parse().ok()).collect();
+    if numbers.len() < 3 {
+        return None;
+    }
+    Some(Usage {
+        capacity_bytes: numbers[0] * 1024,
+        used_bytes: numbers[1] * 1024,
+        available_bytes: numbers[2] * 1024,
+        source: UsageSource::Df,
+    })
+}
+
+/// Ask the apiserver whether the current user may do each request (SelfSubjectAccessReview).
+pub async fn access_reviews(
+    ctx: &Ctx,
+    requests: &[AccessRequest],
+) -> Result<Vec<(AccessRequest, bool)>> {
+    let api: Api<SelfSubjectAccessReview> = Api::all(ctx.client.clone());
+    let mut out = Vec::new();
+    for request in requests {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    verb: Some(request.verb.clone()),
+                    group: Some(request.group.clone()),
+                    resource: Some(request.resource.clone()),
+                    namespace: request.namespace.clone(),
+                    name: request.name.clone(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let answer = api
+            .create(&Default::default(), &review)
+            .await
+            .map_err(Error::kube(format!(
+                "create selfsubjectaccessreview for `{}`",
+                request.can_i()
+            )))?;
+        let allowed = answer.status.is_some_and(|s| s.allowed);
+        out.push((request.clone(), allowed));
+    }
+    Ok(out)
+}
+
+/// Refuse (before any change) when a review said no, naming every missing permission. It reads as the 403 the
+/// apiserver would have given half-way through the plan, but comes before anything was changed.
+pub fn check_access(reviews: &[(AccessRequest, bool)]) -> Result<()> {
+    let denied: Vec<&AccessRequest> = reviews
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(r, _)| r)
+        .collect();
+    if denied.is_empty() {
+        return Ok(());
+    }
+    let what = denied
+        .iter()
+        .map(|r| describe_access(r))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let message = format!(
+        "SelfSubjectAccessReview says no, so nothing was changed (check: `{}`)",
+        denied[0].can_i()
+    );
+    Err(Error::Kube {
+        action: what,
+        source: kube::Error::Api(Box::new(
+            kube::core::Status::failure(&message, "Forbidden").with_code(403),
+        )),
+    })
+}
+
+fn describe_access(r: &AccessRequest) -> String {
+    let resource = if r.group.is_empty() {
+        r.resource.clone()
+    } else {
+        format!("{}.{}", r.resource, r.group)
+    };
+    match (&r.name, &r.namespace) {
+        (Some(n), Some(ns)) => format!("{} {resource}/{n} in {ns}", r.verb),
+        (Some(n), None) => format!("{} {resource}/{n}", r.verb),
+        (None, Some(ns)) => format!("{} {resource} in {ns}", r.verb),
+        (None, None) => format!("{} {resource}", r.verb),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn summary_usage_is_found_by_pvc_ref() {
+        let summary = json!({"node": {}, "pods": [
+            {"podRef": {"name": "other", "namespace": "monitoring"}, "volume": [{"name": "tmp", "usedBytes": 1}]},
+            {"podRef": {"name": "prometheus-server-0", "namespace": "monitoring"}, "volume": [
+                {"name": "config-volume", "usedBytes": 5},
+                {"name": "storage-volume", "pvcRef": {"name": "prometheus-server", "namespace": "monitoring"},
+                 "capacityBytes": 1000, "usedBytes": 990, "availableBytes": 10}
+            ]}
+        ]});
+        let usage = usage_from_summary(&summary, "monitoring", "prometheus-server").unwrap();
+        assert_eq!(
+            (
+                usage.capacity_bytes,
+                usage.used_bytes,
+                usage.available_bytes
+            ),
+            (1000, 990, 10)
+        );
+        assert_eq!(usage.source, UsageSource::StatsSummary);
+        assert!(usage_from_summary(&summary, "other-ns", "prometheus-server").is_none());
+        assert!(usage_from_summary(&json!({}), "monitoring", "x").is_none());
+    }
+
+    #[test]
+    fn df_output_is_parsed() {
+        let gnu = "Filesystem     1K-blocks    Used Available Use% Mounted on\ntmpfs              65536   65536         0 100% /data\n";
+        let usage = parse_df_k(gnu).unwrap();
+        assert_eq!(usage.capacity_bytes, 65536 * 1024);
+        assert_eq!(usage.available_bytes, 0);
+        assert!(usage.nearly_full());
+        let wrapped = "Filesystem 1K-blocks Used Available Use% Mounted on\n/dev/mapper/very-long-name\n  1000 10 990 1% /data\n";
+        assert_eq!(parse_df_k(wrapped).unwrap().used_bytes, 10 * 1024);
+        assert!(parse_df_k("df: /data: No such file or directory\n").is_none());
+    }
+
+    #[test]
+    fn denied_permissions_are_listed() {
+        let ok = AccessRequest {
+            verb: "patch".into(),
+            group: String::new(),
+            resource: "persistentvolumeclaims".into(),
+            namespace: Some("monitoring".into()),
+            name: Some("data".into()),
+        };
+        let denied = AccessRequest {
+            verb: "patch".into(),
+            group: "storage.k8s.io".into(),
+            resource: "storageclasses".into(),
+            namespace: None,
+            name: Some("gp2".into()),
+        };
+        assert!(check_access(&[(ok.clone(), true)]).is_ok());
+        let err = check_access(&[(ok, true), (denied, false)]).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("not allowed to patch storageclasses.storage.k8s.io/gp2:"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`kubectl auth can-i patch storageclasses.storage.k8s.io/gp2`"),
+            "{text}"
+        );
+        assert_eq!(err.exit_code(), crate::ExitCode::Cluster);
+    }
+}
