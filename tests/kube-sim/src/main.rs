@@ -1,2 +1,143 @@
-//! The `kube-sim` binary: `list`, `up`, `run` over the library.
-fn main() {}
+//! The `kube-sim` binary, which *is* the cluster: `list` (scenarios), `up` (serve until SIGTERM/SIGINT and print
+//! `export KUBECONFIG=…` once ready), `run [--scenario N] -- CMD…` (serve, run CMD against it, exit with its
+//! status). Before any thread exists it enters a private mount namespace, so every mount it makes vanishes with
+//! it, even on SIGKILL.
+use kube_sim::bootstrap::{self, Options};
+use kube_sim::cluster::EXIT_UNAVAILABLE;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const USAGE: &str = "usage: kube-sim list
+       kube-sim up  [--scenario NAME] [--dir DIR] [--port N] [--latency 50ms] [--fault ACTION:METHOD:PATH:TIMES]... [--scale N]
+       kube-sim run [same options] -- COMMAND [ARGS...]";
+
+#[allow(clippy::print_stderr)]
+fn fail(code: i32, msg: &str) -> ! {
+    eprintln!("kube-sim: {msg}");
+    std::process::exit(code)
+}
+
+fn parse_duration(s: &str) -> Option<Duration> {
+    if let Some(ms) = s.strip_suffix("ms") {
+        return ms.parse().ok().map(Duration::from_millis);
+    }
+    s.strip_suffix('s').and_then(|x| x.parse::<f64>().ok()).map(Duration::from_secs_f64)
+}
+
+struct Args {
+    cmd: String,
+    opts: Options,
+    dir: Option<PathBuf>,
+    command: Vec<String>,
+}
+
+fn parse_args() -> Args {
+    let mut it = std::env::args().skip(1);
+    let cmd = it.next().unwrap_or_else(|| fail(2, USAGE));
+    let mut a = Args { cmd, opts: Options::default(), dir: None, command: vec![] };
+    while let Some(arg) = it.next() {
+        let mut val = |name: &str| it.next().unwrap_or_else(|| fail(2, &format!("{name} needs a value\n{USAGE}")));
+        match arg.as_str() {
+            "--scenario" => a.opts.scenario = Some(val("--scenario")),
+            "--dir" => a.dir = Some(PathBuf::from(val("--dir"))),
+            "--port" => a.opts.port = val("--port").parse().unwrap_or_else(|_| fail(2, "--port needs a number")),
+            "--latency" => a.opts.latency = Some(parse_duration(&val("--latency")).unwrap_or_else(|| fail(2, "--latency needs a duration like 50ms"))),
+            "--fault" => a.opts.faults.push(val("--fault")),
+            "--scale" => a.opts.scale = Some(val("--scale").parse().unwrap_or_else(|_| fail(2, "--scale needs a number"))),
+            "--" => {
+                a.command = it.by_ref().collect();
+                break;
+            }
+            other => fail(2, &format!("unknown argument `{other}`\n{USAGE}")),
+        }
+    }
+    a
+}
+
+/// The machine must let us create namespaces (root) and run Prometheus.
+fn check_host() -> Result<(), String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err("needs root (it creates network and mount namespaces for pods)".into());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    if !std::env::split_paths(&path).any(|d| d.join("prometheus").is_file()) {
+        return Err("no `prometheus` binary on PATH (install Debian's prometheus package)".into());
+    }
+    Ok(())
+}
+
+/// A private mount namespace for the whole cluster, entered while single-threaded (unshare requires it).
+fn enter_private_mount_namespace() -> Result<(), String> {
+    use nix::mount::{MsFlags, mount};
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare(CLONE_NEWNS) failed: {e}"))?;
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>).map_err(|e| format!("making / private failed: {e}"))
+}
+
+#[allow(clippy::print_stdout)]
+fn list_scenarios() {
+    let dir = bootstrap::scenarios_dir();
+    let mut names: Vec<(String, String)> = vec![("empty".into(), "one node, the system namespaces and `monitoring`, default expandable StorageClass `standard`".into())];
+    for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "yaml") {
+            let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let text = std::fs::read_to_string(&p).unwrap_or_default();
+            let desc = bootstrap::parse_documents(&text)
+                .ok()
+                .and_then(|d| d.into_iter().find(|d| d["kind"] == "SimScenario"))
+                .and_then(|h| h["description"].as_str().map(String::from))
+                .unwrap_or_default();
+            names.retain(|(n, _)| *n != name);
+            names.push((name, desc));
+        }
+    }
+    names.sort();
+    for (n, d) in names {
+        println!("{n:<24} {}", d.lines().next().unwrap_or(""));
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn main() {
+    let args = parse_args();
+    if args.cmd == "list" {
+        list_scenarios();
+        return;
+    }
+    if args.cmd != "up" && args.cmd != "run" {
+        fail(2, USAGE);
+    }
+    if let Err(why) = check_host() {
+        fail(EXIT_UNAVAILABLE, &why);
+    }
+    if let Err(why) = enter_private_mount_namespace() {
+        fail(EXIT_UNAVAILABLE, &why);
+    }
+    let dir = args.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("kube-sim-{}", std::process::id())));
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap_or_else(|e| fail(1, &format!("cannot start the runtime: {e}")));
+    let code = rt.block_on(async move {
+        let running = match bootstrap::boot(&args.opts, &dir, None).await {
+            Ok(r) => r,
+            Err(e) => fail(1, &e),
+        };
+        let kubeconfig = running.kubeconfig.display().to_string();
+        if args.cmd == "up" {
+            println!("export KUBECONFIG={kubeconfig}");
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap_or_else(|e| fail(1, &e.to_string()));
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            0
+        } else {
+            let Some((prog, rest)) = args.command.split_first() else { fail(2, USAGE) };
+            let status = tokio::process::Command::new(prog).args(rest).env("KUBECONFIG", &kubeconfig).status().await;
+            match status {
+                Ok(s) => s.code().unwrap_or(1),
+                Err(e) => fail(1, &format!("cannot run `{prog}`: {e}")),
+            }
+        }
+    });
+    rt.shutdown_timeout(Duration::from_secs(2));
+    std::process::exit(code);
+}

@@ -1,0 +1,145 @@
+//! `Cluster`: the test-side handle. It spawns the `kube-sim` binary (`KUBE_SIM_BIN`, else the `kube-sim` next to
+//! the test executable), waits for its `export KUBECONFIG=…` ready line (printed after the scenario settled),
+//! and on drop — also while a test panics — sends SIGTERM, waits, then SIGKILLs. The binary owns every mount and
+//! process of the cluster, so nothing outlives it.
+use crate::bootstrap::Options;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use crate::kubeconfig::{ADMIN_CONTEXT, RESTRICTED_CONTEXT};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The machine cannot host the cluster (not root, no `prometheus`): tests skip.
+    #[error("kube-sim unavailable: {0}")]
+    Unavailable(String),
+    #[error("kube-sim failed to start: {0}")]
+    Failed(String),
+}
+
+pub struct Cluster {
+    child: Child,
+    dir: PathBuf,
+    kubeconfig: PathBuf,
+}
+
+/// Exit status the binary uses for "this machine cannot run the cluster".
+pub const EXIT_UNAVAILABLE: i32 = 77;
+
+fn binary() -> Result<PathBuf, StartError> {
+    if let Some(p) = std::env::var_os("KUBE_SIM_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().map_err(|e| StartError::Failed(format!("cannot locate the test executable: {e}")))?;
+    let candidates = [exe.parent().and_then(Path::parent).map(|d| d.join("kube-sim")), exe.parent().map(|d| d.join("kube-sim"))];
+    candidates.into_iter().flatten().find(|p| p.exists()).ok_or_else(|| {
+        StartError::Failed("the kube-sim binary is not built next to the tests; run `cargo build -p kube-sim` or set KUBE_SIM_BIN".into())
+    })
+}
+
+impl Cluster {
+    pub fn start(opts: Options) -> Result<Cluster, StartError> {
+        let bin = binary()?;
+        let dir = std::env::temp_dir().join(format!("kube-sim-{}-{}", std::process::id(), crate::store::random_suffix(6)));
+        let mut cmd = Command::new(bin);
+        cmd.arg("up").arg("--dir").arg(&dir);
+        if let Some(s) = &opts.scenario {
+            cmd.args(["--scenario", s]);
+        }
+        if let Some(l) = opts.latency {
+            cmd.args(["--latency", &format!("{}ms", l.as_millis())]);
+        }
+        for f in &opts.faults {
+            cmd.args(["--fault", f]);
+        }
+        if let Some(n) = opts.scale {
+            cmd.args(["--scale", &n.to_string()]);
+        }
+        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).stdin(Stdio::null());
+        let mut child = cmd.spawn().map_err(|e| StartError::Failed(format!("cannot run kube-sim: {e}")))?;
+        let stdout = child.stdout.take().ok_or_else(|| StartError::Failed("no stdout from kube-sim".into()))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    // Keep draining so the child never blocks on a full pipe.
+                    continue;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let mut cluster = Cluster { child, dir: dir.clone(), kubeconfig: dir.join("kubeconfig") };
+        loop {
+            if let Ok(Some(status)) = cluster.child.try_wait() {
+                let msg = format!("kube-sim exited with {status} before it was ready (its stderr is above)");
+                return Err(if status.code() == Some(EXIT_UNAVAILABLE) { StartError::Unavailable(msg) } else { StartError::Failed(msg) });
+            }
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) => {
+                    if let Some(path) = line.strip_prefix("export KUBECONFIG=") {
+                        cluster.kubeconfig = PathBuf::from(path.trim());
+                        return Ok(cluster);
+                    }
+                }
+                Err(_) if Instant::now() > deadline => return Err(StartError::Failed("kube-sim was not ready within 180 s".into())),
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// Start, or print a skip notice and return None when the machine cannot run it — unless
+    /// `KUBE_SIM_REQUIRE=1` (CI), where that is a failure.
+    pub fn start_or_skip(opts: Options) -> Option<Cluster> {
+        match Cluster::start(opts) {
+            Ok(c) => Some(c),
+            Err(StartError::Unavailable(why)) if std::env::var("KUBE_SIM_REQUIRE").as_deref() != Ok("1") => {
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("SKIP: {why}");
+                }
+                None
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    pub fn kubeconfig_path(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    pub fn admin_context(&self) -> &'static str {
+        ADMIN_CONTEXT
+    }
+
+    pub fn restricted_context(&self) -> &'static str {
+        RESTRICTED_CONTEXT
+    }
+
+    /// `kubectl --kubeconfig <ours>` (admin context), ready for more arguments.
+    pub fn kubectl(&self) -> Command {
+        let mut c = Command::new("kubectl");
+        c.arg("--kubeconfig").arg(&self.kubeconfig);
+        c
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                let _ = std::fs::remove_dir_all(&self.dir);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

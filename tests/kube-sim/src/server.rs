@@ -1,0 +1,297 @@
+//! The HTTPS front of the API server: TLS, bearer-token authentication (401), the fault/latency/counting knobs,
+//! and routing of a request to discovery, OpenAPI, the REST handlers (`rest.rs`) or the node agent.
+use crate::kubeconfig::{Tokens, User};
+use crate::node_agent::{Body, NodeAgent};
+use crate::registry::Registry;
+use crate::status::ApiError;
+use crate::store::Store;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+/// What an injected fault does to a matching request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FaultAction {
+    /// 500 InternalError Status.
+    InternalError,
+    /// Close the connection without answering.
+    Drop,
+    /// 409 Conflict Status (as a stale resourceVersion would give).
+    Conflict,
+}
+
+/// `METHOD path-substring` → action, for the next `times` matching requests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultRule {
+    pub method: Option<String>,
+    pub path_contains: String,
+    pub action: FaultAction,
+    pub times: u32,
+}
+
+impl FaultRule {
+    /// Parse `ACTION:METHOD:PATH_SUBSTRING:TIMES`, e.g. `500:PATCH:/persistentvolumeclaims/:2`,
+    /// `drop:*:/pods:1`, `409:PATCH:/statefulsets/:1`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = s.splitn(4, ':').collect();
+        let [action, method, path, times] = parts[..] else {
+            return Err(format!("fault rule `{s}` is not ACTION:METHOD:PATH:TIMES"));
+        };
+        let action = match action {
+            "500" => FaultAction::InternalError,
+            "drop" => FaultAction::Drop,
+            "409" => FaultAction::Conflict,
+            other => return Err(format!("fault action `{other}` is not one of 500, drop, 409")),
+        };
+        let times = times.parse().map_err(|_| format!("fault count `{times}` is not a number"))?;
+        let method = (method != "*").then(|| method.to_uppercase());
+        Ok(FaultRule { method, path_contains: path.to_string(), action, times })
+    }
+}
+
+#[derive(Default)]
+pub struct Knobs {
+    pub latency: Duration,
+    pub faults: Mutex<Vec<FaultRule>>,
+    /// `METHOD path` → count, served unauthenticated at `/kube-sim/stats`.
+    pub counts: Mutex<BTreeMap<String, u64>>,
+}
+
+pub struct ApiServer {
+    pub store: Arc<Store>,
+    pub registry: Arc<Registry>,
+    pub tokens: Tokens,
+    pub knobs: Knobs,
+    agent: RwLock<Option<Arc<dyn NodeAgent>>>,
+    pub addr: OnceLock<SocketAddr>,
+}
+
+/// Returned by the handler to make hyper close the connection (the `drop` fault).
+#[derive(Debug)]
+pub struct DropConnection;
+impl std::fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by an injected fault")
+    }
+}
+impl std::error::Error for DropConnection {}
+
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).map_err(|e: Infallible| match e {}).boxed()
+}
+
+pub fn json_response(code: u16, v: &Value) -> Response<Body> {
+    let mut r = Response::new(full(serde_json::to_vec(v).unwrap_or_default()));
+    *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    r
+}
+
+pub fn error_response(e: &ApiError) -> Response<Body> {
+    json_response(e.code, &e.to_status())
+}
+
+/// Query parameters, percent-decoded (`+` is a space, as Go's url.ParseQuery reads it).
+pub fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
+    fn decode(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < b.len() => {
+                    match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                        Ok(v) => {
+                            out.push(v);
+                            i += 2;
+                        }
+                        Err(_) => out.push(b'%'),
+                    }
+                }
+                c => out.push(c),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    q.unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(p), String::new()),
+        })
+        .collect()
+}
+
+pub fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+pub const SERVER_VERSION: &str = "v1.33.4+kube-sim";
+
+fn version_info() -> Value {
+    json!({
+        "major": "1", "minor": "33", "emulationMajor": "1", "emulationMinor": "33",
+        "minCompatibilityMajor": "1", "minCompatibilityMinor": "32",
+        "gitVersion": SERVER_VERSION, "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean", "buildDate": "2025-08-12T00:00:00Z", "goVersion": "go1.24.5",
+        "compiler": "gc", "platform": "linux/amd64",
+    })
+}
+
+impl ApiServer {
+    pub fn new(store: Arc<Store>, registry: Arc<Registry>, tokens: Tokens, knobs: Knobs) -> Arc<Self> {
+        Arc::new(ApiServer { store, registry, tokens, knobs, agent: RwLock::new(None), addr: OnceLock::new() })
+    }
+
+    pub fn set_node_agent(&self, agent: Arc<dyn NodeAgent>) {
+        if let Ok(mut a) = self.agent.write() {
+            *a = Some(agent);
+        }
+    }
+
+    pub fn node_agent(&self) -> Option<Arc<dyn NodeAgent>> {
+        self.agent.read().ok().and_then(|a| a.clone())
+    }
+
+    /// Bind 127.0.0.1:`port` (0 = any) and serve HTTPS until the runtime stops.
+    pub async fn serve(self: Arc<Self>, port: u16, tls: Arc<rustls::ServerConfig>) -> std::io::Result<SocketAddr> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let _ = self.addr.set(addr);
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else { continue };
+                let acceptor = acceptor.clone();
+                let api = self.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let svc = hyper::service::service_fn(move |req| {
+                        let api = api.clone();
+                        async move { api.handle(req).await }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), svc)
+                        .await;
+                });
+            }
+        });
+        Ok(addr)
+    }
+
+    fn count(&self, method: &str, path: &str) {
+        if let Ok(mut c) = self.knobs.counts.lock() {
+            *c.entry(format!("{method} {path}")).or_insert(0) += 1;
+        }
+    }
+
+    fn take_fault(&self, method: &str, path: &str) -> Option<FaultAction> {
+        let mut faults = self.knobs.faults.lock().ok()?;
+        let rule = faults
+            .iter_mut()
+            .find(|r| r.times > 0 && r.method.as_deref().is_none_or(|m| m == method) && path.contains(&r.path_contains))?;
+        rule.times -= 1;
+        Some(rule.action)
+    }
+
+    fn authenticate(&self, req: &Request<Incoming>) -> Option<User> {
+        let h = req.headers().get(hyper::header::AUTHORIZATION)?.to_str().ok()?;
+        let token = h.strip_prefix("Bearer ")?.trim();
+        self.tokens.user_for(token)
+    }
+
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Response<Body>, DropConnection> {
+        let method = req.method().as_str().to_string();
+        let path = req.uri().path().to_string();
+        if path == "/kube-sim/stats" {
+            let counts = self.knobs.counts.lock().map(|c| c.clone()).unwrap_or_default();
+            let total: u64 = counts.values().sum();
+            return Ok(json_response(200, &json!({"total": total, "requests": counts})));
+        }
+        self.count(&method, &path);
+        if !self.knobs.latency.is_zero() {
+            tokio::time::sleep(self.knobs.latency).await;
+        }
+        match self.take_fault(&method, &path) {
+            Some(FaultAction::Drop) => return Err(DropConnection),
+            Some(FaultAction::InternalError) => {
+                return Ok(error_response(&ApiError::internal("injected fault (kube-sim)")));
+            }
+            Some(FaultAction::Conflict) => {
+                return Ok(error_response(&ApiError::new(
+                    409,
+                    "Conflict",
+                    "Operation cannot be fulfilled: the object has been modified; please apply your changes to the latest version and try again",
+                )));
+            }
+            None => {}
+        }
+        let Some(user) = self.authenticate(&req) else {
+            return Ok(error_response(&ApiError::unauthorized()));
+        };
+        Ok(self.route(req, user, path).await)
+    }
+
+    async fn route(self: Arc<Self>, req: Request<Incoming>, user: User, path: String) -> Response<Body> {
+        let segs: Vec<String> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).map(String::from).collect();
+        let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+        match s.as_slice() {
+            ["version"] => json_response(200, &version_info()),
+            ["healthz"] | ["readyz"] | ["livez"] => {
+                let mut r = Response::new(full("ok"));
+                r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/plain"));
+                r
+            }
+            ["api"] => json_response(200, &crate::discovery::api_versions(self.addr.get())),
+            ["apis"] => json_response(200, &crate::discovery::api_group_list(&self.registry)),
+            ["api", "v1"] => json_response(200, &crate::discovery::resource_list(&self.registry, "", "v1")),
+            ["apis", g] => match crate::discovery::api_group(&self.registry, g) {
+                Some(v) => json_response(200, &v),
+                None => error_response(&ApiError::path_not_found()),
+            },
+            ["apis", g, v] if self.registry.groups().iter().any(|(gg, vs)| gg == g && vs.iter().any(|x| x == v)) => {
+                json_response(200, &crate::discovery::resource_list(&self.registry, g, v))
+            }
+            ["openapi", "v3", rest @ ..] => crate::openapi::serve(&self.registry, &rest.join("/")),
+            ["api", "v1", rest @ ..] => {
+                let rest: Vec<String> = rest.iter().map(|x| x.to_string()).collect();
+                crate::rest::handle(self.clone(), req, user, String::new(), "v1".into(), rest).await
+            }
+            ["apis", g, v, rest @ ..] => {
+                let rest: Vec<String> = rest.iter().map(|x| x.to_string()).collect();
+                crate::rest::handle(self.clone(), req, user, g.to_string(), v.to_string(), rest).await
+            }
+            _ => error_response(&ApiError::path_not_found()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_rules_parse() {
+        let r = FaultRule::parse("500:PATCH:/persistentvolumeclaims/:2").unwrap();
+        assert_eq!((r.action, r.method.as_deref(), r.path_contains.as_str(), r.times), (FaultAction::InternalError, Some("PATCH"), "/persistentvolumeclaims/", 2));
+        assert_eq!(FaultRule::parse("drop:*:/pods:1").unwrap().method, None);
+        assert!(FaultRule::parse("teapot:GET:/x:1").is_err());
+    }
+
+    #[test]
+    fn query_is_percent_decoded() {
+        let q = parse_query(Some("labelSelector=app%3Dprom%2Ctier+in+%28a%29&watch=true"));
+        assert_eq!(param(&q, "labelSelector"), Some("app=prom,tier in (a)"));
+        assert_eq!(param(&q, "watch"), Some("true"));
+    }
+}
