@@ -47,7 +47,7 @@ pub fn progress(ctx: &Ctx, line: &str) {
 #[serde(rename_all = "camelCase")]
 pub struct AppliedStep {
     pub step: String,
-    /// `applied`, `dry-run`, `skipped` (declined) or `failed`.
+    /// `applied`, `dry-run`, `not-sent` (dry run after a dry-run class change), `skipped` (declined) or `failed`.
     pub result: String,
 }
 
@@ -210,7 +210,24 @@ pub async fn run_phase(
     }
     let mut paused: Option<&Step> = None;
     let mut orphaned = false;
+    // In a dry run the class change is not persisted, so admission would refuse every claim patch: don't send them.
+    let class_only_dry_run =
+        ctx.settings.dry_run && plan.phase(Phase::AllowExpansion).next().is_some();
     for step in steps {
+        if class_only_dry_run && matches!(step, Step::PatchClaim { .. }) {
+            progress(
+                ctx,
+                &format!(
+                    "dry run: not sending {}: the StorageClass change above was only a dry run, so admission would refuse it",
+                    step.summary()
+                ),
+            );
+            applied.push(AppliedStep {
+                step: step.summary(),
+                result: "not-sent".into(),
+            });
+            continue;
+        }
         match apply_step(ctx, &plan.namespace, step).await {
             Ok(()) => {
                 applied.push(AppliedStep {
