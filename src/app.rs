@@ -42,7 +42,7 @@ async fn dispatch(cli: Cli, printer: Printer) -> Result<ExitCode> {
         _ => {}
     }
     let ctx = build_ctx(&cli, printer).await?;
-    match &cli.command {
+    let result = match &cli.command {
         Command::Reload(args) => crate::commands::reload::run(&ctx, args).await,
         Command::Resize(args) => crate::commands::resize::run(&ctx, args).await,
         Command::Doctor(args) => crate::commands::doctor::run(&ctx, args).await,
@@ -50,7 +50,10 @@ async fn dispatch(cli: Cli, printer: Printer) -> Result<ExitCode> {
         Command::Version | Command::Completion(_) | Command::Complete(_) => {
             unreachable!("handled above")
         }
-    }
+    };
+    // Request accounting for every verb, success or not (issue 10).
+    ctx.printer.debug(&ctx.requests.snapshot().summary());
+    result
 }
 
 /// Build the Ctx: kubeconfig resolution as kubectl does it, then the namespace scope and settings.
@@ -66,10 +69,14 @@ pub async fn build_ctx(cli: &Cli, printer: Printer) -> Result<Ctx> {
                 .unwrap_or_else(|| config.default_namespace.clone()),
         )
     };
-    let client = kube::Client::try_from(config).map_err(|source| Error::Kube {
-        action: "create a client for the cluster".into(),
-        source,
-    })?;
+    let requests = crate::accounting::RequestStats::default();
+    let client = kube::client::ClientBuilder::try_from(config)
+        .map_err(|source| Error::Kube {
+            action: "create a client for the cluster".into(),
+            source,
+        })?
+        .with_layer(&crate::accounting::CountingLayer(requests.clone()))
+        .build();
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     Ok(Ctx {
         exec: std::sync::Arc::new(crate::podexec::KubeExec {
@@ -85,6 +92,7 @@ pub async fn build_ctx(cli: &Cli, printer: Printer) -> Result<Ctx> {
             verbose: cli.global.verbose,
         },
         printer,
+        requests,
     })
 }
 

@@ -35,6 +35,8 @@ pub struct Ctx {
     pub printer: Printer,
     /// `pods/exec`; tests substitute `podexec::ScriptedExec`.
     pub exec: std::sync::Arc<dyn crate::podexec::PodExec>,
+    /// What the kube client has sent and received so far (printed with `-v` at the end of every verb).
+    pub requests: crate::accounting::RequestStats,
 }
 
 impl Ctx {
