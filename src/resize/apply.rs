@@ -406,23 +406,28 @@ pub fn claim_state(
 }
 
 impl ClaimState {
-    /// One progress line for a claim.
-    pub fn line(&self, claim: &str, target: Quantity) -> String {
+    /// Where the claim stands, as a progress message.
+    pub fn message(&self, target: Quantity) -> String {
         match self {
             ClaimState::Requested { capacity } => {
-                format!("{claim}: requested {target}, capacity {capacity}, waiting for the resizer")
+                format!("requested {target}, capacity {capacity}, waiting for the resizer")
             }
             ClaimState::Resizing { capacity } => {
-                format!("{claim}: Resizing (capacity {capacity} → {target})")
+                format!("Resizing (capacity {capacity} → {target})")
             }
             ClaimState::FileSystemResizePending { capacity, message } => {
-                format!("{claim}: FileSystemResizePending (capacity {capacity}): {message}")
+                format!("FileSystemResizePending (capacity {capacity}): {message}")
             }
             ClaimState::Failed { capacity, message } => {
-                format!("{claim}: resize failed (capacity {capacity}): {message}")
+                format!("resize failed (capacity {capacity}): {message}")
             }
-            ClaimState::Done { capacity } => format!("{claim}: done, capacity {capacity}"),
+            ClaimState::Done { capacity } => format!("done, capacity {capacity}"),
         }
+    }
+
+    /// One line naming the claim.
+    pub fn line(&self, claim: &str, target: Quantity) -> String {
+        format!("{claim}: {}", self.message(target))
     }
 }
 
@@ -472,6 +477,15 @@ pub async fn watch_claims(
     let start = Instant::now();
     let mut last: Vec<Option<ClaimState>> = vec![None; plan.claims.len()];
     let mut offered: Vec<String> = Vec::new();
+    // One progress line per claim (indicatif on a terminal, timestamped lines otherwise).
+    let new_tasks = || {
+        let board = crate::progress::Board::new(&ctx.printer);
+        plan.claims
+            .iter()
+            .map(|c| board.line(&format!("pvc {}", c.name)))
+            .collect::<Vec<_>>()
+    };
+    let mut tasks = new_tasks();
     loop {
         let event_list = events
             .list(&ListParams::default())
@@ -487,7 +501,11 @@ pub async fn watch_claims(
             let failure = resize_failure(&event_list, &claim.name, &since);
             let state = claim_state(&pvc, claim.target, failure.as_deref());
             if last[i].as_ref() != Some(&state) {
-                progress(ctx, &state.line(&claim.name, claim.target));
+                match &state {
+                    ClaimState::Done { .. } => tasks[i].done(&state.message(claim.target)),
+                    ClaimState::Failed { .. } => tasks[i].fail(&state.message(claim.target)),
+                    _ => tasks[i].set(&state.message(claim.target)),
+                }
                 last[i] = Some(state.clone());
             }
             if let ClaimState::FileSystemResizePending { .. } = &state
@@ -499,7 +517,23 @@ pub async fn watch_claims(
                         "The volume of claim {} grew; its filesystem grows when a pod mounts it again. Restart pod {pod} now (delete it; its controller recreates it)?",
                         claim.name
                     );
-                    if confirm(ctx, &question)? {
+                    // A prompt cannot share the terminal with live spinners: close them, ask, start again.
+                    let asks = !ctx.settings.assume_yes;
+                    if asks {
+                        for (task, state) in tasks.iter().zip(&last) {
+                            let text = state
+                                .as_ref()
+                                .map(|s| s.message(claim.target))
+                                .unwrap_or_default();
+                            task.done(&text);
+                        }
+                    }
+                    let yes = confirm(ctx, &question)?;
+                    if asks {
+                        tasks = new_tasks();
+                        last = vec![None; plan.claims.len()];
+                    }
+                    if yes {
                         restart_pod(ctx, ns, &pod).await?;
                         restarted.push(pod);
                     }
@@ -514,6 +548,14 @@ pub async fn watch_claims(
             return Ok(states);
         }
         if timeout.is_some_and(|t| start.elapsed() >= t) {
+            for (task, state) in tasks.iter().zip(&last) {
+                if let Some(state) = state
+                    .as_ref()
+                    .filter(|s| !matches!(s, ClaimState::Done { .. } | ClaimState::Failed { .. }))
+                {
+                    task.fail(&format!("gave up waiting: {}", state.message(plan.target)));
+                }
+            }
             let waiting: Vec<String> = states
                 .iter()
                 .filter(|(_, s)| !matches!(s, ClaimState::Done { .. }))
