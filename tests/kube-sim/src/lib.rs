@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod controllers;
 pub mod discovery;
 pub mod kinds;
+pub mod kubelet;
 pub mod kubeconfig;
 pub mod node_agent;
 pub mod openapi;

@@ -1,0 +1,689 @@
+//! The node side of the API (the `NodeAgent` sim-api's router calls): `pods/log` (container, previous, tailLines,
+//! sinceSeconds, timestamps, follow), `pods/exec` over WebSocket in the v5/v4 channel protocol (stdin 0, stdout 1,
+//! stderr 2, status 3 as a metav1.Status, v5 close 255), `pods/proxy` into the pod's network namespace (any
+//! method, path, query and body), and `nodes/{node}/proxy/stats/summary` from the real filesystems.
+use super::Kubelet;
+use super::pod::{ExecTarget, PodHandle, State};
+use super::rootfs;
+use crate::node_agent::{Body, NodeAgent, PodSubresource};
+use crate::status::ApiError;
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response, StatusCode};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::Role;
+
+/// The NodeAgent sim-api's server holds: a handle on the kubelet (the trait's futures must be `'static`).
+pub struct KubeletAgent(pub Arc<Kubelet>);
+
+impl NodeAgent for KubeletAgent {
+    fn pod_subresource(
+        &self,
+        req: Request<Incoming>,
+        ns: String,
+        pod: String,
+        sub: PodSubresource,
+    ) -> BoxFuture<'static, Response<Body>> {
+        let k = self.0.clone();
+        Box::pin(async move {
+            match sub {
+                PodSubresource::Log => logs(k, req, &ns, &pod).await,
+                PodSubresource::Exec => exec(k, req, &ns, &pod),
+                PodSubresource::Proxy { port, path } => proxy(k, req, &ns, &pod, port, path).await,
+            }
+        })
+    }
+
+    fn node_proxy(
+        &self,
+        _req: Request<Incoming>,
+        node: String,
+        path: String,
+    ) -> BoxFuture<'static, Response<Body>> {
+        let k = self.0.clone();
+        Box::pin(async move {
+            if node != k.node {
+                return error(ApiError::new(
+                    404,
+                    "NotFound",
+                    format!("nodes \"{node}\" not found"),
+                ));
+            }
+            match path.trim_end_matches('/') {
+                "/stats/summary" | "stats/summary" => {
+                    json_response(StatusCode::OK, &stats_summary(&k))
+                }
+                "/healthz" | "healthz" => text(StatusCode::OK, "ok"),
+                other => text(
+                    StatusCode::NOT_FOUND,
+                    &format!("404 page not found: {other}\n"),
+                ),
+            }
+        })
+    }
+
+    fn expand_volume(&self, pv_name: &str, new_bytes: u64, online: bool) -> Result<bool, String> {
+        self.0.expand_volume(pv_name, new_bytes, online)
+    }
+}
+
+fn full(body: impl Into<Bytes>) -> Body {
+    Full::new(body.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+fn text(code: StatusCode, s: &str) -> Response<Body> {
+    Response::builder()
+        .status(code)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(full(s.to_string()))
+        .unwrap_or_else(|_| Response::new(full("")))
+}
+
+fn json_response(code: StatusCode, v: &Value) -> Response<Body> {
+    Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .body(full(serde_json::to_vec(v).unwrap_or_default()))
+        .unwrap_or_else(|_| Response::new(full("")))
+}
+
+fn error(e: ApiError) -> Response<Body> {
+    json_response(
+        StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        &e.to_status(),
+    )
+}
+
+/// `application/x-www-form-urlencoded` query pairs, in order.
+pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..(i + 3).min(bytes.len())]).unwrap_or(""),
+                    16,
+                ) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).to_string()
+}
+
+fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn flag(q: &[(String, String)], name: &str) -> bool {
+    matches!(param(q, name), Some("true") | Some("1") | Some(""))
+}
+
+/// The container a request names, or the only one; the API server's error otherwise.
+fn pick_container(handle: &PodHandle, requested: Option<&str>) -> Result<String, ApiError> {
+    let spec = handle.spec();
+    let names: Vec<String> = spec.containers.iter().map(|c| c.name.clone()).collect();
+    let init: Vec<String> = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .map(|c| c.name.clone())
+        .collect();
+    match requested.filter(|s| !s.is_empty()) {
+        Some(c) if names.iter().chain(&init).any(|n| n == c) => Ok(c.to_string()),
+        Some(c) => Err(ApiError::bad_request(format!(
+            "container {c} is not valid for pod {}",
+            handle.name
+        ))),
+        None if names.len() == 1 => Ok(names[0].clone()),
+        None => {
+            let mut msg = format!(
+                "a container name must be specified for pod {}, choose one of: [{}]",
+                handle.name,
+                names.join(" ")
+            );
+            if !init.is_empty() {
+                msg.push_str(&format!(
+                    " or one of the init containers: [{}]",
+                    init.join(" ")
+                ));
+            }
+            Err(ApiError::bad_request(msg))
+        }
+    }
+}
+
+fn handle_or_error(k: &Kubelet, ns: &str, pod: &str) -> Result<Arc<PodHandle>, ApiError> {
+    k.pod(ns, pod).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "pod \"{pod}\" in namespace \"{ns}\" is not running on node {}",
+            k.node
+        ))
+    })
+}
+
+async fn logs(k: Arc<Kubelet>, req: Request<Incoming>, ns: &str, pod: &str) -> Response<Body> {
+    let q = query_pairs(req.uri().query());
+    let handle = match handle_or_error(&k, ns, pod) {
+        Ok(h) => h,
+        Err(e) => return error(e),
+    };
+    let container = match pick_container(&handle, param(&q, "container")) {
+        Ok(c) => c,
+        Err(e) => return error(e),
+    };
+    let Some((current, previous, state)) = handle.logs(&container) else {
+        return error(ApiError::bad_request(format!(
+            "container {container} is not valid for pod {pod}"
+        )));
+    };
+    let buffer = if flag(&q, "previous") {
+        match previous {
+            Some(b) => b,
+            None => {
+                return error(ApiError::bad_request(format!(
+                    "previous terminated container \"{container}\" in pod \"{pod}\" not found"
+                )));
+            }
+        }
+    } else {
+        match (current, state) {
+            (Some(b), _) => b,
+            (None, State::Waiting { reason, .. }) => {
+                return error(ApiError::bad_request(format!(
+                    "container \"{container}\" in pod \"{pod}\" is waiting to start: {reason}"
+                )));
+            }
+            (None, _) => {
+                return error(ApiError::bad_request(format!(
+                    "container \"{container}\" in pod \"{pod}\" has no logs"
+                )));
+            }
+        }
+    };
+    let tail = param(&q, "tailLines")
+        .and_then(|t| t.parse::<i64>().ok())
+        .map(|t| t.max(0) as usize);
+    let since = param(&q, "sinceSeconds")
+        .and_then(|s| s.parse::<i64>().ok())
+        .map(|s| super::logs::now_nanos() - (s as i128) * 1_000_000_000);
+    let timestamps = flag(&q, "timestamps");
+    let (head, seen) = buffer.render(tail, since, timestamps);
+    let follow = flag(&q, "follow") && !buffer.is_closed();
+    let builder = Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "text/plain");
+    if !follow {
+        return builder
+            .body(full(head))
+            .unwrap_or_else(|_| Response::new(full("")));
+    }
+    // Follow: what was selected, then every new line until the container instance ends.
+    let rx = buffer.subscribe();
+    let stream = futures::stream::unfold(
+        (Some(head), buffer, seen, rx),
+        move |(head, buffer, index, mut rx)| async move {
+            if let Some(h) = head {
+                return Some((
+                    Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from(h))),
+                    (None, buffer, index, rx),
+                ));
+            }
+            loop {
+                let lines = buffer.lines_from(index);
+                if !lines.is_empty() {
+                    let next = index + lines.len();
+                    let bytes: Vec<u8> = lines
+                        .iter()
+                        .flat_map(|l| super::logs::format_line(l, timestamps))
+                        .collect();
+                    return Some((
+                        Ok(Frame::data(Bytes::from(bytes))),
+                        (None, buffer, next, rx),
+                    ));
+                }
+                if buffer.is_closed() || rx.changed().await.is_err() {
+                    return None;
+                }
+            }
+        },
+    );
+    builder
+        .body(BodyExt::boxed(StreamBody::new(stream)))
+        .unwrap_or_else(|_| Response::new(full("")))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// exec
+
+/// `{"status":"Success"}` or the NonZeroExitCode failure with the exit code in `details.causes` (what kubectl
+/// turns into `command terminated with exit code N`).
+pub fn exit_status(code: i32) -> Value {
+    if code == 0 {
+        return json!({"metadata": {}, "status": "Success"});
+    }
+    json!({
+        "metadata": {}, "status": "Failure",
+        "message": format!("command terminated with non-zero exit code: error executing command, exit code {code}"),
+        "reason": "NonZeroExitCode",
+        "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]},
+    })
+}
+
+fn exec(k: Arc<Kubelet>, req: Request<Incoming>, ns: &str, pod: &str) -> Response<Body> {
+    let q = query_pairs(req.uri().query());
+    let command: Vec<String> = q
+        .iter()
+        .filter(|(k, _)| k == "command")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if command.is_empty() {
+        return error(ApiError::bad_request("you must specify at least 1 command"));
+    }
+    let handle = match handle_or_error(&k, ns, pod) {
+        Ok(h) => h,
+        Err(e) => return error(e),
+    };
+    let container = match pick_container(&handle, param(&q, "container")) {
+        Ok(c) => c,
+        Err(e) => return error(e),
+    };
+    let Some(target) = handle.exec_target(&container) else {
+        return error(ApiError::bad_request(format!(
+            "container not found (\"{container}\")"
+        )));
+    };
+    let offered: Vec<String> = req
+        .headers()
+        .get_all("sec-websocket-protocol")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|s| s.trim().to_string()))
+        .collect();
+    let Some(protocol) = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
+        .into_iter()
+        .find(|p| offered.iter().any(|o| o == p))
+    else {
+        return error(ApiError::bad_request(
+            "exec needs a WebSocket upgrade with Sec-WebSocket-Protocol v5.channel.k8s.io or v4.channel.k8s.io (SPDY is not supported)",
+        ));
+    };
+    let Some(key) = req
+        .headers()
+        .get("sec-websocket-key")
+        .map(|v| v.as_bytes().to_vec())
+    else {
+        return error(ApiError::bad_request("missing Sec-WebSocket-Key"));
+    };
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(&key);
+    let stdin = flag(&q, "stdin");
+    let net = handle.net.clone();
+    let v5 = protocol.starts_with("v5");
+    tokio::spawn(async move {
+        let Ok(upgraded) = hyper::upgrade::on(req).await else {
+            return;
+        };
+        let ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+            hyper_util::rt::TokioIo::new(upgraded),
+            Role::Server,
+            None,
+        )
+        .await;
+        exec_session(ws, target, net, command, stdin, v5).await;
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header("upgrade", "websocket")
+        .header("connection", "Upgrade")
+        .header("sec-websocket-accept", accept)
+        .header("sec-websocket-protocol", protocol)
+        .body(full(""))
+        .unwrap_or_else(|_| Response::new(full("")))
+}
+
+async fn exec_session<S>(
+    ws: tokio_tungstenite::WebSocketStream<S>,
+    target: ExecTarget,
+    net: super::netns::PodNetwork,
+    command: Vec<String>,
+    stdin: bool,
+    v5: bool,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sink, mut incoming) = ws.split();
+    let mut spec = target.spec.clone();
+    spec.argv = command.clone();
+    let mut child = match rootfs::spawn(&target.root, &net, &spec, stdin) {
+        Ok(c) => c,
+        Err(e) => {
+            let status = json!({
+                "metadata": {}, "status": "Failure", "reason": "InternalError", "code": 500,
+                "message": format!("Internal error occurred: error executing command in container: failed to exec in container: failed to start exec: OCI runtime exec failed: exec failed: unable to start container process: {e}: unknown"),
+                "details": {"causes": [{"message": format!("OCI runtime exec failed: exec failed: unable to start container process: {e}: unknown")}]},
+            });
+            let mut msg = vec![3u8];
+            msg.extend(serde_json::to_vec(&status).unwrap_or_default());
+            let _ = sink.send(Message::Binary(msg.into())).await;
+            let _ = sink.close().await;
+            return;
+        }
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
+    let mut pumps = Vec::new();
+    for (channel, reader) in [
+        (
+            1u8,
+            child
+                .stdout
+                .take()
+                .map(|r| Box::new(r) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        ),
+        (
+            2u8,
+            child
+                .stderr
+                .take()
+                .map(|r| Box::new(r) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        ),
+    ] {
+        let Some(mut reader) = reader else { continue };
+        let tx = tx.clone();
+        pumps.push(tokio::spawn(async move {
+            let mut buf = vec![0u8; 32 * 1024];
+            loop {
+                match reader.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let mut msg = Vec::with_capacity(n + 1);
+                        msg.push(channel);
+                        msg.extend(&buf[..n]);
+                        if tx.send(msg).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    drop(tx);
+    let mut child_stdin = child.stdin.take();
+    let writer = tokio::spawn(async move {
+        while let Some(msg) = rx.recv().await {
+            if sink.send(Message::Binary(msg.into())).await.is_err() {
+                break;
+            }
+        }
+        sink
+    });
+    let pgid = child.id();
+    let reader = tokio::spawn(async move {
+        while let Some(Ok(msg)) = incoming.next().await {
+            match msg {
+                Message::Binary(data) if !data.is_empty() => match data[0] {
+                    0 => {
+                        if let Some(w) = child_stdin.as_mut()
+                            && w.write_all(&data[1..]).await.is_err()
+                        {
+                            child_stdin = None;
+                        }
+                    }
+                    255 if v5 && data.get(1) == Some(&0) => child_stdin = None,
+                    _ => {}
+                },
+                Message::Close(_) => return true,
+                _ => {}
+            }
+        }
+        true
+    });
+    let mut reader = reader;
+    let status = tokio::select! {
+        s = child.wait() => s.ok(),
+        // The client went away: the exec'd process goes too.
+        _ = &mut reader => None,
+    };
+    reader.abort();
+    let Some(status) = status else {
+        rootfs::kill_group(pgid);
+        return;
+    };
+    for p in pumps {
+        let _ = tokio::time::timeout(Duration::from_secs(5), p).await;
+    }
+    rootfs::kill_group(pgid);
+    let Ok(mut sink) = writer.await else { return };
+    use std::os::unix::process::ExitStatusExt;
+    let code = status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    let mut msg = vec![3u8];
+    msg.extend(serde_json::to_vec(&exit_status(code)).unwrap_or_default());
+    let _ = sink.send(Message::Binary(msg.into())).await;
+    let _ = sink.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// proxy
+
+async fn proxy(
+    k: Arc<Kubelet>,
+    req: Request<Incoming>,
+    ns: &str,
+    pod: &str,
+    port: Option<String>,
+    path: String,
+) -> Response<Body> {
+    let handle = match handle_or_error(&k, ns, pod) {
+        Ok(h) => h,
+        Err(e) => return error(e),
+    };
+    let spec = handle.spec();
+    let declared: Vec<(Option<String>, u16)> = spec
+        .containers
+        .iter()
+        .flat_map(|c| c.ports.iter().flatten())
+        .filter_map(|p| {
+            u16::try_from(p.container_port)
+                .ok()
+                .map(|n| (p.name.clone(), n))
+        })
+        .collect();
+    let port_num = match port.as_deref() {
+        None | Some("") => declared.first().map(|(_, n)| *n).unwrap_or(80),
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) => n,
+            Err(_) => match declared.iter().find(|(name, _)| name.as_deref() == Some(p)) {
+                Some((_, n)) => *n,
+                None => return error(ApiError::bad_request(format!("no such port: {p}"))),
+            },
+        },
+    };
+    let stream = match handle.net.connect(port_num, Duration::from_secs(3)).await {
+        Ok(s) => s,
+        Err(e) => {
+            let cause = super::reloader::dial_error(port_num, &e).replace("127.0.0.1", &handle.ip);
+            return error(ApiError::new(
+                503,
+                "ServiceUnavailable",
+                format!("error trying to reach service: {cause}"),
+            ));
+        }
+    };
+    let Ok((mut sender, conn)) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await
+    else {
+        return error(ApiError::new(
+            503,
+            "ServiceUnavailable",
+            "error trying to reach service: handshake failed",
+        ));
+    };
+    tokio::spawn(conn);
+    let uri = match req.uri().query() {
+        Some(q) => format!("{}?{q}", if path.is_empty() { "/" } else { &path }),
+        None => {
+            if path.is_empty() {
+                "/".to_string()
+            } else {
+                path.clone()
+            }
+        }
+    };
+    let (parts, body) = req.into_parts();
+    let mut builder = Request::builder().method(parts.method.clone()).uri(uri);
+    for (name, value) in parts.headers.iter() {
+        let n = name.as_str();
+        if [
+            "host",
+            "authorization",
+            "connection",
+            "upgrade",
+            "keep-alive",
+            "te",
+            "trailer",
+            "transfer-encoding",
+            "proxy-connection",
+        ]
+        .contains(&n)
+        {
+            continue;
+        }
+        builder = builder.header(name, value);
+    }
+    builder = builder.header("host", format!("{}:{port_num}", handle.ip));
+    let Ok(out_req) = builder.body(body) else {
+        return error(ApiError::bad_request("bad proxy request"));
+    };
+    match sender.send_request(out_req).await {
+        Ok(resp) => {
+            let (parts, body) = resp.into_parts();
+            let bytes = body
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
+            let mut out = Response::builder().status(parts.status);
+            for (name, value) in parts.headers.iter() {
+                if [
+                    "connection",
+                    "transfer-encoding",
+                    "content-length",
+                    "keep-alive",
+                ]
+                .contains(&name.as_str())
+                {
+                    continue;
+                }
+                out = out.header(name, value);
+            }
+            out.body(full(bytes))
+                .unwrap_or_else(|_| Response::new(full("")))
+        }
+        Err(e) => error(ApiError::new(
+            503,
+            "ServiceUnavailable",
+            format!("error trying to reach service: {e}"),
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// stats/summary
+
+/// The kubelet's Summary API (k8s.io/kubelet/pkg/apis/stats/v1alpha1) with real statvfs numbers per volume.
+pub fn stats_summary(k: &Kubelet) -> Value {
+    let now = crate::clock::now_rfc3339();
+    let fs = |u: super::volumes::FsUsage| {
+        json!({
+            "time": now, "availableBytes": u.available_bytes, "capacityBytes": u.capacity_bytes, "usedBytes": u.used_bytes,
+            "inodesFree": u.inodes_free, "inodes": u.inodes, "inodesUsed": u.inodes.saturating_sub(u.inodes_free),
+        })
+    };
+    let mut pods = Vec::new();
+    for h in k.pods() {
+        let mut volumes = Vec::new();
+        for (name, v) in h.volumes.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let Some(usage) = super::volumes::fs_usage(&v.path) else {
+                continue;
+            };
+            let mut entry = fs(usage);
+            entry["name"] = json!(name);
+            if let Some(claim) = &v.pvc {
+                entry["pvcRef"] = json!({"name": claim, "namespace": h.ns});
+            }
+            volumes.push(entry);
+        }
+        let containers: Vec<Value> = h
+            .spec()
+            .containers
+            .iter()
+            .map(|c| json!({"name": c.name, "startTime": h.start_time}))
+            .collect();
+        pods.push(json!({
+            "podRef": {"name": h.name, "namespace": h.ns, "uid": h.uid},
+            "startTime": h.start_time,
+            "containers": containers,
+            "volume": volumes,
+        }));
+    }
+    let node_fs = super::volumes::fs_usage(std::path::Path::new("/"))
+        .map(fs)
+        .unwrap_or_else(|| json!({}));
+    json!({"node": {"nodeName": k.node, "startTime": now, "fs": node_fs}, "pods": pods})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_decoding_and_exit_status() {
+        let q = query_pairs(Some(
+            "command=df&command=-k&command=%2Fdata&container=prometheus-server&stdout=true&tailLines=5",
+        ));
+        let cmd: Vec<&str> = q
+            .iter()
+            .filter(|(k, _)| k == "command")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(cmd, vec!["df", "-k", "/data"]);
+        assert_eq!(param(&q, "tailLines"), Some("5"));
+        assert!(flag(&q, "stdout"));
+        assert_eq!(exit_status(0)["status"], "Success");
+        let failed = exit_status(8);
+        assert_eq!(failed["reason"], "NonZeroExitCode");
+        assert_eq!(failed["details"]["causes"][0]["message"], "8");
+    }
+}
