@@ -1,10 +1,145 @@
-//! `kubectl prom fix-perms`: not yet built.
+//! `kubectl prom fix-perms`: find the instance, gather, diagnose, plan per flavour, then (unless nothing is to be done)
+//! confirm, apply, follow and verify; print the result for a person or as JSON. The engine is in `crate::fix_perms`.
 
 use crate::cli::FixPermsArgs;
-use crate::context::Ctx;
-use crate::error::{Error, ExitCode, Result};
+use crate::context::{Ctx, parse_duration};
+use crate::discover;
+use crate::error::{ExitCode, Result};
+use crate::fix_perms::apply::{self, Outcome, Status};
+use crate::fix_perms::diagnose::SecurityFields;
+use crate::fix_perms::{Diagnosis, PermsPlan, diagnose, gather, plan};
+use serde::Serialize;
+use std::time::Duration;
+
+/// Without `--timeout` limit (`0`), waits are still bounded: a day.
+const UNBOUNDED: Duration = Duration::from_secs(24 * 3600);
+
+/// The `-o json` document's fields (`apiVersion`/`kind: FixPerms` are added by `output::emit`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report<'a> {
+    instance: &'a discover::Instance,
+    diagnosis: &'a Diagnosis,
+    plan: &'a PermsPlan,
+    outcome: &'a Outcome,
+}
 
 /// Entry point for the verb.
-pub async fn run(_ctx: &Ctx, _args: &FixPermsArgs) -> Result<ExitCode> {
-    Err(Error::usage("this verb is not built yet", None))
+pub async fn run(ctx: &Ctx, args: &FixPermsArgs) -> Result<ExitCode> {
+    let timeout = parse_duration(&args.timeout)?.unwrap_or(UNBOUNDED);
+    let instance = discover::resolve_one(ctx, args.target.target.as_deref()).await?;
+    let snapshot = gather::gather(ctx, &instance).await?;
+    let diagnosis = diagnose(&snapshot);
+    let plan = plan(&snapshot, &diagnosis);
+    let outcome = apply::apply(ctx, &instance, &snapshot, &plan, timeout).await?;
+    let report = Report {
+        instance: &instance,
+        diagnosis: &diagnosis,
+        plan: &plan,
+        outcome: &outcome,
+    };
+    crate::output::emit(
+        &ctx.printer,
+        ctx.settings.output,
+        "FixPerms",
+        &report,
+        || render(&discover::describe(&instance), &diagnosis, &plan, &outcome),
+    )?;
+    Ok(ExitCode::Ok)
+}
+
+fn fields_text(f: &SecurityFields) -> String {
+    fn show<T: ToString>(v: &Option<T>) -> String {
+        v.as_ref().map_or_else(|| "unset".to_string(), T::to_string)
+    }
+    format!(
+        "runAsUser={} runAsGroup={} runAsNonRoot={} fsGroup={} fsGroupChangePolicy={}",
+        show(&f.run_as_user),
+        show(&f.run_as_group),
+        show(&f.run_as_non_root),
+        show(&f.fs_group),
+        show(&f.fs_group_change_policy)
+    )
+}
+
+/// The human result: what was found, then what happened.
+pub fn render(instance: &str, d: &Diagnosis, plan: &PermsPlan, outcome: &Outcome) -> String {
+    let mut out = format!("{instance}\n");
+    out.push_str(&format!(
+        "  Prometheus runs as {}:{} ({})\n",
+        d.user.uid, d.user.gid, d.user_source
+    ));
+    match &d.data_volume {
+        Some(v) => out.push_str(&format!(
+            "  data: {} at {} ({}); fsGroup {}: {}\n",
+            v.volume,
+            v.mount_path,
+            v.source,
+            match v.fs_group.applies {
+                Some(true) => "applies",
+                Some(false) => "does not apply",
+                None => "may or may not apply",
+            },
+            v.fs_group.reason
+        )),
+        None => out.push_str("  data: no volume holds the TSDB path\n"),
+    }
+    out.push_str(&format!(
+        "  securityContext: {}\n",
+        fields_text(&plan.before)
+    ));
+    for step in &d.chmod_init_containers {
+        out.push_str(&format!(
+            "  init container {}: {}\n",
+            step.name, step.command
+        ));
+    }
+    for line in &d.evidence {
+        out.push_str(&format!("  log: {line}\n"));
+    }
+    match outcome.status {
+        Status::Noop => {
+            out.push_str("nothing to change: the data directory is set up the Kubernetes way\n")
+        }
+        Status::DryRun => out.push_str(&format!(
+            "dry run: {} change(s) sent with dryRun=All; nothing was changed\n",
+            outcome.applied.len()
+        )),
+        Status::Fixed => {
+            out.push_str(&format!(
+                "fixed: securityContext now {}\n",
+                fields_text(&plan.after)
+            ));
+            if let Some(v) = &outcome.verification {
+                let ready = v.pods.iter().filter(|(_, r)| *r).count();
+                out.push_str(&format!(
+                    "verified: {ready}/{} pod(s) Ready, no `permission denied` in their logs, data directory {}\n",
+                    v.pods.len(),
+                    match v.writable {
+                        Some(true) => "writable by Prometheus's user".to_string(),
+                        Some(false) => "NOT writable".to_string(),
+                        None => format!(
+                            "not checked ({})",
+                            v.writable_note.as_deref().unwrap_or("no exec")
+                        ),
+                    }
+                ));
+            }
+            for pod in &outcome.restarted_pods {
+                out.push_str(&format!("restarted pod {pod}\n"));
+            }
+        }
+    }
+    for declined in &outcome.declined {
+        out.push_str(&format!("declined: {declined}\n"));
+    }
+    if outcome.status != Status::Noop
+        && let Some(values) = &plan.values
+    {
+        out.push_str(&values.note());
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
 }

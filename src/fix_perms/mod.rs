@@ -1,7 +1,9 @@
 //! fix-perms' engine: the snapshot it reads (gathered once by `gather`), the pure diagnosis (`diagnose`), the pure
 //! per-flavour plan (`plan`), and applying/following/verifying that plan (`apply`). Only `gather` and `apply` do I/O.
 
+pub mod apply;
 pub mod diagnose;
+pub mod gather;
 pub mod plan;
 pub mod snapshot;
 

@@ -1,0 +1,620 @@
+//! Applying a fix-perms plan: show it as a diff through the foundation's plan gate, ask the separately-confirmed
+//! changes (init container removal, the root chown step, pod restarts) by name, patch with the resourceVersion
+//! precondition, wait until the operator/controller carried the change into the StatefulSet or ReplicaSet, follow the
+//! rollout, then verify (pods Ready, no `permission denied` in their logs, the data directory writable by Prometheus's
+//! user, checked by exec). The one-off chown step is removed in a second, verified round.
+
+use super::CHOWN_STEP_NAME;
+use super::diagnose::permission_evidence;
+use super::plan::{Change, ChangeKind, Edit, PermsPlan, Target, edit_object};
+use super::snapshot::PermsSnapshot;
+use crate::context::Ctx;
+use crate::discover::{self, Instance};
+use crate::error::{Error, Result};
+use crate::plan::{ObjectRef, Plan, Step};
+use crate::progress::{self, Poll};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ApiResource, DynamicObject, LogParams};
+use serde::Serialize;
+use serde_json::Value;
+use std::time::Duration;
+
+/// What the verification after a rollout found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    /// `pod name → Ready`.
+    pub pods: Vec<(String, bool)>,
+    /// `permission denied` lines still in the new pods' logs.
+    pub permission_denied: Vec<String>,
+    /// Whether the Prometheus user could create a file in the TSDB directory (None: could not be checked).
+    pub writable: Option<bool>,
+    /// Why `writable` is None, when it is.
+    pub writable_note: Option<String>,
+}
+
+impl Verification {
+    pub fn ok(&self) -> bool {
+        !self.pods.is_empty()
+            && self.pods.iter().all(|(_, ready)| *ready)
+            && self.permission_denied.is_empty()
+            && self.writable != Some(false)
+    }
+}
+
+/// How the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    /// Nothing to change.
+    Noop,
+    /// `--dry-run`: every change was sent with dryRun=All.
+    DryRun,
+    /// Applied and verified.
+    Fixed,
+}
+
+/// What apply did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub status: Status,
+    /// Kinds of the changes that were applied (or sent as dry run).
+    pub applied: Vec<ChangeKind>,
+    /// Separately-confirmed changes the user declined.
+    pub declined: Vec<String>,
+    /// Pods restarted because a StatefulSet does not replace a pod that is not Ready.
+    pub restarted_pods: Vec<String>,
+    pub verification: Option<Verification>,
+}
+
+fn api_for(ctx: &Ctx, target: &Target) -> Api<DynamicObject> {
+    let ar = match target.kind.as_str() {
+        "Deployment" => ApiResource::erase::<Deployment>(&()),
+        "StatefulSet" => ApiResource::erase::<StatefulSet>(&()),
+        _ => ApiResource::from_gvk_with_plural(
+            &kube::api::GroupVersionKind::gvk(
+                discover::OPERATOR_GROUP,
+                discover::OPERATOR_VERSION,
+                "Prometheus",
+            ),
+            discover::OPERATOR_PLURAL,
+        ),
+    };
+    Api::namespaced_with(ctx.client.clone(), &target.namespace, &ar)
+}
+
+fn object_ref(target: &Target) -> ObjectRef {
+    match target.kind.as_str() {
+        "Prometheus" => ObjectRef::prometheus(&target.namespace, &target.name),
+        kind => ObjectRef {
+            group: "apps".into(),
+            version: "v1".into(),
+            kind: kind.into(),
+            plural: format!("{}s", kind.to_ascii_lowercase()),
+            namespace: Some(target.namespace.clone()),
+            name: target.name.clone(),
+        },
+    }
+}
+
+async fn fetch(ctx: &Ctx, target: &Target) -> Result<Value> {
+    let object = api_for(ctx, target)
+        .get(&target.name)
+        .await
+        .map_err(Error::kube(format!("read {}", target.display())))?;
+    let mut value = serde_json::to_value(object).unwrap_or_default();
+    // `status` and managedFields are not ours to diff.
+    if let Some(map) = value.as_object_mut() {
+        map.remove("status");
+    }
+    if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+    }
+    Ok(value)
+}
+
+/// One step turning `before` into `before` + `edits` (None when the edits change nothing).
+fn step_for(
+    target: &Target,
+    before: &Value,
+    edits: &[&Edit],
+    reason: String,
+) -> Result<Option<Step>> {
+    let mut after = before.clone();
+    for edit in edits {
+        edit_object(target, &mut after, edit);
+    }
+    Step::patch_values(object_ref(target), before.clone(), after, reason)
+}
+
+/// The question asked for a separately-confirmed change.
+fn question(change: &Change) -> String {
+    match &change.edit {
+        Edit::RemoveInitContainers { names } => format!(
+            "Remove init container(s) {} from {}?",
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            change.target.display()
+        ),
+        Edit::AddInitContainer { .. } => format!(
+            "Add the one-off `{CHOWN_STEP_NAME}` step running as root on the data volume of {} (removed again after \
+             the rollout)?",
+            change.target.display()
+        ),
+        Edit::SetSecurityContext { .. } => {
+            format!("Change the securityContext of {}?", change.target.display())
+        }
+    }
+}
+
+/// Pods of a StatefulSet that were not Ready: the StatefulSet controller (OrderedReady) does not replace a pod that
+/// is not Running and Ready, so the new template never reaches it until it is deleted (Kubernetes docs,
+/// StatefulSets "Forced rollback"). Deployments replace broken pods themselves.
+pub fn pods_to_restart(snapshot: &PermsSnapshot) -> Vec<String> {
+    if snapshot.workload.kind != super::snapshot::WorkloadKind::StatefulSet {
+        return Vec::new();
+    }
+    snapshot
+        .pods
+        .iter()
+        .filter(|p| !p.ready)
+        .map(|p| p.name.clone())
+        .collect()
+}
+
+/// Whether a pod template (JSON pod spec) already carries the edits, i.e. the operator/controller has propagated them.
+pub fn template_reflects(pod_spec: &Value, edits: &[&Edit]) -> bool {
+    let names: Vec<&str> = pod_spec
+        .get("initContainers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("name").and_then(Value::as_str))
+        .collect();
+    edits.iter().all(|edit| match edit {
+        Edit::SetSecurityContext { fields } => fields
+            .iter()
+            .all(|(k, v)| pod_spec.pointer(&format!("/securityContext/{k}")) == Some(v)),
+        Edit::AddInitContainer { container } => container
+            .get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| names.contains(&n)),
+        Edit::RemoveInitContainers { names: gone } => {
+            gone.iter().all(|n| !names.contains(&n.as_str()))
+        }
+    })
+}
+
+/// Show, confirm, apply, follow and verify.
+pub async fn apply(
+    ctx: &Ctx,
+    instance: &Instance,
+    snapshot: &PermsSnapshot,
+    plan: &PermsPlan,
+    timeout: Duration,
+) -> Result<Outcome> {
+    let mut outcome = Outcome {
+        status: Status::Noop,
+        applied: Vec::new(),
+        declined: Vec::new(),
+        restarted_pods: Vec::new(),
+        verification: None,
+    };
+    if plan.is_noop() {
+        return Ok(outcome);
+    }
+    let target = plan.changes[0].target.clone();
+    let before = fetch(ctx, &target).await?;
+    let restarts = pods_to_restart(snapshot);
+
+    // The whole plan as the user sees it: one step per change, each previewed on top of the previous ones.
+    let mut shown = Plan::new(format!(
+        "make the data directory of {} writable by Prometheus's user",
+        discover::describe(instance)
+    ));
+    let mut cumulative = before.clone();
+    for change in &plan.changes {
+        let when = if change.after_verify {
+            " (after the rollout is verified)"
+        } else {
+            ""
+        };
+        if let Some(step) = step_for(
+            &target,
+            &cumulative,
+            &[&change.edit],
+            format!("{}{when}", change.reason),
+        )? {
+            shown.steps.push(step);
+        }
+        edit_object(&target, &mut cumulative, &change.edit);
+    }
+    if let Ok(pods) = restarts_as_steps(ctx, &snapshot.namespace, &restarts).await {
+        shown.steps.extend(pods);
+    }
+    shown.notes.extend(plan.notes.iter().cloned());
+    if let Some(values) = &plan.values {
+        shown.notes.push(values.note());
+    }
+    crate::plan::confirm(ctx, &shown)?;
+
+    // Separately confirmed changes, by name. --yes and --dry-run accept them (they were shown).
+    let settings = &ctx.settings;
+    let mut accepted: Vec<&Change> = Vec::new();
+    let mut chown_declined = false;
+    for change in &plan.changes {
+        let removes_only_our_step = matches!(&change.edit, Edit::RemoveInitContainers { names } if names.iter().all(|n| n == CHOWN_STEP_NAME));
+        let ok = if !change.confirm_separately || settings.assume_yes || settings.dry_run {
+            true
+        } else if removes_only_our_step {
+            // Removing our own one-off step was accepted with the step itself.
+            !chown_declined
+        } else {
+            crate::ui::ask(&question(change))?
+        };
+        if ok {
+            accepted.push(change);
+        } else {
+            if change.kind == ChangeKind::AddChownStep {
+                chown_declined = true;
+            }
+            outcome.declined.push(question(change));
+        }
+    }
+    if chown_declined {
+        // Without the chown step there is nothing to remove afterwards; keep only the user's own init containers.
+        accepted.retain(|c| !matches!(&c.edit, Edit::RemoveInitContainers { names } if names.iter().all(|n| n == CHOWN_STEP_NAME)));
+    }
+
+    // Round 1: everything not waiting for verification, as one patch (one rollout, one resourceVersion).
+    let first: Vec<&Change> = accepted
+        .iter()
+        .copied()
+        .filter(|c| !c.after_verify)
+        .collect();
+    let second: Vec<&Change> = accepted
+        .iter()
+        .copied()
+        .filter(|c| c.after_verify)
+        .collect();
+    outcome.verification = Some(
+        round(
+            ctx,
+            instance,
+            &target,
+            &before,
+            &first,
+            &restarts,
+            timeout,
+            &mut outcome,
+        )
+        .await?,
+    );
+    if settings.dry_run {
+        // The after-verify round depends on the first being live; show it was planned, send nothing more.
+        outcome.status = Status::DryRun;
+        return Ok(outcome);
+    }
+    if !second.is_empty() {
+        let fresh = fetch(ctx, &target).await?;
+        outcome.verification = Some(
+            round(
+                ctx,
+                instance,
+                &target,
+                &fresh,
+                &second,
+                &[],
+                timeout,
+                &mut outcome,
+            )
+            .await?,
+        );
+    }
+    outcome.status = Status::Fixed;
+    Ok(outcome)
+}
+
+/// Pod restart steps (for the preview and the gate), read fresh so the uid precondition is current.
+async fn restarts_as_steps(ctx: &Ctx, namespace: &str, pods: &[String]) -> Result<Vec<Step>> {
+    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
+    let mut steps = Vec::new();
+    for name in pods {
+        if let Some(pod) = api
+            .get_opt(name)
+            .await
+            .map_err(Error::kube(format!("read pod {namespace}/{name}")))?
+        {
+            steps.push(Step::restart_pod(
+                &pod,
+                "it is not Ready, and a StatefulSet does not replace a pod that is not Ready; deleting it lets the \
+                 controller recreate it from the fixed template",
+            ));
+        }
+    }
+    Ok(steps)
+}
+
+/// One round: patch, wait for the template to carry it, restart stuck pods, follow the rollout, verify.
+#[allow(clippy::too_many_arguments)]
+async fn round(
+    ctx: &Ctx,
+    instance: &Instance,
+    target: &Target,
+    before: &Value,
+    changes: &[&Change],
+    restarts: &[String],
+    timeout: Duration,
+    outcome: &mut Outcome,
+) -> Result<Verification> {
+    let edits: Vec<&Edit> = changes.iter().map(|c| &c.edit).collect();
+    let reason = changes
+        .iter()
+        .map(|c| c.reason.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let Some(step) = step_for(target, before, &edits, reason)? else {
+        return verify(ctx, instance).await;
+    };
+    let mut plan = Plan::new(format!("fix-perms on {}", target.display()));
+    plan.steps.push(step);
+    crate::plan::apply(ctx, &plan).await?;
+    outcome.applied.extend(changes.iter().map(|c| c.kind));
+    if ctx.settings.dry_run {
+        return Ok(Verification::default());
+    }
+    let workload = instance.workloads.first().ok_or_else(|| Error::Verify {
+        message: format!("{} has no workload to follow", discover::describe(instance)),
+        hint: None,
+    })?;
+    wait_template(ctx, instance, workload, &edits, timeout).await?;
+    if !restarts.is_empty() {
+        let steps = restarts_as_steps(ctx, &instance.namespace, restarts).await?;
+        let mut plan = Plan::new("restart pods that are not Ready".to_string());
+        plan.steps = steps;
+        match crate::plan::apply(ctx, &plan).await {
+            Ok(_) => {}
+            // Already replaced by the controller since we read it: nothing to do.
+            Err(Error::Kube {
+                source: kube::Error::Api(s),
+                ..
+            }) if s.code == 404 || s.code == 409 => {}
+            Err(e) => return Err(e),
+        }
+        outcome.restarted_pods.extend(restarts.iter().cloned());
+    }
+    progress::wait_rollout(
+        &ctx.client,
+        &ctx.printer,
+        &instance.namespace,
+        workload,
+        timeout,
+    )
+    .await?;
+    let verification = verify(ctx, instance).await?;
+    if !verification.ok() {
+        return Err(Error::Verify {
+            message: format!(
+                "the change was applied to {}, but {}",
+                target.display(),
+                failure_text(&verification)
+            ),
+            hint: Some(format!(
+                "kubectl logs -n {} {} -c {}",
+                instance.namespace,
+                verification
+                    .pods
+                    .first()
+                    .map(|p| p.0.as_str())
+                    .unwrap_or("POD"),
+                instance.container
+            )),
+        });
+    }
+    Ok(verification)
+}
+
+/// What failed, in words.
+pub fn failure_text(v: &Verification) -> String {
+    let mut parts = Vec::new();
+    let not_ready: Vec<&str> = v
+        .pods
+        .iter()
+        .filter(|(_, r)| !r)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if v.pods.is_empty() {
+        parts.push("no pod is running".to_string());
+    }
+    if !not_ready.is_empty() {
+        parts.push(format!("pod(s) {} are not Ready", not_ready.join(", ")));
+    }
+    if let Some(line) = v.permission_denied.first() {
+        parts.push(format!("the log still says: {line}"));
+    }
+    if v.writable == Some(false) {
+        parts.push("the data directory is still not writable by Prometheus's user".to_string());
+    }
+    parts.join("; ")
+}
+
+/// Wait until the workload's pod template carries the edits: immediate for a workload we patched, and for the
+/// operator until it has regenerated the StatefulSet from the resource.
+async fn wait_template(
+    ctx: &Ctx,
+    instance: &Instance,
+    workload: &discover::WorkloadRef,
+    edits: &[&Edit],
+    timeout: Duration,
+) -> Result<()> {
+    let ar = match workload.kind {
+        discover::WorkloadKind::StatefulSet => ApiResource::erase::<StatefulSet>(&()),
+        _ => ApiResource::erase::<Deployment>(&()),
+    };
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(ctx.client.clone(), &instance.namespace, &ar);
+    let task = progress::spinner(&ctx.printer, &format!("template {}", workload.display()));
+    let what = format!(
+        "{} to carry the change into its pod template",
+        workload.display()
+    );
+    progress::wait_for(
+        &task,
+        &what,
+        timeout,
+        Duration::from_millis(500),
+        || async {
+            let object = api
+                .get(&workload.name)
+                .await
+                .map_err(Error::kube(format!("read {}", workload.display())))?;
+            let spec = object
+                .data
+                .pointer("/spec/template/spec")
+                .cloned()
+                .unwrap_or_default();
+            Ok(if template_reflects(&spec, edits) {
+                Poll::Done(())
+            } else {
+                Poll::Pending("waiting for the new pod template".to_string())
+            })
+        },
+    )
+    .await?;
+    task.done("pod template updated");
+    Ok(())
+}
+
+/// Verify the running instance: every pod Ready, no `permission denied` in the current containers' logs, and the
+/// TSDB directory writable by the container's user (exec runs as the container's user).
+pub async fn verify(ctx: &Ctx, instance: &Instance) -> Result<Verification> {
+    let fresh = discover::resolve_one(ctx, Some(&discover::target_arg(instance))).await?;
+    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &fresh.namespace);
+    let mut v = Verification {
+        pods: fresh
+            .pods
+            .iter()
+            .map(|p| (p.name.clone(), p.ready))
+            .collect(),
+        ..Default::default()
+    };
+    for pod in &fresh.pods {
+        let params = LogParams {
+            container: Some(fresh.container.clone()),
+            tail_lines: Some(300),
+            ..Default::default()
+        };
+        if let Ok(text) = api.logs(&pod.name, &params).await {
+            let lines: Vec<String> = text.lines().map(str::to_string).collect();
+            v.permission_denied.extend(permission_evidence(&lines));
+        }
+    }
+    let (Some(data), Some(pod)) = (fresh.data.as_ref(), fresh.pods.iter().find(|p| p.ready)) else {
+        v.writable_note = Some("no Ready pod or no data volume to check".into());
+        return Ok(v);
+    };
+    let probe = format!(
+        "{}/.kubectl-prom-write-check",
+        data.path.trim_end_matches('/')
+    );
+    let touch = vec!["touch".to_string(), probe.clone()];
+    match ctx
+        .exec
+        .run(&fresh.namespace, &pod.name, &fresh.container, &touch)
+        .await
+    {
+        Ok(out) if out.success() => {
+            v.writable = Some(true);
+            let rm = vec!["rm".to_string(), "-f".to_string(), probe];
+            let _ = ctx
+                .exec
+                .run(&fresh.namespace, &pod.name, &fresh.container, &rm)
+                .await;
+        }
+        Ok(out)
+            if out
+                .stderr
+                .to_ascii_lowercase()
+                .contains("permission denied") =>
+        {
+            v.writable = Some(false)
+        }
+        Ok(out) => {
+            v.writable_note = Some(format!(
+                "`touch` in the container exited {}: {}",
+                out.exit_code,
+                out.stderr.trim()
+            ))
+        }
+        Err(e) => v.writable_note = Some(format!("could not exec into {}: {e}", pod.name)),
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn template_reflects_each_kind_of_edit() {
+        let mut fields = serde_json::Map::new();
+        fields.insert("fsGroup".into(), json!(2000));
+        let set = Edit::SetSecurityContext { fields };
+        let add = Edit::AddInitContainer {
+            container: json!({"name": CHOWN_STEP_NAME}),
+        };
+        let remove = Edit::RemoveInitContainers {
+            names: vec!["init-chown-data".into()],
+        };
+        let old = json!({"securityContext": {"runAsUser": 1000}, "initContainers": [{"name": "init-chown-data"}]});
+        assert!(!template_reflects(&old, &[&set]));
+        assert!(!template_reflects(&old, &[&add]));
+        assert!(!template_reflects(&old, &[&remove]));
+        let new = json!({"securityContext": {"runAsUser": 1000, "fsGroup": 2000},
+                         "initContainers": [{"name": CHOWN_STEP_NAME}]});
+        assert!(template_reflects(&new, &[&set, &add, &remove]));
+    }
+
+    #[test]
+    fn only_stuck_statefulset_pods_are_restarted() {
+        assert_eq!(
+            pods_to_restart(&kps_permission_denied()),
+            vec!["prometheus-0".to_string()]
+        );
+        // A Deployment replaces its broken pods itself.
+        assert!(pods_to_restart(&plain_host_path()).is_empty());
+        let mut ready = kps_permission_denied();
+        ready.pods[0].ready = true;
+        assert!(pods_to_restart(&ready).is_empty());
+    }
+
+    #[test]
+    fn verification_needs_ready_pods_and_no_evidence() {
+        let mut v = Verification {
+            pods: vec![("p-0".into(), true)],
+            writable: Some(true),
+            ..Default::default()
+        };
+        assert!(v.ok());
+        v.writable = None;
+        assert!(
+            v.ok(),
+            "an unchecked volume does not fail verification on its own"
+        );
+        v.permission_denied
+            .push("open /prometheus/queries.active: permission denied".into());
+        assert!(!v.ok());
+        assert!(failure_text(&v).contains("the log still says"));
+        v.permission_denied.clear();
+        v.pods[0].1 = false;
+        assert!(failure_text(&v).contains("p-0"));
+        assert!(!Verification::default().ok());
+    }
+}

@@ -1,0 +1,294 @@
+//! Gathering the fix-perms snapshot from the cluster (all reads, no changes): the workload's template, the operator's
+//! `Prometheus` resource, the data claim's PVC/PV/StorageClass/CSIDriver, the Prometheus container's logs (current
+//! and previous), and the data directory's owner/mode via `stat` in a running container.
+
+use super::snapshot::{
+    Install, PermsSnapshot, PodState, PrometheusResource, VolumeRoot, WorkloadKind, WorkloadRef,
+};
+use crate::context::Ctx;
+use crate::discover::{self, Flavour, Instance};
+use crate::error::{Error, Result};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, PodSpec};
+use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, LogParams};
+use std::collections::BTreeMap;
+
+/// How many log lines per container instance are scanned for `permission denied`.
+const LOG_TAIL_LINES: i64 = 300;
+
+/// The `Prometheus` resource API in a namespace.
+pub fn prometheus_api(ctx: &Ctx, namespace: &str) -> Api<DynamicObject> {
+    let gvk = GroupVersionKind::gvk(
+        discover::OPERATOR_GROUP,
+        discover::OPERATOR_VERSION,
+        "Prometheus",
+    );
+    let ar = ApiResource::from_gvk_with_plural(&gvk, discover::OPERATOR_PLURAL);
+    Api::namespaced_with(ctx.client.clone(), namespace, &ar)
+}
+
+/// The Helm release that installed an object, from the labels Helm charts set (`app.kubernetes.io/managed-by: Helm`
+/// or the legacy `heritage: Helm`, with `app.kubernetes.io/instance` or `release`).
+pub fn helm_release(labels: &BTreeMap<String, String>) -> Option<String> {
+    let by_helm = labels
+        .get("app.kubernetes.io/managed-by")
+        .map(String::as_str)
+        == Some("Helm")
+        || labels.get("heritage").map(String::as_str) == Some("Helm");
+    if !by_helm {
+        return None;
+    }
+    labels
+        .get("release")
+        .or_else(|| labels.get("app.kubernetes.io/instance"))
+        .cloned()
+}
+
+/// Read everything fix-perms decides from, for one discovered instance.
+pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
+    let ns = instance.namespace.as_str();
+    let workload = instance.workloads.first().ok_or_else(|| Error::Target {
+        message: format!(
+            "{} has no Deployment or StatefulSet; fix-perms changes a workload's pod template",
+            discover::describe(instance)
+        ),
+        hint: None,
+    })?;
+    let (kind, pod_spec, resource_version) = match workload.kind {
+        discover::WorkloadKind::Deployment => {
+            let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
+            let d = api.get(&workload.name).await.map_err(Error::kube(format!(
+                "read deployment {ns}/{}",
+                workload.name
+            )))?;
+            let spec = d.spec.and_then(|s| s.template.spec);
+            (WorkloadKind::Deployment, spec, d.metadata.resource_version)
+        }
+        discover::WorkloadKind::StatefulSet => {
+            let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
+            let s = api.get(&workload.name).await.map_err(Error::kube(format!(
+                "read statefulset {ns}/{}",
+                workload.name
+            )))?;
+            let spec = s.spec.and_then(|s| s.template.spec);
+            (WorkloadKind::StatefulSet, spec, s.metadata.resource_version)
+        }
+        discover::WorkloadKind::Pod => {
+            return Err(Error::Target {
+                message: format!(
+                    "pod {ns}/{} has no controller; fix-perms changes a Deployment, StatefulSet or Prometheus resource",
+                    workload.name
+                ),
+                hint: Some(format!(
+                    "kubectl prom fix-perms -n {ns} (without pod/…) lists the instances"
+                )),
+            });
+        }
+    };
+
+    let (install, prometheus_resource) = match &instance.flavour {
+        Flavour::Plain => (Install::Plain, None),
+        Flavour::Chart { release, .. } => (
+            Install::Chart {
+                release: release.clone(),
+            },
+            None,
+        ),
+        Flavour::Operator { prometheus } => {
+            let object = prometheus_api(ctx, ns)
+                .get(prometheus)
+                .await
+                .map_err(Error::kube(format!("read prometheus {ns}/{prometheus}")))?;
+            let helm_release = object.metadata.labels.as_ref().and_then(helm_release);
+            let resource = PrometheusResource {
+                name: prometheus.clone(),
+                resource_version: object.metadata.resource_version.clone(),
+                spec: object.data.get("spec").cloned().unwrap_or_default(),
+            };
+            (
+                Install::Operator {
+                    prometheus: prometheus.clone(),
+                    helm_release,
+                },
+                Some(resource),
+            )
+        }
+    };
+
+    let (pvc, pv, storage_class, csi_driver) = storage(ctx, instance).await?;
+    let log_lines = logs(ctx, instance).await;
+    let volume_root = volume_root(ctx, instance).await;
+    Ok(PermsSnapshot {
+        namespace: ns.to_string(),
+        install,
+        workload: WorkloadRef {
+            kind,
+            name: workload.name.clone(),
+            resource_version,
+        },
+        prometheus_resource,
+        pod_spec: pod_spec.unwrap_or_else(PodSpec::default),
+        container: instance.container.clone(),
+        pvc,
+        pv,
+        storage_class,
+        csi_driver,
+        log_lines,
+        pods: instance
+            .pods
+            .iter()
+            .map(|p| PodState {
+                name: p.name.clone(),
+                ready: p.ready,
+                node: None,
+            })
+            .collect(),
+        volume_root,
+    })
+}
+
+type Storage = (
+    Option<PersistentVolumeClaim>,
+    Option<PersistentVolume>,
+    Option<StorageClass>,
+    Option<CSIDriver>,
+);
+
+/// The first data claim, its bound PV, the class, and the PV's CSIDriver object (absent → the kubelet's default policy).
+async fn storage(ctx: &Ctx, instance: &Instance) -> Result<Storage> {
+    let ns = instance.namespace.as_str();
+    let Some(claim) = instance
+        .data
+        .as_ref()
+        .and_then(|d| d.claims().into_iter().next())
+    else {
+        return Ok((None, None, None, None));
+    };
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
+    let pvc = pvcs.get_opt(&claim).await.map_err(Error::kube(format!(
+        "read persistentvolumeclaim {ns}/{claim}"
+    )))?;
+    let Some(pvc) = pvc else {
+        return Ok((None, None, None, None));
+    };
+    let spec = pvc.spec.clone().unwrap_or_default();
+    let pv = match spec.volume_name.as_deref().filter(|n| !n.is_empty()) {
+        Some(name) => Api::<PersistentVolume>::all(ctx.client.clone())
+            .get_opt(name)
+            .await
+            .map_err(Error::kube(format!("read persistentvolume {name}")))?,
+        None => None,
+    };
+    let class = match spec.storage_class_name.as_deref().filter(|n| !n.is_empty()) {
+        // Reading the class is optional (it only explains); a missing or forbidden class is not an error.
+        Some(name) => Api::<StorageClass>::all(ctx.client.clone())
+            .get_opt(name)
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    let driver = match pv
+        .as_ref()
+        .and_then(|pv| pv.spec.as_ref())
+        .and_then(|s| s.csi.as_ref())
+    {
+        Some(csi) => Api::<CSIDriver>::all(ctx.client.clone())
+            .get_opt(&csi.driver)
+            .await
+            .map_err(Error::kube(format!("read csidriver {}", csi.driver)))?,
+        None => None,
+    };
+    Ok((Some(pvc), pv, class, driver))
+}
+
+/// The Prometheus container's recent log lines, previous instance first (a crash-looping container's reason is
+/// there). Logs that cannot be read (no previous instance, container not started) are skipped.
+async fn logs(ctx: &Ctx, instance: &Instance) -> Vec<String> {
+    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &instance.namespace);
+    let mut lines = Vec::new();
+    for pod in &instance.pods {
+        for previous in [true, false] {
+            let params = LogParams {
+                container: Some(instance.container.clone()),
+                previous,
+                tail_lines: Some(LOG_TAIL_LINES),
+                ..Default::default()
+            };
+            if let Ok(text) = api.logs(&pod.name, &params).await {
+                lines.extend(text.lines().map(str::to_string));
+            }
+        }
+    }
+    lines
+}
+
+/// `stat -c %u:%g:%a <tsdb path>` in a running Prometheus container; `None` when no container runs or the image has
+/// no `stat` (distroless).
+async fn volume_root(ctx: &Ctx, instance: &Instance) -> Option<VolumeRoot> {
+    let path = instance.data.as_ref()?.path.clone();
+    let pod = instance.pods.iter().find(|p| p.phase == "Running")?;
+    let argv = vec!["stat".into(), "-c".into(), "%u:%g:%a".into(), path];
+    let out = ctx
+        .exec
+        .run(&instance.namespace, &pod.name, &instance.container, &argv)
+        .await
+        .ok()?;
+    if !out.success() {
+        return None;
+    }
+    parse_stat(&out.stdout)
+}
+
+/// Parse `uid:gid:octal-mode` as printed by `stat -c %u:%g:%a`.
+pub fn parse_stat(text: &str) -> Option<VolumeRoot> {
+    let mut parts = text.trim().split(':');
+    let uid = parts.next()?.parse().ok()?;
+    let gid = parts.next()?.parse().ok()?;
+    let mode = u32::from_str_radix(parts.next()?, 8).ok()?;
+    Some(VolumeRoot { uid, gid, mode })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_output_parses() {
+        assert_eq!(
+            parse_stat("65534:2000:2775\n"),
+            Some(VolumeRoot {
+                uid: 65534,
+                gid: 2000,
+                mode: 0o2775
+            })
+        );
+        assert_eq!(parse_stat("stat: can't stat"), None);
+    }
+
+    #[test]
+    fn helm_release_needs_a_helm_label() {
+        let labels = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        assert_eq!(
+            helm_release(&labels(&[
+                ("app.kubernetes.io/managed-by", "Helm"),
+                ("release", "kps")
+            ])),
+            Some("kps".into())
+        );
+        assert_eq!(
+            helm_release(&labels(&[
+                ("heritage", "Helm"),
+                ("app.kubernetes.io/instance", "mon")
+            ])),
+            Some("mon".into())
+        );
+        assert_eq!(helm_release(&labels(&[("release", "kps")])), None);
+    }
+}
