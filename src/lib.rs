@@ -1,11 +1,11 @@
 //! kubectl-prom: find Prometheus servers on Kubernetes, see what is wrong, fix it with a confirmed plan, verify.
 
-pub mod accounting;
 pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod discover;
+pub mod doctor;
 pub mod error;
 pub mod plan;
 pub mod podexec;
@@ -13,7 +13,6 @@ pub mod progress;
 pub mod prom_http;
 pub mod fix_perms;
 pub mod images;
-pub mod output;
 pub mod logscan;
 pub mod quantity;
 pub mod resize;

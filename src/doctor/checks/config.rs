@@ -1,0 +1,329 @@
+//! Configuration checks: a config rejected at startup, a failed last reload (with Prometheus's own error), unknown
+//! keys with the likely intended name, and rejected rule files (prometheus-facts.md §1.1, §2.3).
+
+use super::{quote_hit, still_current};
+use crate::discover::ConfigSource;
+use crate::doctor::catalog::Finding;
+use crate::doctor::snapshot::InstanceSnapshot;
+use crate::logscan::Kind;
+
+/// `field scarpe_interval not found in type config.ScrapeConfig` → (`scarpe_interval`, `config.ScrapeConfig`).
+pub(crate) fn unknown_field(err: &str) -> Option<(String, String)> {
+    let at = err.find("field ")?;
+    let rest = &err[at + "field ".len()..];
+    let (field, rest) = rest.split_once(" not found in type ")?;
+    let ty: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '.' || *c == '_')
+        .collect();
+    Some((field.to_string(), ty))
+}
+
+// TODO(foundation): use promconfig's key tables once src/promconfig.rs lands; until then the keys of the types the
+// incidents hit (prometheus/config/config.go: GlobalConfig, ScrapeConfig; `config.plain` is the top level).
+const SCRAPE_CONFIG_KEYS: &[&str] = &[
+    "job_name",
+    "honor_labels",
+    "honor_timestamps",
+    "track_timestamps_staleness",
+    "params",
+    "scrape_interval",
+    "scrape_timeout",
+    "scrape_protocols",
+    "scrape_classic_histograms",
+    "metrics_path",
+    "scheme",
+    "body_size_limit",
+    "sample_limit",
+    "target_limit",
+    "label_limit",
+    "label_name_length_limit",
+    "label_value_length_limit",
+    "keep_dropped_targets",
+    "relabel_configs",
+    "metric_relabel_configs",
+    "static_configs",
+    "file_sd_configs",
+    "kubernetes_sd_configs",
+    "dns_sd_configs",
+    "consul_sd_configs",
+    "ec2_sd_configs",
+    "basic_auth",
+    "authorization",
+    "oauth2",
+    "tls_config",
+    "proxy_url",
+    "follow_redirects",
+    "enable_http2",
+];
+const TOP_AND_GLOBAL_KEYS: &[&str] = &[
+    "global",
+    "alerting",
+    "rule_files",
+    "scrape_config_files",
+    "scrape_configs",
+    "storage",
+    "tracing",
+    "remote_write",
+    "remote_read",
+    "scrape_interval",
+    "scrape_timeout",
+    "evaluation_interval",
+    "external_labels",
+    "query_log_file",
+    "body_size_limit",
+    "sample_limit",
+    "label_limit",
+    "keep_dropped_targets",
+];
+
+/// Edit distance (Levenshtein), for "did you mean".
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
+/// The known key closest to an unknown one, if it is close enough to be a typo.
+pub(crate) fn did_you_mean(field: &str, ty: &str) -> Option<&'static str> {
+    let keys = if ty.ends_with("ScrapeConfig") {
+        SCRAPE_CONFIG_KEYS
+    } else {
+        TOP_AND_GLOBAL_KEYS
+    };
+    keys.iter()
+        .map(|k| (distance(field, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn configmap(s: &InstanceSnapshot) -> String {
+    match s.instance.config.as_ref().map(|c| &c.source) {
+        Some(ConfigSource::ConfigMap { name, key }) => format!("ConfigMap {name} (key {key})"),
+        Some(ConfigSource::Secret { name, key }) => format!("Secret {name} (key {key})"),
+        _ => "the configuration".to_string(),
+    }
+}
+
+fn edit_command(s: &InstanceSnapshot) -> String {
+    match (
+        &s.instance.flavour,
+        s.instance.config.as_ref().map(|c| &c.source),
+    ) {
+        (crate::discover::Flavour::Operator { prometheus }, _) => format!(
+            "fix the ServiceMonitor/PodMonitor/scrape config the operator renders into prometheus/{prometheus}"
+        ),
+        (_, Some(ConfigSource::ConfigMap { name, .. })) => {
+            format!("kubectl edit configmap {name} -n {}", s.instance.namespace)
+        }
+        _ => "correct the configuration file".to_string(),
+    }
+}
+
+pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let hits = s.prometheus_hits();
+    let mut errors: Vec<(String, String)> = Vec::new(); // (object, Prometheus's error)
+    if let Some((log, hit)) = hits
+        .iter()
+        .find(|(_, h)| h.kind == Kind::StartupConfigError)
+    {
+        let err = hit.detail.clone().unwrap_or_default();
+        errors.push((format!("pod/{}", log.pod), err.clone()));
+        out.push(Finding::new(
+            "PROM-302",
+            format!("pod/{}", log.pod),
+            vec![quote_hit(log, hit)],
+            format!(
+                "Prometheus refuses to start with {} and exits with code 2, so the pod crash-loops: {err}",
+                configmap(s)
+            ),
+            format!("{}; the next restart picks it up", edit_command(s)),
+        ));
+    }
+    let failed_live = s.live.iter().find(|l| {
+        l.runtimeinfo
+            .as_ref()
+            .and_then(|r| r.get("reloadConfigSuccess"))
+            .and_then(|v| v.as_bool())
+            == Some(false)
+    });
+    let failed_log = still_current(&hits, &[Kind::ReloadFailed], &[Kind::ConfigLoaded]);
+    if failed_live.is_some() || failed_log.is_some() {
+        let mut evidence = Vec::new();
+        let mut object = s.target();
+        if let Some(l) = failed_live {
+            evidence.push(format!(
+                "pod/{} GET /api/v1/status/runtimeinfo: \"reloadConfigSuccess\": false",
+                l.pod
+            ));
+            object = format!("pod/{}", l.pod);
+        }
+        let mut err = String::new();
+        if let Some((log, hit)) = &failed_log {
+            evidence.push(quote_hit(log, hit));
+            err = hit.detail.clone().unwrap_or_default();
+            object = format!("pod/{}", log.pod);
+        }
+        errors.push((object.clone(), err.clone()));
+        let why = if err.is_empty() {
+            String::new()
+        } else {
+            format!(" Prometheus said: {err}")
+        };
+        out.push(Finding::new(
+            "PROM-301",
+            object,
+            evidence,
+            format!(
+                "The last reload of {} failed; Prometheus keeps running the previous configuration, so the change \
+                 is not in effect.{why}",
+                configmap(s)
+            ),
+            format!("{}, then `{}` (it validates before reloading)", edit_command(s), s.prom_command("reload")),
+        ));
+    }
+    for (object, err) in errors {
+        if let Some((field, ty)) = unknown_field(&err) {
+            let suggestion = did_you_mean(&field, &ty);
+            let meaning = match suggestion {
+                Some(k) => format!("`{field}` is not a key of {ty}; did you mean `{k}`?"),
+                None => format!("`{field}` is not a key of {ty}."),
+            };
+            let fix = match suggestion {
+                Some(k) => format!(
+                    "rename `{field}` to `{k}`: {}, then `{}`",
+                    edit_command(s),
+                    s.prom_command("reload")
+                ),
+                None => format!("remove `{field}`: {}", edit_command(s)),
+            };
+            if !out.iter().any(|f| f.id == "PROM-303") {
+                out.push(Finding::new(
+                    "PROM-303",
+                    object,
+                    vec![format!("Prometheus: {err}")],
+                    meaning,
+                    fix,
+                ));
+            }
+        }
+    }
+    if let Some((log, hit)) = still_current(&hits, &[Kind::RuleLoadFailed], &[Kind::ConfigLoaded]) {
+        out.push(Finding::new(
+            "PROM-304",
+            format!("pod/{}", log.pod),
+            vec![quote_hit(log, &hit)],
+            "A rule file failed to load; Prometheus restored the previous rule set, so new or changed alerts are \
+             not active.",
+            format!("check the rules with `promtool check rules FILE`, fix them, then `{}`", s.prom_command("reload")),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::checks::fixtures::{CHART, ids, instance, log};
+    use crate::doctor::snapshot::LiveStatus;
+
+    #[test]
+    fn failed_reload_is_prom_301_with_the_typo_named() {
+        let s = instance(
+            CHART,
+            &[("prometheus-server", false, &log("v3-reload-failed.log"))],
+        );
+        let f = check(&s);
+        assert_eq!(ids(&f), ["PROM-301", "PROM-303"]);
+        assert!(
+            f[0].meaning
+                .contains("field scarpe_interval not found in type config.ScrapeConfig")
+        );
+        assert!(
+            f[0].meaning
+                .contains("ConfigMap prometheus-server (key prometheus.yml)"),
+            "{}",
+            f[0].meaning
+        );
+        assert!(
+            f[0].fix
+                .contains("kubectl prom reload deploy/prometheus-server -n monitoring")
+        );
+        assert_eq!(
+            f[1].meaning,
+            "`scarpe_interval` is not a key of config.ScrapeConfig; did you mean `scrape_interval`?"
+        );
+    }
+
+    #[test]
+    fn a_later_successful_load_clears_the_failure() {
+        // Real 2.42 log: failed reload, then a good one.
+        assert!(
+            check(&instance(
+                CHART,
+                &[(
+                    "prometheus-server",
+                    false,
+                    &log("v2.42-reload-failed-then-ok.log")
+                )]
+            ))
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn runtimeinfo_alone_is_enough() {
+        let mut s = instance(CHART, &[]);
+        s.live.push(LiveStatus {
+            pod: "prometheus-server-6d9f8b7c4-x2x9k".into(),
+            runtimeinfo: Some(serde_json::json!({"reloadConfigSuccess": false})),
+            ..Default::default()
+        });
+        let f = check(&s);
+        assert_eq!(ids(&f), ["PROM-301"]);
+        assert!(f[0].evidence[0].contains("reloadConfigSuccess"));
+    }
+
+    #[test]
+    fn startup_config_error_in_both_formats() {
+        for fixture in [
+            "v2.42-startup-config-error.log",
+            "v3-startup-config-error-json.log",
+        ] {
+            let s = instance(CHART, &[("prometheus-server", false, &log(fixture))]);
+            assert_eq!(ids(&check(&s)), ["PROM-302", "PROM-303"], "{fixture}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_and_suggestions() {
+        assert_eq!(
+            unknown_field(
+                "yaml: unmarshal errors:\n  line 5: field scarpe_interval not found in type config.ScrapeConfig"
+            ),
+            Some(("scarpe_interval".into(), "config.ScrapeConfig".into()))
+        );
+        assert_eq!(
+            did_you_mean("metric_path", "config.ScrapeConfig"),
+            Some("metrics_path")
+        );
+        assert_eq!(did_you_mean("nonexistent_field", "config.plain"), None);
+        assert_eq!(
+            did_you_mean("scrape_configz", "config.plain"),
+            Some("scrape_configs")
+        );
+    }
+}

@@ -1,0 +1,324 @@
+//! Lifecycle API and reload-sidecar checks: whether `--web.enable-lifecycle` is on, and what the sidecar's
+//! `received non-200 response` really means — 403 flag off, 500 bad config, 404 route-prefix mismatch
+//! (prometheus-facts.md §3.2, §8).
+
+use super::{quote_hit, still_current};
+use crate::discover::{Flavour, bool_flag, flag_value};
+use crate::doctor::catalog::Finding;
+use crate::doctor::snapshot::InstanceSnapshot;
+use crate::logscan::Kind;
+
+/// Where the lifecycle flag's state comes from, and the state.
+pub(crate) fn lifecycle_enabled(s: &InstanceSnapshot) -> Option<(bool, String)> {
+    if let Some((pod, value)) = s.live_flag("web.enable-lifecycle") {
+        return Some((
+            value == "true",
+            format!("pod/{pod} GET /api/v1/status/flags: \"web.enable-lifecycle\": \"{value}\""),
+        ));
+    }
+    let args = &s.instance.args;
+    if args.is_empty() {
+        return None;
+    }
+    let on = bool_flag(args, "web.enable-lifecycle");
+    Some((
+        on,
+        format!(
+            "container {} args {} `--web.enable-lifecycle`: {}",
+            s.instance.container,
+            if on { "include" } else { "lack" },
+            args.join(" ")
+        ),
+    ))
+}
+
+/// The reload sidecar uses SIGHUP (operator `reloadStrategy: ProcessSignal`), so it needs no lifecycle API.
+fn reloads_by_signal(s: &InstanceSnapshot) -> bool {
+    let Some(c) = s.reloader() else { return false };
+    let args: Vec<String> = c
+        .command
+        .iter()
+        .flatten()
+        .chain(c.args.iter().flatten())
+        .cloned()
+        .collect();
+    flag_value(&args, "reload-method").as_deref() == Some("signal")
+}
+
+/// The reload URL the sidecar posts to (`--reload-url`, jimmidyson's `--webhook-url`).
+fn reload_url(s: &InstanceSnapshot) -> Option<String> {
+    let c = s.reloader()?;
+    let args: Vec<String> = c
+        .command
+        .iter()
+        .flatten()
+        .chain(c.args.iter().flatten())
+        .cloned()
+        .collect();
+    flag_value(&args, "reload-url").or_else(|| flag_value(&args, "webhook-url"))
+}
+
+fn url_path(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    rest.find('/')
+        .map(|i| rest[i..].to_string())
+        .unwrap_or_else(|| "/".into())
+}
+
+fn enable_fix(s: &InstanceSnapshot) -> String {
+    let cmd = s.prom_command("reload --enable-lifecycle");
+    match &s.instance.flavour {
+        Flavour::Chart { release, .. } => format!(
+            "{cmd}; and keep `web.enable-lifecycle` in the Helm values `server.extraFlags` of release {release} \
+             (Helm replaces lists, so setting extraFlags drops it), or the next `helm upgrade` turns it off again"
+        ),
+        _ => cmd,
+    }
+}
+
+pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let hits = s.reloader_hits();
+    let rejected = still_current(
+        &hits,
+        &[Kind::SidecarReloadRejected],
+        &[Kind::SidecarReloadOk],
+    );
+    let lifecycle = lifecycle_enabled(s);
+    let off = lifecycle.as_ref().is_some_and(|(on, _)| !on);
+    let object = |pod: &str| format!("pod/{pod}");
+    let first_pod = s
+        .instance
+        .pods
+        .first()
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| s.target());
+
+    match rejected
+        .as_ref()
+        .and_then(|(log, h)| h.status.map(|st| (log, h, st)))
+    {
+        Some((log, hit, 403)) => {
+            let mut evidence = vec![quote_hit(log, hit)];
+            if let Some((false, why)) = &lifecycle {
+                evidence.push(why.clone());
+            }
+            out.push(Finding::new(
+                "PROM-101",
+                object(&log.pod),
+                evidence,
+                "Prometheus answers POST /-/reload with 403 `Lifecycle API is not enabled.`, so every ConfigMap change \
+                 the sidecar tries to apply is refused and Prometheus keeps running the old configuration.",
+                enable_fix(s),
+            ));
+        }
+        Some((log, hit, 500)) => {
+            let mut evidence = vec![quote_hit(log, hit)];
+            if let Some((_, h)) = s.first_hit(Kind::ReloadFailed) {
+                evidence.push(format!("Prometheus: {}", h.detail.unwrap_or(h.quote)));
+            }
+            if let Some((true, why)) = &lifecycle {
+                evidence.push(why.clone());
+            }
+            out.push(Finding::new(
+                "PROM-103",
+                object(&log.pod),
+                evidence,
+                "A 500 means Prometheus tried the reload and rejected the new configuration; the sidecar's hint \
+                 \"have you set `--web.enable-lifecycle`\" is printed for every non-200 answer and is wrong here.",
+                format!("fix the configuration (see PROM-301), then `{}`", s.prom_command("reload")),
+            ));
+        }
+        Some((log, hit, 404)) => {
+            let mut evidence = vec![quote_hit(log, hit)];
+            evidence.push(format!(
+                "Prometheus route prefix: {}",
+                s.instance.route_prefix
+            ));
+            if let Some(url) = reload_url(s) {
+                evidence.push(format!("sidecar reload URL: {url}"));
+            }
+            out.push(Finding::new(
+                "PROM-104",
+                object(&log.pod),
+                evidence,
+                "Prometheus serves its routes under the route prefix, but the sidecar posts to a path without it and \
+                 gets 404; no reload ever happens.",
+                prefix_fix(s),
+            ));
+        }
+        _ => {}
+    }
+    // The reload URL's path is wrong even before the sidecar logs it (e.g. right after a change of baseURL).
+    if !out.iter().any(|f| f.id == "PROM-104")
+        && let Some(url) = reload_url(s)
+    {
+        let expected = crate::prom_http::prefixed(&s.instance.route_prefix, "/-/reload");
+        if url_path(&url) != expected {
+            out.push(Finding::new(
+                "PROM-104",
+                object(&first_pod),
+                vec![
+                    format!("sidecar reload URL: {url}"),
+                    format!("Prometheus route prefix {} serves reload at {expected}", s.instance.route_prefix),
+                ],
+                "The sidecar will post to a path Prometheus does not serve and get 404 `have you set \
+                 --web.enable-lifecycle`; no reload will happen.",
+                prefix_fix(s),
+            ));
+        }
+    }
+    if off && !out.iter().any(|f| f.id == "PROM-101") {
+        let why = lifecycle.clone().map(|(_, w)| w).unwrap_or_default();
+        if s.reloader().is_some() && !reloads_by_signal(s) {
+            out.push(Finding::new(
+                "PROM-101",
+                object(&first_pod),
+                vec![why],
+                "The reload sidecar posts to /-/reload, which answers 403 while the lifecycle API is off: the next \
+                 ConfigMap change will not be applied.",
+                enable_fix(s),
+            ));
+        } else if s.reloader().is_none() {
+            out.push(Finding::new(
+                "PROM-102",
+                object(&first_pod),
+                vec![why],
+                "Without the lifecycle API a configuration change needs a SIGHUP or a pod restart.",
+                enable_fix(s),
+            ));
+        }
+    }
+    if rejected.is_none()
+        && let Some((log, hit)) = still_current(
+            &hits,
+            &[Kind::SidecarReloadUnreachable],
+            &[Kind::SidecarReloadOk, Kind::SidecarReloadRejected],
+        )
+        && s.container_ready(&log.pod)
+    {
+        out.push(Finding::new(
+            "PROM-105",
+            object(&log.pod),
+            vec![quote_hit(log, &hit)],
+            "The sidecar's reload request got no answer although Prometheus is ready; a reload sent during WAL \
+             replay blocks until startup ends, later ones should not.",
+            format!("check the reload URL and port, then `{}`", s.prom_command("reload")),
+        ));
+    }
+    out
+}
+
+fn prefix_fix(s: &InstanceSnapshot) -> String {
+    match &s.instance.flavour {
+        Flavour::Chart { release, .. } => format!(
+            "set `server.prefixURL` to the same path as `server.baseURL` in release {release}'s values and \
+             `helm upgrade` (the chart builds the reload URL and probe paths from prefixURL only)"
+        ),
+        _ => format!(
+            "make the sidecar's --reload-url end in {}",
+            crate::prom_http::prefixed(&s.instance.route_prefix, "/-/reload")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::checks::fixtures::{
+        CHART, KPS, ids, instance, log, with_item_after, without_item,
+    };
+
+    const SIDECAR: &str = "prometheus-server-configmap-reload";
+
+    #[test]
+    fn sidecar_403_with_the_flag_missing_is_prom_101() {
+        let yaml = without_item(CHART, "--web.enable-lifecycle");
+        let s = instance(
+            &yaml,
+            &[(SIDECAR, false, &log("sidecar-config-reloader-403.log"))],
+        );
+        let f = check(&s);
+        assert_eq!(ids(&f), ["PROM-101"]);
+        assert!(f[0].evidence[0].contains("403 Forbidden"));
+        assert!(f[0].evidence[1].contains("lack `--web.enable-lifecycle`"));
+        assert!(f[0].fix.starts_with(
+            "kubectl prom reload deploy/prometheus-server -n monitoring --enable-lifecycle"
+        ));
+        assert!(f[0].fix.contains("server.extraFlags"));
+    }
+
+    #[test]
+    fn the_flag_missing_without_log_lines_still_warns_of_the_next_reload() {
+        let yaml = without_item(CHART, "--web.enable-lifecycle");
+        let f = check(&instance(&yaml, &[]));
+        assert_eq!(ids(&f), ["PROM-101"]);
+    }
+
+    #[test]
+    fn sidecar_500_is_a_bad_config_not_the_flag() {
+        let s = instance(
+            CHART,
+            &[
+                (SIDECAR, false, &log("sidecar-config-reloader-500.log")),
+                ("prometheus-server", false, &log("v3-reload-failed.log")),
+            ],
+        );
+        let f = check(&s);
+        assert_eq!(ids(&f), ["PROM-103"]);
+        assert!(f[0].evidence[1].contains("field scarpe_interval not found"));
+        assert!(f[0].evidence[2].contains("include `--web.enable-lifecycle`"));
+    }
+
+    #[test]
+    fn sidecar_404_is_a_route_prefix_mismatch() {
+        let yaml = with_item_after(
+            CHART,
+            "--web.enable-lifecycle",
+            "--web.external-url=http://example.com/prometheus",
+        );
+        let s = instance(
+            &yaml,
+            &[(SIDECAR, false, &log("sidecar-config-reloader-404.log"))],
+        );
+        let f = check(&s);
+        assert_eq!(ids(&f), ["PROM-104"]);
+        assert!(
+            f[0].evidence
+                .iter()
+                .any(|e| e.contains("route prefix: /prometheus"))
+        );
+        assert!(f[0].fix.contains("server.prefixURL"));
+        // Even without the log line, the URL itself gives it away.
+        assert_eq!(ids(&check(&instance(&yaml, &[]))), ["PROM-104"]);
+    }
+
+    #[test]
+    fn a_403_followed_by_a_successful_reload_is_history() {
+        let text = format!(
+            "{}\n{}",
+            log("sidecar-config-reloader-403.log"),
+            log("sidecar-config-reloader-ok.log")
+        );
+        assert!(check(&instance(CHART, &[(SIDECAR, false, &text)])).is_empty());
+    }
+
+    #[test]
+    fn healthy_chart_and_operator_have_no_lifecycle_findings() {
+        assert!(check(&instance(CHART, &[])).is_empty());
+        assert!(check(&instance(KPS, &[])).is_empty());
+    }
+
+    #[test]
+    fn live_flags_win_over_args() {
+        let mut s = instance(CHART, &[]);
+        s.live.push(crate::doctor::snapshot::LiveStatus {
+            pod: "prometheus-server-6d9f8b7c4-x2x9k".into(),
+            flags: Some([("web.enable-lifecycle".to_string(), "false".to_string())].into()),
+            ..Default::default()
+        });
+        let f = check(&s);
+        assert_eq!(ids(&f), ["PROM-101"]);
+        assert!(f[0].evidence[0].contains("status/flags"));
+    }
+}

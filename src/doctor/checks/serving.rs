@@ -1,0 +1,382 @@
+//! Serving checks: why Prometheus is not answering — pod never created (FailedCreate with a missing volume, incident
+//! 5), crash loops and OOM kills with the last termination message, containers stuck waiting, failing probes, probe
+//! paths that miss the route prefix, and the Service without ready endpoints an ingress turns into `503 no healthy
+//! upstream` (prometheus-facts.md §6.3, §6.4, §1.2).
+
+use crate::discover::Flavour;
+use crate::doctor::catalog::Finding;
+use crate::doctor::snapshot::InstanceSnapshot;
+use k8s_openapi::api::core::v1::Probe;
+
+/// `… volumeMounts[1].name: Not found: "storage-volume"` → `storage-volume`.
+pub(crate) fn missing_volume(message: &str) -> Option<String> {
+    let at = message.find("volumeMounts[")?;
+    let rest = &message[at..];
+    let nf = rest.find("Not found: \"")?;
+    let name = &rest[nf + "Not found: \"".len()..];
+    Some(name.split('"').next()?.to_string())
+}
+
+/// The volume or claim template the user most likely meant: a name ending in the missing one's last part
+/// (`…-db` for `prometheus-db`), else the closest by shared suffix.
+fn meant(missing: &str, candidates: &[String]) -> Option<String> {
+    let tail = missing.rsplit('-').next().unwrap_or(missing);
+    candidates
+        .iter()
+        .find(|c| c.ends_with(&format!("-{tail}")) || c.ends_with(missing))
+        .or_else(|| candidates.iter().find(|c| c.contains(tail)))
+        .cloned()
+}
+
+fn probe_path(p: &Option<Probe>) -> Option<String> {
+    p.as_ref()?.http_get.as_ref()?.path.clone()
+}
+
+pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let ns = &s.instance.namespace;
+    // PROM-502: the StatefulSet controller cannot create the pod.
+    if let Some(event) = s.events.iter().rev().find(|e| {
+        e.reason.as_deref() == Some("FailedCreate")
+            && e.message
+                .as_deref()
+                .is_some_and(|m| missing_volume(m).is_some())
+    }) {
+        let message = event.message.clone().unwrap_or_default();
+        let missing = missing_volume(&message).unwrap_or_default();
+        let mut candidates: Vec<String> = s
+            .statefulsets
+            .iter()
+            .flat_map(|sts| {
+                sts.spec
+                    .iter()
+                    .flat_map(|sp| sp.volume_claim_templates.iter().flatten())
+            })
+            .filter_map(|t| t.metadata.name.clone())
+            .collect();
+        candidates.extend(
+            s.pod_spec()
+                .into_iter()
+                .flat_map(|sp| sp.volumes.iter().flatten())
+                .map(|v| v.name.clone()),
+        );
+        let guess = meant(&missing, &candidates);
+        let object = format!(
+            "{}/{}",
+            event
+                .involved_object
+                .kind
+                .as_deref()
+                .unwrap_or("statefulset")
+                .to_lowercase(),
+            event.involved_object.name.as_deref().unwrap_or_default()
+        );
+        let meaning = match &guess {
+            Some(g) => format!(
+                "A volumeMount names `{missing}`, but the pod has no volume of that name; the volume that exists is \
+                 `{g}`. The StatefulSet was accepted (its pod template is not validated) but no pod can be created."
+            ),
+            None => format!(
+                "A volumeMount names `{missing}`, but the pod has no volume of that name, so no pod can be created."
+            ),
+        };
+        let fix = match (&s.instance.flavour, &guess) {
+            (Flavour::Operator { prometheus }, _) => format!(
+                "name the claim template explicitly so `{missing}` exists: kubectl patch prometheus/{prometheus} -n {ns} \
+                 --type merge -p '{{\"spec\":{{\"storage\":{{\"volumeClaimTemplate\":{{\"metadata\":{{\"name\":\"{missing}\"}}}}}}}}}}' \
+                 (kube-prometheus-stack values: prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.metadata.name: {missing})"
+            ),
+            (_, Some(g)) => format!(
+                "rename the volumeMount `{missing}` to `{g}` in {}",
+                s.target()
+            ),
+            (_, None) => format!(
+                "add a volume named `{missing}` to {} or remove the mount",
+                s.target()
+            ),
+        };
+        out.push(Finding::new(
+            "PROM-502",
+            object,
+            vec![format!("event FailedCreate: {message}")],
+            meaning,
+            fix,
+        ));
+    }
+    // Container states.
+    for (pod, st) in s.prometheus_statuses() {
+        let last = st.last_state.as_ref().and_then(|l| l.terminated.as_ref());
+        let waiting = st.state.as_ref().and_then(|x| x.waiting.as_ref());
+        let last_line = last.map(|t| {
+            let msg = t
+                .message
+                .as_deref()
+                .map(|m| m.trim().lines().last().unwrap_or_default().to_string());
+            format!(
+                "last termination: exit code {}{}{}",
+                t.exit_code,
+                t.reason
+                    .as_deref()
+                    .map(|r| format!(", reason {r}"))
+                    .unwrap_or_default(),
+                msg.map(|m| format!(", message: {m}")).unwrap_or_default()
+            )
+        });
+        if last.and_then(|t| t.reason.as_deref()) == Some("OOMKilled") {
+            let limit = s.prometheus_container().and_then(|c| {
+                c.resources
+                    .as_ref()?
+                    .limits
+                    .as_ref()?
+                    .get("memory")
+                    .map(|q| q.0.clone())
+            });
+            let mut evidence = vec![format!(
+                "pod/{pod} container {}: {}",
+                st.name,
+                last_line.clone().unwrap_or_default()
+            )];
+            if let Some(l) = &limit {
+                evidence.push(format!("memory limit: {l}"));
+            }
+            out.push(Finding::new(
+                "PROM-506",
+                format!("pod/{pod}"),
+                evidence,
+                "The kernel killed Prometheus for exceeding its memory limit; it restarts, replays the WAL (needing \
+                 the same memory again) and may never become ready. Memory grows with active series.",
+                match &s.instance.flavour {
+                    Flavour::Chart { release, .. } => format!("raise `server.resources.limits.memory` in release {release}'s values (and look for high-cardinality series in /api/v1/status/tsdb)"),
+                    Flavour::Operator { prometheus } => format!("raise spec.resources.limits.memory: kubectl edit prometheus/{prometheus} -n {ns}"),
+                    Flavour::Plain => format!("raise the memory limit: kubectl set resources {} -n {ns} -c {} --limits=memory=<more>", s.target(), st.name),
+                },
+            ));
+        }
+        match waiting.and_then(|w| w.reason.as_deref()) {
+            Some("CrashLoopBackOff") => {
+                let mut evidence = vec![format!(
+                    "pod/{pod} container {}: CrashLoopBackOff, {} restarts",
+                    st.name, st.restart_count
+                )];
+                evidence.extend(last_line.clone());
+                out.push(Finding::new(
+                    "PROM-505",
+                    format!("pod/{pod}"),
+                    evidence,
+                    "Prometheus exits right after starting and Kubernetes waits longer before each restart; the cause \
+                     is in the findings above or in the previous log.",
+                    format!("kubectl logs {pod} -n {ns} -c {} --previous", st.name),
+                ));
+            }
+            Some(
+                reason @ ("ImagePullBackOff"
+                | "ErrImagePull"
+                | "CreateContainerConfigError"
+                | "CreateContainerError"
+                | "InvalidImageName"),
+            ) => {
+                let msg = waiting.and_then(|w| w.message.clone()).unwrap_or_default();
+                out.push(Finding::new(
+                    "PROM-507",
+                    format!("pod/{pod}"),
+                    vec![format!("pod/{pod} container {}: {reason}: {msg}", st.name)],
+                    "The container cannot start at all.",
+                    format!("kubectl describe pod {pod} -n {ns}"),
+                ));
+            }
+            _ => {}
+        }
+    }
+    // Probes.
+    if let Some(c) = s.prometheus_container() {
+        let prefix = s.instance.route_prefix.trim_end_matches('/');
+        let mut wrong = Vec::new();
+        for (kind, probe, endpoint) in [
+            ("readinessProbe", &c.readiness_probe, "/-/ready"),
+            ("livenessProbe", &c.liveness_probe, "/-/healthy"),
+            ("startupProbe", &c.startup_probe, "/-/ready"),
+        ] {
+            if let Some(path) = probe_path(probe) {
+                let expected_prefix = format!("{prefix}/-/");
+                if !path.starts_with(&expected_prefix) {
+                    wrong.push(format!(
+                        "{kind} path {path} (Prometheus serves {prefix}{endpoint})"
+                    ));
+                }
+            }
+        }
+        if !wrong.is_empty() {
+            wrong.push(format!("route prefix: {}", s.instance.route_prefix));
+            out.push(Finding::new(
+                "PROM-504",
+                s.target(),
+                wrong,
+                "Prometheus moved its routes under the route prefix, but the probes still call the old paths and get \
+                 404: the pod never becomes ready (or is restarted by the liveness probe).",
+                match &s.instance.flavour {
+                    Flavour::Chart { release, .. } => format!("set `server.prefixURL` to the path of `server.baseURL` in release {release}'s values and `helm upgrade`"),
+                    _ => format!("prefix the probe paths with {prefix}"),
+                },
+            ));
+        }
+    }
+    let unhealthy: Vec<String> = s
+        .events
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some("Unhealthy"))
+        .filter(|e| e.involved_object.kind.as_deref() == Some("Pod"))
+        .map(|e| {
+            format!(
+                "pod/{}: {}{}",
+                e.involved_object.name.as_deref().unwrap_or_default(),
+                e.message.as_deref().unwrap_or_default(),
+                e.count
+                    .filter(|c| *c > 1)
+                    .map(|c| format!(" (×{c})"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    let all_ready =
+        !s.instance.pods.is_empty() && s.instance.pods.iter().all(|p| s.container_ready(&p.name));
+    if !unhealthy.is_empty() && !all_ready {
+        out.push(Finding::new(
+            "PROM-503",
+            s.target(),
+            unhealthy.into_iter().take(5).collect(),
+            "The kubelet's probes fail, so the pod is kept out of the Service (readiness) or restarted (liveness). \
+             During a long WAL replay readiness is expected to fail for a while.",
+            format!("kubectl describe pod -n {ns} {}", s.instance.pods.first().map(|p| p.name.as_str()).unwrap_or_default()),
+        ));
+    }
+    // Services without ready endpoints.
+    let mut empty = Vec::new();
+    for svc in &s.services {
+        let name = svc.metadata.name.clone().unwrap_or_default();
+        let Some(ep) = s
+            .endpoints
+            .iter()
+            .find(|e| e.metadata.name.as_deref() == Some(name.as_str()))
+        else {
+            continue;
+        };
+        let subsets = ep.subsets.iter().flatten();
+        let ready: usize = subsets
+            .clone()
+            .map(|ss| ss.addresses.as_ref().map_or(0, Vec::len))
+            .sum();
+        let not_ready: usize = subsets
+            .map(|ss| ss.not_ready_addresses.as_ref().map_or(0, Vec::len))
+            .sum();
+        if ready == 0 {
+            empty.push((name, not_ready));
+        }
+    }
+    if let Some((first, _)) = empty.first() {
+        out.push(Finding::new(
+            "PROM-501",
+            format!("service/{first}"),
+            empty
+                .iter()
+                .map(|(n, nr)| format!("endpoints/{n}: 0 ready addresses, {nr} not ready"))
+                .collect(),
+            format!(
+                "Nothing behind the Service is ready, so an ingress in front answers 503: Envoy/Istio `no healthy \
+                 upstream`, ingress-nginx logs `Service \"{ns}/{first}\" does not have any active Endpoint.` The \
+                 cause is why the pod is not ready (see the findings above)."
+            ),
+            format!("fix the pod, then watch `kubectl get endpoints {first} -n {ns} -w`"),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::checks::fixtures::{CHART, KPS, ids, instance, with_item_after};
+
+    const INCIDENT_5: &str = "create Pod prometheus-kps-kube-prometheus-stack-prometheus-0 in StatefulSet prometheus-kps-kube-prometheus-stack-prometheus failed error: Pod \"prometheus-kps-kube-prometheus-stack-prometheus-0\" is invalid: spec.initContainers[1].volumeMounts[0].name: Not found: \"prometheus-db\"";
+
+    fn kps_not_created() -> String {
+        // No pod, endpoints empty, and the controller's event.
+        let without_pod: Vec<&str> = KPS
+            .split("\n---\n")
+            .filter(|d| !d.contains("kind: Pod\n"))
+            .collect();
+        let mut yaml = without_pod.join("\n---\n").replace(
+            "subsets:\n- addresses:\n  - ip: 10.244.0.20\n  ports:\n  - name: http-web\n    port: 9090\n",
+            "subsets: []\n",
+        );
+        yaml.push_str(&format!(
+            "\n---\napiVersion: v1\nkind: Event\nmetadata:\n  name: e1\n  namespace: monitoring\ninvolvedObject:\n  kind: StatefulSet\n  name: prometheus-kps-kube-prometheus-stack-prometheus\n  namespace: monitoring\nreason: FailedCreate\ntype: Warning\nmessage: '{}'\n",
+            INCIDENT_5.replace('\'', "''")
+        ));
+        yaml
+    }
+
+    #[test]
+    fn failed_create_names_the_claim_template_the_user_meant() {
+        let f = check(&instance(&kps_not_created(), &[]));
+        assert_eq!(ids(&f), ["PROM-502", "PROM-501"]);
+        assert!(
+            f[0].meaning
+                .contains("`prometheus-kps-kube-prometheus-stack-prometheus-db`"),
+            "{}",
+            f[0].meaning
+        );
+        assert!(
+            f[0].fix
+                .contains("\"volumeClaimTemplate\":{\"metadata\":{\"name\":\"prometheus-db\"}}")
+        );
+        assert_eq!(
+            f[0].object,
+            "statefulset/prometheus-kps-kube-prometheus-stack-prometheus"
+        );
+        assert!(f[1].meaning.contains("no healthy upstream"));
+    }
+
+    #[test]
+    fn crash_loop_with_the_last_termination_message() {
+        let yaml = CHART.replace(
+            "  - name: prometheus-server\n    ready: true\n    restartCount: 0\n    image: quay.io/prometheus/prometheus:v2.48.0\n    imageID: \"\"\n    state:\n      running:\n        startedAt: \"2026-11-21T10:00:00Z\"\n",
+            "  - name: prometheus-server\n    ready: false\n    restartCount: 6\n    image: quay.io/prometheus/prometheus:v2.48.0\n    imageID: \"\"\n    state:\n      waiting:\n        reason: CrashLoopBackOff\n    lastState:\n      terminated:\n        exitCode: 137\n        reason: OOMKilled\n        message: \"ts=x level=info msg=\\\"Replaying WAL, this may take a while\\\"\"\n",
+        );
+        let f = check(&instance(&yaml, &[]));
+        assert_eq!(ids(&f), ["PROM-506", "PROM-505"]);
+        assert!(
+            f[1].evidence[1].contains("exit code 137, reason OOMKilled, message: ts=x level=info")
+        );
+        assert_eq!(
+            f[1].fix,
+            "kubectl logs prometheus-server-6d9f8b7c4-x2x9k -n monitoring -c prometheus-server --previous"
+        );
+    }
+
+    #[test]
+    fn probe_paths_must_follow_the_route_prefix() {
+        let yaml = with_item_after(
+            CHART,
+            "--web.enable-lifecycle",
+            "--web.route-prefix=/prometheus",
+        );
+        let f = check(&instance(&yaml, &[]));
+        assert_eq!(ids(&f), ["PROM-504"]);
+        assert!(
+            f[0].evidence[0]
+                .contains("readinessProbe path /-/ready (Prometheus serves /prometheus/-/ready)")
+        );
+    }
+
+    #[test]
+    fn healthy_fixtures_serve() {
+        assert!(check(&instance(CHART, &[])).is_empty());
+        assert!(check(&instance(KPS, &[])).is_empty());
+    }
+
+    #[test]
+    fn missing_volume_parsing() {
+        assert_eq!(missing_volume(INCIDENT_5).as_deref(), Some("prometheus-db"));
+        assert_eq!(missing_volume("Error creating: pods is forbidden"), None);
+    }
+}

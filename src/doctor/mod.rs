@@ -1,0 +1,7 @@
+//! `doctor`'s engine: the snapshot it reads, the checks over it, the catalog, the report, and the two ways of
+//! filling a snapshot (live `gather`, offline `dump`). The verb's entry point is `commands/doctor.rs`.
+
+pub mod catalog;
+pub mod checks;
+pub mod report;
+pub mod snapshot;

@@ -1,0 +1,285 @@
+//! The doctor report: findings grouped by instance, most severe first; rendered for a person (with colour on a
+//! terminal) or as JSON with a stable schema (`kind: DoctorReport`, `apiVersion: kubectl-prom/v1`); the exit code
+//! policy (`--fail-on`); and `--list-checks`. Pure: rendering returns strings.
+
+use crate::cli::FailOn;
+use crate::discover::{self, Flavour};
+use crate::doctor::catalog::{CATALOG, Check, Finding, Severity};
+use crate::doctor::checks;
+use crate::doctor::snapshot::Snapshot;
+use crate::error::ExitCode;
+use serde::Serialize;
+
+/// The JSON schema's identity; bump the version on an incompatible change.
+pub const API_VERSION: &str = "kubectl-prom/v1";
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub kind: &'static str,
+    pub api_version: &'static str,
+    /// Where the data came from (`namespace monitoring`, `dump ./dir`).
+    pub source: String,
+    pub summary: Summary,
+    pub instances: Vec<InstanceReport>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub instances: usize,
+    pub critical: usize,
+    pub warning: usize,
+    pub info: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceReport {
+    pub namespace: String,
+    pub name: String,
+    /// `chart`, `operator` or `plain`.
+    pub flavour: &'static str,
+    /// The argument naming it for the other verbs.
+    pub target: String,
+    /// One line: how it was installed, its workloads and pods.
+    pub description: String,
+    pub pods: Vec<String>,
+    /// Most severe first; the first one is the one to act on.
+    pub findings: Vec<Finding>,
+}
+
+/// Run every check on every instance.
+pub fn build(snapshot: &Snapshot) -> Report {
+    let mut summary = Summary {
+        instances: snapshot.instances.len(),
+        ..Default::default()
+    };
+    let instances = snapshot
+        .instances
+        .iter()
+        .map(|s| {
+            let findings = checks::run(s);
+            for f in &findings {
+                match f.severity {
+                    Severity::Critical => summary.critical += 1,
+                    Severity::Warning => summary.warning += 1,
+                    Severity::Info => summary.info += 1,
+                }
+            }
+            InstanceReport {
+                namespace: s.instance.namespace.clone(),
+                name: s.instance.name.clone(),
+                flavour: match s.instance.flavour {
+                    Flavour::Chart { .. } => "chart",
+                    Flavour::Operator { .. } => "operator",
+                    Flavour::Plain => "plain",
+                },
+                target: s.target(),
+                description: discover::describe(&s.instance),
+                pods: s.instance.pods.iter().map(|p| p.name.clone()).collect(),
+                findings,
+            }
+        })
+        .collect();
+    Report {
+        kind: "DoctorReport",
+        api_version: API_VERSION,
+        source: snapshot.source.clone(),
+        summary,
+        instances,
+    }
+}
+
+/// 0 when nothing reaches `--fail-on`, 1 otherwise. Tool errors never get here (they are 2+).
+pub fn exit_code(report: &Report, fail_on: FailOn) -> ExitCode {
+    let threshold = match fail_on {
+        FailOn::Warning => Severity::Warning,
+        FailOn::Critical => Severity::Critical,
+    };
+    let hit = report
+        .instances
+        .iter()
+        .flat_map(|i| &i.findings)
+        .any(|f| f.severity >= threshold);
+    if hit {
+        ExitCode::Findings
+    } else {
+        ExitCode::Ok
+    }
+}
+
+fn paint(color: bool, text: &str, ansi: &str) -> String {
+    if color {
+        format!("\x1b[{ansi}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+fn severity_label(color: bool, s: Severity) -> String {
+    let (text, ansi) = match s {
+        Severity::Critical => ("CRITICAL", "1;31"),
+        Severity::Warning => ("WARNING ", "33"),
+        Severity::Info => ("INFO    ", "36"),
+    };
+    paint(color, text, ansi)
+}
+
+/// The report for a person.
+pub fn render_human(report: &Report, color: bool) -> String {
+    let mut out = String::new();
+    if report.instances.is_empty() {
+        out.push_str(&format!(
+            "No Prometheus server found in {}.\n",
+            report.source
+        ));
+        return out;
+    }
+    for inst in &report.instances {
+        out.push_str(&paint(color, &inst.description, "1"));
+        out.push('\n');
+        if inst.findings.is_empty() {
+            out.push_str("  no problems found\n\n");
+            continue;
+        }
+        for f in &inst.findings {
+            out.push_str(&format!(
+                "  {} {}  {}  [{}]\n",
+                severity_label(color, f.severity),
+                f.id,
+                f.title,
+                f.object
+            ));
+            for e in &f.evidence {
+                out.push_str(&format!("      seen:  {e}\n"));
+            }
+            out.push_str(&format!("      means: {}\n", f.meaning));
+            out.push_str(&format!("      fix:   {}\n", f.fix));
+        }
+        out.push('\n');
+    }
+    let s = &report.summary;
+    out.push_str(&format!(
+        "{} critical, {} warning, {} info in {} instance{} ({}).\n",
+        s.critical,
+        s.warning,
+        s.info,
+        s.instances,
+        if s.instances == 1 { "" } else { "s" },
+        report.source
+    ));
+    out
+}
+
+/// The report as pretty JSON.
+pub fn render_json(report: &Report) -> String {
+    serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckList {
+    kind: &'static str,
+    api_version: &'static str,
+    checks: Vec<Check>,
+}
+
+/// `--list-checks`: the catalog, by id.
+pub fn render_catalog(json: bool) -> String {
+    let mut checks: Vec<Check> = CATALOG.to_vec();
+    checks.sort_by_key(|c| c.id);
+    if json {
+        let list = CheckList {
+            kind: "DoctorCheckList",
+            api_version: API_VERSION,
+            checks,
+        };
+        return serde_json::to_string_pretty(&list).unwrap_or_default();
+    }
+    let mut out = String::new();
+    for c in checks {
+        out.push_str(&format!(
+            "{}  {:<8}  {:<11}  {}\n",
+            c.id,
+            c.severity.as_str(),
+            c.family.as_str(),
+            c.title
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::checks::fixtures::{CHART, HANDMADE, instance, log};
+
+    fn snapshot(instances: Vec<crate::doctor::snapshot::InstanceSnapshot>) -> Snapshot {
+        Snapshot {
+            instances,
+            source: "namespace monitoring".into(),
+        }
+    }
+
+    #[test]
+    fn json_matches_the_human_report() {
+        let disk = instance(
+            CHART,
+            &[("prometheus-server", false, &log("v2-chart-disk-full.log"))],
+        );
+        let report = build(&snapshot(vec![disk]));
+        let json: serde_json::Value = serde_json::from_str(&render_json(&report)).unwrap();
+        assert_eq!(json["kind"], "DoctorReport");
+        assert_eq!(json["apiVersion"], API_VERSION);
+        let findings = json["instances"][0]["findings"].as_array().unwrap();
+        assert_eq!(findings[0]["id"], "PROM-201");
+        assert_eq!(findings[0]["severity"], "critical");
+        let human = render_human(&report, false);
+        // Every finding of the JSON appears in the human text with its fix, in the same order.
+        let mut at = 0;
+        for f in findings {
+            let id = f["id"].as_str().unwrap();
+            let pos = human[at..]
+                .find(id)
+                .map(|p| p + at)
+                .unwrap_or_else(|| panic!("{id} missing or out of order"));
+            assert!(human.contains(f["fix"].as_str().unwrap()));
+            at = pos;
+        }
+        assert_eq!(json["summary"]["critical"], 1);
+        assert!(
+            human.contains("1 critical, 0 warning, 1 info in 1 instance (namespace monitoring)."),
+            "{human}"
+        );
+    }
+
+    #[test]
+    fn exit_codes_follow_fail_on() {
+        let healthy = build(&snapshot(vec![instance(CHART, &[])])); // only PROM-206 (info)
+        assert_eq!(exit_code(&healthy, FailOn::Warning), ExitCode::Ok);
+        let handmade = build(&snapshot(vec![instance(HANDMADE, &[])])); // warnings only
+        assert_eq!(exit_code(&handmade, FailOn::Critical), ExitCode::Ok);
+        assert_eq!(exit_code(&handmade, FailOn::Warning), ExitCode::Findings);
+        let disk = build(&snapshot(vec![instance(
+            CHART,
+            &[("prometheus-server", false, &log("v2-chart-disk-full.log"))],
+        )]));
+        assert_eq!(exit_code(&disk, FailOn::Critical), ExitCode::Findings);
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let report = build(&snapshot(vec![instance(HANDMADE, &[])]));
+        assert!(!render_human(&report, false).contains('\x1b'));
+        assert!(render_human(&report, true).contains("\x1b[33mWARNING"));
+    }
+
+    #[test]
+    fn catalog_lists_every_check() {
+        let text = render_catalog(false);
+        assert_eq!(text.lines().count(), CATALOG.len());
+        let json: serde_json::Value = serde_json::from_str(&render_catalog(true)).unwrap();
+        assert_eq!(json["checks"].as_array().unwrap().len(), CATALOG.len());
+    }
+}

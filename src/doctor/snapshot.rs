@@ -1,0 +1,550 @@
+//! What doctor knows about one cluster: a plain data struct per Prometheus instance (objects, logs, events, volume
+//! usage, live Prometheus answers, and what could not be read). Filled by `gather` (live) or `dump` (offline); read
+//! by the checks. No I/O here.
+
+use crate::discover::{Instance, Inventory, PrometheusResource};
+use crate::doctor::catalog::Data;
+use crate::logscan::{self, Hit, Kind};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerStatus, Endpoints, Event, PersistentVolume, PersistentVolumeClaim, Pod,
+    PodSpec, Service,
+};
+use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::collections::BTreeMap;
+
+/// Everything read, for every instance in scope.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub instances: Vec<InstanceSnapshot>,
+    /// Where the data came from: `namespace monitoring`, `all namespaces`, `dump ./dir`.
+    pub source: String,
+}
+
+/// One instance and everything around it.
+#[derive(Debug, Clone)]
+pub struct InstanceSnapshot {
+    pub instance: Instance,
+    pub deployments: Vec<Deployment>,
+    pub statefulsets: Vec<StatefulSet>,
+    /// The operator's `Prometheus` resource, as JSON.
+    pub prometheus: Option<serde_json::Value>,
+    pub pods: Vec<Pod>,
+    pub logs: Vec<ContainerLog>,
+    /// Events about the workloads, pods and PVCs of this instance.
+    pub events: Vec<Event>,
+    /// Services whose selector matches the instance's pods.
+    pub services: Vec<Service>,
+    pub endpoints: Vec<Endpoints>,
+    pub pvcs: Vec<PersistentVolumeClaim>,
+    pub pvs: Vec<PersistentVolume>,
+    pub storage_classes: Vec<StorageClass>,
+    pub usage: Vec<VolumeUsage>,
+    /// One per pod that was asked.
+    pub live: Vec<LiveStatus>,
+    /// Data that could not be read, and why.
+    pub gaps: Vec<Gap>,
+}
+
+/// A container's log, current or previous (bounded tail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerLog {
+    pub pod: String,
+    pub container: String,
+    pub previous: bool,
+    pub text: String,
+}
+
+/// Kubelet volume stats of one pod volume (`stats/summary`, prometheus-facts §6.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeUsage {
+    pub pod: String,
+    /// The pod volume name.
+    pub volume: String,
+    pub pvc: Option<String>,
+    pub capacity_bytes: u64,
+    pub used_bytes: u64,
+    pub available_bytes: u64,
+}
+
+/// What one pod's Prometheus answered over HTTP. Each field is `None` when that endpoint did not answer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveStatus {
+    pub pod: String,
+    /// How it was reached (`pod proxy`, `exec wget`).
+    pub via: String,
+    /// `/api/v1/status/flags` → `data`.
+    pub flags: Option<BTreeMap<String, String>>,
+    /// `/api/v1/status/runtimeinfo` → `data`.
+    pub runtimeinfo: Option<serde_json::Value>,
+    /// `/api/v1/status/buildinfo` → `data`.
+    pub buildinfo: Option<serde_json::Value>,
+    /// `/api/v1/targets?state=active` → `data`.
+    pub targets: Option<serde_json::Value>,
+    /// Samples appended per second over the last hour (`rate(prometheus_tsdb_head_samples_appended_total[1h])`).
+    pub ingestion_rate: Option<f64>,
+    /// Why Prometheus did not answer, when it did not.
+    pub error: Option<String>,
+}
+
+/// Data that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    pub data: Data,
+    /// The API's answer, e.g. `forbidden: User "dev" cannot list resource "events"`.
+    pub reason: String,
+}
+
+impl InstanceSnapshot {
+    /// An instance with nothing gathered yet.
+    pub fn new(instance: Instance) -> Self {
+        InstanceSnapshot {
+            instance,
+            deployments: Vec::new(),
+            statefulsets: Vec::new(),
+            prometheus: None,
+            pods: Vec::new(),
+            logs: Vec::new(),
+            events: Vec::new(),
+            services: Vec::new(),
+            endpoints: Vec::new(),
+            pvcs: Vec::new(),
+            pvs: Vec::new(),
+            storage_classes: Vec::new(),
+            usage: Vec::new(),
+            live: Vec::new(),
+            gaps: Vec::new(),
+        }
+    }
+
+    /// `monitoring/prometheus-server`.
+    pub fn display(&self) -> String {
+        format!("{}/{}", self.instance.namespace, self.instance.name)
+    }
+
+    /// The argument that names the instance for the other verbs (`deploy/x`, `prometheus/x`).
+    pub fn target(&self) -> String {
+        crate::discover::target_arg(&self.instance)
+    }
+
+    /// `kubectl prom VERB TARGET -n NS`, the shape of most fixes.
+    pub fn prom_command(&self, verb_and_flags: &str) -> String {
+        let (verb, flags) = verb_and_flags
+            .split_once(' ')
+            .unwrap_or((verb_and_flags, ""));
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!(" {flags}")
+        };
+        format!(
+            "kubectl prom {verb} {} -n {}{flags}",
+            self.target(),
+            self.instance.namespace
+        )
+    }
+
+    /// The pod spec as the workload declares it (template), else the first pod's.
+    pub fn pod_spec(&self) -> Option<&PodSpec> {
+        self.deployments
+            .iter()
+            .filter_map(|d| d.spec.as_ref()?.template.spec.as_ref())
+            .chain(
+                self.statefulsets
+                    .iter()
+                    .filter_map(|s| s.spec.as_ref()?.template.spec.as_ref()),
+            )
+            .chain(self.pods.iter().filter_map(|p| p.spec.as_ref()))
+            .next()
+    }
+
+    /// The Prometheus container in the pod spec.
+    pub fn prometheus_container(&self) -> Option<&Container> {
+        self.pod_spec()?
+            .containers
+            .iter()
+            .find(|c| c.name == self.instance.container)
+    }
+
+    /// The reload sidecar's container name, if there is one (chart `*-configmap-reload`, operator `config-reloader`).
+    pub fn reloader(&self) -> Option<&Container> {
+        self.pod_spec()?.containers.iter().find(|c| {
+            c.name != self.instance.container
+                && (c.name.contains("reload")
+                    || c.image.as_deref().is_some_and(|i| i.contains("reload")))
+        })
+    }
+
+    /// Container statuses of the Prometheus container, with their pod name.
+    pub fn prometheus_statuses(&self) -> Vec<(&str, &ContainerStatus)> {
+        self.pods
+            .iter()
+            .filter_map(|p| {
+                let name = p.metadata.name.as_deref()?;
+                let st = p.status.as_ref()?.container_statuses.as_ref()?;
+                st.iter()
+                    .find(|s| s.name == self.instance.container)
+                    .map(|s| (name, s))
+            })
+            .collect()
+    }
+
+    /// Whether the Prometheus container of this pod is ready right now.
+    pub fn container_ready(&self, pod: &str) -> bool {
+        self.prometheus_statuses()
+            .iter()
+            .any(|(p, s)| *p == pod && s.ready)
+    }
+
+    /// Log hits of the Prometheus container that describe the present: the current log always, the previous log
+    /// only while the container is not ready again (an old crash that has since recovered is history).
+    pub fn prometheus_hits(&self) -> Vec<(&ContainerLog, Hit)> {
+        self.hits_of(&self.instance.container)
+    }
+
+    /// Log hits of the reload sidecar, same rule as [`Self::prometheus_hits`].
+    pub fn reloader_hits(&self) -> Vec<(&ContainerLog, Hit)> {
+        match self.reloader() {
+            Some(c) => self.hits_of(&c.name),
+            None => Vec::new(),
+        }
+    }
+
+    fn hits_of(&self, container: &str) -> Vec<(&ContainerLog, Hit)> {
+        self.logs
+            .iter()
+            .filter(|l| l.container == container)
+            .filter(|l| !l.previous || !self.container_ready(&l.pod))
+            .flat_map(|l| logscan::scan(&l.text).into_iter().map(move |h| (l, h)))
+            .collect()
+    }
+
+    /// The first present hit of one kind, with its pod.
+    pub fn first_hit(&self, kind: Kind) -> Option<(&ContainerLog, Hit)> {
+        self.prometheus_hits()
+            .into_iter()
+            .find(|(_, h)| h.kind == kind)
+    }
+
+    /// A live flag value from any pod that answered (`web.enable-lifecycle` → `"true"`).
+    pub fn live_flag(&self, name: &str) -> Option<(&str, &str)> {
+        self.live.iter().find_map(|l| {
+            l.flags
+                .as_ref()?
+                .get(name)
+                .map(|v| (l.pod.as_str(), v.as_str()))
+        })
+    }
+
+    /// The Prometheus version from buildinfo (`2.42.0`), or from the image tag.
+    pub fn version(&self) -> Option<(u32, u32)> {
+        let from_build = self.live.iter().find_map(|l| {
+            l.buildinfo
+                .as_ref()?
+                .get("version")?
+                .as_str()
+                .map(str::to_string)
+        });
+        let text = from_build.or_else(|| {
+            let image = &self.instance.image;
+            image.rsplit_once(':').map(|(_, tag)| tag.to_string())
+        })?;
+        parse_version(&text)
+    }
+
+    /// Whether data of this kind could not be read.
+    pub fn missing(&self, data: Data) -> bool {
+        self.gaps.iter().any(|g| g.data == data)
+    }
+}
+
+/// Everything read before it is sorted out per instance: what `gather` lists live, or what `dump` loads from files.
+#[derive(Debug, Clone, Default)]
+pub struct Objects {
+    /// Deployments, StatefulSets, Pods and `Prometheus` resources (the input of discovery).
+    pub inventory: Inventory,
+    pub services: Vec<Service>,
+    pub endpoints: Vec<Endpoints>,
+    pub events: Vec<Event>,
+    pub pvcs: Vec<PersistentVolumeClaim>,
+    pub pvs: Vec<PersistentVolume>,
+    pub storage_classes: Vec<StorageClass>,
+    pub logs: Vec<ContainerLog>,
+    pub usage: Vec<VolumeUsage>,
+    pub live: Vec<LiveStatus>,
+    /// Data that could not be read; `None` namespace means cluster-wide (applies to every instance).
+    pub gaps: Vec<(Option<String>, Gap)>,
+}
+
+impl Objects {
+    /// Add one API object (as JSON) by its `kind`; a `List` or `*List` adds its items. Unknown kinds are ignored.
+    pub fn add(&mut self, value: serde_json::Value) -> Result<(), serde_json::Error> {
+        let kind = value
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .unwrap_or_default()
+            .to_string();
+        if kind == "List" || kind.ends_with("List") {
+            if let Some(serde_json::Value::Array(items)) = value.get("items") {
+                let item_kind = kind.strip_suffix("List").unwrap_or_default().to_string();
+                for mut item in items.clone() {
+                    // Typed lists (`PodList`) omit each item's kind; restore it.
+                    if item.get("kind").is_none()
+                        && !item_kind.is_empty()
+                        && let Some(map) = item.as_object_mut()
+                    {
+                        map.insert("kind".into(), serde_json::Value::String(item_kind.clone()));
+                    }
+                    self.add(item)?;
+                }
+            }
+            return Ok(());
+        }
+        let inv = &mut self.inventory;
+        match kind.as_str() {
+            "Deployment" => inv.deployments.push(serde_json::from_value(value)?),
+            "StatefulSet" => inv.statefulsets.push(serde_json::from_value(value)?),
+            "Pod" => inv.pods.push(serde_json::from_value(value)?),
+            "Prometheus" => {
+                let meta = value.get("metadata");
+                let text = |k: &str| {
+                    meta.and_then(|m| m.get(k))
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                inv.prometheuses.push(PrometheusResource {
+                    namespace: text("namespace"),
+                    name: text("name"),
+                    object: value,
+                });
+            }
+            "Service" => self.services.push(serde_json::from_value(value)?),
+            "Endpoints" => self.endpoints.push(serde_json::from_value(value)?),
+            "Event" => self.events.push(serde_json::from_value(value)?),
+            "PersistentVolumeClaim" => self.pvcs.push(serde_json::from_value(value)?),
+            "PersistentVolume" => self.pvs.push(serde_json::from_value(value)?),
+            "StorageClass" => self.storage_classes.push(serde_json::from_value(value)?),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Objects from YAML (one or more documents) or JSON text, as `kubectl get -o yaml|json` writes them.
+    pub fn add_text(&mut self, text: &str) -> Result<(), String> {
+        use serde::Deserialize;
+        for doc in serde_yaml::Deserializer::from_str(text) {
+            let value = serde_json::Value::deserialize(doc).map_err(|e| e.to_string())?;
+            if value.is_null() {
+                continue;
+            }
+            self.add(value).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Shorthand for tests and fixtures: objects from one YAML text.
+    pub fn from_yaml(text: &str) -> Result<Self, String> {
+        let mut objects = Objects::default();
+        objects.add_text(text)?;
+        Ok(objects)
+    }
+}
+
+/// Recognise the instances (discovery's pure half) and give each the objects that concern it.
+pub fn assemble(objects: &Objects) -> Vec<InstanceSnapshot> {
+    crate::discover::find_instances(&objects.inventory)
+        .into_iter()
+        .map(|instance| assemble_one(objects, instance))
+        .collect()
+}
+
+/// Give one already-discovered instance the objects that concern it.
+pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
+    let ns = instance.namespace.clone();
+    let in_ns = |meta: &ObjectMeta| meta.namespace.as_deref().unwrap_or("default") == ns;
+    let named = |meta: &ObjectMeta, names: &[String]| {
+        in_ns(meta) && meta.name.as_ref().is_some_and(|n| names.contains(n))
+    };
+    let workload_names: Vec<String> = instance.workloads.iter().map(|w| w.name.clone()).collect();
+    let pod_names: Vec<String> = instance.pods.iter().map(|p| p.name.clone()).collect();
+    let claims: Vec<String> = instance
+        .data
+        .as_ref()
+        .map(|d| d.claims())
+        .unwrap_or_default();
+    let inv = &objects.inventory;
+    let mut s = InstanceSnapshot::new(instance.clone());
+    s.deployments = inv
+        .deployments
+        .iter()
+        .filter(|d| named(&d.metadata, &workload_names))
+        .cloned()
+        .collect();
+    s.statefulsets = inv
+        .statefulsets
+        .iter()
+        .filter(|d| named(&d.metadata, &workload_names))
+        .cloned()
+        .collect();
+    s.pods = inv
+        .pods
+        .iter()
+        .filter(|p| named(&p.metadata, &pod_names))
+        .cloned()
+        .collect();
+    if let crate::discover::Flavour::Operator { prometheus } = &instance.flavour {
+        s.prometheus = inv
+            .prometheuses
+            .iter()
+            .find(|p| p.namespace == ns && &p.name == prometheus)
+            .map(|p| p.object.clone());
+    }
+    // Labels the instance's pods carry (or would carry: the template's, when no pod exists yet).
+    let mut label_sets: Vec<BTreeMap<String, String>> = s
+        .pods
+        .iter()
+        .filter_map(|p| p.metadata.labels.clone())
+        .collect();
+    label_sets.extend(
+        s.deployments
+            .iter()
+            .filter_map(|d| d.spec.as_ref()?.template.metadata.as_ref()?.labels.clone()),
+    );
+    label_sets.extend(
+        s.statefulsets
+            .iter()
+            .filter_map(|d| d.spec.as_ref()?.template.metadata.as_ref()?.labels.clone()),
+    );
+    s.services = objects
+        .services
+        .iter()
+        .filter(|svc| {
+            let selector = svc
+                .spec
+                .as_ref()
+                .and_then(|sp| sp.selector.as_ref())
+                .filter(|sel| !sel.is_empty());
+            in_ns(&svc.metadata)
+                && selector.is_some_and(|sel| {
+                    label_sets
+                        .iter()
+                        .any(|l| sel.iter().all(|(k, v)| l.get(k) == Some(v)))
+                })
+        })
+        .cloned()
+        .collect();
+    let service_names: Vec<String> = s
+        .services
+        .iter()
+        .filter_map(|x| x.metadata.name.clone())
+        .collect();
+    s.endpoints = objects
+        .endpoints
+        .iter()
+        .filter(|e| named(&e.metadata, &service_names))
+        .cloned()
+        .collect();
+    s.pvcs = objects
+        .pvcs
+        .iter()
+        .filter(|p| named(&p.metadata, &claims))
+        .cloned()
+        .collect();
+    let volume_names: Vec<String> = s
+        .pvcs
+        .iter()
+        .filter_map(|p| p.spec.as_ref()?.volume_name.clone())
+        .collect();
+    s.pvs = objects
+        .pvs
+        .iter()
+        .filter(|pv| {
+            pv.metadata
+                .name
+                .as_ref()
+                .is_some_and(|n| volume_names.contains(n))
+        })
+        .cloned()
+        .collect();
+    let class_names: Vec<String> = s
+        .pvcs
+        .iter()
+        .filter_map(|p| p.spec.as_ref()?.storage_class_name.clone())
+        .collect();
+    s.storage_classes = objects
+        .storage_classes
+        .iter()
+        .filter(|sc| {
+            sc.metadata
+                .name
+                .as_ref()
+                .is_some_and(|n| class_names.contains(n))
+        })
+        .cloned()
+        .collect();
+    let mut involved = workload_names.clone();
+    involved.extend(pod_names.iter().cloned());
+    involved.extend(claims.iter().cloned());
+    involved.push(instance.name.clone());
+    s.events = objects
+        .events
+        .iter()
+        .filter(|e| {
+            e.involved_object.namespace.as_deref().unwrap_or(&ns) == ns
+                && e.involved_object
+                    .name
+                    .as_ref()
+                    .is_some_and(|n| involved.contains(n))
+        })
+        .cloned()
+        .collect();
+    s.logs = objects
+        .logs
+        .iter()
+        .filter(|l| pod_names.contains(&l.pod))
+        .cloned()
+        .collect();
+    s.usage = objects
+        .usage
+        .iter()
+        .filter(|u| pod_names.contains(&u.pod))
+        .cloned()
+        .collect();
+    s.live = objects
+        .live
+        .iter()
+        .filter(|l| pod_names.contains(&l.pod))
+        .cloned()
+        .collect();
+    s.gaps = objects
+        .gaps
+        .iter()
+        .filter(|(gns, _)| gns.as_deref().is_none_or(|g| g == ns))
+        .map(|(_, g)| g.clone())
+        .collect();
+    s
+}
+
+/// `v2.42.0`, `2.42.0+ds`, `v3.14.0-distroless` → (major, minor).
+pub fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let t = text.trim_start_matches('v');
+    let mut parts = t.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_from_tags_and_buildinfo() {
+        assert_eq!(parse_version("v2.42.0"), Some((2, 42)));
+        assert_eq!(parse_version("2.42.0+ds"), Some((2, 42)));
+        assert_eq!(parse_version("v3.14.0-distroless"), Some((3, 14)));
+        assert_eq!(parse_version("latest"), None);
+    }
+}
