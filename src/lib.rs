@@ -1,5 +1,6 @@
 //! kubectl-prom: find Prometheus servers on Kubernetes, see what is wrong, fix it with a confirmed plan, verify.
 
+pub mod accounting;
 pub mod app;
 pub mod cli;
 pub mod commands;
@@ -13,6 +14,7 @@ pub mod progress;
 pub mod prom_http;
 pub mod fix_perms;
 pub mod images;
+pub mod output;
 pub mod logscan;
 pub mod quantity;
 pub mod resize;
