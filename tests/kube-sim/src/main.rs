@@ -66,11 +66,11 @@ fn check_host() -> Result<(), String> {
     Ok(())
 }
 
-/// A private mount namespace for the whole cluster, entered while single-threaded (unshare requires it).
+/// A private mount namespace and a PID namespace for the whole cluster, entered while single-threaded (the kubelet's
+/// `isolate_process`: the process forks, the child runs the cluster as the namespace's init, the parent relays
+/// signals and the exit status), so no mount and no pod process outlives the simulator, even on SIGKILL.
 fn enter_private_mount_namespace() -> Result<(), String> {
-    use nix::mount::{MsFlags, mount};
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare(CLONE_NEWNS) failed: {e}"))?;
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>).map_err(|e| format!("making / private failed: {e}"))
+    kube_sim::kubelet::isolate_process()
 }
 
 #[allow(clippy::print_stdout)]
@@ -113,15 +113,18 @@ fn main() {
     if let Err(why) = enter_private_mount_namespace() {
         fail(EXIT_UNAVAILABLE, &why);
     }
-    let dir = args.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("kube-sim-{}", std::process::id())));
+    let dir = args.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("kube-sim-{}", kube_sim::kubelet::node_pid())));
+    // A directory we made (no --dir) goes with us.
+    let (args_dir_is_temporary, dir_to_remove) = (args.dir.is_none(), dir.clone());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap_or_else(|e| fail(1, &format!("cannot start the runtime: {e}")));
     let code = rt.block_on(async move {
-        let running = match bootstrap::boot(&args.opts, &dir, None).await {
+        let kubelet = kube_sim::kubelet::KubeletSlot::default();
+        let running = match bootstrap::boot(&args.opts, &dir, Some(kube_sim::kubelet::agent_factory(kubelet.clone()))).await {
             Ok(r) => r,
             Err(e) => fail(1, &e),
         };
         let kubeconfig = running.kubeconfig.display().to_string();
-        if args.cmd == "up" {
+        let code = if args.cmd == "up" {
             println!("export KUBECONFIG={kubeconfig}");
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap_or_else(|e| fail(1, &e.to_string()));
             tokio::select! {
@@ -136,8 +139,16 @@ fn main() {
                 Ok(s) => s.code().unwrap_or(1),
                 Err(e) => fail(1, &format!("cannot run `{prog}`: {e}")),
             }
+        };
+        // Pods get SIGTERM (Prometheus logs "See you next time!"), then every mount and state dir goes.
+        if let Some(k) = kubelet.get() {
+            k.shutdown().await;
         }
+        code
     });
     rt.shutdown_timeout(Duration::from_secs(2));
+    if args_dir_is_temporary {
+        let _ = std::fs::remove_dir_all(&dir_to_remove);
+    }
     std::process::exit(code);
 }

@@ -396,7 +396,7 @@ async fn exec_session<S>(
             let mut msg = vec![3u8];
             msg.extend(serde_json::to_vec(&status).unwrap_or_default());
             let _ = sink.send(Message::Binary(msg.into())).await;
-            let _ = sink.close().await;
+            let _ = sink.send(normal_close()).await;
             return;
         }
     };
@@ -491,7 +491,15 @@ async fn exec_session<S>(
     let mut msg = vec![3u8];
     msg.extend(serde_json::to_vec(&exit_status(code)).unwrap_or_default());
     let _ = sink.send(Message::Binary(msg.into())).await;
-    let _ = sink.close().await;
+    let _ = sink.send(normal_close()).await;
+}
+
+/// A Close frame with 1000: kubectl reads the status channel to EOF, and only a normal closure is EOF (a bare
+/// Close is "1005 (no status)", an error).
+fn normal_close() -> Message {
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    Message::Close(Some(CloseFrame { code: CloseCode::Normal, reason: "".into() }))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
