@@ -221,29 +221,42 @@ async fn claim_pod(ctx: &Ctx, instance: &Instance, pod: &Pod) -> ClaimPod {
         .and_then(|s| s.container_statuses.clone())
         .unwrap_or_default();
     let status = statuses.iter().find(|c| c.name == instance.container);
-    let crash_looping = status
+    let waiting_in_back_off = status
         .and_then(|c| c.state.as_ref())
         .and_then(|s| s.waiting.as_ref())
         .and_then(|w| w.reason.as_deref())
         == Some("CrashLoopBackOff");
-    let restarted = status.is_some_and(|c| c.restart_count > 0);
-    let termination_message = status
+    let last_terminated = status
         .and_then(|c| c.last_state.as_ref())
-        .and_then(|s| s.terminated.as_ref())
+        .and_then(|s| s.terminated.as_ref());
+    let running = status
+        .and_then(|c| c.state.as_ref())
+        .is_some_and(|s| s.running.is_some());
+    let restarted = status.is_some_and(|c| c.restart_count > 0);
+    // Between two back-offs the container may be starting again; a failed last run counts too.
+    let crash_looping = waiting_in_back_off
+        || (restarted && !running && last_terminated.is_some_and(|t| t.exit_code != 0));
+    let termination_message = last_terminated
         .and_then(|t| t.message.clone())
         .unwrap_or_default();
     let mut full_disk =
         crate::logscan::find_last(&termination_message, crate::logscan::Kind::DiskFull).is_some();
     if !full_disk && (crash_looping || restarted) {
         let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &instance.namespace);
-        let params = LogParams {
-            container: Some(instance.container.clone()),
-            previous: true,
-            tail_lines: Some(50),
-            ..Default::default()
-        };
-        if let Ok(log) = pods.logs(&name, &params).await {
-            full_disk = crate::logscan::find_last(&log, crate::logscan::Kind::DiskFull).is_some();
+        // The previous run's log, then the current one (a container that just exited has it there).
+        for previous in [true, false] {
+            let params = LogParams {
+                container: Some(instance.container.clone()),
+                previous,
+                tail_lines: Some(50),
+                ..Default::default()
+            };
+            if let Ok(log) = pods.logs(&name, &params).await
+                && crate::logscan::find_last(&log, crate::logscan::Kind::DiskFull).is_some()
+            {
+                full_disk = true;
+                break;
+            }
         }
     }
     let ready = pod

@@ -403,11 +403,13 @@ pub fn plan(
         let (capacity, requested) = claim_sizes(&claim.pvc)?;
         sized.push((claim, name, capacity, requested));
     }
-    let largest = sized
+    let Some(largest) = sized
         .iter()
         .map(|(_, _, capacity, requested)| (*capacity).max(*requested))
         .max()
-        .unwrap_or_else(|| Quantity::from_bytes(0).unwrap_or_else(|| unreachable!()));
+    else {
+        return Err(Error::usage("no claim to resize", None));
+    };
     let target = request.target(largest)?;
 
     // Never shrink, never "resize" to the same size: refused before any request is sent.

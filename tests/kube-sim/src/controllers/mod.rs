@@ -37,6 +37,12 @@ pub fn start(api: Arc<ApiServer>) {
     });
 }
 
+/// Create through the API's normal path (admission and validation included), as a controller's client would.
+pub fn create(api: &ApiServer, key: &str, ns: &str, obj: serde_json::Value) -> crate::status::ApiResult<serde_json::Value> {
+    let rt = api.registry.by_key(key).ok_or_else(|| crate::status::ApiError::internal(format!("{key} is not served")))?;
+    crate::rest::create(api, &rt, ns, obj, false, None)
+}
+
 /// The ownerReference a controller puts on what it creates.
 pub fn owner_ref(owner: &serde_json::Value) -> serde_json::Value {
     serde_json::json!({
