@@ -94,7 +94,7 @@ pub fn render(instance: &str, d: &Diagnosis, plan: &PermsPlan, outcome: &Outcome
             step.name, step.command
         ));
     }
-    for line in &d.evidence {
+    if let Some(line) = d.evidence.last() {
         out.push_str(&format!("  log: {line}\n"));
     }
     match outcome.status {
@@ -142,4 +142,57 @@ pub fn render(instance: &str, d: &Diagnosis, plan: &PermsPlan, outcome: &Outcome
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fix_perms::apply::Verification;
+    use crate::fix_perms::fixtures::*;
+
+    fn outcome(status: Status) -> Outcome {
+        Outcome {
+            status,
+            applied: vec![],
+            declined: vec![],
+            restarted_pods: vec![],
+            verification: None,
+        }
+    }
+
+    #[test]
+    fn human_result_names_the_user_volume_evidence_and_values() {
+        let snap = kps_permission_denied();
+        let d = diagnose(&snap);
+        let p = plan(&snap, &d);
+        let mut done = outcome(Status::Fixed);
+        done.verification = Some(Verification {
+            pods: vec![("prometheus-kps-prometheus-0".into(), true)],
+            writable: Some(true),
+            ..Default::default()
+        });
+        let text = render("monitoring/kps-prometheus", &d, &p, &done);
+        assert!(text.contains("Prometheus runs as 1000:2000"), "{text}");
+        assert!(text.contains("fsGroup applies"), "{text}");
+        assert!(
+            text.contains("init container init-chown-data: chown -R 1000:2000 /prometheus"),
+            "{text}"
+        );
+        assert!(text.contains("queries.active: permission denied"), "{text}");
+        assert!(
+            text.contains("fixed: securityContext now runAsUser=1000 runAsGroup=2000"),
+            "{text}"
+        );
+        assert!(text.contains("verified: 1/1 pod(s) Ready"), "{text}");
+        assert!(
+            text.contains("prometheus.prometheusSpec.securityContext"),
+            "{text}"
+        );
+        let noop = render("x", &d, &p, &outcome(Status::Noop));
+        assert!(noop.contains("nothing to change"), "{noop}");
+        assert!(
+            !noop.contains("prometheusSpec"),
+            "no values advice when nothing changes: {noop}"
+        );
+    }
 }

@@ -13,6 +13,9 @@ use serde::Serialize;
 /// `--storage.tsdb.path=/prometheus`, and the operator uses the same path.
 const DEFAULT_TSDB_PATH: &str = "/prometheus";
 
+/// How many `permission denied` lines are kept as evidence (the most recent).
+const MAX_EVIDENCE: usize = 3;
+
 /// Whether the kubelet changes the volume's group to the pod's fsGroup when it mounts it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -527,11 +530,13 @@ fn argv_text(c: &Container) -> String {
 /// the active query tracker's `open …/queries.active: permission denied`, the lock file's `lock DB directory:
 /// permission denied`, …), so that doctor and fix-perms agree on what counts.
 pub fn permission_evidence(lines: &[String]) -> Vec<String> {
-    crate::logscan::scan(&lines.join("\n"))
+    let all: Vec<String> = crate::logscan::scan(&lines.join("\n"))
         .into_iter()
         .filter(|hit| hit.kind == crate::logscan::Kind::PermissionDenied)
         .map(|hit| hit.quote)
-        .collect()
+        .collect();
+    // A crash loop repeats the same line on every restart; the most recent few are the evidence.
+    all[all.len().saturating_sub(MAX_EVIDENCE)..].to_vec()
 }
 
 #[cfg(test)]
@@ -748,5 +753,7 @@ mod tests {
             "panic: Unable to create mmap-ed active query log".to_string(),
         ];
         assert_eq!(permission_evidence(&lines), vec![lines[1].clone()]);
+        let crash_loop: Vec<String> = (0..10).map(|_| lines[1].clone()).collect();
+        assert_eq!(permission_evidence(&crash_loop).len(), MAX_EVIDENCE);
     }
 }

@@ -8,7 +8,7 @@ pub mod plan;
 pub mod snapshot;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 
 pub use diagnose::{DataVolume, Diagnosis, FsGroupSupport, InitStep, diagnose};
 pub use plan::{Change, ChangeKind, Edit, PermsPlan, Target, ValuesChange, edit_object, plan};
