@@ -461,6 +461,10 @@ fn event_time(e: &Event) -> Option<k8s_openapi::jiff::Timestamp> {
         .or_else(|| e.first_timestamp.as_ref().map(|t| t.0))
 }
 
+/// How long a claim may sit in `FileSystemResizePending` before we conclude the driver expands offline only and
+/// offer a pod restart (online expansion clears it on the kubelet's next volume sync).
+const FS_PENDING_GRACE: Duration = Duration::from_secs(15);
+
 /// Follow every claim until each is done or failed, bounded by `timeout`. A `FileSystemResizePending` claim gets a
 /// confirmed restart of the pod that mounts it. Returns the final state per claim.
 pub async fn watch_claims(
@@ -477,6 +481,7 @@ pub async fn watch_claims(
     let start = Instant::now();
     let mut last: Vec<Option<ClaimState>> = vec![None; plan.claims.len()];
     let mut offered: Vec<String> = Vec::new();
+    let mut pending_since: Vec<Option<Instant>> = vec![None; plan.claims.len()];
     // One progress line per claim (indicatif on a terminal, timestamped lines otherwise).
     let new_tasks = || {
         let board = crate::progress::Board::new(&ctx.printer);
@@ -508,9 +513,15 @@ pub async fn watch_claims(
                 }
                 last[i] = Some(state.clone());
             }
-            if let ClaimState::FileSystemResizePending { .. } = &state
-                && !offered.contains(&claim.name)
-            {
+            // Online drivers pass through FileSystemResizePending too, while the kubelet grows the mounted
+            // filesystem: offer a restart only when the claim stays there.
+            if matches!(state, ClaimState::FileSystemResizePending { .. }) {
+                pending_since[i].get_or_insert_with(Instant::now);
+            } else {
+                pending_since[i] = None;
+            }
+            let stuck = pending_since[i].is_some_and(|t| t.elapsed() >= FS_PENDING_GRACE);
+            if stuck && !offered.contains(&claim.name) {
                 offered.push(claim.name.clone());
                 if let Some(pod) = pod_mounting(ctx, ns, &claim.name).await? {
                     let question = format!(
