@@ -3,5 +3,7 @@
 
 pub mod catalog;
 pub mod checks;
+pub mod dump;
+pub mod gather;
 pub mod report;
 pub mod snapshot;

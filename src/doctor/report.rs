@@ -1,5 +1,5 @@
 //! The doctor report: findings grouped by instance, most severe first; rendered for a person (with colour on a
-//! terminal) or as JSON with a stable schema (`kind: DoctorReport`, `apiVersion: kubectl-prom/v1`); the exit code
+//! terminal) or as JSON with a stable schema (`output::json_document`: `kind: DoctorReport`, `apiVersion`); the exit code
 //! policy (`--fail-on`); and `--list-checks`. Pure: rendering returns strings.
 
 use crate::cli::FailOn;
@@ -10,14 +10,13 @@ use crate::doctor::snapshot::Snapshot;
 use crate::error::ExitCode;
 use serde::Serialize;
 
-/// The JSON schema's identity; bump the version on an incompatible change.
-pub const API_VERSION: &str = "kubectl-prom/v1";
+/// The JSON document kinds of `doctor` and `doctor --list-checks`.
+pub const REPORT_KIND: &str = "DoctorReport";
+pub const CHECK_LIST_KIND: &str = "DoctorCheckList";
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
-    pub kind: &'static str,
-    pub api_version: &'static str,
     /// Where the data came from (`namespace monitoring`, `dump ./dir`).
     pub source: String,
     pub summary: Summary,
@@ -83,8 +82,6 @@ pub fn build(snapshot: &Snapshot) -> Report {
         })
         .collect();
     Report {
-        kind: "DoctorReport",
-        api_version: API_VERSION,
         source: snapshot.source.clone(),
         summary,
         instances,
@@ -172,30 +169,24 @@ pub fn render_human(report: &Report, color: bool) -> String {
     out
 }
 
-/// The report as pretty JSON.
-pub fn render_json(report: &Report) -> String {
-    serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+/// The report as the JSON document `-o json` prints.
+pub fn render_json(report: &Report) -> crate::Result<String> {
+    let doc = crate::output::json_document(REPORT_KIND, report)?;
+    Ok(serde_json::to_string_pretty(&doc).unwrap_or_default())
 }
 
 #[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct CheckList {
-    kind: &'static str,
-    api_version: &'static str,
     checks: Vec<Check>,
 }
 
 /// `--list-checks`: the catalog, by id.
-pub fn render_catalog(json: bool) -> String {
+pub fn render_catalog(json: bool) -> crate::Result<String> {
     let mut checks: Vec<Check> = CATALOG.to_vec();
     checks.sort_by_key(|c| c.id);
     if json {
-        let list = CheckList {
-            kind: "DoctorCheckList",
-            api_version: API_VERSION,
-            checks,
-        };
-        return serde_json::to_string_pretty(&list).unwrap_or_default();
+        let doc = crate::output::json_document(CHECK_LIST_KIND, &CheckList { checks })?;
+        return Ok(serde_json::to_string_pretty(&doc).unwrap_or_default());
     }
     let mut out = String::new();
     for c in checks {
@@ -207,7 +198,7 @@ pub fn render_catalog(json: bool) -> String {
             c.title
         ));
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -229,9 +220,9 @@ mod tests {
             &[("prometheus-server", false, &log("v2-chart-disk-full.log"))],
         );
         let report = build(&snapshot(vec![disk]));
-        let json: serde_json::Value = serde_json::from_str(&render_json(&report)).unwrap();
-        assert_eq!(json["kind"], "DoctorReport");
-        assert_eq!(json["apiVersion"], API_VERSION);
+        let json: serde_json::Value = serde_json::from_str(&render_json(&report).unwrap()).unwrap();
+        assert_eq!(json["kind"], REPORT_KIND);
+        assert_eq!(json["apiVersion"], crate::output::API_VERSION);
         let findings = json["instances"][0]["findings"].as_array().unwrap();
         assert_eq!(findings[0]["id"], "PROM-201");
         assert_eq!(findings[0]["severity"], "critical");
@@ -277,9 +268,9 @@ mod tests {
 
     #[test]
     fn catalog_lists_every_check() {
-        let text = render_catalog(false);
+        let text = render_catalog(false).unwrap();
         assert_eq!(text.lines().count(), CATALOG.len());
-        let json: serde_json::Value = serde_json::from_str(&render_catalog(true)).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&render_catalog(true).unwrap()).unwrap();
         assert_eq!(json["checks"].as_array().unwrap().len(), CATALOG.len());
     }
 }

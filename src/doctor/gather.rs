@@ -1,0 +1,482 @@
+//! The only I/O of `doctor` against a live cluster: discover the instances, then read everything the checks need —
+//! once, concurrently, by name or label (never every pod of the cluster) — into a [`Snapshot`]. Anything the user
+//! may not read becomes a [`Gap`] and the rest is still gathered.
+
+use crate::context::{Ctx, Scope};
+use crate::discover::{self, Instance};
+use crate::doctor::catalog::Data;
+use crate::doctor::snapshot::{
+    ContainerLog, Gap, LiveStatus, Objects, Snapshot, VolumeUsage, assemble_one,
+};
+use crate::error::{Error, Result};
+use crate::prom_http::PromPod;
+use futures::future::join_all;
+use k8s_openapi::api::core::v1::{
+    Endpoints, Event, PersistentVolume, PersistentVolumeClaim, Pod, Service,
+};
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{Api, ListParams, LogParams};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// How many log lines per container: enough for a Go crash header plus its first goroutine (the SIGBUS check looks
+/// 40 lines past the header), small enough to stay quick.
+const LOG_TAIL: i64 = 500;
+/// A crash-looping pod's proxy or exec can hang; never wait longer than this for one pod's Prometheus.
+const LIVE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A failed read as a gap (forbidden, not found, anything): the reason is the API's own words.
+fn gap(data: Data, err: &kube::Error) -> Gap {
+    let reason = match err {
+        kube::Error::Api(s) => format!("{} ({})", s.message, s.code),
+        other => other.to_string(),
+    };
+    Gap { data, reason }
+}
+
+fn forbidden(err: &kube::Error) -> bool {
+    matches!(err, kube::Error::Api(s) if s.code == 403 || s.code == 401)
+}
+
+/// Read everything about the instances in scope (narrowed by `target`).
+pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
+    let client = &ctx.client;
+    let inventory = discover::gather(client, &ctx.settings.scope).await?;
+    let mut instances = discover::find_instances(&inventory);
+    if let Some(t) = target {
+        let parsed = discover::parse_target(t)?;
+        instances = discover::select(&instances, &parsed);
+        if instances.is_empty() {
+            return Err(Error::Target {
+                message: format!(
+                    "no Prometheus server matches `{t}` in {}",
+                    scope_text(&ctx.settings.scope)
+                ),
+                hint: Some(
+                    "run `kubectl prom doctor` without a target to list what is there, or add -A"
+                        .into(),
+                ),
+            });
+        }
+    }
+    let mut objects = Objects {
+        inventory,
+        ..Default::default()
+    };
+    let namespaces: BTreeSet<String> = instances.iter().map(|i| i.namespace.clone()).collect();
+    ctx.printer.debug(&format!(
+        "doctor: {} instance(s) in {} namespace(s)",
+        instances.len(),
+        namespaces.len()
+    ));
+
+    // Namespaced lists, all namespaces at once.
+    let per_ns = join_all(namespaces.iter().map(|ns| list_namespace(client, ns))).await;
+    for (ns, part) in namespaces.iter().zip(per_ns) {
+        objects.services.extend(part.services);
+        objects.endpoints.extend(part.endpoints);
+        objects.events.extend(part.events);
+        objects.pvcs.extend(part.pvcs);
+        objects
+            .gaps
+            .extend(part.gaps.into_iter().map(|g| (Some(ns.clone()), g)));
+    }
+
+    // By name: the PVs and classes of the data PVCs, the logs and the kubelet stats of the instances' pods, and
+    // Prometheus itself.
+    let pv_names: BTreeSet<String> = objects
+        .pvcs
+        .iter()
+        .filter_map(|p| p.spec.as_ref()?.volume_name.clone())
+        .collect();
+    let class_names: BTreeSet<String> = objects
+        .pvcs
+        .iter()
+        .filter_map(|p| p.spec.as_ref()?.storage_class_name.clone())
+        .collect();
+    let pods: Vec<(&Instance, &Pod)> = instances
+        .iter()
+        .flat_map(|i| {
+            objects
+                .inventory
+                .pods
+                .iter()
+                .filter(move |p| {
+                    p.metadata.namespace.as_deref() == Some(i.namespace.as_str())
+                        && i.pods
+                            .iter()
+                            .any(|r| Some(r.name.as_str()) == p.metadata.name.as_deref())
+                })
+                .map(move |p| (i, p))
+        })
+        .collect();
+    let nodes: BTreeSet<String> = pods
+        .iter()
+        .filter_map(|(_, p)| p.spec.as_ref()?.node_name.clone())
+        .collect();
+    let (pvs, classes, logs, usage, live) = futures::join!(
+        get_pvs(client, &pv_names),
+        get_classes(client, &class_names),
+        join_all(pods.iter().map(|(i, p)| pod_logs(client, i, p))),
+        join_all(nodes.iter().map(|n| node_stats(client, n))),
+        join_all(pods.iter().map(|(i, p)| live_status(ctx, i, p))),
+    );
+    let (pvs, pv_gap) = pvs;
+    objects.pvs = pvs;
+    objects.gaps.extend(pv_gap.map(|g| (None, g)));
+    let (classes, class_gap) = classes;
+    objects.storage_classes = classes;
+    objects.gaps.extend(class_gap.map(|g| (None, g)));
+    for ((i, _), (pod_logs, log_gap)) in pods.iter().zip(logs) {
+        objects.logs.extend(pod_logs);
+        objects
+            .gaps
+            .extend(log_gap.map(|g| (Some(i.namespace.clone()), g)));
+    }
+    let mut stats_gap = None;
+    for result in usage {
+        match result {
+            Ok(rows) => objects.usage.extend(rows),
+            Err(g) => stats_gap = Some(g),
+        }
+    }
+    objects.gaps.extend(stats_gap.map(|g| (None, g)));
+    for ((i, _), (status, api_gap)) in pods.iter().zip(live) {
+        objects.live.extend(status);
+        objects
+            .gaps
+            .extend(api_gap.map(|g| (Some(i.namespace.clone()), g)));
+    }
+    dedup_gaps(&mut objects.gaps);
+    let instances = instances
+        .into_iter()
+        .map(|i| assemble_one(&objects, i))
+        .collect();
+    Ok(Snapshot {
+        instances,
+        source: scope_text(&ctx.settings.scope),
+    })
+}
+
+fn scope_text(scope: &Scope) -> String {
+    match scope {
+        Scope::Namespace(ns) => format!("namespace {ns}"),
+        Scope::AllNamespaces => "all namespaces".to_string(),
+    }
+}
+
+/// One gap per (namespace, data): several pods refused for the same reason say it once.
+fn dedup_gaps(gaps: &mut Vec<(Option<String>, Gap)>) {
+    let mut seen = BTreeSet::new();
+    gaps.retain(|(ns, g)| seen.insert((ns.clone(), g.data)));
+}
+
+#[derive(Default)]
+struct NamespaceObjects {
+    services: Vec<Service>,
+    endpoints: Vec<Endpoints>,
+    events: Vec<Event>,
+    pvcs: Vec<PersistentVolumeClaim>,
+    gaps: Vec<Gap>,
+}
+
+async fn list_namespace(client: &kube::Client, ns: &str) -> NamespaceObjects {
+    let lp = ListParams::default();
+    let services: Api<Service> = Api::namespaced(client.clone(), ns);
+    let endpoints: Api<Endpoints> = Api::namespaced(client.clone(), ns);
+    let events: Api<Event> = Api::namespaced(client.clone(), ns);
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), ns);
+    let (s, e, ev, p) = futures::join!(
+        services.list(&lp),
+        endpoints.list(&lp),
+        events.list(&lp),
+        pvcs.list(&lp)
+    );
+    let mut out = NamespaceObjects::default();
+    match s {
+        Ok(l) => out.services = l.items,
+        Err(err) => out.gaps.push(gap(Data::Services, &err)),
+    }
+    match e {
+        Ok(l) => out.endpoints = l.items,
+        Err(err) => out.gaps.push(gap(Data::Endpoints, &err)),
+    }
+    match ev {
+        Ok(l) => out.events = l.items,
+        Err(err) => out.gaps.push(gap(Data::Events, &err)),
+    }
+    match p {
+        Ok(l) => out.pvcs = l.items,
+        Err(err) => out.gaps.push(gap(Data::Pvcs, &err)),
+    }
+    out
+}
+
+async fn get_pvs(
+    client: &kube::Client,
+    names: &BTreeSet<String>,
+) -> (Vec<PersistentVolume>, Option<Gap>) {
+    let api: Api<PersistentVolume> = Api::all(client.clone());
+    let results = join_all(names.iter().map(|n| api.get(n))).await;
+    let mut out = Vec::new();
+    let mut missing = None;
+    for r in results {
+        match r {
+            Ok(pv) => out.push(pv),
+            Err(e) if forbidden(&e) => missing = Some(gap(Data::Pvcs, &e)),
+            Err(_) => {} // gone since the PVC was read: nothing to check
+        }
+    }
+    (out, missing)
+}
+
+async fn get_classes(
+    client: &kube::Client,
+    names: &BTreeSet<String>,
+) -> (Vec<StorageClass>, Option<Gap>) {
+    let api: Api<StorageClass> = Api::all(client.clone());
+    let results = join_all(names.iter().map(|n| api.get(n))).await;
+    let mut out = Vec::new();
+    let mut missing = None;
+    for r in results {
+        match r {
+            Ok(sc) => out.push(sc),
+            Err(e) if forbidden(&e) => missing = Some(gap(Data::StorageClasses, &e)),
+            Err(_) => {}
+        }
+    }
+    (out, missing)
+}
+
+/// Current logs of the Prometheus container and of the reload sidecar, and their previous logs when they restarted.
+async fn pod_logs(
+    client: &kube::Client,
+    instance: &Instance,
+    pod: &Pod,
+) -> (Vec<ContainerLog>, Option<Gap>) {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let api: Api<Pod> = Api::namespaced(client.clone(), &instance.namespace);
+    let restarted = |container: &str| {
+        pod.status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .and_then(|st| st.iter().find(|c| c.name == container))
+            .is_some_and(|c| {
+                c.restart_count > 0
+                    || c.last_state
+                        .as_ref()
+                        .is_some_and(|l| l.terminated.is_some())
+            })
+    };
+    let mut wanted = vec![(instance.container.clone(), false)];
+    for sidecar in instance.sidecars.iter().filter(|s| s.contains("reload")) {
+        wanted.push((sidecar.clone(), false));
+    }
+    let with_previous: Vec<(String, bool)> = wanted
+        .iter()
+        .flat_map(|(c, _)| {
+            let mut v = vec![(c.clone(), false)];
+            if restarted(c) {
+                v.push((c.clone(), true));
+            }
+            v
+        })
+        .collect();
+    let results = join_all(with_previous.iter().map(|(container, previous)| {
+        let params = LogParams {
+            container: Some(container.clone()),
+            previous: *previous,
+            tail_lines: Some(LOG_TAIL),
+            ..Default::default()
+        };
+        let api = api.clone();
+        let name = name.clone();
+        async move { api.logs(&name, &params).await }
+    }))
+    .await;
+    let mut logs = Vec::new();
+    let mut missing = None;
+    for ((container, previous), r) in with_previous.into_iter().zip(results) {
+        match r {
+            Ok(text) => logs.push(ContainerLog {
+                pod: name.clone(),
+                container,
+                previous,
+                text,
+            }),
+            Err(e) if forbidden(&e) => missing = Some(gap(Data::Logs, &e)),
+            // Not started yet, or no previous container: nothing to read.
+            Err(_) => {}
+        }
+    }
+    (logs, missing)
+}
+
+/// Kubelet `stats/summary` through the API server's node proxy (needs `nodes/proxy`).
+async fn node_stats(
+    client: &kube::Client,
+    node: &str,
+) -> std::result::Result<Vec<VolumeUsage>, Gap> {
+    let request = http::Request::get(format!("/api/v1/nodes/{node}/proxy/stats/summary"))
+        .body(Vec::new())
+        .map_err(|e| Gap {
+            data: Data::VolumeStats,
+            reason: e.to_string(),
+        })?;
+    let text = client
+        .request_text(request)
+        .await
+        .map_err(|e| gap(Data::VolumeStats, &e))?;
+    parse_stats_summary(&text).map_err(|reason| Gap {
+        data: Data::VolumeStats,
+        reason,
+    })
+}
+
+/// The PVC-backed volumes of every pod in a kubelet stats summary (prometheus-facts.md §6.2).
+pub fn parse_stats_summary(text: &str) -> std::result::Result<Vec<VolumeUsage>, String> {
+    let summary: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("stats/summary is not JSON: {e}"))?;
+    let mut out = Vec::new();
+    for pod in summary
+        .get("pods")
+        .and_then(|p| p.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let pod_name = pod
+            .pointer("/podRef/name")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        for v in pod
+            .get("volume")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let num = |k: &str| v.get(k).and_then(|x| x.as_u64());
+            let (Some(capacity), Some(used)) = (num("capacityBytes"), num("usedBytes")) else {
+                continue;
+            };
+            out.push(VolumeUsage {
+                pod: pod_name.to_string(),
+                volume: v
+                    .get("name")
+                    .and_then(|x| x.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                pvc: v
+                    .pointer("/pvcRef/name")
+                    .and_then(|x| x.as_str())
+                    .map(str::to_string),
+                capacity_bytes: capacity,
+                used_bytes: used,
+                available_bytes: num("availableBytes").unwrap_or(capacity.saturating_sub(used)),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Ask one pod's Prometheus what it runs with; only when its container is running (a crash-looping one cannot
+/// answer and would only add timeouts).
+async fn live_status(
+    ctx: &Ctx,
+    instance: &Instance,
+    pod: &Pod,
+) -> (Option<LiveStatus>, Option<Gap>) {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let running = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|st| st.iter().find(|c| c.name == instance.container))
+        .is_some_and(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()));
+    if !running {
+        return (None, None);
+    }
+    let prom = PromPod::new(&ctx.client, ctx.exec.as_ref(), instance, &name);
+    let asked = tokio::time::timeout(LIVE_TIMEOUT, ask(&prom, &name)).await;
+    match asked {
+        Ok(Ok(status)) => (Some(status), None),
+        Ok(Err(Error::Kube { source, .. })) if forbidden(&source) => {
+            (None, Some(gap(Data::PrometheusApi, &source)))
+        }
+        Ok(Err(Error::Exec { message, .. })) if message.contains("forbidden") => (
+            None,
+            Some(Gap {
+                data: Data::PrometheusApi,
+                reason: message,
+            }),
+        ),
+        Ok(Err(e)) => (
+            Some(LiveStatus {
+                pod: name,
+                error: Some(e.to_string()),
+                ..Default::default()
+            }),
+            None,
+        ),
+        Err(_) => (
+            Some(LiveStatus {
+                pod: name,
+                error: Some(format!("no answer within {}s", LIVE_TIMEOUT.as_secs())),
+                ..Default::default()
+            }),
+            None,
+        ),
+    }
+}
+
+async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<LiveStatus> {
+    let data = |body: &str| {
+        serde_json::from_str::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("data").cloned())
+    };
+    let (flags, runtime, build, targets, rate) = futures::join!(
+        prom.flags(),
+        prom.get("/api/v1/status/runtimeinfo"),
+        prom.get("/api/v1/status/buildinfo"),
+        prom.get("/api/v1/targets?state=active"),
+        prom.get(
+            "/api/v1/query?query=sum(rate(prometheus_tsdb_head_samples_appended_total%5B1h%5D))"
+        ),
+    );
+    let (flags, access) = flags?;
+    let ok = |r: Result<crate::prom_http::PromReply>| {
+        r.ok().filter(|r| r.ok()).and_then(|r| data(&r.body))
+    };
+    let ingestion_rate = ok(rate).and_then(|d| {
+        d.pointer("/result/0/value/1")
+            .and_then(|v| v.as_str())
+            .and_then(|v| v.parse::<f64>().ok())
+    });
+    Ok(LiveStatus {
+        pod: pod.to_string(),
+        via: access.describe().to_string(),
+        flags: Some(flags),
+        runtimeinfo: ok(runtime),
+        buildinfo: ok(build),
+        targets: ok(targets),
+        ingestion_rate,
+        error: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_summary_keeps_pvc_volumes_with_numbers() {
+        let text = r#"{"node":{"nodeName":"node-1"},"pods":[{"podRef":{"name":"prometheus-server-0","namespace":"monitoring","uid":"u"},
+          "volume":[{"name":"storage-volume","pvcRef":{"name":"prometheus-server","namespace":"monitoring"},"capacityBytes":8589934592,"usedBytes":8000000000,"availableBytes":589934592},
+                    {"name":"kube-api-access-x"}]}]}"#;
+        let rows = parse_stats_summary(text).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].pvc.as_deref(), Some("prometheus-server"));
+        assert_eq!(rows[0].available_bytes, 589934592);
+        assert!(parse_stats_summary("<html>").is_err());
+    }
+}
