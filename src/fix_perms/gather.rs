@@ -194,10 +194,14 @@ async fn storage(ctx: &Ctx, instance: &Instance) -> Result<Storage> {
         .and_then(|pv| pv.spec.as_ref())
         .and_then(|s| s.csi.as_ref())
     {
+        // Listed and matched by name rather than fetched: a driver name is not always a valid URL path segment.
         Some(csi) => Api::<CSIDriver>::all(ctx.client.clone())
-            .get_opt(&csi.driver)
+            .list(&Default::default())
             .await
-            .map_err(Error::kube(format!("read csidriver {}", csi.driver)))?,
+            .map_err(Error::kube("list csidrivers"))?
+            .items
+            .into_iter()
+            .find(|d| d.metadata.name.as_deref() == Some(csi.driver.as_str())),
         None => None,
     };
     Ok((Some(pvc), pv, class, driver))
