@@ -499,7 +499,10 @@ async fn exec_session<S>(
 fn normal_close() -> Message {
     use tokio_tungstenite::tungstenite::protocol::CloseFrame;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-    Message::Close(Some(CloseFrame { code: CloseCode::Normal, reason: "".into() }))
+    Message::Close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------------------------

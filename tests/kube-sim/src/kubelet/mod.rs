@@ -370,17 +370,19 @@ pub const HOST_IP: &str = "172.18.0.2";
 /// The bootstrap hook that starts the kubelet on the API server's store and registers it as the node agent.
 /// A kubelet that cannot start (its state tmpfs cannot be mounted) ends the simulator with EXIT_UNAVAILABLE.
 pub fn agent_factory(slot: KubeletSlot) -> crate::bootstrap::AgentFactory {
-    Box::new(move |api| match Kubelet::start(api.store.clone(), crate::bootstrap::NODE_NAME, HOST_IP) {
-        Ok(k) => {
-            let _ = slot.set(k.clone());
-            Arc::new(handlers::KubeletAgent(k))
-        }
-        Err(e) => {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("kube-sim: the kubelet cannot start: {e}");
+    Box::new(move |api| {
+        match Kubelet::start(api.store.clone(), crate::bootstrap::NODE_NAME, HOST_IP) {
+            Ok(k) => {
+                let _ = slot.set(k.clone());
+                Arc::new(handlers::KubeletAgent(k))
             }
-            std::process::exit(crate::cluster::EXIT_UNAVAILABLE)
+            Err(e) => {
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("kube-sim: the kubelet cannot start: {e}");
+                }
+                std::process::exit(crate::cluster::EXIT_UNAVAILABLE)
+            }
         }
     })
 }

@@ -730,6 +730,10 @@ async fn run_instance(
     let behaviour = image::behaviour(c);
     let (argv, image_user) = match &behaviour {
         Behaviour::Process { argv, image_user } => (argv.clone(), *image_user),
+        // init-config-reloader: one apply of the config, then the container completes.
+        Behaviour::ConfigReloader { .. } if init => {
+            (vec!["true".to_string()], Some((65534, 65534)))
+        }
         // Reload sidecars and stand-ins keep a real (sleeping) process so the container exists for exec and stats.
         _ => (
             vec!["sleep".to_string(), "infinity".to_string()],
@@ -814,6 +818,9 @@ async fn run_instance(
         "Pulled",
         &format!("Container image \"{image}\" already present on machine"),
     );
+    if let (Behaviour::ConfigReloader { args }, true) = (&behaviour, init) {
+        reloader::apply_once(&root.root, args);
+    }
     let mut child = match rootfs::spawn(&root.root, &handle.net, &pspec, false) {
         Ok(child) => child,
         Err(e) => {
@@ -870,7 +877,7 @@ async fn run_instance(
         )));
     }
     match &behaviour {
-        Behaviour::ConfigReloader { args } => {
+        Behaviour::ConfigReloader { args } if !init => {
             side_tasks.push(tokio::spawn(reloader::config_reloader(
                 handle.clone(),
                 args.clone(),

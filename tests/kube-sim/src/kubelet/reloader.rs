@@ -230,6 +230,17 @@ pub async fn config_reloader(
     }
 }
 
+/// What `init-config-reloader` does (`--watch-interval=0`): write the config once, no reload.
+pub fn apply_once(root: &Path, args: &[String]) {
+    let cfg_in = flag_values(args, "config-file").pop().unwrap_or_default();
+    let cfg_out = flag_values(args, "config-envsubst-file")
+        .pop()
+        .unwrap_or_default();
+    if !cfg_in.is_empty() && !cfg_out.is_empty() {
+        apply_config(root, &cfg_in, &cfg_out);
+    }
+}
+
 /// `--config-file` → `--config-envsubst-file` (the operator's secret is gzipped when the name ends in `.gz`).
 fn apply_config(root: &Path, cfg_in: &str, cfg_out: &str) {
     let (Ok(src), Ok(dst)) = (

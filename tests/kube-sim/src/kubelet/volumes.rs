@@ -101,10 +101,20 @@ fn timestamp_dir_name() -> String {
     format!("..{stamp}.{:09}", now.subsec_nanos())
 }
 
+/// The inode count mke2fs gives a filesystem of `bytes` (mke2fs.conf: inode_ratio 4096 below 512 MiB, "small",
+/// else 16384), so a small volume can run out of inodes like a real one (ENOSPC on create), and grows with it.
+pub fn inodes_for(bytes: u64) -> u64 {
+    let ratio = if bytes < 512 << 20 { 4096 } else { 16384 };
+    (bytes / ratio).max(64)
+}
+
 /// Mounts a tmpfs of `bytes` at `dir`, root-owned 0755: a freshly formatted disk.
 pub fn mount_tmpfs(dir: &Path, bytes: u64) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let opts = format!("size={bytes},mode=0755,uid=0,gid=0");
+    let opts = format!(
+        "size={bytes},nr_inodes={},mode=0755,uid=0,gid=0",
+        inodes_for(bytes)
+    );
     mount(
         Some("tmpfs"),
         dir,
@@ -117,7 +127,7 @@ pub fn mount_tmpfs(dir: &Path, bytes: u64) -> Result<(), String> {
 
 /// Grows (or shrinks) a mounted tmpfs in place; the data stays, every bind of it sees the new size at once.
 pub fn resize_tmpfs(dir: &Path, bytes: u64) -> Result<(), String> {
-    let opts = format!("size={bytes}");
+    let opts = format!("size={bytes},nr_inodes={}", inodes_for(bytes));
     mount(
         None::<&str>,
         dir,
