@@ -54,6 +54,12 @@ pub enum Error {
         status: u16,
         body: String,
     },
+    /// Prometheus refused or failed what we asked (lifecycle API off, a reload it rejected), explained.
+    #[error("{message}")]
+    Prometheus {
+        message: String,
+        hint: Option<String>,
+    },
     /// A command run inside a container failed.
     #[error("`{command}` in pod {pod} failed: {message}")]
     Exec {
@@ -96,6 +102,7 @@ impl Error {
             Error::Kubeconfig { .. }
             | Error::Kube { .. }
             | Error::PromHttp { .. }
+            | Error::Prometheus { .. }
             | Error::Exec { .. }
             | Error::Io { .. } => ExitCode::Cluster,
         }
@@ -107,6 +114,7 @@ impl Error {
             Error::Usage { hint, .. }
             | Error::Kubeconfig { hint, .. }
             | Error::Target { hint, .. }
+            | Error::Prometheus { hint, .. }
             | Error::Verify { hint, .. } => hint.clone(),
             Error::Kube { action, source } => kube_hint(action, source),
             _ => None,

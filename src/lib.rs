@@ -12,6 +12,7 @@ pub mod plan;
 pub mod podexec;
 pub mod progress;
 pub mod prom_http;
+pub mod promconfig;
 pub mod fix_perms;
 pub mod images;
 pub mod output;
