@@ -3,6 +3,8 @@
 //! from the kubeconfig and the cluster is bounded I/O (`gather`), and the cobra wire format is `render`.
 
 use crate::cli::{Cli, CompleteArgs, CompletionArgs, KubeArgs};
+use crate::context::Scope;
+use crate::discover::{Instance, describe, target_arg};
 use crate::error::{Error, ExitCode, Result};
 use crate::ui::Printer;
 use clap::CommandFactory;
@@ -82,9 +84,30 @@ pub fn shell_named(name: &str) -> Option<Shell> {
 
 /// The static clap_complete script for `kubectl-prom` (the standalone binary; `kubectl prom` uses `__complete`).
 pub fn script(shell: Shell) -> String {
+    // NB: clap_complete 4.6's bash output mangles a `-` in the binary name two different ways (`__` in the word
+    // loop, `__subcmd__` in the per-subcommand cases), so no subcommand's options ever complete. Generate bash for
+    // an underscore name, then register the function for the real name.
+    let stand_in = PLUGIN_BIN.replace('-', "_");
+    let bin_name = if shell == Shell::Bash {
+        stand_in.as_str()
+    } else {
+        PLUGIN_BIN
+    };
     let mut buf = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), PLUGIN_BIN, &mut buf);
-    String::from_utf8_lossy(&buf).into_owned()
+    let mut command = Cli::command().bin_name(bin_name);
+    clap_complete::generate(shell, &mut command, bin_name, &mut buf);
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    if shell != Shell::Bash {
+        return text;
+    }
+    text.lines()
+        .map(|line| match line.trim_start().starts_with("complete -F ") {
+            true => line.replace(&format!(" {stand_in}"), &format!(" {PLUGIN_BIN}")),
+            false => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }
 
 /// Where `completion install` puts the helper: the first PATH directory holding `kubectl-prom` (krew's
@@ -507,12 +530,12 @@ pub async fn gather(request: &Request) -> Result<Vec<Candidate>> {
             Ok(kubeconfig_names(&kubeconfig, &request.want))
         }
         Want::Namespaces => {
-            let client = quick_client(&request.kube).await?;
+            let (client, _) = quick_client(&request.kube).await?;
             namespaces(&client).await
         }
         Want::Targets => {
-            let client = quick_client(&request.kube).await?;
-            targets(&client, &request.kube).await
+            let (client, scope) = quick_client(&request.kube).await?;
+            targets(&client, &scope).await
         }
         _ => Ok(static_candidates(request)),
     }
@@ -568,15 +591,23 @@ pub fn kubeconfig_names(kubeconfig: &kube::config::Kubeconfig, want: &Want) -> V
     }
 }
 
-/// A client for completion: the same kubeconfig resolution as every verb, with short timeouts.
-async fn quick_client(kube: &KubeArgs) -> Result<kube::Client> {
+/// A client for completion: the same kubeconfig resolution as every verb, with short timeouts; and the scope
+/// (`-A`, `-n`, else the context's namespace) target lookups use.
+async fn quick_client(kube: &KubeArgs) -> Result<(kube::Client, Scope)> {
     let mut config = crate::app::kube_config(kube).await?;
     config.connect_timeout = Some(COMPLETION_BUDGET);
     config.read_timeout = Some(COMPLETION_BUDGET);
     if let Some(ns) = &kube.namespace {
         config.default_namespace = ns.clone();
     }
-    kube::Client::try_from(config).map_err(Error::kube("create a client for completion"))
+    let scope = if kube.all_namespaces {
+        Scope::AllNamespaces
+    } else {
+        Scope::Namespace(config.default_namespace.clone())
+    };
+    let client =
+        kube::Client::try_from(config).map_err(Error::kube("create a client for completion"))?;
+    Ok((client, scope))
 }
 
 /// Namespace names: one list request.
@@ -595,9 +626,51 @@ async fn namespaces(client: &kube::Client) -> Result<Vec<Candidate>> {
         .collect())
 }
 
-/// Target names: not yet wired to discovery (src/discover.rs), so no candidates.
-async fn targets(_client: &kube::Client, _kube: &KubeArgs) -> Result<Vec<Candidate>> {
-    Ok(Vec::new())
+/// Every way to name the Prometheus servers in scope: discovery's concurrent lists (one round trip).
+async fn targets(client: &kube::Client, scope: &Scope) -> Result<Vec<Candidate>> {
+    let inventory = crate::discover::gather(client, scope).await?;
+    Ok(target_candidates(&crate::discover::find_instances(
+        &inventory,
+    )))
+}
+
+/// The names a target argument accepts for these instances: the instance name, `prometheus/…` or the workload
+/// (`deploy/…`, `sts/…`), and each pod (`pod/…`); described so the user can tell them apart.
+pub fn target_candidates(instances: &[Instance]) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut push = |value: String, description: String| {
+        if !out.iter().any(|c| c.value == value) {
+            out.push(Candidate::new(value, description));
+        }
+    };
+    for instance in instances {
+        push(instance.name.clone(), describe(instance));
+        let primary = target_arg(instance);
+        push(primary.clone(), describe(instance));
+        for workload in &instance.workloads {
+            push(
+                workload.display(),
+                format!(
+                    "{} of {}/{}",
+                    workload.kind.short(),
+                    instance.namespace,
+                    instance.name
+                ),
+            );
+        }
+        for pod in &instance.pods {
+            let state = if pod.ready {
+                "ready".to_string()
+            } else {
+                pod.phase.to_lowercase()
+            };
+            push(
+                format!("pod/{}", pod.name),
+                format!("pod of {}/{}, {state}", instance.namespace, instance.name),
+            );
+        }
+    }
+    out
 }
 
 /// The cobra answer: candidates (`value\tdescription`) filtered by the typed prefix, then `:<directive>`.
@@ -831,6 +904,94 @@ mod tests {
         assert_eq!(
             kubeconfig_names(&kubeconfig, &Want::Clusters),
             [Candidate::new("sim", "https://127.0.0.1:1")]
+        );
+    }
+
+    fn instance(
+        name: &str,
+        flavour: crate::discover::Flavour,
+        workload: (crate::discover::WorkloadKind, &str),
+        pods: &[(&str, bool)],
+    ) -> Instance {
+        use crate::discover::{PodRef, WorkloadRef};
+        Instance {
+            namespace: "monitoring".into(),
+            name: name.into(),
+            flavour,
+            workloads: vec![WorkloadRef {
+                kind: workload.0,
+                name: workload.1.into(),
+                replicas: pods.len() as i32,
+            }],
+            pods: pods
+                .iter()
+                .map(|(pod, ready)| PodRef {
+                    name: (*pod).into(),
+                    phase: "Running".into(),
+                    ready: *ready,
+                })
+                .collect(),
+            container: "prometheus".into(),
+            image: "quay.io/prometheus/prometheus:v2.42.0".into(),
+            args: Vec::new(),
+            port: 9090,
+            route_prefix: "/".into(),
+            data: None,
+            config: None,
+            sidecars: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn targets_offer_instance_workload_and_pod_names() {
+        use crate::discover::{Flavour, LabelGeneration, WorkloadKind};
+        let chart = instance(
+            "prometheus-server",
+            Flavour::Chart {
+                release: "prometheus".into(),
+                chart: None,
+                labels: LabelGeneration::Recommended,
+            },
+            (WorkloadKind::Deployment, "prometheus-server"),
+            &[("prometheus-server-5d8f-abcde", true)],
+        );
+        let operator = instance(
+            "k8s",
+            Flavour::Operator {
+                prometheus: "k8s".into(),
+            },
+            (WorkloadKind::StatefulSet, "prometheus-k8s"),
+            &[("prometheus-k8s-0", true), ("prometheus-k8s-1", false)],
+        );
+        let candidates = target_candidates(&[chart, operator]);
+        let values: Vec<&str> = candidates.iter().map(|c| c.value.as_str()).collect();
+        assert_eq!(
+            values,
+            [
+                "prometheus-server",
+                "deploy/prometheus-server",
+                "pod/prometheus-server-5d8f-abcde",
+                "k8s",
+                "prometheus/k8s",
+                "sts/prometheus-k8s",
+                "pod/prometheus-k8s-0",
+                "pod/prometheus-k8s-1",
+            ]
+        );
+        assert!(
+            candidates[3]
+                .description
+                .contains("operator resource prometheus/k8s"),
+            "{:?}",
+            candidates[3]
+        );
+        assert_eq!(candidates[7].description, "pod of monitoring/k8s, running");
+        let request = analyze(&words(&["reload", "pod/prometheus-k8s"]));
+        let answer = Answer::new(&request, candidates);
+        assert_eq!(
+            answer.candidates.len(),
+            2,
+            "prefix filter keeps the two operator pods"
         );
     }
 
