@@ -1,0 +1,458 @@
+//! The kubelet through the real kubectl against `kube-sim up` (the `Cluster` handle): an ordinary Prometheus
+//! Deployment + ConfigMap + PVC + Service becomes Ready and answers through the pod proxy, `logs`, `logs --previous`,
+//! `exec … df -k /data` and the incident-1 `exec … wget` work verbatim, and nothing of the node is left after drop.
+use kube_sim::Options;
+use kube_sim::cluster::Cluster;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs kubectl with the cluster's kubeconfig; (exit code, stdout, stderr).
+pub fn kubectl(c: &Cluster, args: &[&str]) -> (i32, String, String) {
+    let out = c.kubectl().args(args).output().expect("kubectl runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub fn apply(c: &Cluster, yaml: &str) {
+    let mut child = c
+        .kubectl()
+        .args(["apply", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(yaml.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "kubectl apply failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Polls until `f` yields, or panics after `timeout` with `what` and the pods' state.
+pub fn wait_for<T>(
+    c: &Cluster,
+    what: &str,
+    timeout: Duration,
+    mut f: impl FnMut() -> Option<T>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if start.elapsed() > timeout {
+            let (_, pods, _) = kubectl(c, &["get", "pods", "-A", "-o", "wide"]);
+            let (_, events, _) = kubectl(c, &["get", "events", "-A"]);
+            panic!("timed out after {timeout:?} waiting for {what}\n{pods}\n{events}");
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// The first pod in `ns` matching `selector` whose containers are all ready.
+pub fn ready_pod(c: &Cluster, ns: &str, selector: &str) -> Option<String> {
+    let (_, out, _) = kubectl(
+        c,
+        &[
+            "get",
+            "pods",
+            "-n",
+            ns,
+            "-l",
+            selector,
+            "-o",
+            r#"jsonpath={range .items[*]}{.metadata.name} {.status.containerStatuses[*].ready}{"\n"}{end}"#,
+        ],
+    );
+    out.lines()
+        .find(|l| {
+            l.split_whitespace().skip(1).all(|r| r == "true") && l.split_whitespace().count() > 1
+        })
+        .map(|l| l.split_whitespace().next().unwrap_or_default().to_string())
+}
+
+const PLAIN_PROMETHEUS: &str = r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: prom-config, namespace: monitoring}
+data:
+  prometheus.yml: |
+    global:
+      scrape_interval: 15s
+    scrape_configs:
+      - job_name: prometheus
+        static_configs:
+          - targets: ['localhost:9090']
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: prom-data, namespace: monitoring}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 64Mi}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: prom, namespace: monitoring}
+spec:
+  replicas: 1
+  strategy: {type: Recreate}
+  selector: {matchLabels: {app: prom}}
+  template:
+    metadata: {labels: {app: prom}}
+    spec:
+      securityContext: {runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534, runAsNonRoot: true}
+      containers:
+        - name: prometheus-server
+          image: quay.io/prometheus/prometheus:v2.48.0
+          args: [--config.file=/etc/config/prometheus.yml, --storage.tsdb.path=/data, --web.enable-lifecycle]
+          ports: [{containerPort: 9090}]
+          readinessProbe: {httpGet: {path: /-/ready, port: 9090}}
+          volumeMounts:
+            - {name: config, mountPath: /etc/config}
+            - {name: data, mountPath: /data}
+      volumes:
+        - {name: config, configMap: {name: prom-config}}
+        - {name: data, persistentVolumeClaim: {claimName: prom-data}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: prom, namespace: monitoring}
+spec:
+  selector: {app: prom}
+  ports: [{port: 9090, targetPort: 9090}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: crasher, namespace: monitoring}
+spec:
+  containers:
+    - name: crasher
+      image: busybox:1.36
+      command: [sh, -c, 'echo "run started at $(date +%s%N)"; sleep 1; echo "exiting 3"; exit 3']
+"#;
+
+/// Processes whose root is inside a kube-sim node state directory (container processes), anywhere on the host.
+fn container_processes() -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        if let Ok(root) = std::fs::read_link(e.path().join("root"))
+            && root.to_string_lossy().contains("kube-sim-node-")
+        {
+            out.push(format!(
+                "{} {}",
+                e.file_name().to_string_lossy(),
+                root.display()
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn plain_prometheus_is_ready_and_kubectl_logs_exec_proxy_work() {
+    let Some(c) = Cluster::start_or_skip(Options::default()) else {
+        return;
+    };
+    let started = Instant::now();
+    apply(&c, PLAIN_PROMETHEUS);
+    let pod = wait_for(
+        &c,
+        "the Prometheus pod Ready",
+        Duration::from_secs(30),
+        || ready_pod(&c, "monitoring", "app=prom"),
+    );
+    eprintln!("Prometheus Ready {:?} after apply", started.elapsed());
+    // Prometheus's own answer through the API server's pod proxy.
+    let (code, body, err) = kubectl(
+        &c,
+        &[
+            "get",
+            "--raw",
+            &format!("/api/v1/namespaces/monitoring/pods/{pod}:9090/proxy/-/ready"),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(body.contains("is Ready."), "{body}");
+    // The Service gets the ready pod as its endpoint.
+    let (_, endpoints, _) = kubectl(
+        &c,
+        &[
+            "get",
+            "endpoints",
+            "prom",
+            "-n",
+            "monitoring",
+            "-o",
+            "jsonpath={.subsets[*].addresses[*].ip}",
+        ],
+    );
+    assert!(endpoints.starts_with("10.244."), "{endpoints}");
+    // logs
+    let (code, logs, err) = kubectl(
+        &c,
+        &["logs", "-n", "monitoring", &pod, "-c", "prometheus-server"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        logs.contains("Server is ready to receive web requests."),
+        "{logs}"
+    );
+    let (_, tail, _) = kubectl(
+        &c,
+        &[
+            "logs",
+            "-n",
+            "monitoring",
+            &pod,
+            "-c",
+            "prometheus-server",
+            "--tail=1",
+        ],
+    );
+    assert_eq!(tail.lines().count(), 1, "{tail}");
+    // exec df: the claim's own 64Mi filesystem at /data.
+    let (code, df, err) = kubectl(
+        &c,
+        &[
+            "exec",
+            "-n",
+            "monitoring",
+            &pod,
+            "-c",
+            "prometheus-server",
+            "--",
+            "df",
+            "-k",
+            "/data",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        df.lines()
+            .nth(1)
+            .is_some_and(|l| l.split_whitespace().nth(1) == Some("65536")),
+        "{df}"
+    );
+    // Incident 1's manual reload, verbatim: lifecycle on, so an empty answer and exit 0, and the log shows it.
+    let (code, out, err) = kubectl(
+        &c,
+        &[
+            "exec",
+            "-n",
+            "monitoring",
+            &pod,
+            "-c",
+            "prometheus-server",
+            "--",
+            "wget",
+            "--post-data=",
+            "-qO-",
+            "http://localhost:9090/-/reload",
+        ],
+    );
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    let (_, logs, _) = kubectl(
+        &c,
+        &[
+            "logs",
+            "-n",
+            "monitoring",
+            &pod,
+            "-c",
+            "prometheus-server",
+            "--tail=5",
+        ],
+    );
+    assert!(
+        logs.contains("Completed loading of configuration file"),
+        "{logs}"
+    );
+    // A failing command's exit code comes back through the status channel.
+    let (code, _, err) = kubectl(
+        &c,
+        &[
+            "exec",
+            "-n",
+            "monitoring",
+            &pod,
+            "-c",
+            "prometheus-server",
+            "--",
+            "sh",
+            "-c",
+            "exit 7",
+        ],
+    );
+    assert_eq!(code, 7, "{err}");
+    assert!(err.contains("command terminated with exit code 7"), "{err}");
+    // logs --previous after a restart.
+    wait_for(&c, "crasher restarted", Duration::from_secs(20), || {
+        let (_, n, _) = kubectl(
+            &c,
+            &[
+                "get",
+                "pod",
+                "crasher",
+                "-n",
+                "monitoring",
+                "-o",
+                "jsonpath={.status.containerStatuses[0].restartCount}",
+            ],
+        );
+        (n.trim().parse::<i32>().unwrap_or(0) >= 1).then_some(())
+    });
+    let (code, previous, err) = kubectl(&c, &["logs", "-n", "monitoring", "crasher", "--previous"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        previous.starts_with("run started at ") && previous.contains("exiting 3"),
+        "{previous}"
+    );
+    let (_, last, _) = kubectl(
+        &c,
+        &[
+            "get",
+            "pod",
+            "crasher",
+            "-n",
+            "monitoring",
+            "-o",
+            "jsonpath={.status.containerStatuses[0].lastState.terminated.exitCode}",
+        ],
+    );
+    assert_eq!(last.trim(), "3");
+    // Nothing of this node outlives the cluster: find its state directory through our pod's processes first.
+    let (_, uid, _) = kubectl(
+        &c,
+        &[
+            "get",
+            "pod",
+            &pod,
+            "-n",
+            "monitoring",
+            "-o",
+            "jsonpath={.metadata.uid}",
+        ],
+    );
+    let ours: Vec<String> = container_processes()
+        .into_iter()
+        .filter(|p| p.contains(uid.trim()))
+        .collect();
+    assert!(
+        !ours.is_empty(),
+        "the pod's processes are visible on the host while it runs"
+    );
+    let node_dir = ours[0]
+        .split("/pods/")
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    assert!(node_dir.contains("kube-sim-node-"), "{node_dir}");
+    drop(c);
+    let left: Vec<String> = container_processes()
+        .into_iter()
+        .filter(|p| p.contains(&node_dir))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "container processes outlived the cluster: {left:?}"
+    );
+    assert!(
+        !std::path::Path::new(&node_dir).exists(),
+        "the node state directory {node_dir} is left behind"
+    );
+}
+
+#[test]
+fn lifecycle_off_reload_is_refused_with_prometheus_own_403() {
+    let Some(c) = Cluster::start_or_skip(Options {
+        scenario: Some("lifecycle-off".into()),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let selector = "app.kubernetes.io/name=prometheus,app.kubernetes.io/component=server";
+    let pod = wait_for(
+        &c,
+        "prometheus-server Ready",
+        Duration::from_secs(30),
+        || ready_pod(&c, "monitoring", selector),
+    );
+    let (code, out, err) = kubectl(
+        &c,
+        &[
+            "exec",
+            "-n",
+            "monitoring",
+            &pod,
+            "-c",
+            "prometheus-server",
+            "--",
+            "wget",
+            "--post-data=",
+            "-qO-",
+            "http://localhost:9090/-/reload",
+        ],
+    );
+    assert_eq!(
+        (code, out.as_str()),
+        (8, ""),
+        "wget exits 8 on the 403: {err}"
+    );
+    let (_, body, _) = kubectl(
+        &c,
+        &[
+            "exec",
+            "-n",
+            "monitoring",
+            &pod,
+            "-c",
+            "prometheus-server",
+            "--",
+            "sh",
+            "-c",
+            "wget --post-data= -O- -q --content-on-error http://localhost:9090/-/reload; true",
+        ],
+    );
+    assert_eq!(body, "Lifecycle API is not enabled.");
+    let line = wait_for(
+        &c,
+        "the sidecar's 403 line",
+        Duration::from_secs(20),
+        || {
+            let (_, logs, _) = kubectl(
+                &c,
+                &[
+                    "logs",
+                    "-n",
+                    "monitoring",
+                    &pod,
+                    "-c",
+                    "prometheus-server-configmap-reload",
+                ],
+            );
+            logs.lines()
+                .find(|l| l.contains("403 Forbidden"))
+                .map(String::from)
+        },
+    );
+    assert!(
+        line.contains("msg=\"function failed. Retrying in next tick\" err=\"trigger reload: received non-200 response: 403 Forbidden; have you set `--web.enable-lifecycle` Prometheus flag?\""),
+        "{line}"
+    );
+}
