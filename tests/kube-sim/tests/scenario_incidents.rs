@@ -1,0 +1,409 @@
+//! Each scenario reproduces its incident from the real Prometheus, checked with the real kubectl: healthy installs
+//! become Ready within seconds, the incidents show Prometheus's own log lines, and the fixes the write-ups applied
+//! (growing the claim, adding fsGroup) really fix them.
+use kube_sim::Options;
+use kube_sim::cluster::Cluster;
+use std::time::{Duration, Instant};
+
+fn kubectl(c: &Cluster, args: &[&str]) -> (i32, String, String) {
+    let out = c.kubectl().args(args).output().expect("kubectl runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn wait_for<T>(c: &Cluster, what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if start.elapsed() > timeout {
+            let (_, pods, _) = kubectl(c, &["get", "pods", "-A", "-o", "wide"]);
+            let (_, events, _) = kubectl(c, &["get", "events", "-A"]);
+            panic!("timed out after {timeout:?} waiting for {what}\n{pods}\n{events}");
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// (name, every container ready) of the pods in `ns` matching `selector`.
+fn pods(c: &Cluster, ns: &str, selector: &str) -> Vec<(String, bool)> {
+    let (_, out, _) = kubectl(
+        c,
+        &[
+            "get",
+            "pods",
+            "-n",
+            ns,
+            "-l",
+            selector,
+            "-o",
+            r#"jsonpath={range .items[*]}{.metadata.name} {.status.containerStatuses[*].ready}{"\n"}{end}"#,
+        ],
+    );
+    out.lines()
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            let name = parts.next()?.to_string();
+            let ready: Vec<&str> = parts.collect();
+            Some((
+                name,
+                !ready.is_empty() && ready.iter().all(|r| *r == "true"),
+            ))
+        })
+        .collect()
+}
+
+fn start(scenario: &str) -> Option<(Cluster, Instant)> {
+    let t = Instant::now();
+    Cluster::start_or_skip(Options {
+        scenario: Some(scenario.into()),
+        ..Default::default()
+    })
+    .map(|c| (c, t))
+}
+
+const CHART: &str = "app.kubernetes.io/name=prometheus,app.kubernetes.io/component=server";
+const KPS: &str = "operator.prometheus.io/name=kps-kube-prometheus-stack-prometheus";
+
+#[test]
+fn chart_healthy_is_ready_within_seconds() {
+    let Some((c, t)) = start("chart-healthy") else {
+        return;
+    };
+    wait_for(&c, "chart pod Ready", Duration::from_secs(20), || {
+        pods(&c, "monitoring", CHART)
+            .first()
+            .filter(|p| p.1)
+            .cloned()
+    });
+    let elapsed = t.elapsed();
+    eprintln!("chart-healthy Ready {elapsed:?} after start (cluster boot included)");
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+}
+
+#[test]
+fn kps_healthy_runs_two_ready_replicas() {
+    let Some((c, _)) = start("kps-healthy") else {
+        return;
+    };
+    wait_for(
+        &c,
+        "both kps replicas Ready",
+        Duration::from_secs(30),
+        || {
+            let p = pods(&c, "monitoring", KPS);
+            (p.len() == 2 && p.iter().all(|p| p.1)).then_some(())
+        },
+    );
+    let (_, flags, _) = kubectl(
+        &c,
+        &[
+            "get",
+            "--raw",
+            "/api/v1/namespaces/monitoring/pods/prometheus-kps-kube-prometheus-stack-prometheus-0:9090/proxy/api/v1/status/flags",
+        ],
+    );
+    assert!(
+        flags.contains("\"web.enable-lifecycle\":\"true\""),
+        "{flags}"
+    );
+    assert!(
+        flags.contains("\"storage.tsdb.path\":\"/prometheus\""),
+        "{flags}"
+    );
+}
+
+#[test]
+fn disk_full_crash_loops_with_enospc_and_growing_the_claim_fixes_it() {
+    let Some((c, _)) = start("disk-full") else {
+        return;
+    };
+    let pod = wait_for(&c, "the chart pod", Duration::from_secs(20), || {
+        pods(&c, "monitoring", CHART).first().map(|p| p.0.clone())
+    });
+    let previous = wait_for(&c, "a crash with ENOSPC", Duration::from_secs(30), || {
+        let (code, log, _) = kubectl(
+            &c,
+            &[
+                "logs",
+                "-n",
+                "monitoring",
+                &pod,
+                "-c",
+                "prometheus-server",
+                "--previous",
+            ],
+        );
+        (code == 0 && log.contains("no space left on device")).then_some(log)
+    });
+    assert!(
+        previous.contains("open /data/queries.active: no space left on device"),
+        "{previous}"
+    );
+    assert!(
+        previous.contains("panic: Unable to create mmap-ed active query log"),
+        "{previous}"
+    );
+    let (_, reason, _) = kubectl(
+        &c,
+        &[
+            "get",
+            "pod",
+            &pod,
+            "-n",
+            "monitoring",
+            "-o",
+            "jsonpath={.status.containerStatuses[?(@.name==\"prometheus-server\")].lastState.terminated.exitCode}",
+        ],
+    );
+    assert_eq!(reason.trim(), "2");
+    let (code, _, err) = kubectl(
+        &c,
+        &[
+            "patch",
+            "pvc",
+            "prometheus-server",
+            "-n",
+            "monitoring",
+            "-p",
+            r#"{"spec":{"resources":{"requests":{"storage":"64Mi"}}}}"#,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    wait_for(
+        &c,
+        "Prometheus Ready on the grown volume",
+        Duration::from_secs(40),
+        || {
+            pods(&c, "monitoring", CHART)
+                .first()
+                .filter(|p| p.1)
+                .cloned()
+        },
+    );
+    let (_, df, _) = kubectl(
+        &c,
+        &[
+            "exec",
+            "-n",
+            "monitoring",
+            &pod,
+            "-c",
+            "prometheus-server",
+            "--",
+            "df",
+            "-k",
+            "/data",
+        ],
+    );
+    assert!(
+        df.lines()
+            .nth(1)
+            .is_some_and(|l| l.split_whitespace().nth(1) == Some("65536")),
+        "{df}"
+    );
+}
+
+#[test]
+fn config_typo_fails_at_start_with_prometheus_own_error() {
+    let Some((c, _)) = start("config-typo") else {
+        return;
+    };
+    let pod = wait_for(&c, "the chart pod", Duration::from_secs(20), || {
+        pods(&c, "monitoring", CHART).first().map(|p| p.0.clone())
+    });
+    let log = wait_for(&c, "the config error", Duration::from_secs(30), || {
+        let (_, log, _) = kubectl(
+            &c,
+            &["logs", "-n", "monitoring", &pod, "-c", "prometheus-server"],
+        );
+        log.contains("Error loading config").then_some(log)
+    });
+    assert!(
+        log.contains("field scarpe_interval not found in type config.ScrapeConfig"),
+        "{log}"
+    );
+    wait_for(&c, "CrashLoopBackOff", Duration::from_secs(20), || {
+        let (_, reason, _) = kubectl(
+            &c,
+            &[
+                "get",
+                "pod",
+                &pod,
+                "-n",
+                "monitoring",
+                "-o",
+                "jsonpath={.status.containerStatuses[?(@.name==\"prometheus-server\")].state.waiting.reason}",
+            ],
+        );
+        (reason.trim() == "CrashLoopBackOff").then_some(())
+    });
+}
+
+#[test]
+fn handmade_chmod_runs_as_nobody_on_the_chmodded_dir() {
+    let Some((c, _)) = start("handmade-chmod") else {
+        return;
+    };
+    let pod = wait_for(
+        &c,
+        "hand-made Prometheus Ready",
+        Duration::from_secs(30),
+        || {
+            pods(&c, "monitoring", "app=prometheus")
+                .first()
+                .filter(|p| p.1)
+                .map(|p| p.0.clone())
+        },
+    );
+    let (_, stat, _) = kubectl(
+        &c,
+        &[
+            "exec",
+            "-n",
+            "monitoring",
+            &pod,
+            "-c",
+            "prometheus",
+            "--",
+            "stat",
+            "-c",
+            "%a %U",
+            "/storage/prometheus",
+        ],
+    );
+    assert_eq!(stat.trim(), "777 root");
+    let (_, id, _) = kubectl(
+        &c,
+        &[
+            "exec",
+            "-n",
+            "monitoring",
+            &pod,
+            "-c",
+            "prometheus",
+            "--",
+            "id",
+            "-u",
+        ],
+    );
+    assert_eq!(id.trim(), "65534");
+}
+
+#[test]
+fn kps_missing_volume_fails_to_create_pods() {
+    let Some((c, _)) = start("kps-missing-volume") else {
+        return;
+    };
+    let msg = wait_for(&c, "FailedCreate", Duration::from_secs(20), || {
+        let (_, out, _) = kubectl(
+            &c,
+            &[
+                "get",
+                "events",
+                "-n",
+                "monitoring",
+                "--field-selector",
+                "reason=FailedCreate",
+                "-o",
+                "jsonpath={.items[*].message}",
+            ],
+        );
+        (!out.is_empty()).then_some(out)
+    });
+    assert!(
+        msg.contains("volumeMounts[0].name: Not found: \"prometheus-db\""),
+        "{msg}"
+    );
+    assert!(pods(&c, "monitoring", KPS).is_empty());
+}
+
+#[test]
+fn kps_permission_denied_until_fs_group_is_added() {
+    let Some((c, _)) = start("kps-permission-denied") else {
+        return;
+    };
+    let pod = "prometheus-kps-kube-prometheus-stack-prometheus-0";
+    let previous = wait_for(&c, "the permission crash", Duration::from_secs(30), || {
+        let (code, log, _) = kubectl(
+            &c,
+            &[
+                "logs",
+                "-n",
+                "monitoring",
+                pod,
+                "-c",
+                "prometheus",
+                "--previous",
+            ],
+        );
+        (code == 0 && log.contains("permission denied")).then_some(log)
+    });
+    assert!(
+        previous.contains("open /prometheus/queries.active: permission denied"),
+        "{previous}"
+    );
+    assert!(
+        previous.contains("panic: Unable to create mmap-ed active query log"),
+        "{previous}"
+    );
+    let (_, endpoints, _) = kubectl(
+        &c,
+        &[
+            "get",
+            "endpoints",
+            "kps-kube-prometheus-stack-prometheus",
+            "-n",
+            "monitoring",
+            "-o",
+            "jsonpath={.subsets[*].addresses[*].ip}",
+        ],
+    );
+    assert!(
+        endpoints.trim().is_empty(),
+        "no ready endpoints while crashing: {endpoints}"
+    );
+    // The write-up's fix: fsGroup 2000 (OnRootMismatch). The operator rolls the StatefulSet; new pods get Ready.
+    let (code, _, err) = kubectl(
+        &c,
+        &[
+            "patch",
+            "prometheus",
+            "kps-kube-prometheus-stack-prometheus",
+            "-n",
+            "monitoring",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"securityContext":{"runAsUser":1000,"runAsGroup":2000,"runAsNonRoot":true,"fsGroup":2000,"fsGroupChangePolicy":"OnRootMismatch"}}}"#,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    // A StatefulSet rolling update does not replace a pod that never became Ready; deleting them is the manual step.
+    for i in 0..2 {
+        let _ = kubectl(
+            &c,
+            &[
+                "delete",
+                "pod",
+                &format!("prometheus-kps-kube-prometheus-stack-prometheus-{i}"),
+                "-n",
+                "monitoring",
+                "--wait=false",
+            ],
+        );
+    }
+    wait_for(
+        &c,
+        "both replicas Ready with fsGroup",
+        Duration::from_secs(60),
+        || {
+            let p = pods(&c, "monitoring", KPS);
+            (p.len() == 2 && p.iter().all(|p| p.1)).then_some(())
+        },
+    );
+}
