@@ -152,11 +152,12 @@ fn question(change: &Change) -> String {
     }
 }
 
-/// Pods of a StatefulSet that were not Ready: the StatefulSet controller (OrderedReady) does not replace a pod that
-/// is not Running and Ready, so the new template never reaches it until it is deleted (Kubernetes docs,
-/// StatefulSets "Forced rollback"). Deployments replace broken pods themselves.
+/// Pods of an OrderedReady StatefulSet that were not Ready: its controller does not replace a pod that is not
+/// Running and Ready, so the new template never reaches it until it is deleted (Kubernetes docs, StatefulSets
+/// "Forced rollback"; pkg/controller/statefulset/stateful_set_control.go stops at the first such pod when
+/// monotonic). Deployments and Parallel StatefulSets (the operator's) replace broken pods themselves.
 pub fn pods_to_restart(snapshot: &PermsSnapshot) -> Vec<String> {
-    if snapshot.workload.kind != super::snapshot::WorkloadKind::StatefulSet {
+    if !snapshot.workload.ordered_ready {
         return Vec::new();
     }
     snapshot
@@ -583,16 +584,16 @@ mod tests {
     }
 
     #[test]
-    fn only_stuck_statefulset_pods_are_restarted() {
-        assert_eq!(
-            pods_to_restart(&kps_permission_denied()),
-            vec!["prometheus-0".to_string()]
-        );
+    fn only_stuck_ordered_ready_statefulset_pods_are_restarted() {
+        // The operator's StatefulSet is Parallel: it replaces the broken pod itself.
+        assert!(pods_to_restart(&kps_permission_denied()).is_empty());
+        let mut ordered = kps_permission_denied();
+        ordered.workload.ordered_ready = true;
+        assert_eq!(pods_to_restart(&ordered), vec!["prometheus-0".to_string()]);
         // A Deployment replaces its broken pods itself.
         assert!(pods_to_restart(&plain_host_path()).is_empty());
-        let mut ready = kps_permission_denied();
-        ready.pods[0].ready = true;
-        assert!(pods_to_restart(&ready).is_empty());
+        ordered.pods[0].ready = true;
+        assert!(pods_to_restart(&ordered).is_empty());
     }
 
     #[test]

@@ -107,6 +107,7 @@ pub fn handmade_chmod() -> PermsSnapshot {
             kind: WorkloadKind::Deployment,
             name: "prometheus".into(),
             resource_version: Some("41".into()),
+            ordered_ready: false,
         },
         prometheus_resource: None,
         pod_spec: PodSpec {
@@ -202,6 +203,7 @@ pub fn kps_permission_denied() -> PermsSnapshot {
             kind: WorkloadKind::StatefulSet,
             name: "prometheus-kps-prometheus".into(),
             resource_version: Some("900".into()),
+            ordered_ready: false,
         },
         prometheus_resource: Some(PrometheusResource {
             name: "kps-prometheus".into(),

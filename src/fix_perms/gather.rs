@@ -55,7 +55,7 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
         ),
         hint: None,
     })?;
-    let (kind, pod_spec, resource_version) = match workload.kind {
+    let (kind, pod_spec, resource_version, ordered_ready) = match workload.kind {
         discover::WorkloadKind::Deployment => {
             let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
             let d = api.get(&workload.name).await.map_err(Error::kube(format!(
@@ -63,7 +63,12 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
                 workload.name
             )))?;
             let spec = d.spec.and_then(|s| s.template.spec);
-            (WorkloadKind::Deployment, spec, d.metadata.resource_version)
+            (
+                WorkloadKind::Deployment,
+                spec,
+                d.metadata.resource_version,
+                false,
+            )
         }
         discover::WorkloadKind::StatefulSet => {
             let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
@@ -71,8 +76,19 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
                 "read statefulset {ns}/{}",
                 workload.name
             )))?;
+            let ordered_ready = s
+                .spec
+                .as_ref()
+                .and_then(|s| s.pod_management_policy.as_deref())
+                .unwrap_or("OrderedReady")
+                == "OrderedReady";
             let spec = s.spec.and_then(|s| s.template.spec);
-            (WorkloadKind::StatefulSet, spec, s.metadata.resource_version)
+            (
+                WorkloadKind::StatefulSet,
+                spec,
+                s.metadata.resource_version,
+                ordered_ready,
+            )
         }
         discover::WorkloadKind::Pod => {
             return Err(Error::Target {
@@ -126,6 +142,7 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
             kind,
             name: workload.name.clone(),
             resource_version,
+            ordered_ready,
         },
         prometheus_resource,
         pod_spec: pod_spec.unwrap_or_else(PodSpec::default),

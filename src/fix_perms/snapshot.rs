@@ -47,6 +47,9 @@ pub struct WorkloadRef {
     pub kind: WorkloadKind,
     pub name: String,
     pub resource_version: Option<String>,
+    /// A StatefulSet with `podManagementPolicy: OrderedReady` (the default): its controller does not replace a pod
+    /// that is not Running and Ready. The operator's StatefulSets are `Parallel`.
+    pub ordered_ready: bool,
 }
 
 /// The operator's `monitoring.coreos.com/v1` `Prometheus` resource, kept as JSON (there is no typed struct for it).
