@@ -4,7 +4,7 @@
 use kube_sim::Options;
 use kube_sim::cluster::Cluster;
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Runs kubectl with the cluster's kubeconfig; (exit code, stdout, stderr).
