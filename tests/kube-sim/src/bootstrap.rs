@@ -193,7 +193,8 @@ pub async fn wait_settled(api: &ApiServer, timeout: Duration) {
         let (pvcs, _) = api.store.list("persistentvolumeclaims", None);
         let pvc_pending = pvcs.iter().any(|p| p["status"]["phase"] == "Pending");
         let (pods, _) = api.store.list("pods", None);
-        let pods_pending = have_agent && pods.iter().any(|p| p["status"]["phase"] == "Pending" && p["status"]["containerStatuses"].is_null());
+        let now = crate::clock::now_unix();
+        let pods_pending = have_agent && pods.iter().any(|p| !crate::kubelet::pod::pod_settled(p, now));
         let unscheduled = pods.iter().any(|p| p["spec"]["nodeName"].is_null());
         if (!pvc_pending && !pods_pending && !unscheduled) || tokio::time::Instant::now() > deadline {
             return;

@@ -449,6 +449,44 @@ pub fn backoff_message(delay: Duration, container: &str, pod: &str) -> String {
     )
 }
 
+/// Whether a pod (as stored) has settled for `kube-sim run`/`up`: finished, all containers ready, crash-looping
+/// (that is a scenario's point), or running unready for over 10 s (a probe that will not pass); not while its
+/// sandbox or containers are still being created.
+pub fn pod_settled(pod: &Value, now_unix: i64) -> bool {
+    let status = &pod["status"];
+    if matches!(status["phase"].as_str(), Some("Succeeded" | "Failed")) {
+        return true;
+    }
+    let all: Vec<&Value> = status["initContainerStatuses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(status["containerStatuses"].as_array().into_iter().flatten())
+        .collect();
+    let main = status["containerStatuses"].as_array();
+    if main.is_none_or(|m| m.is_empty()) {
+        return false;
+    }
+    if main.is_some_and(|m| m.iter().all(|c| c["ready"] == true)) {
+        return true;
+    }
+    let crashed = all.iter().any(|c| {
+        c["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+            || c["lastState"]["terminated"].is_object()
+            || c["state"]["terminated"]["exitCode"]
+                .as_i64()
+                .is_some_and(|e| e != 0)
+    });
+    let stuck_unready = main.into_iter().flatten().any(|c| {
+        c["state"]["running"]["startedAt"]
+            .as_str()
+            .and_then(clock::parse_rfc3339)
+            .is_some_and(|t| now_unix - t > 10)
+            && c["ready"] == false
+    });
+    crashed || stuck_unready
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Running a pod.
 
@@ -1308,6 +1346,31 @@ mod tests {
         assert_eq!(pod_phase(&[], &[&done], "Never", false), "Succeeded");
         let failed = rec(State::Terminated(term(2)), None);
         assert_eq!(pod_phase(&[], &[&failed], "Never", false), "Failed");
+    }
+
+    #[test]
+    fn settled_pods() {
+        let now = 1_800_000_000;
+        let ts = |t: i64| clock::format_rfc3339(t);
+        let creating = json!({"status": {"phase": "Pending", "containerStatuses": [{"ready": false, "state": {"waiting": {"reason": "ContainerCreating"}}}]}});
+        assert!(!pod_settled(&creating, now));
+        assert!(!pod_settled(&json!({"status": {}}), now));
+        let ready = json!({"status": {"phase": "Running", "containerStatuses": [{"ready": true, "state": {"running": {"startedAt": ts(now)}}}]}});
+        assert!(pod_settled(&ready, now));
+        let starting = json!({"status": {"phase": "Running", "containerStatuses": [{"ready": false, "state": {"running": {"startedAt": ts(now - 2)}}}]}});
+        assert!(!pod_settled(&starting, now));
+        assert!(
+            pod_settled(&starting, now + 20),
+            "unready for over 10 s counts as settled"
+        );
+        let looping = json!({"status": {"phase": "Running", "containerStatuses": [
+            {"ready": true, "state": {"running": {"startedAt": ts(now)}}},
+            {"ready": false, "state": {"waiting": {"reason": "CrashLoopBackOff"}}, "lastState": {"terminated": {"exitCode": 2}}}]}});
+        assert!(pod_settled(&looping, now));
+        let init_failing = json!({"status": {"phase": "Pending",
+            "initContainerStatuses": [{"ready": false, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}],
+            "containerStatuses": [{"ready": false, "state": {"waiting": {"reason": "PodInitializing"}}}]}});
+        assert!(pod_settled(&init_failing, now));
     }
 
     #[test]
