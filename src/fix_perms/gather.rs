@@ -28,14 +28,15 @@ pub fn prometheus_api(ctx: &Ctx, namespace: &str) -> Api<DynamicObject> {
     Api::namespaced_with(ctx.client.clone(), namespace, &ar)
 }
 
-/// The Helm release that installed an object, from the labels Helm charts set (`app.kubernetes.io/managed-by: Helm`
-/// or the legacy `heritage: Helm`, with `app.kubernetes.io/instance` or `release`).
+/// The Helm release that installed an object, from the labels Helm charts set: `app.kubernetes.io/managed-by: Helm`
+/// or the legacy `heritage: Helm`, or kube-prometheus-stack's own `app: kube-prometheus-stack-…` (its templates label
+/// the `Prometheus` resource `app: <chart name>-prometheus` and `release: <release>`), with the release taken from
+/// `release` or `app.kubernetes.io/instance`.
 pub fn helm_release(labels: &BTreeMap<String, String>) -> Option<String> {
-    let by_helm = labels
-        .get("app.kubernetes.io/managed-by")
-        .map(String::as_str)
-        == Some("Helm")
-        || labels.get("heritage").map(String::as_str) == Some("Helm");
+    let label = |k: &str| labels.get(k).map(String::as_str);
+    let by_helm = label("app.kubernetes.io/managed-by") == Some("Helm")
+        || label("heritage") == Some("Helm")
+        || label("app").is_some_and(|a| a.starts_with("kube-prometheus-stack"));
     if !by_helm {
         return None;
     }
@@ -309,6 +310,13 @@ mod tests {
                 ("app.kubernetes.io/instance", "mon")
             ])),
             Some("mon".into())
+        );
+        assert_eq!(
+            helm_release(&labels(&[
+                ("app", "kube-prometheus-stack-prometheus"),
+                ("release", "kps")
+            ])),
+            Some("kps".into())
         );
         assert_eq!(helm_release(&labels(&[("release", "kps")])), None);
     }
