@@ -1,0 +1,567 @@
+//! End-to-end tests of `kubectl prom resize` against kube-sim (real API server, real Prometheus processes, real
+//! size-limited volumes): the disk-full incident, classes without expansion, shrink refusal, the operator
+//! procedure, offline expansion, a failing resizer and `--dry-run`. Each reads the objects back with the real kubectl.
+//! They need root and `prometheus`; they print a skip notice otherwise (and fail under `KUBE_SIM_REQUIRE=1`).
+
+#![allow(clippy::print_stderr)]
+
+use kube_sim::{Cluster, Options};
+use serde_json::Value;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn start(scenario: &str) -> Option<Cluster> {
+    Cluster::start_or_skip(Options {
+        scenario: Some(scenario.to_string()),
+        ..Default::default()
+    })
+}
+
+/// What a run of the plugin left behind.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// The real binary with our kubeconfig, a scratch HOME, and no terminal (so no prompt is possible).
+fn prom(cluster: &Cluster, args: &[&str]) -> Run {
+    let home = tempfile::tempdir().expect("temp HOME");
+    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-prom"))
+        .args(args)
+        .env("KUBECONFIG", cluster.kubeconfig_path())
+        .env("HOME", home.path())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run kubectl-prom");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The real kubectl; panics with its stderr when it fails.
+fn kubectl(cluster: &Cluster, args: &[&str]) -> String {
+    let out = cluster.kubectl().args(args).output().expect("run kubectl");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn kubectl_json(cluster: &Cluster, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["-o", "json"]);
+    serde_json::from_str(&kubectl(cluster, &all)).expect("kubectl -o json")
+}
+
+fn items(list: &Value) -> Vec<Value> {
+    list["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn name(obj: &Value) -> String {
+    obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn storage_request(pvc: &Value) -> String {
+    pvc["spec"]["resources"]["requests"]["storage"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn capacity(pvc: &Value) -> String {
+    pvc["status"]["capacity"]["storage"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn bytes(q: &str) -> i128 {
+    kubectl_prom::quantity::Quantity::parse(q)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .bytes()
+}
+
+/// `df -k MOUNT` in the container: the filesystem size in bytes as the pod sees it.
+fn df_bytes(cluster: &Cluster, ns: &str, pod: &str, container: &str, mount: &str) -> u64 {
+    let out = kubectl(
+        cluster,
+        &[
+            "exec", "-n", ns, pod, "-c", container, "--", "df", "-k", mount,
+        ],
+    );
+    let usage = kubectl_prom::resize::gather::parse_df_k(&out)
+        .unwrap_or_else(|| panic!("unreadable df output: {out}"));
+    usage.capacity_bytes
+}
+
+fn pod_ready(pod: &Value) -> bool {
+    pod["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
+}
+
+fn waiting_reason(pod: &Value) -> String {
+    pod["status"]["containerStatuses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["state"]["waiting"]["reason"].as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Pods in `ns` that mount `claim`.
+fn pods_mounting(cluster: &Cluster, ns: &str, claim: &str) -> Vec<Value> {
+    items(&kubectl_json(cluster, &["get", "pods", "-n", ns]))
+        .into_iter()
+        .filter(|p| {
+            p["metadata"]["deletionTimestamp"].is_null()
+                && p["spec"]["volumes"].as_array().is_some_and(|v| {
+                    v.iter()
+                        .any(|v| v["persistentVolumeClaim"]["claimName"] == claim)
+                })
+        })
+        .collect()
+}
+
+/// The container that mounts `claim`, and where (the chart puts its reload sidecar first).
+fn data_mount(pod: &Value, claim: &str) -> (String, String) {
+    let volume = pod["spec"]["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["persistentVolumeClaim"]["claimName"] == claim)
+        .and_then(|v| v["name"].as_str())
+        .expect("a volume for the claim");
+    for container in pod["spec"]["containers"].as_array().into_iter().flatten() {
+        for mount in container["volumeMounts"].as_array().into_iter().flatten() {
+            if mount["name"] == volume {
+                return (
+                    container["name"].as_str().unwrap_or_default().to_string(),
+                    mount["mountPath"].as_str().unwrap_or_default().to_string(),
+                );
+            }
+        }
+    }
+    panic!("no container mounts {volume}: {pod:#}");
+}
+
+fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// The single data claim of a Deployment-backed scenario, found the way a user would: the pod's claim volume.
+fn only_claim(cluster: &Cluster, ns: &str) -> Value {
+    let pvcs = items(&kubectl_json(cluster, &["get", "pvc", "-n", ns]));
+    assert_eq!(pvcs.len(), 1, "expected one claim in {ns}: {pvcs:#?}");
+    pvcs[0].clone()
+}
+
+#[test]
+fn disk_full_goes_from_crash_loop_to_ready_with_a_larger_filesystem() {
+    let Some(cluster) = start("disk-full") else {
+        return;
+    };
+    let ns = "monitoring";
+    let pvc = only_claim(&cluster, ns);
+    let claim = name(&pvc);
+    let before = bytes(&capacity(&pvc));
+    wait_until(
+        "the pod to crash-loop on the full disk",
+        Duration::from_secs(90),
+        || {
+            pods_mounting(&cluster, ns, &claim)
+                .iter()
+                .any(|p| waiting_reason(p).contains("CrashLoopBackOff"))
+        },
+    );
+
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            ns,
+            "--add",
+            "64Mi",
+            "--yes",
+            "--timeout",
+            "2m",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stderr.contains("no space left on device"),
+        "the plan marks the crash loop: {run}"
+    );
+    assert!(
+        run.stderr.contains("server.persistentVolume.size"),
+        "chart values change printed: {run}"
+    );
+
+    let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
+    let target = before + (64 << 20);
+    assert_eq!(bytes(&storage_request(&pvc)), target);
+    assert!(bytes(&capacity(&pvc)) >= target, "capacity: {pvc:#}");
+
+    wait_until(
+        "a Ready pod on the grown claim",
+        Duration::from_secs(120),
+        || pods_mounting(&cluster, ns, &claim).iter().any(pod_ready),
+    );
+    let pod = pods_mounting(&cluster, ns, &claim)
+        .into_iter()
+        .find(pod_ready)
+        .expect("ready pod");
+    let (container, mount) = data_mount(&pod, &claim);
+    let fs = df_bytes(&cluster, ns, &name(&pod), &container, &mount);
+    assert!(
+        i128::from(fs) > before && i128::from(fs) >= target * 95 / 100,
+        "the filesystem the pod sees is {fs} bytes; before {before}, target {target}"
+    );
+}
+
+#[test]
+fn class_without_expansion_is_refused_with_the_admission_text_then_fixed_with_the_explicit_step() {
+    let Some(cluster) = start("resize-no-expansion") else {
+        return;
+    };
+    let ns = "monitoring";
+    let pvc = only_claim(&cluster, ns);
+    let claim = name(&pvc);
+    let class = pvc["spec"]["storageClassName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = storage_request(&pvc);
+
+    let run = prom(&cluster, &["resize", "-n", ns, "--add", "32Mi", "--yes"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(
+        run.stderr.contains("only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("--allow-expansion"), "{run}");
+    assert_eq!(
+        storage_request(&kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim])),
+        before
+    );
+    let sc = kubectl_json(&cluster, &["get", "storageclass", &class]);
+    assert_ne!(sc["allowVolumeExpansion"], true);
+
+    // The real apiserver path agrees: kubectl's own patch is refused with that text.
+    let refused = cluster
+        .kubectl()
+        .args([
+            "patch",
+            "pvc",
+            &claim,
+            "-n",
+            ns,
+            "-p",
+            r#"{"spec":{"resources":{"requests":{"storage":"1Gi"}}}}"#,
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("only dynamically provisioned pvc can be resized")
+    );
+
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            ns,
+            "--add",
+            "32Mi",
+            "--allow-expansion",
+            "--yes",
+            "--timeout",
+            "2m",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stderr.contains("cluster-wide"), "{run}");
+    let sc = kubectl_json(&cluster, &["get", "storageclass", &class]);
+    assert_eq!(sc["allowVolumeExpansion"], true);
+    let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
+    assert_eq!(
+        bytes(&capacity(&pvc)),
+        bytes(&before) + (32 << 20),
+        "{pvc:#}"
+    );
+}
+
+#[test]
+fn shrink_and_same_size_are_refused_before_any_change() {
+    let Some(cluster) = start("resize-no-expansion") else {
+        return;
+    };
+    let ns = "monitoring";
+    let pvc = only_claim(&cluster, ns);
+    let claim = name(&pvc);
+    let rv = pvc["metadata"]["resourceVersion"].clone();
+    for size in ["1Mi", capacity(&pvc).as_str()] {
+        let run = prom(&cluster, &["resize", "-n", ns, "--size", size, "--yes"]);
+        assert_eq!(run.code, 2, "{run}");
+        assert!(run.stderr.contains("never shrinks"), "{run}");
+    }
+    let after = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
+    assert_eq!(
+        after["metadata"]["resourceVersion"], rv,
+        "the claim was not touched"
+    );
+    let run = prom(&cluster, &["resize", "-n", ns, "--size", "12XB"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("unknown suffix `XB`"), "{run}");
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let Some(cluster) = start("resize-online") else {
+        return;
+    };
+    let ns = "monitoring";
+    let pvc = only_claim(&cluster, ns);
+    let claim = name(&pvc);
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            ns,
+            "--increase",
+            "50%",
+            "--dry-run",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let report = run.json();
+    assert_eq!(report["dryRun"], true);
+    assert_eq!(report["claims"][0]["name"], claim.as_str());
+    assert_eq!(report["claims"][0]["state"], "dry-run");
+    assert_eq!(report["steps"][0]["result"], "dry-run");
+    let after = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
+    assert_eq!(storage_request(&after), storage_request(&pvc));
+    assert_eq!(
+        after["metadata"]["resourceVersion"],
+        pvc["metadata"]["resourceVersion"]
+    );
+    // Without --yes and without a terminal, a real run is refused and changes nothing either.
+    let run = prom(&cluster, &["resize", "-n", ns, "--increase", "50%"]);
+    assert_eq!(run.code, 4, "{run}");
+    let after = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
+    assert_eq!(
+        after["metadata"]["resourceVersion"],
+        pvc["metadata"]["resourceVersion"]
+    );
+}
+
+#[test]
+fn offline_expansion_restarts_the_pod_on_file_system_resize_pending() {
+    let Some(cluster) = start("resize-offline") else {
+        return;
+    };
+    let ns = "monitoring";
+    let pvc = only_claim(&cluster, ns);
+    let claim = name(&pvc);
+    let before = bytes(&capacity(&pvc));
+    let pod_before = pods_mounting(&cluster, ns, &claim)
+        .first()
+        .map(name)
+        .expect("a pod");
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            ns,
+            "--add",
+            "32Mi",
+            "--yes",
+            "--timeout",
+            "2m",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stderr.contains("FileSystemResizePending"), "{run}");
+    let report = run.json();
+    assert_eq!(report["claims"][0]["state"], "done");
+    assert_eq!(report["claims"][0]["podRestarted"], true);
+    let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
+    assert!(bytes(&capacity(&pvc)) >= before + (32 << 20));
+    let pods = pods_mounting(&cluster, ns, &claim);
+    assert!(
+        pods.iter().all(|p| name(p) != pod_before),
+        "the pod was restarted"
+    );
+    let fs = report["claims"][0]["filesystem"]["capacityBytes"]
+        .as_i64()
+        .unwrap_or_default();
+    assert!(
+        i128::from(fs) >= (before + (32 << 20)) * 95 / 100,
+        "{report:#}"
+    );
+}
+
+#[test]
+fn a_failing_resizer_is_surfaced_with_its_message_and_a_non_zero_exit() {
+    let Some(cluster) = start("resize-failing") else {
+        return;
+    };
+    let ns = "monitoring";
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            ns,
+            "--add",
+            "32Mi",
+            "--yes",
+            "--timeout",
+            "1m",
+        ],
+    );
+    assert_ne!(run.code, 0, "{run}");
+    assert!(
+        run.stderr.contains("VolumeModificationRateExceeded"),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("once every 6 hours"),
+        "EBS warning in the plan: {run}"
+    );
+}
+
+#[test]
+fn operator_flavour_pauses_grows_recreates_and_unpauses_without_deleting_pods() {
+    let Some(cluster) = start("kps-healthy") else {
+        return;
+    };
+    let ns = "monitoring";
+    let crs = items(&kubectl_json(&cluster, &["get", "prometheus", "-n", ns]));
+    assert_eq!(crs.len(), 1);
+    let cr = name(&crs[0]);
+    let label = format!("operator.prometheus.io/name={cr}");
+    let pvcs = items(&kubectl_json(
+        &cluster,
+        &["get", "pvc", "-n", ns, "-l", &label],
+    ));
+    assert!(!pvcs.is_empty());
+    let before = pvcs.iter().map(|p| bytes(&capacity(p))).max().unwrap();
+    let sts_before = items(&kubectl_json(
+        &cluster,
+        &["get", "statefulsets", "-n", ns, "-l", &label],
+    ));
+    let pods_before: Vec<(String, Value)> = items(&kubectl_json(
+        &cluster,
+        &["get", "pods", "-n", ns, "-l", &label],
+    ))
+    .iter()
+    .map(|p| (name(p), p["metadata"]["uid"].clone()))
+    .collect();
+    assert!(!pods_before.is_empty());
+
+    let target_arg = format!("prometheus/{cr}");
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            &target_arg,
+            "-n",
+            ns,
+            "--add",
+            "32Mi",
+            "--yes",
+            "--timeout",
+            "2m",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    for expected in [
+        "pause",
+        "--cascade=orphan",
+        "resume",
+        "recreated by the operator",
+    ] {
+        assert!(run.stderr.contains(expected), "missing `{expected}`: {run}");
+    }
+
+    let cr_after = kubectl_json(&cluster, &["get", "prometheus", "-n", ns, &cr]);
+    assert_ne!(cr_after["spec"]["paused"], true, "left unpaused");
+    let requested = cr_after["spec"]["storage"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(bytes(&requested), before + (32 << 20));
+    for pvc in items(&kubectl_json(
+        &cluster,
+        &["get", "pvc", "-n", ns, "-l", &label],
+    )) {
+        assert_eq!(bytes(&capacity(&pvc)), before + (32 << 20), "{pvc:#}");
+    }
+    let sts_after = items(&kubectl_json(
+        &cluster,
+        &["get", "statefulsets", "-n", ns, "-l", &label],
+    ));
+    assert_eq!(sts_after.len(), sts_before.len());
+    for (old, new) in sts_before.iter().zip(&sts_after) {
+        assert_ne!(
+            old["metadata"]["uid"], new["metadata"]["uid"],
+            "StatefulSet recreated"
+        );
+        let template =
+            &new["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"];
+        assert_eq!(bytes(template.as_str().unwrap()), before + (32 << 20));
+    }
+    for (pod, uid) in &pods_before {
+        let now = kubectl_json(&cluster, &["get", "pod", "-n", ns, pod]);
+        assert_eq!(&now["metadata"]["uid"], uid, "pod {pod} was never deleted");
+    }
+}
