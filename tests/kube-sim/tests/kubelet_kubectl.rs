@@ -1,87 +1,12 @@
 //! The kubelet through the real kubectl against `kube-sim up` (the `Cluster` handle): an ordinary Prometheus
 //! Deployment + ConfigMap + PVC + Service becomes Ready and answers through the pod proxy, `logs`, `logs --previous`,
 //! `exec … df -k /data` and the incident-1 `exec … wget` work verbatim, and nothing of the node is left after drop.
+mod kubelet_support;
+
 use kube_sim::Options;
 use kube_sim::cluster::Cluster;
-use std::io::Write;
-use std::process::Stdio;
+use kubelet_support::{apply, df_size_kib, kubectl, ready_pod, wait_for};
 use std::time::{Duration, Instant};
-
-/// Runs kubectl with the cluster's kubeconfig; (exit code, stdout, stderr).
-pub fn kubectl(c: &Cluster, args: &[&str]) -> (i32, String, String) {
-    let out = c.kubectl().args(args).output().expect("kubectl runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-pub fn apply(c: &Cluster, yaml: &str) {
-    let mut child = c
-        .kubectl()
-        .args(["apply", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(yaml.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "kubectl apply failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Polls until `f` yields, or panics after `timeout` with `what` and the pods' state.
-pub fn wait_for<T>(
-    c: &Cluster,
-    what: &str,
-    timeout: Duration,
-    mut f: impl FnMut() -> Option<T>,
-) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        if start.elapsed() > timeout {
-            let (_, pods, _) = kubectl(c, &["get", "pods", "-A", "-o", "wide"]);
-            let (_, events, _) = kubectl(c, &["get", "events", "-A"]);
-            panic!("timed out after {timeout:?} waiting for {what}\n{pods}\n{events}");
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
-/// The first pod in `ns` matching `selector` whose containers are all ready.
-pub fn ready_pod(c: &Cluster, ns: &str, selector: &str) -> Option<String> {
-    let (_, out, _) = kubectl(
-        c,
-        &[
-            "get",
-            "pods",
-            "-n",
-            ns,
-            "-l",
-            selector,
-            "-o",
-            r#"jsonpath={range .items[*]}{.metadata.name} {.status.containerStatuses[*].ready}{"\n"}{end}"#,
-        ],
-    );
-    out.lines()
-        .find(|l| {
-            l.split_whitespace().skip(1).all(|r| r == "true") && l.split_whitespace().count() > 1
-        })
-        .map(|l| l.split_whitespace().next().unwrap_or_default().to_string())
-}
 
 const PLAIN_PROMETHEUS: &str = r#"
 apiVersion: v1
@@ -240,12 +165,7 @@ fn plain_prometheus_is_ready_and_kubectl_logs_exec_proxy_work() {
         ],
     );
     assert_eq!(code, 0, "{err}");
-    assert!(
-        df.lines()
-            .nth(1)
-            .is_some_and(|l| l.split_whitespace().nth(1) == Some("65536")),
-        "{df}"
-    );
+    assert_eq!(df_size_kib(&df), Some(65536), "{df}");
     // Incident 1's manual reload, verbatim: lifecycle on, so an empty answer and exit 0, and the log shows it.
     let (code, out, err) = kubectl(
         &c,

@@ -1,61 +1,12 @@
 //! Each scenario reproduces its incident from the real Prometheus, checked with the real kubectl: healthy installs
 //! become Ready within seconds, the incidents show Prometheus's own log lines, and the fixes the write-ups applied
 //! (growing the claim, adding fsGroup) really fix them.
+mod kubelet_support;
+
 use kube_sim::Options;
 use kube_sim::cluster::Cluster;
+use kubelet_support::{df_size_kib, kubectl, pods, wait_for};
 use std::time::{Duration, Instant};
-
-fn kubectl(c: &Cluster, args: &[&str]) -> (i32, String, String) {
-    let out = c.kubectl().args(args).output().expect("kubectl runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn wait_for<T>(c: &Cluster, what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        if start.elapsed() > timeout {
-            let (_, pods, _) = kubectl(c, &["get", "pods", "-A", "-o", "wide"]);
-            let (_, events, _) = kubectl(c, &["get", "events", "-A"]);
-            panic!("timed out after {timeout:?} waiting for {what}\n{pods}\n{events}");
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
-/// (name, every container ready) of the pods in `ns` matching `selector`.
-fn pods(c: &Cluster, ns: &str, selector: &str) -> Vec<(String, bool)> {
-    let (_, out, _) = kubectl(
-        c,
-        &[
-            "get",
-            "pods",
-            "-n",
-            ns,
-            "-l",
-            selector,
-            "-o",
-            r#"jsonpath={range .items[*]}{.metadata.name} {.status.containerStatuses[*].ready}{"\n"}{end}"#,
-        ],
-    );
-    out.lines()
-        .filter_map(|l| {
-            let mut parts = l.split_whitespace();
-            let name = parts.next()?.to_string();
-            let ready: Vec<&str> = parts.collect();
-            Some((
-                name,
-                !ready.is_empty() && ready.iter().all(|r| *r == "true"),
-            ))
-        })
-        .collect()
-}
 
 fn start(scenario: &str) -> Option<(Cluster, Instant)> {
     let t = Instant::now();
@@ -200,12 +151,7 @@ fn disk_full_crash_loops_with_enospc_and_growing_the_claim_fixes_it() {
             "/data",
         ],
     );
-    assert!(
-        df.lines()
-            .nth(1)
-            .is_some_and(|l| l.split_whitespace().nth(1) == Some("65536")),
-        "{df}"
-    );
+    assert_eq!(df_size_kib(&df), Some(65536), "{df}");
 }
 
 #[test]

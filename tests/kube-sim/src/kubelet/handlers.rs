@@ -6,11 +6,12 @@ use super::Kubelet;
 use super::pod::{ExecTarget, PodHandle, State};
 use super::rootfs;
 use crate::node_agent::{Body, NodeAgent, PodSubresource};
+use crate::server::{error_response, full, json_response, param, parse_query};
 use crate::status::ApiError;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{SinkExt, StreamExt};
-use http_body_util::{BodyExt, Full, StreamBody};
+use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
@@ -57,9 +58,7 @@ impl NodeAgent for KubeletAgent {
                 ));
             }
             match path.trim_end_matches('/') {
-                "/stats/summary" | "stats/summary" => {
-                    json_response(StatusCode::OK, &stats_summary(&k))
-                }
+                "/stats/summary" | "stats/summary" => json_response(200, &stats_summary(&k)),
                 "/healthz" | "healthz" => text(StatusCode::OK, "ok"),
                 other => text(
                     StatusCode::NOT_FOUND,
@@ -74,12 +73,6 @@ impl NodeAgent for KubeletAgent {
     }
 }
 
-fn full(body: impl Into<Bytes>) -> Body {
-    Full::new(body.into())
-        .map_err(|never| match never {})
-        .boxed()
-}
-
 fn text(code: StatusCode, s: &str) -> Response<Body> {
     Response::builder()
         .status(code)
@@ -88,62 +81,8 @@ fn text(code: StatusCode, s: &str) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(full("")))
 }
 
-fn json_response(code: StatusCode, v: &Value) -> Response<Body> {
-    Response::builder()
-        .status(code)
-        .header("content-type", "application/json")
-        .body(full(serde_json::to_vec(v).unwrap_or_default()))
-        .unwrap_or_else(|_| Response::new(full("")))
-}
-
 fn error(e: ApiError) -> Response<Body> {
-    json_response(
-        StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        &e.to_status(),
-    )
-}
-
-/// `application/x-www-form-urlencoded` query pairs, in order.
-pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
-    query
-        .unwrap_or_default()
-        .split('&')
-        .filter(|s| !s.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(
-                    std::str::from_utf8(&bytes[i + 1..(i + 3).min(bytes.len())]).unwrap_or(""),
-                    16,
-                ) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).to_string()
-}
-
-fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    error_response(&e)
 }
 
 fn flag(q: &[(String, String)], name: &str) -> bool {
@@ -194,7 +133,7 @@ fn handle_or_error(k: &Kubelet, ns: &str, pod: &str) -> Result<Arc<PodHandle>, A
 }
 
 async fn logs(k: Arc<Kubelet>, req: Request<Incoming>, ns: &str, pod: &str) -> Response<Body> {
-    let q = query_pairs(req.uri().query());
+    let q = parse_query(req.uri().query());
     let handle = match handle_or_error(&k, ns, pod) {
         Ok(h) => h,
         Err(e) => return error(e),
@@ -302,7 +241,7 @@ pub fn exit_status(code: i32) -> Value {
 }
 
 fn exec(k: Arc<Kubelet>, req: Request<Incoming>, ns: &str, pod: &str) -> Response<Body> {
-    let q = query_pairs(req.uri().query());
+    let q = parse_query(req.uri().query());
     let command: Vec<String> = q
         .iter()
         .filter(|(k, _)| k == "command")
@@ -681,7 +620,7 @@ mod tests {
 
     #[test]
     fn query_decoding_and_exit_status() {
-        let q = query_pairs(Some(
+        let q = parse_query(Some(
             "command=df&command=-k&command=%2Fdata&container=prometheus-server&stdout=true&tailLines=5",
         ));
         let cmd: Vec<&str> = q

@@ -105,6 +105,11 @@ fn isolate_once() -> Result<(), String> {
     }
 }
 
+/// Whether `isolate_process` succeeded in this process (mounts made now cannot leak onto the host).
+pub fn is_isolated() -> bool {
+    matches!(ISOLATED.get(), Some(Ok(())))
+}
+
 /// This process's pid as the node (the host /proc) sees it, also from inside the PID namespace.
 pub fn node_pid() -> u32 {
     std::fs::read_link("/proc/self")

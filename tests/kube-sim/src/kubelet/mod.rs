@@ -56,6 +56,13 @@ impl Kubelet {
     /// Creates the node's state directory (a tmpfs, so nothing survives us even on SIGKILL but the empty mount
     /// point) and starts watching the store for pods bound to `node`.
     pub fn start(store: Arc<Store>, node: &str, host_ip: &str) -> Result<Arc<Self>, String> {
+        // Without the private mount namespace every tmpfs and overlay would land in the host's namespace and
+        // outlive a crashed or killed process.
+        if !isolate::is_isolated() {
+            return Err("the kubelet needs an isolated process: call kube_sim::kubelet::isolate_process() first thing in main \
+                 (the kube-sim binary and the kubelet_sandbox test do); in-process tests boot without a node agent"
+                .into());
+        }
         static INSTANCE: AtomicU32 = AtomicU32::new(0);
         let n = INSTANCE.fetch_add(1, Ordering::Relaxed);
         let state_dir =
@@ -276,7 +283,7 @@ impl Kubelet {
         } else {
             let bytes = pv["spec"]["capacity"]["storage"]
                 .as_str()
-                .and_then(volumes::parse_quantity_bytes)
+                .and_then(crate::quantity::bytes)
                 .ok_or_else(|| {
                     format!("persistentvolume \"{pv_name}\" has no spec.capacity.storage")
                 })?;

@@ -143,6 +143,18 @@ fn capped(seconds: Option<i32>, default: i32) -> Duration {
         .max(Duration::from_millis(200))
 }
 
+/// Records a container's readiness, publishing the pod status only when it changed.
+fn set_ready(kubelet: &Kubelet, handle: &PodHandle, container: &str, ready: bool) {
+    let mut changed = false;
+    handle.update(container, |r| {
+        changed = r.ready != ready;
+        r.ready = ready;
+    });
+    if changed {
+        handle.publish(kubelet);
+    }
+}
+
 /// Runs the container's probes until `stop` flips; updates ready/started and restarts on liveness failure.
 pub async fn run_probes(
     kubelet: Arc<Kubelet>,
@@ -218,14 +230,7 @@ pub async fn run_probes(
                     ready_ok += 1;
                     ready_fail = 0;
                     if ready_ok >= rp.success_threshold.unwrap_or(1) {
-                        let mut changed = false;
-                        handle.update(&c.name, |r| {
-                            changed = !r.ready;
-                            r.ready = true;
-                        });
-                        if changed {
-                            handle.publish(&kubelet);
-                        }
+                        set_ready(&kubelet, &handle, &c.name, true);
                     }
                 }
                 Outcome::Failure(msg) => {
@@ -238,26 +243,12 @@ pub async fn run_probes(
                         &format!("Readiness probe failed: {msg}"),
                     );
                     if ready_fail >= rp.failure_threshold.unwrap_or(3) {
-                        let mut changed = false;
-                        handle.update(&c.name, |r| {
-                            changed = r.ready;
-                            r.ready = false;
-                        });
-                        if changed {
-                            handle.publish(&kubelet);
-                        }
+                        set_ready(&kubelet, &handle, &c.name, false);
                     }
                 }
             }
         } else {
-            let mut changed = false;
-            handle.update(&c.name, |r| {
-                changed = !r.ready;
-                r.ready = true;
-            });
-            if changed {
-                handle.publish(&kubelet);
-            }
+            set_ready(&kubelet, &handle, &c.name, true);
         }
         if let Some(lp) = &c.liveness_probe {
             match probe_once(&net, &c, lp).await {

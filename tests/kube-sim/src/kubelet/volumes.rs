@@ -222,47 +222,9 @@ fn collect_paths(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Parses a resource.Quantity into bytes (`8Gi`, `100Mi`, `1G`, `1.5Gi`, `2048`); None when it is not one.
-pub fn parse_quantity_bytes(q: &str) -> Option<u64> {
-    let q = q.trim();
-    let split = q
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(q.len());
-    let (num, suffix) = q.split_at(split);
-    let value: f64 = num.parse().ok()?;
-    let mult: f64 = match suffix {
-        "" => 1.0,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "m" => 1e-3,
-        s if s.starts_with('e') || s.starts_with('E') => 10f64.powi(s[1..].parse().ok()?),
-        _ => return None,
-    };
-    let bytes = (value * mult).ceil();
-    (bytes.is_finite() && bytes >= 0.0).then_some(bytes as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quantities_parse_to_bytes() {
-        assert_eq!(parse_quantity_bytes("8Gi"), Some(8 << 30));
-        assert_eq!(parse_quantity_bytes("100Mi"), Some(100 << 20));
-        assert_eq!(parse_quantity_bytes("1G"), Some(1_000_000_000));
-        assert_eq!(parse_quantity_bytes("1.5Gi"), Some(3 << 29));
-        assert_eq!(parse_quantity_bytes("2048"), Some(2048));
-        assert_eq!(parse_quantity_bytes("lots"), None);
-    }
 
     #[test]
     fn atomic_writer_swaps_data_link_and_keeps_key_links() {
