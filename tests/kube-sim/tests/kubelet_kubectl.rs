@@ -376,3 +376,121 @@ fn lifecycle_off_reload_is_refused_with_prometheus_own_403() {
         "{line}"
     );
 }
+
+const RELOAD_SIDECARS: &str = r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg, namespace: default}
+data:
+  prometheus.yml: |
+    global:
+      scrape_interval: 15s
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: thanos-style, namespace: default}
+spec:
+  securityContext: {runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534}
+  containers:
+    - name: prometheus
+      image: quay.io/prometheus/prometheus:v2.48.0
+      args: [--config.file=/etc/config/prometheus.yml, --storage.tsdb.path=/data, --web.enable-lifecycle]
+      volumeMounts: [{name: cfg, mountPath: /etc/config}, {name: data, mountPath: /data}]
+    - name: reloader
+      image: quay.io/prometheus-operator/prometheus-config-reloader:v0.70.0
+      args: [--watched-dir=/etc/config, --reload-url=http://127.0.0.1:9090/-/reload]
+      volumeMounts: [{name: cfg, mountPath: /etc/config}]
+  volumes: [{name: cfg, configMap: {name: cfg}}, {name: data, emptyDir: {}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: jimmidyson-style, namespace: default}
+spec:
+  securityContext: {runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534}
+  containers:
+    - name: prometheus
+      image: quay.io/prometheus/prometheus:v2.48.0
+      args: [--config.file=/etc/config/prometheus.yml, --storage.tsdb.path=/data]
+      volumeMounts: [{name: cfg, mountPath: /etc/config}, {name: data, mountPath: /data}]
+    - name: configmap-reload
+      image: jimmidyson/configmap-reload:v0.8.0
+      args: [--volume-dir=/etc/config, --webhook-url=http://127.0.0.1:9090/-/reload]
+      volumeMounts: [{name: cfg, mountPath: /etc/config}]
+  volumes: [{name: cfg, configMap: {name: cfg}}, {name: data, emptyDir: {}}]
+"#;
+
+#[test]
+fn reload_sidecars_log_prometheus_answers_after_a_configmap_edit() {
+    let Some(c) = Cluster::start_or_skip(Options::default()) else {
+        return;
+    };
+    apply(&c, RELOAD_SIDECARS);
+    for pod in ["thanos-style", "jimmidyson-style"] {
+        wait_for(&c, &format!("{pod} Ready"), Duration::from_secs(30), || {
+            let (_, ready, _) = kubectl(
+                &c,
+                &[
+                    "get",
+                    "pod",
+                    pod,
+                    "-o",
+                    "jsonpath={.status.containerStatuses[*].ready}",
+                ],
+            );
+            (ready.trim() == "true true").then_some(())
+        });
+    }
+    // The seed document's typo reaches both pods through the ConfigMap volume's ..data swap.
+    let typo = r#"{"data":{"prometheus.yml":"global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    scarpe_interval: 5s\n    static_configs:\n      - targets: [localhost:9090]\n"}}"#;
+    let (code, _, err) = kubectl(&c, &["patch", "configmap", "cfg", "-p", typo]);
+    assert_eq!(code, 0, "{err}");
+    // thanos reloader: Prometheus answers 500 (bad config), the sidecar's misleading hint, the old config stays.
+    let line = wait_for(
+        &c,
+        "the reloader's 500 line",
+        Duration::from_secs(20),
+        || {
+            let (_, logs, _) = kubectl(&c, &["logs", "thanos-style", "-c", "reloader"]);
+            logs.lines()
+                .find(|l| l.contains("500 Internal Server Error"))
+                .map(String::from)
+        },
+    );
+    assert!(line.contains("received non-200 response: 500 Internal Server Error; have you set `--web.enable-lifecycle` Prometheus flag?"), "{line}");
+    let (_, logs, _) = kubectl(&c, &["logs", "thanos-style", "-c", "prometheus"]);
+    assert!(
+        logs.contains("msg=\"Error reloading config\"")
+            && logs.contains("field scarpe_interval not found in type config.ScrapeConfig"),
+        "{logs}"
+    );
+    let (_, config, _) = kubectl(
+        &c,
+        &[
+            "get",
+            "--raw",
+            "/api/v1/namespaces/default/pods/thanos-style:9090/proxy/api/v1/status/config",
+        ],
+    );
+    assert!(
+        config.contains("scrape_interval: 15s") && !config.contains("scarpe"),
+        "the last good config keeps running: {config}"
+    );
+    // jimmidyson/configmap-reload without the lifecycle flag: Go log lines, one attempt, no hint.
+    let logs = wait_for(
+        &c,
+        "configmap-reload's 403",
+        Duration::from_secs(20),
+        || {
+            let (_, logs, _) = kubectl(&c, &["logs", "jimmidyson-style", "-c", "configmap-reload"]);
+            logs.contains("retries exhausted").then_some(logs)
+        },
+    );
+    for expected in [
+        "config map updated",
+        "performing webhook request (1/1)",
+        "error: Received response code 403 , expected 200",
+        "error: Webhook reload retries exhausted",
+    ] {
+        assert!(logs.contains(expected), "missing {expected:?} in:\n{logs}");
+    }
+}
