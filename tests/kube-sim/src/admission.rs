@@ -9,8 +9,16 @@ use crate::server::ApiServer;
 use crate::status::{ApiError, ApiResult, FieldError, FieldErrorKind};
 use serde_json::{Value, json};
 
-pub fn admit_create(api: &ApiServer, rt: &ResourceType, _ns: &str, obj: &mut Value) -> ApiResult<()> {
-    let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+pub fn admit_create(
+    api: &ApiServer,
+    rt: &ResourceType,
+    _ns: &str,
+    obj: &mut Value,
+) -> ApiResult<()> {
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     match (rt.group.as_str(), rt.plural.as_str()) {
         ("", "namespaces") => {
             obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
@@ -19,7 +27,8 @@ pub fn admit_create(api: &ApiServer, rt: &ResourceType, _ns: &str, obj: &mut Val
         }
         ("", "pods") => {
             default_pod_spec(&mut obj["spec"]);
-            validate_pod_spec(&obj["spec"], "spec").map_err(|c| ApiError::invalid("", "Pod", &name, &c))?;
+            validate_pod_spec(&obj["spec"], "spec")
+                .map_err(|c| ApiError::invalid("", "Pod", &name, &c))?;
             obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
         }
         ("", "services") => default_service(api, obj),
@@ -56,7 +65,14 @@ pub fn admit_create(api: &ApiServer, rt: &ResourceType, _ns: &str, obj: &mut Val
         }
         ("storage.k8s.io", "csidrivers") => {
             let spec = &mut obj["spec"];
-            for (k, v) in [("attachRequired", json!(true)), ("podInfoOnMount", json!(false)), ("fsGroupPolicy", json!("ReadWriteOnceWithFSType")), ("requiresRepublish", json!(false)), ("storageCapacity", json!(false)), ("volumeLifecycleModes", json!(["Persistent"]))] {
+            for (k, v) in [
+                ("attachRequired", json!(true)),
+                ("podInfoOnMount", json!(false)),
+                ("fsGroupPolicy", json!("ReadWriteOnceWithFSType")),
+                ("requiresRepublish", json!(false)),
+                ("storageCapacity", json!(false)),
+                ("volumeLifecycleModes", json!(["Persistent"])),
+            ] {
                 if spec[k].is_null() {
                     spec[k] = v;
                 }
@@ -68,8 +84,11 @@ pub fn admit_create(api: &ApiServer, rt: &ResourceType, _ns: &str, obj: &mut Val
             if spec["strategy"]["type"].is_null() {
                 spec["strategy"]["type"] = json!("RollingUpdate");
             }
-            if spec["strategy"]["type"] == "RollingUpdate" && spec["strategy"]["rollingUpdate"].is_null() {
-                spec["strategy"]["rollingUpdate"] = json!({"maxUnavailable": "25%", "maxSurge": "25%"});
+            if spec["strategy"]["type"] == "RollingUpdate"
+                && spec["strategy"]["rollingUpdate"].is_null()
+            {
+                spec["strategy"]["rollingUpdate"] =
+                    json!({"maxUnavailable": "25%", "maxSurge": "25%"});
             }
             if spec["progressDeadlineSeconds"].is_null() {
                 spec["progressDeadlineSeconds"] = json!(600);
@@ -87,12 +106,18 @@ pub fn admit_create(api: &ApiServer, rt: &ResourceType, _ns: &str, obj: &mut Val
                 spec["podManagementPolicy"] = json!("OrderedReady");
             }
             if spec["updateStrategy"].is_null() {
-                spec["updateStrategy"] = json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}});
+                spec["updateStrategy"] =
+                    json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}});
             }
             if spec["persistentVolumeClaimRetentionPolicy"].is_null() {
-                spec["persistentVolumeClaimRetentionPolicy"] = json!({"whenDeleted": "Retain", "whenScaled": "Retain"});
+                spec["persistentVolumeClaimRetentionPolicy"] =
+                    json!({"whenDeleted": "Retain", "whenScaled": "Retain"});
             }
-            for t in spec["volumeClaimTemplates"].as_array_mut().into_iter().flatten() {
+            for t in spec["volumeClaimTemplates"]
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+            {
                 if t["spec"]["volumeMode"].is_null() {
                     t["spec"]["volumeMode"] = json!("Filesystem");
                 }
@@ -104,7 +129,13 @@ pub fn admit_create(api: &ApiServer, rt: &ResourceType, _ns: &str, obj: &mut Val
         }
         ("apiextensions.k8s.io", "customresourcedefinitions") => {
             let names = obj["spec"]["names"].clone();
-            let versions: Vec<Value> = obj["spec"]["versions"].as_array().into_iter().flatten().filter(|v| v["storage"] == true).map(|v| v["name"].clone()).collect();
+            let versions: Vec<Value> = obj["spec"]["versions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|v| v["storage"] == true)
+                .map(|v| v["name"].clone())
+                .collect();
             let now = crate::clock::now_rfc3339();
             obj["status"] = json!({
                 "acceptedNames": names,
@@ -120,8 +151,16 @@ pub fn admit_create(api: &ApiServer, rt: &ResourceType, _ns: &str, obj: &mut Val
     Ok(())
 }
 
-pub fn admit_update(api: &ApiServer, rt: &ResourceType, old: &Value, new: &mut Value) -> ApiResult<()> {
-    let name = old["metadata"]["name"].as_str().unwrap_or_default().to_string();
+pub fn admit_update(
+    api: &ApiServer,
+    rt: &ResourceType,
+    old: &Value,
+    new: &mut Value,
+) -> ApiResult<()> {
+    let name = old["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     match (rt.group.as_str(), rt.plural.as_str()) {
         ("", "persistentvolumeclaims") => validate_pvc_update(api, &name, old, new),
         ("apps", "statefulsets") => {
@@ -151,7 +190,9 @@ pub fn admit_update(api: &ApiServer, rt: &ResourceType, old: &Value, new: &mut V
 fn default_storage_class(api: &ApiServer) -> Option<String> {
     let (scs, _) = api.store.list("storageclasses.storage.k8s.io", None);
     scs.iter()
-        .find(|s| s["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true")
+        .find(|s| {
+            s["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+        })
         .and_then(|s| s["metadata"]["name"].as_str().map(String::from))
 }
 
@@ -195,7 +236,11 @@ pub fn default_pod_spec(spec: &mut Value) {
                 let image = c["image"].as_str().unwrap_or_default();
                 let tag = image.rsplit('/').next().unwrap_or_default();
                 let latest = !tag.contains(':') || tag.ends_with(":latest");
-                c["imagePullPolicy"] = json!(if latest && !image.contains('@') { "Always" } else { "IfNotPresent" });
+                c["imagePullPolicy"] = json!(if latest && !image.contains('@') {
+                    "Always"
+                } else {
+                    "IfNotPresent"
+                });
             }
             if c["terminationMessagePath"].is_null() {
                 c["terminationMessagePath"] = json!("/dev/termination-log");
@@ -215,17 +260,33 @@ pub fn default_pod_spec(spec: &mut Value) {
 
 /// The volumeMounts of every container must name a pod volume (ValidatePodSpec → validateVolumeMounts).
 pub fn validate_pod_spec(spec: &Value, prefix: &str) -> Result<(), Vec<FieldError>> {
-    let volumes: Vec<&str> = spec["volumes"].as_array().into_iter().flatten().filter_map(|v| v["name"].as_str()).collect();
+    let volumes: Vec<&str> = spec["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
     let mut errs = vec![];
     if spec["containers"].as_array().is_none_or(|c| c.is_empty()) {
-        errs.push(FieldError::new(format!("{prefix}.containers"), FieldErrorKind::Required(String::new())));
+        errs.push(FieldError::new(
+            format!("{prefix}.containers"),
+            FieldErrorKind::Required(String::new()),
+        ));
     }
     for list in ["initContainers", "containers"] {
         for (i, c) in spec[list].as_array().into_iter().flatten().enumerate() {
-            for (j, m) in c["volumeMounts"].as_array().into_iter().flatten().enumerate() {
+            for (j, m) in c["volumeMounts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
                 let n = m["name"].as_str().unwrap_or_default();
                 if !volumes.contains(&n) {
-                    errs.push(FieldError::new(format!("{prefix}.{list}[{i}].volumeMounts[{j}].name"), FieldErrorKind::NotFound(n.to_string())));
+                    errs.push(FieldError::new(
+                        format!("{prefix}.{list}[{i}].volumeMounts[{j}].name"),
+                        FieldErrorKind::NotFound(n.to_string()),
+                    ));
                 }
             }
         }
@@ -234,7 +295,8 @@ pub fn validate_pod_spec(spec: &Value, prefix: &str) -> Result<(), Vec<FieldErro
 }
 
 fn validate_template(obj: &Value, kind: &str, name: &str) -> ApiResult<()> {
-    validate_pod_spec(&obj["spec"]["template"]["spec"], "spec.template.spec").map_err(|c| ApiError::invalid("apps", kind, name, &c))
+    validate_pod_spec(&obj["spec"]["template"]["spec"], "spec.template.spec")
+        .map_err(|c| ApiError::invalid("apps", kind, name, &c))
 }
 
 fn default_service(api: &ApiServer, svc: &mut Value) {
@@ -256,8 +318,14 @@ fn default_service(api: &ApiServer, svc: &mut Value) {
     if spec["clusterIP"].is_null() {
         // A free address in 10.96.0.0/16 (the service CIDR kubeadm uses), derived from the count of services.
         let (svcs, _) = api.store.list("services", None);
-        let used: Vec<String> = svcs.iter().filter_map(|s| s["spec"]["clusterIP"].as_str().map(String::from)).collect();
-        let ip = (10u32..65000).map(|n| format!("10.96.{}.{}", n / 250, n % 250 + 1)).find(|ip| !used.contains(ip)).unwrap_or_default();
+        let used: Vec<String> = svcs
+            .iter()
+            .filter_map(|s| s["spec"]["clusterIP"].as_str().map(String::from))
+            .collect();
+        let ip = (10u32..65000)
+            .map(|n| format!("10.96.{}.{}", n / 250, n % 250 + 1))
+            .find(|ip| !used.contains(ip))
+            .unwrap_or_default();
         spec["clusterIP"] = json!(ip);
         spec["clusterIPs"] = json!([ip]);
         spec["ipFamilies"] = json!(["IPv4"]);
@@ -285,7 +353,11 @@ fn validate_pvc_update(api: &ApiServer, name: &str, old: &Value, new: &mut Value
             }
         }
     }
-    if old["spec"]["volumeName"].as_str().unwrap_or_default().is_empty() {
+    if old["spec"]["volumeName"]
+        .as_str()
+        .unwrap_or_default()
+        .is_empty()
+    {
         o["volumeName"] = n["volumeName"].clone();
     }
     if old["spec"]["storageClassName"].is_null() {
@@ -294,7 +366,9 @@ fn validate_pvc_update(api: &ApiServer, name: &str, old: &Value, new: &mut Value
     for s in [&mut o, &mut n] {
         if let Some(m) = s.as_object_mut() {
             m.retain(|_, v| !v.is_null());
-            if m.get("resources").is_some_and(|r| r.as_object().is_some_and(|r| r.is_empty())) {
+            if m.get("resources")
+                .is_some_and(|r| r.as_object().is_some_and(|r| r.is_empty()))
+            {
                 m.remove("resources");
             }
         }
@@ -307,7 +381,9 @@ fn validate_pvc_update(api: &ApiServer, name: &str, old: &Value, new: &mut Value
             &[FieldError::new("spec", FieldErrorKind::Forbidden("spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims".into()))],
         ));
     }
-    let (Some(old_req), Some(new_req)) = (old_req, new_req) else { return Ok(()) };
+    let (Some(old_req), Some(new_req)) = (old_req, new_req) else {
+        return Ok(());
+    };
     if new_req < old_req {
         // RecoverVolumeExpansionFailure (beta and on by default in 1.32/1.33, GA in 1.34): lowering is allowed only
         // while the request stays above status.capacity.
@@ -317,17 +393,28 @@ fn validate_pvc_update(api: &ApiServer, name: &str, old: &Value, new: &mut Value
                 "",
                 "PersistentVolumeClaim",
                 name,
-                &[FieldError::new("spec.resources.requests.storage", FieldErrorKind::Forbidden("field can not be less than status.capacity".into()))],
+                &[FieldError::new(
+                    "spec.resources.requests.storage",
+                    FieldErrorKind::Forbidden("field can not be less than status.capacity".into()),
+                )],
             ));
         }
     }
     if new_req > old_req {
         // plugin/pkg/admission/storage/persistentvolume/resize/admission.go
         if old["status"]["phase"] != "Bound" {
-            return Err(ApiError::forbidden("", "persistentvolumeclaims", name, "Only bound persistent volume claims can be expanded"));
+            return Err(ApiError::forbidden(
+                "",
+                "persistentvolumeclaims",
+                name,
+                "Only bound persistent volume claims can be expanded",
+            ));
         }
         let class = old["spec"]["storageClassName"].as_str().unwrap_or_default();
-        let allows = api.store.get("storageclasses.storage.k8s.io", "", class).is_some_and(|sc| sc["allowVolumeExpansion"].as_bool() == Some(true));
+        let allows = api
+            .store
+            .get("storageclasses.storage.k8s.io", "", class)
+            .is_some_and(|sc| sc["allowVolumeExpansion"].as_bool() == Some(true));
         if !allows {
             return Err(ApiError::forbidden(
                 "",
@@ -347,14 +434,30 @@ fn validate_statefulset_update(name: &str, old: &Value, new: &Value) -> ApiResul
     let strip = |s: &Value| -> Value {
         let mut s = s.clone();
         if let Some(m) = s.as_object_mut() {
-            for f in ["replicas", "ordinals", "template", "updateStrategy", "revisionHistoryLimit", "persistentVolumeClaimRetentionPolicy", "minReadySeconds"] {
+            for f in [
+                "replicas",
+                "ordinals",
+                "template",
+                "updateStrategy",
+                "revisionHistoryLimit",
+                "persistentVolumeClaimRetentionPolicy",
+                "minReadySeconds",
+            ] {
                 m.remove(f);
             }
         }
         s
     };
     if strip(&old["spec"]) != strip(&new["spec"]) {
-        return Err(ApiError::invalid("apps", "StatefulSet", name, &[FieldError::new("spec", FieldErrorKind::Forbidden(STATEFULSET_UPDATE_FORBIDDEN.into()))]));
+        return Err(ApiError::invalid(
+            "apps",
+            "StatefulSet",
+            name,
+            &[FieldError::new(
+                "spec",
+                FieldErrorKind::Forbidden(STATEFULSET_UPDATE_FORBIDDEN.into()),
+            )],
+        ));
     }
     Ok(())
 }
@@ -369,14 +472,18 @@ mod tests {
                           "volumes": [{"name": "config"}]});
         let errs = validate_pod_spec(&spec, "spec").unwrap_err();
         assert_eq!(errs.len(), 1);
-        assert_eq!(errs[0].to_string(), "spec.containers[0].volumeMounts[1].name: Not found: \"storage-volume\"");
+        assert_eq!(
+            errs[0].to_string(),
+            "spec.containers[0].volumeMounts[1].name: Not found: \"storage-volume\""
+        );
     }
 
     #[test]
     fn statefulset_storage_change_is_forbidden_with_the_real_text() {
         let old = json!({"spec": {"replicas": 1, "volumeClaimTemplates": [{"spec": {"resources": {"requests": {"storage": "1Gi"}}}}]}});
         let mut new = old.clone();
-        new["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] = json!("2Gi");
+        new["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] =
+            json!("2Gi");
         let e = validate_statefulset_update("web", &old, &new).unwrap_err();
         assert_eq!(e.code, 422);
         assert!(e.message.starts_with("StatefulSet.apps \"web\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than"));

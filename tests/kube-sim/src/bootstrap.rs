@@ -38,15 +38,27 @@ pub struct Running {
 }
 
 /// Where scenario files live (the crate's `scenarios/` directory, overridable with `KUBE_SIM_SCENARIOS`).
+/// Falls back to `tests/kube-sim/scenarios` under the current directory when the build's own source tree is gone
+/// (a binary built from another checkout into a shared target directory).
 pub fn scenarios_dir() -> PathBuf {
-    std::env::var_os("KUBE_SIM_SCENARIOS").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
+    if let Some(d) = std::env::var_os("KUBE_SIM_SCENARIOS") {
+        return PathBuf::from(d);
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    if built.is_dir() {
+        return built;
+    }
+    std::env::current_dir()
+        .map(|d| d.join("tests/kube-sim/scenarios"))
+        .unwrap_or(built)
 }
 
 /// Parse a multi-document YAML file into objects (empty documents skipped).
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
     let mut out = vec![];
     for doc in serde_yaml::Deserializer::from_str(text) {
-        let v: Value = serde::Deserialize::deserialize(doc).map_err(|e| format!("invalid YAML: {e}"))?;
+        let v: Value =
+            serde::Deserialize::deserialize(doc).map_err(|e| format!("invalid YAML: {e}"))?;
         if !v.is_null() {
             out.push(v);
         }
@@ -60,17 +72,28 @@ pub fn scenario_objects(name: &str) -> Result<Vec<Value>, String> {
     if !path.exists() && name == "empty" {
         return Ok(vec![]);
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("scenario `{name}`: cannot read {}: {e}", path.display()))?;
-    Ok(parse_documents(&text)?.into_iter().filter(|d| d["kind"] != "SimScenario").collect())
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("scenario `{name}`: cannot read {}: {e}", path.display()))?;
+    Ok(parse_documents(&text)?
+        .into_iter()
+        .filter(|d| d["kind"] != "SimScenario")
+        .collect())
 }
 
 /// Objects every cluster starts with: the system namespaces plus `monitoring`, the node, and the default
 /// StorageClass `standard` (expandable, online) with its CSIDriver.
 pub fn base_objects() -> Vec<Value> {
-    let mut v: Vec<Value> = ["default", "kube-system", "kube-public", "kube-node-lease", "monitoring"]
-        .iter()
-        .map(|n| json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}))
-        .collect();
+    let mut v: Vec<Value> = [
+        "default",
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+        "monitoring",
+    ]
+    .iter()
+    .map(|n| json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}))
+    .collect();
+    v.extend(crate::rbac::bootstrap_objects());
     v.push(json!({
         "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
         "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
@@ -86,9 +109,7 @@ pub fn base_objects() -> Vec<Value> {
 
 pub fn node_object() -> Value {
     let now = crate::clock::now_rfc3339();
-    let cond = |t: &str, s: &str, reason: &str, msg: &str| {
-        json!({"type": t, "status": s, "reason": reason, "message": msg, "lastHeartbeatTime": now, "lastTransitionTime": now})
-    };
+    let cond = |t: &str, s: &str, reason: &str, msg: &str| json!({"type": t, "status": s, "reason": reason, "message": msg, "lastHeartbeatTime": now, "lastTransitionTime": now});
     json!({
         "apiVersion": "v1", "kind": "Node",
         "metadata": {"name": NODE_NAME, "labels": {
@@ -117,17 +138,31 @@ pub fn node_object() -> Value {
 pub fn apply_object(api: &ApiServer, obj: Value) -> Result<Value, String> {
     let api_version = obj["apiVersion"].as_str().unwrap_or_default().to_string();
     let kind = obj["kind"].as_str().unwrap_or_default().to_string();
-    let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
-    let rt = api.registry.by_kind(&api_version, &kind).ok_or_else(|| format!("no resource serves {api_version} {kind} (is its CRD applied first?)"))?;
-    let ns = if rt.namespaced { obj["metadata"]["namespace"].as_str().unwrap_or("default").to_string() } else { String::new() };
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let rt = api.registry.by_kind(&api_version, &kind).ok_or_else(|| {
+        format!("no resource serves {api_version} {kind} (is its CRD applied first?)")
+    })?;
+    let ns = if rt.namespaced {
+        obj["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string()
+    } else {
+        String::new()
+    };
     let what = format!("{kind} {ns}/{name}");
     match api.store.get(&rt.key(), &ns, &name) {
         Some(old) => {
             let mut next = obj.clone();
             next["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
-            crate::rest::update(api, &rt, &old, next, "", false).map_err(|e| format!("{what}: {}", e.message))
+            crate::rest::update(api, &rt, &old, next, "", false)
+                .map_err(|e| format!("{what}: {}", e.message))
         }
-        None => crate::rest::create(api, &rt, &ns, obj, false, Some("Strict")).map_err(|e| format!("{what}: {}", e.message)),
+        None => crate::rest::create(api, &rt, &ns, obj, false, Some("Strict"))
+            .map_err(|e| format!("{what}: {}", e.message)),
     }
 }
 
@@ -145,27 +180,50 @@ fn scale_objects(n: u32) -> Vec<Value> {
 }
 
 /// Start everything; the returned kubeconfig is written into `dir`.
-pub async fn boot(opts: &Options, dir: &Path, agent: Option<AgentFactory>) -> Result<Running, String> {
+pub async fn boot(
+    opts: &Options,
+    dir: &Path,
+    agent: Option<AgentFactory>,
+) -> Result<Running, String> {
     let pki = crate::tls::generate()?;
     let tokens = Tokens::generate();
     let mut faults = vec![];
     for f in &opts.faults {
         faults.push(FaultRule::parse(f)?);
     }
-    let knobs = Knobs { latency: opts.latency.unwrap_or_default(), faults: std::sync::Mutex::new(faults), counts: Default::default() };
+    let knobs = Knobs {
+        latency: opts.latency.unwrap_or_default(),
+        faults: std::sync::Mutex::new(faults),
+        counts: Default::default(),
+    };
     let store = Arc::new(Store::new());
-    let api = ApiServer::new(store.clone(), Arc::new(Registry::default()), tokens.clone(), knobs);
-    let addr = api.clone().serve(opts.port, pki.server_config.clone()).await.map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", opts.port))?;
+    let api = ApiServer::new(
+        store.clone(),
+        Arc::new(Registry::default()),
+        tokens.clone(),
+        knobs,
+    );
+    let addr = api
+        .clone()
+        .serve(opts.port, pki.server_config.clone())
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", opts.port))?;
     let server_url = format!("https://{addr}");
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let kubeconfig = dir.join("kubeconfig");
-    std::fs::write(&kubeconfig, kubeconfig::render(&server_url, &pki.ca_pem, &tokens)).map_err(|e| format!("cannot write {}: {e}", kubeconfig.display()))?;
+    std::fs::write(
+        &kubeconfig,
+        kubeconfig::render(&server_url, &pki.ca_pem, &tokens),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", kubeconfig.display()))?;
 
     for o in base_objects() {
         apply_object(&api, o)?;
     }
     let node = node_object();
-    store.create("nodes", "", node, false).map_err(|e| e.message)?;
+    store
+        .create("nodes", "", node, false)
+        .map_err(|e| e.message)?;
     crate::controllers::start(api.clone());
     if let Some(factory) = agent {
         let a = factory(api.clone());
@@ -180,7 +238,11 @@ pub async fn boot(opts: &Options, dir: &Path, agent: Option<AgentFactory>) -> Re
         apply_object(&api, o)?;
     }
     wait_settled(&api, Duration::from_secs(90)).await;
-    Ok(Running { api, kubeconfig, server_url })
+    Ok(Running {
+        api,
+        kubeconfig,
+        server_url,
+    })
 }
 
 /// Wait until no pod is Pending without a reason to be (pods created and started) and no PVC is Pending, or the
@@ -194,9 +256,13 @@ pub async fn wait_settled(api: &ApiServer, timeout: Duration) {
         let pvc_pending = pvcs.iter().any(|p| p["status"]["phase"] == "Pending");
         let (pods, _) = api.store.list("pods", None);
         let now = crate::clock::now_unix();
-        let pods_pending = have_agent && pods.iter().any(|p| !crate::kubelet::pod::pod_settled(p, now));
+        let pods_pending = have_agent
+            && pods
+                .iter()
+                .any(|p| !crate::kubelet::pod::pod_settled(p, now));
         let unscheduled = pods.iter().any(|p| p["spec"]["nodeName"].is_null());
-        if (!pvc_pending && !pods_pending && !unscheduled) || tokio::time::Instant::now() > deadline {
+        if (!pvc_pending && !pods_pending && !unscheduled) || tokio::time::Instant::now() > deadline
+        {
             return;
         }
     }

@@ -32,8 +32,14 @@ fn binary() -> Result<PathBuf, StartError> {
     if let Some(p) = std::env::var_os("KUBE_SIM_BIN") {
         return Ok(PathBuf::from(p));
     }
-    let exe = std::env::current_exe().map_err(|e| StartError::Failed(format!("cannot locate the test executable: {e}")))?;
-    let candidates = [exe.parent().and_then(Path::parent).map(|d| d.join("kube-sim")), exe.parent().map(|d| d.join("kube-sim"))];
+    let exe = std::env::current_exe()
+        .map_err(|e| StartError::Failed(format!("cannot locate the test executable: {e}")))?;
+    let candidates = [
+        exe.parent()
+            .and_then(Path::parent)
+            .map(|d| d.join("kube-sim")),
+        exe.parent().map(|d| d.join("kube-sim")),
+    ];
     candidates.into_iter().flatten().find(|p| p.exists()).ok_or_else(|| {
         StartError::Failed("the kube-sim binary is not built next to the tests; run `cargo build -p kube-sim` or set KUBE_SIM_BIN".into())
     })
@@ -42,7 +48,11 @@ fn binary() -> Result<PathBuf, StartError> {
 impl Cluster {
     pub fn start(opts: Options) -> Result<Cluster, StartError> {
         let bin = binary()?;
-        let dir = std::env::temp_dir().join(format!("kube-sim-{}-{}", std::process::id(), crate::store::random_suffix(6)));
+        let dir = std::env::temp_dir().join(format!(
+            "kube-sim-{}-{}",
+            std::process::id(),
+            crate::store::random_suffix(6)
+        ));
         let mut cmd = Command::new(bin);
         cmd.arg("up").arg("--dir").arg(&dir);
         if let Some(s) = &opts.scenario {
@@ -57,9 +67,16 @@ impl Cluster {
         if let Some(n) = opts.scale {
             cmd.args(["--scale", &n.to_string()]);
         }
-        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).stdin(Stdio::null());
-        let mut child = cmd.spawn().map_err(|e| StartError::Failed(format!("cannot run kube-sim: {e}")))?;
-        let stdout = child.stdout.take().ok_or_else(|| StartError::Failed("no stdout from kube-sim".into()))?;
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .stdin(Stdio::null());
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| StartError::Failed(format!("cannot run kube-sim: {e}")))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| StartError::Failed("no stdout from kube-sim".into()))?;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
@@ -71,11 +88,21 @@ impl Cluster {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(180);
-        let mut cluster = Cluster { child, dir: dir.clone(), kubeconfig: dir.join("kubeconfig") };
+        let mut cluster = Cluster {
+            child,
+            dir: dir.clone(),
+            kubeconfig: dir.join("kubeconfig"),
+        };
         loop {
             if let Ok(Some(status)) = cluster.child.try_wait() {
-                let msg = format!("kube-sim exited with {status} before it was ready (its stderr is above)");
-                return Err(if status.code() == Some(EXIT_UNAVAILABLE) { StartError::Unavailable(msg) } else { StartError::Failed(msg) });
+                let msg = format!(
+                    "kube-sim exited with {status} before it was ready (its stderr is above)"
+                );
+                return Err(if status.code() == Some(EXIT_UNAVAILABLE) {
+                    StartError::Unavailable(msg)
+                } else {
+                    StartError::Failed(msg)
+                });
             }
             match rx.recv_timeout(Duration::from_millis(200)) {
                 Ok(line) => {
@@ -84,7 +111,11 @@ impl Cluster {
                         return Ok(cluster);
                     }
                 }
-                Err(_) if Instant::now() > deadline => return Err(StartError::Failed("kube-sim was not ready within 180 s".into())),
+                Err(_) if Instant::now() > deadline => {
+                    return Err(StartError::Failed(
+                        "kube-sim was not ready within 180 s".into(),
+                    ));
+                }
                 Err(_) => {}
             }
         }
@@ -95,7 +126,9 @@ impl Cluster {
     pub fn start_or_skip(opts: Options) -> Option<Cluster> {
         match Cluster::start(opts) {
             Ok(c) => Some(c),
-            Err(StartError::Unavailable(why)) if std::env::var("KUBE_SIM_REQUIRE").as_deref() != Ok("1") => {
+            Err(StartError::Unavailable(why))
+                if std::env::var("KUBE_SIM_REQUIRE").as_deref() != Ok("1") =>
+            {
                 #[allow(clippy::print_stderr)]
                 {
                     eprintln!("SKIP: {why}");

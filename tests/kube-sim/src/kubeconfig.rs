@@ -17,10 +17,16 @@ pub struct User {
 
 impl User {
     pub fn admin() -> Self {
-        User { name: ADMIN_USER.into(), groups: vec!["system:masters".into(), "system:authenticated".into()] }
+        User {
+            name: ADMIN_USER.into(),
+            groups: vec!["system:masters".into(), "system:authenticated".into()],
+        }
     }
     pub fn restricted() -> Self {
-        User { name: RESTRICTED_USER.into(), groups: vec!["system:authenticated".into()] }
+        User {
+            name: RESTRICTED_USER.into(),
+            groups: vec!["system:authenticated".into()],
+        }
     }
     pub fn is_master(&self) -> bool {
         self.groups.iter().any(|g| g == "system:masters")
@@ -36,8 +42,17 @@ pub struct Tokens {
 
 impl Tokens {
     pub fn generate() -> Self {
-        let t = || format!("{}{}", crate::store::new_uid().replace('-', ""), crate::store::new_uid().replace('-', ""));
-        Tokens { admin: t(), restricted: t() }
+        let t = || {
+            format!(
+                "{}{}",
+                crate::store::new_uid().replace('-', ""),
+                crate::store::new_uid().replace('-', "")
+            )
+        };
+        Tokens {
+            admin: t(),
+            restricted: t(),
+        }
     }
 
     pub fn user_for(&self, token: &str) -> Option<User> {

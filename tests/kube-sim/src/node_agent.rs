@@ -22,15 +22,29 @@ pub enum PodSubresource {
     Exec,
     /// `pods/{name}/proxy/{path}` or `pods/{name}:{port}/proxy/{path}`: port (None = the first declared port) and
     /// the path after `proxy` (starting with `/`), query string excluded (it stays in the request URI).
-    Proxy { port: Option<String>, path: String },
+    Proxy {
+        port: Option<String>,
+        path: String,
+    },
 }
 
 pub trait NodeAgent: Send + Sync + 'static {
     /// `GET|POST …/namespaces/{ns}/pods/{pod}/{log|exec|proxy…}`.
-    fn pod_subresource(&self, req: Request<Incoming>, ns: String, pod: String, sub: PodSubresource) -> BoxFuture<'static, Response<Body>>;
+    fn pod_subresource(
+        &self,
+        req: Request<Incoming>,
+        ns: String,
+        pod: String,
+        sub: PodSubresource,
+    ) -> BoxFuture<'static, Response<Body>>;
 
     /// `…/nodes/{node}/proxy/{path}` (e.g. `/stats/summary`).
-    fn node_proxy(&self, req: Request<Incoming>, node: String, path: String) -> BoxFuture<'static, Response<Body>>;
+    fn node_proxy(
+        &self,
+        req: Request<Incoming>,
+        node: String,
+        path: String,
+    ) -> BoxFuture<'static, Response<Body>>;
 
     /// Grow the filesystem behind PV `pv_name` to `new_bytes`. `Ok(true)` done, `Ok(false)` not possible now
     /// (offline expansion while mounted: retry later), `Err(message)` failed.

@@ -12,7 +12,11 @@ use hyper::Response;
 use serde_json::{Map, Value, json};
 
 fn gv_path(group: &str, version: &str) -> String {
-    if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
+    if group.is_empty() {
+        format!("api/{version}")
+    } else {
+        format!("apis/{group}/{version}")
+    }
 }
 
 pub fn serve(reg: &Registry, rest: &str) -> Response<Body> {
@@ -36,9 +40,24 @@ fn index(reg: &Registry) -> Value {
     let mut add = |g: &str, v: &str| {
         let p = gv_path(g, v);
         // The hash changes when the served kinds change (CRDs), so clients refetch.
-        let kinds: Vec<String> = reg.all().iter().filter(|r| r.group == g && r.version == v).map(|r| r.kind.clone()).collect();
-        let hash = format!("{:016X}", kinds.join(",").bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3)));
-        paths.insert(p.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={hash}")}));
+        let kinds: Vec<String> = reg
+            .all()
+            .iter()
+            .filter(|r| r.group == g && r.version == v)
+            .map(|r| r.kind.clone())
+            .collect();
+        let hash = format!(
+            "{:016X}",
+            kinds
+                .join(",")
+                .bytes()
+                .fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64)
+                    .wrapping_mul(0x100000001b3))
+        );
+        paths.insert(
+            p.clone(),
+            json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={hash}")}),
+        );
     };
     add("", "v1");
     for (g, vs) in reg.groups() {
@@ -57,9 +76,18 @@ fn operation(r: &ResourceType, action: &str, extra_params: &[Value]) -> Value {
     let mut params: Vec<Value> = extra_params.to_vec();
     if matches!(action, "post" | "put" | "patch") {
         for (name, desc) in [
-            ("dryRun", "When present, indicates that modifications should not be persisted."),
-            ("fieldManager", "fieldManager is a name associated with the actor or entity that is making these changes."),
-            ("fieldValidation", "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict."),
+            (
+                "dryRun",
+                "When present, indicates that modifications should not be persisted.",
+            ),
+            (
+                "fieldManager",
+                "fieldManager is a name associated with the actor or entity that is making these changes.",
+            ),
+            (
+                "fieldValidation",
+                "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict.",
+            ),
         ] {
             params.push(json!({"name": name, "in": "query", "description": desc, "schema": {"type": "string", "uniqueItems": true}}));
         }
@@ -78,16 +106,34 @@ fn document(reg: &Registry, group: &str, version: &str) -> Value {
     let mut generator = schemars::generate::SchemaSettings::openapi3().into_generator();
     let mut paths = Map::new();
     let mut top_level: Vec<(String, ResourceType)> = vec![];
-    let prefix = if group.is_empty() { format!("/api/{version}") } else { format!("/apis/{group}/{version}") };
-    for r in reg.all().into_iter().filter(|r| r.group == group && r.version == version) {
+    let prefix = if group.is_empty() {
+        format!("/api/{version}")
+    } else {
+        format!("/apis/{group}/{version}")
+    };
+    for r in reg
+        .all()
+        .into_iter()
+        .filter(|r| r.group == group && r.version == version)
+    {
         let name_param = json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string", "uniqueItems": true}});
         let ns_param = json!({"name": "namespace", "in": "path", "required": true, "schema": {"type": "string", "uniqueItems": true}});
         let (collection, item) = if r.namespaced {
-            (format!("{prefix}/namespaces/{{namespace}}/{}", r.plural), format!("{prefix}/namespaces/{{namespace}}/{}/{{name}}", r.plural))
+            (
+                format!("{prefix}/namespaces/{{namespace}}/{}", r.plural),
+                format!("{prefix}/namespaces/{{namespace}}/{}/{{name}}", r.plural),
+            )
         } else {
-            (format!("{prefix}/{}", r.plural), format!("{prefix}/{}/{{name}}", r.plural))
+            (
+                format!("{prefix}/{}", r.plural),
+                format!("{prefix}/{}/{{name}}", r.plural),
+            )
         };
-        let base: Vec<Value> = if r.namespaced { vec![ns_param.clone()] } else { vec![] };
+        let base: Vec<Value> = if r.namespaced {
+            vec![ns_param.clone()]
+        } else {
+            vec![]
+        };
         let mut with_name = base.clone();
         with_name.push(name_param);
         if r.create_only {
@@ -99,8 +145,17 @@ fn document(reg: &Registry, group: &str, version: &str) -> Value {
                 json!({"get": operation(&r, "get", &with_name), "put": operation(&r, "put", &with_name), "patch": operation(&r, "patch", &with_name), "delete": operation(&r, "delete", &with_name)}),
             );
         }
-        if let Some(schema) = crate::dispatch_kind!(r.kind.as_str(), |T| generator.subschema_for::<T>()) {
-            let name = schema.get("$ref").and_then(|v| v.as_str()).unwrap_or_default().rsplit('/').next().unwrap_or_default().to_string();
+        if let Some(schema) =
+            crate::dispatch_kind!(r.kind.as_str(), |T| generator.subschema_for::<T>())
+        {
+            let name = schema
+                .get("$ref")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_string();
             top_level.push((name, r.clone()));
         }
     }
@@ -131,7 +186,18 @@ mod tests {
         assert!(pod["properties"]["spec"].is_object());
         let patch = &doc["paths"]["/api/v1/namespaces/{namespace}/pods/{name}"]["patch"];
         assert_eq!(patch["x-kubernetes-group-version-kind"]["kind"], "Pod");
-        assert!(patch["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "fieldValidation" && p["in"] == "query"));
-        assert!(index(&reg)["paths"]["apis/apps/v1"]["serverRelativeURL"].as_str().unwrap().starts_with("/openapi/v3/apis/apps/v1?hash="));
+        assert!(
+            patch["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "fieldValidation" && p["in"] == "query")
+        );
+        assert!(
+            index(&reg)["paths"]["apis/apps/v1"]["serverRelativeURL"]
+                .as_str()
+                .unwrap()
+                .starts_with("/openapi/v3/apis/apps/v1?hash=")
+        );
     }
 }

@@ -23,7 +23,9 @@ pub fn apply(content_type: &str, original: &Value, body: &[u8], kind: &str) -> A
         _ => Err(ApiError::new(
             415,
             "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (kube-sim does not model server-side apply; got {ct:?})"),
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (kube-sim does not model server-side apply; got {ct:?})"
+            ),
         )),
     }
 }
@@ -34,7 +36,9 @@ fn is_builtin_kind(kind: &str) -> bool {
 
 /// RFC 7386.
 pub fn merge_patch(target: &Value, patch: &Value) -> Value {
-    let Value::Object(p) = patch else { return patch.clone() };
+    let Value::Object(p) = patch else {
+        return patch.clone();
+    };
     let mut out = match target {
         Value::Object(t) => t.clone(),
         _ => Map::new(),
@@ -54,7 +58,13 @@ pub fn merge_patch(target: &Value, patch: &Value) -> Value {
 /// None = the list is replaced as a whole (atomic).
 fn merge_key(field: &str, path: &[String], kind: &str) -> Option<&'static str> {
     Some(match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env" | "imagePullSecrets" | "resourceClaims" => "name",
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "env"
+        | "imagePullSecrets"
+        | "resourceClaims" => "name",
         "volumeMounts" => "mountPath",
         "volumeDevices" => "devicePath",
         "ports" if kind == "Service" && path.len() == 1 => "port",
@@ -80,7 +90,12 @@ pub fn strategic_merge(original: &Value, patch: &Value, kind: &str) -> ApiResult
     Ok(out)
 }
 
-fn merge_map(target: &mut Value, patch: &Value, path: &mut Vec<String>, kind: &str) -> ApiResult<()> {
+fn merge_map(
+    target: &mut Value,
+    patch: &Value,
+    path: &mut Vec<String>,
+    kind: &str,
+) -> ApiResult<()> {
     let Value::Object(p) = patch else {
         *target = patch.clone();
         return Ok(());
@@ -117,7 +132,9 @@ fn merge_map(target: &mut Value, patch: &Value, path: &mut Vec<String>, kind: &s
             }
             continue;
         }
-        let Some(t) = target.as_object_mut() else { continue };
+        let Some(t) = target.as_object_mut() else {
+            continue;
+        };
         if v.is_null() {
             t.remove(k);
             continue;
@@ -161,18 +178,37 @@ fn merge_map(target: &mut Value, patch: &Value, path: &mut Vec<String>, kind: &s
     Ok(())
 }
 
-fn merge_list(target: &mut Value, items: &[Value], key: &str, path: &mut Vec<String>, kind: &str) -> ApiResult<()> {
-    if items.iter().any(|i| i.get("$patch").and_then(|v| v.as_str()) == Some("replace")) {
-        *target = Value::Array(items.iter().filter(|i| i.get("$patch").is_none()).cloned().collect());
+fn merge_list(
+    target: &mut Value,
+    items: &[Value],
+    key: &str,
+    path: &mut Vec<String>,
+    kind: &str,
+) -> ApiResult<()> {
+    if items
+        .iter()
+        .any(|i| i.get("$patch").and_then(|v| v.as_str()) == Some("replace"))
+    {
+        *target = Value::Array(
+            items
+                .iter()
+                .filter(|i| i.get("$patch").is_none())
+                .cloned()
+                .collect(),
+        );
         return Ok(());
     }
     if !target.is_array() {
         *target = Value::Array(vec![]);
     }
-    let Some(list) = target.as_array_mut() else { return Ok(()) };
+    let Some(list) = target.as_array_mut() else {
+        return Ok(());
+    };
     for item in items {
         let Some(kv) = item.get(key) else {
-            return Err(ApiError::bad_request(format!("map: {item} does not contain declared merge key: {key}")));
+            return Err(ApiError::bad_request(format!(
+                "map: {item} does not contain declared merge key: {key}"
+            )));
         };
         let pos = list.iter().position(|e| e.get(key) == Some(kv));
         if item.get("$patch").and_then(|v| v.as_str()) == Some("delete") {
@@ -195,7 +231,9 @@ fn merge_list(target: &mut Value, items: &[Value], key: &str, path: &mut Vec<Str
 
 /// `$setElementOrder/<field>`: order the merged list as the patch's full list says; others keep their place after.
 fn reorder(target: &mut Value, field: &str, order: &[Value], path: &[String], kind: &str) {
-    let Some(list) = target.get_mut(field).and_then(|l| l.as_array_mut()) else { return };
+    let Some(list) = target.get_mut(field).and_then(|l| l.as_array_mut()) else {
+        return;
+    };
     let key = merge_key(field, path, kind);
     let ident = |v: &Value| -> Value {
         match key {
@@ -219,13 +257,23 @@ fn pointer_tokens(p: &str) -> ApiResult<Vec<String>> {
         return Ok(vec![]);
     }
     let Some(rest) = p.strip_prefix('/') else {
-        return Err(ApiError::bad_request(format!("JSON pointer {p:?} does not start with /")));
+        return Err(ApiError::bad_request(format!(
+            "JSON pointer {p:?} does not start with /"
+        )));
     };
-    Ok(rest.split('/').map(|t| t.replace("~1", "/").replace("~0", "~")).collect())
+    Ok(rest
+        .split('/')
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect())
 }
 
-fn parent_and_last<'a>(doc: &'a mut Value, tokens: &[String]) -> ApiResult<(&'a mut Value, String)> {
-    let (last, parents) = tokens.split_last().ok_or_else(|| ApiError::bad_request("JSON pointer to the whole document"))?;
+fn parent_and_last<'a>(
+    doc: &'a mut Value,
+    tokens: &[String],
+) -> ApiResult<(&'a mut Value, String)> {
+    let (last, parents) = tokens
+        .split_last()
+        .ok_or_else(|| ApiError::bad_request("JSON pointer to the whole document"))?;
     let mut cur = doc;
     for t in parents {
         cur = match cur {
@@ -261,25 +309,53 @@ fn add(doc: &mut Value, tokens: &[String], value: Value) -> ApiResult<()> {
             m.insert(last, value);
         }
         Value::Array(a) => {
-            let i = if last == "-" { a.len() } else { last.parse::<usize>().map_err(|_| ApiError::bad_request(format!("invalid array index {last}")))? };
+            let i = if last == "-" {
+                a.len()
+            } else {
+                last.parse::<usize>()
+                    .map_err(|_| ApiError::bad_request(format!("invalid array index {last}")))?
+            };
             if i > a.len() {
-                return Err(ApiError::new(422, "Invalid", format!("add operation does not apply: index {i} out of bounds")));
+                return Err(ApiError::new(
+                    422,
+                    "Invalid",
+                    format!("add operation does not apply: index {i} out of bounds"),
+                ));
             }
             a.insert(i, value);
         }
-        _ => return Err(ApiError::new(422, "Invalid", "add operation does not apply: parent is not a container")),
+        _ => {
+            return Err(ApiError::new(
+                422,
+                "Invalid",
+                "add operation does not apply: parent is not a container",
+            ));
+        }
     }
     Ok(())
 }
 
 fn remove(doc: &mut Value, tokens: &[String]) -> ApiResult<Value> {
     let (parent, last) = parent_and_last(doc, tokens)?;
-    let missing = || ApiError::new(422, "Invalid", format!("the server rejected our request due to an error in our request: remove operation does not apply: doc is missing path: /{}", tokens.join("/")));
+    let missing = || {
+        ApiError::new(
+            422,
+            "Invalid",
+            format!(
+                "the server rejected our request due to an error in our request: remove operation does not apply: doc is missing path: /{}",
+                tokens.join("/")
+            ),
+        )
+    };
     match parent {
         Value::Object(m) => m.remove(&last).ok_or_else(missing),
         Value::Array(a) => {
             let i = last.parse::<usize>().map_err(|_| missing())?;
-            if i < a.len() { Ok(a.remove(i)) } else { Err(missing()) }
+            if i < a.len() {
+                Ok(a.remove(i))
+            } else {
+                Err(missing())
+            }
         }
         _ => Err(missing()),
     }
@@ -287,7 +363,9 @@ fn remove(doc: &mut Value, tokens: &[String]) -> ApiResult<Value> {
 
 /// RFC 6902.
 pub fn json_patch(original: &Value, patch: &Value) -> ApiResult<Value> {
-    let ops = patch.as_array().ok_or_else(|| ApiError::bad_request("a JSON patch must be a list of operations"))?;
+    let ops = patch
+        .as_array()
+        .ok_or_else(|| ApiError::bad_request("a JSON patch must be a list of operations"))?;
     let mut doc = original.clone();
     for op in ops {
         let path = pointer_tokens(op["path"].as_str().unwrap_or(""))?;
@@ -307,15 +385,32 @@ pub fn json_patch(original: &Value, patch: &Value) -> ApiResult<Value> {
             }
             Some("copy") => {
                 let from = pointer_tokens(op["from"].as_str().unwrap_or(""))?;
-                let v = get_ptr(&doc, &from).ok_or_else(|| ApiError::new(422, "Invalid", "copy operation does not apply: doc is missing from path"))?;
+                let v = get_ptr(&doc, &from).ok_or_else(|| {
+                    ApiError::new(
+                        422,
+                        "Invalid",
+                        "copy operation does not apply: doc is missing from path",
+                    )
+                })?;
                 add(&mut doc, &path, v)?;
             }
             Some("test") => {
                 if get_ptr(&doc, &path).as_ref() != Some(&op["value"]) {
-                    return Err(ApiError::new(422, "Invalid", format!("the server rejected our request due to an error in our request: testing value /{} failed", path.join("/"))));
+                    return Err(ApiError::new(
+                        422,
+                        "Invalid",
+                        format!(
+                            "the server rejected our request due to an error in our request: testing value /{} failed",
+                            path.join("/")
+                        ),
+                    ));
                 }
             }
-            other => return Err(ApiError::bad_request(format!("unexpected JSON patch operation {other:?}"))),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unexpected JSON patch operation {other:?}"
+                )));
+            }
         }
     }
     Ok(doc)
@@ -353,10 +448,19 @@ mod tests {
             "containers": [{"name": "prometheus", "volumeMounts": [{"mountPath": "/data", "name": "data", "subPath": "x"}],
                             "env": [{"name": "B", "value": "2"}]}]}});
         let out = strategic_merge(&pod(), &p, "Pod").unwrap();
-        assert_eq!(out["spec"]["volumes"], json!([{"name": "data", "emptyDir": {}}]));
+        assert_eq!(
+            out["spec"]["volumes"],
+            json!([{"name": "data", "emptyDir": {}}])
+        );
         let c = &out["spec"]["containers"][0];
-        assert_eq!(c["volumeMounts"], json!([{"name": "data", "mountPath": "/data", "subPath": "x"}]));
-        assert_eq!(c["env"], json!([{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]));
+        assert_eq!(
+            c["volumeMounts"],
+            json!([{"name": "data", "mountPath": "/data", "subPath": "x"}])
+        );
+        assert_eq!(
+            c["env"],
+            json!([{"name": "A", "value": "1"}, {"name": "B", "value": "2"}])
+        );
     }
 
     #[test]
@@ -364,7 +468,10 @@ mod tests {
         let p = json!({"spec": {"containers": [{"name": "prometheus", "args": null}], "volumes": [{"name": "only", "emptyDir": {}}, {"$patch": "replace"}]}});
         let out = strategic_merge(&pod(), &p, "Pod").unwrap();
         assert!(out["spec"]["containers"][0].get("args").is_none());
-        assert_eq!(out["spec"]["volumes"], json!([{"name": "only", "emptyDir": {}}]));
+        assert_eq!(
+            out["spec"]["volumes"],
+            json!([{"name": "only", "emptyDir": {}}])
+        );
     }
 
     #[test]
@@ -378,13 +485,24 @@ mod tests {
     #[test]
     fn service_ports_merge_by_port() {
         let svc = json!({"kind": "Service", "spec": {"ports": [{"port": 80, "name": "http"}, {"port": 8080, "name": "r"}]}});
-        let out = strategic_merge(&svc, &json!({"spec": {"ports": [{"port": 80, "targetPort": 9090}]}}), "Service").unwrap();
-        assert_eq!(out["spec"]["ports"], json!([{"port": 80, "name": "http", "targetPort": 9090}, {"port": 8080, "name": "r"}]));
+        let out = strategic_merge(
+            &svc,
+            &json!({"spec": {"ports": [{"port": 80, "targetPort": 9090}]}}),
+            "Service",
+        )
+        .unwrap();
+        assert_eq!(
+            out["spec"]["ports"],
+            json!([{"port": 80, "name": "http", "targetPort": 9090}, {"port": 8080, "name": "r"}])
+        );
     }
 
     #[test]
     fn merge_patch_replaces_lists_and_deletes_nulls() {
-        let out = merge_patch(&pod(), &json!({"spec": {"volumes": [], "containers": null}}));
+        let out = merge_patch(
+            &pod(),
+            &json!({"spec": {"volumes": [], "containers": null}}),
+        );
         assert_eq!(out["spec"], json!({"volumes": []}));
     }
 
@@ -397,14 +515,23 @@ mod tests {
             {"op": "add", "path": "/a/-", "value": 3},
             {"op": "remove", "path": "/a/0"}]);
         let out = json_patch(&doc, &p).unwrap();
-        assert_eq!(out, json!({"spec": {"resources": {"requests": {"storage": "2Gi"}}}, "a": [2, 3]}));
+        assert_eq!(
+            out,
+            json!({"spec": {"resources": {"requests": {"storage": "2Gi"}}}, "a": [2, 3]})
+        );
         let e = json_patch(&doc, &json!([{"op": "test", "path": "/a/0", "value": 9}])).unwrap_err();
         assert_eq!(e.code, 422);
     }
 
     #[test]
     fn strategic_patch_on_custom_resource_is_415() {
-        let e = apply("application/strategic-merge-patch+json", &json!({}), b"{}", "Prometheus").unwrap_err();
+        let e = apply(
+            "application/strategic-merge-patch+json",
+            &json!({}),
+            b"{}",
+            "Prometheus",
+        )
+        .unwrap_err();
         assert_eq!(e.code, 415);
     }
 }

@@ -20,36 +20,68 @@ pub struct Attributes {
 }
 
 fn matches(list: &Value, want: &str) -> bool {
-    list.as_array().into_iter().flatten().filter_map(|v| v.as_str()).any(|v| v == "*" || v == want)
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+        .any(|v| v == "*" || v == want)
 }
 
 fn rule_allows(rule: &Value, a: &Attributes) -> bool {
     if let Some(path) = &a.path {
         return matches(&rule["verbs"], &a.verb)
-            && rule["nonResourceURLs"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).any(|u| {
-                u == "*" || u == path || u.strip_suffix('*').is_some_and(|p| path.starts_with(p))
-            });
+            && rule["nonResourceURLs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str())
+                .any(|u| {
+                    u == "*"
+                        || u == path
+                        || u.strip_suffix('*').is_some_and(|p| path.starts_with(p))
+                });
     }
-    let resource = if a.subresource.is_empty() { a.resource.clone() } else { format!("{}/{}", a.resource, a.subresource) };
-    let resource_ok = rule["resources"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).any(|r| {
-        r == "*" || r == resource || (!a.subresource.is_empty() && r == format!("*/{}", a.subresource)) || (a.subresource.is_empty() && r == a.resource)
-    });
+    let resource = if a.subresource.is_empty() {
+        a.resource.clone()
+    } else {
+        format!("{}/{}", a.resource, a.subresource)
+    };
+    let resource_ok = rule["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+        .any(|r| {
+            r == "*"
+                || r == resource
+                || (!a.subresource.is_empty() && r == format!("*/{}", a.subresource))
+                || (a.subresource.is_empty() && r == a.resource)
+        });
     let names_ok = match rule["resourceNames"].as_array() {
-        Some(names) if !names.is_empty() => names.iter().any(|n| n.as_str() == Some(a.name.as_str())),
+        Some(names) if !names.is_empty() => {
+            names.iter().any(|n| n.as_str() == Some(a.name.as_str()))
+        }
         _ => true,
     };
-    matches(&rule["verbs"], &a.verb) && matches(&rule["apiGroups"], &a.group) && resource_ok && names_ok
+    matches(&rule["verbs"], &a.verb)
+        && matches(&rule["apiGroups"], &a.group)
+        && resource_ok
+        && names_ok
 }
 
 fn binding_names_user(binding: &Value, user: &User) -> bool {
-    binding["subjects"].as_array().into_iter().flatten().any(|s| {
-        let name = s["name"].as_str().unwrap_or_default();
-        match s["kind"].as_str() {
-            Some("User") => name == user.name,
-            Some("Group") => user.groups.iter().any(|g| g == name),
-            _ => false,
-        }
-    })
+    binding["subjects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|s| {
+            let name = s["name"].as_str().unwrap_or_default();
+            match s["kind"].as_str() {
+                Some("User") => name == user.name,
+                Some("Group") => user.groups.iter().any(|g| g == name),
+                _ => false,
+            }
+        })
 }
 
 fn role_rules(store: &Store, binding: &Value, binding_ns: &str) -> Vec<Value> {
@@ -58,7 +90,8 @@ fn role_rules(store: &Store, binding: &Value, binding_ns: &str) -> Vec<Value> {
         Some("ClusterRole") => store.get("clusterroles.rbac.authorization.k8s.io", "", role_name),
         _ => store.get("roles.rbac.authorization.k8s.io", binding_ns, role_name),
     };
-    role.and_then(|r| r["rules"].as_array().cloned()).unwrap_or_default()
+    role.and_then(|r| r["rules"].as_array().cloned())
+        .unwrap_or_default()
 }
 
 pub fn allowed(store: &Store, user: &User, a: &Attributes) -> bool {
@@ -75,7 +108,11 @@ pub fn allowed(store: &Store, user: &User, a: &Attributes) -> bool {
         return false;
     }
     let (rbs, _) = store.list("rolebindings.rbac.authorization.k8s.io", Some(&a.namespace));
-    rbs.iter().filter(|b| binding_names_user(b, user)).any(|b| role_rules(store, b, &a.namespace).iter().any(|r| rule_allows(r, a)))
+    rbs.iter().filter(|b| binding_names_user(b, user)).any(|b| {
+        role_rules(store, b, &a.namespace)
+            .iter()
+            .any(|r| rule_allows(r, a))
+    })
 }
 
 /// The authorizer's reason text, e.g. `User "restricted" cannot create resource "pods/exec" in API group "" in the
@@ -84,9 +121,20 @@ pub fn forbidden_reason(user: &User, a: &Attributes) -> String {
     if let Some(path) = &a.path {
         return format!("User \"{}\" cannot {} path \"{path}\"", user.name, a.verb);
     }
-    let resource = if a.subresource.is_empty() { a.resource.clone() } else { format!("{}/{}", a.resource, a.subresource) };
-    let scope = if a.namespace.is_empty() { "at the cluster scope".to_string() } else { format!("in the namespace \"{}\"", a.namespace) };
-    format!("User \"{}\" cannot {} resource \"{resource}\" in API group \"{}\" {scope}", user.name, a.verb, a.group)
+    let resource = if a.subresource.is_empty() {
+        a.resource.clone()
+    } else {
+        format!("{}/{}", a.resource, a.subresource)
+    };
+    let scope = if a.namespace.is_empty() {
+        "at the cluster scope".to_string()
+    } else {
+        format!("in the namespace \"{}\"", a.namespace)
+    };
+    format!(
+        "User \"{}\" cannot {} resource \"{resource}\" in API group \"{}\" {scope}",
+        user.name, a.verb, a.group
+    )
 }
 
 /// Fill `status` of a SelfSubjectAccessReview for `user`.
@@ -104,15 +152,110 @@ pub fn self_subject_access_review(store: &Store, user: &User, review: &mut Value
         }
     } else {
         let n = &spec["nonResourceAttributes"];
-        Attributes { verb: n["verb"].as_str().unwrap_or_default().into(), path: Some(n["path"].as_str().unwrap_or_default().into()), ..Default::default() }
+        Attributes {
+            verb: n["verb"].as_str().unwrap_or_default().into(),
+            path: Some(n["path"].as_str().unwrap_or_default().into()),
+            ..Default::default()
+        }
     };
     let ok = allowed(store, user, &a);
     review["status"] = if ok {
-        let reason = if user.is_master() { "" } else { "RBAC: allowed by a binding" };
+        let reason = if user.is_master() {
+            ""
+        } else {
+            "RBAC: allowed by a binding"
+        };
         serde_json::json!({"allowed": true, "reason": reason})
     } else {
         serde_json::json!({"allowed": false})
     };
+}
+
+/// The bootstrap roles every cluster has (plugin/pkg/auth/authorizer/rbac/bootstrappolicy): `cluster-admin`,
+/// `admin`, `edit`, `view` (their core/apps rules, without aggregation of CRD kinds) and `system:basic-user`
+/// bound to `system:authenticated` (so anyone may ask SelfSubjectAccessReview questions).
+pub fn bootstrap_objects() -> Vec<Value> {
+    use serde_json::json;
+    let read = json!(["get", "list", "watch"]);
+    let write = json!(["create", "delete", "deletecollection", "patch", "update"]);
+    let core_read = json!([
+        "configmaps",
+        "endpoints",
+        "persistentvolumeclaims",
+        "persistentvolumeclaims/status",
+        "pods",
+        "replicationcontrollers",
+        "replicationcontrollers/scale",
+        "serviceaccounts",
+        "services",
+        "services/status",
+        "bindings",
+        "events",
+        "limitranges",
+        "namespaces/status",
+        "pods/log",
+        "pods/status",
+        "replicationcontrollers/status",
+        "resourcequotas",
+        "resourcequotas/status",
+        "namespaces"
+    ]);
+    let apps = json!([
+        "controllerrevisions",
+        "daemonsets",
+        "daemonsets/scale",
+        "daemonsets/status",
+        "deployments",
+        "deployments/scale",
+        "deployments/status",
+        "replicasets",
+        "replicasets/scale",
+        "replicasets/status",
+        "statefulsets",
+        "statefulsets/scale",
+        "statefulsets/status"
+    ]);
+    let view_rules = vec![
+        json!({"apiGroups": [""], "resources": core_read, "verbs": read}),
+        json!({"apiGroups": ["apps"], "resources": apps, "verbs": read}),
+        json!({"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": read}),
+    ];
+    let mut edit_rules = view_rules.clone();
+    edit_rules.extend([
+        json!({"apiGroups": [""], "resources": ["pods/attach", "pods/exec", "pods/portforward", "pods/proxy", "secrets", "services/proxy"], "verbs": ["get", "list", "watch"]}),
+        json!({"apiGroups": [""], "resources": ["pods", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy", "configmaps", "endpoints", "persistentvolumeclaims",
+            "replicationcontrollers", "replicationcontrollers/scale", "secrets", "serviceaccounts", "services", "services/proxy"], "verbs": write}),
+        json!({"apiGroups": ["apps"], "resources": ["daemonsets", "deployments", "deployments/rollback", "deployments/scale", "replicasets", "replicasets/scale", "statefulsets", "statefulsets/scale"], "verbs": write}),
+    ]);
+    let mut admin_rules = edit_rules.clone();
+    admin_rules.push(json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings", "roles"], "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]}));
+    let role = |name: &str, rules: Vec<Value>| {
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+               "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}, "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"}},
+               "rules": rules})
+    };
+    vec![
+        role(
+            "cluster-admin",
+            vec![
+                json!({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}),
+                json!({"nonResourceURLs": ["*"], "verbs": ["*"]}),
+            ],
+        ),
+        role("admin", admin_rules),
+        role("edit", edit_rules),
+        role("view", view_rules),
+        role(
+            "system:basic-user",
+            vec![
+                json!({"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"], "verbs": ["create"]}),
+            ],
+        ),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": "system:basic-user", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:basic-user"},
+               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}]}),
+    ]
 }
 
 #[cfg(test)]
@@ -144,7 +287,14 @@ mod tests {
     }
 
     fn attrs(verb: &str, resource: &str, sub: &str, ns: &str, name: &str) -> Attributes {
-        Attributes { verb: verb.into(), resource: resource.into(), subresource: sub.into(), namespace: ns.into(), name: name.into(), ..Default::default() }
+        Attributes {
+            verb: verb.into(),
+            resource: resource.into(),
+            subresource: sub.into(),
+            namespace: ns.into(),
+            name: name.into(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -153,11 +303,27 @@ mod tests {
         let u = User::restricted();
         assert!(allowed(&s, &u, &attrs("list", "pods", "", "obs", "")));
         assert!(allowed(&s, &u, &attrs("get", "pods", "log", "obs", "p")));
-        assert!(!allowed(&s, &u, &attrs("create", "pods", "exec", "obs", "p")));
+        assert!(!allowed(
+            &s,
+            &u,
+            &attrs("create", "pods", "exec", "obs", "p")
+        ));
         assert!(!allowed(&s, &u, &attrs("list", "pods", "", "default", "")));
-        assert!(allowed(&s, &u, &attrs("patch", "persistentvolumeclaims", "", "obs", "data-0")));
-        assert!(!allowed(&s, &u, &attrs("patch", "persistentvolumeclaims", "", "obs", "data-1")));
-        assert!(allowed(&s, &User::admin(), &attrs("delete", "nodes", "", "", "n")));
+        assert!(allowed(
+            &s,
+            &u,
+            &attrs("patch", "persistentvolumeclaims", "", "obs", "data-0")
+        ));
+        assert!(!allowed(
+            &s,
+            &u,
+            &attrs("patch", "persistentvolumeclaims", "", "obs", "data-1")
+        ));
+        assert!(allowed(
+            &s,
+            &User::admin(),
+            &attrs("delete", "nodes", "", "", "n")
+        ));
     }
 
     #[test]
@@ -168,6 +334,9 @@ mod tests {
             "User \"restricted\" cannot create resource \"pods/exec\" in API group \"\" in the namespace \"obs\""
         );
         let c = attrs("list", "nodes", "", "", "");
-        assert_eq!(forbidden_reason(&User::restricted(), &c), "User \"restricted\" cannot list resource \"nodes\" in API group \"\" at the cluster scope");
+        assert_eq!(
+            forbidden_reason(&User::restricted(), &c),
+            "User \"restricted\" cannot list resource \"nodes\" in API group \"\" at the cluster scope"
+        );
     }
 }

@@ -21,7 +21,16 @@ pub struct ResourceType {
     pub printer_columns: Vec<Value>,
 }
 
-const ALL_VERBS: [&str; 8] = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+const ALL_VERBS: [&str; 8] = [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 
 impl ResourceType {
     /// The store key: `pods`, `deployments.apps`.
@@ -30,11 +39,19 @@ impl ResourceType {
     }
 
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     pub fn verbs(&self) -> Vec<&'static str> {
-        if self.create_only { vec!["create"] } else { ALL_VERBS.to_vec() }
+        if self.create_only {
+            vec!["create"]
+        } else {
+            ALL_VERBS.to_vec()
+        }
     }
 
     /// The `APIResource` entries (the resource and its subresources) of an APIResourceList.
@@ -58,7 +75,11 @@ impl ResourceType {
                 "log" => ("Pod", vec!["get"]),
                 "exec" | "attach" | "portforward" => ("PodExecOptions", vec!["create", "get"]),
                 "proxy" => (
-                    if self.plural == "pods" { "PodProxyOptions" } else { "NodeProxyOptions" },
+                    if self.plural == "pods" {
+                        "PodProxyOptions"
+                    } else {
+                        "NodeProxyOptions"
+                    },
                     vec!["create", "delete", "get", "patch", "update"],
                 ),
                 "eviction" => ("Eviction", vec!["create"]),
@@ -111,10 +132,46 @@ pub fn builtins() -> Vec<ResourceType> {
         builtin("", "v1", "configmaps", "ConfigMap", true, &["cm"], &[], &[]),
         builtin("", "v1", "endpoints", "Endpoints", true, &["ep"], &[], &[]),
         builtin("", "v1", "events", "Event", true, &["ev"], &[], &[]),
-        builtin("", "v1", "namespaces", "Namespace", false, &["ns"], &["finalize", "status"], &[]),
-        builtin("", "v1", "nodes", "Node", false, &["no"], &["proxy", "status"], &[]),
-        builtin("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true, &["pvc"], &["status"], &[]),
-        builtin("", "v1", "persistentvolumes", "PersistentVolume", false, &["pv"], &["status"], &[]),
+        builtin(
+            "",
+            "v1",
+            "namespaces",
+            "Namespace",
+            false,
+            &["ns"],
+            &["finalize", "status"],
+            &[],
+        ),
+        builtin(
+            "",
+            "v1",
+            "nodes",
+            "Node",
+            false,
+            &["no"],
+            &["proxy", "status"],
+            &[],
+        ),
+        builtin(
+            "",
+            "v1",
+            "persistentvolumeclaims",
+            "PersistentVolumeClaim",
+            true,
+            &["pvc"],
+            &["status"],
+            &[],
+        ),
+        builtin(
+            "",
+            "v1",
+            "persistentvolumes",
+            "PersistentVolume",
+            false,
+            &["pv"],
+            &["status"],
+            &[],
+        ),
         builtin(
             "",
             "v1",
@@ -122,24 +179,158 @@ pub fn builtins() -> Vec<ResourceType> {
             "Pod",
             true,
             &["po"],
-            &["attach", "eviction", "exec", "log", "portforward", "proxy", "status"],
+            &[
+                "attach",
+                "eviction",
+                "exec",
+                "log",
+                "portforward",
+                "proxy",
+                "status",
+            ],
             all,
         ),
         builtin("", "v1", "secrets", "Secret", true, &[], &[], &[]),
-        builtin("", "v1", "serviceaccounts", "ServiceAccount", true, &["sa"], &[], &[]),
-        builtin("", "v1", "services", "Service", true, &["svc"], &["proxy", "status"], all),
-        builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false, &["crd", "crds"], &["status"], &["api-extensions"]),
-        builtin("apps", "v1", "deployments", "Deployment", true, &["deploy"], &["scale", "status"], all),
-        builtin("apps", "v1", "replicasets", "ReplicaSet", true, &["rs"], &["scale", "status"], all),
-        builtin("apps", "v1", "statefulsets", "StatefulSet", true, &["sts"], &["scale", "status"], all),
-        builtin("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", false, &[], &[], &[]),
-        builtin("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, &[], &[], &[]),
-        builtin("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false, &[], &[], &[]),
-        builtin("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false, &[], &[], &[]),
-        builtin("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true, &[], &[], &[]),
-        builtin("rbac.authorization.k8s.io", "v1", "roles", "Role", true, &[], &[], &[]),
-        builtin("storage.k8s.io", "v1", "csidrivers", "CSIDriver", false, &[], &[], &[]),
-        builtin("storage.k8s.io", "v1", "storageclasses", "StorageClass", false, &["sc"], &[], &[]),
+        builtin(
+            "",
+            "v1",
+            "serviceaccounts",
+            "ServiceAccount",
+            true,
+            &["sa"],
+            &[],
+            &[],
+        ),
+        builtin(
+            "",
+            "v1",
+            "services",
+            "Service",
+            true,
+            &["svc"],
+            &["proxy", "status"],
+            all,
+        ),
+        builtin(
+            "apiextensions.k8s.io",
+            "v1",
+            "customresourcedefinitions",
+            "CustomResourceDefinition",
+            false,
+            &["crd", "crds"],
+            &["status"],
+            &["api-extensions"],
+        ),
+        builtin(
+            "apps",
+            "v1",
+            "deployments",
+            "Deployment",
+            true,
+            &["deploy"],
+            &["scale", "status"],
+            all,
+        ),
+        builtin(
+            "apps",
+            "v1",
+            "replicasets",
+            "ReplicaSet",
+            true,
+            &["rs"],
+            &["scale", "status"],
+            all,
+        ),
+        builtin(
+            "apps",
+            "v1",
+            "statefulsets",
+            "StatefulSet",
+            true,
+            &["sts"],
+            &["scale", "status"],
+            all,
+        ),
+        builtin(
+            "authorization.k8s.io",
+            "v1",
+            "selfsubjectaccessreviews",
+            "SelfSubjectAccessReview",
+            false,
+            &[],
+            &[],
+            &[],
+        ),
+        builtin(
+            "discovery.k8s.io",
+            "v1",
+            "endpointslices",
+            "EndpointSlice",
+            true,
+            &[],
+            &[],
+            &[],
+        ),
+        builtin(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "clusterrolebindings",
+            "ClusterRoleBinding",
+            false,
+            &[],
+            &[],
+            &[],
+        ),
+        builtin(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "clusterroles",
+            "ClusterRole",
+            false,
+            &[],
+            &[],
+            &[],
+        ),
+        builtin(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "rolebindings",
+            "RoleBinding",
+            true,
+            &[],
+            &[],
+            &[],
+        ),
+        builtin(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "roles",
+            "Role",
+            true,
+            &[],
+            &[],
+            &[],
+        ),
+        builtin(
+            "storage.k8s.io",
+            "v1",
+            "csidrivers",
+            "CSIDriver",
+            false,
+            &[],
+            &[],
+            &[],
+        ),
+        builtin(
+            "storage.k8s.io",
+            "v1",
+            "storageclasses",
+            "StorageClass",
+            false,
+            &["sc"],
+            &[],
+            &[],
+        ),
     ];
     for r in &mut v {
         if r.plural == "endpoints" {
@@ -160,7 +351,10 @@ pub struct Registry {
 
 impl Default for Registry {
     fn default() -> Self {
-        Self { builtins: builtins(), custom: RwLock::new(vec![]) }
+        Self {
+            builtins: builtins(),
+            custom: RwLock::new(vec![]),
+        }
     }
 }
 
@@ -173,7 +367,9 @@ impl Registry {
 
     /// By group, version and plural name (the URL form).
     pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<ResourceType> {
-        self.all().into_iter().find(|r| r.group == group && r.version == version && r.plural == plural)
+        self.all()
+            .into_iter()
+            .find(|r| r.group == group && r.version == version && r.plural == plural)
     }
 
     /// By store key (`deployments.apps`).
@@ -183,7 +379,9 @@ impl Registry {
 
     /// By apiVersion and kind, as found in a manifest or an ownerReference.
     pub fn by_kind(&self, api_version: &str, kind: &str) -> Option<ResourceType> {
-        self.all().into_iter().find(|r| r.api_version() == api_version && r.kind == kind)
+        self.all()
+            .into_iter()
+            .find(|r| r.api_version() == api_version && r.kind == kind)
     }
 
     /// Replace the CRD-defined kinds with those served by `crds` (CustomResourceDefinition objects).
@@ -192,7 +390,9 @@ impl Registry {
         for crd in crds {
             let spec = &crd["spec"];
             let names = &spec["names"];
-            let Some(group) = spec["group"].as_str() else { continue };
+            let Some(group) = spec["group"].as_str() else {
+                continue;
+            };
             for ver in spec["versions"].as_array().into_iter().flatten() {
                 if ver["served"].as_bool() != Some(true) {
                     continue;
@@ -205,7 +405,11 @@ impl Registry {
                     subs.push("scale".to_string());
                 }
                 let strs = |v: &Value| -> Vec<String> {
-                    v.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(String::from)).collect()
+                    v.as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|s| s.as_str().map(String::from))
+                        .collect()
                 };
                 out.push(ResourceType {
                     group: group.into(),
@@ -214,14 +418,19 @@ impl Registry {
                     singular: names["singular"]
                         .as_str()
                         .map(String::from)
-                        .unwrap_or_else(|| names["kind"].as_str().unwrap_or_default().to_lowercase()),
+                        .unwrap_or_else(|| {
+                            names["kind"].as_str().unwrap_or_default().to_lowercase()
+                        }),
                     kind: names["kind"].as_str().unwrap_or_default().into(),
                     namespaced: spec["scope"].as_str() != Some("Cluster"),
                     short_names: strs(&names["shortNames"]),
                     categories: strs(&names["categories"]),
                     subresources: subs,
                     create_only: false,
-                    printer_columns: ver["additionalPrinterColumns"].as_array().cloned().unwrap_or_default(),
+                    printer_columns: ver["additionalPrinterColumns"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default(),
                 });
             }
         }

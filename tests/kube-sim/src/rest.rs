@@ -48,8 +48,18 @@ fn build(ns: &str, t: &[&str]) -> Option<Target> {
     let plural = t.first()?.to_string();
     let name = t.get(1).map(|s| s.to_string()).unwrap_or_default();
     let subresource = t.get(2).map(|s| s.to_string()).unwrap_or_default();
-    let rest = if t.len() > 3 { format!("/{}", t[3..].join("/")) } else { String::new() };
-    Some(Target { namespace: ns.to_string(), plural, name, subresource, rest })
+    let rest = if t.len() > 3 {
+        format!("/{}", t[3..].join("/"))
+    } else {
+        String::new()
+    };
+    Some(Target {
+        namespace: ns.to_string(),
+        plural,
+        name,
+        subresource,
+        rest,
+    })
 }
 
 fn verb_for(method: &Method, t: &Target, watch: bool) -> &'static str {
@@ -75,7 +85,20 @@ fn is_true(v: Option<&str>) -> bool {
 }
 
 pub async fn read_body(req: Request<Incoming>) -> ApiResult<Value> {
-    let bytes = req.into_body().collect().await.map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?.to_bytes();
+    let protobuf = req
+        .headers()
+        .get(hyper::header::CONTENT_TYPE)
+        .and_then(|c| c.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/vnd.kubernetes.protobuf"));
+    let bytes = req
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?
+        .to_bytes();
+    if protobuf {
+        return crate::protobuf::decode(&bytes);
+    }
     parse_body(&bytes)
 }
 
@@ -85,10 +108,21 @@ pub fn parse_body(bytes: &[u8]) -> ApiResult<Value> {
     }
     serde_json::from_slice(bytes)
         .or_else(|_| serde_yaml::from_slice::<Value>(bytes))
-        .map_err(|e| ApiError::bad_request(format!("the body of the request was in an unknown format: {e}")))
+        .map_err(|e| {
+            ApiError::bad_request(format!(
+                "the body of the request was in an unknown format: {e}"
+            ))
+        })
 }
 
-pub async fn handle(api: Arc<ApiServer>, req: Request<Incoming>, user: User, group: String, version: String, segs: Vec<String>) -> Response<Body> {
+pub async fn handle(
+    api: Arc<ApiServer>,
+    req: Request<Incoming>,
+    user: User,
+    group: String,
+    version: String,
+    segs: Vec<String>,
+) -> Response<Body> {
     let reg = api.registry.clone();
     let known = |p: &str| reg.find(&group, &version, p).is_some();
     let Some(mut t) = parse_target(&segs, known) else {
@@ -118,9 +152,18 @@ pub async fn handle(api: Arc<ApiServer>, req: Request<Incoming>, user: User, gro
         path: None,
     };
     if !rbac::allowed(&api.store, &user, &attrs) {
-        return error_response(&ApiError::forbidden(&rt.group, &rt.plural, &t.name, &rbac::forbidden_reason(&user, &attrs)));
+        return error_response(&ApiError::forbidden(
+            &rt.group,
+            &rt.plural,
+            &t.name,
+            &rbac::forbidden_reason(&user, &attrs),
+        ));
     }
-    if rt.namespaced && !t.namespace.is_empty() && api.store.get("namespaces", "", &t.namespace).is_none() && verb == "create" {
+    if rt.namespaced
+        && !t.namespace.is_empty()
+        && api.store.get("namespaces", "", &t.namespace).is_none()
+        && verb == "create"
+    {
         return error_response(&ApiError::not_found("", "namespaces", &t.namespace));
     }
     match dispatch(&api, req, &user, &rt, &t, proxy_port, verb, &query).await {
@@ -146,39 +189,74 @@ async fn dispatch(
 ) -> ApiResult<Response<Body>> {
     let key = rt.key();
     let dry_run = param(q, "dryRun") == Some("All");
-    let accept = req.headers().get(hyper::header::ACCEPT).and_then(|a| a.to_str().ok()).unwrap_or("").to_string();
+    let accept = req
+        .headers()
+        .get(hyper::header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let ns = t.namespace.as_str();
     match (t.subresource.as_str(), verb) {
         ("log", _) | ("exec", _) | ("proxy", _) if rt.plural == "pods" => {
             let sub = match t.subresource.as_str() {
                 "log" => PodSubresource::Log,
                 "exec" => PodSubresource::Exec,
-                _ => PodSubresource::Proxy { port: proxy_port, path: if t.rest.is_empty() { "/".into() } else { t.rest.clone() } },
+                _ => PodSubresource::Proxy {
+                    port: proxy_port,
+                    path: if t.rest.is_empty() {
+                        "/".into()
+                    } else {
+                        t.rest.clone()
+                    },
+                },
             };
             if api.store.get(&key, ns, &t.name).is_none() {
                 return Err(ApiError::not_found("", "pods", &t.name));
             }
-            let agent = api.node_agent().ok_or_else(|| ApiError::new(503, "ServiceUnavailable", "the kubelet is not running in this simulated cluster"))?;
-            Ok(agent.pod_subresource(req, ns.to_string(), t.name.clone(), sub).await)
+            let agent = api.node_agent().ok_or_else(|| {
+                ApiError::new(
+                    503,
+                    "ServiceUnavailable",
+                    "the kubelet is not running in this simulated cluster",
+                )
+            })?;
+            Ok(agent
+                .pod_subresource(req, ns.to_string(), t.name.clone(), sub)
+                .await)
         }
         ("proxy", _) if rt.plural == "nodes" => {
             if api.store.get("nodes", "", &t.name).is_none() {
                 return Err(ApiError::not_found("", "nodes", &t.name));
             }
-            let agent = api.node_agent().ok_or_else(|| ApiError::new(503, "ServiceUnavailable", "the kubelet is not running in this simulated cluster"))?;
+            let agent = api.node_agent().ok_or_else(|| {
+                ApiError::new(
+                    503,
+                    "ServiceUnavailable",
+                    "the kubelet is not running in this simulated cluster",
+                )
+            })?;
             Ok(agent.node_proxy(req, t.name.clone(), t.rest.clone()).await)
         }
         ("", "list") => list(api, rt, t, q, &accept),
         ("", "watch") => watch(api, rt, t, q, &accept),
         ("", "get") | ("status", "get") => {
-            let obj = api.store.get(&key, ns, &t.name).ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &t.name))?;
+            let obj = api
+                .store
+                .get(&key, ns, &t.name)
+                .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &t.name))?;
             if wants_table(&accept) {
-                return Ok(json_response(200, &crate::table::to_table(rt, &[obj], "", param(q, "includeObject"))));
+                return Ok(json_response(
+                    200,
+                    &crate::table::to_table(rt, &[obj], "", param(q, "includeObject")),
+                ));
             }
             Ok(json_response(200, &obj))
         }
         ("scale", "get") => {
-            let obj = api.store.get(&key, ns, &t.name).ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &t.name))?;
+            let obj = api
+                .store
+                .get(&key, ns, &t.name)
+                .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &t.name))?;
             Ok(json_response(200, &scale_of(&obj)))
         }
         ("", "create") => {
@@ -193,29 +271,67 @@ async fn dispatch(
         }
         ("", "update") | ("status", "update") => {
             let body = read_body(req).await?;
-            let old = api.store.get(&key, ns, &t.name).ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &t.name))?;
-            if body["metadata"]["name"].as_str().is_some_and(|n| n != t.name) {
-                return Err(ApiError::bad_request("the name of the object does not match the name on the URL"));
+            let old = api
+                .store
+                .get(&key, ns, &t.name)
+                .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &t.name))?;
+            if body["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n != t.name)
+            {
+                return Err(ApiError::bad_request(
+                    "the name of the object does not match the name on the URL",
+                ));
             }
             crate::validation::check_fields(rt, &body, param(q, "fieldValidation"))?;
             let obj = update(api, rt, &old, body, &t.subresource, dry_run)?;
             Ok(json_response(200, &obj))
         }
         ("", "patch") | ("status", "patch") => {
-            let ctype = req.headers().get(hyper::header::CONTENT_TYPE).and_then(|c| c.to_str().ok()).unwrap_or("").to_string();
-            let bytes = req.into_body().collect().await.map_err(|e| ApiError::bad_request(e.to_string()))?.to_bytes();
-            let old = api.store.get(&key, ns, &t.name).ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &t.name))?;
+            let ctype = req
+                .headers()
+                .get(hyper::header::CONTENT_TYPE)
+                .and_then(|c| c.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            let bytes = req
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| ApiError::bad_request(e.to_string()))?
+                .to_bytes();
+            let old = api
+                .store
+                .get(&key, ns, &t.name)
+                .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &t.name))?;
             let patched = crate::patch::apply(&ctype, &old, &bytes, &rt.kind)?;
             crate::validation::check_fields(rt, &patched, param(q, "fieldValidation"))?;
             let obj = update(api, rt, &old, patched, &t.subresource, dry_run)?;
             Ok(json_response(200, &obj))
         }
         ("scale", "update") | ("scale", "patch") => {
-            let ctype = req.headers().get(hyper::header::CONTENT_TYPE).and_then(|c| c.to_str().ok()).unwrap_or("").to_string();
+            let ctype = req
+                .headers()
+                .get(hyper::header::CONTENT_TYPE)
+                .and_then(|c| c.to_str().ok())
+                .unwrap_or("")
+                .to_string();
             let is_patch = req.method() == Method::PATCH;
-            let bytes = req.into_body().collect().await.map_err(|e| ApiError::bad_request(e.to_string()))?.to_bytes();
-            let old = api.store.get(&key, ns, &t.name).ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &t.name))?;
-            let scale = if is_patch { crate::patch::apply(&ctype, &scale_of(&old), &bytes, "Scale")? } else { parse_body(&bytes)? };
+            let bytes = req
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| ApiError::bad_request(e.to_string()))?
+                .to_bytes();
+            let old = api
+                .store
+                .get(&key, ns, &t.name)
+                .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &t.name))?;
+            let scale = if is_patch {
+                crate::patch::apply(&ctype, &scale_of(&old), &bytes, "Scale")?
+            } else {
+                parse_body(&bytes)?
+            };
             let mut next = old.clone();
             next["spec"]["replicas"] = scale["spec"]["replicas"].clone();
             let obj = update(api, rt, &old, next, "", dry_run)?;
@@ -223,10 +339,18 @@ async fn dispatch(
         }
         ("", "delete") => {
             let body = read_body(req).await.unwrap_or(json!({}));
-            let policy = param(q, "propagationPolicy").map(String::from).or_else(|| body["propagationPolicy"].as_str().map(String::from));
-            let dry = dry_run || body["dryRun"].as_array().is_some_and(|d| d.iter().any(|x| x == "All"));
+            let policy = param(q, "propagationPolicy")
+                .map(String::from)
+                .or_else(|| body["propagationPolicy"].as_str().map(String::from));
+            let dry = dry_run
+                || body["dryRun"]
+                    .as_array()
+                    .is_some_and(|d| d.iter().any(|x| x == "All"));
             if let Some(pre) = body["preconditions"]["resourceVersion"].as_str() {
-                let cur = api.store.get(&key, ns, &t.name).ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &t.name))?;
+                let cur = api
+                    .store
+                    .get(&key, ns, &t.name)
+                    .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &t.name))?;
                 if cur["metadata"]["resourceVersion"].as_str() != Some(pre) {
                     return Err(ApiError::conflict(&rt.group, &rt.plural, &t.name));
                 }
@@ -235,14 +359,19 @@ async fn dispatch(
             Ok(json_response(200, &obj))
         }
         ("", "deletecollection") => {
-            let (items, _) = api.store.list(&key, if ns.is_empty() { None } else { Some(ns) });
+            let (items, _) = api
+                .store
+                .list(&key, if ns.is_empty() { None } else { Some(ns) });
             let (ls, fs) = selectors(q)?;
             for o in items.iter().filter(|o| ls.matches(o) && fs.matches(o)) {
                 let name = o["metadata"]["name"].as_str().unwrap_or_default();
                 let ons = o["metadata"]["namespace"].as_str().unwrap_or_default();
                 let _ = delete(api, rt, ons, name, param(q, "propagationPolicy"), dry_run);
             }
-            Ok(json_response(200, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})))
+            Ok(json_response(
+                200,
+                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}),
+            ))
         }
         _ => Err(ApiError::method_not_allowed()),
     }
@@ -260,8 +389,10 @@ fn scale_of(obj: &Value) -> Value {
 }
 
 fn selectors(q: &[(String, String)]) -> ApiResult<(LabelSelector, FieldSelector)> {
-    let ls = LabelSelector::parse(param(q, "labelSelector").unwrap_or("")).map_err(ApiError::bad_request)?;
-    let fs = FieldSelector::parse(param(q, "fieldSelector").unwrap_or("")).map_err(ApiError::bad_request)?;
+    let ls = LabelSelector::parse(param(q, "labelSelector").unwrap_or(""))
+        .map_err(ApiError::bad_request)?;
+    let fs = FieldSelector::parse(param(q, "fieldSelector").unwrap_or(""))
+        .map_err(ApiError::bad_request)?;
     Ok((ls, fs))
 }
 
@@ -269,14 +400,32 @@ fn list_kind(rt: &ResourceType) -> String {
     format!("{}List", rt.kind)
 }
 
-fn list(api: &ApiServer, rt: &ResourceType, t: &Target, q: &[(String, String)], accept: &str) -> ApiResult<Response<Body>> {
+fn list(
+    api: &ApiServer,
+    rt: &ResourceType,
+    t: &Target,
+    q: &[(String, String)],
+    accept: &str,
+) -> ApiResult<Response<Body>> {
     let (ls, fs) = selectors(q)?;
-    let ns = if t.namespace.is_empty() { None } else { Some(t.namespace.as_str()) };
+    let ns = if t.namespace.is_empty() {
+        None
+    } else {
+        Some(t.namespace.as_str())
+    };
     let (items, rv) = api.store.list(&rt.key(), ns);
-    let mut items: Vec<Value> = items.into_iter().filter(|o| ls.matches(o) && fs.matches(o)).collect();
+    let mut items: Vec<Value> = items
+        .into_iter()
+        .filter(|o| ls.matches(o) && fs.matches(o))
+        .collect();
     // limit/continue: the continue token is the offset into the (sorted) result, opaque to clients.
-    let offset: usize = param(q, "continue").and_then(|c| c.parse().ok()).unwrap_or(0);
-    let limit: usize = param(q, "limit").and_then(|l| l.parse().ok()).filter(|l| *l > 0).unwrap_or(usize::MAX);
+    let offset: usize = param(q, "continue")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let limit: usize = param(q, "limit")
+        .and_then(|l| l.parse().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(usize::MAX);
     let total = items.len();
     items = items.into_iter().skip(offset).take(limit).collect();
     let mut meta = json!({"resourceVersion": rv.to_string()});
@@ -285,33 +434,58 @@ fn list(api: &ApiServer, rt: &ResourceType, t: &Target, q: &[(String, String)], 
         meta["remainingItemCount"] = json!(total - offset - items.len());
     }
     if wants_table(accept) {
-        let mut table = crate::table::to_table(rt, &items, &rv.to_string(), param(q, "includeObject"));
+        let mut table =
+            crate::table::to_table(rt, &items, &rv.to_string(), param(q, "includeObject"));
         table["metadata"] = meta;
         return Ok(json_response(200, &table));
     }
-    Ok(json_response(200, &json!({"kind": list_kind(rt), "apiVersion": rt.api_version(), "metadata": meta, "items": items})))
+    Ok(json_response(
+        200,
+        &json!({"kind": list_kind(rt), "apiVersion": rt.api_version(), "metadata": meta, "items": items}),
+    ))
 }
 
-fn watch(api: &ApiServer, rt: &ResourceType, t: &Target, q: &[(String, String)], accept: &str) -> ApiResult<Response<Body>> {
+fn watch(
+    api: &ApiServer,
+    rt: &ResourceType,
+    t: &Target,
+    q: &[(String, String)],
+    accept: &str,
+) -> ApiResult<Response<Body>> {
     let (ls, fs) = selectors(q)?;
     let key = rt.key();
     let ns = t.namespace.clone();
     let single_name = t.name.clone();
     let table = wants_table(accept);
     let include = param(q, "includeObject").map(String::from);
-    let timeout = param(q, "timeoutSeconds").and_then(|s| s.parse::<u64>().ok()).unwrap_or(1800).min(3600);
+    let timeout = param(q, "timeoutSeconds")
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(1800)
+        .min(3600);
     let rv_param = param(q, "resourceVersion").unwrap_or("").to_string();
     let (initial, start_rv) = if rv_param.is_empty() || rv_param == "0" {
-        let (items, rv) = api.store.list(&key, if ns.is_empty() { None } else { Some(&ns) });
+        let (items, rv) = api
+            .store
+            .list(&key, if ns.is_empty() { None } else { Some(&ns) });
         (items, rv)
     } else {
-        (vec![], rv_param.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv_param}")))?)
+        (
+            vec![],
+            rv_param.parse::<u64>().map_err(|_| {
+                ApiError::bad_request(format!("invalid resource version: {rv_param}"))
+            })?,
+        )
     };
     let rt2 = rt.clone();
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(256);
     let encode = move |kind: &str, obj: &Value| -> Bytes {
-        let object = if table { crate::table::to_table(&rt2, std::slice::from_ref(obj), "", include.as_deref()) } else { obj.clone() };
-        let mut line = serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
+        let object = if table {
+            crate::table::to_table(&rt2, std::slice::from_ref(obj), "", include.as_deref())
+        } else {
+            obj.clone()
+        };
+        let mut line =
+            serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
         line.push(b'\n');
         Bytes::from(line)
     };
@@ -365,21 +539,40 @@ fn watch(api: &ApiServer, rt: &ResourceType, t: &Target, q: &[(String, String)],
             }
         }
     });
-    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx)) });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+    });
     let mut resp = Response::new(StreamBody::new(stream).boxed());
-    resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
-    resp.headers_mut().insert(hyper::header::TRANSFER_ENCODING, hyper::header::HeaderValue::from_static("chunked"));
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut().insert(
+        hyper::header::TRANSFER_ENCODING,
+        hyper::header::HeaderValue::from_static("chunked"),
+    );
     Ok(resp)
 }
 
 /// Create through admission and into the store (also used by scenario loading and controllers).
-pub fn create(api: &ApiServer, rt: &ResourceType, ns: &str, mut obj: Value, dry_run: bool, field_validation: Option<&str>) -> ApiResult<Value> {
+pub fn create(
+    api: &ApiServer,
+    rt: &ResourceType,
+    ns: &str,
+    mut obj: Value,
+    dry_run: bool,
+    field_validation: Option<&str>,
+) -> ApiResult<Value> {
     if rt.namespaced {
         if let Some(bns) = obj["metadata"]["namespace"].as_str()
             && !bns.is_empty()
             && bns != ns
         {
-            return Err(ApiError::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
         }
         if api.store.get("namespaces", "", ns).is_none() {
             return Err(ApiError::not_found("", "namespaces", ns));
@@ -393,14 +586,23 @@ pub fn create(api: &ApiServer, rt: &ResourceType, ns: &str, mut obj: Value, dry_
         obj["apiVersion"] = json!(rt.api_version());
     }
     crate::admission::admit_create(api, rt, ns, &mut obj)?;
-    let created = api.store.create(&rt.key(), if rt.namespaced { ns } else { "" }, obj, dry_run)?;
+    let created = api
+        .store
+        .create(&rt.key(), if rt.namespaced { ns } else { "" }, obj, dry_run)?;
     after_write(api, rt);
     Ok(created)
 }
 
 /// Update (PUT or the result of a PATCH). `sub` = "status" replaces only the status; otherwise the status of kinds
 /// with a status subresource is kept from the stored object.
-pub fn update(api: &ApiServer, rt: &ResourceType, old: &Value, mut new: Value, sub: &str, dry_run: bool) -> ApiResult<Value> {
+pub fn update(
+    api: &ApiServer,
+    rt: &ResourceType,
+    old: &Value,
+    mut new: Value,
+    sub: &str,
+    dry_run: bool,
+) -> ApiResult<Value> {
     let has_status_sub = rt.subresources.iter().any(|s| s == "status");
     if sub == "status" {
         let mut merged = old.clone();
@@ -437,19 +639,41 @@ pub fn update(api: &ApiServer, rt: &ResourceType, old: &Value, mut new: Value, s
 
 /// Delete with a propagation policy: `Orphan` / `Foreground` put the matching finalizer on the object, which the
 /// garbage collector honours; `Background` (and the default) deletes now and lets the collector remove dependents.
-pub fn delete(api: &ApiServer, rt: &ResourceType, ns: &str, name: &str, policy: Option<&str>, dry_run: bool) -> ApiResult<Value> {
+pub fn delete(
+    api: &ApiServer,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    policy: Option<&str>,
+    dry_run: bool,
+) -> ApiResult<Value> {
     let key = rt.key();
-    let current = api.store.get(&key, ns, name).ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
+    let current = api
+        .store
+        .get(&key, ns, name)
+        .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
     if dry_run {
         return Ok(current);
     }
     if rt.plural == "namespaces" {
         // The namespace controller deletes everything in it before the namespace goes.
-        api.store.mutate("namespaces", "", name, |n| n["status"]["phase"] = json!("Terminating"))?;
-        for r in api.registry.all().iter().filter(|r| r.namespaced && !r.create_only) {
+        api.store.mutate("namespaces", "", name, |n| {
+            n["status"]["phase"] = json!("Terminating")
+        })?;
+        for r in api
+            .registry
+            .all()
+            .iter()
+            .filter(|r| r.namespaced && !r.create_only)
+        {
             let (items, _) = api.store.list(&r.key(), Some(name));
             for o in items {
-                let _ = api.store.delete(&r.key(), name, o["metadata"]["name"].as_str().unwrap_or_default(), false);
+                let _ = api.store.delete(
+                    &r.key(),
+                    name,
+                    o["metadata"]["name"].as_str().unwrap_or_default(),
+                    false,
+                );
             }
         }
     }
@@ -460,7 +684,10 @@ pub fn delete(api: &ApiServer, rt: &ResourceType, ns: &str, name: &str, policy: 
     };
     if let Some(f) = finalizer {
         api.store.mutate(&key, ns, name, |o| {
-            let mut fins: Vec<Value> = o["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
+            let mut fins: Vec<Value> = o["metadata"]["finalizers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             if !fins.iter().any(|x| x == f) {
                 fins.push(json!(f));
             }
@@ -501,11 +728,23 @@ mod tests {
     fn paths_parse_into_targets() {
         let known = |p: &str| ["pods", "namespaces", "nodes"].contains(&p);
         let t = parse_target(&segs("namespaces/obs/pods/p-0/proxy/api/v1/query"), known).unwrap();
-        assert_eq!((t.namespace.as_str(), t.plural.as_str(), t.name.as_str(), t.subresource.as_str(), t.rest.as_str()), ("obs", "pods", "p-0", "proxy", "/api/v1/query"));
+        assert_eq!(
+            (
+                t.namespace.as_str(),
+                t.plural.as_str(),
+                t.name.as_str(),
+                t.subresource.as_str(),
+                t.rest.as_str()
+            ),
+            ("obs", "pods", "p-0", "proxy", "/api/v1/query")
+        );
         let n = parse_target(&segs("namespaces/obs"), known).unwrap();
         assert_eq!((n.plural.as_str(), n.name.as_str()), ("namespaces", "obs"));
         let s = parse_target(&segs("namespaces/obs/status"), known).unwrap();
-        assert_eq!((s.plural.as_str(), s.name.as_str(), s.subresource.as_str()), ("namespaces", "obs", "status"));
+        assert_eq!(
+            (s.plural.as_str(), s.name.as_str(), s.subresource.as_str()),
+            ("namespaces", "obs", "status")
+        );
         let all = parse_target(&segs("pods"), known).unwrap();
         assert_eq!((all.namespace.as_str(), all.plural.as_str()), ("", "pods"));
     }

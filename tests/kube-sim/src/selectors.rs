@@ -38,7 +38,11 @@ fn split_top(s: &str) -> Vec<String> {
 }
 
 fn set_values(s: &str) -> Result<Vec<String>, String> {
-    let inner = s.trim().strip_prefix('(').and_then(|r| r.strip_suffix(')')).ok_or_else(|| format!("unable to parse requirement: found '{s}', expected: '('"))?;
+    let inner = s
+        .trim()
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .ok_or_else(|| format!("unable to parse requirement: found '{s}', expected: '('"))?;
     Ok(inner.split(',').map(|v| v.trim().to_string()).collect())
 }
 
@@ -62,7 +66,10 @@ impl LabelSelector {
                 Req::In(k.trim().into(), set_values(v)?)
             } else if let Some(k) = p.strip_prefix('!') {
                 Req::NotExists(k.trim().into())
-            } else if p.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
+            } else if p
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+            {
                 Req::Exists(p.into())
             } else {
                 return Err(format!("unable to parse requirement: {p}"));
@@ -80,7 +87,12 @@ impl LabelSelector {
         }
         for e in sel["matchExpressions"].as_array().into_iter().flatten() {
             let key = e["key"].as_str().unwrap_or_default().to_string();
-            let vals: Vec<String> = e["values"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect();
+            let vals: Vec<String> = e["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect();
             reqs.push(match e["operator"].as_str() {
                 Some("In") => Req::In(key, vals),
                 Some("NotIn") => Req::NotIn(key, vals),
@@ -156,7 +168,12 @@ pub fn selector_string(sel: &Value) -> String {
     }
     for e in sel["matchExpressions"].as_array().into_iter().flatten() {
         let key = e["key"].as_str().unwrap_or_default();
-        let vals: Vec<&str> = e["values"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
+        let vals: Vec<&str> = e["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .collect();
         parts.push(match e["operator"].as_str() {
             Some("In") => format!("{key} in ({})", vals.join(",")),
             Some("NotIn") => format!("{key} notin ({})", vals.join(",")),
@@ -190,7 +207,9 @@ mod tests {
 
     #[test]
     fn label_selector_from_object() {
-        let sel = LabelSelector::from_object(&json!({"matchLabels": {"a": "1"}, "matchExpressions": [{"key": "b", "operator": "In", "values": ["x"]}]}));
+        let sel = LabelSelector::from_object(
+            &json!({"matchLabels": {"a": "1"}, "matchExpressions": [{"key": "b", "operator": "In", "values": ["x"]}]}),
+        );
         assert!(sel.matches_labels(&json!({"a": "1", "b": "x"})));
         assert!(!sel.matches_labels(&json!({"a": "1", "b": "y"})));
     }
@@ -198,8 +217,16 @@ mod tests {
     #[test]
     fn field_selector_paths() {
         let pod = json!({"metadata": {"name": "p"}, "spec": {"nodeName": "n1"}, "status": {"phase": "Running"}});
-        assert!(FieldSelector::parse("spec.nodeName=n1,status.phase!=Failed").unwrap().matches(&pod));
-        assert!(!FieldSelector::parse("metadata.name=q").unwrap().matches(&pod));
+        assert!(
+            FieldSelector::parse("spec.nodeName=n1,status.phase!=Failed")
+                .unwrap()
+                .matches(&pod)
+        );
+        assert!(
+            !FieldSelector::parse("metadata.name=q")
+                .unwrap()
+                .matches(&pod)
+        );
         assert!(FieldSelector::parse("nonsense").is_err());
     }
 }

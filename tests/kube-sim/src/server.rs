@@ -48,11 +48,22 @@ impl FaultRule {
             "500" => FaultAction::InternalError,
             "drop" => FaultAction::Drop,
             "409" => FaultAction::Conflict,
-            other => return Err(format!("fault action `{other}` is not one of 500, drop, 409")),
+            other => {
+                return Err(format!(
+                    "fault action `{other}` is not one of 500, drop, 409"
+                ));
+            }
         };
-        let times = times.parse().map_err(|_| format!("fault count `{times}` is not a number"))?;
+        let times = times
+            .parse()
+            .map_err(|_| format!("fault count `{times}` is not a number"))?;
         let method = (method != "*").then(|| method.to_uppercase());
-        Ok(FaultRule { method, path_contains: path.to_string(), action, times })
+        Ok(FaultRule {
+            method,
+            path_contains: path.to_string(),
+            action,
+            times,
+        })
     }
 }
 
@@ -84,13 +95,18 @@ impl std::fmt::Display for DropConnection {
 impl std::error::Error for DropConnection {}
 
 pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).map_err(|e: Infallible| match e {}).boxed()
+    Full::new(bytes.into())
+        .map_err(|e: Infallible| match e {})
+        .boxed()
 }
 
 pub fn json_response(code: u16, v: &Value) -> Response<Body> {
     let mut r = Response::new(full(serde_json::to_vec(v).unwrap_or_default()));
     *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
     r
 }
 
@@ -108,7 +124,10 @@ pub fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
             match b[i] {
                 b'+' => out.push(b' '),
                 b'%' if i + 2 < b.len() => {
-                    match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    match u8::from_str_radix(
+                        std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"),
+                        16,
+                    ) {
                         Ok(v) => {
                             out.push(v);
                             i += 2;
@@ -149,8 +168,20 @@ fn version_info() -> Value {
 }
 
 impl ApiServer {
-    pub fn new(store: Arc<Store>, registry: Arc<Registry>, tokens: Tokens, knobs: Knobs) -> Arc<Self> {
-        Arc::new(ApiServer { store, registry, tokens, knobs, agent: RwLock::new(None), addr: OnceLock::new() })
+    pub fn new(
+        store: Arc<Store>,
+        registry: Arc<Registry>,
+        tokens: Tokens,
+        knobs: Knobs,
+    ) -> Arc<Self> {
+        Arc::new(ApiServer {
+            store,
+            registry,
+            tokens,
+            knobs,
+            agent: RwLock::new(None),
+            addr: OnceLock::new(),
+        })
     }
 
     pub fn set_node_agent(&self, agent: Arc<dyn NodeAgent>) {
@@ -164,25 +195,35 @@ impl ApiServer {
     }
 
     /// Bind 127.0.0.1:`port` (0 = any) and serve HTTPS until the runtime stops.
-    pub async fn serve(self: Arc<Self>, port: u16, tls: Arc<rustls::ServerConfig>) -> std::io::Result<SocketAddr> {
+    pub async fn serve(
+        self: Arc<Self>,
+        port: u16,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> std::io::Result<SocketAddr> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let _ = self.addr.set(addr);
         let acceptor = tokio_rustls::TlsAcceptor::from(tls);
         tokio::spawn(async move {
             loop {
-                let Ok((tcp, _)) = listener.accept().await else { continue };
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
                 let acceptor = acceptor.clone();
                 let api = self.clone();
                 tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
                     let svc = hyper::service::service_fn(move |req| {
                         let api = api.clone();
                         async move { api.handle(req).await }
                     });
-                    let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                        .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), svc)
-                        .await;
+                    let _ = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), svc)
+                    .await;
                 });
             }
         });
@@ -197,26 +238,43 @@ impl ApiServer {
 
     fn take_fault(&self, method: &str, path: &str) -> Option<FaultAction> {
         let mut faults = self.knobs.faults.lock().ok()?;
-        let rule = faults
-            .iter_mut()
-            .find(|r| r.times > 0 && r.method.as_deref().is_none_or(|m| m == method) && path.contains(&r.path_contains))?;
+        let rule = faults.iter_mut().find(|r| {
+            r.times > 0
+                && r.method.as_deref().is_none_or(|m| m == method)
+                && path.contains(&r.path_contains)
+        })?;
         rule.times -= 1;
         Some(rule.action)
     }
 
     fn authenticate(&self, req: &Request<Incoming>) -> Option<User> {
-        let h = req.headers().get(hyper::header::AUTHORIZATION)?.to_str().ok()?;
+        let h = req
+            .headers()
+            .get(hyper::header::AUTHORIZATION)?
+            .to_str()
+            .ok()?;
         let token = h.strip_prefix("Bearer ")?.trim();
         self.tokens.user_for(token)
     }
 
-    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Response<Body>, DropConnection> {
+    pub async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+    ) -> Result<Response<Body>, DropConnection> {
         let method = req.method().as_str().to_string();
         let path = req.uri().path().to_string();
         if path == "/kube-sim/stats" {
-            let counts = self.knobs.counts.lock().map(|c| c.clone()).unwrap_or_default();
+            let counts = self
+                .knobs
+                .counts
+                .lock()
+                .map(|c| c.clone())
+                .unwrap_or_default();
             let total: u64 = counts.values().sum();
-            return Ok(json_response(200, &json!({"total": total, "requests": counts})));
+            return Ok(json_response(
+                200,
+                &json!({"total": total, "requests": counts}),
+            ));
         }
         self.count(&method, &path);
         if !self.knobs.latency.is_zero() {
@@ -225,7 +283,9 @@ impl ApiServer {
         match self.take_fault(&method, &path) {
             Some(FaultAction::Drop) => return Err(DropConnection),
             Some(FaultAction::InternalError) => {
-                return Ok(error_response(&ApiError::internal("injected fault (kube-sim)")));
+                return Ok(error_response(&ApiError::internal(
+                    "injected fault (kube-sim)",
+                )));
             }
             Some(FaultAction::Conflict) => {
                 return Ok(error_response(&ApiError::new(
@@ -242,24 +302,46 @@ impl ApiServer {
         Ok(self.route(req, user, path).await)
     }
 
-    async fn route(self: Arc<Self>, req: Request<Incoming>, user: User, path: String) -> Response<Body> {
-        let segs: Vec<String> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).map(String::from).collect();
+    async fn route(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        user: User,
+        path: String,
+    ) -> Response<Body> {
+        let segs: Vec<String> = path
+            .trim_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
         let s: Vec<&str> = segs.iter().map(String::as_str).collect();
         match s.as_slice() {
             ["version"] => json_response(200, &version_info()),
             ["healthz"] | ["readyz"] | ["livez"] => {
                 let mut r = Response::new(full("ok"));
-                r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/plain"));
+                r.headers_mut().insert(
+                    hyper::header::CONTENT_TYPE,
+                    hyper::header::HeaderValue::from_static("text/plain"),
+                );
                 r
             }
             ["api"] => json_response(200, &crate::discovery::api_versions(self.addr.get())),
             ["apis"] => json_response(200, &crate::discovery::api_group_list(&self.registry)),
-            ["api", "v1"] => json_response(200, &crate::discovery::resource_list(&self.registry, "", "v1")),
+            ["api", "v1"] => json_response(
+                200,
+                &crate::discovery::resource_list(&self.registry, "", "v1"),
+            ),
             ["apis", g] => match crate::discovery::api_group(&self.registry, g) {
                 Some(v) => json_response(200, &v),
                 None => error_response(&ApiError::path_not_found()),
             },
-            ["apis", g, v] if self.registry.groups().iter().any(|(gg, vs)| gg == g && vs.iter().any(|x| x == v)) => {
+            ["apis", g, v]
+                if self
+                    .registry
+                    .groups()
+                    .iter()
+                    .any(|(gg, vs)| gg == g && vs.iter().any(|x| x == v)) =>
+            {
                 json_response(200, &crate::discovery::resource_list(&self.registry, g, v))
             }
             ["openapi", "v3", rest @ ..] => crate::openapi::serve(&self.registry, &rest.join("/")),
@@ -269,7 +351,8 @@ impl ApiServer {
             }
             ["apis", g, v, rest @ ..] => {
                 let rest: Vec<String> = rest.iter().map(|x| x.to_string()).collect();
-                crate::rest::handle(self.clone(), req, user, g.to_string(), v.to_string(), rest).await
+                crate::rest::handle(self.clone(), req, user, g.to_string(), v.to_string(), rest)
+                    .await
             }
             _ => error_response(&ApiError::path_not_found()),
         }
@@ -283,14 +366,29 @@ mod tests {
     #[test]
     fn fault_rules_parse() {
         let r = FaultRule::parse("500:PATCH:/persistentvolumeclaims/:2").unwrap();
-        assert_eq!((r.action, r.method.as_deref(), r.path_contains.as_str(), r.times), (FaultAction::InternalError, Some("PATCH"), "/persistentvolumeclaims/", 2));
+        assert_eq!(
+            (
+                r.action,
+                r.method.as_deref(),
+                r.path_contains.as_str(),
+                r.times
+            ),
+            (
+                FaultAction::InternalError,
+                Some("PATCH"),
+                "/persistentvolumeclaims/",
+                2
+            )
+        );
         assert_eq!(FaultRule::parse("drop:*:/pods:1").unwrap().method, None);
         assert!(FaultRule::parse("teapot:GET:/x:1").is_err());
     }
 
     #[test]
     fn query_is_percent_decoded() {
-        let q = parse_query(Some("labelSelector=app%3Dprom%2Ctier+in+%28a%29&watch=true"));
+        let q = parse_query(Some(
+            "labelSelector=app%3Dprom%2Ctier+in+%28a%29&watch=true",
+        ));
         assert_eq!(param(&q, "labelSelector"), Some("app=prom,tier in (a)"));
         assert_eq!(param(&q, "watch"), Some("true"));
     }

@@ -16,7 +16,12 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// `resource` is the qualified resource as errors.go prints it: `pods`, `deployments.apps`.
 impl ApiError {
     pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        Self { code, reason, message: message.into(), details: None }
+        Self {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
     }
 
     fn with_details(mut self, group: &str, kind: &str, name: &str) -> Self {
@@ -29,13 +34,21 @@ impl ApiError {
     }
 
     pub fn not_found(group: &str, resource: &str, name: &str) -> Self {
-        Self::new(404, "NotFound", format!("{} \"{name}\" not found", qualified(group, resource)))
-            .with_details(group, resource, name)
+        Self::new(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", qualified(group, resource)),
+        )
+        .with_details(group, resource, name)
     }
 
     pub fn already_exists(group: &str, resource: &str, name: &str) -> Self {
-        Self::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", qualified(group, resource)))
-            .with_details(group, resource, name)
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{} \"{name}\" already exists", qualified(group, resource)),
+        )
+        .with_details(group, resource, name)
     }
 
     /// errors.NewConflict with the registry's OptimisticLockErrorMsg.
@@ -58,18 +71,38 @@ impl ApiError {
         } else {
             format!("{} \"{name}\"", qualified(group, resource))
         };
-        Self::new(403, "Forbidden", format!("{subject} is forbidden: {reason}")).with_details(group, resource, name)
+        Self::new(
+            403,
+            "Forbidden",
+            format!("{subject} is forbidden: {reason}"),
+        )
+        .with_details(group, resource, name)
     }
 
     /// errors.NewInvalid: `The Kind "name" is invalid: field: Type: detail` (several causes are joined as `[a, b]`).
     pub fn invalid(group: &str, kind: &str, name: &str, causes: &[FieldError]) -> Self {
-        let qualified_kind = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
+        let qualified_kind = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
         let joined = if causes.len() == 1 {
             causes[0].to_string()
         } else {
-            format!("[{}]", causes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", "))
+            format!(
+                "[{}]",
+                causes
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         };
-        let mut e = Self::new(422, "Invalid", format!("{qualified_kind} \"{name}\" is invalid: {joined}"));
+        let mut e = Self::new(
+            422,
+            "Invalid",
+            format!("{qualified_kind} \"{name}\" is invalid: {joined}"),
+        );
         let mut d = json!({
             "name": name, "kind": kind,
             "causes": causes.iter().map(|c| json!({"reason": c.kind.reason(), "message": c.message(), "field": c.field})).collect::<Vec<_>>(),
@@ -86,11 +119,19 @@ impl ApiError {
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
     }
 
     pub fn path_not_found() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
     }
 
     pub fn unauthorized() -> Self {
@@ -98,7 +139,11 @@ impl ApiError {
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(500, "InternalError", format!("Internal error occurred: {}", message.into()))
+        Self::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {}", message.into()),
+        )
     }
 
     pub fn gone(message: impl Into<String>) -> Self {
@@ -124,7 +169,11 @@ impl ApiError {
 }
 
 pub fn qualified(group: &str, resource: &str) -> String {
-    if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") }
+    if group.is_empty() {
+        resource.to_string()
+    } else {
+        format!("{resource}.{group}")
+    }
 }
 
 /// field.Error's types (k8s.io/apimachinery/pkg/util/validation/field/errors.go) as they print.
@@ -161,7 +210,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, kind: FieldErrorKind) -> Self {
-        Self { field: field.into(), kind }
+        Self {
+            field: field.into(),
+            kind,
+        }
     }
 
     /// The part after `field: `, as `ErrorBody()` prints it.
@@ -174,7 +226,11 @@ impl FieldError {
             FieldErrorKind::Required(d) => format!("Required value: {d}"),
             FieldErrorKind::Unsupported(v, allowed) => format!(
                 "Unsupported value: {v:?}: supported values: {}",
-                allowed.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ")
+                allowed
+                    .iter()
+                    .map(|a| format!("{a:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             FieldErrorKind::FieldValueDuplicate(v) => format!("Duplicate value: {v:?}"),
             FieldErrorKind::UnknownField => "field not declared in schema".to_string(),
@@ -203,18 +259,28 @@ mod tests {
                 FieldErrorKind::NotFound("storage-volume".into()),
             )],
         );
-        assert_eq!(e.message, "Pod \"web-0\" is invalid: spec.containers[0].volumeMounts[1].name: Not found: \"storage-volume\"");
+        assert_eq!(
+            e.message,
+            "Pod \"web-0\" is invalid: spec.containers[0].volumeMounts[1].name: Not found: \"storage-volume\""
+        );
         assert_eq!(e.code, 422);
     }
 
     #[test]
     fn forbidden_and_conflict_messages() {
-        let e = ApiError::forbidden("", "pods", "x", "User \"restricted\" cannot create resource \"pods/exec\" in API group \"\" in the namespace \"obs\"");
+        let e = ApiError::forbidden(
+            "",
+            "pods",
+            "x",
+            "User \"restricted\" cannot create resource \"pods/exec\" in API group \"\" in the namespace \"obs\"",
+        );
         assert_eq!(
             e.message,
             "pods \"x\" is forbidden: User \"restricted\" cannot create resource \"pods/exec\" in API group \"\" in the namespace \"obs\""
         );
         let c = ApiError::conflict("apps", "statefulsets", "s");
-        assert!(c.message.starts_with("Operation cannot be fulfilled on statefulsets.apps \"s\": the object has been modified"));
+        assert!(c.message.starts_with(
+            "Operation cannot be fulfilled on statefulsets.apps \"s\": the object has been modified"
+        ));
     }
 }

@@ -82,20 +82,36 @@ pub fn new_uid() -> String {
     let mut bytes = [0u8; 16];
     for chunk in bytes.chunks_mut(8) {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
         chunk.copy_from_slice(&h.finish().to_le_bytes());
     }
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// Five lowercase alphanumerics, as `generateName` and pod-template-hash suffixes use.
 pub fn random_suffix(len: usize) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let uid = new_uid().replace('-', "");
-    uid.as_bytes().chunks(2).take(len).map(|c| ALPHABET[(c[0] as usize * 7 + c[1] as usize) % ALPHABET.len()] as char).collect()
+    uid.as_bytes()
+        .chunks(2)
+        .take(len)
+        .map(|c| ALPHABET[(c[0] as usize * 7 + c[1] as usize) % ALPHABET.len()] as char)
+        .collect()
 }
 
 fn without_meta_and_status(obj: &Value) -> Value {
@@ -110,7 +126,14 @@ fn without_meta_and_status(obj: &Value) -> Value {
 impl Store {
     pub fn new() -> Self {
         let (tx, _) = broadcast::channel(8192);
-        Self { inner: Mutex::new(Inner { objects: BTreeMap::new(), rv: 1, history: VecDeque::new() }), tx }
+        Self {
+            inner: Mutex::new(Inner {
+                objects: BTreeMap::new(),
+                rv: 1,
+                history: VecDeque::new(),
+            }),
+            tx,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -119,7 +142,11 @@ impl Store {
     }
 
     fn key(resource: &str, ns: &str, name: &str) -> ObjKey {
-        ObjKey { resource: resource.into(), namespace: ns.into(), name: name.into() }
+        ObjKey {
+            resource: resource.into(),
+            namespace: ns.into(),
+            name: name.into(),
+        }
     }
 
     pub fn current_rv(&self) -> u64 {
@@ -127,7 +154,10 @@ impl Store {
     }
 
     pub fn get(&self, resource: &str, ns: &str, name: &str) -> Option<Value> {
-        self.lock().objects.get(&Self::key(resource, ns, name)).cloned()
+        self.lock()
+            .objects
+            .get(&Self::key(resource, ns, name))
+            .cloned()
     }
 
     /// Objects of one resource, optionally in one namespace, sorted by namespace then name; and the list's RV.
@@ -142,8 +172,19 @@ impl Store {
         (items, inner.rv)
     }
 
-    fn emit(inner: &mut Inner, tx: &broadcast::Sender<WatchEvent>, kind: EventType, resource: &str, object: Value) {
-        let ev = WatchEvent { kind, resource: resource.into(), object, rv: inner.rv };
+    fn emit(
+        inner: &mut Inner,
+        tx: &broadcast::Sender<WatchEvent>,
+        kind: EventType,
+        resource: &str,
+        object: Value,
+    ) {
+        let ev = WatchEvent {
+            kind,
+            resource: resource.into(),
+            object,
+            rv: inner.rv,
+        };
         inner.history.push_back(ev.clone());
         if inner.history.len() > HISTORY {
             inner.history.pop_front();
@@ -152,13 +193,22 @@ impl Store {
     }
 
     /// Create with server-set metadata. `generateName` is honoured; `dry_run` validates and returns without storing.
-    pub fn create(&self, resource: &str, ns: &str, mut obj: Value, dry_run: bool) -> ApiResult<Value> {
+    pub fn create(
+        &self,
+        resource: &str,
+        ns: &str,
+        mut obj: Value,
+        dry_run: bool,
+    ) -> ApiResult<Value> {
         let (group, plural) = split_key(resource);
         let mut inner = self.lock();
         if !obj["metadata"].is_object() {
             obj["metadata"] = json!({});
         }
-        let mut name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let mut name = obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if name.is_empty() {
             match obj["metadata"]["generateName"].as_str() {
                 Some(prefix) => {
@@ -168,7 +218,10 @@ impl Store {
                     return Err(ApiError::new(
                         422,
                         "Invalid",
-                        format!("{} \"\" is invalid: metadata.name: Required value: name or generateName is required", obj["kind"].as_str().unwrap_or("")),
+                        format!(
+                            "{} \"\" is invalid: metadata.name: Required value: name or generateName is required",
+                            obj["kind"].as_str().unwrap_or("")
+                        ),
                     ));
                 }
             }
@@ -202,21 +255,36 @@ impl Store {
         inner.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(inner.rv.to_string());
         inner.objects.insert(key, obj.clone());
-        Self::emit(&mut inner, &self.tx, EventType::Added, resource, obj.clone());
+        Self::emit(
+            &mut inner,
+            &self.tx,
+            EventType::Added,
+            resource,
+            obj.clone(),
+        );
         Ok(obj)
     }
 
     /// Replace an object. With `expected_rv` (the new object's metadata.resourceVersion, if set) a stale write is
     /// a 409 Conflict. Server-owned metadata is carried over; generation bumps when anything but metadata/status
     /// changes. An object being deleted whose last finalizer is removed is deleted.
-    pub fn replace(&self, resource: &str, ns: &str, name: &str, mut obj: Value, dry_run: bool) -> ApiResult<Value> {
+    pub fn replace(
+        &self,
+        resource: &str,
+        ns: &str,
+        name: &str,
+        mut obj: Value,
+        dry_run: bool,
+    ) -> ApiResult<Value> {
         let (group, plural) = split_key(resource);
         let mut inner = self.lock();
         let key = Self::key(resource, ns, name);
         let Some(old) = inner.objects.get(&key).cloned() else {
             return Err(ApiError::not_found(group, plural, name));
         };
-        if let Some(rv) = obj["metadata"]["resourceVersion"].as_str().filter(|r| !r.is_empty())
+        if let Some(rv) = obj["metadata"]["resourceVersion"]
+            .as_str()
+            .filter(|r| !r.is_empty())
             && Some(rv) != old["metadata"]["resourceVersion"].as_str()
         {
             return Err(ApiError::conflict(group, plural, name));
@@ -224,7 +292,14 @@ impl Store {
         if !obj["metadata"].is_object() {
             obj["metadata"] = json!({});
         }
-        for f in ["uid", "creationTimestamp", "deletionTimestamp", "generation", "namespace", "name"] {
+        for f in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "generation",
+            "namespace",
+            "name",
+        ] {
             match old["metadata"].get(f) {
                 Some(v) => obj["metadata"][f] = v.clone(),
                 None => {
@@ -242,7 +317,9 @@ impl Store {
         if obj == old {
             return Ok(old);
         }
-        let finalizers_empty = obj["metadata"]["finalizers"].as_array().is_none_or(|f| f.is_empty());
+        let finalizers_empty = obj["metadata"]["finalizers"]
+            .as_array()
+            .is_none_or(|f| f.is_empty());
         if dry_run {
             return Ok(obj);
         }
@@ -250,20 +327,40 @@ impl Store {
         obj["metadata"]["resourceVersion"] = json!(inner.rv.to_string());
         if old["metadata"].get("deletionTimestamp").is_some() && finalizers_empty {
             inner.objects.remove(&key);
-            Self::emit(&mut inner, &self.tx, EventType::Deleted, resource, obj.clone());
+            Self::emit(
+                &mut inner,
+                &self.tx,
+                EventType::Deleted,
+                resource,
+                obj.clone(),
+            );
         } else {
             inner.objects.insert(key, obj.clone());
-            Self::emit(&mut inner, &self.tx, EventType::Modified, resource, obj.clone());
+            Self::emit(
+                &mut inner,
+                &self.tx,
+                EventType::Modified,
+                resource,
+                obj.clone(),
+            );
         }
         Ok(obj)
     }
 
     /// Read-modify-write, retried when another writer got in between (the closure may run more than once).
     /// Returns the object after the change.
-    pub fn mutate(&self, resource: &str, ns: &str, name: &str, mut f: impl FnMut(&mut Value)) -> ApiResult<Value> {
+    pub fn mutate(
+        &self,
+        resource: &str,
+        ns: &str,
+        name: &str,
+        mut f: impl FnMut(&mut Value),
+    ) -> ApiResult<Value> {
         let (group, plural) = split_key(resource);
         loop {
-            let current = self.get(resource, ns, name).ok_or_else(|| ApiError::not_found(group, plural, name))?;
+            let current = self
+                .get(resource, ns, name)
+                .ok_or_else(|| ApiError::not_found(group, plural, name))?;
             let mut next = current.clone();
             f(&mut next);
             if next == current {
@@ -277,7 +374,13 @@ impl Store {
     }
 
     /// Same as `mutate`, named for status writers (kubelet, controllers) to make intent visible.
-    pub fn mutate_status(&self, resource: &str, ns: &str, name: &str, f: impl FnMut(&mut Value)) -> ApiResult<Value> {
+    pub fn mutate_status(
+        &self,
+        resource: &str,
+        ns: &str,
+        name: &str,
+        f: impl FnMut(&mut Value),
+    ) -> ApiResult<Value> {
         self.mutate(resource, ns, name, f)
     }
 
@@ -293,7 +396,9 @@ impl Store {
         if dry_run {
             return Ok(obj);
         }
-        let has_finalizers = obj["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+        let has_finalizers = obj["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
         inner.rv += 1;
         if has_finalizers {
             if obj["metadata"].get("deletionTimestamp").is_none() {
@@ -301,13 +406,25 @@ impl Store {
                 obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
                 obj["metadata"]["resourceVersion"] = json!(inner.rv.to_string());
                 inner.objects.insert(key, obj.clone());
-                Self::emit(&mut inner, &self.tx, EventType::Modified, resource, obj.clone());
+                Self::emit(
+                    &mut inner,
+                    &self.tx,
+                    EventType::Modified,
+                    resource,
+                    obj.clone(),
+                );
             }
             return Ok(obj);
         }
         inner.objects.remove(&key);
         obj["metadata"]["resourceVersion"] = json!(inner.rv.to_string());
-        Self::emit(&mut inner, &self.tx, EventType::Deleted, resource, obj.clone());
+        Self::emit(
+            &mut inner,
+            &self.tx,
+            EventType::Deleted,
+            resource,
+            obj.clone(),
+        );
         Ok(obj)
     }
 
@@ -318,7 +435,10 @@ impl Store {
 
     /// Subscribe and return the buffered events after `rv` atomically (no gap, no duplicate).
     /// None when `rv` is older than the history (the caller answers 410 Gone).
-    pub fn watch_from(&self, rv: u64) -> Option<(Vec<WatchEvent>, broadcast::Receiver<WatchEvent>)> {
+    pub fn watch_from(
+        &self,
+        rv: u64,
+    ) -> Option<(Vec<WatchEvent>, broadcast::Receiver<WatchEvent>)> {
         let inner = self.lock();
         let rx = self.tx.subscribe();
         if let Some(first) = inner.history.front()
@@ -327,22 +447,46 @@ impl Store {
         {
             return None;
         }
-        Some((inner.history.iter().filter(|e| e.rv > rv).cloned().collect(), rx))
+        Some((
+            inner
+                .history
+                .iter()
+                .filter(|e| e.rv > rv)
+                .cloned()
+                .collect(),
+            rx,
+        ))
     }
 
     /// Record a core/v1 Event about `involved` (any object with kind/apiVersion/metadata), aggregating repeats
     /// (same object, reason and message) into `count`/`lastTimestamp` as the client-go recorder does.
-    pub fn record_event(&self, involved: &Value, reason: &str, message: &str, type_: &str, component: &str) {
+    pub fn record_event(
+        &self,
+        involved: &Value,
+        reason: &str,
+        message: &str,
+        type_: &str,
+        component: &str,
+    ) {
         let meta = &involved["metadata"];
-        let ns = meta["namespace"].as_str().filter(|n| !n.is_empty()).unwrap_or("default").to_string();
+        let ns = meta["namespace"]
+            .as_str()
+            .filter(|n| !n.is_empty())
+            .unwrap_or("default")
+            .to_string();
         let name = meta["name"].as_str().unwrap_or_default();
         let uid = meta["uid"].as_str().unwrap_or_default();
         let now = clock::now_rfc3339();
         let (existing, _) = self.list("events", Some(&ns));
         if let Some(e) = existing.iter().find(|e| {
-            e["involvedObject"]["uid"] == json!(uid) && e["reason"] == json!(reason) && e["message"] == json!(message)
+            e["involvedObject"]["uid"] == json!(uid)
+                && e["reason"] == json!(reason)
+                && e["message"] == json!(message)
         }) {
-            let ename = e["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            let ename = e["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             let _ = self.mutate("events", &ns, &ename, |e| {
                 e["count"] = json!(e["count"].as_i64().unwrap_or(1) + 1);
                 e["lastTimestamp"] = json!(now);
@@ -356,7 +500,10 @@ impl Store {
         if let Some(n) = meta["namespace"].as_str() {
             involved_ref["namespace"] = json!(n);
         }
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let ev = json!({
             "apiVersion": "v1", "kind": "Event",
             "metadata": { "name": format!("{name}.{:x}", nanos) },
@@ -385,8 +532,13 @@ mod tests {
         let o = s.create("configmaps", "default", cm("x"), false).unwrap();
         assert_eq!(o["metadata"]["namespace"], "default");
         assert!(o["metadata"]["uid"].as_str().unwrap().len() == 36);
-        let e = s.create("configmaps", "default", cm("x"), false).unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), (409, "configmaps \"x\" already exists"));
+        let e = s
+            .create("configmaps", "default", cm("x"), false)
+            .unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (409, "configmaps \"x\" already exists")
+        );
     }
 
     #[test]
@@ -398,9 +550,14 @@ mod tests {
         s.replace("configmaps", "default", "x", a, false).unwrap();
         let mut b = o;
         b["data"]["a"] = json!("3");
-        let e = s.replace("configmaps", "default", "x", b, false).unwrap_err();
+        let e = s
+            .replace("configmaps", "default", "x", b, false)
+            .unwrap_err();
         assert_eq!(e.code, 409);
-        assert_eq!(s.get("configmaps", "default", "x").unwrap()["data"]["a"], "2");
+        assert_eq!(
+            s.get("configmaps", "default", "x").unwrap()["data"]["a"],
+            "2"
+        );
     }
 
     #[test]
@@ -408,9 +565,17 @@ mod tests {
         let s = Store::new();
         let d = json!({"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"replicas": 1}});
         s.create("deployments.apps", "ns", d, false).unwrap();
-        let o = s.mutate("deployments.apps", "ns", "d", |o| o["status"] = json!({"replicas": 1})).unwrap();
+        let o = s
+            .mutate("deployments.apps", "ns", "d", |o| {
+                o["status"] = json!({"replicas": 1})
+            })
+            .unwrap();
         assert_eq!(o["metadata"]["generation"], 1);
-        let o = s.mutate("deployments.apps", "ns", "d", |o| o["spec"]["replicas"] = json!(2)).unwrap();
+        let o = s
+            .mutate("deployments.apps", "ns", "d", |o| {
+                o["spec"]["replicas"] = json!(2)
+            })
+            .unwrap();
         assert_eq!(o["metadata"]["generation"], 2);
     }
 
@@ -419,7 +584,10 @@ mod tests {
         let s = Store::new();
         let o = s.create("configmaps", "default", cm("x"), false).unwrap();
         let p = s.mutate("configmaps", "default", "x", |_| {}).unwrap();
-        assert_eq!(o["metadata"]["resourceVersion"], p["metadata"]["resourceVersion"]);
+        assert_eq!(
+            o["metadata"]["resourceVersion"],
+            p["metadata"]["resourceVersion"]
+        );
     }
 
     #[test]
@@ -431,7 +599,10 @@ mod tests {
         let d = s.delete("configmaps", "default", "x", false).unwrap();
         assert!(d["metadata"]["deletionTimestamp"].is_string());
         assert!(s.get("configmaps", "default", "x").is_some());
-        s.mutate("configmaps", "default", "x", |o| o["metadata"]["finalizers"] = json!([])).unwrap();
+        s.mutate("configmaps", "default", "x", |o| {
+            o["metadata"]["finalizers"] = json!([])
+        })
+        .unwrap();
         assert!(s.get("configmaps", "default", "x").is_none());
     }
 
@@ -439,7 +610,11 @@ mod tests {
     fn watch_from_replays_history_after_rv() {
         let s = Store::new();
         let o = s.create("configmaps", "default", cm("x"), false).unwrap();
-        let rv: u64 = o["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
+        let rv: u64 = o["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         s.create("configmaps", "default", cm("y"), false).unwrap();
         let (events, _rx) = s.watch_from(rv).unwrap();
         assert_eq!(events.len(), 1);
@@ -450,8 +625,20 @@ mod tests {
     fn events_aggregate_repeats() {
         let s = Store::new();
         let pod = json!({"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "p", "namespace": "n", "uid": "u1"}});
-        s.record_event(&pod, "BackOff", "Back-off restarting failed container", "Warning", "kubelet");
-        s.record_event(&pod, "BackOff", "Back-off restarting failed container", "Warning", "kubelet");
+        s.record_event(
+            &pod,
+            "BackOff",
+            "Back-off restarting failed container",
+            "Warning",
+            "kubelet",
+        );
+        s.record_event(
+            &pod,
+            "BackOff",
+            "Back-off restarting failed container",
+            "Warning",
+            "kubelet",
+        );
         let (evs, _) = s.list("events", Some("n"));
         assert_eq!(evs.len(), 1);
         assert_eq!(evs[0]["count"], 2);

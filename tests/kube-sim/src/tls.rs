@@ -14,19 +14,34 @@ pub fn generate() -> Result<Pki, String> {
     let err = |e: rcgen::Error| format!("could not generate the cluster certificates: {e}");
     let ca_key = KeyPair::generate().map_err(err)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
-    ca_params.distinguished_name.push(DnType::CommonName, "kube-sim-ca");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "kube-sim-ca");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca_cert = ca_params.self_signed(&ca_key).map_err(err)?;
     let issuer = Issuer::new(ca_params, ca_key);
 
     let server_key = KeyPair::generate().map_err(err)?;
-    let mut params =
-        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string(), "kubernetes".to_string()]).map_err(err)?;
-    params.distinguished_name.push(DnType::CommonName, "kube-apiserver");
+    let mut params = CertificateParams::new(vec![
+        "127.0.0.1".to_string(),
+        "localhost".to_string(),
+        "kubernetes".to_string(),
+    ])
+    .map_err(err)?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "kube-apiserver");
     let server_cert = params.signed_by(&server_key, &issuer).map_err(err)?;
 
-    let chain = vec![CertificateDer::from(server_cert.der().to_vec()), CertificateDer::from(ca_cert.der().to_vec())];
+    let chain = vec![
+        CertificateDer::from(server_cert.der().to_vec()),
+        CertificateDer::from(ca_cert.der().to_vec()),
+    ];
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -36,5 +51,8 @@ pub fn generate() -> Result<Pki, String> {
         .with_single_cert(chain, key)
         .map_err(|e| format!("TLS setup failed: {e}"))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Pki { ca_pem: ca_cert.pem(), server_config: Arc::new(config) })
+    Ok(Pki {
+        ca_pem: ca_cert.pem(),
+        server_config: Arc::new(config),
+    })
 }

@@ -18,7 +18,11 @@ fn unknown_paths(sent: &Value, kept: &Value, path: &str, out: &mut Vec<String>) 
     match (sent, kept) {
         (Value::Object(s), Value::Object(k)) => {
             for (key, v) in s {
-                let p = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                let p = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
                 match k.get(key) {
                     None if !v.is_null() => out.push(p),
                     Some(kv) => unknown_paths(v, kv, &p, out),
@@ -38,9 +42,14 @@ fn unknown_paths(sent: &Value, kept: &Value, path: &str, out: &mut Vec<String>) 
 /// Fails with the API server's strict decoding error when `mode` is Strict and the object has unknown fields.
 pub fn check_fields(rt: &ResourceType, obj: &Value, mode: Option<&str>) -> ApiResult<()> {
     let kind = obj["kind"].as_str().unwrap_or(&rt.kind);
-    let Some(rt_result) = typed_roundtrip(kind, obj) else { return Ok(()) };
+    let Some(rt_result) = typed_roundtrip(kind, obj) else {
+        return Ok(());
+    };
     let kept = rt_result.map_err(|e| {
-        ApiError::bad_request(format!("{kind} in version \"{}\" cannot be handled as a {kind}: {e}", rt.version))
+        ApiError::bad_request(format!(
+            "{kind} in version \"{}\" cannot be handled as a {kind}: {e}",
+            rt.version
+        ))
     })?;
     if mode != Some("Strict") {
         return Ok(());
@@ -50,8 +59,15 @@ pub fn check_fields(rt: &ResourceType, obj: &Value, mode: Option<&str>) -> ApiRe
     if unknown.is_empty() {
         return Ok(());
     }
-    let list = unknown.iter().map(|p| format!("unknown field \"{p}\"")).collect::<Vec<_>>().join(", ");
-    Err(ApiError::bad_request(format!("{kind} in version \"{}\" cannot be handled as a {kind}: strict decoding error: {list}", rt.version)))
+    let list = unknown
+        .iter()
+        .map(|p| format!("unknown field \"{p}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(ApiError::bad_request(format!(
+        "{kind} in version \"{}\" cannot be handled as a {kind}: strict decoding error: {list}",
+        rt.version
+    )))
 }
 
 #[cfg(test)]
@@ -61,7 +77,10 @@ mod tests {
 
     #[test]
     fn strict_validation_names_unknown_fields() {
-        let rt = crate::registry::builtins().into_iter().find(|r| r.kind == "Deployment").unwrap();
+        let rt = crate::registry::builtins()
+            .into_iter()
+            .find(|r| r.kind == "Deployment")
+            .unwrap();
         let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "labels": {"a": "b"}},
             "spec": {"replicas": 1, "replicaz": 2, "selector": {"matchLabels": {"a": "b"}},
                      "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i", "imagePullPolicy": "Always", "foo": 1}]}}}});
@@ -75,7 +94,10 @@ mod tests {
 
     #[test]
     fn known_fields_pass_strict_validation() {
-        let rt = crate::registry::builtins().into_iter().find(|r| r.kind == "PersistentVolumeClaim").unwrap();
+        let rt = crate::registry::builtins()
+            .into_iter()
+            .find(|r| r.kind == "PersistentVolumeClaim")
+            .unwrap();
         let p = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "p", "annotations": {"x": "y"}},
             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}, "storageClassName": null}});
         assert!(check_fields(&rt, &p, Some("Strict")).is_ok());

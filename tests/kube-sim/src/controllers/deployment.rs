@@ -19,7 +19,10 @@ pub fn template_hash(template: &Value) -> String {
         h ^= b as u32;
         h = h.wrapping_mul(0x01000193);
     }
-    h.to_string().bytes().map(|b| SAFE[b as usize % SAFE.len()] as char).collect()
+    h.to_string()
+        .bytes()
+        .map(|b| SAFE[b as usize % SAFE.len()] as char)
+        .collect()
 }
 
 pub fn reconcile(api: &ApiServer) {
@@ -34,7 +37,10 @@ pub fn reconcile(api: &ApiServer) {
 }
 
 fn revision(o: &Value) -> i64 {
-    o["metadata"]["annotations"]["deployment.kubernetes.io/revision"].as_str().and_then(|r| r.parse().ok()).unwrap_or(0)
+    o["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+        .as_str()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0)
 }
 
 fn scale_rs(api: &ApiServer, d: &Value, rs: &Value, to: i64) {
@@ -42,9 +48,24 @@ fn scale_rs(api: &ApiServer, d: &Value, rs: &Value, to: i64) {
     if from == to {
         return;
     }
-    if api.store.mutate("replicasets.apps", ns_of(rs), name_of(rs), |r| r["spec"]["replicas"] = json!(to)).is_ok() {
+    if api
+        .store
+        .mutate("replicasets.apps", ns_of(rs), name_of(rs), |r| {
+            r["spec"]["replicas"] = json!(to)
+        })
+        .is_ok()
+    {
         let dir = if to > from { "up" } else { "down" };
-        api.store.record_event(d, "ScalingReplicaSet", &format!("Scaled {dir} replica set {} from {from} to {to}", name_of(rs)), "Normal", "deployment-controller");
+        api.store.record_event(
+            d,
+            "ScalingReplicaSet",
+            &format!(
+                "Scaled {dir} replica set {} from {from} to {to}",
+                name_of(rs)
+            ),
+            "Normal",
+            "deployment-controller",
+        );
     }
 }
 
@@ -53,11 +74,23 @@ fn reconcile_deployment(api: &ApiServer, d: &Value) {
     let replicas = d["spec"]["replicas"].as_i64().unwrap_or(1);
     let hash = template_hash(&d["spec"]["template"]);
     let (all_rs, _) = api.store.list("replicasets.apps", Some(ns));
-    let owned: Vec<Value> = all_rs.into_iter().filter(|r| controlled_by(r, d) && !is_deleting(r)).collect();
-    let new_rs = owned.iter().find(|r| r["metadata"]["labels"]["pod-template-hash"] == json!(hash)).cloned();
-    let olds: Vec<&Value> = owned.iter().filter(|r| r["metadata"]["labels"]["pod-template-hash"] != json!(hash)).collect();
+    let owned: Vec<Value> = all_rs
+        .into_iter()
+        .filter(|r| controlled_by(r, d) && !is_deleting(r))
+        .collect();
+    let new_rs = owned
+        .iter()
+        .find(|r| r["metadata"]["labels"]["pod-template-hash"] == json!(hash))
+        .cloned();
+    let olds: Vec<&Value> = owned
+        .iter()
+        .filter(|r| r["metadata"]["labels"]["pod-template-hash"] != json!(hash))
+        .collect();
     let recreate = d["spec"]["strategy"]["type"] == "Recreate";
-    let old_pods_running = olds.iter().any(|r| r["status"]["replicas"].as_i64().unwrap_or(0) > 0 || r["spec"]["replicas"].as_i64().unwrap_or(0) > 0);
+    let old_pods_running = olds.iter().any(|r| {
+        r["status"]["replicas"].as_i64().unwrap_or(0) > 0
+            || r["spec"]["replicas"].as_i64().unwrap_or(0) > 0
+    });
     let new_rs = match new_rs {
         Some(r) => r,
         None => {
@@ -89,7 +122,13 @@ fn reconcile_deployment(api: &ApiServer, d: &Value) {
             match super::create(api, "replicasets.apps", ns, rs) {
                 Ok(r) => r,
                 Err(e) => {
-                    api.store.record_event(d, "FailedCreate", &format!("Failed to create new replica set: {}", e.message), "Warning", "deployment-controller");
+                    api.store.record_event(
+                        d,
+                        "FailedCreate",
+                        &format!("Failed to create new replica set: {}", e.message),
+                        "Warning",
+                        "deployment-controller",
+                    );
                     return;
                 }
             }
@@ -102,7 +141,11 @@ fn reconcile_deployment(api: &ApiServer, d: &Value) {
     let mut olds_sorted = olds.clone();
     olds_sorted.sort_by_key(|r| std::cmp::Reverse(revision(r)));
     for o in olds_sorted {
-        let want = if recreate { 0 } else { remaining_old.min(o["spec"]["replicas"].as_i64().unwrap_or(0)) };
+        let want = if recreate {
+            0
+        } else {
+            remaining_old.min(o["spec"]["replicas"].as_i64().unwrap_or(0))
+        };
         remaining_old -= want;
         scale_rs(api, d, o, want);
     }
@@ -111,7 +154,14 @@ fn reconcile_deployment(api: &ApiServer, d: &Value) {
     update_status(api, d, &owned, Some(&hash));
     // Old ReplicaSets beyond revisionHistoryLimit with no replicas are cleaned up.
     let limit = d["spec"]["revisionHistoryLimit"].as_i64().unwrap_or(10) as usize;
-    let mut empty_olds: Vec<&Value> = owned.iter().filter(|r| r["metadata"]["labels"]["pod-template-hash"] != json!(hash) && r["spec"]["replicas"] == 0 && r["status"]["replicas"].as_i64().unwrap_or(0) == 0).collect();
+    let mut empty_olds: Vec<&Value> = owned
+        .iter()
+        .filter(|r| {
+            r["metadata"]["labels"]["pod-template-hash"] != json!(hash)
+                && r["spec"]["replicas"] == 0
+                && r["status"]["replicas"].as_i64().unwrap_or(0) == 0
+        })
+        .collect();
     if empty_olds.len() > limit {
         empty_olds.sort_by_key(|r| revision(r));
         for r in &empty_olds[..empty_olds.len() - limit] {
@@ -121,14 +171,29 @@ fn reconcile_deployment(api: &ApiServer, d: &Value) {
 }
 
 fn update_status(api: &ApiServer, d: &Value, owned: &[Value], hash: Option<&str>) {
-    let sum = |f: &str| owned.iter().map(|r| r["status"][f].as_i64().unwrap_or(0)).sum::<i64>();
+    let sum = |f: &str| {
+        owned
+            .iter()
+            .map(|r| r["status"][f].as_i64().unwrap_or(0))
+            .sum::<i64>()
+    };
     let replicas = d["spec"]["replicas"].as_i64().unwrap_or(1);
     let updated = hash
-        .and_then(|h| owned.iter().find(|r| r["metadata"]["labels"]["pod-template-hash"] == json!(h)))
+        .and_then(|h| {
+            owned
+                .iter()
+                .find(|r| r["metadata"]["labels"]["pod-template-hash"] == json!(h))
+        })
         .map(|r| r["status"]["replicas"].as_i64().unwrap_or(0))
         .unwrap_or(0);
-    let (total, ready, available) = (sum("replicas"), sum("readyReplicas"), sum("availableReplicas"));
-    let new_rs_name = hash.map(|h| format!("{}-{h}", name_of(d))).unwrap_or_default();
+    let (total, ready, available) = (
+        sum("replicas"),
+        sum("readyReplicas"),
+        sum("availableReplicas"),
+    );
+    let new_rs_name = hash
+        .map(|h| format!("{}-{h}", name_of(d)))
+        .unwrap_or_default();
     let complete = updated == replicas && total == replicas && available == replicas;
     let now = crate::clock::now_rfc3339();
     let generation = d["metadata"]["generation"].clone();
@@ -169,7 +234,11 @@ fn max_unavailable(spec: &Value, replicas: i64) -> i64 {
     let v = &spec["strategy"]["rollingUpdate"]["maxUnavailable"];
     match v {
         Value::Number(n) => n.as_i64().unwrap_or(0),
-        Value::String(s) => s.trim_end_matches('%').parse::<i64>().map(|p| replicas * p / 100).unwrap_or(0),
+        Value::String(s) => s
+            .trim_end_matches('%')
+            .parse::<i64>()
+            .map(|p| replicas * p / 100)
+            .unwrap_or(0),
         _ => replicas / 4,
     }
 }
@@ -180,15 +249,32 @@ fn reconcile_replicaset(api: &ApiServer, rs: &Value) {
     let sel = LabelSelector::from_object(&rs["spec"]["selector"]);
     let (pods, _) = api.store.list("pods", Some(ns));
     // Adopt orphans that match the selector.
-    for p in pods.iter().filter(|p| sel.matches(p) && !is_deleting(p) && !p["metadata"]["ownerReferences"].as_array().is_some_and(|r| r.iter().any(|x| x["controller"] == true))) {
+    for p in pods.iter().filter(|p| {
+        sel.matches(p)
+            && !is_deleting(p)
+            && !p["metadata"]["ownerReferences"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|x| x["controller"] == true))
+    }) {
         let _ = api.store.mutate("pods", ns, name_of(p), |p| {
-            let mut refs = p["metadata"]["ownerReferences"].as_array().cloned().unwrap_or_default();
+            let mut refs = p["metadata"]["ownerReferences"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             refs.push(owner_ref(rs));
             p["metadata"]["ownerReferences"] = json!(refs);
         });
     }
     let (pods, _) = api.store.list("pods", Some(ns));
-    let mut mine: Vec<Value> = pods.into_iter().filter(|p| controlled_by(p, rs) && !is_deleting(p) && p["status"]["phase"] != "Failed" && p["status"]["phase"] != "Succeeded").collect();
+    let mut mine: Vec<Value> = pods
+        .into_iter()
+        .filter(|p| {
+            controlled_by(p, rs)
+                && !is_deleting(p)
+                && p["status"]["phase"] != "Failed"
+                && p["status"]["phase"] != "Succeeded"
+        })
+        .collect();
     let have = mine.len() as i64;
     if have < want {
         for _ in have..want {
@@ -197,24 +283,55 @@ fn reconcile_replicaset(api: &ApiServer, rs: &Value) {
             pod["metadata"]["ownerReferences"] = json!([owner_ref(rs)]);
             pod["metadata"]["namespace"] = json!(ns);
             match super::create(api, "pods", ns, pod) {
-                Ok(p) => api.store.record_event(rs, "SuccessfulCreate", &format!("Created pod: {}", name_of(&p)), "Normal", "replicaset-controller"),
+                Ok(p) => api.store.record_event(
+                    rs,
+                    "SuccessfulCreate",
+                    &format!("Created pod: {}", name_of(&p)),
+                    "Normal",
+                    "replicaset-controller",
+                ),
                 Err(e) => {
-                    api.store.record_event(rs, "FailedCreate", &format!("Error creating: {}", e.message), "Warning", "replicaset-controller");
+                    api.store.record_event(
+                        rs,
+                        "FailedCreate",
+                        &format!("Error creating: {}", e.message),
+                        "Warning",
+                        "replicaset-controller",
+                    );
                     break;
                 }
             }
         }
     } else if have > want {
         // Not-ready pods go first, then the newest.
-        mine.sort_by_key(|p| (pod_ready(p), std::cmp::Reverse(p["metadata"]["creationTimestamp"].as_str().unwrap_or_default().to_string())));
+        mine.sort_by_key(|p| {
+            (
+                pod_ready(p),
+                std::cmp::Reverse(
+                    p["metadata"]["creationTimestamp"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+            )
+        });
         for p in mine.iter().take((have - want) as usize) {
             if api.store.delete("pods", ns, name_of(p), false).is_ok() {
-                api.store.record_event(rs, "SuccessfulDelete", &format!("Deleted pod: {}", name_of(p)), "Normal", "replicaset-controller");
+                api.store.record_event(
+                    rs,
+                    "SuccessfulDelete",
+                    &format!("Deleted pod: {}", name_of(p)),
+                    "Normal",
+                    "replicaset-controller",
+                );
             }
         }
     }
     let (pods, _) = api.store.list("pods", Some(ns));
-    let mine: Vec<&Value> = pods.iter().filter(|p| controlled_by(p, rs) && !is_deleting(p)).collect();
+    let mine: Vec<&Value> = pods
+        .iter()
+        .filter(|p| controlled_by(p, rs) && !is_deleting(p))
+        .collect();
     let ready = mine.iter().filter(|p| pod_ready(p)).count() as i64;
     let generation = rs["metadata"]["generation"].clone();
     let n = mine.len() as i64;
@@ -241,10 +358,12 @@ mod tests {
     fn mark_all_ready(api: &ApiServer) {
         let (pods, _) = api.store.list("pods", None);
         for p in pods {
-            api.store.mutate("pods", ns_of(&p), name_of(&p), |p| {
-                p["status"]["phase"] = json!("Running");
-                p["status"]["conditions"] = json!([{"type": "Ready", "status": "True"}]);
-            }).unwrap();
+            api.store
+                .mutate("pods", ns_of(&p), name_of(&p), |p| {
+                    p["status"]["phase"] = json!("Running");
+                    p["status"]["conditions"] = json!([{"type": "Ready", "status": "True"}]);
+                })
+                .unwrap();
         }
     }
 
@@ -255,11 +374,17 @@ mod tests {
         testing::settle(&api, 10);
         let (rss, _) = api.store.list("replicasets.apps", Some("default"));
         assert_eq!(rss.len(), 1);
-        let hash = rss[0]["metadata"]["labels"]["pod-template-hash"].as_str().unwrap().to_string();
+        let hash = rss[0]["metadata"]["labels"]["pod-template-hash"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert_eq!(name_of(&rss[0]), format!("web-{hash}"));
         let (pods, _) = api.store.list("pods", Some("default"));
         assert_eq!(pods.len(), 2);
-        assert!(pods.iter().all(|p| p["metadata"]["labels"]["pod-template-hash"] == json!(hash) && p["spec"]["nodeName"] == "kube-sim-node"));
+        assert!(pods.iter().all(
+            |p| p["metadata"]["labels"]["pod-template-hash"] == json!(hash)
+                && p["spec"]["nodeName"] == "kube-sim-node"
+        ));
         let d = api.store.get("deployments.apps", "default", "web").unwrap();
         assert_eq!(d["status"]["updatedReplicas"], 2);
         assert!(d["status"]["availableReplicas"].is_null());
@@ -267,7 +392,10 @@ mod tests {
         testing::settle(&api, 10);
         let d = api.store.get("deployments.apps", "default", "web").unwrap();
         assert_eq!(d["status"]["availableReplicas"], 2);
-        assert_eq!(d["status"]["conditions"][1]["reason"], "NewReplicaSetAvailable");
+        assert_eq!(
+            d["status"]["conditions"][1]["reason"],
+            "NewReplicaSetAvailable"
+        );
     }
 
     #[test]
@@ -287,12 +415,30 @@ mod tests {
         testing::settle(&api, 10);
         let (rss, _) = api.store.list("replicasets.apps", Some("default"));
         assert_eq!(rss.len(), 2);
-        let new = rss.iter().find(|r| r["spec"]["template"]["spec"]["containers"][0]["image"] == "i:2").unwrap();
-        let old = rss.iter().find(|r| r["spec"]["template"]["spec"]["containers"][0]["image"] == "i:1").unwrap();
-        assert_eq!((new["spec"]["replicas"].as_i64(), old["spec"]["replicas"].as_i64()), (Some(2), Some(0)));
-        assert_eq!(new["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "2");
+        let new = rss
+            .iter()
+            .find(|r| r["spec"]["template"]["spec"]["containers"][0]["image"] == "i:2")
+            .unwrap();
+        let old = rss
+            .iter()
+            .find(|r| r["spec"]["template"]["spec"]["containers"][0]["image"] == "i:1")
+            .unwrap();
+        assert_eq!(
+            (
+                new["spec"]["replicas"].as_i64(),
+                old["spec"]["replicas"].as_i64()
+            ),
+            (Some(2), Some(0))
+        );
+        assert_eq!(
+            new["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+            "2"
+        );
         let (pods, _) = api.store.list("pods", Some("default"));
-        assert!(pods.iter().all(|p| p["spec"]["containers"][0]["image"] == "i:2"));
+        assert!(
+            pods.iter()
+                .all(|p| p["spec"]["containers"][0]["image"] == "i:2")
+        );
     }
 
     #[test]

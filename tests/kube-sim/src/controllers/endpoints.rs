@@ -23,13 +23,23 @@ fn target_port(port: &Value, pod: &Value) -> Option<i64> {
 const TRIGGER_ANNOTATION: &str = "endpoints.kubernetes.io/last-change-trigger-time";
 
 pub fn desired_subsets(svc: &Value, pods: &[Value]) -> Vec<Value> {
-    let sel_map = svc["spec"]["selector"].as_object().cloned().unwrap_or_default();
+    let sel_map = svc["spec"]["selector"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     let sel = LabelSelector::from_object(&json!({"matchLabels": sel_map}));
-    let publish_not_ready = svc["spec"]["publishNotReadyAddresses"].as_bool().unwrap_or(false);
+    let publish_not_ready = svc["spec"]["publishNotReadyAddresses"]
+        .as_bool()
+        .unwrap_or(false);
     // One subset per distinct port set, as the controller's repacking produces for uniform pods.
     let mut subsets: Vec<(Vec<Value>, Vec<Value>, Vec<Value>)> = vec![];
-    for p in pods.iter().filter(|p| ns_of(p) == ns_of(svc) && sel.matches(p) && !is_deleting(p)) {
-        let Some(ip) = p["status"]["podIP"].as_str() else { continue };
+    for p in pods
+        .iter()
+        .filter(|p| ns_of(p) == ns_of(svc) && sel.matches(p) && !is_deleting(p))
+    {
+        let Some(ip) = p["status"]["podIP"].as_str() else {
+            continue;
+        };
         let ports: Vec<Value> = svc["spec"]["ports"]
             .as_array()
             .into_iter()
@@ -75,7 +85,10 @@ pub fn desired_subsets(svc: &Value, pods: &[Value]) -> Vec<Value> {
 pub fn reconcile(api: &ApiServer) {
     let (svcs, _) = api.store.list("services", None);
     let (pods, _) = api.store.list("pods", None);
-    for svc in svcs.iter().filter(|s| s["spec"]["selector"].is_object() && !is_deleting(s)) {
+    for svc in svcs
+        .iter()
+        .filter(|s| s["spec"]["selector"].is_object() && !is_deleting(s))
+    {
         let subsets = desired_subsets(svc, &pods);
         let ns = ns_of(svc);
         let mut labels = svc["metadata"]["labels"].clone();
@@ -108,8 +121,14 @@ pub fn reconcile(api: &ApiServer) {
     }
     // Endpoints this controller made go with their Service.
     let (eps, _) = api.store.list("endpoints", None);
-    for ep in eps.iter().filter(|e| e["metadata"]["annotations"][TRIGGER_ANNOTATION].is_string()) {
-        if !svcs.iter().any(|s| ns_of(s) == ns_of(ep) && name_of(s) == name_of(ep)) {
+    for ep in eps
+        .iter()
+        .filter(|e| e["metadata"]["annotations"][TRIGGER_ANNOTATION].is_string())
+    {
+        if !svcs
+            .iter()
+            .any(|s| ns_of(s) == ns_of(ep) && name_of(s) == name_of(ep))
+        {
             let _ = api.store.delete("endpoints", ns_of(ep), name_of(ep), false);
         }
     }
@@ -122,14 +141,19 @@ mod tests {
     #[test]
     fn ready_and_not_ready_pods_split_and_named_ports_resolve() {
         let svc = json!({"metadata": {"name": "s", "namespace": "m"}, "spec": {"selector": {"app": "p"}, "ports": [{"name": "web", "port": 80, "targetPort": "http"}]}});
-        let pod = |name: &str, ready: bool| json!({"metadata": {"name": name, "namespace": "m", "labels": {"app": "p"}, "uid": name},
+        let pod = |name: &str, ready: bool| {
+            json!({"metadata": {"name": name, "namespace": "m", "labels": {"app": "p"}, "uid": name},
             "spec": {"nodeName": "n", "containers": [{"ports": [{"name": "http", "containerPort": 9090}]}]},
-            "status": {"podIP": format!("10.0.0.{}", if ready {1} else {2}), "conditions": [{"type": "Ready", "status": if ready {"True"} else {"False"}}]}});
+            "status": {"podIP": format!("10.0.0.{}", if ready {1} else {2}), "conditions": [{"type": "Ready", "status": if ready {"True"} else {"False"}}]}})
+        };
         let subsets = desired_subsets(&svc, &[pod("a", true), pod("b", false)]);
         assert_eq!(subsets.len(), 1);
         assert_eq!(subsets[0]["addresses"][0]["ip"], "10.0.0.1");
         assert_eq!(subsets[0]["notReadyAddresses"][0]["ip"], "10.0.0.2");
-        assert_eq!(subsets[0]["ports"][0], json!({"port": 9090, "protocol": "TCP", "name": "web"}));
+        assert_eq!(
+            subsets[0]["ports"][0],
+            json!({"port": 9090, "protocol": "TCP", "name": "web"})
+        );
         assert!(desired_subsets(&svc, &[]).is_empty());
     }
 }

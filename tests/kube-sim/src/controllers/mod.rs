@@ -38,8 +38,16 @@ pub fn start(api: Arc<ApiServer>) {
 }
 
 /// Create through the API's normal path (admission and validation included), as a controller's client would.
-pub fn create(api: &ApiServer, key: &str, ns: &str, obj: serde_json::Value) -> crate::status::ApiResult<serde_json::Value> {
-    let rt = api.registry.by_key(key).ok_or_else(|| crate::status::ApiError::internal(format!("{key} is not served")))?;
+pub fn create(
+    api: &ApiServer,
+    key: &str,
+    ns: &str,
+    obj: serde_json::Value,
+) -> crate::status::ApiResult<serde_json::Value> {
+    let rt = api
+        .registry
+        .by_key(key)
+        .ok_or_else(|| crate::status::ApiError::internal(format!("{key} is not served")))?;
     crate::rest::create(api, &rt, ns, obj, false, None)
 }
 
@@ -74,7 +82,11 @@ pub fn is_deleting(o: &serde_json::Value) -> bool {
 
 /// Pod readiness as the Ready condition says.
 pub fn pod_ready(p: &serde_json::Value) -> bool {
-    p["status"]["conditions"].as_array().into_iter().flatten().any(|c| c["type"] == "Ready" && c["status"] == "True")
+    p["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }
 
 #[cfg(test)]
@@ -87,11 +99,18 @@ pub mod testing {
 
     /// An API server with the base objects and no listener, for driving controllers in unit tests.
     pub fn api() -> Arc<ApiServer> {
-        let api = ApiServer::new(Arc::new(Store::new()), Arc::new(Registry::default()), Tokens::generate(), Knobs::default());
+        let api = ApiServer::new(
+            Arc::new(Store::new()),
+            Arc::new(Registry::default()),
+            Tokens::generate(),
+            Knobs::default(),
+        );
         for o in crate::bootstrap::base_objects() {
             crate::bootstrap::apply_object(&api, o).unwrap();
         }
-        api.store.create("nodes", "", crate::bootstrap::node_object(), false).unwrap();
+        api.store
+            .create("nodes", "", crate::bootstrap::node_object(), false)
+            .unwrap();
         api
     }
 

@@ -35,13 +35,23 @@ pub fn gzip_stored(data: &[u8]) -> Vec<u8> {
     for (i, e) in crc_table.iter_mut().enumerate() {
         let mut c = i as u32;
         for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB88320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB88320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
         }
         *e = c;
     }
-    let crc = !data.iter().fold(!0u32, |c, b| crc_table[((c ^ *b as u32) & 0xff) as usize] ^ (c >> 8));
+    let crc = !data.iter().fold(!0u32, |c, b| {
+        crc_table[((c ^ *b as u32) & 0xff) as usize] ^ (c >> 8)
+    });
     let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
-    let chunks: Vec<&[u8]> = if data.is_empty() { vec![&[][..]] } else { data.chunks(65535).collect() };
+    let chunks: Vec<&[u8]> = if data.is_empty() {
+        vec![&[][..]]
+    } else {
+        data.chunks(65535).collect()
+    };
     for (i, chunk) in chunks.iter().enumerate() {
         out.push(if i + 1 == chunks.len() { 1 } else { 0 });
         let len = chunk.len() as u16;
@@ -66,14 +76,20 @@ fn generated_config(cr: &Value) -> String {
 }
 
 fn db_volume_name(cr: &Value) -> String {
-    cr["spec"]["storage"]["volumeClaimTemplate"]["metadata"]["name"].as_str().map(String::from).unwrap_or_else(|| format!("prometheus-{}-db", name_of(cr)))
+    cr["spec"]["storage"]["volumeClaimTemplate"]["metadata"]["name"]
+        .as_str()
+        .map(String::from)
+        .unwrap_or_else(|| format!("prometheus-{}-db", name_of(cr)))
 }
 
 pub fn desired_statefulset(cr: &Value) -> Value {
     let name = name_of(cr);
     let spec = &cr["spec"];
     let version = spec["version"].as_str().unwrap_or("v2.42.0");
-    let image = spec["image"].as_str().map(String::from).unwrap_or_else(|| format!("quay.io/prometheus/prometheus:{version}"));
+    let image = spec["image"]
+        .as_str()
+        .map(String::from)
+        .unwrap_or_else(|| format!("quay.io/prometheus/prometheus:{version}"));
     let rulefiles = format!("prometheus-{name}-rulefiles-0");
     let db = db_volume_name(cr);
     let retention = match (spec["retention"].as_str(), spec["retentionSize"].as_str()) {
@@ -102,7 +118,11 @@ pub fn desired_statefulset(cr: &Value) -> Value {
     }
     let reloader_args = |init: bool| -> Vec<String> {
         let mut a = vec![
-            if init { "--watch-interval=0".to_string() } else { "--listen-address=:8080".to_string() },
+            if init {
+                "--watch-interval=0".to_string()
+            } else {
+                "--listen-address=:8080".to_string()
+            },
             "--config-file=/etc/prometheus/config/prometheus.yaml.gz".into(),
             "--config-envsubst-file=/etc/prometheus/config_out/prometheus.env.yaml".into(),
             format!("--watched-dir=/etc/prometheus/rules/{rulefiles}"),
@@ -154,13 +174,26 @@ pub fn desired_statefulset(cr: &Value) -> Value {
         pod_spec["securityContext"] = json!({});
     }
     if spec["storage"]["volumeClaimTemplate"].is_null() {
-        let v = if spec["storage"]["emptyDir"].is_object() { json!({"name": db, "emptyDir": spec["storage"]["emptyDir"]}) } else { json!({"name": db, "emptyDir": {}}) };
-        pod_spec["volumes"].as_array_mut().map(|vs| vs.push(v));
+        let v = if spec["storage"]["emptyDir"].is_object() {
+            json!({"name": db, "emptyDir": spec["storage"]["emptyDir"]})
+        } else {
+            json!({"name": db, "emptyDir": {}})
+        };
+        if let Some(vs) = pod_spec["volumes"].as_array_mut() {
+            vs.push(v);
+        }
     }
-    if let Some(extra) = spec["volumes"].as_array() {
-        pod_spec["volumes"].as_array_mut().map(|vs| vs.extend(extra.iter().cloned()));
+    if let Some(extra) = spec["volumes"].as_array()
+        && let Some(vs) = pod_spec["volumes"].as_array_mut()
+    {
+        vs.extend(extra.iter().cloned());
     }
-    for (k, field) in [("nodeSelector", "nodeSelector"), ("tolerations", "tolerations"), ("affinity", "affinity"), ("priorityClassName", "priorityClassName")] {
+    for (k, field) in [
+        ("nodeSelector", "nodeSelector"),
+        ("tolerations", "tolerations"),
+        ("affinity", "affinity"),
+        ("priorityClassName", "priorityClassName"),
+    ] {
         if !spec[field].is_null() {
             pod_spec[k] = spec[field].clone();
         }
@@ -178,7 +211,11 @@ pub fn desired_statefulset(cr: &Value) -> Value {
     let sel = selector_labels(name);
     let mut pod_labels = sel.clone();
     pod_labels["app.kubernetes.io/version"] = json!(version.trim_start_matches('v'));
-    for (k, v) in spec["podMetadata"]["labels"].as_object().into_iter().flatten() {
+    for (k, v) in spec["podMetadata"]["labels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
         pod_labels[k] = v.clone();
     }
     let mut sts_labels = json!({});
@@ -206,9 +243,14 @@ pub fn desired_statefulset(cr: &Value) -> Value {
         sts_spec["volumeClaimTemplates"] = json!([t]);
     }
     if spec["persistentVolumeClaimRetentionPolicy"].is_object() {
-        sts_spec["persistentVolumeClaimRetentionPolicy"] = spec["persistentVolumeClaimRetentionPolicy"].clone();
+        sts_spec["persistentVolumeClaimRetentionPolicy"] =
+            spec["persistentVolumeClaimRetentionPolicy"].clone();
     }
-    let hash = super::deployment::template_hash(&json!([cr["spec"], cr["metadata"]["labels"], cr["metadata"]["annotations"]]));
+    let hash = super::deployment::template_hash(&json!([
+        cr["spec"],
+        cr["metadata"]["labels"],
+        cr["metadata"]["annotations"]
+    ]));
     json!({
         "apiVersion": "apps/v1", "kind": "StatefulSet",
         "metadata": {"name": format!("prometheus-{name}"), "namespace": ns_of(cr), "labels": sts_labels,
@@ -244,7 +286,11 @@ pub fn reconcile(api: &ApiServer) {
     let (crs, _) = api.store.list(CR_KEY, None);
     for cr in crs.iter().filter(|c| !is_deleting(c)) {
         if cr["spec"]["paused"].as_bool() == Some(true) {
-            let _ = api.store.mutate_status(CR_KEY, ns_of(cr), name_of(cr), |o| o["status"]["paused"] = json!(true));
+            let _ = api
+                .store
+                .mutate_status(CR_KEY, ns_of(cr), name_of(cr), |o| {
+                    o["status"]["paused"] = json!(true)
+                });
             continue;
         }
         reconcile_one(api, cr);
@@ -256,30 +302,47 @@ fn reconcile_one(api: &ApiServer, cr: &Value) {
     let name = name_of(cr);
     let config = gzip_stored(generated_config(cr).as_bytes());
     use base64::Engine;
-    ensure(api, "secrets", json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+    ensure(
+        api,
+        "secrets",
+        json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
         "metadata": {"name": format!("prometheus-{name}"), "namespace": ns, "labels": {"managed-by": "prometheus-operator"}, "ownerReferences": [owner_ref(cr)]},
-        "data": {"prometheus.yaml.gz": base64::engine::general_purpose::STANDARD.encode(config)}}));
-    ensure(api, "configmaps", json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "data": {"prometheus.yaml.gz": base64::engine::general_purpose::STANDARD.encode(config)}}),
+    );
+    ensure(
+        api,
+        "configmaps",
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": format!("prometheus-{name}-rulefiles-0"), "namespace": ns, "labels": {"managed-by": "prometheus-operator", "prometheus-name": name}, "ownerReferences": [owner_ref(cr)]},
-        "data": {}}));
-    ensure(api, "services", json!({"apiVersion": "v1", "kind": "Service",
+        "data": {}}),
+    );
+    ensure(
+        api,
+        "services",
+        json!({"apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "prometheus-operated", "namespace": ns, "labels": {"managed-by": "prometheus-operator", "operated-prometheus": "true"}, "ownerReferences": [owner_ref(cr)]},
         "spec": {"clusterIP": "None", "selector": {"app.kubernetes.io/name": "prometheus"},
-                 "ports": [{"name": "web", "port": 9090, "protocol": "TCP", "targetPort": "web"}]}}));
+                 "ports": [{"name": "web", "port": 9090, "protocol": "TCP", "targetPort": "web"}]}}),
+    );
     let desired = desired_statefulset(cr);
     let sts_name = name_of(&desired).to_string();
-    let Some(rt) = api.registry.by_key("statefulsets.apps") else { return };
+    let Some(rt) = api.registry.by_key("statefulsets.apps") else {
+        return;
+    };
     match api.store.get("statefulsets.apps", ns, &sts_name) {
         None => {
             let _ = crate::rest::create(api, &rt, ns, desired, false, None);
         }
         Some(existing) if is_deleting(&existing) => {}
         Some(existing) => {
-            if existing["metadata"]["annotations"][INPUT_HASH] != desired["metadata"]["annotations"][INPUT_HASH] {
+            if existing["metadata"]["annotations"][INPUT_HASH]
+                != desired["metadata"]["annotations"][INPUT_HASH]
+            {
                 let mut next = existing.clone();
                 next["spec"] = desired["spec"].clone();
                 next["metadata"]["labels"] = desired["metadata"]["labels"].clone();
-                next["metadata"]["annotations"][INPUT_HASH] = desired["metadata"]["annotations"][INPUT_HASH].clone();
+                next["metadata"]["annotations"][INPUT_HASH] =
+                    desired["metadata"]["annotations"][INPUT_HASH].clone();
                 if let Err(e) = crate::rest::update(api, &rt, &existing, next, "", false)
                     && e.code == 422
                 {
@@ -290,7 +353,13 @@ fn reconcile_one(api: &ApiServer, cr: &Value) {
             let st = &existing["status"];
             let replicas = cr["spec"]["replicas"].as_i64().unwrap_or(1);
             let available = st["availableReplicas"].as_i64().unwrap_or(0);
-            let (status, reason) = if available >= replicas { ("True", "") } else if available > 0 { ("Degraded", "SomePodsNotReady") } else { ("False", "NoPodReady") };
+            let (status, reason) = if available >= replicas {
+                ("True", "")
+            } else if available > 0 {
+                ("Degraded", "SomePodsNotReady")
+            } else {
+                ("False", "NoPodReady")
+            };
             let now = crate::clock::now_rfc3339();
             let generation = cr["metadata"]["generation"].clone();
             let _ = api.store.mutate_status(CR_KEY, ns, name, |o| {
@@ -336,7 +405,10 @@ mod tests {
         let gz = gzip_stored(b"hello");
         assert_eq!(&gz[..3], &[0x1f, 0x8b, 8]);
         // CRC32("hello") = 0x3610a686
-        assert_eq!(&gz[gz.len() - 8..gz.len() - 4], &0x3610a686u32.to_le_bytes());
+        assert_eq!(
+            &gz[gz.len() - 8..gz.len() - 4],
+            &0x3610a686u32.to_le_bytes()
+        );
         assert_eq!(&gz[gz.len() - 4..], &5u32.to_le_bytes());
     }
 
@@ -346,23 +418,71 @@ mod tests {
         crate::bootstrap::apply_object(&api, crd()).unwrap();
         crate::bootstrap::apply_object(&api, prom("1Gi")).unwrap();
         testing::settle(&api, 10);
-        let sts = api.store.get("statefulsets.apps", "monitoring", "prometheus-k").expect("StatefulSet prometheus-k");
-        assert_eq!(sts["spec"]["selector"]["matchLabels"]["operator.prometheus.io/name"], "k");
-        assert_eq!(sts["metadata"]["labels"]["operator.prometheus.io/mode"], "server");
-        assert_eq!(sts["spec"]["template"]["spec"]["securityContext"]["fsGroup"], 2000);
-        let args = sts["spec"]["template"]["spec"]["containers"][0]["args"].as_array().unwrap();
-        assert!(args.contains(&json!("--web.enable-lifecycle")) && args.contains(&json!("--storage.tsdb.retention.time=24h")));
-        assert!(api.store.get("persistentvolumeclaims", "monitoring", "prometheus-k-db-prometheus-k-0").is_some());
-        let pod = api.store.get("pods", "monitoring", "prometheus-k-0").expect("pod prometheus-k-0");
-        assert_eq!(pod["spec"]["containers"][0]["volumeMounts"][1], json!({"name": "prometheus-k-db", "mountPath": "/prometheus", "subPath": "prometheus-db"}));
+        let sts = api
+            .store
+            .get("statefulsets.apps", "monitoring", "prometheus-k")
+            .expect("StatefulSet prometheus-k");
+        assert_eq!(
+            sts["spec"]["selector"]["matchLabels"]["operator.prometheus.io/name"],
+            "k"
+        );
+        assert_eq!(
+            sts["metadata"]["labels"]["operator.prometheus.io/mode"],
+            "server"
+        );
+        assert_eq!(
+            sts["spec"]["template"]["spec"]["securityContext"]["fsGroup"],
+            2000
+        );
+        let args = sts["spec"]["template"]["spec"]["containers"][0]["args"]
+            .as_array()
+            .unwrap();
+        assert!(
+            args.contains(&json!("--web.enable-lifecycle"))
+                && args.contains(&json!("--storage.tsdb.retention.time=24h"))
+        );
+        assert!(
+            api.store
+                .get(
+                    "persistentvolumeclaims",
+                    "monitoring",
+                    "prometheus-k-db-prometheus-k-0"
+                )
+                .is_some()
+        );
+        let pod = api
+            .store
+            .get("pods", "monitoring", "prometheus-k-0")
+            .expect("pod prometheus-k-0");
+        assert_eq!(
+            pod["spec"]["containers"][0]["volumeMounts"][1],
+            json!({"name": "prometheus-k-db", "mountPath": "/prometheus", "subPath": "prometheus-db"})
+        );
         let old_uid = sts["metadata"]["uid"].clone();
         let rt = api.registry.by_key("statefulsets.apps").unwrap();
-        crate::rest::delete(&api, &rt, "monitoring", "prometheus-k", Some("Orphan"), false).unwrap();
+        crate::rest::delete(
+            &api,
+            &rt,
+            "monitoring",
+            "prometheus-k",
+            Some("Orphan"),
+            false,
+        )
+        .unwrap();
         testing::settle(&api, 10);
-        let sts = api.store.get("statefulsets.apps", "monitoring", "prometheus-k").expect("recreated");
+        let sts = api
+            .store
+            .get("statefulsets.apps", "monitoring", "prometheus-k")
+            .expect("recreated");
         assert_ne!(sts["metadata"]["uid"], old_uid);
-        let pod2 = api.store.get("pods", "monitoring", "prometheus-k-0").unwrap();
-        assert_eq!(pod2["metadata"]["uid"], pod["metadata"]["uid"], "the orphaned pod kept running and was adopted");
+        let pod2 = api
+            .store
+            .get("pods", "monitoring", "prometheus-k-0")
+            .unwrap();
+        assert_eq!(
+            pod2["metadata"]["uid"], pod["metadata"]["uid"],
+            "the orphaned pod kept running and was adopted"
+        );
     }
 
     #[test]
@@ -375,15 +495,37 @@ mod tests {
         paused["spec"]["paused"] = json!(true);
         crate::bootstrap::apply_object(&api, paused).unwrap();
         testing::settle(&api, 10);
-        let sts = api.store.get("statefulsets.apps", "monitoring", "prometheus-k").unwrap();
-        assert_eq!(sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"], "1Gi");
+        let sts = api
+            .store
+            .get("statefulsets.apps", "monitoring", "prometheus-k")
+            .unwrap();
+        assert_eq!(
+            sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+            "1Gi"
+        );
         let old_uid = sts["metadata"]["uid"].clone();
         crate::bootstrap::apply_object(&api, prom("2Gi")).unwrap();
         testing::settle(&api, 20);
-        let sts = api.store.get("statefulsets.apps", "monitoring", "prometheus-k").unwrap();
+        let sts = api
+            .store
+            .get("statefulsets.apps", "monitoring", "prometheus-k")
+            .unwrap();
         assert_ne!(sts["metadata"]["uid"], old_uid, "deleted and recreated");
-        assert_eq!(sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"], "2Gi");
-        let pvc = api.store.get("persistentvolumeclaims", "monitoring", "prometheus-k-db-prometheus-k-0").unwrap();
-        assert_eq!(pvc["spec"]["resources"]["requests"]["storage"], "1Gi", "the operator never expands existing claims");
+        assert_eq!(
+            sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+            "2Gi"
+        );
+        let pvc = api
+            .store
+            .get(
+                "persistentvolumeclaims",
+                "monitoring",
+                "prometheus-k-db-prometheus-k-0",
+            )
+            .unwrap();
+        assert_eq!(
+            pvc["spec"]["resources"]["requests"]["storage"], "1Gi",
+            "the operator never expands existing claims"
+        );
     }
 }

@@ -7,7 +7,13 @@ use serde_json::json;
 
 pub fn reconcile(api: &ApiServer) {
     let (pods, _) = api.store.list("pods", None);
-    for p in pods.iter().filter(|p| p["spec"]["nodeName"].as_str().unwrap_or_default().is_empty() && !is_deleting(p)) {
+    for p in pods.iter().filter(|p| {
+        p["spec"]["nodeName"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+            && !is_deleting(p)
+    }) {
         let now = crate::clock::now_rfc3339();
         let Ok(bound) = api.store.mutate("pods", ns_of(p), name_of(p), |p| {
             p["spec"]["nodeName"] = json!(NODE_NAME);
@@ -18,6 +24,16 @@ pub fn reconcile(api: &ApiServer) {
         }) else {
             continue;
         };
-        api.store.record_event(&bound, "Scheduled", &format!("Successfully assigned {}/{} to {NODE_NAME}", ns_of(p), name_of(p)), "Normal", "default-scheduler");
+        api.store.record_event(
+            &bound,
+            "Scheduled",
+            &format!(
+                "Successfully assigned {}/{} to {NODE_NAME}",
+                ns_of(p),
+                name_of(p)
+            ),
+            "Normal",
+            "default-scheduler",
+        );
     }
 }

@@ -17,11 +17,18 @@ pub fn reconcile(api: &ApiServer) {
 }
 
 fn revision_name(set: &Value) -> String {
-    format!("{}-{}", name_of(set), super::deployment::template_hash(&set["spec"]["template"]))
+    format!(
+        "{}-{}",
+        name_of(set),
+        super::deployment::template_hash(&set["spec"]["template"])
+    )
 }
 
 fn ordinal(set: &Value, pod: &Value) -> Option<i64> {
-    name_of(pod).strip_prefix(&format!("{}-", name_of(set)))?.parse().ok()
+    name_of(pod)
+        .strip_prefix(&format!("{}-", name_of(set)))?
+        .parse()
+        .ok()
 }
 
 fn claim_name(template: &Value, set: &Value, i: i64) -> String {
@@ -30,7 +37,11 @@ fn claim_name(template: &Value, set: &Value, i: i64) -> String {
 
 fn ensure_claims(api: &ApiServer, set: &Value, i: i64) -> Result<(), String> {
     let ns = ns_of(set);
-    for t in set["spec"]["volumeClaimTemplates"].as_array().into_iter().flatten() {
+    for t in set["spec"]["volumeClaimTemplates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let name = claim_name(t, set, i);
         if api.store.get("persistentvolumeclaims", ns, &name).is_some() {
             continue;
@@ -39,7 +50,11 @@ fn ensure_claims(api: &ApiServer, set: &Value, i: i64) -> Result<(), String> {
         if !labels.is_object() {
             labels = json!({});
         }
-        for (k, v) in set["spec"]["selector"]["matchLabels"].as_object().into_iter().flatten() {
+        for (k, v) in set["spec"]["selector"]["matchLabels"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
             labels[k] = v.clone();
         }
         let mut claim = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
@@ -49,10 +64,29 @@ fn ensure_claims(api: &ApiServer, set: &Value, i: i64) -> Result<(), String> {
         }
         let pod_name = format!("{}-{i}", name_of(set));
         match super::create(api, "persistentvolumeclaims", ns, claim) {
-            Ok(_) => api.store.record_event(set, "SuccessfulCreate", &format!("create Claim {name} Pod {pod_name} in StatefulSet {} success", name_of(set)), "Normal", "statefulset-controller"),
+            Ok(_) => api.store.record_event(
+                set,
+                "SuccessfulCreate",
+                &format!(
+                    "create Claim {name} Pod {pod_name} in StatefulSet {} success",
+                    name_of(set)
+                ),
+                "Normal",
+                "statefulset-controller",
+            ),
             Err(e) => {
-                let msg = format!("create Pod {pod_name} in StatefulSet {} failed error: failed to create PVC {name}: {}", name_of(set), e.message);
-                api.store.record_event(set, "FailedCreate", &msg, "Warning", "statefulset-controller");
+                let msg = format!(
+                    "create Pod {pod_name} in StatefulSet {} failed error: failed to create PVC {name}: {}",
+                    name_of(set),
+                    e.message
+                );
+                api.store.record_event(
+                    set,
+                    "FailedCreate",
+                    &msg,
+                    "Warning",
+                    "statefulset-controller",
+                );
                 return Err(msg);
             }
         }
@@ -74,14 +108,26 @@ fn new_pod(set: &Value, i: i64) -> Value {
     pod["metadata"]["labels"]["controller-revision-hash"] = json!(revision_name(set));
     pod["metadata"]["ownerReferences"] = json!([owner_ref(set)]);
     pod["spec"]["hostname"] = json!(name);
-    if let Some(svc) = set["spec"]["serviceName"].as_str().filter(|s| !s.is_empty()) {
+    if let Some(svc) = set["spec"]["serviceName"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+    {
         pod["spec"]["subdomain"] = json!(svc);
     }
-    let mut volumes: Vec<Value> = pod["spec"]["volumes"].as_array().cloned().unwrap_or_default();
-    for t in set["spec"]["volumeClaimTemplates"].as_array().into_iter().flatten() {
+    let mut volumes: Vec<Value> = pod["spec"]["volumes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for t in set["spec"]["volumeClaimTemplates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let vname = name_of(t).to_string();
         volumes.retain(|v| v["name"] != json!(vname));
-        volumes.push(json!({"name": vname, "persistentVolumeClaim": {"claimName": claim_name(t, set, i)}}));
+        volumes.push(
+            json!({"name": vname, "persistentVolumeClaim": {"claimName": claim_name(t, set, i)}}),
+        );
     }
     if !volumes.is_empty() {
         pod["spec"]["volumes"] = json!(volumes);
@@ -96,10 +142,18 @@ fn reconcile_set(api: &ApiServer, set: &Value) {
     let sel = LabelSelector::from_object(&set["spec"]["selector"]);
     let (pods, _) = api.store.list("pods", Some(ns));
     for p in pods.iter().filter(|p| {
-        sel.matches(p) && ordinal(set, p).is_some() && !is_deleting(p) && !p["metadata"]["ownerReferences"].as_array().is_some_and(|r| r.iter().any(|x| x["controller"] == true))
+        sel.matches(p)
+            && ordinal(set, p).is_some()
+            && !is_deleting(p)
+            && !p["metadata"]["ownerReferences"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|x| x["controller"] == true))
     }) {
         let _ = api.store.mutate("pods", ns, name_of(p), |p| {
-            let mut refs = p["metadata"]["ownerReferences"].as_array().cloned().unwrap_or_default();
+            let mut refs = p["metadata"]["ownerReferences"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             refs.push(owner_ref(set));
             p["metadata"]["ownerReferences"] = json!(refs);
         });
@@ -114,7 +168,10 @@ fn reconcile_set(api: &ApiServer, set: &Value) {
             continue;
         }
         if !parallel {
-            let predecessors_ready = (0..i).all(|j| mine.iter().any(|p| ordinal(set, p) == Some(j) && pod_ready(p) && !is_deleting(p)));
+            let predecessors_ready = (0..i).all(|j| {
+                mine.iter()
+                    .any(|p| ordinal(set, p) == Some(j) && pod_ready(p) && !is_deleting(p))
+            });
             if !predecessors_ready {
                 break;
             }
@@ -123,9 +180,28 @@ fn reconcile_set(api: &ApiServer, set: &Value) {
             break;
         }
         match super::create(api, "pods", ns, new_pod(set, i)) {
-            Ok(_) => api.store.record_event(set, "SuccessfulCreate", &format!("create Pod {name} in StatefulSet {} successful", name_of(set)), "Normal", "statefulset-controller"),
+            Ok(_) => api.store.record_event(
+                set,
+                "SuccessfulCreate",
+                &format!(
+                    "create Pod {name} in StatefulSet {} successful",
+                    name_of(set)
+                ),
+                "Normal",
+                "statefulset-controller",
+            ),
             Err(e) => {
-                api.store.record_event(set, "FailedCreate", &format!("create Pod {name} in StatefulSet {} failed error: {}", name_of(set), e.message), "Warning", "statefulset-controller");
+                api.store.record_event(
+                    set,
+                    "FailedCreate",
+                    &format!(
+                        "create Pod {name} in StatefulSet {} failed error: {}",
+                        name_of(set),
+                        e.message
+                    ),
+                    "Warning",
+                    "statefulset-controller",
+                );
                 break;
             }
         }
@@ -134,32 +210,82 @@ fn reconcile_set(api: &ApiServer, set: &Value) {
         }
     }
     // Scale down from the highest ordinal, one at a time unless Parallel.
-    let mut extra: Vec<&&Value> = mine.iter().filter(|p| ordinal(set, p).is_some_and(|i| i >= replicas) && !is_deleting(p)).collect();
+    let mut extra: Vec<&&Value> = mine
+        .iter()
+        .filter(|p| ordinal(set, p).is_some_and(|i| i >= replicas) && !is_deleting(p))
+        .collect();
     extra.sort_by_key(|p| std::cmp::Reverse(ordinal(set, p)));
     for p in extra.iter().take(if parallel { usize::MAX } else { 1 }) {
         if api.store.delete("pods", ns, name_of(p), false).is_ok() {
-            api.store.record_event(set, "SuccessfulDelete", &format!("delete Pod {} in StatefulSet {} successful", name_of(p), name_of(set)), "Normal", "statefulset-controller");
+            api.store.record_event(
+                set,
+                "SuccessfulDelete",
+                &format!(
+                    "delete Pod {} in StatefulSet {} successful",
+                    name_of(p),
+                    name_of(set)
+                ),
+                "Normal",
+                "statefulset-controller",
+            );
         }
     }
     // Rolling update: when every pod is Ready, replace the highest-ordinal pod still on an old revision.
     let rolling = set["spec"]["updateStrategy"]["type"] != "OnDelete";
-    let live: Vec<&&Value> = mine.iter().filter(|p| !is_deleting(p) && ordinal(set, p).is_some_and(|i| i < replicas)).collect();
+    let live: Vec<&&Value> = mine
+        .iter()
+        .filter(|p| !is_deleting(p) && ordinal(set, p).is_some_and(|i| i < replicas))
+        .collect();
     if rolling && live.len() as i64 == replicas && live.iter().all(|p| pod_ready(p)) {
-        let partition = set["spec"]["updateStrategy"]["rollingUpdate"]["partition"].as_i64().unwrap_or(0);
-        let mut outdated: Vec<&&&Value> = live.iter().filter(|p| p["metadata"]["labels"]["controller-revision-hash"] != json!(update_rev) && ordinal(set, p).is_some_and(|i| i >= partition)).collect();
+        let partition = set["spec"]["updateStrategy"]["rollingUpdate"]["partition"]
+            .as_i64()
+            .unwrap_or(0);
+        let mut outdated: Vec<&&&Value> = live
+            .iter()
+            .filter(|p| {
+                p["metadata"]["labels"]["controller-revision-hash"] != json!(update_rev)
+                    && ordinal(set, p).is_some_and(|i| i >= partition)
+            })
+            .collect();
         outdated.sort_by_key(|p| std::cmp::Reverse(ordinal(set, p)));
         if let Some(p) = outdated.first()
             && api.store.delete("pods", ns, name_of(p), false).is_ok()
         {
-            api.store.record_event(set, "SuccessfulDelete", &format!("delete Pod {} in StatefulSet {} successful", name_of(p), name_of(set)), "Normal", "statefulset-controller");
+            api.store.record_event(
+                set,
+                "SuccessfulDelete",
+                &format!(
+                    "delete Pod {} in StatefulSet {} successful",
+                    name_of(p),
+                    name_of(set)
+                ),
+                "Normal",
+                "statefulset-controller",
+            );
         }
     }
     let (pods, _) = api.store.list("pods", Some(ns));
-    let mine: Vec<&Value> = pods.iter().filter(|p| controlled_by(p, set) && !is_deleting(p)).collect();
+    let mine: Vec<&Value> = pods
+        .iter()
+        .filter(|p| controlled_by(p, set) && !is_deleting(p))
+        .collect();
     let ready = mine.iter().filter(|p| pod_ready(p)).count() as i64;
-    let updated = mine.iter().filter(|p| p["metadata"]["labels"]["controller-revision-hash"] == json!(update_rev)).count() as i64;
-    let current_rev = if updated == mine.len() as i64 { update_rev.clone() } else { set["status"]["currentRevision"].as_str().unwrap_or(&update_rev).to_string() };
-    let current = mine.iter().filter(|p| p["metadata"]["labels"]["controller-revision-hash"] == json!(current_rev)).count() as i64;
+    let updated = mine
+        .iter()
+        .filter(|p| p["metadata"]["labels"]["controller-revision-hash"] == json!(update_rev))
+        .count() as i64;
+    let current_rev = if updated == mine.len() as i64 {
+        update_rev.clone()
+    } else {
+        set["status"]["currentRevision"]
+            .as_str()
+            .unwrap_or(&update_rev)
+            .to_string()
+    };
+    let current = mine
+        .iter()
+        .filter(|p| p["metadata"]["labels"]["controller-revision-hash"] == json!(current_rev))
+        .count() as i64;
     let generation = set["metadata"]["generation"].clone();
     let n = mine.len() as i64;
     let _ = api.store.mutate("statefulsets.apps", ns, name_of(set), |o| {
@@ -185,10 +311,12 @@ mod tests {
     }
 
     fn ready(api: &ApiServer, name: &str) {
-        api.store.mutate("pods", "default", name, |p| {
-            p["status"]["phase"] = json!("Running");
-            p["status"]["conditions"] = json!([{"type": "Ready", "status": "True"}]);
-        }).unwrap();
+        api.store
+            .mutate("pods", "default", name, |p| {
+                p["status"]["phase"] = json!("Running");
+                p["status"]["conditions"] = json!([{"type": "Ready", "status": "True"}]);
+            })
+            .unwrap();
     }
 
     #[test]
@@ -197,10 +325,20 @@ mod tests {
         crate::bootstrap::apply_object(&api, set("data")).unwrap();
         testing::settle(&api, 10);
         let (pods, _) = api.store.list("pods", Some("default"));
-        assert_eq!(pods.iter().map(|p| name_of(p)).collect::<Vec<_>>(), vec!["web-0"], "web-1 waits for web-0 to be Ready");
-        let pvc = api.store.get("persistentvolumeclaims", "default", "data-web-0").unwrap();
+        assert_eq!(
+            pods.iter().map(name_of).collect::<Vec<_>>(),
+            vec!["web-0"],
+            "web-1 waits for web-0 to be Ready"
+        );
+        let pvc = api
+            .store
+            .get("persistentvolumeclaims", "default", "data-web-0")
+            .unwrap();
         assert_eq!(pvc["metadata"]["labels"]["app"], "web");
-        assert_eq!(pods[0]["spec"]["volumes"][0], json!({"name": "data", "persistentVolumeClaim": {"claimName": "data-web-0"}}));
+        assert_eq!(
+            pods[0]["spec"]["volumes"][0],
+            json!({"name": "data", "persistentVolumeClaim": {"claimName": "data-web-0"}})
+        );
         ready(&api, "web-0");
         testing::settle(&api, 10);
         assert!(api.store.get("pods", "default", "web-1").is_some());
@@ -213,7 +351,10 @@ mod tests {
         testing::settle(&api, 10);
         assert!(api.store.get("pods", "default", "web-0").is_none());
         let (events, _) = api.store.list("events", Some("default"));
-        let fc = events.iter().find(|e| e["reason"] == "FailedCreate").expect("a FailedCreate event");
+        let fc = events
+            .iter()
+            .find(|e| e["reason"] == "FailedCreate")
+            .expect("a FailedCreate event");
         assert_eq!(
             fc["message"],
             "create Pod web-0 in StatefulSet web failed error: Pod \"web-0\" is invalid: spec.containers[0].volumeMounts[0].name: Not found: \"storage-volume\""
@@ -229,18 +370,32 @@ mod tests {
         testing::settle(&api, 10);
         ready(&api, "web-0");
         testing::settle(&api, 10);
-        let uid_before = api.store.get("pods", "default", "web-0").unwrap()["metadata"]["uid"].clone();
+        let uid_before =
+            api.store.get("pods", "default", "web-0").unwrap()["metadata"]["uid"].clone();
         let rt = api.registry.by_key("statefulsets.apps").unwrap();
         crate::rest::delete(&api, &rt, "default", "web", Some("Orphan"), false).unwrap();
         testing::settle(&api, 10);
-        assert!(api.store.get("statefulsets.apps", "default", "web").is_none());
+        assert!(
+            api.store
+                .get("statefulsets.apps", "default", "web")
+                .is_none()
+        );
         let pod = api.store.get("pods", "default", "web-0").unwrap();
-        assert!(pod["metadata"]["ownerReferences"].is_null(), "orphaned: {pod}");
+        assert!(
+            pod["metadata"]["ownerReferences"].is_null(),
+            "orphaned: {pod}"
+        );
         crate::bootstrap::apply_object(&api, set("data")).unwrap();
         testing::settle(&api, 10);
-        let s = api.store.get("statefulsets.apps", "default", "web").unwrap();
+        let s = api
+            .store
+            .get("statefulsets.apps", "default", "web")
+            .unwrap();
         let pod = api.store.get("pods", "default", "web-0").unwrap();
-        assert_eq!(pod["metadata"]["uid"], uid_before, "the same pod, not a new one");
+        assert_eq!(
+            pod["metadata"]["uid"], uid_before,
+            "the same pod, not a new one"
+        );
         assert!(controlled_by(&pod, &s));
     }
 }

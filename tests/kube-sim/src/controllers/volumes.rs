@@ -29,8 +29,15 @@ pub fn reconcile(api: &ApiServer) {
             release_claim(api, pvc, &users);
             continue;
         }
-        if !pvc["metadata"]["finalizers"].as_array().is_some_and(|f| f.iter().any(|x| x == "kubernetes.io/pvc-protection")) {
-            let _ = api.store.mutate("persistentvolumeclaims", ns_of(pvc), name_of(pvc), |o| add_finalizer(o, "kubernetes.io/pvc-protection"));
+        if !pvc["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|x| x == "kubernetes.io/pvc-protection"))
+        {
+            let _ = api
+                .store
+                .mutate("persistentvolumeclaims", ns_of(pvc), name_of(pvc), |o| {
+                    add_finalizer(o, "kubernetes.io/pvc-protection")
+                });
         }
         if pvc["status"]["phase"] != "Bound" {
             bind(api, pvc, &users);
@@ -41,7 +48,10 @@ pub fn reconcile(api: &ApiServer) {
 }
 
 fn add_finalizer(o: &mut Value, f: &str) {
-    let mut fins = o["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
+    let mut fins = o["metadata"]["finalizers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if !fins.iter().any(|x| x == f) {
         fins.push(json!(f));
     }
@@ -58,7 +68,11 @@ fn uses_claim(pod: &Value, pvc: &Value) -> bool {
     ns_of(pod) == ns_of(pvc)
         && pod["status"]["phase"] != "Succeeded"
         && pod["status"]["phase"] != "Failed"
-        && pod["spec"]["volumes"].as_array().into_iter().flatten().any(|v| v["persistentVolumeClaim"]["claimName"] == json!(name_of(pvc)))
+        && pod["spec"]["volumes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|v| v["persistentVolumeClaim"]["claimName"] == json!(name_of(pvc)))
 }
 
 fn class_of(api: &ApiServer, pvc: &Value) -> Option<Value> {
@@ -69,8 +83,14 @@ fn class_of(api: &ApiServer, pvc: &Value) -> Option<Value> {
 /// Provision (dynamic) or match (static) a PV and bind both sides.
 fn bind(api: &ApiServer, pvc: &Value, users: &[&Value]) {
     let ns = ns_of(pvc);
-    let class_name = pvc["spec"]["storageClassName"].as_str().unwrap_or_default().to_string();
-    let request = pvc["spec"]["resources"]["requests"]["storage"].as_str().unwrap_or("0").to_string();
+    let class_name = pvc["spec"]["storageClassName"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let request = pvc["spec"]["resources"]["requests"]["storage"]
+        .as_str()
+        .unwrap_or("0")
+        .to_string();
     let pv = if let Some(vn) = pvc["spec"]["volumeName"].as_str().filter(|v| !v.is_empty()) {
         api.store.get("persistentvolumes", "", vn)
     } else if class_name.is_empty() {
@@ -78,24 +98,60 @@ fn bind(api: &ApiServer, pvc: &Value, users: &[&Value]) {
         let need = quantity::parse(&request).unwrap_or(0.0);
         pvs.into_iter().find(|pv| {
             pv["status"]["phase"] == "Available"
-                && pv["spec"]["storageClassName"].as_str().unwrap_or_default().is_empty()
-                && pv["spec"]["capacity"]["storage"].as_str().and_then(quantity::parse).unwrap_or(0.0) >= need
+                && pv["spec"]["storageClassName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .is_empty()
+                && pv["spec"]["capacity"]["storage"]
+                    .as_str()
+                    .and_then(quantity::parse)
+                    .unwrap_or(0.0)
+                    >= need
         })
     } else {
         let Some(class) = class_of(api, pvc) else {
-            api.store.record_event(pvc, "ProvisioningFailed", &format!("storageclass.storage.k8s.io \"{class_name}\" not found"), "Warning", "persistentvolume-controller");
+            api.store.record_event(
+                pvc,
+                "ProvisioningFailed",
+                &format!("storageclass.storage.k8s.io \"{class_name}\" not found"),
+                "Warning",
+                "persistentvolume-controller",
+            );
             return;
         };
-        if class["volumeBindingMode"] == "WaitForFirstConsumer" && users.iter().all(|p| p["spec"]["nodeName"].is_null()) {
-            api.store.record_event(pvc, "WaitForFirstConsumer", "waiting for first consumer to be created before binding", "Normal", "persistentvolume-controller");
+        if class["volumeBindingMode"] == "WaitForFirstConsumer"
+            && users.iter().all(|p| p["spec"]["nodeName"].is_null())
+        {
+            api.store.record_event(
+                pvc,
+                "WaitForFirstConsumer",
+                "waiting for first consumer to be created before binding",
+                "Normal",
+                "persistentvolume-controller",
+            );
             return;
         }
-        let provisioner = class["provisioner"].as_str().unwrap_or_default().to_string();
-        let pv_name = format!("pvc-{}", pvc["metadata"]["uid"].as_str().unwrap_or_default());
+        let provisioner = class["provisioner"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let pv_name = format!(
+            "pvc-{}",
+            pvc["metadata"]["uid"].as_str().unwrap_or_default()
+        );
         if let Some(existing) = api.store.get("persistentvolumes", "", &pv_name) {
             Some(existing)
         } else {
-            api.store.record_event(pvc, "Provisioning", &format!("External provisioner is provisioning volume for claim \"{ns}/{}\"", name_of(pvc)), "Normal", &provisioner);
+            api.store.record_event(
+                pvc,
+                "Provisioning",
+                &format!(
+                    "External provisioner is provisioning volume for claim \"{ns}/{}\"",
+                    name_of(pvc)
+                ),
+                "Normal",
+                &provisioner,
+            );
             let pv = json!({
                 "apiVersion": "v1", "kind": "PersistentVolume",
                 "metadata": {"name": pv_name, "annotations": {"pv.kubernetes.io/provisioned-by": provisioner, "volume.kubernetes.io/provisioner-deletion-secret-name": "", "volume.kubernetes.io/provisioner-deletion-secret-namespace": ""},
@@ -110,11 +166,23 @@ fn bind(api: &ApiServer, pvc: &Value, users: &[&Value]) {
             });
             match super::create(api, "persistentvolumes", "", pv) {
                 Ok(pv) => {
-                    api.store.record_event(pvc, "ProvisioningSucceeded", &format!("Successfully provisioned volume {pv_name}"), "Normal", &provisioner);
+                    api.store.record_event(
+                        pvc,
+                        "ProvisioningSucceeded",
+                        &format!("Successfully provisioned volume {pv_name}"),
+                        "Normal",
+                        &provisioner,
+                    );
                     Some(pv)
                 }
                 Err(e) => {
-                    api.store.record_event(pvc, "ProvisioningFailed", &e.message, "Warning", &provisioner);
+                    api.store.record_event(
+                        pvc,
+                        "ProvisioningFailed",
+                        &e.message,
+                        "Warning",
+                        &provisioner,
+                    );
                     None
                 }
             }
@@ -133,17 +201,20 @@ fn bind(api: &ApiServer, pvc: &Value, users: &[&Value]) {
     let provisioner = pv["metadata"]["annotations"]["pv.kubernetes.io/provisioned-by"].clone();
     let capacity = pv["spec"]["capacity"]["storage"].clone();
     let modes = pv["spec"]["accessModes"].clone();
-    let _ = api.store.mutate("persistentvolumeclaims", ns, name_of(pvc), |o| {
-        o["spec"]["volumeName"] = json!(pv_name);
-        let a = &mut o["metadata"]["annotations"];
-        a["pv.kubernetes.io/bind-completed"] = json!("yes");
-        a["pv.kubernetes.io/bound-by-controller"] = json!("yes");
-        if provisioner.is_string() {
-            a["volume.beta.kubernetes.io/storage-provisioner"] = provisioner.clone();
-            a["volume.kubernetes.io/storage-provisioner"] = provisioner.clone();
-        }
-        o["status"] = json!({"phase": "Bound", "accessModes": modes, "capacity": {"storage": capacity}});
-    });
+    let _ = api
+        .store
+        .mutate("persistentvolumeclaims", ns, name_of(pvc), |o| {
+            o["spec"]["volumeName"] = json!(pv_name);
+            let a = &mut o["metadata"]["annotations"];
+            a["pv.kubernetes.io/bind-completed"] = json!("yes");
+            a["pv.kubernetes.io/bound-by-controller"] = json!("yes");
+            if provisioner.is_string() {
+                a["volume.beta.kubernetes.io/storage-provisioner"] = provisioner.clone();
+                a["volume.kubernetes.io/storage-provisioner"] = provisioner.clone();
+            }
+            o["status"] =
+                json!({"phase": "Bound", "accessModes": modes, "capacity": {"storage": capacity}});
+        });
 }
 
 /// Claim deleted: wait until no pod uses it (pvc-protection), then release the PV per its reclaim policy.
@@ -155,21 +226,34 @@ fn release_claim(api: &ApiServer, pvc: &Value, users: &[&Value]) {
         && let Some(pv) = api.store.get("persistentvolumes", "", pv_name)
     {
         if pv["spec"]["persistentVolumeReclaimPolicy"] == "Delete" {
-            let _ = api.store.mutate("persistentvolumes", "", pv_name, |o| o["metadata"]["finalizers"] = json!([]));
+            let _ = api.store.mutate("persistentvolumes", "", pv_name, |o| {
+                o["metadata"]["finalizers"] = json!([])
+            });
             let _ = api.store.delete("persistentvolumes", "", pv_name, false);
         } else {
-            let _ = api.store.mutate("persistentvolumes", "", pv_name, |o| o["status"]["phase"] = json!("Released"));
+            let _ = api.store.mutate("persistentvolumes", "", pv_name, |o| {
+                o["status"]["phase"] = json!("Released")
+            });
         }
     }
-    let _ = api.store.mutate("persistentvolumeclaims", ns_of(pvc), name_of(pvc), |o| remove_finalizer(o, "kubernetes.io/pvc-protection"));
+    let _ = api
+        .store
+        .mutate("persistentvolumeclaims", ns_of(pvc), name_of(pvc), |o| {
+            remove_finalizer(o, "kubernetes.io/pvc-protection")
+        });
 }
 
 fn set_condition(o: &mut Value, t: &str, message: &str) {
     let now = crate::clock::now_rfc3339();
-    let mut conds: Vec<Value> = o["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    let mut conds: Vec<Value> = o["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     match conds.iter_mut().find(|c| c["type"] == t) {
         Some(c) if c["message"] == json!(message) => c["lastProbeTime"] = json!(now),
-        Some(c) => *c = json!({"type": t, "status": "True", "message": message, "lastProbeTime": now, "lastTransitionTime": now}),
+        Some(c) => {
+            *c = json!({"type": t, "status": "True", "message": message, "lastProbeTime": now, "lastTransitionTime": now})
+        }
         None => {
             let mut c = json!({"type": t, "status": "True", "lastProbeTime": null, "lastTransitionTime": now});
             if !message.is_empty() {
@@ -178,61 +262,141 @@ fn set_condition(o: &mut Value, t: &str, message: &str) {
             conds.push(c);
         }
     }
-    conds.retain(|c| c["type"] == t || !["Resizing", "FileSystemResizePending", "ControllerResizeError", "NodeResizeError"].contains(&c["type"].as_str().unwrap_or_default()));
+    conds.retain(|c| {
+        c["type"] == t
+            || ![
+                "Resizing",
+                "FileSystemResizePending",
+                "ControllerResizeError",
+                "NodeResizeError",
+            ]
+            .contains(&c["type"].as_str().unwrap_or_default())
+    });
     o["status"]["conditions"] = json!(conds);
 }
 
 fn expand(api: &ApiServer, pvc: &Value, users: &[&Value]) {
     let ns = ns_of(pvc);
     let name = name_of(pvc);
-    let request = pvc["spec"]["resources"]["requests"]["storage"].as_str().unwrap_or_default().to_string();
-    let (Some(req), Some(cap)) = (quantity::parse(&request), pvc["status"]["capacity"]["storage"].as_str().and_then(quantity::parse)) else { return };
-    let state = pvc["status"]["allocatedResourceStatuses"]["storage"].as_str().unwrap_or_default().to_string();
+    let request = pvc["spec"]["resources"]["requests"]["storage"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (Some(req), Some(cap)) = (
+        quantity::parse(&request),
+        pvc["status"]["capacity"]["storage"]
+            .as_str()
+            .and_then(quantity::parse),
+    ) else {
+        return;
+    };
+    let state = pvc["status"]["allocatedResourceStatuses"]["storage"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     if req <= cap && state.is_empty() {
         return;
     }
-    let Some(pv_name) = pvc["spec"]["volumeName"].as_str().map(String::from) else { return };
+    let Some(pv_name) = pvc["spec"]["volumeName"].as_str().map(String::from) else {
+        return;
+    };
     let class = class_of(api, pvc).unwrap_or(json!({}));
-    let driver = class["provisioner"].as_str().unwrap_or("kube-sim.io/hostpath-csi").to_string();
-    let mode = class["parameters"][EXPANSION_PARAM].as_str().unwrap_or("online").to_string();
+    let driver = class["provisioner"]
+        .as_str()
+        .unwrap_or("kube-sim.io/hostpath-csi")
+        .to_string();
+    let mode = class["parameters"][EXPANSION_PARAM]
+        .as_str()
+        .unwrap_or("online")
+        .to_string();
     match state.as_str() {
         "" => {
-            let _ = api.store.mutate_status("persistentvolumeclaims", ns, name, |o| {
-                o["status"]["allocatedResources"] = json!({"storage": request});
-                o["status"]["allocatedResourceStatuses"] = json!({"storage": "ControllerResizeInProgress"});
-                set_condition(o, "Resizing", "");
-            });
-            api.store.record_event(pvc, "Resizing", &format!("External resizer is resizing volume {pv_name}"), "Normal", &format!("external-resizer {driver}"));
+            let _ = api
+                .store
+                .mutate_status("persistentvolumeclaims", ns, name, |o| {
+                    o["status"]["allocatedResources"] = json!({"storage": request});
+                    o["status"]["allocatedResourceStatuses"] =
+                        json!({"storage": "ControllerResizeInProgress"});
+                    set_condition(o, "Resizing", "");
+                });
+            api.store.record_event(
+                pvc,
+                "Resizing",
+                &format!("External resizer is resizing volume {pv_name}"),
+                "Normal",
+                &format!("external-resizer {driver}"),
+            );
         }
         "ControllerResizeInProgress" => {
             if mode == "fail" {
-                let last = pvc["status"]["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == "ControllerResizeError").and_then(|c| c["lastProbeTime"].as_str()).and_then(crate::clock::parse_rfc3339);
+                let last = pvc["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|c| c["type"] == "ControllerResizeError")
+                    .and_then(|c| c["lastProbeTime"].as_str())
+                    .and_then(crate::clock::parse_rfc3339);
                 if last.is_some_and(|t| crate::clock::now_unix() - t < RETRY_SECONDS) {
                     return;
                 }
                 let err = class["parameters"][EXPANSION_ERROR_PARAM].as_str().map(String::from).unwrap_or_else(|| {
                     format!("rpc error: code = Internal desc = Could not resize volume \"{pv_name}-handle\": operation error EC2: ModifyVolume, api error VolumeModificationRateExceeded: You've reached the maximum modification rate per volume limit. Wait at least 6 hours between modifications per EBS volume.")
                 });
-                let _ = api.store.mutate_status("persistentvolumeclaims", ns, name, |o| set_condition(o, "ControllerResizeError", &format!("failed to expand pvc with {err}")));
-                api.store.record_event(pvc, "VolumeResizeFailed", &format!("resize volume \"{pv_name}\" by resizer \"{driver}\" failed: {err}"), "Warning", &format!("external-resizer {driver}"));
+                let _ = api
+                    .store
+                    .mutate_status("persistentvolumeclaims", ns, name, |o| {
+                        set_condition(
+                            o,
+                            "ControllerResizeError",
+                            &format!("failed to expand pvc with {err}"),
+                        )
+                    });
+                api.store.record_event(
+                    pvc,
+                    "VolumeResizeFailed",
+                    &format!("resize volume \"{pv_name}\" by resizer \"{driver}\" failed: {err}"),
+                    "Warning",
+                    &format!("external-resizer {driver}"),
+                );
                 return;
             }
-            let _ = api.store.mutate("persistentvolumes", "", &pv_name, |o| o["spec"]["capacity"]["storage"] = json!(request));
-            let using: Vec<String> = users.iter().filter_map(|p| p["metadata"]["uid"].as_str().map(String::from)).collect();
+            let _ = api.store.mutate("persistentvolumes", "", &pv_name, |o| {
+                o["spec"]["capacity"]["storage"] = json!(request)
+            });
+            let using: Vec<String> = users
+                .iter()
+                .filter_map(|p| p["metadata"]["uid"].as_str().map(String::from))
+                .collect();
             let _ = api.store.mutate_status("persistentvolumeclaims", ns, name, |o| {
                 o["status"]["allocatedResourceStatuses"] = json!({"storage": "NodeResizePending"});
                 o["metadata"]["annotations"][RESIZE_PODS_ANNOTATION] = json!(using.join(","));
                 set_condition(o, "FileSystemResizePending", "Waiting for user to (re-)start a pod to finish file system resize of volume on node.");
             });
-            api.store.record_event(pvc, "FileSystemResizeRequired", "Require file system resize of volume on node", "Normal", &format!("external-resizer {driver}"));
+            api.store.record_event(
+                pvc,
+                "FileSystemResizeRequired",
+                "Require file system resize of volume on node",
+                "Normal",
+                &format!("external-resizer {driver}"),
+            );
         }
         "NodeResizePending" => {
             // The kubelet expands the filesystem of a mounted volume: online drivers while the pod runs, offline
             // ones only on a fresh mount by a pod that was not using it at resize time.
-            let at_resize: Vec<&str> = pvc["metadata"]["annotations"][RESIZE_PODS_ANNOTATION].as_str().unwrap_or_default().split(',').filter(|s| !s.is_empty()).collect();
-            let mounted = users.iter().filter(|p| !is_deleting(p) && p["spec"]["nodeName"].is_string());
+            let at_resize: Vec<&str> = pvc["metadata"]["annotations"][RESIZE_PODS_ANNOTATION]
+                .as_str()
+                .unwrap_or_default()
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .collect();
+            let mounted = users
+                .iter()
+                .filter(|p| !is_deleting(p) && p["spec"]["nodeName"].is_string());
             let eligible: Vec<&&Value> = if mode == "offline" {
-                if users.iter().any(|p| at_resize.contains(&p["metadata"]["uid"].as_str().unwrap_or_default())) {
+                if users
+                    .iter()
+                    .any(|p| at_resize.contains(&p["metadata"]["uid"].as_str().unwrap_or_default()))
+                {
                     return;
                 }
                 mounted.collect()
@@ -248,23 +412,46 @@ fn expand(api: &ApiServer, pvc: &Value, users: &[&Value]) {
                     Ok(true) => {}
                     Ok(false) => return,
                     Err(e) => {
-                        let _ = api.store.mutate_status("persistentvolumeclaims", ns, name, |o| set_condition(o, "NodeResizeError", &e));
-                        api.store.record_event(pvc, "FileSystemResizeFailed", &format!("MountVolume.NodeExpandVolume failed for volume \"{pv_name}\" : {e}"), "Warning", "kubelet");
+                        let _ = api
+                            .store
+                            .mutate_status("persistentvolumeclaims", ns, name, |o| {
+                                set_condition(o, "NodeResizeError", &e)
+                            });
+                        api.store.record_event(
+                            pvc,
+                            "FileSystemResizeFailed",
+                            &format!(
+                                "MountVolume.NodeExpandVolume failed for volume \"{pv_name}\" : {e}"
+                            ),
+                            "Warning",
+                            "kubelet",
+                        );
                         return;
                     }
                 }
             }
-            let _ = api.store.mutate_status("persistentvolumeclaims", ns, name, |o| {
-                o["status"]["capacity"]["storage"] = json!(request);
-                if let Some(s) = o["status"].as_object_mut() {
-                    s.remove("allocatedResourceStatuses");
-                    s.remove("conditions");
-                }
-                if let Some(a) = o["metadata"]["annotations"].as_object_mut() {
-                    a.remove(RESIZE_PODS_ANNOTATION);
-                }
-            });
-            api.store.record_event(pvc, "FileSystemResizeSuccessful", &format!("MountVolume.NodeExpandVolume succeeded for volume \"{pv_name}\" {}", crate::bootstrap::NODE_NAME), "Normal", "kubelet");
+            let _ = api
+                .store
+                .mutate_status("persistentvolumeclaims", ns, name, |o| {
+                    o["status"]["capacity"]["storage"] = json!(request);
+                    if let Some(s) = o["status"].as_object_mut() {
+                        s.remove("allocatedResourceStatuses");
+                        s.remove("conditions");
+                    }
+                    if let Some(a) = o["metadata"]["annotations"].as_object_mut() {
+                        a.remove(RESIZE_PODS_ANNOTATION);
+                    }
+                });
+            api.store.record_event(
+                pvc,
+                "FileSystemResizeSuccessful",
+                &format!(
+                    "MountVolume.NodeExpandVolume succeeded for volume \"{pv_name}\" {}",
+                    crate::bootstrap::NODE_NAME
+                ),
+                "Normal",
+                "kubelet",
+            );
         }
         _ => {}
     }
@@ -290,17 +477,32 @@ mod tests {
                "spec": {"containers": [{"name": "c", "image": "i"}], "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": claim}}]}})
     }
 
-    fn patch_size(api: &ApiServer, name: &str, size: &str) -> Result<Value, crate::status::ApiError> {
+    fn patch_size(
+        api: &ApiServer,
+        name: &str,
+        size: &str,
+    ) -> Result<Value, crate::status::ApiError> {
         let rt = api.registry.by_key("persistentvolumeclaims").unwrap();
-        let old = api.store.get("persistentvolumeclaims", "default", name).unwrap();
+        let old = api
+            .store
+            .get("persistentvolumeclaims", "default", name)
+            .unwrap();
         let mut new = old.clone();
         new["spec"]["resources"]["requests"]["storage"] = json!(size);
         crate::rest::update(api, &rt, &old, new, "", false)
     }
 
     fn conditions(api: &ApiServer, name: &str) -> Vec<String> {
-        let p = api.store.get("persistentvolumeclaims", "default", name).unwrap();
-        p["status"]["conditions"].as_array().into_iter().flatten().map(|c| c["type"].as_str().unwrap().to_string()).collect()
+        let p = api
+            .store
+            .get("persistentvolumeclaims", "default", name)
+            .unwrap();
+        p["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| c["type"].as_str().unwrap().to_string())
+            .collect()
     }
 
     #[test]
@@ -309,10 +511,20 @@ mod tests {
         crate::bootstrap::apply_object(&api, class("gp3", false, "online")).unwrap();
         crate::bootstrap::apply_object(&api, pvc("data", "gp3", "1Gi")).unwrap();
         testing::settle(&api, 5);
-        let p = api.store.get("persistentvolumeclaims", "default", "data").unwrap();
+        let p = api
+            .store
+            .get("persistentvolumeclaims", "default", "data")
+            .unwrap();
         assert_eq!(p["status"]["phase"], "Bound");
         assert_eq!(p["status"]["capacity"]["storage"], "1Gi");
-        let pv = api.store.get("persistentvolumes", "", p["spec"]["volumeName"].as_str().unwrap()).unwrap();
+        let pv = api
+            .store
+            .get(
+                "persistentvolumes",
+                "",
+                p["spec"]["volumeName"].as_str().unwrap(),
+            )
+            .unwrap();
         assert_eq!(pv["spec"]["claimRef"]["name"], "data");
         assert_eq!(pv["spec"]["csi"]["driver"], "ebs.csi.aws.com");
         assert_eq!(pv["status"]["phase"], "Bound");
@@ -326,10 +538,16 @@ mod tests {
         testing::settle(&api, 5);
         let e = patch_size(&api, "data", "2Gi").unwrap_err();
         assert_eq!(e.code, 403);
-        assert_eq!(e.message, "persistentvolumeclaims \"data\" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize");
+        assert_eq!(
+            e.message,
+            "persistentvolumeclaims \"data\" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize"
+        );
         let e = patch_size(&api, "data", "500Mi").unwrap_err();
         assert_eq!(e.code, 422);
-        assert_eq!(e.message, "PersistentVolumeClaim \"data\" is invalid: spec.resources.requests.storage: Forbidden: field can not be less than status.capacity");
+        assert_eq!(
+            e.message,
+            "PersistentVolumeClaim \"data\" is invalid: spec.resources.requests.storage: Forbidden: field can not be less than status.capacity"
+        );
     }
 
     #[test]
@@ -341,18 +559,38 @@ mod tests {
         patch_size(&api, "data", "2Gi").unwrap();
         reconcile(&api);
         assert_eq!(conditions(&api, "data"), vec!["Resizing"]);
-        let p = api.store.get("persistentvolumeclaims", "default", "data").unwrap();
-        assert_eq!(p["status"]["allocatedResourceStatuses"]["storage"], "ControllerResizeInProgress");
+        let p = api
+            .store
+            .get("persistentvolumeclaims", "default", "data")
+            .unwrap();
+        assert_eq!(
+            p["status"]["allocatedResourceStatuses"]["storage"],
+            "ControllerResizeInProgress"
+        );
         assert_eq!(p["status"]["allocatedResources"]["storage"], "2Gi");
         reconcile(&api);
         assert_eq!(conditions(&api, "data"), vec!["FileSystemResizePending"]);
         reconcile(&api);
-        let p = api.store.get("persistentvolumeclaims", "default", "data").unwrap();
+        let p = api
+            .store
+            .get("persistentvolumeclaims", "default", "data")
+            .unwrap();
         assert_eq!(p["status"]["capacity"]["storage"], "2Gi");
-        assert!(p["status"]["conditions"].is_null() && p["status"]["allocatedResourceStatuses"].is_null());
+        assert!(
+            p["status"]["conditions"].is_null()
+                && p["status"]["allocatedResourceStatuses"].is_null()
+        );
         let (events, _) = api.store.list("events", Some("default"));
-        let reasons: Vec<&str> = events.iter().filter(|e| e["involvedObject"]["name"] == "data").map(|e| e["reason"].as_str().unwrap()).collect();
-        for r in ["Resizing", "FileSystemResizeRequired", "FileSystemResizeSuccessful"] {
+        let reasons: Vec<&str> = events
+            .iter()
+            .filter(|e| e["involvedObject"]["name"] == "data")
+            .map(|e| e["reason"].as_str().unwrap())
+            .collect();
+        for r in [
+            "Resizing",
+            "FileSystemResizeRequired",
+            "FileSystemResizeSuccessful",
+        ] {
             assert!(reasons.contains(&r), "{r} in {reasons:?}");
         }
     }
@@ -370,7 +608,10 @@ mod tests {
         api.store.delete("pods", "default", "user", false).unwrap();
         crate::bootstrap::apply_object(&api, pod_using("data")).unwrap();
         testing::settle(&api, 5);
-        let p = api.store.get("persistentvolumeclaims", "default", "data").unwrap();
+        let p = api
+            .store
+            .get("persistentvolumeclaims", "default", "data")
+            .unwrap();
         assert_eq!(p["status"]["capacity"]["storage"], "2Gi");
     }
 
@@ -384,10 +625,22 @@ mod tests {
         testing::settle(&api, 5);
         assert_eq!(conditions(&api, "data"), vec!["ControllerResizeError"]);
         let (events, _) = api.store.list("events", Some("default"));
-        let failed = events.iter().find(|e| e["reason"] == "VolumeResizeFailed").unwrap();
+        let failed = events
+            .iter()
+            .find(|e| e["reason"] == "VolumeResizeFailed")
+            .unwrap();
         let msg = failed["message"].as_str().unwrap();
-        assert!(msg.starts_with("resize volume \"pvc-") && msg.contains("by resizer \"ebs.csi.aws.com\" failed: rpc error: code = Internal") && msg.ends_with("Wait at least 6 hours between modifications per EBS volume."), "{msg}");
-        let p = api.store.get("persistentvolumeclaims", "default", "data").unwrap();
+        assert!(
+            msg.starts_with("resize volume \"pvc-")
+                && msg
+                    .contains("by resizer \"ebs.csi.aws.com\" failed: rpc error: code = Internal")
+                && msg.ends_with("Wait at least 6 hours between modifications per EBS volume."),
+            "{msg}"
+        );
+        let p = api
+            .store
+            .get("persistentvolumeclaims", "default", "data")
+            .unwrap();
         assert_eq!(p["status"]["capacity"]["storage"], "1Gi");
     }
 }
