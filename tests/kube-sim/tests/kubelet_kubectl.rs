@@ -494,3 +494,60 @@ fn reload_sidecars_log_prometheus_answers_after_a_configmap_edit() {
         assert!(logs.contains(expected), "missing {expected:?} in:\n{logs}");
     }
 }
+
+#[test]
+fn exec_readiness_probe_runs_inside_the_container() {
+    let Some(c) = Cluster::start_or_skip(Options::default()) else {
+        return;
+    };
+    apply(
+        &c,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: gated, namespace: default}
+spec:
+  containers:
+    - name: app
+      image: busybox:1.36
+      command: [sleep, "3600"]
+      readinessProbe: {exec: {command: [cat, /tmp/ready]}, periodSeconds: 1}
+"#,
+    );
+    let ready = || {
+        kubectl(
+            &c,
+            &[
+                "get",
+                "pod",
+                "gated",
+                "-o",
+                "jsonpath={.status.containerStatuses[0].ready}",
+            ],
+        )
+        .1
+    };
+    wait_for(&c, "gated running", Duration::from_secs(20), || {
+        let (_, state, _) = kubectl(
+            &c,
+            &[
+                "get",
+                "pod",
+                "gated",
+                "-o",
+                "jsonpath={.status.containerStatuses[0].state.running.startedAt}",
+            ],
+        );
+        (!state.is_empty()).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(ready(), "false", "the probe's file does not exist yet");
+    let (code, _, err) = kubectl(&c, &["exec", "gated", "--", "touch", "/tmp/ready"]);
+    assert_eq!(code, 0, "{err}");
+    wait_for(
+        &c,
+        "gated Ready after the file appears",
+        Duration::from_secs(10),
+        || (ready() == "true").then_some(()),
+    );
+}

@@ -110,7 +110,7 @@ enum Outcome {
     Failure(String),
 }
 
-async fn probe_once(net: &PodNetwork, c: &Container, p: &Probe) -> Outcome {
+async fn probe_once(handle: &PodHandle, net: &PodNetwork, c: &Container, p: &Probe) -> Outcome {
     let timeout = Duration::from_secs(p.timeout_seconds.unwrap_or(1).max(1) as u64);
     if let Some(h) = &p.http_get {
         let Some(port) = resolve_port(c, &h.port) else {
@@ -134,7 +134,30 @@ async fn probe_once(net: &PodNetwork, c: &Container, p: &Probe) -> Outcome {
             Err(e) => Outcome::Failure(format!("dial tcp 127.0.0.1:{port}: connect: {e}")),
         };
     }
-    // exec and grpc probes are not run; treat them as passing.
+    if let Some(e) = &p.exec {
+        // Run for real inside the container, as its user; exit 0 passes.
+        let Some(target) = handle.exec_target(&c.name) else {
+            return Outcome::Failure("container not running".into());
+        };
+        let mut spec = target.spec.clone();
+        spec.argv = e.command.clone().unwrap_or_default();
+        let child = match super::rootfs::spawn(&target.root, net, &spec, false) {
+            Ok(child) => child,
+            Err(err) => return Outcome::Failure(err),
+        };
+        return match tokio::time::timeout(timeout, child.wait_with_output()).await {
+            Ok(Ok(out)) if out.status.success() => Outcome::Success,
+            Ok(Ok(out)) => Outcome::Failure(format!(
+                "command {:?} exited with {}: {}",
+                spec.argv,
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stdout).trim()
+            )),
+            Ok(Err(err)) => Outcome::Failure(err.to_string()),
+            Err(_) => Outcome::Failure(format!("command {:?} timed out", spec.argv)),
+        };
+    }
+    // gRPC probes are not run; treat them as passing.
     Outcome::Success
 }
 
@@ -180,7 +203,7 @@ pub async fn run_probes(
         }
         let mut failures = 0;
         loop {
-            match probe_once(&net, &c, sp).await {
+            match probe_once(&handle, &net, &c, sp).await {
                 Outcome::Success => break,
                 Outcome::Failure(msg) => {
                     failures += 1;
@@ -225,7 +248,7 @@ pub async fn run_probes(
     let (mut ready_ok, mut ready_fail, mut live_fail) = (0, 0, 0);
     loop {
         if let Some(rp) = &c.readiness_probe {
-            match probe_once(&net, &c, rp).await {
+            match probe_once(&handle, &net, &c, rp).await {
                 Outcome::Success => {
                     ready_ok += 1;
                     ready_fail = 0;
@@ -251,7 +274,7 @@ pub async fn run_probes(
             set_ready(&kubelet, &handle, &c.name, true);
         }
         if let Some(lp) = &c.liveness_probe {
-            match probe_once(&net, &c, lp).await {
+            match probe_once(&handle, &net, &c, lp).await {
                 Outcome::Success => live_fail = 0,
                 Outcome::Failure(msg) => {
                     live_fail += 1;
