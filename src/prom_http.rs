@@ -258,8 +258,15 @@ impl<'a> PromPod<'a> {
 
     /// One unlabelled sample from `/metrics`, e.g. `prometheus_config_last_reload_successful`.
     pub async fn metric(&self, name: &str) -> Result<(Option<f64>, Access)> {
+        let (mut values, access) = self.metrics(&[name]).await?;
+        Ok((values.pop().flatten(), access))
+    }
+
+    /// Several unlabelled samples from one `/metrics` scrape, in the order asked.
+    pub async fn metrics(&self, names: &[&str]) -> Result<(Vec<Option<f64>>, Access)> {
         let reply = self.expect_ok(self.get("/metrics").await?, "/metrics")?;
-        Ok((parse_metric(&reply.body, name), reply.access))
+        let values = names.iter().map(|n| parse_metric(&reply.body, n)).collect();
+        Ok((values, reply.access))
     }
 
     fn expect_ok(&self, reply: PromReply, path: &str) -> Result<PromReply> {

@@ -787,9 +787,8 @@ async fn reload_one(prom: &PromPod<'_>, task: &progress::Task) -> Result<PodRelo
     let reply = prom.post("/-/reload").await?;
     let (after_ok, after_time) = if reply.ok() {
         task.set("verifying");
-        let (ok, _) = prom.metric(RELOAD_OK).await?;
-        let (time, _) = prom.metric(RELOAD_TIME).await?;
-        (ok, time)
+        let (values, _) = prom.metrics(&[RELOAD_OK, RELOAD_TIME]).await?;
+        (values[0], values[1])
     } else {
         (None, None)
     };

@@ -1,0 +1,158 @@
+//! The binary's command line without a cluster: kubeconfig resolution (file, `KUBECONFIG` merging, `--kubeconfig`,
+//! `--context`, `-n`) checked against the real `kubectl config view --minify` as the oracle, and usage errors with
+//! their exit codes. The kubeconfigs point at a closed local port, so the namespace the plugin resolved shows in the
+//! sentence it prints when the first list request fails.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::{Run, have, prom_with};
+
+/// A kubeconfig with the given contexts (name, namespace or "") and current context (or none).
+fn kubeconfig(dir: &Path, file: &str, current: Option<&str>, contexts: &[(&str, &str)]) -> PathBuf {
+    let mut text = String::from(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: closed\n  cluster:\n    server: https://127.0.0.1:9\n    insecure-skip-tls-verify: true\nusers:\n- name: someone\n  user:\n    token: not-a-real-token\ncontexts:\n",
+    );
+    for (name, ns) in contexts {
+        text.push_str(&format!(
+            "- name: {name}\n  context:\n    cluster: closed\n    user: someone\n"
+        ));
+        if !ns.is_empty() {
+            text.push_str(&format!("    namespace: {ns}\n"));
+        }
+    }
+    if let Some(c) = current {
+        text.push_str(&format!("current-context: {c}\n"));
+    }
+    let path = dir.join(file);
+    std::fs::write(&path, text).expect("write kubeconfig");
+    path
+}
+
+/// What the real kubectl resolves as the namespace (empty → `default`, as kubectl uses it).
+fn kubectl_namespace(kubeconfig_env: &str, args: &[&str]) -> String {
+    let home = tempfile::tempdir().expect("temp HOME");
+    let out = Command::new("kubectl")
+        .args(["config", "view", "--minify", "-o", "jsonpath={..namespace}"])
+        .args(args)
+        .env("KUBECONFIG", kubeconfig_env)
+        .env("HOME", home.path())
+        .output()
+        .expect("run kubectl");
+    assert!(
+        out.status.success(),
+        "kubectl config view failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ns = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if ns.is_empty() {
+        "default".to_string()
+    } else {
+        ns
+    }
+}
+
+/// The namespace the plugin looked in, from `could not list deployments in namespace X: …`.
+fn plugin_namespace(kubeconfig_env: &str, args: &[&str]) -> (String, Run) {
+    let mut all = args.to_vec();
+    all.extend(["reload", "--request-timeout", "5s"]);
+    let run = prom_with(Path::new(kubeconfig_env), &[], &all);
+    let ns = run
+        .stderr
+        .split("in namespace ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| c == ':' || c.is_whitespace()).next())
+        .unwrap_or_default()
+        .to_string();
+    (ns, run)
+}
+
+fn assert_agrees(kubeconfig_env: &str, args: &[&str]) {
+    let expected = kubectl_namespace(kubeconfig_env, args);
+    let (got, run) = plugin_namespace(kubeconfig_env, args);
+    assert_eq!(
+        got, expected,
+        "args {args:?}, KUBECONFIG={kubeconfig_env}: kubectl says `{expected}`\n{run}"
+    );
+    assert_eq!(run.code, 3, "an unreachable cluster is exit 3\n{run}");
+}
+
+#[test]
+fn kubeconfig_resolution_agrees_with_kubectl() {
+    if !have("kubectl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let single = kubeconfig(
+        dir.path(),
+        "single",
+        Some("ctx-a"),
+        &[("ctx-a", "alpha"), ("ctx-b", "beta"), ("ctx-c", "")],
+    );
+    let single = single.to_str().unwrap();
+    assert_agrees(single, &[]);
+    assert_agrees(single, &["--context", "ctx-b"]);
+    assert_agrees(single, &["--context", "ctx-c"]);
+
+    // KUBECONFIG merging: the first file that sets current-context wins, and the first definition of a name wins.
+    let first = kubeconfig(dir.path(), "first", None, &[("ctx-a", "alpha")]);
+    let second = kubeconfig(
+        dir.path(),
+        "second",
+        Some("ctx-x"),
+        &[("ctx-x", "xray"), ("ctx-a", "shadow")],
+    );
+    let merged = format!("{}:{}", first.display(), second.display());
+    assert_agrees(&merged, &[]);
+    assert_agrees(&merged, &["--context", "ctx-a"]);
+    // --kubeconfig replaces KUBECONFIG entirely.
+    assert_agrees(
+        &merged,
+        &[
+            "--kubeconfig",
+            first.to_str().unwrap(),
+            "--context",
+            "ctx-a",
+        ],
+    );
+    assert_agrees(
+        first.to_str().unwrap(),
+        &["--kubeconfig", second.to_str().unwrap()],
+    );
+
+    // -n wins over the context's namespace.
+    let (ns, run) = plugin_namespace(single, &["-n", "elsewhere"]);
+    assert_eq!(ns, "elsewhere", "{run}");
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(dir.path(), "kc", Some("ctx-a"), &[("ctx-a", "alpha")]);
+    let run = prom_with(&kc, &[], &["reload", "svc/prometheus"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(
+        run.stderr
+            .contains("`svc/prometheus` is not a Prometheus target"),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("deploy/NAME"),
+        "the hint lists the forms: {run}"
+    );
+
+    let run = prom_with(&kc, &[], &["reload", "--timeout", "soon"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("`soon` is not a duration"), "{run}");
+
+    let run = prom_with(&kc, &[], &["reload", "--no-such-flag"]);
+    assert_eq!(run.code, 2, "{run}");
+
+    let run = prom_with(&kc, &[], &["--context", "nope", "reload"]);
+    assert_eq!(run.code, 3, "{run}");
+    assert!(
+        run.stderr.contains("could not load the kubeconfig"),
+        "{run}"
+    );
+}

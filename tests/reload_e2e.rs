@@ -1,0 +1,375 @@
+//! End-to-end tests of `kubectl prom reload` against kube-sim scenarios whose Prometheus pods are real Prometheus
+//! processes: healthy reload, lifecycle off, `--enable-lifecycle`, broken configs (refused; with `--no-validate`
+//! Prometheus' own 500), a ConfigMap edited just before the reload, two replicas, and the exec fallback for a user
+//! without `pods/proxy`. The real kubectl is the independent witness (logs, objects, the loaded config).
+//! They need root and `prometheus`; they print a skip notice otherwise (and fail under `KUBE_SIM_REQUIRE=1`).
+
+mod support;
+
+use serde_json::Value;
+use support::{kubectl, kubectl_json, prom, prom_restricted, start};
+
+/// The pods of the chart's server in `monitoring`, by the chart's selector labels.
+fn server_pods(cluster: &support::Cluster) -> Vec<String> {
+    let list = kubectl_json(
+        cluster,
+        &[
+            "get",
+            "pods",
+            "-n",
+            "monitoring",
+            "-l",
+            "app.kubernetes.io/component=server,app.kubernetes.io/name=prometheus",
+        ],
+    );
+    list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// How many times this pod's Prometheus logged a completed config load (its startup counts as one).
+fn completed_loads(cluster: &support::Cluster, pod: &str) -> usize {
+    kubectl(
+        cluster,
+        &["logs", "-n", "monitoring", pod, "-c", "prometheus-server"],
+    )
+    .lines()
+    .filter(|l| l.contains("Completed loading of configuration file"))
+    .count()
+}
+
+/// The configuration Prometheus is running, read through the API server's pod proxy with the real kubectl.
+fn loaded_config(cluster: &support::Cluster, pod: &str) -> String {
+    let raw = kubectl(
+        cluster,
+        &[
+            "get",
+            "--raw",
+            &format!("/api/v1/namespaces/monitoring/pods/{pod}:9090/proxy/api/v1/status/config"),
+        ],
+    );
+    let v: Value = serde_json::from_str(&raw).expect("status/config JSON");
+    v["data"]["yaml"].as_str().unwrap_or_default().to_string()
+}
+
+/// Replace the chart's prometheus.yml in its ConfigMap (a merge patch, as `kubectl patch` sends it).
+fn set_config(cluster: &support::Cluster, yaml: &str) {
+    let patch = serde_json::json!({ "data": { "prometheus.yml": yaml } }).to_string();
+    kubectl(
+        cluster,
+        &[
+            "patch",
+            "configmap",
+            "prometheus-server",
+            "-n",
+            "monitoring",
+            "--type",
+            "merge",
+            "-p",
+            &patch,
+        ],
+    );
+}
+
+const GOOD_CONFIG_WITH_NEW_JOB: &str = "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['localhost:9090']\n  - job_name: added-just-before-the-reload\n    static_configs:\n      - targets: ['localhost:9100']\n";
+
+/// Incident 3's typo.
+const TYPO_CONFIG: &str = "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    scarpe_interval: 5s\n    static_configs:\n      - targets: ['localhost:9090']\n";
+
+#[test]
+fn healthy_reload_reloads_and_verifies_through_the_pod_proxy() {
+    let Some(cluster) = start("chart-healthy") else {
+        return;
+    };
+    let pod = server_pods(&cluster).remove(0);
+    let loads_before = completed_loads(&cluster, &pod);
+    let run = prom(&cluster, &["reload", "-n", "monitoring", "-o", "json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let doc = run.json();
+    assert_eq!(doc["kind"], "ReloadResult", "{run}");
+    assert_eq!(doc["instance"], "prometheus-server");
+    let pods = doc["pods"].as_array().expect("pods");
+    assert_eq!(pods.len(), 1, "{run}");
+    assert_eq!(pods[0]["pod"], pod.as_str());
+    assert_eq!(pods[0]["outcome"], "reloaded", "{run}");
+    assert_eq!(pods[0]["access"], "proxy", "{run}");
+    assert!(
+        pods[0]["lastSuccessAfter"].as_f64() > pods[0]["lastSuccessBefore"].as_f64(),
+        "{run}"
+    );
+    // Prometheus itself logged one more completed load.
+    assert!(
+        completed_loads(&cluster, &pod) > loads_before,
+        "no new `Completed loading` line in the server log"
+    );
+    // Human output names the pod and the path.
+    let human = prom(&cluster, &["reload", "-n", "monitoring"]);
+    assert_eq!(human.code, 0, "{human}");
+    assert!(
+        human
+            .stdout
+            .contains(&format!("{pod}: reloaded via the API server's pod proxy")),
+        "{human}"
+    );
+}
+
+#[test]
+fn lifecycle_off_is_explained_refused_without_a_terminal_and_fixed_with_enable_lifecycle() {
+    let Some(cluster) = start("lifecycle-off") else {
+        return;
+    };
+    // Plain reload: a clear explanation and a non-zero exit.
+    let run = prom(&cluster, &["reload", "-n", "monitoring"]);
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("the lifecycle API is off"), "{run}");
+    assert!(
+        run.stderr.contains("403 Lifecycle API is not enabled."),
+        "{run}"
+    );
+    assert!(run.stderr.contains("--enable-lifecycle"), "{run}");
+
+    // --enable-lifecycle without --yes and without a terminal: refused, nothing changed.
+    let generation = |c: &support::Cluster| {
+        kubectl_json(
+            c,
+            &["get", "deploy", "prometheus-server", "-n", "monitoring"],
+        )["metadata"]["generation"]
+            .as_i64()
+    };
+    let before = generation(&cluster);
+    let refused = prom(
+        &cluster,
+        &["reload", "-n", "monitoring", "--enable-lifecycle"],
+    );
+    assert_eq!(refused.code, 4, "{refused}");
+    assert!(
+        refused
+            .stderr
+            .contains("refusing to change the cluster without confirmation"),
+        "{refused}"
+    );
+    assert!(
+        refused.stderr.contains("+ ") && refused.stderr.contains("--web.enable-lifecycle"),
+        "the plan diff is shown: {refused}"
+    );
+    assert!(
+        refused.stderr.contains("server.extraFlags"),
+        "the Helm values note is shown: {refused}"
+    );
+    assert_eq!(
+        generation(&cluster),
+        before,
+        "a refused plan changed the Deployment"
+    );
+
+    // --dry-run: the plan is sent with dryRun=All; the Deployment does not change.
+    let dry = prom(
+        &cluster,
+        &[
+            "reload",
+            "-n",
+            "monitoring",
+            "--enable-lifecycle",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(dry.code, 0, "{dry}");
+    assert!(dry.stderr.contains("(dry run)"), "{dry}");
+    assert_eq!(
+        generation(&cluster),
+        before,
+        "--dry-run changed the Deployment"
+    );
+
+    // --enable-lifecycle --yes: the flag is added, the rollout followed, then the reload happens.
+    let fixed = prom(
+        &cluster,
+        &[
+            "reload",
+            "-n",
+            "monitoring",
+            "--enable-lifecycle",
+            "--yes",
+            "-o",
+            "json",
+            "--timeout",
+            "3m",
+        ],
+    );
+    assert_eq!(fixed.code, 0, "{fixed}");
+    let deploy = kubectl_json(
+        &cluster,
+        &["get", "deploy", "prometheus-server", "-n", "monitoring"],
+    );
+    let server = deploy["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "prometheus-server")
+        .cloned()
+        .unwrap();
+    assert!(
+        server["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "--web.enable-lifecycle"),
+        "{server}"
+    );
+    let doc = fixed.json();
+    assert_eq!(doc["pods"][0]["outcome"], "reloaded", "{fixed}");
+    // The new pod really runs with the flag (read from the live server by the real kubectl).
+    let pod = server_pods(&cluster).remove(0);
+    let flags = kubectl(
+        &cluster,
+        &[
+            "get",
+            "--raw",
+            &format!("/api/v1/namespaces/monitoring/pods/{pod}:9090/proxy/api/v1/status/flags"),
+        ],
+    );
+    assert!(
+        flags.contains(r#""web.enable-lifecycle":"true""#),
+        "{flags}"
+    );
+}
+
+#[test]
+fn broken_config_is_refused_before_reload_and_no_validate_surfaces_prometheus_error() {
+    let Some(cluster) = start("chart-healthy") else {
+        return;
+    };
+    let pod = server_pods(&cluster).remove(0);
+    let good = loaded_config(&cluster, &pod);
+    set_config(&cluster, TYPO_CONFIG);
+    let loads_before = completed_loads(&cluster, &pod);
+    let run = prom(&cluster, &["reload", "-n", "monitoring"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("scarpe_interval"), "{run}");
+    assert!(
+        run.stderr.contains("did you mean `scrape_interval`"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("not reloaded"), "{run}");
+    assert_eq!(
+        completed_loads(&cluster, &pod),
+        loads_before,
+        "a refused config reached Prometheus"
+    );
+
+    // --no-validate: Prometheus gets it, answers 500 with its own error, and keeps the old config.
+    let forced = prom(
+        &cluster,
+        &["reload", "-n", "monitoring", "--no-validate", "-o", "json"],
+    );
+    assert_eq!(forced.code, 3, "{forced}");
+    let doc = forced.json();
+    assert_eq!(doc["pods"][0]["outcome"], "failed", "{forced}");
+    let error = doc["pods"][0]["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("500 failed to reload config"), "{forced}");
+    assert!(
+        error.contains("field scarpe_interval not found in type config.ScrapeConfig"),
+        "{forced}"
+    );
+    assert!(forced.stderr.contains("previous configuration"), "{forced}");
+    assert_eq!(
+        loaded_config(&cluster, &pod),
+        good,
+        "the old config must still be active"
+    );
+}
+
+#[test]
+fn configmap_edited_just_before_the_reload_is_what_gets_loaded() {
+    let Some(cluster) = start("chart-healthy") else {
+        return;
+    };
+    let pod = server_pods(&cluster).remove(0);
+    set_config(&cluster, GOOD_CONFIG_WITH_NEW_JOB);
+    // Immediately: the kubelet has not synced the volume yet; the plugin must wait for it.
+    let run = prom(
+        &cluster,
+        &[
+            "reload",
+            "-n",
+            "monitoring",
+            "--timeout",
+            "3m",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.json()["pods"][0]["outcome"], "reloaded", "{run}");
+    let loaded = loaded_config(&cluster, &pod);
+    assert!(
+        loaded.contains("added-just-before-the-reload"),
+        "the new config was not loaded:\n{loaded}"
+    );
+}
+
+#[test]
+fn two_replicas_are_both_reloaded() {
+    let Some(cluster) = start("chart-sts") else {
+        return;
+    };
+    let run = prom(&cluster, &["reload", "-n", "monitoring", "-o", "json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let doc = run.json();
+    let pods = doc["pods"].as_array().expect("pods");
+    assert_eq!(pods.len(), 2, "{run}");
+    for p in pods {
+        assert_eq!(p["outcome"], "reloaded", "{run}");
+    }
+    let mut names: Vec<&str> = pods.iter().filter_map(|p| p["pod"].as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["prometheus-server-0", "prometheus-server-1"],
+        "{run}"
+    );
+}
+
+#[test]
+fn restricted_user_without_pods_proxy_falls_back_to_exec_and_says_so() {
+    let Some(cluster) = start("reload-restricted") else {
+        return;
+    };
+    // The real kubectl confirms the RBAC shape first.
+    let can = |verb: &str, resource: &str| {
+        let out = cluster
+            .kubectl()
+            .args([
+                "--context",
+                cluster.restricted_context(),
+                "auth",
+                "can-i",
+                verb,
+                resource,
+                "-n",
+                "monitoring",
+            ])
+            .output()
+            .expect("kubectl auth can-i");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(can("get", "pods/proxy"), "no");
+    assert_eq!(can("create", "pods/exec"), "yes");
+    let run = prom_restricted(&cluster, &["reload", "-n", "monitoring", "-o", "json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let doc = run.json();
+    assert_eq!(doc["pods"][0]["outcome"], "reloaded", "{run}");
+    assert_eq!(doc["pods"][0]["access"], "exec", "{run}");
+    let human = prom_restricted(&cluster, &["reload", "-n", "monitoring"]);
+    assert_eq!(human.code, 0, "{human}");
+    assert!(
+        human
+            .stdout
+            .contains("reloaded via exec (wget inside the container)"),
+        "{human}"
+    );
+}

@@ -1,0 +1,128 @@
+//! End-to-end helpers shared by the `tests/*.rs` suites: start a kube-sim scenario, run the real `kubectl-prom`
+//! binary with `KUBECONFIG` set and `HOME` a scratch directory (a developer's own cluster is never touched), run the
+//! real kubectl, and wait for conditions with a bound. Each suite includes it with `mod support;`.
+
+#![allow(dead_code, clippy::print_stderr)]
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use kube_sim::{Cluster, Options};
+
+/// Start a scenario, or print a skip notice (not root, no `prometheus`) and return None; under
+/// `KUBE_SIM_REQUIRE=1` (CI) an unavailable machine is a failure instead.
+pub fn start(scenario: &str) -> Option<Cluster> {
+    Cluster::start_or_skip(Options {
+        scenario: Some(scenario.to_string()),
+        ..Default::default()
+    })
+}
+
+/// What one run of the plugin left behind.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout parsed as JSON; panics with the whole run when it is not.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{self}"))
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// The real binary against a kubeconfig, with a scratch HOME, no terminal on stdin, no colour, and extra env.
+pub fn prom_with(kubeconfig: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let home = tempfile::tempdir().expect("temp HOME");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-prom"));
+    cmd.args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .env("HOME", home.path())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run kubectl-prom");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The plugin as the cluster's admin (the kubeconfig's current context).
+pub fn prom(cluster: &Cluster, args: &[&str]) -> Run {
+    prom_with(cluster.kubeconfig_path(), &[], args)
+}
+
+/// The plugin as the scenario's restricted user.
+pub fn prom_restricted(cluster: &Cluster, args: &[&str]) -> Run {
+    let mut all = vec!["--context", cluster.restricted_context()];
+    all.extend_from_slice(args);
+    prom_with(cluster.kubeconfig_path(), &[], &all)
+}
+
+/// The real kubectl as admin; panics with its stderr when it fails.
+pub fn kubectl(cluster: &Cluster, args: &[&str]) -> String {
+    let out = cluster.kubectl().args(args).output().expect("run kubectl");
+    assert!(
+        out.status.success(),
+        "kubectl {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The real kubectl, parsed as JSON (`-o json` is added).
+pub fn kubectl_json(cluster: &Cluster, args: &[&str]) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.extend(["-o", "json"]);
+    serde_json::from_str(&kubectl(cluster, &all)).expect("kubectl -o json")
+}
+
+/// Poll `check` until it returns Some, or panic after `timeout` naming what was awaited.
+pub fn wait_until<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Whether a tool is on PATH; prints a skip notice when it is not (tests then return early).
+pub fn have(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var("KUBE_SIM_REQUIRE").as_deref() != Ok("1"),
+            "`{tool}` is required (KUBE_SIM_REQUIRE=1)"
+        );
+        eprintln!("SKIP: `{tool}` is not installed");
+    }
+    found
+}
