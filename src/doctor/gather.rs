@@ -45,6 +45,8 @@ pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
     let mut instances = discover::find_instances(&inventory);
     if let Some(t) = target {
         let parsed = discover::parse_target(t)?;
+        // The names that are there, so a typo gets its near name (issue 9), as discover::resolve_one does.
+        let found: Vec<String> = instances.iter().map(discover::target_arg).collect();
         instances = discover::select(&instances, &parsed);
         if instances.is_empty() {
             return Err(Error::Target {
@@ -52,10 +54,12 @@ pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
                     "no Prometheus server matches `{t}` in {}",
                     scope_text(&ctx.settings.scope)
                 ),
-                hint: Some(
+                hint: Some(if found.is_empty() {
                     "run `kubectl prom doctor` without a target to list what is there, or add -A"
-                        .into(),
-                ),
+                        .into()
+                } else {
+                    format!("found instead: {}", found.join(", "))
+                }),
             });
         }
     }
