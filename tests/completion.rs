@@ -395,3 +395,105 @@ fn bash_completes_kubectl_prom_through_kubectls_own_script() {
         .collect();
     assert_eq!(outputs, ["human", "json"], "stdout: {stdout}");
 }
+
+#[test]
+fn kubectl_completes_namespaces_and_prometheus_targets_from_a_simulated_cluster() {
+    if !have("kubectl") {
+        return;
+    }
+    let Some(cluster) = kube_sim::Cluster::start_or_skip(kube_sim::Options {
+        scenario: Some("chart-healthy".to_string()),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    sandbox.install_completer();
+    // The user's setup: the cluster's kubeconfig with `monitoring` as the context's namespace, set by kubectl itself.
+    std::fs::copy(cluster.kubeconfig_path(), sandbox.kubeconfig()).expect("copy kubeconfig");
+    let out = run(sandbox.command("kubectl").args([
+        "config",
+        "set-context",
+        "--current",
+        "--namespace=monitoring",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // -n: exactly the namespaces the real kubectl lists.
+    let listed = cluster_kubectl(&cluster, &["get", "namespaces", "-o", "name"]);
+    let mut expected: Vec<String> = listed
+        .lines()
+        .filter_map(|l| l.strip_prefix("namespace/"))
+        .map(str::to_string)
+        .collect();
+    expected.sort();
+    let (mut namespaces, directive) =
+        split_answer(&sandbox.kubectl_complete(&["doctor", "-n", ""]));
+    namespaces.sort();
+    assert!(expected.contains(&"monitoring".to_string()), "{expected:?}");
+    assert_eq!((namespaces, directive.as_str()), (expected, ":4"));
+
+    // The target position: the chart's instance, its Deployment and its pods (as kubectl lists them).
+    let started = std::time::Instant::now();
+    let lines = sandbox.kubectl_complete(&["reload", ""]);
+    let elapsed = started.elapsed();
+    let (targets, directive) = split_answer(&lines);
+    assert_eq!(directive, ":4", "{lines:?}");
+    assert!(
+        targets.contains(&"prometheus-server".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        targets.contains(&"deploy/prometheus-server".to_string()),
+        "{lines:?}"
+    );
+    let pods = cluster_kubectl(
+        &cluster,
+        &[
+            "get",
+            "pods",
+            "-n",
+            "monitoring",
+            "-l",
+            "app.kubernetes.io/name=prometheus",
+            "-o",
+            "name",
+        ],
+    );
+    assert!(!pods.trim().is_empty(), "the scenario has Prometheus pods");
+    for pod in pods.lines() {
+        assert!(
+            targets.contains(&pod.to_string()),
+            "{pod} missing from {lines:?}"
+        );
+    }
+    assert!(
+        lines.iter().any(|l| l.starts_with(
+            "prometheus-server\tmonitoring/prometheus-server (Helm chart release prometheus"
+        )),
+        "instances are described: {lines:?}"
+    );
+    assert!(
+        elapsed < std::time::Duration::from_secs(3),
+        "completion took {elapsed:?}"
+    );
+
+    // A prefix narrows to matching names; a namespace without Prometheus gives none (and still no file names).
+    let (narrowed, _) = split_answer(&sandbox.kubectl_complete(&["reload", "deploy/"]));
+    assert_eq!(narrowed, ["deploy/prometheus-server"]);
+    let (none, directive) =
+        split_answer(&sandbox.kubectl_complete(&["reload", "-n", "default", ""]));
+    assert_eq!((none.len(), directive.as_str()), (0, ":4"));
+}
+
+/// The real kubectl as the simulated cluster's admin; panics with its stderr when it fails.
+fn cluster_kubectl(cluster: &kube_sim::Cluster, args: &[&str]) -> String {
+    let out = run(cluster.kubectl().args(args));
+    assert!(
+        out.status.success(),
+        "kubectl {} failed: {}",
+        args.join(" "),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
