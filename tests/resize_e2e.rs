@@ -380,6 +380,8 @@ fn dry_run_changes_nothing() {
     );
     assert_eq!(run.code, 0, "{run}");
     let report = run.json();
+    assert_eq!(report["apiVersion"], "kubectl-prom/v1");
+    assert_eq!(report["kind"], "Resize");
     assert_eq!(report["dryRun"], true);
     assert_eq!(report["claims"][0]["name"], claim.as_str());
     assert_eq!(report["claims"][0]["state"], "dry-run");

@@ -1,7 +1,7 @@
 //! `kubectl prom resize`: resolve the data claims, pre-flight, show and confirm the plan per flavour, apply it, follow
 //! every claim to its new capacity, verify the filesystem the pod sees, and report (human or `-o json`).
 
-use crate::cli::{OutputFormat, ResizeArgs};
+use crate::cli::ResizeArgs;
 use crate::context::{Ctx, parse_duration};
 use crate::error::{Error, ExitCode, Result};
 use crate::resize::apply::{self, AppliedStep, ClaimState};
@@ -35,12 +35,10 @@ pub struct ClaimReport {
     pub pod_restarted: bool,
 }
 
-/// The whole result of a run.
+/// The whole result of a run (`apiVersion`/`kind: Resize` are added by `output::emit`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResizeReport {
-    pub kind: &'static str,
-    pub version: &'static str,
     pub namespace: String,
     pub instance: String,
     pub flavour: &'static str,
@@ -300,8 +298,6 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
 
 fn report_for(plan: &ResizePlan, dry_run: bool) -> ResizeReport {
     ResizeReport {
-        kind: "ResizeReport",
-        version: "v1",
         namespace: plan.namespace.clone(),
         instance: plan.instance.clone(),
         flavour: plan.flavour,
@@ -505,16 +501,12 @@ async fn wait_statefulsets_back(
 }
 
 fn print_report(ctx: &Ctx, report: &ResizeReport) {
-    if ctx.settings.output == OutputFormat::Json {
-        match serde_json::to_string_pretty(report) {
-            Ok(text) => ctx.printer.result(&text),
-            Err(e) => ctx
-                .printer
-                .warn(&format!("could not render the report as JSON: {e}")),
-        }
-        return;
+    let printed = crate::output::emit(&ctx.printer, ctx.settings.output, "Resize", report, || {
+        render_report(report)
+    });
+    if let Err(e) = printed {
+        ctx.printer.warn(&e.to_string());
     }
-    ctx.printer.result(&render_report(report));
 }
 
 /// The human form of the report.
