@@ -1,33 +1,6 @@
 //! The one table from a built-in kind name to its k8s-openapi type, used for strict field validation and for the
 //! OpenAPI schemas (`dispatch_kind!("Pod", |T| expr)` evaluates `expr` with `T` = `k8s_openapi::api::core::v1::Pod`).
 
-/// Every kind with a typed model, with its group and version.
-pub const TYPED_KINDS: &[(&str, &str, &str)] = &[
-    ("", "v1", "ConfigMap"),
-    ("", "v1", "Endpoints"),
-    ("", "v1", "Event"),
-    ("", "v1", "Namespace"),
-    ("", "v1", "Node"),
-    ("", "v1", "PersistentVolumeClaim"),
-    ("", "v1", "PersistentVolume"),
-    ("", "v1", "Pod"),
-    ("", "v1", "Secret"),
-    ("", "v1", "ServiceAccount"),
-    ("", "v1", "Service"),
-    ("apps", "v1", "Deployment"),
-    ("apps", "v1", "ReplicaSet"),
-    ("apps", "v1", "StatefulSet"),
-    ("storage.k8s.io", "v1", "StorageClass"),
-    ("storage.k8s.io", "v1", "CSIDriver"),
-    ("rbac.authorization.k8s.io", "v1", "Role"),
-    ("rbac.authorization.k8s.io", "v1", "RoleBinding"),
-    ("rbac.authorization.k8s.io", "v1", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding"),
-    ("apiextensions.k8s.io", "v1", "CustomResourceDefinition"),
-    ("authorization.k8s.io", "v1", "SelfSubjectAccessReview"),
-    ("discovery.k8s.io", "v1", "EndpointSlice"),
-];
-
 #[macro_export]
 macro_rules! dispatch_kind {
     ($kind:expr, |$t:ident| $body:expr) => {{

@@ -125,7 +125,8 @@ fn builtin(
     }
 }
 
-/// The built-in kinds this simulator models.
+/// The built-in kinds this simulator serves (replicationcontrollers and daemonsets are served without
+/// controllers, so that `kubectl cluster-info dump` and `get all` run).
 pub fn builtins() -> Vec<ResourceType> {
     let all = &["all"];
     let mut v = vec![
@@ -190,6 +191,16 @@ pub fn builtins() -> Vec<ResourceType> {
             ],
             all,
         ),
+        builtin(
+            "",
+            "v1",
+            "replicationcontrollers",
+            "ReplicationController",
+            true,
+            &["rc"],
+            &["scale", "status"],
+            all,
+        ),
         builtin("", "v1", "secrets", "Secret", true, &[], &[], &[]),
         builtin(
             "",
@@ -220,6 +231,16 @@ pub fn builtins() -> Vec<ResourceType> {
             &["crd", "crds"],
             &["status"],
             &["api-extensions"],
+        ),
+        builtin(
+            "apps",
+            "v1",
+            "daemonsets",
+            "DaemonSet",
+            true,
+            &["ds"],
+            &["status"],
+            all,
         ),
         builtin(
             "apps",

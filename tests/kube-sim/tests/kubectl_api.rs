@@ -169,6 +169,20 @@ fn discovery_version_and_raw() {
         Some("(default)"),
         "{sc}"
     );
+    let dump = std::env::temp_dir().join(format!("kube-sim-dump-{}", std::process::id()));
+    let out = ok(
+        &c,
+        &[
+            "cluster-info",
+            "dump",
+            "-A",
+            "--output-directory",
+            dump.to_str().unwrap_or_default(),
+        ],
+    );
+    assert!(out.contains("Cluster info dumped to"), "{out}");
+    assert!(dump.join("kube-system/daemonsets.json").exists() && dump.join("nodes.json").exists());
+    let _ = std::fs::remove_dir_all(&dump);
     let err = fails(&c, &["--token", "not-a-token", "--user", "", "get", "pods"]);
     assert!(err.contains("Unauthorized"), "{err}");
 }
