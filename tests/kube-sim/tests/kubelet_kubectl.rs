@@ -551,3 +551,98 @@ spec:
         || (ready() == "true").then_some(()),
     );
 }
+
+#[test]
+fn offline_expansion_completes_when_the_pod_restarts() {
+    let Some(c) = Cluster::start_or_skip(Options {
+        scenario: Some("resize-offline".into()),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let pod = wait_for(&c, "Prometheus Ready", Duration::from_secs(30), || {
+        ready_pod(&c, "monitoring", "app=prometheus")
+    });
+    let (code, _, err) = kubectl(
+        &c,
+        &[
+            "patch",
+            "pvc",
+            "prometheus-data",
+            "-n",
+            "monitoring",
+            "-p",
+            r#"{"spec":{"resources":{"requests":{"storage":"128Mi"}}}}"#,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    wait_for(
+        &c,
+        "FileSystemResizePending",
+        Duration::from_secs(10),
+        || {
+            let (_, cond, _) = kubectl(
+                &c,
+                &[
+                    "get",
+                    "pvc",
+                    "prometheus-data",
+                    "-n",
+                    "monitoring",
+                    "-o",
+                    "jsonpath={.status.conditions[*].type}",
+                ],
+            );
+            cond.contains("FileSystemResizePending").then_some(())
+        },
+    );
+    let df = |pod: &str| {
+        kubectl(
+            &c,
+            &[
+                "exec",
+                "-n",
+                "monitoring",
+                pod,
+                "--",
+                "df",
+                "-k",
+                "/prometheus",
+            ],
+        )
+        .1
+    };
+    assert_eq!(
+        df_size_kib(&df(&pod)),
+        Some(65536),
+        "the mounted filesystem keeps its size while in use"
+    );
+    let (code, _, err) = kubectl(&c, &["delete", "pod", &pod, "-n", "monitoring"]);
+    assert_eq!(code, 0, "{err}");
+    let new_pod = wait_for(
+        &c,
+        "the replacement pod Ready",
+        Duration::from_secs(30),
+        || ready_pod(&c, "monitoring", "app=prometheus").filter(|p| *p != pod),
+    );
+    assert_eq!(
+        df_size_kib(&df(&new_pod)),
+        Some(131072),
+        "grown when mounted again"
+    );
+    wait_for(&c, "the claim's capacity", Duration::from_secs(15), || {
+        let (_, cap, _) = kubectl(
+            &c,
+            &[
+                "get",
+                "pvc",
+                "prometheus-data",
+                "-n",
+                "monitoring",
+                "-o",
+                "jsonpath={.status.capacity.storage}",
+            ],
+        );
+        (cap == "128Mi").then_some(())
+    });
+}

@@ -34,6 +34,8 @@ use std::sync::{Arc, Mutex};
 struct PvBacking {
     path: PathBuf,
     tmpfs: bool,
+    /// Current filesystem size (tmpfs only).
+    bytes: u64,
     users: std::collections::BTreeSet<String>,
 }
 
@@ -244,11 +246,13 @@ impl Kubelet {
     }
 
     /// The node path of claim `ns/claim` (for pod volume `volume`) and whether fsGroup applies to it.
+    /// Users are pod UIDs: offline expansion waits until none is left.
     fn claim_backing(
         &self,
         ns: &str,
         claim: &str,
         volume: &str,
+        pod_uid: &str,
     ) -> Result<(PathBuf, bool), String> {
         let pvc = self
             .store
@@ -268,9 +272,20 @@ impl Kubelet {
             .get("persistentvolumes", "", pv_name)
             .ok_or_else(|| format!("persistentvolume \"{pv_name}\" not found"))?;
         let fs_group = self.fs_group_applies(&pv);
+        let capacity = pv["spec"]["capacity"]["storage"]
+            .as_str()
+            .and_then(crate::quantity::bytes);
+        let live = self.live_pod_uids();
         let mut pvs = lock(&self.pvs);
         if let Some(b) = pvs.get_mut(pv_name) {
-            b.users.insert(format!("{ns}/{claim}"));
+            b.users.retain(|u| live.contains(u));
+            // A claim grown while unused (offline expansion) gets its filesystem resized when mounted again, as the
+            // kubelet's NodeExpandVolume does during mount.
+            if let Some(want) = capacity.filter(|w| b.tmpfs && b.users.is_empty() && *w > b.bytes) {
+                volumes::resize_tmpfs(&b.path, want)?;
+                b.bytes = want;
+            }
+            b.users.insert(pod_uid.to_string());
             return Ok((b.path.clone(), fs_group));
         }
         let backing = if let Some(host) = pv["spec"]["hostPath"]["path"].as_str() {
@@ -278,27 +293,26 @@ impl Kubelet {
             PvBacking {
                 path: PathBuf::from(host),
                 tmpfs: false,
+                bytes: 0,
                 users: Default::default(),
             }
         } else {
-            let bytes = pv["spec"]["capacity"]["storage"]
-                .as_str()
-                .and_then(crate::quantity::bytes)
-                .ok_or_else(|| {
-                    format!("persistentvolume \"{pv_name}\" has no spec.capacity.storage")
-                })?;
+            let bytes = capacity.ok_or_else(|| {
+                format!("persistentvolume \"{pv_name}\" has no spec.capacity.storage")
+            })?;
             let path = self.state_dir.join("pvs").join(pv_name);
             volumes::mount_tmpfs(&path, bytes)?;
             PvBacking {
                 path,
                 tmpfs: true,
+                bytes,
                 users: Default::default(),
             }
         };
         let path = backing.path.clone();
         pvs.insert(pv_name.to_string(), backing);
         if let Some(b) = pvs.get_mut(pv_name) {
-            b.users.insert(format!("{ns}/{claim}"));
+            b.users.insert(pod_uid.to_string());
         }
         Ok((path, fs_group))
     }
@@ -331,17 +345,13 @@ impl Kubelet {
         }
     }
 
+    fn live_pod_uids(&self) -> std::collections::HashSet<String> {
+        lock(&self.pods).values().map(|h| h.uid.clone()).collect()
+    }
+
     fn release_volumes(&self, handle: &PodHandle) {
-        let claims: Vec<String> = lock(&handle.volumes)
-            .values()
-            .filter_map(|v| v.pvc.clone())
-            .map(|c| format!("{}/{c}", handle.ns))
-            .collect();
-        let mut pvs = lock(&self.pvs);
-        for b in pvs.values_mut() {
-            for c in &claims {
-                b.users.remove(c);
-            }
+        for b in lock(&self.pvs).values_mut() {
+            b.users.remove(&handle.uid);
         }
     }
 
@@ -353,18 +363,23 @@ impl Kubelet {
         new_bytes: u64,
         online: bool,
     ) -> Result<bool, String> {
-        let pvs = lock(&self.pvs);
-        let Some(b) = pvs.get(pv_name) else {
+        let live = self.live_pod_uids();
+        let mut pvs = lock(&self.pvs);
+        let Some(b) = pvs.get_mut(pv_name) else {
             // Not mounted on this node yet: the filesystem is created at the new capacity when first used.
             return Ok(true);
         };
-        if !b.tmpfs {
+        if !b.tmpfs || b.bytes >= new_bytes {
             return Ok(true);
         }
+        // Pods being torn down (already removed from the node's pod map) no longer hold the volume.
+        b.users.retain(|u| live.contains(u));
         if !online && !b.users.is_empty() {
             return Ok(false);
         }
-        volumes::resize_tmpfs(&b.path, new_bytes).map(|_| true)
+        volumes::resize_tmpfs(&b.path, new_bytes)?;
+        b.bytes = new_bytes;
+        Ok(true)
     }
 }
 

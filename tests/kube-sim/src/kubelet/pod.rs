@@ -1090,7 +1090,8 @@ fn setup_volume(
         return Ok((dir, None, true));
     }
     if let Some(claim) = &v.persistent_volume_claim {
-        let (path, fs_group) = kubelet.claim_backing(&handle.ns, &claim.claim_name, &v.name)?;
+        let (path, fs_group) =
+            kubelet.claim_backing(&handle.ns, &claim.claim_name, &v.name, &handle.uid)?;
         return Ok((path, Some(claim.claim_name.clone()), fs_group));
     }
     // Other volume types (ephemeral, csi inline, …): an empty directory.
