@@ -567,3 +567,124 @@ fn operator_flavour_pauses_grows_recreates_and_unpauses_without_deleting_pods() 
         assert_eq!(&now["metadata"]["uid"], uid, "pod {pod} was never deleted");
     }
 }
+
+#[test]
+fn a_missing_permission_is_refused_at_pre_flight_before_any_change() {
+    let Some(cluster) = start("resize-restricted") else {
+        return;
+    };
+    let ns = "monitoring";
+    let pvc = only_claim(&cluster, ns);
+    let claim = name(&pvc);
+    let context = cluster.restricted_context();
+    // kubectl's own answer for the same question.
+    let can_i = cluster
+        .kubectl()
+        .args([
+            "auth",
+            "can-i",
+            "patch",
+            &format!("persistentvolumeclaims/{claim}"),
+            "-n",
+            ns,
+            "--context",
+            context,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&can_i.stdout).trim(), "no");
+
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            "--context",
+            context,
+            "-n",
+            ns,
+            "--add",
+            "32Mi",
+            "--yes",
+        ],
+    );
+    assert_eq!(run.code, 3, "{run}");
+    assert!(
+        run.stderr.contains(&format!(
+            "not allowed to patch persistentvolumeclaims/{claim} in {ns}"
+        )),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "kubectl auth can-i patch persistentvolumeclaims/{claim} -n {ns}"
+        )),
+        "{run}"
+    );
+    let after = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
+    assert_eq!(
+        after["metadata"]["resourceVersion"], pvc["metadata"]["resourceVersion"],
+        "nothing was sent"
+    );
+}
+
+#[test]
+fn chart_statefulset_grows_every_claim_and_recreates_the_statefulset_around_its_pods() {
+    let Some(cluster) = start("chart-sts") else {
+        return;
+    };
+    let ns = "monitoring";
+    let pvcs = items(&kubectl_json(&cluster, &["get", "pvc", "-n", ns]));
+    assert!(pvcs.len() >= 2, "{pvcs:#?}");
+    let before = pvcs.iter().map(|p| bytes(&capacity(p))).max().unwrap();
+    let sts = items(&kubectl_json(&cluster, &["get", "statefulsets", "-n", ns]));
+    assert_eq!(sts.len(), 1);
+    let sts_name = name(&sts[0]);
+    let pods_before: Vec<(String, Value)> =
+        items(&kubectl_json(&cluster, &["get", "pods", "-n", ns]))
+            .iter()
+            .map(|p| (name(p), p["metadata"]["uid"].clone()))
+            .collect();
+
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            &format!("sts/{sts_name}"),
+            "-n",
+            ns,
+            "--add",
+            "32Mi",
+            "--yes",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let report = run.json();
+    assert_eq!(report["flavour"], "helm-chart-statefulset");
+    assert!(
+        report["notes"]
+            .to_string()
+            .contains("server.persistentVolume.size"),
+        "{report:#}"
+    );
+    let target = before + (32 << 20);
+    for pvc in items(&kubectl_json(&cluster, &["get", "pvc", "-n", ns])) {
+        assert_eq!(bytes(&capacity(&pvc)), target, "{pvc:#}");
+    }
+    let after = kubectl_json(&cluster, &["get", "statefulset", "-n", ns, &sts_name]);
+    assert_ne!(
+        after["metadata"]["uid"], sts[0]["metadata"]["uid"],
+        "recreated"
+    );
+    let template =
+        after["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    assert_eq!(bytes(&template), target);
+    for (pod, uid) in &pods_before {
+        let now = kubectl_json(&cluster, &["get", "pod", "-n", ns, pod]);
+        assert_eq!(&now["metadata"]["uid"], uid, "pod {pod} kept running");
+    }
+}
