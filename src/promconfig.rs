@@ -314,6 +314,40 @@ fn child(section: Section, key: &str) -> Option<Section> {
     })
 }
 
+/// The keys we know of the config type Prometheus names in `field X not found in type T` (e.g.
+/// `config.ScrapeConfig`, or `config.plain` for the top level and `global:`); empty for a type we do not know.
+/// Used by `doctor` to suggest the intended key from Prometheus' own error text.
+pub fn keys_of_type(go_type: &str) -> Vec<&'static str> {
+    use Section::*;
+    let all = [
+        Root,
+        Global,
+        Scrape,
+        StaticConfig,
+        Relabel,
+        FileSd,
+        KubernetesSd,
+        DnsSd,
+        Alerting,
+        Alertmanager,
+        RemoteWrite,
+        RemoteRead,
+        QueueConfig,
+        Storage,
+        TlsConfig,
+        BasicAuth,
+        Authorization,
+    ];
+    let mut out: Vec<&'static str> = all
+        .into_iter()
+        .filter(|s| type_name(*s) == go_type)
+        .flat_map(keys)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// Prometheus' Go type name for a section, as its error messages print it (prometheus-facts §1.1).
 fn type_name(section: Section) -> &'static str {
     match section {

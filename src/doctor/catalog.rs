@@ -65,6 +65,22 @@ pub enum Data {
 }
 
 impl Data {
+    /// The `kubectl auth can-i` question that checks access to it.
+    pub fn can_i(self, namespace: &str) -> String {
+        let q = match self {
+            Data::Pods => format!("list pods -n {namespace}"),
+            Data::Logs => format!("get pods/log -n {namespace}"),
+            Data::Events => format!("list events -n {namespace}"),
+            Data::Services => format!("list services -n {namespace}"),
+            Data::Endpoints => format!("list endpoints -n {namespace}"),
+            Data::Pvcs => "get persistentvolumes".to_string(),
+            Data::StorageClasses => "get storageclasses".to_string(),
+            Data::VolumeStats => "get nodes/proxy".to_string(),
+            Data::PrometheusApi => format!("get pods/proxy -n {namespace}"),
+        };
+        format!("kubectl auth can-i {q}")
+    }
+
     /// What it is, in the words of `kubectl auth can-i`.
     pub fn describe(self) -> &'static str {
         match self {

@@ -1,7 +1,7 @@
 //! Configuration checks: a config rejected at startup, a failed last reload (with Prometheus's own error), unknown
 //! keys with the likely intended name, and rejected rule files (prometheus-facts.md §1.1, §2.3).
 
-use super::{quote_hit, still_current};
+use super::{one_line, quote_hit, still_current};
 use crate::discover::ConfigSource;
 use crate::doctor::catalog::Finding;
 use crate::doctor::snapshot::InstanceSnapshot;
@@ -19,94 +19,9 @@ pub(crate) fn unknown_field(err: &str) -> Option<(String, String)> {
     Some((field.to_string(), ty))
 }
 
-// TODO(foundation): use promconfig's key tables once src/promconfig.rs lands; until then the keys of the types the
-// incidents hit (prometheus/config/config.go: GlobalConfig, ScrapeConfig; `config.plain` is the top level).
-const SCRAPE_CONFIG_KEYS: &[&str] = &[
-    "job_name",
-    "honor_labels",
-    "honor_timestamps",
-    "track_timestamps_staleness",
-    "params",
-    "scrape_interval",
-    "scrape_timeout",
-    "scrape_protocols",
-    "scrape_classic_histograms",
-    "metrics_path",
-    "scheme",
-    "body_size_limit",
-    "sample_limit",
-    "target_limit",
-    "label_limit",
-    "label_name_length_limit",
-    "label_value_length_limit",
-    "keep_dropped_targets",
-    "relabel_configs",
-    "metric_relabel_configs",
-    "static_configs",
-    "file_sd_configs",
-    "kubernetes_sd_configs",
-    "dns_sd_configs",
-    "consul_sd_configs",
-    "ec2_sd_configs",
-    "basic_auth",
-    "authorization",
-    "oauth2",
-    "tls_config",
-    "proxy_url",
-    "follow_redirects",
-    "enable_http2",
-];
-const TOP_AND_GLOBAL_KEYS: &[&str] = &[
-    "global",
-    "alerting",
-    "rule_files",
-    "scrape_config_files",
-    "scrape_configs",
-    "storage",
-    "tracing",
-    "remote_write",
-    "remote_read",
-    "scrape_interval",
-    "scrape_timeout",
-    "evaluation_interval",
-    "external_labels",
-    "query_log_file",
-    "body_size_limit",
-    "sample_limit",
-    "label_limit",
-    "keep_dropped_targets",
-];
-
-/// Edit distance (Levenshtein), for "did you mean".
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let here = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
-            prev = here;
-        }
-    }
-    row[b.len()]
-}
-
-/// The known key closest to an unknown one, if it is close enough to be a typo.
+/// The known key closest to an unknown one, if it is close enough to be a typo (promconfig's tables and distance).
 pub(crate) fn did_you_mean(field: &str, ty: &str) -> Option<&'static str> {
-    let keys = if ty.ends_with("ScrapeConfig") {
-        SCRAPE_CONFIG_KEYS
-    } else {
-        TOP_AND_GLOBAL_KEYS
-    };
-    keys.iter()
-        .map(|k| (distance(field, k), *k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
-        .min()
-        .map(|(_, k)| k)
+    crate::promconfig::did_you_mean(field, &crate::promconfig::keys_of_type(ty))
 }
 
 fn configmap(s: &InstanceSnapshot) -> String {
@@ -135,13 +50,14 @@ fn edit_command(s: &InstanceSnapshot) -> String {
 pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
     let mut out = Vec::new();
     let hits = s.prometheus_hits();
-    let mut errors: Vec<(String, String)> = Vec::new(); // (object, Prometheus's error)
+    // (object, Prometheus's error, at startup)
+    let mut errors: Vec<(String, String, bool)> = Vec::new();
     if let Some((log, hit)) = hits
         .iter()
         .find(|(_, h)| h.kind == Kind::StartupConfigError)
     {
-        let err = hit.detail.clone().unwrap_or_default();
-        errors.push((format!("pod/{}", log.pod), err.clone()));
+        let err = one_line(&hit.detail.clone().unwrap_or_default());
+        errors.push((format!("pod/{}", log.pod), err.clone(), true));
         out.push(Finding::new(
             "PROM-302",
             format!("pod/{}", log.pod),
@@ -174,10 +90,10 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
         let mut err = String::new();
         if let Some((log, hit)) = &failed_log {
             evidence.push(quote_hit(log, hit));
-            err = hit.detail.clone().unwrap_or_default();
+            err = one_line(&hit.detail.clone().unwrap_or_default());
             object = format!("pod/{}", log.pod);
         }
-        errors.push((object.clone(), err.clone()));
+        errors.push((object.clone(), err.clone(), false));
         let why = if err.is_empty() {
             String::new()
         } else {
@@ -195,20 +111,22 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
             format!("{}, then `{}` (it validates before reloading)", edit_command(s), s.prom_command("reload")),
         ));
     }
-    for (object, err) in errors {
+    for (object, err, at_startup) in errors {
         if let Some((field, ty)) = unknown_field(&err) {
             let suggestion = did_you_mean(&field, &ty);
             let meaning = match suggestion {
                 Some(k) => format!("`{field}` is not a key of {ty}; did you mean `{k}`?"),
                 None => format!("`{field}` is not a key of {ty}."),
             };
+            // A pod that crashed at startup picks the fix up when it restarts; a running one needs a reload.
+            let then = if at_startup {
+                "; the next restart picks it up".to_string()
+            } else {
+                format!(", then `{}`", s.prom_command("reload"))
+            };
             let fix = match suggestion {
-                Some(k) => format!(
-                    "rename `{field}` to `{k}`: {}, then `{}`",
-                    edit_command(s),
-                    s.prom_command("reload")
-                ),
-                None => format!("remove `{field}`: {}", edit_command(s)),
+                Some(k) => format!("rename `{field}` to `{k}`: {}{then}", edit_command(s)),
+                None => format!("remove `{field}`: {}{then}", edit_command(s)),
             };
             if !out.iter().any(|f| f.id == "PROM-303") {
                 out.push(Finding::new(

@@ -237,8 +237,16 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
             .filter_map(|q| crate::quantity::Quantity::parse(&q.0).ok())
             .map(|q| q.bytes())
             .min();
+        // 80% of the volume, in the largest unit Prometheus's size flag accepts that keeps it a whole number.
         let suggestion = capacity
-            .map(|b| format!("{}GB", (b as f64 * 0.8 / 1e9).floor().max(1.0)))
+            .map(|b| b as f64 * 0.8)
+            .map(|b| {
+                if b >= 1e9 {
+                    format!("{}GB", (b / 1e9).floor())
+                } else {
+                    format!("{}MB", (b / 1e6).floor())
+                }
+            })
             .unwrap_or_else(|| "<80% of the volume>".into());
         let how = match &s.instance.flavour {
             Flavour::Chart { release, .. } => {
@@ -368,6 +376,9 @@ mod tests {
         let f = check(&instance(HANDMADE, &[]));
         assert!(ids(&f).contains(&"PROM-205"));
         assert!(f.iter().any(|f| f.id == "PROM-206" && f.fix.contains("--storage.tsdb.retention.size=17GB")));
+        let small = HANDMADE.replace("storage: 20Gi", "storage: 32Mi");
+        let f = check(&instance(&small, &[]));
+        assert!(f.iter().any(|f| f.id == "PROM-206" && f.fix.contains("--storage.tsdb.retention.size=26MB")), "{f:?}");
     }
 
     #[test]

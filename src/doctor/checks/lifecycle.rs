@@ -195,7 +195,7 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
             &[Kind::SidecarReloadUnreachable],
             &[Kind::SidecarReloadOk, Kind::SidecarReloadRejected],
         )
-        && s.container_ready(&log.pod)
+        && failed_after_ready(s, &log.pod, &hit.quote)
     {
         out.push(Finding::new(
             "PROM-105",
@@ -207,6 +207,34 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
         ));
     }
     out
+}
+
+const SIDECAR_SLACK: k8s_openapi::jiff::SignedDuration =
+    k8s_openapi::jiff::SignedDuration::from_secs(10);
+
+/// Whether a sidecar line was logged after the pod became Ready. The sidecar's first reload usually races
+/// Prometheus's startup (`connection refused`, or a timeout during WAL replay) and is harmless; only a failure
+/// after Prometheus is ready means the sidecar cannot reach it. Unknown times count as "no" (no false alarms).
+fn failed_after_ready(s: &InstanceSnapshot, pod: &str, line: &str) -> bool {
+    let record = crate::logscan::parse(line);
+    let Some(logged) = record
+        .field("ts")
+        .or_else(|| record.field("time"))
+        .and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok())
+    else {
+        return false;
+    };
+    let ready_since = s
+        .pods
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some(pod))
+        .and_then(|p| p.status.as_ref()?.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Ready" && c.status == "True"))
+        .and_then(|c| c.last_transition_time.as_ref())
+        .map(|t| t.0);
+    // Conditions carry whole seconds and the sidecar retries every 5 s: a line within that slack of Ready may still
+    // be the startup race.
+    ready_since.is_some_and(|ready| logged > ready + SIDECAR_SLACK)
 }
 
 fn prefix_fix(s: &InstanceSnapshot) -> String {
@@ -307,6 +335,31 @@ mod tests {
     fn healthy_chart_and_operator_have_no_lifecycle_findings() {
         assert!(check(&instance(CHART, &[])).is_empty());
         assert!(check(&instance(KPS, &[])).is_empty());
+    }
+
+    #[test]
+    fn an_unreachable_prometheus_counts_only_after_it_became_ready() {
+        let line = |ts: &str| {
+            format!(
+                "level=error ts={ts} caller=runutil.go:100 msg=\"function failed. Retrying in next tick\" err=\"trigger reload: reload request failed: Post \\\"http://127.0.0.1:9090/-/reload\\\": dial tcp 127.0.0.1:9090: connect: connection refused\""
+            )
+        };
+        let yaml = CHART.replace(
+            "  - type: Ready\n    status: \"True\"\n",
+            "  - type: Ready\n    status: \"True\"\n    lastTransitionTime: \"2026-11-21T10:00:30Z\"\n",
+        );
+        // Before Ready: the usual startup race.
+        let early = instance(
+            &yaml,
+            &[(SIDECAR, false, &line("2026-11-21T10:00:05.000Z"))],
+        );
+        assert!(check(&early).is_empty());
+        // After Ready: the sidecar really cannot reach Prometheus.
+        let late = instance(
+            &yaml,
+            &[(SIDECAR, false, &line("2026-11-21T11:00:05.000Z"))],
+        );
+        assert_eq!(ids(&check(&late)), ["PROM-105"]);
     }
 
     #[test]

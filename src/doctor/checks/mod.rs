@@ -60,12 +60,18 @@ fn access(s: &InstanceSnapshot) -> Vec<Finding> {
                     blinded.join(", ")
                 ),
                 format!(
-                    "ask for read access, or check it with `kubectl auth can-i --list -n {}`",
-                    s.instance.namespace
+                    "ask an admin for read access to {}; check with `{}`",
+                    gap.data.describe(),
+                    gap.data.can_i(&s.instance.namespace)
                 ),
             )
         })
         .collect()
+}
+
+/// Prometheus's multi-line errors (`yaml: unmarshal errors:\n  line 5: …`) on one line, for sentences.
+pub(crate) fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `pod/x [prometheus-server, previous run] line 12: <quoted line>`.
