@@ -413,7 +413,6 @@ async fn exec_session<S>(
         // The client went away: the exec'd process goes too.
         _ = &mut reader => None,
     };
-    reader.abort();
     let Some(status) = status else {
         rootfs::kill_group(pgid);
         return;
@@ -431,6 +430,14 @@ async fn exec_session<S>(
     msg.extend(serde_json::to_vec(&exit_status(code)).unwrap_or_default());
     let _ = sink.send(Message::Binary(msg.into())).await;
     let _ = sink.send(normal_close()).await;
+    // Read until the client's own Close: closing the socket with its stdin/resize messages unread would reset
+    // the connection, and kubectl could lose the status it has not read yet.
+    if tokio::time::timeout(Duration::from_secs(2), &mut reader)
+        .await
+        .is_err()
+    {
+        reader.abort();
+    }
 }
 
 /// A Close frame with 1000: kubectl reads the status channel to EOF, and only a normal closure is EOF (a bare
