@@ -339,26 +339,40 @@ fn restricted_user_without_pods_proxy_falls_back_to_exec_and_says_so() {
     let Some(cluster) = start("reload-restricted") else {
         return;
     };
-    // The real kubectl confirms the RBAC shape first.
-    let can = |verb: &str, resource: &str| {
-        let out = cluster
+    // The real kubectl, as the restricted user, proves the RBAC shape: the pod proxy is forbidden, exec works.
+    let pod = server_pods(&cluster).remove(0);
+    let as_restricted = |args: &[&str]| {
+        cluster
             .kubectl()
             .args([
                 "--context",
                 cluster.restricted_context(),
-                "auth",
-                "can-i",
-                verb,
-                resource,
                 "-n",
                 "monitoring",
             ])
+            .args(args)
             .output()
-            .expect("kubectl auth can-i");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+            .expect("run kubectl")
     };
-    assert_eq!(can("get", "pods/proxy"), "no");
-    assert_eq!(can("create", "pods/exec"), "yes");
+    let proxied = as_restricted(&[
+        "get",
+        "--raw",
+        &format!("/api/v1/namespaces/monitoring/pods/{pod}:9090/proxy/-/healthy"),
+    ]);
+    assert!(
+        !proxied.status.success(),
+        "the restricted user can use the pod proxy; the scenario is wrong"
+    );
+    assert!(
+        String::from_utf8_lossy(&proxied.stderr).contains("Forbidden"),
+        "{proxied:?}"
+    );
+    let exec = as_restricted(&["exec", &pod, "-c", "prometheus-server", "--", "true"]);
+    assert!(
+        exec.status.success(),
+        "the restricted user cannot exec: {exec:?}"
+    );
+
     let run = prom_restricted(&cluster, &["reload", "-n", "monitoring", "-o", "json"]);
     assert_eq!(run.code, 0, "{run}");
     let doc = run.json();
