@@ -646,3 +646,78 @@ fn offline_expansion_completes_when_the_pod_restarts() {
         (cap == "128Mi").then_some(())
     });
 }
+
+#[test]
+fn tty_exec_and_follow_logs_behave_like_a_cluster() {
+    let Some(c) = Cluster::start_or_skip(Options::default()) else {
+        return;
+    };
+    apply(
+        &c,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: talker, namespace: default}
+spec:
+  containers:
+    - name: talker
+      image: busybox:1.36
+      command: [sh, -c, 'for i in 1 2 3; do echo "line $i"; sleep 1; done']
+"#,
+    );
+    wait_for(&c, "talker running", Duration::from_secs(20), || {
+        let (_, started, _) = kubectl(
+            &c,
+            &[
+                "get",
+                "pod",
+                "talker",
+                "-o",
+                "jsonpath={.status.containerStatuses[0].state.running.startedAt}",
+            ],
+        );
+        (!started.is_empty()).then_some(())
+    });
+    // `logs -f` streams until the container instance ends, then kubectl exits 0.
+    let start = Instant::now();
+    let (code, followed, err) = kubectl(&c, &["logs", "-f", "talker"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(followed.contains("line 3"), "{followed}");
+    assert!(start.elapsed() < Duration::from_secs(10));
+    // `exec -it` under a terminal (incident 2's `df -hT`): output and the exit code arrive, no stream error.
+    apply(
+        &c,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: shell, namespace: default}\nspec:\n  containers: [{name: shell, image: busybox:1.36, command: [sleep, '3600']}]\n",
+    );
+    wait_for(&c, "shell running", Duration::from_secs(20), || {
+        let (_, ready, _) = kubectl(
+            &c,
+            &[
+                "get",
+                "pod",
+                "shell",
+                "-o",
+                "jsonpath={.status.containerStatuses[0].ready}",
+            ],
+        );
+        (ready == "true").then_some(())
+    });
+    let kubeconfig = c.kubeconfig_path().display().to_string();
+    let out = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!(
+                "kubectl --kubeconfig {kubeconfig} exec -it shell -- sh -c 'df -hT /tmp; exit 4'"
+            ),
+            "/dev/null",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Mounted on") && text.contains("command terminated with exit code 4"),
+        "{text}"
+    );
+    assert!(!text.contains("error reading from error stream"), "{text}");
+}
