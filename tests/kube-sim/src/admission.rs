@@ -32,6 +32,10 @@ pub fn admit_create(
             obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
         }
         ("", "services") => default_service(api, obj),
+        // SetDefaults_Secret
+        ("", "secrets") if obj["type"].as_str().unwrap_or_default().is_empty() => {
+            obj["type"] = json!("Opaque")
+        }
         ("", "persistentvolumeclaims") => {
             let spec = &mut obj["spec"];
             if spec["volumeMode"].is_null() {
