@@ -21,7 +21,9 @@ fn parse_duration(s: &str) -> Option<Duration> {
     if let Some(ms) = s.strip_suffix("ms") {
         return ms.parse().ok().map(Duration::from_millis);
     }
-    s.strip_suffix('s').and_then(|x| x.parse::<f64>().ok()).map(Duration::from_secs_f64)
+    s.strip_suffix('s')
+        .and_then(|x| x.parse::<f64>().ok())
+        .map(Duration::from_secs_f64)
 }
 
 struct Args {
@@ -34,16 +36,39 @@ struct Args {
 fn parse_args() -> Args {
     let mut it = std::env::args().skip(1);
     let cmd = it.next().unwrap_or_else(|| fail(2, USAGE));
-    let mut a = Args { cmd, opts: Options::default(), dir: None, command: vec![] };
+    let mut a = Args {
+        cmd,
+        opts: Options::default(),
+        dir: None,
+        command: vec![],
+    };
     while let Some(arg) = it.next() {
-        let mut val = |name: &str| it.next().unwrap_or_else(|| fail(2, &format!("{name} needs a value\n{USAGE}")));
+        let mut val = |name: &str| {
+            it.next()
+                .unwrap_or_else(|| fail(2, &format!("{name} needs a value\n{USAGE}")))
+        };
         match arg.as_str() {
             "--scenario" => a.opts.scenario = Some(val("--scenario")),
             "--dir" => a.dir = Some(PathBuf::from(val("--dir"))),
-            "--port" => a.opts.port = val("--port").parse().unwrap_or_else(|_| fail(2, "--port needs a number")),
-            "--latency" => a.opts.latency = Some(parse_duration(&val("--latency")).unwrap_or_else(|| fail(2, "--latency needs a duration like 50ms"))),
+            "--port" => {
+                a.opts.port = val("--port")
+                    .parse()
+                    .unwrap_or_else(|_| fail(2, "--port needs a number"))
+            }
+            "--latency" => {
+                a.opts.latency = Some(
+                    parse_duration(&val("--latency"))
+                        .unwrap_or_else(|| fail(2, "--latency needs a duration like 50ms")),
+                )
+            }
             "--fault" => a.opts.faults.push(val("--fault")),
-            "--scale" => a.opts.scale = Some(val("--scale").parse().unwrap_or_else(|_| fail(2, "--scale needs a number"))),
+            "--scale" => {
+                a.opts.scale = Some(
+                    val("--scale")
+                        .parse()
+                        .unwrap_or_else(|_| fail(2, "--scale needs a number")),
+                )
+            }
             "--" => {
                 a.command = it.by_ref().collect();
                 break;
@@ -80,7 +105,10 @@ fn list_scenarios() {
     for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         let p = e.path();
         if p.extension().is_some_and(|x| x == "yaml") {
-            let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let text = std::fs::read_to_string(&p).unwrap_or_default();
             let desc = bootstrap::parse_documents(&text)
                 .ok()
@@ -113,28 +141,48 @@ fn main() {
     if let Err(why) = enter_private_mount_namespace() {
         fail(EXIT_UNAVAILABLE, &why);
     }
-    let dir = args.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("kube-sim-{}", kube_sim::kubelet::node_pid())));
+    let dir = args.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("kube-sim-{}", kube_sim::kubelet::node_pid()))
+    });
     // A directory we made (no --dir) goes with us.
     let (args_dir_is_temporary, dir_to_remove) = (args.dir.is_none(), dir.clone());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap_or_else(|e| fail(1, &format!("cannot start the runtime: {e}")));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(1, &format!("cannot start the runtime: {e}")));
     let code = rt.block_on(async move {
         let kubelet = kube_sim::kubelet::KubeletSlot::default();
-        let running = match bootstrap::boot(&args.opts, &dir, Some(kube_sim::kubelet::agent_factory(kubelet.clone()))).await {
+        let running = match bootstrap::boot(
+            &args.opts,
+            &dir,
+            Some(kube_sim::kubelet::agent_factory(kubelet.clone())),
+        )
+        .await
+        {
             Ok(r) => r,
             Err(e) => fail(1, &e),
         };
         let kubeconfig = running.kubeconfig.display().to_string();
         let code = if args.cmd == "up" {
             println!("export KUBECONFIG={kubeconfig}");
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap_or_else(|e| fail(1, &e.to_string()));
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .unwrap_or_else(|e| fail(1, &e.to_string()));
             tokio::select! {
                 _ = term.recv() => {}
                 _ = tokio::signal::ctrl_c() => {}
             }
             0
         } else {
-            let Some((prog, rest)) = args.command.split_first() else { fail(2, USAGE) };
-            let status = tokio::process::Command::new(prog).args(rest).env("KUBECONFIG", &kubeconfig).status().await;
+            let Some((prog, rest)) = args.command.split_first() else {
+                fail(2, USAGE)
+            };
+            let status = tokio::process::Command::new(prog)
+                .args(rest)
+                .env("KUBECONFIG", &kubeconfig)
+                .status()
+                .await;
             match status {
                 Ok(s) => s.code().unwrap_or(1),
                 Err(e) => fail(1, &format!("cannot run `{prog}`: {e}")),
