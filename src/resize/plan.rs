@@ -508,7 +508,7 @@ pub fn plan(
             && !warnings.iter().any(|w: &String| w.contains("EBS"))
         {
             warnings.push(format!(
-                "StorageClass {class_name} provisions AWS EBS volumes ({}): an EBS volume can be modified only once every 6 hours, so a second resize today will fail with VolumeModificationRateExceeded; size generously in one step (this plan grows {capacity} to {target})",
+                "StorageClass {class_name} provisions AWS EBS volumes ({}): an EBS volume can be modified only once every 6 hours, so another resize within 6 hours will fail with VolumeModificationRateExceeded; size generously in one step (this plan grows {capacity} to {target})",
                 class.provisioner
             ));
         }
