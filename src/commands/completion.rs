@@ -33,8 +33,6 @@ pub const COMPLETION_BUDGET: Duration = Duration::from_millis(1500);
 pub mod directive {
     /// An error occurred; the shell ignores the candidates.
     pub const ERROR: u32 = 1;
-    /// Do not add a space after the completion (e.g. `--output=`).
-    pub const NO_SPACE: u32 = 2;
     /// Do not fall back to file names when there are no candidates.
     pub const NO_FILE_COMP: u32 = 4;
     /// Complete directory names only.
@@ -101,9 +99,12 @@ pub fn script(shell: Shell) -> String {
         return text;
     }
     text.lines()
-        .map(|line| match line.trim_start().starts_with("complete -F ") {
-            true => line.replace(&format!(" {stand_in}"), &format!(" {PLUGIN_BIN}")),
-            false => line.to_string(),
+        .map(|line| {
+            if line.trim_start().starts_with("complete -F ") {
+                line.replace(&format!(" {stand_in}"), &format!(" {PLUGIN_BIN}"))
+            } else {
+                line.to_string()
+            }
         })
         .collect::<Vec<_>>()
         .join("\n")
