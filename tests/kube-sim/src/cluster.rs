@@ -151,6 +151,23 @@ impl Cluster {
         RESTRICTED_CONTEXT
     }
 
+    /// Request counts so far (`/kube-sim/stats`: `{"total": N, "requests": {"GET /api/v1/...": n, ...}}`),
+    /// read with the real kubectl.
+    pub fn stats(&self) -> Result<serde_json::Value, String> {
+        let out = self
+            .kubectl()
+            .args(["get", "--raw", "/kube-sim/stats"])
+            .output()
+            .map_err(|e| format!("cannot run kubectl: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "kubectl get --raw /kube-sim/stats failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("/kube-sim/stats is not JSON: {e}"))
+    }
+
     /// `kubectl --kubeconfig <ours>` (admin context), ready for more arguments.
     pub fn kubectl(&self) -> Command {
         let mut c = Command::new("kubectl");

@@ -118,6 +118,37 @@ fn cluster() -> Option<Cluster> {
 }
 
 #[test]
+fn knobs_latency_faults_and_request_counts() {
+    let Some(c) = Cluster::start_or_skip(Options {
+        latency: Some(Duration::from_millis(100)),
+        faults: vec!["500:GET:/api/v1/namespaces/default/configmaps:1".into()],
+        ..Options::default()
+    }) else {
+        return;
+    };
+    let err = fails(&c, &["get", "configmaps", "-n", "default"]);
+    assert!(
+        err.contains(
+            "Error from server (InternalError): Internal error occurred: injected fault (kube-sim)"
+        ),
+        "{err}"
+    );
+    let started = std::time::Instant::now();
+    let out = ok(&c, &["get", "configmaps", "-n", "default"]);
+    assert_eq!(out, "", "no ConfigMaps in default (stderr says so)");
+    assert!(
+        started.elapsed() >= Duration::from_millis(100),
+        "latency applied"
+    );
+    let stats = c.stats().expect("stats");
+    assert!(
+        stats["requests"]["GET /api/v1/namespaces/default/configmaps"].as_u64() >= Some(2),
+        "{stats}"
+    );
+    assert!(stats["total"].as_u64() > Some(2));
+}
+
+#[test]
 fn discovery_version_and_raw() {
     let Some(c) = cluster() else { return };
     let v = ok(&c, &["version"]);
