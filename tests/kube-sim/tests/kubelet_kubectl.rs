@@ -5,7 +5,7 @@ mod kubelet_support;
 
 use kube_sim::Options;
 use kube_sim::cluster::Cluster;
-use kubelet_support::{apply, df_size_kib, kubectl, ready_pod, wait_for};
+use kubelet_support::{apply, df_size_kib, exec_in, kubectl, ready_pod, wait_for};
 use std::time::{Duration, Instant};
 
 const PLAIN_PROMETHEUS: &str = r#"
@@ -149,34 +149,22 @@ fn plain_prometheus_is_ready_and_kubectl_logs_exec_proxy_work() {
     );
     assert_eq!(tail.lines().count(), 1, "{tail}");
     // exec df: the claim's own 64Mi filesystem at /data.
-    let (code, df, err) = kubectl(
+    let (code, df, err) = exec_in(
         &c,
-        &[
-            "exec",
-            "-n",
-            "monitoring",
-            &pod,
-            "-c",
-            "prometheus-server",
-            "--",
-            "df",
-            "-k",
-            "/data",
-        ],
+        "monitoring",
+        &pod,
+        "prometheus-server",
+        &["df", "-k", "/data"],
     );
     assert_eq!(code, 0, "{err}");
     assert_eq!(df_size_kib(&df), Some(65536), "{df}");
     // Incident 1's manual reload, verbatim: lifecycle on, so an empty answer and exit 0, and the log shows it.
-    let (code, out, err) = kubectl(
+    let (code, out, err) = exec_in(
         &c,
+        "monitoring",
+        &pod,
+        "prometheus-server",
         &[
-            "exec",
-            "-n",
-            "monitoring",
-            &pod,
-            "-c",
-            "prometheus-server",
-            "--",
             "wget",
             "--post-data=",
             "-qO-",
@@ -201,20 +189,12 @@ fn plain_prometheus_is_ready_and_kubectl_logs_exec_proxy_work() {
         "{logs}"
     );
     // A failing command's exit code comes back through the status channel.
-    let (code, _, err) = kubectl(
+    let (code, _, err) = exec_in(
         &c,
-        &[
-            "exec",
-            "-n",
-            "monitoring",
-            &pod,
-            "-c",
-            "prometheus-server",
-            "--",
-            "sh",
-            "-c",
-            "exit 7",
-        ],
+        "monitoring",
+        &pod,
+        "prometheus-server",
+        &["sh", "-c", "exit 7"],
     );
     assert_eq!(code, 7, "{err}");
     assert!(err.contains("command terminated with exit code 7"), "{err}");
@@ -313,16 +293,12 @@ fn lifecycle_off_reload_is_refused_with_prometheus_own_403() {
         Duration::from_secs(30),
         || ready_pod(&c, "monitoring", selector),
     );
-    let (code, out, err) = kubectl(
+    let (code, out, err) = exec_in(
         &c,
+        "monitoring",
+        &pod,
+        "prometheus-server",
         &[
-            "exec",
-            "-n",
-            "monitoring",
-            &pod,
-            "-c",
-            "prometheus-server",
-            "--",
             "wget",
             "--post-data=",
             "-qO-",
@@ -334,16 +310,12 @@ fn lifecycle_off_reload_is_refused_with_prometheus_own_403() {
         (8, ""),
         "wget exits 8 on the 403: {err}"
     );
-    let (_, body, _) = kubectl(
+    let (_, body, _) = exec_in(
         &c,
+        "monitoring",
+        &pod,
+        "prometheus-server",
         &[
-            "exec",
-            "-n",
-            "monitoring",
-            &pod,
-            "-c",
-            "prometheus-server",
-            "--",
             "sh",
             "-c",
             "wget --post-data= -O- -q --content-on-error http://localhost:9090/-/reload; true",

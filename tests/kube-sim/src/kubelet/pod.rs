@@ -1153,36 +1153,29 @@ pub fn volume_payload(
                 );
             }
             if let Some(d) = &src.downward_api {
-                for item in d.items.iter().flatten() {
-                    payload.insert(
-                        item.path.clone(),
-                        (
-                            field_value(
-                                handle,
-                                item.field_ref.as_ref().map(|f| f.field_path.as_str()),
-                            ),
-                            0o644,
-                        ),
-                    );
-                }
+                add_downward(&mut payload, handle, d.items.as_deref());
             }
         }
     }
     if let Some(d) = &v.downward_api {
-        for item in d.items.iter().flatten() {
-            payload.insert(
-                item.path.clone(),
-                (
-                    field_value(
-                        handle,
-                        item.field_ref.as_ref().map(|f| f.field_path.as_str()),
-                    ),
-                    0o644,
-                ),
-            );
-        }
+        add_downward(&mut payload, handle, d.items.as_deref());
     }
     Ok(payload)
+}
+
+/// downwardAPI items (fieldRef only) as files of mode 0644.
+fn add_downward(
+    payload: &mut Payload,
+    handle: &PodHandle,
+    items: Option<&[k8s_openapi::api::core::v1::DownwardAPIVolumeFile]>,
+) {
+    for item in items.into_iter().flatten() {
+        let value = field_value(
+            handle,
+            item.field_ref.as_ref().map(|f| f.field_path.as_str()),
+        );
+        payload.insert(item.path.clone(), (value, 0o644));
+    }
 }
 
 fn field_value(handle: &PodHandle, path: Option<&str>) -> Vec<u8> {

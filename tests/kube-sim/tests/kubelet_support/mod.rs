@@ -16,6 +16,19 @@ pub fn kubectl(c: &Cluster, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `kubectl exec -n NS POD -c CONTAINER -- ARGV…`; (exit code, stdout, stderr).
+pub fn exec_in(
+    c: &Cluster,
+    ns: &str,
+    pod: &str,
+    container: &str,
+    argv: &[&str],
+) -> (i32, String, String) {
+    let mut args = vec!["exec", "-n", ns, pod, "-c", container, "--"];
+    args.extend_from_slice(argv);
+    kubectl(c, &args)
+}
+
 /// `kubectl apply -f -` of `yaml`; panics with kubectl's stderr when it fails.
 pub fn apply(c: &Cluster, yaml: &str) {
     let mut child = c
