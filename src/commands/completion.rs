@@ -44,6 +44,13 @@ pub mod directive {
 /// Print a completion script for a shell, or install the kubectl completion helper.
 pub fn run(printer: &Printer, args: &CompletionArgs) -> Result<ExitCode> {
     if args.shell == "install" {
+        if cfg!(windows) {
+            // kubectl on Windows looks the helper up with PATHEXT (.exe/.cmd); ours is a POSIX sh script.
+            return Err(Error::usage(
+                format!("`completion install` is not available on Windows: {COMPLETER_BIN} is a POSIX sh script"),
+                Some("use `kubectl prom completion powershell` for the standalone kubectl-prom binary".to_string()),
+            ));
+        }
         let path_var = std::env::var_os("PATH").unwrap_or_default();
         let current_exe = std::env::current_exe().ok();
         let dir = install_dir(&path_var, current_exe.as_deref()).ok_or_else(|| {
