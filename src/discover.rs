@@ -505,7 +505,7 @@ fn image_repository(image: &str) -> String {
 }
 
 /// Command then args, as written.
-fn all_args(c: &Container) -> Vec<String> {
+pub fn all_args(c: &Container) -> Vec<String> {
     c.command
         .iter()
         .flatten()

@@ -3,58 +3,52 @@
 //! (prometheus-facts.md §3.2, §8).
 
 use super::{quote_hit, still_current};
-use crate::discover::{Flavour, bool_flag, flag_value};
+use crate::discover::{Flavour, flag_value};
 use crate::doctor::catalog::Finding;
 use crate::doctor::snapshot::InstanceSnapshot;
 use crate::logscan::Kind;
 
-/// Where the lifecycle flag's state comes from, and the state.
+/// Whether the lifecycle API is on (reload's rule: the running server's flags win, the args are the fallback), with
+/// the evidence quoted.
 pub(crate) fn lifecycle_enabled(s: &InstanceSnapshot) -> Option<(bool, String)> {
-    if let Some((pod, value)) = s.live_flag("web.enable-lifecycle") {
-        return Some((
-            value == "true",
-            format!("pod/{pod} GET /api/v1/status/flags: \"web.enable-lifecycle\": \"{value}\""),
-        ));
-    }
+    let live = s
+        .live
+        .iter()
+        .find_map(|l| l.flags.as_ref().map(|f| (l.pod.as_str(), f)));
     let args = &s.instance.args;
-    if args.is_empty() {
+    if live.is_none() && args.is_empty() {
         return None;
     }
-    let on = bool_flag(args, "web.enable-lifecycle");
-    Some((
-        on,
-        format!(
+    let state = crate::commands::reload::lifecycle(live.map(|(_, f)| f), args);
+    let why = match live {
+        Some((pod, flags)) if state.source == "live" => format!(
+            "pod/{pod} GET /api/v1/status/flags: \"web.enable-lifecycle\": \"{}\"",
+            flags
+                .get("web.enable-lifecycle")
+                .map(String::as_str)
+                .unwrap_or_default()
+        ),
+        _ => format!(
             "container {} args {} `--web.enable-lifecycle`: {}",
             s.instance.container,
-            if on { "include" } else { "lack" },
+            if state.enabled { "include" } else { "lack" },
             args.join(" ")
         ),
-    ))
+    };
+    Some((state.enabled, why))
 }
 
 /// The reload sidecar uses SIGHUP (operator `reloadStrategy: ProcessSignal`), so it needs no lifecycle API.
 fn reloads_by_signal(s: &InstanceSnapshot) -> bool {
     let Some(c) = s.reloader() else { return false };
-    let args: Vec<String> = c
-        .command
-        .iter()
-        .flatten()
-        .chain(c.args.iter().flatten())
-        .cloned()
-        .collect();
+    let args = crate::discover::all_args(c);
     flag_value(&args, "reload-method").as_deref() == Some("signal")
 }
 
 /// The reload URL the sidecar posts to (`--reload-url`, jimmidyson's `--webhook-url`).
 fn reload_url(s: &InstanceSnapshot) -> Option<String> {
     let c = s.reloader()?;
-    let args: Vec<String> = c
-        .command
-        .iter()
-        .flatten()
-        .chain(c.args.iter().flatten())
-        .cloned()
-        .collect();
+    let args = crate::discover::all_args(c);
     flag_value(&args, "reload-url").or_else(|| flag_value(&args, "webhook-url"))
 }
 

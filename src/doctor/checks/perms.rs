@@ -8,16 +8,6 @@ use crate::doctor::catalog::Finding;
 use crate::doctor::snapshot::InstanceSnapshot;
 use crate::logscan::Kind;
 
-fn words(c: &k8s_openapi::api::core::v1::Container) -> String {
-    c.command
-        .iter()
-        .flatten()
-        .chain(c.args.iter().flatten())
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// The UID the Prometheus container runs as when the spec says so (container first, then pod).
 fn run_as_user(s: &InstanceSnapshot) -> Option<i64> {
     let container = s
@@ -90,7 +80,7 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
     }
     if let Some(spec) = s.pod_spec() {
         for init in spec.init_containers.iter().flatten() {
-            let text = words(init);
+            let text = crate::discover::all_args(init).join(" ");
             if text.contains("chmod") || text.contains("chown") {
                 out.push(Finding::new(
                     "PROM-403",
