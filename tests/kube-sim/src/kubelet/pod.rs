@@ -434,10 +434,14 @@ pub fn pod_phase(
     "Running"
 }
 
-/// CrashLoopBackOff delay before restart number `n` (1-based): 1s, 2s, 4s … capped at 10s (the real kubelet uses
-/// 10s … 5m; shortened so scenarios settle within seconds).
+/// Delay before restart number `n` (1-based). As in the kubelet, the first restart is immediate (no back-off entry
+/// yet) and later ones back off, doubling: 0, 1s, 2s, 4s … capped at 10s (the real kubelet uses 10s … 5m;
+/// shortened so scenarios settle within seconds).
 pub fn backoff(n: i32) -> Duration {
-    let exp = (n.max(1) - 1).min(10) as u32;
+    if n <= 1 {
+        return Duration::ZERO;
+    }
+    let exp = (n - 2).min(10) as u32;
     Duration::from_secs((1u64 << exp).min(10))
 }
 
@@ -604,6 +608,15 @@ async fn wait_backoff(kubelet: &Arc<Kubelet>, handle: &Arc<PodHandle>, name: &st
     let mut restarts = 0;
     handle.update(name, |rec| restarts = rec.restart_count + 1);
     let delay = backoff(restarts);
+    if delay.is_zero() {
+        handle.update(name, |rec| {
+            if let State::Terminated(t) = &rec.state {
+                rec.last_state = Some(t.clone());
+            }
+            rec.restart_count += 1;
+        });
+        return !handle.stopping();
+    }
     let message = backoff_message(
         Duration::from_secs(10).min(delay.max(Duration::from_secs(1))),
         name,
@@ -1369,8 +1382,8 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_caps() {
-        let secs: Vec<u64> = (1..=6).map(|n| backoff(n).as_secs()).collect();
-        assert_eq!(secs, vec![1, 2, 4, 8, 10, 10]);
+        let secs: Vec<u64> = (1..=7).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(secs, vec![0, 1, 2, 4, 8, 10, 10]);
         assert_eq!(
             backoff_message(
                 Duration::from_secs(10),
