@@ -9,13 +9,20 @@ use std::io::IsTerminal;
 /// Everything main.rs needs: run the parsed command and return the exit code (errors already printed).
 pub async fn run(cli: Cli) -> ExitCode {
     let printer = printer_for(&cli);
-    match dispatch(cli, printer.clone()).await {
+    let requests = crate::accounting::RequestStats::default();
+    let code = match dispatch(cli, printer.clone(), requests.clone()).await {
         Ok(code) => code,
         Err(err) => {
             printer.error(&err);
             err.exit_code()
         }
+    };
+    // Request accounting for every verb that talked to the cluster, success or not (issue 10); last, after any error.
+    let counts = requests.snapshot();
+    if counts.requests > 0 {
+        printer.debug(&counts.summary());
     }
+    code
 }
 
 fn printer_for(cli: &Cli) -> Printer {
@@ -29,7 +36,11 @@ fn printer_for(cli: &Cli) -> Printer {
     }
 }
 
-async fn dispatch(cli: Cli, printer: Printer) -> Result<ExitCode> {
+async fn dispatch(
+    cli: Cli,
+    printer: Printer,
+    requests: crate::accounting::RequestStats,
+) -> Result<ExitCode> {
     match &cli.command {
         Command::Version => return crate::commands::version::run(&printer),
         Command::Completion(args) => return crate::commands::completion::run(&printer, args),
@@ -41,8 +52,8 @@ async fn dispatch(cli: Cli, printer: Printer) -> Result<ExitCode> {
         }
         _ => {}
     }
-    let ctx = build_ctx(&cli, printer).await?;
-    let result = match &cli.command {
+    let ctx = build_ctx(&cli, printer, requests).await?;
+    match &cli.command {
         Command::Reload(args) => crate::commands::reload::run(&ctx, args).await,
         Command::Resize(args) => crate::commands::resize::run(&ctx, args).await,
         Command::Doctor(args) => crate::commands::doctor::run(&ctx, args).await,
@@ -50,14 +61,15 @@ async fn dispatch(cli: Cli, printer: Printer) -> Result<ExitCode> {
         Command::Version | Command::Completion(_) | Command::Complete(_) => {
             unreachable!("handled above")
         }
-    };
-    // Request accounting for every verb, success or not (issue 10).
-    ctx.printer.debug(&ctx.requests.snapshot().summary());
-    result
+    }
 }
 
 /// Build the Ctx: kubeconfig resolution as kubectl does it, then the namespace scope and settings.
-pub async fn build_ctx(cli: &Cli, printer: Printer) -> Result<Ctx> {
+pub async fn build_ctx(
+    cli: &Cli,
+    printer: Printer,
+    requests: crate::accounting::RequestStats,
+) -> Result<Ctx> {
     let config = kube_config(&cli.kube).await?;
     let scope = if cli.kube.all_namespaces {
         Scope::AllNamespaces
@@ -69,7 +81,6 @@ pub async fn build_ctx(cli: &Cli, printer: Printer) -> Result<Ctx> {
                 .unwrap_or_else(|| config.default_namespace.clone()),
         )
     };
-    let requests = crate::accounting::RequestStats::default();
     let client = kube::client::ClientBuilder::try_from(config)
         .map_err(|source| Error::Kube {
             action: "create a client for the cluster".into(),
