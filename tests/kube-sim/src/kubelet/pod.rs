@@ -653,6 +653,42 @@ async fn wait_backoff(kubelet: &Arc<Kubelet>, handle: &Arc<PodHandle>, name: &st
     restart
 }
 
+/// The image events the kubelet records: `Always` (the default for `:latest` and untagged images) pulls every
+/// time (nothing is downloaded here; the event says what a node would do), otherwise the image is present.
+fn pull_events(kubelet: &Kubelet, handle: &PodHandle, c: &Container, image: &str) {
+    let tag = image
+        .rsplit('/')
+        .next()
+        .and_then(|last| last.split_once(':'))
+        .map(|(_, t)| t);
+    let default_always = !image.contains('@') && matches!(tag, None | Some("latest"));
+    let always = match c.image_pull_policy.as_deref() {
+        Some(p) => p == "Always",
+        None => default_always,
+    };
+    if always {
+        handle.event(
+            kubelet,
+            "Normal",
+            "Pulling",
+            &format!("Pulling image \"{image}\""),
+        );
+        handle.event(
+            kubelet,
+            "Normal",
+            "Pulled",
+            &format!("Successfully pulled image \"{image}\" in 0s (0s including waiting)"),
+        );
+    } else {
+        handle.event(
+            kubelet,
+            "Normal",
+            "Pulled",
+            &format!("Container image \"{image}\" already present on machine"),
+        );
+    }
+}
+
 /// Identity of a container's process: container securityContext over the pod's, over the image's USER.
 pub fn identity(
     pod: &k8s_openapi::api::core::v1::PodSpec,
@@ -863,12 +899,7 @@ async fn run_instance(
         hostname: handle.name.clone(),
     };
     let image = c.image.clone().unwrap_or_default();
-    handle.event(
-        kubelet,
-        "Normal",
-        "Pulled",
-        &format!("Container image \"{image}\" already present on machine"),
-    );
+    pull_events(kubelet, handle, c, &image);
     if let (Behaviour::ConfigReloader { args }, true) = (&behaviour, init) {
         reloader::apply_once(&root.root, args);
     }
