@@ -1,6 +1,8 @@
 //! Endpoints from the pods a Service selects (pkg/controller/endpoint): Ready pods with an IP are `addresses`,
 //! the others `notReadyAddresses` (or `addresses` with `publishNotReadyAddresses`); named target ports resolve
 //! against the pod's container ports. Services without a selector are left alone (user-managed Endpoints).
+//! The same addresses go into one EndpointSlice per Service (pkg/controller/endpointslice: `<svc>-<suffix>`,
+//! labels `kubernetes.io/service-name` and `endpointslice.kubernetes.io/managed-by`, owned by the Service).
 use super::{is_deleting, name_of, ns_of, pod_ready};
 use crate::selectors::LabelSelector;
 use crate::server::ApiServer;
@@ -82,6 +84,61 @@ pub fn desired_subsets(svc: &Value, pods: &[Value]) -> Vec<Value> {
         .collect()
 }
 
+const SLICE_MANAGER: &str = "endpointslice-controller.k8s.io";
+
+/// The discovery.k8s.io/v1 form of the same subsets: one endpoint per address with its readiness.
+pub fn slice_endpoints(subsets: &[Value]) -> (Vec<Value>, Vec<Value>) {
+    let mut endpoints = vec![];
+    let mut ports = vec![];
+    for s in subsets {
+        for p in s["ports"].as_array().into_iter().flatten() {
+            if !ports.contains(p) {
+                ports.push(p.clone());
+            }
+        }
+        for (list, ready) in [("addresses", true), ("notReadyAddresses", false)] {
+            for a in s[list].as_array().into_iter().flatten() {
+                endpoints.push(json!({
+                    "addresses": [a["ip"]],
+                    "conditions": {"ready": ready, "serving": ready, "terminating": false},
+                    "nodeName": a["nodeName"], "targetRef": a["targetRef"],
+                }));
+            }
+        }
+    }
+    (endpoints, ports)
+}
+
+fn reconcile_slice(api: &ApiServer, svc: &Value, subsets: &[Value]) {
+    let ns = ns_of(svc);
+    let (endpoints, ports) = slice_endpoints(subsets);
+    let (slices, _) = api.store.list("endpointslices.discovery.k8s.io", Some(ns));
+    let mine = slices.iter().find(|s| {
+        s["metadata"]["labels"]["kubernetes.io/service-name"] == json!(name_of(svc))
+            && s["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"] == SLICE_MANAGER
+    });
+    match mine {
+        None => {
+            let slice = json!({
+                "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"generateName": format!("{}-", name_of(svc)), "namespace": ns,
+                    "labels": {"kubernetes.io/service-name": name_of(svc), "endpointslice.kubernetes.io/managed-by": SLICE_MANAGER},
+                    "ownerReferences": [super::owner_ref(svc)]},
+                "addressType": "IPv4", "endpoints": endpoints, "ports": ports,
+            });
+            let _ = super::create(api, "endpointslices.discovery.k8s.io", ns, slice);
+        }
+        Some(s) => {
+            let _ = api
+                .store
+                .mutate("endpointslices.discovery.k8s.io", ns, name_of(s), |o| {
+                    o["endpoints"] = json!(endpoints);
+                    o["ports"] = json!(ports);
+                });
+        }
+    }
+}
+
 pub fn reconcile(api: &ApiServer) {
     let (svcs, _) = api.store.list("services", None);
     let (pods, _) = api.store.list("pods", None);
@@ -90,6 +147,7 @@ pub fn reconcile(api: &ApiServer) {
         .filter(|s| s["spec"]["selector"].is_object() && !is_deleting(s))
     {
         let subsets = desired_subsets(svc, &pods);
+        reconcile_slice(api, svc, &subsets);
         let ns = ns_of(svc);
         let mut labels = svc["metadata"]["labels"].clone();
         if !labels.is_object() {
@@ -155,5 +213,38 @@ mod tests {
             json!({"port": 9090, "protocol": "TCP", "name": "web"})
         );
         assert!(desired_subsets(&svc, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_service_gets_an_endpoint_slice_with_readiness() {
+        let api = crate::controllers::testing::api();
+        let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "default"},
+            "spec": {"selector": {"app": "p"}, "ports": [{"name": "web", "port": 9090}]}});
+        crate::bootstrap::apply_object(&api, svc).unwrap();
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default", "labels": {"app": "p"}},
+            "spec": {"containers": [{"name": "c", "image": "i"}]}});
+        crate::bootstrap::apply_object(&api, pod).unwrap();
+        api.store
+            .mutate("pods", "default", "p", |p| {
+                p["status"]["podIP"] = json!("10.244.0.9");
+                p["status"]["conditions"] = json!([{"type": "Ready", "status": "False"}]);
+            })
+            .unwrap();
+        crate::controllers::testing::settle(&api, 5);
+        let (slices, _) = api
+            .store
+            .list("endpointslices.discovery.k8s.io", Some("default"));
+        assert_eq!(slices.len(), 1);
+        let s = &slices[0];
+        assert!(name_of(s).starts_with("s-"));
+        assert_eq!(s["metadata"]["labels"]["kubernetes.io/service-name"], "s");
+        assert_eq!(s["endpoints"][0]["addresses"], json!(["10.244.0.9"]));
+        assert_eq!(s["endpoints"][0]["conditions"]["ready"], false);
+        assert_eq!(
+            s["ports"],
+            json!([{"name": "web", "port": 9090, "protocol": "TCP"}])
+        );
+        let ep = api.store.get("endpoints", "default", "s").unwrap();
+        assert_eq!(ep["subsets"][0]["notReadyAddresses"][0]["ip"], "10.244.0.9");
     }
 }
