@@ -35,8 +35,10 @@ fn probe_path(p: &Option<Probe>) -> Option<String> {
 pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
     let mut out = Vec::new();
     let ns = &s.instance.namespace;
-    // PROM-502: the StatefulSet controller cannot create the pod.
-    if let Some(event) = s.events.iter().rev().find(|e| {
+    // PROM-502: the StatefulSet controller cannot create the pod. Once every desired pod exists the event is history.
+    let desired: i32 = s.instance.workloads.iter().map(|w| w.replicas).sum();
+    let missing_pods = (s.instance.pods.len() as i32) < desired;
+    if let Some(event) = s.events.iter().rev().filter(|_| missing_pods).find(|e| {
         e.reason.as_deref() == Some("FailedCreate")
             && e.message
                 .as_deref()
@@ -334,6 +336,16 @@ mod tests {
             "statefulset/prometheus-kps-kube-prometheus-stack-prometheus"
         );
         assert!(f[1].meaning.contains("no healthy upstream"));
+    }
+
+    #[test]
+    fn a_failed_create_event_is_history_once_the_pods_exist() {
+        let mut yaml = KPS.to_string();
+        yaml.push_str(&format!(
+            "\n---\napiVersion: v1\nkind: Event\nmetadata:\n  name: e1\n  namespace: monitoring\ninvolvedObject:\n  kind: StatefulSet\n  name: prometheus-kps-kube-prometheus-stack-prometheus\n  namespace: monitoring\nreason: FailedCreate\ntype: Warning\nmessage: '{}'\n",
+            INCIDENT_5.replace('\'', "''")
+        ));
+        assert!(check(&instance(&yaml, &[])).is_empty());
     }
 
     #[test]
