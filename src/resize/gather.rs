@@ -377,10 +377,11 @@ pub fn parse_df_k(text: &str) -> Option<Usage> {
     if numbers.len() < 3 {
         return None;
     }
+    // Saturating: exec output is untrusted, and a wrapped product would read as a small (nearly empty) volume.
     Some(Usage {
-        capacity_bytes: numbers[0] * 1024,
-        used_bytes: numbers[1] * 1024,
-        available_bytes: numbers[2] * 1024,
+        capacity_bytes: numbers[0].saturating_mul(1024),
+        used_bytes: numbers[1].saturating_mul(1024),
+        available_bytes: numbers[2].saturating_mul(1024),
         source: UsageSource::Df,
     })
 }
