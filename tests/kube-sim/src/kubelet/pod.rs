@@ -445,6 +445,22 @@ pub fn backoff(n: i32) -> Duration {
     Duration::from_secs((1u64 << exp).min(10))
 }
 
+/// Consecutive restarts of one container; an instance that ran at least twice the cap (20 s) resets it, as the
+/// kubelet's back-off entry expires after twice its maximum.
+#[derive(Debug, Default)]
+pub struct CrashStreak(i32);
+
+impl CrashStreak {
+    /// The delay before the next restart of an instance that ran for `ran`.
+    pub fn next(&mut self, ran: Duration) -> Duration {
+        if ran >= Duration::from_secs(20) {
+            self.0 = 0;
+        }
+        self.0 += 1;
+        backoff(self.0)
+    }
+}
+
 /// `back-off 10s restarting failed container=NAME pod=POD_NS(UID)` (kubelet's CrashLoopBackOff message).
 pub fn backoff_message(delay: Duration, container: &str, pod: &str) -> String {
     format!(
@@ -559,10 +575,12 @@ async fn run_init_container(
     c: &Container,
     restart_policy: &str,
 ) -> bool {
+    let mut streak = CrashStreak::default();
     loop {
         if handle.stopping() {
             return false;
         }
+        let started = std::time::Instant::now();
         let outcome = run_instance(kubelet, handle, c, true).await;
         let Some(t) = outcome else { return false };
         if t.exit_code == 0 {
@@ -573,7 +591,8 @@ async fn run_init_container(
             handle.publish(kubelet);
             return false;
         }
-        if !wait_backoff(kubelet, handle, &c.name).await {
+        let delay = streak.next(started.elapsed());
+        if !wait_backoff(kubelet, handle, &c.name, delay).await {
             return false;
         }
     }
@@ -585,10 +604,12 @@ async fn run_container(
     c: Container,
     restart_policy: String,
 ) {
+    let mut streak = CrashStreak::default();
     loop {
         if handle.stopping() {
             return;
         }
+        let started = std::time::Instant::now();
         let Some(t) = run_instance(&kubelet, &handle, &c, false).await else {
             return;
         };
@@ -597,17 +618,20 @@ async fn run_container(
             "OnFailure" => t.exit_code != 0,
             _ => true,
         };
-        if !restart || !wait_backoff(&kubelet, &handle, &c.name).await {
+        let delay = streak.next(started.elapsed());
+        if !restart || !wait_backoff(&kubelet, &handle, &c.name, delay).await {
             return;
         }
     }
 }
 
 /// Records the exit as lastState, shows CrashLoopBackOff for the delay; false when the pod stops meanwhile.
-async fn wait_backoff(kubelet: &Arc<Kubelet>, handle: &Arc<PodHandle>, name: &str) -> bool {
-    let mut restarts = 0;
-    handle.update(name, |rec| restarts = rec.restart_count + 1);
-    let delay = backoff(restarts);
+async fn wait_backoff(
+    kubelet: &Arc<Kubelet>,
+    handle: &Arc<PodHandle>,
+    name: &str,
+    delay: Duration,
+) -> bool {
     if delay.is_zero() {
         handle.update(name, |rec| {
             if let State::Terminated(t) = &rec.state {
@@ -1409,6 +1433,20 @@ mod tests {
             "initContainerStatuses": [{"ready": false, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}],
             "containerStatuses": [{"ready": false, "state": {"waiting": {"reason": "PodInitializing"}}}]}});
         assert!(pod_settled(&init_failing, now));
+    }
+
+    #[test]
+    fn crash_streak_resets_after_a_long_run() {
+        let mut streak = CrashStreak::default();
+        let quick = Duration::from_millis(100);
+        let delays: Vec<u64> = (0..4).map(|_| streak.next(quick).as_secs()).collect();
+        assert_eq!(delays, vec![0, 1, 2, 4]);
+        assert_eq!(
+            streak.next(Duration::from_secs(60)),
+            Duration::ZERO,
+            "a long healthy run starts over"
+        );
+        assert_eq!(streak.next(quick), Duration::from_secs(1));
     }
 
     #[test]
