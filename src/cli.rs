@@ -94,8 +94,10 @@ pub enum Command {
     #[command(name = "fix-perms", after_help = FIX_PERMS_EXAMPLES)]
     FixPerms(FixPermsArgs),
     /// Print a shell completion script, or install kubectl's plugin completion helper.
+    #[command(after_help = COMPLETION_EXAMPLES)]
     Completion(CompletionArgs),
     /// Print the version, git commit and build target.
+    #[command(after_help = VERSION_EXAMPLES)]
     Version,
     /// kubectl's plugin completion protocol (called by `kubectl_complete-prom`).
     #[command(name = "__complete", hide = true)]
@@ -208,6 +210,11 @@ const DOCTOR_EXAMPLES: &str = "Examples:
 const FIX_PERMS_EXAMPLES: &str = "Examples:
   kubectl prom fix-perms -n monitoring
   kubectl prom fix-perms deploy/prometheus -n monitoring --dry-run";
+const COMPLETION_EXAMPLES: &str = "Examples:
+  kubectl prom completion install        # then `kubectl prom <TAB>` completes (kubectl >= 1.26)
+  kubectl prom completion bash > ~/.local/share/bash-completion/completions/kubectl-prom";
+const VERSION_EXAMPLES: &str = "Examples:
+  kubectl prom version";
 
 #[cfg(test)]
 mod tests {

@@ -247,6 +247,28 @@ fn kubectl_lists_the_plugin_and_runs_its_help() {
         "the protocol subcommand must stay hidden:\n{help}"
     );
 
+    // Every verb's help ends with examples that start the way users type them.
+    for verb in [
+        "reload",
+        "resize",
+        "doctor",
+        "fix-perms",
+        "completion",
+        "version",
+    ] {
+        let out = run(sandbox.command("kubectl").args(["prom", verb, "--help"]));
+        let help = text(&out.stdout);
+        assert!(
+            out.status.success(),
+            "kubectl prom {verb} --help: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            help.contains(&format!("Examples:\n  kubectl prom {verb}")),
+            "no examples for {verb}:\n{help}"
+        );
+    }
+
     let out = run(sandbox.command("kubectl").args(["prom", "version"]));
     assert!(out.status.success());
     let line = text(&out.stdout);
