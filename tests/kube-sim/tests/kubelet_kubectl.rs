@@ -322,6 +322,19 @@ fn lifecycle_off_reload_is_refused_with_prometheus_own_403() {
         ],
     );
     assert_eq!(body, "Lifecycle API is not enabled.");
+    // The same POST through the API server's pod proxy (the plugin's reload path) gets Prometheus's own 403.
+    let proxy = format!("/api/v1/namespaces/monitoring/pods/{pod}:9090/proxy/-/reload");
+    let out = c
+        .kubectl()
+        .args(["create", "--raw", &proxy, "-f", "-"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("kubectl runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("(Forbidden): Lifecycle API is not enabled."),
+        "{err}"
+    );
     let line = wait_for(
         &c,
         "the sidecar's 403 line",
