@@ -397,11 +397,17 @@ fn diffable_yaml(v: &Value) -> String {
 /// The plan as text: summary, then per step its reason, the object, and a diff (or what will be deleted), then notes.
 /// `paint(text, ansi)` colours diff lines (pass the Printer's, or identity).
 pub fn render(plan: &Plan, paint: &dyn Fn(&str, &str) -> String) -> String {
+    render_with(plan, paint, true)
+}
+
+/// Like [`render`]; `full_patch` false replaces each patch body by a one-line note (the diff already shows it;
+/// `confirm` prints bodies only with `-v`).
+pub fn render_with(plan: &Plan, paint: &dyn Fn(&str, &str) -> String, full_patch: bool) -> String {
     let mut out = format!("Plan: {}\n", plan.summary);
     for (n, step) in plan.steps.iter().enumerate() {
         let object = step.change.object().display();
         match &step.change {
-            Change::Patch { before, after, patch, .. } => {
+            Change::Patch { before, after, patch, resource_version, .. } => {
                 out.push_str(&format!("\n{}. patch {object}: {}\n", n + 1, step.reason));
                 for line in line_diff(&diffable_yaml(before), &diffable_yaml(after), 3) {
                     let text = match line {
@@ -413,10 +419,17 @@ pub fn render(plan: &Plan, paint: &dyn Fn(&str, &str) -> String) -> String {
                     out.push_str(&text);
                     out.push('\n');
                 }
-                out.push_str(&format!(
-                    "   (sent as a JSON merge patch, refused if the object changed since it was read: {})\n",
-                    serde_json::to_string(patch).unwrap_or_default()
-                ));
+                if full_patch {
+                    out.push_str(&format!(
+                        "   (sent as a JSON merge patch, refused if the object changed since it was read: {})\n",
+                        serde_json::to_string(patch).unwrap_or_default()
+                    ));
+                } else {
+                    out.push_str(&format!(
+                        "   (sent as a JSON merge patch preconditioned on resourceVersion {resource_version}, so a \
+                         concurrent edit is refused; -v prints the body)\n"
+                    ));
+                }
             }
             Change::DeleteOrphan { .. } => out.push_str(&format!(
                 "\n{}. delete {object} with propagationPolicy=Orphan (its pods and PVCs are kept): {}\n",
@@ -443,7 +456,11 @@ pub fn render(plan: &Plan, paint: &dyn Fn(&str, &str) -> String) -> String {
 /// a terminal asks (default no); otherwise refuse. Pod restarts are asked one by one on a terminal.
 pub fn confirm(ctx: &Ctx, plan: &Plan) -> Result<()> {
     let p = &ctx.printer;
-    p.info(&render(plan, &|t, c| p.paint(t, c)));
+    p.info(&render_with(
+        plan,
+        &|t, c| p.paint(t, c),
+        ctx.settings.verbose > 0,
+    ));
     let s = &ctx.settings;
     if s.dry_run {
         p.info("dry run: the changes are sent with dryRun=All; nothing is changed");
@@ -731,6 +748,16 @@ mod tests {
         assert!(!text.contains("managedFields"), "{text}");
         assert!(text.contains(r#""resourceVersion":"42""#), "{text}");
         assert!(text.contains("note: also set server.extraFlags"), "{text}");
+        let compact = render_with(&plan, &|t, _| t.to_string(), false);
+        assert!(
+            compact.contains("preconditioned on resourceVersion 42"),
+            "{compact}"
+        );
+        assert!(!compact.contains(r#""resourceVersion":"42""#), "{compact}");
+        assert!(
+            compact.contains("- --web.enable-lifecycle"),
+            "the diff stays: {compact}"
+        );
         let json = serde_json::to_value(&plan).unwrap();
         assert_eq!(json["steps"][0]["type"], "patch");
         assert_eq!(json["steps"][0]["resourceVersion"], "42");
