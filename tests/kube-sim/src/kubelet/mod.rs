@@ -386,14 +386,26 @@ impl Kubelet {
 /// Where the binary keeps its kubelet, to shut it down before exiting.
 pub type KubeletSlot = Arc<std::sync::OnceLock<Arc<Kubelet>>>;
 
-/// The node's display IP (pods' hostIP).
+/// pods' hostIP when the node object has no InternalIP.
 pub const HOST_IP: &str = "172.18.0.2";
 
 /// The bootstrap hook that starts the kubelet on the API server's store and registers it as the node agent.
 /// A kubelet that cannot start (its state tmpfs cannot be mounted) ends the simulator with EXIT_UNAVAILABLE.
 pub fn agent_factory(slot: KubeletSlot) -> crate::bootstrap::AgentFactory {
     Box::new(move |api| {
-        match Kubelet::start(api.store.clone(), crate::bootstrap::NODE_NAME, HOST_IP) {
+        // Pods' hostIP is the node's InternalIP, as the kubelet reports it.
+        let host_ip = api
+            .store
+            .get("nodes", "", crate::bootstrap::NODE_NAME)
+            .and_then(|n| {
+                n["status"]["addresses"]
+                    .as_array()?
+                    .iter()
+                    .find(|a| a["type"] == "InternalIP")
+                    .and_then(|a| a["address"].as_str().map(String::from))
+            })
+            .unwrap_or_else(|| HOST_IP.to_string());
+        match Kubelet::start(api.store.clone(), crate::bootstrap::NODE_NAME, &host_ip) {
             Ok(k) => {
                 let _ = slot.set(k.clone());
                 Arc::new(handlers::KubeletAgent(k))
