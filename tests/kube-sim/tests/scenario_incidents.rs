@@ -323,3 +323,38 @@ fn kps_permission_denied_until_fs_group_is_added() {
         },
     );
 }
+
+#[test]
+fn list_names_every_scenario_the_contract_promises() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kube-sim"))
+        .arg("list")
+        .output()
+        .expect("kube-sim list runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    for expected in [
+        "empty",
+        "chart-healthy",
+        "chart-sts",
+        "kps-healthy",
+        "lifecycle-off",
+        "disk-full",
+        "config-typo",
+        "handmade-chmod",
+        "kps-missing-volume",
+        "kps-permission-denied",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "`kube-sim list` lacks {expected}:\n{text}"
+        );
+    }
+    assert!(
+        text.lines().all(|l| l.split_whitespace().count() > 1),
+        "every scenario has a description:\n{text}"
+    );
+}
