@@ -799,12 +799,9 @@ fn mounts_for(handle: &PodHandle, c: &Container) -> Result<Vec<MountSpec>, Strin
     let volumes = lock(&handle.volumes);
     let mut out = Vec::new();
     for (i, m) in c.volume_mounts.iter().flatten().enumerate() {
-        let v = volumes.get(&m.name).ok_or_else(|| {
-            format!(
-                "spec.containers[{i}].volumeMounts[{i}].name: Not found: \"{}\"",
-                m.name
-            )
-        })?;
+        let v = volumes
+            .get(&m.name)
+            .ok_or_else(|| format!("volumeMounts[{i}].name: Not found: \"{}\"", m.name))?;
         let mut source = v.path.clone();
         if let Some(sub) = m.sub_path.as_deref().filter(|s| !s.is_empty()) {
             source = rootfs::resolve_in_root(&v.path, sub)?;
