@@ -28,6 +28,9 @@ fn meant(missing: &str, candidates: &[String]) -> Option<String> {
         .cloned()
 }
 
+/// Restarts after which a not-ready container with a failed last run is crash-looping even between back-offs.
+const CRASH_LOOP_RESTARTS: i32 = 3;
+
 fn probe_path(p: &Option<Probe>) -> Option<String> {
     p.as_ref()?.http_get.as_ref()?.path.clone()
 }
@@ -155,9 +158,17 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
             ));
         }
         match waiting.and_then(|w| w.reason.as_deref()) {
-            Some("CrashLoopBackOff") => {
+            // Between back-offs the container is briefly running (or just terminated) and kubectl shows no
+            // CrashLoopBackOff; repeated non-zero exits of a container that is not ready are the same loop.
+            reason
+                if reason == Some("CrashLoopBackOff")
+                    || (st.restart_count >= CRASH_LOOP_RESTARTS
+                        && !st.ready
+                        && last.is_some_and(|t| t.exit_code != 0)) =>
+            {
+                let state = reason.unwrap_or("restarting");
                 let mut evidence = vec![format!(
-                    "pod/{pod} container {}: CrashLoopBackOff, {} restarts",
+                    "pod/{pod} container {}: {state}, {} restarts",
                     st.name, st.restart_count
                 )];
                 evidence.extend(last_line.clone());
@@ -362,6 +373,21 @@ mod tests {
         assert_eq!(
             f[1].fix,
             "kubectl logs prometheus-server-6d9f8b7c4-x2x9k -n monitoring -c prometheus-server --previous"
+        );
+    }
+
+    #[test]
+    fn a_crash_loop_between_back_offs_is_still_one() {
+        let yaml = CHART.replace(
+            "  - name: prometheus-server\n    ready: true\n    restartCount: 0\n",
+            "  - name: prometheus-server\n    ready: false\n    restartCount: 4\n    lastState:\n      terminated:\n        exitCode: 2\n",
+        );
+        let f = check(&instance(&yaml, &[]));
+        assert_eq!(ids(&f), ["PROM-505"]);
+        assert!(
+            f[0].evidence[0].contains("restarting, 4 restarts"),
+            "{:?}",
+            f[0].evidence
         );
     }
 
