@@ -209,6 +209,7 @@ pub async fn boot(
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", opts.port))?;
     let server_url = format!("https://{addr}");
+    let _ = api.ca_pem.set(pki.ca_pem.clone());
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let kubeconfig = dir.join("kubeconfig");
     std::fs::write(
@@ -224,6 +225,20 @@ pub async fn boot(
     store
         .create("nodes", "", node, false)
         .map_err(|e| e.message)?;
+    // The `kubernetes` Service in `default` and its (user-managed) Endpoints: the API server itself.
+    apply_object(
+        &api,
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kubernetes", "namespace": "default",
+            "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "type": "ClusterIP", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+                     "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": addr.port()}]}}),
+    )?;
+    apply_object(
+        &api,
+        json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "kubernetes", "namespace": "default",
+            "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+            "subsets": [{"addresses": [{"ip": addr.ip().to_string()}], "ports": [{"name": "https", "port": addr.port(), "protocol": "TCP"}]}]}),
+    )?;
     crate::controllers::start(api.clone());
     if let Some(factory) = agent {
         let a = factory(api.clone());

@@ -82,6 +82,8 @@ pub struct ApiServer {
     pub knobs: Knobs,
     agent: RwLock<Option<Arc<dyn NodeAgent>>>,
     pub addr: OnceLock<SocketAddr>,
+    /// PEM of the cluster CA (published in every namespace's `kube-root-ca.crt`).
+    pub ca_pem: OnceLock<String>,
 }
 
 /// Returned by the handler to make hyper close the connection (the `drop` fault).
@@ -181,6 +183,7 @@ impl ApiServer {
             knobs,
             agent: RwLock::new(None),
             addr: OnceLock::new(),
+            ca_pem: OnceLock::new(),
         })
     }
 

@@ -135,7 +135,11 @@ fn knobs_latency_faults_and_request_counts() {
     );
     let started = std::time::Instant::now();
     let out = ok(&c, &["get", "configmaps", "-n", "default"]);
-    assert_eq!(out, "", "no ConfigMaps in default (stderr says so)");
+    assert_eq!(
+        row(&out, "kube-root-ca.crt").map(|r| r[1]),
+        Some("1"),
+        "the root CA ConfigMap every namespace has: {out}"
+    );
     assert!(
         started.elapsed() >= Duration::from_millis(100),
         "latency applied"

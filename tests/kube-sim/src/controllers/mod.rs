@@ -5,6 +5,7 @@
 pub mod deployment;
 pub mod endpoints;
 pub mod gc;
+pub mod namespaces;
 pub mod operator;
 pub mod scheduler;
 pub mod statefulset;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 /// One pass of every controller, in dependency order.
 pub fn reconcile_all(api: &ApiServer) {
+    namespaces::reconcile(api);
     operator::reconcile(api);
     deployment::reconcile(api);
     statefulset::reconcile(api);
