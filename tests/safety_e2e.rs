@@ -1,0 +1,421 @@
+//! Safety end to end (issue 9): the promises every verb keeps whatever the input — refusal without a terminal and
+//! without `--yes`, `--dry-run` changing nothing (read back with the real kubectl), a 409 mid-apply never clobbering,
+//! bad kubeconfigs, credentials, targets and quantities answered with a sentence and a documented exit code (never a
+//! panic), injected API faults (500s, dropped connections) surfaced, and `-v` never printing the bearer token.
+//! The cluster tests need root and `prometheus`; they print a skip notice otherwise (and fail under
+//! `KUBE_SIM_REQUIRE=1`). The kubeconfig tests need neither.
+
+mod support;
+
+use serde_json::Value;
+use std::path::Path;
+use support::{Cluster, Options, Run, kubectl_json, prom, prom_with};
+
+/// Exit codes from src/error.rs (README "Exit codes").
+const USAGE: i32 = 2;
+const CLUSTER: i32 = 3;
+const DECLINED: i32 = 4;
+
+/// A run failed the way the README promises: the documented code, one `error:` sentence, no panic, no backtrace.
+fn assert_clean_failure(run: &Run, code: i32) {
+    assert_eq!(run.code, code, "{run}");
+    assert!(
+        !run.stderr.contains("panicked"),
+        "a panic instead of an error:\n{run}"
+    );
+    assert!(!run.stderr.contains("RUST_BACKTRACE"), "{run}");
+    assert!(
+        run.stderr.contains("error"),
+        "no error sentence on stderr:\n{run}"
+    );
+}
+
+fn start_with(scenario: &str, faults: &[&str]) -> Option<Cluster> {
+    Cluster::start_or_skip(Options {
+        scenario: Some(scenario.to_string()),
+        faults: faults.iter().map(|f| f.to_string()).collect(),
+        ..Default::default()
+    })
+}
+
+fn resource_version(obj: &Value) -> Value {
+    obj["metadata"]["resourceVersion"].clone()
+}
+
+/// Every bearer token in a kubeconfig (the `token:` values of its users).
+fn tokens_in(kubeconfig: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(kubeconfig).expect("read kubeconfig");
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("kubeconfig is YAML");
+    doc["users"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u["user"]["token"].as_str().map(String::from))
+        .collect()
+}
+
+/// The cluster's kubeconfig with every token replaced (an expired or revoked credential).
+fn with_bad_token(kubeconfig: &Path, dir: &Path) -> std::path::PathBuf {
+    let mut text = std::fs::read_to_string(kubeconfig).expect("read kubeconfig");
+    for t in tokens_in(kubeconfig) {
+        text = text.replace(&t, "expired0000000000000000000000000000");
+    }
+    let path = dir.join("bad-token.kubeconfig");
+    std::fs::write(&path, text).expect("write kubeconfig");
+    path
+}
+
+/// A syntactically valid kubeconfig whose API server does not listen (nothing binds port 1 on loopback).
+const UNREACHABLE_KUBECONFIG: &str = "apiVersion: v1
+kind: Config
+clusters:
+- name: gone
+  cluster:
+    server: https://127.0.0.1:1
+    insecure-skip-tls-verify: true
+users:
+- name: someone
+  user:
+    token: secret-token-that-must-never-be-printed
+contexts:
+- name: gone
+  context: {cluster: gone, user: someone, namespace: monitoring}
+current-context: gone
+";
+
+#[test]
+fn bad_kubeconfigs_get_a_sentence_and_exit_3_never_a_panic() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let unreachable = dir.path().join("unreachable");
+    std::fs::write(&unreachable, UNREACHABLE_KUBECONFIG).unwrap();
+    let garbage = dir.path().join("garbage");
+    std::fs::write(&garbage, b"\xff\xfe{{{ not: [yaml\n\x00").unwrap();
+    let missing = dir.path().join("does-not-exist");
+
+    // Unreachable server: every verb fails with the cluster exit code, says what it could not do, and keeps the token
+    // to itself even with -vvv.
+    for verb in [
+        &["doctor"][..],
+        &["reload", "--yes"],
+        &["resize", "--size", "10Gi", "--yes"],
+        &["fix-perms", "--yes"],
+    ] {
+        let mut args = vec!["-vvv", "--request-timeout", "5s"];
+        args.extend_from_slice(verb);
+        let run = prom_with(&unreachable, &[], &args);
+        assert_clean_failure(&run, CLUSTER);
+        assert!(
+            !run.stderr
+                .contains("secret-token-that-must-never-be-printed")
+                && !run
+                    .stdout
+                    .contains("secret-token-that-must-never-be-printed"),
+            "the bearer token was printed:\n{run}"
+        );
+    }
+
+    let run = prom_with(&garbage, &[], &["doctor"]);
+    assert_clean_failure(&run, CLUSTER);
+    assert!(run.stderr.contains("kubeconfig"), "{run}");
+
+    let run = prom_with(&missing, &[], &["doctor"]);
+    assert_clean_failure(&run, CLUSTER);
+    assert!(run.stderr.contains("kubeconfig"), "{run}");
+
+    let run = prom_with(
+        &unreachable,
+        &[],
+        &["--context", "no-such-context", "doctor"],
+    );
+    assert_clean_failure(&run, CLUSTER);
+    assert!(
+        run.stderr.contains("no-such-context"),
+        "the context is not named:\n{run}"
+    );
+}
+
+#[test]
+fn bad_flag_values_are_usage_errors_before_any_request() {
+    // The unreachable kubeconfig proves no request is needed to refuse these: a request would fail with exit 3.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let unreachable = dir.path().join("unreachable");
+    std::fs::write(&unreachable, UNREACHABLE_KUBECONFIG).unwrap();
+    for args in [
+        &["resize", "--size", "12XB", "--yes"][..],
+        &["resize", "--size=-5Gi", "--yes"],
+        &["resize", "--size", "1.5.5Gi", "--yes"],
+        &[
+            "resize",
+            "--size",
+            "99999999999999999999999999999999999Ei",
+            "--yes",
+        ],
+        &["resize", "--increase", "abc%", "--yes"],
+        &["resize", "--increase=-10%", "--yes"],
+        &["resize", "--add=-1Gi", "--yes"],
+        &["resize", "--add=0", "--yes"],
+        &["resize", "--add", "\u{1b}[31m\u{7f}Gi", "--yes"],
+        &["reload", "--timeout", "soon", "--yes"],
+        &["--request-timeout", "forever", "doctor"],
+    ] {
+        let run = prom_with(&unreachable, &[], args);
+        assert_clean_failure(&run, USAGE);
+    }
+}
+
+#[test]
+fn lifecycle_off_refusals_dry_run_targets_credentials_and_token_redaction() {
+    let Some(cluster) = start_with("lifecycle-off", &[]) else {
+        return;
+    };
+    let ns = "monitoring";
+    let deploy = || kubectl_json(&cluster, &["get", "deploy", "-n", ns, "prometheus-server"]);
+    let before = deploy();
+
+    // No terminal and no --yes: the plan is refused, exit 4, and the Deployment is untouched.
+    let run = prom(&cluster, &["reload", "-n", ns, "--enable-lifecycle"]);
+    assert_eq!(run.code, DECLINED, "{run}");
+    assert!(
+        run.stderr.contains("refus"),
+        "the refusal does not say so:\n{run}"
+    );
+    assert_eq!(
+        resource_version(&deploy()),
+        resource_version(&before),
+        "refused, yet the Deployment changed"
+    );
+
+    // --dry-run shows the plan, sends it with dryRun=All, and changes nothing.
+    let run = prom(
+        &cluster,
+        &["reload", "-n", ns, "--enable-lifecycle", "--dry-run"],
+    );
+    assert!(!run.stderr.contains("panicked"), "{run}");
+    assert!(
+        run.stderr.contains("web.enable-lifecycle"),
+        "the dry run shows no plan:\n{run}"
+    );
+    let after = deploy();
+    assert_eq!(
+        resource_version(&after),
+        resource_version(&before),
+        "--dry-run changed the Deployment:\n{run}"
+    );
+    assert_eq!(after["spec"], before["spec"]);
+
+    // Unknown target, in every verb: a usage error naming what is there.
+    for verb in [
+        &["doctor"][..],
+        &["reload"],
+        &["resize", "--size", "20Gi"],
+        &["fix-perms"],
+    ] {
+        let mut args = verb.to_vec();
+        args.extend(["-n", ns, "deploy/prometheus-servr"]);
+        let run = prom(&cluster, &args);
+        assert_clean_failure(&run, USAGE);
+        assert!(
+            run.stderr.contains("deploy/prometheus-server"),
+            "no near name suggested:\n{run}"
+        );
+    }
+
+    // The operator's kind is not served here: a sentence, not a panic or a raw 404.
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            ns,
+            "prometheus/k8s",
+            "--size",
+            "20Gi",
+            "--yes",
+        ],
+    );
+    assert!(run.code == USAGE || run.code == CLUSTER, "{run}");
+    assert_clean_failure(&run, run.code);
+
+    // Malformed and shrinking sizes: usage errors, and the claim is untouched.
+    let pvc_before = kubectl_json(&cluster, &["get", "pvc", "-n", ns, "prometheus-server"]);
+    let run = prom(&cluster, &["resize", "-n", ns, "--size", "1Mi", "--yes"]);
+    assert_clean_failure(&run, USAGE);
+    let pvc_after = kubectl_json(&cluster, &["get", "pvc", "-n", ns, "prometheus-server"]);
+    assert_eq!(resource_version(&pvc_after), resource_version(&pvc_before));
+
+    // Expired credentials: exit 3 and a sentence about credentials, no token printed.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = with_bad_token(cluster.kubeconfig_path(), dir.path());
+    let run = prom_with(&bad, &[], &["-vvv", "doctor", "-n", ns]);
+    assert_clean_failure(&run, CLUSTER);
+    assert!(run.stderr.contains("credentials"), "{run}");
+    assert!(
+        !run.stderr.contains("expired0000000000000000000000000000"),
+        "the token was printed:\n{run}"
+    );
+
+    // -v (all levels) prints the request accounting and never a token, for a read and for a refused change.
+    let tokens = tokens_in(cluster.kubeconfig_path());
+    assert!(
+        !tokens.is_empty(),
+        "the kubeconfig has no token to look for"
+    );
+    for args in [
+        &["-v", "doctor", "-n", ns][..],
+        &["-vvv", "doctor", "-n", ns],
+        &["-vvv", "reload", "-n", ns, "--enable-lifecycle"],
+    ] {
+        let run = prom(&cluster, args);
+        assert!(!run.stderr.contains("panicked"), "{run}");
+        assert!(
+            run.stderr.contains("API: "),
+            "-v shows no request accounting:\n{run}"
+        );
+        for t in &tokens {
+            assert!(
+                !run.stderr.contains(t.as_str()) && !run.stdout.contains(t.as_str()),
+                "a bearer token was printed:\n{run}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_conflict_mid_apply_never_clobbers() {
+    // One injected 409 on the first claim patch, as a concurrent edit would give.
+    let Some(cluster) = start_with("resize-online", &["409:PATCH:/persistentvolumeclaims/:1"])
+    else {
+        return;
+    };
+    let ns = "monitoring";
+    let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, "prometheus-data"]);
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            ns,
+            "--size",
+            "96Mi",
+            "--yes",
+            "--timeout",
+            "2m",
+        ],
+    );
+    assert!(!run.stderr.contains("panicked"), "{run}");
+    let after = kubectl_json(&cluster, &["get", "pvc", "-n", ns, "prometheus-data"]);
+    let request = after["spec"]["resources"]["requests"]["storage"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if run.code == 0 {
+        // Re-read, re-planned (unchanged) and re-applied: the claim has the size asked for.
+        assert_eq!(
+            request, "96Mi",
+            "exit 0 but the claim was not grown:\n{run}"
+        );
+    } else {
+        // Refused loudly: the 409 is named, the claim is as it was, and the user is told how to continue.
+        assert_clean_failure(&run, CLUSTER);
+        assert!(
+            run.stderr.contains("409") || run.stderr.contains("changed since"),
+            "{run}"
+        );
+        assert_eq!(
+            after["spec"]["resources"]["requests"], pvc["spec"]["resources"]["requests"],
+            "the claim changed although the command failed:\n{run}"
+        );
+    }
+}
+
+#[test]
+fn api_faults_are_an_error_sentence_or_a_named_gap_never_a_panic() {
+    // Faults are consumed in order: the first doctor meets the 500 on its pod list (discovery cannot go on), the
+    // second the dropped connection on events (a gap the report names, the rest still checked).
+    let faults = [
+        "500:GET:/api/v1/namespaces/monitoring/pods:1",
+        "drop:GET:/api/v1/namespaces/monitoring/events:1",
+    ];
+    let Some(cluster) = start_with("chart-healthy", &faults) else {
+        return;
+    };
+    let run = prom(&cluster, &["doctor", "-n", "monitoring"]);
+    assert_clean_failure(&run, CLUSTER);
+    assert!(run.stderr.contains("could not list pods"), "{run}");
+
+    let run = prom(&cluster, &["doctor", "-n", "monitoring", "-o", "json"]);
+    assert!(!run.stderr.contains("panicked"), "{run}");
+    assert_eq!(
+        run.code, 0,
+        "a healthy instance with one unreadable list is not a failure:\n{run}"
+    );
+    let text = run.stdout.to_string();
+    assert!(
+        text.contains("PROM-900") && text.contains("events"),
+        "the unread events are not named as a gap:\n{run}"
+    );
+}
+
+#[test]
+#[ignore = "issue 9 gap: resize (src/commands/resize.rs `run`) stops at a 409 with a re-run hint instead of re-reading, re-planning and re-applying an unchanged plan under --yes"]
+fn a_conflict_mid_apply_is_replanned_and_reapplied_when_the_plan_is_unchanged() {
+    let Some(cluster) = start_with("resize-online", &["409:PATCH:/persistentvolumeclaims/:1"])
+    else {
+        return;
+    };
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            "monitoring",
+            "--size",
+            "96Mi",
+            "--yes",
+            "--timeout",
+            "2m",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let after = kubectl_json(
+        &cluster,
+        &["get", "pvc", "-n", "monitoring", "prometheus-data"],
+    );
+    assert_eq!(
+        after["spec"]["resources"]["requests"]["storage"], "96Mi",
+        "{run}"
+    );
+}
+
+#[test]
+fn without_permission_every_mutating_verb_says_so_and_changes_nothing() {
+    // The restricted user of this scenario may read workloads, pods, logs, Services, Endpoints and PVCs, nothing more.
+    let Some(cluster) = start_with("doctor-restricted", &[]) else {
+        return;
+    };
+    let ns = "monitoring";
+    let deploy = kubectl_json(&cluster, &["get", "deploy", "-n", ns, "prometheus-server"]);
+    let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, "prometheus-server"]);
+    for verb in [
+        &["reload", "--enable-lifecycle"][..],
+        &["resize", "--size", "16Gi"],
+        &["fix-perms"],
+    ] {
+        let mut args = vec!["--context", cluster.restricted_context(), "-n", ns, "--yes"];
+        args.extend_from_slice(verb);
+        let run = prom(&cluster, &args);
+        assert_clean_failure(&run, CLUSTER);
+        assert!(
+            run.stderr.contains("not allowed to"),
+            "the refusal is not explained:\n{run}"
+        );
+        assert!(
+            run.stderr.contains("kubectl auth can-i"),
+            "no next step:\n{run}"
+        );
+    }
+    let deploy_after = kubectl_json(&cluster, &["get", "deploy", "-n", ns, "prometheus-server"]);
+    let pvc_after = kubectl_json(&cluster, &["get", "pvc", "-n", ns, "prometheus-server"]);
+    assert_eq!(resource_version(&deploy_after), resource_version(&deploy));
+    assert_eq!(resource_version(&pvc_after), resource_version(&pvc));
+}
