@@ -152,6 +152,46 @@ fn question(change: &Change) -> String {
     }
 }
 
+/// Which changes go ahead. Changes not marked `confirm_separately` always do (they were confirmed with the plan);
+/// with `ask_each` false (`--yes`, `--dry-run`) all do. Otherwise each is asked by name, except that removing the
+/// one-off chown step goes with the step itself, and when the chown step is declined the removal tied to it is
+/// dropped unasked: without the chown nothing replaces the user's chmod/chown init containers on such a volume.
+/// Returns the accepted changes and a sentence per declined one.
+pub fn decide(
+    changes: &[Change],
+    ask_each: bool,
+    mut ask: impl FnMut(&Change) -> Result<bool>,
+) -> Result<(Vec<&Change>, Vec<String>)> {
+    let mut accepted = Vec::new();
+    let mut declined = Vec::new();
+    let mut chown_declined = false;
+    for change in changes {
+        let only_our_step = matches!(&change.edit, Edit::RemoveInitContainers { names }
+            if names.iter().all(|n| n == CHOWN_STEP_NAME));
+        let ok = if !change.confirm_separately || !ask_each {
+            true
+        } else if change.kind == ChangeKind::RemoveInitContainers && change.after_verify {
+            if chown_declined {
+                declined.push(format!(
+                    "{} (skipped: the one-off chown it follows was declined)",
+                    question(change)
+                ));
+                continue;
+            }
+            only_our_step || ask(change)?
+        } else {
+            ask(change)?
+        };
+        if ok {
+            accepted.push(change);
+        } else {
+            chown_declined |= change.kind == ChangeKind::AddChownStep;
+            declined.push(question(change));
+        }
+    }
+    Ok((accepted, declined))
+}
+
 /// Pods of an OrderedReady StatefulSet that were not Ready: its controller does not replace a pod that is not
 /// Running and Ready, so the new template never reaches it until it is deleted (Kubernetes docs, StatefulSets
 /// "Forced rollback"; pkg/controller/statefulset/stateful_set_control.go stops at the first such pod when
@@ -246,31 +286,11 @@ pub async fn apply(
 
     // Separately confirmed changes, by name. --yes and --dry-run accept them (they were shown).
     let settings = &ctx.settings;
-    let mut accepted: Vec<&Change> = Vec::new();
-    let mut chown_declined = false;
-    for change in &plan.changes {
-        let removes_only_our_step = matches!(&change.edit, Edit::RemoveInitContainers { names } if names.iter().all(|n| n == CHOWN_STEP_NAME));
-        let ok = if !change.confirm_separately || settings.assume_yes || settings.dry_run {
-            true
-        } else if removes_only_our_step {
-            // Removing our own one-off step was accepted with the step itself.
-            !chown_declined
-        } else {
-            crate::ui::ask(&question(change))?
-        };
-        if ok {
-            accepted.push(change);
-        } else {
-            if change.kind == ChangeKind::AddChownStep {
-                chown_declined = true;
-            }
-            outcome.declined.push(question(change));
-        }
-    }
-    if chown_declined {
-        // Without the chown step there is nothing to remove afterwards; keep only the user's own init containers.
-        accepted.retain(|c| !matches!(&c.edit, Edit::RemoveInitContainers { names } if names.iter().all(|n| n == CHOWN_STEP_NAME)));
-    }
+    let ask_each = !(settings.assume_yes || settings.dry_run);
+    let (accepted, declined) = decide(&plan.changes, ask_each, |change| {
+        crate::ui::ask(&question(change))
+    })?;
+    outcome.declined = declined;
 
     // Round 1: everything not waiting for verification, as one patch (one rollout, one resourceVersion).
     let first: Vec<&Change> = accepted
@@ -594,6 +614,76 @@ mod tests {
         assert!(pods_to_restart(&plain_host_path()).is_empty());
         ordered.pods[0].ready = true;
         assert!(pods_to_restart(&ordered).is_empty());
+    }
+
+    #[test]
+    fn separate_confirmations_by_name() {
+        // Incident 4: the securityContext goes with the plan; the chmod init container is asked by name.
+        let p = plan_of(&handmade_chmod());
+        let mut asked = Vec::new();
+        let (ok, declined) = decide(&p.changes, true, |c| {
+            asked.push(question(c));
+            Ok(false)
+        })
+        .unwrap();
+        assert_eq!(
+            asked,
+            vec!["Remove init container(s) `init-chmod` from deployment monitoring/prometheus?"]
+        );
+        assert_eq!(
+            ok.iter().map(|c| c.kind).collect::<Vec<_>>(),
+            vec![ChangeKind::SecurityContext]
+        );
+        assert_eq!(declined.len(), 1);
+        // --yes / --dry-run: nothing is asked, everything goes.
+        let (ok, declined) = decide(&p.changes, false, |_| panic!("must not ask")).unwrap();
+        assert_eq!(ok.len(), 2);
+        assert!(declined.is_empty());
+    }
+
+    #[test]
+    fn declining_the_chown_step_keeps_the_init_containers_it_would_replace() {
+        let mut snap = plain_host_path();
+        snap.pod_spec.init_containers = handmade_chmod().pod_spec.init_containers;
+        snap.pod_spec.init_containers.as_mut().unwrap()[0]
+            .volume_mounts
+            .as_mut()
+            .unwrap()[0]
+            .name = "data".into();
+        let p = plan_of(&snap);
+        assert_eq!(
+            kinds(&p),
+            vec![
+                ChangeKind::SecurityContext,
+                ChangeKind::AddChownStep,
+                ChangeKind::RemoveInitContainers
+            ]
+        );
+        let mut asked = 0;
+        let (ok, declined) = decide(&p.changes, true, |_| {
+            asked += 1;
+            Ok(false)
+        })
+        .unwrap();
+        assert_eq!(
+            asked, 1,
+            "only the chown step is asked; its follow-up removal is dropped"
+        );
+        assert_eq!(
+            ok.iter().map(|c| c.kind).collect::<Vec<_>>(),
+            vec![ChangeKind::SecurityContext]
+        );
+        assert!(declined[1].contains("skipped"), "{declined:?}");
+        // Accepting the chown: the removal of our own step alone is not asked again.
+        let only_ours = plan_of(&plain_host_path());
+        let mut asked = 0;
+        let (ok, _) = decide(&only_ours.changes, true, |_| {
+            asked += 1;
+            Ok(true)
+        })
+        .unwrap();
+        assert_eq!(asked, 1);
+        assert_eq!(ok.len(), 3);
     }
 
     #[test]

@@ -292,3 +292,13 @@ pub fn chart_without_fs_group() -> PermsSnapshot {
     snap.pods = pods(false);
     snap
 }
+
+/// Diagnose and plan a snapshot.
+pub fn plan_of(snap: &PermsSnapshot) -> super::PermsPlan {
+    super::plan(snap, &super::diagnose(snap))
+}
+
+/// The kinds of a plan's changes, in order.
+pub fn kinds(plan: &super::PermsPlan) -> Vec<super::ChangeKind> {
+    plan.changes.iter().map(|c| c.kind).collect()
+}

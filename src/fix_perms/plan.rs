@@ -582,14 +582,9 @@ fn values_change(
 
 #[cfg(test)]
 mod tests {
-    use super::super::diagnose::diagnose;
     use super::super::fixtures::*;
     use super::super::snapshot::VolumeRoot;
     use super::*;
-
-    fn plan_of(snap: &PermsSnapshot) -> PermsPlan {
-        plan(snap, &diagnose(snap))
-    }
 
     fn names(edit: &Edit) -> Vec<String> {
         match edit {
@@ -772,9 +767,8 @@ mod tests {
     #[test]
     fn host_path_gets_the_explicit_chown_step_then_its_removal() {
         let p = plan_of(&plain_host_path());
-        let kinds: Vec<ChangeKind> = p.changes.iter().map(|c| c.kind).collect();
         assert_eq!(
-            kinds,
+            kinds(&p),
             vec![
                 ChangeKind::SecurityContext,
                 ChangeKind::AddChownStep,
