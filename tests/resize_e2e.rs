@@ -688,3 +688,62 @@ fn chart_statefulset_grows_every_claim_and_recreates_the_statefulset_around_its_
         assert_eq!(&now["metadata"]["uid"], uid, "pod {pod} kept running");
     }
 }
+
+#[test]
+fn operator_failure_after_the_pause_leaves_the_resource_unpaused_with_its_old_request() {
+    // The first claim patch answers 409 Conflict (as if someone edited the claim meanwhile).
+    let Some(cluster) = Cluster::start_or_skip(Options {
+        scenario: Some("kps-healthy".into()),
+        faults: vec!["409:PATCH:/persistentvolumeclaims/:1".into()],
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let ns = "monitoring";
+    let cr = name(&items(&kubectl_json(&cluster, &["get", "prometheus", "-n", ns]))[0]);
+    let label = format!("operator.prometheus.io/name={cr}");
+    let cr_before = kubectl_json(&cluster, &["get", "prometheus", "-n", ns, &cr]);
+    let request_path = "/spec/storage/volumeClaimTemplate/spec/resources/requests/storage";
+    let old_request = cr_before
+        .pointer(request_path)
+        .cloned()
+        .expect("a storage request");
+    let sts_before = items(&kubectl_json(
+        &cluster,
+        &["get", "statefulsets", "-n", ns, "-l", &label],
+    ));
+
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            &format!("prometheus/{cr}"),
+            "-n",
+            ns,
+            "--add",
+            "1Gi",
+            "--yes",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("409 Conflict"), "{run}");
+    assert!(
+        run.stderr.contains(&format!(
+            "prometheus/{cr} is unpaused again with its storage request back at"
+        )),
+        "{run}"
+    );
+
+    let cr_after = kubectl_json(&cluster, &["get", "prometheus", "-n", ns, &cr]);
+    assert_ne!(cr_after["spec"]["paused"], true, "never left paused");
+    assert_eq!(
+        cr_after.pointer(request_path),
+        Some(&old_request),
+        "storage request restored"
+    );
+    // Not asserted: that the operator leaves the StatefulSet alone after the unpause. Real Kubernetes defaults an
+    // update before validating it, so an unchanged claim template passes; kube-sim's operator currently deletes and
+    // recreates the StatefulSet on any change of the resource's spec (its stored template carries the defaulted
+    // `volumeMode`, the desired one does not), which is the simulator's behaviour, not this command's.
+    assert!(!sts_before.is_empty());
+}

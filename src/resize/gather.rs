@@ -229,13 +229,12 @@ async fn claim_pod(ctx: &Ctx, instance: &Instance, pod: &Pod) -> ClaimPod {
     let last_terminated = status
         .and_then(|c| c.last_state.as_ref())
         .and_then(|s| s.terminated.as_ref());
-    let running = status
-        .and_then(|c| c.state.as_ref())
-        .is_some_and(|s| s.running.is_some());
+    let container_ready = status.is_some_and(|c| c.ready);
     let restarted = status.is_some_and(|c| c.restart_count > 0);
-    // Between two back-offs the container may be starting again; a failed last run counts too.
+    // Between two back-offs the container may be starting again: a failed last run of a container that is not
+    // ready counts too.
     let crash_looping = waiting_in_back_off
-        || (restarted && !running && last_terminated.is_some_and(|t| t.exit_code != 0));
+        || (restarted && !container_ready && last_terminated.is_some_and(|t| t.exit_code != 0));
     let termination_message = last_terminated
         .and_then(|t| t.message.clone())
         .unwrap_or_default();
