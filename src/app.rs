@@ -10,7 +10,18 @@ use std::io::IsTerminal;
 pub async fn run(cli: Cli) -> ExitCode {
     let printer = printer_for(&cli);
     let requests = crate::accounting::RequestStats::default();
-    let code = match dispatch(cli, printer.clone(), requests.clone()).await {
+    // Ctrl-C: stop waiting and say what that means; changes already sent are not rolled back (exit 130).
+    // `biased`: the Ctrl-C handler is installed before the command sends its first request.
+    let outcome = tokio::select! {
+        biased;
+        _ = tokio::signal::ctrl_c() => Err(crate::Error::Interrupted {
+            state: "stopped before the command finished; any change already sent to the cluster stays applied and \
+                    nothing was rolled back; re-run the command to see where things stand"
+                .into(),
+        }),
+        result = dispatch(cli, printer.clone(), requests.clone()) => result,
+    };
+    let code = match outcome {
         Ok(code) => code,
         Err(err) => {
             printer.error(&err);

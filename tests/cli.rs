@@ -156,3 +156,40 @@ fn usage_errors_exit_2_with_a_sentence() {
         "{run}"
     );
 }
+
+#[test]
+fn ctrl_c_while_waiting_on_the_cluster_exits_130_and_says_nothing_was_rolled_back() {
+    // A server that accepts connections and never answers: the plugin waits on its first request.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(dir.path(), "kc", Some("ctx-a"), &[("ctx-a", "alpha")]);
+    let text = std::fs::read_to_string(&kc)
+        .unwrap()
+        .replace("https://127.0.0.1:9", &format!("https://127.0.0.1:{port}"));
+    std::fs::write(&kc, text).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_kubectl-prom"))
+        .args(["reload"])
+        .env("KUBECONFIG", &kc)
+        .env("HOME", home.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (_conn, _) = silent.accept().expect("the plugin connects");
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: stopped before the command finished"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was rolled back"), "{stderr}");
+}
