@@ -153,39 +153,41 @@ fn main() {
         .unwrap_or_else(|e| fail(1, &format!("cannot start the runtime: {e}")));
     let code = rt.block_on(async move {
         let kubelet = kube_sim::kubelet::KubeletSlot::default();
-        let running = match bootstrap::boot(
-            &args.opts,
-            &dir,
-            Some(kube_sim::kubelet::agent_factory(kubelet.clone())),
-        )
-        .await
-        {
-            Ok(r) => r,
-            Err(e) => fail(1, &e),
+        // Installed before booting: as the PID namespace's init this process ignores SIGTERM without a handler, and
+        // a test that gives up while the scenario settles must still get a prompt, clean exit.
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .unwrap_or_else(|e| fail(1, &e.to_string()));
+        let booted = tokio::select! {
+            r = bootstrap::boot(&args.opts, &dir, Some(kube_sim::kubelet::agent_factory(kubelet.clone()))) => Some(r),
+            _ = term.recv() => None,
+            _ = tokio::signal::ctrl_c() => None,
         };
-        let kubeconfig = running.kubeconfig.display().to_string();
-        let code = if args.cmd == "up" {
-            println!("export KUBECONFIG={kubeconfig}");
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .unwrap_or_else(|e| fail(1, &e.to_string()));
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-            0
-        } else {
-            let Some((prog, rest)) = args.command.split_first() else {
-                fail(2, USAGE)
-            };
-            let status = tokio::process::Command::new(prog)
-                .args(rest)
-                .env("KUBECONFIG", &kubeconfig)
-                .status()
-                .await;
-            match status {
-                Ok(s) => s.code().unwrap_or(1),
-                Err(e) => fail(1, &format!("cannot run `{prog}`: {e}")),
+        let code = match booted {
+            None => 143,
+            Some(Err(e)) => fail(1, &e),
+            Some(Ok(running)) => {
+                let kubeconfig = running.kubeconfig.display().to_string();
+                if args.cmd == "up" {
+                    println!("export KUBECONFIG={kubeconfig}");
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = tokio::signal::ctrl_c() => {}
+                    }
+                    0
+                } else {
+                    let Some((prog, rest)) = args.command.split_first() else {
+                        fail(2, USAGE)
+                    };
+                    let status = tokio::process::Command::new(prog)
+                        .args(rest)
+                        .env("KUBECONFIG", &kubeconfig)
+                        .status()
+                        .await;
+                    match status {
+                        Ok(s) => s.code().unwrap_or(1),
+                        Err(e) => fail(1, &format!("cannot run `{prog}`: {e}")),
+                    }
+                }
             }
         };
         // Pods get SIGTERM (Prometheus logs "See you next time!"), then every mount and state dir goes.
