@@ -438,7 +438,7 @@ async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<LiveStatus> {
             .ok()
             .and_then(|v| v.get("data").cloned())
     };
-    let (flags, runtime, build, targets, rate) = futures::join!(
+    let (flags, runtime, build, targets, rate, tsdb, reload) = futures::join!(
         prom.flags(),
         prom.get("/api/v1/status/runtimeinfo"),
         prom.get("/api/v1/status/buildinfo"),
@@ -446,6 +446,8 @@ async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<LiveStatus> {
         prom.get(
             "/api/v1/query?query=sum(rate(prometheus_tsdb_head_samples_appended_total%5B1h%5D))"
         ),
+        prom.get("/api/v1/status/tsdb?limit=5"),
+        prom.metric("prometheus_config_last_reload_successful"),
     );
     let (flags, access) = flags?;
     let ok = |r: Result<crate::prom_http::PromReply>| {
@@ -464,6 +466,8 @@ async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<LiveStatus> {
         buildinfo: ok(build),
         targets: ok(targets),
         ingestion_rate,
+        tsdb: ok(tsdb),
+        last_reload_successful: reload.ok().and_then(|(v, _)| v),
         error: None,
     })
 }

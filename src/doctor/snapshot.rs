@@ -82,6 +82,10 @@ pub struct LiveStatus {
     pub buildinfo: Option<serde_json::Value>,
     /// `/api/v1/targets?state=active` → `data`.
     pub targets: Option<serde_json::Value>,
+    /// `/api/v1/status/tsdb` → `data` (head series, top series by metric name).
+    pub tsdb: Option<serde_json::Value>,
+    /// `prometheus_config_last_reload_successful` from `/metrics` (1 or 0).
+    pub last_reload_successful: Option<f64>,
     /// Samples appended per second over the last hour (`rate(prometheus_tsdb_head_samples_appended_total[1h])`).
     pub ingestion_rate: Option<f64>,
     /// Why Prometheus did not answer, when it did not.
@@ -506,6 +510,7 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
         .filter(|l| pod_names.contains(&l.pod))
         .cloned()
         .collect();
+    s.logs.extend(termination_messages(&s.pods, &s.logs));
     s.usage = objects
         .usage
         .iter()
@@ -525,6 +530,42 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
         .map(|(_, g)| g.clone())
         .collect();
     s
+}
+
+/// The last termination message of each container whose previous log was not read (logs forbidden, or already
+/// rotated away), as a previous-run log: with `terminationMessagePolicy: FallbackToLogsOnError` (the operator's
+/// setting, prometheus-facts.md §2.6) it holds the tail of the crashed run's log.
+fn termination_messages(pods: &[Pod], read: &[ContainerLog]) -> Vec<ContainerLog> {
+    let mut out = Vec::new();
+    for pod in pods {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let statuses = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref());
+        for st in statuses.into_iter().flatten() {
+            let message = st
+                .last_state
+                .as_ref()
+                .and_then(|l| l.terminated.as_ref())
+                .and_then(|t| t.message.clone())
+                .filter(|m| !m.trim().is_empty());
+            let have = read
+                .iter()
+                .any(|l| l.pod == name && l.container == st.name && l.previous);
+            if let Some(text) = message
+                && !have
+            {
+                out.push(ContainerLog {
+                    pod: name.clone(),
+                    container: st.name.clone(),
+                    previous: true,
+                    text,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// `v2.42.0`, `2.42.0+ds`, `v3.14.0-distroless` → (major, minor).

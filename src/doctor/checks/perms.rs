@@ -135,6 +135,23 @@ mod tests {
     }
 
     #[test]
+    fn a_termination_message_stands_in_for_an_unreadable_log() {
+        let message = log("v3-permission-denied.log")
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"");
+        let yaml = KPS.replace(
+            "  - name: prometheus\n    ready: true\n    restartCount: 0\n",
+            &format!(
+                "  - name: prometheus\n    ready: false\n    restartCount: 3\n    lastState:\n      terminated:\n        exitCode: 1\n        message: \"{}\"\n",
+                message.replace('\n', "\\n")
+            ),
+        );
+        let f = check(&instance(&yaml, &[]));
+        assert_eq!(ids(&f), ["PROM-401"], "{f:?}");
+        assert!(f[0].evidence[0].contains("[prometheus, previous run]"));
+    }
+
+    #[test]
     fn lock_conflict_on_a_rolling_deployment_suggests_recreate() {
         let yaml = CHART.replace("    type: Recreate\n", "    type: RollingUpdate\n");
         let s = instance(

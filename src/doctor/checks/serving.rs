@@ -144,6 +144,13 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
             if let Some(l) = &limit {
                 evidence.push(format!("memory limit: {l}"));
             }
+            let series = s
+                .live
+                .iter()
+                .find_map(|l| l.tsdb.as_ref()?.pointer("/headStats/numSeries")?.as_u64());
+            if let Some(n) = series {
+                evidence.push(format!("head series now: {n} (GET /api/v1/status/tsdb)"));
+            }
             out.push(Finding::new(
                 "PROM-506",
                 format!("pod/{pod}"),
