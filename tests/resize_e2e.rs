@@ -3,82 +3,11 @@
 //! procedure, offline expansion, a failing resizer and `--dry-run`. Each reads the objects back with the real kubectl.
 //! They need root and `prometheus`; they print a skip notice otherwise (and fail under `KUBE_SIM_REQUIRE=1`).
 
-#![allow(clippy::print_stderr)]
+mod support;
 
-use kube_sim::{Cluster, Options};
 use serde_json::Value;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn start(scenario: &str) -> Option<Cluster> {
-    Cluster::start_or_skip(Options {
-        scenario: Some(scenario.to_string()),
-        ..Default::default()
-    })
-}
-
-/// What a run of the plugin left behind.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// The real binary with our kubeconfig, a scratch HOME, and no terminal (so no prompt is possible).
-fn prom(cluster: &Cluster, args: &[&str]) -> Run {
-    let home = tempfile::tempdir().expect("temp HOME");
-    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-prom"))
-        .args(args)
-        .env("KUBECONFIG", cluster.kubeconfig_path())
-        .env("HOME", home.path())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run kubectl-prom");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// The real kubectl; panics with its stderr when it fails.
-fn kubectl(cluster: &Cluster, args: &[&str]) -> String {
-    let out = cluster.kubectl().args(args).output().expect("run kubectl");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn kubectl_json(cluster: &Cluster, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["-o", "json"]);
-    serde_json::from_str(&kubectl(cluster, &all)).expect("kubectl -o json")
-}
+use std::time::Duration;
+use support::{Cluster, Options, kubectl, kubectl_json, prom, start, wait_until};
 
 fn items(list: &Value) -> Vec<Value> {
     list["items"].as_array().cloned().unwrap_or_default()
@@ -177,17 +106,6 @@ fn data_mount(pod: &Value, claim: &str) -> (String, String) {
     panic!("no container mounts {volume}: {pod:#}");
 }
 
-fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 /// The single data claim of a Deployment-backed scenario, found the way a user would: the pod's claim volume.
 fn only_claim(cluster: &Cluster, ns: &str) -> Value {
     let pvcs = items(&kubectl_json(cluster, &["get", "pvc", "-n", ns]));
@@ -211,6 +129,7 @@ fn disk_full_goes_from_crash_loop_to_ready_with_a_larger_filesystem() {
             pods_mounting(&cluster, ns, &claim)
                 .iter()
                 .any(|p| waiting_reason(p).contains("CrashLoopBackOff"))
+                .then_some(())
         },
     );
 
@@ -242,15 +161,15 @@ fn disk_full_goes_from_crash_loop_to_ready_with_a_larger_filesystem() {
     assert_eq!(bytes(&storage_request(&pvc)), target);
     assert!(bytes(&capacity(&pvc)) >= target, "capacity: {pvc:#}");
 
-    wait_until(
+    let pod = wait_until(
         "a Ready pod on the grown claim",
         Duration::from_secs(120),
-        || pods_mounting(&cluster, ns, &claim).iter().any(pod_ready),
+        || {
+            pods_mounting(&cluster, ns, &claim)
+                .into_iter()
+                .find(pod_ready)
+        },
     );
-    let pod = pods_mounting(&cluster, ns, &claim)
-        .into_iter()
-        .find(pod_ready)
-        .expect("ready pod");
     let (container, mount) = data_mount(&pod, &claim);
     let fs = df_bytes(&cluster, ns, &name(&pod), &container, &mount);
     assert!(
