@@ -519,3 +519,73 @@ fn cluster_kubectl(cluster: &kube_sim::Cluster, args: &[&str]) -> String {
     );
     text(&out.stdout)
 }
+
+/// `kubectl get --raw /kube-sim/stats`: the simulator's per-request counts so far (the stats call is not counted).
+fn api_requests(cluster: &kube_sim::Cluster) -> std::collections::BTreeMap<String, u64> {
+    let stats: serde_json::Value = serde_json::from_str(&cluster_kubectl(
+        cluster,
+        &["get", "--raw", "/kube-sim/stats"],
+    ))
+    .expect("stats are JSON");
+    serde_json::from_value(stats["requests"].clone()).expect("request counts")
+}
+
+/// The requests made between two `api_requests` snapshots.
+fn requests_since(
+    before: &std::collections::BTreeMap<String, u64>,
+    after: &std::collections::BTreeMap<String, u64>,
+) -> std::collections::BTreeMap<String, u64> {
+    after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+#[test]
+fn completion_stays_within_one_round_trip_on_a_slow_cluster() {
+    if !have("kubectl") {
+        return;
+    }
+    // Every API request takes 500 ms: four serial lists (2 s) would overrun the 1.5 s budget and answer nothing.
+    let Some(cluster) = kube_sim::Cluster::start_or_skip(kube_sim::Options {
+        scenario: Some("chart-healthy".to_string()),
+        latency: Some(std::time::Duration::from_millis(500)),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    sandbox.install_completer();
+    std::fs::copy(cluster.kubeconfig_path(), sandbox.kubeconfig()).expect("copy kubeconfig");
+
+    // Warm-up: kubectl itself asks GET /version on its first `__complete` with an empty cache in this HOME; after
+    // it, the requests between snapshots are the plugin's (`kubectl prom <TAB>` needs none from the plugin).
+    sandbox.kubectl_complete(&[""]);
+    let before = api_requests(&cluster);
+    let (namespaces, _) = split_answer(&sandbox.kubectl_complete(&["reload", "-n", ""]));
+    assert!(
+        namespaces.contains(&"monitoring".to_string()),
+        "{namespaces:?}"
+    );
+    let after_namespaces = api_requests(&cluster);
+    let made = requests_since(&before, &after_namespaces);
+    assert_eq!(
+        made.values().sum::<u64>(),
+        1,
+        "namespaces take one list request: {made:?}"
+    );
+
+    let lines = sandbox.kubectl_complete(&["reload", "-n", "monitoring", ""]);
+    let (targets, directive) = split_answer(&lines);
+    assert_eq!(directive, ":4", "{lines:?}");
+    assert!(
+        targets.contains(&"deploy/prometheus-server".to_string()),
+        "answered within the budget: {lines:?}"
+    );
+    let made = requests_since(&after_namespaces, &api_requests(&cluster));
+    assert!(
+        made.values().sum::<u64>() <= 4 && made.keys().all(|k| k.starts_with("GET ")),
+        "targets: deployments, statefulsets, pods, prometheuses, sent together; saw {made:?}"
+    );
+}
