@@ -574,3 +574,86 @@ pub fn render_report(report: &ResizeReport) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resize::model::UsageSource;
+
+    fn claim(state: &str) -> ClaimReport {
+        ClaimReport {
+            name: "prometheus-server".into(),
+            storage_class: "gp2".into(),
+            capacity_before: "1124Gi".into(),
+            target: "1300Gi".into(),
+            capacity_after: Some("1300Gi".into()),
+            state: state.into(),
+            message: None,
+            filesystem: Some(Usage {
+                capacity_bytes: 1300 << 30,
+                used_bytes: 1124 << 30,
+                available_bytes: 176 << 30,
+                source: UsageSource::Df,
+            }),
+            usage_before: None,
+            pod: Some("prometheus-server-abc".into()),
+            pod_restarted: true,
+        }
+    }
+
+    fn report(claims: Vec<ClaimReport>) -> ResizeReport {
+        ResizeReport {
+            namespace: "monitoring".into(),
+            instance: "deploy/prometheus-server".into(),
+            flavour: "helm-chart",
+            dry_run: false,
+            target: "1300Gi".into(),
+            claims,
+            steps: Vec::new(),
+            warnings: vec!["an EBS volume can be modified only once every 6 hours".into()],
+            notes: vec!["Helm: set `server.persistentVolume.size: 1300Gi`".into()],
+        }
+    }
+
+    #[test]
+    fn human_report_shows_each_claim_with_its_filesystem_and_restart() {
+        let text = render_report(&report(vec![claim("done")]));
+        assert!(
+            text.starts_with("resize of deploy/prometheus-server in monitoring to 1300Gi:"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1124Gi  1300Gi    1.3Ti (86% used)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("done; pod prometheus-server-abc restarted and Ready"),
+            "{text}"
+        );
+        assert!(text.contains("warning: an EBS volume"), "{text}");
+        assert!(text.contains("note: Helm: set"), "{text}");
+        let mut failed = claim("failed");
+        failed.message = Some("VolumeModificationRateExceeded".into());
+        failed.pod_restarted = false;
+        let text = render_report(&report(vec![failed]));
+        assert!(
+            text.contains("failed: VolumeModificationRateExceeded"),
+            "{text}"
+        );
+        assert!(!text.contains("restarted"), "{text}");
+    }
+
+    #[test]
+    fn filesystem_must_reach_nearly_the_target() {
+        let target = crate::quantity::Quantity::parse("100Mi").unwrap();
+        let fs = |mib: u64| Usage {
+            capacity_bytes: mib << 20,
+            used_bytes: 0,
+            available_bytes: mib << 20,
+            source: UsageSource::StatsSummary,
+        };
+        assert!(grew_enough(&fs(100), target));
+        assert!(grew_enough(&fs(96), target));
+        assert!(!grew_enough(&fs(64), target));
+    }
+}
