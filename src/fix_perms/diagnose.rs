@@ -114,9 +114,13 @@ impl Diagnosis {
         if fs_group_applies || self.data_volume.is_none() || self.user.uid == 0 {
             return false;
         }
+        // A leftover one-off step from an interrupted run is not a reason to chown again: it already ran.
         !self.evidence.is_empty()
             || self.root_writable == Some(false)
-            || !self.chmod_init_containers.is_empty()
+            || self
+                .chmod_init_containers
+                .iter()
+                .any(|s| s.name != super::CHOWN_STEP_NAME)
     }
 }
 

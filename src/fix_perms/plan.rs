@@ -808,6 +808,37 @@ mod tests {
     }
 
     #[test]
+    fn a_leftover_chown_step_from_an_interrupted_run_is_just_removed() {
+        let first = plan_of(&plain_host_path());
+        // The state after round 1 was applied and the run was interrupted: securityContext set, step in place,
+        // volume already owned by 65534, no more evidence.
+        let mut snap = plain_host_path();
+        snap.log_lines.clear();
+        snap.volume_root = Some(VolumeRoot {
+            uid: 65534,
+            gid: 65534,
+            mode: 0o755,
+        });
+        snap.pod_spec.security_context = Some(k8s_openapi::api::core::v1::PodSecurityContext {
+            run_as_user: Some(65534),
+            run_as_group: Some(65534),
+            run_as_non_root: Some(true),
+            fs_group: Some(65534),
+            fs_group_change_policy: Some("OnRootMismatch".into()),
+            ..Default::default()
+        });
+        let Edit::AddInitContainer { container } = &first.changes[1].edit else {
+            panic!("not the chown step")
+        };
+        snap.pod_spec.init_containers =
+            Some(vec![serde_json::from_value(container.clone()).unwrap()]);
+        let p = plan_of(&snap);
+        assert_eq!(kinds(&p), vec![ChangeKind::RemoveInitContainers]);
+        assert!(!p.changes[0].after_verify);
+        assert_eq!(names(&p.changes[0].edit), vec![CHOWN_STEP_NAME.to_string()]);
+    }
+
+    #[test]
     fn distroless_chown_step_uses_busybox() {
         let mut snap = plain_host_path();
         snap.pod_spec.containers[0].image =
