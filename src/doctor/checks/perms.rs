@@ -99,14 +99,31 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
         .data
         .as_ref()
         .is_some_and(|d| !d.claims().is_empty());
+    // The user: the spec's runAsUser, else the image's known default (the upstream image runs as nobody).
+    let user = run_as_user(s)
+        .map(|uid| (uid, format!("runAsUser: {uid}")))
+        .or_else(|| {
+            let image = crate::images::default_user(&s.instance.image);
+            image
+                .user
+                .map(|u| (u.uid, format!("no runAsUser; {}", image.source)))
+        });
+    let worked_around = out.iter().any(|f| f.id == "PROM-403");
     if on_pvc
+        && !worked_around
         && fs_group(s).is_none()
-        && let Some(uid) = run_as_user(s).filter(|u| *u != 0)
+        && let Some((uid, who)) = user.filter(|(u, _)| *u != 0)
     {
+        let claims = s
+            .instance
+            .data
+            .as_ref()
+            .map(|d| d.claims().join(", pvc/"))
+            .unwrap_or_default();
         out.push(Finding::new(
             "PROM-404",
             s.target(),
-            vec![format!("runAsUser: {uid}, no securityContext.fsGroup, data on pvc/{}", s.instance.data.as_ref().map(|d| d.claims().join(", pvc/")).unwrap_or_default())],
+            vec![format!("{who} (uid {uid}), no securityContext.fsGroup, data on pvc/{claims}")],
             "A freshly provisioned volume is owned by root; without fsGroup the kubelet does not make it writable \
              for this user, so Prometheus fails with `permission denied` on its data directory.",
             fix_perms,
@@ -176,5 +193,16 @@ mod tests {
         let yaml = CHART.replace("        fsGroup: 65534\n", "");
         assert_eq!(ids(&check(&instance(&yaml, &[]))), ["PROM-404"]);
         assert!(check(&instance(CHART, &[])).is_empty());
+        // No runAsUser at all: the upstream image's nobody needs fsGroup just the same.
+        let yaml = yaml.replace("        runAsUser: 65534\n", "");
+        let f = check(&instance(&yaml, &[]));
+        assert_eq!(ids(&f), ["PROM-404"]);
+        assert!(
+            f[0].evidence[0].contains("uid 65534"),
+            "{:?}",
+            f[0].evidence
+        );
+        // A chmod initContainer is the workaround already reported (PROM-403), not a second finding.
+        assert_eq!(ids(&check(&instance(HANDMADE, &[]))), ["PROM-403"]);
     }
 }
