@@ -1,0 +1,351 @@
+#!/usr/bin/env bash
+# benches/perf.sh — issue 10's benchmark: kubectl-prom against one kube-sim cluster with a fixed delay per API request
+# (default 50 ms), 20 Prometheus instances (real processes) and 5,000 unrelated pods with their events. Prints every
+# figure with its target as a PASS/FAIL line, and the ratios against the manual kubectl way (incidents.md).
+#
+#   bash benches/perf.sh            # needs root and Debian's prometheus (kube-sim runs the pods as real processes)
+#
+# Knobs (environment): LATENCY=50ms INSTANCES=20 PODS=5000 REPEAT=3 (runs per figure; the median is reported),
+# BUILD=0 to use the release binaries already in $CARGO_TARGET_DIR/release.
+# Exit status: 0 when every target is met, 1 when one is missed, 2 when the machine cannot run it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+LATENCY=${LATENCY:-50ms}
+INSTANCES=${INSTANCES:-20}
+PODS=${PODS:-5000}
+REPEAT=${REPEAT:-3}
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+
+if [ "$(id -u)" != 0 ] || ! command -v prometheus >/dev/null || ! command -v kubectl >/dev/null; then
+  echo "SKIP: the benchmark needs root, prometheus and kubectl (kube-sim runs Prometheus pods as real processes)" >&2
+  exit 2
+fi
+
+if [ "${BUILD:-1}" != 0 ]; then
+  echo "building release binaries (kubectl-prom, kube-sim) into $TARGET_DIR ..." >&2
+  cargo build --release --locked -p kubectl-prom --bin kubectl-prom -p kube-sim --bin kube-sim >&2
+fi
+BIN=$TARGET_DIR/release
+
+WORK=$(mktemp -d /tmp/kubectl-prom-bench.XXXXXX)
+SIM_PID=
+cleanup() {
+  if [ -n "$SIM_PID" ]; then
+    kill -TERM "$SIM_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$SIM_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SIM_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The fleet: INSTANCES hand-made Prometheus Deployments in team-NN namespaces (team-01 has 2 replicas on emptyDir, for
+# reload; the others one replica on a 64Mi claim of the default expandable class), and PODS unrelated pods spread over
+# 50 app-NN namespaces, bound to 50 worker nodes whose kubelets are not simulated (their status is what those kubelets
+# reported: Running and Ready), one Event each.
+# ---------------------------------------------------------------------------------------------------------------------
+mkdir -p "$WORK/scenarios" "$WORK/home"
+SCEN=$WORK/scenarios/bench-fleet.yaml
+{
+  cat <<EOF
+kind: SimScenario
+name: bench-fleet
+description: "benches/perf.sh: $INSTANCES hand-made Prometheus instances and $PODS unrelated pods"
+EOF
+  for i in $(seq -w 0 $((INSTANCES - 1))); do
+    ns=team-$i
+    replicas=1
+    data='persistentVolumeClaim: {claimName: prometheus-data}'
+    if [ "$i" = 01 ]; then replicas=2; data='emptyDir: {}'; fi
+    cat <<EOF
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: $ns}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: prometheus-config, namespace: $ns}
+data:
+  prometheus.yml: |
+    global:
+      scrape_interval: 15s
+    scrape_configs:
+    - job_name: prometheus
+      static_configs:
+      - targets: ['localhost:9090']
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: prometheus-data, namespace: $ns}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 64Mi}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: prometheus, namespace: $ns, labels: {app: prometheus}}
+spec:
+  replicas: $replicas
+  strategy: {type: Recreate}
+  selector: {matchLabels: {app: prometheus}}
+  template:
+    metadata: {labels: {app: prometheus}}
+    spec:
+      securityContext: {runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534}
+      containers:
+      - name: prometheus
+        image: prom/prometheus:v2.42.0
+        args: [--config.file=/etc/prometheus/prometheus.yml, --storage.tsdb.path=/prometheus, --web.enable-lifecycle]
+        ports: [{containerPort: 9090}]
+        readinessProbe: {httpGet: {path: /-/ready, port: 9090}}
+        volumeMounts: [{name: config, mountPath: /etc/prometheus}, {name: data, mountPath: /prometheus}]
+      volumes:
+      - {name: config, configMap: {name: prometheus-config}}
+      - {name: data, $data}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: prometheus, namespace: $ns}
+spec:
+  selector: {app: prometheus}
+  ports: [{port: 9090, targetPort: 9090}]
+EOF
+  done
+  for n in $(seq -w 0 49); do
+    cat <<EOF
+---
+apiVersion: v1
+kind: Node
+metadata: {name: worker-$n, labels: {kubernetes.io/hostname: worker-$n}}
+status:
+  conditions: [{type: Ready, status: "True"}]
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: app-$n}
+EOF
+  done
+  for p in $(seq 0 $((PODS - 1))); do
+    n=$(printf %02d $((p % 50)))
+    cat <<EOF
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-$p, namespace: app-$n, labels: {app: web, shard: "$n"}}
+spec:
+  nodeName: worker-$n
+  containers: [{name: web, image: nginx:1.27}]
+status:
+  phase: Running
+  conditions: [{type: Ready, status: "True"}]
+  containerStatuses: [{name: web, ready: true, restartCount: 0, image: nginx:1.27, imageID: "", state: {running: {startedAt: "2026-01-01T00:00:00Z"}}}]
+---
+apiVersion: v1
+kind: Event
+metadata: {name: web-$p.scheduled, namespace: app-$n}
+involvedObject: {kind: Pod, name: web-$p, namespace: app-$n}
+reason: Scheduled
+message: "Successfully assigned app-$n/web-$p to worker-$n"
+type: Normal
+EOF
+  done
+} > "$SCEN"
+
+echo "starting kube-sim (latency $LATENCY, $INSTANCES instances, $PODS unrelated pods) ..." >&2
+KUBE_SIM_SCENARIOS=$WORK/scenarios "$BIN/kube-sim" up --scenario bench-fleet --dir "$WORK/sim" --latency "$LATENCY" \
+  > "$WORK/sim.out" 2> "$WORK/sim.err" &
+SIM_PID=$!
+for _ in $(seq 1 600); do
+  grep -q '^export KUBECONFIG=' "$WORK/sim.out" 2>/dev/null && break
+  kill -0 "$SIM_PID" 2>/dev/null || { cat "$WORK/sim.err" >&2; echo "kube-sim exited before it was ready" >&2; exit 2; }
+  sleep 0.5
+done
+KUBECONFIG=$(sed -n 's/^export KUBECONFIG=//p' "$WORK/sim.out")
+[ -n "$KUBECONFIG" ] || { echo "kube-sim was not ready within 300 s" >&2; exit 2; }
+export KUBECONFIG HOME=$WORK/home NO_COLOR=1
+SERVER=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+
+# kubectl finds the plugin and its completion helper on PATH.
+mkdir -p "$WORK/path"
+cp "$BIN/kubectl-prom" "$WORK/path/"
+cp completions/kubectl_complete-prom "$WORK/path/"
+export PATH=$WORK/path:$PATH
+
+# Requests the API server has counted so far (its own stats endpoint, not counted and not delayed).
+sim_requests() { curl -sk "$SERVER/kube-sim/stats" | sed -n 's/.*"total":\([0-9]*\).*/\1/p'; }
+now_ms() { date +%s%3N; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# Wait for every instance to be Ready (the plugin is measured on a healthy fleet).
+for _ in $(seq 1 240); do
+  ready=$(kubectl get deploy -A -l app=prometheus -o jsonpath='{range .items[*]}{.status.readyReplicas}{"\n"}{end}' | grep -c '[1-9]' || true)
+  [ "$ready" -ge "$INSTANCES" ] && break
+  sleep 1
+done
+echo "fleet ready: $ready/$INSTANCES instances; $(kubectl get pods -A --no-headers | wc -l) pods in the cluster" >&2
+
+# run_measured NAME CMD...: runs CMD REPEAT times; sets WALL_MS (median), SIM_REQ (requests of the last run),
+# and leaves the last run's stderr in $WORK/NAME.err and stdout in $WORK/NAME.out.
+run_measured() {
+  local name=$1; shift
+  local walls=() i before after t0 t1
+  for i in $(seq 1 "$REPEAT"); do
+    before=$(sim_requests)
+    t0=$(now_ms)
+    "$@" > "$WORK/$name.out" 2> "$WORK/$name.err" || true
+    t1=$(now_ms)
+    after=$(sim_requests)
+    walls+=($((t1 - t0)))
+  done
+  WALL_MS=$(printf '%s\n' "${walls[@]}" | median)
+  SIM_REQ=$((after - before))
+}
+# The plugin's own -v accounting line: "API: N requests, X KiB received, S serial round trips".
+plugin_counts() {
+  local line; line=$(grep -o 'API: .*' "$WORK/$1.err" | tail -1)
+  P_REQ=$(echo "$line" | sed -n 's/API: \([0-9]*\) requests.*/\1/p')
+  P_KIB=$(echo "$line" | sed -n 's/.* \([0-9.]*\) KiB received.*/\1/p')
+  P_SERIAL=$(echo "$line" | sed -n 's/.* \([0-9]*\) serial round trips.*/\1/p')
+}
+
+FAILS=0
+# check LABEL VALUE OP LIMIT UNIT
+check() {
+  local label=$1 value=$2 op=$3 limit=$4 unit=${5:-}
+  if awk -v v="$value" -v l="$limit" "BEGIN { exit !(v $op l) }"; then
+    printf 'PASS  %-58s %10s %-3s (target %s %s)\n' "$label" "$value" "$unit" "$op" "$limit"
+  else
+    printf 'FAIL  %-58s %10s %-3s (target %s %s)\n' "$label" "$value" "$unit" "$op" "$limit"
+    FAILS=$((FAILS + 1))
+  fi
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
+
+NS=team-00
+POD=$(kubectl get pods -n $NS -l app=prometheus -o jsonpath='{.items[0].metadata.name}')
+
+# 1. doctor on one instance vs the manual diagnosis (incidents.md), both against the same cluster.
+manual_diagnosis() {
+  kubectl get pods -n $NS
+  kubectl describe pod -n $NS "$POD"
+  kubectl logs -n $NS "$POD" -c prometheus --tail=500
+  kubectl logs -n $NS "$POD" -c prometheus --previous --tail=500 || true
+  kubectl get events -n $NS
+  kubectl get endpoints -n $NS
+  kubectl get pvc -n $NS
+  kubectl get sc
+  kubectl exec -n $NS "$POD" -c prometheus -- df -h /prometheus
+}
+kubectl get pods -n $NS >/dev/null  # warm kubectl's discovery cache in HOME, as on an engineer's laptop
+run_measured manual manual_diagnosis
+MANUAL_MS=$WALL_MS MANUAL_REQ=$SIM_REQ
+run_measured doctor1 kubectl-prom -v doctor -n $NS
+plugin_counts doctor1
+DOCTOR1_MS=$WALL_MS
+echo
+echo "== doctor, one instance ($NS), latency $LATENCY"
+echo "   manual kubectl sequence: ${MANUAL_MS} ms, $MANUAL_REQ requests (9 commands, the second container of the"
+echo "   incident pods is absent here; --previous answers 400)"
+echo "   kubectl prom doctor:     ${DOCTOR1_MS} ms, $P_REQ requests, $P_KIB KiB, $P_SERIAL serial round trips (server counted $SIM_REQ)"
+check "doctor: serial round trips" "$P_SERIAL" "<=" 4
+check "doctor: wall time / manual kubectl sequence" "$(ratio "$DOCTOR1_MS" "$MANUAL_MS")" "<=" 0.25 "x"
+
+# 2. doctor -A over the fleet.
+/usr/bin/time -f '%M' -o "$WORK/doctorA.rss" kubectl-prom -v doctor -A > /dev/null 2> /dev/null || true
+RSS_KB=$(tail -1 "$WORK/doctorA.rss")
+run_measured doctorA kubectl-prom -v doctor -A
+plugin_counts doctorA
+DOCTORA_MS=$WALL_MS
+LISTED=$(grep -c '^[a-z0-9-]*/prometheus ' "$WORK/doctorA.out" || true)
+echo
+echo "== doctor -A: $INSTANCES instances among $PODS unrelated pods"
+echo "   ${DOCTORA_MS} ms, $P_REQ requests, $P_KIB KiB received, $P_SERIAL serial round trips, peak RSS $((RSS_KB / 1024)) MiB;"
+echo "   $LISTED instance headers in the report; for scale, one unfiltered pod list of the cluster is"
+echo "   $(( $(kubectl get --raw /api/v1/pods | wc -c) / 1024 )) KiB"
+check "doctor -A: instances reported" "$LISTED" ">=" "$INSTANCES"
+check "doctor -A: wall time / doctor on one instance" "$(ratio "$DOCTORA_MS" "$DOCTOR1_MS")" "<=" 2 "x"
+# No request may grow with unrelated pods: the bytes received must stay near the fleet's own size. Each unrelated
+# pod is ~1 KiB of JSON, so a full pod list alone is > PODS KiB; the fleet's own data is well under 20 KiB/instance.
+check "doctor -A: KiB received (no list of unrelated pods)" "$P_KIB" "<" "$((INSTANCES * 20))" "KiB"
+check "doctor -A: peak RSS" "$((RSS_KB / 1024))" "<=" 64 "MiB"
+
+# 3. reload of the 2-replica instance, against the operators' manual way (incidents.md §1: exec wget in each pod).
+R_PODS=$(kubectl get pods -n team-01 -l app=prometheus -o jsonpath='{.items[*].metadata.name}')
+manual_reload() {
+  for p in $R_PODS; do
+    kubectl exec -n team-01 "$p" -c prometheus -- wget --post-data= -qO- http://localhost:9090/-/reload
+  done
+}
+run_measured manual_reload manual_reload
+MANUAL_RELOAD_MS=$WALL_MS MANUAL_RELOAD_REQ=$SIM_REQ
+run_measured reload kubectl-prom -v reload -n team-01 --yes
+plugin_counts reload
+echo
+echo "== reload, 2 replicas (team-01): ${WALL_MS} ms, $P_REQ requests, $P_SERIAL serial round trips"
+echo "   (validates the config, reloads both pods, verifies each from its reload metrics);"
+echo "   manual exec wget in each pod (no validation, no verification): ${MANUAL_RELOAD_MS} ms, $MANUAL_RELOAD_REQ requests"
+echo "   ratio plugin/manual: $(ratio "$WALL_MS" "$MANUAL_RELOAD_MS")x"
+
+# 4. resize (the whole command: plan, patch, the claim watch, filesystem check; the simulated driver grows at once),
+# against the manual steps of incidents.md §2 up to the patch (get pvc, get sc, patch pvc).
+manual_resize() {
+  kubectl get pvc -n team-03
+  kubectl get sc
+  kubectl patch pvc -n team-03 prometheus-data -p '{"spec":{"resources":{"requests":{"storage":"96Mi"}}}}'
+}
+REPEAT_SAVED=$REPEAT REPEAT=1
+run_measured manual_resize manual_resize
+MANUAL_RESIZE_MS=$WALL_MS MANUAL_RESIZE_REQ=$SIM_REQ
+run_measured resize kubectl-prom -v resize -n team-02 --add 32Mi --yes --timeout 2m
+REPEAT=$REPEAT_SAVED
+plugin_counts resize
+echo
+echo "== resize team-02 by 32Mi: ${WALL_MS} ms, $P_REQ requests, $P_SERIAL serial round trips (waits and verification included)"
+echo "   manual get pvc / get sc / patch pvc (no wait, no check): ${MANUAL_RESIZE_MS} ms, $MANUAL_RESIZE_REQ requests"
+echo "   ratio plugin/manual: $(ratio "$WALL_MS" "$MANUAL_RESIZE_MS")x"
+
+# 5. TAB completion through kubectl, in a namespace with an instance. The plugin prints no accounting there, so its
+# serial round trips are estimated from its own wall time: (with the API - without it) / latency.
+run_measured complete kubectl __complete prom reload -n team-00 ""
+COMPLETE_MS=$WALL_MS COMPLETE_REQ=$SIM_REQ
+CANDIDATES=$(grep -vc '^:' "$WORK/complete.out" || true)
+REPEAT_SAVED=$REPEAT REPEAT=5
+run_measured complete_direct kubectl-prom __complete reload -n team-00 ""
+DIRECT_MS=$WALL_MS
+run_measured complete_offline kubectl-prom __complete ""
+OFFLINE_MS=$WALL_MS
+REPEAT=$REPEAT_SAVED
+LAT_MS=$(echo "$LATENCY" | sed -n 's/ms$//p')
+COMPLETE_RT=$(awk -v d="$DIRECT_MS" -v o="$OFFLINE_MS" -v l="${LAT_MS:-50}" 'BEGIN { r = (d - o) / l; printf "%.1f", (r < 0 ? 0 : r) }')
+echo
+echo "== kubectl __complete prom reload -n team-00 \"\": ${COMPLETE_MS} ms, $COMPLETE_REQ requests, $CANDIDATES candidates"
+echo "   plugin alone: ${DIRECT_MS} ms with the API, ${OFFLINE_MS} ms without (verbs only) => ~$COMPLETE_RT round trips"
+check "completion: candidates offered" "$CANDIDATES" ">=" 1
+check "completion: serial round trips (estimated)" "$COMPLETE_RT" "<=" 2
+check "completion: wall time through kubectl" "$COMPLETE_MS" "<" 300 "ms"
+
+# 6. Start-up: --help against kubectl --help (median of 10 each; no cluster involved).
+REPEAT_SAVED=$REPEAT REPEAT=10
+run_measured help_plugin kubectl-prom --help
+PLUGIN_HELP_MS=$WALL_MS
+run_measured help_kubectl kubectl --help
+KUBECTL_HELP_MS=$WALL_MS
+REPEAT=$REPEAT_SAVED
+echo
+echo "== start-up: kubectl-prom --help ${PLUGIN_HELP_MS} ms, kubectl --help ${KUBECTL_HELP_MS} ms"
+check "start-up: kubectl-prom --help / kubectl --help" "$(ratio "$PLUGIN_HELP_MS" "$KUBECTL_HELP_MS")" "<=" 0.1 "x"
+
+# 7. Release binary size.
+SIZE=$(stat -c %s "$BIN/kubectl-prom")
+echo
+echo "== release binary: $SIZE bytes"
+check "release binary size" "$(awk -v s="$SIZE" 'BEGIN { printf "%.1f", s / 1048576 }')" "<=" 10 "MiB"
+
+echo
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$FAILS target(s) missed"
+[ "$FAILS" = 0 ]
