@@ -610,23 +610,25 @@ mod tests {
         .unwrap()
     }
 
+    /// The fixture with `--web.enable-lifecycle` appended to its container's args.
+    fn with_lifecycle_flag(before: &Deployment) -> Deployment {
+        let mut after = before.clone();
+        let spec = after
+            .spec
+            .as_mut()
+            .and_then(|s| s.template.spec.as_mut())
+            .unwrap();
+        spec.containers[0]
+            .args
+            .get_or_insert_with(Vec::new)
+            .push("--web.enable-lifecycle".into());
+        after
+    }
+
     #[test]
     fn patch_step_carries_the_resource_version_and_only_the_change() {
         let before = deployment();
-        let mut after = before.clone();
-        after
-            .spec
-            .as_mut()
-            .unwrap()
-            .template
-            .spec
-            .as_mut()
-            .unwrap()
-            .containers[0]
-            .args
-            .as_mut()
-            .unwrap()
-            .push("--web.enable-lifecycle".into());
+        let after = with_lifecycle_flag(&before);
         let step = Step::patch(&before, &after, "turn the lifecycle API on")
             .unwrap()
             .expect("a change");
@@ -712,20 +714,7 @@ mod tests {
     #[test]
     fn render_shows_reason_diff_patch_and_notes() {
         let before = deployment();
-        let mut after = before.clone();
-        after
-            .spec
-            .as_mut()
-            .unwrap()
-            .template
-            .spec
-            .as_mut()
-            .unwrap()
-            .containers[0]
-            .args
-            .as_mut()
-            .unwrap()
-            .push("--web.enable-lifecycle".into());
+        let after = with_lifecycle_flag(&before);
         let mut plan = Plan::new("enable the lifecycle API on monitoring/prometheus-server");
         plan.steps.push(
             Step::patch(&before, &after, "POST /-/reload answers 403")
