@@ -387,3 +387,38 @@ fn restricted_user_without_pods_proxy_falls_back_to_exec_and_says_so() {
         "{human}"
     );
 }
+
+#[test]
+fn route_prefix_is_honoured_through_the_pod_proxy() {
+    let Some(cluster) = start("reload-route-prefix") else {
+        return;
+    };
+    let pod = server_pods(&cluster).remove(0);
+    // The real kubectl shows the routes really moved: the unprefixed path is 404, the prefixed one answers.
+    let raw = |path: &str| {
+        cluster
+            .kubectl()
+            .args([
+                "get",
+                "--raw",
+                &format!("/api/v1/namespaces/monitoring/pods/{pod}:9090/proxy{path}"),
+            ])
+            .output()
+            .expect("run kubectl")
+    };
+    assert!(
+        !raw("/api/v1/status/flags").status.success(),
+        "routes did not move under /prom"
+    );
+    assert!(raw("/prom/api/v1/status/flags").status.success());
+    let loads_before = completed_loads(&cluster, &pod);
+    let run = prom(&cluster, &["reload", "-n", "monitoring", "-o", "json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let doc = run.json();
+    assert_eq!(doc["pods"][0]["outcome"], "reloaded", "{run}");
+    assert_eq!(doc["pods"][0]["access"], "proxy", "{run}");
+    assert!(
+        completed_loads(&cluster, &pod) > loads_before,
+        "no new `Completed loading` line in the server log"
+    );
+}
