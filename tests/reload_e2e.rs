@@ -422,3 +422,70 @@ fn route_prefix_is_honoured_through_the_pod_proxy() {
         "no new `Completed loading` line in the server log"
     );
 }
+
+#[test]
+fn operator_install_reloads_every_replica_of_the_prometheus_resource() {
+    let Some(cluster) = start("kps-healthy") else {
+        return;
+    };
+    let run = prom(
+        &cluster,
+        &[
+            "reload",
+            "prometheus/kps-kube-prometheus-stack-prometheus",
+            "-n",
+            "monitoring",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let doc = run.json();
+    assert_eq!(
+        doc["instance"], "kps-kube-prometheus-stack-prometheus",
+        "{run}"
+    );
+    assert_eq!(doc["flavour"]["kind"], "operator", "{run}");
+    let pods = doc["pods"].as_array().expect("pods");
+    assert_eq!(pods.len(), 2, "{run}");
+    assert!(pods.iter().all(|p| p["outcome"] == "reloaded"), "{run}");
+    // The operator generates the config into an emptyDir: no ConfigMap to compare, promtool checks the file.
+    assert_eq!(doc["validation"], serde_json::json!(["promtool"]), "{run}");
+}
+
+#[test]
+fn hand_made_deployment_gets_the_flag_in_its_own_args_and_reloads() {
+    let Some(cluster) = start("handmade-chmod") else {
+        return;
+    };
+    let off = prom(
+        &cluster,
+        &["reload", "deploy/prometheus", "-n", "monitoring"],
+    );
+    assert_eq!(off.code, 3, "{off}");
+    let fixed = prom(
+        &cluster,
+        &[
+            "reload",
+            "deploy/prometheus",
+            "-n",
+            "monitoring",
+            "--enable-lifecycle",
+            "--yes",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(fixed.code, 0, "{fixed}");
+    assert!(
+        fixed.stderr.contains("update the manifest you applied"),
+        "the plain-manifest note: {fixed}"
+    );
+    assert_eq!(fixed.json()["pods"][0]["outcome"], "reloaded", "{fixed}");
+    let deploy = kubectl_json(
+        &cluster,
+        &["get", "deploy", "prometheus", "-n", "monitoring"],
+    );
+    let text = deploy["spec"]["template"]["spec"]["containers"].to_string();
+    assert!(text.contains("--web.enable-lifecycle"), "{text}");
+}
