@@ -342,7 +342,7 @@ pub async fn run(ctx: &Ctx, args: &ReloadArgs) -> Result<ExitCode> {
     if args.no_validate {
         validation.push("skipped (--no-validate)".to_string());
     } else if let Some(text) = &desired {
-        check_keys(text, &instance)?;
+        check_keys(ctx, text, &instance)?;
         validation.push("keys".to_string());
     }
 
@@ -570,8 +570,11 @@ async fn desired_config(ctx: &Ctx, instance: &Instance) -> Result<Option<String>
     }
 }
 
-fn check_keys(text: &str, instance: &Instance) -> Result<()> {
+fn check_keys(ctx: &Ctx, text: &str, instance: &Instance) -> Result<()> {
     let issues = crate::promconfig::check(text);
+    for warning in issues.iter().filter(|i| !i.error) {
+        ctx.printer.warn(&warning.message);
+    }
     let errors: Vec<String> = issues
         .iter()
         .filter(|i| i.error)
@@ -583,14 +586,21 @@ fn check_keys(text: &str, instance: &Instance) -> Result<()> {
     if errors.is_empty() {
         return Ok(());
     }
-    let source = match instance.config.as_ref().map(|c| &c.source) {
-        Some(ConfigSource::ConfigMap { name, key }) => {
-            format!("configmap {}/{name} key {key}", instance.namespace)
-        }
-        Some(ConfigSource::Secret { name, key }) => {
-            format!("secret {}/{name} key {key}", instance.namespace)
-        }
-        _ => "the configuration".into(),
+    let ns = &instance.namespace;
+    // Where the text came from, and the object to edit (`kind/name`).
+    let (source, object) = match instance.config.as_ref().map(|c| &c.source) {
+        Some(ConfigSource::ConfigMap { name, key }) => (
+            format!("configmap {ns}/{name} key {key}"),
+            format!("configmap/{name}"),
+        ),
+        Some(ConfigSource::Secret { name, key }) => (
+            format!("secret {ns}/{name} key {key}"),
+            format!("secret/{name}"),
+        ),
+        _ => (
+            "the configuration".to_string(),
+            discover::target_arg(instance),
+        ),
     };
     Err(Error::Verify {
         message: format!(
@@ -598,15 +608,7 @@ fn check_keys(text: &str, instance: &Instance) -> Result<()> {
             errors.join("; ")
         ),
         hint: Some(format!(
-            "fix it (kubectl edit {} -n {}), or reload anyway with --no-validate",
-            source
-                .split(' ')
-                .take(2)
-                .collect::<Vec<_>>()
-                .join(" ")
-                .replace(' ', "/")
-                .replacen(&format!("{}/", instance.namespace), "", 1),
-            instance.namespace
+            "fix it (kubectl edit {object} -n {ns}), or reload anyway with --no-validate"
         )),
     })
 }
@@ -723,6 +725,18 @@ async fn promtool_check(ctx: &Ctx, instance: &Instance) -> Result<String> {
             ),
             hint: Some("fix the configuration, or reload anyway with --no-validate".into()),
         }),
+        // promtool exits 3 for lint findings only (cmd/promtool/main.go `lintErrExitCode`): Prometheus loads such a
+        // config, so warn and go on.
+        Ok(out) if out.exit_code == 3 => {
+            ctx.printer.warn(&format!(
+                "`promtool check config {}` reports lint findings (the config still loads): {}",
+                config.file,
+                format!("{}{}", out.stdout, out.stderr)
+                    .trim()
+                    .replace('\n', " ")
+            ));
+            Ok("promtool (lint findings)".into())
+        }
         Ok(out) => {
             ctx.printer.debug(&format!(
                 "promtool not usable in {} (exit {}): {}",
