@@ -666,3 +666,37 @@ fn operator_failure_after_the_pause_leaves_the_resource_unpaused_with_its_old_re
     // `volumeMode`, the desired one does not), which is the simulator's behaviour, not this command's.
     assert!(!sts_before.is_empty());
 }
+
+#[test]
+fn a_conflict_on_a_claim_is_replanned_for_the_same_size_and_applied_once() {
+    // The first claim patch answers 409 Conflict, as a concurrent edit of the claim would.
+    let Some(cluster) = Cluster::start_or_skip(Options {
+        scenario: Some("resize-online".into()),
+        faults: vec!["409:PATCH:/persistentvolumeclaims/:1".into()],
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let ns = "monitoring";
+    let pvc = only_claim(&cluster, ns);
+    let claim = name(&pvc);
+    let before = bytes(&capacity(&pvc));
+    // --add is relative: a re-plan must keep the absolute target, not add twice.
+    let run = prom(
+        &cluster,
+        &["resize", "-n", ns, "--add", "32Mi", "--yes", "-o", "json"],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stderr.contains("409 Conflict"), "{run}");
+    assert!(run.stderr.contains("planning again"), "{run}");
+    let results: Vec<String> = run.json()["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["result"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(results, ["failed", "applied"], "{run}");
+    let after = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
+    assert_eq!(bytes(&storage_request(&after)), before + (32 << 20));
+    assert_eq!(bytes(&capacity(&after)), before + (32 << 20));
+}

@@ -59,8 +59,8 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
     )?;
     let timeout = parse_duration(&args.timeout)?;
     let instance = crate::discover::resolve_one(ctx, args.target.target.as_deref()).await?;
-    let snapshot = gather::snapshot(ctx, &instance).await?;
-    let plan = plan::plan(&snapshot, &request, args.allow_expansion)?;
+    let mut snapshot = gather::snapshot(ctx, &instance).await?;
+    let mut plan = plan::plan(&snapshot, &request, args.allow_expansion)?;
     let reviews = gather::access_reviews(ctx, &plan.access()).await?;
     gather::check_access(&reviews)?;
     ctx.printer.info(&plan::render(&plan));
@@ -93,7 +93,7 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         ctx,
         &plan,
         Phase::AllowExpansion,
-        &class_question,
+        Some(&class_question),
         &mut applied,
     )
     .await?
@@ -111,16 +111,53 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         plan.claims.len(),
         plan.target
     );
-    if !apply::run_phase(ctx, &plan, Phase::Resize, &resize_question, &mut applied).await? {
-        let class_note = if applied.iter().any(|a| a.result == "applied") {
-            " (the StorageClass change above was applied)"
-        } else {
-            ""
-        };
-        return Err(Error::Declined {
-            message: format!("plan not confirmed; no claim was changed{class_note}"),
-        });
+    let mut question = Some(resize_question.as_str());
+    let mut replanned = false;
+    loop {
+        match apply::run_phase(ctx, &plan, Phase::Resize, question, &mut applied).await {
+            Ok(true) => break,
+            Ok(false) => {
+                let class_note = if applied.iter().any(|a| a.result == "applied") {
+                    " (the StorageClass change above was applied)"
+                } else {
+                    ""
+                };
+                return Err(Error::Declined {
+                    message: format!("plan not confirmed; no claim was changed{class_note}"),
+                });
+            }
+            // A claim changed between reading and patching (409): read everything again and plan again for
+            // the same absolute size. If that plan asks for nothing new, apply it without asking again: the user
+            // confirmed exactly these changes. Otherwise stop and show what changed.
+            Err(err) if is_conflict(&err) && !replanned && !ctx.settings.dry_run => {
+                replanned = true;
+                apply::progress(
+                    ctx,
+                    &format!("{err}; reading the objects again and planning again"),
+                );
+                let fresh = gather::snapshot(ctx, &instance).await?;
+                let again = plan::plan(
+                    &fresh,
+                    &SizeRequest::Absolute(plan.target),
+                    args.allow_expansion,
+                )?;
+                if !plan_covers(&plan, &again) {
+                    ctx.printer.info(&plan::render(&again));
+                    return Err(Error::Verify {
+                        message: format!(
+                            "the objects changed while the plan was applied ({err}), and the plan is now different (above); nothing more was changed"
+                        ),
+                        hint: Some("re-run the command to review and confirm the new plan".into()),
+                    });
+                }
+                snapshot = fresh;
+                plan = again;
+                question = None;
+            }
+            Err(err) => return Err(err),
+        }
     }
+    report.claims = report_for(&plan, ctx.settings.dry_run).claims;
     let recreate_question = plan
         .phase(Phase::RecreateStatefulSet)
         .find_map(|s| match s {
@@ -134,7 +171,7 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         ctx,
         &plan,
         Phase::RecreateStatefulSet,
-        &recreate_question,
+        Some(&recreate_question),
         &mut applied,
     )
     .await?;
@@ -294,6 +331,22 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         });
     }
     Ok(ExitCode::Ok)
+}
+
+/// A 409 Conflict from the API server (the object changed since it was read).
+fn is_conflict(err: &Error) -> bool {
+    matches!(err, Error::Kube { source: kube::Error::Api(status), .. } if status.code == 409)
+}
+
+/// Whether every change of `again` (re-planned after a conflict) was already in `first`: same target, and each of
+/// its steps names an object and a change the first plan had (resourceVersions aside).
+fn plan_covers(first: &ResizePlan, again: &ResizePlan) -> bool {
+    let key = |step: &Step| match step {
+        Step::PatchClaim { name, to, .. } => format!("claim {name} {to}"),
+        other => other.summary(),
+    };
+    let known: Vec<String> = first.steps.iter().map(|(_, s)| key(s)).collect();
+    first.target == again.target && again.steps.iter().all(|(_, s)| known.contains(&key(s)))
 }
 
 fn report_for(plan: &ResizePlan, dry_run: bool) -> ResizeReport {

@@ -186,20 +186,25 @@ async fn wait_gone(api: &Api<StatefulSet>, name: &str, limit: Duration) -> Resul
     })
 }
 
-/// Run the steps of one phase in order after confirming `question`. Returns what was applied; a declined phase is
+/// Run the steps of one phase in order after confirming `question` (None: the user already confirmed these very
+/// changes, e.g. when a conflict made us re-read and the new plan is the same). Returns what was applied; a declined phase is
 /// `skipped`. For the operator flavour, a failure after the pause leaves the resource unpaused (see [`rollback`]).
 pub async fn run_phase(
     ctx: &Ctx,
     plan: &ResizePlan,
     phase: Phase,
-    question: &str,
+    question: Option<&str>,
     applied: &mut Vec<AppliedStep>,
 ) -> Result<bool> {
     let steps: Vec<&Step> = plan.phase(phase).collect();
     if steps.is_empty() {
         return Ok(true);
     }
-    if !ctx.settings.dry_run && !confirm(ctx, question)? {
+    let declined = match question {
+        Some(question) if !ctx.settings.dry_run => !confirm(ctx, question)?,
+        _ => false,
+    };
+    if declined {
         for step in &steps {
             applied.push(AppliedStep {
                 step: step.summary(),

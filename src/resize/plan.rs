@@ -412,31 +412,33 @@ pub fn plan(
     };
     let target = request.target(largest)?;
 
-    // Never shrink, never "resize" to the same size: refused before any request is sent.
+    // Never shrink, never "resize" to the same size: refused before any request is sent. A claim whose pending
+    // request already is the target (an earlier run was interrupted) needs no patch, only following.
     for (_, name, capacity, requested) in &sized {
-        let floor = (*capacity).max(*requested);
-        if target <= floor {
-            let what = if target == floor {
-                "the same as"
-            } else {
-                "smaller than"
-            };
-            let basis = if requested > capacity {
-                format!("its pending request {requested} (capacity {capacity})")
-            } else {
-                format!("its capacity {capacity}")
-            };
-            return Err(Error::usage(
-                format!(
-                    "refusing to resize: {} gives {target}, which is {what} claim {name}'s size ({basis}); resize only grows volumes and never shrinks them",
-                    request.flag()
-                ),
-                Some(format!(
-                    "ask for more than {floor}, e.g. `--size {}`",
-                    floor.increase_by_percent(&crate::quantity::Percent::parse("25%")?)?
-                )),
-            ));
+        if target > *capacity && target >= *requested {
+            continue;
         }
+        let floor = (*capacity).max(*requested);
+        let what = if target == floor {
+            "the same as"
+        } else {
+            "smaller than"
+        };
+        let basis = if requested > capacity {
+            format!("its pending request {requested} (capacity {capacity})")
+        } else {
+            format!("its capacity {capacity}")
+        };
+        return Err(Error::usage(
+            format!(
+                "refusing to resize: {} gives {target}, which is {what} claim {name}'s size ({basis}); resize only grows volumes and never shrinks them",
+                request.flag()
+            ),
+            Some(format!(
+                "ask for more than {floor}, e.g. `--size {}`",
+                floor.increase_by_percent(&crate::quantity::Percent::parse("25%")?)?
+            )),
+        ));
     }
 
     let mut steps: Vec<(Phase, Step)> = Vec::new();
@@ -526,22 +528,25 @@ pub fn plan(
     }
 
     let claim_steps = || {
-        sized.iter().map(|(claim, name, _, requested)| {
-            (
-                Phase::Resize,
-                Step::PatchClaim {
-                    name: name.clone(),
-                    resource_version: claim
-                        .pvc
-                        .metadata
-                        .resource_version
-                        .clone()
-                        .unwrap_or_default(),
-                    from: *requested,
-                    to: target,
-                },
-            )
-        })
+        sized
+            .iter()
+            .filter(|(_, _, _, requested)| *requested != target)
+            .map(|(claim, name, _, requested)| {
+                (
+                    Phase::Resize,
+                    Step::PatchClaim {
+                        name: name.clone(),
+                        resource_version: claim
+                            .pvc
+                            .metadata
+                            .resource_version
+                            .clone()
+                            .unwrap_or_default(),
+                        from: *requested,
+                        to: target,
+                    },
+                )
+            })
     };
     match &snapshot.install {
         Install::Deployment { .. } | Install::Pod { .. } => steps.extend(claim_steps()),
@@ -1039,6 +1044,22 @@ mod tests {
         );
         let plan = plan(&snap, &add("5Gi"), false).unwrap();
         assert_eq!(plan.target, q("25Gi"));
+    }
+
+    #[test]
+    fn a_claim_already_requested_at_the_target_is_followed_not_patched() {
+        let snap = snapshot(
+            Install::Deployment { name: "p".into() },
+            vec![
+                claim(pvc("a", "std", "96Mi", "64Mi")),
+                claim(pvc("b", "std", "64Mi", "64Mi")),
+            ],
+            vec![class("std", "x", Some(true))],
+        );
+        let plan = plan(&snap, &SizeRequest::Absolute(q("96Mi")), false).unwrap();
+        assert_eq!(plan.claims.len(), 2);
+        let patched: Vec<String> = plan.steps.iter().map(|(_, s)| s.summary()).collect();
+        assert_eq!(patched, vec!["patch persistentvolumeclaim/b".to_string()]);
     }
 
     #[test]
