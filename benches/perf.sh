@@ -248,8 +248,8 @@ plugin_counts doctor1
 DOCTOR1_MS=$WALL_MS
 echo
 echo "== doctor, one instance ($NS), latency $LATENCY"
-echo "   manual kubectl sequence: ${MANUAL_MS} ms, $MANUAL_REQ requests (9 commands, the second container of the"
-echo "   incident pods is absent here; --previous answers 400)"
+echo "   manual kubectl sequence: ${MANUAL_MS} ms, $MANUAL_REQ requests (9 commands; these pods have one container and"
+echo "   no previous one, so the incidents' second-container logs are not asked for)"
 echo "   kubectl prom doctor:     ${DOCTOR1_MS} ms, $P_REQ requests, $P_KIB KiB, $P_SERIAL serial round trips (server counted $SIM_REQ)"
 check "doctor: serial round trips" "$P_SERIAL" "<=" 4
 check "doctor: wall time / manual kubectl sequence" "$(ratio "$DOCTOR1_MS" "$MANUAL_MS")" "<=" 0.25 "x"
