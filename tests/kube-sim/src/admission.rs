@@ -19,6 +19,9 @@ pub fn admit_create(
         .as_str()
         .unwrap_or_default()
         .to_string();
+    if let Some(e) = name_error(rt, &name) {
+        return Err(ApiError::invalid(&rt.group, &rt.kind, &name, &[e]));
+    }
     match (rt.group.as_str(), rt.plural.as_str()) {
         ("", "namespaces") => {
             obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
@@ -153,6 +156,51 @@ pub fn admit_create(
         _ => {}
     }
     Ok(())
+}
+
+const DNS1123_LABEL: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+const DNS1123_SUBDOMAIN: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+const DNS1035_LABEL: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+
+fn is_label(s: &str, first_alpha: bool) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && (if first_alpha {
+            b[0].is_ascii_lowercase()
+        } else {
+            b[0] != b'-'
+        })
+        && b[b.len() - 1] != b'-'
+}
+
+/// metadata.name format (apimachinery/pkg/util/validation): namespaces are RFC 1123 labels, Services DNS-1035
+/// labels, RBAC objects path segments (not checked here) and custom resources per their CRD (not checked); the
+/// other kinds RFC 1123 subdomains. Empty names (generateName) are checked after generation by the store.
+fn name_error(rt: &ResourceType, name: &str) -> Option<FieldError> {
+    let builtin = crate::registry::builtins()
+        .iter()
+        .any(|b| b.key() == rt.key());
+    if name.is_empty() || !builtin || rt.group == "rbac.authorization.k8s.io" {
+        return None;
+    }
+    let invalid = |msg: &str| {
+        Some(FieldError::new(
+            "metadata.name",
+            FieldErrorKind::Invalid(format!("{name:?}"), msg.to_string()),
+        ))
+    };
+    match rt.plural.as_str() {
+        "namespaces" if name.len() > 63 => invalid("must be no more than 63 characters"),
+        "namespaces" if !is_label(name, false) => invalid(DNS1123_LABEL),
+        "services" if name.len() > 63 => invalid("must be no more than 63 characters"),
+        "services" if !is_label(name, true) => invalid(DNS1035_LABEL),
+        "namespaces" | "services" => None,
+        _ if name.len() > 253 => invalid("must be no more than 253 characters"),
+        _ if !name.split('.').all(|part| is_label(part, false)) => invalid(DNS1123_SUBDOMAIN),
+        _ => None,
+    }
 }
 
 pub fn admit_update(
@@ -468,6 +516,23 @@ fn validate_statefulset_update(name: &str, old: &Value, new: &Value) -> ApiResul
 
 #[cfg(test)]
 mod tests {
+    use crate::registry::builtins;
+
+    fn rt(plural: &str) -> ResourceType {
+        builtins().into_iter().find(|r| r.plural == plural).unwrap()
+    }
+
+    #[test]
+    fn names_follow_the_kind_rules() {
+        assert!(name_error(&rt("configmaps"), "prometheus-server.v2").is_none());
+        let e = name_error(&rt("configmaps"), "Prometheus_Server").unwrap();
+        assert!(e.to_string().starts_with("metadata.name: Invalid value: \"Prometheus_Server\": a lowercase RFC 1123 subdomain must consist of"), "{e}");
+        assert!(name_error(&rt("namespaces"), "a.b").is_some());
+        assert!(name_error(&rt("services"), "9lives").is_some());
+        assert!(name_error(&rt("services"), "prometheus-operated").is_none());
+        assert!(name_error(&rt("clusterroles"), "system:basic-user").is_none());
+    }
+
     use super::*;
 
     #[test]

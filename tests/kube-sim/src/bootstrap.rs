@@ -97,11 +97,11 @@ pub fn base_objects() -> Vec<Value> {
     v.push(json!({
         "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
         "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-        "provisioner": "kube-sim.io/hostpath-csi", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate",
+        "provisioner": "hostpath.csi.kube-sim.io", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate",
         "allowVolumeExpansion": true,
     }));
     v.push(json!({
-        "apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver", "metadata": {"name": "kube-sim.io/hostpath-csi"},
+        "apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver", "metadata": {"name": "hostpath.csi.kube-sim.io"},
         "spec": {"attachRequired": false, "fsGroupPolicy": "File", "volumeLifecycleModes": ["Persistent"]},
     }));
     v

@@ -303,7 +303,7 @@ fn expand(api: &ApiServer, pvc: &Value, users: &[&Value]) {
     let class = class_of(api, pvc).unwrap_or(json!({}));
     let driver = class["provisioner"]
         .as_str()
-        .unwrap_or("kube-sim.io/hostpath-csi")
+        .unwrap_or("hostpath.csi.kube-sim.io")
         .to_string();
     let mode = class["parameters"][EXPANSION_PARAM]
         .as_str()
