@@ -489,3 +489,39 @@ fn hand_made_deployment_gets_the_flag_in_its_own_args_and_reloads() {
     let text = deploy["spec"]["template"]["spec"]["containers"].to_string();
     assert!(text.contains("--web.enable-lifecycle"), "{text}");
 }
+
+#[test]
+fn several_candidates_without_a_terminal_are_listed_and_a_target_picks_one() {
+    let Some(cluster) = start("reload-two-instances") else {
+        return;
+    };
+    let run = prom(&cluster, &["reload", "-n", "monitoring"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(
+        run.stderr
+            .contains("2 Prometheus servers match in namespace `monitoring`"),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("monitoring/prometheus (plain manifests, deploy/prometheus, 1 pod)"),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("monitoring/prometheus-server (Helm chart release prometheus, deploy/prometheus-server, 1 pod)"),
+        "{run}"
+    );
+    let picked = prom(
+        &cluster,
+        &[
+            "reload",
+            "deploy/prometheus-server",
+            "-n",
+            "monitoring",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(picked.code, 0, "{picked}");
+    assert_eq!(picked.json()["instance"], "prometheus-server", "{picked}");
+}
