@@ -877,3 +877,45 @@ spec:
         "no service disruption"
     );
 }
+
+#[test]
+fn foreground_delete_and_stale_replace_conflict() {
+    let Some(c) = cluster() else { return };
+    let deploy = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: d}}
+  template:
+    metadata: {labels: {app: d}}
+    spec:
+      containers: [{name: c, image: registry.k8s.io/pause:3.10}]
+"#;
+    apply(&c, deploy);
+    ok(&c, &["rollout", "status", "deploy/d", "--timeout=60s"]);
+    let d = ok(&c, &["delete", "deploy", "d", "--cascade=foreground"]);
+    assert_eq!(d.trim(), "deployment.apps \"d\" deleted");
+    assert_eq!(
+        ok(&c, &["get", "rs,pods", "-l", "app=d", "-o", "name"]),
+        "",
+        "dependents went first"
+    );
+
+    let mut cm = ok(&c, &["get", "cm", "kube-root-ca.crt", "-o", "yaml"]);
+    let rv_line = cm
+        .lines()
+        .find(|l| l.trim_start().starts_with("resourceVersion:"))
+        .expect("resourceVersion")
+        .to_string();
+    cm = cm.replace(&rv_line, "  resourceVersion: \"1\"");
+    let path = std::env::temp_dir().join(format!("kube-sim-stale-{}.yaml", std::process::id()));
+    std::fs::write(&path, cm).expect("write");
+    let err = fails(&c, &["replace", "-f", path.to_str().unwrap_or_default()]);
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        err.contains("Error from server (Conflict): error when replacing") && err.contains("Operation cannot be fulfilled on configmaps \"kube-root-ca.crt\": the object has been modified; please apply your changes to the latest version and try again"),
+        "{err}"
+    );
+}
