@@ -9,6 +9,15 @@ use serde_json::Value;
 use std::time::Duration;
 use support::{Cluster, Options, kubectl, kubectl_json, prom, start, wait_until};
 
+/// A scenario with one injected API fault (`ACTION:METHOD:PATH_SUBSTRING:TIMES`, kube-sim's `--fault`).
+fn start_with_fault(scenario: &str, fault: &str) -> Option<Cluster> {
+    Cluster::start_or_skip(Options {
+        scenario: Some(scenario.into()),
+        faults: vec![fault.into()],
+        ..Default::default()
+    })
+}
+
 fn items(list: &Value) -> Vec<Value> {
     list["items"].as_array().cloned().unwrap_or_default()
 }
@@ -611,11 +620,8 @@ fn chart_statefulset_grows_every_claim_and_recreates_the_statefulset_around_its_
 #[test]
 fn operator_failure_after_the_pause_leaves_the_resource_unpaused_with_its_old_request() {
     // The first claim patch answers 409 Conflict (as if someone edited the claim meanwhile).
-    let Some(cluster) = Cluster::start_or_skip(Options {
-        scenario: Some("kps-healthy".into()),
-        faults: vec!["409:PATCH:/persistentvolumeclaims/:1".into()],
-        ..Default::default()
-    }) else {
+    let Some(cluster) = start_with_fault("kps-healthy", "409:PATCH:/persistentvolumeclaims/:1")
+    else {
         return;
     };
     let ns = "monitoring";
@@ -670,11 +676,8 @@ fn operator_failure_after_the_pause_leaves_the_resource_unpaused_with_its_old_re
 #[test]
 fn a_conflict_on_a_claim_is_replanned_for_the_same_size_and_applied_once() {
     // The first claim patch answers 409 Conflict, as a concurrent edit of the claim would.
-    let Some(cluster) = Cluster::start_or_skip(Options {
-        scenario: Some("resize-online".into()),
-        faults: vec!["409:PATCH:/persistentvolumeclaims/:1".into()],
-        ..Default::default()
-    }) else {
+    let Some(cluster) = start_with_fault("resize-online", "409:PATCH:/persistentvolumeclaims/:1")
+    else {
         return;
     };
     let ns = "monitoring";
