@@ -62,6 +62,7 @@ pub enum Data {
     StorageClasses,
     VolumeStats,
     PrometheusApi,
+    ConfigMaps,
 }
 
 impl Data {
@@ -77,6 +78,7 @@ impl Data {
             Data::StorageClasses => "get storageclasses".to_string(),
             Data::VolumeStats => "get nodes/proxy".to_string(),
             Data::PrometheusApi => format!("get pods/proxy -n {namespace}"),
+            Data::ConfigMaps => format!("get configmaps -n {namespace}"),
         };
         format!("kubectl auth can-i {q}")
     }
@@ -93,6 +95,7 @@ impl Data {
             Data::StorageClasses => "storageclasses",
             Data::VolumeStats => "nodes/proxy (kubelet volume stats)",
             Data::PrometheusApi => "the Prometheus HTTP API (pods/proxy)",
+            Data::ConfigMaps => "configmaps (the Prometheus configuration)",
         }
     }
 }
@@ -257,7 +260,7 @@ pub const CATALOG: &[Check] = &[
         Warning,
         Config,
         "Unknown configuration key (did you mean …?)",
-        &[Logs],
+        &[Logs, ConfigMaps],
     ),
     check(
         "PROM-304",

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::prom_http::PromPod;
 use futures::future::join_all;
 use k8s_openapi::api::core::v1::{
-    Endpoints, Event, PersistentVolume, PersistentVolumeClaim, Pod, Service,
+    ConfigMap, Endpoints, Event, PersistentVolume, PersistentVolumeClaim, Pod, Service,
 };
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, ListParams, LogParams};
@@ -118,13 +118,33 @@ pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
         .iter()
         .filter_map(|(_, p)| p.spec.as_ref()?.node_name.clone())
         .collect();
-    let (pvs, classes, logs, usage, live) = futures::join!(
+    let config_maps: BTreeSet<(String, String)> = instances
+        .iter()
+        .filter_map(|i| match i.config.as_ref().map(|c| &c.source) {
+            Some(discover::ConfigSource::ConfigMap { name, .. }) => {
+                Some((i.namespace.clone(), name.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let (pvs, classes, logs, usage, live, cms) = futures::join!(
         get_pvs(client, &pv_names),
         get_classes(client, &class_names),
         join_all(pods.iter().map(|(i, p)| pod_logs(client, i, p))),
         join_all(nodes.iter().map(|n| node_stats(client, n))),
         join_all(pods.iter().map(|(i, p)| live_status(ctx, i, p))),
+        join_all(config_maps.iter().map(|(ns, name)| {
+            let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+            async move { (ns.clone(), api.get(name).await) }
+        })),
     );
+    for (ns, result) in cms {
+        match result {
+            Ok(cm) => objects.config_maps.push(cm),
+            Err(e) if forbidden(&e) => objects.gaps.push((Some(ns), gap(Data::ConfigMaps, &e))),
+            Err(_) => {}
+        }
+    }
     let (pvs, pv_gap) = pvs;
     objects.pvs = pvs;
     objects.gaps.extend(pv_gap.map(|g| (None, g)));

@@ -7,8 +7,8 @@ use crate::doctor::catalog::Data;
 use crate::logscan::{self, Hit, Kind};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerStatus, Endpoints, Event, PersistentVolume, PersistentVolumeClaim, Pod,
-    PodSpec, Service,
+    ConfigMap, Container, ContainerStatus, Endpoints, Event, PersistentVolume,
+    PersistentVolumeClaim, Pod, PodSpec, Service,
 };
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -45,6 +45,8 @@ pub struct InstanceSnapshot {
     pub live: Vec<LiveStatus>,
     /// Data that could not be read, and why.
     pub gaps: Vec<Gap>,
+    /// The configuration file as the ConfigMap holds it now (what the next start or reload will load).
+    pub config_text: Option<String>,
 }
 
 /// A container's log, current or previous (bounded tail).
@@ -119,6 +121,7 @@ impl InstanceSnapshot {
             usage: Vec::new(),
             live: Vec::new(),
             gaps: Vec::new(),
+            config_text: None,
         }
     }
 
@@ -274,6 +277,7 @@ pub struct Objects {
     pub pvcs: Vec<PersistentVolumeClaim>,
     pub pvs: Vec<PersistentVolume>,
     pub storage_classes: Vec<StorageClass>,
+    pub config_maps: Vec<ConfigMap>,
     pub logs: Vec<ContainerLog>,
     pub usage: Vec<VolumeUsage>,
     pub live: Vec<LiveStatus>,
@@ -330,6 +334,7 @@ impl Objects {
             "PersistentVolumeClaim" => self.pvcs.push(serde_json::from_value(value)?),
             "PersistentVolume" => self.pvs.push(serde_json::from_value(value)?),
             "StorageClass" => self.storage_classes.push(serde_json::from_value(value)?),
+            "ConfigMap" => self.config_maps.push(serde_json::from_value(value)?),
             _ => {}
         }
         Ok(())
@@ -511,6 +516,15 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
         .cloned()
         .collect();
     s.logs.extend(termination_messages(&s.pods, &s.logs));
+    if let Some(crate::discover::ConfigSource::ConfigMap { name, key }) =
+        instance.config.as_ref().map(|c| &c.source)
+    {
+        s.config_text = objects
+            .config_maps
+            .iter()
+            .find(|cm| in_ns(&cm.metadata) && cm.metadata.name.as_deref() == Some(name.as_str()))
+            .and_then(|cm| cm.data.as_ref()?.get(key).cloned());
+    }
     s.usage = objects
         .usage
         .iter()

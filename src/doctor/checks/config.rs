@@ -150,6 +150,21 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
             }
         }
     }
+    // The ConfigMap as it is now: a typo there fails the next reload or restart even if nothing logged it yet.
+    if !out.iter().any(|f| f.id == "PROM-303")
+        && let Some(text) = &s.config_text
+        && let Some(issue) = crate::promconfig::check(text).into_iter().find(|i| i.error)
+    {
+        let line = issue.line.map(|l| format!(" line {l}")).unwrap_or_default();
+        out.push(Finding::new(
+            "PROM-303",
+            s.target(),
+            vec![format!("{}{line} at {}: {}", configmap(s), if issue.path.is_empty() { "top level" } else { &issue.path }, issue.message)],
+            "Prometheus's strict YAML rejects this key: the next reload fails (the old configuration keeps \
+             running) and the next restart crash-loops.",
+            format!("{}, then `{}` (it validates before reloading)", edit_command(s), s.prom_command("reload")),
+        ));
+    }
     if let Some((log, hit)) = still_current(&hits, &[Kind::RuleLoadFailed], &[Kind::ConfigLoaded]) {
         out.push(Finding::new(
             "PROM-304",
@@ -239,6 +254,32 @@ mod tests {
         assert!(f[0].evidence[0].contains("prometheus_config_last_reload_successful 0"));
         s.live[0].last_reload_successful = Some(1.0);
         assert!(check(&s).is_empty());
+    }
+
+    #[test]
+    fn a_typo_in_the_config_map_is_found_before_any_reload() {
+        let typo = "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: self\n    scarpe_interval: 5s\n    static_configs:\n      - targets: ['localhost:9090']\n";
+        let yaml = format!(
+            "{CHART}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prometheus-server\n  namespace: monitoring\ndata:\n  prometheus.yml: |\n{}",
+            typo.lines()
+                .map(|l| format!("    {l}\n"))
+                .collect::<String>()
+        );
+        let f = check(&instance(&yaml, &[]));
+        assert_eq!(ids(&f), ["PROM-303"]);
+        assert!(
+            f[0].evidence[0].contains("scarpe_interval"),
+            "{:?}",
+            f[0].evidence
+        );
+        assert!(
+            f[0].evidence[0].contains("ConfigMap prometheus-server (key prometheus.yml) line 5"),
+            "{:?}",
+            f[0].evidence
+        );
+        // The same file without the typo: nothing.
+        let good = yaml.replace("scarpe_interval", "scrape_interval");
+        assert!(check(&instance(&good, &[])).is_empty());
     }
 
     #[test]
