@@ -696,6 +696,44 @@ mod tests {
         assert!(!text.contains("restarted"), "{text}");
     }
 
+    fn plan_with(target: &str, claims: &[(&str, &str)]) -> ResizePlan {
+        let q = |t: &str| crate::quantity::Quantity::parse(t).unwrap();
+        ResizePlan {
+            namespace: "monitoring".into(),
+            instance: "deploy/p".into(),
+            flavour: "plain",
+            target: q(target),
+            claims: Vec::new(),
+            steps: claims
+                .iter()
+                .map(|(name, rv)| {
+                    (
+                        Phase::Resize,
+                        Step::PatchClaim {
+                            name: name.to_string(),
+                            resource_version: rv.to_string(),
+                            from: q("64Mi"),
+                            to: q(target),
+                        },
+                    )
+                })
+                .collect(),
+            warnings: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_replan_is_applied_silently_only_when_it_asks_for_nothing_new() {
+        let first = plan_with("96Mi", &[("a", "1"), ("b", "1")]);
+        // New resourceVersions, and claim a already done: nothing new.
+        assert!(plan_covers(&first, &plan_with("96Mi", &[("b", "7")])));
+        assert!(plan_covers(&first, &plan_with("96Mi", &[])));
+        // Another claim appeared, or the size differs: ask again.
+        assert!(!plan_covers(&first, &plan_with("96Mi", &[("c", "1")])));
+        assert!(!plan_covers(&first, &plan_with("128Mi", &[("a", "1")])));
+    }
+
     #[test]
     fn filesystem_must_reach_nearly_the_target() {
         let target = crate::quantity::Quantity::parse("100Mi").unwrap();
