@@ -64,10 +64,6 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
     let reviews = gather::access_reviews(ctx, &plan.access()).await?;
     gather::check_access(&reviews)?;
     ctx.printer.info(&plan::render(&plan));
-    for warning in &plan.warnings {
-        ctx.printer
-            .debug(&format!("(warning shown in the plan) {warning}"));
-    }
 
     let mut applied: Vec<AppliedStep> = Vec::new();
     let mut report = report_for(&plan, ctx.settings.dry_run);
