@@ -525,3 +525,33 @@ fn several_candidates_without_a_terminal_are_listed_and_a_target_picks_one() {
     assert_eq!(picked.code, 0, "{picked}");
     assert_eq!(picked.json()["instance"], "prometheus-server", "{picked}");
 }
+
+#[test]
+fn dry_run_validates_but_never_reloads() {
+    let Some(cluster) = start("chart-healthy") else {
+        return;
+    };
+    let pod = server_pods(&cluster).remove(0);
+    let loads_before = completed_loads(&cluster, &pod);
+    let run = prom(
+        &cluster,
+        &["reload", "-n", "monitoring", "--dry-run", "-o", "json"],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let doc = run.json();
+    assert_eq!(doc["pods"][0]["outcome"], "skipped", "{run}");
+    assert_eq!(
+        doc["pods"][0]["error"], "dry run: POST /-/reload not sent",
+        "{run}"
+    );
+    assert_eq!(
+        doc["validation"],
+        serde_json::json!(["keys", "promtool"]),
+        "{run}"
+    );
+    assert_eq!(
+        completed_loads(&cluster, &pod),
+        loads_before,
+        "--dry-run reloaded Prometheus"
+    );
+}

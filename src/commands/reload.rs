@@ -759,15 +759,23 @@ async fn reload_all(ctx: &Ctx, instance: &Instance) -> Vec<PodReload> {
     let reloads = instance.pods.iter().map(|p| {
         let task = board.line(&p.name);
         async move {
-            if p.phase != "Running" {
-                task.done(&format!("skipped: pod is {}", p.phase));
+            // A reload changes what Prometheus runs: --dry-run validates and checks the sync, but never POSTs.
+            let skip = if p.phase != "Running" {
+                Some(format!("pod is {}", p.phase))
+            } else if ctx.settings.dry_run {
+                Some("dry run: POST /-/reload not sent".to_string())
+            } else {
+                None
+            };
+            if let Some(why) = skip {
+                task.done(&format!("skipped: {why}"));
                 return PodReload {
                     pod: p.name.clone(),
                     access: None,
                     last_success_before: None,
                     last_success_after: None,
                     outcome: Outcome::Skipped,
-                    error: Some(format!("pod is {}", p.phase)),
+                    error: Some(why),
                 };
             }
             let prom = PromPod::new(&ctx.client, ctx.exec.as_ref(), instance, &p.name);
