@@ -156,15 +156,20 @@ fn question(change: &Change) -> String {
 /// with `ask_each` false (`--yes`, `--dry-run`) all do. Otherwise each is asked by name, except that removing the
 /// one-off chown step goes with the step itself, and when the chown step is declined the removal tied to it is
 /// dropped unasked: without the chown nothing replaces the user's chmod/chown init containers on such a volume.
-/// Returns the accepted changes and a sentence per declined one.
+///
+/// A pod-level runAsUser/runAsGroup/runAsNonRoot also applies to init containers, so when a chmod/chown init
+/// container stays (its removal declined) those fields are left out of the securityContext change: the init
+/// container must keep running as root (seen in kube-sim: it crash-loops as 65534 on the root-owned volume).
+/// Returns the accepted changes and a sentence per declined or narrowed one.
 pub fn decide(
     changes: &[Change],
     ask_each: bool,
     mut ask: impl FnMut(&Change) -> Result<bool>,
-) -> Result<(Vec<&Change>, Vec<String>)> {
-    let mut accepted = Vec::new();
+) -> Result<(Vec<Change>, Vec<String>)> {
+    let mut accepted: Vec<Change> = Vec::new();
     let mut declined = Vec::new();
     let mut chown_declined = false;
+    let mut kept_init: Vec<String> = Vec::new();
     for change in changes {
         let only_our_step = matches!(&change.edit, Edit::RemoveInitContainers { names }
             if names.iter().all(|n| n == CHOWN_STEP_NAME));
@@ -176,18 +181,48 @@ pub fn decide(
                     "{} (skipped: the one-off chown it follows was declined)",
                     question(change)
                 ));
-                continue;
+                false
+            } else {
+                only_our_step || ask(change)?
             }
-            only_our_step || ask(change)?
         } else {
             ask(change)?
         };
         if ok {
-            accepted.push(change);
-        } else {
-            chown_declined |= change.kind == ChangeKind::AddChownStep;
+            accepted.push(change.clone());
+            continue;
+        }
+        match &change.edit {
+            Edit::AddInitContainer { .. } => chown_declined = true,
+            Edit::RemoveInitContainers { names } => {
+                kept_init.extend(names.iter().filter(|n| *n != CHOWN_STEP_NAME).cloned())
+            }
+            Edit::SetSecurityContext { .. } => {}
+        }
+        if !(change.after_verify
+            && chown_declined
+            && change.kind == ChangeKind::RemoveInitContainers)
+        {
             declined.push(question(change));
         }
+    }
+    if !kept_init.is_empty() {
+        const USER_FIELDS: [&str; 3] = ["runAsUser", "runAsGroup", "runAsNonRoot"];
+        for change in &mut accepted {
+            if let Edit::SetSecurityContext { fields } = &mut change.edit
+                && USER_FIELDS.iter().any(|k| fields.contains_key(*k))
+            {
+                fields.retain(|k, _| !USER_FIELDS.contains(&k.as_str()));
+                declined.push(format!(
+                    "runAsUser/runAsGroup/runAsNonRoot left unset: a pod-level user also applies to init containers, \
+                     and {} stays and must keep running as root",
+                    kept_init.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        accepted.retain(
+            |c| !matches!(&c.edit, Edit::SetSecurityContext { fields } if fields.is_empty()),
+        );
     }
     Ok((accepted, declined))
 }
@@ -293,16 +328,8 @@ pub async fn apply(
     outcome.declined = declined;
 
     // Round 1: everything not waiting for verification, as one patch (one rollout, one resourceVersion).
-    let first: Vec<&Change> = accepted
-        .iter()
-        .copied()
-        .filter(|c| !c.after_verify)
-        .collect();
-    let second: Vec<&Change> = accepted
-        .iter()
-        .copied()
-        .filter(|c| c.after_verify)
-        .collect();
+    let first: Vec<&Change> = accepted.iter().filter(|c| !c.after_verify).collect();
+    let second: Vec<&Change> = accepted.iter().filter(|c| c.after_verify).collect();
     outcome.verification = Some(
         round(
             ctx,
@@ -634,7 +661,16 @@ mod tests {
             ok.iter().map(|c| c.kind).collect::<Vec<_>>(),
             vec![ChangeKind::SecurityContext]
         );
-        assert_eq!(declined.len(), 1);
+        // The chmod init container stays and runs as root, so the pod-level user is left out; fsGroup still goes.
+        let Edit::SetSecurityContext { fields } = &ok[0].edit else {
+            panic!("not a securityContext change")
+        };
+        assert_eq!(
+            fields.keys().collect::<Vec<_>>(),
+            vec!["fsGroup", "fsGroupChangePolicy"]
+        );
+        assert_eq!(declined.len(), 2, "{declined:?}");
+        assert!(declined[1].contains("`init-chmod` stays"), "{declined:?}");
         // --yes / --dry-run: nothing is asked, everything goes.
         let (ok, declined) = decide(&p.changes, false, |_| panic!("must not ask")).unwrap();
         assert_eq!(ok.len(), 2);
