@@ -416,12 +416,17 @@ impl Finding {
     }
 }
 
-/// The catalog as a Markdown table (the README's section and `--list-checks` share it).
-pub fn markdown_table() -> String {
-    let mut out = String::from("| id | severity | family | what it finds |\n|---|---|---|---|\n");
+/// The catalog sorted by id, as `--list-checks` and the README list it (CATALOG itself is in report order).
+pub fn by_id() -> Vec<&'static Check> {
     let mut sorted: Vec<&Check> = CATALOG.iter().collect();
     sorted.sort_by_key(|c| c.id);
-    for c in sorted {
+    sorted
+}
+
+/// The catalog as the README's Markdown table (a unit test keeps the README equal to it).
+pub fn markdown_table() -> String {
+    let mut out = String::from("| id | severity | family | what it finds |\n|---|---|---|---|\n");
+    for c in by_id() {
         out.push_str(&format!(
             "| {} | {} | {} | {} |\n",
             c.id,

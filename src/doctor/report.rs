@@ -4,7 +4,7 @@
 
 use crate::cli::FailOn;
 use crate::discover::{self, Flavour};
-use crate::doctor::catalog::{CATALOG, Check, Finding, Severity};
+use crate::doctor::catalog::{self, Check, Finding, Severity};
 use crate::doctor::checks;
 use crate::doctor::snapshot::Snapshot;
 use crate::error::ExitCode;
@@ -182,8 +182,7 @@ struct CheckList {
 
 /// `--list-checks`: the catalog, by id.
 pub fn render_catalog(json: bool) -> crate::Result<String> {
-    let mut checks: Vec<Check> = CATALOG.to_vec();
-    checks.sort_by_key(|c| c.id);
+    let checks: Vec<Check> = catalog::by_id().into_iter().copied().collect();
     if json {
         let doc = crate::output::json_document(CHECK_LIST_KIND, &CheckList { checks })?;
         return Ok(serde_json::to_string_pretty(&doc).unwrap_or_default());
@@ -204,6 +203,7 @@ pub fn render_catalog(json: bool) -> crate::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doctor::catalog::CATALOG;
     use crate::doctor::checks::fixtures::{CHART, HANDMADE, instance, log};
 
     fn snapshot(instances: Vec<crate::doctor::snapshot::InstanceSnapshot>) -> Snapshot {
