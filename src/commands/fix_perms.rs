@@ -106,9 +106,10 @@ pub fn render(instance: &str, d: &Diagnosis, plan: &PermsPlan, outcome: &Outcome
             outcome.applied.len()
         )),
         Status::Fixed => {
+            let now = outcome.security_context.as_ref().unwrap_or(&plan.after);
             out.push_str(&format!(
                 "fixed: securityContext now {}\n",
-                fields_text(&plan.after)
+                fields_text(now)
             ));
             if let Some(v) = &outcome.verification {
                 let ready = v.pods.iter().filter(|(_, r)| *r).count();
@@ -157,6 +158,7 @@ mod tests {
             declined: vec![],
             restarted_pods: vec![],
             verification: None,
+            security_context: None,
         }
     }
 

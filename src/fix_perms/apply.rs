@@ -67,6 +67,8 @@ pub struct Outcome {
     /// Pods restarted because a StatefulSet does not replace a pod that is not Ready.
     pub restarted_pods: Vec<String>,
     pub verification: Option<Verification>,
+    /// The pod securityContext fields after what was applied (None when nothing was).
+    pub security_context: Option<super::diagnose::SecurityFields>,
 }
 
 fn api_for(ctx: &Ctx, target: &Target) -> Api<DynamicObject> {
@@ -280,6 +282,7 @@ pub async fn apply(
         declined: Vec::new(),
         restarted_pods: Vec::new(),
         verification: None,
+        security_context: None,
     };
     if plan.is_noop() {
         return Ok(outcome);
@@ -326,6 +329,15 @@ pub async fn apply(
         crate::ui::ask(&question(change))
     })?;
     outcome.declined = declined;
+    outcome.security_context =
+        Some(
+            accepted
+                .iter()
+                .fold(plan.before.clone(), |fields, c| match &c.edit {
+                    Edit::SetSecurityContext { fields: fragment } => fields.merged(fragment),
+                    _ => fields,
+                }),
+        );
 
     // Round 1: everything not waiting for verification, as one patch (one rollout, one resourceVersion).
     let first: Vec<&Change> = accepted.iter().filter(|c| !c.after_verify).collect();

@@ -64,6 +64,24 @@ pub struct SecurityFields {
 }
 
 impl SecurityFields {
+    /// These fields with a securityContext fragment (camelCase keys, as in a patch) applied over them.
+    pub fn merged(&self, fragment: &serde_json::Map<String, serde_json::Value>) -> Self {
+        let mut out = self.clone();
+        for (key, value) in fragment {
+            match key.as_str() {
+                "runAsUser" => out.run_as_user = value.as_i64(),
+                "runAsGroup" => out.run_as_group = value.as_i64(),
+                "runAsNonRoot" => out.run_as_non_root = value.as_bool(),
+                "fsGroup" => out.fs_group = value.as_i64(),
+                "fsGroupChangePolicy" => {
+                    out.fs_group_change_policy = value.as_str().map(str::to_string)
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
     /// The fields of a pod securityContext.
     pub fn of(context: Option<&PodSecurityContext>) -> Self {
         let Some(c) = context else {
@@ -731,6 +749,23 @@ mod tests {
         let d = diagnose(&snap);
         assert_eq!(d.user, images::UPSTREAM_NOBODY);
         assert!(d.user_source.contains("assuming"), "{}", d.user_source);
+    }
+
+    #[test]
+    fn security_fields_merge_a_patch_fragment() {
+        let before = SecurityFields {
+            run_as_user: Some(1000),
+            ..Default::default()
+        };
+        let fragment = serde_json::json!({"fsGroup": 2000, "fsGroupChangePolicy": "OnRootMismatch", "other": 1});
+        let after = before.merged(fragment.as_object().unwrap());
+        assert_eq!(after.run_as_user, Some(1000));
+        assert_eq!(after.fs_group, Some(2000));
+        assert_eq!(
+            after.fs_group_change_policy.as_deref(),
+            Some("OnRootMismatch")
+        );
+        assert_eq!(after.run_as_non_root, None);
     }
 
     #[test]
