@@ -7,9 +7,8 @@ use crate::node_agent::{Body, PodSubresource};
 use crate::rbac::{self, Attributes};
 use crate::registry::ResourceType;
 use crate::selectors::{FieldSelector, LabelSelector};
-use crate::server::{ApiServer, error_response, full, json_response, param, parse_query};
+use crate::server::{ApiServer, error_response, json_response, param, parse_query};
 use crate::status::{ApiError, ApiResult};
-use crate::store::EventType;
 use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
@@ -705,15 +704,6 @@ fn after_write(api: &ApiServer, rt: &ResourceType) {
         let (crds, _) = api.store.list(&rt.key(), None);
         api.registry.set_crds(&crds);
     }
-}
-
-/// Is this a watch-stream event of the given kind? (Helper for controllers.)
-pub fn is_delete(kind: EventType) -> bool {
-    kind == EventType::Deleted
-}
-
-pub fn empty_ok() -> Response<Body> {
-    Response::new(full(""))
 }
 
 #[cfg(test)]
