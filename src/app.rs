@@ -10,14 +10,28 @@ use std::io::IsTerminal;
 pub async fn run(cli: Cli) -> ExitCode {
     let printer = printer_for(&cli);
     let requests = crate::accounting::RequestStats::default();
-    // Ctrl-C: stop waiting and say what that means; changes already sent are not rolled back (exit 130).
+    // Ctrl-C: stop waiting and say what that means; changes already sent are not rolled back (exit 130). A step that
+    // must not be left half-done (crate::interrupt::critical) finishes first, unless Ctrl-C is pressed again.
     // `biased`: the Ctrl-C handler is installed before the command sends its first request.
+    let defer_printer = printer.clone();
     let outcome = tokio::select! {
         biased;
-        _ = tokio::signal::ctrl_c() => Err(crate::Error::Interrupted {
-            state: "stopped before the command finished; any change already sent to the cluster stays applied and \
-                    nothing was rolled back; re-run the command to see where things stand"
-                .into(),
+        forced = crate::interrupt::stop_requested(|reasons| {
+            defer_printer.warn(&format!(
+                "interrupt received; finishing first so nothing is left half-done: {} (press Ctrl-C again to stop now)",
+                reasons.join("; ")
+            ))
+        }) => Err(crate::Error::Interrupted {
+            state: if forced {
+                format!(
+                    "stopped in the middle of a step that should have finished: {}; re-run the command to see where things stand",
+                    crate::interrupt::open_reasons().join("; ")
+                )
+            } else {
+                "stopped before the command finished; any change already sent to the cluster stays applied and \
+                 nothing was rolled back; re-run the command to see where things stand"
+                    .into()
+            },
         }),
         result = dispatch(cli, printer.clone(), requests.clone()) => result,
     };

@@ -13,7 +13,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, Volume};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The operator's API group/version/plural for the `Prometheus` custom resource.
 pub const OPERATOR_GROUP: &str = "monitoring.coreos.com";
@@ -898,8 +898,11 @@ fn ns_of(meta: &ObjectMeta) -> String {
 // ------------------------------------------------------------------------------------------------------------------
 // Gathering (I/O)
 
-/// List Deployments, StatefulSets, Pods and `Prometheus` resources in the scope, concurrently. A cluster without the
-/// operator's CRD simply has no `Prometheus` resources.
+/// Read what discovery needs in two concurrent rounds, so no request grows with pods unrelated to Prometheus:
+/// first Deployments, StatefulSets and `Prometheus` resources in the scope; then the pods of each workload whose
+/// template runs Prometheus, by that workload's own label selector. A cluster without the operator's CRD simply has
+/// no `Prometheus` resources. Bare pods (no controller) cannot be found by a selector: they are read by a namespace
+/// pod list only when the scope holds no workload-managed Prometheus at all (one more round trip in that rare case).
 pub async fn gather(client: &kube::Client, scope: &Scope) -> Result<Inventory> {
     use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
     let where_ = match scope {
@@ -924,13 +927,7 @@ pub async fn gather(client: &kube::Client, scope: &Scope) -> Result<Inventory> {
     };
     let deployments = api::<Deployment>(client, scope);
     let statefulsets = api::<StatefulSet>(client, scope);
-    let pods = api::<Pod>(client, scope);
-    let (d, s, p, c) = futures::join!(
-        deployments.list(&lp),
-        statefulsets.list(&lp),
-        pods.list(&lp),
-        crs.list(&lp)
-    );
+    let (d, s, c) = futures::join!(deployments.list(&lp), statefulsets.list(&lp), crs.list(&lp));
     let prometheuses = match c {
         Ok(list) => list
             .items
@@ -949,16 +946,78 @@ pub async fn gather(client: &kube::Client, scope: &Scope) -> Result<Inventory> {
             ))(e));
         }
     };
-    Ok(Inventory {
+    let mut inventory = Inventory {
         deployments: d
             .map_err(Error::kube(format!("list deployments {where_}")))?
             .items,
         statefulsets: s
             .map_err(Error::kube(format!("list statefulsets {where_}")))?
             .items,
-        pods: p.map_err(Error::kube(format!("list pods {where_}")))?.items,
+        pods: Vec::new(),
         prometheuses,
-    })
+    };
+    let selectors = prometheus_pod_selectors(&inventory);
+    let pod_lists = if selectors.is_empty() {
+        // Only bare Prometheus pods can be left to find.
+        vec![
+            api::<Pod>(client, scope)
+                .list(&lp)
+                .await
+                .map_err(Error::kube(format!("list pods {where_}")))?,
+        ]
+    } else {
+        futures::future::try_join_all(selectors.iter().map(|(ns, selector)| async move {
+            Api::<Pod>::namespaced(client.clone(), ns)
+                .list(&ListParams::default().labels(selector))
+                .await
+                .map_err(Error::kube(format!(
+                    "list pods matching `{selector}` in namespace {ns}"
+                )))
+        }))
+        .await?
+    };
+    inventory.pods = pod_lists.into_iter().flat_map(|l| l.items).collect();
+    Ok(inventory)
+}
+
+/// (namespace, label selector) of every Deployment and StatefulSet whose pod template runs Prometheus, deduplicated:
+/// the pod lists discovery needs.
+fn prometheus_pod_selectors(inv: &Inventory) -> BTreeSet<(String, String)> {
+    let deployments = inv.deployments.iter().filter_map(|d| {
+        let spec = d.spec.as_ref()?;
+        Some((&d.metadata, &spec.selector, spec.template.spec.as_ref()?))
+    });
+    let statefulsets = inv.statefulsets.iter().filter_map(|s| {
+        let spec = s.spec.as_ref()?;
+        Some((&s.metadata, &spec.selector, spec.template.spec.as_ref()?))
+    });
+    deployments
+        .chain(statefulsets)
+        .filter(|(_, _, pod_spec)| prometheus_container(pod_spec).is_some())
+        .filter_map(|(meta, selector, _)| Some((ns_of(meta), selector_text(selector)?)))
+        .collect()
+}
+
+/// A LabelSelector in the API's query syntax (`a=b,c in (d,e),!f`); None when it selects nothing (empty), which a
+/// workload's selector never is.
+pub fn selector_text(selector: &LabelSelector) -> Option<String> {
+    let mut parts: Vec<String> = selector
+        .match_labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for e in selector.match_expressions.iter().flatten() {
+        let values = e.values.as_deref().unwrap_or_default().join(",");
+        parts.push(match e.operator.as_str() {
+            "In" => format!("{} in ({values})", e.key),
+            "NotIn" => format!("{} notin ({values})", e.key),
+            "Exists" => e.key.clone(),
+            "DoesNotExist" => format!("!{}", e.key),
+            _ => return None,
+        });
+    }
+    (!parts.is_empty()).then(|| parts.join(","))
 }
 
 /// Every Prometheus instance in the Ctx's scope.
@@ -1599,5 +1658,33 @@ spec:
             ],
             "web.enable-lifecycle"
         ));
+    }
+
+    #[test]
+    fn selectors_render_in_the_api_query_syntax() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+        let selector = LabelSelector {
+            match_labels: Some(BTreeMap::from([
+                ("app".to_string(), "prometheus".to_string()),
+                ("component".to_string(), "server".to_string()),
+            ])),
+            match_expressions: Some(vec![
+                LabelSelectorRequirement {
+                    key: "tier".into(),
+                    operator: "In".into(),
+                    values: Some(vec!["a".into(), "b".into()]),
+                },
+                LabelSelectorRequirement {
+                    key: "canary".into(),
+                    operator: "DoesNotExist".into(),
+                    values: None,
+                },
+            ]),
+        };
+        assert_eq!(
+            selector_text(&selector).as_deref(),
+            Some("app=prometheus,component=server,tier in (a,b),!canary")
+        );
+        assert_eq!(selector_text(&LabelSelector::default()), None);
     }
 }

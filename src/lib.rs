@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod error;
 pub mod fix_perms;
 pub mod images;
+pub mod interrupt;
 pub mod logscan;
 pub mod output;
 pub mod plan;

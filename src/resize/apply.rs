@@ -215,6 +215,9 @@ pub async fn run_phase(
     }
     let mut paused: Option<&Step> = None;
     let mut orphaned = false;
+    // Held from the pause to the unpause (operator) and from the orphan delete to the recreate (StatefulSet): a
+    // Ctrl-C in between waits, so the resource is never left paused nor the pods without their StatefulSet.
+    let mut in_progress: Option<crate::interrupt::Critical> = None;
     // In a dry run the class change is not persisted, so admission would refuse every claim patch: don't send them.
     let class_only_dry_run =
         ctx.settings.dry_run && plan.phase(Phase::AllowExpansion).next().is_some();
@@ -233,6 +236,20 @@ pub async fn run_phase(
             });
             continue;
         }
+        match step {
+            Step::PausePrometheus { name, .. } if !ctx.settings.dry_run => {
+                in_progress = Some(crate::interrupt::critical(format!(
+                    "prometheus/{name} is paused until the resize unpauses it"
+                )));
+            }
+            Step::OrphanDeleteStatefulSet(_) if !ctx.settings.dry_run && in_progress.is_none() => {
+                in_progress = Some(crate::interrupt::critical(format!(
+                    "{} is being recreated around its running pods",
+                    step.summary()
+                )));
+            }
+            _ => {}
+        }
         match apply_step(ctx, &plan.namespace, step).await {
             Ok(()) => {
                 applied.push(AppliedStep {
@@ -247,7 +264,11 @@ pub async fn run_phase(
                 match step {
                     Step::PausePrometheus { .. } => paused = Some(step),
                     Step::OrphanDeleteStatefulSet(_) => orphaned = true,
-                    Step::UnpausePrometheus { .. } => paused = None,
+                    Step::UnpausePrometheus { .. } => {
+                        paused = None;
+                        in_progress = None;
+                    }
+                    Step::RecreateStatefulSet { .. } => in_progress = None,
                     _ => {}
                 }
             }
