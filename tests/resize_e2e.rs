@@ -666,11 +666,22 @@ fn operator_failure_after_the_pause_leaves_the_resource_unpaused_with_its_old_re
         Some(&old_request),
         "storage request restored"
     );
-    // Not asserted: that the operator leaves the StatefulSet alone after the unpause. Real Kubernetes defaults an
-    // update before validating it, so an unchanged claim template passes; kube-sim's operator currently deletes and
-    // recreates the StatefulSet on any change of the resource's spec (its stored template carries the defaulted
-    // `volumeMode`, the desired one does not), which is the simulator's behaviour, not this command's.
+    // The operator leaves the StatefulSet alone after the unpause: its claim template is unchanged (the apiserver
+    // defaults the operator's update before comparing it with the stored object).
     assert!(!sts_before.is_empty());
+    std::thread::sleep(Duration::from_secs(2));
+    let sts_after = items(&kubectl_json(
+        &cluster,
+        &["get", "statefulsets", "-n", ns, "-l", &label],
+    ));
+    let uids = |list: &[Value]| -> Vec<Value> {
+        list.iter().map(|s| s["metadata"]["uid"].clone()).collect()
+    };
+    assert_eq!(
+        uids(&sts_after),
+        uids(&sts_before),
+        "the StatefulSet was neither deleted nor recreated"
+    );
 }
 
 #[test]

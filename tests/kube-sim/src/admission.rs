@@ -22,6 +22,7 @@ pub fn admit_create(
     if let Some(e) = name_error(rt, &name) {
         return Err(ApiError::invalid(&rt.group, &rt.kind, &name, &[e]));
     }
+    apply_defaults(rt, obj);
     match (rt.group.as_str(), rt.plural.as_str()) {
         ("", "namespaces") => {
             obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
@@ -29,7 +30,6 @@ pub fn admit_create(
             obj["status"] = json!({"phase": "Active"});
         }
         ("", "pods") => {
-            default_pod_spec(&mut obj["spec"]);
             validate_pod_spec(&obj["spec"], "spec")
                 .map_err(|c| ApiError::invalid("", "Pod", &name, &c))?;
             obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
@@ -41,9 +41,6 @@ pub fn admit_create(
         }
         ("", "persistentvolumeclaims") => {
             let spec = &mut obj["spec"];
-            if spec["volumeMode"].is_null() {
-                spec["volumeMode"] = json!("Filesystem");
-            }
             if spec["storageClassName"].is_null()
                 && let Some(def) = default_storage_class(api)
             {
@@ -85,55 +82,8 @@ pub fn admit_create(
                 }
             }
         }
-        ("apps", "deployments") => {
-            default_workload(obj);
-            let spec = &mut obj["spec"];
-            if spec["strategy"]["type"].is_null() {
-                spec["strategy"]["type"] = json!("RollingUpdate");
-            }
-            if spec["strategy"]["type"] == "RollingUpdate"
-                && spec["strategy"]["rollingUpdate"].is_null()
-            {
-                spec["strategy"]["rollingUpdate"] =
-                    json!({"maxUnavailable": "25%", "maxSurge": "25%"});
-            }
-            if spec["progressDeadlineSeconds"].is_null() {
-                spec["progressDeadlineSeconds"] = json!(600);
-            }
-            validate_template(obj, "Deployment", &name)?;
-        }
-        ("apps", "replicasets") => {
-            default_workload(obj);
-            validate_template(obj, "ReplicaSet", &name)?;
-        }
-        ("apps", "statefulsets") => {
-            default_workload(obj);
-            let spec = &mut obj["spec"];
-            if spec["podManagementPolicy"].is_null() {
-                spec["podManagementPolicy"] = json!("OrderedReady");
-            }
-            if spec["updateStrategy"].is_null() {
-                spec["updateStrategy"] =
-                    json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}});
-            }
-            if spec["persistentVolumeClaimRetentionPolicy"].is_null() {
-                spec["persistentVolumeClaimRetentionPolicy"] =
-                    json!({"whenDeleted": "Retain", "whenScaled": "Retain"});
-            }
-            for t in spec["volumeClaimTemplates"]
-                .as_array_mut()
-                .into_iter()
-                .flatten()
-            {
-                if t["spec"]["volumeMode"].is_null() {
-                    t["spec"]["volumeMode"] = json!("Filesystem");
-                }
-                if t["apiVersion"].is_null() {
-                    t["apiVersion"] = json!("v1");
-                    t["kind"] = json!("PersistentVolumeClaim");
-                }
-            }
-        }
+        ("apps", "deployments") => validate_template(obj, "Deployment", &name)?,
+        ("apps", "replicasets") => validate_template(obj, "ReplicaSet", &name)?,
         ("apiextensions.k8s.io", "customresourcedefinitions") => {
             let names = obj["spec"]["names"].clone();
             let versions: Vec<Value> = obj["spec"]["versions"]
@@ -213,20 +163,15 @@ pub fn admit_update(
         .as_str()
         .unwrap_or_default()
         .to_string();
+    // Defaulting runs on every decoded write, update included (the apiserver's codec calls the SetDefaults_*
+    // functions of pkg/apis/*/v1/defaults.go before validation), so an update that omits a defaulted field is
+    // compared with the stored object as the real server compares it.
+    apply_defaults(rt, new);
     match (rt.group.as_str(), rt.plural.as_str()) {
         ("", "persistentvolumeclaims") => validate_pvc_update(api, &name, old, new),
-        ("apps", "statefulsets") => {
-            default_workload(new);
-            validate_statefulset_update(&name, old, new)
-        }
-        ("apps", "deployments") => {
-            default_workload(new);
-            validate_template(new, "Deployment", &name)
-        }
-        ("", "pods") => {
-            default_pod_spec(&mut new["spec"]);
-            Ok(())
-        }
+        ("apps", "statefulsets") => validate_statefulset_update(&name, old, new),
+        ("apps", "deployments") => validate_template(new, "Deployment", &name),
+        ("", "pods") => Ok(()),
         ("", "services") => {
             if new["spec"]["clusterIP"].is_null() {
                 new["spec"]["clusterIP"] = old["spec"]["clusterIP"].clone();
@@ -236,6 +181,63 @@ pub fn admit_update(
             Ok(())
         }
         _ => Ok(()),
+    }
+}
+
+/// The SetDefaults_* of pkg/apis/{core,apps}/v1/defaults.go for the fields kubectl shows and the controllers read,
+/// applied to every create and update. Pod specs (also inside templates) are defaulted by [`default_pod_spec`].
+fn apply_defaults(rt: &ResourceType, obj: &mut Value) {
+    match (rt.group.as_str(), rt.plural.as_str()) {
+        ("", "pods") => default_pod_spec(&mut obj["spec"]),
+        ("", "persistentvolumeclaims") if obj["spec"]["volumeMode"].is_null() => {
+            obj["spec"]["volumeMode"] = json!("Filesystem");
+        }
+        ("apps", "replicasets") => default_workload(obj),
+        ("apps", "deployments") => {
+            default_workload(obj);
+            let spec = &mut obj["spec"];
+            if spec["strategy"]["type"].is_null() {
+                spec["strategy"]["type"] = json!("RollingUpdate");
+            }
+            if spec["strategy"]["type"] == "RollingUpdate"
+                && spec["strategy"]["rollingUpdate"].is_null()
+            {
+                spec["strategy"]["rollingUpdate"] =
+                    json!({"maxUnavailable": "25%", "maxSurge": "25%"});
+            }
+            if spec["progressDeadlineSeconds"].is_null() {
+                spec["progressDeadlineSeconds"] = json!(600);
+            }
+        }
+        ("apps", "statefulsets") => {
+            default_workload(obj);
+            let spec = &mut obj["spec"];
+            if spec["podManagementPolicy"].is_null() {
+                spec["podManagementPolicy"] = json!("OrderedReady");
+            }
+            if spec["updateStrategy"].is_null() {
+                spec["updateStrategy"] =
+                    json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}});
+            }
+            if spec["persistentVolumeClaimRetentionPolicy"].is_null() {
+                spec["persistentVolumeClaimRetentionPolicy"] =
+                    json!({"whenDeleted": "Retain", "whenScaled": "Retain"});
+            }
+            for t in spec["volumeClaimTemplates"]
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+            {
+                if t["spec"]["volumeMode"].is_null() {
+                    t["spec"]["volumeMode"] = json!("Filesystem");
+                }
+                if t["apiVersion"].is_null() {
+                    t["apiVersion"] = json!("v1");
+                    t["kind"] = json!("PersistentVolumeClaim");
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -568,5 +570,27 @@ mod tests {
         assert_eq!(spec["containers"][0]["imagePullPolicy"], "Always");
         assert_eq!(spec["containers"][1]["imagePullPolicy"], "IfNotPresent");
         assert_eq!(spec["containers"][2]["imagePullPolicy"], "Always");
+    }
+
+    #[test]
+    fn an_update_omitting_defaulted_fields_is_defaulted_before_the_immutability_check() {
+        // What the operator sends: its own StatefulSet without the fields the apiserver defaulted on create.
+        let desired = json!({"spec": {"replicas": 1, "serviceName": "prometheus-operated",
+            "template": {"spec": {"containers": [{"name": "prometheus", "image": "prometheus"}]}},
+            "volumeClaimTemplates": [{"metadata": {"name": "db"}, "spec": {"resources": {"requests": {"storage": "1Gi"}}}}]}});
+        let mut stored = desired.clone();
+        apply_defaults(&rt("statefulsets"), &mut stored);
+        assert_eq!(
+            stored["spec"]["volumeClaimTemplates"][0]["spec"]["volumeMode"],
+            "Filesystem"
+        );
+        let mut update = desired.clone();
+        update["spec"]["template"]["metadata"]["annotations"]["changed"] = json!("yes");
+        apply_defaults(&rt("statefulsets"), &mut update);
+        assert!(validate_statefulset_update("prometheus-k8s", &stored, &update).is_ok());
+        // Without defaulting, the same update differs from the stored templates and would be refused.
+        let mut raw = desired.clone();
+        raw["spec"]["template"]["metadata"]["annotations"]["changed"] = json!("yes");
+        assert!(validate_statefulset_update("prometheus-k8s", &stored, &raw).is_err());
     }
 }

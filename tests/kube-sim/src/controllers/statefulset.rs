@@ -230,38 +230,42 @@ fn reconcile_set(api: &ApiServer, set: &Value) {
             );
         }
     }
-    // Rolling update: when every pod is Ready, replace the highest-ordinal pod still on an old revision.
+    // Rolling update, as pkg/controller/statefulset/stateful_set_control.go updateStatefulSet does it: OrderedReady
+    // ("monotonic") makes no progress while any pod is not Running and Ready; Parallel does not wait for that. Then,
+    // from the highest ordinal down to the partition, delete the first pod not on the update revision (healthy or
+    // not: a crash-looping old pod is replaced), and stop at an updated pod that is not healthy yet (wait for it).
     let rolling = set["spec"]["updateStrategy"]["type"] != "OnDelete";
-    let live: Vec<&&Value> = mine
+    let mut live: Vec<&&Value> = mine
         .iter()
         .filter(|p| !is_deleting(p) && ordinal(set, p).is_some_and(|i| i < replicas))
         .collect();
-    if rolling && live.len() as i64 == replicas && live.iter().all(|p| pod_ready(p)) {
+    let blocked = !parallel && !live.iter().all(|p| pod_ready(p));
+    if rolling && live.len() as i64 == replicas && !blocked {
         let partition = set["spec"]["updateStrategy"]["rollingUpdate"]["partition"]
             .as_i64()
             .unwrap_or(0);
-        let mut outdated: Vec<&&&Value> = live
-            .iter()
-            .filter(|p| {
-                p["metadata"]["labels"]["controller-revision-hash"] != json!(update_rev)
-                    && ordinal(set, p).is_some_and(|i| i >= partition)
-            })
-            .collect();
-        outdated.sort_by_key(|p| std::cmp::Reverse(ordinal(set, p)));
-        if let Some(p) = outdated.first()
-            && api.store.delete("pods", ns, name_of(p), false).is_ok()
-        {
-            api.store.record_event(
-                set,
-                "SuccessfulDelete",
-                &format!(
-                    "delete Pod {} in StatefulSet {} successful",
-                    name_of(p),
-                    name_of(set)
-                ),
-                "Normal",
-                "statefulset-controller",
-            );
+        live.retain(|p| ordinal(set, p).is_some_and(|i| i >= partition));
+        live.sort_by_key(|p| std::cmp::Reverse(ordinal(set, p)));
+        for p in live {
+            if p["metadata"]["labels"]["controller-revision-hash"] != json!(update_rev) {
+                if api.store.delete("pods", ns, name_of(p), false).is_ok() {
+                    api.store.record_event(
+                        set,
+                        "SuccessfulDelete",
+                        &format!(
+                            "delete Pod {} in StatefulSet {} successful",
+                            name_of(p),
+                            name_of(set)
+                        ),
+                        "Normal",
+                        "statefulset-controller",
+                    );
+                }
+                break;
+            }
+            if !pod_ready(p) {
+                break;
+            }
         }
     }
     let (pods, _) = api.store.list("pods", Some(ns));
@@ -397,5 +401,45 @@ mod tests {
             "the same pod, not a new one"
         );
         assert!(controlled_by(&pod, &s));
+    }
+
+    /// Both pods crash-looping (never Ready), then a template change: a Parallel set replaces the highest old pod and
+    /// waits for it; an OrderedReady one makes no progress (stateful_set_control.go's monotonic check).
+    #[test]
+    fn rolling_update_replaces_unhealthy_old_pods_only_under_parallel_management() {
+        for (policy, expect_replaced) in [("Parallel", true), ("OrderedReady", false)] {
+            let api = testing::api();
+            let mut sts = set("data");
+            sts["spec"]["podManagementPolicy"] = json!(policy);
+            crate::bootstrap::apply_object(&api, sts.clone()).unwrap();
+            if policy == "OrderedReady" {
+                testing::settle(&api, 10);
+                ready(&api, "web-0");
+            }
+            testing::settle(&api, 10);
+            let uid = |api: &ApiServer, name: &str| {
+                api.store
+                    .get("pods", "default", name)
+                    .map(|p| p["metadata"]["uid"].clone())
+            };
+            let before = uid(&api, "web-1").expect("web-1 created");
+            // web-0 stops being Ready (crash-looping), as does web-1 (never Ready).
+            api.store
+                .mutate("pods", "default", "web-0", |p| {
+                    p["status"]["conditions"] = json!([{"type": "Ready", "status": "False"}]);
+                })
+                .unwrap();
+            let rt = api.registry.by_key("statefulsets.apps").unwrap();
+            let stored = api
+                .store
+                .get("statefulsets.apps", "default", "web")
+                .unwrap();
+            let mut changed = stored.clone();
+            changed["spec"]["template"]["spec"]["securityContext"] = json!({"fsGroup": 2000});
+            crate::rest::update(&api, &rt, &stored, changed, "", false).unwrap();
+            testing::settle(&api, 10);
+            let after = uid(&api, "web-1");
+            assert_eq!(after.as_ref() != Some(&before), expect_replaced, "{policy}");
+        }
     }
 }
