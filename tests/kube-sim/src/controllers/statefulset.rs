@@ -16,6 +16,43 @@ pub fn reconcile(api: &ApiServer) {
     }
 }
 
+/// Pod-creation failures per StatefulSet uid: (consecutive failures, no retry before). The real controller requeues a
+/// failed set through client-go's DefaultControllerRateLimiter, whose per-item limiter waits 5ms·2^failures (capped
+/// at 1000s), so a FailedCreate repeats a dozen times in the first seconds, not on every pass of this loop.
+static CREATE_BACKOFF: std::sync::Mutex<
+    std::collections::BTreeMap<String, (u32, std::time::Instant)>,
+> = std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+fn create_backoff()
+-> std::sync::MutexGuard<'static, std::collections::BTreeMap<String, (u32, std::time::Instant)>> {
+    CREATE_BACKOFF.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn uid_of(set: &Value) -> String {
+    set["metadata"]["uid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn creation_backed_off(set: &Value) -> bool {
+    create_backoff()
+        .get(&uid_of(set))
+        .is_some_and(|(_, until)| std::time::Instant::now() < *until)
+}
+
+fn record_create_failure(set: &Value) {
+    let mut table = create_backoff();
+    let entry = table
+        .entry(uid_of(set))
+        .or_insert((0, std::time::Instant::now()));
+    let delay = std::time::Duration::from_millis(5)
+        .saturating_mul(1u32 << entry.0.min(20))
+        .min(std::time::Duration::from_secs(1000));
+    entry.0 += 1;
+    entry.1 = std::time::Instant::now() + delay;
+}
+
 fn revision_name(set: &Value) -> String {
     format!(
         "{}-{}",
@@ -161,8 +198,9 @@ fn reconcile_set(api: &ApiServer, set: &Value) {
     let (pods, _) = api.store.list("pods", Some(ns));
     let mine: Vec<&Value> = pods.iter().filter(|p| controlled_by(p, set)).collect();
     let update_rev = revision_name(set);
-    // Create missing ordinals.
-    for i in 0..replicas {
+    // Create missing ordinals (not while a failed creation is backing off).
+    let backed_off = creation_backed_off(set);
+    for i in (0..replicas).filter(|_| !backed_off) {
         let name = format!("{}-{i}", name_of(set));
         if mine.iter().any(|p| name_of(p) == name) {
             continue;
@@ -180,17 +218,21 @@ fn reconcile_set(api: &ApiServer, set: &Value) {
             break;
         }
         match super::create(api, "pods", ns, new_pod(set, i)) {
-            Ok(_) => api.store.record_event(
-                set,
-                "SuccessfulCreate",
-                &format!(
-                    "create Pod {name} in StatefulSet {} successful",
-                    name_of(set)
-                ),
-                "Normal",
-                "statefulset-controller",
-            ),
+            Ok(_) => {
+                create_backoff().remove(&uid_of(set));
+                api.store.record_event(
+                    set,
+                    "SuccessfulCreate",
+                    &format!(
+                        "create Pod {name} in StatefulSet {} successful",
+                        name_of(set)
+                    ),
+                    "Normal",
+                    "statefulset-controller",
+                );
+            }
             Err(e) => {
+                record_create_failure(set);
                 api.store.record_event(
                     set,
                     "FailedCreate",
@@ -441,5 +483,20 @@ mod tests {
             let after = uid(&api, "web-1");
             assert_eq!(after.as_ref() != Some(&before), expect_replaced, "{policy}");
         }
+    }
+
+    /// A template that cannot make pods is retried with the workqueue's exponential backoff, not on every pass.
+    #[test]
+    fn failed_pod_creation_backs_off_between_retries() {
+        let api = testing::api();
+        crate::bootstrap::apply_object(&api, set("storage-volume")).unwrap();
+        testing::settle(&api, 50);
+        let (events, _) = api.store.list("events", Some("default"));
+        let failed = events
+            .iter()
+            .find(|e| e["reason"] == "FailedCreate")
+            .expect("a FailedCreate event");
+        let count = failed["count"].as_i64().unwrap_or(1);
+        assert!(count < 10, "retried {count} times in 50 immediate passes");
     }
 }
