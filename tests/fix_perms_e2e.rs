@@ -8,7 +8,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{Cluster, kubectl, kubectl_json, prom, start};
+use support::{Cluster, kubectl, kubectl_json, name, pod_ready, prom, start};
 
 /// The hostPath the `fixperms-hostpath` scenario mounts (the kubelet creates it root-owned when missing).
 const HOST_PATH: &str = "/var/tmp/kube-sim-fixperms-hostpath";
@@ -42,20 +42,6 @@ fn pods(cluster: &Cluster, selector: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-fn ready(pod: &Value) -> bool {
-    pod["status"]["conditions"].as_array().is_some_and(|c| {
-        c.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
-}
-
-fn name(obj: &Value) -> String {
-    obj["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
 /// `ls DIR` inside the Prometheus container: what the real process wrote there.
 fn ls(cluster: &Cluster, pod: &str, container: &str, dir: &str) -> String {
     kubectl(
@@ -80,7 +66,7 @@ fn assert_running_and_writing(cluster: &Cluster, selector: &str, container: &str
     assert!(!pods.is_empty(), "no pod matches {selector}");
     for pod in &pods {
         assert!(
-            ready(pod),
+            pod_ready(pod),
             "pod {} is not Ready: {}",
             name(pod),
             pod["status"]
@@ -133,7 +119,7 @@ fn incident_5_operator_pod_becomes_ready_through_the_prometheus_resource() {
     let cr = "kps-kube-prometheus-stack-prometheus";
     let selector = format!("operator.prometheus.io/name={cr}");
     assert!(
-        pods(&cluster, &selector).iter().all(|p| !ready(p)),
+        pods(&cluster, &selector).iter().all(|p| !pod_ready(p)),
         "the scenario starts with Prometheus not Ready"
     );
     let report = fix(&cluster, &[]);

@@ -7,27 +7,10 @@ mod support;
 
 use serde_json::Value;
 use std::time::Duration;
-use support::{Cluster, Options, kubectl, kubectl_json, prom, start, wait_until};
-
-/// A scenario with one injected API fault (`ACTION:METHOD:PATH_SUBSTRING:TIMES`, kube-sim's `--fault`).
-fn start_with_fault(scenario: &str, fault: &str) -> Option<Cluster> {
-    Cluster::start_or_skip(Options {
-        scenario: Some(scenario.into()),
-        faults: vec![fault.into()],
-        ..Default::default()
-    })
-}
-
-fn items(list: &Value) -> Vec<Value> {
-    list["items"].as_array().cloned().unwrap_or_default()
-}
-
-fn name(obj: &Value) -> String {
-    obj["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
+use support::{
+    Cluster, items, kubectl, kubectl_json, name, pod_ready, prom, start, start_with_fault,
+    wait_until,
+};
 
 fn storage_request(pvc: &Value) -> String {
     pvc["spec"]["resources"]["requests"]["storage"]
@@ -60,13 +43,6 @@ fn df_bytes(cluster: &Cluster, ns: &str, pod: &str, container: &str, mount: &str
     let usage = kubectl_prom::resize::gather::parse_df_k(&out)
         .unwrap_or_else(|| panic!("unreadable df output: {out}"));
     usage.capacity_bytes
-}
-
-fn pod_ready(pod: &Value) -> bool {
-    pod["status"]["conditions"].as_array().is_some_and(|c| {
-        c.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
 }
 
 fn waiting_reason(pod: &Value) -> String {

@@ -126,3 +126,34 @@ pub fn have(tool: &str) -> bool {
     }
     found
 }
+
+/// Start a scenario with one injected fault rule (`ACTION:METHOD:PATH:TIMES`, see kube-sim's README), or skip as
+/// [`start`] does.
+pub fn start_with_fault(scenario: &str, fault: &str) -> Option<Cluster> {
+    Cluster::start_or_skip(Options {
+        scenario: Some(scenario.into()),
+        faults: vec![fault.into()],
+        ..Default::default()
+    })
+}
+
+/// The `items` of a list as kubectl prints it with `-o json`.
+pub fn items(list: &serde_json::Value) -> Vec<serde_json::Value> {
+    list["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// `metadata.name` of an object.
+pub fn name(obj: &serde_json::Value) -> String {
+    obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Whether a pod's Ready condition is True.
+pub fn pod_ready(pod: &serde_json::Value) -> bool {
+    pod["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
+}
