@@ -47,6 +47,15 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
+    /// SelfSubjectAccessReview said no to requests a plan would make; nothing was changed.
+    #[error(
+        "not allowed to {missing}: SelfSubjectAccessReview says no, so nothing was changed (check: `{can_i}`)"
+    )]
+    Forbidden {
+        missing: String,
+        can_i: String,
+        role: String,
+    },
     /// Prometheus answered, but not with success.
     #[error("Prometheus at {url} answered {status}: {body}")]
     PromHttp {
@@ -101,6 +110,7 @@ impl Error {
             Error::Verify { .. } => ExitCode::Findings,
             Error::Kubeconfig { .. }
             | Error::Kube { .. }
+            | Error::Forbidden { .. }
             | Error::PromHttp { .. }
             | Error::Prometheus { .. }
             | Error::Exec { .. }
@@ -117,6 +127,9 @@ impl Error {
             | Error::Prometheus { hint, .. }
             | Error::Verify { hint, .. } => hint.clone(),
             Error::Kube { action, source } => kube_hint(action, source),
+            Error::Forbidden { role, .. } => Some(format!(
+                "ask a cluster admin to grant these permissions (and bind them to you), e.g.:\n{role}"
+            )),
             _ => None,
         }
     }

@@ -1,5 +1,6 @@
 //! kubectl-prom: find Prometheus servers on Kubernetes, see what is wrong, fix it with a confirmed plan, verify.
 
+pub mod access;
 pub mod accounting;
 pub mod app;
 pub mod cli;

@@ -385,6 +385,21 @@ fn without_permission_every_mutating_verb_says_so_and_changes_nothing() {
             run.stderr.contains("kubectl auth can-i"),
             "no next step:\n{run}"
         );
+        // Checked with SelfSubjectAccessReview before anything is sent: one list, with the Role that grants it.
+        // Not yet for resize and fix-perms: to plan they read cluster-scoped objects (the StorageClass, the
+        // PersistentVolume) that this namespace-only user may not, so they stop at that read with the 403 and a
+        // can-i hint, before any change (see the closing note of issue 9).
+        if verb[0] != "reload" {
+            continue;
+        }
+        assert!(
+            run.stderr
+                .contains("SelfSubjectAccessReview says no, so nothing was changed")
+                && run.stderr.contains(
+                    "kind: Role\nmetadata:\n  name: kubectl-prom\n  namespace: monitoring"
+                ),
+            "no permission list with a Role:\n{run}"
+        );
     }
     let deploy_after = kubectl_json(&cluster, &["get", "deploy", "-n", ns, "prometheus-server"]);
     let pvc_after = kubectl_json(&cluster, &["get", "pvc", "-n", ns, "prometheus-server"]);

@@ -498,6 +498,7 @@ async fn enable_lifecycle(ctx: &Ctx, instance: &Instance, timeout: Duration) -> 
             )),
         });
     }
+    crate::access::require(ctx, &crate::access::requests_for(&plan)).await?;
     crate::plan::confirm(ctx, &plan)?;
     crate::plan::apply(ctx, &plan).await?;
     if ctx.settings.dry_run {

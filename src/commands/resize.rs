@@ -61,8 +61,7 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
     let instance = crate::discover::resolve_one(ctx, args.target.target.as_deref()).await?;
     let mut snapshot = gather::snapshot(ctx, &instance).await?;
     let mut plan = plan::plan(&snapshot, &request, args.allow_expansion)?;
-    let reviews = gather::access_reviews(ctx, &plan.access()).await?;
-    gather::check_access(&reviews)?;
+    crate::access::require(ctx, &plan.access()).await?;
     ctx.printer.info(&plan::render(&plan));
 
     let mut applied: Vec<AppliedStep> = Vec::new();

@@ -320,6 +320,7 @@ pub async fn apply(
     if let Some(values) = &plan.values {
         shown.notes.push(values.note());
     }
+    crate::access::require(ctx, &crate::access::requests_for(&shown)).await?;
     crate::plan::confirm(ctx, &shown)?;
 
     // Separately confirmed changes, by name. --yes and --dry-run accept them (they were shown).

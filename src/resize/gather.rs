@@ -1,16 +1,12 @@
 //! Reading for `resize` (the only I/O before the plan): the instance's data claims, their classes, the pods that
 //! mount them (crash loop, full-disk log line), usage from the kubelet stats summary or `df`, the owning
-//! StatefulSet / `Prometheus` resource, and SelfSubjectAccessReviews for the plan's requests.
+//! StatefulSet / `Prometheus` resource (permissions are reviewed by crate::access).
 
 use super::model::{Claim, ClaimPod, Install, Snapshot, StatefulSetRef, Usage, UsageSource};
-use super::plan::AccessRequest;
 use crate::context::Ctx;
 use crate::discover::{self, DataSource, Flavour, Instance, WorkloadKind};
 use crate::error::{Error, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
-};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, LogParams};
@@ -385,83 +381,6 @@ pub fn parse_df_k(text: &str) -> Option<Usage> {
     })
 }
 
-/// Ask the apiserver whether the current user may do each request (SelfSubjectAccessReview).
-pub async fn access_reviews(
-    ctx: &Ctx,
-    requests: &[AccessRequest],
-) -> Result<Vec<(AccessRequest, bool)>> {
-    let api: Api<SelfSubjectAccessReview> = Api::all(ctx.client.clone());
-    let mut out = Vec::new();
-    for request in requests {
-        let review = SelfSubjectAccessReview {
-            spec: SelfSubjectAccessReviewSpec {
-                resource_attributes: Some(ResourceAttributes {
-                    verb: Some(request.verb.clone()),
-                    group: Some(request.group.clone()),
-                    resource: Some(request.resource.clone()),
-                    namespace: request.namespace.clone(),
-                    name: request.name.clone(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let answer = api
-            .create(&Default::default(), &review)
-            .await
-            .map_err(Error::kube(format!(
-                "create selfsubjectaccessreview for `{}`",
-                request.can_i()
-            )))?;
-        let allowed = answer.status.is_some_and(|s| s.allowed);
-        out.push((request.clone(), allowed));
-    }
-    Ok(out)
-}
-
-/// Refuse (before any change) when a review said no, naming every missing permission. It reads as the 403 the
-/// apiserver would have given half-way through the plan, but comes before anything was changed.
-pub fn check_access(reviews: &[(AccessRequest, bool)]) -> Result<()> {
-    let denied: Vec<&AccessRequest> = reviews
-        .iter()
-        .filter(|(_, ok)| !ok)
-        .map(|(r, _)| r)
-        .collect();
-    if denied.is_empty() {
-        return Ok(());
-    }
-    let what = denied
-        .iter()
-        .map(|r| describe_access(r))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let message = format!(
-        "SelfSubjectAccessReview says no, so nothing was changed (check: `{}`)",
-        denied[0].can_i()
-    );
-    Err(Error::Kube {
-        action: what,
-        source: kube::Error::Api(Box::new(
-            kube::core::Status::failure(&message, "Forbidden").with_code(403),
-        )),
-    })
-}
-
-fn describe_access(r: &AccessRequest) -> String {
-    let resource = if r.group.is_empty() {
-        r.resource.clone()
-    } else {
-        format!("{}.{}", r.resource, r.group)
-    };
-    match (&r.name, &r.namespace) {
-        (Some(n), Some(ns)) => format!("{} {resource}/{n} in {ns}", r.verb),
-        (Some(n), None) => format!("{} {resource}/{n}", r.verb),
-        (None, Some(ns)) => format!("{} {resource} in {ns}", r.verb),
-        (None, None) => format!("{} {resource}", r.verb),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,35 +420,5 @@ mod tests {
         let wrapped = "Filesystem 1K-blocks Used Available Use% Mounted on\n/dev/mapper/very-long-name\n  1000 10 990 1% /data\n";
         assert_eq!(parse_df_k(wrapped).unwrap().used_bytes, 10 * 1024);
         assert!(parse_df_k("df: /data: No such file or directory\n").is_none());
-    }
-
-    #[test]
-    fn denied_permissions_are_listed() {
-        let ok = AccessRequest {
-            verb: "patch".into(),
-            group: String::new(),
-            resource: "persistentvolumeclaims".into(),
-            namespace: Some("monitoring".into()),
-            name: Some("data".into()),
-        };
-        let denied = AccessRequest {
-            verb: "patch".into(),
-            group: "storage.k8s.io".into(),
-            resource: "storageclasses".into(),
-            namespace: None,
-            name: Some("gp2".into()),
-        };
-        assert!(check_access(&[(ok.clone(), true)]).is_ok());
-        let err = check_access(&[(ok, true), (denied, false)]).unwrap_err();
-        let text = err.to_string();
-        assert!(
-            text.starts_with("not allowed to patch storageclasses.storage.k8s.io/gp2:"),
-            "{text}"
-        );
-        assert!(
-            text.contains("`kubectl auth can-i patch storageclasses.storage.k8s.io/gp2`"),
-            "{text}"
-        );
-        assert_eq!(err.exit_code(), crate::ExitCode::Cluster);
     }
 }

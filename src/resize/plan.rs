@@ -61,52 +61,7 @@ pub enum Step {
     UnpausePrometheus { name: String },
 }
 
-/// The permission a step needs, as a SelfSubjectAccessReview asks it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AccessRequest {
-    pub verb: String,
-    pub group: String,
-    pub resource: String,
-    /// None for cluster-scoped resources.
-    pub namespace: Option<String>,
-    pub name: Option<String>,
-}
-
-impl AccessRequest {
-    fn new(
-        verb: &str,
-        group: &str,
-        resource: &str,
-        namespace: Option<&str>,
-        name: Option<&str>,
-    ) -> Self {
-        AccessRequest {
-            verb: verb.into(),
-            group: group.into(),
-            resource: resource.into(),
-            namespace: namespace.map(Into::into),
-            name: name.map(Into::into),
-        }
-    }
-
-    /// The equivalent `kubectl auth can-i` command, for hints.
-    pub fn can_i(&self) -> String {
-        let resource = if self.group.is_empty() {
-            self.resource.clone()
-        } else {
-            format!("{}.{}", self.resource, self.group)
-        };
-        let target = match &self.name {
-            Some(name) => format!("{resource}/{name}"),
-            None => resource,
-        };
-        match &self.namespace {
-            Some(ns) => format!("kubectl auth can-i {} {target} -n {ns}", self.verb),
-            None => format!("kubectl auth can-i {} {target}", self.verb),
-        }
-    }
-}
+pub use crate::access::AccessRequest;
 
 impl Step {
     /// `verb kind/name`, the heading of the step in the plan.
