@@ -1020,6 +1020,32 @@ pub fn selector_text(selector: &LabelSelector) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(","))
 }
 
+/// A target `pod/NAME` that is not among the workloads' pods may be a bare pod (no controller), which the selector
+/// lists of [`gather`] cannot find: read it by name (one more request, only in that case) and add it.
+pub async fn include_named_pod(
+    client: &kube::Client,
+    scope: &Scope,
+    target: &TargetRef,
+    inventory: &mut Inventory,
+) -> Result<()> {
+    let (TargetRef::Pod(name), Scope::Namespace(ns)) = (target, scope) else {
+        return Ok(());
+    };
+    if inventory
+        .pods
+        .iter()
+        .any(|p| p.metadata.name.as_deref() == Some(name))
+    {
+        return Ok(());
+    }
+    let pod = kube::Api::<Pod>::namespaced(client.clone(), ns)
+        .get_opt(name)
+        .await
+        .map_err(Error::kube(format!("get pod {name} in namespace {ns}")))?;
+    inventory.pods.extend(pod);
+    Ok(())
+}
+
 /// Every Prometheus instance in the Ctx's scope.
 pub async fn discover_all(ctx: &Ctx) -> Result<Vec<Instance>> {
     Ok(find_instances(
@@ -1031,7 +1057,11 @@ pub async fn discover_all(ctx: &Ctx) -> Result<Vec<Instance>> {
 /// error listing them.
 pub async fn resolve_one(ctx: &Ctx, target: Option<&str>) -> Result<Instance> {
     let parsed = target.map(parse_target).transpose()?;
-    let all = discover_all(ctx).await?;
+    let mut inventory = gather(&ctx.client, &ctx.settings.scope).await?;
+    if let Some(t) = &parsed {
+        include_named_pod(&ctx.client, &ctx.settings.scope, t, &mut inventory).await?;
+    }
+    let all = find_instances(&inventory);
     let candidates = match &parsed {
         Some(t) => select(&all, t),
         None => all.clone(),

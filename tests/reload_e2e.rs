@@ -555,3 +555,70 @@ fn dry_run_validates_but_never_reloads() {
         "--dry-run reloaded Prometheus"
     );
 }
+
+/// A bare Prometheus pod (no controller) beside the chart's Deployment, as plain manifests sometimes leave one.
+const BARE_POD: &str = r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: bare-prom, namespace: monitoring}
+data:
+  prometheus.yml: |
+    global:
+      scrape_interval: 15s
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: bare-prom, namespace: monitoring, labels: {app: bare-prom}}
+spec:
+  containers:
+  - name: prometheus
+    image: prom/prometheus:v2.42.0
+    args: ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", "--web.enable-lifecycle"]
+    volumeMounts:
+    - {name: config, mountPath: /etc/prometheus}
+    - {name: data, mountPath: /prometheus}
+  volumes:
+  - {name: config, configMap: {name: bare-prom}}
+  - {name: data, emptyDir: {}}
+"#;
+
+#[test]
+fn a_bare_pod_named_with_pod_slash_is_found_beside_a_chart_install() {
+    // Discovery lists pods by each workload's selector; a bare pod is read by name when the target names it.
+    let Some(cluster) = start("chart-healthy") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manifest = dir.path().join("bare.yaml");
+    std::fs::write(&manifest, BARE_POD).expect("write manifest");
+    kubectl(
+        &cluster,
+        &["apply", "-f", manifest.to_str().expect("utf-8 path")],
+    );
+    support::wait_until(
+        "bare-prom Ready",
+        std::time::Duration::from_secs(30),
+        || {
+            let pod = kubectl_json(&cluster, &["get", "pod", "-n", "monitoring", "bare-prom"]);
+            support::pod_ready(&pod).then_some(())
+        },
+    );
+    let run = prom(
+        &cluster,
+        &[
+            "reload",
+            "pod/bare-prom",
+            "-n",
+            "monitoring",
+            "--yes",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("bare-prom"), "{run}");
+    assert!(
+        !run.stdout.contains("prometheus-server-"),
+        "only the named pod: {run}"
+    );
+}

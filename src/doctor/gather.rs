@@ -41,10 +41,13 @@ fn forbidden(err: &kube::Error) -> bool {
 /// Read everything about the instances in scope (narrowed by `target`).
 pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
     let client = &ctx.client;
-    let inventory = discover::gather(client, &ctx.settings.scope).await?;
+    let parsed = target.map(discover::parse_target).transpose()?;
+    let mut inventory = discover::gather(client, &ctx.settings.scope).await?;
+    if let Some(t) = &parsed {
+        discover::include_named_pod(client, &ctx.settings.scope, t, &mut inventory).await?;
+    }
     let mut instances = discover::find_instances(&inventory);
-    if let Some(t) = target {
-        let parsed = discover::parse_target(t)?;
+    if let (Some(t), Some(parsed)) = (target, parsed) {
         // The names that are there, so a typo gets its near name (issue 9), as discover::resolve_one does.
         let found: Vec<String> = instances.iter().map(discover::target_arg).collect();
         instances = discover::select(&instances, &parsed);
