@@ -65,6 +65,29 @@ enum Section {
     Authorization,
 }
 
+impl Section {
+    /// Every section, so a lookup over all of them cannot miss one added later.
+    const ALL: [Section; 17] = [
+        Section::Root,
+        Section::Global,
+        Section::Scrape,
+        Section::StaticConfig,
+        Section::Relabel,
+        Section::FileSd,
+        Section::KubernetesSd,
+        Section::DnsSd,
+        Section::Alerting,
+        Section::Alertmanager,
+        Section::RemoteWrite,
+        Section::RemoteRead,
+        Section::QueueConfig,
+        Section::Storage,
+        Section::TlsConfig,
+        Section::BasicAuth,
+        Section::Authorization,
+    ];
+}
+
 /// The HTTP client options every scraping/remote section accepts (prometheus/common config.HTTPClientConfig).
 const HTTP_CLIENT: &[&str] = &[
     "basic_auth",
@@ -318,27 +341,7 @@ fn child(section: Section, key: &str) -> Option<Section> {
 /// `config.ScrapeConfig`, or `config.plain` for the top level and `global:`); empty for a type we do not know.
 /// Used by `doctor` to suggest the intended key from Prometheus' own error text.
 pub fn keys_of_type(go_type: &str) -> Vec<&'static str> {
-    use Section::*;
-    let all = [
-        Root,
-        Global,
-        Scrape,
-        StaticConfig,
-        Relabel,
-        FileSd,
-        KubernetesSd,
-        DnsSd,
-        Alerting,
-        Alertmanager,
-        RemoteWrite,
-        RemoteRead,
-        QueueConfig,
-        Storage,
-        TlsConfig,
-        BasicAuth,
-        Authorization,
-    ];
-    let mut out: Vec<&'static str> = all
+    let mut out: Vec<&'static str> = Section::ALL
         .into_iter()
         .filter(|s| type_name(*s) == go_type)
         .flat_map(keys)
