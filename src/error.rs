@@ -101,6 +101,11 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// A 409 Conflict from the API server: the object changed since it was read (or a precondition failed).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Error::Kube { source: kube::Error::Api(status), .. } if status.code == 409)
+    }
+
     /// The exit code this error maps to (README "Exit codes").
     pub fn exit_code(&self) -> ExitCode {
         match self {

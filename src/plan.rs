@@ -7,7 +7,8 @@
 //!   [`Step::delete_orphan`], [`Step::restart_pod`]; collect them in a [`Plan`] with notes (e.g. Helm values to change);
 //! - [`render`] (human text with a unified diff per patch) — `Plan` is also `Serialize` for `-o json`;
 //! - [`confirm`]: shows the plan on stderr, then `--dry-run`/`--yes`/prompt/refusal;
-//! - [`apply`]: sends each step in order and returns what the API server answered.
+//! - [`apply`]: sends each step in order and returns what the API server answered;
+//! - [`apply_replanning`]: [`apply`], and on 409 Conflict read again, plan again, and go on as [`after_conflict`] says.
 
 use crate::context::Ctx;
 use crate::error::{Error, Result};
@@ -244,7 +245,85 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
+
+    /// Whether every step of `again` (planned again from fresh reads) is a step of this plan: the same change to the
+    /// same object, resourceVersions aside. Steps already applied simply drop out of `again`, so a plan half-applied
+    /// before a conflict still asks for nothing new.
+    pub fn asks_nothing_new(&self, again: &Plan) -> bool {
+        let known: Vec<Change> = self
+            .steps
+            .iter()
+            .map(|s| s.change.without_version())
+            .collect();
+        again
+            .steps
+            .iter()
+            .all(|s| known.contains(&s.change.without_version()))
+    }
 }
+
+impl Change {
+    /// The change with its resourceVersion precondition blanked: what it asks for, not when it was read.
+    fn without_version(&self) -> Change {
+        let mut change = self.clone();
+        match &mut change {
+            Change::Patch {
+                resource_version,
+                patch,
+                before,
+                after,
+                ..
+            } => {
+                resource_version.clear();
+                for v in [patch, before, after] {
+                    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+                        meta.remove("resourceVersion");
+                        meta.remove("generation");
+                        meta.remove("managedFields");
+                    }
+                }
+                // Only what the patch asks for matters; the objects around it changed by definition.
+                *before = Value::Null;
+                *after = Value::Null;
+            }
+            Change::DeleteOrphan {
+                resource_version, ..
+            } => resource_version.clear(),
+            Change::RestartPod { .. } => {}
+        }
+        change
+    }
+}
+
+/// What to do with a plan made again from fresh reads after a 409 Conflict (issue 9: "a 409 re-reads, re-plans, and
+/// shows the new plan again, or, with `--yes`, re-applies only if the plan is unchanged").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterConflict {
+    /// The new plan asks for nothing the user has not confirmed: send it without asking again.
+    Apply,
+    /// It differs: show it and pass the gate again ([`confirm`]: a terminal asks, `--dry-run` goes on, no terminal
+    /// refuses).
+    Confirm,
+    /// It differs and `--yes` confirmed the old plan, not this one: show it and stop.
+    Stop,
+}
+
+/// The policy for a re-plan (pure).
+pub fn after_conflict(
+    settings: &crate::context::Settings,
+    asks_nothing_new: bool,
+) -> AfterConflict {
+    if asks_nothing_new {
+        AfterConflict::Apply
+    } else if settings.assume_yes && !settings.dry_run {
+        AfterConflict::Stop
+    } else {
+        AfterConflict::Confirm
+    }
+}
+
+/// How many times a plan is made again after conflicts before giving up (a 409 storm is someone else's loop).
+pub const MAX_REPLANS: usize = 3;
 
 // ------------------------------------------------------------------------------------------------------------------
 // Merge patches (pure)
@@ -517,9 +596,70 @@ pub struct Applied {
 
 /// Send every step in order (stop at the first failure). Honours `--dry-run` (dryRun=All).
 pub async fn apply(ctx: &Ctx, plan: &Plan) -> Result<Vec<Applied>> {
+    let mut done = Vec::new();
+    send_steps(ctx, plan, &mut done).await?;
+    Ok(done)
+}
+
+/// [`apply`], and when the API server answers 409 Conflict (an object changed since it was read): say so, make the
+/// plan again with `replan` (which must read the objects again), and go on as [`after_conflict`] says — at most
+/// [`MAX_REPLANS`] times. Steps sent before the conflict stay applied (each was a whole, preconditioned change) and
+/// drop out of the new plan; an empty new plan means someone else made the same change, which is fine.
+pub async fn apply_replanning<F, Fut>(ctx: &Ctx, plan: Plan, mut replan: F) -> Result<Vec<Applied>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Plan>>,
+{
+    let mut plan = plan;
+    let mut done = Vec::new();
+    let mut replans = 0;
+    loop {
+        let err = match send_steps(ctx, &plan, &mut done).await {
+            Ok(()) => return Ok(done),
+            Err(err) if err.is_conflict() && replans < MAX_REPLANS => err,
+            Err(err) => return Err(err),
+        };
+        replans += 1;
+        ctx.printer.info(&format!(
+            "{err}; reading the objects again and planning again"
+        ));
+        let again = replan().await?;
+        match after_conflict(&ctx.settings, plan.asks_nothing_new(&again)) {
+            AfterConflict::Apply => {}
+            AfterConflict::Confirm => confirm(ctx, &again)?,
+            AfterConflict::Stop => {
+                ctx.printer.info(&render_with(
+                    &again,
+                    &|t, c| ctx.printer.paint(t, c),
+                    ctx.settings.verbose > 0,
+                ));
+                return Err(Error::Declined {
+                    message: format!(
+                        "the objects changed while the plan was applied ({err}), and the plan made again from what \
+                         they are now (above) differs from the one --yes confirmed; {}nothing more was changed — re-run \
+                         the command to review the new plan",
+                        applied_so_far(&done)
+                    ),
+                });
+            }
+        }
+        plan = again;
+    }
+}
+
+/// `"patched deployment a/b before the conflict; "`, or nothing.
+fn applied_so_far(done: &[Applied]) -> String {
+    if done.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = done.iter().map(|a| a.object.display()).collect();
+    format!("{} was applied before the conflict; ", names.join(", "))
+}
+
+/// Send the steps of `plan` in order, recording each one answered in `done`; stop at the first failure.
+async fn send_steps(ctx: &Ctx, plan: &Plan, done: &mut Vec<Applied>) -> Result<()> {
     use kube::api::{DeleteParams, Patch, PatchParams, Preconditions, PropagationPolicy};
     let dry_run = ctx.settings.dry_run;
-    let mut done = Vec::new();
     for step in &plan.steps {
         let object = step.change.object().clone();
         let api = object.api(&ctx.client);
@@ -587,7 +727,7 @@ pub async fn apply(ctx: &Ctx, plan: &Plan) -> Result<Vec<Applied>> {
             result,
         });
     }
-    Ok(done)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -623,6 +763,85 @@ mod tests {
             .get_or_insert_with(Vec::new)
             .push("--web.enable-lifecycle".into());
         after
+    }
+
+    fn settings(assume_yes: bool, dry_run: bool, interactive: bool) -> crate::context::Settings {
+        crate::context::Settings {
+            scope: crate::context::Scope::Namespace("monitoring".into()),
+            output: Default::default(),
+            assume_yes,
+            dry_run,
+            interactive,
+            verbose: 0,
+        }
+    }
+
+    fn lifecycle_plan(before: &Deployment, after: &Deployment) -> Plan {
+        let mut plan = Plan::new("enable the lifecycle API");
+        plan.steps
+            .extend(Step::patch(before, after, "reload needs it").unwrap());
+        plan
+    }
+
+    #[test]
+    fn a_plan_made_again_asks_nothing_new_when_only_versions_moved_or_steps_are_done() {
+        let before = deployment();
+        let first = lifecycle_plan(&before, &with_lifecycle_flag(&before));
+        // Someone touched the object (new resourceVersion, a label): the patch we send is the same.
+        let mut touched = before.clone();
+        touched.metadata.resource_version = Some("57".into());
+        touched
+            .metadata
+            .labels
+            .get_or_insert_with(Default::default)
+            .insert("team".into(), "sre".into());
+        let again = lifecycle_plan(&touched, &with_lifecycle_flag(&touched));
+        assert_ne!(first, again, "the resourceVersion differs");
+        assert!(first.asks_nothing_new(&again));
+        // The step was applied before the conflict (or by someone else): nothing left to send.
+        assert!(first.asks_nothing_new(&Plan::new("enable the lifecycle API")));
+        // Someone added an argument: our merge patch replaces the whole containers list, so it now carries
+        // theirs too. That is a different change and must be confirmed again.
+        let mut edited = touched.clone();
+        edited
+            .spec
+            .as_mut()
+            .unwrap()
+            .template
+            .spec
+            .as_mut()
+            .unwrap()
+            .containers[0]
+            .args
+            .as_mut()
+            .unwrap()
+            .push("--query.timeout=1m".into());
+        let changed = lifecycle_plan(&edited, &with_lifecycle_flag(&edited));
+        assert!(!first.asks_nothing_new(&changed));
+    }
+
+    #[test]
+    fn after_a_conflict_a_changed_plan_is_confirmed_again_and_never_applied_under_yes() {
+        use AfterConflict::*;
+        for (yes, dry_run, tty) in [
+            (true, false, false),
+            (false, false, true),
+            (false, true, false),
+        ] {
+            assert_eq!(after_conflict(&settings(yes, dry_run, tty), true), Apply);
+        }
+        assert_eq!(after_conflict(&settings(true, false, true), false), Stop);
+        assert_eq!(after_conflict(&settings(true, false, false), false), Stop);
+        // On a terminal it is asked again; without one, the gate refuses it; a dry run shows it and goes on.
+        assert_eq!(
+            after_conflict(&settings(false, false, true), false),
+            Confirm
+        );
+        assert_eq!(
+            after_conflict(&settings(false, false, false), false),
+            Confirm
+        );
+        assert_eq!(after_conflict(&settings(true, true, false), false), Confirm);
     }
 
     #[test]

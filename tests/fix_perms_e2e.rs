@@ -1,14 +1,15 @@
 //! End-to-end tests of `kubectl prom fix-perms` against kube-sim (real API server, real Prometheus processes, real
 //! volume ownership): incident 5 (operator, permission denied → Ready through the `Prometheus` resource), incident 4
 //! (hand-made Deployment with a chmod initContainer), a hostPath volume and a CSI driver with `fsGroupPolicy: None`
-//! (the explicit one-off chown path), `--dry-run` and the no-terminal refusal, and a second run that changes nothing.
+//! (the explicit one-off chown path), `--dry-run` and the no-terminal refusal, a second run that changes nothing, and
+//! a 409 Conflict on the Deployment patch (read again, planned again, applied).
 //! Objects are read back with the real kubectl. They need root and `prometheus`; they print a skip notice otherwise
 //! (and fail under `KUBE_SIM_REQUIRE=1`).
 
 mod support;
 
 use serde_json::Value;
-use support::{Cluster, kubectl, kubectl_json, name, pod_ready, prom, start};
+use support::{Cluster, kubectl, kubectl_json, name, pod_ready, prom, start, start_with_fault};
 
 /// The hostPath the `fixperms-hostpath` scenario mounts (the kubelet creates it root-owned when missing).
 const HOST_PATH: &str = "/var/tmp/kube-sim-fixperms-hostpath";
@@ -372,4 +373,37 @@ fn dry_run_and_a_missing_terminal_change_nothing() {
         before["metadata"]["generation"]
     );
     assert_eq!(after["spec"]["template"], before["spec"]["template"]);
+}
+
+#[test]
+fn a_conflict_on_the_workload_patch_is_planned_again_and_the_fix_still_lands() {
+    // The first Deployment patch answers 409 Conflict, as a concurrent edit would.
+    let Some(cluster) = start_with_fault("handmade-chmod", "409:PATCH:/deployments/:1") else {
+        return;
+    };
+    let report = fix(&cluster, &["deploy/prometheus"]);
+    assert_eq!(
+        change_kinds(&report),
+        vec!["securityContext", "removeInitContainers"],
+        "{report:#}"
+    );
+    let after = kubectl_json(
+        &cluster,
+        &["get", "deploy", "prometheus", "-n", "monitoring"],
+    );
+    let spec = &after["spec"]["template"]["spec"];
+    assert_eq!(spec["securityContext"]["fsGroup"], 65534, "{spec}");
+    assert!(
+        spec.get("initContainers").is_none_or(Value::is_null),
+        "{spec}"
+    );
+    let stats: Value =
+        serde_json::from_str(&kubectl(&cluster, &["get", "--raw", "/kube-sim/stats"]))
+            .expect("stats JSON");
+    // One patch carries both changes (the chmod init container is not tied to a verification round here): refused
+    // once, then planned again from the re-read Deployment and sent once more.
+    assert_eq!(
+        stats["requests"]["PATCH /apis/apps/v1/namespaces/monitoring/deployments/prometheus"], 2,
+        "{stats}"
+    );
 }

@@ -1,13 +1,15 @@
 //! End-to-end tests of `kubectl prom reload` against kube-sim scenarios whose Prometheus pods are real Prometheus
 //! processes: healthy reload, lifecycle off, `--enable-lifecycle`, broken configs (refused; with `--no-validate`
 //! Prometheus' own 500), a ConfigMap edited just before the reload, two replicas, and the exec fallback for a user
-//! without `pods/proxy`. The real kubectl is the independent witness (logs, objects, the loaded config).
+//! without `pods/proxy`, and `--enable-lifecycle` through a 409 Conflict (planned again, applied once) and through a
+//! 409 storm (gives up, nothing changed). The real kubectl is the independent witness (logs, objects, the loaded
+//! config).
 //! They need root and `prometheus`; they print a skip notice otherwise (and fail under `KUBE_SIM_REQUIRE=1`).
 
 mod support;
 
 use serde_json::Value;
-use support::{kubectl, kubectl_json, prom, prom_restricted, start};
+use support::{kubectl, kubectl_json, prom, prom_restricted, start, start_with_fault};
 
 /// The pods of the chart's server in `monitoring`, by the chart's selector labels.
 fn server_pods(cluster: &support::Cluster) -> Vec<String> {
@@ -621,4 +623,95 @@ fn a_bare_pod_named_with_pod_slash_is_found_beside_a_chart_install() {
         !run.stdout.contains("prometheus-server-"),
         "only the named pod: {run}"
     );
+}
+
+/// Requests the simulator counted for `METHOD path` (its `/kube-sim/stats` knob).
+fn requests_to(cluster: &support::Cluster, method_and_path: &str) -> u64 {
+    let stats: Value =
+        serde_json::from_str(&kubectl(cluster, &["get", "--raw", "/kube-sim/stats"]))
+            .expect("stats JSON");
+    stats["requests"][method_and_path].as_u64().unwrap_or(0)
+}
+
+/// The args of the chart's server container in the Deployment.
+fn server_args(cluster: &support::Cluster) -> Vec<String> {
+    let deploy = kubectl_json(
+        cluster,
+        &["get", "deploy", "prometheus-server", "-n", "monitoring"],
+    );
+    deploy["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["name"] == "prometheus-server")
+        .flat_map(|c| c["args"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| a.as_str().map(String::from))
+        .collect()
+}
+
+const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/monitoring/deployments/prometheus-server";
+
+#[test]
+fn enable_lifecycle_through_a_conflict_reads_again_plans_again_and_patches_once_more() {
+    // The first Deployment patch answers 409 Conflict, as a concurrent edit would.
+    let Some(cluster) = start_with_fault("lifecycle-off", "409:PATCH:/deployments/:1") else {
+        return;
+    };
+    let reads_before = requests_to(&cluster, &format!("GET {DEPLOYMENT}"));
+    let run = prom(
+        &cluster,
+        &[
+            "reload",
+            "-n",
+            "monitoring",
+            "--enable-lifecycle",
+            "--yes",
+            "-o",
+            "json",
+            "--timeout",
+            "3m",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stderr.contains("409 Conflict") && run.stderr.contains("planning again"),
+        "the conflict and the re-plan are not said:\n{run}"
+    );
+    assert_eq!(run.json()["pods"][0]["outcome"], "reloaded", "{run}");
+    assert!(
+        server_args(&cluster)
+            .iter()
+            .any(|a| a == "--web.enable-lifecycle")
+    );
+    assert_eq!(
+        requests_to(&cluster, &format!("PATCH {DEPLOYMENT}")),
+        2,
+        "one refused patch, one re-planned patch"
+    );
+    assert!(
+        requests_to(&cluster, &format!("GET {DEPLOYMENT}")) >= reads_before + 2,
+        "the Deployment was not read again before the second patch"
+    );
+}
+
+#[test]
+fn enable_lifecycle_in_a_409_storm_gives_up_with_a_sentence_and_changes_nothing() {
+    let Some(cluster) = start_with_fault("lifecycle-off", "409:PATCH:/deployments/:20") else {
+        return;
+    };
+    let args_before = server_args(&cluster);
+    let run = prom(
+        &cluster,
+        &["reload", "-n", "monitoring", "--enable-lifecycle", "--yes"],
+    );
+    assert_eq!(run.code, 3, "{run}");
+    assert!(!run.stderr.contains("panicked"), "{run}");
+    assert!(run.stderr.contains("409 Conflict"), "{run}");
+    // Planned again a bounded number of times (the first try and three re-plans), then stopped.
+    assert_eq!(
+        requests_to(&cluster, &format!("PATCH {DEPLOYMENT}")),
+        4,
+        "{run}"
+    );
+    assert_eq!(server_args(&cluster), args_before, "nothing changed");
 }

@@ -428,8 +428,46 @@ async fn preflight(ctx: &Ctx, instance: &Instance) -> Vec<(String, Lifecycle)> {
     futures::future::join_all(checks).await
 }
 
-/// Show, confirm and apply the lifecycle plan, follow the rollout, and return the instance with its new pods.
+/// Show, confirm and apply the lifecycle plan (planned again from fresh reads after a 409), follow the rollout, and
+/// return the instance with its new pods.
 async fn enable_lifecycle(ctx: &Ctx, instance: &Instance, timeout: Duration) -> Result<Instance> {
+    let ns = &instance.namespace;
+    let plan = lifecycle_plan(ctx, instance).await?;
+    if plan.is_empty() {
+        return Err(Error::Prometheus {
+            message: format!(
+                "the lifecycle API is off on the running pods of {ns}/{}, but their template already has \
+                 --web.enable-lifecycle: the pods were started from an older template",
+                instance.name
+            ),
+            hint: Some(format!(
+                "finish the rollout: kubectl rollout status {} -n {ns}",
+                discover::target_arg(instance)
+            )),
+        });
+    }
+    crate::access::require(ctx, &crate::access::requests_for(&plan)).await?;
+    crate::plan::confirm(ctx, &plan)?;
+    crate::plan::apply_replanning(ctx, plan, || lifecycle_plan(ctx, instance)).await?;
+    if ctx.settings.dry_run {
+        return Ok(instance.clone());
+    }
+    for w in &instance.workloads {
+        // The operator needs a moment to regenerate its StatefulSet; the rollout wait covers that.
+        progress::wait_rollout(&ctx.client, &ctx.printer, ns, w, timeout).await?;
+    }
+    let refreshed = discover::select(
+        &discover::discover_all(ctx).await?,
+        &discover::parse_target(&discover::target_arg(instance))?,
+    );
+    refreshed.into_iter().next().ok_or_else(|| Error::Verify {
+        message: format!("{ns}/{} disappeared after the rollout", instance.name),
+        hint: None,
+    })
+}
+
+/// Read the objects that start the pods (the Prometheus resource, or each workload) and plan the flag on them.
+async fn lifecycle_plan(ctx: &Ctx, instance: &Instance) -> Result<Plan> {
     use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
     let ns = &instance.namespace;
     let mut targets = Vec::new();
@@ -484,38 +522,7 @@ async fn enable_lifecycle(ctx: &Ctx, instance: &Instance, timeout: Duration) -> 
             }
         }
     }
-    let plan = plan_enable_lifecycle(instance, targets)?;
-    if plan.is_empty() {
-        return Err(Error::Prometheus {
-            message: format!(
-                "the lifecycle API is off on the running pods of {ns}/{}, but their template already has \
-                 --web.enable-lifecycle: the pods were started from an older template",
-                instance.name
-            ),
-            hint: Some(format!(
-                "finish the rollout: kubectl rollout status {} -n {ns}",
-                discover::target_arg(instance)
-            )),
-        });
-    }
-    crate::access::require(ctx, &crate::access::requests_for(&plan)).await?;
-    crate::plan::confirm(ctx, &plan)?;
-    crate::plan::apply(ctx, &plan).await?;
-    if ctx.settings.dry_run {
-        return Ok(instance.clone());
-    }
-    for w in &instance.workloads {
-        // The operator needs a moment to regenerate its StatefulSet; the rollout wait covers that.
-        progress::wait_rollout(&ctx.client, &ctx.printer, ns, w, timeout).await?;
-    }
-    let refreshed = discover::select(
-        &discover::discover_all(ctx).await?,
-        &discover::parse_target(&discover::target_arg(instance))?,
-    );
-    refreshed.into_iter().next().ok_or_else(|| Error::Verify {
-        message: format!("{ns}/{} disappeared after the rollout", instance.name),
-        hint: None,
-    })
+    plan_enable_lifecycle(instance, targets)
 }
 
 /// The config text the pods should end up with: the ConfigMap (or Secret) key behind `--config.file`.

@@ -4,6 +4,7 @@
 use crate::cli::ResizeArgs;
 use crate::context::{Ctx, parse_duration};
 use crate::error::{Error, ExitCode, Result};
+use crate::plan::AfterConflict;
 use crate::resize::apply::{self, AppliedStep, ClaimState};
 use crate::resize::gather;
 use crate::resize::model::{SizeRequest, Usage};
@@ -107,7 +108,7 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         plan.target
     );
     let mut question = Some(resize_question.as_str());
-    let mut replanned = false;
+    let mut replans = 0;
     loop {
         match apply::run_phase(ctx, &plan, Phase::Resize, question, &mut applied).await {
             Ok(true) => break,
@@ -121,11 +122,10 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
                     message: format!("plan not confirmed; no claim was changed{class_note}"),
                 });
             }
-            // A claim changed between reading and patching (409): read everything again and plan again for
-            // the same absolute size. If that plan asks for nothing new, apply it without asking again: the user
-            // confirmed exactly these changes. Otherwise stop and show what changed.
-            Err(err) if is_conflict(&err) && !replanned && !ctx.settings.dry_run => {
-                replanned = true;
+            // A claim changed between reading and patching (409): read everything again and plan again for the
+            // same absolute size, then go on as the shared conflict policy says (crate::plan::after_conflict).
+            Err(err) if err.is_conflict() && replans < crate::plan::MAX_REPLANS => {
+                replans += 1;
                 apply::progress(
                     ctx,
                     &format!("{err}; reading the objects again and planning again"),
@@ -136,18 +136,28 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
                     &SizeRequest::Absolute(plan.target),
                     args.allow_expansion,
                 )?;
-                if !plan_covers(&plan, &again) {
-                    ctx.printer.info(&plan::render(&again));
-                    return Err(Error::Verify {
-                        message: format!(
-                            "the objects changed while the plan was applied ({err}), and the plan is now different (above); nothing more was changed"
-                        ),
-                        hint: Some("re-run the command to review and confirm the new plan".into()),
-                    });
-                }
+                question = match crate::plan::after_conflict(
+                    &ctx.settings,
+                    plan_covers(&plan, &again),
+                ) {
+                    AfterConflict::Apply => None,
+                    AfterConflict::Confirm => {
+                        ctx.printer.info(&plan::render(&again));
+                        Some(resize_question.as_str())
+                    }
+                    AfterConflict::Stop => {
+                        ctx.printer.info(&plan::render(&again));
+                        return Err(Error::Declined {
+                            message: format!(
+                                "the objects changed while the plan was applied ({err}), and the plan made again from \
+                                 what they are now (above) differs from the one --yes confirmed; nothing more was \
+                                 changed — re-run the command to review the new plan"
+                            ),
+                        });
+                    }
+                };
                 snapshot = fresh;
                 plan = again;
-                question = None;
             }
             Err(err) => return Err(err),
         }
@@ -326,11 +336,6 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         });
     }
     Ok(ExitCode::Ok)
-}
-
-/// A 409 Conflict from the API server (the object changed since it was read).
-fn is_conflict(err: &Error) -> bool {
-    matches!(err, Error::Kube { source: kube::Error::Api(status), .. } if status.code == 409)
 }
 
 /// Whether every change of `again` (re-planned after a conflict) was already in `first`: same target, and each of

@@ -419,12 +419,24 @@ async fn round(
         .map(|c| c.reason.as_str())
         .collect::<Vec<_>>()
         .join("; ");
-    let Some(step) = step_for(target, before, &edits, reason)? else {
+    let summary = format!("fix-perms on {}", target.display());
+    let Some(step) = step_for(target, before, &edits, reason.clone())? else {
         return verify(ctx, instance).await;
     };
-    let mut plan = Plan::new(format!("fix-perms on {}", target.display()));
+    let mut plan = Plan::new(summary.clone());
     plan.steps.push(step);
-    crate::plan::apply(ctx, &plan).await?;
+    // After a 409 the same edits are planned on the object as it is now; the shared policy decides whether that
+    // needs confirming again (it does when the concurrent edit changed what our patch would send).
+    let (edits_ref, reason, summary) = (&edits, &reason, &summary);
+    crate::plan::apply_replanning(ctx, plan, move || async move {
+        let fresh = fetch(ctx, target).await?;
+        let mut again = Plan::new(summary.clone());
+        again
+            .steps
+            .extend(step_for(target, &fresh, edits_ref, reason.clone())?);
+        Ok(again)
+    })
+    .await?;
     outcome.applied.extend(changes.iter().map(|c| c.kind));
     if ctx.settings.dry_run {
         return Ok(Verification::default());
