@@ -415,10 +415,9 @@ fn usage_errors_are_exit_2_never_mixed_with_findings() {
     assert_eq!(empty.json()["summary"]["instances"], 0);
 }
 
-/// `--from-dump` on what the real kubectl wrote, in `kubectl cluster-info dump --output-directory`'s layout
-/// (`NS/pods.json`, `NS/events.json`, `NS/POD/logs.txt` with its START/END markers) plus `kubectl get -o yaml`
-/// files beside it. (kube-sim does not serve replicationcontrollers and daemonsets, so `cluster-info dump` itself
-/// cannot run against it; the files are the same kubectl output it would have written.)
+/// `--from-dump` on what the real kubectl wrote: `kubectl cluster-info dump --namespaces monitoring
+/// --output-directory DIR` itself (nodes, per namespace pods/events/workloads/services and each pod's logs.txt), plus
+/// a `kubectl get pvc,endpoints,pv,storageclass -o yaml` file beside it, since the dump has no storage objects.
 #[test]
 fn from_dump_diagnoses_offline_what_live_diagnoses() {
     let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
@@ -427,20 +426,24 @@ fn from_dump_diagnoses_offline_what_live_diagnoses() {
     };
     let (_, live) = diagnosed(&cluster, "PROM-201", "no space left on device");
     let dir = tempfile::tempdir().unwrap();
-    let ns = dir.path().join("monitoring");
-    std::fs::create_dir_all(&ns).unwrap();
-    for (file, kind) in [
-        ("pods.json", "pods"),
-        ("events.json", "events"),
-        ("deployments.json", "deployments"),
-        ("services.json", "services"),
-    ] {
-        std::fs::write(
-            ns.join(file),
-            kubectl(&cluster, &["get", kind, "-n", "monitoring", "-o", "json"]),
-        )
+    let dump = cluster
+        .kubectl()
+        .args([
+            "cluster-info",
+            "dump",
+            "--namespaces",
+            "monitoring",
+            "--output-directory",
+        ])
+        .arg(dir.path())
+        .output()
         .unwrap();
-    }
+    assert!(
+        dump.status.success(),
+        "kubectl cluster-info dump failed: {}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    assert!(dir.path().join("monitoring/pods.json").exists());
     std::fs::write(
         dir.path().join("storage.yaml"),
         kubectl(
@@ -450,28 +453,6 @@ fn from_dump_diagnoses_offline_what_live_diagnoses() {
             + &kubectl(&cluster, &["get", "pv,storageclass", "-o", "yaml"]),
     )
     .unwrap();
-    let pods = kubectl_json(&cluster, &["get", "pods", "-n", "monitoring"]);
-    for pod in pods["items"].as_array().unwrap() {
-        let name = pod["metadata"]["name"].as_str().unwrap();
-        let mut text = String::new();
-        for c in pod["spec"]["containers"].as_array().unwrap() {
-            let container = c["name"].as_str().unwrap();
-            let out = cluster
-                .kubectl()
-                .args(["logs", "-n", "monitoring", name, "-c", container])
-                .output()
-                .unwrap();
-            text.push_str(&format!(
-                "==== START logs for container {container} of pod monitoring/{name} ====\n"
-            ));
-            text.push_str(&String::from_utf8_lossy(&out.stdout));
-            text.push_str(&format!(
-                "==== END logs for container {container} of pod monitoring/{name} ====\n"
-            ));
-        }
-        std::fs::create_dir_all(ns.join(name)).unwrap();
-        std::fs::write(ns.join(name).join("logs.txt"), text).unwrap();
-    }
     let offline = prom(
         &cluster,
         &[
