@@ -22,16 +22,8 @@ pub async fn run(cli: Cli) -> ExitCode {
                 reasons.join("; ")
             ))
         }) => Err(crate::Error::Interrupted {
-            state: if forced {
-                format!(
-                    "stopped in the middle of a step that should have finished: {}; re-run the command to see where things stand",
-                    crate::interrupt::open_reasons().join("; ")
-                )
-            } else {
-                "stopped before the command finished; any change already sent to the cluster stays applied and \
-                 nothing was rolled back; re-run the command to see where things stand"
-                    .into()
-            },
+            // What was applied, what was not, and how to continue, from the command's journal (crate::interrupt).
+            state: crate::interrupt::interrupted_state(forced),
         }),
         result = dispatch(cli, printer.clone(), requests.clone()) => result,
     };

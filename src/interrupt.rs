@@ -2,7 +2,12 @@
 //! not be left half-done (a paused `Prometheus` resource, a StatefulSet orphan-deleted and not yet recreated) holds a
 //! [`Critical`] guard: the interrupt then waits for the guard to drop, saying why. A second Ctrl-C forces the exit.
 //!
-//! Signals are process-wide, so this state is too; commands only take guards, they never read signals themselves.
+//! A Ctrl-C stops the command with a described state: commands keep a [`journal`] of the changes they sent, what
+//! they had not done yet, and the command that continues the work; [`interrupted_state`] turns it into the sentence
+//! printed with exit 130.
+//!
+//! Signals are process-wide, so this state is too; commands only take guards and write the journal, they never read
+//! signals themselves.
 
 use std::sync::Mutex;
 use tokio::sync::watch;
@@ -68,9 +73,105 @@ pub async fn stop_requested(on_defer: impl Fn(&[String])) -> bool {
     }
 }
 
+/// What the running command has done so far, for the message a Ctrl-C prints.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Journal {
+    /// Changes sent to the cluster (and accepted), in order.
+    pub applied: Vec<String>,
+    /// What was still to do: steps not sent yet, or the wait in progress.
+    pub pending: Vec<String>,
+    /// The command that continues the work (re-reads the cluster, so it is safe to run again).
+    pub resume: Option<String>,
+}
+
+static JOURNAL: Mutex<Journal> = Mutex::new(Journal {
+    applied: Vec::new(),
+    pending: Vec::new(),
+    resume: None,
+});
+
+/// The journal of the running command, to record what it does.
+pub fn journal() -> std::sync::MutexGuard<'static, Journal> {
+    // As for OPEN: a poisoned lock still holds a valid journal.
+    JOURNAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Journal {
+    /// A change was accepted by the cluster: it moves from pending (if listed there) to applied.
+    pub fn applied(&mut self, step: impl Into<String>) {
+        let step = step.into();
+        self.pending.retain(|p| *p != step);
+        self.applied.push(step);
+    }
+}
+
+/// The sentence for an interrupted run: what was applied, what was not, and how to continue; `forced` when a second
+/// Ctrl-C cut a critical section short.
+pub fn interrupted_state(forced: bool) -> String {
+    describe(&journal(), &open_reasons(), forced)
+}
+
+/// Pure part of [`interrupted_state`].
+pub fn describe(journal: &Journal, open: &[String], forced: bool) -> String {
+    let mut parts = Vec::new();
+    parts.push(if forced {
+        format!(
+            "stopped in the middle of a step that should have finished ({})",
+            open.join("; ")
+        )
+    } else {
+        "stopped before the command finished".to_string()
+    });
+    parts.push(if *journal == Journal::default() {
+        // A command that keeps no journal: we cannot say what it sent, only that nothing is undone.
+        "Any change already sent to the cluster stays applied and nothing was rolled back"
+            .to_string()
+    } else if journal.applied.is_empty() {
+        "Nothing had been changed in the cluster yet".to_string()
+    } else {
+        format!(
+            "Applied and kept (nothing was rolled back): {}",
+            journal.applied.join("; ")
+        )
+    });
+    if !journal.pending.is_empty() {
+        parts.push(format!("Not done: {}", journal.pending.join("; ")));
+    }
+    parts.push(match &journal.resume {
+        Some(command) => format!("To continue, run `{command}` (it re-reads the cluster first)"),
+        None => "Re-run the command to see where things stand".to_string(),
+    });
+    parts.join(". ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_interrupted_state_names_what_was_applied_what_was_not_and_how_to_continue() {
+        let mut journal = Journal::default();
+        assert_eq!(
+            describe(&journal, &[], false),
+            "stopped before the command finished. Any change already sent to the cluster stays applied and nothing \
+             was rolled back. Re-run the command to see where things stand"
+        );
+        journal.resume = Some("kubectl prom resize -n ns --size 12Gi".into());
+        assert!(
+            describe(&journal, &[], false)
+                .contains(". Nothing had been changed in the cluster yet. To continue, run"),
+            "a journaling command that sent nothing says so"
+        );
+        journal.pending = vec!["patch pvc/a".into(), "patch pvc/b".into()];
+        journal.applied("patch pvc/a");
+        let text = describe(&journal, &["prometheus/k8s is paused".into()], true);
+        assert_eq!(
+            text,
+            "stopped in the middle of a step that should have finished (prometheus/k8s is paused). Applied and kept \
+             (nothing was rolled back): patch pvc/a. Not done: patch pvc/b. To continue, run `kubectl prom resize -n ns \
+             --size 12Gi` (it re-reads the cluster first)"
+        );
+    }
 
     #[test]
     fn guards_open_and_close_their_own_section() {

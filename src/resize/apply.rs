@@ -213,6 +213,13 @@ pub async fn run_phase(
         }
         return Ok(false);
     }
+    if !ctx.settings.dry_run {
+        // For a Ctrl-C: what this phase will send, and the command that continues the resize.
+        let mut journal = crate::interrupt::journal();
+        journal.resume = Some(continue_command(plan));
+        journal.pending = steps.iter().map(|s| s.summary()).collect();
+        journal.pending.push(following_claims(plan));
+    }
     let mut paused: Option<&Step> = None;
     let mut orphaned = false;
     // Held from the pause to the unpause (operator) and from the orphan delete to the recreate (StatefulSet): a
@@ -252,6 +259,9 @@ pub async fn run_phase(
         }
         match apply_step(ctx, &plan.namespace, step).await {
             Ok(()) => {
+                if !ctx.settings.dry_run {
+                    crate::interrupt::journal().applied(step.summary());
+                }
                 applied.push(AppliedStep {
                     step: step.summary(),
                     result: if ctx.settings.dry_run {
@@ -289,6 +299,31 @@ pub async fn run_phase(
         }
     }
     Ok(true)
+}
+
+/// The command that continues an interrupted resize: the absolute target (a relative `--add`/`--increase` run
+/// again would grow the claims a second time), and `--allow-expansion` when the plan needed it.
+pub fn continue_command(plan: &ResizePlan) -> String {
+    let allow = if plan.phase(Phase::AllowExpansion).next().is_some() {
+        " --allow-expansion"
+    } else {
+        ""
+    };
+    format!(
+        "kubectl prom resize {} -n {} --size {}{allow}",
+        plan.instance, plan.namespace, plan.target
+    )
+}
+
+/// The wait that follows the steps, as the journal's "not done" names it.
+fn following_claims(plan: &ResizePlan) -> String {
+    let claims: Vec<&str> = plan.claims.iter().map(|c| c.name.as_str()).collect();
+    format!(
+        "following claim(s) {} to {} and checking the filesystem the pod sees (a request already raised stays in place; `kubectl get pvc -n {} -w` follows it)",
+        claims.join(", "),
+        plan.target,
+        plan.namespace
+    )
 }
 
 /// Never leave the `Prometheus` resource paused. Before the StatefulSet was orphan-deleted, the storage request is
@@ -517,6 +552,12 @@ pub async fn watch_claims(
             .collect::<Vec<_>>()
     };
     let mut tasks = new_tasks();
+    {
+        // For a Ctrl-C while we follow the claims: the requests are in place, only the wait is cut short.
+        let mut journal = crate::interrupt::journal();
+        journal.resume = Some(continue_command(plan));
+        journal.pending = vec![following_claims(plan)];
+    }
     loop {
         let event_list = events
             .list(&ListParams::default())

@@ -157,3 +157,121 @@ pub fn pod_ready(pod: &serde_json::Value) -> bool {
             .any(|c| c["type"] == "Ready" && c["status"] == "True")
     })
 }
+
+/// The plugin running in the background, so a test can act while it works (send Ctrl-C at a chosen moment). Its
+/// stderr is read line by line as it comes; stdout is collected.
+pub struct Background {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    stderr_seen: Vec<String>,
+    stdout: std::thread::JoinHandle<String>,
+    _home: tempfile::TempDir,
+}
+
+/// Start the real binary as admin, like [`prom`] (scratch HOME, no terminal, no colour), without waiting for it.
+pub fn spawn_prom(cluster: &Cluster, args: &[&str]) -> Background {
+    use std::io::{BufRead, Read};
+    let home = tempfile::tempdir().expect("temp HOME");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-prom"))
+        .args(args)
+        .env("KUBECONFIG", cluster.kubeconfig_path())
+        .env("HOME", home.path())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn kubectl-prom");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // split on b'\n' and decode lossily: a test must see the bytes even if they are not UTF-8.
+        for line in std::io::BufReader::new(stderr)
+            .split(b'\n')
+            .map_while(Result::ok)
+        {
+            if tx
+                .send(String::from_utf8_lossy(&line).into_owned())
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let stdout = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stdout.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    });
+    Background {
+        child,
+        lines,
+        stderr_seen: Vec::new(),
+        stdout,
+        _home: home,
+    }
+}
+
+impl Background {
+    /// Block until a stderr line satisfies `matches` and return it; panics after `timeout` (or when the process
+    /// ended first) with everything it printed.
+    pub fn wait_for_stderr(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        matches: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.stderr_seen.push(line.clone());
+                    if matches(&line) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!(
+                    "no stderr line showing {what} ({e:?}); stderr so far:\n{}",
+                    self.stderr_seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Send SIGINT, as Ctrl-C in a terminal does (`kill -INT`; the crate forbids unsafe code, so no libc here).
+    pub fn interrupt(&self) {
+        let sent = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -INT {} failed", self.child.id());
+    }
+
+    /// Wait for the process to exit (killing it and panicking after `timeout`: it hung) and return the whole run.
+    pub fn finish(mut self, timeout: Duration) -> Run {
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for kubectl-prom") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "kubectl-prom did not exit within {timeout:?}; stderr so far:\n{}",
+                    self.stderr_seen.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        // The reader thread ends at EOF, which follows the exit.
+        self.stderr_seen.extend(self.lines.iter());
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: self.stdout.join().unwrap_or_default(),
+            stderr: self.stderr_seen.join("\n"),
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! End to end against kube-sim (issue 9): Ctrl-C during a wait or inside a multi-step change leaves the cluster
+//! consistent and described ("Interruption"), and a Prometheus answering garbage or nothing, or exec output that is
+//! not UTF-8, gets a clear sentence and a documented exit code, never a panic or a hang ("Bad input").
+
+mod support;
+
+use serde_json::Value;
+use std::time::Duration;
+use support::{Cluster, Options, items, kubectl_json, name, spawn_prom, start, wait_until};
+
+/// The operator scenarios' Prometheus resource and namespace.
+const CR: &str = "kps-kube-prometheus-stack-prometheus";
+const NS: &str = "monitoring";
+
+fn bytes(q: &str) -> i128 {
+    kubectl_prom::quantity::Quantity::parse(q)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .bytes()
+}
+
+fn claim_request(pvc: &Value) -> i128 {
+    bytes(
+        pvc["spec"]["resources"]["requests"]["storage"]
+            .as_str()
+            .unwrap_or_default(),
+    )
+}
+
+/// The operator's data claims of [`CR`].
+fn operator_claims(cluster: &Cluster) -> Vec<Value> {
+    let label = format!("operator.prometheus.io/name={CR}");
+    items(&kubectl_json(
+        cluster,
+        &["get", "pvc", "-n", NS, "-l", &label],
+    ))
+}
+
+/// The one claim of the single-replica operator scenario, and its request in bytes.
+fn only_operator_claim(cluster: &Cluster) -> (String, i128) {
+    let claims = operator_claims(cluster);
+    assert_eq!(claims.len(), 1, "{claims:#?}");
+    (name(&claims[0]), claim_request(&claims[0]))
+}
+
+/// The state a resize must never leave behind: the resource paused, or its StatefulSet gone for good. The operator
+/// recreates an orphan-deleted StatefulSet once the resource is unpaused, so its return is awaited.
+fn assert_operator_consistent(cluster: &Cluster, want_request: i128) {
+    let cr = kubectl_json(cluster, &["get", "prometheus", "-n", NS, CR]);
+    assert_ne!(cr["spec"]["paused"], true, "left paused: {cr:#}");
+    let template =
+        cr["spec"]["storage"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"]
+            .as_str()
+            .unwrap_or_default();
+    assert_eq!(bytes(template), want_request, "{cr:#}");
+    for pvc in operator_claims(cluster) {
+        assert_eq!(claim_request(&pvc), want_request, "{pvc:#}");
+    }
+    let label = format!("operator.prometheus.io/name={CR}");
+    wait_until(
+        "the operator's StatefulSet to exist again",
+        Duration::from_secs(30),
+        || {
+            let sts = items(&kubectl_json(
+                cluster,
+                &["get", "statefulsets", "-n", NS, "-l", &label],
+            ));
+            (!sts.is_empty()).then_some(())
+        },
+    );
+}
+
+/// `resize prometheus/CR --add 32Mi --yes` in the background: a relative size, so a naive "run it again" would grow
+/// the claims twice.
+fn spawn_resize_add_32mi(cluster: &Cluster) -> support::Background {
+    let target = format!("prometheus/{CR}");
+    spawn_prom(
+        cluster,
+        &[
+            "resize",
+            &target,
+            "-n",
+            NS,
+            "--add",
+            "32Mi",
+            "--yes",
+            "--timeout",
+            "2m",
+        ],
+    )
+}
+
+/// The one-paragraph sentence an interrupted run ends with.
+fn interrupted_sentence(run: &support::Run) -> &str {
+    run.stderr
+        .lines()
+        .find(|l| l.starts_with("error: interrupted:"))
+        .unwrap_or_else(|| panic!("no interrupted sentence: {run}"))
+}
+
+#[test]
+fn ctrl_c_while_resize_waits_for_its_claims_exits_130_and_says_what_was_applied_and_how_to_continue()
+ {
+    let Some(cluster) = start("robust-operator-offline") else {
+        return;
+    };
+    let (claim, before) = only_operator_claim(&cluster);
+    let want = before + (32 << 20);
+    let want_text = format!("{}Mi", want >> 20);
+    let target = format!("prometheus/{CR}");
+    let mut running = spawn_resize_add_32mi(&cluster);
+    // Offline expansion holds the claim in FileSystemResizePending: its progress line means the wait has begun.
+    running.wait_for_stderr("the claim wait", Duration::from_secs(90), |line| {
+        line.contains(&format!("pvc {claim}:")) && line.contains("FileSystemResizePending")
+    });
+    running.interrupt();
+    let run = running.finish(Duration::from_secs(30));
+
+    assert_eq!(run.code, 130, "{run}");
+    let said = interrupted_sentence(&run);
+    for expected in [
+        "stopped before the command finished",
+        "Applied and kept (nothing was rolled back): ",
+        "pause reconciliation and raise the storage request",
+        &format!("patch persistentvolumeclaim/{claim}"),
+        "resume reconciliation",
+        &format!("Not done: following claim(s) {claim} to {want_text}"),
+        // The absolute size: running `--add 32Mi` again would grow the claim a second time.
+        &format!("To continue, run `kubectl prom resize {target} -n {NS} --size {want_text}`"),
+    ] {
+        assert!(said.contains(expected), "missing `{expected}` in: {said}");
+    }
+    assert!(!run.stderr.contains("panicked"), "{run}");
+    assert_operator_consistent(&cluster, want);
+
+    // The command it gives really continues: it grows nothing further and finishes the same resize (offline
+    // expansion: it restarts the pod, --yes, after the pending grace).
+    let continue_args: Vec<&str> = vec![
+        "resize",
+        &target,
+        "-n",
+        NS,
+        "--size",
+        &want_text,
+        "--yes",
+        "--timeout",
+        "2m",
+    ];
+    let resumed = support::prom(&cluster, &continue_args);
+    assert_eq!(resumed.code, 0, "{resumed}");
+    assert_operator_consistent(&cluster, want);
+    let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", NS, &claim]);
+    assert_eq!(
+        bytes(
+            pvc["status"]["capacity"]["storage"]
+                .as_str()
+                .unwrap_or_default()
+        ),
+        want,
+        "{pvc:#}"
+    );
+}
+
+#[test]
+fn ctrl_c_between_pause_and_unpause_finishes_the_operator_steps_first_then_exits_130() {
+    // Every API request takes 400 ms (a test knob of kube-sim), so the steps between the pause and the unpause
+    // (claim patch, orphan delete and its wait, unpause) take seconds and the Ctrl-C surely lands among them.
+    let Some(cluster) = Cluster::start_or_skip(Options {
+        scenario: Some("robust-operator-offline".into()),
+        latency: Some(Duration::from_millis(400)),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let (claim, before) = only_operator_claim(&cluster);
+    let want = before + (32 << 20);
+    let mut running = spawn_resize_add_32mi(&cluster);
+    running.wait_for_stderr(
+        "the pause being applied",
+        Duration::from_secs(120),
+        |line| {
+            line.contains(&format!(
+                "done: patch prometheus/{CR}: pause reconciliation"
+            ))
+        },
+    );
+    running.interrupt();
+    let run = running.finish(Duration::from_secs(60));
+
+    assert_eq!(run.code, 130, "{run}");
+    assert!(
+        run.stderr.contains(&format!(
+            "interrupt received; finishing first so nothing is left half-done: prometheus/{CR} is paused until the resize unpauses it"
+        )),
+        "{run}"
+    );
+    // It finished the section: the unpause was sent before it stopped, and it says so.
+    let said = interrupted_sentence(&run);
+    for expected in [
+        "stopped before the command finished",
+        &format!("patch persistentvolumeclaim/{claim}"),
+        "resume reconciliation",
+        "Not done: following claim(s)",
+        "To continue, run `kubectl prom resize",
+    ] {
+        assert!(said.contains(expected), "missing `{expected}` in: {said}");
+    }
+    assert_operator_consistent(&cluster, want);
+}
