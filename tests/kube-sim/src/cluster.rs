@@ -154,18 +154,28 @@ impl Cluster {
     /// Request counts so far (`/kube-sim/stats`: `{"total": N, "requests": {"GET /api/v1/...": n, ...}}`),
     /// read with the real kubectl.
     pub fn stats(&self) -> Result<serde_json::Value, String> {
+        self.raw_stats("/kube-sim/stats")
+    }
+
+    /// The stats with the timeline of the requests numbered `since` and later (read `stats()["total"]` before a
+    /// run): `["since"]` holds `requests`, `bytes`, `open`, `serial_round_trips`, `critical_path`, `by_request`.
+    pub fn stats_since(&self, since: u64) -> Result<serde_json::Value, String> {
+        self.raw_stats(&format!("/kube-sim/stats?since={since}"))
+    }
+
+    fn raw_stats(&self, uri: &str) -> Result<serde_json::Value, String> {
         let out = self
             .kubectl()
-            .args(["get", "--raw", "/kube-sim/stats"])
+            .args(["get", "--raw", uri])
             .output()
             .map_err(|e| format!("cannot run kubectl: {e}"))?;
         if !out.status.success() {
             return Err(format!(
-                "kubectl get --raw /kube-sim/stats failed: {}",
+                "kubectl get --raw {uri} failed: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             ));
         }
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("/kube-sim/stats is not JSON: {e}"))
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("{uri} is not JSON: {e}"))
     }
 
     /// `kubectl --kubeconfig <ours>` (admin context), ready for more arguments.

@@ -22,6 +22,7 @@ pub mod server;
 pub mod status;
 pub mod store;
 pub mod table;
+pub mod timeline;
 pub mod tls;
 pub mod validation;
 

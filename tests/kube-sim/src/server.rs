@@ -1,10 +1,12 @@
-//! The HTTPS front of the API server: TLS, bearer-token authentication (401), the fault/latency/counting knobs,
-//! and routing of a request to discovery, OpenAPI, the REST handlers (`rest.rs`) or the node agent.
+//! The HTTPS front of the API server: TLS, bearer-token authentication (401), the fault/latency/counting knobs
+//! (with the request timeline of `timeline.rs` behind `/kube-sim/stats?since=N`), and routing of a request to
+//! discovery, OpenAPI, the REST handlers (`rest.rs`) or the node agent.
 use crate::kubeconfig::{Tokens, User};
 use crate::node_agent::{Body, NodeAgent};
 use crate::registry::Registry;
 use crate::status::ApiError;
 use crate::store::Store;
+use crate::timeline::{ConnIo, TimedBody, Timeline, UpgradeSlot};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -80,6 +82,8 @@ pub struct ApiServer {
     pub registry: Arc<Registry>,
     pub tokens: Tokens,
     pub knobs: Knobs,
+    /// Test knob: when each counted request started and ended, for `/kube-sim/stats?since=N` (`timeline.rs`).
+    pub timeline: Arc<Timeline>,
     agent: RwLock<Option<Arc<dyn NodeAgent>>>,
     pub addr: OnceLock<SocketAddr>,
     /// PEM of the cluster CA (published in every namespace's `kube-root-ca.crt`).
@@ -181,6 +185,7 @@ impl ApiServer {
             registry,
             tokens,
             knobs,
+            timeline: Arc::new(Timeline::default()),
             agent: RwLock::new(None),
             addr: OnceLock::new(),
             ca_pem: OnceLock::new(),
@@ -218,8 +223,15 @@ impl ApiServer {
                     let Ok(tls) = acceptor.accept(tcp).await else {
                         return;
                     };
-                    let svc = hyper::service::service_fn(move |req| {
+                    // An upgraded request (exec) ends when this stream is dropped, not with its 101 answer.
+                    let upgraded = UpgradeSlot::default();
+                    let tls = ConnIo {
+                        inner: tls,
+                        upgraded: upgraded.clone(),
+                    };
+                    let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
                         let api = api.clone();
+                        req.extensions_mut().insert(upgraded.clone());
                         async move { api.handle(req).await }
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(
@@ -267,19 +279,57 @@ impl ApiServer {
         let method = req.method().as_str().to_string();
         let path = req.uri().path().to_string();
         if path == "/kube-sim/stats" {
-            let counts = self
-                .knobs
-                .counts
-                .lock()
-                .map(|c| c.clone())
-                .unwrap_or_default();
-            let total: u64 = counts.values().sum();
-            return Ok(json_response(
-                200,
-                &json!({"total": total, "requests": counts}),
-            ));
+            return Ok(self.stats(req.uri().query()));
         }
         self.count(&method, &path);
+        let end = self.timeline.begin(format!("{method} {path}"));
+        let upgraded = req.extensions().get::<UpgradeSlot>().cloned();
+        let mut response = self.answer(req, method, path).await?;
+        match upgraded {
+            Some(slot) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
+                if let Ok(mut slot) = slot.lock() {
+                    *slot = Some(end);
+                }
+            }
+            _ => {
+                let body = std::mem::replace(response.body_mut(), full(""));
+                *response.body_mut() = TimedBody::wrap(body, end);
+            }
+        }
+        Ok(response)
+    }
+
+    /// `/kube-sim/stats` (test knob, not counted, not delayed): `total` and per-`METHOD path` `requests` counts since
+    /// start, and with `?since=N` the timeline of the requests numbered N and later (the first is 0, so `total` read
+    /// before a run is the N that selects that run's requests): count, body bytes, serial round trips, and more.
+    fn stats(&self, query: Option<&str>) -> Response<Body> {
+        let counts = self
+            .knobs
+            .counts
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        let total: u64 = counts.values().sum();
+        let mut stats = json!({"total": total, "requests": counts});
+        let q = parse_query(query);
+        if let Some(since) = param(&q, "since") {
+            let Ok(since) = since.parse::<usize>() else {
+                return error_response(&ApiError::bad_request(format!(
+                    "since={since} is not a request number (read `total` before the run and pass it)"
+                )));
+            };
+            stats["since"] = self.timeline.window(since);
+        }
+        json_response(200, &stats)
+    }
+
+    /// A counted request after the stats check: delay, injected fault, authentication, routing.
+    async fn answer(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        method: String,
+        path: String,
+    ) -> Result<Response<Body>, DropConnection> {
         if !self.knobs.latency.is_zero() {
             tokio::time::sleep(self.knobs.latency).await;
         }
