@@ -72,6 +72,19 @@ impl AccessRequest {
     }
 }
 
+/// A read the API server refused with 403 Forbidden, as `None`; the value otherwise. Only a 403 is turned into
+/// "unknown": 500s and dropped connections stay errors, since they say nothing about what the user may do. The caller
+/// records the refused read as an [`AccessRequest`], so it is reviewed and listed with the plan's changes.
+pub fn unless_forbidden<T>(
+    result: std::result::Result<T, kube::Error>,
+) -> std::result::Result<Option<T>, kube::Error> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(kube::Error::Api(status)) if status.is_forbidden() => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
 /// The requests a shared [`crate::plan::Plan`] will send: a patch per patched object, a delete per orphan delete or
 /// pod restart.
 pub fn requests_for(plan: &crate::plan::Plan) -> Vec<AccessRequest> {
@@ -266,6 +279,34 @@ mod tests {
             "{hint}"
         );
         assert_eq!(err.exit_code(), crate::ExitCode::Cluster);
+    }
+
+    #[test]
+    fn only_a_403_turns_a_read_into_unknown() {
+        let status = |code: u16, reason: &str| {
+            kube::Error::Api(
+                kube::core::Status {
+                    code,
+                    reason: reason.into(),
+                    ..Default::default()
+                }
+                .boxed(),
+            )
+        };
+        assert_eq!(unless_forbidden(Ok::<_, kube::Error>(7)).unwrap(), Some(7));
+        assert_eq!(
+            unless_forbidden(Err::<u8, _>(status(403, "Forbidden"))).unwrap(),
+            None
+        );
+        for failure in [
+            status(500, "InternalError"),
+            status(401, "Unauthorized"),
+            status(404, "NotFound"),
+        ] {
+            assert!(unless_forbidden(Err::<u8, _>(failure)).is_err());
+        }
+        let dropped = kube::Error::Service("connection reset".into());
+        assert!(unless_forbidden(Err::<u8, _>(dropped)).is_err());
     }
 
     #[test]

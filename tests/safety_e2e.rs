@@ -361,45 +361,82 @@ fn a_conflict_mid_apply_is_replanned_and_reapplied_when_the_plan_is_unchanged() 
 
 #[test]
 fn without_permission_every_mutating_verb_says_so_and_changes_nothing() {
-    // The restricted user of this scenario may read workloads, pods, logs, Services, Endpoints and PVCs, nothing more.
+    // The restricted user of this scenario may read workloads, pods, logs, Services, Endpoints and PVCs, nothing more:
+    // not the cluster-scoped StorageClass, PersistentVolume and CSIDrivers resize and fix-perms plan from.
     let Some(cluster) = start_with("doctor-restricted", &[]) else {
         return;
     };
     let ns = "monitoring";
     let deploy = kubectl_json(&cluster, &["get", "deploy", "-n", ns, "prometheus-server"]);
     let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, "prometheus-server"]);
-    for verb in [
-        &["reload", "--enable-lifecycle"][..],
-        &["resize", "--size", "16Gi"],
-        &["fix-perms"],
-    ] {
+    let class = pvc["spec"]["storageClassName"]
+        .as_str()
+        .expect("the claim has a class");
+    let volume = pvc["spec"]["volumeName"]
+        .as_str()
+        .expect("the claim is bound");
+    let patch_deploy = "patch deployments.apps/prometheus-server in monitoring".to_string();
+    // Per verb: every missing permission, in the one list, and the ClusterRole rule for the cluster-scoped ones.
+    let cases = [
+        (
+            &["reload", "--enable-lifecycle"][..],
+            vec![patch_deploy.clone()],
+            None,
+        ),
+        (
+            &["resize", "--size", "16Gi"],
+            vec![
+                format!("get storageclasses.storage.k8s.io/{class}"),
+                "patch persistentvolumeclaims/prometheus-server in monitoring".to_string(),
+            ],
+            Some(
+                "- apiGroups: [\"storage.k8s.io\"]\n  resources: [\"storageclasses\"]\n  verbs: [\"get\"]",
+            ),
+        ),
+        (
+            &["fix-perms"],
+            vec![
+                format!("get persistentvolumes/{volume}"),
+                "list csidrivers.storage.k8s.io".to_string(),
+                patch_deploy,
+            ],
+            Some(
+                "- apiGroups: [\"\"]\n  resources: [\"persistentvolumes\"]\n  verbs: [\"get\"]\n\
+                 - apiGroups: [\"storage.k8s.io\"]\n  resources: [\"csidrivers\"]\n  verbs: [\"list\"]",
+            ),
+        ),
+    ];
+    for (verb, missing, cluster_rules) in cases {
         let mut args = vec!["--context", cluster.restricted_context(), "-n", ns, "--yes"];
         args.extend_from_slice(verb);
         let run = prom(&cluster, &args);
         assert_clean_failure(&run, CLUSTER);
         assert!(
-            run.stderr.contains("not allowed to"),
-            "the refusal is not explained:\n{run}"
-        );
-        assert!(
             run.stderr.contains("kubectl auth can-i"),
             "no next step:\n{run}"
         );
         // Checked with SelfSubjectAccessReview before anything is sent: one list, with the Role that grants it.
-        // Not yet for resize and fix-perms: to plan they read cluster-scoped objects (the StorageClass, the
-        // PersistentVolume) that this namespace-only user may not, so they stop at that read with the 403 and a
-        // can-i hint, before any change (see the closing note of issue 9).
-        if verb[0] != "reload" {
-            continue;
-        }
+        assert!(
+            run.stderr.contains(&format!(
+                "error: not allowed to {}: SelfSubjectAccessReview says no, so nothing was changed",
+                missing.join(", ")
+            )),
+            "not the one list of {missing:?}:\n{run}"
+        );
         assert!(
             run.stderr
-                .contains("SelfSubjectAccessReview says no, so nothing was changed")
-                && run.stderr.contains(
-                    "kind: Role\nmetadata:\n  name: kubectl-prom\n  namespace: monitoring"
-                ),
-            "no permission list with a Role:\n{run}"
+                .contains("kind: Role\nmetadata:\n  name: kubectl-prom\n  namespace: monitoring"),
+            "no Role for the namespaced permissions:\n{run}"
         );
+        match cluster_rules {
+            Some(rules) => assert!(
+                run.stderr.contains(&format!(
+                    "kind: ClusterRole\nmetadata:\n  name: kubectl-prom\nrules:\n{rules}\n"
+                )),
+                "no ClusterRole for the cluster-scoped reads:\n{run}"
+            ),
+            None => assert!(!run.stderr.contains("kind: ClusterRole"), "{run}"),
+        }
     }
     let deploy_after = kubectl_json(&cluster, &["get", "deploy", "-n", ns, "prometheus-server"]);
     let pvc_after = kubectl_json(&cluster, &["get", "pvc", "-n", ns, "prometheus-server"]);

@@ -320,7 +320,9 @@ pub async fn apply(
     if let Some(values) = &plan.values {
         shown.notes.push(values.note());
     }
-    crate::access::require(ctx, &crate::access::requests_for(&shown)).await?;
+    // The cluster-scoped reads gathering was refused (the PV, the CSIDrivers) join the list: one refusal names all.
+    let requests = [snapshot.unreadable.clone(), crate::access::requests_for(&shown)].concat();
+    crate::access::require(ctx, &requests).await?;
     crate::plan::confirm(ctx, &shown)?;
 
     // Separately confirmed changes, by name. --yes and --dry-run accept them (they were shown).

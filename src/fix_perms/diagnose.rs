@@ -2,6 +2,7 @@
 //! volume and whether the kubelet applies fsGroup to it, chmod/chown initContainers on it, and the log evidence.
 
 use super::snapshot::{Install, PermsSnapshot};
+use crate::access::AccessRequest;
 use crate::images::{self, UserGroup};
 use k8s_openapi::api::core::v1::{
     Container, PersistentVolume, PodSecurityContext, PodSpec, Volume, VolumeMount,
@@ -359,13 +360,41 @@ fn classify(pod_volume: Option<&Volume>, snapshot: &PermsSnapshot) -> (String, F
         }
     }
     match (&snapshot.pvc, &snapshot.pv) {
-        (_, Some(pv)) => classify_pv(pv, snapshot.csi_driver.as_ref()),
+        (_, Some(pv)) => {
+            let (source, support) = classify_pv(pv, snapshot.csi_driver.as_ref());
+            let csi_driver = pv
+                .spec
+                .as_ref()
+                .and_then(|s| s.csi.as_ref())
+                .map(|c| c.driver.as_str());
+            match csi_driver {
+                // Without the driver objects, "no CSIDriver object, so the default policy" would be a guess.
+                Some(driver) if refused(snapshot, "csidrivers").is_some() => (
+                    source,
+                    FsGroupSupport {
+                        applies: None,
+                        reason: format!(
+                            "the CSIDriver objects could not be read (forbidden), so the fsGroupPolicy of {driver} is unknown"
+                        ),
+                    },
+                ),
+                _ => (source, support),
+            }
+        }
         (Some(pvc), None) => (
             format!("claim {}", pvc.metadata.name.as_deref().unwrap_or("?")),
             FsGroupSupport {
                 applies: None,
-                reason: "the claim is not bound to a PersistentVolume yet, so its type is unknown"
-                    .into(),
+                reason: match refused(snapshot, "persistentvolumes") {
+                    Some(read) => format!(
+                        "persistentvolume {} could not be read (forbidden), so its type, and whether the kubelet applies fsGroup to it, is unknown",
+                        read.name.as_deref().unwrap_or("?")
+                    ),
+                    None => {
+                        "the claim is not bound to a PersistentVolume yet, so its type is unknown"
+                            .into()
+                    }
+                },
             },
         ),
         (None, None) => (
@@ -376,6 +405,11 @@ fn classify(pod_volume: Option<&Volume>, snapshot: &PermsSnapshot) -> (String, F
             },
         ),
     }
+}
+
+/// The read of `resource` the user was refused while gathering, if it was.
+fn refused<'a>(snapshot: &'a PermsSnapshot, resource: &str) -> Option<&'a AccessRequest> {
+    snapshot.unreadable.iter().find(|r| r.resource == resource)
 }
 
 fn host_path(path: &str) -> (String, FsGroupSupport) {
@@ -717,6 +751,54 @@ mod tests {
         snap.pv = None;
         let d = diagnose(&snap);
         assert_eq!(d.data_volume.unwrap().fs_group.applies, None);
+    }
+
+    #[test]
+    fn a_persistent_volume_the_user_may_not_read_is_unknown_and_says_why() {
+        let mut snap = kps_permission_denied();
+        snap.pv = None;
+        snap.unreadable = vec![
+            AccessRequest::new("get", "", "persistentvolumes", None, Some("pvc-cinder-1")),
+            AccessRequest::new("list", "storage.k8s.io", "csidrivers", None, None),
+        ];
+        let d = diagnose(&snap);
+        let support = d.data_volume.clone().expect("data volume").fs_group;
+        assert_eq!(support.applies, None);
+        assert!(
+            support
+                .reason
+                .starts_with("persistentvolume pvc-cinder-1 could not be read (forbidden)"),
+            "{}",
+            support.reason
+        );
+        // Unknown never counts as "fsGroup works": with permission denied in the log the chown stays in the plan.
+        assert!(d.needs_chown());
+    }
+
+    #[test]
+    fn csi_drivers_the_user_may_not_list_leave_the_policy_unknown() {
+        let mut snap = kps_permission_denied();
+        let readable = diagnose(&snap).data_volume.expect("data volume");
+        // Readable and absent: the default policy, which applies to this ext4 ReadWriteOnce volume.
+        assert_eq!(readable.fs_group.applies, Some(true));
+        snap.unreadable = vec![AccessRequest::new(
+            "list",
+            "storage.k8s.io",
+            "csidrivers",
+            None,
+            None,
+        )];
+        let refused = diagnose(&snap).data_volume.expect("data volume");
+        assert_eq!(refused.fs_group.applies, None);
+        assert!(
+            refused
+                .fs_group
+                .reason
+                .contains("fsGroupPolicy of cinder.csi.openstack.org is unknown"),
+            "{}",
+            refused.fs_group.reason
+        );
+        assert_eq!(refused.source, readable.source);
     }
 
     #[test]

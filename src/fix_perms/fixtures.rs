@@ -137,7 +137,7 @@ pub fn handmade_chmod() -> PermsSnapshot {
             Some("ext4"),
             "ReadWriteOnce",
         )),
-        storage_class: None,
+        unreadable: Vec::new(),
         csi_driver: None,
         log_lines: vec![],
         pods: pods(true),
@@ -223,7 +223,7 @@ pub fn kps_permission_denied() -> PermsSnapshot {
         container: "prometheus".into(),
         pvc: Some(pvc("prometheus-kps-prometheus-db-prometheus-kps-prometheus-0")),
         pv: Some(csi_pv("pvc-cinder-1", "cinder.csi.openstack.org", Some("ext4"), "ReadWriteOnce")),
-        storage_class: None,
+        unreadable: Vec::new(),
         csi_driver: None,
         log_lines: vec![
             "ts=2024-05-02T10:00:00.000Z caller=main.go:600 level=info msg=\"Starting Prometheus Server\"".into(),

@@ -1,16 +1,18 @@
 //! Gathering the fix-perms snapshot from the cluster (all reads, no changes): the workload's template, the operator's
-//! `Prometheus` resource, the data claim's PVC/PV/StorageClass/CSIDriver, the Prometheus container's logs (current
-//! and previous), and the data directory's owner/mode via `stat` in a running container.
+//! `Prometheus` resource, the data claim's PVC/PV/CSIDriver (a PV or driver read refused with 403 is recorded as
+//! unreadable, not fatal), the Prometheus container's logs (current and previous), and the data directory's
+//! owner/mode via `stat` in a running container.
 
 use super::snapshot::{
     Install, PermsSnapshot, PodState, PrometheusResource, VolumeRoot, WorkloadKind, WorkloadRef,
 };
+use crate::access::{self, AccessRequest};
 use crate::context::Ctx;
 use crate::discover::{self, Flavour, Instance};
 use crate::error::{Error, Result};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, PodSpec};
-use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
+use k8s_openapi::api::storage::v1::CSIDriver;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, LogParams};
 use std::collections::BTreeMap;
 
@@ -133,7 +135,12 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
         }
     };
 
-    let (pvc, pv, storage_class, csi_driver) = storage(ctx, instance).await?;
+    let Storage {
+        pvc,
+        pv,
+        csi_driver,
+        unreadable,
+    } = storage(ctx, instance).await?;
     let log_lines = logs(ctx, instance).await;
     let volume_root = volume_root(ctx, instance).await;
     Ok(PermsSnapshot {
@@ -150,8 +157,8 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
         container: instance.container.clone(),
         pvc,
         pv,
-        storage_class,
         csi_driver,
+        unreadable,
         log_lines,
         pods: instance
             .pods
@@ -166,14 +173,23 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
     })
 }
 
-type Storage = (
-    Option<PersistentVolumeClaim>,
-    Option<PersistentVolume>,
-    Option<StorageClass>,
-    Option<CSIDriver>,
-);
+/// The data claim, its bound PV, the PV's CSIDriver object, and the reads among them the user was refused.
+#[derive(Default)]
+struct Storage {
+    pvc: Option<PersistentVolumeClaim>,
+    pv: Option<PersistentVolume>,
+    csi_driver: Option<CSIDriver>,
+    unreadable: Vec<AccessRequest>,
+}
 
-/// The first data claim, its bound PV, the class, and the PV's CSIDriver object (absent → the kubelet's default policy).
+/// `list csidrivers`: how the CSIDriver objects are read.
+fn list_csi_drivers() -> AccessRequest {
+    AccessRequest::new("list", "storage.k8s.io", "csidrivers", None, None)
+}
+
+/// The first data claim, its bound PV, and the PV's CSIDriver object (absent → the kubelet's default policy). The PV
+/// and the drivers are cluster-scoped: a namespace-only user gets 403, which is recorded (not fatal) so the
+/// permission review names it with the plan's changes; any other failure is an error.
 async fn storage(ctx: &Ctx, instance: &Instance) -> Result<Storage> {
     let ns = instance.namespace.as_str();
     let Some(claim) = instance
@@ -181,30 +197,44 @@ async fn storage(ctx: &Ctx, instance: &Instance) -> Result<Storage> {
         .as_ref()
         .and_then(|d| d.claims().into_iter().next())
     else {
-        return Ok((None, None, None, None));
+        return Ok(Storage::default());
     };
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
     let pvc = pvcs.get_opt(&claim).await.map_err(Error::kube(format!(
         "read persistentvolumeclaim {ns}/{claim}"
     )))?;
     let Some(pvc) = pvc else {
-        return Ok((None, None, None, None));
+        return Ok(Storage::default());
     };
-    let spec = pvc.spec.clone().unwrap_or_default();
-    let pv = match spec.volume_name.as_deref().filter(|n| !n.is_empty()) {
-        Some(name) => Api::<PersistentVolume>::all(ctx.client.clone())
-            .get_opt(name)
-            .await
-            .map_err(Error::kube(format!("read persistentvolume {name}")))?,
-        None => None,
-    };
-    let class = match spec.storage_class_name.as_deref().filter(|n| !n.is_empty()) {
-        // Reading the class is optional (it only explains); a missing or forbidden class is not an error.
-        Some(name) => Api::<StorageClass>::all(ctx.client.clone())
-            .get_opt(name)
-            .await
-            .ok()
-            .flatten(),
+    let mut unreadable = Vec::new();
+    let volume_name = pvc
+        .spec
+        .as_ref()
+        .and_then(|s| s.volume_name.clone())
+        .filter(|n| !n.is_empty());
+    let pv = match &volume_name {
+        Some(name) => match access::unless_forbidden(
+            Api::<PersistentVolume>::all(ctx.client.clone())
+                .get_opt(name)
+                .await,
+        )
+        .map_err(Error::kube(format!("read persistentvolume {name}")))?
+        {
+            Some(pv) => pv,
+            None => {
+                unreadable.push(AccessRequest::new(
+                    "get",
+                    "",
+                    "persistentvolumes",
+                    None,
+                    Some(name),
+                ));
+                // The PV would name its CSI driver, whose policy decides fsGroup; most provisioned volumes are CSI,
+                // so the drivers' read is reviewed too, rather than found missing on the next run.
+                unreadable.push(list_csi_drivers());
+                None
+            }
+        },
         None => None,
     };
     let driver = match pv
@@ -213,16 +243,30 @@ async fn storage(ctx: &Ctx, instance: &Instance) -> Result<Storage> {
         .and_then(|s| s.csi.as_ref())
     {
         // Listed and matched by name rather than fetched: a driver name is not always a valid URL path segment.
-        Some(csi) => Api::<CSIDriver>::all(ctx.client.clone())
-            .list(&Default::default())
-            .await
-            .map_err(Error::kube("list csidrivers"))?
-            .items
-            .into_iter()
-            .find(|d| d.metadata.name.as_deref() == Some(csi.driver.as_str())),
+        Some(csi) => match access::unless_forbidden(
+            Api::<CSIDriver>::all(ctx.client.clone())
+                .list(&Default::default())
+                .await,
+        )
+        .map_err(Error::kube("list csidrivers"))?
+        {
+            Some(list) => list
+                .items
+                .into_iter()
+                .find(|d| d.metadata.name.as_deref() == Some(csi.driver.as_str())),
+            None => {
+                unreadable.push(list_csi_drivers());
+                None
+            }
+        },
         None => None,
     };
-    Ok((Some(pvc), pv, class, driver))
+    Ok(Storage {
+        pvc: Some(pvc),
+        pv,
+        csi_driver: driver,
+        unreadable,
+    })
 }
 
 /// The Prometheus container's recent log lines, previous instance first (a crash-looping container's reason is

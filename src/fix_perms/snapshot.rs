@@ -1,9 +1,11 @@
 //! The read-only picture fix-perms decides from: the workload's pod template, the operator's `Prometheus` resource,
-//! the data volume's PVC/PV/StorageClass/CSIDriver, the Prometheus container's log lines, the pods, and the data
-//! directory's owner and mode. Plain data: `gather` fills it, `diagnose` and `plan` read it, tests build it.
+//! the data volume's PVC/PV/CSIDriver (or which of them the user may not read), the Prometheus container's log
+//! lines, the pods, and the data directory's owner and mode. Plain data: `gather` fills it, `diagnose` and `plan`
+//! read it, tests build it.
 
+use crate::access::AccessRequest;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, PodSpec};
-use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
+use k8s_openapi::api::storage::v1::CSIDriver;
 use serde::Serialize;
 
 /// How this Prometheus was installed, which decides what object fix-perms patches.
@@ -114,17 +116,18 @@ pub struct PermsSnapshot {
     pub pod_spec: PodSpec,
     /// Name of the Prometheus container in `pod_spec`.
     pub container: String,
-    /// The data volume's claim, volume, class and CSI driver, when it is a PVC.
+    /// The data volume's claim and volume, when it is a PVC.
     #[serde(skip)]
     pub pvc: Option<PersistentVolumeClaim>,
     #[serde(skip)]
     pub pv: Option<PersistentVolume>,
-    #[serde(skip)]
-    pub storage_class: Option<StorageClass>,
     /// The `CSIDriver` object of the PV's driver; `None` when there is none (the kubelet then uses the default
-    /// policy `ReadWriteOnceWithFSType`) or the PV is not CSI.
+    /// policy `ReadWriteOnceWithFSType`), the PV is not CSI, or the drivers could not be read (see `unreadable`).
     #[serde(skip)]
     pub csi_driver: Option<CSIDriver>,
+    /// Cluster-scoped reads the diagnosis needed but the user may not do (403): what they would have told is unknown,
+    /// and they are reviewed with the plan's changes so the refusal names them too.
+    pub unreadable: Vec<AccessRequest>,
     /// Recent log lines of the Prometheus container (current and previous instance).
     pub log_lines: Vec<String>,
     pub pods: Vec<PodState>,

@@ -1,8 +1,10 @@
 //! Reading for `resize` (the only I/O before the plan): the instance's data claims, their classes, the pods that
 //! mount them (crash loop, full-disk log line), usage from the kubelet stats summary or `df`, the owning
-//! StatefulSet / `Prometheus` resource (permissions are reviewed by crate::access).
+//! StatefulSet / `Prometheus` resource (permissions are reviewed by crate::access; a class the user may not read is
+//! recorded as unknown, not fatal).
 
 use super::model::{Claim, ClaimPod, Install, Snapshot, StatefulSetRef, Usage, UsageSource};
+use crate::access;
 use crate::context::Ctx;
 use crate::discover::{self, DataSource, Flavour, Instance, WorkloadKind};
 use crate::error::{Error, Result};
@@ -10,7 +12,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, LogParams};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The `Prometheus` custom resource's API, for `DynamicObject` calls.
 pub fn prometheus_api(ctx: &Ctx, namespace: &str) -> Api<DynamicObject> {
@@ -96,6 +98,7 @@ pub async fn snapshot(ctx: &Ctx, instance: &Instance) -> Result<Snapshot> {
 
     let mut claims = Vec::new();
     let mut classes = BTreeMap::new();
+    let mut forbidden_classes = BTreeSet::new();
     let mut summaries: BTreeMap<String, Option<serde_json::Value>> = BTreeMap::new();
     for name in &claim_names {
         let Some(pvc) = pvcs.get_opt(name).await.map_err(Error::kube(format!(
@@ -111,14 +114,24 @@ pub async fn snapshot(ctx: &Ctx, instance: &Instance) -> Result<Snapshot> {
         if let Some(class) = pvc.spec.as_ref().and_then(|s| s.storage_class_name.clone())
             && !class.is_empty()
             && !classes.contains_key(&class)
+            && !forbidden_classes.contains(&class)
         {
             let api: Api<StorageClass> = Api::all(ctx.client.clone());
-            if let Some(sc) = api
-                .get_opt(&class)
-                .await
+            // A namespace-only user may not read classes (cluster-scoped): that is recorded, not fatal, so the
+            // permission review lists it with everything else the plan needs.
+            match access::unless_forbidden(api.get_opt(&class).await)
                 .map_err(Error::kube(format!("get storageclass {class}")))?
             {
-                classes.insert(class, sc);
+                Some(Some(sc)) => {
+                    classes.insert(class, sc);
+                }
+                Some(None) => {}
+                None => {
+                    ctx.printer.debug(&format!(
+                        "not allowed to read storageclass {class}; it is reviewed with the plan's permissions"
+                    ));
+                    forbidden_classes.insert(class);
+                }
             }
         }
         let pod = pod_objects.iter().find(|p| mounts_claim(p, name));
@@ -148,6 +161,7 @@ pub async fn snapshot(ctx: &Ctx, instance: &Instance) -> Result<Snapshot> {
         chart_release,
         claims,
         classes,
+        forbidden_classes,
     })
 }
 

@@ -5,7 +5,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use k8s_openapi::api::storage::v1::StorageClass;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How much bigger the user asked for: exactly one of `--size`, `--add`, `--increase`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,4 +178,7 @@ pub struct Snapshot {
     pub claims: Vec<Claim>,
     /// StorageClasses by name (only the ones the claims use).
     pub classes: BTreeMap<String, StorageClass>,
+    /// Classes the claims use that the user may not read (403): whether they allow expansion is unknown, and their
+    /// `get` is reviewed with the plan's changes.
+    pub forbidden_classes: BTreeSet<String>,
 }

@@ -220,6 +220,9 @@ pub enum Phase {
 pub struct ClaimPlan {
     pub name: String,
     pub storage_class: String,
+    /// The class's `allowVolumeExpansion` as read; `None` when the user may not read the class (its `get` is then
+    /// one of the permissions the plan needs).
+    pub class_allows_expansion: Option<bool>,
     /// `status.capacity.storage`: the size the volume has now.
     pub capacity: Quantity,
     /// `spec.resources.requests.storage`.
@@ -263,11 +266,28 @@ impl ResizePlan {
             .map(|(_, s)| s)
     }
 
-    /// Every permission the plan needs, in step order, without repeats.
+    /// Every permission the plan needs, without repeats: first the reads of the classes that could not be read
+    /// (whether they allow expansion decides whether the apiserver accepts the resize), then the steps' in order.
     pub fn access(&self) -> Vec<AccessRequest> {
+        let class_reads = self
+            .claims
+            .iter()
+            .filter(|c| c.class_allows_expansion.is_none())
+            .map(|c| {
+                AccessRequest::new(
+                    "get",
+                    "storage.k8s.io",
+                    "storageclasses",
+                    None,
+                    Some(&c.storage_class),
+                )
+            });
+        let changes = self
+            .steps
+            .iter()
+            .map(|(_, step)| step.access(&self.namespace));
         let mut out: Vec<AccessRequest> = Vec::new();
-        for (_, step) in &self.steps {
-            let access = step.access(&self.namespace);
+        for access in class_reads.chain(changes) {
             if !out.contains(&access) {
                 out.push(access);
             }
@@ -432,47 +452,71 @@ pub fn plan(
                 Some("grow the PersistentVolume by hand, or migrate the data to a claim of an expandable class".into()),
             ));
         }
-        let Some(class) = snapshot.classes.get(&class_name) else {
-            return Err(Error::usage(
-                format!(
-                    "claim {name} uses StorageClass {class_name}, which does not exist; the apiserver would refuse: \"{NOT_EXPANDABLE_ADMISSION}\""
-                ),
-                Some("`kubectl get storageclass` lists the classes".into()),
-            ));
-        };
-        if class.allow_volume_expansion != Some(true) && !class_fixes.contains(&class_name) {
-            if !allow_expansion {
-                return Err(Error::usage(
-                    format!(
-                        "StorageClass {class_name} (used by claim {name}) does not allow volume expansion, so the apiserver would refuse the resize with \"{NOT_EXPANDABLE_ADMISSION}\". Turning it on is a cluster-wide change to the class: every claim of {class_name} could then be expanded"
-                    ),
-                    Some(format!(
-                        "check that the provisioner `{}` can expand volumes, then re-run with --allow-expansion (it asks separately before changing the class)",
-                        class.provisioner
-                    )),
+        let class_allows_expansion = if snapshot.forbidden_classes.contains(&class_name) {
+            // Not readable: no claim that it can expand, and no class change planned on a guess.
+            if !warnings
+                .iter()
+                .any(|w: &String| w.starts_with(&format!("StorageClass {class_name} ")))
+            {
+                warnings.push(format!(
+                    "StorageClass {class_name} (used by claim {name}) could not be read (forbidden), so it is unknown whether it allows volume expansion{}; if it does not, the apiserver refuses the claim patch with \"{NOT_EXPANDABLE_ADMISSION}\" and the claim is left as it is",
+                    if allow_expansion {
+                        ", and --allow-expansion cannot change it"
+                    } else {
+                        ""
+                    }
                 ));
             }
-            class_fixes.push(class_name.clone());
-            steps.push((
-                Phase::AllowExpansion,
-                Step::AllowExpansion {
-                    class: class_name.clone(),
-                    resource_version: class.metadata.resource_version.clone().unwrap_or_default(),
-                },
-            ));
-        }
-        if EBS_PROVISIONERS.contains(&class.provisioner.as_str())
-            && !warnings.iter().any(|w: &String| w.contains("EBS"))
-        {
-            warnings.push(format!(
-                "StorageClass {class_name} provisions AWS EBS volumes ({}): an EBS volume can be modified only once every 6 hours, so another resize within 6 hours will fail with VolumeModificationRateExceeded; size generously in one step (this plan grows {capacity} to {target})",
-                class.provisioner
-            ));
-        }
+            None
+        } else {
+            let Some(class) = snapshot.classes.get(&class_name) else {
+                return Err(Error::usage(
+                    format!(
+                        "claim {name} uses StorageClass {class_name}, which does not exist; the apiserver would refuse: \"{NOT_EXPANDABLE_ADMISSION}\""
+                    ),
+                    Some("`kubectl get storageclass` lists the classes".into()),
+                ));
+            };
+            if class.allow_volume_expansion != Some(true) && !class_fixes.contains(&class_name) {
+                if !allow_expansion {
+                    return Err(Error::usage(
+                        format!(
+                            "StorageClass {class_name} (used by claim {name}) does not allow volume expansion, so the apiserver would refuse the resize with \"{NOT_EXPANDABLE_ADMISSION}\". Turning it on is a cluster-wide change to the class: every claim of {class_name} could then be expanded"
+                        ),
+                        Some(format!(
+                            "check that the provisioner `{}` can expand volumes, then re-run with --allow-expansion (it asks separately before changing the class)",
+                            class.provisioner
+                        )),
+                    ));
+                }
+                class_fixes.push(class_name.clone());
+                steps.push((
+                    Phase::AllowExpansion,
+                    Step::AllowExpansion {
+                        class: class_name.clone(),
+                        resource_version: class
+                            .metadata
+                            .resource_version
+                            .clone()
+                            .unwrap_or_default(),
+                    },
+                ));
+            }
+            if EBS_PROVISIONERS.contains(&class.provisioner.as_str())
+                && !warnings.iter().any(|w: &String| w.contains("EBS"))
+            {
+                warnings.push(format!(
+                    "StorageClass {class_name} provisions AWS EBS volumes ({}): an EBS volume can be modified only once every 6 hours, so another resize within 6 hours will fail with VolumeModificationRateExceeded; size generously in one step (this plan grows {capacity} to {target})",
+                    class.provisioner
+                ));
+            }
+            Some(class.allow_volume_expansion == Some(true))
+        };
         let usage = claim.usage;
         claims.push(ClaimPlan {
             name: name.clone(),
             storage_class: class_name,
+            class_allows_expansion,
             capacity: *capacity,
             requested: *requested,
             target,
@@ -835,6 +879,7 @@ mod tests {
                 .into_iter()
                 .map(|c| (c.metadata.name.clone().unwrap(), c))
                 .collect(),
+            forbidden_classes: Default::default(),
         }
     }
 
@@ -929,6 +974,69 @@ mod tests {
         assert_eq!(
             plan.access()[0].can_i(),
             "kubectl auth can-i patch persistentvolumeclaims/prometheus-server -n monitoring"
+        );
+    }
+
+    #[test]
+    fn a_class_the_user_may_not_read_is_unknown_and_its_read_joins_the_permissions() {
+        let mut snap = deployment_snapshot(Some(false));
+        snap.classes.clear();
+        snap.forbidden_classes.insert("gp2".into());
+        // Even with --allow-expansion: a class that could not be read is never planned for a change.
+        let unknown = plan(&snap, &SizeRequest::Absolute(q("1300Gi")), true).unwrap();
+        assert_eq!(unknown.claims[0].class_allows_expansion, None);
+        assert_eq!(unknown.phase(Phase::AllowExpansion).count(), 0);
+        assert_eq!(unknown.phase(Phase::Resize).count(), 1);
+        assert!(
+            unknown.warnings.len() == 1
+                && unknown.warnings[0].contains(
+                    "StorageClass gp2 (used by claim prometheus-server) could not be read"
+                )
+                && unknown.warnings[0].contains("--allow-expansion cannot change it")
+                && !unknown.warnings[0].contains("EBS"),
+            "{:?}",
+            unknown.warnings
+        );
+        let class_read =
+            AccessRequest::new("get", "storage.k8s.io", "storageclasses", None, Some("gp2"));
+        let claim_patch = AccessRequest::new(
+            "patch",
+            "",
+            "persistentvolumeclaims",
+            Some("monitoring"),
+            Some("prometheus-server"),
+        );
+        assert_eq!(
+            unknown.access(),
+            vec![class_read.clone(), claim_patch.clone()]
+        );
+        // Refused together: the Role for the claim, the ClusterRole for the class.
+        let err = crate::access::refuse_missing(&[(class_read, false), (claim_patch, false)])
+            .unwrap_err();
+        let hint = err.hint().unwrap();
+        assert!(
+            hint.contains("kind: ClusterRole")
+                && hint.contains("resources: [\"storageclasses\"]\n  verbs: [\"get\"]")
+                && hint.contains(
+                    "kind: Role\nmetadata:\n  name: kubectl-prom\n  namespace: monitoring"
+                ),
+            "{hint}"
+        );
+
+        // A class that was read asks for no read permission, and one that does not exist is still refused.
+        let readable = plan(
+            &deployment_snapshot(Some(true)),
+            &SizeRequest::Absolute(q("1300Gi")),
+            false,
+        )
+        .unwrap();
+        assert_eq!(readable.claims[0].class_allows_expansion, Some(true));
+        assert!(readable.access().iter().all(|a| a.verb != "get"));
+        snap.forbidden_classes.clear();
+        let missing = plan(&snap, &SizeRequest::Absolute(q("1300Gi")), true).unwrap_err();
+        assert!(
+            missing.to_string().contains("which does not exist"),
+            "{missing}"
         );
     }
 
