@@ -16,6 +16,7 @@ pub mod logscan;
 pub mod output;
 pub mod plan;
 pub mod podexec;
+pub mod podlogs;
 pub mod progress;
 pub mod prom_http;
 pub mod promconfig;

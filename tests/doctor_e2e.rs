@@ -472,3 +472,57 @@ fn from_dump_diagnoses_offline_what_live_diagnoses() {
     );
     assert!(report["source"].as_str().unwrap().starts_with("dump "));
 }
+
+/// A container log with bytes that are not UTF-8 and a line larger than the plugin keeps (6 MB of `x`) before the
+/// real error: doctor still reads the log and quotes the error. (The kubelet passes container output through
+/// byte for byte; kube's `Api::logs` refuses the whole answer on the first invalid byte.) The wrapper is put in
+/// with the real kubectl, as an operator debugging an image might.
+#[test]
+fn binary_bytes_and_a_giant_line_in_the_log_do_not_hide_the_error_after_them() {
+    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(cluster) = start("disk-full") else {
+        return;
+    };
+    let wrapper = r#"[{"op": "add", "path": "/spec/template/spec/containers/1/command", "value": ["sh", "-c",
+        "printf 'boot \\377\\376\\000 noise\\n'; head -c 6000000 /dev/zero | tr '\\000' x; echo; exec prometheus \"$@\"",
+        "prometheus"]}]"#;
+    kubectl(
+        &cluster,
+        &[
+            "patch",
+            "deploy",
+            "prometheus-server",
+            "-n",
+            "monitoring",
+            "--type",
+            "json",
+            "-p",
+            wrapper,
+        ],
+    );
+    // The new pod's log starts with the noise (read back with the real kubectl, which passes bytes through).
+    wait_until(
+        "the wrapped container to log its noise",
+        DIAGNOSIS_TIMEOUT,
+        || {
+            let pods = kubectl_json(&cluster, &["get", "pods", "-n", "monitoring"]);
+            pods["items"].as_array()?.iter().find_map(|p| {
+                let name = p["metadata"]["name"].as_str()?;
+                let out = cluster
+                    .kubectl()
+                    .args(["logs", "-n", "monitoring", name, "-c", "prometheus-server"])
+                    .output()
+                    .ok()?;
+                let log = out.stdout;
+                (log.windows(2).any(|w| w == b"\xff\xfe") && log.windows(6).any(|w| w == b"no spa"))
+                    .then_some(())
+            })
+        },
+    );
+    let (_, report) = diagnosed(&cluster, "PROM-201", "no space left on device");
+    let evidence = finding(&report, "PROM-201")["evidence"].to_string();
+    assert!(
+        evidence.contains("queries.active"),
+        "the error line was not quoted from the log: {evidence}"
+    );
+}

@@ -318,7 +318,7 @@ async fn pod_logs(
         };
         let api = api.clone();
         let name = name.clone();
-        async move { api.logs(&name, &params).await }
+        async move { crate::podlogs::read(&api, &name, &params).await }
     }))
     .await;
     let mut logs = Vec::new();

@@ -584,7 +584,7 @@ pub async fn verify(ctx: &Ctx, instance: &Instance) -> Result<Verification> {
             tail_lines: Some(300),
             ..Default::default()
         };
-        if let Ok(text) = api.logs(&pod.name, &params).await {
+        if let Ok(text) = crate::podlogs::read(&api, &pod.name, &params).await {
             let lines: Vec<String> = text.lines().map(str::to_string).collect();
             v.permission_denied.extend(permission_evidence(&lines));
         }
