@@ -282,7 +282,7 @@ async fn logs(ctx: &Ctx, instance: &Instance) -> Vec<String> {
                 tail_lines: Some(LOG_TAIL_LINES),
                 ..Default::default()
             };
-            if let Ok(text) = api.logs(&pod.name, &params).await {
+            if let Ok(text) = crate::podlogs::read(&api, &pod.name, &params).await {
                 lines.extend(text.lines().map(str::to_string));
             }
         }

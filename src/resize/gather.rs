@@ -260,7 +260,7 @@ async fn claim_pod(ctx: &Ctx, instance: &Instance, pod: &Pod) -> ClaimPod {
                 tail_lines: Some(50),
                 ..Default::default()
             };
-            if let Ok(log) = pods.logs(&name, &params).await
+            if let Ok(log) = crate::podlogs::read(&pods, &name, &params).await
                 && crate::logscan::find_last(&log, crate::logscan::Kind::DiskFull).is_some()
             {
                 full_disk = true;
