@@ -1,0 +1,184 @@
+//! The interactive paths on a real terminal: the plugin runs on a pseudo-terminal (util-linux `script`, as an SRE's
+//! shell would give it), sees a TTY on stdin and stderr, and is answered key by key when its prompt appears — the
+//! confirm gate (no → exit 4 and nothing changed; yes → applied and verified) and the picker when several servers
+//! match. Objects are read back with the real kubectl. Needs root, `prometheus` and `script`; skips otherwise (fails
+//! under `KUBE_SIM_REQUIRE=1`).
+
+mod support;
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::{Cluster, Run, kubectl_json, start};
+
+/// How long a prompt or the end of a run may take (the first API requests of a fresh scenario included).
+const PATIENCE: Duration = Duration::from_secs(180);
+
+/// `'arg'` for `sh -c`, with embedded single quotes closed and escaped.
+fn quoted(arg: &str) -> String {
+    format!("'{}'", arg.replace('\'', r"'\''"))
+}
+
+/// Run the plugin on a pseudo-terminal and, for each `(prompt, keys)` in order, type `keys` once `prompt` has been
+/// printed. The terminal merges stdout and stderr, so everything is in `Run::stdout`.
+fn on_terminal(cluster: &Cluster, args: &[&str], answers: &[(&str, &str)]) -> Run {
+    let home = tempfile::tempdir().expect("temp HOME");
+    let command_line = std::iter::once(env!("CARGO_BIN_EXE_kubectl-prom"))
+        .chain(args.iter().copied())
+        .map(quoted)
+        .collect::<Vec<_>>()
+        .join(" ");
+    // -q: no banner; -e: the child's exit code; -f: flush as it comes; /dev/null: no typescript file.
+    let mut child = Command::new("script")
+        .args(["-qefc", &command_line, "/dev/null"])
+        .env("KUBECONFIG", cluster.kubeconfig_path())
+        .env("HOME", home.path())
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run script(1)");
+    let screen = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let mut out = child.stdout.take().expect("script stdout");
+    let reader = {
+        let screen = Arc::clone(&screen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                screen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let seen = || String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    let mut stdin = child.stdin.take().expect("script stdin");
+    let started = Instant::now();
+    for (prompt, keys) in answers {
+        while !seen().contains(prompt) {
+            if started.elapsed() > PATIENCE || child.try_wait().ok().flatten().is_some() {
+                let _ = child.kill();
+                panic!("the prompt `{prompt}` never appeared:\n{}", seen());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        stdin.write_all(keys.as_bytes()).expect("type on the terminal");
+        stdin.flush().expect("flush the keys");
+    }
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for script") {
+            break status;
+        }
+        if started.elapsed() > PATIENCE {
+            let _ = child.kill();
+            panic!("the run did not end:\n{}", seen());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    drop(stdin);
+    reader.join().expect("terminal reader");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: seen(),
+        stderr: String::new(),
+    }
+}
+
+/// The args of the chart's server container (lifecycle-off scenario).
+fn server_args(cluster: &Cluster) -> Vec<String> {
+    let deploy = kubectl_json(
+        cluster,
+        &["get", "deploy", "prometheus-server", "-n", "monitoring"],
+    );
+    deploy["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["name"] == "prometheus-server")
+        .flat_map(|c| c["args"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| a.as_str().map(String::from))
+        .collect()
+}
+
+fn ready() -> bool {
+    support::have("script")
+}
+
+#[test]
+fn the_confirm_gate_on_a_terminal_applies_only_after_yes() {
+    if !ready() {
+        return;
+    }
+    let Some(cluster) = start("lifecycle-off") else {
+        return;
+    };
+    let before = kubectl_json(
+        &cluster,
+        &["get", "deploy", "prometheus-server", "-n", "monitoring"],
+    );
+    let args = [
+        "reload",
+        "-n",
+        "monitoring",
+        "--enable-lifecycle",
+        "--timeout",
+        "3m",
+    ];
+
+    // No (the default answer is no too): exit 4, the plan was shown, nothing changed.
+    let declined = on_terminal(&cluster, &args, &[("Apply this plan", "n")]);
+    assert_eq!(declined.code, 4, "{declined}");
+    assert!(
+        declined.stdout.contains("--web.enable-lifecycle")
+            && declined.stdout.contains("plan not confirmed; nothing was changed"),
+        "{declined}"
+    );
+    let after_no = kubectl_json(
+        &cluster,
+        &["get", "deploy", "prometheus-server", "-n", "monitoring"],
+    );
+    assert_eq!(
+        after_no["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"],
+        "a declined plan changed the Deployment"
+    );
+
+    // Yes: the flag is added, the rollout followed, the reload done.
+    let accepted = on_terminal(&cluster, &args, &[("Apply this plan", "y")]);
+    assert_eq!(accepted.code, 0, "{accepted}");
+    assert!(
+        server_args(&cluster)
+            .iter()
+            .any(|a| a == "--web.enable-lifecycle"),
+        "{accepted}"
+    );
+    assert!(accepted.stdout.contains("reloaded"), "{accepted}");
+}
+
+#[test]
+fn several_servers_on_a_terminal_are_offered_in_a_picker() {
+    if !ready() {
+        return;
+    }
+    let Some(cluster) = start("reload-two-instances") else {
+        return;
+    };
+    // The picker lists monitoring/prometheus first; one arrow down and Enter pick the chart's server.
+    let run = on_terminal(
+        &cluster,
+        &["reload", "-n", "monitoring", "-o", "json"],
+        &[("which one?", "\x1b[B\r")],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stdout.contains("monitoring/prometheus (plain manifests"),
+        "the picker did not list both:\n{run}"
+    );
+    assert!(
+        run.stdout.contains(r#""instance": "prometheus-server""#),
+        "the picked server was not the one reloaded:\n{run}"
+    );
+}
