@@ -66,7 +66,9 @@ fn on_terminal(cluster: &Cluster, args: &[&str], answers: &[(&str, &str)]) -> Ru
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        stdin.write_all(keys.as_bytes()).expect("type on the terminal");
+        stdin
+            .write_all(keys.as_bytes())
+            .expect("type on the terminal");
         stdin.flush().expect("flush the keys");
     }
     let status = loop {
@@ -134,7 +136,9 @@ fn the_confirm_gate_on_a_terminal_applies_only_after_yes() {
     assert_eq!(declined.code, 4, "{declined}");
     assert!(
         declined.stdout.contains("--web.enable-lifecycle")
-            && declined.stdout.contains("plan not confirmed; nothing was changed"),
+            && declined
+                .stdout
+                .contains("plan not confirmed; nothing was changed"),
         "{declined}"
     );
     let after_no = kubectl_json(
@@ -174,7 +178,8 @@ fn several_servers_on_a_terminal_are_offered_in_a_picker() {
     );
     assert_eq!(run.code, 0, "{run}");
     assert!(
-        run.stdout.contains("monitoring/prometheus (plain manifests"),
+        run.stdout
+            .contains("monitoring/prometheus (plain manifests"),
         "the picker did not list both:\n{run}"
     );
     assert!(
