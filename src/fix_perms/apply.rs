@@ -321,7 +321,11 @@ pub async fn apply(
         shown.notes.push(values.note());
     }
     // The cluster-scoped reads gathering was refused (the PV, the CSIDrivers) join the list: one refusal names all.
-    let requests = [snapshot.unreadable.clone(), crate::access::requests_for(&shown)].concat();
+    let requests = [
+        snapshot.unreadable.clone(),
+        crate::access::requests_for(&shown),
+    ]
+    .concat();
     crate::access::require(ctx, &requests).await?;
     crate::plan::confirm(ctx, &shown)?;
 
