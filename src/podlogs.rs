@@ -47,7 +47,9 @@ fn keep_newest(buf: &mut Vec<u8>, limit: usize) {
 /// Lossy text of the kept bytes; when older bytes were dropped, the first (partial) line goes too.
 fn text_of(kept: &[u8], dropped: bool) -> String {
     let start = if dropped {
-        kept.iter().position(|b| *b == b'\n').map_or(kept.len(), |i| i + 1)
+        kept.iter()
+            .position(|b| *b == b'\n')
+            .map_or(kept.len(), |i| i + 1)
     } else {
         0
     };
