@@ -59,7 +59,9 @@ async fn dispatch(
     requests: crate::accounting::RequestStats,
 ) -> Result<ExitCode> {
     match &cli.command {
-        Command::Version => return crate::commands::version::run(&printer),
+        Command::Version => {
+            return crate::commands::version::run_as(&printer, cli.global.output);
+        }
         Command::Completion(args) => return crate::commands::completion::run(&printer, args),
         Command::Complete(args) => {
             return crate::commands::completion::complete(&cli.kube, args).await;

@@ -193,3 +193,25 @@ fn ctrl_c_while_waiting_on_the_cluster_exits_130_and_says_nothing_was_rolled_bac
     );
     assert!(stderr.contains("nothing was rolled back"), "{stderr}");
 }
+
+/// `version` needs no cluster and honours `-o json` like every verb: one stable object on stdout.
+#[test]
+fn version_prints_a_line_or_a_stable_json_object() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = kubeconfig(dir.path(), "config", Some("a"), &[("a", "")]);
+    let human = prom_with(&config, &[], &["version"]);
+    assert_eq!(human.code, 0, "{human}");
+    assert!(
+        human.stdout.starts_with(&format!(
+            "kubectl-prom {} (commit ",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{human}"
+    );
+    let json = prom_with(&config, &[], &["version", "-o", "json"]);
+    assert_eq!(json.code, 0, "{json}");
+    let doc = json.json();
+    assert_eq!(doc["kind"], "Version", "{json}");
+    assert_eq!(doc["version"]["version"], env!("CARGO_PKG_VERSION"));
+    assert!(doc["version"]["gitCommit"].is_string() && doc["version"]["target"].is_string());
+}

@@ -36,12 +36,7 @@ impl BuildInfo {
     }
 }
 
-/// Print the version line (what app.rs dispatches today).
-pub fn run(printer: &Printer) -> Result<ExitCode> {
-    run_as(printer, OutputFormat::Human)
-}
-
-/// Print the version in the requested format (`-o json` once app.rs passes the output flag).
+/// Print the version in the requested format (`-o json`: a stable object with kind `Version`).
 pub fn run_as(printer: &Printer, output: OutputFormat) -> Result<ExitCode> {
     printer.result(&match output {
         OutputFormat::Human => BUILD.human(),
