@@ -397,13 +397,13 @@ fn a_conflict_on_the_workload_patch_is_planned_again_and_the_fix_still_lands() {
         spec.get("initContainers").is_none_or(Value::is_null),
         "{spec}"
     );
-    let stats: Value =
-        serde_json::from_str(&kubectl(&cluster, &["get", "--raw", "/kube-sim/stats"]))
-            .expect("stats JSON");
     // One patch carries both changes (the chmod init container is not tied to a verification round here): refused
     // once, then planned again from the re-read Deployment and sent once more.
     assert_eq!(
-        stats["requests"]["PATCH /apis/apps/v1/namespaces/monitoring/deployments/prometheus"], 2,
-        "{stats}"
+        support::requests_to(
+            &cluster,
+            "PATCH /apis/apps/v1/namespaces/monitoring/deployments/prometheus"
+        ),
+        2
     );
 }

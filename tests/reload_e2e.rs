@@ -625,28 +625,14 @@ fn a_bare_pod_named_with_pod_slash_is_found_beside_a_chart_install() {
     );
 }
 
-/// Requests the simulator counted for `METHOD path` (its `/kube-sim/stats` knob).
-fn requests_to(cluster: &support::Cluster, method_and_path: &str) -> u64 {
-    let stats: Value =
-        serde_json::from_str(&kubectl(cluster, &["get", "--raw", "/kube-sim/stats"]))
-            .expect("stats JSON");
-    stats["requests"][method_and_path].as_u64().unwrap_or(0)
-}
-
 /// The args of the chart's server container in the Deployment.
 fn server_args(cluster: &support::Cluster) -> Vec<String> {
-    let deploy = kubectl_json(
+    support::deployment_container_args(
         cluster,
-        &["get", "deploy", "prometheus-server", "-n", "monitoring"],
-    );
-    deploy["spec"]["template"]["spec"]["containers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["name"] == "prometheus-server")
-        .flat_map(|c| c["args"].as_array().cloned().unwrap_or_default())
-        .filter_map(|a| a.as_str().map(String::from))
-        .collect()
+        "monitoring",
+        "prometheus-server",
+        "prometheus-server",
+    )
 }
 
 const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/monitoring/deployments/prometheus-server";
@@ -657,7 +643,7 @@ fn enable_lifecycle_through_a_conflict_reads_again_plans_again_and_patches_once_
     let Some(cluster) = start_with_fault("lifecycle-off", "409:PATCH:/deployments/:1") else {
         return;
     };
-    let reads_before = requests_to(&cluster, &format!("GET {DEPLOYMENT}"));
+    let reads_before = support::requests_to(&cluster, &format!("GET {DEPLOYMENT}"));
     let run = prom(
         &cluster,
         &[
@@ -684,12 +670,12 @@ fn enable_lifecycle_through_a_conflict_reads_again_plans_again_and_patches_once_
             .any(|a| a == "--web.enable-lifecycle")
     );
     assert_eq!(
-        requests_to(&cluster, &format!("PATCH {DEPLOYMENT}")),
+        support::requests_to(&cluster, &format!("PATCH {DEPLOYMENT}")),
         2,
         "one refused patch, one re-planned patch"
     );
     assert!(
-        requests_to(&cluster, &format!("GET {DEPLOYMENT}")) >= reads_before + 2,
+        support::requests_to(&cluster, &format!("GET {DEPLOYMENT}")) >= reads_before + 2,
         "the Deployment was not read again before the second patch"
     );
 }
@@ -709,7 +695,7 @@ fn enable_lifecycle_in_a_409_storm_gives_up_with_a_sentence_and_changes_nothing(
     assert!(run.stderr.contains("409 Conflict"), "{run}");
     // Planned again a bounded number of times (the first try and three re-plans), then stopped.
     assert_eq!(
-        requests_to(&cluster, &format!("PATCH {DEPLOYMENT}")),
+        support::requests_to(&cluster, &format!("PATCH {DEPLOYMENT}")),
         4,
         "{run}"
     );

@@ -92,18 +92,12 @@ fn on_terminal(cluster: &Cluster, args: &[&str], answers: &[(&str, &str)]) -> Ru
 
 /// The args of the chart's server container (lifecycle-off scenario).
 fn server_args(cluster: &Cluster) -> Vec<String> {
-    let deploy = kubectl_json(
+    support::deployment_container_args(
         cluster,
-        &["get", "deploy", "prometheus-server", "-n", "monitoring"],
-    );
-    deploy["spec"]["template"]["spec"]["containers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["name"] == "prometheus-server")
-        .flat_map(|c| c["args"].as_array().cloned().unwrap_or_default())
-        .filter_map(|a| a.as_str().map(String::from))
-        .collect()
+        "monitoring",
+        "prometheus-server",
+        "prometheus-server",
+    )
 }
 
 fn ready() -> bool {

@@ -275,3 +275,29 @@ impl Background {
         }
     }
 }
+
+/// The args of one container of a Deployment's pod template, read with the real kubectl.
+pub fn deployment_container_args(
+    cluster: &Cluster,
+    namespace: &str,
+    deployment: &str,
+    container: &str,
+) -> Vec<String> {
+    let deploy = kubectl_json(cluster, &["get", "deploy", deployment, "-n", namespace]);
+    deploy["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["name"] == container)
+        .flat_map(|c| c["args"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| a.as_str().map(String::from))
+        .collect()
+}
+
+/// How many `METHOD path` requests the simulator has served so far (its `/kube-sim/stats` test knob).
+pub fn requests_to(cluster: &Cluster, method_and_path: &str) -> u64 {
+    let stats: serde_json::Value =
+        serde_json::from_str(&kubectl(cluster, &["get", "--raw", "/kube-sim/stats"]))
+            .expect("/kube-sim/stats is JSON");
+    stats["requests"][method_and_path].as_u64().unwrap_or(0)
+}
