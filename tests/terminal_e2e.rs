@@ -1,7 +1,7 @@
 //! The interactive paths on a real terminal: the plugin runs on a pseudo-terminal (util-linux `script`, as an SRE's
 //! shell would give it), sees a TTY on stdin and stderr, and is answered key by key when its prompt appears — the
-//! confirm gate (no → exit 4 and nothing changed; yes → applied and verified) and the picker when several servers
-//! match. Objects are read back with the real kubectl. Needs root, `prometheus` and `script`; skips otherwise (fails
+//! confirm gate (no → exit 4 and nothing changed; yes → applied and verified), the picker when several servers
+//! match, resize's separately asked cluster-wide StorageClass change, and fix-perms' per-removal questions. Objects are read back with the real kubectl. Needs root, `prometheus` and `script`; skips otherwise (fails
 //! under `KUBE_SIM_REQUIRE=1`).
 
 mod support;
@@ -179,5 +179,96 @@ fn several_servers_on_a_terminal_are_offered_in_a_picker() {
     assert!(
         run.stdout.contains(r#""instance": "prometheus-server""#),
         "the picked server was not the one reloaded:\n{run}"
+    );
+}
+
+#[test]
+fn resize_asks_for_the_cluster_wide_class_change_on_its_own_and_no_changes_nothing() {
+    if !ready() {
+        return;
+    }
+    let Some(cluster) = start("resize-no-expansion") else {
+        return;
+    };
+    let claims = kubectl_json(&cluster, &["get", "pvc", "-n", "monitoring"]);
+    let claim = support::name(&support::items(&claims)[0]);
+    let class = support::items(&claims)[0]["spec"]["storageClassName"]
+        .as_str()
+        .expect("a class")
+        .to_string();
+    let class_before = kubectl_json(&cluster, &["get", "storageclass", &class]);
+    let run = on_terminal(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            "monitoring",
+            "--size",
+            "96Mi",
+            "--allow-expansion",
+        ],
+        &[("Set allowVolumeExpansion: true on StorageClass", "n")],
+    );
+    assert_eq!(run.code, 4, "{run}");
+    assert!(
+        run.stdout.contains("cluster-wide change")
+            && run
+                .stdout
+                .contains("the StorageClass change was not confirmed"),
+        "{run}"
+    );
+    let class_after = kubectl_json(&cluster, &["get", "storageclass", &class]);
+    assert_eq!(
+        class_after["metadata"]["resourceVersion"], class_before["metadata"]["resourceVersion"],
+        "{run}"
+    );
+    let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", "monitoring", &claim]);
+    assert_eq!(
+        pvc["spec"]["resources"]["requests"]["storage"], "64Mi",
+        "{run}"
+    );
+}
+
+#[test]
+fn fix_perms_asks_for_each_removal_by_name_and_keeps_what_was_declined_working() {
+    if !ready() {
+        return;
+    }
+    let Some(cluster) = start("handmade-chmod") else {
+        return;
+    };
+    let run = on_terminal(
+        &cluster,
+        &[
+            "fix-perms",
+            "deploy/prometheus",
+            "-n",
+            "monitoring",
+            "--timeout",
+            "3m",
+        ],
+        &[
+            ("Apply this plan", "y"),
+            ("Remove init container(s) `init-permissions`", "n"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let deploy = kubectl_json(
+        &cluster,
+        &["get", "deploy", "prometheus", "-n", "monitoring"],
+    );
+    let spec = &deploy["spec"]["template"]["spec"];
+    // The fsGroup went in; the declined removal did not happen, and because the chmod init container stays and a
+    // pod-level user would apply to it too, no pod-level user was set (it must keep running as root).
+    assert_eq!(spec["securityContext"]["fsGroup"], 65534, "{run}");
+    assert!(spec["securityContext"].get("runAsUser").is_none(), "{run}");
+    assert_eq!(
+        spec["initContainers"][0]["name"], "init-permissions",
+        "{run}"
+    );
+    assert!(
+        run.stdout
+            .contains("runAsUser/runAsGroup/runAsNonRoot left unset"),
+        "{run}"
     );
 }
