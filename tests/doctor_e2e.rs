@@ -526,3 +526,62 @@ fn binary_bytes_and_a_giant_line_in_the_log_do_not_hide_the_error_after_them() {
         "the error line was not quoted from the log: {evidence}"
     );
 }
+
+#[test]
+fn failed_reload_is_prom_301_from_runtimeinfo_without_the_metrics_page() {
+    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(cluster) = start("chart-healthy") else {
+        return;
+    };
+    all_ready(&cluster);
+    // Incident 3's typo, applied by the chart's config-reloader sidecar: Prometheus refuses it and keeps the old one.
+    let typo = "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    scarpe_interval: 5s\n    static_configs:\n      - targets: ['localhost:9090']\n";
+    let patch = serde_json::json!({ "data": { "prometheus.yml": typo } }).to_string();
+    kubectl(
+        &cluster,
+        &[
+            "patch",
+            "configmap",
+            "prometheus-server",
+            "-n",
+            "monitoring",
+            "--type",
+            "merge",
+            "-p",
+            &patch,
+        ],
+    );
+    let runtimeinfo_says_failed =
+        r#"GET /api/v1/status/runtimeinfo: \"reloadConfigSuccess\": false"#;
+    let window = wait_until(
+        "doctor to report PROM-301 from runtimeinfo",
+        DIAGNOSIS_TIMEOUT,
+        || {
+            let before = cluster.stats().expect("stats")["total"].as_u64()?;
+            let run = prom(&cluster, &["doctor", "-n", "monitoring", "-o", "json"]);
+            let report = run.json();
+            let failed = findings(&report).into_iter().any(|f| {
+                f["id"] == "PROM-301" && f["evidence"].to_string().contains(runtimeinfo_says_failed)
+            });
+            failed.then(|| cluster.stats_since(before).expect("stats?since")["since"].clone())
+        },
+    );
+    // What doctor asked Prometheus, as the API server saw it: runtimeinfo carries the reload result, so the whole
+    // `/metrics` page (tens of KiB per pod) is not fetched.
+    let asked: Vec<&String> = window["by_request"]
+        .as_object()
+        .expect("by_request")
+        .keys()
+        .filter(|k| k.contains("/proxy/"))
+        .collect();
+    assert!(
+        asked
+            .iter()
+            .any(|k| k.ends_with("/proxy/api/v1/status/runtimeinfo")),
+        "{window}"
+    );
+    assert!(
+        !asked.iter().any(|k| k.ends_with("/proxy/metrics")),
+        "doctor fetched /metrics: {window}"
+    );
+}
