@@ -23,6 +23,18 @@ fn quoted(arg: &str) -> String {
 /// Run the plugin on a pseudo-terminal and, for each `(prompt, keys)` in order, type `keys` once `prompt` has been
 /// printed. The terminal merges stdout and stderr, so everything is in `Run::stdout`.
 fn on_terminal(cluster: &Cluster, args: &[&str], answers: &[(&str, &str)]) -> Run {
+    on_terminal_acting(cluster, args, answers, |_| {})
+}
+
+/// [`on_terminal`], calling `meanwhile(i)` after prompt `i` appeared and before its keys are typed: the moment the
+/// plugin has read the cluster and waits for a person (another operator may be editing the same object). Each
+/// prompt is looked for after the previous one, so the same question asked twice is two prompts.
+fn on_terminal_acting(
+    cluster: &Cluster,
+    args: &[&str],
+    answers: &[(&str, &str)],
+    mut meanwhile: impl FnMut(usize),
+) -> Run {
     let home = tempfile::tempdir().expect("temp HOME");
     let command_line = std::iter::once(env!("CARGO_BIN_EXE_kubectl-prom"))
         .chain(args.iter().copied())
@@ -58,14 +70,21 @@ fn on_terminal(cluster: &Cluster, args: &[&str], answers: &[(&str, &str)]) -> Ru
     let seen = || String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
     let mut stdin = child.stdin.take().expect("script stdin");
     let started = Instant::now();
-    for (prompt, keys) in answers {
-        while !seen().contains(prompt) {
+    let mut from = 0;
+    for (i, (prompt, keys)) in answers.iter().enumerate() {
+        loop {
+            let screen = seen();
+            if let Some(at) = screen.get(from..).and_then(|rest| rest.find(prompt)) {
+                from += at + prompt.len();
+                break;
+            }
             if started.elapsed() > PATIENCE || child.try_wait().ok().flatten().is_some() {
                 let _ = child.kill();
                 panic!("the prompt `{prompt}` never appeared:\n{}", seen());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        meanwhile(i);
         stdin
             .write_all(keys.as_bytes())
             .expect("type on the terminal");
@@ -270,5 +289,140 @@ fn fix_perms_asks_for_each_removal_by_name_and_keeps_what_was_declined_working()
         run.stdout
             .contains("runAsUser/runAsGroup/runAsNonRoot left unset"),
         "{run}"
+    );
+}
+
+/// The index of the chart's server container in the lifecycle-off Deployment.
+fn server_container_index(cluster: &Cluster) -> usize {
+    let deploy = kubectl_json(
+        cluster,
+        &["get", "deploy", "prometheus-server", "-n", "monitoring"],
+    );
+    deploy["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .and_then(|cs| cs.iter().position(|c| c["name"] == "prometheus-server"))
+        .expect("the server container")
+}
+
+/// A real concurrent edit (no injected fault): while the plugin waits for its "yes", another operator adds a flag to
+/// the same container. Our patch carries the resourceVersion it was planned from, so the apiserver answers 409; the
+/// plugin reads again, plans again, and because the new patch differs (it now carries the other operator's flag)
+/// it shows it and asks again. Both flags end up in the Deployment: the concurrent edit is not overwritten.
+#[test]
+fn a_concurrent_edit_while_asking_is_planned_again_asked_again_and_kept() {
+    if !ready() {
+        return;
+    }
+    let Some(cluster) = start("lifecycle-off") else {
+        return;
+    };
+    let index = server_container_index(&cluster);
+    let their_flag = "--query.timeout=1m";
+    let run = on_terminal_acting(
+        &cluster,
+        &[
+            "reload",
+            "-n",
+            "monitoring",
+            "--enable-lifecycle",
+            "--timeout",
+            "3m",
+        ],
+        &[("Apply this plan", "y"), ("Apply this plan", "y")],
+        |i| {
+            if i == 0 {
+                let edit = format!(
+                    r#"[{{"op": "add", "path": "/spec/template/spec/containers/{index}/args/-", "value": "{their_flag}"}}]"#
+                );
+                support::kubectl(
+                    &cluster,
+                    &[
+                        "patch",
+                        "deploy",
+                        "prometheus-server",
+                        "-n",
+                        "monitoring",
+                        "--type",
+                        "json",
+                        "-p",
+                        &edit,
+                    ],
+                );
+            }
+        },
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stdout.contains("409") && run.stdout.contains("planning again"),
+        "{run}"
+    );
+    // The question was asked twice, the second time after the new plan (with their flag in it) was shown.
+    assert_eq!(
+        run.stdout
+            .matches("Apply this plan (1 change(s))? [y/N]")
+            .count(),
+        2,
+        "{run}"
+    );
+    let args = server_args(&cluster);
+    assert!(
+        args.iter().any(|a| a == "--web.enable-lifecycle") && args.iter().any(|a| a == their_flag),
+        "the concurrent edit was lost or ours not applied: {args:?}\n{run}"
+    );
+}
+
+/// A concurrent edit that does not touch what we change (someone annotates the Deployment): the re-plan asks for
+/// nothing new, so it is applied without asking a second time.
+#[test]
+fn a_concurrent_edit_elsewhere_is_planned_again_and_applied_without_asking_twice() {
+    if !ready() {
+        return;
+    }
+    let Some(cluster) = start("lifecycle-off") else {
+        return;
+    };
+    let run = on_terminal_acting(
+        &cluster,
+        &[
+            "reload",
+            "-n",
+            "monitoring",
+            "--enable-lifecycle",
+            "--timeout",
+            "3m",
+        ],
+        &[("Apply this plan", "y")],
+        |_| {
+            support::kubectl(
+                &cluster,
+                &[
+                    "annotate",
+                    "deploy",
+                    "prometheus-server",
+                    "-n",
+                    "monitoring",
+                    "team=sre",
+                ],
+            );
+        },
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("planning again"), "{run}");
+    assert_eq!(
+        run.stdout
+            .matches("Apply this plan (1 change(s))? [y/N]")
+            .count(),
+        1,
+        "{run}"
+    );
+    let deploy = kubectl_json(
+        &cluster,
+        &["get", "deploy", "prometheus-server", "-n", "monitoring"],
+    );
+    assert_eq!(deploy["metadata"]["annotations"]["team"], "sre");
+    assert!(
+        server_args(&cluster)
+            .iter()
+            .any(|a| a == "--web.enable-lifecycle")
     );
 }
