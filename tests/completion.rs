@@ -576,6 +576,7 @@ fn completion_stays_within_one_round_trip_on_a_slow_cluster() {
         "namespaces take one list request: {made:?}"
     );
 
+    let total_before_targets = cluster.stats().expect("stats")["total"].as_u64();
     let lines = sandbox.kubectl_complete(&["reload", "-n", "monitoring", ""]);
     let (targets, directive) = split_answer(&lines);
     assert_eq!(directive, ":4", "{lines:?}");
@@ -587,5 +588,15 @@ fn completion_stays_within_one_round_trip_on_a_slow_cluster() {
     assert!(
         made.values().sum::<u64>() <= 4 && made.keys().all(|k| k.starts_with("GET ")),
         "targets: deployments, statefulsets, pods, prometheuses, sent together; saw {made:?}"
+    );
+    // Issue 10's budget, from the server's request timeline: workloads and Prometheus resources together, then the
+    // pods by selector — at most two round trips waited for one after the other.
+    let window = cluster
+        .stats_since(total_before_targets.expect("total"))
+        .expect("stats?since")["since"]
+        .clone();
+    assert!(
+        window["serial_round_trips"].as_u64() <= Some(2),
+        "targets completion waited for more than two round trips: {window}"
     );
 }
