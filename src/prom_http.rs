@@ -12,6 +12,7 @@ use crate::podexec::PodExec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 /// Which path carried a request to Prometheus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -118,7 +119,35 @@ impl<'a> PromPod<'a> {
         self.call(http::Method::POST, path).await
     }
 
+    /// One request, bounded by [`ANSWER_TIMEOUT`]: neither the pod proxy (a long-running request for the API server,
+    /// so never timed out there) nor an exec'd `wget` (900 s default) gives up on a Prometheus that hangs.
     async fn call(&self, method: http::Method, path: &str) -> Result<PromReply> {
+        match tokio::time::timeout(ANSWER_TIMEOUT, self.call_unbounded(method.clone(), path)).await
+        {
+            Ok(reply) => reply,
+            Err(_) => Err(Error::Prometheus {
+                message: format!(
+                    "Prometheus in pod {}/{} did not answer {method} {} within {}s: it hangs, or keeps answering \
+                     503 Service Unavailable (which the client retries)",
+                    self.namespace,
+                    self.pod,
+                    self.prefixed(path),
+                    ANSWER_TIMEOUT.as_secs()
+                ),
+                hint: Some(format!(
+                    "look at the pod: `kubectl logs -n {ns} {pod} -c {container}` and `kubectl get --raw \
+                     /api/v1/namespaces/{ns}/pods/{pod}:{port}/proxy{ready}`",
+                    ns = self.namespace,
+                    pod = self.pod,
+                    container = self.container,
+                    port = self.port,
+                    ready = self.prefixed("/-/ready"),
+                )),
+            }),
+        }
+    }
+
+    async fn call_unbounded(&self, method: http::Method, path: &str) -> Result<PromReply> {
         let forbidden = self.proxy_forbidden.lock().map(|f| *f).unwrap_or(false);
         if !forbidden {
             match self.via_proxy(method.clone(), path).await? {
@@ -225,8 +254,8 @@ impl<'a> PromPod<'a> {
             self.get("/api/v1/status/flags").await?,
             "/api/v1/status/flags",
         )?;
-        let parsed: ApiEnvelope<BTreeMap<String, String>> =
-            serde_json::from_str(&reply.body).map_err(|e| self.bad_json(&reply, e))?;
+        let parsed: ApiEnvelope<BTreeMap<String, String>> = serde_json::from_str(&reply.body)
+            .map_err(|e| self.bad_json(&reply, "/api/v1/status/flags", e))?;
         Ok((parsed.data, reply.access))
     }
 
@@ -236,8 +265,8 @@ impl<'a> PromPod<'a> {
             self.get("/api/v1/status/runtimeinfo").await?,
             "/api/v1/status/runtimeinfo",
         )?;
-        let parsed: ApiEnvelope<RuntimeInfo> =
-            serde_json::from_str(&reply.body).map_err(|e| self.bad_json(&reply, e))?;
+        let parsed: ApiEnvelope<RuntimeInfo> = serde_json::from_str(&reply.body)
+            .map_err(|e| self.bad_json(&reply, "/api/v1/status/runtimeinfo", e))?;
         Ok((parsed.data, reply.access))
     }
 
@@ -251,8 +280,8 @@ impl<'a> PromPod<'a> {
             self.get("/api/v1/status/config").await?,
             "/api/v1/status/config",
         )?;
-        let parsed: ApiEnvelope<Yaml> =
-            serde_json::from_str(&reply.body).map_err(|e| self.bad_json(&reply, e))?;
+        let parsed: ApiEnvelope<Yaml> = serde_json::from_str(&reply.body)
+            .map_err(|e| self.bad_json(&reply, "/api/v1/status/config", e))?;
         Ok((parsed.data.yaml, reply.access))
     }
 
@@ -265,6 +294,9 @@ impl<'a> PromPod<'a> {
     /// Several unlabelled samples from one `/metrics` scrape, in the order asked.
     pub async fn metrics(&self, names: &[&str]) -> Result<(Vec<Option<f64>>, Access)> {
         let reply = self.expect_ok(self.get("/metrics").await?, "/metrics")?;
+        if !is_text_format(&reply.body) {
+            return Err(self.not_prometheus(&reply, "/metrics", "the Prometheus text format"));
+        }
         let values = names.iter().map(|n| parse_metric(&reply.body, n)).collect();
         Ok((values, reply.access))
     }
@@ -276,18 +308,24 @@ impl<'a> PromPod<'a> {
             Err(Error::PromHttp {
                 url: format!("{}/{}{}", self.namespace, self.pod, self.prefixed(path)),
                 status: reply.status,
-                body: reply.body.trim().to_string(),
+                body: describe_body(&reply.body),
             })
         }
     }
 
-    fn bad_json(&self, reply: &PromReply, e: serde_json::Error) -> Error {
+    fn bad_json(&self, reply: &PromReply, path: &str, e: serde_json::Error) -> Error {
+        self.not_prometheus(reply, path, &format!("JSON ({e})"))
+    }
+
+    /// A 2xx whose body is not what Prometheus sends: garbage from the process on the port, or from a proxy.
+    fn not_prometheus(&self, reply: &PromReply, path: &str, expected: &str) -> Error {
         Error::PromHttp {
-            url: format!("{}/{}", self.namespace, self.pod),
+            url: format!("{}/{}{}", self.namespace, self.pod, self.prefixed(path)),
             status: reply.status,
             body: format!(
-                "unexpected answer ({e}): {}",
-                reply.body.chars().take(200).collect::<String>()
+                "{} instead of {expected}, so this does not look like Prometheus (via {})",
+                describe_body(&reply.body),
+                reply.access.describe()
             ),
         }
     }
@@ -345,6 +383,103 @@ pub fn parse_wget_status(stderr: &str) -> Option<u16> {
             rest.split_whitespace().nth(1)?.parse().ok()
         })
         .next_back()
+}
+
+/// How long one request to Prometheus may take before we call it hung (see [`PromPod::get`]). A reload of a large
+/// configuration takes seconds, not tens of seconds.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest excerpt of a body quoted in an error.
+const EXCERPT_CHARS: usize = 300;
+
+/// A body as one printable line for an error sentence: empty, binary, an HTML page (by its title), or the text
+/// itself — control characters escaped so a terminal never interprets them, whitespace runs folded, long text cut.
+pub fn describe_body(body: &str) -> String {
+    let text = body.trim();
+    if text.is_empty() {
+        return "an empty body".into();
+    }
+    let odd = text
+        .chars()
+        .filter(|c| *c == char::REPLACEMENT_CHARACTER || (c.is_control() && !c.is_whitespace()))
+        .count();
+    // Text has none; one stray byte in a long page is still text worth quoting (escaped).
+    if odd * 50 >= text.chars().count().min(2500) && odd > 0 {
+        return format!(
+            "binary data ({} bytes, not text; starts `{}`)",
+            body.len(),
+            printable(text, 24)
+        );
+    }
+    let lower = text.to_ascii_lowercase();
+    if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
+        let title = lower.find("<title>").and_then(|start| {
+            let rest = &text[start + "<title>".len()..];
+            let end = rest.to_ascii_lowercase().find("</title>")?;
+            Some(rest[..end].trim().to_string()).filter(|t| !t.is_empty())
+        });
+        return match title {
+            Some(title) => format!("an HTML page titled `{}`", printable(&title, 120)),
+            None => "an HTML page".into(),
+        };
+    }
+    format!("`{}`", printable(text, EXCERPT_CHARS))
+}
+
+/// `text` on one line: whitespace runs become one space, other control characters are escaped (`\u{1b}`), bytes
+/// that were not UTF-8 become `.`, at most `max` characters (then `…`).
+fn printable(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut count = 0;
+    let mut last_space = false;
+    for c in text.chars() {
+        if count >= max {
+            out.push('…');
+            break;
+        }
+        if c.is_whitespace() {
+            if !last_space {
+                out.push(' ');
+                count += 1;
+            }
+            last_space = true;
+            continue;
+        }
+        last_space = false;
+        if c == char::REPLACEMENT_CHARACTER {
+            // A byte that was not UTF-8: shown as `hexdump -C` does.
+            out.push('.');
+        } else if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        count += 1;
+    }
+    out
+}
+
+/// Whether a `/metrics` body is the Prometheus text format: at least one `name[{labels}] value` sample line.
+pub fn is_text_format(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .any(|l| {
+            let (name, rest) = match l.find('{') {
+                Some(open) => match l[open..].find('}') {
+                    Some(close) => (&l[..open], &l[open + close + 1..]),
+                    None => return false,
+                },
+                None => l.split_once(char::is_whitespace).unwrap_or((l, "")),
+            };
+            let name_ok = !name.is_empty()
+                && name.chars().enumerate().all(|(i, c)| {
+                    c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit())
+                });
+            let value = rest.split_whitespace().next().unwrap_or_default();
+            // Rust's f64 parser reads NaN, +Inf and -Inf as the text format writes them.
+            name_ok && value.parse::<f64>().is_ok()
+        })
 }
 
 /// The value of an unlabelled sample in the Prometheus text format.
@@ -416,6 +551,54 @@ mod tests {
             Some(1.7637e9)
         );
         assert_eq!(parse_metric(text, "prometheus_config_last_reload"), None);
+    }
+
+    #[test]
+    fn garbage_bodies_are_described_in_one_printable_line() {
+        assert_eq!(describe_body(" \n"), "an empty body");
+        let binary =
+            String::from_utf8_lossy(b"\x89PNG\r\n\x1a\n\x00\x00\x1b[31m\x07\xff\xfe").into_owned();
+        let said = describe_body(&binary);
+        assert!(said.starts_with("binary data ("), "{said}");
+        assert!(
+            !said
+                .chars()
+                .any(|c| c.is_control() || c == char::REPLACEMENT_CHARACTER),
+            "{said:?}"
+        );
+        let nginx = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body><center><h1>502 Bad Gateway</h1></center></body></html>";
+        assert_eq!(
+            describe_body(nginx),
+            "an HTML page titled `502 Bad Gateway`"
+        );
+        assert_eq!(
+            describe_body("Lifecycle API is not enabled.\n"),
+            "`Lifecycle API is not enabled.`"
+        );
+        // An escape sequence inside text is quoted escaped, never sent to the terminal.
+        let page = format!("bad\u{1b}[2Jthing\n\n  here {}", "and more text ".repeat(5));
+        assert!(
+            describe_body(&page).starts_with("`bad\\u{1b}[2Jthing here and more"),
+            "{}",
+            describe_body(&page)
+        );
+        assert!(describe_body(&"x".repeat(1000)).ends_with("…`"));
+    }
+
+    #[test]
+    fn only_sample_lines_make_a_metrics_body() {
+        assert!(is_text_format(
+            "# HELP up x\n# TYPE up gauge\nup 1\nprometheus_build_info{version=\"2.42.0\"} 1\n"
+        ));
+        assert!(is_text_format(
+            "go_gc_duration_seconds{quantile=\"1\"} +Inf\n"
+        ));
+        assert!(is_text_format("x_total NaN 1700000000000\n"));
+        assert!(!is_text_format(""));
+        assert!(!is_text_format("# only comments\n"));
+        assert!(!is_text_format("<html><body>502 Bad Gateway</body></html>"));
+        assert!(!is_text_format("{\"status\":\"success\"}"));
+        assert!(!is_text_format("not metrics at all"));
     }
 
     #[test]

@@ -206,3 +206,121 @@ fn ctrl_c_between_pause_and_unpause_finishes_the_operator_steps_first_then_exits
     }
     assert_operator_consistent(&cluster, want);
 }
+
+/// The garbage one pod of `robust-garbage` answers, and how the plugin must name it.
+const GARBAGE: [(&str, &str); 3] = [
+    ("prom-binary", "binary data ("),
+    ("prom-html", "an HTML page titled `502 Bad Gateway`"),
+    ("prom-empty", "an empty body"),
+];
+
+/// The pod proxy (admin), and `wget` by exec (restricted: no pods/proxy), which brings the garbage back as exec
+/// output that is not UTF-8.
+const PATHS: [(Option<&str>, &str); 2] = [
+    (None, "the API server's pod proxy"),
+    (
+        Some("kube-sim-restricted"),
+        "exec (wget inside the container)",
+    ),
+];
+
+fn prom_as(cluster: &Cluster, context: Option<&str>, args: &[&str]) -> support::Run {
+    match context {
+        Some(_) => support::prom_restricted(cluster, args),
+        None => support::prom(cluster, args),
+    }
+}
+
+/// No panic, no backtrace, and not one byte of the garbage's terminal escapes (ESC, BEL) or undecodable bytes
+/// passed through to the user's terminal.
+fn assert_contained(run: &support::Run) {
+    for output in [&run.stdout, &run.stderr] {
+        assert!(!output.contains("panicked"), "{run}");
+        assert!(
+            !output.contains(['\u{1b}', '\u{7}', char::REPLACEMENT_CHARACTER]),
+            "raw garbage reached the terminal: {run}"
+        );
+    }
+}
+
+/// `doctor -o json` exits 1 with one PROM-508 finding whose evidence quotes `evidence`.
+fn assert_doctor_names_prom_508(
+    cluster: &Cluster,
+    context: Option<&str>,
+    target: &str,
+    evidence: &str,
+) {
+    let doctor = prom_as(
+        cluster,
+        context,
+        &["doctor", target, "-n", NS, "-o", "json"],
+    );
+    assert_eq!(doctor.code, 1, "{doctor}");
+    assert_contained(&doctor);
+    let found: Vec<Value> = doctor.json()["instances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|i| i["findings"].as_array().cloned().unwrap_or_default())
+        .filter(|f| f["id"] == "PROM-508")
+        .collect();
+    assert_eq!(found.len(), 1, "{doctor}");
+    let seen = found[0]["evidence"][0].as_str().unwrap_or_default();
+    assert!(seen.contains(evidence), "`{evidence}` not in: {seen}");
+}
+
+#[test]
+fn prometheus_answering_garbage_gets_a_sentence_from_reload_and_prom_508_from_doctor() {
+    let Some(cluster) = start("robust-garbage") else {
+        return;
+    };
+    for (workload, named) in GARBAGE {
+        let target = format!("deploy/{workload}");
+        for (context, via) in PATHS {
+            let reload = prom_as(&cluster, context, &["reload", &target, "-n", NS, "--yes"]);
+            assert_eq!(reload.code, 3, "{reload}");
+            assert_contained(&reload);
+            let said = reload
+                .stderr
+                .lines()
+                .find(|l| l.starts_with("error: "))
+                .unwrap_or_else(|| panic!("no error sentence: {reload}"));
+            assert!(said.contains(named), "`{named}` not in: {said}");
+            // A 200 with garbage is called out as not Prometheus, and says which path carried it.
+            if !workload.ends_with("html") {
+                assert!(said.contains("does not look like Prometheus"), "{said}");
+                assert!(said.contains(via), "`{via}` not in: {said}");
+            }
+            // Nothing was posted to something that is not Prometheus.
+            assert!(!reload.stderr.contains("POST /-/reload"), "{reload}");
+
+            assert_doctor_names_prom_508(&cluster, context, &target, named);
+        }
+    }
+}
+
+#[test]
+fn prometheus_answering_nothing_is_bounded_in_reload_and_prom_508_in_doctor() {
+    let Some(cluster) = start("robust-garbage") else {
+        return;
+    };
+    let target = "deploy/prom-hang";
+    let started = std::time::Instant::now();
+    let reload = support::prom(&cluster, &["reload", target, "-n", NS, "--yes"]);
+    // Two requests (the lifecycle flags, then the reload metrics), each bounded by 30 s; kube's client has no read
+    // timeout unless --request-timeout is given, and the API server's pod proxy never times out.
+    assert!(
+        started.elapsed() < Duration::from_secs(100),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(reload.code, 3, "{reload}");
+    assert_contained(&reload);
+    assert!(
+        reload
+            .stderr
+            .contains("did not answer GET /metrics within 30s"),
+        "{reload}"
+    );
+    assert_doctor_names_prom_508(&cluster, None, target, "no answer within");
+}

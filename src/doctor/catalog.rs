@@ -221,6 +221,13 @@ pub const CATALOG: &[Check] = &[
         &[Pods],
     ),
     check(
+        "PROM-508",
+        Critical,
+        Serving,
+        "Prometheus's HTTP API does not answer, or answers something that is not Prometheus",
+        &[PrometheusApi],
+    ),
+    check(
         "PROM-202",
         Critical,
         Disk,

@@ -207,6 +207,32 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
             _ => {}
         }
     }
+    // PROM-508: a Ready container whose port hangs or answers garbage (an HTML error page, binary, an empty body).
+    // Not-ready pods are left to the probe and crash checks: during a WAL replay Prometheus answers 503 for a while.
+    let silent: Vec<(&str, &str)> = s
+        .live
+        .iter()
+        .filter(|l| s.container_ready(&l.pod))
+        .filter_map(|l| Some((l.pod.as_str(), l.error.as_deref()?)))
+        .collect();
+    if let Some((pod, _)) = silent.first() {
+        out.push(Finding::new(
+            "PROM-508",
+            s.target(),
+            silent
+                .iter()
+                .map(|(pod, error)| format!("pod/{pod}: {error}"))
+                .collect(),
+            "The container runs and counts as ready, but what listens on the Prometheus port does not answer like \
+             Prometheus: reloads, queries and scrapes of it fail. Either the process hangs, or the port belongs to \
+             something else (a wrong image or command, a proxy answering an error page).",
+            format!(
+                "kubectl logs -n {ns} {pod} -c {container}; compare the container's image and command with the \
+                 workload's intent: kubectl get pod -n {ns} {pod} -o yaml",
+                container = s.instance.container
+            ),
+        ));
+    }
     // Probes.
     if let Some(c) = s.prometheus_container() {
         let prefix = s.instance.route_prefix.trim_end_matches('/');
