@@ -122,17 +122,17 @@ pub fn describe(journal: &Journal, open: &[String], forced: bool) -> String {
     } else {
         "stopped before the command finished".to_string()
     });
-    parts.push(if *journal == Journal::default() {
-        // A command that keeps no journal: we cannot say what it sent, only that nothing is undone.
-        "Any change already sent to the cluster stays applied and nothing was rolled back"
-            .to_string()
-    } else if journal.applied.is_empty() {
-        "Nothing had been changed in the cluster yet".to_string()
-    } else {
+    parts.push(if !journal.applied.is_empty() {
         format!(
             "Applied and kept (nothing was rolled back): {}",
             journal.applied.join("; ")
         )
+    } else if journal.resume.is_some() {
+        // Only a command that names how to continue journals every change it sends, so only it may say "nothing".
+        "Nothing had been changed in the cluster yet".to_string()
+    } else {
+        "Any change already sent to the cluster stays applied and nothing was rolled back"
+            .to_string()
     });
     if !journal.pending.is_empty() {
         parts.push(format!("Not done: {}", journal.pending.join("; ")));
@@ -156,6 +156,13 @@ mod tests {
             "stopped before the command finished. Any change already sent to the cluster stays applied and nothing \
              was rolled back. Re-run the command to see where things stand"
         );
+        journal.pending = vec!["waiting for the rollout".into()];
+        assert!(
+            describe(&journal, &[], false)
+                .contains(". Any change already sent to the cluster stays applied"),
+            "a wait alone does not prove that nothing was sent"
+        );
+        journal.pending.clear();
         journal.resume = Some("kubectl prom resize -n ns --size 12Gi".into());
         assert!(
             describe(&journal, &[], false)

@@ -721,6 +721,10 @@ async fn send_steps(ctx: &Ctx, plan: &Plan, done: &mut Vec<Applied>) -> Result<(
         let suffix = if dry_run { " (dry run)" } else { "" };
         ctx.printer
             .info(&format!("{verb} {}{suffix}", object.display()));
+        if !dry_run {
+            // What a Ctrl-C reports as applied (crate::interrupt).
+            crate::interrupt::journal().applied(format!("{verb} {}", object.display()));
+        }
         done.push(Applied {
             object,
             dry_run,

@@ -109,6 +109,21 @@ impl Task {
     }
 }
 
+/// A wait in progress, listed as "not done" if Ctrl-C stops the command (crate::interrupt) until [`Self::done`].
+/// Deliberately no `Drop`: a Ctrl-C drops the waiting future before the interrupted state is written.
+struct PendingWait(String);
+
+impl PendingWait {
+    fn note(text: String) -> Self {
+        crate::interrupt::journal().pending.push(text.clone());
+        PendingWait(text)
+    }
+
+    fn done(self) {
+        crate::interrupt::journal().pending.retain(|p| *p != self.0);
+    }
+}
+
 /// What one poll of a wait found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Poll<T> {
@@ -222,6 +237,10 @@ pub async fn wait_rollout(
         "the rollout of {} in namespace {namespace}",
         workload.display()
     );
+    let noted = PendingWait::note(format!(
+        "waiting for {what} (it goes on without us: `kubectl rollout status {} -n {namespace}`)",
+        workload.display()
+    ));
     let interval = Duration::from_millis(500);
     match workload.kind {
         WorkloadKind::Deployment => {
@@ -248,6 +267,7 @@ pub async fn wait_rollout(
         }
         WorkloadKind::Pod => {}
     }
+    noted.done();
     task.done("rolled out");
     Ok(())
 }
@@ -299,6 +319,9 @@ pub async fn wait_pvc_resized(
     let api: kube::Api<PersistentVolumeClaim> = kube::Api::namespaced(client.clone(), namespace);
     let task = spinner(printer, &format!("pvc {pvc}"));
     let what = format!("persistentvolumeclaim {namespace}/{pvc} to reach {want}");
+    let noted = PendingWait::note(format!(
+        "waiting for {what} (the request stays in place: `kubectl get pvc {pvc} -n {namespace} -w`)"
+    ));
     wait_for(
         &task,
         &what,
@@ -312,6 +335,7 @@ pub async fn wait_pvc_resized(
         },
     )
     .await?;
+    noted.done();
     task.done(&format!("capacity {want}"));
     Ok(())
 }

@@ -89,6 +89,20 @@ fn spawn_resize_add_32mi(cluster: &Cluster) -> support::Background {
     )
 }
 
+/// Ctrl-C once a stderr line shows `what` has begun; the run must then end with exit 130.
+fn interrupt_when(
+    mut running: support::Background,
+    what: &str,
+    timeout: Duration,
+    begun: impl Fn(&str) -> bool,
+) -> support::Run {
+    running.wait_for_stderr(what, timeout, begun);
+    running.interrupt();
+    let run = running.finish(Duration::from_secs(60));
+    assert_eq!(run.code, 130, "{run}");
+    run
+}
+
 /// The one-paragraph sentence an interrupted run ends with.
 fn interrupted_sentence(run: &support::Run) -> &str {
     run.stderr
@@ -107,15 +121,13 @@ fn ctrl_c_while_resize_waits_for_its_claims_exits_130_and_says_what_was_applied_
     let want = before + (32 << 20);
     let want_text = format!("{}Mi", want >> 20);
     let target = format!("prometheus/{CR}");
-    let mut running = spawn_resize_add_32mi(&cluster);
     // Offline expansion holds the claim in FileSystemResizePending: its progress line means the wait has begun.
-    running.wait_for_stderr("the claim wait", Duration::from_secs(90), |line| {
-        line.contains(&format!("pvc {claim}:")) && line.contains("FileSystemResizePending")
-    });
-    running.interrupt();
-    let run = running.finish(Duration::from_secs(30));
-
-    assert_eq!(run.code, 130, "{run}");
+    let run = interrupt_when(
+        spawn_resize_add_32mi(&cluster),
+        "the claim wait",
+        Duration::from_secs(90),
+        |line| line.contains(&format!("pvc {claim}:")) && line.contains("FileSystemResizePending"),
+    );
     let said = interrupted_sentence(&run);
     for expected in [
         "stopped before the command finished",
@@ -173,8 +185,8 @@ fn ctrl_c_between_pause_and_unpause_finishes_the_operator_steps_first_then_exits
     };
     let (claim, before) = only_operator_claim(&cluster);
     let want = before + (32 << 20);
-    let mut running = spawn_resize_add_32mi(&cluster);
-    running.wait_for_stderr(
+    let run = interrupt_when(
+        spawn_resize_add_32mi(&cluster),
         "the pause being applied",
         Duration::from_secs(120),
         |line| {
@@ -183,10 +195,6 @@ fn ctrl_c_between_pause_and_unpause_finishes_the_operator_steps_first_then_exits
             ))
         },
     );
-    running.interrupt();
-    let run = running.finish(Duration::from_secs(60));
-
-    assert_eq!(run.code, 130, "{run}");
     assert!(
         run.stderr.contains(&format!(
             "interrupt received; finishing first so nothing is left half-done: prometheus/{CR} is paused until the resize unpauses it"
@@ -323,4 +331,59 @@ fn prometheus_answering_nothing_is_bounded_in_reload_and_prom_508_in_doctor() {
         "{reload}"
     );
     assert_doctor_names_prom_508(&cluster, None, target, "no answer within");
+}
+
+#[test]
+fn ctrl_c_while_reload_waits_for_the_lifecycle_rollout_exits_130_and_says_what_was_applied() {
+    let Some(cluster) = start("lifecycle-off") else {
+        return;
+    };
+    let ns = "monitoring";
+    let deployment = "prometheus-server";
+    // Its first progress line means the rollout wait has begun (the new pod needs seconds to become available).
+    let run = interrupt_when(
+        spawn_prom(
+            &cluster,
+            &["reload", "-n", ns, "--enable-lifecycle", "--yes"],
+        ),
+        "the rollout wait",
+        Duration::from_secs(90),
+        |line| line.contains(&format!("rollout deploy/{deployment}:")),
+    );
+    let said = interrupted_sentence(&run);
+    for expected in [
+        "stopped before the command finished",
+        &format!(
+            "Applied and kept (nothing was rolled back): patched deployment {ns}/{deployment}"
+        ),
+        &format!("Not done: waiting for the rollout of deploy/{deployment} in namespace {ns}"),
+        &format!("`kubectl rollout status deploy/{deployment} -n {ns}`"),
+    ] {
+        assert!(said.contains(expected), "missing `{expected}` in: {said}");
+    }
+    // Consistent: the template has the flag (the whole patch or nothing), and the rollout finishes on its own.
+    let d = kubectl_json(&cluster, &["get", "deployment", "-n", ns, deployment]);
+    let args = d["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["name"] == deployment)
+        .map(|c| c["args"].clone())
+        .unwrap_or_default();
+    assert!(
+        args.as_array()
+            .into_iter()
+            .flatten()
+            .any(|a| a == "--web.enable-lifecycle"),
+        "{d:#}"
+    );
+    wait_until(
+        "the rollout to finish without the plugin",
+        Duration::from_secs(120),
+        || {
+            let d = kubectl_json(&cluster, &["get", "deployment", "-n", ns, deployment]);
+            (d["status"]["updatedReplicas"] == 1 && d["status"]["availableReplicas"] == 1)
+                .then_some(())
+        },
+    );
 }

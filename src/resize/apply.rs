@@ -361,6 +361,9 @@ async fn rollback(
             &Patch::Merge(&body),
         )
         .await;
+    if unpaused.is_ok() {
+        crate::interrupt::journal().applied(format!("unpaused prometheus/{name} (rollback)"));
+    }
     let state = match (&unpaused, orphaned) {
         (Ok(_), false) => format!(
             "prometheus/{name} is unpaused again with its storage request back at {}; the StatefulSet was not touched",
@@ -687,6 +690,7 @@ pub async fn restart_pod(ctx: &Ctx, namespace: &str, pod: &str) -> Result<()> {
     pods.delete(pod, &params)
         .await
         .map_err(Error::kube(format!("delete pod {namespace}/{pod}")))?;
+    crate::interrupt::journal().applied(format!("restarted pod {namespace}/{pod}"));
     progress(
         ctx,
         &format!("restarted pod {pod} (deleted; its controller recreates it)"),
