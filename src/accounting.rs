@@ -1,16 +1,18 @@
 //! Request accounting: a tower layer on the kube client that counts API requests, response bytes received and
 //! serial round trips, so `-v` can print what a command cost (every verb gets it through `Ctx::requests`).
 //!
-//! "Serial round trips" counts the requests that started while no other request was in flight (in flight = from
-//! sending the request until its response headers arrive): requests sent concurrently share one round trip, so
-//! this is the number of network waits a user sits through, the figure that grows with latency.
+//! "Serial round trips" is the longest chain of requests each sent after the previous one was answered (a request
+//! lasts from sending it until its response headers arrive): requests sent concurrently share one round trip, so
+//! this is the number of network waits a user sits through, the figure that grows with latency. It is the same
+//! measure kube-sim's request timeline takes on the server side (benches/perf.sh prints both).
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 /// Shared counters; cheap to clone.
 #[derive(Debug, Clone, Default)]
@@ -20,8 +22,8 @@ pub struct RequestStats(Arc<Counters>);
 struct Counters {
     requests: AtomicU64,
     bytes: AtomicU64,
-    serial: AtomicU64,
-    in_flight: AtomicU64,
+    /// When each request was sent and when its answer arrived (None while in flight).
+    spans: Mutex<Vec<(Instant, Option<Instant>)>>,
 }
 
 /// A point-in-time copy of the counters.
@@ -35,23 +37,49 @@ pub struct RequestCounts {
 
 impl RequestStats {
     pub fn snapshot(&self) -> RequestCounts {
+        let now = Instant::now();
+        let spans: Vec<(Instant, Instant)> = self
+            .0
+            .spans
+            .lock()
+            .map(|spans| spans.iter().map(|(s, e)| (*s, e.unwrap_or(now))).collect())
+            .unwrap_or_default();
         RequestCounts {
             requests: self.0.requests.load(Ordering::SeqCst),
             bytes_received: self.0.bytes.load(Ordering::SeqCst),
-            serial_round_trips: self.0.serial.load(Ordering::SeqCst),
+            serial_round_trips: longest_chain(spans),
         }
     }
 
-    fn start(&self) {
+    /// Record a request sent now; returns its index for [`RequestStats::finish`].
+    fn start(&self) -> usize {
         self.0.requests.fetch_add(1, Ordering::SeqCst);
-        if self.0.in_flight.fetch_add(1, Ordering::SeqCst) == 0 {
-            self.0.serial.fetch_add(1, Ordering::SeqCst);
-        }
+        let mut spans = self.0.spans.lock().unwrap_or_else(|e| e.into_inner());
+        spans.push((Instant::now(), None));
+        spans.len() - 1
     }
 
-    fn finish(&self) {
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    fn finish(&self, index: usize) {
+        let mut spans = self.0.spans.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(span) = spans.get_mut(index) {
+            span.1 = Some(Instant::now());
+        }
     }
+}
+
+/// The longest chain of spans each starting at or after the previous one's end: the largest set of pairwise
+/// non-overlapping spans, which taking the earliest-ending span first finds (interval scheduling).
+fn longest_chain(mut spans: Vec<(Instant, Instant)>) -> u64 {
+    spans.sort_by_key(|&(_, end)| end);
+    let mut chain = 0;
+    let mut last_end: Option<Instant> = None;
+    for (start, end) in spans {
+        if last_end.is_none_or(|last| start >= last) {
+            chain += 1;
+            last_end = Some(end);
+        }
+    }
+    chain
 }
 
 impl RequestCounts {
@@ -101,11 +129,11 @@ where
 
     fn call(&mut self, request: Req) -> Self::Future {
         let stats = self.stats.clone();
-        stats.start();
+        let index = stats.start();
         let future = self.inner.call(request);
         Box::pin(async move {
             let result = future.await;
-            stats.finish();
+            stats.finish(index);
             result.map(|response| response.map(|body| CountingBody { inner: body, stats }))
         })
     }
@@ -200,5 +228,23 @@ mod tests {
             stats.snapshot().summary(),
             "API: 3 requests, 0.0 KiB received, 2 serial round trips"
         );
+    }
+
+    #[test]
+    fn a_chain_beside_a_long_request_counts_every_link() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + std::time::Duration::from_millis(ms);
+        // One long request (a watch, a slow list) from 0 to 100 ms, and beside it three requests one after the
+        // other: the user waited for three round trips, not one.
+        let spans = vec![
+            (at(0), at(100)),
+            (at(1), at(20)),
+            (at(20), at(40)),
+            (at(41), at(60)),
+        ];
+        assert_eq!(longest_chain(spans), 3);
+        // Concurrent requests share a round trip; an empty run has none.
+        assert_eq!(longest_chain(vec![(at(0), at(10)), (at(2), at(12))]), 1);
+        assert_eq!(longest_chain(Vec::new()), 0);
     }
 }
