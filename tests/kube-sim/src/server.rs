@@ -84,6 +84,9 @@ pub struct ApiServer {
     pub knobs: Knobs,
     /// Test knob: when each counted request started and ended, for `/kube-sim/stats?since=N` (`timeline.rs`).
     pub timeline: Arc<Timeline>,
+    /// Test knob: TLS connections accepted so far (`connections` in `/kube-sim/stats`). The latency knob delays
+    /// requests only, so this is how a benchmark sees the TCP and TLS handshakes a client pays on a real network.
+    pub connections: std::sync::atomic::AtomicU64,
     agent: RwLock<Option<Arc<dyn NodeAgent>>>,
     pub addr: OnceLock<SocketAddr>,
     /// PEM of the cluster CA (published in every namespace's `kube-root-ca.crt`).
@@ -186,6 +189,7 @@ impl ApiServer {
             tokens,
             knobs,
             timeline: Arc::new(Timeline::default()),
+            connections: Default::default(),
             agent: RwLock::new(None),
             addr: OnceLock::new(),
             ca_pem: OnceLock::new(),
@@ -223,6 +227,8 @@ impl ApiServer {
                     let Ok(tls) = acceptor.accept(tcp).await else {
                         return;
                     };
+                    api.connections
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     // An upgraded request (exec) ends when this stream is dropped, not with its 101 answer.
                     let upgraded = UpgradeSlot::default();
                     let tls = ConnIo {
@@ -300,7 +306,7 @@ impl ApiServer {
     }
 
     /// `/kube-sim/stats` (test knob, not counted, not delayed): `total` and per-`METHOD path` `requests` counts since
-    /// start, and with `?since=N` the timeline of the requests numbered N and later (the first is 0, so `total` read
+    /// start, TLS `connections` accepted since start (the stats request's own included), and with `?since=N` the timeline of the requests numbered N and later (the first is 0, so `total` read
     /// before a run is the N that selects that run's requests): count, body bytes, serial round trips, and more.
     fn stats(&self, query: Option<&str>) -> Response<Body> {
         let counts = self
@@ -310,7 +316,8 @@ impl ApiServer {
             .map(|c| c.clone())
             .unwrap_or_default();
         let total: u64 = counts.values().sum();
-        let mut stats = json!({"total": total, "requests": counts});
+        let connections = self.connections.load(std::sync::atomic::Ordering::Relaxed);
+        let mut stats = json!({"total": total, "requests": counts, "connections": connections});
         let q = parse_query(query);
         if let Some(since) = param(&q, "since") {
             let Ok(since) = since.parse::<usize>() else {

@@ -1,6 +1,6 @@
 //! `/kube-sim/stats?since=N` (a test knob) against the real kubectl: sequential requests are serial round trips,
-//! concurrent ones are one, an exec lasts until its session ends (not its 101 answer), and the stats request itself
-//! is not part of what it reports.
+//! concurrent ones are one, an exec lasts until its session ends (not its 101 answer), the stats request itself
+//! is not part of what it reports, and TLS connections are counted.
 #[path = "kubelet_support/mod.rs"]
 mod support;
 
@@ -44,12 +44,20 @@ fn serial_round_trips_are_measured_from_the_server_side() {
     };
 
     // Three requests, each sent after the previous answer: three round trips.
-    let before = total(&c);
+    let start = c.stats().expect("stats");
+    let before = start["total"].as_u64().expect("total");
     for _ in 0..3 {
         let (code, _, err) = kubectl(&c, &["get", "--raw", PODS]);
         assert_eq!(code, 0, "{err}");
     }
-    let w = window(&c, before);
+    let stats = c.stats_since(before).expect("stats?since");
+    // One TLS connection per kubectl process, the last stats read's own included.
+    assert_eq!(
+        stats["connections"].as_u64(),
+        start["connections"].as_u64().map(|n| n + 4),
+        "{stats}"
+    );
+    let w = stats["since"].clone();
     assert_eq!(w["requests"], 3, "{w}");
     assert_eq!(w["serial_round_trips"], 3, "{w}");
     assert_eq!(w["critical_path"][2], format!("GET {PODS}"), "{w}");
