@@ -8,6 +8,7 @@ use crate::access;
 use crate::context::Ctx;
 use crate::discover::{self, DataSource, Flavour, Instance, WorkloadKind};
 use crate::error::{Error, Result};
+use futures::future::{join_all, try_join_all};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -25,32 +26,173 @@ pub fn prometheus_api(ctx: &Ctx, namespace: &str) -> Api<DynamicObject> {
     Api::namespaced_with(ctx.client.clone(), namespace, &ar)
 }
 
-/// Everything the planner needs about one instance.
+/// Everything the planner needs about one instance, read in two concurrent rounds (each request of a round is
+/// sent at once, so the plan waits for two round trips, not one per object): first the install object, the pods and
+/// the claims; then what those name — the claims' StorageClasses, the kubelets' volume stats, and the last log of a
+/// crash-looping pod — with `df` in the container only where a kubelet gave no stats.
 pub async fn snapshot(ctx: &Ctx, instance: &Instance) -> Result<Snapshot> {
     let ns = instance.namespace.as_str();
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
     let mut claim_names: Vec<String> = instance
         .data
         .as_ref()
         .map(|d| d.claims())
         .unwrap_or_default();
+    claim_names.sort();
 
-    let install = match (&instance.flavour, instance.workloads.first()) {
-        (Flavour::Operator { prometheus }, _) => {
+    // Round 1.
+    let labelled = async {
+        match &instance.flavour {
             // The operator's documented procedure finds the claims by label (prometheus-facts §5.3 step 3).
-            let selector = format!("{}={prometheus}", discover::OPERATOR_NAME_LABEL);
-            let labelled = pvcs
-                .list(&ListParams::default().labels(&selector))
-                .await
-                .map_err(Error::kube(format!(
-                    "list persistentvolumeclaims -l {selector} in {ns}"
-                )))?;
-            for pvc in labelled.items {
-                let name = pvc.metadata.name.unwrap_or_default();
-                if !claim_names.contains(&name) {
-                    claim_names.push(name);
-                }
+            Flavour::Operator { prometheus } => {
+                let selector = format!("{}={prometheus}", discover::OPERATOR_NAME_LABEL);
+                pvcs.list(&ListParams::default().labels(&selector))
+                    .await
+                    .map(|list| list.items)
+                    .map_err(Error::kube(format!(
+                        "list persistentvolumeclaims -l {selector} in {ns}"
+                    )))
             }
+            _ => Ok(Vec::new()),
+        }
+    };
+    let named = try_join_all(claim_names.iter().map(|name| {
+        let pvcs = pvcs.clone();
+        async move {
+            pvcs.get_opt(name)
+                .await
+                .map(|pvc| (name.clone(), pvc))
+                .map_err(Error::kube(format!(
+                    "get persistentvolumeclaim {ns}/{name}"
+                )))
+        }
+    }));
+    let pod_objects = try_join_all(instance.pods.iter().map(|pod| {
+        let pods = pods.clone();
+        async move {
+            pods.get_opt(&pod.name)
+                .await
+                .map_err(Error::kube(format!("get pod {ns}/{}", pod.name)))
+        }
+    }));
+    let (install, labelled, named, pod_objects) =
+        futures::try_join!(install_of(ctx, instance), labelled, named, pod_objects)?;
+    let pod_objects: Vec<Pod> = pod_objects.into_iter().flatten().collect();
+    let mut found: BTreeMap<String, PersistentVolumeClaim> = BTreeMap::new();
+    for (name, pvc) in named {
+        match pvc {
+            Some(pvc) => {
+                found.insert(name, pvc);
+            }
+            // A replica that was never created has no claim yet: nothing to grow.
+            None => ctx.printer.warn(&format!(
+                "claim {ns}/{name} does not exist (yet); it is left out"
+            )),
+        }
+    }
+    for pvc in labelled {
+        found.insert(pvc.metadata.name.clone().unwrap_or_default(), pvc);
+    }
+
+    // Round 2.
+    let class_names: BTreeSet<String> = found
+        .values()
+        .filter_map(|pvc| pvc.spec.as_ref()?.storage_class_name.clone())
+        .filter(|class| !class.is_empty())
+        .collect();
+    let class_reads = join_all(class_names.iter().map(|class| async move {
+        let api: Api<StorageClass> = Api::all(ctx.client.clone());
+        // A namespace-only user may not read classes (cluster-scoped): that is recorded, not fatal, so the
+        // permission review lists it with everything else the plan needs.
+        let read = access::unless_forbidden(api.get_opt(class).await)
+            .map_err(Error::kube(format!("get storageclass {class}")));
+        (class.clone(), read)
+    }));
+    let mounted: Vec<(&String, Option<&Pod>)> = found
+        .keys()
+        .map(|name| (name, pod_objects.iter().find(|p| mounts_claim(p, name))))
+        .collect();
+    let nodes: BTreeSet<String> = mounted
+        .iter()
+        .filter_map(|(_, pod)| (*pod)?.spec.as_ref()?.node_name.clone())
+        .collect();
+    let summary_reads = join_all(
+        nodes
+            .iter()
+            .map(|node| async move { (node.clone(), stats_summary(ctx, node).await) }),
+    );
+    let claim_pods = join_all(mounted.iter().map(|(_, pod)| async move {
+        match pod {
+            Some(p) => Some(claim_pod(ctx, instance, p).await),
+            None => None,
+        }
+    }));
+    let (class_reads, summary_reads, claim_pods) =
+        futures::join!(class_reads, summary_reads, claim_pods);
+    let mut classes = BTreeMap::new();
+    let mut forbidden_classes = BTreeSet::new();
+    for (class, read) in class_reads {
+        match read? {
+            Some(Some(sc)) => {
+                classes.insert(class, sc);
+            }
+            Some(None) => {}
+            None => {
+                ctx.printer.debug(&format!(
+                    "not allowed to read storageclass {class}; it is reviewed with the plan's permissions"
+                ));
+                forbidden_classes.insert(class);
+            }
+        }
+    }
+    let summaries: BTreeMap<String, Option<serde_json::Value>> =
+        summary_reads.into_iter().collect();
+
+    // Usage from the summaries already read; `df` (round 3) only for claims they do not cover.
+    let usages = {
+        let summaries = &summaries;
+        join_all(found.keys().zip(&claim_pods).map(|(name, cp)| async move {
+            let cp = cp.as_ref()?;
+            let from_summary = cp
+                .node
+                .as_ref()
+                .and_then(|node| summaries.get(node)?.as_ref())
+                .and_then(|summary| usage_from_summary(summary, ns, name));
+            match from_summary {
+                Some(usage) => Some(usage),
+                None => df_usage(ctx, ns, cp).await,
+            }
+        }))
+        .await
+    };
+    let claims = found
+        .into_values()
+        .zip(claim_pods)
+        .zip(usages)
+        .map(|((pvc, pod), usage)| Claim { pvc, pod, usage })
+        .collect();
+
+    let chart_release = match &instance.flavour {
+        Flavour::Chart { release, .. } => Some(release.clone()),
+        _ => None,
+    };
+    Ok(Snapshot {
+        namespace: ns.to_string(),
+        instance: discover::target_arg(instance),
+        install,
+        chart_release,
+        claims,
+        classes,
+        forbidden_classes,
+    })
+}
+
+/// How the instance is installed (what a resize must change besides the claims), read from its owner object.
+async fn install_of(ctx: &Ctx, instance: &Instance) -> Result<Install> {
+    let ns = instance.namespace.as_str();
+    Ok(match (&instance.flavour, instance.workloads.first()) {
+        (Flavour::Operator { prometheus }, _) => {
             operator_install(ctx, instance, prometheus).await?
         }
         (_, Some(w)) if w.kind == WorkloadKind::StatefulSet => {
@@ -83,85 +225,6 @@ pub async fn snapshot(ctx: &Ctx, instance: &Instance) -> Result<Snapshot> {
                 .map(|w| w.name.clone())
                 .unwrap_or_else(|| instance.name.clone()),
         },
-    };
-    claim_names.sort();
-
-    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
-    let mut pod_objects = Vec::new();
-    for pod in &instance.pods {
-        match pods.get_opt(&pod.name).await {
-            Ok(Some(p)) => pod_objects.push(p),
-            Ok(None) => {}
-            Err(e) => return Err(Error::kube(format!("get pod {ns}/{}", pod.name))(e)),
-        }
-    }
-
-    let mut claims = Vec::new();
-    let mut classes = BTreeMap::new();
-    let mut forbidden_classes = BTreeSet::new();
-    let mut summaries: BTreeMap<String, Option<serde_json::Value>> = BTreeMap::new();
-    for name in &claim_names {
-        let Some(pvc) = pvcs.get_opt(name).await.map_err(Error::kube(format!(
-            "get persistentvolumeclaim {ns}/{name}"
-        )))?
-        else {
-            // A replica that was never created has no claim yet: nothing to grow.
-            ctx.printer.warn(&format!(
-                "claim {ns}/{name} does not exist (yet); it is left out"
-            ));
-            continue;
-        };
-        if let Some(class) = pvc.spec.as_ref().and_then(|s| s.storage_class_name.clone())
-            && !class.is_empty()
-            && !classes.contains_key(&class)
-            && !forbidden_classes.contains(&class)
-        {
-            let api: Api<StorageClass> = Api::all(ctx.client.clone());
-            // A namespace-only user may not read classes (cluster-scoped): that is recorded, not fatal, so the
-            // permission review lists it with everything else the plan needs.
-            match access::unless_forbidden(api.get_opt(&class).await)
-                .map_err(Error::kube(format!("get storageclass {class}")))?
-            {
-                Some(Some(sc)) => {
-                    classes.insert(class, sc);
-                }
-                Some(None) => {}
-                None => {
-                    ctx.printer.debug(&format!(
-                        "not allowed to read storageclass {class}; it is reviewed with the plan's permissions"
-                    ));
-                    forbidden_classes.insert(class);
-                }
-            }
-        }
-        let pod = pod_objects.iter().find(|p| mounts_claim(p, name));
-        let claim_pod = match pod {
-            Some(p) => Some(claim_pod(ctx, instance, p).await),
-            None => None,
-        };
-        let usage = match &claim_pod {
-            Some(cp) => usage(ctx, ns, cp, name, &mut summaries).await,
-            None => None,
-        };
-        claims.push(Claim {
-            pvc,
-            pod: claim_pod,
-            usage,
-        });
-    }
-
-    let chart_release = match &instance.flavour {
-        Flavour::Chart { release, .. } => Some(release.clone()),
-        _ => None,
-    };
-    Ok(Snapshot {
-        namespace: ns.to_string(),
-        instance: discover::target_arg(instance),
-        install,
-        chart_release,
-        claims,
-        classes,
-        forbidden_classes,
     })
 }
 
@@ -301,11 +364,6 @@ pub async fn usage(
     if let Some(node) = &claim_pod.node {
         if !summaries.contains_key(node) {
             let summary = stats_summary(ctx, node).await;
-            if summary.is_none() {
-                ctx.printer.debug(&format!(
-                    "no stats summary from node {node} (needs get on nodes/proxy); trying df in the container"
-                ));
-            }
             summaries.insert(node.clone(), summary);
         }
         if let Some(Some(summary)) = summaries.get(node)
@@ -317,13 +375,21 @@ pub async fn usage(
     df_usage(ctx, namespace, claim_pod).await
 }
 
-/// `GET /api/v1/nodes/NODE/proxy/stats/summary` (prometheus-facts §6.2).
+/// `GET /api/v1/nodes/NODE/proxy/stats/summary` (prometheus-facts §6.2); None (said with -v) when it cannot be read.
 async fn stats_summary(ctx: &Ctx, node: &str) -> Option<serde_json::Value> {
     let request = http::Request::get(format!("/api/v1/nodes/{node}/proxy/stats/summary"))
         .body(Vec::new())
         .ok()?;
-    let text = ctx.client.request_text(request).await.ok()?;
-    serde_json::from_str(&text).ok()
+    let summary = match ctx.client.request_text(request).await {
+        Ok(text) => serde_json::from_str(&text).ok(),
+        Err(_) => None,
+    };
+    if summary.is_none() {
+        ctx.printer.debug(&format!(
+            "no stats summary from node {node} (needs get on nodes/proxy); trying df in the container"
+        ));
+    }
+    summary
 }
 
 /// The volume stats of `claim` in a kubelet stats summary (`pods[].volume[].pvcRef`).
