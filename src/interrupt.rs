@@ -69,8 +69,18 @@ pub async fn stop_requested(on_defer: impl Fn(&[String])) -> bool {
     on_defer(&reasons);
     tokio::select! {
         _ = rx.wait_for(|open| *open == 0) => false,
-        _ = tokio::signal::ctrl_c() => true,
+        _ = tokio::signal::ctrl_c() => {
+            // Remembered now: stopping drops the command, and with it the guards that name the sections.
+            *forced_during() = open_reasons();
+            true
+        }
     }
+}
+
+/// The sections that were open when a second Ctrl-C forced the exit.
+fn forced_during() -> std::sync::MutexGuard<'static, Vec<String>> {
+    static FORCED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    FORCED.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// What the running command has done so far, for the message a Ctrl-C prints.
@@ -82,12 +92,16 @@ pub struct Journal {
     pub pending: Vec<String>,
     /// The command that continues the work (re-reads the cluster, so it is safe to run again).
     pub resume: Option<String>,
+    /// While a critical section is open: the command that repairs what it leaves half-done if a second Ctrl-C
+    /// forces the exit (e.g. unpause a `Prometheus` resource), shown only then.
+    pub repair: Option<String>,
 }
 
 static JOURNAL: Mutex<Journal> = Mutex::new(Journal {
     applied: Vec::new(),
     pending: Vec::new(),
     resume: None,
+    repair: None,
 });
 
 /// The journal of the running command, to record what it does.
@@ -108,7 +122,12 @@ impl Journal {
 /// The sentence for an interrupted run: what was applied, what was not, and how to continue; `forced` when a second
 /// Ctrl-C cut a critical section short.
 pub fn interrupted_state(forced: bool) -> String {
-    describe(&journal(), &open_reasons(), forced)
+    let open = if forced {
+        forced_during().clone()
+    } else {
+        open_reasons()
+    };
+    describe(&journal(), &open, forced)
 }
 
 /// Pure part of [`interrupted_state`].
@@ -136,6 +155,9 @@ pub fn describe(journal: &Journal, open: &[String], forced: bool) -> String {
     });
     if !journal.pending.is_empty() {
         parts.push(format!("Not done: {}", journal.pending.join("; ")));
+    }
+    if forced && let Some(repair) = &journal.repair {
+        parts.push(format!("Left half-done; repair that first: `{repair}`"));
     }
     parts.push(match &journal.resume {
         Some(command) => format!("To continue, run `{command}` (it re-reads the cluster first)"),
@@ -171,11 +193,17 @@ mod tests {
         );
         journal.pending = vec!["patch pvc/a".into(), "patch pvc/b".into()];
         journal.applied("patch pvc/a");
+        journal.repair = Some("kubectl patch prometheus/k8s -p '{}'".into());
+        assert!(
+            !describe(&journal, &[], false).contains("repair"),
+            "the repair is for a forced exit only: the section finished otherwise"
+        );
         let text = describe(&journal, &["prometheus/k8s is paused".into()], true);
         assert_eq!(
             text,
             "stopped in the middle of a step that should have finished (prometheus/k8s is paused). Applied and kept \
-             (nothing was rolled back): patch pvc/a. Not done: patch pvc/b. To continue, run `kubectl prom resize -n ns \
+             (nothing was rolled back): patch pvc/a. Not done: patch pvc/b. Left half-done; repair that first: \
+             `kubectl patch prometheus/k8s -p '{}'`. To continue, run `kubectl prom resize -n ns \
              --size 12Gi` (it re-reads the cluster first)"
         );
     }

@@ -172,15 +172,20 @@ fn ctrl_c_while_resize_waits_for_its_claims_exits_130_and_says_what_was_applied_
     );
 }
 
-#[test]
-fn ctrl_c_between_pause_and_unpause_finishes_the_operator_steps_first_then_exits_130() {
-    // Every API request takes 400 ms (a test knob of kube-sim), so the steps between the pause and the unpause
-    // (claim patch, orphan delete and its wait, unpause) take seconds and the Ctrl-C surely lands among them.
-    let Some(cluster) = Cluster::start_or_skip(Options {
+/// `robust-operator-offline` where every API request takes 400 ms (a test knob of kube-sim), so the steps between
+/// the pause and the unpause (claim patch, orphan delete and its wait, unpause) take seconds and a Ctrl-C sent once
+/// the pause is done surely lands among them.
+fn start_slow_operator() -> Option<Cluster> {
+    Cluster::start_or_skip(Options {
         scenario: Some("robust-operator-offline".into()),
         latency: Some(Duration::from_millis(400)),
         ..Default::default()
-    }) else {
+    })
+}
+
+#[test]
+fn ctrl_c_between_pause_and_unpause_finishes_the_operator_steps_first_then_exits_130() {
+    let Some(cluster) = start_slow_operator() else {
         return;
     };
     let (claim, before) = only_operator_claim(&cluster);
@@ -386,4 +391,78 @@ fn ctrl_c_while_reload_waits_for_the_lifecycle_rollout_exits_130_and_says_what_w
                 .then_some(())
         },
     );
+}
+
+#[test]
+fn a_second_ctrl_c_forces_the_exit_leaves_it_paused_and_names_the_repair_and_the_continue_command()
+{
+    let Some(cluster) = start_slow_operator() else {
+        return;
+    };
+    let (_, before) = only_operator_claim(&cluster);
+    let want = before + (32 << 20);
+    let mut running = spawn_resize_add_32mi(&cluster);
+    running.wait_for_stderr(
+        "the pause being applied",
+        Duration::from_secs(120),
+        |line| {
+            line.contains(&format!(
+                "done: patch prometheus/{CR}: pause reconciliation"
+            ))
+        },
+    );
+    running.interrupt();
+    // The first Ctrl-C is deferred (and says so); the second one forces the exit in the middle of the section.
+    running.wait_for_stderr("the deferral", Duration::from_secs(10), |line| {
+        line.contains("press Ctrl-C again to stop now")
+    });
+    running.interrupt();
+    let run = running.finish(Duration::from_secs(30));
+    assert_eq!(run.code, 130, "{run}");
+    let said = interrupted_sentence(&run);
+    let continue_command = format!(
+        "kubectl prom resize prometheus/{CR} -n {NS} --size {}Mi",
+        want >> 20
+    );
+    for expected in [
+        &format!(
+            "stopped in the middle of a step that should have finished (prometheus/{CR} is paused until the resize unpauses it)"
+        ),
+        "Applied and kept (nothing was rolled back): ",
+        "Not done: ",
+        "resume reconciliation",
+        &format!(
+            "Left half-done; repair that first: `kubectl patch prometheus/{CR} -n {NS} --type merge -p '"
+        ),
+        &format!("To continue, run `{continue_command}`"),
+    ] {
+        assert!(said.contains(expected), "missing `{expected}` in: {said}");
+    }
+    let cr = kubectl_json(&cluster, &["get", "prometheus", "-n", NS, CR]);
+    assert_eq!(cr["spec"]["paused"], true, "forced out mid-section: {cr:#}");
+
+    // The repair it names is pasteable into a shell, and unpauses the resource.
+    let repair = said
+        .split("repair that first: `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_default();
+    let pasted = std::process::Command::new("sh")
+        .args(["-c", repair])
+        .env("KUBECONFIG", cluster.kubeconfig_path())
+        .output()
+        .expect("run sh");
+    assert!(pasted.status.success(), "`{repair}`: {pasted:?}");
+    let cr = kubectl_json(&cluster, &["get", "prometheus", "-n", NS, CR]);
+    assert_ne!(cr["spec"]["paused"], true, "{cr:#}");
+
+    // Then the continue command it names finishes the job: unpaused, the new size everywhere.
+    let args: Vec<&str> = continue_command
+        .split(' ')
+        .skip(2)
+        .chain(["--yes", "--timeout", "3m"])
+        .collect();
+    let resumed = support::prom(&cluster, &args);
+    assert_eq!(resumed.code, 0, "{resumed}");
+    assert_operator_consistent(&cluster, want);
 }

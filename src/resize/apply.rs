@@ -244,10 +244,16 @@ pub async fn run_phase(
             continue;
         }
         match step {
-            Step::PausePrometheus { name, .. } if !ctx.settings.dry_run => {
+            Step::PausePrometheus { name, from, .. } if !ctx.settings.dry_run => {
                 in_progress = Some(crate::interrupt::critical(format!(
                     "prometheus/{name} is paused until the resize unpauses it"
                 )));
+                crate::interrupt::journal().repair = Some(unpause_command(
+                    &plan.namespace,
+                    name,
+                    from.as_deref(),
+                    false,
+                ));
             }
             Step::OrphanDeleteStatefulSet(_) if !ctx.settings.dry_run && in_progress.is_none() => {
                 in_progress = Some(crate::interrupt::critical(format!(
@@ -273,10 +279,21 @@ pub async fn run_phase(
                 });
                 match step {
                     Step::PausePrometheus { .. } => paused = Some(step),
-                    Step::OrphanDeleteStatefulSet(_) => orphaned = true,
+                    Step::OrphanDeleteStatefulSet(_) => {
+                        orphaned = true;
+                        if let Some(Step::PausePrometheus { name, from, .. }) = paused {
+                            crate::interrupt::journal().repair = Some(unpause_command(
+                                &plan.namespace,
+                                name,
+                                from.as_deref(),
+                                true,
+                            ));
+                        }
+                    }
                     Step::UnpausePrometheus { .. } => {
                         paused = None;
                         in_progress = None;
+                        crate::interrupt::journal().repair = None;
                     }
                     Step::RecreateStatefulSet { .. } => in_progress = None,
                     _ => {}
@@ -326,6 +343,24 @@ fn following_claims(plan: &ResizePlan) -> String {
     )
 }
 
+/// The merge patch that unpauses the resource safely: before the orphan delete with the storage request put back to
+/// `from` (see [`rollback`]), after it as is.
+fn unpause_body(from: Option<&str>, orphaned: bool) -> serde_json::Value {
+    let mut body = serde_json::json!({"spec": {"paused": false}});
+    if !orphaned {
+        body["spec"]["storage"] = serde_json::json!({"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": from}}}}});
+    }
+    body
+}
+
+/// [`unpause_body`] as a pasteable kubectl command, for an exit forced in the middle of pause..unpause.
+fn unpause_command(namespace: &str, name: &str, from: Option<&str>, orphaned: bool) -> String {
+    format!(
+        "kubectl patch prometheus/{name} -n {namespace} --type merge -p '{}'",
+        unpause_body(from, orphaned)
+    )
+}
+
 /// Never leave the `Prometheus` resource paused. Before the StatefulSet was orphan-deleted, the storage request is
 /// put back too: unpaused with a changed claim template, the operator would delete the StatefulSet with Foreground
 /// propagation and take the pods down (prometheus-facts §5.3). After the orphan delete, the new request stays and
@@ -341,10 +376,7 @@ async fn rollback(
     let Step::PausePrometheus { name, from, .. } = pause else {
         return cause;
     };
-    let mut body = serde_json::json!({"spec": {"paused": false}});
-    if !orphaned {
-        body["spec"]["storage"] = serde_json::json!({"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": from}}}}});
-    }
+    let body = unpause_body(from.as_deref(), orphaned);
     let api = super::gather::prometheus_api(ctx, namespace);
     let done: Vec<&str> = applied
         .iter()
@@ -362,7 +394,9 @@ async fn rollback(
         )
         .await;
     if unpaused.is_ok() {
-        crate::interrupt::journal().applied(format!("unpaused prometheus/{name} (rollback)"));
+        let mut journal = crate::interrupt::journal();
+        journal.applied(format!("unpaused prometheus/{name} (rollback)"));
+        journal.repair = None;
     }
     let state = match (&unpaused, orphaned) {
         (Ok(_), false) => format!(
