@@ -58,91 +58,105 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
         ),
         hint: None,
     })?;
-    let (kind, pod_spec, resource_version, ordered_ready) = match workload.kind {
-        discover::WorkloadKind::Deployment => {
-            let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
-            let d = api.get(&workload.name).await.map_err(Error::kube(format!(
-                "read deployment {ns}/{}",
-                workload.name
-            )))?;
-            let spec = d.spec.and_then(|s| s.template.spec);
-            (
-                WorkloadKind::Deployment,
-                spec,
-                d.metadata.resource_version,
-                false,
-            )
-        }
-        discover::WorkloadKind::StatefulSet => {
-            let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
-            let s = api.get(&workload.name).await.map_err(Error::kube(format!(
-                "read statefulset {ns}/{}",
-                workload.name
-            )))?;
-            let ordered_ready = s
-                .spec
-                .as_ref()
-                .and_then(|s| s.pod_management_policy.as_deref())
-                .unwrap_or("OrderedReady")
-                == "OrderedReady";
-            let spec = s.spec.and_then(|s| s.template.spec);
-            (
-                WorkloadKind::StatefulSet,
-                spec,
-                s.metadata.resource_version,
-                ordered_ready,
-            )
-        }
-        discover::WorkloadKind::Pod => {
-            return Err(Error::Target {
-                message: format!(
-                    "pod {ns}/{} has no controller; fix-perms changes a Deployment, StatefulSet or Prometheus resource",
+    // Everything is read at once: the workload, the Prometheus resource, the storage chain (claim → volume →
+    // driver), the logs and the volume's owner; the plan waits for the longest of these, not for their sum.
+    let workload_read = async {
+        Ok::<_, Error>(match workload.kind {
+            discover::WorkloadKind::Deployment => {
+                let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
+                let d = api.get(&workload.name).await.map_err(Error::kube(format!(
+                    "read deployment {ns}/{}",
                     workload.name
-                ),
-                hint: Some(format!(
-                    "kubectl prom fix-perms -n {ns} (without pod/…) lists the instances"
-                )),
-            });
-        }
+                )))?;
+                let spec = d.spec.and_then(|s| s.template.spec);
+                (
+                    WorkloadKind::Deployment,
+                    spec,
+                    d.metadata.resource_version,
+                    false,
+                )
+            }
+            discover::WorkloadKind::StatefulSet => {
+                let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
+                let s = api.get(&workload.name).await.map_err(Error::kube(format!(
+                    "read statefulset {ns}/{}",
+                    workload.name
+                )))?;
+                let ordered_ready = s
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.pod_management_policy.as_deref())
+                    .unwrap_or("OrderedReady")
+                    == "OrderedReady";
+                let spec = s.spec.and_then(|s| s.template.spec);
+                (
+                    WorkloadKind::StatefulSet,
+                    spec,
+                    s.metadata.resource_version,
+                    ordered_ready,
+                )
+            }
+            discover::WorkloadKind::Pod => {
+                return Err(Error::Target {
+                    message: format!(
+                        "pod {ns}/{} has no controller; fix-perms changes a Deployment, StatefulSet or Prometheus resource",
+                        workload.name
+                    ),
+                    hint: Some(format!(
+                        "kubectl prom fix-perms -n {ns} (without pod/…) lists the instances"
+                    )),
+                });
+            }
+        })
     };
-
-    let (install, prometheus_resource) = match &instance.flavour {
-        Flavour::Plain => (Install::Plain, None),
-        Flavour::Chart { release, .. } => (
-            Install::Chart {
-                release: release.clone(),
-            },
-            None,
-        ),
-        Flavour::Operator { prometheus } => {
-            let object = prometheus_api(ctx, ns)
-                .get(prometheus)
-                .await
-                .map_err(Error::kube(format!("read prometheus {ns}/{prometheus}")))?;
-            let helm_release = object.metadata.labels.as_ref().and_then(helm_release);
-            let resource = PrometheusResource {
-                name: prometheus.clone(),
-                resource_version: object.metadata.resource_version.clone(),
-                spec: object.data.get("spec").cloned().unwrap_or_default(),
-            };
-            (
-                Install::Operator {
-                    prometheus: prometheus.clone(),
-                    helm_release,
+    let install_read = async {
+        Ok::<_, Error>(match &instance.flavour {
+            Flavour::Plain => (Install::Plain, None),
+            Flavour::Chart { release, .. } => (
+                Install::Chart {
+                    release: release.clone(),
                 },
-                Some(resource),
-            )
-        }
+                None,
+            ),
+            Flavour::Operator { prometheus } => {
+                let object = prometheus_api(ctx, ns)
+                    .get(prometheus)
+                    .await
+                    .map_err(Error::kube(format!("read prometheus {ns}/{prometheus}")))?;
+                let helm_release = object.metadata.labels.as_ref().and_then(helm_release);
+                let resource = PrometheusResource {
+                    name: prometheus.clone(),
+                    resource_version: object.metadata.resource_version.clone(),
+                    spec: object.data.get("spec").cloned().unwrap_or_default(),
+                };
+                (
+                    Install::Operator {
+                        prometheus: prometheus.clone(),
+                        helm_release,
+                    },
+                    Some(resource),
+                )
+            }
+        })
     };
-
-    let Storage {
-        pvc,
-        pv,
-        csi_driver,
-        unreadable,
-    } = storage(ctx, instance).await?;
-    let log_lines = logs(ctx, instance).await;
-    let volume_root = volume_root(ctx, instance).await;
+    let (
+        (kind, pod_spec, resource_version, ordered_ready),
+        (install, prometheus_resource),
+        Storage {
+            pvc,
+            pv,
+            csi_driver,
+            unreadable,
+        },
+        log_lines,
+        volume_root,
+    ) = futures::try_join!(
+        workload_read,
+        install_read,
+        storage(ctx, instance),
+        async { Ok(logs(ctx, instance).await) },
+        async { Ok(volume_root(ctx, instance).await) },
+    )?;
     Ok(PermsSnapshot {
         namespace: ns.to_string(),
         install,
@@ -273,21 +287,25 @@ async fn storage(ctx: &Ctx, instance: &Instance) -> Result<Storage> {
 /// there). Logs that cannot be read (no previous instance, container not started) are skipped.
 async fn logs(ctx: &Ctx, instance: &Instance) -> Vec<String> {
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &instance.namespace);
-    let mut lines = Vec::new();
-    for pod in &instance.pods {
-        for previous in [true, false] {
+    let reads = instance.pods.iter().flat_map(|pod| {
+        [true, false].map(|previous| {
             let params = LogParams {
                 container: Some(instance.container.clone()),
                 previous,
                 tail_lines: Some(LOG_TAIL_LINES),
                 ..Default::default()
             };
-            if let Ok(text) = crate::podlogs::read(&api, &pod.name, &params).await {
-                lines.extend(text.lines().map(str::to_string));
-            }
-        }
-    }
-    lines
+            let api = api.clone();
+            async move { crate::podlogs::read(&api, &pod.name, &params).await }
+        })
+    });
+    // Concurrently, and kept in order: each pod's previous instance, then its current one.
+    futures::future::join_all(reads)
+        .await
+        .into_iter()
+        .flatten()
+        .flat_map(|text| text.lines().map(str::to_string).collect::<Vec<_>>())
+        .collect()
 }
 
 /// `stat -c %u:%g:%a <tsdb path>` in a running Prometheus container; `None` when no container runs or the image has
