@@ -303,8 +303,10 @@ pub async fn run(ctx: &Ctx, args: &ReloadArgs) -> Result<ExitCode> {
         });
     }
 
-    // 1. Pre-flight: the lifecycle API on every running pod.
-    let states = preflight(ctx, &instance).await;
+    // 1. Pre-flight: the lifecycle API on every running pod, and (at the same time) the configuration about to be
+    // loaded, read from its ConfigMap/Secret.
+    let (states, desired_before) =
+        futures::join!(preflight(ctx, &instance), desired_config(ctx, &instance));
     let off: Vec<&str> = states
         .iter()
         .filter(|(_, l)| !l.enabled)
@@ -336,9 +338,14 @@ pub async fn run(ctx: &Ctx, args: &ReloadArgs) -> Result<ExitCode> {
         }
     }
 
-    // 2. Validate what is about to be loaded (the ConfigMap/Secret content), before waiting for it to arrive.
+    // 2. Validate what is about to be loaded (the ConfigMap/Secret content), before waiting for it to arrive. After
+    // a rollout (minutes, maybe) it is read again: someone may have edited it meanwhile.
     let mut validation = Vec::new();
-    let desired = desired_config(ctx, &instance).await?;
+    let desired = if off.is_empty() {
+        desired_before?
+    } else {
+        desired_config(ctx, &instance).await?
+    };
     if args.no_validate {
         validation.push("skipped (--no-validate)".to_string());
     } else if let Some(text) = &desired {
