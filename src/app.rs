@@ -106,6 +106,12 @@ pub async fn build_ctx(
             source,
         })?
         .with_layer(&crate::accounting::CountingLayer(requests.clone()))
+        // Outside the counting layer, so `-v` counts every attempt; the buffer makes the stack cloneable, which a
+        // retry needs (kube's own stack buffers the same way).
+        .with_layer(&tower::buffer::BufferLayer::new(1024))
+        .with_layer(&tower::retry::RetryLayer::new(
+            crate::retry::RetryAfter::default(),
+        ))
         .build();
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     Ok(Ctx {
@@ -150,6 +156,8 @@ pub async fn kube_config(args: &KubeArgs) -> Result<kube::Config> {
                 "`kubectl config get-contexts` lists the contexts; pick one with --context".into(),
             ),
         })?;
+    // kube's own retry policy is replaced by kubectl's rule (src/retry.rs; completion retries nothing).
+    config.default_retry = false;
     if let Some(timeout) = &args.request_timeout {
         let timeout = parse_duration(timeout)?;
         config.read_timeout = timeout;

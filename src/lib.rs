@@ -22,6 +22,7 @@ pub mod prom_http;
 pub mod promconfig;
 pub mod quantity;
 pub mod resize;
+pub mod retry;
 pub mod ui;
 
 pub use error::{Error, ExitCode, Result};
