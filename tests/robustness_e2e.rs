@@ -306,6 +306,13 @@ fn prometheus_answering_garbage_gets_a_sentence_from_reload_and_prom_508_from_do
             }
             // Nothing was posted to something that is not Prometheus.
             assert!(!reload.stderr.contains("POST /-/reload"), "{reload}");
+            // Nothing is said about a configuration that was never in question; the pod is what to look at.
+            assert!(
+                !reload.stderr.contains("fix the configuration")
+                    && !reload.stderr.contains("previous configuration")
+                    && reload.stderr.contains("kubectl prom doctor"),
+                "{reload}"
+            );
 
             assert_doctor_names_prom_508(&cluster, context, &target, named);
         }

@@ -395,21 +395,42 @@ pub async fn run(ctx: &Ctx, args: &ReloadArgs) -> Result<ExitCode> {
     if failed.is_empty() {
         return Ok(ExitCode::Ok);
     }
-    Err(Error::Prometheus {
+    Err(reload_failure(&instance, &failed))
+}
+
+/// The error for pods whose reload failed. Prometheus answering the POST with an error means it rejected the new
+/// configuration and keeps the old one; no answer at all (a hang, garbage, a dropped request — `access` is unset)
+/// says nothing about the configuration, and the pod is what to look at.
+fn reload_failure(instance: &Instance, failed: &[&PodReload]) -> Error {
+    let pods = failed
+        .iter()
+        .map(|p| p.pod.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let first = failed[0];
+    let why = first.error.as_deref().unwrap_or("unknown error");
+    let ns = &instance.namespace;
+    if first.access.is_none() {
+        return Error::Prometheus {
+            message: format!(
+                "could not reload {pods}: the server in the pod did not answer as Prometheus does ({why}); nothing \
+                 shows the reload happened there"
+            ),
+            hint: Some(format!(
+                "see what the pod runs and answers: kubectl prom doctor {} -n {ns}",
+                discover::target_arg(instance)
+            )),
+        };
+    }
+    Error::Prometheus {
         message: format!(
-            "the reload failed on {}; Prometheus keeps running the previous configuration: {}",
-            failed
-                .iter()
-                .map(|p| p.pod.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            failed[0].error.as_deref().unwrap_or("unknown error")
+            "the reload failed on {pods}; Prometheus keeps running the previous configuration: {why}"
         ),
         hint: Some(format!(
-            "fix the configuration, then re-run; the server log has the details: kubectl logs -n {} {} -c {}",
-            instance.namespace, failed[0].pod, instance.container
+            "fix the configuration, then re-run; the server log has the details: kubectl logs -n {ns} {} -c {}",
+            first.pod, instance.container
         )),
-    })
+    }
 }
 
 /// Lifecycle state per running pod (pods not running are left out; the reload step skips them).
