@@ -157,9 +157,21 @@ fn ctrl_c_while_resize_waits_for_its_claims_exits_130_and_says_what_was_applied_
         "--timeout",
         "2m",
     ];
+    let uid_before = |cluster: &Cluster| {
+        kubectl_json(cluster, &["get", "statefulsets", "-n", NS])["items"][0]["metadata"]["uid"]
+            .clone()
+    };
+    let sts_before = uid_before(&cluster);
     let resumed = support::prom(&cluster, &continue_args);
     assert_eq!(resumed.code, 0, "{resumed}");
     assert_operator_consistent(&cluster, want);
+    // The operator steps were all done before the Ctrl-C: the continue run pauses, orphans and recreates nothing.
+    assert!(resumed.stderr.contains("nothing to change"), "{resumed}");
+    assert_eq!(
+        uid_before(&cluster),
+        sts_before,
+        "the StatefulSet was recreated again"
+    );
     let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", NS, &claim]);
     assert_eq!(
         bytes(

@@ -244,24 +244,34 @@ async fn operator_install(ctx: &Ctx, instance: &Instance, name: &str) -> Result<
         .and_then(|v| v.as_str())
         .map(str::to_string);
     let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
-    let mut statefulsets = Vec::new();
-    for w in instance
+    let reads = instance
         .workloads
         .iter()
         .filter(|w| w.kind == WorkloadKind::StatefulSet)
-    {
-        if let Some(sts) = api
-            .get_opt(&w.name)
-            .await
-            .map_err(Error::kube(format!("get statefulset {ns}/{}", w.name)))?
-        {
-            statefulsets.push(StatefulSetRef {
-                name: w.name.clone(),
-                uid: sts.metadata.uid.unwrap_or_default(),
-                resource_version: sts.metadata.resource_version.unwrap_or_default(),
-            });
-        }
-    }
+        .map(|w| {
+            let api = api.clone();
+            async move {
+                api.get_opt(&w.name)
+                    .await
+                    .map_err(Error::kube(format!("get statefulset {ns}/{}", w.name)))
+            }
+        });
+    let statefulsets = try_join_all(reads)
+        .await?
+        .into_iter()
+        .flatten()
+        .map(|sts| StatefulSetRef {
+            template_storage: sts
+                .spec
+                .as_ref()
+                .and_then(|s| s.volume_claim_templates.as_ref()?.first()?.spec.as_ref())
+                .and_then(|t| t.resources.as_ref()?.requests.as_ref()?.get("storage"))
+                .map(|q| q.0.clone()),
+            name: sts.metadata.name.unwrap_or_default(),
+            uid: sts.metadata.uid.unwrap_or_default(),
+            resource_version: sts.metadata.resource_version.unwrap_or_default(),
+        })
+        .collect();
     Ok(Install::Operator {
         name: name.to_string(),
         resource_version: object.metadata.resource_version.unwrap_or_default(),

@@ -100,6 +100,10 @@ pub struct StatefulSetRef {
     pub name: String,
     pub uid: String,
     pub resource_version: String,
+    /// The storage request of its (first) claim template, when read from an operator-generated StatefulSet: an
+    /// operator resize is settled once it matches the target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_storage: Option<String>,
 }
 
 /// The pod that mounts a claim, as far as resizing cares.

@@ -559,6 +559,7 @@ pub fn plan(
                     name: name.clone(),
                     uid: object.metadata.uid.clone().unwrap_or_default(),
                     resource_version: object.metadata.resource_version.clone().unwrap_or_default(),
+                    template_storage: None,
                 }),
             ));
             steps.push((
@@ -589,23 +590,39 @@ pub fn plan(
                     )),
                 ));
             }
-            steps.push((
-                Phase::Resize,
-                Step::PausePrometheus {
-                    name: name.clone(),
-                    resource_version: resource_version.clone(),
-                    from: storage_request.clone(),
-                    to: target,
-                },
-            ));
-            steps.extend(claim_steps());
-            for sts in statefulsets {
-                steps.push((Phase::Resize, Step::OrphanDeleteStatefulSet(sts.clone())));
+            // An earlier run (interrupted, or a re-run to follow the claims) may have done everything already: the
+            // resource asks for the target, every claim does, and the operator's StatefulSets carry it. Then there
+            // is nothing to pause, orphan or recreate; the claims are only followed.
+            let at_target =
+                |size: Option<&str>| size.and_then(|s| Quantity::parse(s).ok()) == Some(target);
+            if at_target(storage_request.as_deref())
+                && claim_steps().next().is_none()
+                && statefulsets
+                    .iter()
+                    .all(|s| at_target(s.template_storage.as_deref()))
+            {
+                notes.push(format!(
+                    "prometheus/{name}, its claims and its StatefulSet already ask for {target}: nothing to change, the claims are followed"
+                ));
+            } else {
+                steps.push((
+                    Phase::Resize,
+                    Step::PausePrometheus {
+                        name: name.clone(),
+                        resource_version: resource_version.clone(),
+                        from: storage_request.clone(),
+                        to: target,
+                    },
+                ));
+                steps.extend(claim_steps());
+                for sts in statefulsets {
+                    steps.push((Phase::Resize, Step::OrphanDeleteStatefulSet(sts.clone())));
+                }
+                steps.push((
+                    Phase::Resize,
+                    Step::UnpausePrometheus { name: name.clone() },
+                ));
             }
-            steps.push((
-                Phase::Resize,
-                Step::UnpausePrometheus { name: name.clone() },
-            ));
         }
     }
 
@@ -1241,7 +1258,8 @@ mod tests {
             Step::OrphanDeleteStatefulSet(StatefulSetRef {
                 name: "prometheus-server".into(),
                 uid: "uid-1".into(),
-                resource_version: "sts-rv".into()
+                resource_version: "sts-rv".into(),
+                template_storage: None,
             })
         );
         let Step::RecreateStatefulSet { object, from, .. } = recreate[1] else {
@@ -1307,6 +1325,7 @@ mod tests {
                     name: "prometheus-k8s".into(),
                     uid: "u".into(),
                     resource_version: "s".into(),
+                    template_storage: Some("50Gi".into()),
                 }],
             },
             vec![
@@ -1366,6 +1385,53 @@ mod tests {
                 .iter()
                 .any(|a| a.resource == "prometheuses" && a.group == "monitoring.coreos.com")
         );
+    }
+
+    #[test]
+    fn an_operator_resize_already_done_is_only_followed() {
+        // An interrupted run left everything asking for 60Gi (the claims still growing): nothing to pause again.
+        let mut snap = operator_snapshot(false);
+        let Install::Operator {
+            storage_request,
+            statefulsets,
+            ..
+        } = &mut snap.install
+        else {
+            unreachable!("the operator fixture")
+        };
+        *storage_request = Some("60Gi".into());
+        statefulsets[0].template_storage = Some("60Gi".into());
+        for c in &mut snap.claims {
+            *c = claim(pvc(
+                c.pvc.metadata.name.as_deref().unwrap(),
+                "std",
+                "60Gi",
+                "50Gi",
+            ));
+        }
+        let size = SizeRequest::Absolute(Quantity::parse("60Gi").unwrap());
+        let settled = plan(&snap, &size, false).unwrap();
+        assert!(settled.steps.is_empty(), "{:#?}", settled.steps);
+        assert_eq!(settled.claims.len(), 2, "the claims are still followed");
+        assert!(
+            settled
+                .notes
+                .iter()
+                .any(|n| n.contains("nothing to change"))
+        );
+        // The StatefulSet still carries the old template (the run stopped before the orphan delete): the operator
+        // sequence is needed again, without claim patches.
+        if let Install::Operator { statefulsets, .. } = &mut snap.install {
+            statefulsets[0].template_storage = Some("50Gi".into());
+        }
+        let kinds: Vec<String> = plan(&snap, &size, false)
+            .unwrap()
+            .steps
+            .iter()
+            .map(|(_, s)| s.summary())
+            .collect();
+        assert_eq!(kinds.len(), 3, "{kinds:#?}");
+        assert!(kinds[1].starts_with("delete statefulset/prometheus-k8s --cascade=orphan"));
     }
 
     #[test]
