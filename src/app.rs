@@ -115,9 +115,7 @@ pub async fn build_ctx(
         .build();
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     Ok(Ctx {
-        exec: std::sync::Arc::new(crate::podexec::KubeExec {
-            client: client.clone(),
-        }),
+        exec: std::sync::Arc::new(crate::podexec::KubeExec::new(client.clone())),
         client,
         settings: Settings {
             scope,

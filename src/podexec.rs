@@ -34,9 +34,24 @@ pub trait PodExec: Send + Sync {
     ) -> BoxFuture<'a, Result<ExecOutput>>;
 }
 
+/// How long a command may run before we stop waiting: long enough for `promtool check config` on a large
+/// configuration, short enough that a `df` or `stat` on a hung network volume does not hang the tool.
+pub const EXEC_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The real thing: `pods/exec` over WebSocket, as `kubectl exec` does.
 pub struct KubeExec {
     pub client: kube::Client,
+    /// [`EXEC_LIMIT`] in the tool; tests shorten it.
+    pub limit: std::time::Duration,
+}
+
+impl KubeExec {
+    pub fn new(client: kube::Client) -> Self {
+        KubeExec {
+            client,
+            limit: EXEC_LIMIT,
+        }
+    }
 }
 
 impl PodExec for KubeExec {
@@ -95,13 +110,29 @@ impl PodExec for KubeExec {
                 .ok_or_else(|| fail("no status stream".into()))?;
             let mut stdout = Vec::new();
             let mut stderr = Vec::new();
-            let (a, b) = tokio::join!(
-                stdout_reader.read_to_end(&mut stdout),
-                stderr_reader.read_to_end(&mut stderr)
-            );
-            a.and(b)
-                .map_err(|e| fail(format!("reading its output: {e}")))?;
-            let status = status.await;
+            let finished = tokio::time::timeout(self.limit, async {
+                let (a, b) = tokio::join!(
+                    stdout_reader.read_to_end(&mut stdout),
+                    stderr_reader.read_to_end(&mut stderr)
+                );
+                (a.and(b), status.await)
+            })
+            .await;
+            let status = match finished {
+                Ok((read, status)) => {
+                    read.map_err(|e| fail(format!("reading its output: {e}")))?;
+                    status
+                }
+                // Dropping the session closes the stream; the process may live on in the container, as after a
+                // `kubectl exec` whose connection broke.
+                Err(_) => {
+                    process.abort();
+                    return Err(fail(format!(
+                        "it did not finish within {}s (a hung volume or process?); the command may still be running in the container",
+                        self.limit.as_secs()
+                    )));
+                }
+            };
             let _ = process.join().await;
             Ok(ExecOutput {
                 stdout: String::from_utf8_lossy(&stdout).into_owned(),

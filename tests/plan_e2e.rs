@@ -20,9 +20,7 @@ async fn ctx_for(cluster: &support::Cluster, dry_run: bool) -> Ctx {
         .expect("config");
     let client = kube::Client::try_from(config).expect("client");
     Ctx {
-        exec: std::sync::Arc::new(kubectl_prom::podexec::KubeExec {
-            client: client.clone(),
-        }),
+        exec: std::sync::Arc::new(kubectl_prom::podexec::KubeExec::new(client.clone())),
         client,
         settings: Settings {
             scope: Scope::Namespace("monitoring".into()),

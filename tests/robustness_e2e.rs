@@ -485,3 +485,62 @@ fn a_second_ctrl_c_forces_the_exit_leaves_it_paused_and_names_the_repair_and_the
     assert_eq!(resumed.code, 0, "{resumed}");
     assert_operator_consistent(&cluster, want);
 }
+
+/// A command that hangs in the container (what `df` or `stat` does on a hung network volume) is given up after
+/// the exec limit with a sentence naming the pod and the command, instead of hanging the verb. The real exec
+/// subresource of kube-sim runs a real `sleep`; the limit is shortened to 2 s for the test (the tool uses 60 s).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exec_that_hangs_is_given_up_after_the_limit_with_a_sentence() {
+    use kubectl_prom::podexec::{KubeExec, PodExec};
+    let Some(cluster) = start("chart-healthy") else {
+        return;
+    };
+    let pod = wait_until("a running server pod", Duration::from_secs(120), || {
+        let pods = kubectl_json(
+            &cluster,
+            &[
+                "get",
+                "pods",
+                "-n",
+                NS,
+                "-l",
+                "app.kubernetes.io/name=prometheus",
+            ],
+        );
+        items(&pods)
+            .into_iter()
+            .find(|p| p["status"]["phase"] == "Running")
+            .map(|p| name(&p))
+    });
+    let kubeconfig =
+        kube::config::Kubeconfig::read_from(cluster.kubeconfig_path()).expect("kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .expect("config");
+    let exec = KubeExec {
+        client: kube::Client::try_from(config).expect("client"),
+        limit: Duration::from_secs(2),
+    };
+    let argv = vec!["sleep".to_string(), "30".to_string()];
+    let started = std::time::Instant::now();
+    let result = exec.run(NS, &pod, "prometheus-server", &argv).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    let err = result.expect_err("a hung command must be an error");
+    let said = err.to_string();
+    assert!(
+        said.contains("sleep 30")
+            && said.contains(&pod)
+            && said.contains("did not finish within 2s"),
+        "{said}"
+    );
+    // A command that finishes in time still answers normally through the same client.
+    let quick = exec
+        .run(NS, &pod, "prometheus-server", &["true".to_string()])
+        .await
+        .expect("true runs");
+    assert!(quick.success());
+}
