@@ -22,6 +22,20 @@ pub const OPERATOR_PLURAL: &str = "prometheuses";
 /// Label the operator puts on the StatefulSet, pods and PVCs it generates (prometheus-facts §5.2).
 pub const OPERATOR_NAME_LABEL: &str = "operator.prometheus.io/name";
 
+/// The operator's `Prometheus` resource type, for dynamic API calls.
+pub fn prometheus_resource() -> kube::api::ApiResource {
+    let gvk = kube::api::GroupVersionKind::gvk(OPERATOR_GROUP, OPERATOR_VERSION, "Prometheus");
+    kube::api::ApiResource::from_gvk_with_plural(&gvk, OPERATOR_PLURAL)
+}
+
+/// The `Prometheus` resources of one namespace.
+pub fn prometheus_api(
+    client: &kube::Client,
+    namespace: &str,
+) -> kube::Api<kube::api::DynamicObject> {
+    kube::Api::namespaced_with(client.clone(), namespace, &prometheus_resource())
+}
+
 /// One Prometheus server as the user thinks of it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -904,7 +918,7 @@ fn ns_of(meta: &ObjectMeta) -> String {
 /// no `Prometheus` resources. Bare pods (no controller) cannot be found by a selector: they are read by a namespace
 /// pod list only when the scope holds no workload-managed Prometheus at all (one more round trip in that rare case).
 pub async fn gather(client: &kube::Client, scope: &Scope) -> Result<Inventory> {
-    use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+    use kube::api::{Api, DynamicObject, ListParams};
     let where_ = match scope {
         Scope::Namespace(ns) => format!("in namespace {ns}"),
         Scope::AllNamespaces => "in all namespaces".to_string(),
@@ -919,8 +933,7 @@ pub async fn gather(client: &kube::Client, scope: &Scope) -> Result<Inventory> {
         }
     }
     let lp = ListParams::default();
-    let gvk = GroupVersionKind::gvk(OPERATOR_GROUP, OPERATOR_VERSION, "Prometheus");
-    let ar = ApiResource::from_gvk_with_plural(&gvk, OPERATOR_PLURAL);
+    let ar = prometheus_resource();
     let crs: Api<DynamicObject> = match scope {
         Scope::Namespace(ns) => Api::namespaced_with(client.clone(), ns, &ar),
         Scope::AllNamespaces => Api::all_with(client.clone(), &ar),

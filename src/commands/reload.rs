@@ -501,13 +501,7 @@ async fn lifecycle_plan(ctx: &Ctx, instance: &Instance) -> Result<Plan> {
     let mut targets = Vec::new();
     match &instance.flavour {
         Flavour::Operator { prometheus } => {
-            let object = ObjectRef::prometheus(ns, prometheus);
-            let gvk =
-                kube::api::GroupVersionKind::gvk(&object.group, &object.version, &object.kind);
-            let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, &object.plural);
-            let api: kube::Api<kube::api::DynamicObject> =
-                kube::Api::namespaced_with(ctx.client.clone(), ns, &ar);
-            let cr = api
+            let cr = discover::prometheus_api(&ctx.client, ns)
                 .get(prometheus)
                 .await
                 .map_err(Error::kube(format!("read prometheus {ns}/{prometheus}")))?;

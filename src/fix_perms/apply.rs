@@ -75,14 +75,7 @@ fn api_for(ctx: &Ctx, target: &Target) -> Api<DynamicObject> {
     let ar = match target.kind.as_str() {
         "Deployment" => ApiResource::erase::<Deployment>(&()),
         "StatefulSet" => ApiResource::erase::<StatefulSet>(&()),
-        _ => ApiResource::from_gvk_with_plural(
-            &kube::api::GroupVersionKind::gvk(
-                discover::OPERATOR_GROUP,
-                discover::OPERATOR_VERSION,
-                "Prometheus",
-            ),
-            discover::OPERATOR_PLURAL,
-        ),
+        _ => discover::prometheus_resource(),
     };
     Api::namespaced_with(ctx.client.clone(), &target.namespace, &ar)
 }

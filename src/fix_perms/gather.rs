@@ -13,22 +13,11 @@ use crate::error::{Error, Result};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, PodSpec};
 use k8s_openapi::api::storage::v1::CSIDriver;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, LogParams};
+use kube::api::{Api, LogParams};
 use std::collections::BTreeMap;
 
 /// How many log lines per container instance are scanned for `permission denied`.
 const LOG_TAIL_LINES: i64 = 300;
-
-/// The `Prometheus` resource API in a namespace.
-pub fn prometheus_api(ctx: &Ctx, namespace: &str) -> Api<DynamicObject> {
-    let gvk = GroupVersionKind::gvk(
-        discover::OPERATOR_GROUP,
-        discover::OPERATOR_VERSION,
-        "Prometheus",
-    );
-    let ar = ApiResource::from_gvk_with_plural(&gvk, discover::OPERATOR_PLURAL);
-    Api::namespaced_with(ctx.client.clone(), namespace, &ar)
-}
 
 /// The Helm release that installed an object, from the labels Helm charts set: `app.kubernetes.io/managed-by: Helm`
 /// or the legacy `heritage: Helm`, or kube-prometheus-stack's own `app: kube-prometheus-stack-…` (its templates label
@@ -119,7 +108,7 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
                 None,
             ),
             Flavour::Operator { prometheus } => {
-                let object = prometheus_api(ctx, ns)
+                let object = discover::prometheus_api(&ctx.client, ns)
                     .get(prometheus)
                     .await
                     .map_err(Error::kube(format!("read prometheus {ns}/{prometheus}")))?;

@@ -77,7 +77,7 @@ pub async fn apply_step(ctx: &Ctx, namespace: &str, step: &Step) -> Result<()> {
                 .map_err(Error::kube(format!("patch storageclass {class}")))?;
         }
         Step::PausePrometheus { name, .. } | Step::UnpausePrometheus { name } => {
-            let api = super::gather::prometheus_api(ctx, namespace);
+            let api = crate::discover::prometheus_api(&ctx.client, namespace);
             let body = step.merge_patch().unwrap_or_default();
             api.patch(name, &patch_params(ctx), &Patch::Merge(&body))
                 .await
@@ -377,7 +377,7 @@ async fn rollback(
         return cause;
     };
     let body = unpause_body(from.as_deref(), orphaned);
-    let api = super::gather::prometheus_api(ctx, namespace);
+    let api = crate::discover::prometheus_api(&ctx.client, namespace);
     let done: Vec<&str> = applied
         .iter()
         .filter(|a| a.result == "applied")

@@ -12,19 +12,8 @@ use futures::future::{join_all, try_join_all};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, LogParams};
+use kube::api::{Api, ListParams, LogParams};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// The `Prometheus` custom resource's API, for `DynamicObject` calls.
-pub fn prometheus_api(ctx: &Ctx, namespace: &str) -> Api<DynamicObject> {
-    let gvk = GroupVersionKind::gvk(
-        discover::OPERATOR_GROUP,
-        discover::OPERATOR_VERSION,
-        "Prometheus",
-    );
-    let ar = ApiResource::from_gvk_with_plural(&gvk, discover::OPERATOR_PLURAL);
-    Api::namespaced_with(ctx.client.clone(), namespace, &ar)
-}
 
 /// Everything the planner needs about one instance, read in two concurrent rounds (each request of a round is
 /// sent at once, so the plan waits for two round trips, not one per object): first the install object, the pods and
@@ -230,7 +219,7 @@ async fn install_of(ctx: &Ctx, instance: &Instance) -> Result<Install> {
 
 async fn operator_install(ctx: &Ctx, instance: &Instance, name: &str) -> Result<Install> {
     let ns = instance.namespace.as_str();
-    let object = prometheus_api(ctx, ns)
+    let object = discover::prometheus_api(&ctx.client, ns)
         .get(name)
         .await
         .map_err(Error::kube(format!("get prometheus {ns}/{name}")))?;
