@@ -34,6 +34,19 @@ pub trait PodExec: Send + Sync {
     ) -> BoxFuture<'a, Result<ExecOutput>>;
 }
 
+/// The stdout of a command that ran and exited 0; None when it could not run or failed (callers that only want a
+/// reading, such as `df` or `stat`, fall back or leave the fact unknown).
+pub async fn stdout_of(
+    exec: &dyn PodExec,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+    argv: &[String],
+) -> Option<String> {
+    let out = exec.run(namespace, pod, container, argv).await.ok()?;
+    out.success().then_some(out.stdout)
+}
+
 /// How long a command may run before we stop waiting: long enough for `promtool check config` on a large
 /// configuration, short enough that a `df` or `stat` on a hung network volume does not hang the tool.
 pub const EXEC_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);

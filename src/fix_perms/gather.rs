@@ -303,15 +303,15 @@ async fn volume_root(ctx: &Ctx, instance: &Instance) -> Option<VolumeRoot> {
     let path = instance.data.as_ref()?.path.clone();
     let pod = instance.pods.iter().find(|p| p.phase == "Running")?;
     let argv = vec!["stat".into(), "-c".into(), "%u:%g:%a".into(), path];
-    let out = ctx
-        .exec
-        .run(&instance.namespace, &pod.name, &instance.container, &argv)
-        .await
-        .ok()?;
-    if !out.success() {
-        return None;
-    }
-    parse_stat(&out.stdout)
+    let stdout = crate::podexec::stdout_of(
+        ctx.exec.as_ref(),
+        &instance.namespace,
+        &pod.name,
+        &instance.container,
+        &argv,
+    )
+    .await?;
+    parse_stat(&stdout)
 }
 
 /// Parse `uid:gid:octal-mode` as printed by `stat -c %u:%g:%a`.

@@ -427,15 +427,15 @@ pub async fn df_usage(ctx: &Ctx, namespace: &str, pod: &ClaimPod) -> Option<Usag
         return None;
     }
     let argv = vec!["df".to_string(), "-k".to_string(), pod.mount_path.clone()];
-    let out = ctx
-        .exec
-        .run(namespace, &pod.name, &pod.container, &argv)
-        .await
-        .ok()?;
-    if !out.success() {
-        return None;
-    }
-    parse_df_k(&out.stdout)
+    let stdout = crate::podexec::stdout_of(
+        ctx.exec.as_ref(),
+        namespace,
+        &pod.name,
+        &pod.container,
+        &argv,
+    )
+    .await?;
+    parse_df_k(&stdout)
 }
 
 /// Parse `df -k` output (POSIX and GNU/busybox): the last line's 1K-blocks, Used and Available columns.
