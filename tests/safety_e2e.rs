@@ -443,3 +443,66 @@ fn without_permission_every_mutating_verb_says_so_and_changes_nothing() {
     assert_eq!(resource_version(&deploy_after), resource_version(&deploy));
     assert_eq!(resource_version(&pvc_after), resource_version(&pvc));
 }
+
+/// Retries follow kubectl's rule (client-go retries a 429/5xx only when it carries Retry-After): an overloaded
+/// server's 429 with `Retry-After: 1` is waited out, and a 503 that says nothing about when is an answer, not minutes
+/// of silent backoff. The real kubectl, on the same faults, does the same (kube-sim's `kubectl_api` tests are not
+/// needed for that: it is checked here first, as the oracle).
+#[test]
+fn overload_answers_are_retried_only_when_the_server_says_when_as_kubectl_does() {
+    let pods = "/api/v1/namespaces/monitoring/pods";
+    let Some(cluster) = start_with("chart-healthy", &[&format!("429:GET:{pods}:2")]) else {
+        return;
+    };
+    let kubectl_ok = cluster
+        .kubectl()
+        .args(["get", "pods", "-n", "monitoring"])
+        .output()
+        .expect("kubectl");
+    assert!(
+        kubectl_ok.status.success(),
+        "kubectl waits out a 429 with Retry-After"
+    );
+    assert_eq!(support::requests_to(&cluster, &format!("GET {pods}")), 3);
+    drop(cluster);
+
+    let Some(cluster) = start_with("chart-healthy", &[&format!("429:GET:{pods}:2")]) else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    let run = prom(&cluster, &["doctor", "-n", "monitoring", "-o", "json"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "two `Retry-After: 1` answers were not waited out: {:?}",
+        started.elapsed()
+    );
+    drop(cluster);
+
+    let Some(cluster) = start_with("chart-healthy", &[&format!("503:GET:{pods}:1")]) else {
+        return;
+    };
+    let kubectl_fails = cluster
+        .kubectl()
+        .args(["get", "pods", "-n", "monitoring"])
+        .output()
+        .expect("kubectl");
+    assert!(
+        !kubectl_fails.status.success(),
+        "kubectl does not retry a bare 503"
+    );
+    assert_eq!(support::requests_to(&cluster, &format!("GET {pods}")), 1);
+    drop(cluster);
+
+    let Some(cluster) = start_with("chart-healthy", &[&format!("503:GET:{pods}:1")]) else {
+        return;
+    };
+    let run = prom(&cluster, &["doctor", "-n", "monitoring"]);
+    assert_clean_failure(&run, CLUSTER);
+    assert!(run.stderr.contains("unable to handle the request"), "{run}");
+    assert_eq!(
+        support::requests_to(&cluster, &format!("GET {pods}")),
+        1,
+        "a bare 503 was retried:\n{run}"
+    );
+}

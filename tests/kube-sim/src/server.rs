@@ -27,6 +27,14 @@ pub enum FaultAction {
     Drop,
     /// 409 Conflict Status (as a stale resourceVersion would give).
     Conflict,
+    /// 429 with `Retry-After: 1` and a plain-text body, as the apiserver's max-in-flight and priority-and-fairness
+    /// filters answer an overloaded server (k8s.io/apiserver/pkg/server/filters/maxinflight.go `tooManyRequests`:
+    /// `w.Header().Set("Retry-After", retryAfter)`, `http.Error(w, "Too many requests, please try again later.",
+    /// http.StatusTooManyRequests)`).
+    TooManyRequests,
+    /// 503 ServiceUnavailable Status without `Retry-After` (apierrors.NewServiceUnavailable, e.g. an aggregated API
+    /// that is down): nothing says when to try again.
+    Unavailable,
 }
 
 /// `METHOD path-substring` → action, for the next `times` matching requests.
@@ -50,9 +58,11 @@ impl FaultRule {
             "500" => FaultAction::InternalError,
             "drop" => FaultAction::Drop,
             "409" => FaultAction::Conflict,
+            "429" => FaultAction::TooManyRequests,
+            "503" => FaultAction::Unavailable,
             other => {
                 return Err(format!(
-                    "fault action `{other}` is not one of 500, drop, 409"
+                    "fault action `{other}` is not one of 500, drop, 409, 429, 503"
                 ));
             }
         };
@@ -352,6 +362,27 @@ impl ApiServer {
                     409,
                     "Conflict",
                     "Operation cannot be fulfilled: the object has been modified; please apply your changes to the latest version and try again",
+                )));
+            }
+            Some(FaultAction::TooManyRequests) => {
+                let mut r = Response::new(full("Too many requests, please try again later.\n"));
+                *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                let headers = r.headers_mut();
+                headers.insert(
+                    hyper::header::RETRY_AFTER,
+                    hyper::header::HeaderValue::from_static("1"),
+                );
+                headers.insert(
+                    hyper::header::CONTENT_TYPE,
+                    hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+                );
+                return Ok(r);
+            }
+            Some(FaultAction::Unavailable) => {
+                return Ok(error_response(&ApiError::new(
+                    503,
+                    "ServiceUnavailable",
+                    "the server is currently unable to handle the request",
                 )));
             }
             None => {}
