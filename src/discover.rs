@@ -918,28 +918,41 @@ fn ns_of(meta: &ObjectMeta) -> String {
 /// no `Prometheus` resources. Bare pods (no controller) cannot be found by a selector: they are read by a namespace
 /// pod list only when the scope holds no workload-managed Prometheus at all (one more round trip in that rare case).
 pub async fn gather(client: &kube::Client, scope: &Scope) -> Result<Inventory> {
-    use kube::api::{Api, DynamicObject, ListParams};
-    let where_ = match scope {
+    let mut inventory = gather_workloads(client, scope).await?;
+    gather_pods(client, scope, &mut inventory).await?;
+    Ok(inventory)
+}
+
+fn scope_text(scope: &Scope) -> String {
+    match scope {
         Scope::Namespace(ns) => format!("in namespace {ns}"),
         Scope::AllNamespaces => "in all namespaces".to_string(),
-    };
-    fn api<K>(client: &kube::Client, scope: &Scope) -> Api<K>
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
-    {
-        match scope {
-            Scope::Namespace(ns) => Api::namespaced(client.clone(), ns),
-            Scope::AllNamespaces => Api::all(client.clone()),
-        }
     }
+}
+
+fn scoped_api<K>(client: &kube::Client, scope: &Scope) -> kube::Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match scope {
+        Scope::Namespace(ns) => kube::Api::namespaced(client.clone(), ns),
+        Scope::AllNamespaces => kube::Api::all(client.clone()),
+    }
+}
+
+/// [`gather`]'s first round alone: Deployments, StatefulSets and `Prometheus` resources, no pods. Enough to name
+/// every workload-managed server (completion answers from it in one round trip).
+pub async fn gather_workloads(client: &kube::Client, scope: &Scope) -> Result<Inventory> {
+    use kube::api::{Api, DynamicObject, ListParams};
+    let where_ = scope_text(scope);
     let lp = ListParams::default();
     let ar = prometheus_resource();
     let crs: Api<DynamicObject> = match scope {
         Scope::Namespace(ns) => Api::namespaced_with(client.clone(), ns, &ar),
         Scope::AllNamespaces => Api::all_with(client.clone(), &ar),
     };
-    let deployments = api::<Deployment>(client, scope);
-    let statefulsets = api::<StatefulSet>(client, scope);
+    let deployments = scoped_api::<Deployment>(client, scope);
+    let statefulsets = scoped_api::<StatefulSet>(client, scope);
     let (d, s, c) = futures::join!(deployments.list(&lp), statefulsets.list(&lp), crs.list(&lp));
     let prometheuses = match c {
         Ok(list) => list
@@ -959,7 +972,7 @@ pub async fn gather(client: &kube::Client, scope: &Scope) -> Result<Inventory> {
             ))(e));
         }
     };
-    let mut inventory = Inventory {
+    Ok(Inventory {
         deployments: d
             .map_err(Error::kube(format!("list deployments {where_}")))?
             .items,
@@ -968,12 +981,24 @@ pub async fn gather(client: &kube::Client, scope: &Scope) -> Result<Inventory> {
             .items,
         pods: Vec::new(),
         prometheuses,
-    };
-    let selectors = prometheus_pod_selectors(&inventory);
+    })
+}
+
+/// [`gather`]'s second round: the pods of each Prometheus workload by its selector, or (none in scope) the
+/// namespace's pods, for bare ones.
+pub async fn gather_pods(
+    client: &kube::Client,
+    scope: &Scope,
+    inventory: &mut Inventory,
+) -> Result<()> {
+    use kube::api::{Api, ListParams};
+    let where_ = scope_text(scope);
+    let lp = ListParams::default();
+    let selectors = prometheus_pod_selectors(inventory);
     let pod_lists = if selectors.is_empty() {
         // Only bare Prometheus pods can be left to find.
         vec![
-            api::<Pod>(client, scope)
+            scoped_api::<Pod>(client, scope)
                 .list(&lp)
                 .await
                 .map_err(Error::kube(format!("list pods {where_}")))?,
@@ -990,7 +1015,7 @@ pub async fn gather(client: &kube::Client, scope: &Scope) -> Result<Inventory> {
         .await?
     };
     inventory.pods = pod_lists.into_iter().flat_map(|l| l.items).collect();
-    Ok(inventory)
+    Ok(())
 }
 
 /// (namespace, label selector) of every Deployment and StatefulSet whose pod template runs Prometheus, deduplicated:
@@ -1144,6 +1169,20 @@ pub fn target_arg(i: &Instance) -> String {
 
 /// One line: `monitoring/prometheus-server (Helm chart release prometheus, deploy/prometheus-server, 1 pod)`.
 pub fn describe(i: &Instance) -> String {
+    let pods = match i.pods.len() {
+        1 => "1 pod".to_string(),
+        n => format!("{n} pods"),
+    };
+    format!("{}/{} ({}, {pods})", i.namespace, i.name, install_of(i))
+}
+
+/// [`describe`] without the pods, for when they were not read (completion's one-round answer).
+pub fn describe_install(i: &Instance) -> String {
+    format!("{}/{} ({})", i.namespace, i.name, install_of(i))
+}
+
+/// `Helm chart release prometheus, deploy/prometheus-server`.
+fn install_of(i: &Instance) -> String {
     let how = match &i.flavour {
         Flavour::Chart { release, .. } => format!("Helm chart release {release}"),
         Flavour::Operator { prometheus } => format!("operator resource prometheus/{prometheus}"),
@@ -1155,11 +1194,7 @@ pub fn describe(i: &Instance) -> String {
         .map(WorkloadRef::display)
         .collect::<Vec<_>>()
         .join(", ");
-    let pods = match i.pods.len() {
-        1 => "1 pod".to_string(),
-        n => format!("{n} pods"),
-    };
-    format!("{}/{} ({how}, {workloads}, {pods})", i.namespace, i.name)
+    format!("{how}, {workloads}")
 }
 
 #[cfg(test)]

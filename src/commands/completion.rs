@@ -4,7 +4,7 @@
 
 use crate::cli::{Cli, CompleteArgs, CompletionArgs, KubeArgs};
 use crate::context::Scope;
-use crate::discover::{Instance, describe, target_arg};
+use crate::discover::{Instance, describe, describe_install, target_arg};
 use crate::error::{Error, ExitCode, Result};
 use crate::ui::Printer;
 use clap::CommandFactory;
@@ -543,7 +543,7 @@ pub async fn gather(request: &Request) -> Result<Vec<Candidate>> {
         }
         Want::Targets => {
             let (client, scope) = quick_client(&request.kube).await?;
-            targets(&client, &scope).await
+            targets(&client, &scope, &request.prefix).await
         }
         _ => Ok(static_candidates(request)),
     }
@@ -634,17 +634,25 @@ async fn namespaces(client: &kube::Client) -> Result<Vec<Candidate>> {
         .collect())
 }
 
-/// Every way to name the Prometheus servers in scope: discovery's concurrent lists (one round trip).
-async fn targets(client: &kube::Client, scope: &Scope) -> Result<Vec<Candidate>> {
-    let inventory = crate::discover::gather(client, scope).await?;
-    Ok(target_candidates(&crate::discover::find_instances(
-        &inventory,
-    )))
+/// Every way to name the Prometheus servers in scope. The workloads and `Prometheus` resources (one round trip of
+/// concurrent lists) name every workload-managed server; the pods (a second round) are read only for a prefix that
+/// names one (`pod/…`) or when no workload runs Prometheus (bare pods are all there is).
+async fn targets(client: &kube::Client, scope: &Scope, prefix: &str) -> Result<Vec<Candidate>> {
+    use crate::discover::{find_instances, gather_pods, gather_workloads};
+    let mut inventory = gather_workloads(client, scope).await?;
+    let mut instances = find_instances(&inventory);
+    let read_pods = prefix.starts_with("pod/") || instances.is_empty();
+    if read_pods {
+        gather_pods(client, scope, &mut inventory).await?;
+        instances = find_instances(&inventory);
+    }
+    Ok(target_candidates(&instances, read_pods))
 }
 
 /// The names a target argument accepts for these instances: the instance name, `prometheus/…` or the workload
-/// (`deploy/…`, `sts/…`), and each pod (`pod/…`); described so the user can tell them apart.
-pub fn target_candidates(instances: &[Instance]) -> Vec<Candidate> {
+/// (`deploy/…`, `sts/…`), and each pod (`pod/…`) when the pods were read; described so the user can tell them
+/// apart (with their pod count only when it is known).
+pub fn target_candidates(instances: &[Instance], pods_read: bool) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::new();
     let mut push = |value: String, description: String| {
         if !out.iter().any(|c| c.value == value) {
@@ -652,9 +660,14 @@ pub fn target_candidates(instances: &[Instance]) -> Vec<Candidate> {
         }
     };
     for instance in instances {
-        push(instance.name.clone(), describe(instance));
+        let described = if pods_read {
+            describe(instance)
+        } else {
+            describe_install(instance)
+        };
+        push(instance.name.clone(), described.clone());
         let primary = target_arg(instance);
-        push(primary.clone(), describe(instance));
+        push(primary.clone(), described);
         for workload in &instance.workloads {
             push(
                 workload.display(),
@@ -666,7 +679,7 @@ pub fn target_candidates(instances: &[Instance]) -> Vec<Candidate> {
                 ),
             );
         }
-        for pod in &instance.pods {
+        for pod in instance.pods.iter().filter(|_| pods_read) {
             let state = if pod.ready {
                 "ready".to_string()
             } else {
@@ -971,7 +984,7 @@ mod tests {
             (WorkloadKind::StatefulSet, "prometheus-k8s"),
             &[("prometheus-k8s-0", true), ("prometheus-k8s-1", false)],
         );
-        let candidates = target_candidates(&[chart, operator]);
+        let candidates = target_candidates(&[chart.clone(), operator.clone()], true);
         let values: Vec<&str> = candidates.iter().map(|c| c.value.as_str()).collect();
         assert_eq!(
             values,
@@ -1000,6 +1013,14 @@ mod tests {
             answer.candidates.len(),
             2,
             "prefix filter keeps the two operator pods"
+        );
+        // Pods not read (completion's one-round answer): no pod names, and no pod count that would read as 0.
+        let without_pods = target_candidates(&[chart, operator], false);
+        assert_eq!(without_pods.len(), 5, "{without_pods:?}");
+        assert!(without_pods.iter().all(|c| !c.value.starts_with("pod/")));
+        assert_eq!(
+            without_pods[0].description,
+            "monitoring/prometheus-server (Helm chart release prometheus, deploy/prometheus-server)"
         );
     }
 
