@@ -493,7 +493,6 @@ async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<LiveStatus> {
         ingestion_rate,
         tsdb: ok(tsdb),
         // Carried by runtimeinfo (above); the field stays for the check that still reads it.
-        last_reload_successful: None,
         error: None,
     })
 }

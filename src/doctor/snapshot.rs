@@ -86,8 +86,6 @@ pub struct LiveStatus {
     pub targets: Option<serde_json::Value>,
     /// `/api/v1/status/tsdb` → `data` (head series, top series by metric name).
     pub tsdb: Option<serde_json::Value>,
-    /// `prometheus_config_last_reload_successful` from `/metrics` (1 or 0).
-    pub last_reload_successful: Option<f64>,
     /// Samples appended per second over the last hour (`rate(prometheus_tsdb_head_samples_appended_total[1h])`).
     pub ingestion_rate: Option<f64>,
     /// Why Prometheus did not answer, when it did not.

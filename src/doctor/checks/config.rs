@@ -69,10 +69,6 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
             format!("{}; the next restart picks it up", edit_command(s)),
         ));
     }
-    let failed_metric = s
-        .live
-        .iter()
-        .find(|l| l.last_reload_successful == Some(0.0));
     let failed_live = s.live.iter().find(|l| {
         l.runtimeinfo
             .as_ref()
@@ -81,16 +77,9 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
             == Some(false)
     });
     let failed_log = still_current(&hits, &[Kind::ReloadFailed], &[Kind::ConfigLoaded]);
-    if failed_live.is_some() || failed_metric.is_some() || failed_log.is_some() {
+    if failed_live.is_some() || failed_log.is_some() {
         let mut evidence = Vec::new();
         let mut object = s.target();
-        if let Some(l) = failed_metric {
-            evidence.push(format!(
-                "pod/{} /metrics: prometheus_config_last_reload_successful 0",
-                l.pod
-            ));
-            object = format!("pod/{}", l.pod);
-        }
         if let Some(l) = failed_live {
             evidence.push(format!(
                 "pod/{} GET /api/v1/status/runtimeinfo: \"reloadConfigSuccess\": false",
@@ -239,21 +228,6 @@ mod tests {
         let f = check(&s);
         assert_eq!(ids(&f), ["PROM-301"]);
         assert!(f[0].evidence[0].contains("reloadConfigSuccess"));
-    }
-
-    #[test]
-    fn the_reload_metric_alone_is_enough() {
-        let mut s = instance(CHART, &[]);
-        s.live.push(LiveStatus {
-            pod: "prometheus-server-6d9f8b7c4-x2x9k".into(),
-            last_reload_successful: Some(0.0),
-            ..Default::default()
-        });
-        let f = check(&s);
-        assert_eq!(ids(&f), ["PROM-301"]);
-        assert!(f[0].evidence[0].contains("prometheus_config_last_reload_successful 0"));
-        s.live[0].last_reload_successful = Some(1.0);
-        assert!(check(&s).is_empty());
     }
 
     #[test]
