@@ -536,21 +536,7 @@ fn failed_reload_is_prom_301_from_runtimeinfo_without_the_metrics_page() {
     all_ready(&cluster);
     // Incident 3's typo, applied by the chart's config-reloader sidecar: Prometheus refuses it and keeps the old one.
     let typo = "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    scarpe_interval: 5s\n    static_configs:\n      - targets: ['localhost:9090']\n";
-    let patch = serde_json::json!({ "data": { "prometheus.yml": typo } }).to_string();
-    kubectl(
-        &cluster,
-        &[
-            "patch",
-            "configmap",
-            "prometheus-server",
-            "-n",
-            "monitoring",
-            "--type",
-            "merge",
-            "-p",
-            &patch,
-        ],
-    );
+    support::set_chart_config(&cluster, typo);
     let runtimeinfo_says_failed =
         r#"GET /api/v1/status/runtimeinfo: \"reloadConfigSuccess\": false"#;
     let window = wait_until(

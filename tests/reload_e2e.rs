@@ -58,25 +58,6 @@ fn loaded_config(cluster: &support::Cluster, pod: &str) -> String {
     v["data"]["yaml"].as_str().unwrap_or_default().to_string()
 }
 
-/// Replace the chart's prometheus.yml in its ConfigMap (a merge patch, as `kubectl patch` sends it).
-fn set_config(cluster: &support::Cluster, yaml: &str) {
-    let patch = serde_json::json!({ "data": { "prometheus.yml": yaml } }).to_string();
-    kubectl(
-        cluster,
-        &[
-            "patch",
-            "configmap",
-            "prometheus-server",
-            "-n",
-            "monitoring",
-            "--type",
-            "merge",
-            "-p",
-            &patch,
-        ],
-    );
-}
-
 const GOOD_CONFIG_WITH_NEW_JOB: &str = "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['localhost:9090']\n  - job_name: added-just-before-the-reload\n    static_configs:\n      - targets: ['localhost:9100']\n";
 
 /// Incident 3's typo.
@@ -247,7 +228,7 @@ fn broken_config_is_refused_before_reload_and_no_validate_surfaces_prometheus_er
     };
     let pod = server_pods(&cluster).remove(0);
     let good = loaded_config(&cluster, &pod);
-    set_config(&cluster, TYPO_CONFIG);
+    support::set_chart_config(&cluster, TYPO_CONFIG);
     let loads_before = completed_loads(&cluster, &pod);
     let run = prom(&cluster, &["reload", "-n", "monitoring"]);
     assert_eq!(run.code, 1, "{run}");
@@ -291,7 +272,7 @@ fn configmap_edited_just_before_the_reload_is_what_gets_loaded() {
         return;
     };
     let pod = server_pods(&cluster).remove(0);
-    set_config(&cluster, GOOD_CONFIG_WITH_NEW_JOB);
+    support::set_chart_config(&cluster, GOOD_CONFIG_WITH_NEW_JOB);
     // Immediately: the kubelet has not synced the volume yet; the plugin must wait for it.
     let run = prom(
         &cluster,

@@ -301,3 +301,23 @@ pub fn requests_to(cluster: &Cluster, method_and_path: &str) -> u64 {
             .expect("/kube-sim/stats is JSON");
     stats["requests"][method_and_path].as_u64().unwrap_or(0)
 }
+
+/// Replace the chart's `prometheus.yml` in its ConfigMap (`monitoring/prometheus-server`), as `kubectl patch
+/// --type merge` does: what an operator edits before a reload.
+pub fn set_chart_config(cluster: &Cluster, yaml: &str) {
+    let patch = serde_json::json!({ "data": { "prometheus.yml": yaml } }).to_string();
+    kubectl(
+        cluster,
+        &[
+            "patch",
+            "configmap",
+            "prometheus-server",
+            "-n",
+            "monitoring",
+            "--type",
+            "merge",
+            "-p",
+            &patch,
+        ],
+    );
+}
