@@ -486,20 +486,7 @@ fn binary_bytes_and_a_giant_line_in_the_log_do_not_hide_the_error_after_them() {
     let wrapper = r#"[{"op": "add", "path": "/spec/template/spec/containers/1/command", "value": ["sh", "-c",
         "printf 'boot \\377\\376\\000 noise\\n'; head -c 6000000 /dev/zero | tr '\\000' x; echo; exec prometheus \"$@\"",
         "prometheus"]}]"#;
-    kubectl(
-        &cluster,
-        &[
-            "patch",
-            "deploy",
-            "prometheus-server",
-            "-n",
-            "monitoring",
-            "--type",
-            "json",
-            "-p",
-            wrapper,
-        ],
-    );
+    support::json_patch(&cluster, "monitoring", "deploy/prometheus-server", wrapper);
     // The new pod's log starts with the noise (read back with the real kubectl, which passes bytes through).
     wait_until(
         "the wrapped container to log its noise",

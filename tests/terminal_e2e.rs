@@ -334,20 +334,7 @@ fn a_concurrent_edit_while_asking_is_planned_again_asked_again_and_kept() {
                 let edit = format!(
                     r#"[{{"op": "add", "path": "/spec/template/spec/containers/{index}/args/-", "value": "{their_flag}"}}]"#
                 );
-                support::kubectl(
-                    &cluster,
-                    &[
-                        "patch",
-                        "deploy",
-                        "prometheus-server",
-                        "-n",
-                        "monitoring",
-                        "--type",
-                        "json",
-                        "-p",
-                        &edit,
-                    ],
-                );
+                support::json_patch(&cluster, "monitoring", "deploy/prometheus-server", &edit);
             }
         },
     );

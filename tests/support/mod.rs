@@ -321,3 +321,13 @@ pub fn set_chart_config(cluster: &Cluster, yaml: &str) {
         ],
     );
 }
+
+/// `kubectl patch OBJECT -n NAMESPACE --type json -p PATCH` (an RFC 6902 patch, as an operator edits by hand).
+pub fn json_patch(cluster: &Cluster, namespace: &str, object: &str, patch: &str) {
+    kubectl(
+        cluster,
+        &[
+            "patch", object, "-n", namespace, "--type", "json", "-p", patch,
+        ],
+    );
+}
