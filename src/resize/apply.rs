@@ -595,18 +595,27 @@ pub async fn watch_claims(
         journal.resume = Some(continue_command(plan));
         journal.pending = vec![following_claims(plan)];
     }
+    // Claim events only (a field selector the apiserver supports for events), so the poll does not grow with the
+    // namespace's other events.
+    let claim_events = ListParams::default().fields("involvedObject.kind=PersistentVolumeClaim");
     loop {
-        let event_list = events
-            .list(&ListParams::default())
-            .await
-            .map(|l| l.items)
-            .unwrap_or_default();
+        // One round trip per poll: the events and every claim, together.
+        let (event_list, pvc_list) = futures::join!(
+            events.list(&claim_events),
+            futures::future::try_join_all(plan.claims.iter().map(|claim| {
+                let pvcs = pvcs.clone();
+                async move {
+                    pvcs.get(&claim.name).await.map_err(Error::kube(format!(
+                        "get persistentvolumeclaim {ns}/{}",
+                        claim.name
+                    )))
+                }
+            }))
+        );
+        let event_list = event_list.map(|l| l.items).unwrap_or_default();
+        let pvc_list = pvc_list?;
         let mut states = Vec::new();
-        for (i, claim) in plan.claims.iter().enumerate() {
-            let pvc = pvcs.get(&claim.name).await.map_err(Error::kube(format!(
-                "get persistentvolumeclaim {ns}/{}",
-                claim.name
-            )))?;
+        for ((i, claim), pvc) in plan.claims.iter().enumerate().zip(pvc_list) {
             let failure = resize_failure(&event_list, &claim.name, &since);
             let state = claim_state(&pvc, claim.target, failure.as_deref());
             if last[i].as_ref() != Some(&state) {
