@@ -99,15 +99,8 @@ async fn fetch(ctx: &Ctx, target: &Target) -> Result<Value> {
         .get(&target.name)
         .await
         .map_err(Error::kube(format!("read {}", target.display())))?;
-    let mut value = serde_json::to_value(object).unwrap_or_default();
-    // `status` and managedFields are not ours to diff.
-    if let Some(map) = value.as_object_mut() {
-        map.remove("status");
-    }
-    if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
-    }
-    Ok(value)
+    // Status and managedFields stay: plan.rs leaves them out of every diff and patch.
+    Ok(serde_json::to_value(object).unwrap_or_default())
 }
 
 /// One step turning `before` into `before` + `edits` (None when the edits change nothing).
@@ -281,7 +274,10 @@ pub async fn apply(
         return Ok(outcome);
     }
     let target = plan.changes[0].target.clone();
-    let before = fetch(ctx, &target).await?;
+    let before = match &snapshot.target_object {
+        Some(object) => object.clone(),
+        None => fetch(ctx, &target).await?,
+    };
     let restarts = pods_to_restart(snapshot);
 
     // The whole plan as the user sees it: one step per change, each previewed on top of the previous ones.

@@ -142,6 +142,7 @@ pub fn handmade_chmod() -> PermsSnapshot {
         log_lines: vec![],
         pods: pods(true),
         volume_root: None,
+        target_object: None,
     }
 }
 
@@ -232,6 +233,7 @@ pub fn kps_permission_denied() -> PermsSnapshot {
         ],
         pods: pods(false),
         volume_root: None,
+        target_object: None,
     }
 }
 

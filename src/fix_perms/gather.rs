@@ -57,12 +57,14 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
                     "read deployment {ns}/{}",
                     workload.name
                 )))?;
+                let object = serde_json::to_value(&d).unwrap_or_default();
                 let spec = d.spec.and_then(|s| s.template.spec);
                 (
                     WorkloadKind::Deployment,
                     spec,
                     d.metadata.resource_version,
                     false,
+                    object,
                 )
             }
             discover::WorkloadKind::StatefulSet => {
@@ -77,12 +79,14 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
                     .and_then(|s| s.pod_management_policy.as_deref())
                     .unwrap_or("OrderedReady")
                     == "OrderedReady";
+                let object = serde_json::to_value(&s).unwrap_or_default();
                 let spec = s.spec.and_then(|s| s.template.spec);
                 (
                     WorkloadKind::StatefulSet,
                     spec,
                     s.metadata.resource_version,
                     ordered_ready,
+                    object,
                 )
             }
             discover::WorkloadKind::Pod => {
@@ -100,11 +104,12 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
     };
     let install_read = async {
         Ok::<_, Error>(match &instance.flavour {
-            Flavour::Plain => (Install::Plain, None),
+            Flavour::Plain => (Install::Plain, None, None),
             Flavour::Chart { release, .. } => (
                 Install::Chart {
                     release: release.clone(),
                 },
+                None,
                 None,
             ),
             Flavour::Operator { prometheus } => {
@@ -124,13 +129,14 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
                         helm_release,
                     },
                     Some(resource),
+                    Some(serde_json::to_value(&object).unwrap_or_default()),
                 )
             }
         })
     };
     let (
-        (kind, pod_spec, resource_version, ordered_ready),
-        (install, prometheus_resource),
+        (kind, pod_spec, resource_version, ordered_ready, workload_object),
+        (install, prometheus_resource, resource_object),
         Storage {
             pvc,
             pv,
@@ -173,6 +179,8 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
             })
             .collect(),
         volume_root,
+        // What fix-perms patches: the resource for the operator (plan::target_of), else the workload.
+        target_object: Some(resource_object.unwrap_or(workload_object)),
     })
 }
 

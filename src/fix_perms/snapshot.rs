@@ -133,4 +133,8 @@ pub struct PermsSnapshot {
     pub pods: Vec<PodState>,
     /// The data directory's owner/mode, if a running container could be asked.
     pub volume_root: Option<VolumeRoot>,
+    /// The object the fix patches (the `Prometheus` resource for the operator, else the workload) as it was read
+    /// here, so the first patch is planned from it instead of a second read. `None` in fixtures.
+    #[serde(skip)]
+    pub target_object: Option<serde_json::Value>,
 }
