@@ -633,17 +633,22 @@ where
                     &|t, c| ctx.printer.paint(t, c),
                     ctx.settings.verbose > 0,
                 ));
-                return Err(Error::Declined {
-                    message: format!(
-                        "the objects changed while the plan was applied ({err}), and the plan made again from what \
-                         they are now (above) differs from the one --yes confirmed; {}nothing more was changed — re-run \
-                         the command to review the new plan",
-                        applied_so_far(&done)
-                    ),
-                });
+                return Err(changed_plan_refused(&err, &applied_so_far(&done)));
             }
         }
         plan = again;
+    }
+}
+
+/// The refusal of [`AfterConflict::Stop`]: `err` is the conflict, `applied` what went out before it (a sentence
+/// ending in "; ", or empty).
+pub fn changed_plan_refused(err: &Error, applied: &str) -> Error {
+    Error::Declined {
+        message: format!(
+            "the objects changed while the plan was applied ({err}), and the plan made again from what they are now \
+             (above) differs from the one --yes confirmed; {applied}nothing more was changed — re-run the command to \
+             review the new plan"
+        ),
     }
 }
 

@@ -136,26 +136,18 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
                     &SizeRequest::Absolute(plan.target),
                     args.allow_expansion,
                 )?;
-                question = match crate::plan::after_conflict(
-                    &ctx.settings,
-                    plan_covers(&plan, &again),
-                ) {
-                    AfterConflict::Apply => None,
-                    AfterConflict::Confirm => {
-                        ctx.printer.info(&plan::render(&again));
-                        Some(resize_question.as_str())
-                    }
-                    AfterConflict::Stop => {
-                        ctx.printer.info(&plan::render(&again));
-                        return Err(Error::Declined {
-                            message: format!(
-                                "the objects changed while the plan was applied ({err}), and the plan made again from \
-                                 what they are now (above) differs from the one --yes confirmed; nothing more was \
-                                 changed — re-run the command to review the new plan"
-                            ),
-                        });
-                    }
-                };
+                question =
+                    match crate::plan::after_conflict(&ctx.settings, plan_covers(&plan, &again)) {
+                        AfterConflict::Apply => None,
+                        AfterConflict::Confirm => {
+                            ctx.printer.info(&plan::render(&again));
+                            Some(resize_question.as_str())
+                        }
+                        AfterConflict::Stop => {
+                            ctx.printer.info(&plan::render(&again));
+                            return Err(crate::plan::changed_plan_refused(&err, ""));
+                        }
+                    };
                 snapshot = fresh;
                 plan = again;
             }
