@@ -42,17 +42,17 @@ fn on_terminal_acting(
         .collect::<Vec<_>>()
         .join(" ");
     // -q: no banner; -e: the child's exit code; -f: flush as it comes; /dev/null: no typescript file.
-    let mut child = Command::new("script")
-        .args(["-qefc", &command_line, "/dev/null"])
-        .env("KUBECONFIG", cluster.kubeconfig_path())
-        .env("HOME", home.path())
-        .env("TERM", "xterm")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run script(1)");
+    let mut child = support::plugin_env(
+        Command::new("script").args(["-qefc", &command_line, "/dev/null"]),
+        cluster.kubeconfig_path(),
+        home.path(),
+    )
+    .env("TERM", "xterm")
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("run script(1)");
     let screen = Arc::new(Mutex::new(Vec::<u8>::new()));
     let mut out = child.stdout.take().expect("script stdout");
     let reader = {

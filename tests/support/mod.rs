@@ -44,15 +44,19 @@ impl std::fmt::Display for Run {
     }
 }
 
+/// What every run of the plugin gets: the cluster's kubeconfig, a scratch HOME (a developer's own kubeconfig and
+/// caches are never touched) and no colour.
+pub fn plugin_env<'c>(cmd: &'c mut Command, kubeconfig: &Path, home: &Path) -> &'c mut Command {
+    cmd.env("KUBECONFIG", kubeconfig)
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+}
+
 /// The real binary against a kubeconfig, with a scratch HOME, no terminal on stdin, no colour, and extra env.
 pub fn prom_with(kubeconfig: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
     let home = tempfile::tempdir().expect("temp HOME");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-prom"));
-    cmd.args(args)
-        .env("KUBECONFIG", kubeconfig)
-        .env("HOME", home.path())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
+    plugin_env(cmd.args(args), kubeconfig, home.path()).stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -172,16 +176,16 @@ pub struct Background {
 pub fn spawn_prom(cluster: &Cluster, args: &[&str]) -> Background {
     use std::io::{BufRead, Read};
     let home = tempfile::tempdir().expect("temp HOME");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-prom"))
-        .args(args)
-        .env("KUBECONFIG", cluster.kubeconfig_path())
-        .env("HOME", home.path())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn kubectl-prom");
+    let mut child = plugin_env(
+        Command::new(env!("CARGO_BIN_EXE_kubectl-prom")).args(args),
+        cluster.kubeconfig_path(),
+        home.path(),
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn kubectl-prom");
     let stderr = child.stderr.take().expect("piped stderr");
     let (tx, lines) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
