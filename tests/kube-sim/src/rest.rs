@@ -83,19 +83,26 @@ fn is_true(v: Option<&str>) -> bool {
     matches!(v, Some("true") | Some("1"))
 }
 
-pub async fn read_body(req: Request<Incoming>) -> ApiResult<Value> {
-    let protobuf = req
+/// The request's Content-Type (empty when absent) and its whole body.
+async fn raw_body(req: Request<Incoming>) -> ApiResult<(String, hyper::body::Bytes)> {
+    let content_type = req
         .headers()
         .get(hyper::header::CONTENT_TYPE)
         .and_then(|c| c.to_str().ok())
-        .is_some_and(|c| c.starts_with("application/vnd.kubernetes.protobuf"));
+        .unwrap_or("")
+        .to_string();
     let bytes = req
         .into_body()
         .collect()
         .await
         .map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?
         .to_bytes();
-    if protobuf {
+    Ok((content_type, bytes))
+}
+
+pub async fn read_body(req: Request<Incoming>) -> ApiResult<Value> {
+    let (content_type, bytes) = raw_body(req).await?;
+    if content_type.starts_with("application/vnd.kubernetes.protobuf") {
         return crate::protobuf::decode(&bytes);
     }
     parse_body(&bytes)
@@ -287,18 +294,7 @@ async fn dispatch(
             Ok(json_response(200, &obj))
         }
         ("", "patch") | ("status", "patch") => {
-            let ctype = req
-                .headers()
-                .get(hyper::header::CONTENT_TYPE)
-                .and_then(|c| c.to_str().ok())
-                .unwrap_or("")
-                .to_string();
-            let bytes = req
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| ApiError::bad_request(e.to_string()))?
-                .to_bytes();
+            let (ctype, bytes) = raw_body(req).await?;
             let old = api
                 .store
                 .get(&key, ns, &t.name)
@@ -309,19 +305,8 @@ async fn dispatch(
             Ok(json_response(200, &obj))
         }
         ("scale", "update") | ("scale", "patch") => {
-            let ctype = req
-                .headers()
-                .get(hyper::header::CONTENT_TYPE)
-                .and_then(|c| c.to_str().ok())
-                .unwrap_or("")
-                .to_string();
             let is_patch = req.method() == Method::PATCH;
-            let bytes = req
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| ApiError::bad_request(e.to_string()))?
-                .to_bytes();
+            let (ctype, bytes) = raw_body(req).await?;
             let old = api
                 .store
                 .get(&key, ns, &t.name)
