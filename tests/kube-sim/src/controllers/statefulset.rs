@@ -172,6 +172,24 @@ fn new_pod(set: &Value, i: i64) -> Value {
     pod
 }
 
+/// Delete one of the set's pods and record the controller's event (stateful_set_control.go: "delete Pod %s in
+/// StatefulSet %s successful").
+fn delete_pod(api: &ApiServer, set: &Value, ns: &str, pod: &Value) {
+    if api.store.delete("pods", ns, name_of(pod), false).is_ok() {
+        api.store.record_event(
+            set,
+            "SuccessfulDelete",
+            &format!(
+                "delete Pod {} in StatefulSet {} successful",
+                name_of(pod),
+                name_of(set)
+            ),
+            "Normal",
+            "statefulset-controller",
+        );
+    }
+}
+
 fn reconcile_set(api: &ApiServer, set: &Value) {
     let ns = ns_of(set);
     let replicas = set["spec"]["replicas"].as_i64().unwrap_or(1);
@@ -258,19 +276,7 @@ fn reconcile_set(api: &ApiServer, set: &Value) {
         .collect();
     extra.sort_by_key(|p| std::cmp::Reverse(ordinal(set, p)));
     for p in extra.iter().take(if parallel { usize::MAX } else { 1 }) {
-        if api.store.delete("pods", ns, name_of(p), false).is_ok() {
-            api.store.record_event(
-                set,
-                "SuccessfulDelete",
-                &format!(
-                    "delete Pod {} in StatefulSet {} successful",
-                    name_of(p),
-                    name_of(set)
-                ),
-                "Normal",
-                "statefulset-controller",
-            );
-        }
+        delete_pod(api, set, ns, p);
     }
     // Rolling update, as pkg/controller/statefulset/stateful_set_control.go updateStatefulSet does it: OrderedReady
     // ("monotonic") makes no progress while any pod is not Running and Ready; Parallel does not wait for that. Then,
@@ -290,19 +296,7 @@ fn reconcile_set(api: &ApiServer, set: &Value) {
         live.sort_by_key(|p| std::cmp::Reverse(ordinal(set, p)));
         for p in live {
             if p["metadata"]["labels"]["controller-revision-hash"] != json!(update_rev) {
-                if api.store.delete("pods", ns, name_of(p), false).is_ok() {
-                    api.store.record_event(
-                        set,
-                        "SuccessfulDelete",
-                        &format!(
-                            "delete Pod {} in StatefulSet {} successful",
-                            name_of(p),
-                            name_of(set)
-                        ),
-                        "Normal",
-                        "statefulset-controller",
-                    );
-                }
+                delete_pod(api, set, ns, p);
                 break;
             }
             if !pod_ready(p) {
