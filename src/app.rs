@@ -66,8 +66,18 @@ async fn dispatch(
         Command::Complete(args) => {
             return crate::commands::completion::complete(&cli.kube, args).await;
         }
-        Command::Doctor(args) if args.list_checks || args.from_dump.is_some() => {
+        Command::Doctor(args) if args.list_checks || !args.from_dump.is_empty() => {
             return crate::commands::doctor::run_offline(&printer, &cli.global, args);
+        }
+        // Several clusters: one Ctx per context, built by the fleet (src/doctor/fleet.rs).
+        Command::Doctor(args) if args.fleet(&cli.kube) => {
+            return crate::commands::doctor::run_fleet(&cli.kube, &cli.global, printer, args).await;
+        }
+        _ if cli.kube.context.len() > 1 => {
+            return Err(Error::usage(
+                "only `doctor` takes --context more than once",
+                Some("run the command once per context, or use `kubectl prom doctor --context A --context B`".to_string()),
+            ));
         }
         _ => {}
     }
@@ -90,40 +100,42 @@ pub async fn build_ctx(
     requests: crate::accounting::RequestStats,
 ) -> Result<Ctx> {
     let config = kube_config(&cli.kube).await?;
-    let scope = if cli.kube.all_namespaces {
+    ctx_for(config, &cli.kube, &cli.global, printer, requests)
+}
+
+/// The Ctx for one resolved cluster config: the namespace scope from the flags (or the context's namespace), the
+/// clients (src/transport.rs) and the settings.
+pub fn ctx_for(
+    config: kube::Config,
+    kube: &KubeArgs,
+    global: &crate::cli::GlobalArgs,
+    printer: Printer,
+    requests: crate::accounting::RequestStats,
+) -> Result<Ctx> {
+    let scope = if kube.all_namespaces {
         Scope::AllNamespaces
     } else {
         Scope::Namespace(
-            cli.kube
-                .namespace
+            kube.namespace
                 .clone()
                 .unwrap_or_else(|| config.default_namespace.clone()),
         )
     };
-    let client = kube::client::ClientBuilder::try_from(config)
-        .map_err(|source| Error::Kube {
-            action: "create a client for the cluster".into(),
-            source,
-        })?
-        .with_layer(&crate::accounting::CountingLayer(requests.clone()))
-        // Outside the counting layer, so `-v` counts every attempt; the buffer makes the stack cloneable, which a
-        // retry needs (kube's own stack buffers the same way).
-        .with_layer(&tower::buffer::BufferLayer::new(1024))
-        .with_layer(&tower::retry::RetryLayer::new(
-            crate::retry::RetryAfter::default(),
-        ))
-        .build();
+    // HTTP/2 over one connection where the server offers it; exec gets its own HTTP/1.1 client (src/transport.rs).
+    let clients = crate::transport::clients(&config, &requests)?;
+    printer.debug(&format!("transport: {:?}", clients.transport));
+    let client = clients.api;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     Ok(Ctx {
-        exec: std::sync::Arc::new(crate::podexec::KubeExec::new(client.clone())),
+        exec: std::sync::Arc::new(crate::podexec::KubeExec::new(clients.exec)),
         client,
         settings: Settings {
             scope,
-            output: cli.global.output,
-            assume_yes: cli.global.yes,
-            dry_run: cli.global.dry_run,
+            output: global.output,
+            assume_yes: global.yes,
+            dry_run: global.dry_run,
             interactive,
-            verbose: cli.global.verbose,
+            verbose: global.verbose,
         },
         printer,
         requests,
@@ -132,20 +144,35 @@ pub async fn build_ctx(
 
 /// kube::Config from the kubectl flags: --kubeconfig, else $KUBECONFIG (merged), else ~/.kube/config.
 pub async fn kube_config(args: &KubeArgs) -> Result<kube::Config> {
-    use kube::config::{KubeConfigOptions, Kubeconfig};
-    let options = KubeConfigOptions {
-        context: args.context.clone(),
-        cluster: args.cluster.clone(),
-        user: args.user.clone(),
-    };
-    let kubeconfig = match &args.kubeconfig {
+    let kubeconfig = read_kubeconfig(args)?;
+    config_for_context(kubeconfig, args, args.context.first().cloned()).await
+}
+
+/// The kubeconfig the flags name, read once (`doctor` over several contexts resolves each from it).
+pub fn read_kubeconfig(args: &KubeArgs) -> Result<kube::config::Kubeconfig> {
+    use kube::config::Kubeconfig;
+    match &args.kubeconfig {
         Some(path) => Kubeconfig::read_from(path),
         None => Kubeconfig::read(),
     }
     .map_err(|e| Error::Kubeconfig {
         message: e.to_string(),
         hint: Some("pass --kubeconfig PATH or set KUBECONFIG; `kubectl config view` shows what kubectl sees".into()),
-    })?;
+    })
+}
+
+/// kube::Config for one context of a kubeconfig (None: its current context), with the flags' overrides.
+pub async fn config_for_context(
+    kubeconfig: kube::config::Kubeconfig,
+    args: &KubeArgs,
+    context: Option<String>,
+) -> Result<kube::Config> {
+    use kube::config::KubeConfigOptions;
+    let options = KubeConfigOptions {
+        context,
+        cluster: args.cluster.clone(),
+        user: args.user.clone(),
+    };
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|e| Error::Kubeconfig {

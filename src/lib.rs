@@ -23,6 +23,7 @@ pub mod promconfig;
 pub mod quantity;
 pub mod resize;
 pub mod retry;
+pub mod transport;
 pub mod ui;
 
 pub use error::{Error, ExitCode, Result};
