@@ -454,4 +454,23 @@ mod tests {
             ExitCode::Findings
         );
     }
+
+    #[test]
+    fn several_dumps_are_one_cluster_each() {
+        let dirs: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+        for d in &dirs {
+            std::fs::write(d.path().join("all.yaml"), CHART).unwrap();
+        }
+        let paths: Vec<PathBuf> = dirs.iter().map(|d| d.path().to_path_buf()).collect();
+        let fleet = load_dumps(&paths, None).unwrap();
+        assert_eq!(fleet.summary.clusters, 2);
+        assert_eq!(fleet.summary.instances, 2);
+        assert_eq!(fleet.clusters[1].context, paths[1].display().to_string());
+        assert!(fleet.clusters.iter().all(|c| c.server.is_none()));
+        let bad = [paths[0].clone(), paths[0].join("nope")];
+        assert_eq!(
+            load_dumps(&bad, None).unwrap_err().exit_code(),
+            ExitCode::Usage
+        );
+    }
 }
