@@ -321,3 +321,25 @@ fn doctor_and_reload_share_one_tls_connection_for_every_api_request() {
     let pods = kubectl_json(&cluster, &["get", "pods", "-n", "monitoring"]);
     assert!(!support::items(&pods).is_empty());
 }
+
+#[test]
+fn a_server_without_http2_is_spoken_to_in_http1() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // ALPN offers only http/1.1, as a TLS-terminating proxy without HTTP/2 does.
+    let Some(cluster) = Cluster::start_or_skip(support::Options {
+        scenario: Some("chart-healthy".into()),
+        http1_only: true,
+        ..Default::default()
+    }) else {
+        return;
+    };
+    all_ready(&cluster);
+    let (connections, _, run) =
+        connections_during(&cluster, &["doctor", "-n", "monitoring", "-o", "json"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.json()["summary"]["instances"], 1, "{run}");
+    // Concurrent requests over HTTP/1.1 each need a connection: the fallback, not the shared HTTP/2 one, was used.
+    assert!(connections > 2, "{connections} connections\n{run}");
+    let (_, _, reload) = connections_during(&cluster, &["reload", "-n", "monitoring", "--yes"]);
+    assert_eq!(reload.code, 0, "{reload}");
+}

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 const USAGE: &str = "usage: kube-sim list
-       kube-sim up  [--scenario NAME] [--dir DIR] [--port N] [--latency 50ms] [--fault ACTION:METHOD:PATH:TIMES]... [--scale N]
+       kube-sim up  [--scenario NAME] [--dir DIR] [--port N] [--latency 50ms] [--fault ACTION:METHOD:PATH:TIMES]... [--scale N] [--http1-only]
        kube-sim run [same options] -- COMMAND [ARGS...]";
 
 #[allow(clippy::print_stderr)]
@@ -62,6 +62,7 @@ fn parse_args() -> Args {
                 )
             }
             "--fault" => a.opts.faults.push(val("--fault")),
+            "--http1-only" => a.opts.http1_only = true,
             "--scale" => {
                 a.opts.scale = Some(
                     val("--scale")
