@@ -123,7 +123,7 @@ pub fn ctx_for(
     };
     // HTTP/2 over one connection where the server offers it; exec gets its own HTTP/1.1 client (src/transport.rs).
     let clients = crate::transport::clients(&config, &requests)?;
-    printer.debug(&format!("transport: {:?}", clients.transport));
+    printer.debug(&format!("transport: {}", clients.transport));
     let client = clients.api;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     Ok(Ctx {

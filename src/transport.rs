@@ -40,6 +40,17 @@ pub enum Transport {
     Proxy,
 }
 
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transport::Negotiated => {
+                "HTTP/2 over one connection when the server offers it (ALPN), else HTTP/1.1; exec over HTTP/1.1"
+            }
+            Transport::Proxy => "HTTP/1.1 through the kubeconfig's proxy-url",
+        })
+    }
+}
+
 /// The two clients of one cluster: `api` for every request, `exec` for WebSocket upgrades. Both count into the same
 /// [`RequestStats`]. A hyper client connects on its first request, so a verb that never execs opens no second
 /// connection.
