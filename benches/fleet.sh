@@ -225,7 +225,7 @@ for n in "${NAMES[@]}"; do CONN_BEFORE[$n]=$(connections "$n"); done
 RSS_KB=$(tail -1 "$WORK/fleet.rss")
 MAX_CONN=0
 for n in "${NAMES[@]}"; do
-  c=$(( $(connections "$n") - CONN_BEFORE[$n] - 2 ))   # both counter reads are connections of their own
+  c=$(( $(connections "$n") - CONN_BEFORE[$n] - 1 ))   # the read after the run is a connection of its own
   [ "$c" -gt "$MAX_CONN" ] && MAX_CONN=$c
 done
 echo

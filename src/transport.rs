@@ -84,6 +84,22 @@ pub fn clients(config: &kube::Config, requests: &RequestStats) -> Result<Clients
     })
 }
 
+/// The API client alone, without accounting or retries (TAB completion: a keystroke never waits for a retry), on
+/// the same transport as [`clients`].
+pub fn api_only(config: &kube::Config) -> Result<kube::Client> {
+    let create = |source| Error::Kube {
+        action: "create a client for the cluster".into(),
+        source,
+    };
+    if config.proxy_url.is_some() {
+        return Ok(ClientBuilder::try_from(config.clone())
+            .map_err(create)?
+            .build());
+    }
+    let stack = negotiated(config).map_err(create)?;
+    Ok(ClientBuilder::new(stack, config.default_namespace.clone()).build())
+}
+
 /// Our layers on top of a transport: accounting, then kubectl's retry rule.
 fn finish(builder: ClientBuilder<Stack>, requests: &RequestStats) -> kube::Client {
     builder

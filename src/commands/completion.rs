@@ -615,8 +615,8 @@ async fn quick_client(kube: &KubeArgs) -> Result<(kube::Client, Scope)> {
     } else {
         Scope::Namespace(config.default_namespace.clone())
     };
-    let client =
-        kube::Client::try_from(config).map_err(Error::kube("create a client for completion"))?;
+    // Its lists go out together: one shared connection (src/transport.rs), no retries.
+    let client = crate::transport::api_only(&config)?;
     Ok((client, scope))
 }
 
