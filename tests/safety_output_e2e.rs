@@ -142,13 +142,9 @@ fn prom_502_fix_followed_with_kubectl_keeps_the_same_claims() {
     );
     let finding = await_finding(&cluster, "PROM-502", "prometheus-db");
     let fix = finding["fix"].as_str().unwrap().to_string();
-    assert!(!fix.contains("volumeClaimTemplate"), "{fix}");
-    assert!(
-        fix.contains(r#""op":"test","path":"/spec/initContainers/0/volumeMounts/0/name","value":"prometheus-db""#),
-        "{fix}"
-    );
 
-    // The advice, with the real kubectl, word for word.
+    // The advice, with the real kubectl, word for word (its text is asserted afterwards: what it does to the claims
+    // is the point).
     let args = kubectl_args_of(&fix);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     kubectl(&cluster, &args);
@@ -166,7 +162,12 @@ fn prom_502_fix_followed_with_kubectl_keeps_the_same_claims() {
     let after = claims(&cluster);
     assert_eq!(
         after, before,
-        "the claims changed: before {before:?}, after {after:?}"
+        "following `{fix}` changed the claims: before {before:?}, after {after:?}"
+    );
+    assert!(!fix.contains("volumeClaimTemplate"), "{fix}");
+    assert!(
+        fix.contains(r#""op":"test","path":"/spec/initContainers/0/volumeMounts/0/name","value":"prometheus-db""#),
+        "{fix}"
     );
     assert_eq!(
         after_pods, before_pods,
