@@ -326,3 +326,71 @@ fn doctor_in_a_namespace_that_does_not_exist_names_the_ones_that_do() {
     let ok = prom(&cluster, &["doctor", "-n", "monitoring", "-o", "json"]);
     assert!(ok.code <= 1, "{ok}");
 }
+
+/// Issue 15: sizes print in Kubernetes' canonical form, never milli- or nano-bytes. `--add 0.5` on a 64Mi claim
+/// asks for 67108864.5 bytes: the plan says it is rounded up, the claim the real kubectl reads back asks for
+/// `67108865` (it used to be patched to `67108864500m`); `--size 1.000000000001Gi` plans 1073741825 bytes, not a
+/// nano-value.
+#[test]
+fn fractional_sizes_are_rounded_up_to_a_whole_byte_in_canonical_form() {
+    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(cluster) = start("resize-online") else {
+        return;
+    };
+    let ns = "monitoring";
+    let claim = items(&kubectl_json(&cluster, &["get", "pvc", "-n", ns]))
+        .first()
+        .map(name)
+        .expect("one claim");
+    let milli_or_nano = |text: &str| {
+        text.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+            w.len() > 1
+                && (w.ends_with('m') || w.ends_with('n'))
+                && w[..w.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        })
+    };
+
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            ns,
+            "--size",
+            "1.000000000001Gi",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(all.contains("rounded up to 1073741825"), "{run}");
+    assert!(!milli_or_nano(&all), "a milli- or nano-value in:\n{run}");
+
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            ns,
+            "--add",
+            "0.5",
+            "--yes",
+            "--timeout",
+            "2m",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains(
+            "--add 0.5 gives 67108864.5 bytes, not a whole number: rounded up to 67108865"
+        ),
+        "{run}"
+    );
+    assert!(!milli_or_nano(&all), "a milli- or nano-value in:\n{run}");
+    let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
+    assert_eq!(
+        pvc["spec"]["resources"]["requests"]["storage"], "67108865",
+        "{pvc:#}"
+    );
+}
