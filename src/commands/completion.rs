@@ -602,19 +602,22 @@ pub fn kubeconfig_names(kubeconfig: &kube::config::Kubeconfig, want: &Want) -> V
 /// A client for completion: the same kubeconfig resolution as every verb, with short timeouts; and the scope
 /// (`-A`, `-n`, else the context's namespace) target lookups use.
 async fn quick_client(kube: &KubeArgs) -> Result<(kube::Client, Scope)> {
-    let mut config = crate::app::kube_config(kube).await?;
-    config.connect_timeout = Some(COMPLETION_BUDGET);
-    config.read_timeout = Some(COMPLETION_BUDGET);
-    if let Some(ns) = &kube.namespace {
-        config.default_namespace = ns.clone();
-    }
+    // The one client constructor every verb uses, with every wait (connecting, reading, a credential plugin) inside
+    // the completion budget and no retry.
+    let (client, default_namespace) = crate::app::client(
+        kube,
+        &crate::app::ClientOptions {
+            requests: crate::accounting::RequestStats::default(),
+            retry: false,
+            budget: Some(COMPLETION_BUDGET),
+        },
+    )
+    .await?;
     let scope = if kube.all_namespaces {
         Scope::AllNamespaces
     } else {
-        Scope::Namespace(config.default_namespace.clone())
+        Scope::Namespace(kube.namespace.clone().unwrap_or(default_namespace))
     };
-    let client =
-        kube::Client::try_from(config).map_err(Error::kube("create a client for completion"))?;
     Ok((client, scope))
 }
 
