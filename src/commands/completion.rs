@@ -443,6 +443,16 @@ fn record(kube: &mut KubeArgs, arg: &clap::Arg, value: &str) {
         "user" => kube.user = Some(value),
         "namespace" => kube.namespace = Some(value),
         "all_namespaces" => kube.all_namespaces = true,
+        "server" => kube.server = Some(value),
+        "token" => kube.token = Some(value),
+        "as_user" => kube.as_user = Some(value),
+        "as_group" => kube.as_group.push(value),
+        "as_uid" => kube.as_uid = Some(value),
+        "insecure_skip_tls_verify" => kube.insecure_skip_tls_verify = true,
+        "certificate_authority" => kube.certificate_authority = Some(PathBuf::from(value)),
+        "client_certificate" => kube.client_certificate = Some(PathBuf::from(value)),
+        "client_key" => kube.client_key = Some(PathBuf::from(value)),
+        "tls_server_name" => kube.tls_server_name = Some(value),
         _ => {}
     }
 }
@@ -454,7 +464,9 @@ fn values_for(arg: &clap::Arg) -> Want {
         "cluster" => return Want::Clusters,
         "user" => return Want::Users,
         "namespace" => return Want::Namespaces,
-        "kubeconfig" => return Want::Files,
+        "kubeconfig" | "certificate_authority" | "client_certificate" | "client_key" => {
+            return Want::Files;
+        }
         "from_dump" => return Want::Dirs,
         _ => {}
     }
