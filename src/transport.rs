@@ -17,8 +17,6 @@
 //!
 //! When a proxy applies (`Config::proxy_url`), kube's own builder is used unchanged: HTTP/1.1 through the proxy.
 
-use crate::accounting::{CountingLayer, RequestStats};
-use crate::error::{Error, Result};
 use http::{Request, Response};
 use hyper_util::client::legacy::connect::{Connection, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -26,7 +24,7 @@ use kube::client::{Body, ClientBuilder, ConfigExt, DynBody};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
+use tower::{BoxError, Service, ServiceExt};
 
 /// The service under our layers, whichever transport was chosen (the same type as kube's `GenericService`).
 type Stack = tower::util::BoxService<Request<Body>, Response<Box<DynBody>>, BoxError>;
@@ -51,73 +49,41 @@ impl std::fmt::Display for Transport {
     }
 }
 
-/// The two clients of one cluster: `api` for every request, `exec` for WebSocket upgrades. Both count into the same
-/// [`RequestStats`]. A hyper client connects on its first request, so a verb that never execs opens no second
-/// connection.
-pub struct Clients {
-    pub api: kube::Client,
-    pub exec: kube::Client,
+/// The two client stacks of one cluster, before the accounting and retry layers (src/app.rs `clients` adds them):
+/// `api` for every request, `exec` for WebSocket upgrades (None: use the api client, which is then kube's own
+/// HTTP/1.1 client through the proxy). A hyper client connects on its first request, so a verb that never execs opens
+/// no second connection.
+pub struct Builders {
+    pub api: ClientBuilder<Stack>,
+    pub exec: Option<ClientBuilder<Stack>>,
     pub transport: Transport,
 }
 
-/// Build the clients for one cluster from its resolved kubeconfig.
-pub fn clients(config: &kube::Config, requests: &RequestStats) -> Result<Clients> {
-    let create = |source| Error::Kube {
-        action: "create a client for the cluster".into(),
-        source,
-    };
-    // kube's own client: HTTP/1.1, and through the proxy when one applies.
-    let http1 = || ClientBuilder::try_from(config.clone()).map_err(create);
-    let (api, transport) = if config.proxy_url.is_some() {
-        (http1()?, Transport::Proxy)
-    } else {
-        let stack = negotiated(config).map_err(create)?;
-        (
-            ClientBuilder::new(stack, config.default_namespace.clone()),
-            Transport::Negotiated,
-        )
-    };
-    Ok(Clients {
-        api: finish(api, requests),
-        exec: finish(http1()?, requests),
-        transport,
-    })
-}
-
-/// The API client alone, without accounting or retries (TAB completion: a keystroke never waits for a retry), on
-/// the same transport as [`clients`].
-pub fn api_only(config: &kube::Config) -> Result<kube::Client> {
-    let create = |source| Error::Kube {
-        action: "create a client for the cluster".into(),
-        source,
-    };
+/// Build the stacks for one cluster from its resolved config. May run the kubeconfig's credential plugin (kube's
+/// `auth_layer`), once for both stacks: call it where blocking is allowed (src/connect.rs `client_builder`).
+pub fn builders(config: kube::Config) -> kube::Result<Builders> {
     if config.proxy_url.is_some() {
-        return Ok(ClientBuilder::try_from(config.clone())
-            .map_err(create)?
-            .build());
+        return Ok(Builders {
+            api: ClientBuilder::try_from(config)?,
+            exec: None,
+            transport: Transport::Proxy,
+        });
     }
-    let stack = negotiated(config).map_err(create)?;
-    Ok(ClientBuilder::new(stack, config.default_namespace.clone()).build())
-}
-
-/// Our layers on top of a transport: accounting, then kubectl's retry rule.
-fn finish(builder: ClientBuilder<Stack>, requests: &RequestStats) -> kube::Client {
-    builder
-        .with_layer(&CountingLayer(requests.clone()))
-        // Outside the counting layer, so `-v` counts every attempt; the buffer makes the stack cloneable, which a
-        // retry needs (kube's own stack buffers the same way).
-        .with_layer(&tower::buffer::BufferLayer::new(1024))
-        .with_layer(&tower::retry::RetryLayer::new(
-            crate::retry::RetryAfter::default(),
-        ))
-        .build()
+    let ns = config.default_namespace.clone();
+    let (api, exec) = negotiated(&config)?;
+    Ok(Builders {
+        api: ClientBuilder::new(api, ns.clone()),
+        exec: Some(ClientBuilder::new(exec, ns)),
+        transport: Transport::Negotiated,
+    })
 }
 
 type Connector = hyper_timeout::TimeoutConnector<hyper_rustls::HttpsConnector<HttpConnector>>;
 
 /// kube's stack (kube-client-5.0.0/src/client/builder.rs `make_generic_builder`: base URI, auth, extra headers, over
-/// a `TimeoutConnector` with the Config's timeouts) with [`Negotiate`] in place of its HTTP/1.1-only client.
-fn negotiated(config: &kube::Config) -> kube::Result<Stack> {
+/// a `TimeoutConnector` with the Config's timeouts) with [`Negotiate`] in place of its HTTP/1.1-only client; and the
+/// same over hyper's HTTP/1.1 client for exec.
+fn negotiated(config: &kube::Config) -> kube::Result<(Stack, Stack)> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     let tls = config.rustls_client_config()?;
@@ -148,23 +114,48 @@ fn negotiated(config: &kube::Config) -> kube::Result<Stack> {
     let negotiate = Negotiate {
         shared: Arc::new(Shared {
             connector,
-            http1,
+            http1: http1.clone(),
             state: tokio::sync::Mutex::new(State::Unknown),
         }),
     };
+    // One auth layer for both stacks: a credential plugin runs once, a refreshed token is shared.
     let auth = config.auth_layer()?;
-    let service = ServiceBuilder::new()
-        .layer(config.base_uri_layer())
-        .option_layer(auth)
-        .layer(config.extra_headers_layer()?)
-        .map_err(BoxError::from)
-        .service(negotiate)
+    Ok((
+        stack(config, auth.as_ref(), negotiate)?,
+        stack(config, auth.as_ref(), http1)?,
+    ))
+}
+
+/// kube's layers around a client: base URI, auth, extra headers (builder.rs `make_generic_builder`, without its
+/// tracing layer, which we do not use).
+fn stack<S>(
+    config: &kube::Config,
+    auth: Option<&kube::client::middleware::AuthLayer>,
+    client: S,
+) -> kube::Result<Stack>
+where
+    S: Service<Request<Body>, Response = Response<hyper::body::Incoming>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+{
+    use tower::Layer;
+    let inner = config
+        .extra_headers_layer()?
+        .layer(client.map_err(Into::<BoxError>::into));
+    let inner: tower::util::BoxService<Request<Body>, Response<hyper::body::Incoming>, BoxError> =
+        match auth {
+            Some(auth) => auth.layer(inner).boxed(),
+            None => inner.boxed(),
+        };
+    Ok(config
+        .base_uri_layer()
+        .layer(inner)
         .map_response(|r: Response<hyper::body::Incoming>| {
             r.map(|body| {
                 Box::new(http_body_util::BodyExt::map_err(body, BoxError::from)) as Box<DynBody>
             })
-        });
-    Ok(service.boxed())
+        })
+        .boxed())
 }
 
 /// client-go's HTTP/2 health check (k8s.io/apimachinery/pkg/util/net/http.go `readIdleTimeoutSeconds` 30,

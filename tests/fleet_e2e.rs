@@ -28,10 +28,11 @@ fn all_ready(cluster: &Cluster) {
     );
 }
 
-/// A cluster's kubeconfig (kube-sim writes one cluster `kube-sim`, admin user `kube-sim-admin`) as JSON.
+/// A cluster's kubeconfig (kube-sim writes one cluster `kube-sim`, admin user `kube-sim-admin`) as JSON, read with the
+/// real kubectl.
 fn kubeconfig_of(cluster: &Cluster) -> Value {
-    let text = std::fs::read_to_string(cluster.kubeconfig_path()).expect("read kubeconfig");
-    serde_yaml::from_str(&text).expect("kubeconfig is YAML")
+    let text = support::kubectl(cluster, &["config", "view", "--raw", "-o", "json"]);
+    serde_json::from_str(&text).expect("kubectl config view -o json")
 }
 
 /// One context of the merged kubeconfig: its own cluster entry and user entry.
@@ -78,7 +79,8 @@ fn merged_kubeconfig(path: &Path, healthy: &Cluster, disk_full: &Cluster, hang_a
         "users": entries.iter().map(|e| e.1.clone()).collect::<Vec<_>>(),
         "contexts": entries.iter().map(|e| e.2.clone()).collect::<Vec<_>>(),
     });
-    std::fs::write(path, serde_yaml::to_string(&doc).unwrap()).expect("write kubeconfig");
+    // JSON is YAML: kubectl and the plugin read it as a kubeconfig.
+    std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap()).expect("write kubeconfig");
 }
 
 fn cluster_named<'a>(report: &'a Value, context: &str) -> &'a Value {

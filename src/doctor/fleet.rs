@@ -116,7 +116,8 @@ pub async fn check_contexts(
     if let Some(t) = args.target.target.as_deref() {
         crate::discover::parse_target(t)?;
     }
-    let kubeconfig = crate::app::read_kubeconfig(kube)?;
+    // The same kubeconfig files every verb reads (src/connect.rs), for the context names and their servers.
+    let (kubeconfig, _) = crate::connect::read_kubeconfigs(kube.kubeconfig.as_deref())?;
     let available: Vec<String> = kubeconfig.contexts.iter().map(|c| c.name.clone()).collect();
     let contexts = select_contexts(
         &available,
@@ -134,7 +135,7 @@ pub async fn check_contexts(
             let started = Instant::now();
             let outcome = tokio::time::timeout(
                 bound,
-                check_one(kubeconfig.clone(), kube, global, printer, args, context),
+                check_one(kube, global, printer, args, context),
             )
             .await
             .unwrap_or_else(|_| {
@@ -201,17 +202,17 @@ pub async fn check_contexts(
 /// One cluster: its config, a Ctx with its own clients (one connection), the same gather and checks as a
 /// one-cluster run, and the server's version (asked alongside, no extra round trip).
 async fn check_one(
-    kubeconfig: Kubeconfig,
     kube: &KubeArgs,
     global: &GlobalArgs,
     printer: &Printer,
     args: &DoctorArgs,
     context: &str,
 ) -> Result<(report::Report, Option<String>)> {
-    let config =
-        crate::app::config_for_context(kubeconfig, kube, Some(context.to_string())).await?;
+    // Exactly what `--context CONTEXT` alone would build (kubeconfig, flags, proxy, credential plugin, transport).
+    let mut kube = kube.clone();
+    kube.context = vec![context.to_string()];
     let requests = RequestStats::default();
-    let ctx = crate::app::ctx_for(config, kube, global, printer.clone(), requests.clone())?;
+    let ctx = crate::app::ctx_for(&kube, global, printer.clone(), requests.clone()).await?;
     let (snapshot, version) = futures::join!(
         gather::gather(&ctx, args.target.target.as_deref()),
         ctx.client.apiserver_version()
