@@ -116,6 +116,7 @@ fn negotiated(config: &kube::Config) -> kube::Result<(Stack, Stack)> {
             connector,
             http1: http1.clone(),
             state: tokio::sync::Mutex::new(State::Unknown),
+            failures: Default::default(),
         }),
     };
     // One auth layer for both stacks: a credential plugin runs once, a refreshed token is shared.
@@ -177,6 +178,18 @@ struct Shared {
     connector: Connector,
     http1: hyper_util::client::legacy::Client<Connector, Body>,
     state: tokio::sync::Mutex<State>,
+    /// Failed connection attempts so far, and the last one's error: requests that waited for an attempt that failed
+    /// get its error at once rather than each trying (and timing out) in turn.
+    failures: std::sync::Mutex<(u64, String)>,
+}
+
+impl Shared {
+    fn failed(&self) -> (u64, String) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 /// The innermost service: one HTTP/2 connection per cluster, or HTTP/1.1 when the server does not offer it.
@@ -197,6 +210,7 @@ impl Service<Request<Body>> for Negotiate {
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         let shared = self.shared.clone();
         Box::pin(async move {
+            let failures_seen = shared.failed().0;
             let mut sender = {
                 // Held while connecting: requests that arrive meanwhile wait for this connection instead of opening
                 // their own.
@@ -208,7 +222,15 @@ impl Service<Request<Body>> for Negotiate {
                         return Ok(shared.http1.request(request).await?);
                     }
                     State::Http2(_) | State::Unknown => {
-                        match connect(&shared, request.uri()).await? {
+                        let (failures, error) = shared.failed();
+                        if failures != failures_seen {
+                            return Err(error.into());
+                        }
+                        let connected = connect(&shared, request.uri()).await.inspect_err(|e| {
+                            let mut f = shared.failures.lock().unwrap_or_else(|p| p.into_inner());
+                            *f = (f.0 + 1, e.to_string());
+                        })?;
+                        match connected {
                             Some(sender) => {
                                 *state = State::Http2(sender.clone());
                                 sender
