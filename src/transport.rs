@@ -87,30 +87,41 @@ fn negotiated(config: &kube::Config) -> kube::Result<(Stack, Stack)> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     let tls = config.rustls_client_config()?;
-    let builder = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http();
-    let builder = match &config.tls_server_name {
-        // As kube does (config_ext.rs `rustls_https_connector_with_connector`): the kubeconfig's tls-server-name
-        // drives SNI and verification.
-        Some(name) => builder.with_server_name_resolver(
-            hyper_rustls::FixedServerNameResolver::new(name.clone().try_into().map_err(|e| {
-                kube::Error::RustlsTls(kube::client::RustlsTlsError::InvalidServerName(e))
-            })?),
-        ),
-        None => builder,
+    // Two connectors over one TLS configuration: one offering h2 and http/1.1 (ALPN) for the shared connection, one
+    // offering only http/1.1 for hyper's pooled client (exec's WebSocket upgrade, and the fallback), which would
+    // otherwise speak HTTP/2 too and fail the upgrade.
+    let connector = |h2: bool| -> kube::Result<Connector> {
+        let builder = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls.clone())
+            .https_or_http();
+        let builder = match &config.tls_server_name {
+            // As kube does (config_ext.rs `rustls_https_connector_with_connector`): the kubeconfig's tls-server-name
+            // drives SNI and verification.
+            Some(name) => builder.with_server_name_resolver(
+                hyper_rustls::FixedServerNameResolver::new(name.clone().try_into().map_err(
+                    |e| kube::Error::RustlsTls(kube::client::RustlsTlsError::InvalidServerName(e)),
+                )?),
+            ),
+            None => builder,
+        };
+        let https = if h2 {
+            builder.enable_all_versions().wrap_connector(http.clone())
+        } else {
+            builder.enable_http1().wrap_connector(http.clone())
+        };
+        let mut connector = hyper_timeout::TimeoutConnector::new(https);
+        connector.set_connect_timeout(config.connect_timeout);
+        connector.set_read_timeout(config.read_timeout);
+        connector.set_write_timeout(config.write_timeout);
+        connector.set_reset_reader_on_write(config.reset_reader_on_write);
+        Ok(connector)
     };
-    let https = builder.enable_all_versions().wrap_connector(http);
-    let mut connector = hyper_timeout::TimeoutConnector::new(https);
-    connector.set_connect_timeout(config.connect_timeout);
-    connector.set_read_timeout(config.read_timeout);
-    connector.set_write_timeout(config.write_timeout);
-    connector.set_reset_reader_on_write(config.reset_reader_on_write);
     let http1: hyper_util::client::legacy::Client<Connector, Body> =
         hyper_util::client::legacy::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
-            .build(connector.clone());
+            .build(connector(false)?);
+    let connector = connector(true)?;
     let negotiate = Negotiate {
         shared: Arc::new(Shared {
             connector,

@@ -315,6 +315,9 @@ fn doctor_and_reload_share_one_tls_connection_for_every_api_request() {
         connections_during(&cluster, &["reload", "-n", "monitoring", "--yes"]);
     assert_eq!(run.code, 0, "{run}");
     assert!(run.stdout.contains("reloaded"), "{run}");
+    // The exec sessions worked (promtool validated the configuration over the HTTP/1.1 client).
+    assert!(run.stdout.contains("promtool"), "{run}");
+    assert!(execs >= 1, "{run}");
     assert!(
         reload <= 1 + execs,
         "reload opened {reload} TLS connections for {execs} exec sessions\n{run}"
