@@ -44,14 +44,27 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 fn printer_for(cli: &Cli) -> Printer {
-    let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let stderr_is_tty = std::io::stderr().is_terminal();
     Printer {
         quiet: cli.global.quiet,
         verbose: cli.global.verbose,
-        color: stderr_is_tty && !cli.global.no_color && !no_color_env,
+        color: stderr_is_tty
+            && !cli.global.no_color
+            && colour_allowed(
+                std::env::var_os("NO_COLOR").as_deref(),
+                std::env::var_os("TERM").as_deref(),
+            ),
         stderr_is_tty,
     }
+}
+
+/// Whether the environment allows colour on a terminal: not when `NO_COLOR` is set to anything non-empty
+/// (no-color.org), and not when `TERM` is `dumb` (a terminal that cannot interpret escape sequences: Emacs shell
+/// buffers, some CI log viewers; the `console` crate behind our prompts and progress bars follows the same rule).
+fn colour_allowed(no_color: Option<&std::ffi::OsStr>, term: Option<&std::ffi::OsStr>) -> bool {
+    let no_color = no_color.is_some_and(|v| !v.is_empty());
+    let dumb = term.is_some_and(|t| t == "dumb");
+    !no_color && !dumb
 }
 
 async fn dispatch(
@@ -257,4 +270,20 @@ pub async fn kube_config(args: &KubeArgs) -> Result<kube::Config> {
         config.write_timeout = timeout;
     }
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour_allowed;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_follows_no_color_and_term_dumb() {
+        let os = |s: &'static str| Some(OsStr::new(s));
+        assert!(colour_allowed(None, os("xterm-256color")));
+        assert!(colour_allowed(None, None));
+        assert!(colour_allowed(os(""), os("xterm")));
+        assert!(!colour_allowed(os("1"), os("xterm")));
+        assert!(!colour_allowed(None, os("dumb")));
+    }
 }

@@ -10,6 +10,7 @@ pub mod context;
 pub mod discover;
 pub mod doctor;
 pub mod error;
+pub mod escape;
 pub mod fix_perms;
 pub mod images;
 pub mod interrupt;
