@@ -407,20 +407,6 @@ fn pem_certificates(bundle: &[u8]) -> std::result::Result<Vec<Vec<u8>>, String> 
     Ok(certs)
 }
 
-/// Control characters of a plugin's message made visible (`\u{1b}`), so it cannot drive the terminal; newlines and
-/// tabs stay.
-fn escape_controls(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
 /// `tokenFile` as client-go reads it: whitespace around the token is not part of it (client-go
 /// transport/token_source.go `cachingTokenSource`/`fileTokenSource`: `strings.TrimSpace`). kube sends the file's bytes
 /// as they are, so a file ending in a newline gave "invalid bearer token"; the trimmed token is put inline (inline wins
@@ -498,7 +484,7 @@ fn client_error(err: kube::Error, plugin: Option<&str>) -> Error {
                 .code()
                 .map_or_else(|| "a signal".to_string(), |c| format!("exit code {c}"));
             let stderr = String::from_utf8_lossy(&out.stderr);
-            let stderr = escape_controls(stderr.trim_end());
+            let stderr = crate::escape::escape(stderr.trim_end());
             if stderr.is_empty() {
                 format!("getting credentials: exec: executable {plugin} failed with {code}")
             } else {
