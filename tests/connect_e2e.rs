@@ -589,6 +589,38 @@ fn a_credential_plugin_failing_on_refresh_mid_run_never_prints_its_stdout() {
 }
 
 #[test]
+fn a_credential_plugin_hanging_on_refresh_mid_run_is_bounded_by_request_timeout() {
+    let Some(cluster) = start(SCENARIO) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let token = admin_token(&kubeconfig(&cluster));
+    let ran = dir.path().join("ran");
+    // First run: a credential expiring in 30 s (kube refreshes it before the first request); the refresh hangs.
+    let path = exec_kubeconfig(
+        &cluster,
+        dir.path(),
+        &format!(
+            "if [ -f '{ran}' ]; then exec sleep 60; fi\n\
+             touch '{ran}'\n\
+             echo \"{{\\\"apiVersion\\\":\\\"client.authentication.k8s.io/v1\\\",\\\"kind\\\":\\\"ExecCredential\\\",\\\"status\\\":{{\\\"token\\\":\\\"{token}\\\",\\\"expirationTimestamp\\\":\\\"$(date -u -d '+30 seconds' +%Y-%m-%dT%H:%M:%SZ)\\\"}}}}\"",
+            ran = ran.display()
+        ),
+        "Never",
+    );
+    let (mut child, _, err) = spawn_to_files(
+        &path,
+        &["--request-timeout", "2s", "doctor", "-n", NS, "-o", "json"],
+        dir.path(),
+    );
+    let (code, took) = wait_timed(&mut child, Duration::from_secs(90));
+    let stderr = std::fs::read_to_string(err).unwrap();
+    assert!(ran.exists(), "the plugin ran: {stderr}");
+    assert_ne!(code, 0, "{stderr}");
+    assert!(took < Duration::from_secs(20), "took {took:?}: {stderr}");
+}
+
+#[test]
 fn a_kubeconfig_yaml_error_does_not_print_the_line_with_the_token() {
     if !support::have("kubectl") {
         return;
