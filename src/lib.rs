@@ -5,6 +5,7 @@ pub mod accounting;
 pub mod app;
 pub mod cli;
 pub mod commands;
+pub mod connect;
 pub mod context;
 pub mod discover;
 pub mod doctor;
@@ -25,5 +26,6 @@ pub mod quantity;
 pub mod resize;
 pub mod retry;
 pub mod ui;
+pub mod yaml;
 
 pub use error::{Error, ExitCode, Result};
