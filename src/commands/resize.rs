@@ -172,11 +172,19 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         &mut applied,
     )
     .await?;
-    if !recreated {
-        report.warnings.push(
-            "the StatefulSet keeps its old claim template: a replica created later gets the old size".into(),
-        );
+    // A declined step is reported as declined, and the run ends with the Declined exit code once the claims it did
+    // grow are followed: the work is incomplete.
+    let declined = (!recreated).then(|| {
+        format!(
+            "the StatefulSet change was declined: the StatefulSet keeps its old claim template, so a replica created later gets the old size; `{}` finishes it",
+            apply::continue_command(&plan)
+        )
+    });
+    if let Some(message) = &declined {
+        report.warnings.push(message.clone());
     }
+    let statefulset_changed = plan.flavour == "operator"
+        || (recreated && plan.phase(Phase::RecreateStatefulSet).next().is_some());
     report.steps = applied;
 
     if ctx.settings.dry_run {
@@ -236,17 +244,32 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         {
             continue;
         }
-        let Some(pod) = apply::pod_mounting(ctx, &plan.namespace, &claim.name).await? else {
-            continue;
+        let mounting = apply::pods_mounting(ctx, &plan.namespace, &claim.name).await?;
+        let restart = match apply::restart_candidate(
+            &plan,
+            &claim.name,
+            &mounting,
+            &apply::continue_command(&plan),
+        ) {
+            apply::RestartCandidate::Planned(restart) => restart,
+            apply::RestartCandidate::Blocked(message) => {
+                report
+                    .warnings
+                    .push(format!("claim {}: {message}", claim.name));
+                continue;
+            }
+            apply::RestartCandidate::Nothing => continue,
         };
-        if !restarted.contains(&pod) {
+        if !restarted.contains(&restart.pod) {
             let question = format!(
-                "Pod {pod} was crash-looping because claim {} was full. Restart it now (delete it; its controller recreates it) instead of waiting for its back-off?",
-                claim.name
+                "Pod {} was crash-looping because claim {} was full. {} now, instead of waiting for its back-off?",
+                restart.pod,
+                claim.name,
+                restart.summary().replacen("restart", "Restart", 1)
             );
             if apply::confirm(ctx, &question)? {
-                apply::restart_pod(ctx, &plan.namespace, &pod).await?;
-                restarted.push(pod);
+                apply::restart_pod(ctx, &plan.namespace, &restart).await?;
+                restarted.push(restart.pod.clone());
             }
         }
     }
@@ -303,9 +326,12 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         }
     }
 
-    let pods_kept = pods_kept_running(ctx, &plan, &snapshot_pod_uids(&snapshot), &restarted).await;
-    if let Some(message) = pods_kept {
-        report.notes.push(message);
+    if statefulset_changed {
+        let pods_kept =
+            pods_kept_running(ctx, &plan, &snapshot_pod_uids(&snapshot), &restarted).await;
+        if let Some(message) = pods_kept {
+            report.notes.push(message);
+        }
     }
 
     print_report(ctx, &report);
@@ -326,6 +352,9 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
             ),
             hint: Some("a pod restart usually finishes a file-system resize".into()),
         });
+    }
+    if let Some(message) = declined {
+        return Err(Error::Declined { message });
     }
     Ok(ExitCode::Ok)
 }
@@ -696,6 +725,7 @@ mod tests {
             flavour: "plain",
             target: q(target),
             claims: Vec::new(),
+            restarts: Vec::new(),
             steps: claims
                 .iter()
                 .map(|(name, rv)| {
