@@ -548,10 +548,7 @@ async fn an_exec_that_hangs_is_given_up_after_the_limit_with_a_sentence() {
 /// The moments of an operator resize (400 ms per request, so each is seconds long) at which the harness disrupts it,
 /// by the progress line that shows the moment has come.
 const RESIZE_POINTS: [(&str, &str); 4] = [
-    (
-        "the pause",
-        "pause reconciliation and raise the storage request",
-    ),
+    ("the pause", "done: patch prometheus/"),
     ("the claim patch", "done: patch persistentvolumeclaim/"),
     ("the orphan delete", "done: delete statefulset/"),
     ("the claim wait", "FileSystemResizePending"),

@@ -843,3 +843,73 @@ fn a_resize_forced_out_while_paused_is_finished_by_its_continue_command() {
         },
     );
 }
+
+/// Class 8: a concurrent change asks for more while a resize is still running (offline expansion: the run restarts
+/// the pod and waits for it to be Ready). The report gives the sizes read back, says another change grew the claim,
+/// and the Helm note names the size the claim really asks for: a value below it breaks the next upgrade.
+#[test]
+fn a_concurrent_resize_is_reported_as_it_is_and_the_helm_note_follows_the_truth() {
+    let Some(cluster) = start_with("safety-chart-offline", &[]) else {
+        return;
+    };
+    let ns = "monitoring";
+    let mut running = support::spawn_prom(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            ns,
+            "--size",
+            "9Gi",
+            "--yes",
+            "--timeout",
+            "2m",
+            "-o",
+            "json",
+        ],
+    );
+    // Once the claim reached 9Gi (after the pod restart) and the run waits for the new pod to be Ready, another
+    // operator asks for 10Gi. (Raised while the node expansion is pending, kube-sim's offline driver would expand to
+    // the newer request and never finish.)
+    running.wait_for_stderr(
+        "the claim done and the run waiting for the pod",
+        std::time::Duration::from_secs(120),
+        |l| l.contains("waiting for a Ready pod"),
+    );
+    support::kubectl(
+        &cluster,
+        &[
+            "patch",
+            "pvc",
+            "prometheus-server",
+            "-n",
+            ns,
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"resources":{"requests":{"storage":"10Gi"}}}}"#,
+        ],
+    );
+    let run = running.finish(std::time::Duration::from_secs(150));
+    assert_eq!(run.code, 0, "{run}");
+    let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, "prometheus-server"]);
+    let report = run.json();
+    let claim = &report["claims"][0];
+    assert_eq!(claim["requestAfter"], storage_request(&pvc), "{run}");
+    assert_eq!(
+        claim["capacityAfter"], pvc["status"]["capacity"]["storage"],
+        "{run}"
+    );
+    assert_eq!(claim["requestAfter"], "10Gi", "{run}");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("server.persistentVolume.size: 10Gi") && !notes.contains("size: 9Gi"),
+        "the Helm note is not based on what is true: {notes}\n{run}"
+    );
+    assert!(
+        report["warnings"]
+            .to_string()
+            .contains("another change grew it"),
+        "{run}"
+    );
+}

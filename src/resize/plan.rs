@@ -257,6 +257,9 @@ pub struct ResizePlan {
     /// The only pods resize may restart (delete, for a filesystem that grows when its pod mounts it again): the
     /// instance's own pods that a ReplicaSet or StatefulSet recreates. Shown with the plan, each asked when needed.
     pub restarts: Vec<PodRestart>,
+    /// The Helm release of a chart install (its values must follow the new size).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chart_release: Option<String>,
     pub warnings: Vec<String>,
     /// Things the user must do themselves (the Helm values change).
     pub notes: Vec<String>,
@@ -430,6 +433,9 @@ pub fn plan(
         }
         return Err(refuse_size(request, target, name, *capacity, *requested));
     }
+    if claims_done && install_at(&snapshot.install, target) {
+        return same_size();
+    }
 
     let mut steps: Vec<(Phase, Step)> = Vec::new();
     let mut warnings = Vec::new();
@@ -563,24 +569,12 @@ pub fn plan(
             })
     };
     match &snapshot.install {
-        Install::Deployment { .. } | Install::Pod { .. } => {
-            if claims_done {
-                return same_size();
-            }
-            steps.extend(claim_steps());
-        }
+        Install::Deployment { .. } | Install::Pod { .. } => steps.extend(claim_steps()),
         Install::StatefulSet { object, template } => {
             let from = statefulset_template_size(object, template);
-            let template_done = from
-                .as_deref()
-                .and_then(|s| Quantity::parse(s).ok())
-                .is_some_and(|size| size >= target);
-            if claims_done && template_done {
-                return same_size();
-            }
             steps.extend(claim_steps());
-            // An earlier run whose StatefulSet change was declined or cut short: only the template is left.
-            if !template_done {
+            // An earlier run whose StatefulSet change was declined or cut short: only the template may be left.
+            if !install_at(&snapshot.install, target) {
                 let name = object.metadata.name.clone().unwrap_or_default();
                 steps.push((
                     Phase::RecreateStatefulSet,
@@ -646,9 +640,6 @@ pub fn plan(
             {
                 // An earlier run (interrupted, or a re-run to follow the claims) did every step already: nothing to
                 // pause, orphan or recreate; the claims are only followed.
-                if claims_done {
-                    return same_size();
-                }
                 notes.push(format!(
                     "prometheus/{name}, its claims and its StatefulSet already ask for {target}: nothing to change, the claims are followed"
                 ));
@@ -703,9 +694,7 @@ pub fn plan(
     }
 
     if let Some(release) = &snapshot.chart_release {
-        notes.push(format!(
-            "Helm: set `server.persistentVolume.size: {target}` in the values of release {release}, or the next `helm upgrade` will try to set the old size back and fail (\"field can not be less than status.capacity\"); e.g. `helm upgrade {release} prometheus-community/prometheus -n {ns} --reuse-values --set server.persistentVolume.size={target}`"
-        ));
+        notes.push(helm_note(release, ns, target));
     }
 
     Ok(ResizePlan {
@@ -716,6 +705,7 @@ pub fn plan(
         claims,
         steps,
         restarts,
+        chart_release: snapshot.chart_release.clone(),
         warnings,
         notes,
     })
@@ -746,6 +736,39 @@ fn paused_hint(
     };
     format!(
         "finish that change, or undo it safely with `kubectl patch prometheus/{name} -n {ns} --type merge -p '{body}'` ({why}); then re-run"
+    )
+}
+
+/// Whether the install object already asks for `target` (nothing of it is left to change): a StatefulSet's claim
+/// template, or an unpaused operator resource and its StatefulSets. A Deployment or a bare pod has nothing besides
+/// its claims.
+fn install_at(install: &Install, target: Quantity) -> bool {
+    let at = |size: Option<&str>| size.and_then(|s| Quantity::parse(s).ok()) == Some(target);
+    match install {
+        Install::Deployment { .. } | Install::Pod { .. } => true,
+        Install::StatefulSet { object, template } => statefulset_template_size(object, template)
+            .as_deref()
+            .and_then(|s| Quantity::parse(s).ok())
+            .is_some_and(|size| size >= target),
+        Install::Operator {
+            paused,
+            storage_request,
+            statefulsets,
+            ..
+        } => {
+            !paused
+                && at(storage_request.as_deref())
+                && statefulsets
+                    .iter()
+                    .all(|s| at(s.template_storage.as_deref()))
+        }
+    }
+}
+
+/// The Helm values change the user must make for a chart install whose claims now ask for `size`.
+pub fn helm_note(release: &str, ns: &str, size: Quantity) -> String {
+    format!(
+        "Helm: set `server.persistentVolume.size: {size}` in the values of release {release}, or the next `helm upgrade` will try to set the old size back and fail (\"field can not be less than status.capacity\"); e.g. `helm upgrade {release} prometheus-community/prometheus -n {ns} --reuse-values --set server.persistentVolume.size={size}`"
     )
 }
 
