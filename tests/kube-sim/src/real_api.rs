@@ -202,12 +202,22 @@ impl ApiClient {
         .await
     }
 
-    /// A strategic-merge patch (what the kubelet sends for pods/status: lists merge by their patch keys).
+    /// A strategic-merge patch (lists merge by their patch keys).
     pub async fn patch_strategic(&self, path: &str, v: &Value) -> Result<Reply, String> {
+        self.patch(path, "application/strategic-merge-patch+json", v)
+            .await
+    }
+
+    /// A JSON merge patch (RFC 7386: lists are replaced whole).
+    pub async fn patch_merge(&self, path: &str, v: &Value) -> Result<Reply, String> {
+        self.patch(path, "application/merge-patch+json", v).await
+    }
+
+    async fn patch(&self, path: &str, content_type: &str, v: &Value) -> Result<Reply, String> {
         self.request(
             Method::PATCH,
             path,
-            Some("application/strategic-merge-patch+json"),
+            Some(content_type),
             serde_json::to_vec(v).unwrap_or_default(),
         )
         .await
