@@ -26,7 +26,24 @@ pub const SERVICE_CIDR: &str = "10.96.0.0/16";
 /// directory of the current pins). Err says how to build them.
 pub fn world_bin() -> Result<PathBuf, String> {
     if let Some(d) = std::env::var_os("KUBE_SIM_WORLD_BIN") {
-        return Ok(PathBuf::from(d));
+        let d = PathBuf::from(d);
+        let missing: Vec<&str> = [
+            "etcd",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+        ]
+        .into_iter()
+        .filter(|b| !d.join(b).is_file())
+        .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "KUBE_SIM_WORLD_BIN={} lacks {}",
+                d.display(),
+                missing.join(", ")
+            ));
+        }
+        return Ok(d);
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/world/build.sh");
     let out = std::process::Command::new("bash")

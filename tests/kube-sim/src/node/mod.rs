@@ -305,6 +305,9 @@ async fn mirror_one(
             mirror.mirror_remove(resource, ns, name);
             None
         }
+        // 403 right after a pod is bound: the Node authorizer's graph has not seen the binding yet
+        // (plugin/pkg/auth/authorizer/node/graph_populator.go fills it from informers); the 2 s refresh retries.
+        Ok(r) if r.status == 403 => None,
         Ok(r) => {
             warn(&format!("reading {path}: {} {}", r.status, r.message()));
             None
