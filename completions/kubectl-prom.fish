@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kubectl_prom_global_optspecs
-    string join \n kubeconfig= context= cluster= user= n/namespace= A/all-namespaces request-timeout= o/output= y/yes dry-run q/quiet v/verbose no-color h/help V/version
+    string join \n kubeconfig= context= cluster= user= n/namespace= A/all-namespaces request-timeout= s/server= token= as= as-group= as-uid= insecure-skip-tls-verify certificate-authority= client-certificate= client-key= tls-server-name= cache-dir= o/output= y/yes dry-run q/quiet v/verbose no-color h/help V/version
 end
 
 function __fish_kubectl_prom_needs_command
@@ -29,10 +29,21 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l context -d 'T
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l cluster -d 'The name of the kubeconfig cluster to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l user -d 'The name of the kubeconfig user to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -s n -l namespace -d 'The namespace to look in (default: the context\'s namespace)' -r
-complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s, 1m (0 = no limit)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s, 1m (0 = no limit); also bounds connecting and a credential plugin' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -s s -l server -d 'The address of the API server (replaces the kubeconfig cluster\'s)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l token -d 'Bearer token for the API server (replaces the kubeconfig user\'s credentials)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l as -d 'Username to impersonate (a user or system:serviceaccount:NAMESPACE:NAME); the permission check answers for it' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l as-group -d 'Group to impersonate; repeat for several groups' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l as-uid -d 'UID to impersonate' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l certificate-authority -d 'Path to a CA bundle to verify the API server with' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l client-certificate -d 'Path to a client certificate for TLS' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l client-key -d 'Path to a client key for TLS' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l tls-server-name -d 'Server name to use when verifying the API server\'s certificate' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l cache-dir -d 'Accepted for kubectl compatibility; kubectl-prom keeps no discovery cache' -r -F
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text for a person'
 json\t'Stable, parseable JSON on stdout'"
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -s A -l all-namespaces -d 'Look in every namespace'
+complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -s y -l yes -d 'Apply changes without asking for confirmation'
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -s q -l quiet -d 'Print only results and errors'
@@ -54,12 +65,23 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l con
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l cluster -d 'The name of the kubeconfig cluster to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l user -d 'The name of the kubeconfig user to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -s n -l namespace -d 'The namespace to look in (default: the context\'s namespace)' -r
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s, 1m (0 = no limit)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s, 1m (0 = no limit); also bounds connecting and a credential plugin' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -s s -l server -d 'The address of the API server (replaces the kubeconfig cluster\'s)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l token -d 'Bearer token for the API server (replaces the kubeconfig user\'s credentials)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l as -d 'Username to impersonate (a user or system:serviceaccount:NAMESPACE:NAME); the permission check answers for it' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l as-group -d 'Group to impersonate; repeat for several groups' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l as-uid -d 'UID to impersonate' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l certificate-authority -d 'Path to a CA bundle to verify the API server with' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l client-certificate -d 'Path to a client certificate for TLS' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l client-key -d 'Path to a client key for TLS' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l tls-server-name -d 'Server name to use when verifying the API server\'s certificate' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l cache-dir -d 'Accepted for kubectl compatibility; kubectl-prom keeps no discovery cache' -r -F
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text for a person'
 json\t'Stable, parseable JSON on stdout'"
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l enable-lifecycle -d 'If the lifecycle API is off, add --web.enable-lifecycle (rolls the pods), then reload'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l no-validate -d 'Do not validate the configuration before reloading'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -s A -l all-namespaces -d 'Look in every namespace'
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -s y -l yes -d 'Apply changes without asking for confirmation'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -s q -l quiet -d 'Print only results and errors'
@@ -76,11 +98,22 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l con
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l cluster -d 'The name of the kubeconfig cluster to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l user -d 'The name of the kubeconfig user to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -s n -l namespace -d 'The namespace to look in (default: the context\'s namespace)' -r
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s, 1m (0 = no limit)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s, 1m (0 = no limit); also bounds connecting and a credential plugin' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -s s -l server -d 'The address of the API server (replaces the kubeconfig cluster\'s)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l token -d 'Bearer token for the API server (replaces the kubeconfig user\'s credentials)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l as -d 'Username to impersonate (a user or system:serviceaccount:NAMESPACE:NAME); the permission check answers for it' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l as-group -d 'Group to impersonate; repeat for several groups' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l as-uid -d 'UID to impersonate' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l certificate-authority -d 'Path to a CA bundle to verify the API server with' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l client-certificate -d 'Path to a client certificate for TLS' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l client-key -d 'Path to a client key for TLS' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l tls-server-name -d 'Server name to use when verifying the API server\'s certificate' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l cache-dir -d 'Accepted for kubectl compatibility; kubectl-prom keeps no discovery cache' -r -F
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text for a person'
 json\t'Stable, parseable JSON on stdout'"
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l allow-expansion -d 'Also set allowVolumeExpansion: true on the StorageClass if it is off (a cluster-wide change; confirmed separately)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -s A -l all-namespaces -d 'Look in every namespace'
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -s y -l yes -d 'Apply changes without asking for confirmation'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -s q -l quiet -d 'Print only results and errors'
@@ -96,11 +129,22 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l con
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l cluster -d 'The name of the kubeconfig cluster to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l user -d 'The name of the kubeconfig user to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -s n -l namespace -d 'The namespace to look in (default: the context\'s namespace)' -r
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s, 1m (0 = no limit)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s, 1m (0 = no limit); also bounds connecting and a credential plugin' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -s s -l server -d 'The address of the API server (replaces the kubeconfig cluster\'s)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l token -d 'Bearer token for the API server (replaces the kubeconfig user\'s credentials)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l as -d 'Username to impersonate (a user or system:serviceaccount:NAMESPACE:NAME); the permission check answers for it' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l as-group -d 'Group to impersonate; repeat for several groups' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l as-uid -d 'UID to impersonate' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l certificate-authority -d 'Path to a CA bundle to verify the API server with' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l client-certificate -d 'Path to a client certificate for TLS' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l client-key -d 'Path to a client key for TLS' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l tls-server-name -d 'Server name to use when verifying the API server\'s certificate' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l cache-dir -d 'Accepted for kubectl compatibility; kubectl-prom keeps no discovery cache' -r -F
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text for a person'
 json\t'Stable, parseable JSON on stdout'"
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l list-checks -d 'Print the catalog of checks and exit'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -s A -l all-namespaces -d 'Look in every namespace'
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -s y -l yes -d 'Apply changes without asking for confirmation'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -s q -l quiet -d 'Print only results and errors'
@@ -114,10 +158,21 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l 
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l cluster -d 'The name of the kubeconfig cluster to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l user -d 'The name of the kubeconfig user to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -s n -l namespace -d 'The namespace to look in (default: the context\'s namespace)' -r
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s, 1m (0 = no limit)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s, 1m (0 = no limit); also bounds connecting and a credential plugin' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -s s -l server -d 'The address of the API server (replaces the kubeconfig cluster\'s)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l token -d 'Bearer token for the API server (replaces the kubeconfig user\'s credentials)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l as -d 'Username to impersonate (a user or system:serviceaccount:NAMESPACE:NAME); the permission check answers for it' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l as-group -d 'Group to impersonate; repeat for several groups' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l as-uid -d 'UID to impersonate' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l certificate-authority -d 'Path to a CA bundle to verify the API server with' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l client-certificate -d 'Path to a client certificate for TLS' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l client-key -d 'Path to a client key for TLS' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l tls-server-name -d 'Server name to use when verifying the API server\'s certificate' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l cache-dir -d 'Accepted for kubectl compatibility; kubectl-prom keeps no discovery cache' -r -F
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text for a person'
 json\t'Stable, parseable JSON on stdout'"
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -s A -l all-namespaces -d 'Look in every namespace'
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -s y -l yes -d 'Apply changes without asking for confirmation'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -s q -l quiet -d 'Print only results and errors'
@@ -130,10 +185,21 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l cluster -d 'The name of the kubeconfig cluster to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l user -d 'The name of the kubeconfig user to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -s n -l namespace -d 'The namespace to look in (default: the context\'s namespace)' -r
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s, 1m (0 = no limit)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s, 1m (0 = no limit); also bounds connecting and a credential plugin' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -s s -l server -d 'The address of the API server (replaces the kubeconfig cluster\'s)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l token -d 'Bearer token for the API server (replaces the kubeconfig user\'s credentials)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l as -d 'Username to impersonate (a user or system:serviceaccount:NAMESPACE:NAME); the permission check answers for it' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l as-group -d 'Group to impersonate; repeat for several groups' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l as-uid -d 'UID to impersonate' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l certificate-authority -d 'Path to a CA bundle to verify the API server with' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l client-certificate -d 'Path to a client certificate for TLS' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l client-key -d 'Path to a client key for TLS' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l tls-server-name -d 'Server name to use when verifying the API server\'s certificate' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l cache-dir -d 'Accepted for kubectl compatibility; kubectl-prom keeps no discovery cache' -r -F
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text for a person'
 json\t'Stable, parseable JSON on stdout'"
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -s A -l all-namespaces -d 'Look in every namespace'
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -s y -l yes -d 'Apply changes without asking for confirmation'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -s q -l quiet -d 'Print only results and errors'
@@ -146,10 +212,21 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l co
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l cluster -d 'The name of the kubeconfig cluster to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l user -d 'The name of the kubeconfig user to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -s n -l namespace -d 'The namespace to look in (default: the context\'s namespace)' -r
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s, 1m (0 = no limit)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s, 1m (0 = no limit); also bounds connecting and a credential plugin' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -s s -l server -d 'The address of the API server (replaces the kubeconfig cluster\'s)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l token -d 'Bearer token for the API server (replaces the kubeconfig user\'s credentials)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l as -d 'Username to impersonate (a user or system:serviceaccount:NAMESPACE:NAME); the permission check answers for it' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l as-group -d 'Group to impersonate; repeat for several groups' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l as-uid -d 'UID to impersonate' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l certificate-authority -d 'Path to a CA bundle to verify the API server with' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l client-certificate -d 'Path to a client certificate for TLS' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l client-key -d 'Path to a client key for TLS' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l tls-server-name -d 'Server name to use when verifying the API server\'s certificate' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l cache-dir -d 'Accepted for kubectl compatibility; kubectl-prom keeps no discovery cache' -r -F
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text for a person'
 json\t'Stable, parseable JSON on stdout'"
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -s A -l all-namespaces -d 'Look in every namespace'
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -s y -l yes -d 'Apply changes without asking for confirmation'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -s q -l quiet -d 'Print only results and errors'
@@ -162,10 +239,21 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l cluster -d 'The name of the kubeconfig cluster to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l user -d 'The name of the kubeconfig user to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -s n -l namespace -d 'The namespace to look in (default: the context\'s namespace)' -r
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s, 1m (0 = no limit)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s, 1m (0 = no limit); also bounds connecting and a credential plugin' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -s s -l server -d 'The address of the API server (replaces the kubeconfig cluster\'s)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l token -d 'Bearer token for the API server (replaces the kubeconfig user\'s credentials)' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l as -d 'Username to impersonate (a user or system:serviceaccount:NAMESPACE:NAME); the permission check answers for it' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l as-group -d 'Group to impersonate; repeat for several groups' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l as-uid -d 'UID to impersonate' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l certificate-authority -d 'Path to a CA bundle to verify the API server with' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l client-certificate -d 'Path to a client certificate for TLS' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l client-key -d 'Path to a client key for TLS' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l tls-server-name -d 'Server name to use when verifying the API server\'s certificate' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l cache-dir -d 'Accepted for kubectl compatibility; kubectl-prom keeps no discovery cache' -r -F
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text for a person'
 json\t'Stable, parseable JSON on stdout'"
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -s A -l all-namespaces -d 'Look in every namespace'
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -s y -l yes -d 'Apply changes without asking for confirmation'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -s q -l quiet -d 'Print only results and errors'

@@ -5,6 +5,7 @@ use crate::context::{Ctx, Scope, Settings, parse_duration};
 use crate::error::{Error, ExitCode, Result};
 use crate::ui::Printer;
 use std::io::IsTerminal;
+use std::time::Duration;
 
 /// Everything main.rs needs: run the parsed command and return the exit code (errors already printed).
 pub async fn run(cli: Cli) -> ExitCode {
@@ -43,14 +44,27 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 fn printer_for(cli: &Cli) -> Printer {
-    let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let stderr_is_tty = std::io::stderr().is_terminal();
     Printer {
         quiet: cli.global.quiet,
         verbose: cli.global.verbose,
-        color: stderr_is_tty && !cli.global.no_color && !no_color_env,
+        color: stderr_is_tty
+            && !cli.global.no_color
+            && colour_allowed(
+                std::env::var_os("NO_COLOR").as_deref(),
+                std::env::var_os("TERM").as_deref(),
+            ),
         stderr_is_tty,
     }
+}
+
+/// Whether the environment allows colour on a terminal: not when `NO_COLOR` is set to anything non-empty
+/// (no-color.org), and not when `TERM` is `dumb` (a terminal that cannot interpret escape sequences: Emacs shell
+/// buffers, some CI log viewers; the `console` crate behind our prompts and progress bars follows the same rule).
+fn colour_allowed(no_color: Option<&std::ffi::OsStr>, term: Option<&std::ffi::OsStr>) -> bool {
+    let no_color = no_color.is_some_and(|v| !v.is_empty());
+    let dumb = term.is_some_and(|t| t == "dumb");
+    !no_color && !dumb
 }
 
 async fn dispatch(
@@ -89,30 +103,20 @@ pub async fn build_ctx(
     printer: Printer,
     requests: crate::accounting::RequestStats,
 ) -> Result<Ctx> {
-    let config = kube_config(&cli.kube).await?;
+    let (client, default_namespace) = client(
+        &cli.kube,
+        &ClientOptions {
+            requests: requests.clone(),
+            retry: true,
+            budget: None,
+        },
+    )
+    .await?;
     let scope = if cli.kube.all_namespaces {
         Scope::AllNamespaces
     } else {
-        Scope::Namespace(
-            cli.kube
-                .namespace
-                .clone()
-                .unwrap_or_else(|| config.default_namespace.clone()),
-        )
+        Scope::Namespace(cli.kube.namespace.clone().unwrap_or(default_namespace))
     };
-    let client = kube::client::ClientBuilder::try_from(config)
-        .map_err(|source| Error::Kube {
-            action: "create a client for the cluster".into(),
-            source,
-        })?
-        .with_layer(&crate::accounting::CountingLayer(requests.clone()))
-        // Outside the counting layer, so `-v` counts every attempt; the buffer makes the stack cloneable, which a
-        // retry needs (kube's own stack buffers the same way).
-        .with_layer(&tower::buffer::BufferLayer::new(1024))
-        .with_layer(&tower::retry::RetryLayer::new(
-            crate::retry::RetryAfter::default(),
-        ))
-        .build();
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     Ok(Ctx {
         exec: std::sync::Arc::new(crate::podexec::KubeExec::new(client.clone())),
@@ -130,36 +134,156 @@ pub async fn build_ctx(
     })
 }
 
-/// kube::Config from the kubectl flags: --kubeconfig, else $KUBECONFIG (merged), else ~/.kube/config.
-pub async fn kube_config(args: &KubeArgs) -> Result<kube::Config> {
-    use kube::config::{KubeConfigOptions, Kubeconfig};
-    let options = KubeConfigOptions {
-        context: args.context.clone(),
-        cluster: args.cluster.clone(),
-        user: args.user.clone(),
-    };
-    let kubeconfig = match &args.kubeconfig {
-        Some(path) => Kubeconfig::read_from(path),
-        None => Kubeconfig::read(),
+/// What a client is for: a verb (counted, kubectl's retry rule, `--request-timeout`) or completion (counted, no
+/// retry, every wait within its budget).
+pub struct ClientOptions {
+    pub requests: crate::accounting::RequestStats,
+    /// kubectl's retry rule (src/retry.rs).
+    pub retry: bool,
+    /// One bound for connecting, each read and the credential plugin, replacing `--request-timeout`.
+    pub budget: Option<Duration>,
+}
+
+/// How long a credential plugin may take when neither `--request-timeout` nor a budget says: long enough for an
+/// interactive login, short enough that a hung plugin does not hang the run (kubectl itself waits forever).
+pub const PLUGIN_BOUND: Duration = Duration::from_secs(120);
+
+/// The one place a kube client is built, from kubectl's flags: the config ([`kube_config`]), the credential plugin
+/// run within its bound, the accounting and retry layers. Returns the client and the context's namespace. Callable
+/// once per context (a fleet run builds one client per `--context`).
+pub async fn client(args: &KubeArgs, options: &ClientOptions) -> Result<(kube::Client, String)> {
+    let mut config = kube_config(args).await?;
+    if let Some(budget) = options.budget {
+        config.connect_timeout = Some(budget);
+        config.read_timeout = Some(budget);
+        config.write_timeout = Some(budget);
     }
-    .map_err(|e| Error::Kubeconfig {
-        message: e.to_string(),
-        hint: Some("pass --kubeconfig PATH or set KUBECONFIG; `kubectl config view` shows what kubectl sees".into()),
+    let plugin_bound = options
+        .budget
+        .or(request_timeout(args)?)
+        .unwrap_or(PLUGIN_BOUND);
+    let namespace = config.default_namespace.clone();
+    let builder = crate::connect::client_builder(config, plugin_bound)
+        .await?
+        .with_layer(&crate::accounting::CountingLayer(options.requests.clone()));
+    let client = if options.retry {
+        builder
+            // Outside the counting layer, so `-v` counts every attempt; the buffer makes the stack cloneable, which a
+            // retry needs (kube's own stack buffers the same way).
+            .with_layer(&tower::buffer::BufferLayer::new(1024))
+            .with_layer(&tower::retry::RetryLayer::new(
+                crate::retry::RetryAfter::default(),
+            ))
+            .build()
+    } else {
+        builder.build()
+    };
+    Ok((client, namespace))
+}
+
+/// `--request-timeout`, parsed (None: not given, or 0 = no limit).
+fn request_timeout(args: &KubeArgs) -> Result<Option<Duration>> {
+    match &args.request_timeout {
+        Some(text) => parse_duration(text),
+        None => Ok(None),
+    }
+}
+
+/// kube::Config from the kubectl flags, as kubectl resolves them (src/connect.rs): `--kubeconfig`, else `$KUBECONFIG`
+/// (merged, missing files skipped), else `~/.kube/config`; with no kubeconfig at all, the in-cluster service account;
+/// then the context/cluster/user, kubectl's connection flags, the proxy and `--request-timeout`.
+pub async fn kube_config(args: &KubeArgs) -> Result<kube::Config> {
+    use crate::connect;
+    use kube::config::KubeConfigOptions;
+    let (kubeconfig, origin) = connect::read_kubeconfigs(args.kubeconfig.as_deref())?;
+    let names_given = args.context.is_some() || args.cluster.is_some() || args.user.is_some();
+    let mut kubeconfig_proxy = None;
+    let mut config = if origin == connect::Origin::None && !names_given {
+        match &args.server {
+            // `--server` (and usually `--token`) alone is a complete configuration for kubectl.
+            Some(server) => kube::Config::new(server.parse().map_err(|e| {
+                Error::usage(format!("--server {server:?} is not a URL: {e}"), None)
+            })?),
+            None if connect::in_cluster_possible() => {
+                kube::Config::incluster().map_err(|e| Error::Kubeconfig {
+                    message: format!("could not use the in-cluster service account: {e}"),
+                    hint: None,
+                })?
+            }
+            None => return Err(Error::Kubeconfig {
+                message: "no kubeconfig found and not running in a cluster (KUBECONFIG names no existing file, or                           ~/.kube/config does not exist)"
+                    .into(),
+                hint: Some(
+                    "pass --kubeconfig PATH or set KUBECONFIG; in a pod, mount the service-account token".into(),
+                ),
+            }),
+        }
+    } else {
+        connect::check_names(&kubeconfig, args)?;
+        let context_cluster = args
+            .context
+            .as_ref()
+            .or(kubeconfig.current_context.as_ref())
+            .and_then(|name| kubeconfig.contexts.iter().find(|c| &c.name == name))
+            .and_then(|c| c.context.as_ref())
+            .map(|c| c.cluster.clone());
+        kubeconfig_proxy = args
+            .cluster
+            .clone()
+            .or(context_cluster)
+            .and_then(|name| kubeconfig.clusters.iter().find(|c| c.name == name))
+            .and_then(|c| c.cluster.as_ref())
+            .and_then(|c| c.proxy_url.clone());
+        let options = KubeConfigOptions {
+            context: args.context.clone(),
+            cluster: args.cluster.clone(),
+            user: args.user.clone(),
+        };
+        kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| Error::Kubeconfig {
+                message: e.to_string(),
+                hint: Some(
+                    "`kubectl config view --minify` shows the context kubectl would use".into(),
+                ),
+            })?
+    };
+    connect::apply_flags(&mut config, args)?;
+    connect::inline_token_file(&mut config.auth_info)?;
+    config.proxy_url = connect::proxy_for(
+        &config.cluster_url,
+        kubeconfig_proxy.as_deref(),
+        &connect::ProxyEnv::from_env(),
+    )
+    .map_err(|message| Error::Kubeconfig {
+        message,
+        hint: Some("fix the proxy setting (kubeconfig proxy-url, HTTPS_PROXY, HTTP_PROXY)".into()),
     })?;
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .map_err(|e| Error::Kubeconfig {
-            message: e.to_string(),
-            hint: Some(
-                "`kubectl config get-contexts` lists the contexts; pick one with --context".into(),
-            ),
-        })?;
     // kube's own retry policy is replaced by kubectl's rule (src/retry.rs; completion retries nothing).
     config.default_retry = false;
-    if let Some(timeout) = &args.request_timeout {
-        let timeout = parse_duration(timeout)?;
+    if args.request_timeout.is_some() {
+        // kubectl's --request-timeout bounds the whole request: connecting (TCP and the TLS handshake, which a server
+        // that accepts and never answers stalls in) is part of it, not only reading. `0` means no limit.
+        let timeout = request_timeout(args)?;
+        config.connect_timeout = timeout;
         config.read_timeout = timeout;
         config.write_timeout = timeout;
     }
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour_allowed;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_follows_no_color_and_term_dumb() {
+        let os = |s: &'static str| Some(OsStr::new(s));
+        assert!(colour_allowed(None, os("xterm-256color")));
+        assert!(colour_allowed(None, None));
+        assert!(colour_allowed(os(""), os("xterm")));
+        assert!(!colour_allowed(os("1"), os("xterm")));
+        assert!(!colour_allowed(None, os("dumb")));
+    }
 }

@@ -41,9 +41,43 @@ pub struct KubeArgs {
     /// Look in every namespace.
     #[arg(short = 'A', long, global = true)]
     pub all_namespaces: bool,
-    /// How long to wait for a single API request, e.g. 30s, 1m (0 = no limit).
+    /// How long to wait for a single API request, e.g. 30s, 1m (0 = no limit); also bounds connecting and a
+    /// credential plugin.
     #[arg(long, global = true, value_name = "DURATION")]
     pub request_timeout: Option<String>,
+    /// The address of the API server (replaces the kubeconfig cluster's).
+    #[arg(short = 's', long, global = true, value_name = "URL")]
+    pub server: Option<String>,
+    /// Bearer token for the API server (replaces the kubeconfig user's credentials).
+    #[arg(long, global = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Username to impersonate (a user or system:serviceaccount:NAMESPACE:NAME); the permission check answers for it.
+    #[arg(long = "as", global = true, value_name = "USER")]
+    pub as_user: Option<String>,
+    /// Group to impersonate; repeat for several groups.
+    #[arg(long = "as-group", global = true, value_name = "GROUP")]
+    pub as_group: Vec<String>,
+    /// UID to impersonate.
+    #[arg(long = "as-uid", global = true, value_name = "UID")]
+    pub as_uid: Option<String>,
+    /// Do not verify the API server's certificate (insecure).
+    #[arg(long, global = true)]
+    pub insecure_skip_tls_verify: bool,
+    /// Path to a CA bundle to verify the API server with.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub certificate_authority: Option<PathBuf>,
+    /// Path to a client certificate for TLS.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub client_certificate: Option<PathBuf>,
+    /// Path to a client key for TLS.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub client_key: Option<PathBuf>,
+    /// Server name to use when verifying the API server's certificate.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub tls_server_name: Option<String>,
+    /// Accepted for kubectl compatibility; kubectl-prom keeps no discovery cache.
+    #[arg(long, global = true, value_name = "DIR", hide = true)]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Output and interaction flags shared by every verb.

@@ -49,7 +49,13 @@ impl Ctx {
     }
 }
 
-/// Parse kubectl-style durations: `30s`, `2m`, `1h`, `1m30s`, bare seconds `45`; `0` means no limit (None).
+/// The longest duration accepted: Go's `time.Duration` maximum (2^63-1 ns, about 292 years), which is the most
+/// kubectl's own `--request-timeout` can hold (client-go `tools/clientcmd` `ParseTimeout` → `time.ParseDuration`).
+/// Anything longer used to reach `Instant + Duration` and panic (issue 14 class 11).
+pub const MAX_DURATION: Duration = Duration::new(9_223_372_036, 854_775_807);
+
+/// Parse kubectl-style durations: `30s`, `2m`, `1h`, `1m30s`, bare seconds `45`; `0` means no limit (None). Every
+/// step is checked: a value beyond [`MAX_DURATION`] is a usage error with a sentence, never an overflow.
 pub fn parse_duration(text: &str) -> crate::Result<Option<Duration>> {
     let bad = || {
         crate::Error::usage(
@@ -57,12 +63,26 @@ pub fn parse_duration(text: &str) -> crate::Result<Option<Duration>> {
             Some("use a number with a unit, e.g. 30s, 2m, 1h or 1m30s".to_string()),
         )
     };
+    let too_long = || {
+        crate::Error::usage(
+            format!(
+                "`{text}` is too long a duration: the longest is 2562047h (about 292 years, the most kubectl accepts)"
+            ),
+            Some("use 0 for no limit, or a duration such as 30s, 2m or 1h".to_string()),
+        )
+    };
     let text = text.trim();
     if text.is_empty() {
         return Err(bad());
     }
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok((secs > 0).then(|| Duration::from_secs(secs)));
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        // Bare seconds; more digits than u64 holds is too long, not malformed.
+        let secs = text.parse::<u64>().map_err(|_| too_long())?;
+        let d = Duration::from_secs(secs);
+        if d > MAX_DURATION {
+            return Err(too_long());
+        }
+        return Ok((secs > 0).then_some(d));
     }
     let mut total = Duration::ZERO;
     let mut number = String::new();
@@ -91,7 +111,12 @@ pub fn parse_duration(text: &str) -> crate::Result<Option<Duration>> {
             "s" => value,
             _ => value / 1000.0,
         };
-        total += Duration::from_secs_f64(secs);
+        // Rejects infinities and anything past Duration's range instead of panicking as from_secs_f64 does.
+        let part = Duration::try_from_secs_f64(secs).map_err(|_| too_long())?;
+        total = total
+            .checked_add(part)
+            .filter(|t| *t <= MAX_DURATION)
+            .ok_or_else(too_long)?;
     }
     if !number.is_empty() {
         return Err(bad());
@@ -127,5 +152,39 @@ mod tests {
         assert!(parse_duration("10").is_ok());
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn durations_past_the_longest_are_refused_with_a_sentence() {
+        for text in [
+            "18446744073709551615",
+            "99999999999999999999999",
+            "99999999999999999999h",
+            "9223372037s",
+            "2562048h",
+            "2562047h2562047h",
+            "1e400s",
+        ] {
+            let err = parse_duration(text).unwrap_err();
+            assert_eq!(err.exit_code(), crate::ExitCode::Usage, "{text}");
+            assert!(
+                err.to_string().contains("too long") || err.to_string().contains("not a duration"),
+                "{text}: {err}"
+            );
+        }
+        assert!(
+            parse_duration("99999999999999999999h")
+                .unwrap_err()
+                .to_string()
+                .contains("too long a duration")
+        );
+        assert_eq!(
+            parse_duration("2562047h").unwrap(),
+            Some(Duration::from_secs(2562047 * 3600))
+        );
+        assert_eq!(
+            parse_duration("9223372036").unwrap(),
+            Some(Duration::from_secs(9223372036))
+        );
     }
 }

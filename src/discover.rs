@@ -1202,7 +1202,7 @@ mod tests {
     use super::*;
 
     fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> T {
-        serde_yaml::from_str(text).expect("fixture parses")
+        crate::yaml::from_str(text).expect("fixture parses")
     }
 
     /// The chart's server Deployment (chart ≥ 21 labels), as `helm template` renders it, trimmed.

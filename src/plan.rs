@@ -470,7 +470,7 @@ fn diffable_yaml(v: &Value) -> String {
             meta.remove("managedFields");
         }
     }
-    serde_yaml::to_string(&v).unwrap_or_default()
+    crate::yaml::to_string(&v)
 }
 
 /// The plan as text: summary, then per step its reason, the object, and a diff (or what will be deleted), then notes.

@@ -71,7 +71,8 @@ impl Task {
     /// Update the message (plain mode: a new timestamped line if it changed).
     pub fn set(&self, message: &str) {
         match &self.bar {
-            Some(bar) => bar.set_message(message.to_string()),
+            // Messages may quote the cluster (event messages, conditions): escaped as every output is.
+            Some(bar) => bar.set_message(crate::escape::escape(message).into_owned()),
             None => {
                 let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
                 if *last != message {
@@ -100,7 +101,7 @@ impl Task {
                     indicatif::ProgressStyle::with_template("{prefix}: {msg}")
                         .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
                 );
-                bar.finish_with_message(format!("{mark} {message}"));
+                bar.finish_with_message(format!("{mark} {}", crate::escape::escape(message)));
             }
             None => self
                 .printer

@@ -426,7 +426,7 @@ pub fn describe_body(body: &str) -> String {
     format!("`{}`", printable(text, EXCERPT_CHARS))
 }
 
-/// `text` on one line: whitespace runs become one space, other control characters are escaped (`\u{1b}`), bytes
+/// `text` on one line: whitespace runs become one space, other control characters are escaped (`\u001b`), bytes
 /// that were not UTF-8 become `.`, at most `max` characters (then `…`).
 fn printable(text: &str, max: usize) -> String {
     let mut out = String::new();
@@ -449,10 +449,9 @@ fn printable(text: &str, max: usize) -> String {
         if c == char::REPLACEMENT_CHARACTER {
             // A byte that was not UTF-8: shown as `hexdump -C` does.
             out.push('.');
-        } else if c.is_control() {
-            out.extend(c.escape_default());
         } else {
-            out.push(c);
+            // The one escaping rule of the tool (crate::escape).
+            crate::escape::push_escaped(&mut out, c);
         }
         count += 1;
     }
@@ -578,7 +577,7 @@ mod tests {
         // An escape sequence inside text is quoted escaped, never sent to the terminal.
         let page = format!("bad\u{1b}[2Jthing\n\n  here {}", "and more text ".repeat(5));
         assert!(
-            describe_body(&page).starts_with("`bad\\u{1b}[2Jthing here and more"),
+            describe_body(&page).starts_with("`bad\\u001b[2Jthing here and more"),
             "{}",
             describe_body(&page)
         );

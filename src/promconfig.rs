@@ -7,7 +7,7 @@
 //! schema grows with each Prometheus release and a newer key must not block a reload.
 
 use serde::Serialize;
-use serde_yaml::Value;
+use serde_json::Value;
 
 /// One problem found in a config.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -24,14 +24,14 @@ pub struct ConfigIssue {
 
 /// Check a config file's text. Empty result: nothing found.
 pub fn check(text: &str) -> Vec<ConfigIssue> {
-    let root: Value = match serde_yaml::from_str(text) {
+    let root: Value = match crate::yaml::from_str(text) {
         Ok(v) => v,
         Err(e) => {
             return vec![ConfigIssue {
                 error: true,
-                line: e.location().map(|l| l.line()),
+                line: e.line,
                 path: String::new(),
-                message: format!("not valid YAML: {e}"),
+                message: format!("not valid YAML: {}", e.message),
             }];
         }
     };
@@ -40,6 +40,8 @@ pub fn check(text: &str) -> Vec<ConfigIssue> {
         return issues;
     }
     walk(text, &root, Section::Root, "", &mut issues);
+    // Mappings are walked in key order (serde_json's map); report in the order of the text, as a reader scans it.
+    issues.sort_by_key(|i| i.line.unwrap_or(usize::MAX));
     issues
 }
 
@@ -375,15 +377,15 @@ fn type_name(section: Section) -> &'static str {
 
 fn walk(text: &str, value: &Value, section: Section, path: &str, issues: &mut Vec<ConfigIssue>) {
     match value {
-        Value::Sequence(items) => {
+        Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 walk(text, item, section, &format!("{path}[{i}]"), issues);
             }
         }
-        Value::Mapping(map) => {
+        Value::Object(map) => {
             let known = keys(section);
-            for (k, v) in map {
-                let Some(key) = k.as_str() else { continue };
+            for (key, v) in map {
+                let key = key.as_str();
                 let here = if path.is_empty() {
                     key.to_string()
                 } else {
@@ -549,7 +551,12 @@ remote_write:
         let issues = check("global:\n  scrape_interval: 15s\n bad_indent: [\n");
         assert_eq!(issues.len(), 1);
         assert!(issues[0].error && issues[0].message.starts_with("not valid YAML"));
-        assert!(issues[0].line.is_some());
+        // The line of the bad indentation itself, as serde_yaml reported it.
+        assert_eq!(issues[0].line, Some(3), "{issues:?}");
+        // The message never quotes the config (a line may hold a password).
+        let issues = check("basic_auth:\n  password: hunter2: x\n");
+        assert_eq!(issues[0].line, Some(2), "{issues:?}");
+        assert!(!issues[0].message.contains("hunter2"), "{issues:?}");
     }
 
     #[test]

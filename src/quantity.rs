@@ -13,6 +13,10 @@ use std::fmt;
 const NANO: i128 = 1_000_000_000;
 /// One gibibyte, the unit `--increase` rounds up to.
 pub const GI: i128 = 1 << 30;
+/// The largest byte count a volume size can be: Kubernetes reads quantities as int64 (`Quantity.Value()`,
+/// apimachinery `pkg/api/resource/quantity.go`) and CSI's `CapacityRange.required_bytes` is an int64, so anything
+/// larger cannot be asked of any storage driver.
+pub const MAX_BYTES: i128 = i64::MAX as i128;
 
 /// The suffix family a quantity was written in; formatting keeps it, as Kubernetes' canonical form does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +49,10 @@ pub enum QuantityError {
     InvalidPercent { text: String, reason: String },
     #[error("the result of growing {base} is too large to be a Kubernetes quantity")]
     Overflow { base: String },
+    #[error(
+        "`{text}` is larger than any volume can be: Kubernetes and CSI hold sizes as 64-bit byte counts, at most 9223372036854775807 bytes (8Ei - 1)"
+    )]
+    SizeTooLarge { text: String },
 }
 
 impl From<QuantityError> for crate::Error {
@@ -216,6 +224,57 @@ impl Quantity {
             nanos: if negative { -nanos } else { nanos },
             format,
         })
+    }
+
+    /// Parse a volume size (`--size`, `--add`): a quantity no larger than [`MAX_BYTES`]. The value is kept exact;
+    /// [`Self::whole_bytes`] rounds it for the request (so a plan can say when it did).
+    pub fn parse_size(text: &str) -> Result<Self, QuantityError> {
+        let q = Self::parse(text).map_err(|e| match e {
+            QuantityError::TooLarge { text } => QuantityError::SizeTooLarge { text },
+            other => other,
+        })?;
+        if q.bytes() > MAX_BYTES {
+            return Err(QuantityError::SizeTooLarge {
+                text: text.to_string(),
+            });
+        }
+        Ok(q)
+    }
+
+    /// Whether this is a size a volume can have (at most [`MAX_BYTES`]).
+    pub fn fits_a_volume(&self) -> bool {
+        self.bytes() <= MAX_BYTES
+    }
+
+    /// The same quantity rounded **up** to a whole byte, in binary-SI form: a volume holds whole bytes, and
+    /// Kubernetes' canonical form of a fractional byte count is a milli- or nano-value (`1073741824500m`) that no one
+    /// should be shown as a disk size. Whole decimal-SI values keep their form (`500G`).
+    pub fn whole_bytes(&self) -> Quantity {
+        let bytes = self.bytes();
+        Quantity {
+            nanos: bytes * NANO,
+            format: match self.format {
+                Format::DecimalSi | Format::DecimalExponent if self.is_whole() => self.format,
+                _ => Format::BinarySi,
+            },
+        }
+    }
+
+    /// For messages: the canonical form when this is a whole number of bytes, else the exact decimal byte count
+    /// (`0.5`, `1073741824.000000002`) — a valid quantity that reads as bytes, never `500m`.
+    pub fn size_text(&self) -> String {
+        if self.is_whole() {
+            return self.to_string();
+        }
+        let sign = if self.nanos < 0 { "-" } else { "" };
+        let abs = self.nanos.abs();
+        let frac = format!("{:09}", abs % NANO);
+        format!("{sign}{}.{}", abs / NANO, frac.trim_end_matches('0'))
+    }
+
+    /// Whether this is a whole number of bytes (no rounding needed).
+    pub fn is_whole_bytes(&self) -> bool {
+        self.is_whole()
     }
 
     /// The value in whole units (bytes for storage), rounded up as Kubernetes' `Value()` does.
@@ -608,6 +667,58 @@ mod tests {
             q("100G").checked_add(&q("1Gi")).unwrap().to_string(),
             "101073741824"
         );
+    }
+
+    #[test]
+    fn sizes_are_whole_bytes_in_canonical_form() {
+        // `--add 0.5` on 1Gi and `--size 1.000000000001Gi` (issue 15): never milli- or nano-bytes.
+        let sum = q("1Gi").checked_add(&q("0.5")).unwrap();
+        assert_eq!(sum.to_string(), "1073741824500m");
+        assert_eq!(sum.whole_bytes().to_string(), "1073741825");
+        assert!(!sum.is_whole_bytes());
+        let nano = q("1.000000000001Gi");
+        assert!(nano.to_string().ends_with('n'), "{nano}");
+        assert_eq!(nano.whole_bytes().to_string(), "1073741825");
+        assert_eq!(q("1.5Gi").whole_bytes().to_string(), "1536Mi");
+        assert_eq!(q("500G").whole_bytes().to_string(), "500G");
+        assert_eq!(q("0.5").whole_bytes().to_string(), "1");
+        assert_eq!(
+            q("100G")
+                .checked_add(&q("1Gi"))
+                .unwrap()
+                .whole_bytes()
+                .to_string(),
+            "101073741824"
+        );
+        assert!(q("1Gi").is_whole_bytes());
+        assert_eq!(q("0.5").size_text(), "0.5");
+        assert_eq!(nano.size_text(), "1073741824.001073742");
+        assert_eq!(q("1536Mi").size_text(), "1536Mi");
+    }
+
+    #[test]
+    fn sizes_larger_than_a_volume_can_be_are_refused() {
+        for text in [
+            "8Ei",
+            "9223372036854775808",
+            "100000000Ei",
+            "1e19",
+            "99999999999999999999999999999999999999999Ei",
+        ] {
+            let err = Quantity::parse_size(text).unwrap_err();
+            assert!(
+                matches!(err, QuantityError::SizeTooLarge { .. }),
+                "{text}: {err}"
+            );
+            let usage: crate::Error = err.into();
+            assert_eq!(usage.exit_code(), crate::ExitCode::Usage);
+        }
+        assert_eq!(
+            Quantity::parse_size("9223372036854775807").unwrap().bytes(),
+            MAX_BYTES
+        );
+        assert!(Quantity::parse_size("7Ei").unwrap().fits_a_volume());
+        assert!(!q("8Ei").fits_a_volume());
     }
 
     #[test]

@@ -50,6 +50,7 @@ fn prompt_error(question: &str, e: dialoguer::Error) -> crate::Error {
 impl Printer {
     /// Write a result to stdout (never suppressed by --quiet).
     pub fn result(&self, text: &str) {
+        let text = self.safe(text);
         let mut out = std::io::stdout().lock();
         // A closed pipe (e.g. `| head`) is not an error worth reporting.
         let _ = out.write_all(text.as_bytes());
@@ -62,14 +63,14 @@ impl Printer {
     /// An informational line on stderr, muted by --quiet.
     pub fn info(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{text}");
+            eprintln!("{}", self.safe(text));
         }
     }
 
     /// `warning: …` on stderr, muted by --quiet.
     pub fn warn(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{} {text}", self.paint("warning:", "33"));
+            eprintln!("{} {}", self.paint("warning:", "33"), self.safe(text));
         }
     }
 
@@ -81,27 +82,45 @@ impl Printer {
     /// A timestamped progress line on stderr (the no-terminal form of a progress bar), muted by --quiet.
     pub fn progress_line(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{} {text}", clock());
+            eprintln!("{} {}", clock(), self.safe(text));
         }
     }
 
     /// Detail shown only with -v.
     pub fn debug(&self, text: &str) {
         if self.verbose > 0 {
-            eprintln!("{text}");
+            eprintln!("{}", self.safe(text));
         }
     }
 
     /// Print an error block: `error: …`, then `  hint: …`.
     pub fn error(&self, err: &crate::Error) {
-        eprintln!("{} {err}", self.paint("error:", "31"));
+        eprintln!(
+            "{} {}",
+            self.paint("error:", "31"),
+            crate::escape::escape(&err.to_string())
+        );
         if let Some(hint) = err.hint() {
-            eprintln!("  {} {hint}", self.paint("hint:", "36"));
+            eprintln!(
+                "  {} {}",
+                self.paint("hint:", "36"),
+                crate::escape::escape(&hint)
+            );
         }
         if self.verbose > 0
             && let Some(detail) = err.status_detail()
         {
-            eprintln!("  status: {detail}");
+            eprintln!("  status: {}", crate::escape::escape(&detail));
+        }
+    }
+
+    /// Text on its way to the terminal with every control character escaped (crate::escape: a log line or an event
+    /// message from the cluster may carry terminal sequences); while colour is on, the colours we paint are kept.
+    fn safe<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        if self.color {
+            crate::escape::escape_keeping_colour(text)
+        } else {
+            crate::escape::escape(text)
         }
     }
 

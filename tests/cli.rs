@@ -215,3 +215,114 @@ fn version_prints_a_line_or_a_stable_json_object() {
     assert_eq!(doc["version"]["version"], env!("CARGO_PKG_VERSION"));
     assert!(doc["version"]["gitCommit"].is_string() && doc["version"]["target"].is_string());
 }
+
+/// Issue 14 class 11: every duration and size flag is range-checked through the real binary — exit 2 with one
+/// sentence, never a panic (exit 101/134) and never an attempt to reach the cluster. The kubeconfig points at a
+/// closed port, so a value that slipped through would end in exit 3 instead.
+#[test]
+fn out_of_range_durations_and_sizes_exit_2_with_a_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(dir.path(), "kc", Some("ctx-a"), &[("ctx-a", "alpha")]);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--request-timeout", "18446744073709551615", "reload"],
+            "too long a duration",
+        ),
+        (
+            &["--request-timeout", "99999999999999999999999", "doctor"],
+            "too long a duration",
+        ),
+        (
+            &["reload", "--timeout", "99999999999999999999h"],
+            "too long a duration",
+        ),
+        (
+            &["fix-perms", "--timeout", "2562048h"],
+            "too long a duration",
+        ),
+        (
+            &["resize", "--size", "1Gi", "--timeout", "9223372037s"],
+            "too long a duration",
+        ),
+        (
+            &[
+                "resize",
+                "--size",
+                "99999999999999999999999999999999999999999Ei",
+            ],
+            "larger than any volume can be",
+        ),
+        (
+            &["resize", "--size", "8Ei"],
+            "larger than any volume can be",
+        ),
+        (
+            &["resize", "--add", "1e19"],
+            "larger than any volume can be",
+        ),
+        (
+            &["resize", "--increase", "9999999999999999999%"],
+            "is not a percentage",
+        ),
+    ];
+    for (args, sentence) in cases {
+        let run = prom_with(&kc, &[], args);
+        assert_eq!(run.code, 2, "{args:?}\n{run}");
+        assert!(run.stderr.contains(sentence), "{args:?}\n{run}");
+        assert!(!run.stderr.contains("panicked"), "{args:?}\n{run}");
+        assert_eq!(
+            run.stderr
+                .lines()
+                .filter(|l| l.starts_with("error:"))
+                .count(),
+            1,
+            "one error sentence: {args:?}\n{run}"
+        );
+    }
+    // The longest accepted duration is accepted (and then the closed port is the problem, exit 3).
+    let run = prom_with(&kc, &[], &["--request-timeout", "2562047h", "reload"]);
+    assert_eq!(run.code, 3, "{run}");
+}
+
+/// Issue 15: colour only on a terminal whose environment allows it. The plugin runs on a pseudo-terminal
+/// (util-linux `script`) and fails on a closed port, which prints its `error:` label in red; under `TERM=dumb` or
+/// `NO_COLOR` not one escape byte reaches the terminal.
+#[test]
+fn no_colour_under_term_dumb_or_no_color() {
+    if !have("script") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(dir.path(), "kc", Some("ctx-a"), &[("ctx-a", "alpha")]);
+    let on_terminal = |env: &[(&str, &str)]| {
+        let home = tempfile::tempdir().unwrap();
+        let line = format!(
+            "{} resize --size 1Gi --request-timeout 5s",
+            env!("CARGO_BIN_EXE_kubectl-prom")
+        );
+        let mut cmd = Command::new("script");
+        cmd.args(["-qefc", &line, "/dev/null"])
+            .env("KUBECONFIG", &kc)
+            .env("HOME", home.path())
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run script(1)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_terminal(&[("TERM", "xterm")]);
+    assert!(
+        coloured.contains("\u{1b}[31merror:"),
+        "a terminal gets colour: {coloured:?}"
+    );
+    for env in [
+        &[("TERM", "dumb")][..],
+        &[("TERM", "xterm"), ("NO_COLOR", "1")][..],
+    ] {
+        let plain = on_terminal(env);
+        assert!(plain.contains("error:"), "{env:?}: {plain:?}");
+        assert!(!plain.contains('\u{1b}'), "{env:?}: {plain:?}");
+    }
+}

@@ -340,11 +340,10 @@ fn the_validator_rejects_what_krew_rejects() {
 fn validate_manifest(path: &Path, dist: &Path, scratch: &Path) -> Vec<String> {
     let mut problems = Vec::new();
     let text = std::fs::read_to_string(path).expect("manifest readable");
-    let yaml: serde_yaml::Value = match serde_yaml::from_str(&text) {
+    let m: Value = match serde_saphyr::from_str(&text) {
         Ok(v) => v,
         Err(e) => return vec![format!("not YAML: {e}")],
     };
-    let m: Value = serde_json::to_value(yaml).expect("YAML maps to JSON");
     let field = |v: &Value, key: &str| {
         v.get(key)
             .and_then(Value::as_str)

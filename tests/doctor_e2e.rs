@@ -237,7 +237,7 @@ fn handmade_chmod_is_prom_403_a_warning_that_fails_only_with_fail_on_warning() {
 }
 
 #[test]
-fn kps_missing_volume_is_prom_502_naming_the_claim_template() {
+fn kps_missing_volume_is_prom_502_renaming_the_mount() {
     let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cluster) = start("kps-missing-volume") else {
         return;
@@ -257,10 +257,15 @@ fn kps_missing_volume_is_prom_502_naming_the_claim_template() {
             .contains("`prometheus-kps-kube-prometheus-stack-prometheus-db`"),
         "{f:#}"
     );
+    // The mount is renamed to the volume that holds the data, never the claim template (issue 14 class 7).
     assert!(
         f["fix"].as_str().unwrap().contains(
-            r#"kubectl patch prometheus/kps-kube-prometheus-stack-prometheus -n monitoring --type merge -p '{"spec":{"storage":{"volumeClaimTemplate":{"metadata":{"name":"prometheus-db"}}}}}'"#
+            r#"kubectl patch prometheus/kps-kube-prometheus-stack-prometheus -n monitoring --type json -p '[{"op":"test","path":"/spec/initContainers/0/volumeMounts/0/name","value":"prometheus-db"},{"op":"replace","path":"/spec/initContainers/0/volumeMounts/0/name","value":"prometheus-kps-kube-prometheus-stack-prometheus-db"}]'"#
         ),
+        "{f:#}"
+    );
+    assert!(
+        !f["fix"].as_str().unwrap().contains("volumeClaimTemplate"),
         "{f:#}"
     );
     let endpoints = finding(&report, "PROM-501");

@@ -45,9 +45,9 @@ fn resource_version(obj: &Value) -> Value {
 /// Every bearer token in a kubeconfig (the `token:` values of its users).
 fn tokens_in(kubeconfig: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(kubeconfig).expect("read kubeconfig");
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("kubeconfig is YAML");
+    let doc: Value = serde_saphyr::from_str(&text).expect("kubeconfig is YAML");
     doc["users"]
-        .as_sequence()
+        .as_array()
         .into_iter()
         .flatten()
         .filter_map(|u| u["user"]["token"].as_str().map(String::from))

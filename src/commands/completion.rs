@@ -443,6 +443,16 @@ fn record(kube: &mut KubeArgs, arg: &clap::Arg, value: &str) {
         "user" => kube.user = Some(value),
         "namespace" => kube.namespace = Some(value),
         "all_namespaces" => kube.all_namespaces = true,
+        "server" => kube.server = Some(value),
+        "token" => kube.token = Some(value),
+        "as_user" => kube.as_user = Some(value),
+        "as_group" => kube.as_group.push(value),
+        "as_uid" => kube.as_uid = Some(value),
+        "insecure_skip_tls_verify" => kube.insecure_skip_tls_verify = true,
+        "certificate_authority" => kube.certificate_authority = Some(PathBuf::from(value)),
+        "client_certificate" => kube.client_certificate = Some(PathBuf::from(value)),
+        "client_key" => kube.client_key = Some(PathBuf::from(value)),
+        "tls_server_name" => kube.tls_server_name = Some(value),
         _ => {}
     }
 }
@@ -454,7 +464,9 @@ fn values_for(arg: &clap::Arg) -> Want {
         "cluster" => return Want::Clusters,
         "user" => return Want::Users,
         "namespace" => return Want::Namespaces,
-        "kubeconfig" => return Want::Files,
+        "kubeconfig" | "certificate_authority" | "client_certificate" | "client_key" => {
+            return Want::Files;
+        }
         "from_dump" => return Want::Dirs,
         _ => {}
     }
@@ -602,19 +614,22 @@ pub fn kubeconfig_names(kubeconfig: &kube::config::Kubeconfig, want: &Want) -> V
 /// A client for completion: the same kubeconfig resolution as every verb, with short timeouts; and the scope
 /// (`-A`, `-n`, else the context's namespace) target lookups use.
 async fn quick_client(kube: &KubeArgs) -> Result<(kube::Client, Scope)> {
-    let mut config = crate::app::kube_config(kube).await?;
-    config.connect_timeout = Some(COMPLETION_BUDGET);
-    config.read_timeout = Some(COMPLETION_BUDGET);
-    if let Some(ns) = &kube.namespace {
-        config.default_namespace = ns.clone();
-    }
+    // The one client constructor every verb uses, with every wait (connecting, reading, a credential plugin) inside
+    // the completion budget and no retry.
+    let (client, default_namespace) = crate::app::client(
+        kube,
+        &crate::app::ClientOptions {
+            requests: crate::accounting::RequestStats::default(),
+            retry: false,
+            budget: Some(COMPLETION_BUDGET),
+        },
+    )
+    .await?;
     let scope = if kube.all_namespaces {
         Scope::AllNamespaces
     } else {
-        Scope::Namespace(config.default_namespace.clone())
+        Scope::Namespace(kube.namespace.clone().unwrap_or(default_namespace))
     };
-    let client =
-        kube::Client::try_from(config).map_err(Error::kube("create a client for completion"))?;
     Ok((client, scope))
 }
 

@@ -144,7 +144,7 @@ mod tests {
             .split("\n---\n")
             .partition(|d| d.contains("\nkind: Pod\n"));
         std::fs::write(dir.path().join("extra.yaml"), rest.join("\n---\n")).unwrap();
-        let pod: serde_json::Value = serde_yaml::from_str(pods[0]).unwrap();
+        let pod: serde_json::Value = crate::yaml::from_str(pods[0]).unwrap();
         let list = serde_json::json!({"kind": "PodList", "apiVersion": "v1", "items": [pod]});
         std::fs::write(
             ns.join("pods.json"),

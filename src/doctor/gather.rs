@@ -47,6 +47,12 @@ pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
         discover::include_named_pod(client, &ctx.settings.scope, t, &mut inventory).await?;
     }
     let mut instances = discover::find_instances(&inventory);
+    if instances.is_empty()
+        && let Scope::Namespace(ns) = &ctx.settings.scope
+        && let Some(existing) = namespaces_if_missing(client, ns).await
+    {
+        return Err(missing_namespace(ns, &existing));
+    }
     if let (Some(t), Some(parsed)) = (target, parsed) {
         // The names that are there, so a typo gets its near name (issue 9), as discover::resolve_one does.
         let found: Vec<String> = instances.iter().map(discover::target_arg).collect();
@@ -183,6 +189,42 @@ pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
         instances,
         source: scope_text(&ctx.settings.scope),
     })
+}
+
+/// When namespace `ns` does not exist: the names of those that do (empty when they may not be listed). `None` when
+/// it exists, or when we may not tell (a user without `get namespaces` keeps the old answer: nothing found there).
+async fn namespaces_if_missing(client: &kube::Client, ns: &str) -> Option<Vec<String>> {
+    let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    match api.get_opt(ns).await {
+        Ok(None) => Some(
+            api.list_metadata(&ListParams::default())
+                .await
+                .map(|list| {
+                    list.items
+                        .into_iter()
+                        .filter_map(|n| n.metadata.name)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        _ => None,
+    }
+}
+
+/// `doctor -n typo` (issue 15): an error naming the namespaces that exist, never an empty report with exit 0.
+fn missing_namespace(ns: &str, existing: &[String]) -> Error {
+    Error::Target {
+        message: format!("namespace `{ns}` does not exist"),
+        hint: Some(if existing.is_empty() {
+            "`kubectl get namespaces` lists the namespaces; or look in all of them with -A"
+                .to_string()
+        } else {
+            format!(
+                "the namespaces are: {}; or look in all of them with -A",
+                existing.join(", ")
+            )
+        }),
+    }
 }
 
 fn scope_text(scope: &Scope) -> String {
@@ -499,6 +541,21 @@ async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<LiveStatus> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_missing_namespace_names_those_that_exist() {
+        let err = missing_namespace("monitoirng", &["default".into(), "monitoring".into()]);
+        assert_eq!(err.exit_code(), crate::ExitCode::Usage);
+        assert_eq!(err.to_string(), "namespace `monitoirng` does not exist");
+        assert!(err.hint().unwrap().contains("default, monitoring"));
+        assert!(
+            missing_namespace("x", &[])
+                .hint()
+                .unwrap()
+                .contains("kubectl get namespaces")
+        );
+    }
+
     use super::*;
 
     #[test]

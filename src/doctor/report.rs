@@ -123,18 +123,21 @@ fn severity_label(color: bool, s: Severity) -> String {
     paint(color, text, ansi)
 }
 
-/// The report for a person.
+/// The report for a person. Everything in it may quote the cluster (log lines, event messages, Prometheus answers,
+/// object names), so every field is escaped (crate::escape) before it is painted: a log line carrying terminal
+/// sequences is shown, never obeyed.
 pub fn render_human(report: &Report, color: bool) -> String {
+    use crate::escape::escape;
     let mut out = String::new();
     if report.instances.is_empty() {
         out.push_str(&format!(
             "No Prometheus server found in {}.\n",
-            report.source
+            escape(&report.source)
         ));
         return out;
     }
     for inst in &report.instances {
-        out.push_str(&paint(color, &inst.description, "1"));
+        out.push_str(&paint(color, &escape(&inst.description), "1"));
         out.push('\n');
         if inst.findings.is_empty() {
             out.push_str("  no problems found\n\n");
@@ -146,13 +149,13 @@ pub fn render_human(report: &Report, color: bool) -> String {
                 severity_label(color, f.severity),
                 f.id,
                 f.title,
-                f.object
+                escape(&f.object)
             ));
             for e in &f.evidence {
-                out.push_str(&format!("      seen:  {e}\n"));
+                out.push_str(&format!("      seen:  {}\n", escape(e)));
             }
-            out.push_str(&format!("      means: {}\n", f.meaning));
-            out.push_str(&format!("      fix:   {}\n", f.fix));
+            out.push_str(&format!("      means: {}\n", escape(&f.meaning)));
+            out.push_str(&format!("      fix:   {}\n", escape(&f.fix)));
         }
         out.push('\n');
     }
@@ -164,7 +167,7 @@ pub fn render_human(report: &Report, color: bool) -> String {
         s.info,
         s.instances,
         if s.instances == 1 { "" } else { "s" },
-        report.source
+        escape(&report.source)
     ));
     out
 }
@@ -264,6 +267,30 @@ mod tests {
         let report = build(&snapshot(vec![instance(HANDMADE, &[])]));
         assert!(!render_human(&report, false).contains('\x1b'));
         assert!(render_human(&report, true).contains("\x1b[33mWARNING"));
+    }
+
+    #[test]
+    fn quoted_log_lines_cannot_drive_the_terminal() {
+        let hostile = "ts=x level=error msg=\"\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[Hno space left on device\" err=\"write /prometheus/wal/00000001: no space left on device\"\n";
+        let disk = instance(CHART, &[("prometheus-server", false, hostile)]);
+        let report = build(&snapshot(vec![disk]));
+        assert_eq!(report.instances[0].findings[0].id, "PROM-201");
+        for color in [false, true] {
+            let human = render_human(&report, color);
+            assert!(human.contains("\\u001b]0;owned\\u0007"), "{human}");
+            // Only our own colour sequences remain.
+            let stripped = human
+                .replace("\u{1b}[0m", "")
+                .replace("\u{1b}[1;31m", "")
+                .replace("\u{1b}[33m", "")
+                .replace("\u{1b}[36m", "")
+                .replace("\u{1b}[1m", "");
+            assert!(!stripped.contains('\u{1b}'), "{stripped:?}");
+            assert!(!stripped.contains('\u{7}'), "{stripped:?}");
+        }
+        // The JSON keeps the exact text.
+        let json: serde_json::Value = serde_json::from_str(&render_json(&report).unwrap()).unwrap();
+        assert!(json.to_string().contains("\\u001b]0;owned"));
     }
 
     #[test]

@@ -340,9 +340,9 @@ impl Objects {
 
     /// Objects from YAML (one or more documents) or JSON text, as `kubectl get -o yaml|json` writes them.
     pub fn add_text(&mut self, text: &str) -> Result<(), String> {
-        use serde::Deserialize;
-        for doc in serde_yaml::Deserializer::from_str(text) {
-            let value = serde_json::Value::deserialize(doc).map_err(|e| e.to_string())?;
+        let docs: Vec<serde_json::Value> =
+            crate::yaml::documents(text).map_err(|e| e.to_string())?;
+        for value in docs {
             if value.is_null() {
                 continue;
             }

@@ -566,7 +566,7 @@ fn values_change(
     for (k, v) in security_delta(&SecurityFields::default(), after) {
         full.insert(k, v);
     }
-    let yaml = serde_yaml::to_string(&Value::Object(full)).unwrap_or_default();
+    let yaml = crate::yaml::to_string(&Value::Object(full));
     Some(ValuesChange {
         release,
         key: key.to_string(),

@@ -26,8 +26,8 @@ impl SizeRequest {
         increase: Option<&str>,
     ) -> crate::Result<Self> {
         let request = match (size, add, increase) {
-            (Some(size), None, None) => SizeRequest::Absolute(Quantity::parse(size)?),
-            (None, Some(add), None) => SizeRequest::Add(Quantity::parse(add)?),
+            (Some(size), None, None) => SizeRequest::Absolute(Quantity::parse_size(size)?),
+            (None, Some(add), None) => SizeRequest::Add(Quantity::parse_size(add)?),
             (None, None, Some(pct)) => SizeRequest::Increase(Percent::parse(pct)?),
             _ => {
                 return Err(crate::Error::usage(
@@ -39,7 +39,7 @@ impl SizeRequest {
         match request {
             SizeRequest::Absolute(q) | SizeRequest::Add(q) if q.bytes() <= 0 => {
                 Err(crate::Error::usage(
-                    format!("`{q}` is not a positive size"),
+                    format!("`{}` is not a positive size", q.size_text()),
                     Some("resize only grows volumes; give a size larger than 0".to_string()),
                 ))
             }
@@ -47,21 +47,35 @@ impl SizeRequest {
         }
     }
 
-    /// The target size, given the largest size any claim has now.
+    /// The target size, given the largest size any claim has now: exact (the plan rounds it up to a whole byte with
+    /// `Quantity::whole_bytes` and says so), and never more than a volume can be (`quantity::MAX_BYTES`).
     pub fn target(&self, current: Quantity) -> crate::Result<Quantity> {
-        let overflow = || crate::Error::usage(format!("growing {current} overflows"), None);
-        match self {
-            SizeRequest::Absolute(q) => Ok(*q),
-            SizeRequest::Add(q) => current.checked_add(q).ok_or_else(overflow),
-            SizeRequest::Increase(p) => Ok(current.increase_by_percent(p)?),
+        let overflow = || {
+            crate::Error::usage(
+                format!(
+                    "{} on {current} gives more than any volume can be: Kubernetes and CSI hold sizes as 64-bit byte counts, at most 8Ei - 1 byte",
+                    self.flag()
+                ),
+                Some("ask for a size the storage can provide, e.g. --increase 25%".to_string()),
+            )
+        };
+        let target = match self {
+            SizeRequest::Absolute(q) => *q,
+            SizeRequest::Add(q) => current.checked_add(q).ok_or_else(overflow)?,
+            SizeRequest::Increase(p) => current.increase_by_percent(p).map_err(|_| overflow())?,
+        };
+        if target.fits_a_volume() {
+            Ok(target)
+        } else {
+            Err(overflow())
         }
     }
 
     /// How the request reads in messages: `--size 1300Gi`.
     pub fn flag(&self) -> String {
         match self {
-            SizeRequest::Absolute(q) => format!("--size {q}"),
-            SizeRequest::Add(q) => format!("--add {q}"),
+            SizeRequest::Absolute(q) => format!("--size {}", q.size_text()),
+            SizeRequest::Add(q) => format!("--add {}", q.size_text()),
             SizeRequest::Increase(p) => format!("--increase {p}"),
         }
     }

@@ -385,7 +385,10 @@ pub fn plan(
     else {
         return Err(Error::usage("no claim to resize", None));
     };
-    let target = request.target(largest)?;
+    let exact = request.target(largest)?;
+    // A volume holds whole bytes: a fractional target is rounded up (never printed as milli- or nano-bytes) and the
+    // plan says so below (issue 15).
+    let target = exact.whole_bytes();
 
     // Never shrink, never "resize" to the same size: refused before any request is sent. A claim whose pending
     // request already is the target (an earlier run was interrupted) needs no patch, only following.
@@ -419,6 +422,13 @@ pub fn plan(
     let mut steps: Vec<(Phase, Step)> = Vec::new();
     let mut warnings = Vec::new();
     let mut notes = Vec::new();
+    if !exact.is_whole_bytes() {
+        notes.push(format!(
+            "{} gives {} bytes, not a whole number: rounded up to {target} (a volume holds whole bytes)",
+            request.flag(),
+            exact.size_text()
+        ));
+    }
     let mut claims = Vec::new();
     let mut class_fixes: Vec<String> = Vec::new();
     for (claim, name, capacity, requested) in &sized {

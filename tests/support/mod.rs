@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 pub use kube_sim::{Cluster, Options};
 
+pub mod proxy;
+
 /// Start a scenario, or print a skip notice (not root, no `prometheus`) and return None; under
 /// `KUBE_SIM_REQUIRE=1` (CI) an unavailable machine is a failure instead.
 pub fn start(scenario: &str) -> Option<Cluster> {

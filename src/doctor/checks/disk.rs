@@ -238,17 +238,24 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
             .map(|q| q.bytes())
             .min();
         // 80% of the volume, in the largest unit Prometheus's size flag accepts that keeps it a whole number.
-        let suggestion = capacity
-            .map(|b| b as f64 * 0.8)
-            .map(|b| {
-                if b >= 1e9 {
-                    format!("{}GB", (b / 1e9).floor())
-                } else {
-                    format!("{}MB", (b / 1e6).floor())
-                }
-            })
+        let limit = capacity.map(|b| b as f64 * 0.8).map(|b| {
+            if b >= 1e9 {
+                ((b / 1e9).floor(), "GB", 1e9)
+            } else {
+                ((b / 1e6).floor(), "MB", 1e6)
+            }
+        });
+        let suggestion = limit
+            .map(|(n, unit, _)| format!("{n}{unit}"))
             .unwrap_or_else(|| "<80% of the volume>".into());
-        let how = match &s.instance.flavour {
+        // A size limit below what the TSDB holds now makes Prometheus delete its oldest blocks at the next
+        // compaction: that is history lost, so the fix says it when the usage shows it (issue 14 class 7's review).
+        let used = s.usage.iter().map(|u| u.used_bytes).max();
+        let deletes = match (limit, used) {
+            (Some((n, _, scale)), Some(used)) if used as f64 > n * scale => Some(used),
+            _ => None,
+        };
+        let mut how = match &s.instance.flavour {
             Flavour::Chart { release, .. } => {
                 format!(
                     "set `server.retentionSize: {suggestion}` in release {release}'s values and `helm upgrade`"
@@ -263,6 +270,14 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
                 s.instance.container
             ),
         };
+        if let Some(used) = deletes {
+            how.push_str(&format!(
+                "; but {} is used now, more than {suggestion}: Prometheus would delete its oldest blocks down to that \
+                 size at the next compaction, so grow the volume first (`{}`) or set a limit above the usage",
+                human_bytes(used),
+                s.prom_command("resize --increase 50%")
+            ));
+        }
         out.push(Finding::new(
             "PROM-206",
             s.target(),
@@ -379,6 +394,32 @@ mod tests {
         let small = HANDMADE.replace("storage: 20Gi", "storage: 32Mi");
         let f = check(&instance(&small, &[]));
         assert!(f.iter().any(|f| f.id == "PROM-206" && f.fix.contains("--storage.tsdb.retention.size=26MB")), "{f:?}");
+    }
+
+    #[test]
+    fn a_retention_size_below_the_usage_says_it_deletes_history() {
+        // 8Gi volume → 6GB suggested; 7Gi used is more: the fix must say blocks would be deleted.
+        let mut s = instance(CHART, &[]);
+        s.usage = vec![usage(7.0)];
+        let f = check(&s);
+        let retention = f.iter().find(|f| f.id == "PROM-206").expect("PROM-206");
+        assert!(
+            retention.fix.contains(
+                "7.0Gi is used now, more than 6GB: Prometheus would delete its oldest blocks"
+            ),
+            "{}",
+            retention.fix
+        );
+        assert!(
+            retention.fix.contains(
+                "kubectl prom resize deploy/prometheus-server -n monitoring --increase 50%"
+            )
+        );
+        // 2Gi used: the limit deletes nothing and the fix says nothing more.
+        s.usage = vec![usage(2.0)];
+        let f = check(&s);
+        let retention = f.iter().find(|f| f.id == "PROM-206").expect("PROM-206");
+        assert!(!retention.fix.contains("delete"), "{}", retention.fix);
     }
 
     #[test]

@@ -99,6 +99,48 @@ pub(crate) fn still_current<'a>(
         .then(|| (last.0, last.1.clone()))
 }
 
+/// What a `fix:` line must never ask for (issue 14 class 7): an action that deletes, orphans or replaces a claim or
+/// a pod, or moves Prometheus onto a volume without its data. Returns the reason when `fix` does. Every finding a
+/// unit test renders passes through it (`Finding::new` asserts it under `cfg(test)`), and `every_fix_keeps_the_data`
+/// walks the catalog through representative snapshots.
+#[cfg(test)]
+pub(crate) fn endangers_data(fix: &str) -> Option<&'static str> {
+    let f = fix.to_ascii_lowercase();
+    let rules: &[(&[&str], &str)] = &[
+        (
+            &[
+                "kubectl delete",
+                "kubectl replace --force",
+                "helm uninstall",
+                "helm delete",
+            ],
+            "deletes objects (pods, claims, or the workload that owns them)",
+        ),
+        (&["--cascade=orphan", "--cascade orphan"], "orphans pods"),
+        (
+            &[
+                "volumeclaimtemplate",
+                "storagespec",
+                "persistentvolumeclaimretentionpolicy",
+            ],
+            "changes the claim template or its retention: new, empty claims, or claims deleted with the workload",
+        ),
+        (&["claimname"], "points the pod at another claim"),
+        (
+            &["emptydir", "add a volume", "add a new volume"],
+            "puts a mount on a new, empty volume",
+        ),
+        (
+            &[" rm ", "rm -", "truncate ", "mkfs"],
+            "deletes data on the volume",
+        ),
+    ];
+    rules
+        .iter()
+        .find(|(needles, _)| needles.iter().any(|n| f.contains(n)))
+        .map(|(_, why)| *why)
+}
+
 #[cfg(test)]
 pub(crate) mod fixtures {
     //! Test snapshots built from the YAML fixtures in tests/fixtures/doctor/ through the same assembly as
@@ -163,5 +205,179 @@ pub(crate) mod fixtures {
             env!("CARGO_MANIFEST_DIR")
         ))
         .expect("log fixture")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::checks::fixtures::{self, CHART, HANDMADE, KPS, instance, log};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn the_data_guard_refuses_what_loses_data() {
+        // The PROM-502 fix doctor used to print (issue 14 class 7): new, empty claims.
+        let old = "name the claim template explicitly so `prometheus-db` exists: kubectl patch prometheus/p -n m --type merge -p '{\"spec\":{\"storage\":{\"volumeClaimTemplate\":{\"metadata\":{\"name\":\"prometheus-db\"}}}}}'";
+        assert!(endangers_data(old).is_some());
+        for bad in [
+            "kubectl delete pvc prometheus-db-0 -n m",
+            "kubectl delete pod prometheus-0 -n m",
+            "kubectl delete sts prometheus --cascade=orphan",
+            "helm uninstall kps",
+            "add a volume named `x` to deploy/p",
+            "kubectl exec p -- rm -rf /prometheus/wal",
+            "set claimName: other",
+        ] {
+            assert!(endangers_data(bad).is_some(), "{bad}");
+        }
+        for good in [
+            "kubectl prom resize deploy/p -n m --increase 50%",
+            "kubectl prom fix-perms prometheus/p -n m",
+            "kubectl logs p -n m -c prometheus --previous",
+        ] {
+            assert_eq!(endangers_data(good), None, "{good}");
+        }
+    }
+
+    /// Every check's fix, rendered from representative snapshots of the three install shapes with every log fixture
+    /// in every container, previous and current: none may endanger data, and every check of the catalog is reached
+    /// except the ones named here with the reason (they need live answers the fixtures' matrix does not vary).
+    #[test]
+    fn every_fix_keeps_the_data() {
+        let logs = [
+            "v2-chart-disk-full.log",
+            "v2.42-permission-denied.log",
+            "v2.42-reload-failed-then-ok.log",
+            "v2.42-sigbus-disk-full.log",
+            "v2.42-startup-config-error-json.log",
+            "v2.42-startup-config-error.log",
+            "v3-append-failed.log",
+            "v3-disk-full-query-log.log",
+            "v3-lock-conflict.log",
+            "v3-permission-denied.log",
+            "v3-reload-failed.log",
+            "v3-startup-config-error-json.log",
+            "v3-wal-repair.log",
+            "v3.0-fatal-run-group.log",
+            "sidecar-config-reloader-403.log",
+            "sidecar-config-reloader-404.log",
+            "sidecar-config-reloader-500.log",
+            "sidecar-jimmidyson-403.log",
+        ];
+        let mut seen: BTreeMap<&'static str, String> = BTreeMap::new();
+        let mut walk = |s: &crate::doctor::snapshot::InstanceSnapshot| {
+            for f in run(s) {
+                assert_eq!(endangers_data(&f.fix), None, "{}: {}", f.id, f.fix);
+                seen.entry(f.id).or_insert(f.fix);
+            }
+        };
+        for (yaml, containers) in [
+            (
+                CHART,
+                &["prometheus-server", "prometheus-server-configmap-reload"][..],
+            ),
+            (KPS, &["prometheus", "config-reloader"][..]),
+            (HANDMADE, &["prometheus"][..]),
+        ] {
+            walk(&instance(yaml, &[]));
+            for name in logs {
+                let text = log(name);
+                for container in containers {
+                    for previous in [false, true] {
+                        walk(&instance(yaml, &[(container, previous, &text)]));
+                    }
+                }
+            }
+        }
+        // The checks the log matrix does not reach, each from the state that produces it.
+        let chart_pod = "prometheus-server-6d9f8b7c4-x2x9k";
+        let crash = CHART.replace(
+            "    state:\n      running:\n        startedAt: \"2026-11-21T10:00:00Z\"\n",
+            "    state:\n      waiting:\n        reason: CrashLoopBackOff\n    lastState:\n      terminated:\n        exitCode: 137\n        reason: OOMKilled\n",
+        ).replace("    ready: true\n    restartCount: 0\n", "    ready: false\n    restartCount: 6\n");
+        let pull = CHART.replace(
+            "    state:\n      running:\n        startedAt: \"2026-11-21T10:00:00Z\"\n",
+            "    state:\n      waiting:\n        reason: ImagePullBackOff\n        message: back-off pulling image\n",
+        );
+        let mut crashing = instance(&crash, &[]);
+        crashing.events.push(k8s_openapi::api::core::v1::Event {
+            reason: Some("Unhealthy".into()),
+            message: Some("Readiness probe failed: HTTP probe failed with statuscode: 503".into()),
+            involved_object: k8s_openapi::api::core::v1::ObjectReference {
+                kind: Some("Pod".into()),
+                name: Some(chart_pod.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        walk(&crashing);
+        walk(&instance(&pull, &[]));
+        walk(&instance(&serving::tests::kps_not_created(), &[]));
+        walk(&instance(
+            &fixtures::with_item_after(
+                CHART,
+                "--web.enable-lifecycle",
+                "--web.route-prefix=/prometheus",
+            ),
+            &[],
+        ));
+        walk(&instance(
+            &CHART.replace("        fsGroup: 65534\n", ""),
+            &[],
+        ));
+        let gi: u64 = 1 << 30;
+        for used in [7.0, 7.8, 4.0] {
+            let mut s = instance(CHART, &[]);
+            s.usage = vec![crate::doctor::snapshot::VolumeUsage {
+                pod: chart_pod.into(),
+                volume: "storage-volume".into(),
+                pvc: Some("prometheus-server".into()),
+                capacity_bytes: 8 * gi,
+                used_bytes: (used * gi as f64) as u64,
+                available_bytes: 8 * gi - (used * gi as f64) as u64,
+            }];
+            s.live.push(crate::doctor::snapshot::LiveStatus {
+                pod: chart_pod.into(),
+                ingestion_rate: Some(20_000.0),
+                flags: Some([("storage.tsdb.wal-compression".to_string(), "false".to_string())].into()),
+                targets: Some(serde_json::json!({"activeTargets": [
+                    {"scrapePool": "node", "scrapeUrl": "http://10.0.0.1:9100/metrics", "health": "down", "lastError": "connection refused"}
+                ]})),
+                ..Default::default()
+            });
+            s.gaps.push(crate::doctor::snapshot::Gap {
+                data: crate::doctor::catalog::Data::Events,
+                reason: "forbidden".into(),
+            });
+            walk(&s);
+        }
+        let mut silent = instance(CHART, &[]);
+        silent.live.push(crate::doctor::snapshot::LiveStatus {
+            pod: chart_pod.into(),
+            error: Some("no answer within 30s".into()),
+            ..Default::default()
+        });
+        walk(&silent);
+        for (yaml, container, line) in [
+            (CHART, "prometheus-server", "ts=2026-11-21T11:00:00.000Z caller=manager.go:1 level=error component=\"rule manager\" msg=\"loading groups failed\" err=\"/etc/config/alerting_rules.yml: yaml: line 3: did not find expected key\""),
+            (CHART, "prometheus-server", "ts=2026-11-21T11:00:00.000Z caller=main.go:1 level=warn msg=\"These queries didn't finish in prometheus' last run:\" queries=\"[]\""),
+            (
+                &CHART.replace("  - type: Ready\n    status: \"True\"\n", "  - type: Ready\n    status: \"True\"\n    lastTransitionTime: \"2026-11-21T10:00:30Z\"\n"),
+                "prometheus-server-configmap-reload",
+                "level=error ts=2026-11-21T11:00:05.000Z caller=runutil.go:100 msg=\"function failed. Retrying in next tick\" err=\"trigger reload: reload request failed: Post \\\"http://127.0.0.1:9090/-/reload\\\": dial tcp 127.0.0.1:9090: connect: connection refused\"",
+            ),
+        ] {
+            walk(&instance(yaml, &[(container, false, line)]));
+        }
+        let missing: Vec<&str> = CATALOG
+            .iter()
+            .map(|c| c.id)
+            .filter(|id| !seen.contains_key(id))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "checks never rendered by the walk: {missing:?}\nrendered: {:#?}",
+            seen
+        );
     }
 }

@@ -35,6 +35,99 @@ fn probe_path(p: &Option<Probe>) -> Option<String> {
     p.as_ref()?.http_get.as_ref()?.path.clone()
 }
 
+/// Where a container of a pod spec (as JSON) mounts `volume`: `(field, container index, mount index, container)`,
+/// `field` being `initContainers` or `containers`.
+fn mount_of(
+    spec: &serde_json::Value,
+    volume: &str,
+) -> Option<(&'static str, usize, usize, String)> {
+    ["initContainers", "containers"]
+        .into_iter()
+        .find_map(|field| {
+            spec.get(field)?
+                .as_array()?
+                .iter()
+                .enumerate()
+                .find_map(|(i, c)| {
+                    let j = c
+                        .get("volumeMounts")?
+                        .as_array()?
+                        .iter()
+                        .position(|m| m.get("name").and_then(|n| n.as_str()) == Some(volume))?;
+                    Some((field, i, j, c.get("name")?.as_str()?.to_string()))
+                })
+        })
+}
+
+/// PROM-502's fix. It renames the *mount* to the volume that exists and never the volume or claim template: a
+/// renamed claim template makes the StatefulSet controller create new, empty claims (`<template>-<pod>`) and
+/// orphans the ones holding the history (issue 14 class 7). Where the mount can be located the fix is a JSON patch
+/// whose `test` op makes it apply only to the object as doctor saw it.
+fn missing_volume_fix(
+    s: &InstanceSnapshot,
+    missing: &str,
+    guess: Option<&str>,
+    candidates: &[String],
+) -> String {
+    let ns = &s.instance.namespace;
+    // The object to patch and the pod spec inside it (JSON pointer prefix).
+    let (object, spec, prefix) = match &s.instance.flavour {
+        Flavour::Operator { prometheus } => (
+            format!("prometheus/{prometheus}"),
+            s.prometheus.as_ref().and_then(|p| p.get("spec")).cloned(),
+            "/spec",
+        ),
+        _ => {
+            let workload = s
+                .instance
+                .workloads
+                .iter()
+                .find(|w| w.kind != crate::discover::WorkloadKind::Pod);
+            (
+                workload.map(|w| w.display()).unwrap_or_else(|| s.target()),
+                workload
+                    .and(s.pod_spec())
+                    .and_then(|sp| serde_json::to_value(sp).ok()),
+                "/spec/template/spec",
+            )
+        }
+    };
+    let located = spec.as_ref().and_then(|sp| mount_of(sp, missing));
+    let Some(volume) = guess else {
+        let mut volumes: Vec<&str> = candidates.iter().map(String::as_str).collect();
+        volumes.sort_unstable();
+        volumes.dedup();
+        let container = located
+            .as_ref()
+            .map(|(_, _, _, c)| format!(" of container {c}"))
+            .unwrap_or_default();
+        return format!(
+            "remove the volumeMount `{missing}`{container} from {object}, or rename it to one of the pod's volumes ({}); do not add a new volume for it: a new volume starts empty",
+            if volumes.is_empty() {
+                "none found".to_string()
+            } else {
+                volumes.join(", ")
+            }
+        );
+    };
+    let helm = match &s.instance.flavour {
+        Flavour::Operator { .. } => " (installed with kube-prometheus-stack: rename it in prometheus.prometheusSpec.initContainers/containers too, or the next upgrade brings it back)".to_string(),
+        Flavour::Chart { release, .. } => format!(" (then make the same change in release {release}'s values, or the next upgrade brings it back)"),
+        Flavour::Plain => String::new(),
+    };
+    match located {
+        Some((field, i, j, container)) => {
+            let path = format!("{prefix}/{field}/{i}/volumeMounts/{j}/name");
+            format!(
+                "rename the mount, not the volume (renaming the volume or claim template would start Prometheus on new, empty claims): container {container} mounts `{missing}`; point it at `{volume}`: kubectl patch {object} -n {ns} --type json -p '[{{\"op\":\"test\",\"path\":\"{path}\",\"value\":\"{missing}\"}},{{\"op\":\"replace\",\"path\":\"{path}\",\"value\":\"{volume}\"}}]'{helm}"
+            )
+        }
+        None => format!(
+            "rename the volumeMount `{missing}` to `{volume}` in {object} (kubectl edit {object} -n {ns}); keep the volume and claim template names as they are, or Prometheus starts on new, empty claims{helm}"
+        ),
+    }
+}
+
 pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
     let mut out = Vec::new();
     let ns = &s.instance.namespace;
@@ -85,21 +178,7 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
                 "A volumeMount names `{missing}`, but the pod has no volume of that name, so no pod can be created."
             ),
         };
-        let fix = match (&s.instance.flavour, &guess) {
-            (Flavour::Operator { prometheus }, _) => format!(
-                "name the claim template explicitly so `{missing}` exists: kubectl patch prometheus/{prometheus} -n {ns} \
-                 --type merge -p '{{\"spec\":{{\"storage\":{{\"volumeClaimTemplate\":{{\"metadata\":{{\"name\":\"{missing}\"}}}}}}}}}}' \
-                 (kube-prometheus-stack values: prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.metadata.name: {missing})"
-            ),
-            (_, Some(g)) => format!(
-                "rename the volumeMount `{missing}` to `{g}` in {}",
-                s.target()
-            ),
-            (_, None) => format!(
-                "add a volume named `{missing}` to {} or remove the mount",
-                s.target()
-            ),
-        };
+        let fix = missing_volume_fix(s, &missing, guess.as_deref(), &candidates);
         out.push(Finding::new(
             "PROM-502",
             object,
@@ -338,19 +417,25 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::doctor::checks::fixtures::{CHART, KPS, ids, instance, with_item_after};
 
     const INCIDENT_5: &str = "create Pod prometheus-kps-kube-prometheus-stack-prometheus-0 in StatefulSet prometheus-kps-kube-prometheus-stack-prometheus failed error: Pod \"prometheus-kps-kube-prometheus-stack-prometheus-0\" is invalid: spec.initContainers[1].volumeMounts[0].name: Not found: \"prometheus-db\"";
 
-    fn kps_not_created() -> String {
+    /// Incident 5 as a fixture: the pod was never created (also walked by `checks::tests::every_fix_keeps_the_data`).
+    pub(crate) fn kps_not_created() -> String {
         // No pod, endpoints empty, and the controller's event.
         let without_pod: Vec<&str> = KPS
             .split("\n---\n")
             .filter(|d| !d.contains("kind: Pod\n"))
             .collect();
-        let mut yaml = without_pod.join("\n---\n").replace(
+        // Incident 5: the Prometheus resource adds an initContainer mounting `prometheus-db`.
+        let mut yaml = without_pod.join("\n---\n").replacen(
+            "spec:\n  replicas: 1\n",
+            "spec:\n  replicas: 1\n  initContainers:\n  - name: chown-data\n    image: busybox:1.36\n    command: [sh, -c, \"chown -R 1000:2000 /prometheus\"]\n    volumeMounts:\n    - name: prometheus-db\n      mountPath: /prometheus\n",
+            1,
+        ).replace(
             "subsets:\n- addresses:\n  - ip: 10.244.0.20\n  ports:\n  - name: http-web\n    port: 9090\n",
             "subsets: []\n",
         );
@@ -371,9 +456,14 @@ mod tests {
             "{}",
             f[0].meaning
         );
+        // The mount is renamed, never the claim template (that would start on new, empty claims).
+        assert!(!f[0].fix.contains("volumeClaimTemplate\":"), "{}", f[0].fix);
         assert!(
+            f[0].fix.contains(
+                r#"kubectl patch prometheus/kps-kube-prometheus-stack-prometheus -n monitoring --type json -p '[{"op":"test","path":"/spec/initContainers/0/volumeMounts/0/name","value":"prometheus-db"},{"op":"replace","path":"/spec/initContainers/0/volumeMounts/0/name","value":"prometheus-kps-kube-prometheus-stack-prometheus-db"}]'"#
+            ),
+            "{}",
             f[0].fix
-                .contains("\"volumeClaimTemplate\":{\"metadata\":{\"name\":\"prometheus-db\"}}")
         );
         assert_eq!(
             f[0].object,

@@ -56,9 +56,9 @@ pub fn scenarios_dir() -> PathBuf {
 /// Parse a multi-document YAML file into objects (empty documents skipped).
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
     let mut out = vec![];
-    for doc in serde_yaml::Deserializer::from_str(text) {
-        let v: Value =
-            serde::Deserialize::deserialize(doc).map_err(|e| format!("invalid YAML: {e}"))?;
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(text).map_err(|e| format!("invalid YAML: {e}"))?;
+    for v in docs {
         if !v.is_null() {
             out.push(v);
         }

@@ -83,5 +83,5 @@ pub fn render(server: &str, ca_pem: &str, tokens: &Tokens) -> String {
         "current-context": ADMIN_CONTEXT,
         "preferences": {},
     });
-    serde_yaml::to_string(&doc).unwrap_or_default()
+    serde_saphyr::to_string(&doc).unwrap_or_default()
 }

@@ -79,6 +79,14 @@ fn binding_names_user(binding: &Value, user: &User) -> bool {
             match s["kind"].as_str() {
                 Some("User") => name == user.name,
                 Some("Group") => user.groups.iter().any(|g| g == name),
+                // A service account's user name (k8s.io/apiserver/pkg/authentication/serviceaccount MakeUsername).
+                Some("ServiceAccount") => {
+                    user.name
+                        == format!(
+                            "system:serviceaccount:{}:{name}",
+                            s["namespace"].as_str().unwrap_or_default()
+                        )
+                }
                 _ => false,
             }
         })
@@ -135,6 +143,110 @@ pub fn forbidden_reason(user: &User, a: &Attributes) -> String {
         "User \"{}\" cannot {} resource \"{resource}\" in API group \"{}\" {scope}",
         user.name, a.verb, a.group
     )
+}
+
+/// The user a request acts as, after its `Impersonate-User`/`-Group`/`-Uid` headers, each one authorized for the
+/// authenticated user with verb `impersonate` (k8s.io/apiserver/pkg/endpoints/filters/impersonation.go
+/// `WithImpersonation`, `buildImpersonationRequests`): `system:serviceaccount:NS:NAME` is checked as the
+/// `serviceaccounts` resource NAME in NS and gets the service-account groups; a user as `users`, a group as `groups`,
+/// a uid as `uids` in `authentication.k8s.io`. A refusal is the real 403 (`users "x" is forbidden: User "y" cannot
+/// impersonate resource "users" in API group "" at the cluster scope`); groups or a uid without a user are refused.
+/// Without the headers the user is unchanged.
+pub fn impersonate(
+    store: &Store,
+    user: User,
+    headers: &http::HeaderMap,
+) -> Result<User, crate::status::ApiError> {
+    let values = |name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(String::from)
+            .collect()
+    };
+    let requested_user = values("impersonate-user")
+        .into_iter()
+        .next()
+        .filter(|u| !u.is_empty());
+    let groups = values("impersonate-group");
+    let uid = values("impersonate-uid").into_iter().next();
+    let Some(name) = requested_user else {
+        if !groups.is_empty() || uid.is_some() {
+            return Err(crate::status::ApiError::internal(
+                "requested impersonation of groups or a uid without impersonating a user",
+            ));
+        }
+        return Ok(user);
+    };
+    let check = |a: Attributes| {
+        if allowed(store, &user, &a) {
+            Ok(())
+        } else {
+            Err(crate::status::ApiError::forbidden(
+                &a.group,
+                &a.resource,
+                &a.name,
+                &forbidden_reason(&user, &a),
+            ))
+        }
+    };
+    let mut new_groups = Vec::new();
+    let service_account = name
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|rest| rest.split_once(':'));
+    match service_account {
+        Some((ns, sa)) => {
+            check(Attributes {
+                verb: "impersonate".into(),
+                resource: "serviceaccounts".into(),
+                namespace: ns.into(),
+                name: sa.into(),
+                ..Default::default()
+            })?;
+            if groups.is_empty() {
+                new_groups = vec![
+                    "system:serviceaccounts".to_string(),
+                    format!("system:serviceaccounts:{ns}"),
+                ];
+            }
+        }
+        None => check(Attributes {
+            verb: "impersonate".into(),
+            resource: "users".into(),
+            name: name.clone(),
+            ..Default::default()
+        })?,
+    }
+    for group in &groups {
+        check(Attributes {
+            verb: "impersonate".into(),
+            resource: "groups".into(),
+            name: group.clone(),
+            ..Default::default()
+        })?;
+        new_groups.push(group.clone());
+    }
+    if let Some(uid) = &uid {
+        check(Attributes {
+            verb: "impersonate".into(),
+            group: "authentication.k8s.io".into(),
+            resource: "uids".into(),
+            name: uid.clone(),
+            ..Default::default()
+        })?;
+    }
+    if name != "system:anonymous"
+        && !new_groups
+            .iter()
+            .any(|g| g == "system:authenticated" || g == "system:unauthenticated")
+    {
+        new_groups.push("system:authenticated".into());
+    }
+    Ok(User {
+        name,
+        groups: new_groups,
+    })
 }
 
 /// Fill `status` of a SelfSubjectAccessReview for `user`.

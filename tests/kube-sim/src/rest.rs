@@ -113,7 +113,9 @@ pub fn parse_body(bytes: &[u8]) -> ApiResult<Value> {
         return Ok(json!({}));
     }
     serde_json::from_slice(bytes)
-        .or_else(|_| serde_yaml::from_slice::<Value>(bytes))
+        .or_else(|_| {
+            serde_saphyr::from_slice::<Value>(bytes).map_err(|e| e.without_snippet().to_string())
+        })
         .map_err(|e| {
             ApiError::bad_request(format!(
                 "the body of the request was in an unknown format: {e}"

@@ -390,6 +390,10 @@ impl ApiServer {
         let Some(user) = self.authenticate(&req) else {
             return Ok(error_response(&ApiError::unauthorized()));
         };
+        let user = match crate::rbac::impersonate(&self.store, user, req.headers()) {
+            Ok(user) => user,
+            Err(err) => return Ok(error_response(&err)),
+        };
         Ok(self.route(req, user, path).await)
     }
 

@@ -26,8 +26,8 @@ fn resource_of(kind: &str) -> &'static str {
 }
 
 fn seed(store: &Store, yaml: &str) {
-    for doc in serde_yaml::Deserializer::from_str(yaml) {
-        let v: Value = serde::Deserialize::deserialize(doc).expect("seed YAML");
+    let docs: Vec<Value> = serde_saphyr::from_multiple(yaml).expect("seed YAML");
+    for v in docs {
         if v.is_null() {
             continue;
         }
