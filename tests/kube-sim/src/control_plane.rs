@@ -204,7 +204,7 @@ fn cert_kubeconfig(server: &str, ca_pem: &str, user: &str, pair: &CertPair) -> S
         "contexts": [{"name": user, "context": {"cluster": "kube-sim", "user": user}}],
         "current-context": user,
     });
-    serde_yaml::to_string(&doc).unwrap_or_default()
+    serde_saphyr::to_string(&doc).unwrap_or_default()
 }
 
 /// A free TCP port on 127.0.0.1 (bound and released: the component binds it a moment later).
