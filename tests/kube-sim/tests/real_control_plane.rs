@@ -219,6 +219,16 @@ fn one_prometheus_pod_on_the_real_control_plane() {
         None,
     );
     assert!(ready.contains("Prometheus Server is Ready."), "{ready}");
+    // The node declared ExtendWebSocketsToKubelet, so the API server passed the WebSocket through untranslated.
+    let metrics = ok(&k, &kc, &["get", "--raw", "/metrics"], None);
+    assert!(
+        metrics.lines().any(|l| {
+            l.starts_with("apiserver_websocket_streaming_requests_total{")
+                && l.contains(r#"proxy_type="proxied_to_kubelet""#)
+                && l.contains(r#"subresource="exec""#)
+        }),
+        "exec was not proxied to the kubelet as a WebSocket"
+    );
     let summary: serde_json::Value = serde_json::from_str(&ok(
         &k,
         &kc,
