@@ -81,9 +81,9 @@ fn kubectl(kubeconfig: Option<&Path>, env: &[(&str, &str)], args: &[&str]) -> Ru
 /// A command in a private mount namespace (root): `/etc/hosts` maps `kubernetes` to 127.0.0.1, and, with `sa`, a
 /// service-account directory is mounted where kube and client-go read it
 /// (`/var/run/secrets/kubernetes.io/serviceaccount`, a fixed path in both).
-fn namespaced(program: &Path, sa: Option<&Path>, args: &[&str]) -> Command {
-    let scratch = tempfile::tempdir().unwrap().keep();
-    let hosts = scratch.join("hosts");
+fn namespaced(program: &Path, sa: Option<&Path>, args: &[&str]) -> (Command, tempfile::TempDir) {
+    let scratch = tempfile::tempdir().unwrap();
+    let hosts = scratch.path().join("hosts");
     std::fs::write(&hosts, "127.0.0.1 localhost\n127.0.0.1 kubernetes\n").unwrap();
     let mut script = format!("set -e; mount --bind '{}' /etc/hosts; ", hosts.display());
     if let Some(sa) = sa {
@@ -98,7 +98,7 @@ fn namespaced(program: &Path, sa: Option<&Path>, args: &[&str]) -> Command {
     cmd.args(["--mount", "sh", "-c", &script, "sh"])
         .arg(program)
         .args(args);
-    cmd
+    (cmd, scratch)
 }
 
 fn kubectl_path() -> PathBuf {
@@ -217,7 +217,7 @@ fn https_proxy_from_the_environment_is_used_as_kubectl_uses_it_and_no_proxy_is_h
         } else {
             args.extend(doctor());
         }
-        let mut cmd = namespaced(&program, None, &args);
+        let (mut cmd, _scratch) = namespaced(&program, None, &args);
         let home = tempfile::tempdir().unwrap();
         let mut e = env.clone();
         e.push(("NO_PROXY", "example.org,.corp,kubernetes"));
@@ -476,7 +476,7 @@ fn in_cluster_configuration_when_no_kubeconfig_exists() {
         (kubectl_path(), vec!["get", "pvc"]),
         (bin(), vec!["doctor", "-o", "json"]),
     ] {
-        let mut cmd = namespaced(&program, Some(sa.path()), &args);
+        let (mut cmd, _scratch) = namespaced(&program, Some(sa.path()), &args);
         let home = tempfile::tempdir().unwrap();
         prepare(&mut cmd, home.path(), None, &env);
         let run = output(cmd);
@@ -665,7 +665,9 @@ fn spawn_to_files(
     dir: &Path,
 ) -> (std::process::Child, PathBuf, PathBuf) {
     let (out, err) = (dir.join("stdout"), dir.join("stderr"));
-    let home = tempfile::tempdir().unwrap().keep();
+    // HOME inside the test's own scratch directory, removed with it.
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
     let mut cmd = Command::new(bin());
     cmd.args(args)
         .stdout(std::fs::File::create(&out).unwrap())
