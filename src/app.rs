@@ -149,6 +149,7 @@ pub async fn build_ctx(
             dry_run: cli.global.dry_run,
             interactive,
             verbose: cli.global.verbose,
+            impersonation: crate::connect::impersonation_flags(&cli.kube),
         },
         printer,
         requests,

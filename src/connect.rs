@@ -393,6 +393,30 @@ pub fn apply_flags(config: &mut kube::Config, args: &KubeArgs) -> Result<()> {
     Ok(())
 }
 
+/// `--as USER --as-group G --as-uid U` as the user typed them (shell-quoted where needed), for hints that must ask
+/// kubectl the same question; None without `--as`.
+pub fn impersonation_flags(args: &KubeArgs) -> Option<String> {
+    let quote = |v: &str| {
+        if !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ":-_.@/=".contains(c))
+        {
+            v.to_string()
+        } else {
+            format!("'{}'", v.replace('\'', r"'\''"))
+        }
+    };
+    let user = args.as_user.as_ref()?;
+    let mut flags = format!("--as {}", quote(user));
+    for group in &args.as_group {
+        flags.push_str(&format!(" --as-group {}", quote(group)));
+    }
+    if let Some(uid) = &args.as_uid {
+        flags.push_str(&format!(" --as-uid {}", quote(uid)));
+    }
+    Some(flags)
+}
+
 /// The DER certificates of a PEM bundle.
 fn pem_certificates(bundle: &[u8]) -> std::result::Result<Vec<Vec<u8>>, String> {
     let blocks = pem::parse_many(bundle).map_err(|e| format!("not a PEM file: {e}"))?;
@@ -594,6 +618,23 @@ mod tests {
             )
             .as_deref(),
             Some("socks5://s:1/")
+        );
+    }
+
+    #[test]
+    fn impersonation_flags_are_repeated_as_typed_and_quoted() {
+        assert_eq!(impersonation_flags(&KubeArgs::default()), None);
+        let args = KubeArgs {
+            as_user: Some("system:serviceaccount:obs:prometheus".into()),
+            as_group: vec!["team a".into(), "it's".into()],
+            as_uid: Some("42".into()),
+            ..KubeArgs::default()
+        };
+        assert_eq!(
+            impersonation_flags(&args).as_deref(),
+            Some(
+                "--as system:serviceaccount:obs:prometheus --as-group 'team a' --as-group 'it'\\''s' --as-uid 42"
+            )
         );
     }
 
