@@ -184,8 +184,15 @@ pub async fn client(args: &KubeArgs, options: &ClientOptions) -> Result<(kube::C
         .or(request_timeout(args)?)
         .unwrap_or(PLUGIN_BOUND);
     let namespace = config.default_namespace.clone();
+    // Until the response head, per attempt: kube's read and connect timeouts do not cover its auth layer, where a
+    // credential plugin re-run to refresh an expiring token mid-run could hang the verb (streamed bodies — logs,
+    // exec — are not cut: the timeout ends at the head).
+    let attempt_bound = options.budget.or(request_timeout(args)?);
     let builder = crate::connect::client_builder(config, plugin_bound)
         .await?
+        .with_layer(&tower::util::option_layer(
+            attempt_bound.map(tower::timeout::TimeoutLayer::new),
+        ))
         .with_layer(&crate::accounting::CountingLayer(options.requests.clone()));
     let client = if options.retry {
         builder
