@@ -572,7 +572,7 @@ fn a_declined_pod_restart_is_reported_as_declined_and_not_waited_for() {
             "--timeout",
             "90s",
         ],
-        &[("Apply this plan", "y"), ("now? [y/N]", "n")],
+        &[("Apply this plan", "y"), ("Restart pod", "n")],
     );
     assert_eq!(run.code, 4, "{run}");
     assert!(run.stdout.contains("restart declined"), "{run}");
