@@ -59,7 +59,9 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 fn printer_for(cli: &Cli) -> Printer {
-    let stderr_is_tty = std::io::stderr().is_terminal();
+    // A `TERM=dumb` terminal cannot move the cursor either: it gets the plain timestamped lines, not progress bars.
+    let stderr_is_tty =
+        std::io::stderr().is_terminal() && !is_dumb(std::env::var_os("TERM").as_deref());
     Printer {
         quiet: cli.global.quiet,
         verbose: cli.global.verbose,
@@ -78,8 +80,12 @@ fn printer_for(cli: &Cli) -> Printer {
 /// buffers, some CI log viewers; the `console` crate behind our prompts and progress bars follows the same rule).
 fn colour_allowed(no_color: Option<&std::ffi::OsStr>, term: Option<&std::ffi::OsStr>) -> bool {
     let no_color = no_color.is_some_and(|v| !v.is_empty());
-    let dumb = term.is_some_and(|t| t == "dumb");
-    !no_color && !dumb
+    !no_color && !is_dumb(term)
+}
+
+/// `TERM=dumb`: a terminal that interprets no escape sequence (no colour, no cursor movement).
+fn is_dumb(term: Option<&std::ffi::OsStr>) -> bool {
+    term.is_some_and(|t| t == "dumb")
 }
 
 async fn dispatch(

@@ -187,8 +187,8 @@ impl PodHandle {
 
     pub fn event(&self, kubelet: &Kubelet, type_: &str, reason: &str, message: &str) {
         kubelet
-            .store
-            .record_event(&self.involved(), reason, message, type_, "kubelet");
+            .backend
+            .event(&self.involved(), reason, message, type_);
     }
 
     /// Writes the status computed from the recorded container states.
@@ -197,29 +197,7 @@ impl PodHandle {
             return;
         }
         let status = self.compute_status(&kubelet.host_ip);
-        let _ = kubelet
-            .store
-            .mutate_status("pods", &self.ns, &self.name, |obj| {
-                let scheduled: Vec<Value> = obj["status"]["conditions"]
-                    .as_array()
-                    .map(|c| {
-                        c.iter()
-                            .filter(|c| c["type"] == "PodScheduled")
-                            .cloned()
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let mut next = status.clone();
-                let mut conditions = scheduled;
-                if let Some(own) = next["conditions"].as_array() {
-                    conditions.extend(own.iter().cloned());
-                }
-                next["conditions"] = Value::Array(conditions);
-                if let Some(q) = obj["status"].get("qosClass") {
-                    next["qosClass"] = q.clone();
-                }
-                obj["status"] = next;
-            });
+        kubelet.backend.pod_status(&self.ns, &self.name, status);
     }
 
     fn compute_status(&self, host_ip: &str) -> Value {
