@@ -318,4 +318,58 @@ fn one_prometheus_pod_on_the_real_control_plane() {
         started.elapsed()
     );
     assert!(started.elapsed() < Duration::from_secs(60));
+
+    // The final delete waits for the containers (status_manager.go canBeDeleted): a container that ignores SIGTERM
+    // keeps its pod Terminating until the grace period's SIGKILL, so `delete --wait` takes about those 3 s.
+    ok(
+        &k,
+        &kc,
+        &["apply", "-f", "-"],
+        Some(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: stubborn, namespace: monitoring}
+spec:
+  terminationGracePeriodSeconds: 3
+  containers:
+  - name: sh
+    image: busybox:1.36
+    command: [sh, -c, "trap '' TERM; while true; do sleep 1; done"]
+"#,
+        ),
+    );
+    ok(
+        &k,
+        &kc,
+        &[
+            "wait",
+            "-n",
+            "monitoring",
+            "--for=condition=Ready",
+            "pod/stubborn",
+            "--timeout=60s",
+        ],
+        None,
+    );
+    let started = Instant::now();
+    ok(
+        &k,
+        &kc,
+        &[
+            "delete",
+            "pod",
+            "stubborn",
+            "-n",
+            "monitoring",
+            "--wait=true",
+            "--timeout=60s",
+        ],
+        None,
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(2500),
+        "the pod was deleted after {took:?}, before its container's grace period ended"
+    );
 }

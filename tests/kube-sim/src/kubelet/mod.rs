@@ -166,6 +166,10 @@ impl Kubelet {
             .get("deletionTimestamp")
             .is_some_and(|t| !t.is_null())
         {
+            let stopped = lock(&self.pods)
+                .get(&key)
+                .filter(|h| h.uid == uid)
+                .map(|h| h.stopped.subscribe());
             if known_uid.is_some() {
                 self.stop_pod(&key);
             }
@@ -174,6 +178,7 @@ impl Kubelet {
                 obj["metadata"]["namespace"].as_str().unwrap_or_default(),
                 obj["metadata"]["name"].as_str().unwrap_or_default(),
                 &uid,
+                stopped,
             );
             return;
         }

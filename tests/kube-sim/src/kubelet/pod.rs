@@ -83,6 +83,8 @@ pub struct PodHandle {
     pub volumes: Mutex<BTreeMap<String, PodVolume>>,
     pub containers: Mutex<BTreeMap<String, ContainerRec>>,
     pub stop_tx: watch::Sender<bool>,
+    /// True once every container is gone and the pod's directory removed (`run` returned).
+    pub stopped: watch::Sender<bool>,
     pub pod_failed: Mutex<bool>,
     transitions: Mutex<BTreeMap<String, (String, String)>>,
 }
@@ -141,6 +143,7 @@ impl PodHandle {
             volumes: Mutex::new(BTreeMap::new()),
             containers: Mutex::new(containers),
             stop_tx: watch::channel(false).0,
+            stopped: watch::channel(false).0,
             pod_failed: Mutex::new(false),
             transitions: Mutex::new(BTreeMap::new()),
         })
@@ -545,6 +548,7 @@ pub async fn run(kubelet: Arc<Kubelet>, handle: Arc<PodHandle>) {
 fn cleanup(kubelet: &Kubelet, handle: &PodHandle) {
     kubelet.release_volumes(handle);
     let _ = std::fs::remove_dir_all(&handle.dir);
+    handle.stopped.send_replace(true);
 }
 
 async fn run_init_container(

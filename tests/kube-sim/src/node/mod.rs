@@ -104,6 +104,8 @@ enum Write {
 pub struct RealBackend {
     writes: mpsc::UnboundedSender<Write>,
     net: net::PodNet,
+    /// Pods (uids) whose final delete waits for their containers to stop.
+    terminating: Arc<std::sync::Mutex<BTreeSet<String>>>,
 }
 
 impl NodeBackend for RealBackend {
@@ -124,11 +126,42 @@ impl NodeBackend for RealBackend {
         });
     }
 
-    fn pod_terminated(&self, ns: &str, name: &str, uid: &str) {
-        let _ = self.writes.send(Write::Terminated {
+    fn pod_terminated(
+        &self,
+        ns: &str,
+        name: &str,
+        uid: &str,
+        stopped: Option<tokio::sync::watch::Receiver<bool>>,
+    ) {
+        let write = Write::Terminated {
             ns: ns.into(),
             name: name.into(),
             uid: uid.into(),
+        };
+        let pending = || self.terminating.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(mut stopped) = stopped else {
+            // Seen again while the containers still stop (our own status write, another update): wait for that.
+            if !pending().contains(uid) {
+                let _ = self.writes.send(write);
+            }
+            return;
+        };
+        if !pending().insert(uid.to_string()) {
+            return;
+        }
+        let (writes, terminating, uid) = (
+            self.writes.clone(),
+            self.terminating.clone(),
+            uid.to_string(),
+        );
+        tokio::spawn(async move {
+            // The kubelet's own stop is capped (grace, then SIGKILL); a minute is a stuck node, delete anyway.
+            let _ = tokio::time::timeout(Duration::from_secs(60), stopped.wait_for(|s| *s)).await;
+            let _ = writes.send(write);
+            terminating
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&uid);
         });
     }
 
@@ -564,7 +597,11 @@ impl Node {
         )?;
         let mirror = Arc::new(Store::new());
         let (wtx, wrx) = mpsc::unbounded_channel();
-        let backend = Arc::new(RealBackend { writes: wtx, net });
+        let backend = Arc::new(RealBackend {
+            writes: wtx,
+            net,
+            terminating: Default::default(),
+        });
         let kubelet = Kubelet::start_with(mirror.clone(), backend, NODE_NAME, &node_ip)?;
         let agent = Arc::new(KubeletAgent(kubelet.clone()));
         let listener = tokio::net::TcpListener::bind((node_ip.as_str(), 0))
