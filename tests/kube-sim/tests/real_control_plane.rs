@@ -295,6 +295,43 @@ fn one_prometheus_pod_on_the_real_control_plane() {
         None => eprintln!("SKIP (doctor part): kubectl-prom is not built next to kube-sim"),
     }
 
+    // A v3 image runs the Prometheus 3 that tools/world/build.sh built (module v0.316.0 = 3.16.0).
+    ok(
+        &k,
+        &kc,
+        &["apply", "-f", "-"],
+        Some(
+            &WORLD
+                .replace("prom-0", "prom-v3")
+                .replace("v2.42.0", "v3.5.0"),
+        ),
+    );
+    ok(
+        &k,
+        &kc,
+        &[
+            "wait",
+            "-n",
+            "monitoring",
+            "--for=condition=Ready",
+            "pod/prom-v3",
+            "--timeout=120s",
+        ],
+        None,
+    );
+    let build3: serde_json::Value = serde_json::from_str(&ok(
+        &k,
+        &kc,
+        &[
+            "get",
+            "--raw",
+            "/api/v1/namespaces/monitoring/pods/prom-v3:9090/proxy/api/v1/status/buildinfo",
+        ],
+        None,
+    ))
+    .expect("buildinfo JSON");
+    assert_eq!(build3["data"]["version"], "3.16.0", "{build3}");
+
     // A graceful delete ends with the node's final delete (grace 0, uid precondition): the pod is gone.
     let started = Instant::now();
     ok(

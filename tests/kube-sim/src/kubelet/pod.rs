@@ -817,7 +817,7 @@ async fn run_instance(
     init: bool,
 ) -> Option<Terminated> {
     let spec = handle.spec();
-    let behaviour = image::behaviour(c);
+    let behaviour = image::behaviour_with(c, &kubelet.images);
     let (argv, image_user) = match &behaviour {
         Behaviour::Process { argv, image_user } => (argv.clone(), *image_user),
         // init-config-reloader: one apply of the config, then the container completes.
@@ -877,7 +877,16 @@ async fn run_instance(
         container_id: cid.clone(),
     };
     let mounts = match mounts_for(handle, c) {
-        Ok(m) => m,
+        Ok(mut m) => {
+            if let Some(bin) = kubelet.images.v3_binary_for(&argv) {
+                m.push(MountSpec {
+                    source: bin.into(),
+                    target: image::PROMETHEUS_V3_BIN.into(),
+                    read_only: true,
+                });
+            }
+            m
+        }
         Err(e) => {
             let t = fail(e, "CreateContainerConfigError");
             handle.update(&c.name, |rec| rec.state = State::Terminated(t.clone()));

@@ -15,7 +15,7 @@
 //!   `/exec/{ns}/{pod}/{container}` (server/server.go paths), answered by the same handlers as the simulated node.
 //!
 //! Simulated still: the container runtime (pods are real processes in namespaces, see `kubelet/`), images (mapped to
-//! host binaries), service-account tokens in projected volumes (a placeholder), storage (tmpfs, no CSI driver yet).
+//! host binaries; `prometheus:v3.*` to the Prometheus 3 of tools/world/build.sh), service-account tokens in projected volumes (a placeholder), storage (tmpfs, no CSI driver yet).
 pub mod net;
 
 use crate::control_plane::{self, ControlPlane, NODE_NAME};
@@ -53,7 +53,12 @@ impl World {
             node_ip: net.node_ip.clone(),
         })
         .await?;
-        match Node::start(&control_plane, net).await {
+        let images = crate::kubelet::image::ImageMap {
+            prometheus_v3: Some(bin.join("prometheus"))
+                .filter(|p| p.is_file())
+                .map(|p| p.display().to_string()),
+        };
+        match Node::start(&control_plane, net, images).await {
             Ok(node) => Ok(Self {
                 control_plane,
                 node,
@@ -585,7 +590,11 @@ pub struct Node {
 }
 
 impl Node {
-    pub async fn start(cp: &ControlPlane, net: net::PodNet) -> Result<Self, String> {
+    pub async fn start(
+        cp: &ControlPlane,
+        net: net::PodNet,
+        images: crate::kubelet::image::ImageMap,
+    ) -> Result<Self, String> {
         let node_ip = net.node_ip.clone();
         let client = ApiClient::new(
             &cp.server,
@@ -602,7 +611,7 @@ impl Node {
             net,
             terminating: Default::default(),
         });
-        let kubelet = Kubelet::start_with(mirror.clone(), backend, NODE_NAME, &node_ip)?;
+        let kubelet = Kubelet::start_with(mirror.clone(), backend, NODE_NAME, &node_ip, images)?;
         let agent = Arc::new(KubeletAgent(kubelet.clone()));
         let listener = tokio::net::TcpListener::bind((node_ip.as_str(), 0))
             .await
