@@ -332,6 +332,60 @@ fn one_prometheus_pod_on_the_real_control_plane() {
     .expect("buildinfo JSON");
     assert_eq!(build3["data"]["version"], "3.16.0", "{build3}");
 
+    // Repeated identical Events are one object with a count (client-go's EventCorrelator), not one per probe.
+    ok(
+        &k,
+        &kc,
+        &["apply", "-f", "-"],
+        Some(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: unready, namespace: monitoring}
+spec:
+  containers:
+  - name: sh
+    image: busybox:1.36
+    command: [sh, -c, "while true; do sleep 1; done"]
+    readinessProbe: {exec: {command: ["false"]}, periodSeconds: 1}
+"#,
+        ),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let unhealthy = loop {
+        let events: serde_json::Value = serde_json::from_str(&ok(
+            &k,
+            &kc,
+            &[
+                "get",
+                "events",
+                "-n",
+                "monitoring",
+                "--field-selector",
+                "involvedObject.name=unready,reason=Unhealthy",
+                "-o",
+                "json",
+            ],
+            None,
+        ))
+        .expect("events JSON");
+        let items = events["items"].as_array().cloned().unwrap_or_default();
+        let total: i64 = items.iter().filter_map(|e| e["count"].as_i64()).sum();
+        if total >= 3 || Instant::now() > deadline {
+            break items;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(
+        unhealthy.len(),
+        1,
+        "identical Unhealthy events were not aggregated: {unhealthy:?}"
+    );
+    assert!(
+        unhealthy[0]["count"].as_i64().unwrap_or(0) >= 3,
+        "{unhealthy:?}"
+    );
+
     // A graceful delete ends with the node's final delete (grace 0, uid precondition): the pod is gone.
     let started = Instant::now();
     ok(

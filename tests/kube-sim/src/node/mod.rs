@@ -182,6 +182,7 @@ fn warn(msg: &str) {
 
 /// Sends the kubelet's writes in order. Status patches of a pod that are queued behind a newer one are skipped.
 async fn writer(client: ApiClient, mirror: Arc<Store>, mut rx: mpsc::UnboundedReceiver<Write>) {
+    let mut seen = EventCache::new();
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while let Ok(w) = rx.try_recv() {
@@ -216,26 +217,7 @@ async fn writer(client: ApiClient, mirror: Arc<Store>, mut rx: mpsc::UnboundedRe
                     message,
                     type_,
                 } => {
-                    let ns = involved["metadata"]["namespace"]
-                        .as_str()
-                        .unwrap_or("default")
-                        .to_string();
-                    let now = crate::clock::now_rfc3339();
-                    let name = format!(
-                        "{}.{}",
-                        involved["metadata"]["name"].as_str().unwrap_or("node"),
-                        crate::store::random_suffix(10)
-                    );
-                    let ev = json!({
-                        "apiVersion": "v1", "kind": "Event",
-                        "metadata": {"name": name, "namespace": ns},
-                        "involvedObject": object_reference(&involved), "reason": reason, "message": message, "type": type_,
-                        "source": {"component": "kubelet", "host": NODE_NAME},
-                        "reportingComponent": "kubelet", "reportingInstance": NODE_NAME,
-                        "firstTimestamp": now, "lastTimestamp": now, "count": 1,
-                    });
-                    client
-                        .post_json(&format!("/api/v1/namespaces/{ns}/events"), &ev)
+                    send_event(&client, &mut seen, &involved, &reason, &message, &type_)
                         .await
                         .map(|r| (r, format!("event {reason}")))
                 }
@@ -255,6 +237,76 @@ async fn writer(client: ApiClient, mirror: Arc<Store>, mut rx: mpsc::UnboundedRe
             }
         }
     }
+}
+
+/// Events already sent, by (involved uid, type, reason, message): their name, namespace and count.
+type EventCache =
+    std::collections::HashMap<(String, String, String, String), (String, String, i64)>;
+
+/// Creates an Event, or counts a repeat on the one already sent, as client-go's recorder does
+/// (tools/record/events_cache.go `EventCorrelator`: an identical event becomes a patch of `count` and
+/// `lastTimestamp`; a new one is created when the old has expired). So a crash-looping or unready pod does not
+/// write one object per probe.
+async fn send_event(
+    client: &ApiClient,
+    seen: &mut EventCache,
+    involved: &Value,
+    reason: &str,
+    message: &str,
+    type_: &str,
+) -> Result<crate::real_api::Reply, String> {
+    let key = (
+        involved["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        type_.to_string(),
+        reason.to_string(),
+        message.to_string(),
+    );
+    let now = crate::clock::now_rfc3339();
+    if let Some((ns, name, count)) = seen.get(&key).cloned() {
+        let r = client
+            .patch_merge(
+                &format!("/api/v1/namespaces/{ns}/events/{name}"),
+                &json!({"count": count + 1, "lastTimestamp": now}),
+            )
+            .await?;
+        if r.status != 404 {
+            if r.ok() {
+                seen.insert(key, (ns, name, count + 1));
+            }
+            return Ok(r);
+        }
+    }
+    let ns = involved["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or("default")
+        .to_string();
+    let name = format!(
+        "{}.{}",
+        involved["metadata"]["name"].as_str().unwrap_or("node"),
+        crate::store::random_suffix(10)
+    );
+    let ev = json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": name, "namespace": ns},
+        "involvedObject": object_reference(involved), "reason": reason, "message": message, "type": type_,
+        "source": {"component": "kubelet", "host": NODE_NAME},
+        "reportingComponent": "kubelet", "reportingInstance": NODE_NAME,
+        "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+    });
+    let r = client
+        .post_json(&format!("/api/v1/namespaces/{ns}/events"), &ev)
+        .await?;
+    if r.ok() {
+        // client-go keeps an LRU of 4096; forgetting everything at once is the cruder bound.
+        if seen.len() >= 4096 {
+            seen.clear();
+        }
+        seen.insert(key, (ns, name, 1));
+    }
+    Ok(r)
 }
 
 /// The kubelet's status manager sends the two-way merge patch from the stored status to its own, with the pod's uid
