@@ -407,20 +407,6 @@ fn pem_certificates(bundle: &[u8]) -> std::result::Result<Vec<Vec<u8>>, String> 
     Ok(certs)
 }
 
-/// Control characters of a plugin's message made visible (`\u{1b}`), so it cannot drive the terminal; newlines and
-/// tabs stay.
-fn escape_controls(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
 /// `tokenFile` as client-go reads it: whitespace around the token is not part of it (client-go
 /// transport/token_source.go `cachingTokenSource`/`fileTokenSource`: `strings.TrimSpace`). kube sends the file's bytes
 /// as they are, so a file ending in a newline gave "invalid bearer token"; the trimmed token is put inline (inline wins
@@ -485,44 +471,57 @@ pub async fn client_builder(
     }
 }
 
-/// kubectl's sentences for a credential plugin that failed (client-go plugin/pkg/client/auth/exec/exec.go
-/// `wrapCmdRunErrorLocked`, `decoding stdout`): never the plugin's stdout, which holds the token; its stderr, which
-/// kubectl shows as the plugin writes it, escaped.
+/// A client that could not be built: a credential failure in kubectl's words ([`credential_sentence`]), else kube's.
 fn client_error(err: kube::Error, plugin: Option<&str>) -> Error {
-    use kube::client::AuthError;
-    let plugin = plugin.unwrap_or("(credential plugin)");
     let message = match &err {
-        kube::Error::Auth(AuthError::AuthExecRun { out, .. }) => {
-            let code = out
-                .status
-                .code()
-                .map_or_else(|| "a signal".to_string(), |c| format!("exit code {c}"));
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let stderr = escape_controls(stderr.trim_end());
-            if stderr.is_empty() {
-                format!("getting credentials: exec: executable {plugin} failed with {code}")
-            } else {
-                format!(
-                    "getting credentials: exec: executable {plugin} failed with {code}; it said:\n{stderr}"
-                )
-            }
-        }
-        kube::Error::Auth(AuthError::AuthExecStart(io)) => format!(
-            "getting credentials: exec: executable {plugin} not found or not runnable: {}",
-            io_sentence(io)
-        ),
-        kube::Error::Auth(AuthError::AuthExecParse(_)) => format!(
-            "getting credentials: decoding stdout: executable {plugin} did not print an ExecCredential"
-        ),
-        kube::Error::Auth(AuthError::InvalidBearerToken(_)) => {
-            "the token is not a valid HTTP header value (a stray character in it?)".to_string()
-        }
-        kube::Error::Auth(other) => format!("getting credentials: {other}"),
+        kube::Error::Auth(auth) => credential_sentence(auth, plugin),
         other => format!("could not create a client for the cluster: {other}"),
     };
     Error::Kubeconfig {
         message,
         hint: Some("`kubectl auth whoami` uses the same credentials; fix them there first".into()),
+    }
+}
+
+/// kubectl's sentences for credentials that could not be had (client-go plugin/pkg/client/auth/exec/exec.go
+/// `wrapCmdRunErrorLocked`, `decoding stdout`): never the plugin's stdout, which holds the token (kube's own Display
+/// of `AuthExecRun` prints the whole `Output`), but its stderr, which kubectl shows as the plugin writes it, escaped.
+/// Used when building the client and for a refresh that fails mid-run (error.rs finds the cause in the chain).
+pub fn credential_sentence(err: &kube::client::AuthError, plugin: Option<&str>) -> String {
+    use kube::client::AuthError;
+    let executable = match plugin {
+        Some(p) => format!("executable {p}"),
+        None => "the credential plugin".to_string(),
+    };
+    match err {
+        AuthError::AuthExecRun { out, .. } => {
+            let code = out
+                .status
+                .code()
+                .map_or_else(|| "a signal".to_string(), |c| format!("exit code {c}"));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let stderr = crate::escape::escape(stderr.trim_end());
+            if stderr.is_empty() {
+                format!("getting credentials: exec: {executable} failed with {code}")
+            } else {
+                format!(
+                    "getting credentials: exec: {executable} failed with {code}; it said:\n{stderr}"
+                )
+            }
+        }
+        AuthError::AuthExecStart(io) => format!(
+            "getting credentials: exec: {executable} not found or not runnable: {}",
+            io_sentence(io)
+        ),
+        AuthError::AuthExecParse(_) => {
+            format!(
+                "getting credentials: decoding stdout: {executable} did not print an ExecCredential"
+            )
+        }
+        AuthError::InvalidBearerToken(_) => {
+            "the token is not a valid HTTP header value (a stray character in it?)".to_string()
+        }
+        other => format!("getting credentials: {other}"),
     }
 }
 

@@ -557,6 +557,38 @@ fn a_failing_credential_plugin_never_prints_its_stdout() {
 }
 
 #[test]
+fn a_credential_plugin_failing_on_refresh_mid_run_never_prints_its_stdout() {
+    let Some(cluster) = start(SCENARIO) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "SECRET-TOKEN-b81e";
+    let token = admin_token(&kubeconfig(&cluster));
+    let ran = dir.path().join("ran");
+    // First run: a valid credential that expires in 30 s, which kube refreshes before the first request (it renews a
+    // minute early); the refresh fails, printing a token on stdout as a broken plugin might.
+    let path = exec_kubeconfig(
+        &cluster,
+        dir.path(),
+        &format!(
+            "if [ -f '{ran}' ]; then echo '{{\"status\":{{\"token\":\"{secret}\"}}}}'; echo 'refresh denied' >&2; exit 4; fi\n\
+             touch '{ran}'\n\
+             echo \"{{\\\"apiVersion\\\":\\\"client.authentication.k8s.io/v1\\\",\\\"kind\\\":\\\"ExecCredential\\\",\\\"status\\\":{{\\\"token\\\":\\\"{token}\\\",\\\"expirationTimestamp\\\":\\\"$(date -u -d '+30 seconds' +%Y-%m-%dT%H:%M:%SZ)\\\"}}}}\"",
+            ran = ran.display()
+        ),
+        "Never",
+    );
+    let run = plugin(Some(&path), &[], &doctor());
+    assert!(ran.exists(), "the plugin ran: {run}");
+    assert!(
+        !run.stderr.contains(secret) && !run.stdout.contains(secret),
+        "the token leaked: {run}"
+    );
+    assert!(run.stderr.contains("failed with exit code 4"), "{run}");
+    assert!(run.stderr.contains("refresh denied"), "{run}");
+}
+
+#[test]
 fn a_kubeconfig_yaml_error_does_not_print_the_line_with_the_token() {
     if !support::have("kubectl") {
         return;
