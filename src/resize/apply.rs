@@ -715,6 +715,14 @@ pub async fn watch_claims(
                     if yes {
                         restart_pod(ctx, ns, &restart).await?;
                         restarted.push(restart.pod.clone());
+                    } else {
+                        // Declined: the filesystem would wait for ever (offline expansion). Reported as declined, not
+                        // waited for.
+                        blocked[i] = Some(format!(
+                            "{RESTART_DECLINED}: pod {} was not restarted, so the filesystem keeps its old size until the pod restarts; `{}` offers it again",
+                            restart.pod,
+                            continue_command(plan)
+                        ));
                     }
                 }
             }
@@ -753,6 +761,9 @@ pub async fn watch_claims(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// How a claim's message starts when the user declined the restart its filesystem waits for.
+pub const RESTART_DECLINED: &str = "restart declined";
 
 /// What may be done about a claim whose filesystem waits for its pod to restart.
 #[derive(Debug, Clone, PartialEq)]

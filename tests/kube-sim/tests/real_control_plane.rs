@@ -295,6 +295,97 @@ fn one_prometheus_pod_on_the_real_control_plane() {
         None => eprintln!("SKIP (doctor part): kubectl-prom is not built next to kube-sim"),
     }
 
+    // A v3 image runs the Prometheus 3 that tools/world/build.sh built (module v0.316.0 = 3.16.0).
+    ok(
+        &k,
+        &kc,
+        &["apply", "-f", "-"],
+        Some(
+            &WORLD
+                .replace("prom-0", "prom-v3")
+                .replace("v2.42.0", "v3.5.0"),
+        ),
+    );
+    ok(
+        &k,
+        &kc,
+        &[
+            "wait",
+            "-n",
+            "monitoring",
+            "--for=condition=Ready",
+            "pod/prom-v3",
+            "--timeout=120s",
+        ],
+        None,
+    );
+    let build3: serde_json::Value = serde_json::from_str(&ok(
+        &k,
+        &kc,
+        &[
+            "get",
+            "--raw",
+            "/api/v1/namespaces/monitoring/pods/prom-v3:9090/proxy/api/v1/status/buildinfo",
+        ],
+        None,
+    ))
+    .expect("buildinfo JSON");
+    assert_eq!(build3["data"]["version"], "3.16.0", "{build3}");
+
+    // Repeated identical Events are one object with a count (client-go's EventCorrelator), not one per probe.
+    ok(
+        &k,
+        &kc,
+        &["apply", "-f", "-"],
+        Some(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: unready, namespace: monitoring}
+spec:
+  containers:
+  - name: sh
+    image: busybox:1.36
+    command: [sh, -c, "while true; do sleep 1; done"]
+    readinessProbe: {exec: {command: ["false"]}, periodSeconds: 1}
+"#,
+        ),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let unhealthy = loop {
+        let events: serde_json::Value = serde_json::from_str(&ok(
+            &k,
+            &kc,
+            &[
+                "get",
+                "events",
+                "-n",
+                "monitoring",
+                "--field-selector",
+                "involvedObject.name=unready,reason=Unhealthy",
+                "-o",
+                "json",
+            ],
+            None,
+        ))
+        .expect("events JSON");
+        let items = events["items"].as_array().cloned().unwrap_or_default();
+        let total: i64 = items.iter().filter_map(|e| e["count"].as_i64()).sum();
+        if total >= 3 || Instant::now() > deadline {
+            break items;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(
+        unhealthy.len(),
+        1,
+        "identical Unhealthy events were not aggregated: {unhealthy:?}"
+    );
+    assert!(
+        unhealthy[0]["count"].as_i64().unwrap_or(0) >= 3,
+        "{unhealthy:?}"
+    );
+
     // A graceful delete ends with the node's final delete (grace 0, uid precondition): the pod is gone.
     let started = Instant::now();
     ok(
@@ -318,4 +409,58 @@ fn one_prometheus_pod_on_the_real_control_plane() {
         started.elapsed()
     );
     assert!(started.elapsed() < Duration::from_secs(60));
+
+    // The final delete waits for the containers (status_manager.go canBeDeleted): a container that ignores SIGTERM
+    // keeps its pod Terminating until the grace period's SIGKILL, so `delete --wait` takes about those 3 s.
+    ok(
+        &k,
+        &kc,
+        &["apply", "-f", "-"],
+        Some(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: stubborn, namespace: monitoring}
+spec:
+  terminationGracePeriodSeconds: 3
+  containers:
+  - name: sh
+    image: busybox:1.36
+    command: [sh, -c, "trap '' TERM; while true; do sleep 1; done"]
+"#,
+        ),
+    );
+    ok(
+        &k,
+        &kc,
+        &[
+            "wait",
+            "-n",
+            "monitoring",
+            "--for=condition=Ready",
+            "pod/stubborn",
+            "--timeout=60s",
+        ],
+        None,
+    );
+    let started = Instant::now();
+    ok(
+        &k,
+        &kc,
+        &[
+            "delete",
+            "pod",
+            "stubborn",
+            "-n",
+            "monitoring",
+            "--wait=true",
+            "--timeout=60s",
+        ],
+        None,
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(2500),
+        "the pod was deleted after {took:?}, before its container's grace period ended"
+    );
 }

@@ -11,9 +11,16 @@ pub trait NodeBackend: Send + Sync + 'static {
     fn pod_status(&self, ns: &str, name: &str, status: Value);
     /// An Event from the kubelet about `involved` (kind/apiVersion/metadata of the object).
     fn event(&self, involved: &Value, reason: &str, message: &str, type_: &str);
-    /// A pod being deleted has no container left: the kubelet's final delete (grace 0, the pod's uid as precondition,
-    /// pkg/kubelet/status/status_manager.go).
-    fn pod_terminated(&self, ns: &str, name: &str, uid: &str);
+    /// A pod marked for deletion: the kubelet's final delete (grace 0, the pod's uid as precondition,
+    /// pkg/kubelet/status/status_manager.go `canBeDeleted`) once its containers are gone — `stopped` turns true then
+    /// (None: the pod was not running here when this deletion was seen).
+    fn pod_terminated(
+        &self,
+        ns: &str,
+        name: &str,
+        uid: &str,
+        stopped: Option<tokio::sync::watch::Receiver<bool>>,
+    );
     /// The pod's IP once its network namespace exists; `n` counts pods started on this node.
     fn pod_ip(&self, net: &PodNetwork, n: u32) -> Result<String, String>;
 }
@@ -51,7 +58,14 @@ impl NodeBackend for StoreBackend {
             .record_event(involved, reason, message, type_, "kubelet");
     }
 
-    fn pod_terminated(&self, ns: &str, name: &str, _uid: &str) {
+    /// The simulated API server deletes 200 ms after the mark, containers stopped or not (its tests' timing).
+    fn pod_terminated(
+        &self,
+        ns: &str,
+        name: &str,
+        _uid: &str,
+        _stopped: Option<tokio::sync::watch::Receiver<bool>>,
+    ) {
         let (store, ns, name) = (self.0.clone(), ns.to_string(), name.to_string());
         tokio::spawn(async move {
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;

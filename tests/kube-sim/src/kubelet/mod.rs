@@ -45,6 +45,8 @@ pub struct Kubelet {
     pub store: Arc<Store>,
     /// Where its writes go.
     pub backend: Arc<dyn backend::NodeBackend>,
+    /// Binaries beyond Debian's for some images (the real control plane's node: Prometheus 3).
+    pub images: image::ImageMap,
     pub node: String,
     pub host_ip: String,
     state_dir: PathBuf,
@@ -63,7 +65,7 @@ impl Kubelet {
     /// point) and starts watching the store for pods bound to `node`.
     pub fn start(store: Arc<Store>, node: &str, host_ip: &str) -> Result<Arc<Self>, String> {
         let backend = Arc::new(backend::StoreBackend(store.clone()));
-        Self::start_with(store, backend, node, host_ip)
+        Self::start_with(store, backend, node, host_ip, image::ImageMap::default())
     }
 
     /// `start` with another API behind the kubelet (the real API server's node, issue 16).
@@ -72,6 +74,7 @@ impl Kubelet {
         backend: Arc<dyn backend::NodeBackend>,
         node: &str,
         host_ip: &str,
+        images: image::ImageMap,
     ) -> Result<Arc<Self>, String> {
         // Without the private mount namespace every tmpfs and overlay would land in the host's namespace and
         // outlive a crashed or killed process.
@@ -103,6 +106,7 @@ impl Kubelet {
         let kubelet = Arc::new(Self {
             store,
             backend,
+            images,
             node: node.to_string(),
             host_ip: host_ip.to_string(),
             state_dir,
@@ -166,6 +170,10 @@ impl Kubelet {
             .get("deletionTimestamp")
             .is_some_and(|t| !t.is_null())
         {
+            let stopped = lock(&self.pods)
+                .get(&key)
+                .filter(|h| h.uid == uid)
+                .map(|h| h.stopped.subscribe());
             if known_uid.is_some() {
                 self.stop_pod(&key);
             }
@@ -174,6 +182,7 @@ impl Kubelet {
                 obj["metadata"]["namespace"].as_str().unwrap_or_default(),
                 obj["metadata"]["name"].as_str().unwrap_or_default(),
                 &uid,
+                stopped,
             );
             return;
         }

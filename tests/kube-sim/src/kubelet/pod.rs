@@ -83,6 +83,8 @@ pub struct PodHandle {
     pub volumes: Mutex<BTreeMap<String, PodVolume>>,
     pub containers: Mutex<BTreeMap<String, ContainerRec>>,
     pub stop_tx: watch::Sender<bool>,
+    /// True once every container is gone and the pod's directory removed (`run` returned).
+    pub stopped: watch::Sender<bool>,
     pub pod_failed: Mutex<bool>,
     transitions: Mutex<BTreeMap<String, (String, String)>>,
 }
@@ -141,6 +143,7 @@ impl PodHandle {
             volumes: Mutex::new(BTreeMap::new()),
             containers: Mutex::new(containers),
             stop_tx: watch::channel(false).0,
+            stopped: watch::channel(false).0,
             pod_failed: Mutex::new(false),
             transitions: Mutex::new(BTreeMap::new()),
         })
@@ -545,6 +548,7 @@ pub async fn run(kubelet: Arc<Kubelet>, handle: Arc<PodHandle>) {
 fn cleanup(kubelet: &Kubelet, handle: &PodHandle) {
     kubelet.release_volumes(handle);
     let _ = std::fs::remove_dir_all(&handle.dir);
+    handle.stopped.send_replace(true);
 }
 
 async fn run_init_container(
@@ -813,7 +817,7 @@ async fn run_instance(
     init: bool,
 ) -> Option<Terminated> {
     let spec = handle.spec();
-    let behaviour = image::behaviour(c);
+    let behaviour = image::behaviour_with(c, &kubelet.images);
     let (argv, image_user) = match &behaviour {
         Behaviour::Process { argv, image_user } => (argv.clone(), *image_user),
         // init-config-reloader: one apply of the config, then the container completes.
@@ -873,7 +877,16 @@ async fn run_instance(
         container_id: cid.clone(),
     };
     let mounts = match mounts_for(handle, c) {
-        Ok(m) => m,
+        Ok(mut m) => {
+            if let Some(bin) = kubelet.images.v3_binary_for(&argv) {
+                m.push(MountSpec {
+                    source: bin.into(),
+                    target: image::PROMETHEUS_V3_BIN.into(),
+                    read_only: true,
+                });
+            }
+            m
+        }
         Err(e) => {
             let t = fail(e, "CreateContainerConfigError");
             handle.update(&c.name, |rec| rec.state = State::Terminated(t.clone()));

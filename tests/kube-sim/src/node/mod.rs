@@ -15,7 +15,7 @@
 //!   `/exec/{ns}/{pod}/{container}` (server/server.go paths), answered by the same handlers as the simulated node.
 //!
 //! Simulated still: the container runtime (pods are real processes in namespaces, see `kubelet/`), images (mapped to
-//! host binaries), service-account tokens in projected volumes (a placeholder), storage (tmpfs, no CSI driver yet).
+//! host binaries; `prometheus:v3.*` to the Prometheus 3 of tools/world/build.sh), service-account tokens in projected volumes (a placeholder), storage (tmpfs, no CSI driver yet).
 pub mod net;
 
 use crate::control_plane::{self, ControlPlane, NODE_NAME};
@@ -53,7 +53,12 @@ impl World {
             node_ip: net.node_ip.clone(),
         })
         .await?;
-        match Node::start(&control_plane, net).await {
+        let images = crate::kubelet::image::ImageMap {
+            prometheus_v3: Some(bin.join("prometheus"))
+                .filter(|p| p.is_file())
+                .map(|p| p.display().to_string()),
+        };
+        match Node::start(&control_plane, net, images).await {
             Ok(node) => Ok(Self {
                 control_plane,
                 node,
@@ -104,6 +109,8 @@ enum Write {
 pub struct RealBackend {
     writes: mpsc::UnboundedSender<Write>,
     net: net::PodNet,
+    /// Pods (uids) whose final delete waits for their containers to stop.
+    terminating: Arc<std::sync::Mutex<BTreeSet<String>>>,
 }
 
 impl NodeBackend for RealBackend {
@@ -124,11 +131,42 @@ impl NodeBackend for RealBackend {
         });
     }
 
-    fn pod_terminated(&self, ns: &str, name: &str, uid: &str) {
-        let _ = self.writes.send(Write::Terminated {
+    fn pod_terminated(
+        &self,
+        ns: &str,
+        name: &str,
+        uid: &str,
+        stopped: Option<tokio::sync::watch::Receiver<bool>>,
+    ) {
+        let write = Write::Terminated {
             ns: ns.into(),
             name: name.into(),
             uid: uid.into(),
+        };
+        let pending = || self.terminating.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(mut stopped) = stopped else {
+            // Seen again while the containers still stop (our own status write, another update): wait for that.
+            if !pending().contains(uid) {
+                let _ = self.writes.send(write);
+            }
+            return;
+        };
+        if !pending().insert(uid.to_string()) {
+            return;
+        }
+        let (writes, terminating, uid) = (
+            self.writes.clone(),
+            self.terminating.clone(),
+            uid.to_string(),
+        );
+        tokio::spawn(async move {
+            // The kubelet's own stop is capped (grace, then SIGKILL); a minute is a stuck node, delete anyway.
+            let _ = tokio::time::timeout(Duration::from_secs(60), stopped.wait_for(|s| *s)).await;
+            let _ = writes.send(write);
+            terminating
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&uid);
         });
     }
 
@@ -144,6 +182,7 @@ fn warn(msg: &str) {
 
 /// Sends the kubelet's writes in order. Status patches of a pod that are queued behind a newer one are skipped.
 async fn writer(client: ApiClient, mirror: Arc<Store>, mut rx: mpsc::UnboundedReceiver<Write>) {
+    let mut seen = EventCache::new();
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while let Ok(w) = rx.try_recv() {
@@ -178,26 +217,7 @@ async fn writer(client: ApiClient, mirror: Arc<Store>, mut rx: mpsc::UnboundedRe
                     message,
                     type_,
                 } => {
-                    let ns = involved["metadata"]["namespace"]
-                        .as_str()
-                        .unwrap_or("default")
-                        .to_string();
-                    let now = crate::clock::now_rfc3339();
-                    let name = format!(
-                        "{}.{}",
-                        involved["metadata"]["name"].as_str().unwrap_or("node"),
-                        crate::store::random_suffix(10)
-                    );
-                    let ev = json!({
-                        "apiVersion": "v1", "kind": "Event",
-                        "metadata": {"name": name, "namespace": ns},
-                        "involvedObject": object_reference(&involved), "reason": reason, "message": message, "type": type_,
-                        "source": {"component": "kubelet", "host": NODE_NAME},
-                        "reportingComponent": "kubelet", "reportingInstance": NODE_NAME,
-                        "firstTimestamp": now, "lastTimestamp": now, "count": 1,
-                    });
-                    client
-                        .post_json(&format!("/api/v1/namespaces/{ns}/events"), &ev)
+                    send_event(&client, &mut seen, &involved, &reason, &message, &type_)
                         .await
                         .map(|r| (r, format!("event {reason}")))
                 }
@@ -217,6 +237,76 @@ async fn writer(client: ApiClient, mirror: Arc<Store>, mut rx: mpsc::UnboundedRe
             }
         }
     }
+}
+
+/// Events already sent, by (involved uid, type, reason, message): their name, namespace and count.
+type EventCache =
+    std::collections::HashMap<(String, String, String, String), (String, String, i64)>;
+
+/// Creates an Event, or counts a repeat on the one already sent, as client-go's recorder does
+/// (tools/record/events_cache.go `EventCorrelator`: an identical event becomes a patch of `count` and
+/// `lastTimestamp`; a new one is created when the old has expired). So a crash-looping or unready pod does not
+/// write one object per probe.
+async fn send_event(
+    client: &ApiClient,
+    seen: &mut EventCache,
+    involved: &Value,
+    reason: &str,
+    message: &str,
+    type_: &str,
+) -> Result<crate::real_api::Reply, String> {
+    let key = (
+        involved["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        type_.to_string(),
+        reason.to_string(),
+        message.to_string(),
+    );
+    let now = crate::clock::now_rfc3339();
+    if let Some((ns, name, count)) = seen.get(&key).cloned() {
+        let r = client
+            .patch_merge(
+                &format!("/api/v1/namespaces/{ns}/events/{name}"),
+                &json!({"count": count + 1, "lastTimestamp": now}),
+            )
+            .await?;
+        if r.status != 404 {
+            if r.ok() {
+                seen.insert(key, (ns, name, count + 1));
+            }
+            return Ok(r);
+        }
+    }
+    let ns = involved["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or("default")
+        .to_string();
+    let name = format!(
+        "{}.{}",
+        involved["metadata"]["name"].as_str().unwrap_or("node"),
+        crate::store::random_suffix(10)
+    );
+    let ev = json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": name, "namespace": ns},
+        "involvedObject": object_reference(involved), "reason": reason, "message": message, "type": type_,
+        "source": {"component": "kubelet", "host": NODE_NAME},
+        "reportingComponent": "kubelet", "reportingInstance": NODE_NAME,
+        "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+    });
+    let r = client
+        .post_json(&format!("/api/v1/namespaces/{ns}/events"), &ev)
+        .await?;
+    if r.ok() {
+        // client-go keeps an LRU of 4096; forgetting everything at once is the cruder bound.
+        if seen.len() >= 4096 {
+            seen.clear();
+        }
+        seen.insert(key, (ns, name, 1));
+    }
+    Ok(r)
 }
 
 /// The kubelet's status manager sends the two-way merge patch from the stored status to its own, with the pod's uid
@@ -552,7 +642,11 @@ pub struct Node {
 }
 
 impl Node {
-    pub async fn start(cp: &ControlPlane, net: net::PodNet) -> Result<Self, String> {
+    pub async fn start(
+        cp: &ControlPlane,
+        net: net::PodNet,
+        images: crate::kubelet::image::ImageMap,
+    ) -> Result<Self, String> {
         let node_ip = net.node_ip.clone();
         let client = ApiClient::new(
             &cp.server,
@@ -564,8 +658,12 @@ impl Node {
         )?;
         let mirror = Arc::new(Store::new());
         let (wtx, wrx) = mpsc::unbounded_channel();
-        let backend = Arc::new(RealBackend { writes: wtx, net });
-        let kubelet = Kubelet::start_with(mirror.clone(), backend, NODE_NAME, &node_ip)?;
+        let backend = Arc::new(RealBackend {
+            writes: wtx,
+            net,
+            terminating: Default::default(),
+        });
+        let kubelet = Kubelet::start_with(mirror.clone(), backend, NODE_NAME, &node_ip, images)?;
         let agent = Arc::new(KubeletAgent(kubelet.clone()));
         let listener = tokio::net::TcpListener::bind((node_ip.as_str(), 0))
             .await
