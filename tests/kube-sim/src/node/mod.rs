@@ -612,9 +612,42 @@ fn conditions(since: &str) -> Value {
     ])
 }
 
+/// A first line of a file, trimmed ("" when unreadable).
+fn read_line(path: &str) -> String {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.lines().next().map(|l| l.trim().to_string()))
+        .unwrap_or_default()
+}
+
+/// The machine as the kubelet reports it (cadvisor's MachineInfo via the nodestatus MachineInfo / NodeInfo setters):
+/// CPUs, memory from /proc/meminfo, kernel, machine-id, boot id; 110 pods is the kubelet's default --max-pods.
+fn machine() -> (Value, Value) {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mem_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .unwrap_or(4 * 1024 * 1024);
+    let resources = json!({"cpu": cpus.to_string(), "memory": format!("{mem_kib}Ki"), "pods": "110",
+                           "ephemeral-storage": "20Gi"});
+    let info = json!({"machineID": read_line("/etc/machine-id"),
+        "systemUUID": read_line("/sys/class/dmi/id/product_uuid"),
+        "bootID": read_line("/proc/sys/kernel/random/boot_id"),
+        "kernelVersion": read_line("/proc/sys/kernel/osrelease"), "osImage": "kube-sim",
+        "containerRuntimeVersion": "kube-sim://0.1", "kubeletVersion": "v1.36.3+kube-sim",
+        "kubeProxyVersion": "", "operatingSystem": "linux",
+        "architecture": std::env::consts::ARCH.replace("x86_64", "amd64")});
+    (resources, info)
+}
+
 fn node_object(node_ip: &str, port: u16, since: &str) -> Value {
-    let resources =
-        json!({"cpu": "2", "memory": "4Gi", "pods": "110", "ephemeral-storage": "20Gi"});
+    let (resources, node_info) = machine();
     json!({
         "apiVersion": "v1", "kind": "Node",
         "metadata": {"name": NODE_NAME, "labels": {
@@ -626,9 +659,7 @@ fn node_object(node_ip: &str, port: u16, since: &str) -> Value {
             "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},
             "capacity": resources, "allocatable": resources,
             "conditions": conditions(since),
-            "nodeInfo": {"machineID": "", "systemUUID": "", "bootID": "", "kernelVersion": "", "osImage": "kube-sim",
-                "containerRuntimeVersion": "kube-sim://0.1", "kubeletVersion": "v1.36.3+kube-sim",
-                "kubeProxyVersion": "", "operatingSystem": "linux", "architecture": "amd64"},
+            "nodeInfo": node_info,
             "declaredFeatures": ["ExtendWebSocketsToKubelet"],
         }
     })
