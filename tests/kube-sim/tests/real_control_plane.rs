@@ -386,6 +386,37 @@ spec:
         "{unhealthy:?}"
     );
 
+    // In-cluster access: the pod finds the API server in its environment and authenticates with the projected
+    // service-account token the node requested for it (bound to the pod), trusting kube-root-ca.crt.
+    let review = ok(
+        &k,
+        &kc,
+        &[
+            "exec",
+            "-n",
+            "monitoring",
+            "unready",
+            "--",
+            "sh",
+            "-c",
+            r#"S=/var/run/secrets/kubernetes.io/serviceaccount; wget -qO- --ca-certificate=$S/ca.crt \
+  --header="Authorization: Bearer $(cat $S/token)" --header=Content-Type:application/json \
+  --post-data='{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}' \
+  "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/apis/authentication.k8s.io/v1/selfsubjectreviews""#,
+        ],
+        None,
+    );
+    let review: serde_json::Value = serde_json::from_str(&review).expect("SelfSubjectReview JSON");
+    assert_eq!(
+        review["status"]["userInfo"]["username"], "system:serviceaccount:monitoring:default",
+        "{review}"
+    );
+    assert_eq!(
+        review["status"]["userInfo"]["extra"]["authentication.kubernetes.io/pod-name"][0],
+        "unready",
+        "{review}"
+    );
+
     // A graceful delete ends with the node's final delete (grace 0, uid precondition): the pod is gone.
     let started = Instant::now();
     ok(
