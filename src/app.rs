@@ -14,19 +14,34 @@ pub async fn run(cli: Cli) -> ExitCode {
     // Ctrl-C: stop waiting and say what that means; changes already sent are not rolled back (exit 130). A step that
     // must not be left half-done (crate::interrupt::critical) finishes first, unless Ctrl-C is pressed again.
     // `biased`: the Ctrl-C handler is installed before the command sends its first request.
+    // SIGTERM and SIGHUP are handled exactly like Ctrl-C (crate::interrupt). The command runs as its own task so an
+    // interrupt is seen even while a prompt blocks its thread reading the terminal.
     let defer_printer = printer.clone();
+    let stop = crate::interrupt::stop_requested(move |reasons| {
+        defer_printer.warn(&format!(
+            "interrupt received; finishing first so nothing is left half-done: {} (press Ctrl-C again to stop now)",
+            reasons.join("; ")
+        ))
+    });
+    tokio::pin!(stop);
+    // Polled once before the command starts: the signal handlers are installed before its first request.
+    let _ = futures::poll!(&mut stop);
+    let command = tokio::spawn(dispatch(cli, printer.clone(), requests.clone()));
+    let abort = command.abort_handle();
     let outcome = tokio::select! {
         biased;
-        forced = crate::interrupt::stop_requested(|reasons| {
-            defer_printer.warn(&format!(
-                "interrupt received; finishing first so nothing is left half-done: {} (press Ctrl-C again to stop now)",
-                reasons.join("; ")
-            ))
-        }) => Err(crate::Error::Interrupted {
-            // What was applied, what was not, and how to continue, from the command's journal (crate::interrupt).
-            state: crate::interrupt::interrupted_state(forced),
-        }),
-        result = dispatch(cli, printer.clone(), requests.clone()) => result,
+        forced = &mut stop => {
+            abort.abort();
+            crate::ui::restore_after_interrupt();
+            Err(crate::Error::Interrupted {
+                // What was applied, what was not, and how to continue, from the command's journal (crate::interrupt).
+                state: crate::interrupt::interrupted_state(forced),
+            })
+        }
+        result = command => result.unwrap_or_else(|e| Err(crate::Error::Io {
+            action: "run the command".into(),
+            source: std::io::Error::other(e.to_string()),
+        })),
     };
     let code = match outcome {
         Ok(code) => code,
@@ -44,7 +59,9 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 fn printer_for(cli: &Cli) -> Printer {
-    let stderr_is_tty = std::io::stderr().is_terminal();
+    // A `TERM=dumb` terminal cannot move the cursor either: it gets the plain timestamped lines, not progress bars.
+    let stderr_is_tty =
+        std::io::stderr().is_terminal() && !is_dumb(std::env::var_os("TERM").as_deref());
     Printer {
         quiet: cli.global.quiet,
         verbose: cli.global.verbose,
@@ -63,8 +80,12 @@ fn printer_for(cli: &Cli) -> Printer {
 /// buffers, some CI log viewers; the `console` crate behind our prompts and progress bars follows the same rule).
 fn colour_allowed(no_color: Option<&std::ffi::OsStr>, term: Option<&std::ffi::OsStr>) -> bool {
     let no_color = no_color.is_some_and(|v| !v.is_empty());
-    let dumb = term.is_some_and(|t| t == "dumb");
-    !no_color && !dumb
+    !no_color && !is_dumb(term)
+}
+
+/// `TERM=dumb`: a terminal that interprets no escape sequence (no colour, no cursor movement).
+fn is_dumb(term: Option<&std::ffi::OsStr>) -> bool {
+    term.is_some_and(|t| t == "dumb")
 }
 
 async fn dispatch(
@@ -149,6 +170,7 @@ pub async fn ctx_for(
             dry_run: global.dry_run,
             interactive,
             verbose: global.verbose,
+            impersonation: crate::connect::impersonation_flags(kube),
         },
         printer,
         requests,
@@ -200,10 +222,17 @@ pub async fn clients(args: &KubeArgs, options: &ClientOptions) -> Result<Clients
         .or(request_timeout(args)?)
         .unwrap_or(PLUGIN_BOUND);
     let namespace = config.default_namespace.clone();
+    // Until the response head, per attempt: kube's read and connect timeouts do not cover its auth layer, where a
+    // credential plugin re-run to refresh an expiring token mid-run could hang the verb (streamed bodies — logs,
+    // exec — are not cut: the timeout ends at the head).
+    let attempt_bound = options.budget.or(request_timeout(args)?);
     let builders = crate::connect::client_builder(config, plugin_bound).await?;
     let layered = |builder: kube::client::ClientBuilder<crate::connect::KubeService>| {
-        let builder =
-            builder.with_layer(&crate::accounting::CountingLayer(options.requests.clone()));
+        let builder = builder
+            .with_layer(&tower::util::option_layer(
+                attempt_bound.map(tower::timeout::TimeoutLayer::new),
+            ))
+            .with_layer(&crate::accounting::CountingLayer(options.requests.clone()));
         if options.retry {
             builder
                 // Outside the counting layer, so `-v` counts every attempt; the buffer makes the stack cloneable, which

@@ -393,6 +393,30 @@ pub fn apply_flags(config: &mut kube::Config, args: &KubeArgs) -> Result<()> {
     Ok(())
 }
 
+/// `--as USER --as-group G --as-uid U` as the user typed them (shell-quoted where needed), for hints that must ask
+/// kubectl the same question; None without `--as`.
+pub fn impersonation_flags(args: &KubeArgs) -> Option<String> {
+    let quote = |v: &str| {
+        if !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ":-_.@/=".contains(c))
+        {
+            v.to_string()
+        } else {
+            format!("'{}'", v.replace('\'', r"'\''"))
+        }
+    };
+    let user = args.as_user.as_ref()?;
+    let mut flags = format!("--as {}", quote(user));
+    for group in &args.as_group {
+        flags.push_str(&format!(" --as-group {}", quote(group)));
+    }
+    if let Some(uid) = &args.as_uid {
+        flags.push_str(&format!(" --as-uid {}", quote(uid)));
+    }
+    Some(flags)
+}
+
 /// The DER certificates of a PEM bundle.
 fn pem_certificates(bundle: &[u8]) -> std::result::Result<Vec<Vec<u8>>, String> {
     let blocks = pem::parse_many(bundle).map_err(|e| format!("not a PEM file: {e}"))?;
@@ -405,20 +429,6 @@ fn pem_certificates(bundle: &[u8]) -> std::result::Result<Vec<Vec<u8>>, String> 
         return Err("no PEM certificate in it".into());
     }
     Ok(certs)
-}
-
-/// Control characters of a plugin's message made visible (`\u{1b}`), so it cannot drive the terminal; newlines and
-/// tabs stay.
-fn escape_controls(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 /// `tokenFile` as client-go reads it: whitespace around the token is not part of it (client-go
@@ -487,44 +497,57 @@ pub async fn client_builder(
     }
 }
 
-/// kubectl's sentences for a credential plugin that failed (client-go plugin/pkg/client/auth/exec/exec.go
-/// `wrapCmdRunErrorLocked`, `decoding stdout`): never the plugin's stdout, which holds the token; its stderr, which
-/// kubectl shows as the plugin writes it, escaped.
+/// A client that could not be built: a credential failure in kubectl's words ([`credential_sentence`]), else kube's.
 fn client_error(err: kube::Error, plugin: Option<&str>) -> Error {
-    use kube::client::AuthError;
-    let plugin = plugin.unwrap_or("(credential plugin)");
     let message = match &err {
-        kube::Error::Auth(AuthError::AuthExecRun { out, .. }) => {
-            let code = out
-                .status
-                .code()
-                .map_or_else(|| "a signal".to_string(), |c| format!("exit code {c}"));
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let stderr = escape_controls(stderr.trim_end());
-            if stderr.is_empty() {
-                format!("getting credentials: exec: executable {plugin} failed with {code}")
-            } else {
-                format!(
-                    "getting credentials: exec: executable {plugin} failed with {code}; it said:\n{stderr}"
-                )
-            }
-        }
-        kube::Error::Auth(AuthError::AuthExecStart(io)) => format!(
-            "getting credentials: exec: executable {plugin} not found or not runnable: {}",
-            io_sentence(io)
-        ),
-        kube::Error::Auth(AuthError::AuthExecParse(_)) => format!(
-            "getting credentials: decoding stdout: executable {plugin} did not print an ExecCredential"
-        ),
-        kube::Error::Auth(AuthError::InvalidBearerToken(_)) => {
-            "the token is not a valid HTTP header value (a stray character in it?)".to_string()
-        }
-        kube::Error::Auth(other) => format!("getting credentials: {other}"),
+        kube::Error::Auth(auth) => credential_sentence(auth, plugin),
         other => format!("could not create a client for the cluster: {other}"),
     };
     Error::Kubeconfig {
         message,
         hint: Some("`kubectl auth whoami` uses the same credentials; fix them there first".into()),
+    }
+}
+
+/// kubectl's sentences for credentials that could not be had (client-go plugin/pkg/client/auth/exec/exec.go
+/// `wrapCmdRunErrorLocked`, `decoding stdout`): never the plugin's stdout, which holds the token (kube's own Display
+/// of `AuthExecRun` prints the whole `Output`), but its stderr, which kubectl shows as the plugin writes it, escaped.
+/// Used when building the client and for a refresh that fails mid-run (error.rs finds the cause in the chain).
+pub fn credential_sentence(err: &kube::client::AuthError, plugin: Option<&str>) -> String {
+    use kube::client::AuthError;
+    let executable = match plugin {
+        Some(p) => format!("executable {p}"),
+        None => "the credential plugin".to_string(),
+    };
+    match err {
+        AuthError::AuthExecRun { out, .. } => {
+            let code = out
+                .status
+                .code()
+                .map_or_else(|| "a signal".to_string(), |c| format!("exit code {c}"));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let stderr = crate::escape::escape(stderr.trim_end());
+            if stderr.is_empty() {
+                format!("getting credentials: exec: {executable} failed with {code}")
+            } else {
+                format!(
+                    "getting credentials: exec: {executable} failed with {code}; it said:\n{stderr}"
+                )
+            }
+        }
+        AuthError::AuthExecStart(io) => format!(
+            "getting credentials: exec: {executable} not found or not runnable: {}",
+            io_sentence(io)
+        ),
+        AuthError::AuthExecParse(_) => {
+            format!(
+                "getting credentials: decoding stdout: {executable} did not print an ExecCredential"
+            )
+        }
+        AuthError::InvalidBearerToken(_) => {
+            "the token is not a valid HTTP header value (a stray character in it?)".to_string()
+        }
+        other => format!("getting credentials: {other}"),
     }
 }
 
@@ -597,6 +620,23 @@ mod tests {
             )
             .as_deref(),
             Some("socks5://s:1/")
+        );
+    }
+
+    #[test]
+    fn impersonation_flags_are_repeated_as_typed_and_quoted() {
+        assert_eq!(impersonation_flags(&KubeArgs::default()), None);
+        let args = KubeArgs {
+            as_user: Some("system:serviceaccount:obs:prometheus".into()),
+            as_group: vec!["team a".into(), "it's".into()],
+            as_uid: Some("42".into()),
+            ..KubeArgs::default()
+        };
+        assert_eq!(
+            impersonation_flags(&args).as_deref(),
+            Some(
+                "--as system:serviceaccount:obs:prometheus --as-group 'team a' --as-group 'it'\\''s' --as-uid 42"
+            )
         );
     }
 

@@ -202,6 +202,18 @@ struct ShortKubeError<'a>(&'a kube::Error);
 
 impl fmt::Display for ShortKubeError<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A credential plugin that fails when kube refreshes its token mid-run: kube's Display of that error holds
+        // the plugin's stdout (a token), so the whole sentence is kubectl's instead (crate::connect).
+        if let kube::Error::Auth(auth) = self.0 {
+            return f.write_str(&crate::connect::credential_sentence(auth, None));
+        }
+        let mut source = std::error::Error::source(self.0);
+        while let Some(cause) = source {
+            if let Some(auth) = cause.downcast_ref::<kube::client::AuthError>() {
+                return f.write_str(&crate::connect::credential_sentence(auth, None));
+            }
+            source = cause.source();
+        }
         let mut text = self.0.to_string();
         let mut source = std::error::Error::source(self.0);
         while let Some(cause) = source {

@@ -1,4 +1,4 @@
-//! Ctrl-C handling. An interrupt normally stops the command at once (exit 130), but a multi-step change that must
+//! Ctrl-C handling (and SIGTERM and SIGHUP, handled exactly alike). An interrupt normally stops the command at once (exit 130), but a multi-step change that must
 //! not be left half-done (a paused `Prometheus` resource, a StatefulSet orphan-deleted and not yet recreated) holds a
 //! [`Critical`] guard: the interrupt then waits for the guard to drop, saying why. A second Ctrl-C forces the exit.
 //!
@@ -57,10 +57,11 @@ pub fn open_reasons() -> Vec<String> {
 /// Resolves when the command may stop: after a Ctrl-C with no critical section open, or once the open ones close
 /// (`on_defer` is told why we wait), or at a second Ctrl-C (returns `true`: forced, state may be inconsistent).
 pub async fn stop_requested(on_defer: impl Fn(&[String])) -> bool {
-    if tokio::signal::ctrl_c().await.is_err() {
+    let Some(mut signals) = StopSignals::install() else {
         // No signal handler can be installed: never interrupt.
-        std::future::pending::<()>().await;
-    }
+        return std::future::pending().await;
+    };
+    signals.next().await;
     let mut rx = changes().subscribe();
     let reasons = open_reasons();
     if reasons.is_empty() {
@@ -69,10 +70,57 @@ pub async fn stop_requested(on_defer: impl Fn(&[String])) -> bool {
     on_defer(&reasons);
     tokio::select! {
         _ = rx.wait_for(|open| *open == 0) => false,
-        _ = tokio::signal::ctrl_c() => {
+        _ = signals.next() => {
             // Remembered now: stopping drops the command, and with it the guards that name the sections.
             *forced_during() = open_reasons();
             true
+        }
+    }
+}
+
+/// The signals that stop a command, all handled exactly like Ctrl-C: SIGINT (Ctrl-C), SIGTERM (`kill`, `timeout`, a
+/// CI runner or service manager) and SIGHUP (the terminal or SSH session went away). Left to their default action,
+/// SIGTERM and SIGHUP would kill the process in the middle of a critical section (a `Prometheus` resource left
+/// paused). Once installed, the handlers stay for the life of the process, so a second signal is seen too.
+#[cfg(unix)]
+struct StopSignals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl StopSignals {
+    fn install() -> Option<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Some(Self {
+            int: signal(SignalKind::interrupt()).ok()?,
+            term: signal(SignalKind::terminate()).ok()?,
+            hup: signal(SignalKind::hangup()).ok()?,
+        })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+        }
+    }
+}
+
+#[cfg(not(unix))]
+struct StopSignals;
+
+#[cfg(not(unix))]
+impl StopSignals {
+    fn install() -> Option<Self> {
+        Some(Self)
+    }
+
+    async fn next(&mut self) {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
         }
     }
 }

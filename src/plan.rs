@@ -556,21 +556,24 @@ pub fn confirm(ctx: &Ctx, plan: &Plan) -> Result<()> {
             ),
         });
     }
-    if !crate::ui::ask(&format!(
-        "Apply this plan ({} change(s))?",
-        plan.steps.len()
-    ))? {
+    if !ask_to_change(
+        ctx,
+        &format!("Apply this plan ({} change(s))?", plan.steps.len()),
+    )? {
         return Err(Error::Declined {
             message: "plan not confirmed; nothing was changed".into(),
         });
     }
     for step in &plan.steps {
         if let Change::RestartPod { object, .. } = &step.change
-            && !crate::ui::ask(&format!(
-                "Restart (delete) pod {}/{}?",
-                object.namespace.as_deref().unwrap_or(""),
-                object.name
-            ))?
+            && !ask_to_change(
+                ctx,
+                &format!(
+                    "Restart (delete) pod {}/{}?",
+                    object.namespace.as_deref().unwrap_or(""),
+                    object.name
+                ),
+            )?
         {
             return Err(Error::Declined {
                 message: format!(
@@ -581,6 +584,32 @@ pub fn confirm(ctx: &Ctx, plan: &Plan) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The one confirm policy for every question before a change, in every verb: `--yes` says yes; without a terminal
+/// there is no one to ask, so it refuses; under `-q` the plan the question is about was not shown, so it refuses too
+/// (never ask about what the user could not see); otherwise the question is asked on the terminal (default no),
+/// after throwing away whatever was typed before it appeared (`crate::ui::ask`).
+pub fn ask_to_change(ctx: &Ctx, question: &str) -> Result<bool> {
+    let s = &ctx.settings;
+    if s.assume_yes {
+        return Ok(true);
+    }
+    if !s.interactive {
+        return Err(Error::Declined {
+            message: format!(
+                "refusing to change the cluster without confirmation: there is no terminal to ask \"{question}\" on; re-run with --yes (or --dry-run to only see the plan)"
+            ),
+        });
+    }
+    if ctx.printer.quiet {
+        return Err(Error::Declined {
+            message: format!(
+                "refusing to ask \"{question}\" under -q: the plan it is about was not shown; re-run without -q to see and confirm it, or with --yes"
+            ),
+        });
+    }
+    crate::ui::ask(question)
 }
 
 /// What the API server answered for one step.
@@ -782,6 +811,7 @@ mod tests {
             dry_run,
             interactive,
             verbose: 0,
+            impersonation: None,
         }
     }
 

@@ -152,8 +152,9 @@ impl Quantity {
         // mantissa = int_digits.frac_digits as an integer, scaled down by 10^frac_len.
         let digits = format!("{int_digits}{frac_digits}");
         let digits = digits.trim_start_matches('0');
-        // Anything beyond 38 significant digits cannot fit i128 anyway.
-        if digits.len() > 38 {
+        // Anything beyond 39 significant digits cannot fit i128 (at most 1.7e38) anyway; 39 digits may, and the
+        // canonical form of a large fractional value is 39 digits of `n`, which must parse back.
+        if digits.len() > 39 {
             return Err(too_large());
         }
         let mantissa: i128 = if digits.is_empty() {
@@ -694,6 +695,15 @@ mod tests {
         assert_eq!(q("0.5").size_text(), "0.5");
         assert_eq!(nano.size_text(), "1073741824.001073742");
         assert_eq!(q("1536Mi").size_text(), "1536Mi");
+    }
+
+    #[test]
+    fn a_large_fractional_value_round_trips_through_its_39_digit_canonical_form() {
+        // Found by tests/properties.rs: 1e29 + 1e-7 is `100000000000000000000000000000000000100n` (39 digits).
+        let big = q("100000000000000000000000000000000000.1u");
+        assert_eq!(big.to_string().len(), 40);
+        assert_eq!(Quantity::parse(&big.to_string()).unwrap(), big);
+        assert!(Quantity::parse(&"9".repeat(40)).is_err());
     }
 
     #[test]

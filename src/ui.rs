@@ -14,30 +14,88 @@ pub struct Printer {
     pub stderr_is_tty: bool,
 }
 
-/// Ask a yes/no question on the terminal (default: no). Callers check `Settings::interactive` first.
+/// Ask a yes/no question on the terminal (default: no). Callers go through the one confirm policy
+/// (`crate::plan::ask_to_change`), which decides whether a question may be asked at all.
 pub fn ask(question: &str) -> crate::Result<bool> {
-    dialoguer::Confirm::new()
+    drain_pending_input();
+    let term = dialoguer::console::Term::stderr();
+    let answer = dialoguer::Confirm::new()
         .with_prompt(question)
         .default(false)
-        .interact_on(&dialoguer::console::Term::stderr())
-        .map_err(|e| prompt_error(question, e))
+        .interact_on(&term);
+    restore_terminal(&term, answer.is_err());
+    answer.map_err(|e| prompt_error(question, e))
 }
 
 /// Let the user pick one of several items on the terminal; returns its index.
 pub fn pick(question: &str, items: &[String]) -> crate::Result<usize> {
-    dialoguer::Select::new()
+    drain_pending_input();
+    let term = dialoguer::console::Term::stderr();
+    let picked = dialoguer::Select::new()
         .with_prompt(question)
         .items(items)
         .default(0)
-        .interact_on(&dialoguer::console::Term::stderr())
-        .map_err(|e| prompt_error(question, e))
+        .interact_on(&term);
+    restore_terminal(&term, picked.is_err());
+    picked.map_err(|e| prompt_error(question, e))
+}
+
+/// Throw away what was typed before the question was on the screen: a keystroke meant for an earlier prompt (the
+/// Enter after a `y` that dialoguer reads as one key) or typed while the tool worked must never answer this one.
+/// `tcflush(TCIFLUSH)` on the terminal the answer is read from; nothing to do when stdin is not a terminal.
+fn drain_pending_input() {
+    use std::io::IsTerminal;
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        // Remembered so that a signal while the prompt holds the terminal in raw mode can put it back
+        // ([`restore_after_interrupt`]).
+        *saved_terminal() = rustix::termios::tcgetattr(&stdin).ok();
+        // A failure only means nothing is drained: the prompt itself still works.
+        let _ = rustix::termios::tcflush(&stdin, rustix::termios::QueueSelector::IFlush);
+    }
+}
+
+/// The terminal's settings from before the prompt now on screen, if one is.
+fn saved_terminal() -> std::sync::MutexGuard<'static, Option<rustix::termios::Termios>> {
+    static SAVED: std::sync::Mutex<Option<rustix::termios::Termios>> = std::sync::Mutex::new(None);
+    SAVED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A signal (SIGTERM, SIGHUP, a Ctrl-C that reached us as a signal) stopped the command while a prompt may hold the
+/// terminal: put its settings back (dialoguer reads keys in raw mode) and show the cursor, so the shell the user
+/// returns to works.
+pub fn restore_after_interrupt() {
+    if let Some(saved) = saved_terminal().take() {
+        let _ = rustix::termios::tcsetattr(
+            std::io::stdin(),
+            rustix::termios::OptionalActions::Now,
+            &saved,
+        );
+        let _ = dialoguer::console::Term::stderr().show_cursor();
+    }
+}
+
+/// dialoguer hides the cursor while it asks and returns early on an error (Ctrl-C at the prompt reads as one), so
+/// the cursor is shown again here whatever happened; after an error the line is ended too, so the next message
+/// starts on its own line.
+fn restore_terminal(term: &dialoguer::console::Term, failed: bool) {
+    saved_terminal().take();
+    let _ = term.show_cursor();
+    if failed {
+        let _ = term.write_line("");
+    }
 }
 
 fn prompt_error(question: &str, e: dialoguer::Error) -> crate::Error {
     match e {
         dialoguer::Error::IO(source) if source.kind() == std::io::ErrorKind::Interrupted => {
+            // Ctrl-C at a prompt: the same true account as any interrupt (what this run already changed, what not,
+            // how to continue), from the command's journal.
             crate::Error::Interrupted {
-                state: format!("at the prompt `{question}`; nothing was changed"),
+                state: format!(
+                    "Ctrl-C at the prompt `{question}`: {}",
+                    crate::interrupt::interrupted_state(false)
+                ),
             }
         }
         dialoguer::Error::IO(source) => crate::Error::Io {
@@ -45,6 +103,14 @@ fn prompt_error(question: &str, e: dialoguer::Error) -> crate::Error {
             source,
         },
     }
+}
+
+/// Write a line to stderr; a closed or broken stderr (`2>&1 | head`, a terminal that went away) is not an error: the
+/// command carries on (it may be in the middle of a change that must finish) and only stops writing.
+fn to_stderr(text: std::fmt::Arguments<'_>) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(text);
+    let _ = err.write_all(b"\n");
 }
 
 impl Printer {
@@ -63,14 +129,18 @@ impl Printer {
     /// An informational line on stderr, muted by --quiet.
     pub fn info(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{}", self.safe(text));
+            to_stderr(format_args!("{}", self.safe(text)));
         }
     }
 
     /// `warning: …` on stderr, muted by --quiet.
     pub fn warn(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{} {}", self.paint("warning:", "33"), self.safe(text));
+            to_stderr(format_args!(
+                "{} {}",
+                self.paint("warning:", "33"),
+                self.safe(text)
+            ));
         }
     }
 
@@ -82,35 +152,35 @@ impl Printer {
     /// A timestamped progress line on stderr (the no-terminal form of a progress bar), muted by --quiet.
     pub fn progress_line(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{} {}", clock(), self.safe(text));
+            to_stderr(format_args!("{} {}", clock(), self.safe(text)));
         }
     }
 
     /// Detail shown only with -v.
     pub fn debug(&self, text: &str) {
         if self.verbose > 0 {
-            eprintln!("{}", self.safe(text));
+            to_stderr(format_args!("{}", self.safe(text)));
         }
     }
 
     /// Print an error block: `error: …`, then `  hint: …`.
     pub fn error(&self, err: &crate::Error) {
-        eprintln!(
+        to_stderr(format_args!(
             "{} {}",
             self.paint("error:", "31"),
             crate::escape::escape(&err.to_string())
-        );
+        ));
         if let Some(hint) = err.hint() {
-            eprintln!(
+            to_stderr(format_args!(
                 "  {} {}",
                 self.paint("hint:", "36"),
                 crate::escape::escape(&hint)
-            );
+            ));
         }
         if self.verbose > 0
             && let Some(detail) = err.status_detail()
         {
-            eprintln!("  status: {}", crate::escape::escape(&detail));
+            to_stderr(format_args!("  status: {}", crate::escape::escape(&detail)));
         }
     }
 

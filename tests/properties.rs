@@ -17,9 +17,9 @@ fn lossy(bytes: &[u8]) -> String {
 fn quantity_text() -> impl Strategy<Value = String> {
     (
         prop::sample::select(vec!["", "+", "-", " "]),
-        // NB: up to 28 integer digits. Beyond ~1e29 bytes a parsed value formats as 39 digits of `n`, which parse
-        // then refuses as too large (e.g. `100000000000000000000000000000000000.1u`): reported to quantity's owner.
-        "[0-9]{0,28}",
+        // Up to 36 integer digits: beyond ~1e29 bytes a fractional value formats as 39 digits of `n`, which parse
+        // used to refuse as too large (e.g. `100000000000000000000000000000000000.1u`); it parses back now.
+        "[0-9]{0,36}",
         prop::option::of("\\.[0-9]{0,12}"),
         prop::sample::select(vec![
             "", "n", "u", "m", "k", "K", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi",
@@ -178,6 +178,37 @@ proptest! {
             (u.capacity_bytes, u.used_bytes, u.available_bytes),
             (a.saturating_mul(1024), b.saturating_mul(1024), c.saturating_mul(1024))
         );
+    }
+
+    /// A size rounded for a volume (issue 15) is the same byte count, never smaller, less than one byte larger, in
+    /// a form without milli/micro/nano suffixes, and it round-trips.
+    #[test]
+    fn whole_bytes_round_up_by_less_than_a_byte(text in quantity_text()) {
+        if let Ok(q) = Quantity::parse_size(&text) {
+            let w = q.whole_bytes();
+            prop_assert_eq!(w.bytes(), q.bytes());
+            prop_assert!(w >= q);
+            prop_assert!(w.is_whole_bytes());
+            let shown = w.to_string();
+            prop_assert!(!shown.ends_with(['m', 'u', 'n']), "{} shows as {}", text, shown);
+            prop_assert_eq!(Quantity::parse(&shown).ok(), Some(w));
+            prop_assert!(q.bytes() <= kubectl_prom::quantity::MAX_BYTES);
+        }
+    }
+
+    /// Whatever a container logs or Prometheus answers, escaped text carries no character a terminal acts on, and a
+    /// JSON document escaped the same way decodes to the same value (issue 14 class 10).
+    #[test]
+    fn escaped_text_is_inert_and_json_survives(bytes in prop::collection::vec(any::<u8>(), 0..256), chars in r"\PC{0,20}[\x{0}-\x{9f}\x{202a}-\x{202e}\x{2066}-\x{2069}]{0,20}") {
+        use kubectl_prom::escape::{escape, needs_escape};
+        for text in [lossy(&bytes), chars] {
+            let safe = escape(&text);
+            prop_assert!(!safe.chars().any(needs_escape), "{:?}", safe);
+            let doc = serde_json::json!({"log": text});
+            let json = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            let back: serde_json::Value = serde_json::from_str(&escape(&json)).unwrap_or_default();
+            prop_assert_eq!(back, doc);
+        }
     }
 
     /// Targets and durations typed by a person: a value or a usage error, never a panic.

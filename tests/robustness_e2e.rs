@@ -75,19 +75,22 @@ fn spawn_resize_add_32mi(cluster: &Cluster) -> support::Background {
     let target = format!("prometheus/{CR}");
     spawn_prom(
         cluster,
-        &[
-            "resize",
-            &target,
-            "-n",
-            NS,
-            "--add",
-            "32Mi",
-            "--yes",
-            "--timeout",
-            "2m",
-        ],
+        &RESIZE_ADD_32MI.map(|a| if a == "TARGET" { target.as_str() } else { a }),
     )
 }
+
+/// The args of [`spawn_resize_add_32mi`], `TARGET` standing for `prometheus/CR`.
+const RESIZE_ADD_32MI: [&str; 9] = [
+    "resize",
+    "TARGET",
+    "-n",
+    NS,
+    "--add",
+    "32Mi",
+    "--yes",
+    "--timeout",
+    "2m",
+];
 
 /// Ctrl-C once a stderr line shows `what` has begun; the run must then end with exit 130.
 fn interrupt_when(
@@ -543,4 +546,123 @@ async fn an_exec_that_hangs_is_given_up_after_the_limit_with_a_sentence() {
         .await
         .expect("true runs");
     assert!(quick.success());
+}
+
+/// The moments of an operator resize (400 ms per request, so each is seconds long) at which the harness disrupts it,
+/// by the progress line that shows the moment has come.
+const RESIZE_POINTS: [(&str, &str); 4] = [
+    ("the pause", "done: patch prometheus/"),
+    ("the claim patch", "done: patch persistentvolumeclaim/"),
+    ("the orphan delete", "done: delete statefulset/"),
+    ("the claim wait", "FileSystemResizePending"),
+];
+
+/// The harness of issue 14: an operator resize (`--add 32Mi`, relative, so a naive re-run would grow twice) is
+/// disrupted as `how` says at each of `points`; afterwards the resource is never paused, no pod other than the
+/// instance's own (restarted by the plan for the offline expansion) was deleted, and the continue command the run
+/// printed (or, when its stderr was closed, the absolute one it would print) finishes the work.
+fn operator_resize_disrupted(how: support::Disruption, points: &[usize]) {
+    let Some(cluster) = start_slow_operator() else {
+        return;
+    };
+    let (claim, mut size) = only_operator_claim(&cluster);
+    let target = format!("prometheus/{CR}");
+    let operator_pod = |cluster: &Cluster| -> Vec<(String, String)> {
+        support::pod_uids(cluster, NS)
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("kps-kube-prometheus-stack-operator"))
+            .collect()
+    };
+    let operator_before = operator_pod(&cluster);
+    assert_eq!(operator_before.len(), 1, "{operator_before:?}");
+    for &point in points {
+        let (what, line) = RESIZE_POINTS[point];
+        let want = size + (32 << 20);
+        let want_text = format!("{}Mi", want >> 20);
+        let run = support::run_disrupted(
+            &cluster,
+            &RESIZE_ADD_32MI.map(|a| if a == "TARGET" { target.as_str() } else { a }),
+            how,
+            what,
+            |l| l.contains(line),
+            Duration::from_secs(150),
+        );
+        let context = format!("{how:?} at {what}:\n{run}");
+        assert!(
+            run.code != 134 && run.code != 101 && !run.stderr.contains("panicked"),
+            "{context}"
+        );
+        if let support::Disruption::Signal(_) = how {
+            assert_eq!(run.code, 130, "handled like Ctrl-C: {context}");
+        }
+        let cr = kubectl_json(&cluster, &["get", "prometheus", "-n", NS, CR]);
+        assert_ne!(cr["spec"]["paused"], true, "left paused: {context}");
+        let absolute = vec![
+            "resize".to_string(),
+            target.clone(),
+            "-n".into(),
+            NS.into(),
+            "--size".into(),
+            want_text.clone(),
+        ];
+        let mut args = match how {
+            // It finished despite the closed pipe: nothing is left to continue.
+            _ if run.code == 0 => {
+                assert_operator_consistent(&cluster, want);
+                size = want;
+                continue;
+            }
+            support::Disruption::CloseStderr => absolute,
+            _ => {
+                let printed = support::continue_args(&run)
+                    .unwrap_or_else(|| panic!("no continue command: {context}"));
+                assert_eq!(printed, absolute, "{context}");
+                printed
+            }
+        };
+        args.extend(["--yes", "--timeout", "3m"].map(String::from));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let resumed = support::prom(&cluster, &args);
+        assert_eq!(
+            resumed.code, 0,
+            "the continue command after {context}\n{resumed}"
+        );
+        assert_operator_consistent(&cluster, want);
+        let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", NS, &claim]);
+        assert_eq!(
+            bytes(
+                pvc["status"]["capacity"]["storage"]
+                    .as_str()
+                    .unwrap_or_default()
+            ),
+            want,
+            "{context}\n{resumed}"
+        );
+        assert_eq!(
+            operator_pod(&cluster),
+            operator_before,
+            "a pod outside the plan was deleted: {context}"
+        );
+        size = want;
+    }
+}
+
+#[test]
+fn sigterm_at_any_point_of_an_operator_resize_is_handled_like_ctrl_c() {
+    operator_resize_disrupted(support::Disruption::Signal("TERM"), &[0, 1, 2, 3]);
+}
+
+#[test]
+fn sighup_at_any_point_of_an_operator_resize_is_handled_like_ctrl_c() {
+    operator_resize_disrupted(support::Disruption::Signal("HUP"), &[0, 2]);
+}
+
+#[test]
+fn a_closed_stderr_during_an_operator_resize_never_panics_nor_stops_half_way() {
+    operator_resize_disrupted(support::Disruption::CloseStderr, &[0, 3]);
+}
+
+#[test]
+fn a_closed_stdout_during_an_operator_resize_never_panics_nor_stops_half_way() {
+    operator_resize_disrupted(support::Disruption::CloseStdout, &[1]);
 }

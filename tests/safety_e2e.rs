@@ -506,3 +506,405 @@ fn overload_answers_are_retried_only_when_the_server_says_when_as_kubectl_does()
         "a bare 503 was retried:\n{run}"
     );
 }
+
+// ------------------------------------------------------------------------------------------------------------------
+// Issue 14: never touch what the user did not agree to, never stop half-way.
+
+/// The operator scenarios' Prometheus resource.
+const CR: &str = "kps-kube-prometheus-stack-prometheus";
+
+fn storage_request(obj: &Value) -> String {
+    obj.pointer("/spec/resources/requests/storage")
+        .or_else(|| {
+            obj.pointer("/spec/storage/volumeClaimTemplate/spec/resources/requests/storage")
+        })
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn apply_yaml(cluster: &Cluster, yaml: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("object.yaml");
+    std::fs::write(&path, yaml).expect("write manifest");
+    support::kubectl(
+        cluster,
+        &["apply", "-f", path.to_str().expect("utf-8 path")],
+    );
+}
+
+/// Class 1: a bare pod mounting the claim read-only (a backup uploader) beside an offline-expansion resize is never
+/// deleted: only the instance's own pod, owned by its ReplicaSet and shown in the plan, may be restarted, and while
+/// a pod nobody recreates holds the volume the tool says what the user must do instead.
+#[test]
+fn a_bare_pod_mounting_the_claim_is_never_deleted_by_resize() {
+    let Some(cluster) = start_with("resize-offline", &[]) else {
+        return;
+    };
+    let ns = "monitoring";
+    apply_yaml(
+        &cluster,
+        "apiVersion: v1
+kind: Pod
+metadata:
+  name: backup-uploader
+  namespace: monitoring
+spec:
+  containers:
+  - name: uploader
+    image: busybox
+    command: [sh, -c, 'sleep 3600']
+    volumeMounts:
+    - name: data
+      mountPath: /data
+      readOnly: true
+  volumes:
+  - name: data
+    persistentVolumeClaim:
+      claimName: prometheus-data
+      readOnly: true
+",
+    );
+    let uploader_uid = support::wait_until(
+        "the backup uploader to run",
+        std::time::Duration::from_secs(60),
+        || {
+            let pod = kubectl_json(&cluster, &["get", "pod", "-n", ns, "backup-uploader"]);
+            (pod["status"]["phase"] == "Running").then(|| pod["metadata"]["uid"].clone())
+        },
+    );
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            ns,
+            "deploy/prometheus",
+            "--add",
+            "32Mi",
+            "--yes",
+            "--timeout",
+            "90s",
+        ],
+    );
+    assert!(!run.stderr.contains("panicked"), "{run}");
+    let pod = kubectl_json(&cluster, &["get", "pod", "-n", ns, "backup-uploader"]);
+    assert_eq!(
+        pod["metadata"]["uid"], uploader_uid,
+        "the bare pod was deleted:\n{run}"
+    );
+    assert!(pod["metadata"]["deletionTimestamp"].is_null(), "{run}");
+    // The plan named the one pod it may restart, and the run says what the user must do about the other.
+    assert!(
+        run.stderr.contains("restart pod prometheus-") && run.stderr.contains("(its ReplicaSet"),
+        "the restart was not part of the shown plan:\n{run}"
+    );
+    assert!(
+        run.stderr.contains("backup-uploader") && run.stderr.contains("no controller recreates"),
+        "the run does not say what to do about the pod it left alone:\n{run}"
+    );
+    assert_ne!(
+        run.code, 0,
+        "the filesystem cannot grow while the uploader holds it:\n{run}"
+    );
+}
+
+/// Class 4: after a fault on one claim of an operator resize, re-running with the absolute size finishes exactly what
+/// is left (the other claim, the resource, the StatefulSet) and changes nothing that is done; the failed run names
+/// that absolute command (a re-run of `--add` would grow twice).
+#[test]
+fn a_partial_operator_resize_is_finished_by_the_absolute_size_it_names() {
+    let second = format!("persistentvolumeclaims/prometheus-{CR}-db-prometheus-{CR}-1");
+    let fault = format!("500:PATCH:{second}:1");
+    let Some(cluster) = start_with("kps-healthy", &[&fault]) else {
+        return;
+    };
+    let ns = "monitoring";
+    let target = format!("prometheus/{CR}");
+    let first = format!("prometheus-{CR}-db-prometheus-{CR}-0");
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            &target,
+            "-n",
+            ns,
+            "--add",
+            "1Gi",
+            "--yes",
+            "--timeout",
+            "2m",
+        ],
+    );
+    assert_ne!(run.code, 0, "{run}");
+    let continue_command = format!("kubectl prom resize {target} -n {ns} --size 51Gi");
+    assert!(
+        run.stderr.contains(&continue_command),
+        "the failed run does not name the absolute continue command:\n{run}"
+    );
+    let cr = kubectl_json(&cluster, &["get", "prometheus", "-n", ns, CR]);
+    assert_ne!(cr["spec"]["paused"], true, "{run}");
+    support::wait_until(
+        "the first claim to reach 51Gi",
+        std::time::Duration::from_secs(60),
+        || {
+            let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &first]);
+            (pvc["status"]["capacity"]["storage"] == "51Gi").then_some(())
+        },
+    );
+    let done_before = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &first]);
+    let pods_before = support::pod_uids(&cluster, ns);
+
+    let resumed = prom(
+        &cluster,
+        &[
+            "resize",
+            &target,
+            "-n",
+            ns,
+            "--size",
+            "51Gi",
+            "--yes",
+            "--timeout",
+            "2m",
+        ],
+    );
+    assert_eq!(resumed.code, 0, "{resumed}");
+    let done_after = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &first]);
+    assert_eq!(
+        resource_version(&done_after),
+        resource_version(&done_before),
+        "the claim already done was changed again:\n{resumed}"
+    );
+    let other = format!("prometheus-{CR}-db-prometheus-{CR}-1");
+    let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &other]);
+    assert_eq!(storage_request(&pvc), "51Gi", "{resumed}");
+    assert_eq!(pvc["status"]["capacity"]["storage"], "51Gi", "{resumed}");
+    let cr = kubectl_json(&cluster, &["get", "prometheus", "-n", ns, CR]);
+    assert_ne!(cr["spec"]["paused"], true, "{resumed}");
+    assert_eq!(storage_request(&cr), "51Gi", "{resumed}");
+    wait_for_template(&cluster, ns, "51Gi");
+    assert_eq!(
+        support::pod_uids(&cluster, ns),
+        pods_before,
+        "a pod was replaced:\n{resumed}"
+    );
+}
+
+/// Class 3: someone paused the resource with a larger storage request and left it. The refusal's hint unpauses it
+/// with the storage request the StatefulSet was created with, so pasting it does not make the operator replace the
+/// StatefulSet and every replica (a `paused: false` alone would).
+#[test]
+fn the_already_paused_hint_restores_the_statefulsets_storage_request() {
+    let Some(cluster) = start_with("kps-healthy", &[]) else {
+        return;
+    };
+    let ns = "monitoring";
+    support::kubectl(
+        &cluster,
+        &[
+            "patch",
+            "prometheus",
+            CR,
+            "-n",
+            ns,
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"paused":true,"storage":{"volumeClaimTemplate":{"spec":{"resources":{"requests":{"storage":"60Gi"}}}}}}}"#,
+        ],
+    );
+    let sts_before = support::items(&kubectl_json(&cluster, &["get", "statefulsets", "-n", ns]));
+    let pods_before = support::pod_uids(&cluster, ns);
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            &format!("prometheus/{CR}"),
+            "-n",
+            ns,
+            "--size",
+            "55Gi",
+            "--yes",
+        ],
+    );
+    assert_clean_failure(&run, USAGE);
+    let hint = run
+        .stderr
+        .split('`')
+        .find(|part| part.starts_with("kubectl patch prometheus/"))
+        .unwrap_or_else(|| panic!("no pasteable unpause:\n{run}"))
+        .to_string();
+    assert!(
+        hint.contains("50Gi"),
+        "the unpause does not restore 50Gi: {hint}"
+    );
+    let pasted = std::process::Command::new("sh")
+        .args(["-c", &hint])
+        .env("KUBECONFIG", cluster.kubeconfig_path())
+        .output()
+        .expect("run sh");
+    assert!(pasted.status.success(), "`{hint}`: {pasted:?}");
+    let cr = kubectl_json(&cluster, &["get", "prometheus", "-n", ns, CR]);
+    assert_ne!(cr["spec"]["paused"], true);
+    // Give the operator time to reconcile; it must leave the StatefulSet and its pods alone.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let sts_after = support::items(&kubectl_json(&cluster, &["get", "statefulsets", "-n", ns]));
+    let uids = |list: &[Value]| -> Vec<Value> {
+        list.iter().map(|s| s["metadata"]["uid"].clone()).collect()
+    };
+    assert_eq!(
+        uids(&sts_after),
+        uids(&sts_before),
+        "the StatefulSet was replaced"
+    );
+    assert_eq!(
+        support::pod_uids(&cluster, ns),
+        pods_before,
+        "pods were replaced"
+    );
+}
+
+/// Class 3: a resize forced out between the pause and the unpause (a second Ctrl-C) is recognised by its own
+/// continue command, which finishes it without the manual repair: nothing left paused, the new size everywhere.
+#[test]
+fn a_resize_forced_out_while_paused_is_finished_by_its_continue_command() {
+    let Some(cluster) = Cluster::start_or_skip(Options {
+        scenario: Some("kps-healthy".into()),
+        latency: Some(std::time::Duration::from_millis(400)),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let ns = "monitoring";
+    let target = format!("prometheus/{CR}");
+    let mut running = support::spawn_prom(
+        &cluster,
+        &[
+            "resize",
+            &target,
+            "-n",
+            ns,
+            "--add",
+            "1Gi",
+            "--yes",
+            "--timeout",
+            "2m",
+        ],
+    );
+    running.wait_for_stderr("the pause", std::time::Duration::from_secs(120), |l| {
+        l.contains("pause reconciliation and raise the storage request") && l.contains("done:")
+    });
+    running.interrupt();
+    running.wait_for_stderr("the deferral", std::time::Duration::from_secs(10), |l| {
+        l.contains("press Ctrl-C again to stop now")
+    });
+    running.interrupt();
+    let run = running.finish(std::time::Duration::from_secs(30));
+    assert_eq!(run.code, 130, "{run}");
+    let cr = kubectl_json(&cluster, &["get", "prometheus", "-n", ns, CR]);
+    assert_eq!(
+        cr["spec"]["paused"], true,
+        "not forced out mid-section: {run}"
+    );
+    let mut args = support::continue_args(&run).unwrap_or_else(|| panic!("{run}"));
+    assert!(args.contains(&"51Gi".to_string()), "{run}");
+    args.extend(["--yes", "--timeout", "3m"].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let resumed = prom(&cluster, &args);
+    assert_eq!(resumed.code, 0, "{resumed}");
+    let cr = kubectl_json(&cluster, &["get", "prometheus", "-n", ns, CR]);
+    assert_ne!(cr["spec"]["paused"], true, "{resumed}");
+    assert_eq!(storage_request(&cr), "51Gi", "{resumed}");
+    for pvc in support::items(&kubectl_json(&cluster, &["get", "pvc", "-n", ns])) {
+        assert_eq!(storage_request(&pvc), "51Gi", "{resumed}");
+    }
+    wait_for_template(&cluster, ns, "51Gi");
+}
+
+/// Wait (60 s at most) until the operator has a StatefulSet whose claim template asks for `size` again.
+fn wait_for_template(cluster: &Cluster, ns: &str, size: &str) {
+    support::wait_until(
+        &format!("the operator's StatefulSet with a {size} claim template"),
+        std::time::Duration::from_secs(60),
+        || {
+            support::items(&kubectl_json(cluster, &["get", "statefulsets", "-n", ns]))
+                .into_iter()
+                .find(|s| {
+                    s.pointer("/spec/volumeClaimTemplates/0/spec/resources/requests/storage")
+                        .and_then(Value::as_str)
+                        == Some(size)
+                })
+        },
+    );
+}
+
+/// Class 8: a concurrent change asks for more while a resize is still running (offline expansion: the run restarts
+/// the pod and waits for it to be Ready). The report gives the sizes read back, says another change grew the claim,
+/// and the Helm note names the size the claim really asks for: a value below it breaks the next upgrade.
+#[test]
+fn a_concurrent_resize_is_reported_as_it_is_and_the_helm_note_follows_the_truth() {
+    let Some(cluster) = start_with("safety-chart-offline", &[]) else {
+        return;
+    };
+    let ns = "monitoring";
+    let mut running = support::spawn_prom(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            ns,
+            "--size",
+            "9Gi",
+            "--yes",
+            "--timeout",
+            "2m",
+            "-o",
+            "json",
+        ],
+    );
+    // Once the claim reached 9Gi (after the pod restart), the run is held (SIGSTOP) while another operator asks for
+    // 10Gi, then let go: the concurrent change lands between the run's wait and its report, every time. (Raised while
+    // the node expansion is pending, kube-sim's offline driver would expand to the newer request and never finish.)
+    running.wait_for_stderr("the claim done", std::time::Duration::from_secs(120), |l| {
+        l.contains("pvc prometheus-server:") && l.contains("done, capacity 9Gi")
+    });
+    running.signal("STOP");
+    support::kubectl(
+        &cluster,
+        &[
+            "patch",
+            "pvc",
+            "prometheus-server",
+            "-n",
+            ns,
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"resources":{"requests":{"storage":"10Gi"}}}}"#,
+        ],
+    );
+    running.signal("CONT");
+    let run = running.finish(std::time::Duration::from_secs(150));
+    assert_eq!(run.code, 0, "{run}");
+    let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, "prometheus-server"]);
+    let report = run.json();
+    let claim = &report["claims"][0];
+    assert_eq!(claim["requestAfter"], storage_request(&pvc), "{run}");
+    assert_eq!(
+        claim["capacityAfter"], pvc["status"]["capacity"]["storage"],
+        "{run}"
+    );
+    assert_eq!(claim["requestAfter"], "10Gi", "{run}");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("server.persistentVolume.size: 10Gi") && !notes.contains("size: 9Gi"),
+        "the Helm note is not based on what is true: {notes}\n{run}"
+    );
+    assert!(
+        report["warnings"]
+            .to_string()
+            .contains("another change grew it"),
+        "{run}"
+    );
+}

@@ -394,3 +394,53 @@ fn fractional_sizes_are_rounded_up_to_a_whole_byte_in_canonical_form() {
         "{pvc:#}"
     );
 }
+
+/// Issue 15: a `TERM=dumb` terminal interprets no escape sequence. On a pseudo-terminal (util-linux `script`),
+/// doctor's report (painted when it goes to a terminal) and a whole `resize --yes` (prompt-free, progress, result)
+/// print not one escape byte under `TERM=dumb`; under `TERM=xterm` the same doctor run is in colour.
+#[test]
+fn a_dumb_terminal_gets_no_escape_sequence() {
+    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    if !support::have("script") {
+        return;
+    }
+    let Some(cluster) = start("resize-online") else {
+        return;
+    };
+    let on_terminal = |term: &str, args: &str| {
+        let line = format!("{} {args}", env!("CARGO_BIN_EXE_kubectl-prom"));
+        let home = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("script")
+            .args(["-qefc", &line, "/dev/null"])
+            .env("KUBECONFIG", cluster.kubeconfig_path())
+            .env("HOME", home.path())
+            .env("TERM", term)
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run script(1)");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (_, coloured) = on_terminal("xterm", "doctor -n monitoring");
+    assert!(coloured.contains("PROM-"), "{coloured}");
+    assert!(
+        coloured.contains("\u{1b}["),
+        "a capable terminal gets colour: {coloured:?}"
+    );
+    let (_, dumb) = on_terminal("dumb", "doctor -n monitoring");
+    assert!(dumb.contains("PROM-"), "{dumb}");
+    assert!(
+        !dumb.contains('\u{1b}'),
+        "escape sequences on a dumb terminal: {dumb:?}"
+    );
+    let (code, resize) = on_terminal("dumb", "resize -n monitoring --add 1Mi --yes --timeout 2m");
+    assert_eq!(code, Some(0), "{resize}");
+    assert!(resize.contains("done"), "{resize}");
+    assert!(
+        !resize.contains('\u{1b}'),
+        "escape sequences on a dumb terminal: {resize:?}"
+    );
+}

@@ -328,7 +328,12 @@ fn a_concurrent_edit_while_asking_is_planned_again_asked_again_and_kept() {
             "--timeout",
             "3m",
         ],
-        &[("Apply this plan", "y"), ("Apply this plan", "y")],
+        // `[y/N]` marks the question itself: the line dialoguer leaves after an answer (`Apply this plan …? yes`)
+        // is not a second question, and a key typed before the question is on screen is drained, never an answer.
+        &[
+            ("Apply this plan (1 change(s))? [y/N]", "y"),
+            ("Apply this plan (1 change(s))? [y/N]", "y"),
+        ],
         |i| {
             if i == 0 {
                 let edit = format!(
@@ -412,4 +417,164 @@ fn a_concurrent_edit_elsewhere_is_planned_again_and_applied_without_asking_twice
             .iter()
             .any(|a| a == "--web.enable-lifecycle")
     );
+}
+
+/// The StatefulSet claim template of the chart in StatefulSet mode, read back with the real kubectl.
+fn chart_sts_template(cluster: &Cluster) -> String {
+    let sts = kubectl_json(
+        cluster,
+        &[
+            "get",
+            "statefulset",
+            "prometheus-server",
+            "-n",
+            "monitoring",
+        ],
+    );
+    sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+const RECREATE_PROMPT: &str = "Delete it with --cascade=orphan";
+
+/// `resize --size 9Gi` of the chart in StatefulSet mode (two questions: the claims, then the StatefulSet), answered
+/// on a pseudo-terminal; None when the machine cannot run it.
+fn resize_chart_sts(answers: &[(&str, &str)]) -> Option<(Cluster, Run)> {
+    if !ready() {
+        return None;
+    }
+    let cluster = start("chart-sts")?;
+    let run = on_terminal(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            "monitoring",
+            "--size",
+            "9Gi",
+            "--timeout",
+            "2m",
+        ],
+        answers,
+    );
+    Some((cluster, run))
+}
+
+/// Class 5: the Enter typed after the first answer (`y⏎`) stays in the terminal's input; it must not answer the
+/// second question. Pending input is drained before every prompt, so the second question waits for its own key.
+#[test]
+fn a_leftover_keystroke_never_answers_the_next_prompt() {
+    let Some((cluster, run)) =
+        resize_chart_sts(&[("Apply this plan", "y\n"), (RECREATE_PROMPT, "y")])
+    else {
+        return;
+    };
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(chart_sts_template(&cluster), "9Gi", "{run}");
+}
+
+/// Class 5: a declined step is reported as declined, the exit code says the work is incomplete, and no note claims
+/// the StatefulSet change happened.
+#[test]
+fn a_declined_step_is_reported_and_the_exit_code_says_incomplete() {
+    let Some((cluster, run)) =
+        resize_chart_sts(&[("Apply this plan", "y"), (RECREATE_PROMPT, "n")])
+    else {
+        return;
+    };
+    assert_eq!(run.code, 4, "{run}");
+    assert!(run.stdout.contains("declined"), "{run}");
+    assert!(
+        !run.stdout.contains("through the StatefulSet change"),
+        "a note claims the declined change happened:\n{run}"
+    );
+    assert_eq!(chart_sts_template(&cluster), "8Gi", "{run}");
+}
+
+/// Class 5: `-q` hides the plan, so it must not ask about it: on a terminal without `--yes` it refuses (exit 4) and
+/// changes nothing.
+#[test]
+fn quiet_never_asks_about_a_plan_it_did_not_show() {
+    if !ready() {
+        return;
+    }
+    let Some(cluster) = start("chart-sts") else {
+        return;
+    };
+    let claims = || {
+        support::items(&kubectl_json(&cluster, &["get", "pvc", "-n", "monitoring"]))
+            .iter()
+            .map(|p| p["metadata"]["resourceVersion"].clone())
+            .collect::<Vec<_>>()
+    };
+    let before = claims();
+    let run = on_terminal(
+        &cluster,
+        &["resize", "-q", "-n", "monitoring", "--size", "9Gi"],
+        &[],
+    );
+    assert_eq!(run.code, 4, "{run}");
+    assert!(!run.stdout.contains("[y/N]"), "asked under -q:\n{run}");
+    assert_eq!(claims(), before, "{run}");
+}
+
+/// Class 6: Ctrl-C at the second prompt, after the claims were patched: the report is true (what was patched, the
+/// continue command), and the terminal's cursor is shown again.
+#[test]
+fn ctrl_c_at_the_second_prompt_tells_the_truth_and_restores_the_terminal() {
+    let Some((_cluster, run)) =
+        resize_chart_sts(&[("Apply this plan", "y"), (RECREATE_PROMPT, "\x03")])
+    else {
+        return;
+    };
+    assert_eq!(run.code, 130, "{run}");
+    assert!(!run.stdout.contains("nothing was changed"), "{run}");
+    for expected in [
+        "Applied and kept",
+        "patch persistentvolumeclaim/storage-volume-prometheus-server-0",
+        "To continue, run `kubectl prom resize",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "missing `{expected}`:\n{run}"
+        );
+    }
+    let hidden = run.stdout.rfind("\x1b[?25l");
+    let shown = run.stdout.rfind("\x1b[?25h");
+    assert!(
+        hidden.is_none() || shown > hidden,
+        "the cursor was left hidden:\n{run:?}",
+        run = run.stdout
+    );
+}
+
+/// Class 5: the pod restart an offline expansion waits for, declined at its prompt, is reported as declined and the
+/// run exits 4 at once (it used to wait for the filesystem until --timeout); the pod keeps running.
+#[test]
+fn a_declined_pod_restart_is_reported_as_declined_and_not_waited_for() {
+    if !ready() {
+        return;
+    }
+    let Some(cluster) = start("resize-offline") else {
+        return;
+    };
+    let pods = support::pod_uids(&cluster, "monitoring");
+    let run = on_terminal(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            "monitoring",
+            "--add",
+            "32Mi",
+            "--timeout",
+            "90s",
+        ],
+        &[("Apply this plan", "y"), ("Restart pod", "n")],
+    );
+    assert_eq!(run.code, 4, "{run}");
+    assert!(run.stdout.contains("restart declined"), "{run}");
+    assert_eq!(support::pod_uids(&cluster, "monitoring"), pods, "{run}");
 }

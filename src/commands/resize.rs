@@ -24,8 +24,10 @@ pub struct ClaimReport {
     pub storage_class: String,
     pub capacity_before: String,
     pub target: String,
-    /// `status.capacity.storage` at the end (unchanged in a dry run).
+    /// `status.capacity.storage` at the end, read back (unchanged in a dry run).
     pub capacity_after: Option<String>,
+    /// `spec.resources.requests.storage` at the end, read back: another change may have asked for more meanwhile.
+    pub request_after: Option<String>,
     /// `dry-run`, `declined`, `done`, `failed`, `timed-out`.
     pub state: String,
     pub message: Option<String>,
@@ -65,6 +67,10 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
     crate::access::require(ctx, &plan.access()).await?;
     ctx.printer.info(&plan::render(&plan));
 
+    if !ctx.settings.dry_run {
+        // From here on an interrupt names the command that continues (nothing sent yet is a true "nothing").
+        crate::interrupt::journal().resume = Some(apply::continue_command(&plan));
+    }
     let mut applied: Vec<AppliedStep> = Vec::new();
     let mut report = report_for(&plan, ctx.settings.dry_run);
     if ctx.settings.dry_run {
@@ -172,11 +178,19 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         &mut applied,
     )
     .await?;
-    if !recreated {
-        report.warnings.push(
-            "the StatefulSet keeps its old claim template: a replica created later gets the old size".into(),
-        );
+    // A declined step is reported as declined, and the run ends with the Declined exit code once the claims it did
+    // grow are followed: the work is incomplete.
+    let declined = (!recreated).then(|| {
+        format!(
+            "the StatefulSet change was declined: the StatefulSet keeps its old claim template, so a replica created later gets the old size; `{}` finishes it",
+            apply::continue_command(&plan)
+        )
+    });
+    if let Some(message) = &declined {
+        report.warnings.push(message.clone());
     }
+    let statefulset_changed = plan.flavour == "operator"
+        || (recreated && plan.phase(Phase::RecreateStatefulSet).next().is_some());
     report.steps = applied;
 
     if ctx.settings.dry_run {
@@ -201,6 +215,7 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         }
     };
     let mut failures = Vec::new();
+    let mut declined_restarts = Vec::new();
     for (name, state) in &states {
         let Some(claim) = report.claims.iter_mut().find(|c| &c.name == name) else {
             continue;
@@ -209,6 +224,14 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
             ClaimState::Done { capacity } => {
                 claim.state = "done".into();
                 claim.capacity_after = Some(capacity.clone());
+            }
+            ClaimState::Failed { capacity, message }
+                if message.starts_with(apply::RESTART_DECLINED) =>
+            {
+                claim.state = "declined".into();
+                claim.capacity_after = Some(capacity.clone());
+                claim.message = Some(message.clone());
+                declined_restarts.push(format!("{name}: {message}"));
             }
             ClaimState::Failed { capacity, message } => {
                 claim.state = "failed".into();
@@ -236,17 +259,32 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         {
             continue;
         }
-        let Some(pod) = apply::pod_mounting(ctx, &plan.namespace, &claim.name).await? else {
-            continue;
+        let mounting = apply::pods_mounting(ctx, &plan.namespace, &claim.name).await?;
+        let restart = match apply::restart_candidate(
+            &plan,
+            &claim.name,
+            &mounting,
+            &apply::continue_command(&plan),
+        ) {
+            apply::RestartCandidate::Planned(restart) => restart,
+            apply::RestartCandidate::Blocked(message) => {
+                report
+                    .warnings
+                    .push(format!("claim {}: {message}", claim.name));
+                continue;
+            }
+            apply::RestartCandidate::Nothing => continue,
         };
-        if !restarted.contains(&pod) {
+        if !restarted.contains(&restart.pod) {
             let question = format!(
-                "Pod {pod} was crash-looping because claim {} was full. Restart it now (delete it; its controller recreates it) instead of waiting for its back-off?",
-                claim.name
+                "Pod {} was crash-looping because claim {} was full. {} now, instead of waiting for its back-off?",
+                restart.pod,
+                claim.name,
+                restart.summary().replacen("restart", "Restart", 1)
             );
             if apply::confirm(ctx, &question)? {
-                apply::restart_pod(ctx, &plan.namespace, &pod).await?;
-                restarted.push(pod);
+                apply::restart_pod(ctx, &plan.namespace, &restart).await?;
+                restarted.push(restart.pod.clone());
             }
         }
     }
@@ -303,10 +341,17 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         }
     }
 
-    let pods_kept = pods_kept_running(ctx, &plan, &snapshot_pod_uids(&snapshot), &restarted).await;
-    if let Some(message) = pods_kept {
-        report.notes.push(message);
+    if statefulset_changed {
+        let pods_kept =
+            pods_kept_running(ctx, &plan, &snapshot_pod_uids(&snapshot), &restarted).await;
+        if let Some(message) = pods_kept {
+            report.notes.push(message);
+        }
     }
+
+    // What is true after the run, not what it asked for: another change may have grown a claim meanwhile.
+    let read_back = read_claims_back(ctx, &plan).await;
+    settle_report(&mut report, &plan, &read_back);
 
     print_report(ctx, &report);
     if !failures.is_empty() {
@@ -327,7 +372,78 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
             hint: Some("a pod restart usually finishes a file-system resize".into()),
         });
     }
+    let declined: Vec<String> = declined.into_iter().chain(declined_restarts).collect();
+    if !declined.is_empty() {
+        return Err(Error::Declined {
+            message: declined.join("; "),
+        });
+    }
     Ok(ExitCode::Ok)
+}
+
+/// Each claim's request and capacity as they are now (`None` where a read failed: the report then keeps what the
+/// watch saw).
+async fn read_claims_back(
+    ctx: &Ctx,
+    plan: &ResizePlan,
+) -> Vec<(
+    String,
+    Option<(crate::quantity::Quantity, crate::quantity::Quantity)>,
+)> {
+    let pvcs: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+        Api::namespaced(ctx.client.clone(), &plan.namespace);
+    futures::future::join_all(plan.claims.iter().map(|claim| {
+        let pvcs = pvcs.clone();
+        async move {
+            let sizes = pvcs
+                .get(&claim.name)
+                .await
+                .ok()
+                .and_then(|pvc| plan::claim_sizes(&pvc).ok());
+            (claim.name.clone(), sizes)
+        }
+    }))
+    .await
+}
+
+/// Base the report on the sizes read back (pure): each claim's request and capacity as they are, a warning for a
+/// claim that now asks for more than this run did (a concurrent change), and the Helm note for the size the claims
+/// really have — the values must not go below it, or the next upgrade fails.
+fn settle_report(
+    report: &mut ResizeReport,
+    plan: &ResizePlan,
+    read_back: &[(
+        String,
+        Option<(crate::quantity::Quantity, crate::quantity::Quantity)>,
+    )],
+) {
+    let mut largest = plan.target;
+    for (name, sizes) in read_back {
+        let (Some(claim), Some((capacity, requested))) =
+            (report.claims.iter_mut().find(|c| &c.name == name), sizes)
+        else {
+            continue;
+        };
+        claim.capacity_after = Some(capacity.to_string());
+        claim.request_after = Some(requested.to_string());
+        largest = largest.max(*capacity).max(*requested);
+        if (*requested).max(*capacity) > plan.target {
+            report.warnings.push(format!(
+                "claim {name} now has {} (request {requested}, capacity {capacity}), more than the {} this run asked for: another change grew it meanwhile",
+                (*requested).max(*capacity),
+                plan.target
+            ));
+        }
+    }
+    if let Some(release) = &plan.chart_release
+        && largest > plan.target
+    {
+        let asked = plan::helm_note(release, &plan.namespace, plan.target);
+        report.notes.retain(|n| *n != asked);
+        report
+            .notes
+            .push(plan::helm_note(release, &plan.namespace, largest));
+    }
 }
 
 /// Whether every change of `again` (re-planned after a conflict) was already in `first`: same target, and each of
@@ -357,6 +473,7 @@ fn report_for(plan: &ResizePlan, dry_run: bool) -> ResizeReport {
                 capacity_before: c.capacity.to_string(),
                 target: c.target.to_string(),
                 capacity_after: None,
+                request_after: None,
                 state: "pending".into(),
                 message: None,
                 filesystem: None,
@@ -632,6 +749,7 @@ mod tests {
             capacity_before: "1124Gi".into(),
             target: "1300Gi".into(),
             capacity_after: Some("1300Gi".into()),
+            request_after: Some("1300Gi".into()),
             state: state.into(),
             message: None,
             filesystem: Some(Usage {
@@ -696,6 +814,8 @@ mod tests {
             flavour: "plain",
             target: q(target),
             claims: Vec::new(),
+            restarts: Vec::new(),
+            chart_release: None,
             steps: claims
                 .iter()
                 .map(|(name, rv)| {
@@ -713,6 +833,49 @@ mod tests {
             warnings: Vec::new(),
             notes: Vec::new(),
         }
+    }
+
+    #[test]
+    fn the_report_and_the_helm_note_follow_the_sizes_read_back() {
+        let q = |t: &str| crate::quantity::Quantity::parse(t).unwrap();
+        let mut plan = plan_with("9Gi", &[("prometheus-server", "1")]);
+        plan.chart_release = Some("prometheus".into());
+        let mut report = report(vec![claim("done")]);
+        report.claims[0].name = "prometheus-server".into();
+        report.notes = vec![plan::helm_note("prometheus", "monitoring", q("9Gi"))];
+        // As asked: nothing to add.
+        settle_report(
+            &mut report,
+            &plan,
+            &[("prometheus-server".into(), Some((q("9Gi"), q("9Gi"))))],
+        );
+        assert_eq!(report.claims[0].request_after.as_deref(), Some("9Gi"));
+        assert!(
+            report
+                .warnings
+                .iter()
+                .all(|w| !w.contains("another change"))
+        );
+        // Another change asked for 10Gi meanwhile: said, and the Helm note follows it.
+        settle_report(
+            &mut report,
+            &plan,
+            &[("prometheus-server".into(), Some((q("9Gi"), q("10Gi"))))],
+        );
+        assert_eq!(report.claims[0].request_after.as_deref(), Some("10Gi"));
+        assert_eq!(report.claims[0].capacity_after.as_deref(), Some("9Gi"));
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains("another change grew it")),
+            "{:?}",
+            report.warnings
+        );
+        assert_eq!(
+            report.notes,
+            [plan::helm_note("prometheus", "monitoring", q("10Gi"))]
+        );
     }
 
     #[test]

@@ -127,15 +127,16 @@ pub async fn check_contexts(
     )?;
     let board = crate::progress::Board::new(printer);
     let running = std::sync::Mutex::new(contexts.clone());
-    let checks = contexts.iter().enumerate().map(|(index, context)| {
+    // Owned names: the futures run inside the spawned command task, whose closures must not borrow the list.
+    let checks = contexts.iter().cloned().enumerate().map(|(index, context)| {
         let (kubeconfig, board, running) = (kubeconfig.clone(), &board, &running);
         async move {
-            let line = board.line(&printable(context));
+            let line = board.line(&printable(&context));
             line.set("checking");
             let started = Instant::now();
             let outcome = tokio::time::timeout(
                 bound,
-                check_one(kube, global, printer, args, context),
+                check_one(kube, global, printer, args, &context),
             )
             .await
             .unwrap_or_else(|_| {
@@ -151,7 +152,7 @@ pub async fn check_contexts(
             });
             let cluster = ClusterReport {
                 context: context.clone(),
-                server: server_of(&kubeconfig, context),
+                server: server_of(&kubeconfig, &context),
                 version: outcome.as_ref().ok().and_then(|(_, v)| v.clone()),
                 elapsed_ms: started.elapsed().as_millis() as u64,
                 error: outcome.as_ref().err().map(|e| ClusterError {
@@ -170,7 +171,7 @@ pub async fn check_contexts(
             }
             let left: Vec<String> = {
                 let mut left = running.lock().unwrap_or_else(|e| e.into_inner());
-                left.retain(|c| c != context);
+                left.retain(|c| c != &context);
                 left.clone()
             };
             // Without a terminal the spinners are plain lines; say what the run is still waiting for.

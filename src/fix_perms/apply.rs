@@ -322,7 +322,7 @@ pub async fn apply(
     let settings = &ctx.settings;
     let ask_each = !(settings.assume_yes || settings.dry_run);
     let (accepted, declined) = decide(&plan.changes, ask_each, |change| {
-        crate::ui::ask(&question(change))
+        crate::plan::ask_to_change(ctx, &question(change))
     })?;
     outcome.declined = declined;
     outcome.security_context =

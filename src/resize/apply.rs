@@ -1,6 +1,7 @@
 //! Applying a resize plan and following it: confirmation gates, each step with its precondition (and dryRun=All),
 //! the operator's never-left-paused rollback, the per-claim resize watch (Resizing → FileSystemResizePending →
-//! done, or the resizer's error), pod restarts (each confirmed), and waiting for a pod to be Ready.
+//! done, or the resizer's error), pod restarts (only the plan's, by uid, each confirmed; never a pod that is not the
+//! instance's own), and waiting for a pod to be Ready.
 
 use super::plan::{Phase, ResizePlan, Step};
 use crate::context::Ctx;
@@ -17,20 +18,10 @@ use std::time::{Duration, Instant};
 
 use crate::plan::FIELD_MANAGER;
 
-/// Ask before a change: `--yes` says yes; no terminal and no `--yes` refuses; otherwise the shared prompt (default
-/// no). Used for each phase and each pod restart, so every one is confirmed on its own.
+/// Ask before a change, by the one confirm policy of every verb ([`crate::plan::ask_to_change`]). Used for each phase
+/// and each pod restart, so every one is confirmed on its own.
 pub fn confirm(ctx: &Ctx, question: &str) -> Result<bool> {
-    if ctx.settings.assume_yes {
-        return Ok(true);
-    }
-    if !ctx.settings.interactive {
-        return Err(Error::Declined {
-            message: format!(
-                "refusing to change the cluster without confirmation: there is no terminal to ask \"{question}\" on; re-run with --yes (or --dry-run to only see the plan)"
-            ),
-        });
-    }
-    crate::ui::ask(question)
+    crate::plan::ask_to_change(ctx, question)
 }
 
 /// A progress line on stderr (timestamped when stderr is not a terminal), muted by --quiet.
@@ -200,6 +191,14 @@ pub async fn run_phase(
     if steps.is_empty() {
         return Ok(true);
     }
+    if !ctx.settings.dry_run {
+        // For a Ctrl-C (or a Ctrl-C at the question itself): what this phase will send, and the command that
+        // continues the resize. Set before asking, so an interrupt at the prompt reports the truth too.
+        let mut journal = crate::interrupt::journal();
+        journal.resume = Some(continue_command(plan));
+        journal.pending = steps.iter().map(|s| s.summary()).collect();
+        journal.pending.push(following_claims(plan));
+    }
     let declined = match question {
         Some(question) if !ctx.settings.dry_run => !confirm(ctx, question)?,
         _ => false,
@@ -213,15 +212,12 @@ pub async fn run_phase(
         }
         return Ok(false);
     }
-    if !ctx.settings.dry_run {
-        // For a Ctrl-C: what this phase will send, and the command that continues the resize.
-        let mut journal = crate::interrupt::journal();
-        journal.resume = Some(continue_command(plan));
-        journal.pending = steps.iter().map(|s| s.summary()).collect();
-        journal.pending.push(following_claims(plan));
-    }
     let mut paused: Option<&Step> = None;
-    let mut orphaned = false;
+    // Whether an unpause may leave the storage request as it is: once no StatefulSet with the old claim template is
+    // left (orphan-deleted by this plan, or already before it, when a half-done resize is finished).
+    let mut orphaned = !steps
+        .iter()
+        .any(|s| matches!(s, Step::OrphanDeleteStatefulSet(_)));
     // Held from the pause to the unpause (operator) and from the orphan delete to the recreate (StatefulSet): a
     // Ctrl-C in between waits, so the resource is never left paused nor the pods without their StatefulSet.
     let mut in_progress: Option<crate::interrupt::Critical> = None;
@@ -252,7 +248,7 @@ pub async fn run_phase(
                     &plan.namespace,
                     name,
                     from.as_deref(),
-                    false,
+                    orphaned,
                 ));
             }
             Step::OrphanDeleteStatefulSet(_) if !ctx.settings.dry_run && in_progress.is_none() => {
@@ -307,15 +303,28 @@ pub async fn run_phase(
                 if let Some(pause) = paused
                     && !ctx.settings.dry_run
                 {
-                    return Err(
-                        rollback(ctx, &plan.namespace, pause, orphaned, applied, err).await,
-                    );
+                    return Err(rollback(ctx, plan, pause, orphaned, applied, err).await);
                 }
-                return Err(err);
+                return Err(with_continue(ctx, err, plan));
             }
         }
     }
     Ok(true)
+}
+
+/// A step failed outside the operator's pause. Unless it is a conflict (re-planned by the caller), say what stays
+/// applied and the absolute command that finishes the resize (re-running `--add` would grow twice); the error itself
+/// keeps its sentence and exit code.
+fn with_continue(ctx: &Ctx, err: Error, plan: &ResizePlan) -> Error {
+    let applied = crate::interrupt::journal().applied.clone();
+    if !err.is_conflict() && !ctx.settings.dry_run && !applied.is_empty() {
+        ctx.printer.warn(&format!(
+            "applied before the failure, and kept: {}; `{}` finishes what is left (it re-reads everything)",
+            applied.join("; "),
+            continue_command(plan)
+        ));
+    }
+    err
 }
 
 /// The command that continues an interrupted resize: the absolute target (a relative `--add`/`--increase` run
@@ -367,7 +376,7 @@ fn unpause_command(namespace: &str, name: &str, from: Option<&str>, orphaned: bo
 /// the operator recreates the StatefulSet around the running pods.
 async fn rollback(
     ctx: &Ctx,
-    namespace: &str,
+    plan: &ResizePlan,
     pause: &Step,
     orphaned: bool,
     applied: &[AppliedStep],
@@ -376,6 +385,7 @@ async fn rollback(
     let Step::PausePrometheus { name, from, .. } = pause else {
         return cause;
     };
+    let namespace = plan.namespace.as_str();
     let body = unpause_body(from.as_deref(), orphaned);
     let api = crate::discover::prometheus_api(&ctx.client, namespace);
     let done: Vec<&str> = applied
@@ -407,15 +417,23 @@ async fn rollback(
             "prometheus/{name} is unpaused with the new storage request; its StatefulSet was orphan-deleted, so the operator recreates it around the running pods"
         ),
         (Err(e), _) => format!(
-            "prometheus/{name} is STILL PAUSED: unpausing failed ({e}); run `kubectl patch prometheus/{name} -n {namespace} --type merge -p '{{\"spec\":{{\"paused\":false}}}}'`"
+            "prometheus/{name} is STILL PAUSED: unpausing failed ({e}); run `{}`",
+            unpause_command(namespace, name, from.as_deref(), orphaned)
         ),
     };
     Error::Verify {
         message: format!(
             "{cause}. State now: {state}. Steps already applied: {}",
-            if done.is_empty() { "none".to_string() } else { done.join("; ") }
+            if done.is_empty() {
+                "none".to_string()
+            } else {
+                done.join("; ")
+            }
         ),
-        hint: Some("claims already patched keep growing; re-run the same command to finish (it re-reads everything)".into()),
+        hint: Some(format!(
+            "claims already patched keep growing; `{}` finishes what is left (it re-reads everything; the absolute size, so nothing grows twice)",
+            continue_command(plan)
+        )),
     }
 }
 
@@ -503,7 +521,27 @@ pub fn claim_state(
     }
 }
 
+/// `Restart pod …` from `restart pod …`.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 impl ClaimState {
+    /// `status.capacity.storage` as the claim reported it.
+    pub fn capacity(&self) -> &str {
+        match self {
+            ClaimState::Requested { capacity }
+            | ClaimState::Resizing { capacity }
+            | ClaimState::FileSystemResizePending { capacity, .. }
+            | ClaimState::Failed { capacity, .. }
+            | ClaimState::Done { capacity } => capacity,
+        }
+    }
+
     /// Where the claim stands, as a progress message.
     pub fn message(&self, target: Quantity) -> String {
         match self {
@@ -580,6 +618,8 @@ pub async fn watch_claims(
     let mut last: Vec<Option<ClaimState>> = vec![None; plan.claims.len()];
     let mut offered: Vec<String> = Vec::new();
     let mut pending_since: Vec<Option<Instant>> = vec![None; plan.claims.len()];
+    // Claims whose filesystem cannot grow while a pod that is not ours holds the volume: reported, not waited for.
+    let mut blocked: Vec<Option<String>> = vec![None; plan.claims.len()];
     // One progress line per claim (indicatif on a terminal, timestamped lines otherwise).
     let new_tasks = || {
         let board = crate::progress::Board::new(&ctx.printer);
@@ -617,7 +657,15 @@ pub async fn watch_claims(
         let mut states = Vec::new();
         for ((i, claim), pvc) in plan.claims.iter().enumerate().zip(pvc_list) {
             let failure = resize_failure(&event_list, &claim.name, &since);
-            let state = claim_state(&pvc, claim.target, failure.as_deref());
+            let mut state = claim_state(&pvc, claim.target, failure.as_deref());
+            if let Some(message) = &blocked[i]
+                && !matches!(state, ClaimState::Done { .. })
+            {
+                state = ClaimState::Failed {
+                    capacity: state.capacity().to_string(),
+                    message: message.clone(),
+                };
+            }
             if last[i].as_ref() != Some(&state) {
                 match &state {
                     ClaimState::Done { .. } => tasks[i].done(&state.message(claim.target)),
@@ -636,10 +684,18 @@ pub async fn watch_claims(
             let stuck = pending_since[i].is_some_and(|t| t.elapsed() >= FS_PENDING_GRACE);
             if stuck && !offered.contains(&claim.name) {
                 offered.push(claim.name.clone());
-                if let Some(pod) = pod_mounting(ctx, ns, &claim.name).await? {
+                let mounting = pods_mounting(ctx, ns, &claim.name).await?;
+                let candidate =
+                    restart_candidate(plan, &claim.name, &mounting, &continue_command(plan));
+                if let RestartCandidate::Blocked(message) = &candidate {
+                    tasks[i].fail(message);
+                    blocked[i] = Some(message.clone());
+                }
+                if let RestartCandidate::Planned(restart) = candidate {
                     let question = format!(
-                        "The volume of claim {} grew; its filesystem grows when a pod mounts it again. Restart pod {pod} now (delete it; its controller recreates it)?",
-                        claim.name
+                        "The volume of claim {} grew; its filesystem grows when a pod mounts it again. {} now?",
+                        claim.name,
+                        capitalized(&restart.summary())
                     );
                     // A prompt cannot share the terminal with live spinners: close them, ask, start again.
                     let asks = !ctx.settings.assume_yes;
@@ -658,8 +714,16 @@ pub async fn watch_claims(
                         last = vec![None; plan.claims.len()];
                     }
                     if yes {
-                        restart_pod(ctx, ns, &pod).await?;
-                        restarted.push(pod);
+                        restart_pod(ctx, ns, &restart).await?;
+                        restarted.push(restart.pod.clone());
+                    } else {
+                        // Declined: the filesystem would wait for ever (offline expansion). Reported as declined, not
+                        // waited for.
+                        blocked[i] = Some(format!(
+                            "{RESTART_DECLINED}: pod {} was not restarted, so the filesystem keeps its old size until the pod restarts; `{}` offers it again",
+                            restart.pod,
+                            continue_command(plan)
+                        ));
                     }
                 }
             }
@@ -699,8 +763,69 @@ pub async fn watch_claims(
     }
 }
 
-/// The (not terminating) pod that mounts a claim.
-pub async fn pod_mounting(ctx: &Ctx, namespace: &str, claim: &str) -> Result<Option<String>> {
+/// How a claim's message starts when the user declined the restart its filesystem waits for.
+pub const RESTART_DECLINED: &str = "restart declined";
+
+/// What may be done about a claim whose filesystem waits for its pod to restart.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RestartCandidate {
+    /// The plan's pod, still the same pod (uid) and still owned by the controller that recreates it.
+    Planned(super::plan::PodRestart),
+    /// Other pods mount the claim too (a backup uploader, another workload): the filesystem grows only once they let
+    /// go of the volume, and resize never deletes them. The sentence says what the user must do.
+    Blocked(String),
+    /// Nothing to restart: the plan has no restart for this claim, or its pod is gone or replaced already.
+    Nothing,
+}
+
+/// Decide, from the pods that mount `claim` now (pure), what may be restarted: only the plan's pod, by uid, still
+/// owned by its controller, and only when no other pod holds the volume.
+pub fn restart_candidate(
+    plan: &ResizePlan,
+    claim: &str,
+    mounting: &[Pod],
+    continue_command: &str,
+) -> RestartCandidate {
+    let planned = plan.restarts.iter().find(|r| r.claim == claim);
+    let is_planned =
+        |p: &Pod| planned.is_some_and(|r| p.metadata.uid.as_deref() == Some(r.uid.as_str()));
+    let others: Vec<String> = mounting
+        .iter()
+        .filter(|p| !is_planned(p))
+        .filter(|p| {
+            // A replacement our own controller made is ours too; any other pod is not.
+            let ours = planned.is_some_and(|r| {
+                super::gather::controller_of(p).is_some_and(|c| c == r.controller)
+            });
+            !ours
+        })
+        .map(|p| {
+            let name = p.metadata.name.clone().unwrap_or_default();
+            match super::gather::controller_of(p) {
+                Some(c) => format!("pod {name} (of {} {}, not this instance)", c.kind, c.name),
+                None => format!("pod {name} (no controller recreates it)"),
+            }
+        })
+        .collect();
+    if !others.is_empty() {
+        return RestartCandidate::Blocked(format!(
+            "the volume grew, but its filesystem grows only once every pod using it has let go of it, and {} also mount(s) it; resize never deletes a pod that is not this instance's own: stop it yourself when that is safe, then run `{continue_command}`",
+            others.join(", ")
+        ));
+    }
+    let Some(planned) = planned else {
+        return RestartCandidate::Nothing;
+    };
+    match mounting.iter().find(|p| is_planned(p)) {
+        Some(pod) if super::gather::controller_of(pod).as_ref() == Some(&planned.controller) => {
+            RestartCandidate::Planned(planned.clone())
+        }
+        _ => RestartCandidate::Nothing,
+    }
+}
+
+/// The (not terminating) pods that mount a claim now.
+pub async fn pods_mounting(ctx: &Ctx, namespace: &str, claim: &str) -> Result<Vec<Pod>> {
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
     let list = pods
         .list(&ListParams::default())
@@ -708,24 +833,43 @@ pub async fn pod_mounting(ctx: &Ctx, namespace: &str, claim: &str) -> Result<Opt
         .map_err(Error::kube(format!("list pods in {namespace}")))?;
     Ok(list
         .items
-        .iter()
+        .into_iter()
         .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .find(|p| super::gather::mounts_claim(p, claim))
-        .and_then(|p| p.metadata.name.clone()))
+        .filter(|p| super::gather::mounts_claim(p, claim))
+        .collect())
 }
 
-/// Delete one pod (its controller recreates it). Always confirmed by the caller first.
-pub async fn restart_pod(ctx: &Ctx, namespace: &str, pod: &str) -> Result<()> {
+/// Restart (delete) one pod of the plan; its controller recreates it. Always confirmed by the caller first. The pod
+/// is read again right before the delete: it must still be the planned pod (uid) under the planned controller, and
+/// the delete is preconditioned on that uid, so a replacement or a pod that changed hands is never deleted.
+pub async fn restart_pod(
+    ctx: &Ctx,
+    namespace: &str,
+    restart: &super::plan::PodRestart,
+) -> Result<()> {
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
-    let uid = pods
-        .get(pod)
+    let pod = &restart.pod;
+    let now = pods
+        .get_opt(pod)
         .await
-        .map_err(Error::kube(format!("get pod {namespace}/{pod}")))?
-        .metadata
-        .uid;
+        .map_err(Error::kube(format!("get pod {namespace}/{pod}")))?;
+    let still_ours = now.as_ref().is_some_and(|p| {
+        p.metadata.uid.as_deref() == Some(restart.uid.as_str())
+            && super::gather::controller_of(p).as_ref() == Some(&restart.controller)
+    });
+    if !still_ours {
+        progress(
+            ctx,
+            &format!(
+                "not restarting pod {pod}: it is gone, replaced or no longer owned by {} {}",
+                restart.controller.kind, restart.controller.name
+            ),
+        );
+        return Ok(());
+    }
     let params = DeleteParams {
         preconditions: Some(Preconditions {
-            uid,
+            uid: Some(restart.uid.clone()),
             resource_version: None,
         }),
         ..Default::default()
@@ -736,7 +880,10 @@ pub async fn restart_pod(ctx: &Ctx, namespace: &str, pod: &str) -> Result<()> {
     crate::interrupt::journal().applied(format!("restarted pod {namespace}/{pod}"));
     progress(
         ctx,
-        &format!("restarted pod {pod} (deleted; its controller recreates it)"),
+        &format!(
+            "restarted pod {pod} (deleted; its {} recreates it)",
+            restart.controller.kind
+        ),
     );
     Ok(())
 }

@@ -3,7 +3,9 @@
 //! StatefulSet / `Prometheus` resource (permissions are reviewed by crate::access; a class the user may not read is
 //! recorded as unknown, not fatal).
 
-use super::model::{Claim, ClaimPod, Install, Snapshot, StatefulSetRef, Usage, UsageSource};
+use super::model::{
+    Claim, ClaimPod, Install, PodController, Snapshot, StatefulSetRef, Usage, UsageSource,
+};
 use crate::access;
 use crate::context::Ctx;
 use crate::discover::{self, DataSource, Flavour, Instance, WorkloadKind};
@@ -348,7 +350,22 @@ async fn claim_pod(ctx: &Ctx, instance: &Instance, pod: &Pod) -> ClaimPod {
             .map(|d| d.mount_path.clone())
             .unwrap_or_default(),
         node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+        controller: controller_of(pod),
     }
+}
+
+/// The pod's controlling owner (`ownerReferences[].controller: true`), as `Kind/name`: the object that recreates the
+/// pod when it is deleted, if any.
+pub fn controller_of(pod: &Pod) -> Option<PodController> {
+    pod.metadata
+        .owner_references
+        .as_ref()?
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .map(|o| PodController {
+            kind: o.kind.clone(),
+            name: o.name.clone(),
+        })
 }
 
 /// Usage of the claim as the pod sees it: the kubelet's stats summary first (works while the container is down),

@@ -136,6 +136,24 @@ pub struct ClaimPod {
     pub container: String,
     pub mount_path: String,
     pub node: Option<String>,
+    /// The pod's controlling owner: only a pod a controller recreates may be restarted (deleted) by resize.
+    pub controller: Option<PodController>,
+}
+
+/// A pod's controlling owner reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodController {
+    pub kind: String,
+    pub name: String,
+}
+
+impl PodController {
+    /// Whether deleting the pod makes this owner create a replacement that mounts the same claim: a ReplicaSet (of
+    /// a Deployment) or a StatefulSet. A Job, a DaemonSet or a custom owner may not, or not with our claim.
+    pub fn recreates(&self) -> bool {
+        matches!(self.kind.as_str(), "ReplicaSet" | "StatefulSet")
+    }
 }
 
 /// Filesystem usage of a mounted claim.

@@ -1,7 +1,9 @@
 //! Pure pre-flight and planning for `resize`: from a Snapshot and a size request to a typed plan per install
 //! flavour, or a refusal that says why. No I/O here; every rule is unit-tested from fixtures below.
 
-use super::model::{Claim, ClaimPod, Install, SizeRequest, Snapshot, StatefulSetRef, Usage};
+use super::model::{
+    Claim, ClaimPod, Install, PodController, SizeRequest, Snapshot, StatefulSetRef, Usage,
+};
 use crate::error::{Error, Result};
 use crate::quantity::Quantity;
 use k8s_openapi::api::apps::v1::StatefulSet;
@@ -252,9 +254,36 @@ pub struct ResizePlan {
     pub target: Quantity,
     pub claims: Vec<ClaimPlan>,
     pub steps: Vec<(Phase, Step)>,
+    /// The only pods resize may restart (delete, for a filesystem that grows when its pod mounts it again): the
+    /// instance's own pods that a ReplicaSet or StatefulSet recreates. Shown with the plan, each asked when needed.
+    pub restarts: Vec<PodRestart>,
+    /// The Helm release of a chart install (its values must follow the new size).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chart_release: Option<String>,
     pub warnings: Vec<String>,
     /// Things the user must do themselves (the Helm values change).
     pub notes: Vec<String>,
+}
+
+/// A pod restart the plan allows: the pod (by uid, so a replacement is never taken for it) and the controller that
+/// recreates it, checked again right before the delete.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodRestart {
+    pub claim: String,
+    pub pod: String,
+    pub uid: String,
+    pub controller: PodController,
+}
+
+impl PodRestart {
+    /// `restart pod P (its ReplicaSet R recreates it)`, as the plan and the question name it.
+    pub fn summary(&self) -> String {
+        format!(
+            "restart pod {} (its {} {} recreates it; delete preconditioned on uid {})",
+            self.pod, self.controller.kind, self.controller.name, self.uid
+        )
+    }
 }
 
 impl ResizePlan {
@@ -390,33 +419,25 @@ pub fn plan(
     // plan says so below (issue 15).
     let target = exact.whole_bytes();
 
-    // Never shrink, never "resize" to the same size: refused before any request is sent. A claim whose pending
-    // request already is the target (an earlier run was interrupted) needs no patch, only following.
+    // Never shrink: refused before any request is sent. A claim whose request already is the target (an earlier run
+    // was interrupted or failed half-way) needs no patch, only following; one already grown to it is done. "Resize"
+    // to the size everything already has is refused too (after the install is checked, below: a StatefulSet
+    // template or an operator resource may still be left to finish).
+    let claims_done = sized
+        .iter()
+        .all(|(_, _, capacity, requested)| *capacity >= target && *requested == target);
+    let same_size = || {
+        let (_, name, capacity, requested) = &sized[0];
+        Err(refuse_size(request, target, name, *capacity, *requested))
+    };
     for (_, name, capacity, requested) in &sized {
-        if target > *capacity && target >= *requested {
+        if target >= *capacity && target >= *requested {
             continue;
         }
-        let floor = (*capacity).max(*requested);
-        let what = if target == floor {
-            "the same as"
-        } else {
-            "smaller than"
-        };
-        let basis = if requested > capacity {
-            format!("its pending request {requested} (capacity {capacity})")
-        } else {
-            format!("its capacity {capacity}")
-        };
-        return Err(Error::usage(
-            format!(
-                "refusing to resize: {} gives {target}, which is {what} claim {name}'s size ({basis}); resize only grows volumes and never shrinks them",
-                request.flag()
-            ),
-            Some(format!(
-                "ask for more than {floor}, e.g. `--size {}`",
-                floor.increase_by_percent(&crate::quantity::Percent::parse("25%")?)?
-            )),
-        ));
+        return Err(refuse_size(request, target, name, *capacity, *requested));
+    }
+    if claims_done && install_at(&snapshot.install, target) {
+        return same_size();
     }
 
     let mut steps: Vec<(Phase, Step)> = Vec::new();
@@ -560,28 +581,35 @@ pub fn plan(
     match &snapshot.install {
         Install::Deployment { .. } | Install::Pod { .. } => steps.extend(claim_steps()),
         Install::StatefulSet { object, template } => {
-            steps.extend(claim_steps());
-            let name = object.metadata.name.clone().unwrap_or_default();
             let from = statefulset_template_size(object, template);
-            steps.push((
-                Phase::RecreateStatefulSet,
-                Step::OrphanDeleteStatefulSet(StatefulSetRef {
-                    name: name.clone(),
-                    uid: object.metadata.uid.clone().unwrap_or_default(),
-                    resource_version: object.metadata.resource_version.clone().unwrap_or_default(),
-                    template_storage: None,
-                }),
-            ));
-            steps.push((
-                Phase::RecreateStatefulSet,
-                Step::RecreateStatefulSet {
-                    name,
-                    template: template.clone(),
-                    from,
-                    to: target,
-                    object: Box::new(recreated_statefulset(object, template, target)),
-                },
-            ));
+            steps.extend(claim_steps());
+            // An earlier run whose StatefulSet change was declined or cut short: only the template may be left.
+            if !install_at(&snapshot.install, target) {
+                let name = object.metadata.name.clone().unwrap_or_default();
+                steps.push((
+                    Phase::RecreateStatefulSet,
+                    Step::OrphanDeleteStatefulSet(StatefulSetRef {
+                        name: name.clone(),
+                        uid: object.metadata.uid.clone().unwrap_or_default(),
+                        resource_version: object
+                            .metadata
+                            .resource_version
+                            .clone()
+                            .unwrap_or_default(),
+                        template_storage: None,
+                    }),
+                ));
+                steps.push((
+                    Phase::RecreateStatefulSet,
+                    Step::RecreateStatefulSet {
+                        name,
+                        template: template.clone(),
+                        from,
+                        to: target,
+                        object: Box::new(recreated_statefulset(object, template, target)),
+                    },
+                ));
+            }
         }
         Install::Operator {
             name,
@@ -590,42 +618,58 @@ pub fn plan(
             storage_request,
             statefulsets,
         } => {
-            if *paused {
-                return Err(Error::usage(
-                    format!(
-                        "prometheus/{name} in {ns} is already paused (spec.paused: true): someone is changing it by hand, and resize would have to unpause it"
-                    ),
-                    Some(format!(
-                        "finish that change and unpause it (`kubectl patch prometheus/{name} -n {ns} --type merge -p '{{\"spec\":{{\"paused\":false}}}}'`), then re-run"
-                    )),
-                ));
-            }
-            // An earlier run (interrupted, or a re-run to follow the claims) may have done everything already: the
-            // resource asks for the target, every claim does, and the operator's StatefulSets carry it. Then there
-            // is nothing to pause, orphan or recreate; the claims are only followed.
             let at_target =
                 |size: Option<&str>| size.and_then(|s| Quantity::parse(s).ok()) == Some(target);
-            if at_target(storage_request.as_deref())
+            // The storage request the operator's StatefulSet was created with: what an unpause before the orphan
+            // delete must put back, or the operator replaces the StatefulSet and every replica (prometheus-facts
+            // §5.3). The resource's own request when no StatefulSet is left (it was orphan-deleted).
+            let created_with = statefulsets
+                .iter()
+                .find_map(|s| s.template_storage.clone())
+                .or_else(|| storage_request.clone());
+            if *paused && !at_target(storage_request.as_deref()) {
+                // Paused by someone else (or by a resize to another size): not ours to finish or to unpause.
+                return Err(Error::usage(
+                    format!(
+                        "prometheus/{name} in {ns} is already paused (spec.paused: true) with storage request {}: someone is changing it by hand, and resize would have to unpause it",
+                        storage_request.as_deref().unwrap_or("(unset)")
+                    ),
+                    Some(paused_hint(ns, name, statefulsets, created_with.as_deref())),
+                ));
+            }
+            // A paused resource that asks for the target is a resize to this size left half-done (this tool's, cut
+            // short by a forced exit, or someone following the same procedure): it is finished, not refused.
+            let statefulsets_left: Vec<&StatefulSetRef> = statefulsets
+                .iter()
+                .filter(|s| !at_target(s.template_storage.as_deref()))
+                .collect();
+            if !*paused
+                && at_target(storage_request.as_deref())
                 && claim_steps().next().is_none()
-                && statefulsets
-                    .iter()
-                    .all(|s| at_target(s.template_storage.as_deref()))
+                && statefulsets_left.is_empty()
             {
+                // An earlier run (interrupted, or a re-run to follow the claims) did every step already: nothing to
+                // pause, orphan or recreate; the claims are only followed.
                 notes.push(format!(
                     "prometheus/{name}, its claims and its StatefulSet already ask for {target}: nothing to change, the claims are followed"
                 ));
             } else {
+                if *paused {
+                    notes.push(format!(
+                        "prometheus/{name} is paused and already asks for {target}: a resize to {target} was left half-done; this plan finishes what is left of it"
+                    ));
+                }
                 steps.push((
                     Phase::Resize,
                     Step::PausePrometheus {
                         name: name.clone(),
                         resource_version: resource_version.clone(),
-                        from: storage_request.clone(),
+                        from: created_with,
                         to: target,
                     },
                 ));
                 steps.extend(claim_steps());
-                for sts in statefulsets {
+                for sts in statefulsets_left {
                     steps.push((Phase::Resize, Step::OrphanDeleteStatefulSet(sts.clone())));
                 }
                 steps.push((
@@ -636,10 +680,31 @@ pub fn plan(
         }
     }
 
+    // The only pods resize may ever delete: each claim's pod of this instance, when a controller recreates it.
+    let mut restarts = Vec::new();
+    for claim in &claims {
+        let Some(pod) = &claim.pod else { continue };
+        match &pod.controller {
+            Some(controller) if controller.recreates() => restarts.push(PodRestart {
+                claim: claim.name.clone(),
+                pod: pod.name.clone(),
+                uid: pod.uid.clone(),
+                controller: controller.clone(),
+            }),
+            other => warnings.push(format!(
+                "pod {} mounts claim {} and {}: resize never deletes it, so if the volume's filesystem waits for its pod to restart (a driver that expands offline), stop and start it yourself",
+                pod.name,
+                claim.name,
+                match other {
+                    Some(c) => format!("is controlled by {} {}, which may not recreate it", c.kind, c.name),
+                    None => "no controller recreates it".to_string(),
+                }
+            )),
+        }
+    }
+
     if let Some(release) = &snapshot.chart_release {
-        notes.push(format!(
-            "Helm: set `server.persistentVolume.size: {target}` in the values of release {release}, or the next `helm upgrade` will try to set the old size back and fail (\"field can not be less than status.capacity\"); e.g. `helm upgrade {release} prometheus-community/prometheus -n {ns} --reuse-values --set server.persistentVolume.size={target}`"
-        ));
+        notes.push(helm_note(release, ns, target));
     }
 
     Ok(ResizePlan {
@@ -649,9 +714,105 @@ pub fn plan(
         target,
         claims,
         steps,
+        restarts,
+        chart_release: snapshot.chart_release.clone(),
         warnings,
         notes,
     })
+}
+
+/// The hint for a resource someone else paused: unpause it with the storage request its StatefulSet was created
+/// with, so the operator finds nothing to change (a `paused: false` alone, with a request that differs from the
+/// StatefulSet's template, makes the operator delete and recreate the StatefulSet and every replica). When no
+/// StatefulSet is left, unpausing as it is is safe: the operator creates one around the running pods.
+fn paused_hint(
+    ns: &str,
+    name: &str,
+    statefulsets: &[StatefulSetRef],
+    created_with: Option<&str>,
+) -> String {
+    let body = match (statefulsets.is_empty(), created_with) {
+        (false, Some(size)) => {
+            json!({"spec": {"paused": false, "storage": {"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": size}}}}}}})
+        }
+        _ => json!({"spec": {"paused": false}}),
+    };
+    let why = match (statefulsets.is_empty(), created_with) {
+        (false, Some(size)) => format!(
+            "it puts the storage request back to {size}, the size its StatefulSet was created with, so the operator does not replace the StatefulSet and its pods"
+        ),
+        _ => "no StatefulSet of it is left, so the operator creates one around the running pods"
+            .to_string(),
+    };
+    format!(
+        "finish that change, or undo it safely with `kubectl patch prometheus/{name} -n {ns} --type merge -p '{body}'` ({why}); then re-run"
+    )
+}
+
+/// Whether the install object already asks for `target` (nothing of it is left to change): a StatefulSet's claim
+/// template, or an unpaused operator resource and its StatefulSets. A Deployment or a bare pod has nothing besides
+/// its claims.
+fn install_at(install: &Install, target: Quantity) -> bool {
+    let at = |size: Option<&str>| size.and_then(|s| Quantity::parse(s).ok()) == Some(target);
+    match install {
+        Install::Deployment { .. } | Install::Pod { .. } => true,
+        Install::StatefulSet { object, template } => statefulset_template_size(object, template)
+            .as_deref()
+            .and_then(|s| Quantity::parse(s).ok())
+            .is_some_and(|size| size >= target),
+        Install::Operator {
+            paused,
+            storage_request,
+            statefulsets,
+            ..
+        } => {
+            !paused
+                && at(storage_request.as_deref())
+                && statefulsets
+                    .iter()
+                    .all(|s| at(s.template_storage.as_deref()))
+        }
+    }
+}
+
+/// The Helm values change the user must make for a chart install whose claims now ask for `size`.
+pub fn helm_note(release: &str, ns: &str, size: Quantity) -> String {
+    format!(
+        "Helm: set `server.persistentVolume.size: {size}` in the values of release {release}, or the next `helm upgrade` will try to set the old size back and fail (\"field can not be less than status.capacity\"); e.g. `helm upgrade {release} prometheus-community/prometheus -n {ns} --reuse-values --set server.persistentVolume.size={size}`"
+    )
+}
+
+/// The refusal of a size that is not larger than a claim's.
+fn refuse_size(
+    request: &SizeRequest,
+    target: Quantity,
+    name: &str,
+    capacity: Quantity,
+    requested: Quantity,
+) -> Error {
+    let floor = capacity.max(requested);
+    let what = if target == floor {
+        "the same as"
+    } else {
+        "smaller than"
+    };
+    let basis = if requested > capacity {
+        format!("its pending request {requested} (capacity {capacity})")
+    } else {
+        format!("its capacity {capacity}")
+    };
+    let example = crate::quantity::Percent::parse("25%")
+        .ok()
+        .and_then(|p| floor.increase_by_percent(&p).ok())
+        .map(|q| format!(", e.g. `--size {q}`"))
+        .unwrap_or_default();
+    Error::usage(
+        format!(
+            "refusing to resize: {} gives {target}, which is {what} claim {name}'s size ({basis}); resize only grows volumes and never shrinks them",
+            request.flag()
+        ),
+        Some(format!("ask for more than {floor}{example}")),
+    )
 }
 
 /// The storage request of the StatefulSet's claim template named `template`.
@@ -773,6 +934,14 @@ pub fn render(plan: &ResizePlan) -> String {
             for line in step.diff() {
                 out.push_str(&format!("       {line}\n"));
             }
+        }
+    }
+    if !plan.restarts.is_empty() {
+        out.push('\n');
+        out.push_str("If a filesystem waits for its pod to restart (a driver that expands offline), each asked then:\n");
+        for restart in &plan.restarts {
+            number += 1;
+            out.push_str(&format!("  {number}. {}\n", restart.summary()));
         }
     }
     for warning in &plan.warnings {
@@ -1445,9 +1614,125 @@ mod tests {
     }
 
     #[test]
-    fn operator_already_paused_is_refused() {
+    fn operator_already_paused_is_refused_with_an_unpause_that_restores_the_statefulsets_request() {
         let err = plan(&operator_snapshot(true), &add("10Gi"), false).unwrap_err();
         assert!(err.to_string().contains("already paused"), "{err}");
+        let hint = err.hint().unwrap_or_default();
+        assert!(
+            hint.contains(r#""paused":false"#) && hint.contains(r#""storage":"50Gi""#),
+            "a bare `paused: false` makes the operator replace the StatefulSet: {hint}"
+        );
+    }
+
+    /// An operator resource paused at the very size asked for is this resize left half-done (claims partly grown,
+    /// the StatefulSet orphan-deleted or not): it is finished, and the rollback puts back what the StatefulSet was
+    /// created with, not the half-done request.
+    #[test]
+    fn a_half_done_operator_resize_is_recognised_and_only_what_is_left_is_planned() {
+        let mut snap = operator_snapshot(true);
+        let Install::Operator {
+            storage_request, ..
+        } = &mut snap.install
+        else {
+            unreachable!()
+        };
+        *storage_request = Some("60Gi".into());
+        snap.claims[0] = claim(pvc(
+            "prometheus-k8s-db-prometheus-k8s-0",
+            "std",
+            "60Gi",
+            "60Gi",
+        ));
+        let plan = plan(&snap, &SizeRequest::Absolute(q("60Gi")), false).unwrap();
+        let kinds: Vec<String> = plan.steps.iter().map(|(_, s)| s.summary()).collect();
+        assert_eq!(kinds.len(), 4, "{kinds:#?}");
+        assert!(kinds[0].starts_with("patch prometheus/k8s: pause"));
+        assert_eq!(
+            kinds[1],
+            "patch persistentvolumeclaim/prometheus-k8s-db-prometheus-k8s-1"
+        );
+        assert!(kinds[2].starts_with("delete statefulset/prometheus-k8s"));
+        assert!(kinds[3].starts_with("patch prometheus/k8s: resume"));
+        assert!(matches!(
+            &plan.steps[0].1,
+            Step::PausePrometheus { from: Some(from), .. } if from == "50Gi"
+        ));
+        // The StatefulSet already gone (orphan-deleted before the stop): nothing to orphan.
+        let Install::Operator { statefulsets, .. } = &mut snap.install else {
+            unreachable!()
+        };
+        statefulsets.clear();
+        let plan = super::plan(&snap, &SizeRequest::Absolute(q("60Gi")), false).unwrap();
+        assert!(
+            !plan
+                .steps
+                .iter()
+                .any(|(_, s)| matches!(s, Step::OrphanDeleteStatefulSet(_))),
+            "{:#?}",
+            plan.steps
+        );
+    }
+
+    /// A claim already grown by a run that failed half-way is done, not a reason to refuse: the absolute size plans
+    /// only the rest. Everything at the size, nothing left: refused as the same size.
+    #[test]
+    fn a_partial_resize_is_finished_by_the_absolute_size() {
+        let mut snap = operator_snapshot(false);
+        snap.claims[0] = claim(pvc(
+            "prometheus-k8s-db-prometheus-k8s-0",
+            "std",
+            "60Gi",
+            "60Gi",
+        ));
+        let plan = plan(&snap, &SizeRequest::Absolute(q("60Gi")), false).unwrap();
+        let claims: Vec<String> = plan
+            .steps
+            .iter()
+            .filter_map(|(_, s)| match s {
+                Step::PatchClaim { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(claims, ["prometheus-k8s-db-prometheus-k8s-1"]);
+        let mut done = deployment_snapshot(Some(true));
+        done.claims[0] = claim(pvc("prometheus-server", "gp2", "60Gi", "60Gi"));
+        let err = super::plan(&done, &SizeRequest::Absolute(q("60Gi")), false).unwrap_err();
+        assert!(err.to_string().contains("the same as"), "{err}");
+    }
+
+    /// Only the instance's own pod that a ReplicaSet or StatefulSet recreates may be restarted, and the plan says
+    /// so; a pod nobody recreates is named in a warning, never planned.
+    #[test]
+    fn only_pods_a_controller_recreates_are_planned_for_a_restart() {
+        let mut snap = deployment_snapshot(Some(true));
+        snap.claims[0].pod = Some(ClaimPod {
+            name: "prometheus-server-abc".into(),
+            uid: "pod-uid".into(),
+            controller: Some(PodController {
+                kind: "ReplicaSet".into(),
+                name: "prometheus-server-5d9".into(),
+            }),
+            ..Default::default()
+        });
+        let planned = plan(&snap, &add("10Gi"), false).unwrap();
+        assert_eq!(planned.restarts.len(), 1);
+        assert!(
+            render(&planned).contains(
+                "restart pod prometheus-server-abc (its ReplicaSet prometheus-server-5d9 recreates it"
+            ),
+            "{}",
+            render(&planned)
+        );
+        snap.claims[0].pod.as_mut().unwrap().controller = None;
+        let bare = plan(&snap, &add("10Gi"), false).unwrap();
+        assert!(bare.restarts.is_empty());
+        assert!(
+            bare.warnings
+                .iter()
+                .any(|w| w.contains("no controller recreates it") && w.contains("never deletes")),
+            "{:#?}",
+            bare.warnings
+        );
     }
 
     #[test]

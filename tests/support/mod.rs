@@ -176,6 +176,16 @@ pub struct Background {
 
 /// Start the real binary as admin, like [`prom`] (scratch HOME, no terminal, no colour), without waiting for it.
 pub fn spawn_prom(cluster: &Cluster, args: &[&str]) -> Background {
+    spawn_prom_with(cluster, args, false)
+}
+
+/// [`spawn_prom`] with its stdout closed from the start (the reader of `| head -0` is gone): every write to stdout
+/// gets EPIPE.
+pub fn spawn_prom_stdout_closed(cluster: &Cluster, args: &[&str]) -> Background {
+    spawn_prom_with(cluster, args, true)
+}
+
+fn spawn_prom_with(cluster: &Cluster, args: &[&str], stdout_closed: bool) -> Background {
     use std::io::{BufRead, Read};
     let home = tempfile::tempdir().expect("temp HOME");
     let mut child = plugin_env(
@@ -204,10 +214,12 @@ pub fn spawn_prom(cluster: &Cluster, args: &[&str]) -> Background {
             }
         }
     });
-    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stdout = child.stdout.take().filter(|_| !stdout_closed);
     let stdout = std::thread::spawn(move || {
         let mut bytes = Vec::new();
-        let _ = stdout.read_to_end(&mut bytes);
+        if let Some(stdout) = stdout.as_mut() {
+            let _ = stdout.read_to_end(&mut bytes);
+        }
         String::from_utf8_lossy(&bytes).into_owned()
     });
     Background {
@@ -248,11 +260,24 @@ impl Background {
 
     /// Send SIGINT, as Ctrl-C in a terminal does (`kill -INT`; the crate forbids unsafe code, so no libc here).
     pub fn interrupt(&self) {
+        self.signal("INT");
+    }
+
+    /// Send a signal by name (`TERM`: a service manager or `timeout`; `HUP`: the terminal went away).
+    pub fn signal(&self, name: &str) {
         let sent = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .expect("run kill");
-        assert!(sent.success(), "kill -INT {} failed", self.child.id());
+        assert!(sent.success(), "kill -{name} {} failed", self.child.id());
+    }
+
+    /// Close our end of its stderr, as `2>&1 | grep -m1 …` does once grep has its line: the reader thread stops at
+    /// the next line, and every write after that gets EPIPE. What was read so far stays in the run.
+    pub fn close_stderr(&mut self) {
+        self.stderr_seen.extend(self.lines.try_iter());
+        // Dropping the receiver makes the reader thread's next send fail; it then drops the pipe.
+        self.lines = std::sync::mpsc::channel().1;
     }
 
     /// Wait for the process to exit (killing it and panicking after `timeout`: it hung) and return the whole run.
@@ -336,4 +361,70 @@ pub fn json_patch(cluster: &Cluster, namespace: &str, object: &str, patch: &str)
             "patch", object, "-n", namespace, "--type", "json", "-p", patch,
         ],
     );
+}
+
+/// How [`run_disrupted`] disturbs a running plugin (issue 14): the reader of its stderr or stdout goes away, or it
+/// gets a signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disruption {
+    /// `… 2>&1 | grep -m1 LINE`: stderr is closed once that line was read.
+    CloseStderr,
+    /// `… | head -0`: stdout is closed from the start (the moment is only awaited).
+    CloseStdout,
+    /// `kill -NAME` (`TERM`, `HUP`, `INT`).
+    Signal(&'static str),
+}
+
+/// Run the real binary (as admin, no terminal) in the background, disrupt it as `how` says once a stderr line
+/// satisfies `at` (`what` names that moment in failures), and wait for it to end (bounded by `limit`).
+pub fn run_disrupted(
+    cluster: &Cluster,
+    args: &[&str],
+    how: Disruption,
+    what: &str,
+    at: impl Fn(&str) -> bool,
+    limit: Duration,
+) -> Run {
+    let mut running = match how {
+        Disruption::CloseStdout => spawn_prom_stdout_closed(cluster, args),
+        _ => spawn_prom(cluster, args),
+    };
+    running.wait_for_stderr(what, limit, at);
+    match how {
+        Disruption::CloseStderr => running.close_stderr(),
+        Disruption::CloseStdout => {}
+        Disruption::Signal(name) => running.signal(name),
+    }
+    running.finish(limit)
+}
+
+/// The command an interrupted run says continues the work (`To continue, run `…``), split into the plugin's args
+/// (without the leading `kubectl prom`).
+pub fn continue_args(run: &Run) -> Option<Vec<String>> {
+    let command = run
+        .stderr
+        .split("To continue, run `")
+        .nth(1)?
+        .split('`')
+        .next()?;
+    let words: Vec<String> = command.split(' ').map(String::from).collect();
+    (words.first().map(String::as_str) == Some("kubectl")
+        && words.get(1).map(String::as_str) == Some("prom"))
+    .then(|| words[2..].to_vec())
+}
+
+/// The uid of every pod in a namespace, by name, read with the real kubectl.
+pub fn pod_uids(cluster: &Cluster, namespace: &str) -> std::collections::BTreeMap<String, String> {
+    items(&kubectl_json(cluster, &["get", "pods", "-n", namespace]))
+        .iter()
+        .map(|p| {
+            (
+                name(p),
+                p["metadata"]["uid"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect()
 }

@@ -70,6 +70,27 @@ impl Cluster {
         if opts.http1_only {
             cmd.arg("--http1-only");
         }
+        Self::launch(cmd, dir)
+    }
+
+    /// The real control plane (issue 16, in progress): `kube-sim up --control-plane real` — etcd, kube-apiserver,
+    /// controller-manager and scheduler built by `tools/world/build.sh`, kube-sim as the node. Unavailable (tests
+    /// skip) when those binaries are not built.
+    pub fn start_real() -> Result<Cluster, StartError> {
+        let bin = binary()?;
+        let dir = std::env::temp_dir().join(format!(
+            "kube-sim-real-{}-{}",
+            std::process::id(),
+            crate::store::random_suffix(6)
+        ));
+        let mut cmd = Command::new(bin);
+        cmd.args(["up", "--control-plane", "real", "--dir"])
+            .arg(&dir);
+        Self::launch(cmd, dir)
+    }
+
+    /// Runs the prepared `kube-sim up` and waits for its ready line.
+    fn launch(mut cmd: Command, dir: PathBuf) -> Result<Cluster, StartError> {
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .stdin(Stdio::null());
@@ -127,7 +148,17 @@ impl Cluster {
     /// Start, or print a skip notice and return None when the machine cannot run it — unless
     /// `KUBE_SIM_REQUIRE=1` (CI), where that is a failure.
     pub fn start_or_skip(opts: Options) -> Option<Cluster> {
-        match Cluster::start(opts) {
+        Self::or_skip(Cluster::start(opts))
+    }
+
+    /// `start_real`, skipping (None, with a notice) when the machine or the Go-built binaries are missing — unless
+    /// `KUBE_SIM_REQUIRE=1`, where that is a failure.
+    pub fn start_real_or_skip() -> Option<Cluster> {
+        Self::or_skip(Cluster::start_real())
+    }
+
+    fn or_skip(started: Result<Cluster, StartError>) -> Option<Cluster> {
+        match started {
             Ok(c) => Some(c),
             Err(StartError::Unavailable(why))
                 if std::env::var("KUBE_SIM_REQUIRE").as_deref() != Ok("1") =>

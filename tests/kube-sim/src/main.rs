@@ -9,7 +9,8 @@ use std::time::Duration;
 
 const USAGE: &str = "usage: kube-sim list
        kube-sim up  [--scenario NAME] [--dir DIR] [--port N] [--latency 50ms] [--fault ACTION:METHOD:PATH:TIMES]... [--scale N] [--http1-only]
-       kube-sim run [same options] -- COMMAND [ARGS...]";
+       kube-sim run [same options] -- COMMAND [ARGS...]
+       kube-sim up  --control-plane real [--dir DIR]   (in progress: the Go-built control plane of tools/world/build.sh)";
 
 #[allow(clippy::print_stderr)]
 fn fail(code: i32, msg: &str) -> ! {
@@ -31,6 +32,8 @@ struct Args {
     opts: Options,
     dir: Option<PathBuf>,
     command: Vec<String>,
+    /// `--control-plane real`: etcd, kube-apiserver, controller-manager and scheduler built from Go (issue 16).
+    real: bool,
 }
 
 fn parse_args() -> Args {
@@ -41,6 +44,7 @@ fn parse_args() -> Args {
         opts: Options::default(),
         dir: None,
         command: vec![],
+        real: false,
     };
     while let Some(arg) = it.next() {
         let mut val = |name: &str| {
@@ -62,6 +66,11 @@ fn parse_args() -> Args {
                 )
             }
             "--fault" => a.opts.faults.push(val("--fault")),
+            "--control-plane" => match val("--control-plane").as_str() {
+                "real" => a.real = true,
+                "sim" => a.real = false,
+                _ => fail(2, "--control-plane is `sim` (default) or `real`"),
+            },
             "--http1-only" => a.opts.http1_only = true,
             "--scale" => {
                 a.opts.scale = Some(
@@ -126,6 +135,37 @@ fn list_scenarios() {
     }
 }
 
+/// `up --control-plane real`: the Go-built control plane and kube-sim's node on it, until SIGTERM/SIGINT.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+async fn real_world(args: Args, dir: PathBuf) -> i32 {
+    if args.cmd != "up" {
+        fail(2, "--control-plane real is only for `up` for now");
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .unwrap_or_else(|e| fail(1, &e.to_string()));
+    let bin = kube_sim::control_plane::world_bin().unwrap_or_else(|e| fail(EXIT_UNAVAILABLE, &e));
+    let booted = tokio::select! {
+        r = kube_sim::node::World::start(&bin, &dir) => r,
+        _ = term.recv() => return 143,
+        _ = tokio::signal::ctrl_c() => return 130,
+    };
+    let mut world = match booted {
+        Ok(w) => w,
+        Err(e) => fail(1, &e),
+    };
+    eprintln!(
+        "kube-sim: the real control plane is up in {:.1} s",
+        world.boot_time().as_secs_f64()
+    );
+    println!("export KUBECONFIG={}", world.kubeconfig().display());
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    world.stop().await;
+    0
+}
+
 #[allow(clippy::print_stdout)]
 fn main() {
     let args = parse_args();
@@ -152,6 +192,14 @@ fn main() {
         .enable_all()
         .build()
         .unwrap_or_else(|e| fail(1, &format!("cannot start the runtime: {e}")));
+    if args.real {
+        let code = rt.block_on(real_world(args, dir));
+        rt.shutdown_timeout(Duration::from_secs(2));
+        if args_dir_is_temporary {
+            let _ = std::fs::remove_dir_all(&dir_to_remove);
+        }
+        std::process::exit(code);
+    }
     let code = rt.block_on(async move {
         let kubelet = kube_sim::kubelet::KubeletSlot::default();
         // Installed before booting: as the PID namespace's init this process ignores SIGTERM without a handler, and

@@ -428,6 +428,33 @@ impl Store {
         Ok(obj)
     }
 
+    /// A copy of an object owned by another API server (the real one, issue 16): stored as given — uid,
+    /// resourceVersion and deletionTimestamp included — so the kubelet can run on a local cache of what it watches,
+    /// as the real kubelet runs on informers. Watchers see Added or Modified; an unchanged object emits nothing.
+    pub fn mirror_put(&self, resource: &str, obj: Value) {
+        let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        let key = Self::key(resource, ns, name);
+        let mut inner = self.lock();
+        let kind = match inner.objects.get(&key) {
+            Some(old) if *old == obj => return,
+            Some(_) => EventType::Modified,
+            None => EventType::Added,
+        };
+        inner.rv += 1;
+        inner.objects.insert(key, obj.clone());
+        Self::emit(&mut inner, &self.tx, kind, resource, obj);
+    }
+
+    /// Removes a mirrored object (the other API server deleted it); watchers see Deleted.
+    pub fn mirror_remove(&self, resource: &str, ns: &str, name: &str) {
+        let mut inner = self.lock();
+        if let Some(obj) = inner.objects.remove(&Self::key(resource, ns, name)) {
+            inner.rv += 1;
+            Self::emit(&mut inner, &self.tx, EventType::Deleted, resource, obj);
+        }
+    }
+
     /// A live event stream; combine with `events_since` for watches that start at a resourceVersion.
     pub fn subscribe(&self) -> broadcast::Receiver<WatchEvent> {
         self.tx.subscribe()

@@ -13,6 +13,40 @@ pub const PROMETHEUS_DEFAULT_ARGS: [&str; 4] = [
     "--web.console.templates=/usr/share/prometheus/consoles",
 ];
 
+/// prom/prometheus's Dockerfile CMD from v3.0 on: the console flags are gone (Prometheus 3 refuses them).
+pub const PROMETHEUS_V3_DEFAULT_ARGS: [&str; 2] = [
+    "--config.file=/etc/prometheus/prometheus.yml",
+    "--storage.tsdb.path=/prometheus",
+];
+
+/// Where a v3 image's Prometheus is inside the container: the node's binary (under /root, which `nobody` cannot
+/// traverse) is bind-mounted there, read-only.
+pub const PROMETHEUS_V3_BIN: &str = "/usr/local/bin/prometheus";
+
+/// Binaries a node has beyond Debian's: the real control plane's node runs `prometheus:v3.*` images with the
+/// Prometheus 3 that tools/world/build.sh built (issue 16). Default: none, every Prometheus image runs Debian's 2.42.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageMap {
+    /// The node path of the Prometheus 3 binary.
+    pub prometheus_v3: Option<String>,
+}
+
+impl ImageMap {
+    /// The node binary to bind at `PROMETHEUS_V3_BIN` when `argv` runs it.
+    pub fn v3_binary_for(&self, argv: &[String]) -> Option<&str> {
+        self.prometheus_v3
+            .as_deref()
+            .filter(|_| argv.first().map(String::as_str) == Some(PROMETHEUS_V3_BIN))
+    }
+}
+
+/// The tag of `repo:tag` (digest and registry port excluded), if any.
+fn tag(image: &str) -> Option<&str> {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    last.split_once(':').map(|(_, t)| t)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Behaviour {
     /// Runs `argv` for real (Prometheus, `sh -c …`, busybox commands).
@@ -38,6 +72,11 @@ pub fn repository_name(image: &str) -> &str {
 const SHELL_IMAGES: [&str; 6] = ["busybox", "alpine", "ubuntu", "debian", "bash", "curl"];
 
 pub fn behaviour(c: &Container) -> Behaviour {
+    behaviour_with(c, &ImageMap::default())
+}
+
+/// `behaviour` on a node with the extra binaries of `map`.
+pub fn behaviour_with(c: &Container, map: &ImageMap) -> Behaviour {
     let image = c.image.as_deref().unwrap_or_default();
     let repo = repository_name(image);
     let command = c.command.clone().unwrap_or_default();
@@ -51,23 +90,34 @@ pub fn behaviour(c: &Container) -> Behaviour {
     let is_prometheus_image = repo == "prometheus";
     // prom/prometheus runs as `USER nobody`.
     let image_user = is_prometheus_image.then_some((65534, 65534));
+    let v3 = map
+        .prometheus_v3
+        .as_deref()
+        .filter(|_| is_prometheus_image && tag(image).is_some_and(|t| t.starts_with("v3.")));
+    let prometheus_bin = if v3.is_some() {
+        PROMETHEUS_V3_BIN
+    } else {
+        PROMETHEUS_BIN
+    };
     if !command.is_empty() {
         let mut argv: Vec<String> = command.into_iter().chain(args).collect();
         if argv[0].rsplit('/').next() == Some("prometheus") {
-            argv[0] = PROMETHEUS_BIN.into();
+            argv[0] = prometheus_bin.into();
         }
         return Behaviour::Process { argv, image_user };
     }
     if is_prometheus_image {
+        let defaults: &[&str] = if v3.is_some() {
+            &PROMETHEUS_V3_DEFAULT_ARGS
+        } else {
+            &PROMETHEUS_DEFAULT_ARGS
+        };
         let args = if args.is_empty() {
-            PROMETHEUS_DEFAULT_ARGS
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
+            defaults.iter().map(|s| s.to_string()).collect()
         } else {
             args
         };
-        let argv = std::iter::once(PROMETHEUS_BIN.to_string())
+        let argv = std::iter::once(prometheus_bin.to_string())
             .chain(args)
             .collect();
         return Behaviour::Process { argv, image_user };
@@ -98,6 +148,35 @@ mod tests {
             args: (!args.is_empty()).then(|| args.iter().map(|s| s.to_string()).collect()),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn v3_images_run_the_built_v3_only_where_the_node_has_it() {
+        let c = container("quay.io/prometheus/prometheus:v3.5.0", &[], &[]);
+        let Behaviour::Process { argv, .. } = behaviour(&c) else {
+            panic!("not a process")
+        };
+        assert_eq!(argv[0], PROMETHEUS_BIN);
+        let map = ImageMap {
+            prometheus_v3: Some("/world/prometheus".into()),
+        };
+        let Behaviour::Process { argv, .. } = behaviour_with(&c, &map) else {
+            panic!("not a process")
+        };
+        assert_eq!(
+            argv,
+            [
+                PROMETHEUS_V3_BIN,
+                PROMETHEUS_V3_DEFAULT_ARGS[0],
+                PROMETHEUS_V3_DEFAULT_ARGS[1]
+            ]
+        );
+        assert_eq!(map.v3_binary_for(&argv), Some("/world/prometheus"));
+        let v2 = container("quay.io/prometheus/prometheus:v2.48.0", &[], &[]);
+        let Behaviour::Process { argv, .. } = behaviour_with(&v2, &map) else {
+            panic!("not a process")
+        };
+        assert_eq!(argv[0], PROMETHEUS_BIN);
     }
 
     #[test]

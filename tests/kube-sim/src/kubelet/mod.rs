@@ -8,6 +8,7 @@
 //! bind the host path). fsGroup applies to emptyDir/configMap/secret/projected volumes and to PVs except hostPath and
 //! CSI drivers whose CSIDriver `fsGroupPolicy` is `None` (or `ReadWriteOnceWithFSType`, the default, without fsType or
 //! without ReadWriteOnce).
+pub mod backend;
 pub mod handlers;
 pub mod image;
 pub mod isolate;
@@ -40,7 +41,15 @@ struct PvBacking {
 }
 
 pub struct Kubelet {
+    /// What the kubelet reads and watches: the simulated API server's store, or the node's mirror of the real one.
     pub store: Arc<Store>,
+    /// Where its writes go.
+    pub backend: Arc<dyn backend::NodeBackend>,
+    /// Binaries beyond Debian's for some images (the real control plane's node: Prometheus 3).
+    pub images: image::ImageMap,
+    /// Variables every container gets before its own env (the real control plane's node: where the API server is,
+    /// the kubelet's `KUBERNETES_SERVICE_HOST`/`_PORT`, pkg/kubelet/kubelet_pods.go getServiceEnvVarMap).
+    pub service_env: std::sync::OnceLock<Vec<(String, String)>>,
     pub node: String,
     pub host_ip: String,
     state_dir: PathBuf,
@@ -58,6 +67,18 @@ impl Kubelet {
     /// Creates the node's state directory (a tmpfs, so nothing survives us even on SIGKILL but the empty mount
     /// point) and starts watching the store for pods bound to `node`.
     pub fn start(store: Arc<Store>, node: &str, host_ip: &str) -> Result<Arc<Self>, String> {
+        let backend = Arc::new(backend::StoreBackend(store.clone()));
+        Self::start_with(store, backend, node, host_ip, image::ImageMap::default())
+    }
+
+    /// `start` with another API behind the kubelet (the real API server's node, issue 16).
+    pub fn start_with(
+        store: Arc<Store>,
+        backend: Arc<dyn backend::NodeBackend>,
+        node: &str,
+        host_ip: &str,
+        images: image::ImageMap,
+    ) -> Result<Arc<Self>, String> {
         // Without the private mount namespace every tmpfs and overlay would land in the host's namespace and
         // outlive a crashed or killed process.
         if !isolate::is_isolated() {
@@ -87,6 +108,9 @@ impl Kubelet {
         })?;
         let kubelet = Arc::new(Self {
             store,
+            backend,
+            images,
+            service_env: std::sync::OnceLock::new(),
             node: node.to_string(),
             host_ip: host_ip.to_string(),
             state_dir,
@@ -150,25 +174,20 @@ impl Kubelet {
             .get("deletionTimestamp")
             .is_some_and(|t| !t.is_null())
         {
+            let stopped = lock(&self.pods)
+                .get(&key)
+                .filter(|h| h.uid == uid)
+                .map(|h| h.stopped.subscribe());
             if known_uid.is_some() {
                 self.stop_pod(&key);
             }
             // Graceful deletion ends with the kubelet's final delete once the containers are gone.
-            let (ns, name) = (
-                obj["metadata"]["namespace"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                obj["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
+            self.backend.pod_terminated(
+                obj["metadata"]["namespace"].as_str().unwrap_or_default(),
+                obj["metadata"]["name"].as_str().unwrap_or_default(),
+                &uid,
+                stopped,
             );
-            let store = self.store.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                let _ = store.delete("pods", &ns, &name, false);
-            });
             return;
         }
         match known_uid {
@@ -183,21 +202,21 @@ impl Kubelet {
         let Ok(pod) = serde_json::from_value::<Pod>(obj.clone()) else {
             return;
         };
-        let net = match netns::PodNetwork::create() {
-            Ok(n) => n,
+        let n = self.next_ip.fetch_add(1, Ordering::Relaxed);
+        let sandbox =
+            netns::PodNetwork::create().and_then(|net| Ok((self.backend.pod_ip(&net, n)?, net)));
+        let (ip, net) = match sandbox {
+            Ok(s) => s,
             Err(e) => {
-                self.store.record_event(
+                self.backend.event(
                     obj,
                     "FailedCreatePodSandBox",
                     &format!("Failed to create pod sandbox: {e}"),
                     "Warning",
-                    "kubelet",
                 );
                 return;
             }
         };
-        let n = self.next_ip.fetch_add(1, Ordering::Relaxed);
-        let ip = format!("10.244.0.{}", n % 250 + 2);
         let dir = self.state_dir.join("pods").join(&uid);
         let handle = PodHandle::new(pod, net, dir, ip);
         lock(&self.pods).insert(key, handle.clone());

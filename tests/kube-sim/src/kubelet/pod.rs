@@ -83,6 +83,8 @@ pub struct PodHandle {
     pub volumes: Mutex<BTreeMap<String, PodVolume>>,
     pub containers: Mutex<BTreeMap<String, ContainerRec>>,
     pub stop_tx: watch::Sender<bool>,
+    /// True once every container is gone and the pod's directory removed (`run` returned).
+    pub stopped: watch::Sender<bool>,
     pub pod_failed: Mutex<bool>,
     transitions: Mutex<BTreeMap<String, (String, String)>>,
 }
@@ -141,6 +143,7 @@ impl PodHandle {
             volumes: Mutex::new(BTreeMap::new()),
             containers: Mutex::new(containers),
             stop_tx: watch::channel(false).0,
+            stopped: watch::channel(false).0,
             pod_failed: Mutex::new(false),
             transitions: Mutex::new(BTreeMap::new()),
         })
@@ -187,8 +190,8 @@ impl PodHandle {
 
     pub fn event(&self, kubelet: &Kubelet, type_: &str, reason: &str, message: &str) {
         kubelet
-            .store
-            .record_event(&self.involved(), reason, message, type_, "kubelet");
+            .backend
+            .event(&self.involved(), reason, message, type_);
     }
 
     /// Writes the status computed from the recorded container states.
@@ -197,29 +200,7 @@ impl PodHandle {
             return;
         }
         let status = self.compute_status(&kubelet.host_ip);
-        let _ = kubelet
-            .store
-            .mutate_status("pods", &self.ns, &self.name, |obj| {
-                let scheduled: Vec<Value> = obj["status"]["conditions"]
-                    .as_array()
-                    .map(|c| {
-                        c.iter()
-                            .filter(|c| c["type"] == "PodScheduled")
-                            .cloned()
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let mut next = status.clone();
-                let mut conditions = scheduled;
-                if let Some(own) = next["conditions"].as_array() {
-                    conditions.extend(own.iter().cloned());
-                }
-                next["conditions"] = Value::Array(conditions);
-                if let Some(q) = obj["status"].get("qosClass") {
-                    next["qosClass"] = q.clone();
-                }
-                obj["status"] = next;
-            });
+        kubelet.backend.pod_status(&self.ns, &self.name, status);
     }
 
     fn compute_status(&self, host_ip: &str) -> Value {
@@ -567,6 +548,7 @@ pub async fn run(kubelet: Arc<Kubelet>, handle: Arc<PodHandle>) {
 fn cleanup(kubelet: &Kubelet, handle: &PodHandle) {
     kubelet.release_volumes(handle);
     let _ = std::fs::remove_dir_all(&handle.dir);
+    handle.stopped.send_replace(true);
 }
 
 async fn run_init_container(
@@ -744,6 +726,7 @@ fn env_for(handle: &PodHandle, c: &Container, kubelet: &Kubelet) -> Vec<(String,
         ("PATH".to_string(), rootfs::DEFAULT_PATH.to_string()),
         ("HOSTNAME".into(), handle.name.clone()),
     ];
+    env.extend(kubelet.service_env.get().into_iter().flatten().cloned());
     for e in c.env.iter().flatten() {
         let value = if let Some(v) = &e.value {
             Some(v.clone())
@@ -835,7 +818,7 @@ async fn run_instance(
     init: bool,
 ) -> Option<Terminated> {
     let spec = handle.spec();
-    let behaviour = image::behaviour(c);
+    let behaviour = image::behaviour_with(c, &kubelet.images);
     let (argv, image_user) = match &behaviour {
         Behaviour::Process { argv, image_user } => (argv.clone(), *image_user),
         // init-config-reloader: one apply of the config, then the container completes.
@@ -895,7 +878,16 @@ async fn run_instance(
         container_id: cid.clone(),
     };
     let mounts = match mounts_for(handle, c) {
-        Ok(m) => m,
+        Ok(mut m) => {
+            if let Some(bin) = kubelet.images.v3_binary_for(&argv) {
+                m.push(MountSpec {
+                    source: bin.into(),
+                    target: image::PROMETHEUS_V3_BIN.into(),
+                    read_only: true,
+                });
+            }
+            m
+        }
         Err(e) => {
             let t = fail(e, "CreateContainerConfigError");
             handle.update(&c.name, |rec| rec.state = State::Terminated(t.clone()));
@@ -1211,11 +1203,15 @@ pub fn volume_payload(
                 }
             }
             if let Some(t) = &src.service_account_token {
-                // A placeholder token: nothing in the pods talks to the API server.
-                payload.insert(
-                    t.path.clone(),
-                    (b"kube-sim-service-account-token".to_vec(), 0o644),
-                );
+                // The real control plane's node puts a TokenRequest token for this pod into its mirror
+                // (`node::SA_TOKENS`); the simulated API server issues none: a placeholder, nothing calls it.
+                let token = kubelet
+                    .store
+                    .get(crate::node::SA_TOKENS, &handle.ns, &handle.name)
+                    .filter(|o| o["metadata"]["uid"] == handle.uid.as_str())
+                    .and_then(|o| o["token"].as_str().map(|t| t.as_bytes().to_vec()))
+                    .unwrap_or_else(|| b"kube-sim-service-account-token".to_vec());
+                payload.insert(t.path.clone(), (token, 0o644));
             }
             if let Some(d) = &src.downward_api {
                 add_downward(&mut payload, handle, d.items.as_deref());
