@@ -194,6 +194,22 @@ struct Shared {
     failures: std::sync::Mutex<(u64, String)>,
 }
 
+/// An error and its causes on one line (`tcp connect error: Connection refused (os error 111)`), for the requests
+/// that get a failed attempt's error second-hand.
+fn with_causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 impl Shared {
     fn failed(&self) -> (u64, String) {
         self.failures
@@ -239,7 +255,7 @@ impl Service<Request<Body>> for Negotiate {
                         }
                         let connected = connect(&shared, request.uri()).await.inspect_err(|e| {
                             let mut f = shared.failures.lock().unwrap_or_else(|p| p.into_inner());
-                            *f = (f.0 + 1, e.to_string());
+                            *f = (f.0 + 1, with_causes(e.as_ref()));
                         })?;
                         match connected {
                             Some(sender) => {
