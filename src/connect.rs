@@ -265,8 +265,8 @@ pub fn check_names(kubeconfig: &Kubeconfig, args: &KubeArgs) -> Result<()> {
         hint: Some(hint.into()),
     };
     let context_name = args
-        .context
-        .clone()
+        .context()
+        .cloned()
         .or_else(|| kubeconfig.current_context.clone())
         .filter(|c| !c.is_empty());
     let context = match &context_name {
@@ -276,7 +276,7 @@ pub fn check_names(kubeconfig: &Kubeconfig, args: &KubeArgs) -> Result<()> {
                 .iter()
                 .find(|c| &c.name == name)
                 .and_then(|c| c.context.clone());
-            if found.is_none() && (args.context.is_some() || args.server.is_none()) {
+            if found.is_none() && (args.context().is_some() || args.server.is_none()) {
                 return Err(named_error(
                     format!("context was not found for specified context: {name}"),
                     "`kubectl config get-contexts` lists the contexts; pick one with --context",
@@ -466,13 +466,15 @@ pub type KubeService = tower::util::BoxService<
 pub async fn client_builder(
     config: kube::Config,
     bound: Duration,
-) -> Result<kube::client::ClientBuilder<KubeService>> {
+) -> Result<crate::transport::Builders> {
     let plugin = config
         .auth_info
         .exec
         .as_ref()
         .and_then(|e| e.command.clone());
-    let task = tokio::task::spawn_blocking(move || kube::client::ClientBuilder::try_from(config));
+    // src/transport.rs: HTTP/2 over one connection (kube's own HTTP/1.1 builder when a proxy applies), and the exec
+    // client beside it.
+    let task = tokio::task::spawn_blocking(move || crate::transport::builders(config));
     match tokio::time::timeout(bound, task).await {
         Ok(Ok(Ok(builder))) => Ok(builder),
         Ok(Ok(Err(err))) => Err(client_error(err, plugin.as_deref())),
