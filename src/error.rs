@@ -221,8 +221,17 @@ impl fmt::Display for ShortKubeError<'_> {
                 .downcast_ref::<tower::timeout::error::Elapsed>()
                 .is_some()
                 || cause
+                    .downcast_ref::<tokio::time::error::Elapsed>()
+                    .is_some()
+                || cause
                     .downcast_ref::<std::io::Error>()
-                    .is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut);
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
+                // A boxed error inside kube's BoxError hides its type from downcast (Box<dyn Error> delegates
+                // source() past itself), so the timeout sentences of tokio and tower count by their text too.
+                || matches!(
+                    cause.to_string().as_str(),
+                    "deadline has elapsed" | "request timed out"
+                );
             if timed_out {
                 return f.write_str(if connecting {
                     "the API server did not answer in time (timed out connecting: TCP or the TLS handshake)"
