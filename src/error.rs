@@ -208,9 +208,36 @@ impl fmt::Display for ShortKubeError<'_> {
             return f.write_str(&crate::connect::credential_sentence(auth, None));
         }
         let mut source = std::error::Error::source(self.0);
+        let mut connecting = false;
         while let Some(cause) = source {
             if let Some(auth) = cause.downcast_ref::<kube::client::AuthError>() {
                 return f.write_str(&crate::connect::credential_sentence(auth, None));
+            }
+            // hyper-util's legacy client error says `client error (Connect)` for a failure while connecting.
+            connecting |= cause.to_string().contains("(Connect)");
+            // kube's connect/read timeouts and the per-attempt bound (app::client) say "deadline has elapsed" or
+            // "request timed out"; say what timed out instead.
+            let timed_out = cause
+                .downcast_ref::<tower::timeout::error::Elapsed>()
+                .is_some()
+                || cause
+                    .downcast_ref::<tokio::time::error::Elapsed>()
+                    .is_some()
+                || cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
+                // A boxed error inside kube's BoxError hides its type from downcast (Box<dyn Error> delegates
+                // source() past itself), so the timeout sentences of tokio and tower count by their text too.
+                || matches!(
+                    cause.to_string().as_str(),
+                    "deadline has elapsed" | "request timed out"
+                );
+            if timed_out {
+                return f.write_str(if connecting {
+                    "the API server did not answer in time (timed out connecting: TCP or the TLS handshake)"
+                } else {
+                    "the API server did not answer in time (timed out waiting for its response)"
+                });
             }
             source = cause.source();
         }

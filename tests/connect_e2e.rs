@@ -764,7 +764,12 @@ fn request_timeout_bounds_a_server_that_never_answers() {
         dir.path(),
     );
     let (code, took) = wait_timed(&mut child, Duration::from_secs(60));
-    assert_eq!(code, 3, "{}", std::fs::read_to_string(&err).unwrap());
+    let stderr = std::fs::read_to_string(&err).unwrap();
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("the API server did not answer in time (timed out"),
+        "{stderr}"
+    );
     assert!(
         took >= Duration::from_millis(2500) && took < Duration::from_secs(8),
         "took {took:?}, not about 3 s"
