@@ -81,9 +81,9 @@ fn kubectl(kubeconfig: Option<&Path>, env: &[(&str, &str)], args: &[&str]) -> Ru
 /// A command in a private mount namespace (root): `/etc/hosts` maps `kubernetes` to 127.0.0.1, and, with `sa`, a
 /// service-account directory is mounted where kube and client-go read it
 /// (`/var/run/secrets/kubernetes.io/serviceaccount`, a fixed path in both).
-fn namespaced(program: &Path, sa: Option<&Path>, args: &[&str]) -> Command {
-    let scratch = tempfile::tempdir().unwrap().keep();
-    let hosts = scratch.join("hosts");
+fn namespaced(program: &Path, sa: Option<&Path>, args: &[&str]) -> (Command, tempfile::TempDir) {
+    let scratch = tempfile::tempdir().unwrap();
+    let hosts = scratch.path().join("hosts");
     std::fs::write(&hosts, "127.0.0.1 localhost\n127.0.0.1 kubernetes\n").unwrap();
     let mut script = format!("set -e; mount --bind '{}' /etc/hosts; ", hosts.display());
     if let Some(sa) = sa {
@@ -98,7 +98,7 @@ fn namespaced(program: &Path, sa: Option<&Path>, args: &[&str]) -> Command {
     cmd.args(["--mount", "sh", "-c", &script, "sh"])
         .arg(program)
         .args(args);
-    cmd
+    (cmd, scratch)
 }
 
 fn kubectl_path() -> PathBuf {
@@ -217,7 +217,7 @@ fn https_proxy_from_the_environment_is_used_as_kubectl_uses_it_and_no_proxy_is_h
         } else {
             args.extend(doctor());
         }
-        let mut cmd = namespaced(&program, None, &args);
+        let (mut cmd, _scratch) = namespaced(&program, None, &args);
         let home = tempfile::tempdir().unwrap();
         let mut e = env.clone();
         e.push(("NO_PROXY", "example.org,.corp,kubernetes"));
@@ -423,6 +423,13 @@ fn impersonation_makes_the_access_review_answer_for_the_impersonated_user() {
         )),
         "{run}"
     );
+    // The hint asks kubectl about the same user (without `--as` it would answer for the admin: yes).
+    assert!(
+        run.stderr.contains(&format!(
+            "kubectl auth can-i patch persistentvolumeclaims/{claim} -n {NS} --as restricted"
+        )),
+        "{run}"
+    );
     let after = support::kubectl_json(&cluster, &["get", "pvc", "-n", NS, claim]);
     assert_eq!(
         after["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"],
@@ -476,7 +483,7 @@ fn in_cluster_configuration_when_no_kubeconfig_exists() {
         (kubectl_path(), vec!["get", "pvc"]),
         (bin(), vec!["doctor", "-o", "json"]),
     ] {
-        let mut cmd = namespaced(&program, Some(sa.path()), &args);
+        let (mut cmd, _scratch) = namespaced(&program, Some(sa.path()), &args);
         let home = tempfile::tempdir().unwrap();
         prepare(&mut cmd, home.path(), None, &env);
         let run = output(cmd);
@@ -589,6 +596,38 @@ fn a_credential_plugin_failing_on_refresh_mid_run_never_prints_its_stdout() {
 }
 
 #[test]
+fn a_credential_plugin_hanging_on_refresh_mid_run_is_bounded_by_request_timeout() {
+    let Some(cluster) = start(SCENARIO) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let token = admin_token(&kubeconfig(&cluster));
+    let ran = dir.path().join("ran");
+    // First run: a credential expiring in 30 s (kube refreshes it before the first request); the refresh hangs.
+    let path = exec_kubeconfig(
+        &cluster,
+        dir.path(),
+        &format!(
+            "if [ -f '{ran}' ]; then exec sleep 60; fi\n\
+             touch '{ran}'\n\
+             echo \"{{\\\"apiVersion\\\":\\\"client.authentication.k8s.io/v1\\\",\\\"kind\\\":\\\"ExecCredential\\\",\\\"status\\\":{{\\\"token\\\":\\\"{token}\\\",\\\"expirationTimestamp\\\":\\\"$(date -u -d '+30 seconds' +%Y-%m-%dT%H:%M:%SZ)\\\"}}}}\"",
+            ran = ran.display()
+        ),
+        "Never",
+    );
+    let (mut child, _, err) = spawn_to_files(
+        &path,
+        &["--request-timeout", "2s", "doctor", "-n", NS, "-o", "json"],
+        dir.path(),
+    );
+    let (code, took) = wait_timed(&mut child, Duration::from_secs(90));
+    let stderr = std::fs::read_to_string(err).unwrap();
+    assert!(ran.exists(), "the plugin ran: {stderr}");
+    assert_ne!(code, 0, "{stderr}");
+    assert!(took < Duration::from_secs(20), "took {took:?}: {stderr}");
+}
+
+#[test]
 fn a_kubeconfig_yaml_error_does_not_print_the_line_with_the_token() {
     if !support::have("kubectl") {
         return;
@@ -633,7 +672,9 @@ fn spawn_to_files(
     dir: &Path,
 ) -> (std::process::Child, PathBuf, PathBuf) {
     let (out, err) = (dir.join("stdout"), dir.join("stderr"));
-    let home = tempfile::tempdir().unwrap().keep();
+    // HOME inside the test's own scratch directory, removed with it.
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
     let mut cmd = Command::new(bin());
     cmd.args(args)
         .stdout(std::fs::File::create(&out).unwrap())

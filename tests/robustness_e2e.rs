@@ -75,19 +75,22 @@ fn spawn_resize_add_32mi(cluster: &Cluster) -> support::Background {
     let target = format!("prometheus/{CR}");
     spawn_prom(
         cluster,
-        &[
-            "resize",
-            &target,
-            "-n",
-            NS,
-            "--add",
-            "32Mi",
-            "--yes",
-            "--timeout",
-            "2m",
-        ],
+        &RESIZE_ADD_32MI.map(|a| if a == "TARGET" { target.as_str() } else { a }),
     )
 }
+
+/// The args of [`spawn_resize_add_32mi`], `TARGET` standing for `prometheus/CR`.
+const RESIZE_ADD_32MI: [&str; 9] = [
+    "resize",
+    "TARGET",
+    "-n",
+    NS,
+    "--add",
+    "32Mi",
+    "--yes",
+    "--timeout",
+    "2m",
+];
 
 /// Ctrl-C once a stderr line shows `what` has begun; the run must then end with exit 130.
 fn interrupt_when(
@@ -578,17 +581,7 @@ fn operator_resize_disrupted(how: support::Disruption, points: &[usize]) {
         let want_text = format!("{}Mi", want >> 20);
         let run = support::run_disrupted(
             &cluster,
-            &[
-                "resize",
-                &target,
-                "-n",
-                NS,
-                "--add",
-                "32Mi",
-                "--yes",
-                "--timeout",
-                "2m",
-            ],
+            &RESIZE_ADD_32MI.map(|a| if a == "TARGET" { target.as_str() } else { a }),
             how,
             what,
             |l| l.contains(line),

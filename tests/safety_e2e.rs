@@ -683,18 +683,7 @@ fn a_partial_operator_resize_is_finished_by_the_absolute_size_it_names() {
     let cr = kubectl_json(&cluster, &["get", "prometheus", "-n", ns, CR]);
     assert_ne!(cr["spec"]["paused"], true, "{resumed}");
     assert_eq!(storage_request(&cr), "51Gi", "{resumed}");
-    let sts = support::wait_until(
-        "the operator's StatefulSet with the new template",
-        std::time::Duration::from_secs(60),
-        || {
-            let list = support::items(&kubectl_json(&cluster, &["get", "statefulsets", "-n", ns]));
-            list.into_iter().find(|s| {
-                s["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
-                    == "51Gi"
-            })
-        },
-    );
-    assert!(!sts.is_null());
+    wait_for_template(&cluster, ns, "51Gi");
     assert_eq!(
         support::pod_uids(&cluster, ns),
         pods_before,
@@ -830,15 +819,21 @@ fn a_resize_forced_out_while_paused_is_finished_by_its_continue_command() {
     for pvc in support::items(&kubectl_json(&cluster, &["get", "pvc", "-n", ns])) {
         assert_eq!(storage_request(&pvc), "51Gi", "{resumed}");
     }
+    wait_for_template(&cluster, ns, "51Gi");
+}
+
+/// Wait (60 s at most) until the operator has a StatefulSet whose claim template asks for `size` again.
+fn wait_for_template(cluster: &Cluster, ns: &str, size: &str) {
     support::wait_until(
-        "the StatefulSet with the new template",
+        &format!("the operator's StatefulSet with a {size} claim template"),
         std::time::Duration::from_secs(60),
         || {
-            support::items(&kubectl_json(&cluster, &["get", "statefulsets", "-n", ns]))
+            support::items(&kubectl_json(cluster, &["get", "statefulsets", "-n", ns]))
                 .into_iter()
                 .find(|s| {
-                    s["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
-                        == "51Gi"
+                    s.pointer("/spec/volumeClaimTemplates/0/spec/resources/requests/storage")
+                        .and_then(Value::as_str)
+                        == Some(size)
                 })
         },
     );
@@ -868,14 +863,13 @@ fn a_concurrent_resize_is_reported_as_it_is_and_the_helm_note_follows_the_truth(
             "json",
         ],
     );
-    // Once the claim reached 9Gi (after the pod restart) and the run waits for the new pod to be Ready, another
-    // operator asks for 10Gi. (Raised while the node expansion is pending, kube-sim's offline driver would expand to
-    // the newer request and never finish.)
-    running.wait_for_stderr(
-        "the claim done and the run waiting for the pod",
-        std::time::Duration::from_secs(120),
-        |l| l.contains("waiting for a Ready pod"),
-    );
+    // Once the claim reached 9Gi (after the pod restart), the run is held (SIGSTOP) while another operator asks for
+    // 10Gi, then let go: the concurrent change lands between the run's wait and its report, every time. (Raised while
+    // the node expansion is pending, kube-sim's offline driver would expand to the newer request and never finish.)
+    running.wait_for_stderr("the claim done", std::time::Duration::from_secs(120), |l| {
+        l.contains("pvc prometheus-server:") && l.contains("done, capacity 9Gi")
+    });
+    running.signal("STOP");
     support::kubectl(
         &cluster,
         &[
@@ -890,6 +884,7 @@ fn a_concurrent_resize_is_reported_as_it_is_and_the_helm_note_follows_the_truth(
             r#"{"spec":{"resources":{"requests":{"storage":"10Gi"}}}}"#,
         ],
     );
+    running.signal("CONT");
     let run = running.finish(std::time::Duration::from_secs(150));
     assert_eq!(run.code, 0, "{run}");
     let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, "prometheus-server"]);

@@ -328,7 +328,12 @@ fn a_concurrent_edit_while_asking_is_planned_again_asked_again_and_kept() {
             "--timeout",
             "3m",
         ],
-        &[("Apply this plan", "y"), ("Apply this plan", "y")],
+        // `[y/N]` marks the question itself: the line dialoguer leaves after an answer (`Apply this plan …? yes`)
+        // is not a second question, and a key typed before the question is on screen is drained, never an answer.
+        &[
+            ("Apply this plan (1 change(s))? [y/N]", "y"),
+            ("Apply this plan (1 change(s))? [y/N]", "y"),
+        ],
         |i| {
             if i == 0 {
                 let edit = format!(
@@ -434,16 +439,13 @@ fn chart_sts_template(cluster: &Cluster) -> String {
 
 const RECREATE_PROMPT: &str = "Delete it with --cascade=orphan";
 
-/// Class 5: the Enter typed after the first answer (`y⏎`) stays in the terminal's input; it must not answer the
-/// second question. Pending input is drained before every prompt, so the second question waits for its own key.
-#[test]
-fn a_leftover_keystroke_never_answers_the_next_prompt() {
+/// `resize --size 9Gi` of the chart in StatefulSet mode (two questions: the claims, then the StatefulSet), answered
+/// on a pseudo-terminal; None when the machine cannot run it.
+fn resize_chart_sts(answers: &[(&str, &str)]) -> Option<(Cluster, Run)> {
     if !ready() {
-        return;
+        return None;
     }
-    let Some(cluster) = start("chart-sts") else {
-        return;
-    };
+    let cluster = start("chart-sts")?;
     let run = on_terminal(
         &cluster,
         &[
@@ -455,8 +457,20 @@ fn a_leftover_keystroke_never_answers_the_next_prompt() {
             "--timeout",
             "2m",
         ],
-        &[("Apply this plan", "y\n"), (RECREATE_PROMPT, "y")],
+        answers,
     );
+    Some((cluster, run))
+}
+
+/// Class 5: the Enter typed after the first answer (`y⏎`) stays in the terminal's input; it must not answer the
+/// second question. Pending input is drained before every prompt, so the second question waits for its own key.
+#[test]
+fn a_leftover_keystroke_never_answers_the_next_prompt() {
+    let Some((cluster, run)) =
+        resize_chart_sts(&[("Apply this plan", "y\n"), (RECREATE_PROMPT, "y")])
+    else {
+        return;
+    };
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(chart_sts_template(&cluster), "9Gi", "{run}");
 }
@@ -465,25 +479,11 @@ fn a_leftover_keystroke_never_answers_the_next_prompt() {
 /// the StatefulSet change happened.
 #[test]
 fn a_declined_step_is_reported_and_the_exit_code_says_incomplete() {
-    if !ready() {
-        return;
-    }
-    let Some(cluster) = start("chart-sts") else {
+    let Some((cluster, run)) =
+        resize_chart_sts(&[("Apply this plan", "y"), (RECREATE_PROMPT, "n")])
+    else {
         return;
     };
-    let run = on_terminal(
-        &cluster,
-        &[
-            "resize",
-            "-n",
-            "monitoring",
-            "--size",
-            "9Gi",
-            "--timeout",
-            "2m",
-        ],
-        &[("Apply this plan", "y"), (RECREATE_PROMPT, "n")],
-    );
     assert_eq!(run.code, 4, "{run}");
     assert!(run.stdout.contains("declined"), "{run}");
     assert!(
@@ -524,25 +524,11 @@ fn quiet_never_asks_about_a_plan_it_did_not_show() {
 /// continue command), and the terminal's cursor is shown again.
 #[test]
 fn ctrl_c_at_the_second_prompt_tells_the_truth_and_restores_the_terminal() {
-    if !ready() {
-        return;
-    }
-    let Some(cluster) = start("chart-sts") else {
+    let Some((_cluster, run)) =
+        resize_chart_sts(&[("Apply this plan", "y"), (RECREATE_PROMPT, "\x03")])
+    else {
         return;
     };
-    let run = on_terminal(
-        &cluster,
-        &[
-            "resize",
-            "-n",
-            "monitoring",
-            "--size",
-            "9Gi",
-            "--timeout",
-            "2m",
-        ],
-        &[("Apply this plan", "y"), (RECREATE_PROMPT, "\x03")],
-    );
     assert_eq!(run.code, 130, "{run}");
     assert!(!run.stdout.contains("nothing was changed"), "{run}");
     for expected in [
@@ -562,4 +548,33 @@ fn ctrl_c_at_the_second_prompt_tells_the_truth_and_restores_the_terminal() {
         "the cursor was left hidden:\n{run:?}",
         run = run.stdout
     );
+}
+
+/// Class 5: the pod restart an offline expansion waits for, declined at its prompt, is reported as declined and the
+/// run exits 4 at once (it used to wait for the filesystem until --timeout); the pod keeps running.
+#[test]
+fn a_declined_pod_restart_is_reported_as_declined_and_not_waited_for() {
+    if !ready() {
+        return;
+    }
+    let Some(cluster) = start("resize-offline") else {
+        return;
+    };
+    let pods = support::pod_uids(&cluster, "monitoring");
+    let run = on_terminal(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            "monitoring",
+            "--add",
+            "32Mi",
+            "--timeout",
+            "90s",
+        ],
+        &[("Apply this plan", "y"), ("Restart pod", "n")],
+    );
+    assert_eq!(run.code, 4, "{run}");
+    assert!(run.stdout.contains("restart declined"), "{run}");
+    assert_eq!(support::pod_uids(&cluster, "monitoring"), pods, "{run}");
 }

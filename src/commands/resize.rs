@@ -215,6 +215,7 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         }
     };
     let mut failures = Vec::new();
+    let mut declined_restarts = Vec::new();
     for (name, state) in &states {
         let Some(claim) = report.claims.iter_mut().find(|c| &c.name == name) else {
             continue;
@@ -223,6 +224,14 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
             ClaimState::Done { capacity } => {
                 claim.state = "done".into();
                 claim.capacity_after = Some(capacity.clone());
+            }
+            ClaimState::Failed { capacity, message }
+                if message.starts_with(apply::RESTART_DECLINED) =>
+            {
+                claim.state = "declined".into();
+                claim.capacity_after = Some(capacity.clone());
+                claim.message = Some(message.clone());
+                declined_restarts.push(format!("{name}: {message}"));
             }
             ClaimState::Failed { capacity, message } => {
                 claim.state = "failed".into();
@@ -363,8 +372,11 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
             hint: Some("a pod restart usually finishes a file-system resize".into()),
         });
     }
-    if let Some(message) = declined {
-        return Err(Error::Declined { message });
+    let declined: Vec<String> = declined.into_iter().chain(declined_restarts).collect();
+    if !declined.is_empty() {
+        return Err(Error::Declined {
+            message: declined.join("; "),
+        });
     }
     Ok(ExitCode::Ok)
 }

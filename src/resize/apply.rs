@@ -1,6 +1,7 @@
 //! Applying a resize plan and following it: confirmation gates, each step with its precondition (and dryRun=All),
 //! the operator's never-left-paused rollback, the per-claim resize watch (Resizing → FileSystemResizePending →
-//! done, or the resizer's error), pod restarts (each confirmed), and waiting for a pod to be Ready.
+//! done, or the resizer's error), pod restarts (only the plan's, by uid, each confirmed; never a pod that is not the
+//! instance's own), and waiting for a pod to be Ready.
 
 use super::plan::{Phase, ResizePlan, Step};
 use crate::context::Ctx;
@@ -715,6 +716,14 @@ pub async fn watch_claims(
                     if yes {
                         restart_pod(ctx, ns, &restart).await?;
                         restarted.push(restart.pod.clone());
+                    } else {
+                        // Declined: the filesystem would wait for ever (offline expansion). Reported as declined, not
+                        // waited for.
+                        blocked[i] = Some(format!(
+                            "{RESTART_DECLINED}: pod {} was not restarted, so the filesystem keeps its old size until the pod restarts; `{}` offers it again",
+                            restart.pod,
+                            continue_command(plan)
+                        ));
                     }
                 }
             }
@@ -753,6 +762,9 @@ pub async fn watch_claims(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// How a claim's message starts when the user declined the restart its filesystem waits for.
+pub const RESTART_DECLINED: &str = "restart declined";
 
 /// What may be done about a claim whose filesystem waits for its pod to restart.
 #[derive(Debug, Clone, PartialEq)]

@@ -102,7 +102,7 @@ fn missing_volume_fix(
             .map(|(_, _, _, c)| format!(" of container {c}"))
             .unwrap_or_default();
         return format!(
-            "remove the volumeMount `{missing}`{container} from {object}, or rename it to one of the pod's volumes ({}); do not add a new volume for it: a new volume starts empty",
+            "remove the volumeMount `{missing}`{container} from {object}, or rename it to one of the pod's volumes ({}) — never to a new volume, which would start empty",
             if volumes.is_empty() {
                 "none found".to_string()
             } else {
@@ -470,6 +470,31 @@ pub(crate) mod tests {
             "statefulset/prometheus-kps-kube-prometheus-stack-prometheus"
         );
         assert!(f[1].meaning.contains("no healthy upstream"));
+    }
+
+    #[test]
+    fn the_fix_renames_the_mount_of_a_workload_and_never_adds_a_volume() {
+        // The chart's Deployment with an initContainer mounting `data`, which is no volume of the pod.
+        let yaml = CHART.replacen(
+            "      containers:\n",
+            "      initContainers:\n      - name: chown\n        image: busybox\n        volumeMounts:\n        - name: data\n          mountPath: /data\n      containers:\n",
+            1,
+        );
+        let s = instance(&yaml, &[]);
+        let candidates = vec!["config-volume".to_string(), "storage-volume".to_string()];
+        let fix = missing_volume_fix(&s, "data", Some("storage-volume"), &candidates);
+        assert!(
+            fix.contains(r#"kubectl patch deploy/prometheus-server -n monitoring --type json -p '[{"op":"test","path":"/spec/template/spec/initContainers/0/volumeMounts/0/name","value":"data"},{"op":"replace","path":"/spec/template/spec/initContainers/0/volumeMounts/0/name","value":"storage-volume"}]'"#),
+            "{fix}"
+        );
+        assert!(fix.contains("release prometheus's values"), "{fix}");
+        // No volume it could have meant: remove or rename the mount, never a new (empty) volume.
+        let fix = missing_volume_fix(&s, "data", None, &candidates);
+        assert!(
+            fix.starts_with("remove the volumeMount `data` of container chown from deploy/prometheus-server, or rename it to one of the pod's volumes (config-volume, storage-volume)"),
+            "{fix}"
+        );
+        assert_eq!(crate::doctor::checks::endangers_data(&fix), None, "{fix}");
     }
 
     #[test]
