@@ -387,6 +387,22 @@ fn one_prometheus_pod_on_the_real_control_plane() {
         std::thread::sleep(Duration::from_millis(500));
     };
     assert!(targets.0, "kubernetes_sd found no pod: {}", targets.1);
+    // The image's promtool is the same release (what `reload` runs to check a configuration before reloading).
+    let promtool = ok(
+        &k,
+        &kc,
+        &[
+            "exec",
+            "-n",
+            "monitoring",
+            "prom-sd",
+            "--",
+            "promtool",
+            "--version",
+        ],
+        None,
+    );
+    assert!(promtool.contains("version 3.16.0"), "{promtool}");
 
     // Repeated identical Events are one object with a count (client-go's EventCorrelator), not one per probe.
     ok(

@@ -22,6 +22,8 @@ pub const PROMETHEUS_V3_DEFAULT_ARGS: [&str; 2] = [
 /// Where a v3 image's Prometheus is inside the container: the node's binary (under /root, which `nobody` cannot
 /// traverse) is bind-mounted there, read-only.
 pub const PROMETHEUS_V3_BIN: &str = "/usr/local/bin/prometheus";
+/// And its promtool (prom/prometheus ships both; /usr/local/bin is ahead of Debian's /usr/bin on PATH).
+pub const PROMTOOL_V3_BIN: &str = "/usr/local/bin/promtool";
 
 /// Binaries a node has beyond Debian's: the real control plane's node runs `prometheus:v3.*` images with the
 /// Prometheus 3 that tools/world/build.sh built (issue 16). Default: none, every Prometheus image runs Debian's 2.42.
@@ -29,14 +31,24 @@ pub const PROMETHEUS_V3_BIN: &str = "/usr/local/bin/prometheus";
 pub struct ImageMap {
     /// The node path of the Prometheus 3 binary.
     pub prometheus_v3: Option<String>,
+    /// The node path of its promtool.
+    pub promtool_v3: Option<String>,
 }
 
 impl ImageMap {
-    /// The node binary to bind at `PROMETHEUS_V3_BIN` when `argv` runs it.
-    pub fn v3_binary_for(&self, argv: &[String]) -> Option<&str> {
-        self.prometheus_v3
-            .as_deref()
-            .filter(|_| argv.first().map(String::as_str) == Some(PROMETHEUS_V3_BIN))
+    /// The node binaries to bind (source, target in the container) when `argv` runs the v3 Prometheus: it and its
+    /// promtool, as the v3 image has them.
+    pub fn v3_binds(&self, argv: &[String]) -> Vec<(&str, &'static str)> {
+        if argv.first().map(String::as_str) != Some(PROMETHEUS_V3_BIN) {
+            return vec![];
+        }
+        [
+            (self.prometheus_v3.as_deref(), PROMETHEUS_V3_BIN),
+            (self.promtool_v3.as_deref(), PROMTOOL_V3_BIN),
+        ]
+        .into_iter()
+        .filter_map(|(s, t)| s.map(|s| (s, t)))
+        .collect()
     }
 }
 
@@ -159,6 +171,7 @@ mod tests {
         assert_eq!(argv[0], PROMETHEUS_BIN);
         let map = ImageMap {
             prometheus_v3: Some("/world/prometheus".into()),
+            promtool_v3: Some("/world/promtool".into()),
         };
         let Behaviour::Process { argv, .. } = behaviour_with(&c, &map) else {
             panic!("not a process")
@@ -171,7 +184,13 @@ mod tests {
                 PROMETHEUS_V3_DEFAULT_ARGS[1]
             ]
         );
-        assert_eq!(map.v3_binary_for(&argv), Some("/world/prometheus"));
+        assert_eq!(
+            map.v3_binds(&argv),
+            [
+                ("/world/prometheus", PROMETHEUS_V3_BIN),
+                ("/world/promtool", PROMTOOL_V3_BIN)
+            ]
+        );
         let v2 = container("quay.io/prometheus/prometheus:v2.48.0", &[], &[]);
         let Behaviour::Process { argv, .. } = behaviour_with(&v2, &map) else {
             panic!("not a process")

@@ -879,10 +879,10 @@ async fn run_instance(
     };
     let mounts = match mounts_for(handle, c) {
         Ok(mut m) => {
-            if let Some(bin) = kubelet.images.v3_binary_for(&argv) {
+            for (source, target) in kubelet.images.v3_binds(&argv) {
                 m.push(MountSpec {
-                    source: bin.into(),
-                    target: image::PROMETHEUS_V3_BIN.into(),
+                    source: source.into(),
+                    target: target.into(),
                     read_only: true,
                 });
             }

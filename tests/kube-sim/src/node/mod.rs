@@ -57,10 +57,14 @@ impl World {
             node_ip: net.node_ip.clone(),
         })
         .await?;
-        let images = crate::kubelet::image::ImageMap {
-            prometheus_v3: Some(bin.join("prometheus"))
+        let built = |name: &str| {
+            Some(bin.join(name))
                 .filter(|p| p.is_file())
-                .map(|p| p.display().to_string()),
+                .map(|p| p.display().to_string())
+        };
+        let images = crate::kubelet::image::ImageMap {
+            prometheus_v3: built("prometheus"),
+            promtool_v3: built("promtool"),
         };
         match Node::start(&control_plane, net, images).await {
             Ok(node) => Ok(Self {
