@@ -11,6 +11,8 @@ use serde_json::Value;
 use support::{Cluster, Options, Run, items, kubectl_json, name, prom};
 
 const NS: &str = "monitoring";
+/// README "Exit codes": the cluster or Prometheus refused or failed.
+const CLUSTER: i32 = 3;
 
 fn start_with(scenario: &str, faults: &[&str]) -> Option<Cluster> {
     Cluster::start_or_skip(Options {
@@ -146,4 +148,63 @@ fn a_failed_log_read_is_a_gap_naming_the_log_request_and_prom_401() {
     );
     assert!(!gaps.iter().any(|g| g.contains("read access")), "{run}");
     assert_eq!(results, ["unknown"], "{run}");
+}
+
+/// Whether the run claims the old configuration stays active (a claim only Prometheus' own refusal supports).
+fn claims_previous_config(run: &Run) -> bool {
+    run.stdout.contains("previous configuration") || run.stderr.contains("previous configuration")
+}
+
+#[test]
+fn a_reload_post_that_never_came_back_is_unknown_not_a_failure() {
+    for fault in ["drop:POST:/-/reload:1", "503:POST:/-/reload:1"] {
+        let Some(cluster) = start_with("chart-healthy", &[fault]) else {
+            return;
+        };
+        let run = prom(&cluster, &["reload", "-n", NS]);
+        no_panic(&run);
+        assert_eq!(run.code, CLUSTER, "{fault}: {run}");
+        assert!(
+            !claims_previous_config(&run),
+            "{fault}: it cannot know the previous configuration is active:\n{run}"
+        );
+        assert!(run.stdout.contains("unknown"), "{fault}: {run}");
+        assert!(
+            run.stderr.contains("unknown")
+                && run.stderr.contains(&format!(
+                    "kubectl prom doctor deploy/prometheus-server -n {NS}"
+                )),
+            "{fault}: no `unknown` and no way to find out:\n{run}"
+        );
+        let json = prom(&cluster, &["reload", "-n", NS, "-o", "json"]);
+        // The fault was used up: this one goes through and proves the path works.
+        assert_eq!(json.code, 0, "{json}");
+    }
+}
+
+#[test]
+fn a_config_file_that_could_not_be_read_is_never_a_tick() {
+    // The first exec (the `cat` of the mounted file) is refused by the API server; promtool's exec goes through.
+    let Some(cluster) = start_with("chart-healthy", &["500:GET:/exec:1"]) else {
+        return;
+    };
+    let run = prom(&cluster, &["reload", "-n", NS]);
+    no_panic(&run);
+    assert!(
+        !run.stderr
+            .lines()
+            .any(|l| l.contains('✓') && l.contains("not waiting")),
+        "a ✓ for a file never read:\n{run}"
+    );
+    assert!(
+        run.stderr.contains("/etc/config/prometheus.yml") && run.stderr.contains("unknown"),
+        "the unread file is not named, or its state not called unknown:\n{run}"
+    );
+    assert_eq!(run.code, CLUSTER, "{run}");
+    assert!(
+        run.stderr.contains(&format!(
+            "kubectl prom doctor deploy/prometheus-server -n {NS}"
+        )),
+        "{run}"
+    );
 }
