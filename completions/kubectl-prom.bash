@@ -353,7 +353,7 @@ _kubectl_prom() {
             return 0
             ;;
         kubectl_prom__subcmd__doctor)
-            opts="-n -A -s -o -y -q -v -h -V --fail-on --list-checks --from-dump --kubeconfig --context --cluster --user --namespace --all-namespaces --request-timeout --server --token --as --as-group --as-uid --insecure-skip-tls-verify --certificate-authority --client-certificate --client-key --tls-server-name --cache-dir --output --yes --dry-run --quiet --verbose --no-color --help --version"
+            opts="-n -A -s -o -y -q -v -h -V --fail-on --list-checks --from-dump --all-contexts --context-glob --parallel --cluster-timeout --kubeconfig --context --cluster --user --namespace --all-namespaces --request-timeout --server --token --as --as-group --as-uid --insecure-skip-tls-verify --certificate-authority --client-certificate --client-key --tls-server-name --cache-dir --output --yes --dry-run --quiet --verbose --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -364,6 +364,18 @@ _kubectl_prom() {
                     return 0
                     ;;
                 --from-dump)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context-glob)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

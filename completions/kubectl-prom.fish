@@ -25,7 +25,7 @@ function __fish_kubectl_prom_using_subcommand
 end
 
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l kubeconfig -d 'Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)' -r -F
-complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l context -d 'The name of the kubeconfig context to use (`doctor` takes it several times: one report over those clusters)' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l cluster -d 'The name of the kubeconfig cluster to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l user -d 'The name of the kubeconfig user to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -s n -l namespace -d 'The namespace to look in (default: the context\'s namespace)' -r
@@ -61,7 +61,7 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -f -a "__complet
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l timeout -d 'How long to wait for the ConfigMap to reach the pods and for rollouts, e.g. 2m' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l kubeconfig -d 'Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)' -r -F
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l context -d 'The name of the kubeconfig context to use (`doctor` takes it several times: one report over those clusters)' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l cluster -d 'The name of the kubeconfig cluster to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l user -d 'The name of the kubeconfig user to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -s n -l namespace -d 'The namespace to look in (default: the context\'s namespace)' -r
@@ -94,7 +94,7 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l inc
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l add -d 'Grow every data volume by an amount, e.g. 100Gi' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l timeout -d 'How long to wait for the volumes to grow, e.g. 10m' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l kubeconfig -d 'Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)' -r -F
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l context -d 'The name of the kubeconfig context to use (`doctor` takes it several times: one report over those clusters)' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l cluster -d 'The name of the kubeconfig cluster to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l user -d 'The name of the kubeconfig user to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -s n -l namespace -d 'The namespace to look in (default: the context\'s namespace)' -r
@@ -123,9 +123,12 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -s h -
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -s V -l version -d 'Print version'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l fail-on -d 'Exit 1 when a finding at or above this severity is found' -r -f -a "warning\t''
 critical\t''"
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l from-dump -d 'Run the checks offline on a `kubectl cluster-info dump --output-directory` directory' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l from-dump -d 'Run the checks offline on a `kubectl cluster-info dump --output-directory` directory; repeat it for several clusters (one directory each, one report)' -r -F
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l context-glob -d 'Check every kubeconfig context whose name matches this glob (`*` any text, `?` one character), e.g. \'prod-*\'' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l parallel -d 'With several clusters: how many are checked at once' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l cluster-timeout -d 'With several clusters: the longest one cluster may take; a cluster still running then is reported as not checked and the others are not held up, e.g. 30s' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l kubeconfig -d 'Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)' -r -F
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l context -d 'The name of the kubeconfig context to use (`doctor` takes it several times: one report over those clusters)' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l cluster -d 'The name of the kubeconfig cluster to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l user -d 'The name of the kubeconfig user to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -s n -l namespace -d 'The namespace to look in (default: the context\'s namespace)' -r
@@ -143,6 +146,7 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l cac
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text for a person'
 json\t'Stable, parseable JSON on stdout'"
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l list-checks -d 'Print the catalog of checks and exit'
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l all-contexts -d 'Check every context of the kubeconfig, concurrently (with --context-glob: those whose name matches)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -s A -l all-namespaces -d 'Look in every namespace'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -s y -l yes -d 'Apply changes without asking for confirmation'
@@ -154,7 +158,7 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -s h -
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -s V -l version -d 'Print version'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l timeout -d 'How long to wait for the rollout and verification, e.g. 5m' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l kubeconfig -d 'Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)' -r -F
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l context -d 'The name of the kubeconfig context to use (`doctor` takes it several times: one report over those clusters)' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l cluster -d 'The name of the kubeconfig cluster to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l user -d 'The name of the kubeconfig user to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -s n -l namespace -d 'The namespace to look in (default: the context\'s namespace)' -r
@@ -181,7 +185,7 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l 
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -s V -l version -d 'Print version'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)' -r -F
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l context -d 'The name of the kubeconfig context to use (`doctor` takes it several times: one report over those clusters)' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l cluster -d 'The name of the kubeconfig cluster to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l user -d 'The name of the kubeconfig user to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -s n -l namespace -d 'The namespace to look in (default: the context\'s namespace)' -r
@@ -208,7 +212,7 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -s V -l version -d 'Print version'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)' -r -F
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l context -d 'The name of the kubeconfig context to use (`doctor` takes it several times: one report over those clusters)' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l cluster -d 'The name of the kubeconfig cluster to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l user -d 'The name of the kubeconfig user to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -s n -l namespace -d 'The namespace to look in (default: the context\'s namespace)' -r
@@ -235,7 +239,7 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l no
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -s V -l version -d 'Print version'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l kubeconfig -d 'Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)' -r -F
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l context -d 'The name of the kubeconfig context to use (`doctor` takes it several times: one report over those clusters)' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l cluster -d 'The name of the kubeconfig cluster to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l user -d 'The name of the kubeconfig user to use' -r
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -s n -l namespace -d 'The namespace to look in (default: the context\'s namespace)' -r

@@ -20,6 +20,9 @@ pub struct AccessRequest {
     /// None for cluster-scoped resources.
     pub namespace: Option<String>,
     pub name: Option<String>,
+    /// The impersonation the review answered for (`--as USER …`), so the `can-i` hint asks about the same user.
+    #[serde(skip)]
+    pub acting_as: Option<String>,
 }
 
 impl AccessRequest {
@@ -36,6 +39,7 @@ impl AccessRequest {
             resource: resource.into(),
             namespace: namespace.map(Into::into),
             name: name.map(Into::into),
+            acting_as: None,
         }
     }
 
@@ -54,9 +58,13 @@ impl AccessRequest {
             Some(name) => format!("{resource}/{name}"),
             None => resource,
         };
-        match &self.namespace {
+        let command = match &self.namespace {
             Some(ns) => format!("kubectl auth can-i {} {target} -n {ns}", self.verb),
             None => format!("kubectl auth can-i {} {target}", self.verb),
+        };
+        match &self.acting_as {
+            Some(flags) => format!("{command} {flags}"),
+            None => command,
         }
     }
 
@@ -138,7 +146,10 @@ pub async fn review(ctx: &Ctx, requests: &[AccessRequest]) -> Result<Vec<(Access
                     "create selfsubjectaccessreview for `{}`",
                     request.can_i()
                 )))?;
-            Ok::<_, Error>((request.clone(), answer.status.is_some_and(|s| s.allowed)))
+            let mut request = request.clone();
+            // The review answered for the impersonated user (the client sends Impersonate-* on it too).
+            request.acting_as = ctx.settings.impersonation.clone();
+            Ok::<_, Error>((request, answer.status.is_some_and(|s| s.allowed)))
         }
     }))
     .await

@@ -101,8 +101,18 @@ async fn dispatch(
         Command::Complete(args) => {
             return crate::commands::completion::complete(&cli.kube, args).await;
         }
-        Command::Doctor(args) if args.list_checks || args.from_dump.is_some() => {
+        Command::Doctor(args) if args.list_checks || !args.from_dump.is_empty() => {
             return crate::commands::doctor::run_offline(&printer, &cli.global, args);
+        }
+        // Several clusters: one Ctx per context, built by the fleet (src/doctor/fleet.rs).
+        Command::Doctor(args) if args.fleet(&cli.kube) => {
+            return crate::commands::doctor::run_fleet(&cli.kube, &cli.global, printer, args).await;
+        }
+        _ if cli.kube.context.len() > 1 => {
+            return Err(Error::usage(
+                "only `doctor` takes --context more than once",
+                Some("run the command once per context, or use `kubectl prom doctor --context A --context B`".to_string()),
+            ));
         }
         _ => {}
     }
@@ -124,8 +134,18 @@ pub async fn build_ctx(
     printer: Printer,
     requests: crate::accounting::RequestStats,
 ) -> Result<Ctx> {
-    let (client, default_namespace) = client(
-        &cli.kube,
+    ctx_for(&cli.kube, &cli.global, printer, requests).await
+}
+
+/// The Ctx for the cluster the kubectl flags name (a fleet run calls it once per context, with that `--context`).
+pub async fn ctx_for(
+    kube: &KubeArgs,
+    global: &crate::cli::GlobalArgs,
+    printer: Printer,
+    requests: crate::accounting::RequestStats,
+) -> Result<Ctx> {
+    let clients = clients(
+        kube,
         &ClientOptions {
             requests: requests.clone(),
             retry: true,
@@ -133,22 +153,24 @@ pub async fn build_ctx(
         },
     )
     .await?;
-    let scope = if cli.kube.all_namespaces {
+    printer.debug(&format!("transport: {}", clients.transport));
+    let scope = if kube.all_namespaces {
         Scope::AllNamespaces
     } else {
-        Scope::Namespace(cli.kube.namespace.clone().unwrap_or(default_namespace))
+        Scope::Namespace(kube.namespace.clone().unwrap_or(clients.namespace))
     };
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     Ok(Ctx {
-        exec: std::sync::Arc::new(crate::podexec::KubeExec::new(client.clone())),
-        client,
+        exec: std::sync::Arc::new(crate::podexec::KubeExec::new(clients.exec)),
+        client: clients.api,
         settings: Settings {
             scope,
-            output: cli.global.output,
-            assume_yes: cli.global.yes,
-            dry_run: cli.global.dry_run,
+            output: global.output,
+            assume_yes: global.yes,
+            dry_run: global.dry_run,
             interactive,
-            verbose: cli.global.verbose,
+            verbose: global.verbose,
+            impersonation: crate::connect::impersonation_flags(kube),
         },
         printer,
         requests,
@@ -173,6 +195,22 @@ pub const PLUGIN_BOUND: Duration = Duration::from_secs(120);
 /// run within its bound, the accounting and retry layers. Returns the client and the context's namespace. Callable
 /// once per context (a fleet run builds one client per `--context`).
 pub async fn client(args: &KubeArgs, options: &ClientOptions) -> Result<(kube::Client, String)> {
+    let clients = clients(args, options).await?;
+    Ok((clients.api, clients.namespace))
+}
+
+/// The clients of one cluster: `api` for every request (HTTP/2 over one connection where the server offers it,
+/// src/transport.rs), `exec` for WebSocket upgrades (HTTP/1.1), both with the same layers and accounting.
+pub struct Clients {
+    pub api: kube::Client,
+    pub exec: kube::Client,
+    /// The context's namespace.
+    pub namespace: String,
+    pub transport: crate::transport::Transport,
+}
+
+/// [`client`] with the exec client beside it (what a verb's Ctx holds).
+pub async fn clients(args: &KubeArgs, options: &ClientOptions) -> Result<Clients> {
     let mut config = kube_config(args).await?;
     if let Some(budget) = options.budget {
         config.connect_timeout = Some(budget);
@@ -188,25 +226,34 @@ pub async fn client(args: &KubeArgs, options: &ClientOptions) -> Result<(kube::C
     // credential plugin re-run to refresh an expiring token mid-run could hang the verb (streamed bodies — logs,
     // exec — are not cut: the timeout ends at the head).
     let attempt_bound = options.budget.or(request_timeout(args)?);
-    let builder = crate::connect::client_builder(config, plugin_bound)
-        .await?
-        .with_layer(&tower::util::option_layer(
-            attempt_bound.map(tower::timeout::TimeoutLayer::new),
-        ))
-        .with_layer(&crate::accounting::CountingLayer(options.requests.clone()));
-    let client = if options.retry {
-        builder
-            // Outside the counting layer, so `-v` counts every attempt; the buffer makes the stack cloneable, which a
-            // retry needs (kube's own stack buffers the same way).
-            .with_layer(&tower::buffer::BufferLayer::new(1024))
-            .with_layer(&tower::retry::RetryLayer::new(
-                crate::retry::RetryAfter::default(),
+    let builders = crate::connect::client_builder(config, plugin_bound).await?;
+    let layered = |builder: kube::client::ClientBuilder<crate::connect::KubeService>| {
+        let builder = builder
+            .with_layer(&tower::util::option_layer(
+                attempt_bound.map(tower::timeout::TimeoutLayer::new),
             ))
-            .build()
-    } else {
-        builder.build()
+            .with_layer(&crate::accounting::CountingLayer(options.requests.clone()));
+        if options.retry {
+            builder
+                // Outside the counting layer, so `-v` counts every attempt; the buffer makes the stack cloneable, which
+                // a retry needs (kube's own stack buffers the same way).
+                .with_layer(&tower::buffer::BufferLayer::new(1024))
+                .with_layer(&tower::retry::RetryLayer::new(
+                    crate::retry::RetryAfter::default(),
+                ))
+                .build()
+        } else {
+            builder.build()
+        }
     };
-    Ok((client, namespace))
+    let api = layered(builders.api);
+    Ok(Clients {
+        // Through a proxy both are kube's one HTTP/1.1 client.
+        exec: builders.exec.map_or_else(|| api.clone(), layered),
+        api,
+        namespace,
+        transport: builders.transport,
+    })
 }
 
 /// `--request-timeout`, parsed (None: not given, or 0 = no limit).
@@ -224,7 +271,7 @@ pub async fn kube_config(args: &KubeArgs) -> Result<kube::Config> {
     use crate::connect;
     use kube::config::KubeConfigOptions;
     let (kubeconfig, origin) = connect::read_kubeconfigs(args.kubeconfig.as_deref())?;
-    let names_given = args.context.is_some() || args.cluster.is_some() || args.user.is_some();
+    let names_given = args.context().is_some() || args.cluster.is_some() || args.user.is_some();
     let mut kubeconfig_proxy = None;
     let mut config = if origin == connect::Origin::None && !names_given {
         match &args.server {
@@ -249,8 +296,7 @@ pub async fn kube_config(args: &KubeArgs) -> Result<kube::Config> {
     } else {
         connect::check_names(&kubeconfig, args)?;
         let context_cluster = args
-            .context
-            .as_ref()
+            .context()
             .or(kubeconfig.current_context.as_ref())
             .and_then(|name| kubeconfig.contexts.iter().find(|c| &c.name == name))
             .and_then(|c| c.context.as_ref())
@@ -263,7 +309,7 @@ pub async fn kube_config(args: &KubeArgs) -> Result<kube::Config> {
             .and_then(|c| c.cluster.as_ref())
             .and_then(|c| c.proxy_url.clone());
         let options = KubeConfigOptions {
-            context: args.context.clone(),
+            context: args.context().cloned(),
             cluster: args.cluster.clone(),
             user: args.user.clone(),
         };

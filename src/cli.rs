@@ -26,9 +26,9 @@ pub struct KubeArgs {
     /// Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long, global = true, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
-    /// The name of the kubeconfig context to use.
-    #[arg(long, global = true, value_name = "NAME")]
-    pub context: Option<String>,
+    /// The name of the kubeconfig context to use (`doctor` takes it several times: one report over those clusters).
+    #[arg(long, global = true, value_name = "NAME", action = clap::ArgAction::Append)]
+    pub context: Vec<String>,
     /// The name of the kubeconfig cluster to use.
     #[arg(long, global = true, value_name = "NAME")]
     pub cluster: Option<String>,
@@ -194,9 +194,37 @@ pub struct DoctorArgs {
     /// Print the catalog of checks and exit.
     #[arg(long)]
     pub list_checks: bool,
-    /// Run the checks offline on a `kubectl cluster-info dump --output-directory` directory.
-    #[arg(long, value_name = "DIR")]
-    pub from_dump: Option<PathBuf>,
+    /// Run the checks offline on a `kubectl cluster-info dump --output-directory` directory; repeat it for several
+    /// clusters (one directory each, one report).
+    #[arg(long, value_name = "DIR", action = clap::ArgAction::Append)]
+    pub from_dump: Vec<PathBuf>,
+    /// Check every context of the kubeconfig, concurrently (with --context-glob: those whose name matches).
+    #[arg(long)]
+    pub all_contexts: bool,
+    /// Check every kubeconfig context whose name matches this glob (`*` any text, `?` one character), e.g. 'prod-*'.
+    #[arg(long, value_name = "GLOB")]
+    pub context_glob: Option<String>,
+    /// With several clusters: how many are checked at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
+    /// With several clusters: the longest one cluster may take; a cluster still running then is reported as not
+    /// checked and the others are not held up, e.g. 30s.
+    #[arg(long, value_name = "DURATION", default_value = "2m")]
+    pub cluster_timeout: String,
+}
+
+impl KubeArgs {
+    /// The one `--context` of a one-cluster run (doctor over several takes them all from the field).
+    pub fn context(&self) -> Option<&String> {
+        self.context.first()
+    }
+}
+
+impl DoctorArgs {
+    /// Whether this run covers several clusters (a `clusters` list in the report), as opposed to today's one.
+    pub fn fleet(&self, kube: &KubeArgs) -> bool {
+        self.all_contexts || self.context_glob.is_some() || kube.context.len() > 1
+    }
 }
 
 /// Severity threshold for `doctor --fail-on`.
@@ -240,7 +268,10 @@ const RESIZE_EXAMPLES: &str = "Examples:
 const DOCTOR_EXAMPLES: &str = "Examples:
   kubectl prom doctor -n monitoring
   kubectl prom doctor -A -o json
-  kubectl prom doctor --from-dump ./cluster-dump --fail-on warning";
+  kubectl prom doctor --from-dump ./cluster-dump --fail-on warning
+  kubectl prom doctor -A --all-contexts                 # every cluster of the kubeconfig, concurrently
+  kubectl prom doctor -A --context-glob 'prod-*' -o json
+  kubectl prom doctor --context eu-1 --context us-1 -n monitoring";
 const FIX_PERMS_EXAMPLES: &str = "Examples:
   kubectl prom fix-perms -n monitoring
   kubectl prom fix-perms deploy/prometheus -n monitoring --dry-run";

@@ -265,8 +265,8 @@ pub fn check_names(kubeconfig: &Kubeconfig, args: &KubeArgs) -> Result<()> {
         hint: Some(hint.into()),
     };
     let context_name = args
-        .context
-        .clone()
+        .context()
+        .cloned()
         .or_else(|| kubeconfig.current_context.clone())
         .filter(|c| !c.is_empty());
     let context = match &context_name {
@@ -276,7 +276,7 @@ pub fn check_names(kubeconfig: &Kubeconfig, args: &KubeArgs) -> Result<()> {
                 .iter()
                 .find(|c| &c.name == name)
                 .and_then(|c| c.context.clone());
-            if found.is_none() && (args.context.is_some() || args.server.is_none()) {
+            if found.is_none() && (args.context().is_some() || args.server.is_none()) {
                 return Err(named_error(
                     format!("context was not found for specified context: {name}"),
                     "`kubectl config get-contexts` lists the contexts; pick one with --context",
@@ -393,6 +393,30 @@ pub fn apply_flags(config: &mut kube::Config, args: &KubeArgs) -> Result<()> {
     Ok(())
 }
 
+/// `--as USER --as-group G --as-uid U` as the user typed them (shell-quoted where needed), for hints that must ask
+/// kubectl the same question; None without `--as`.
+pub fn impersonation_flags(args: &KubeArgs) -> Option<String> {
+    let quote = |v: &str| {
+        if !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ":-_.@/=".contains(c))
+        {
+            v.to_string()
+        } else {
+            format!("'{}'", v.replace('\'', r"'\''"))
+        }
+    };
+    let user = args.as_user.as_ref()?;
+    let mut flags = format!("--as {}", quote(user));
+    for group in &args.as_group {
+        flags.push_str(&format!(" --as-group {}", quote(group)));
+    }
+    if let Some(uid) = &args.as_uid {
+        flags.push_str(&format!(" --as-uid {}", quote(uid)));
+    }
+    Some(flags)
+}
+
 /// The DER certificates of a PEM bundle.
 fn pem_certificates(bundle: &[u8]) -> std::result::Result<Vec<Vec<u8>>, String> {
     let blocks = pem::parse_many(bundle).map_err(|e| format!("not a PEM file: {e}"))?;
@@ -442,13 +466,15 @@ pub type KubeService = tower::util::BoxService<
 pub async fn client_builder(
     config: kube::Config,
     bound: Duration,
-) -> Result<kube::client::ClientBuilder<KubeService>> {
+) -> Result<crate::transport::Builders> {
     let plugin = config
         .auth_info
         .exec
         .as_ref()
         .and_then(|e| e.command.clone());
-    let task = tokio::task::spawn_blocking(move || kube::client::ClientBuilder::try_from(config));
+    // src/transport.rs: HTTP/2 over one connection (kube's own HTTP/1.1 builder when a proxy applies), and the exec
+    // client beside it.
+    let task = tokio::task::spawn_blocking(move || crate::transport::builders(config));
     match tokio::time::timeout(bound, task).await {
         Ok(Ok(Ok(builder))) => Ok(builder),
         Ok(Ok(Err(err))) => Err(client_error(err, plugin.as_deref())),
@@ -594,6 +620,23 @@ mod tests {
             )
             .as_deref(),
             Some("socks5://s:1/")
+        );
+    }
+
+    #[test]
+    fn impersonation_flags_are_repeated_as_typed_and_quoted() {
+        assert_eq!(impersonation_flags(&KubeArgs::default()), None);
+        let args = KubeArgs {
+            as_user: Some("system:serviceaccount:obs:prometheus".into()),
+            as_group: vec!["team a".into(), "it's".into()],
+            as_uid: Some("42".into()),
+            ..KubeArgs::default()
+        };
+        assert_eq!(
+            impersonation_flags(&args).as_deref(),
+            Some(
+                "--as system:serviceaccount:obs:prometheus --as-group 'team a' --as-group 'it'\\''s' --as-uid 42"
+            )
         );
     }
 

@@ -26,6 +26,9 @@ pub struct Settings {
     /// Whether stdin and stderr are terminals (prompts and progress bars are allowed).
     pub interactive: bool,
     pub verbose: u8,
+    /// kubectl's impersonation flags as given (`--as USER --as-group G`), for hints that must ask the same question
+    /// (`kubectl auth can-i … --as USER`); None when not impersonating.
+    pub impersonation: Option<String>,
 }
 
 /// What a command gets: a client, settings, a printer, and a way to exec into pods. Built once by app.rs.

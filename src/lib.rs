@@ -25,6 +25,7 @@ pub mod promconfig;
 pub mod quantity;
 pub mod resize;
 pub mod retry;
+pub mod transport;
 pub mod ui;
 pub mod yaml;
 

@@ -811,6 +811,7 @@ mod tests {
             dry_run,
             interactive,
             verbose: 0,
+            impersonation: None,
         }
     }
 

@@ -423,6 +423,13 @@ fn impersonation_makes_the_access_review_answer_for_the_impersonated_user() {
         )),
         "{run}"
     );
+    // The hint asks kubectl about the same user (without `--as` it would answer for the admin: yes).
+    assert!(
+        run.stderr.contains(&format!(
+            "kubectl auth can-i patch persistentvolumeclaims/{claim} -n {NS} --as restricted"
+        )),
+        "{run}"
+    );
     let after = support::kubectl_json(&cluster, &["get", "pvc", "-n", NS, claim]);
     assert_eq!(
         after["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"],

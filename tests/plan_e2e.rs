@@ -29,6 +29,7 @@ async fn ctx_for(cluster: &support::Cluster, dry_run: bool) -> Ctx {
             dry_run,
             interactive: false,
             verbose: 0,
+            impersonation: None,
         },
         printer: Printer {
             quiet: true,

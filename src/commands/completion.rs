@@ -438,7 +438,7 @@ fn record(kube: &mut KubeArgs, arg: &clap::Arg, value: &str) {
     let value = value.to_string();
     match arg.get_id().as_str() {
         "kubeconfig" => kube.kubeconfig = Some(PathBuf::from(value)),
-        "context" => kube.context = Some(value),
+        "context" => kube.context.push(value),
         "cluster" => kube.cluster = Some(value),
         "user" => kube.user = Some(value),
         "namespace" => kube.namespace = Some(value),
@@ -520,10 +520,12 @@ pub fn static_candidates(request: &Request) -> Vec<Candidate> {
                 .get_arguments()
                 .filter(|a| !a.is_positional() && !a.is_hide_set())
             {
+                // --context repeats only for doctor (several clusters); every other verb takes one.
                 let repeatable = matches!(
                     arg.get_action(),
                     clap::ArgAction::Count | clap::ArgAction::Append
-                );
+                ) && (arg.get_id() != "context"
+                    || request.subcommand.as_deref() == Some("doctor"));
                 if !repeatable && request.given.iter().any(|g| g == arg.get_id().as_str()) {
                     continue;
                 }
@@ -836,7 +838,7 @@ mod tests {
             "reload",
             "--",
         ]));
-        assert_eq!(request.kube.context.as_deref(), Some("kind-a"));
+        assert_eq!(request.kube.context, ["kind-a"]);
         assert_eq!(request.kube.namespace.as_deref(), Some("monitoring"));
         assert_eq!(request.subcommand.as_deref(), Some("reload"));
         let offered = values(&request);

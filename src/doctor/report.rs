@@ -65,6 +65,111 @@ pub fn result_of(findings: &[Finding]) -> &'static str {
 /// The check that names data which could not be read.
 const GAP_CHECK: &str = "PROM-900";
 
+/// `doctor` over several clusters (`--context` more than once, `--all-contexts`, `--context-glob`, several
+/// `--from-dump`): the same `DoctorReport` document, with a summary over every cluster and a `clusters` list in place
+/// of the top-level `source`/`instances` of a one-cluster report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetReport {
+    /// `3 contexts of /home/me/.kube/config`, `2 dumps`.
+    pub source: String,
+    pub summary: FleetSummary,
+    /// In the order the clusters were named (kubeconfig order for `--all-contexts`).
+    pub clusters: Vec<ClusterReport>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetSummary {
+    pub clusters: usize,
+    /// Clusters that could not be checked (their `error` says why).
+    pub unreachable: usize,
+    pub instances: usize,
+    pub critical: usize,
+    pub warning: usize,
+    pub info: usize,
+}
+
+/// One cluster of a fleet report: its one-cluster report (`source`, `summary`, `instances`), or the error that kept
+/// it from being checked.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterReport {
+    /// The kubeconfig context, or the dump directory.
+    pub context: String,
+    /// The API server URL (absent for a dump).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// The API server's `gitVersion`, when it answered `/version`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// How long this cluster took, from its start to its report or error.
+    pub elapsed_ms: u64,
+    #[serde(flatten)]
+    pub report: Option<Report>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ClusterError>,
+}
+
+/// Why a cluster could not be checked: the error's sentence and its hint, as the one-cluster run would print them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterError {
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl FleetReport {
+    /// The fleet report of per-cluster results, summed.
+    pub fn new(source: String, clusters: Vec<ClusterReport>) -> Self {
+        let mut summary = FleetSummary {
+            clusters: clusters.len(),
+            ..Default::default()
+        };
+        for c in &clusters {
+            match &c.report {
+                Some(r) => {
+                    summary.instances += r.summary.instances;
+                    summary.critical += r.summary.critical;
+                    summary.warning += r.summary.warning;
+                    summary.info += r.summary.info;
+                }
+                None => summary.unreachable += 1,
+            }
+        }
+        FleetReport {
+            source,
+            summary,
+            clusters,
+        }
+    }
+}
+
+/// A fleet's exit code: 3 when a cluster could not be checked (the others are still reported), else the one-cluster
+/// rule over every cluster's findings (1 when one reaches `--fail-on`, else 0).
+pub fn fleet_exit_code(fleet: &FleetReport, fail_on: FailOn) -> ExitCode {
+    if fleet.summary.unreachable > 0 {
+        return ExitCode::Cluster;
+    }
+    let any = fleet
+        .clusters
+        .iter()
+        .filter_map(|c| c.report.as_ref())
+        .any(|r| exit_code(r, fail_on) == ExitCode::Findings);
+    if any {
+        ExitCode::Findings
+    } else {
+        ExitCode::Ok
+    }
+}
+
+/// A fleet report as the JSON document `-o json` prints (kind `DoctorReport`).
+pub fn render_fleet_json(fleet: &FleetReport) -> crate::Result<String> {
+    let doc = crate::output::json_document(REPORT_KIND, fleet)?;
+    Ok(serde_json::to_string_pretty(&doc).unwrap_or_default())
+}
+
 /// Run every check on every instance.
 pub fn build(snapshot: &Snapshot) -> Report {
     let mut summary = Summary {

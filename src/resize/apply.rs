@@ -1,6 +1,7 @@
 //! Applying a resize plan and following it: confirmation gates, each step with its precondition (and dryRun=All),
 //! the operator's never-left-paused rollback, the per-claim resize watch (Resizing → FileSystemResizePending →
-//! done, or the resizer's error), pod restarts (each confirmed), and waiting for a pod to be Ready.
+//! done, or the resizer's error), pod restarts (only the plan's, by uid, each confirmed; never a pod that is not the
+//! instance's own), and waiting for a pod to be Ready.
 
 use super::plan::{Phase, ResizePlan, Step};
 use crate::context::Ctx;

@@ -26,6 +26,8 @@ pub struct Options {
     pub scale: Option<u32>,
     /// Port to listen on (0 = any free port).
     pub port: u16,
+    /// Offer only HTTP/1.1 in TLS ALPN (a server or TLS-terminating proxy without HTTP/2), so clients fall back.
+    pub http1_only: bool,
 }
 
 /// Builds the node agent once the API server exists (the kubelet registers itself this way).
@@ -185,7 +187,12 @@ pub async fn boot(
     dir: &Path,
     agent: Option<AgentFactory>,
 ) -> Result<Running, String> {
-    let pki = crate::tls::generate()?;
+    let mut pki = crate::tls::generate()?;
+    if opts.http1_only {
+        let mut config = (*pki.server_config).clone();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        pki.server_config = Arc::new(config);
+    }
     let tokens = Tokens::generate();
     let mut faults = vec![];
     for f in &opts.faults {

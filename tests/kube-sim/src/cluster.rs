@@ -67,6 +67,9 @@ impl Cluster {
         if let Some(n) = opts.scale {
             cmd.args(["--scale", &n.to_string()]);
         }
+        if opts.http1_only {
+            cmd.arg("--http1-only");
+        }
         Self::launch(cmd, dir)
     }
 

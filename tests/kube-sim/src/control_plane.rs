@@ -145,6 +145,7 @@ impl ClusterPki {
             &[
                 "127.0.0.1",
                 "localhost",
+                node_ip,
                 "10.96.0.1",
                 "kubernetes",
                 "kubernetes.default",
@@ -224,7 +225,7 @@ struct Component {
 /// The running control plane. Dropping it kills every component (SIGKILL); `stop` is the orderly way.
 pub struct ControlPlane {
     pub dir: PathBuf,
-    /// `https://127.0.0.1:PORT`.
+    /// `https://NODE_IP:PORT`.
     pub server: String,
     /// The admin/restricted kubeconfig (same contexts as the simulated API server's).
     pub kubeconfig: PathBuf,
@@ -319,7 +320,8 @@ impl ControlPlane {
             free_port()?,
             free_port()?,
         );
-        let server = format!("https://127.0.0.1:{api_port}");
+        // On the node's address (not loopback), so pods reach it through their veth.
+        let server = format!("https://{}:{api_port}", opts.node_ip);
         write(
             &dir.join("controller-manager.kubeconfig"),
             &cert_kubeconfig(
@@ -400,7 +402,7 @@ impl ControlPlane {
             "kube-apiserver",
             &[
                 format!("--etcd-servers={etcd_client}"),
-                "--bind-address=127.0.0.1".into(),
+                format!("--bind-address={}", opts.node_ip),
                 // The `kubernetes` Service's endpoint; loopback is refused, and no endpoint is reconciled anyway.
                 format!("--advertise-address={}", opts.node_ip),
                 format!("--secure-port={api_port}"),

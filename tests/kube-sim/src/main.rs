@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 const USAGE: &str = "usage: kube-sim list
-       kube-sim up  [--scenario NAME] [--dir DIR] [--port N] [--latency 50ms] [--fault ACTION:METHOD:PATH:TIMES]... [--scale N]
+       kube-sim up  [--scenario NAME] [--dir DIR] [--port N] [--latency 50ms] [--fault ACTION:METHOD:PATH:TIMES]... [--scale N] [--http1-only]
        kube-sim run [same options] -- COMMAND [ARGS...]
        kube-sim up  --control-plane real [--dir DIR]   (in progress: the Go-built control plane of tools/world/build.sh)";
 
@@ -71,6 +71,7 @@ fn parse_args() -> Args {
                 "sim" => a.real = false,
                 _ => fail(2, "--control-plane is `sim` (default) or `real`"),
             },
+            "--http1-only" => a.opts.http1_only = true,
             "--scale" => {
                 a.opts.scale = Some(
                     val("--scale")

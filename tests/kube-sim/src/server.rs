@@ -35,6 +35,9 @@ pub enum FaultAction {
     /// 503 ServiceUnavailable Status without `Retry-After` (apierrors.NewServiceUnavailable, e.g. an aggregated API
     /// that is down): nothing says when to try again.
     Unavailable,
+    /// Never answer (the request stays open until the client gives up): a cluster whose API server hangs, for the
+    /// fleet benchmark and tests of per-cluster bounds.
+    Hang,
 }
 
 /// `METHOD path-substring` → action, for the next `times` matching requests.
@@ -60,9 +63,10 @@ impl FaultRule {
             "409" => FaultAction::Conflict,
             "429" => FaultAction::TooManyRequests,
             "503" => FaultAction::Unavailable,
+            "hang" => FaultAction::Hang,
             other => {
                 return Err(format!(
-                    "fault action `{other}` is not one of 500, drop, 409, 429, 503"
+                    "fault action `{other}` is not one of 500, drop, 409, 429, 503, hang"
                 ));
             }
         };
@@ -352,6 +356,7 @@ impl ApiServer {
         }
         match self.take_fault(&method, &path) {
             Some(FaultAction::Drop) => return Err(DropConnection),
+            Some(FaultAction::Hang) => std::future::pending::<()>().await,
             Some(FaultAction::InternalError) => {
                 return Ok(error_response(&ApiError::internal(
                     "injected fault (kube-sim)",

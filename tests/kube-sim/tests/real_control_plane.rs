@@ -3,7 +3,8 @@
 //! kubectl of the same release proves it: server version, the full built-in API, `apply -f` of a List,
 //! `apply --server-side`, then one Prometheus pod (Debian's 2.42 for a v2 image) scheduled by the real scheduler,
 //! Ready, with `logs`, `exec … wget`, pods/proxy and the node's stats/summary through the API server — and the plugin's
-//! `doctor` against it.
+//! `doctor` against it; Prometheus 3 for a v3 image with working Kubernetes service discovery; in-cluster access with a
+//! pod-bound token; aggregated Events; a final delete that waits for the containers.
 //!
 //! Built only with `--features real-world` (so `cargo test --workspace` in .ci/run does not require the Go build):
 //!   tools/world/build.sh && cargo build --bin kubectl-prom && cargo test -p kube-sim --features real-world \
@@ -45,6 +46,52 @@ items:
       - {name: data, mountPath: /prometheus}
     volumes:
     - {name: config, configMap: {name: prom-config}}
+    - {name: data, emptyDir: {}}
+"#;
+
+const PROMETHEUS_V3_SD: &str = r#"
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ServiceAccount
+  metadata: {name: prometheus, namespace: monitoring}
+- apiVersion: rbac.authorization.k8s.io/v1
+  kind: ClusterRole
+  metadata: {name: prometheus-sd}
+  rules:
+  - apiGroups: [""]
+    resources: [pods]
+    verbs: [get, list, watch]
+- apiVersion: rbac.authorization.k8s.io/v1
+  kind: ClusterRoleBinding
+  metadata: {name: prometheus-sd}
+  roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: prometheus-sd}
+  subjects: [{kind: ServiceAccount, name: prometheus, namespace: monitoring}]
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: prom-sd-config, namespace: monitoring}
+  data:
+    prometheus.yml: |
+      scrape_configs:
+      - job_name: kubernetes-pods
+        kubernetes_sd_configs: [{role: pod}]
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: prom-sd, namespace: monitoring}
+  spec:
+    serviceAccountName: prometheus
+    containers:
+    - name: prometheus
+      image: quay.io/prometheus/prometheus:v3.5.0
+      args: [--config.file=/etc/prometheus/prometheus.yml, --storage.tsdb.path=/prometheus]
+      ports: [{containerPort: 9090, name: web}]
+      readinessProbe: {httpGet: {path: /-/ready, port: 9090}, periodSeconds: 2}
+      volumeMounts:
+      - {name: config, mountPath: /etc/prometheus}
+      - {name: data, mountPath: /prometheus}
+    volumes:
+    - {name: config, configMap: {name: prom-sd-config}}
     - {name: data, emptyDir: {}}
 "#;
 
@@ -295,17 +342,9 @@ fn one_prometheus_pod_on_the_real_control_plane() {
         None => eprintln!("SKIP (doctor part): kubectl-prom is not built next to kube-sim"),
     }
 
-    // A v3 image runs the Prometheus 3 that tools/world/build.sh built (module v0.316.0 = 3.16.0).
-    ok(
-        &k,
-        &kc,
-        &["apply", "-f", "-"],
-        Some(
-            &WORLD
-                .replace("prom-0", "prom-v3")
-                .replace("v2.42.0", "v3.5.0"),
-        ),
-    );
+    // A v3 image runs the Prometheus 3 that tools/world/build.sh built (module v0.316.0 = 3.16.0), and its
+    // Kubernetes service discovery works in-cluster: its ServiceAccount may list pods, it discovers itself.
+    ok(&k, &kc, &["apply", "-f", "-"], Some(PROMETHEUS_V3_SD));
     ok(
         &k,
         &kc,
@@ -314,23 +353,40 @@ fn one_prometheus_pod_on_the_real_control_plane() {
             "-n",
             "monitoring",
             "--for=condition=Ready",
-            "pod/prom-v3",
+            "pod/prom-sd",
             "--timeout=120s",
         ],
         None,
     );
-    let build3: serde_json::Value = serde_json::from_str(&ok(
-        &k,
-        &kc,
-        &[
-            "get",
-            "--raw",
-            "/api/v1/namespaces/monitoring/pods/prom-v3:9090/proxy/api/v1/status/buildinfo",
-        ],
-        None,
-    ))
-    .expect("buildinfo JSON");
+    let proxy = |path: &str| -> serde_json::Value {
+        serde_json::from_str(&ok(
+            &k,
+            &kc,
+            &[
+                "get",
+                "--raw",
+                &format!("/api/v1/namespaces/monitoring/pods/prom-sd:9090/proxy{path}"),
+            ],
+            None,
+        ))
+        .expect("Prometheus API JSON")
+    };
+    let build3 = proxy("/api/v1/status/buildinfo");
     assert_eq!(build3["data"]["version"], "3.16.0", "{build3}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let targets = loop {
+        let t = proxy("/api/v1/targets");
+        let found = t["data"]["activeTargets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|t| t["discoveredLabels"]["__meta_kubernetes_pod_name"] == "prom-sd");
+        if found || Instant::now() > deadline {
+            break (found, t);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(targets.0, "kubernetes_sd found no pod: {}", targets.1);
 
     // Repeated identical Events are one object with a count (client-go's EventCorrelator), not one per probe.
     ok(
@@ -384,6 +440,37 @@ spec:
     assert!(
         unhealthy[0]["count"].as_i64().unwrap_or(0) >= 3,
         "{unhealthy:?}"
+    );
+
+    // In-cluster access: the pod finds the API server in its environment and authenticates with the projected
+    // service-account token the node requested for it (bound to the pod), trusting kube-root-ca.crt.
+    let review = ok(
+        &k,
+        &kc,
+        &[
+            "exec",
+            "-n",
+            "monitoring",
+            "unready",
+            "--",
+            "sh",
+            "-c",
+            r#"S=/var/run/secrets/kubernetes.io/serviceaccount; wget -qO- --ca-certificate=$S/ca.crt \
+  --header="Authorization: Bearer $(cat $S/token)" --header=Content-Type:application/json \
+  --post-data='{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}' \
+  "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/apis/authentication.k8s.io/v1/selfsubjectreviews""#,
+        ],
+        None,
+    );
+    let review: serde_json::Value = serde_json::from_str(&review).expect("SelfSubjectReview JSON");
+    assert_eq!(
+        review["status"]["userInfo"]["username"], "system:serviceaccount:monitoring:default",
+        "{review}"
+    );
+    assert_eq!(
+        review["status"]["userInfo"]["extra"]["authentication.kubernetes.io/pod-name"][0],
+        "unready",
+        "{review}"
     );
 
     // A graceful delete ends with the node's final delete (grace 0, uid precondition): the pod is gone.

@@ -47,6 +47,9 @@ pub struct Kubelet {
     pub backend: Arc<dyn backend::NodeBackend>,
     /// Binaries beyond Debian's for some images (the real control plane's node: Prometheus 3).
     pub images: image::ImageMap,
+    /// Variables every container gets before its own env (the real control plane's node: where the API server is,
+    /// the kubelet's `KUBERNETES_SERVICE_HOST`/`_PORT`, pkg/kubelet/kubelet_pods.go getServiceEnvVarMap).
+    pub service_env: std::sync::OnceLock<Vec<(String, String)>>,
     pub node: String,
     pub host_ip: String,
     state_dir: PathBuf,
@@ -107,6 +110,7 @@ impl Kubelet {
             store,
             backend,
             images,
+            service_env: std::sync::OnceLock::new(),
             node: node.to_string(),
             host_ip: host_ip.to_string(),
             state_dir,

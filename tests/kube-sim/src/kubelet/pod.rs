@@ -726,6 +726,7 @@ fn env_for(handle: &PodHandle, c: &Container, kubelet: &Kubelet) -> Vec<(String,
         ("PATH".to_string(), rootfs::DEFAULT_PATH.to_string()),
         ("HOSTNAME".into(), handle.name.clone()),
     ];
+    env.extend(kubelet.service_env.get().into_iter().flatten().cloned());
     for e in c.env.iter().flatten() {
         let value = if let Some(v) = &e.value {
             Some(v.clone())
@@ -1202,11 +1203,15 @@ pub fn volume_payload(
                 }
             }
             if let Some(t) = &src.service_account_token {
-                // A placeholder token: nothing in the pods talks to the API server.
-                payload.insert(
-                    t.path.clone(),
-                    (b"kube-sim-service-account-token".to_vec(), 0o644),
-                );
+                // The real control plane's node puts a TokenRequest token for this pod into its mirror
+                // (`node::SA_TOKENS`); the simulated API server issues none: a placeholder, nothing calls it.
+                let token = kubelet
+                    .store
+                    .get(crate::node::SA_TOKENS, &handle.ns, &handle.name)
+                    .filter(|o| o["metadata"]["uid"] == handle.uid.as_str())
+                    .and_then(|o| o["token"].as_str().map(|t| t.as_bytes().to_vec()))
+                    .unwrap_or_else(|| b"kube-sim-service-account-token".to_vec());
+                payload.insert(t.path.clone(), (token, 0o644));
             }
             if let Some(d) = &src.downward_api {
                 add_downward(&mut payload, handle, d.items.as_deref());

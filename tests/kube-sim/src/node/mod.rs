@@ -35,6 +35,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// The mirror's resource of the service-account tokens the node requested for its pods (TokenRequest, bound to the
+/// pod): `{metadata: {namespace, name: POD, uid: POD_UID}, token}`; only the node's local store has it.
+pub const SA_TOKENS: &str = "kube-sim.serviceaccounttokens";
+
 /// The real control plane and kube-sim's node on it.
 pub struct World {
     pub control_plane: ControlPlane,
@@ -409,8 +413,63 @@ async fn mirror_one(
     }
 }
 
+/// A token for the pod's ServiceAccount bound to the pod, as the kubelet's token manager requests it
+/// (pkg/kubelet/token/token_manager.go; the Node authorizer allows it for pods bound to this node). One per pod,
+/// with the API server's default audience and an hour's life; requested again when the pod changes uid.
+async fn mirror_token(client: &ApiClient, mirror: &Store, pod: &Value) {
+    let wants = pod["spec"]["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|v| v["projected"]["sources"].as_array().into_iter().flatten())
+        .any(|s| s["serviceAccountToken"].is_object());
+    let (ns, name, uid) = (
+        pod["metadata"]["namespace"].as_str().unwrap_or_default(),
+        pod["metadata"]["name"].as_str().unwrap_or_default(),
+        pod["metadata"]["uid"].as_str().unwrap_or_default(),
+    );
+    if !wants
+        || mirror
+            .get(SA_TOKENS, ns, name)
+            .is_some_and(|t| t["metadata"]["uid"] == uid)
+    {
+        return;
+    }
+    let sa = pod["spec"]["serviceAccountName"]
+        .as_str()
+        .unwrap_or("default");
+    let request = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+        "spec": {"expirationSeconds": 3600,
+                 "boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": name, "uid": uid}}});
+    match client
+        .post_json(
+            &format!("/api/v1/namespaces/{ns}/serviceaccounts/{sa}/token"),
+            &request,
+        )
+        .await
+    {
+        Ok(r) if r.ok() => {
+            if let Some(token) = r.json()["status"]["token"].as_str() {
+                mirror.mirror_put(
+                    SA_TOKENS,
+                    json!({"metadata": {"namespace": ns, "name": name, "uid": uid}, "token": token}),
+                );
+            }
+        }
+        // Not yet in the Node authorizer's graph (see mirror_one): the 2 s refresh retries.
+        Ok(r) if r.status == 403 => {}
+        Ok(r) => warn(&format!(
+            "requesting a token for pod {ns}/{name}: {} {}",
+            r.status,
+            r.message()
+        )),
+        Err(e) => warn(&e),
+    }
+}
+
 /// Brings the pod's referenced objects into the mirror before the pod itself (so its volumes can be set up).
 async fn mirror_references(client: &ApiClient, mirror: &Store, pod: &Value) {
+    mirror_token(client, mirror, pod).await;
     let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default();
     let (cms, secrets, claims) = references(pod);
     for n in cms {
@@ -612,9 +671,42 @@ fn conditions(since: &str) -> Value {
     ])
 }
 
+/// A first line of a file, trimmed ("" when unreadable).
+fn read_line(path: &str) -> String {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.lines().next().map(|l| l.trim().to_string()))
+        .unwrap_or_default()
+}
+
+/// The machine as the kubelet reports it (cadvisor's MachineInfo via the nodestatus MachineInfo / NodeInfo setters):
+/// CPUs, memory from /proc/meminfo, kernel, machine-id, boot id; 110 pods is the kubelet's default --max-pods.
+fn machine() -> (Value, Value) {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mem_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .unwrap_or(4 * 1024 * 1024);
+    let resources = json!({"cpu": cpus.to_string(), "memory": format!("{mem_kib}Ki"), "pods": "110",
+                           "ephemeral-storage": "20Gi"});
+    let info = json!({"machineID": read_line("/etc/machine-id"),
+        "systemUUID": read_line("/sys/class/dmi/id/product_uuid"),
+        "bootID": read_line("/proc/sys/kernel/random/boot_id"),
+        "kernelVersion": read_line("/proc/sys/kernel/osrelease"), "osImage": "kube-sim",
+        "containerRuntimeVersion": "kube-sim://0.1", "kubeletVersion": "v1.36.3+kube-sim",
+        "kubeProxyVersion": "", "operatingSystem": "linux",
+        "architecture": std::env::consts::ARCH.replace("x86_64", "amd64")});
+    (resources, info)
+}
+
 fn node_object(node_ip: &str, port: u16, since: &str) -> Value {
-    let resources =
-        json!({"cpu": "2", "memory": "4Gi", "pods": "110", "ephemeral-storage": "20Gi"});
+    let (resources, node_info) = machine();
     json!({
         "apiVersion": "v1", "kind": "Node",
         "metadata": {"name": NODE_NAME, "labels": {
@@ -626,9 +718,7 @@ fn node_object(node_ip: &str, port: u16, since: &str) -> Value {
             "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},
             "capacity": resources, "allocatable": resources,
             "conditions": conditions(since),
-            "nodeInfo": {"machineID": "", "systemUUID": "", "bootID": "", "kernelVersion": "", "osImage": "kube-sim",
-                "containerRuntimeVersion": "kube-sim://0.1", "kubeletVersion": "v1.36.3+kube-sim",
-                "kubeProxyVersion": "", "operatingSystem": "linux", "architecture": "amd64"},
+            "nodeInfo": node_info,
             "declaredFeatures": ["ExtendWebSocketsToKubelet"],
         }
     })
@@ -664,6 +754,17 @@ impl Node {
             terminating: Default::default(),
         });
         let kubelet = Kubelet::start_with(mirror.clone(), backend, NODE_NAME, &node_ip, images)?;
+        // No kube-proxy: pods reach the API server at its own address (it listens on the node's), not 10.96.0.1.
+        let api_port = cp.server.rsplit(':').next().unwrap_or("443").to_string();
+        let _ = kubelet.service_env.set(vec![
+            ("KUBERNETES_SERVICE_HOST".into(), node_ip.clone()),
+            ("KUBERNETES_SERVICE_PORT".into(), api_port.clone()),
+            ("KUBERNETES_SERVICE_PORT_HTTPS".into(), api_port.clone()),
+            (
+                "KUBERNETES_PORT".into(),
+                format!("tcp://{node_ip}:{api_port}"),
+            ),
+        ]);
         let agent = Arc::new(KubeletAgent(kubelet.clone()));
         let listener = tokio::net::TcpListener::bind((node_ip.as_str(), 0))
             .await
