@@ -200,6 +200,11 @@ fn kube_hint(action: &str, source: &kube::Error) -> Option<String> {
 /// kube's Display of transport errors nests deeply; keep the first line of each cause.
 struct ShortKubeError<'a>(&'a kube::Error);
 
+/// A kube transport error in one line, credentials never included (as in every `Error::Kube` sentence).
+pub fn short_kube_error(e: &kube::Error) -> String {
+    ShortKubeError(e).to_string()
+}
+
 impl fmt::Display for ShortKubeError<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A credential plugin that fails when kube refreshes its token mid-run: kube's Display of that error holds

@@ -94,6 +94,11 @@ impl Task {
         self.finish("✗", message);
     }
 
+    /// Finish without knowing how it went (a source that could not be read): never a ✓ without evidence.
+    pub fn unknown(&self, message: &str) {
+        self.finish("?", message);
+    }
+
     fn finish(&self, mark: &str, message: &str) {
         match &self.bar {
             Some(bar) => {

@@ -169,12 +169,8 @@ impl<'a> PromPod<'a> {
             .uri(&url)
             .body(kube::client::Body::empty())
             .map_err(|e| Error::usage(format!("bad Prometheus path `{path}`: {e}"), None))?;
-        let action = format!(
-            "{method} {} on pod {}/{} through the pod proxy",
-            self.prefixed(path),
-            self.namespace,
-            self.pod
-        );
+        // The request itself, as the API server saw it: an error or a gap names exactly what was not answered.
+        let action = format!("{method} {url}");
         let response = self
             .client
             .send(request)
@@ -190,18 +186,17 @@ impl<'a> PromPod<'a> {
             .into_body()
             .collect_bytes()
             .await
-            .map_err(Error::kube(action))?;
+            .map_err(Error::kube(action.clone()))?;
         let body = String::from_utf8_lossy(&bytes).into_owned();
-        // The API server's own refusals are a `Status` object; Prometheus never answers with one.
+        // The API server's own answers (a refusal, a 503 of its own, "error trying to reach service") are a `Status`
+        // object; Prometheus never answers with one. Such an answer is the API server's, not Prometheus's: callers
+        // get `Error::Kube` (a gap, "unknown"), never a `PromReply` to judge Prometheus by.
         if is_json && let Some(s) = api_status(&body) {
             if s.code == 403 {
                 return Ok(ProxyOutcome::Forbidden);
             }
             return Err(Error::Kube {
-                action: format!(
-                    "reach Prometheus in pod {}/{} through the pod proxy",
-                    self.namespace, self.pod
-                ),
+                action,
                 source: kube::Error::Api(Box::new(s)),
             });
         }

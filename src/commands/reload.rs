@@ -163,8 +163,11 @@ pub fn plan_enable_lifecycle(instance: &Instance, targets: Vec<LifecycleTarget>)
 pub enum Outcome {
     /// Prometheus answered 200 and its metrics show a new successful reload.
     Reloaded,
-    /// Prometheus refused or failed; the old config is still active.
+    /// Prometheus refused or failed (its own answer), or nothing was sent; the old config is still active.
     Failed,
+    /// The POST was sent but no answer from Prometheus came back (a dropped connection, the API server's own 5xx, a
+    /// hang), or its verification could not be read: whether it reloaded is unknown.
+    Unknown,
     /// Not attempted (pod not running).
     Skipped,
 }
@@ -180,8 +183,11 @@ pub struct PodReload {
     pub last_success_before: Option<f64>,
     pub last_success_after: Option<f64>,
     pub outcome: Outcome,
-    /// Prometheus' own error body, or why the pod was skipped.
+    /// Prometheus' own error body, or why the pod was skipped, or why the result is unknown.
     pub error: Option<String>,
+    /// Why the pod's configuration file could not be compared with the ConfigMap/Secret before the reload: then it
+    /// is unknown whether the pod runs the new configuration, even when it reloaded.
+    pub file_unread: Option<String>,
 }
 
 /// Judge a reload from Prometheus' answer and its metrics before/after: 200 is not enough, the success timestamp
@@ -263,12 +269,32 @@ pub fn render(result: &ReloadResult) -> String {
             .access
             .map(|a| format!(" via {}", a.describe()))
             .unwrap_or_default();
+        let unread = p
+            .file_unread
+            .as_deref()
+            .map(|why| {
+                format!(
+                    "; unknown whether it runs the new configuration: its file was not read ({why})"
+                )
+            })
+            .unwrap_or_default();
         match p.outcome {
-            Outcome::Reloaded => out.push_str(&format!("  {}: reloaded{via}\n", p.pod)),
-            Outcome::Failed => out.push_str(&format!(
+            Outcome::Reloaded => out.push_str(&format!("  {}: reloaded{via}{unread}\n", p.pod)),
+            // Only Prometheus' own refusal (it answered, `access` is set) says the old configuration stays.
+            Outcome::Failed if p.access.is_some() => out.push_str(&format!(
                 "  {}: reload FAILED{via}: {}; the previous configuration is still active\n",
                 p.pod,
                 p.error.as_deref().unwrap_or("unknown error")
+            )),
+            Outcome::Failed => out.push_str(&format!(
+                "  {}: not reloaded (nothing was sent): {}\n",
+                p.pod,
+                p.error.as_deref().unwrap_or("unknown error")
+            )),
+            Outcome::Unknown => out.push_str(&format!(
+                "  {}: reload result unknown: {}\n",
+                p.pod,
+                p.error.as_deref().unwrap_or("no answer")
             )),
             Outcome::Skipped => out.push_str(&format!(
                 "  {}: skipped: {}\n",
@@ -353,7 +379,8 @@ pub async fn run(ctx: &Ctx, args: &ReloadArgs) -> Result<ExitCode> {
         validation.push("keys".to_string());
     }
 
-    // 3. Wait until every pod sees that content.
+    // 3. Wait until every pod sees that content (pod → why its file could not be read).
+    let mut unread = BTreeMap::new();
     if let (Some(text), Some(config)) = (&desired, &instance.config) {
         if config.sub_path.is_some() {
             ctx.printer.warn(&format!(
@@ -363,7 +390,7 @@ pub async fn run(ctx: &Ctx, args: &ReloadArgs) -> Result<ExitCode> {
                 config.sub_path.as_deref().unwrap_or_default()
             ));
         }
-        wait_config_synced(ctx, &instance, text, timeout).await?;
+        unread = wait_config_synced(ctx, &instance, text, timeout).await?;
     }
 
     // 2b. promtool inside the container, on the file the pod now sees.
@@ -372,7 +399,10 @@ pub async fn run(ctx: &Ctx, args: &ReloadArgs) -> Result<ExitCode> {
     }
 
     // 4. Reload every replica concurrently, one progress line each.
-    let pods = reload_all(ctx, &instance).await;
+    let mut pods = reload_all(ctx, &instance).await;
+    for p in &mut pods {
+        p.file_unread = unread.remove(&p.pod);
+    }
     let result = ReloadResult {
         namespace: instance.namespace.clone(),
         instance: instance.name.clone(),
@@ -392,10 +422,54 @@ pub async fn run(ctx: &Ctx, args: &ReloadArgs) -> Result<ExitCode> {
         .iter()
         .filter(|p| p.outcome == Outcome::Failed)
         .collect();
-    if failed.is_empty() {
-        return Ok(ExitCode::Ok);
+    if !failed.is_empty() {
+        return Err(reload_failure(&instance, &failed));
     }
-    Err(reload_failure(&instance, &failed))
+    let unknown: Vec<&PodReload> = result
+        .pods
+        .iter()
+        .filter(|p| p.outcome == Outcome::Unknown || p.file_unread.is_some())
+        .collect();
+    if !unknown.is_empty() {
+        return Err(reload_unknown(&instance, &unknown));
+    }
+    Ok(ExitCode::Ok)
+}
+
+/// The error for pods whose reload cannot be judged: no answer to the POST came back, or the file they load could
+/// not be read first. Nothing is claimed about what they run; the sentence says "unknown" and what reads the truth
+/// (doctor reads each pod's last reload time and status from Prometheus itself).
+fn reload_unknown(instance: &Instance, pods: &[&PodReload]) -> Error {
+    let names = pods
+        .iter()
+        .map(|p| p.pod.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let first = pods[0];
+    let why = match (first.outcome, &first.file_unread) {
+        (Outcome::Unknown, _) => format!(
+            "whether {names} reloaded is unknown: {}",
+            first.error.as_deref().unwrap_or("no answer came back")
+        ),
+        (_, Some(file)) => format!(
+            "{names} reloaded, but whether {} the new configuration is unknown: the configuration file in the pod \
+             could not be read to compare ({file})",
+            if pods.len() == 1 {
+                "it runs"
+            } else {
+                "they run"
+            }
+        ),
+        _ => format!("the result on {names} is unknown"),
+    };
+    Error::Prometheus {
+        message: why,
+        hint: Some(format!(
+            "find out what it runs (last reload time and status, per pod): kubectl prom doctor {} -n {}",
+            discover::target_arg(instance),
+            instance.namespace
+        )),
+    }
 }
 
 /// The error for pods whose reload failed. Prometheus answering the POST with an error means it rejected the new
@@ -651,9 +725,9 @@ async fn wait_config_synced(
     instance: &Instance,
     desired: &str,
     timeout: Duration,
-) -> Result<()> {
+) -> Result<BTreeMap<String, String>> {
     let Some(config) = &instance.config else {
-        return Ok(());
+        return Ok(BTreeMap::new());
     };
     let board = progress::Board::new(&ctx.printer);
     let waits = instance
@@ -687,7 +761,12 @@ async fn wait_config_synced(
                                 )),
                                 Ok(out) => {
                                     *exec_failed.lock().unwrap_or_else(|e| e.into_inner()) =
-                                        Some(out.stderr.trim().to_string());
+                                        Some(format!(
+                                            "`cat {}` exited {}: {}",
+                                            config.file,
+                                            out.exit_code,
+                                            out.stderr.trim()
+                                        ));
                                     Ok(Poll::Done(false))
                                 }
                                 Err(e) => {
@@ -703,24 +782,27 @@ async fn wait_config_synced(
                 match (result, why) {
                     (Ok(true), _) => {
                         task.done("configuration is up to date");
-                        Ok(())
+                        Ok(None)
                     }
                     (Ok(false), why) => {
-                        // Without exec we cannot compare; say so and go on (the reload result still tells the truth).
-                        task.done(&format!(
-                            "could not read the file to compare ({}); not waiting",
-                            why.unwrap_or_default()
+                        // Without the file we cannot compare: never a ✓. Say it is unknown and go on; the result
+                        // repeats it for this pod and the exit code says it (README "Exit codes": 3).
+                        let why = why.unwrap_or_else(|| format!("`cat {}` failed", config.file));
+                        task.unknown(&format!(
+                            "unknown whether {} holds the new configuration: {why}; not waiting",
+                            config.file
                         ));
-                        Ok(())
+                        Ok(Some((p.name.clone(), why)))
                     }
                     (Err(e), _) => Err(e),
                 }
             }
         });
+    let mut unread = BTreeMap::new();
     for r in futures::future::join_all(waits).await {
-        r?;
+        unread.extend(r?);
     }
-    Ok(())
+    Ok(unread)
 }
 
 /// `promtool check config FILE` inside the first running pod. Exit 1 → refuse; not in the image → say so.
@@ -806,6 +888,7 @@ async fn reload_all(ctx: &Ctx, instance: &Instance) -> Vec<PodReload> {
                     last_success_after: None,
                     outcome: Outcome::Skipped,
                     error: Some(why),
+                    file_unread: None,
                 };
             }
             let prom = PromPod::new(&ctx.client, ctx.exec.as_ref(), instance, &p.name);
@@ -818,11 +901,16 @@ async fn reload_all(ctx: &Ctx, instance: &Instance) -> Vec<PodReload> {
                     last_success_after: None,
                     outcome: Outcome::Failed,
                     error: Some(e.to_string()),
+                    file_unread: None,
                 });
             match record.outcome {
                 Outcome::Reloaded => task.done(&format!(
                     "reloaded via {}",
                     record.access.map(Access::describe).unwrap_or("?")
+                )),
+                Outcome::Unknown => task.unknown(&format!(
+                    "result unknown: {}",
+                    record.error.as_deref().unwrap_or("no answer")
                 )),
                 _ => task.fail(record.error.as_deref().unwrap_or("failed")),
             }
@@ -832,15 +920,48 @@ async fn reload_all(ctx: &Ctx, instance: &Instance) -> Vec<PodReload> {
     futures::future::join_all(reloads).await
 }
 
+/// One pod: metrics before (an error here means nothing was sent), the POST, metrics after. Once the POST is sent,
+/// an error is not a failure: without Prometheus' own answer, or without the metrics that prove it, the outcome is
+/// [`Outcome::Unknown`].
 async fn reload_one(prom: &PromPod<'_>, task: &progress::Task) -> Result<PodReload> {
     task.set("reading reload metrics");
     let (before, _) = prom.metric(RELOAD_TIME).await?;
-    task.set(&format!("POST {}", prom.prefixed("/-/reload")));
-    let reply = prom.post("/-/reload").await?;
+    let unknown = |why: String| PodReload {
+        pod: prom.pod.clone(),
+        access: None,
+        last_success_before: before,
+        last_success_after: None,
+        outcome: Outcome::Unknown,
+        error: Some(why),
+        file_unread: None,
+    };
+    let post = prom.prefixed("/-/reload");
+    task.set(&format!("POST {post}"));
+    let reply = match prom.post("/-/reload").await {
+        Ok(reply) => reply,
+        Err(e) => {
+            return Ok(unknown(format!(
+                "POST {post} was sent but no answer from Prometheus came back ({}), so it may or may not have \
+                 reloaded",
+                e
+            )));
+        }
+    };
     let (after_ok, after_time) = if reply.ok() {
         task.set("verifying");
-        let (values, _) = prom.metrics(&[RELOAD_OK, RELOAD_TIME]).await?;
-        (values[0], values[1])
+        match prom.metrics(&[RELOAD_OK, RELOAD_TIME]).await {
+            Ok((values, _)) => (values[0], values[1]),
+            Err(e) => {
+                return Ok(PodReload {
+                    access: Some(reply.access),
+                    ..unknown(format!(
+                        "Prometheus answered {} to POST {post}, but its reload metrics could not be read to \
+                         confirm it ({e})",
+                        reply.status
+                    ))
+                });
+            }
+        }
     } else {
         (None, None)
     };
@@ -852,6 +973,7 @@ async fn reload_one(prom: &PromPod<'_>, task: &progress::Task) -> Result<PodRelo
         last_success_after: after_time.or(before),
         outcome,
         error,
+        file_unread: None,
     })
 }
 
@@ -1016,6 +1138,7 @@ mod tests {
                     last_success_after: Some(2.0),
                     outcome: Outcome::Reloaded,
                     error: None,
+                    file_unread: None,
                 },
                 PodReload {
                     pod: "b".into(),
@@ -1024,13 +1147,34 @@ mod tests {
                     last_success_after: Some(1.0),
                     outcome: Outcome::Failed,
                     error: Some("500 boom".into()),
+                    file_unread: None,
+                },
+                PodReload {
+                    pod: "c".into(),
+                    access: None,
+                    last_success_before: Some(1.0),
+                    last_success_after: None,
+                    outcome: Outcome::Unknown,
+                    error: Some(
+                        "POST /-/reload was sent but no answer from Prometheus came back".into(),
+                    ),
+                    file_unread: None,
+                },
+                PodReload {
+                    pod: "d".into(),
+                    access: Some(Access::Proxy),
+                    last_success_before: Some(1.0),
+                    last_success_after: Some(2.0),
+                    outcome: Outcome::Reloaded,
+                    error: None,
+                    file_unread: Some("`cat /etc/config/prometheus.yml` failed: 500".into()),
                 },
             ],
         };
         let text = render(&result);
         assert!(
             text.starts_with(
-                "monitoring/prometheus-server: 1 of 2 pod(s) reloaded (validation: keys, promtool)"
+                "monitoring/prometheus-server: 2 of 4 pod(s) reloaded (validation: keys, promtool)"
             ),
             "{text}"
         );
@@ -1039,6 +1183,16 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("b: reload FAILED via the API server's pod proxy: 500 boom; the previous configuration is still active"), "{text}");
+        // No answer is no evidence: neither a failure nor "the previous configuration", and never a plain success.
+        assert!(
+            text.contains("c: reload result unknown: POST /-/reload was sent but no answer"),
+            "{text}"
+        );
+        assert_eq!(text.matches("previous configuration").count(), 1, "{text}");
+        assert!(
+            text.contains("d: reloaded via the API server's pod proxy; unknown whether it runs the new configuration"),
+            "{text}"
+        );
         let json = crate::output::json_document("ReloadResult", &result).unwrap();
         assert_eq!(json["pods"][0]["access"], "exec");
         assert_eq!(json["pods"][1]["outcome"], "failed");

@@ -364,7 +364,7 @@ pub const CATALOG: &[Check] = &[
         "PROM-900",
         Info,
         Access,
-        "Some data could not be read; checks that need it may miss problems",
+        "Some data could not be read (the request and its status); checks that need it are unknown",
         &[],
     ),
 ];

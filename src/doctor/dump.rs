@@ -58,13 +58,9 @@ pub fn load(dir: &Path, target: Option<&str>) -> Result<Snapshot> {
     }
     // A dump has no kubelet stats and no live Prometheus answers; say so rather than look clean.
     for data in [Data::VolumeStats, Data::PrometheusApi] {
-        objects.gaps.push((
-            None,
-            Gap {
-                data,
-                reason: "not in a cluster-info dump".into(),
-            },
-        ));
+        objects
+            .gaps
+            .push((None, Gap::absent(data, "not in a cluster-info dump")));
     }
     let mut instances = assemble(&objects);
     if let Some(t) = target {

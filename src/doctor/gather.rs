@@ -25,17 +25,16 @@ const LOG_TAIL: i64 = 500;
 /// A crash-looping pod's proxy or exec can hang; never wait longer than this for one pod's Prometheus.
 const LIVE_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// A failed read as a gap (forbidden, not found, anything): the reason is the API's own words.
-fn gap(data: Data, err: &kube::Error) -> Gap {
-    let reason = match err {
-        kube::Error::Api(s) => format!("{} ({})", s.message, s.code),
-        other => other.to_string(),
-    };
-    Gap { data, reason }
+/// A failed read as a gap naming the request: the reason is the API's own words, or the transport error.
+fn gap(data: Data, request: impl Into<String>, err: &kube::Error) -> Gap {
+    Gap::from_kube(data, request, err)
 }
 
-fn forbidden(err: &kube::Error) -> bool {
-    matches!(err, kube::Error::Api(s) if s.code == 403 || s.code == 401)
+/// Whether a failed read is an answer about the object rather than a failure to read it: `404` (it is not there, or
+/// went away since it was listed) and `400` (a log that does not exist yet: no previous container, not started).
+/// Everything else — 401/403, a 5xx, a dropped connection — leaves the data unread, which is a gap.
+fn answered(err: &kube::Error) -> bool {
+    matches!(err, kube::Error::Api(s) if s.code == 404 || s.code == 400)
 }
 
 /// Read everything about the instances in scope (narrowed by `target`).
@@ -144,13 +143,20 @@ pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
         join_all(pods.iter().map(|(i, p)| live_status(ctx, i, p))),
         join_all(config_maps.iter().map(|(ns, name)| {
             let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
-            async move { (ns.clone(), api.get(name).await) }
+            async move { (ns.clone(), name.clone(), api.get(name).await) }
         })),
     );
-    for (ns, result) in cms {
+    for (ns, name, result) in cms {
         match result {
             Ok(cm) => objects.config_maps.push(cm),
-            Err(e) if forbidden(&e) => objects.gaps.push((Some(ns), gap(Data::ConfigMaps, &e))),
+            Err(e) if !answered(&e) => objects.gaps.push((
+                Some(ns.clone()),
+                gap(
+                    Data::ConfigMaps,
+                    format!("GET /api/v1/namespaces/{ns}/configmaps/{name}"),
+                    &e,
+                ),
+            )),
             Err(_) => {}
         }
     }
@@ -262,21 +268,24 @@ async fn list_namespace(client: &kube::Client, ns: &str) -> NamespaceObjects {
         pvcs.list(&lp)
     );
     let mut out = NamespaceObjects::default();
+    let list = |resource: &str| format!("GET /api/v1/namespaces/{ns}/{resource}");
     match s {
         Ok(l) => out.services = l.items,
-        Err(err) => out.gaps.push(gap(Data::Services, &err)),
+        Err(err) => out.gaps.push(gap(Data::Services, list("services"), &err)),
     }
     match e {
         Ok(l) => out.endpoints = l.items,
-        Err(err) => out.gaps.push(gap(Data::Endpoints, &err)),
+        Err(err) => out.gaps.push(gap(Data::Endpoints, list("endpoints"), &err)),
     }
     match ev {
         Ok(l) => out.events = l.items,
-        Err(err) => out.gaps.push(gap(Data::Events, &err)),
+        Err(err) => out.gaps.push(gap(Data::Events, list("events"), &err)),
     }
     match p {
         Ok(l) => out.pvcs = l.items,
-        Err(err) => out.gaps.push(gap(Data::Pvcs, &err)),
+        Err(err) => out
+            .gaps
+            .push(gap(Data::Pvcs, list("persistentvolumeclaims"), &err)),
     }
     out
 }
@@ -289,10 +298,16 @@ async fn get_pvs(
     let results = join_all(names.iter().map(|n| api.get(n))).await;
     let mut out = Vec::new();
     let mut missing = None;
-    for r in results {
+    for (name, r) in names.iter().zip(results) {
         match r {
             Ok(pv) => out.push(pv),
-            Err(e) if forbidden(&e) => missing = Some(gap(Data::Pvcs, &e)),
+            Err(e) if !answered(&e) => {
+                missing = Some(gap(
+                    Data::Pvcs,
+                    format!("GET /api/v1/persistentvolumes/{name}"),
+                    &e,
+                ))
+            }
             Err(_) => {} // gone since the PVC was read: nothing to check
         }
     }
@@ -307,10 +322,16 @@ async fn get_classes(
     let results = join_all(names.iter().map(|n| api.get(n))).await;
     let mut out = Vec::new();
     let mut missing = None;
-    for r in results {
+    for (name, r) in names.iter().zip(results) {
         match r {
             Ok(sc) => out.push(sc),
-            Err(e) if forbidden(&e) => missing = Some(gap(Data::StorageClasses, &e)),
+            Err(e) if !answered(&e) => {
+                missing = Some(gap(
+                    Data::StorageClasses,
+                    format!("GET /apis/storage.k8s.io/v1/storageclasses/{name}"),
+                    &e,
+                ))
+            }
             Err(_) => {}
         }
     }
@@ -373,8 +394,21 @@ async fn pod_logs(
                 previous,
                 text,
             }),
-            Err(e) if forbidden(&e) => missing = Some(gap(Data::Logs, &e)),
-            // Not started yet, or no previous container: nothing to read.
+            // Not started yet, or no previous container (400): nothing to read.
+            Err(e) if answered(&e) => {}
+            // Forbidden, a 5xx, a dropped stream: the log was not read, so the log checks (PROM-401 among them)
+            // cannot say anything about it.
+            Err(e) if missing.is_none() => {
+                let ns = &instance.namespace;
+                let previous = if previous { "&previous=true" } else { "" };
+                missing = Some(gap(
+                    Data::Logs,
+                    format!(
+                        "GET /api/v1/namespaces/{ns}/pods/{name}/log?container={container}{previous}"
+                    ),
+                    &e,
+                ));
+            }
             Err(_) => {}
         }
     }
@@ -388,17 +422,17 @@ async fn node_stats(
 ) -> std::result::Result<Vec<VolumeUsage>, Gap> {
     let request = http::Request::get(format!("/api/v1/nodes/{node}/proxy/stats/summary"))
         .body(Vec::new())
-        .map_err(|e| Gap {
-            data: Data::VolumeStats,
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| Gap::absent(Data::VolumeStats, e.to_string()))?;
+    let asked = format!("GET /api/v1/nodes/{node}/proxy/stats/summary");
     let text = client
         .request_text(request)
         .await
-        .map_err(|e| gap(Data::VolumeStats, &e))?;
+        .map_err(|e| gap(Data::VolumeStats, asked.clone(), &e))?;
     parse_stats_summary(&text).map_err(|reason| Gap {
-        data: Data::VolumeStats,
-        reason,
+        request: Some(asked),
+        // The kubelet answered (2xx), just not with a summary.
+        status: Some(200),
+        ..Gap::absent(Data::VolumeStats, reason)
     })
 }
 
@@ -467,15 +501,20 @@ async fn live_status(
     let prom = PromPod::new(&ctx.client, ctx.exec.as_ref(), instance, &name);
     let asked = tokio::time::timeout(LIVE_TIMEOUT, ask(&prom, &name)).await;
     match asked {
-        Ok(Ok(status)) => (Some(status), None),
-        Ok(Err(Error::Kube { source, .. })) if forbidden(&source) => {
-            (None, Some(gap(Data::PrometheusApi, &source)))
+        Ok(Ok((status, gap))) => (Some(status), gap),
+        // The API server answered (a refusal, a 5xx `Status` of its own) or nothing came back: Prometheus was not
+        // heard, so nothing is said about it (not PROM-508) — the request is a gap and its checks are unknown.
+        Ok(Err(Error::Kube { action, source })) => {
+            (None, Some(gap(Data::PrometheusApi, action, &source)))
         }
-        Ok(Err(Error::Exec { message, .. })) if message.contains("forbidden") => (
+        Ok(Err(Error::Exec {
+            message, command, ..
+        })) if message.contains("forbidden") => (
             None,
             Some(Gap {
-                data: Data::PrometheusApi,
-                reason: message,
+                request: Some(format!("exec `{command}` in pod {name}")),
+                status: Some(403),
+                ..Gap::absent(Data::PrometheusApi, message)
             }),
         ),
         Ok(Err(e)) => (
@@ -497,7 +536,9 @@ async fn live_status(
     }
 }
 
-async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<LiveStatus> {
+/// What one pod's Prometheus says, and the first of its secondary reads the API server failed (a gap: those checks are
+/// unknown). `/api/v1/status/flags` decides: when the API server fails it, the whole answer is an error.
+async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<(LiveStatus, Option<Gap>)> {
     let data = |body: &str| {
         serde_json::from_str::<serde_json::Value>(body)
             .ok()
@@ -517,15 +558,21 @@ async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<LiveStatus> {
         prom.get("/api/v1/status/tsdb?limit=5"),
     );
     let (flags, access) = flags?;
-    let ok = |r: Result<crate::prom_http::PromReply>| {
-        r.ok().filter(|r| r.ok()).and_then(|r| data(&r.body))
+    let mut unread = None;
+    let mut ok = |r: Result<crate::prom_http::PromReply>| match r {
+        Ok(r) if r.ok() => data(&r.body),
+        Err(Error::Kube { action, source }) => {
+            unread.get_or_insert_with(|| gap(Data::PrometheusApi, action, &source));
+            None
+        }
+        _ => None,
     };
     let ingestion_rate = ok(rate).and_then(|d| {
         d.pointer("/result/0/value/1")
             .and_then(|v| v.as_str())
             .and_then(|v| v.parse::<f64>().ok())
     });
-    Ok(LiveStatus {
+    let status = LiveStatus {
         pod: pod.to_string(),
         via: access.describe().to_string(),
         flags: Some(flags),
@@ -536,7 +583,8 @@ async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<LiveStatus> {
         tsdb: ok(tsdb),
         // Carried by runtimeinfo (above); the field stays for the check that still reads it.
         error: None,
-    })
+    };
+    Ok((status, unread))
 }
 
 #[cfg(test)]

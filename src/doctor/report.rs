@@ -44,9 +44,26 @@ pub struct InstanceReport {
     /// One line: how it was installed, its workloads and pods.
     pub description: String,
     pub pods: Vec<String>,
+    /// `problems` (a warning or critical finding), `unknown` (none, but some data could not be read: PROM-900), or
+    /// `healthy` (everything was read and nothing found). A gap never makes an instance healthy.
+    pub result: &'static str,
     /// Most severe first; the first one is the one to act on.
     pub findings: Vec<Finding>,
 }
+
+/// The one-word result of an instance from its findings (see [`InstanceReport::result`]).
+pub fn result_of(findings: &[Finding]) -> &'static str {
+    if findings.iter().any(|f| f.severity >= Severity::Warning) {
+        "problems"
+    } else if findings.iter().any(|f| f.id == GAP_CHECK) {
+        "unknown"
+    } else {
+        "healthy"
+    }
+}
+
+/// The check that names data which could not be read.
+const GAP_CHECK: &str = "PROM-900";
 
 /// `doctor` over several clusters (`--context` more than once, `--all-contexts`, `--context-glob`, several
 /// `--from-dump`): the same `DoctorReport` document, with a summary over every cluster and a `clusters` list in place
@@ -182,6 +199,7 @@ pub fn build(snapshot: &Snapshot) -> Report {
                 target: s.target(),
                 description: discover::describe(&s.instance),
                 pods: s.instance.pods.iter().map(|p| p.name.clone()).collect(),
+                result: result_of(&findings),
                 findings,
             }
         })
@@ -247,6 +265,14 @@ pub fn render_human(report: &Report, color: bool) -> String {
         if inst.findings.is_empty() {
             out.push_str("  no problems found\n\n");
             continue;
+        }
+        if inst.result == "unknown" {
+            let unread = inst.findings.iter().filter(|f| f.id == GAP_CHECK).count();
+            out.push_str(&format!(
+                "  result: unknown: nothing wrong in what was read, but {unread} source{} could not be read ({GAP_CHECK} \
+                 below)\n",
+                if unread == 1 { "" } else { "s" }
+            ));
         }
         for f in &inst.findings {
             out.push_str(&format!(

@@ -92,12 +92,72 @@ pub struct LiveStatus {
     pub error: Option<String>,
 }
 
-/// Data that could not be read.
+/// Data that could not be read: what was asked, and who answered what. A gap is never a finding about Prometheus:
+/// the checks that needed the data say "unknown" (PROM-900), whatever the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gap {
     pub data: Data,
-    /// The API's answer, e.g. `forbidden: User "dev" cannot list resource "events"`.
+    /// The API's answer, e.g. `forbidden: User "dev" cannot list resource "events"`, or
+    /// `the API server answered 503 ServiceUnavailable: …`, or `no answer came back: connection reset`.
     pub reason: String,
+    /// The request that was not answered (`GET /api/v1/namespaces/monitoring/events`); `None` when nothing was asked
+    /// (a dump has no live data).
+    pub request: Option<String>,
+    /// The API server's status code; `None` when no answer came back (a dropped connection) or nothing was asked.
+    pub status: Option<u16>,
+}
+
+impl Gap {
+    /// A failed request: the API server's `Status` (its code and words), or the transport error when no answer came.
+    pub fn from_kube(data: Data, request: impl Into<String>, err: &kube::Error) -> Gap {
+        let (reason, status) = match err {
+            // Permission answers keep the API's own sentence: it names the verb and resource to ask for.
+            kube::Error::Api(s) if s.code == 401 || s.code == 403 => {
+                (format!("{} ({})", s.message, s.code), Some(s.code))
+            }
+            kube::Error::Api(s) => (
+                format!(
+                    "the API server answered {} {}: {}",
+                    s.code,
+                    if s.reason.is_empty() {
+                        "(no reason)"
+                    } else {
+                        &s.reason
+                    },
+                    s.message
+                ),
+                Some(s.code),
+            ),
+            other => (
+                format!(
+                    "no answer came back from the API server: {}",
+                    crate::error::short_kube_error(other)
+                ),
+                None,
+            ),
+        };
+        Gap {
+            data,
+            reason,
+            request: Some(request.into()),
+            status,
+        }
+    }
+
+    /// Data that is not there to read (a dump), with why.
+    pub fn absent(data: Data, reason: impl Into<String>) -> Gap {
+        Gap {
+            data,
+            reason: reason.into(),
+            request: None,
+            status: None,
+        }
+    }
+
+    /// Whether the API server refused it for lack of permission (401/403): only then is access the fix.
+    pub fn is_permission(&self) -> bool {
+        matches!(self.status, Some(401 | 403))
+    }
 }
 
 impl InstanceSnapshot {

@@ -37,7 +37,8 @@ pub fn sort(findings: &mut [Finding]) {
 }
 
 /// PROM-900: say which data could not be read and which checks that blinds, so a partial report is never mistaken
-/// for a clean one.
+/// for a clean one. The evidence is the request and who answered what; the fix follows the answer: access only for a
+/// 401/403, otherwise the same read by hand (the API server failed it, which says nothing about Prometheus).
 fn access(s: &InstanceSnapshot) -> Vec<Finding> {
     s.gaps
         .iter()
@@ -47,23 +48,48 @@ fn access(s: &InstanceSnapshot) -> Vec<Finding> {
                 .filter(|c| c.needs.contains(&gap.data))
                 .map(|c| c.id)
                 .collect();
-            Finding::new(
-                "PROM-900",
-                format!("namespace/{}", s.instance.namespace),
-                vec![format!(
-                    "could not read {}: {}",
+            let seen = match &gap.request {
+                Some(request) => format!(
+                    "could not read {}: {request} → {}",
                     gap.data.describe(),
                     gap.reason
-                )],
-                format!(
-                    "These checks ran without that data and may miss problems: {}.",
-                    blinded.join(", ")
                 ),
+                None => format!("could not read {}: {}", gap.data.describe(), gap.reason),
+            };
+            let fix = if gap.is_permission() {
                 format!(
                     "ask an admin for read access to {}; check with `{}`",
                     gap.data.describe(),
                     gap.data.can_i(&s.instance.namespace)
+                )
+            } else if let Some(request) = &gap.request {
+                let by_hand = match request.strip_prefix("GET ") {
+                    Some(path) => format!("`kubectl get --raw '{path}'`"),
+                    None => format!("`{request}`"),
+                };
+                let what = match gap.status {
+                    Some(code) => format!("failed ({code})"),
+                    None => "dropped".to_string(),
+                };
+                format!(
+                    "not a permission problem: the API server {what} this read; try it by hand ({by_hand}) and run \
+                     doctor again once it answers"
+                )
+            } else {
+                format!(
+                    "run `kubectl prom doctor` against the cluster to read {}",
+                    gap.data.describe()
+                )
+            };
+            Finding::new(
+                "PROM-900",
+                format!("namespace/{}", s.instance.namespace),
+                vec![seen],
+                format!(
+                    "Unknown, not healthy: these checks ran without that data and may miss problems: {}.",
+                    blinded.join(", ")
                 ),
+                fix,
             )
         })
         .collect()
@@ -348,6 +374,8 @@ mod tests {
             s.gaps.push(crate::doctor::snapshot::Gap {
                 data: crate::doctor::catalog::Data::Events,
                 reason: "forbidden".into(),
+                request: Some("GET /api/v1/namespaces/monitoring/events".into()),
+                status: Some(403),
             });
             walk(&s);
         }
@@ -378,6 +406,72 @@ mod tests {
             missing.is_empty(),
             "checks never rendered by the walk: {missing:?}\nrendered: {:#?}",
             seen
+        );
+    }
+
+    /// Issue 19 item 6: a gap's fix follows who answered. Access is the fix for a 401/403 only; the API server's own
+    /// 5xx or a dropped read is named with its request and status, and the instance's result is "unknown".
+    #[test]
+    fn a_gap_asks_for_access_only_when_access_was_refused() {
+        use crate::doctor::catalog::Data;
+        use crate::doctor::snapshot::Gap;
+        let status = |code: u16| kube::core::Status {
+            code,
+            reason: if code == 403 {
+                "Forbidden"
+            } else {
+                "ServiceUnavailable"
+            }
+            .into(),
+            message: "m".into(),
+            ..Default::default()
+        };
+        let request = "GET /api/v1/namespaces/monitoring/events";
+        let cases = [
+            (
+                Gap::from_kube(
+                    Data::Events,
+                    request,
+                    &kube::Error::Api(Box::new(status(403))),
+                ),
+                "ask an admin for read access to events",
+            ),
+            (
+                Gap::from_kube(
+                    Data::Events,
+                    request,
+                    &kube::Error::Api(Box::new(status(503))),
+                ),
+                "not a permission problem: the API server failed (503) this read; try it by hand \
+                 (`kubectl get --raw '/api/v1/namespaces/monitoring/events'`)",
+            ),
+            (
+                Gap::absent(Data::PrometheusApi, "not in a cluster-info dump"),
+                "run `kubectl prom doctor` against the cluster",
+            ),
+        ];
+        for (gap, fix) in cases {
+            let mut s = instance(CHART, &[]);
+            s.gaps.push(gap.clone());
+            let found = access(&s);
+            assert_eq!(found.len(), 1);
+            assert!(found[0].fix.starts_with(fix), "{gap:?}: {}", found[0].fix);
+            if let Some(r) = &gap.request {
+                assert!(found[0].evidence[0].contains(r), "{:?}", found[0].evidence);
+            }
+            assert_eq!(crate::doctor::report::result_of(&found), "unknown");
+        }
+        let unread = Gap::from_kube(
+            Data::Events,
+            request,
+            &kube::Error::Api(Box::new(status(503))),
+        );
+        assert!(
+            unread
+                .reason
+                .starts_with("the API server answered 503 ServiceUnavailable: m"),
+            "{}",
+            unread.reason
         );
     }
 }
