@@ -244,18 +244,9 @@ pub fn load_dumps(dirs: &[PathBuf], target: Option<&str>) -> Result<FleetReport>
     Ok(FleetReport::new(format!("{} dumps", dirs.len()), clusters))
 }
 
-/// Text from a kubeconfig or a cluster with control characters shown as escapes, so it cannot move the cursor or
-/// recolour the terminal.
 fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    // A context name or an error sentence can quote the kubeconfig or the cluster: the tool's one escaping rule.
+    crate::escape::escape(text).into_owned()
 }
 
 /// The fleet report for a person: one section per cluster (context, server, version, then the one-cluster report or
