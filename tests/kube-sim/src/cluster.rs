@@ -212,10 +212,15 @@ impl Cluster {
         serde_json::from_slice(&out.stdout).map_err(|e| format!("{uri} is not JSON: {e}"))
     }
 
-    /// `kubectl --kubeconfig <ours>` (admin context), ready for more arguments.
+    /// `kubectl --kubeconfig <ours>` (admin context), ready for more arguments. Its discovery cache is this cluster's
+    /// own: kubectl keys `~/.kube/cache/discovery` by host and port, so a cluster started on a port an earlier one used
+    /// would otherwise be answered from that cluster's cached discovery (fewer requests, another scenario's kinds).
     pub fn kubectl(&self) -> Command {
         let mut c = Command::new("kubectl");
-        c.arg("--kubeconfig").arg(&self.kubeconfig);
+        c.arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(self.dir.join("kubectl-cache"));
         c
     }
 }
