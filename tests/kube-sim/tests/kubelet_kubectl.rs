@@ -411,7 +411,9 @@ fn reload_sidecars_log_prometheus_answers_after_a_configmap_edit() {
     };
     apply(&c, RELOAD_SIDECARS);
     for pod in ["thanos-style", "jimmidyson-style"] {
-        wait_for(&c, &format!("{pod} Ready"), Duration::from_secs(30), || {
+        // A bound, not a speed check: two real Prometheus processes and their sidecars start at once, and a loaded CI
+        // machine once took longer than 30 s for the second pod (both containers started, not yet Ready).
+        wait_for(&c, &format!("{pod} Ready"), Duration::from_secs(90), || {
             let (_, ready, _) = kubectl(
                 &c,
                 &[
