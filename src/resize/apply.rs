@@ -99,7 +99,7 @@ pub async fn apply_step(ctx: &Ctx, namespace: &str, step: &Step) -> Result<()> {
                     sts.name
                 )))?;
             if !dry_run {
-                wait_gone(&api, &sts.name, Duration::from_secs(60)).await?;
+                crate::engine::wait::gone(&api, &sts.name, Duration::from_secs(60)).await?;
             }
         }
         Step::RecreateStatefulSet { name, object, .. } => {
@@ -155,26 +155,6 @@ fn explain_claim_refusal(namespace: &str, name: &str, e: kube::Error) -> Error {
         };
     }
     Error::kube(format!("patch persistentvolumeclaim {namespace}/{name}"))(e)
-}
-
-async fn wait_gone(api: &Api<StatefulSet>, name: &str, limit: Duration) -> Result<()> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        match api.get_opt(name).await {
-            Ok(None) => return Ok(()),
-            Ok(Some(_)) => tokio::time::sleep(Duration::from_millis(300)).await,
-            Err(e) => return Err(Error::kube(format!("get statefulset {name}"))(e)),
-        }
-    }
-    Err(Error::Verify {
-        message: format!(
-            "statefulset {name} was still there {}s after its orphan delete",
-            limit.as_secs()
-        ),
-        hint: Some(format!(
-            "`kubectl get statefulset {name} -o yaml` shows its finalizers"
-        )),
-    })
 }
 
 /// Run the steps of one phase in order after confirming `question` (None: the user already confirmed these very
@@ -614,7 +594,7 @@ pub async fn watch_claims(
     let events: Api<Event> = Api::namespaced(ctx.client.clone(), ns);
     let since =
         k8s_openapi::jiff::Timestamp::now() - k8s_openapi::jiff::SignedDuration::from_secs(5);
-    let start = Instant::now();
+    let ticker = crate::engine::wait::Ticker::new(timeout, Duration::from_millis(500));
     let mut last: Vec<Option<ClaimState>> = vec![None; plan.claims.len()];
     let mut offered: Vec<String> = Vec::new();
     let mut pending_since: Vec<Option<Instant>> = vec![None; plan.claims.len()];
@@ -735,7 +715,7 @@ pub async fn watch_claims(
         if settled {
             return Ok(states);
         }
-        if timeout.is_some_and(|t| start.elapsed() >= t) {
+        if ticker.expired() {
             for (task, state) in tasks.iter().zip(&last) {
                 if let Some(state) = state
                     .as_ref()
@@ -759,7 +739,7 @@ pub async fn watch_claims(
                 )),
             });
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        ticker.tick().await;
     }
 }
 
@@ -895,35 +875,14 @@ pub async fn wait_ready(
     claim: &str,
     timeout: Option<Duration>,
 ) -> Result<String> {
-    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
-    let start = Instant::now();
-    loop {
-        let list = pods
-            .list(&ListParams::default())
-            .await
-            .map_err(Error::kube(format!("list pods in {namespace}")))?;
-        if let Some(pod) = list.items.iter().find(|p| {
-            p.metadata.deletion_timestamp.is_none()
-                && super::gather::mounts_claim(p, claim)
-                && p.status
-                    .as_ref()
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-        }) {
-            return Ok(pod.metadata.name.clone().unwrap_or_default());
-        }
-        if timeout.is_some_and(|t| start.elapsed() >= t) {
-            return Err(Error::Verify {
-                message: format!(
-                    "no pod mounting claim {namespace}/{claim} became Ready within --timeout"
-                ),
-                hint: Some(format!(
-                    "`kubectl get pods -n {namespace}` and `kubectl prom doctor -n {namespace}` show why"
-                )),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    crate::engine::wait::pod_ready(
+        &ctx.client,
+        namespace,
+        &format!("mounting claim {namespace}/{claim}"),
+        |p| super::gather::mounts_claim(p, claim),
+        timeout,
+    )
+    .await
 }
 
 #[cfg(test)]
