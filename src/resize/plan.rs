@@ -170,36 +170,88 @@ impl Step {
         }
     }
 
-    /// What the user must be allowed to do for this step.
-    pub fn access(&self, namespace: &str) -> AccessRequest {
-        let ns = Some(namespace);
+    /// The step as the engine's change, sent by the one send path (`crate::engine::send`) and the source of its
+    /// permissions (`crate::access::requests_for_changes`). Where a precondition is left out, it is on purpose: the
+    /// unpause must apply whatever changed meanwhile (a resource left paused is worse than a concurrent edit kept),
+    /// and the StatefulSet's orphan delete holds it by uid alone (its status moves its resourceVersion all the time).
+    pub fn change(&self, namespace: &str) -> crate::engine::Change {
+        use crate::engine::{Change, ObjectRef};
+        let body = || self.merge_patch().unwrap_or_default();
         match self {
-            Step::AllowExpansion { class, .. } => AccessRequest::new(
-                "patch",
-                "storage.k8s.io",
-                "storageclasses",
-                None,
-                Some(class),
-            ),
-            Step::PausePrometheus { name, .. } | Step::UnpausePrometheus { name } => {
-                AccessRequest::new(
-                    "patch",
-                    "monitoring.coreos.com",
-                    "prometheuses",
-                    ns,
-                    Some(name),
-                )
-            }
-            Step::PatchClaim { name, .. } => {
-                AccessRequest::new("patch", "", "persistentvolumeclaims", ns, Some(name))
-            }
-            Step::OrphanDeleteStatefulSet(sts) => {
-                AccessRequest::new("delete", "apps", "statefulsets", ns, Some(&sts.name))
-            }
-            Step::RecreateStatefulSet { .. } => {
-                AccessRequest::new("create", "apps", "statefulsets", ns, None)
-            }
+            Step::AllowExpansion {
+                class,
+                resource_version,
+            } => Change::Patch {
+                object: ObjectRef {
+                    group: "storage.k8s.io".into(),
+                    version: "v1".into(),
+                    kind: "StorageClass".into(),
+                    plural: "storageclasses".into(),
+                    namespace: None,
+                    name: class.clone(),
+                },
+                resource_version: Some(resource_version.clone()),
+                patch: body(),
+                before: serde_json::Value::Null,
+                after: serde_json::Value::Null,
+            },
+            Step::PausePrometheus {
+                name,
+                resource_version,
+                ..
+            } => Change::Patch {
+                object: ObjectRef::prometheus(namespace, name),
+                resource_version: Some(resource_version.clone()),
+                patch: body(),
+                before: serde_json::Value::Null,
+                after: serde_json::Value::Null,
+            },
+            Step::UnpausePrometheus { name } => Change::Patch {
+                object: ObjectRef::prometheus(namespace, name),
+                resource_version: None,
+                patch: body(),
+                before: serde_json::Value::Null,
+                after: serde_json::Value::Null,
+            },
+            Step::PatchClaim {
+                name,
+                resource_version,
+                ..
+            } => Change::Patch {
+                object: ObjectRef {
+                    group: String::new(),
+                    version: "v1".into(),
+                    kind: "PersistentVolumeClaim".into(),
+                    plural: "persistentvolumeclaims".into(),
+                    namespace: Some(namespace.into()),
+                    name: name.clone(),
+                },
+                resource_version: Some(resource_version.clone()),
+                patch: body(),
+                before: serde_json::Value::Null,
+                after: serde_json::Value::Null,
+            },
+            Step::OrphanDeleteStatefulSet(sts) => Change::DeleteOrphan {
+                object: statefulset_ref(namespace, &sts.name),
+                uid: sts.uid.clone(),
+                resource_version: String::new(),
+            },
+            Step::RecreateStatefulSet { name, object, .. } => Change::Create {
+                object: statefulset_ref(namespace, name),
+                body: serde_json::to_value(object.as_ref()).unwrap_or_default(),
+            },
         }
+    }
+}
+
+fn statefulset_ref(namespace: &str, name: &str) -> crate::engine::ObjectRef {
+    crate::engine::ObjectRef {
+        group: "apps".into(),
+        version: "v1".into(),
+        kind: "StatefulSet".into(),
+        plural: "statefulsets".into(),
+        namespace: Some(namespace.into()),
+        name: name.into(),
     }
 }
 
@@ -311,10 +363,12 @@ impl ResizePlan {
                     Some(&c.storage_class),
                 )
             });
-        let changes = self
+        let changes: Vec<crate::engine::Change> = self
             .steps
             .iter()
-            .map(|(_, step)| step.access(&self.namespace));
+            .map(|(_, step)| step.change(&self.namespace))
+            .collect();
+        let changes = crate::access::requests_for_changes(&changes);
         let mut out: Vec<AccessRequest> = Vec::new();
         for access in class_reads.chain(changes) {
             if !out.contains(&access) {
