@@ -3,7 +3,6 @@
 
 use crate::cli::ResizeArgs;
 use crate::context::{Ctx, parse_duration};
-use crate::engine::AfterConflict;
 use crate::error::{Error, ExitCode, Result};
 use crate::resize::apply::{self, AppliedStep, ClaimState};
 use crate::resize::gather;
@@ -113,10 +112,13 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         plan.claims.len(),
         plan.target
     );
-    let mut question = Some(resize_question.as_str());
-    let mut replans = 0;
+    let mut ask = true;
+    // A claim changed between reading and patching (409): read everything again and plan again for the same absolute
+    // size, then go on as the one conflict policy says (crate::engine::Conflicts).
+    let mut conflicts = crate::engine::Conflicts::default();
     loop {
-        match apply::run_phase(ctx, &plan, Phase::Resize, question, &mut applied).await {
+        let question = ask.then_some(resize_question.as_str());
+        let err = match apply::run_phase(ctx, &plan, Phase::Resize, question, &mut applied).await {
             Ok(true) => break,
             Ok(false) => {
                 let class_note = if applied.iter().any(|a| a.result == "applied") {
@@ -128,39 +130,17 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
                     message: format!("plan not confirmed; no claim was changed{class_note}"),
                 });
             }
-            // A claim changed between reading and patching (409): read everything again and plan again for the
-            // same absolute size, then go on as the shared conflict policy says (crate::engine::after_conflict).
-            Err(err) if err.is_conflict() && replans < crate::engine::MAX_REPLANS => {
-                replans += 1;
-                apply::progress(
-                    ctx,
-                    &format!("{err}; reading the objects again and planning again"),
-                );
-                let fresh = gather::snapshot(ctx, &instance).await?;
-                let again = plan::plan(
-                    &fresh,
-                    &SizeRequest::Absolute(plan.target),
-                    args.allow_expansion,
-                )?;
-                question = match crate::engine::after_conflict(
-                    &ctx.settings,
-                    plan_covers(&plan, &again),
-                ) {
-                    AfterConflict::Apply => None,
-                    AfterConflict::Confirm => {
-                        ctx.printer.info(&plan::render(&again));
-                        Some(resize_question.as_str())
-                    }
-                    AfterConflict::Stop => {
-                        ctx.printer.info(&plan::render(&again));
-                        return Err(crate::engine::changed_plan_refused(&err, ""));
-                    }
-                };
-                snapshot = fresh;
-                plan = again;
-            }
-            Err(err) => return Err(err),
-        }
+            Err(err) => conflicts.admit(ctx, err)?,
+        };
+        let fresh = gather::snapshot(ctx, &instance).await?;
+        let again = plan::plan(
+            &fresh,
+            &SizeRequest::Absolute(plan.target),
+            args.allow_expansion,
+        )?;
+        ask = conflicts.decide(ctx, &err, &plan, &again, "")?;
+        snapshot = fresh;
+        plan = again;
     }
     report.claims = report_for(&plan, ctx.settings.dry_run).claims;
     let recreate_question = plan
@@ -448,17 +428,6 @@ fn settle_report(
     }
 }
 
-/// Whether every change of `again` (re-planned after a conflict) was already in `first`: same target, and each of
-/// its steps names an object and a change the first plan had (resourceVersions aside).
-fn plan_covers(first: &ResizePlan, again: &ResizePlan) -> bool {
-    let key = |step: &Step| match step {
-        Step::PatchClaim { name, to, .. } => format!("claim {name} {to}"),
-        other => other.summary(),
-    };
-    let known: Vec<String> = first.steps.iter().map(|(_, s)| key(s)).collect();
-    first.target == again.target && again.steps.iter().all(|(_, s)| known.contains(&key(s)))
-}
-
 fn report_for(plan: &ResizePlan, dry_run: bool) -> ResizeReport {
     ResizeReport {
         namespace: plan.namespace.clone(),
@@ -723,6 +692,7 @@ pub fn render_report(report: &ResizeReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Replan;
     use crate::resize::model::UsageSource;
 
     fn claim(state: &str) -> ClaimReport {
@@ -865,11 +835,11 @@ mod tests {
     fn a_replan_is_applied_silently_only_when_it_asks_for_nothing_new() {
         let first = plan_with("96Mi", &[("a", "1"), ("b", "1")]);
         // New resourceVersions, and claim a already done: nothing new.
-        assert!(plan_covers(&first, &plan_with("96Mi", &[("b", "7")])));
-        assert!(plan_covers(&first, &plan_with("96Mi", &[])));
+        assert!(first.asks_nothing_new(&plan_with("96Mi", &[("b", "7")])));
+        assert!(first.asks_nothing_new(&plan_with("96Mi", &[])));
         // Another claim appeared, or the size differs: ask again.
-        assert!(!plan_covers(&first, &plan_with("96Mi", &[("c", "1")])));
-        assert!(!plan_covers(&first, &plan_with("128Mi", &[("a", "1")])));
+        assert!(!first.asks_nothing_new(&plan_with("96Mi", &[("c", "1")])));
+        assert!(!first.asks_nothing_new(&plan_with("128Mi", &[("a", "1")])));
     }
 
     #[test]

@@ -38,12 +38,23 @@ pub const MAX_REPLANS: usize = 3;
 /// Show the plan on stderr and decide: `--dry-run` goes ahead (every request carries dryRun=All); `--yes` goes ahead;
 /// a terminal asks (default no); otherwise refuse. Pod restarts are asked one by one on a terminal.
 pub fn confirm(ctx: &Ctx, plan: &Plan) -> Result<()> {
+    show(ctx, plan);
+    gate(ctx, plan)
+}
+
+/// The plan on stderr (patch bodies with `-v`).
+pub fn show(ctx: &Ctx, plan: &Plan) {
     let p = &ctx.printer;
     p.info(&render_with(
         plan,
         &|t, c| p.paint(t, c),
         ctx.settings.verbose > 0,
     ));
+}
+
+/// [`confirm`] without showing the plan (it was just shown).
+pub fn gate(ctx: &Ctx, plan: &Plan) -> Result<()> {
+    let p = &ctx.printer;
     let s = &ctx.settings;
     if s.dry_run {
         p.info("dry run: the changes are sent with dryRun=All; nothing is changed");

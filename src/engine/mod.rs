@@ -17,9 +17,10 @@ mod confirm;
 mod render;
 pub mod wait;
 
-pub use apply::{Applied, apply, apply_replanning, send};
+pub use apply::{Applied, Conflicts, Replan, apply, apply_replanning, send};
 pub use confirm::{
-    AfterConflict, MAX_REPLANS, after_conflict, ask_to_change, changed_plan_refused, confirm,
+    AfterConflict, MAX_REPLANS, after_conflict, ask_to_change, changed_plan_refused, confirm, gate,
+    show,
 };
 pub use render::{DiffLine, line_diff, render, render_with};
 

@@ -379,6 +379,24 @@ impl ResizePlan {
     }
 }
 
+/// The one 409 policy compares and shows resize plans too (`crate::engine::Conflicts`).
+impl crate::engine::Replan for ResizePlan {
+    /// Every step of `again` is one of this plan's (a claim patch to the same size, resourceVersions aside), and the
+    /// target is the same: steps already applied drop out, so a half-applied plan asks for nothing new.
+    fn asks_nothing_new(&self, again: &Self) -> bool {
+        let key = |step: &Step| match step {
+            Step::PatchClaim { name, to, .. } => format!("claim {name} {to}"),
+            other => other.summary(),
+        };
+        let known: Vec<String> = self.steps.iter().map(|(_, s)| key(s)).collect();
+        self.target == again.target && again.steps.iter().all(|(_, s)| known.contains(&key(s)))
+    }
+
+    fn show(&self, ctx: &crate::context::Ctx) {
+        ctx.printer.info(&render(self));
+    }
+}
+
 fn storage_of(
     map: Option<
         &std::collections::BTreeMap<
