@@ -15,6 +15,7 @@ pub mod fix_perms;
 pub mod images;
 pub mod interrupt;
 pub mod logscan;
+pub mod model;
 pub mod output;
 pub mod plan;
 pub mod podexec;
