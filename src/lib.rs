@@ -16,6 +16,7 @@ pub mod fix_perms;
 pub mod images;
 pub mod interrupt;
 pub mod logscan;
+pub mod model;
 pub mod output;
 pub mod podexec;
 pub mod podlogs;
