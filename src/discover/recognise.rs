@@ -272,12 +272,8 @@ fn build(
             named.or(ports.first()).map(|p| p.container_port as u16)
         })
         .unwrap_or(9090);
-    let data = flag_value(&args, "storage.tsdb.path")
-        .or_else(|| Some("data/".to_string()))
-        .and_then(|path| data_volume(c, pod_spec, &path, claim_templates));
-    let config = flag_value(&args, "config.file")
-        .or_else(|| Some("prometheus.yml".to_string()))
-        .and_then(|file| config_volume(c, pod_spec, &file));
+    let data = data_volume(c, pod_spec, claim_templates);
+    let config = config_volume(c, pod_spec);
     let mut pods: Vec<PodRef> =
         if selector.match_labels.is_none() && selector.match_expressions.is_none() {
             Vec::new()

@@ -569,3 +569,64 @@ fn selectors_render_in_the_api_query_syntax() {
     );
     assert_eq!(selector_text(&LabelSelector::default()), None);
 }
+
+/// A hand-made Deployment that leaves `--storage.tsdb.path` at Prometheus' default (`data/`, relative to the image's
+/// `WORKDIR /prometheus`) and mounts its claim where the upstream image keeps its data. The data volume is the one at
+/// `/prometheus`, whatever verb asks: before the one rule in `model::volume`, discover resolved `data/` against `/`
+/// (found nothing, so doctor and resize saw no data volume) while fix-perms assumed `/prometheus` (found the claim).
+#[test]
+fn the_default_tsdb_path_is_resolved_against_the_image_workdir() {
+    let yaml = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: prom, namespace: default}
+spec:
+  selector: {matchLabels: {app: prom}}
+  template:
+    metadata: {labels: {app: prom}}
+    spec:
+      containers:
+      - name: prometheus
+        image: prom/prometheus:v2.53.0
+        args: [--config.file=/etc/prometheus/prometheus.yml]
+        volumeMounts:
+        - {name: config, mountPath: /etc/prometheus}
+        - {name: data, mountPath: /prometheus}
+      volumes:
+      - {name: config, configMap: {name: prom-config}}
+      - {name: data, persistentVolumeClaim: {claimName: prom-data}}
+"#;
+    let inv = Inventory {
+        deployments: vec![from_yaml(yaml)],
+        ..Default::default()
+    };
+    let found = find_instances(&inv);
+    let data = found[0]
+        .data
+        .as_ref()
+        .expect("the /prometheus mount holds the data");
+    assert_eq!(data.mount_path, "/prometheus");
+    assert_eq!(
+        data.source,
+        DataSource::Pvc {
+            claim: "prom-data".into()
+        }
+    );
+    // Without any args the image's CMD applies: `--storage.tsdb.path=/prometheus`.
+    let mut bare: Deployment = from_yaml(yaml);
+    let c = &mut bare
+        .spec
+        .as_mut()
+        .unwrap()
+        .template
+        .spec
+        .as_mut()
+        .unwrap()
+        .containers[0];
+    c.args = None;
+    let found = find_instances(&Inventory {
+        deployments: vec![bare],
+        ..Default::default()
+    });
+    assert_eq!(found[0].data.as_ref().unwrap().path, "/prometheus");
+}

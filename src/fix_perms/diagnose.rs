@@ -4,15 +4,12 @@
 use super::snapshot::{Install, PermsSnapshot};
 use crate::access::AccessRequest;
 use crate::images::{self, UserGroup};
+use crate::model::volume;
 use k8s_openapi::api::core::v1::{
-    Container, PersistentVolume, PodSecurityContext, PodSpec, Volume, VolumeMount,
+    Container, PersistentVolume, PodSecurityContext, PodSpec, Volume,
 };
 use k8s_openapi::api::storage::v1::CSIDriver;
 use serde::Serialize;
-
-/// Where Prometheus keeps its TSDB when no `--storage.tsdb.path` is given: the upstream image's CMD passes
-/// `--storage.tsdb.path=/prometheus`, and the operator uses the same path.
-const DEFAULT_TSDB_PATH: &str = "/prometheus";
 
 /// How many `permission denied` lines are kept as evidence (the most recent).
 const MAX_EVIDENCE: usize = 3;
@@ -247,44 +244,10 @@ fn resolve_user(
     (UserGroup { uid, gid }, source)
 }
 
-/// `--storage.tsdb.path` from the container's command and args (both `--flag=value` and `--flag value`).
-fn tsdb_path(container: &Container) -> String {
-    let argv: Vec<&String> = container
-        .command
-        .iter()
-        .flatten()
-        .chain(container.args.iter().flatten())
-        .collect();
-    for (i, arg) in argv.iter().enumerate() {
-        if let Some(value) = arg.strip_prefix("--storage.tsdb.path=") {
-            return value.to_string();
-        }
-        if arg.as_str() == "--storage.tsdb.path"
-            && let Some(value) = argv.get(i + 1)
-        {
-            return value.to_string();
-        }
-    }
-    DEFAULT_TSDB_PATH.to_string()
-}
-
-/// The mount holding `path`: the one with the longest mountPath that is `path` or a parent of it.
-fn mount_for<'a>(container: &'a Container, path: &str) -> Option<&'a VolumeMount> {
-    let path = path.trim_end_matches('/');
-    container
-        .volume_mounts
-        .iter()
-        .flatten()
-        .filter(|m| {
-            let mount = m.mount_path.trim_end_matches('/');
-            path == mount || path.starts_with(&format!("{mount}/")) || mount.is_empty()
-        })
-        .max_by_key(|m| m.mount_path.trim_end_matches('/').len())
-}
-
 fn data_volume(snapshot: &PermsSnapshot, container: &Container) -> Option<DataVolume> {
-    let tsdb_path = tsdb_path(container);
-    let mount = mount_for(container, &tsdb_path)?;
+    // The one rule for which volume holds the data (crate::model::volume), so fix-perms and discover agree.
+    let tsdb_path = volume::tsdb_path(container);
+    let mount = volume::mount_holding(container, &volume::absolute(&tsdb_path))?;
     let pod_volume = snapshot
         .pod_spec
         .volumes
@@ -848,22 +811,6 @@ mod tests {
             Some("OnRootMismatch")
         );
         assert_eq!(after.run_as_non_root, None);
-    }
-
-    #[test]
-    fn tsdb_path_forms() {
-        let mut c = Container {
-            args: Some(vec!["--storage.tsdb.path".into(), "/data".into()]),
-            ..Default::default()
-        };
-        assert_eq!(tsdb_path(&c), "/data");
-        c.args = Some(vec![
-            "--config.file=/etc/config/prometheus.yml".into(),
-            "--storage.tsdb.path=/data".into(),
-        ]);
-        assert_eq!(tsdb_path(&c), "/data");
-        c.args = None;
-        assert_eq!(tsdb_path(&c), "/prometheus");
     }
 
     #[test]
