@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod connect;
 pub mod context;
+pub mod credentials;
 pub mod discover;
 pub mod doctor;
 pub mod error;
