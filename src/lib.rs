@@ -4,6 +4,7 @@ pub mod access;
 pub mod accounting;
 pub mod app;
 pub mod cli;
+pub mod clients;
 pub mod commands;
 pub mod connect;
 pub mod context;
