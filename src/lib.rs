@@ -25,6 +25,7 @@ pub mod progress;
 pub mod prom_http;
 pub mod promconfig;
 pub mod quantity;
+pub mod reloading;
 pub mod resize;
 pub mod retry;
 pub mod transport;
