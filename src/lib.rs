@@ -35,5 +35,3 @@ pub mod ui;
 pub mod yaml;
 
 pub use error::{Error, ExitCode, Result};
-// The engine was `plan` until issue 17; callers not yet moved (reload, E3) still name it so.
-pub use engine as plan;

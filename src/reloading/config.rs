@@ -5,9 +5,10 @@
 
 use crate::context::Ctx;
 use crate::discover::{ConfigSource, Instance};
+use crate::engine::wait::{self, Poll};
 use crate::error::{Error, Result};
 use crate::podexec::ExecOutput;
-use crate::progress::{self, Poll};
+use crate::progress;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -305,7 +306,7 @@ pub async fn sync_and_check(
             // (sessions so far, whether the last one saw the awaited file without running promtool: the next one
             // runs it on that file).
             let state = std::sync::Mutex::new((0usize, false));
-            let result = progress::wait_for(&task, &what, timeout, Duration::from_secs(1), || {
+            let result = wait::wait_for(&task, &what, timeout, Duration::from_secs(1), || {
                 let state = &state;
                 async move {
                     let (polls, saw_it) = *state.lock().unwrap_or_else(|e| e.into_inner());

@@ -6,8 +6,9 @@ use super::content::{self, ContentCheck};
 use super::lifecycle::ReloadWay;
 use crate::context::Ctx;
 use crate::discover::Instance;
+use crate::engine::wait::{self, Poll};
 use crate::error::Result;
-use crate::progress::{self, Poll};
+use crate::progress;
 use crate::prom_http::{Access, PromPod};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -267,7 +268,7 @@ async fn signal_one(
         "pod {}/{} to reload after SIGHUP",
         instance.namespace, prom.pod
     );
-    let verdict = progress::wait_for(
+    let verdict = wait::wait_for(
         task,
         &what,
         SIGNAL_SETTLE,

@@ -6,8 +6,9 @@
 use super::lifecycle::{LifecycleTarget, template_has_lifecycle};
 use crate::context::Ctx;
 use crate::discover::{self, Flavour, Instance, WorkloadKind};
+use crate::engine::wait::{self, Poll};
 use crate::error::{Error, Result};
-use crate::progress::{self, Poll};
+use crate::progress;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use std::time::Duration;
 
@@ -87,7 +88,7 @@ pub async fn wait_flag_rolled_out(ctx: &Ctx, instance: &Instance, timeout: Durat
                 "the operator to regenerate {} in namespace {ns} with --web.enable-lifecycle",
                 w.display()
             );
-            progress::wait_for(
+            wait::wait_for(
                 &task,
                 &what,
                 timeout,
@@ -110,7 +111,7 @@ pub async fn wait_flag_rolled_out(ctx: &Ctx, instance: &Instance, timeout: Durat
         }
     }
     for w in &instance.workloads {
-        progress::wait_rollout(&ctx.client, &ctx.printer, ns, w, timeout).await?;
+        wait::wait_rollout(&ctx.client, &ctx.printer, ns, w, timeout).await?;
     }
     Ok(())
 }

@@ -2,8 +2,8 @@
 //! API on first (the plan: the workload's container args, or the operator's `Prometheus` resource), or refuse.
 
 use crate::discover::{Flavour, Instance};
+use crate::engine::{ObjectRef, Plan, Step};
 use crate::error::Result;
-use crate::plan::{ObjectRef, Plan, Step};
 use crate::reloading::lifecycle::{LIFECYCLE_FLAG, LifecycleTarget, ReloadWay, add_lifecycle_flag};
 
 /// The verb's decision once the lifecycle state of every running pod is known.
@@ -145,7 +145,7 @@ mod tests {
         let (instance, d) = chart_instance();
         let plan = plan_enable_lifecycle(&instance, vec![LifecycleTarget::Deployment(d)]).unwrap();
         assert_eq!(plan.steps.len(), 1);
-        let crate::plan::Change::Patch { patch, object, .. } = &plan.steps[0].change else {
+        let crate::engine::Change::Patch { patch, object, .. } = &plan.steps[0].change else {
             panic!()
         };
         assert_eq!(object.display(), "deployment monitoring/prometheus-server");
@@ -162,7 +162,7 @@ mod tests {
             "{:?}",
             plan.notes
         );
-        let text = crate::plan::render(&plan, &|t, _| t.to_string());
+        let text = crate::engine::render(&plan, &|t, _| t.to_string());
         assert!(
             text.lines()
                 .any(|l| l.starts_with(" +") && l.ends_with("- --web.enable-lifecycle")),
@@ -180,7 +180,7 @@ mod tests {
                         "metadata": {"name": "k8s", "namespace": "monitoring", "resourceVersion": "9"},
                         "spec": {"reloadStrategy": "ProcessSignal", "replicas": 2}});
         let plan = plan_enable_lifecycle(&instance, vec![LifecycleTarget::Prometheus(cr)]).unwrap();
-        let crate::plan::Change::Patch { patch, object, .. } = &plan.steps[0].change else {
+        let crate::engine::Change::Patch { patch, object, .. } = &plan.steps[0].change else {
             panic!()
         };
         assert_eq!(object.display(), "prometheus monitoring/k8s");

@@ -278,8 +278,8 @@ async fn enable_lifecycle(ctx: &Ctx, instance: &Instance, timeout: Duration) -> 
         });
     }
     crate::access::require(ctx, &crate::access::requests_for(&plan)).await?;
-    crate::plan::confirm(ctx, &plan)?;
-    crate::plan::apply_replanning(ctx, plan, plan_now).await?;
+    crate::engine::confirm(ctx, &plan)?;
+    crate::engine::apply_replanning(ctx, plan, plan_now).await?;
     if ctx.settings.dry_run {
         return Ok(instance.clone());
     }
