@@ -1110,23 +1110,8 @@ pub fn table(headers: &[&str], rows: &[[String; 6]]) -> String {
     out
 }
 
-/// Bytes in binary units with one decimal, as `df -h` prints them: `1.2Gi`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
-    if bytes < 1024 {
-        return format!("{bytes}B");
-    }
-    let mut value = bytes as f64;
-    let mut unit = "";
-    for u in UNITS {
-        if value < 1024.0 {
-            break;
-        }
-        value /= 1024.0;
-        unit = u;
-    }
-    format!("{value:.1}{unit}")
-}
+/// Moved to src/quantity.rs (byte formatting belongs with the quantities; doctor's checks use it too).
+pub use crate::quantity::human_bytes;
 
 #[cfg(test)]
 mod tests {
