@@ -64,6 +64,8 @@ pub struct Instance {
     pub config: Option<ConfigVolume>,
     /// The other containers of the pod (config reloaders, thanos sidecar, …).
     pub sidecars: Vec<String>,
+    /// Which chart rendered it and the source of truth of its install object (`src/install/`, issue 18).
+    pub origin: crate::install::Origin,
 }
 
 /// How the instance was installed; decides where a change belongs.
@@ -339,7 +341,7 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
             &spec.selector,
             &claims,
         ) {
-            out.push(i);
+            out.push(with_origin(i, sts));
         }
     }
     for ((_, cr), mut sets) in operator {
@@ -382,6 +384,20 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
             &claims,
         ) {
             i.name = cr.clone();
+            // The operator resource is what the verbs change and what Helm, Git or kubectl apply own.
+            let resource = inv
+                .prometheuses
+                .iter()
+                .find(|p| p.name == cr && p.namespace == i.namespace);
+            i.origin = match resource {
+                Some(p) => crate::install::recognise(
+                    &p.object,
+                    &format!("prometheus/{cr}"),
+                    &i.image,
+                    &i.container,
+                ),
+                None => Default::default(),
+            };
             i.flavour = Flavour::Operator { prometheus: cr };
             out.push(i);
         }
@@ -410,7 +426,7 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
             &spec.selector,
             &BTreeMap::new(),
         ) {
-            out.push(i);
+            out.push(with_origin(i, d));
         }
     }
     // Bare pods: a Prometheus container and no controller.
@@ -446,11 +462,34 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
             &BTreeMap::new(),
         ) {
             i.pods = vec![pod_ref(p)];
-            out.push(i);
+            out.push(with_origin(i, p));
         }
     }
     out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     out
+}
+
+/// The instance with the origin of the workload it was built from (`src/install/`).
+fn with_origin<T: Serialize>(mut i: Instance, object: &T) -> Instance {
+    let object = serde_json::to_value(object).unwrap_or_default();
+    let name = i
+        .workloads
+        .first()
+        .map(WorkloadRef::display)
+        .unwrap_or_default();
+    i.origin = crate::install::recognise(&object, &name, &i.image, &i.container);
+    // The chart's label shape made it a chart install: when nothing else names a source, its release is the one.
+    if let (Flavour::Chart { release, .. }, crate::install::Source::Unknown) =
+        (&i.flavour, &i.origin.source)
+        && !release.is_empty()
+    {
+        i.origin.source = crate::install::Source::Helm {
+            release: release.clone(),
+            namespace: i.namespace.clone(),
+            chart: None,
+        };
+    }
+    i
 }
 
 /// Narrow instances to those a target names. `pod/NAME` keeps only that pod in the instance.
@@ -729,6 +768,7 @@ fn build(
             .filter(|o| o.name != c.name)
             .map(|o| o.name.clone())
             .collect(),
+        origin: Default::default(),
     })
 }
 
@@ -1086,9 +1126,11 @@ pub async fn include_named_pod(
 
 /// Every Prometheus instance in the Ctx's scope.
 pub async fn discover_all(ctx: &Ctx) -> Result<Vec<Instance>> {
-    Ok(find_instances(
-        &gather(&ctx.client, &ctx.settings.scope).await?,
-    ))
+    let mut all = find_instances(&gather(&ctx.client, &ctx.settings.scope).await?);
+    let mut origins: Vec<&mut crate::install::Origin> =
+        all.iter_mut().map(|i| &mut i.origin).collect();
+    crate::install::read_release_records(&ctx.client, &mut origins).await;
+    Ok(all)
 }
 
 /// The target argument (or none) → exactly one instance. Several candidates: a picker on a terminal, otherwise an
@@ -1110,11 +1152,17 @@ pub async fn resolve_one(ctx: &Ctx, target: Option<&str>) -> Result<Instance> {
     };
     match candidates.len() {
         0 => Err(no_match(target, &all, &where_)),
-        1 => Ok(candidates.into_iter().next().expect("one candidate")),
+        1 => {
+            let mut one = candidates.into_iter().next().expect("one candidate");
+            crate::install::read_release_records(&ctx.client, &mut [&mut one.origin]).await;
+            Ok(one)
+        }
         _ if ctx.settings.interactive => {
             let labels: Vec<String> = candidates.iter().map(describe).collect();
             let picked = crate::ui::pick("Several Prometheus servers match; which one?", &labels)?;
-            Ok(candidates[picked].clone())
+            let mut one = candidates[picked].clone();
+            crate::install::read_release_records(&ctx.client, &mut [&mut one.origin]).await;
+            Ok(one)
         }
         _ => Err(Error::Target {
             message: format!(

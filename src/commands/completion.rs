@@ -977,6 +977,7 @@ mod tests {
             data: None,
             config: None,
             sidecars: Vec::new(),
+            origin: Default::default(),
         }
     }
 

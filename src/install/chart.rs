@@ -134,9 +134,9 @@ pub fn from_labels(marks: &Marks) -> Option<ChartId> {
 /// `quay.io/prometheus/prometheus`.
 fn is_bitnami(marks: &Marks) -> bool {
     let repo = marks.image.split('@').next().unwrap_or(marks.image);
-    let path =
-        repo.rsplit_once(':')
-            .map_or(repo, |(p, tag)| if tag.contains('/') { repo } else { p });
+    let path = repo
+        .rsplit_once(':')
+        .map_or(repo, |(p, tag)| if tag.contains('/') { repo } else { p });
     path.split('/')
         .any(|part| part == "bitnami" || part == "bitnamilegacy")
         || marks
