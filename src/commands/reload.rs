@@ -79,15 +79,8 @@ pub fn add_lifecycle_flag(spec: &mut PodSpec, container: &str) -> bool {
 
 /// What has to change outside the cluster so the next install does not undo the fix.
 pub fn lifecycle_note(instance: &Instance) -> Option<String> {
-    match &instance.flavour {
-        Flavour::Chart { release, .. } => Some(format!(
-            "Helm release `{release}`: the next `helm upgrade` rewrites the container args from the values; keep the flag \
-             there too: `server.extraFlags` must include `web.enable-lifecycle` (Helm replaces lists, so list every flag \
-             you need, e.g. --set 'server.extraFlags={{web.enable-lifecycle}}')"
-        )),
-        Flavour::Plain => Some("update the manifest you applied so the next `kubectl apply` keeps --web.enable-lifecycle".into()),
-        Flavour::Operator { .. } => None,
-    }
+    // Where the flag must also be set depends on the chart and source of truth (src/install/, issue 18).
+    crate::install::flag_note(instance, "web.enable-lifecycle")
 }
 
 /// The workload objects (as read) the lifecycle plan edits.
@@ -987,7 +980,7 @@ mod tests {
         let d: Deployment = serde_json::from_value(json!({
             "apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "prometheus-server", "namespace": "monitoring", "resourceVersion": "7",
-                         "labels": {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/component": "server", "app.kubernetes.io/instance": "prometheus"}},
+                         "labels": {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/component": "server", "app.kubernetes.io/instance": "prometheus", "helm.sh/chart": "prometheus-25.8.0"}},
             "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
                      "template": {"metadata": {"labels": {"app.kubernetes.io/name": "prometheus"}},
                                   "spec": {"containers": [
