@@ -979,6 +979,7 @@ mod tests {
             data: None,
             config: None,
             sidecars: Vec::new(),
+            origin: Default::default(),
         }
     }
 
