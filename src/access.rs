@@ -93,10 +93,10 @@ pub fn unless_forbidden<T>(
     }
 }
 
-/// The requests a shared [`crate::plan::Plan`] will send: a patch per patched object, a delete per orphan delete or
+/// The requests a shared [`crate::engine::Plan`] will send: a patch per patched object, a delete per orphan delete or
 /// pod restart.
-pub fn requests_for(plan: &crate::plan::Plan) -> Vec<AccessRequest> {
-    use crate::plan::Change;
+pub fn requests_for(plan: &crate::engine::Plan) -> Vec<AccessRequest> {
+    use crate::engine::Change;
     let mut out: Vec<AccessRequest> = Vec::new();
     for step in &plan.steps {
         let (verb, object) = match &step.change {
@@ -322,7 +322,7 @@ mod tests {
 
     #[test]
     fn a_plan_asks_for_patch_and_delete_on_the_objects_it_touches() {
-        use crate::plan::{Change, ObjectRef, Plan, Step};
+        use crate::engine::{Change, ObjectRef, Plan, Step};
         let mut plan = Plan::new("test");
         let object = ObjectRef::prometheus("monitoring", "k8s");
         for _ in 0..2 {

@@ -9,14 +9,16 @@ pub mod connect;
 pub mod context;
 pub mod discover;
 pub mod doctor;
+pub mod engine;
 pub mod error;
 pub mod escape;
 pub mod fix_perms;
 pub mod images;
+pub mod install;
 pub mod interrupt;
 pub mod logscan;
+pub mod model;
 pub mod output;
-pub mod plan;
 pub mod podexec;
 pub mod podlogs;
 pub mod progress;
@@ -30,3 +32,5 @@ pub mod ui;
 pub mod yaml;
 
 pub use error::{Error, ExitCode, Result};
+// The engine was `plan` until issue 17; callers not yet moved (reload, E3) still name it so.
+pub use engine as plan;

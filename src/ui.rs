@@ -15,7 +15,7 @@ pub struct Printer {
 }
 
 /// Ask a yes/no question on the terminal (default: no). Callers go through the one confirm policy
-/// (`crate::plan::ask_to_change`), which decides whether a question may be asked at all.
+/// (`crate::engine::ask_to_change`), which decides whether a question may be asked at all.
 pub fn ask(question: &str) -> crate::Result<bool> {
     drain_pending_input();
     let term = dialoguer::console::Term::stderr();

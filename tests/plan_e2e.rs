@@ -8,7 +8,7 @@ mod support;
 use k8s_openapi::api::apps::v1::Deployment;
 use kubectl_prom::cli::OutputFormat;
 use kubectl_prom::context::{Ctx, Scope, Settings};
-use kubectl_prom::plan::{self, Plan, Step};
+use kubectl_prom::engine::{self as plan, Plan, Step};
 use kubectl_prom::ui::Printer;
 use support::{kubectl, kubectl_json, start};
 

@@ -3,8 +3,8 @@
 
 use crate::cli::ResizeArgs;
 use crate::context::{Ctx, parse_duration};
+use crate::engine::AfterConflict;
 use crate::error::{Error, ExitCode, Result};
-use crate::plan::AfterConflict;
 use crate::resize::apply::{self, AppliedStep, ClaimState};
 use crate::resize::gather;
 use crate::resize::model::{SizeRequest, Usage};
@@ -129,8 +129,8 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
                 });
             }
             // A claim changed between reading and patching (409): read everything again and plan again for the
-            // same absolute size, then go on as the shared conflict policy says (crate::plan::after_conflict).
-            Err(err) if err.is_conflict() && replans < crate::plan::MAX_REPLANS => {
+            // same absolute size, then go on as the shared conflict policy says (crate::engine::after_conflict).
+            Err(err) if err.is_conflict() && replans < crate::engine::MAX_REPLANS => {
                 replans += 1;
                 apply::progress(
                     ctx,
@@ -142,18 +142,20 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
                     &SizeRequest::Absolute(plan.target),
                     args.allow_expansion,
                 )?;
-                question =
-                    match crate::plan::after_conflict(&ctx.settings, plan_covers(&plan, &again)) {
-                        AfterConflict::Apply => None,
-                        AfterConflict::Confirm => {
-                            ctx.printer.info(&plan::render(&again));
-                            Some(resize_question.as_str())
-                        }
-                        AfterConflict::Stop => {
-                            ctx.printer.info(&plan::render(&again));
-                            return Err(crate::plan::changed_plan_refused(&err, ""));
-                        }
-                    };
+                question = match crate::engine::after_conflict(
+                    &ctx.settings,
+                    plan_covers(&plan, &again),
+                ) {
+                    AfterConflict::Apply => None,
+                    AfterConflict::Confirm => {
+                        ctx.printer.info(&plan::render(&again));
+                        Some(resize_question.as_str())
+                    }
+                    AfterConflict::Stop => {
+                        ctx.printer.info(&plan::render(&again));
+                        return Err(crate::engine::changed_plan_refused(&err, ""));
+                    }
+                };
                 snapshot = fresh;
                 plan = again;
             }

@@ -10,9 +10,9 @@ use super::plan::{Change, ChangeKind, Edit, PermsPlan, Target, edit_object};
 use super::snapshot::PermsSnapshot;
 use crate::context::Ctx;
 use crate::discover::{self, Instance};
+use crate::engine::wait::{self, Poll};
+use crate::engine::{ObjectRef, Plan, Step};
 use crate::error::{Error, Result};
-use crate::plan::{ObjectRef, Plan, Step};
-use crate::progress::{self, Poll};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ApiResource, DynamicObject, LogParams};
@@ -316,13 +316,13 @@ pub async fn apply(
     ]
     .concat();
     crate::access::require(ctx, &requests).await?;
-    crate::plan::confirm(ctx, &shown)?;
+    crate::engine::confirm(ctx, &shown)?;
 
     // Separately confirmed changes, by name. --yes and --dry-run accept them (they were shown).
     let settings = &ctx.settings;
     let ask_each = !(settings.assume_yes || settings.dry_run);
     let (accepted, declined) = decide(&plan.changes, ask_each, |change| {
-        crate::plan::ask_to_change(ctx, &question(change))
+        crate::engine::ask_to_change(ctx, &question(change))
     })?;
     outcome.declined = declined;
     outcome.security_context =
@@ -423,7 +423,7 @@ async fn round(
     // After a 409 the same edits are planned on the object as it is now; the shared policy decides whether that
     // needs confirming again (it does when the concurrent edit changed what our patch would send).
     let (edits_ref, reason, summary) = (&edits, &reason, &summary);
-    crate::plan::apply_replanning(ctx, plan, move || async move {
+    crate::engine::apply_replanning(ctx, plan, move || async move {
         let fresh = fetch(ctx, target).await?;
         let mut again = Plan::new(summary.clone());
         again
@@ -445,7 +445,7 @@ async fn round(
         let steps = restarts_as_steps(ctx, &instance.namespace, restarts).await?;
         let mut plan = Plan::new("restart pods that are not Ready".to_string());
         plan.steps = steps;
-        match crate::plan::apply(ctx, &plan).await {
+        match crate::engine::apply(ctx, &plan).await {
             Ok(_) => {}
             // Already replaced by the controller since we read it: nothing to do.
             Err(Error::Kube {
@@ -456,7 +456,7 @@ async fn round(
         }
         outcome.restarted_pods.extend(restarts.iter().cloned());
     }
-    progress::wait_rollout(
+    wait::wait_rollout(
         &ctx.client,
         &ctx.printer,
         &instance.namespace,
@@ -526,12 +526,12 @@ async fn wait_template(
     };
     let api: Api<DynamicObject> =
         Api::namespaced_with(ctx.client.clone(), &instance.namespace, &ar);
-    let task = progress::spinner(&ctx.printer, &format!("template {}", workload.display()));
+    let task = crate::progress::spinner(&ctx.printer, &format!("template {}", workload.display()));
     let what = format!(
         "{} to carry the change into its pod template",
         workload.display()
     );
-    progress::wait_for(
+    wait::wait_for(
         &task,
         &what,
         timeout,

@@ -14,28 +14,9 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, PodSpec};
 use k8s_openapi::api::storage::v1::CSIDriver;
 use kube::api::{Api, LogParams};
-use std::collections::BTreeMap;
 
 /// How many log lines per container instance are scanned for `permission denied`.
 const LOG_TAIL_LINES: i64 = 300;
-
-/// The Helm release that installed an object, from the labels Helm charts set: `app.kubernetes.io/managed-by: Helm`
-/// or the legacy `heritage: Helm`, or kube-prometheus-stack's own `app: kube-prometheus-stack-…` (its templates label
-/// the `Prometheus` resource `app: <chart name>-prometheus` and `release: <release>`), with the release taken from
-/// `release` or `app.kubernetes.io/instance`.
-pub fn helm_release(labels: &BTreeMap<String, String>) -> Option<String> {
-    let label = |k: &str| labels.get(k).map(String::as_str);
-    let by_helm = label("app.kubernetes.io/managed-by") == Some("Helm")
-        || label("heritage") == Some("Helm")
-        || label("app").is_some_and(|a| a.starts_with("kube-prometheus-stack"));
-    if !by_helm {
-        return None;
-    }
-    labels
-        .get("release")
-        .or_else(|| labels.get("app.kubernetes.io/instance"))
-        .cloned()
-}
 
 /// Read everything fix-perms decides from, for one discovered instance.
 pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
@@ -117,7 +98,11 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
                     .get(prometheus)
                     .await
                     .map_err(Error::kube(format!("read prometheus {ns}/{prometheus}")))?;
-                let helm_release = object.metadata.labels.as_ref().and_then(helm_release);
+                let helm_release = object
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(crate::model::helm_release);
                 let resource = PrometheusResource {
                     name: prometheus.clone(),
                     resource_version: object.metadata.resource_version.clone(),
@@ -346,37 +331,5 @@ mod tests {
             })
         );
         assert_eq!(parse_stat("stat: can't stat"), None);
-    }
-
-    #[test]
-    fn helm_release_needs_a_helm_label() {
-        let labels = |pairs: &[(&str, &str)]| {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>()
-        };
-        assert_eq!(
-            helm_release(&labels(&[
-                ("app.kubernetes.io/managed-by", "Helm"),
-                ("release", "kps")
-            ])),
-            Some("kps".into())
-        );
-        assert_eq!(
-            helm_release(&labels(&[
-                ("heritage", "Helm"),
-                ("app.kubernetes.io/instance", "mon")
-            ])),
-            Some("mon".into())
-        );
-        assert_eq!(
-            helm_release(&labels(&[
-                ("app", "kube-prometheus-stack-prometheus"),
-                ("release", "kps")
-            ])),
-            Some("kps".into())
-        );
-        assert_eq!(helm_release(&labels(&[("release", "kps")])), None);
     }
 }

@@ -16,12 +16,12 @@ use kube::api::{
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
-use crate::plan::FIELD_MANAGER;
+use crate::engine::FIELD_MANAGER;
 
-/// Ask before a change, by the one confirm policy of every verb ([`crate::plan::ask_to_change`]). Used for each phase
+/// Ask before a change, by the one confirm policy of every verb ([`crate::engine::ask_to_change`]). Used for each phase
 /// and each pod restart, so every one is confirmed on its own.
 pub fn confirm(ctx: &Ctx, question: &str) -> Result<bool> {
-    crate::plan::ask_to_change(ctx, question)
+    crate::engine::ask_to_change(ctx, question)
 }
 
 /// A progress line on stderr (timestamped when stderr is not a terminal), muted by --quiet.
