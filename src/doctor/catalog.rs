@@ -192,6 +192,36 @@ pub const CATALOG: &[Check] = &[
         "Reload sidecar gets 404: its reload URL misses the route prefix",
         &[Logs],
     ),
+    // Issue 19: the reload sidecar's other refusals, each told apart from its "have you set
+    // --web.enable-lifecycle" hint (src/doctor/checks/reloader.rs; evidence: the sidecar's log line and reload URL).
+    check(
+        "PROM-106",
+        Critical,
+        Lifecycle,
+        "Reload sidecar gets 401: /-/reload wants credentials the sidecar does not send",
+        &[Logs],
+    ),
+    check(
+        "PROM-107",
+        Critical,
+        Lifecycle,
+        "Reload sidecar gets 400: it speaks plain HTTP to Prometheus's TLS port",
+        &[Logs],
+    ),
+    check(
+        "PROM-108",
+        Critical,
+        Lifecycle,
+        "Reload sidecar gets 405: a `//-/reload` URL is redirected into a GET",
+        &[Logs],
+    ),
+    check(
+        "PROM-109",
+        Critical,
+        Lifecycle,
+        "Reload sidecar's TLS fails (https:// to a plain port, or an untrusted certificate)",
+        &[Logs],
+    ),
     check(
         "PROM-504",
         Critical,

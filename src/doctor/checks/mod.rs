@@ -6,6 +6,7 @@ pub mod disk;
 pub mod hygiene;
 pub mod lifecycle;
 pub mod perms;
+pub mod reloader;
 pub mod serving;
 
 use crate::doctor::catalog::{self, CATALOG, Finding};
@@ -19,6 +20,7 @@ pub fn run(s: &InstanceSnapshot) -> Vec<Finding> {
     findings.extend(perms::check(s));
     findings.extend(config::check(s));
     findings.extend(lifecycle::check(s));
+    findings.extend(reloader::check(s));
     findings.extend(serving::check(s));
     findings.extend(hygiene::check(s));
     findings.extend(access(s));
@@ -386,6 +388,21 @@ mod tests {
             ..Default::default()
         });
         walk(&silent);
+        for sidecar in [
+            "sidecar-config-reloader-0.85-401.log",
+            "sidecar-config-reloader-0.85-400.log",
+            "sidecar-config-reloader-0.85-405.log",
+            "sidecar-configmap-reload-0.14-tls.log",
+        ] {
+            walk(&instance(
+                CHART,
+                &[(
+                    "prometheus-server-configmap-reload",
+                    false,
+                    &fixtures::log(sidecar),
+                )],
+            ));
+        }
         for (yaml, container, line) in [
             (CHART, "prometheus-server", "ts=2026-11-21T11:00:00.000Z caller=manager.go:1 level=error component=\"rule manager\" msg=\"loading groups failed\" err=\"/etc/config/alerting_rules.yml: yaml: line 3: did not find expected key\""),
             (CHART, "prometheus-server", "ts=2026-11-21T11:00:00.000Z caller=main.go:1 level=warn msg=\"These queries didn't finish in prometheus' last run:\" queries=\"[]\""),
