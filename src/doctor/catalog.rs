@@ -178,6 +178,15 @@ pub const CATALOG: &[Check] = &[
         "Last configuration reload failed; the previous configuration is still running",
         &[Logs, PrometheusApi],
     ),
+    // Issue 19: drift between the running configuration and its source (src/doctor/checks/drift.rs; evidence:
+    // GET /api/v1/status/config against the ConfigMap, runtimeinfo, the reloader's log, the mount).
+    check(
+        "PROM-306",
+        Critical,
+        Config,
+        "The changed configuration was rejected; Prometheus runs the previous one (drift)",
+        &[ConfigMaps, PrometheusApi],
+    ),
     check(
         "PROM-101",
         Critical,
@@ -326,6 +335,13 @@ pub const CATALOG: &[Check] = &[
         Serving,
         "Probes are failing",
         &[Events],
+    ),
+    check(
+        "PROM-305",
+        Warning,
+        Config,
+        "Prometheus runs another configuration than its ConfigMap says (drift), and nothing will apply it",
+        &[ConfigMaps, PrometheusApi, Logs],
     ),
     check(
         "PROM-105",

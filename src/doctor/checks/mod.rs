@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod disk;
+pub mod drift;
 pub mod hygiene;
 pub mod lifecycle;
 pub mod perms;
@@ -19,6 +20,7 @@ pub fn run(s: &InstanceSnapshot) -> Vec<Finding> {
     findings.extend(disk::check(s));
     findings.extend(perms::check(s));
     findings.extend(config::check(s));
+    findings.extend(drift::check(s));
     findings.extend(lifecycle::check(s));
     findings.extend(reloader::check(s));
     findings.extend(serving::check(s));
@@ -388,6 +390,26 @@ mod tests {
             ..Default::default()
         });
         walk(&silent);
+        for rejected in [true, false] {
+            let mut s = instance(CHART, &[]);
+            let source = include_str!("../../../tests/fixtures/doctor/drift/source.yml");
+            s.config_text = Some(source.replacen("15s", "30s", 1));
+            s.live.push(crate::doctor::snapshot::LiveStatus {
+                pod: chart_pod.into(),
+                config_yaml: Some(
+                    include_str!("../../../tests/fixtures/doctor/drift/running-2.42.yml").into(),
+                ),
+                runtimeinfo: Some(serde_json::json!({"reloadConfigSuccess": !rejected})),
+                ..Default::default()
+            });
+            let keep = s.instance.container.clone();
+            for d in &mut s.deployments {
+                if let Some(spec) = d.spec.as_mut().and_then(|d| d.template.spec.as_mut()) {
+                    spec.containers.retain(|c| c.name == keep);
+                }
+            }
+            walk(&s);
+        }
         for sidecar in [
             "sidecar-config-reloader-0.85-401.log",
             "sidecar-config-reloader-0.85-400.log",
