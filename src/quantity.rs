@@ -486,6 +486,24 @@ impl fmt::Display for Percent {
     }
 }
 
+/// Bytes in binary units with one decimal, as `df -h` prints them: `1.2Gi`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
+    if bytes < 1024 {
+        return format!("{bytes}B");
+    }
+    let mut value = bytes as f64;
+    let mut unit = "";
+    for u in UNITS {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = u;
+    }
+    format!("{value:.1}{unit}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

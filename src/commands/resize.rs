@@ -417,14 +417,12 @@ fn settle_report(
             ));
         }
     }
-    if let Some(release) = &plan.chart_release
+    if let Some(subject) = &plan.subject
         && largest > plan.target
     {
-        let asked = plan::helm_note(release, &plan.namespace, plan.target);
-        report.notes.retain(|n| *n != asked);
-        report
-            .notes
-            .push(plan::helm_note(release, &plan.namespace, largest));
+        let asked = plan::size_note(subject, plan.target);
+        report.notes.retain(|n| Some(n) != asked.as_ref());
+        report.notes.extend(plan::size_note(subject, largest));
     }
 }
 
@@ -769,6 +767,7 @@ mod tests {
             claims: Vec::new(),
             restarts: Vec::new(),
             chart_release: None,
+            subject: None,
             steps: claims
                 .iter()
                 .map(|(name, rv)| {
@@ -793,9 +792,20 @@ mod tests {
         let q = |t: &str| crate::quantity::Quantity::parse(t).unwrap();
         let mut plan = plan_with("9Gi", &[("prometheus-server", "1")]);
         plan.chart_release = Some("prometheus".into());
+        let subject = crate::install::Subject {
+            source: crate::install::Source::Helm {
+                release: "prometheus".into(),
+                namespace: "monitoring".into(),
+                chart: None,
+            },
+            object: "pvc/prometheus-server".into(),
+            namespace: "monitoring".into(),
+            statefulset: false,
+        };
+        plan.subject = Some(subject.clone());
         let mut report = report(vec![claim("done")]);
         report.claims[0].name = "prometheus-server".into();
-        report.notes = vec![plan::helm_note("prometheus", "monitoring", q("9Gi"))];
+        report.notes = plan::size_note(&subject, q("9Gi")).into_iter().collect();
         // As asked: nothing to add.
         settle_report(
             &mut report,
@@ -827,8 +837,11 @@ mod tests {
         );
         assert_eq!(
             report.notes,
-            [plan::helm_note("prometheus", "monitoring", q("10Gi"))]
+            plan::size_note(&subject, q("10Gi"))
+                .into_iter()
+                .collect::<Vec<_>>()
         );
+        assert!(report.notes[0].contains("10Gi"), "{:?}", report.notes);
     }
 
     #[test]

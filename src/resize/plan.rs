@@ -312,6 +312,9 @@ pub struct ResizePlan {
     /// The Helm release of a chart install (its values must follow the new size).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chart_release: Option<String>,
+    /// What owns the changed object (Helm values, Git, a kubectl-applied manifest), for the note after the resize.
+    #[serde(skip)]
+    pub subject: Option<crate::install::Subject>,
     pub warnings: Vec<String>,
     /// Things the user must do themselves (the Helm values change).
     pub notes: Vec<String>,
@@ -852,9 +855,8 @@ pub fn plan(
         }
     }
 
-    if let Some(release) = &snapshot.chart_release {
-        notes.push(helm_note(release, ns, target));
-    }
+    let subject = size_subject(snapshot, &claims);
+    notes.extend(subject.as_ref().and_then(|s| size_note(s, target)));
 
     Ok(ResizePlan {
         namespace: ns.clone(),
@@ -865,6 +867,7 @@ pub fn plan(
         steps,
         restarts,
         chart_release: snapshot.chart_release.clone(),
+        subject,
         warnings,
         notes,
     })
@@ -924,11 +927,28 @@ fn install_at(install: &Install, target: Quantity) -> bool {
     }
 }
 
-/// The Helm values change the user must make for a chart install whose claims now ask for `size`.
-pub fn helm_note(release: &str, ns: &str, size: Quantity) -> String {
-    format!(
-        "Helm: set `server.persistentVolume.size: {size}` in the values of release {release}, or the next `helm upgrade` will try to set the old size back and fail (\"field can not be less than status.capacity\"); e.g. `helm upgrade {release} prometheus-community/prometheus -n {ns} --reuse-values --set server.persistentVolume.size={size}`"
-    )
+/// The object the resize changes that its source of truth renders: the operator resource, the chart's StatefulSet
+/// (its claim template), else the claims themselves.
+fn size_subject(snapshot: &Snapshot, claims: &[ClaimPlan]) -> Option<crate::install::Subject> {
+    let object = match &snapshot.install {
+        Install::Operator { .. } | Install::StatefulSet { .. } => snapshot.origin.object.clone(),
+        Install::Deployment { .. } | Install::Pod { .. } => claims
+            .iter()
+            .map(|c| format!("pvc/{}", c.name))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    Some(crate::install::Subject {
+        source: snapshot.origin.source.clone(),
+        object,
+        namespace: snapshot.namespace.clone(),
+        statefulset: matches!(snapshot.install, Install::StatefulSet { .. }),
+    })
+}
+
+/// The change the user must also make where the install comes from, for claims that now ask for `size` (issue 18).
+pub fn size_note(subject: &crate::install::Subject, size: Quantity) -> Option<String> {
+    subject.note(crate::install::Key::VolumeSize, Some(&size.to_string()))
 }
 
 /// The refusal of a size that is not larger than a claim's.
@@ -1128,23 +1148,8 @@ pub fn table(headers: &[&str], rows: &[[String; 6]]) -> String {
     out
 }
 
-/// Bytes in binary units with one decimal, as `df -h` prints them: `1.2Gi`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
-    if bytes < 1024 {
-        return format!("{bytes}B");
-    }
-    let mut value = bytes as f64;
-    let mut unit = "";
-    for u in UNITS {
-        if value < 1024.0 {
-            break;
-        }
-        value /= 1024.0;
-        unit = u;
-    }
-    format!("{value:.1}{unit}")
-}
+/// Moved to src/quantity.rs (byte formatting belongs with the quantities; doctor's checks use it too).
+pub use crate::quantity::human_bytes;
 
 #[cfg(test)]
 mod tests {
@@ -1219,12 +1224,30 @@ mod tests {
             instance: "prometheus-server".into(),
             install,
             chart_release: None,
+            origin: Default::default(),
             claims,
             classes: classes
                 .into_iter()
                 .map(|c| (c.metadata.name.clone().unwrap(), c))
                 .collect(),
             forbidden_classes: Default::default(),
+        }
+    }
+
+    /// A prometheus-community chart 25.8.0 install, release `prometheus`, as discovery recognises it.
+    pub(crate) fn community_chart_origin() -> crate::install::Origin {
+        crate::install::Origin {
+            source: crate::install::Source::Helm {
+                release: "prometheus".into(),
+                namespace: "monitoring".into(),
+                chart: Some(crate::install::ChartId {
+                    chart: crate::install::Chart::CommunityPrometheus,
+                    version: Some("25.8.0".into()),
+                    evidence: crate::install::Evidence::Labels,
+                }),
+            },
+            drift: Vec::new(),
+            object: "deploy/prometheus-server".into(),
         }
     }
 
@@ -1302,7 +1325,13 @@ mod tests {
             )]
         );
         assert!(plan.warnings.is_empty());
-        assert!(plan.notes.is_empty());
+        // Nothing on it names a source (issue 18): the note says what re-applying an old manifest would do, if any.
+        assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+        assert!(
+            plan.notes[0].contains("pvc/prometheus-server if it came from one"),
+            "{:?}",
+            plan.notes
+        );
         let patch = plan.steps[0].1.merge_patch().unwrap();
         assert_eq!(patch["spec"]["resources"]["requests"]["storage"], "1300Gi");
         assert_eq!(patch["metadata"]["resourceVersion"], "rv-prometheus-server");
@@ -1389,6 +1418,7 @@ mod tests {
     fn chart_deployment_adds_the_values_change_and_ebs_warning() {
         let mut snap = deployment_snapshot(Some(true));
         snap.chart_release = Some("prometheus".into());
+        snap.origin = community_chart_origin();
         let plan = plan(&snap, &SizeRequest::Absolute(q("1300Gi")), false).unwrap();
         assert_eq!(plan.flavour, "helm-chart");
         assert_eq!(plan.steps.len(), 1);
@@ -1398,7 +1428,7 @@ mod tests {
             "{}",
             plan.notes[0]
         );
-        assert!(plan.notes[0].contains("--set server.persistentVolume.size=1300Gi"));
+        assert!(plan.notes[0].contains("--set 'server.persistentVolume.size=1300Gi'"));
         assert!(
             plan.warnings[0].contains("once every 6 hours"),
             "{:?}",
@@ -1414,7 +1444,9 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("note: Helm: set `server.persistentVolume.size: 1300Gi`"),
+            text.contains(
+                "note: after this change, also set `server.persistentVolume.size: 1300Gi`"
+            ),
             "{text}"
         );
     }

@@ -1,0 +1,112 @@
+//! The one model of a Prometheus server every verb shares: the [`Instance`], how it was installed ([`Flavour`]), its
+//! workloads and pods, the data and config volumes (one rule for which volume holds the data), and the Prometheus
+//! command-line flags. Plain data and pure functions; no I/O.
+
+pub mod args;
+pub mod install;
+pub mod volume;
+pub mod workload;
+
+pub use args::{all_args, bool_flag, flag_value, prometheus_container, route_prefix};
+pub use install::{Flavour, LabelGeneration, chart_flavour, helm_release};
+pub use volume::{ConfigSource, ConfigVolume, DataSource, DataVolume};
+pub use workload::{PodRef, WorkloadKind, WorkloadRef};
+
+use serde::Serialize;
+
+/// The operator's API group/version/plural for the `Prometheus` custom resource.
+pub const OPERATOR_GROUP: &str = "monitoring.coreos.com";
+pub const OPERATOR_VERSION: &str = "v1";
+pub const OPERATOR_PLURAL: &str = "prometheuses";
+/// Label the operator puts on the StatefulSet, pods and PVCs it generates (prometheus-facts §5.2).
+pub const OPERATOR_NAME_LABEL: &str = "operator.prometheus.io/name";
+
+/// The operator's `Prometheus` resource type, for dynamic API calls.
+pub fn prometheus_resource() -> kube::api::ApiResource {
+    let gvk = kube::api::GroupVersionKind::gvk(OPERATOR_GROUP, OPERATOR_VERSION, "Prometheus");
+    kube::api::ApiResource::from_gvk_with_plural(&gvk, OPERATOR_PLURAL)
+}
+
+/// The `Prometheus` resources of one namespace.
+pub fn prometheus_api(
+    client: &kube::Client,
+    namespace: &str,
+) -> kube::Api<kube::api::DynamicObject> {
+    kube::Api::namespaced_with(client.clone(), namespace, &prometheus_resource())
+}
+
+/// One Prometheus server as the user thinks of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Instance {
+    pub namespace: String,
+    /// Chart/plain: the workload name; operator: the `Prometheus` resource name.
+    pub name: String,
+    pub flavour: Flavour,
+    /// The workload(s) running it. Operator shards give one StatefulSet each (shard 0 first); otherwise exactly one.
+    pub workloads: Vec<WorkloadRef>,
+    /// Its pods, sorted by name (only the one named when the target was `pod/NAME`).
+    pub pods: Vec<PodRef>,
+    /// The Prometheus container's name (`prometheus-server` in the chart, `prometheus` with the operator).
+    pub container: String,
+    /// The Prometheus container's image.
+    pub image: String,
+    /// The Prometheus container's command and args as written in the pod template.
+    pub args: Vec<String>,
+    /// The web port Prometheus listens on inside the pod.
+    pub port: u16,
+    /// `--web.route-prefix` (or the path of `--web.external-url`), normalised to `/` or `/prefix` without a trailing slash.
+    pub route_prefix: String,
+    /// `--storage.tsdb.path` and the volume behind it, if one is mounted there.
+    pub data: Option<DataVolume>,
+    /// `--config.file` and the volume behind it.
+    pub config: Option<ConfigVolume>,
+    /// The other containers of the pod (config reloaders, thanos sidecar, …).
+    pub sidecars: Vec<String>,
+    /// Which chart rendered it and the source of truth of its install object (`src/install/`, issue 18).
+    pub origin: crate::install::Origin,
+}
+
+/// A `Prometheus` custom resource as listed (kept as JSON: no typed CRD in k8s-openapi).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrometheusResource {
+    pub namespace: String,
+    pub name: String,
+    /// What a patch of the resource is preconditioned on.
+    pub resource_version: Option<String>,
+    /// `spec` (what fix-perms and resize read and patch).
+    pub spec: serde_json::Value,
+    /// The whole object as listed.
+    #[serde(skip)]
+    pub object: serde_json::Value,
+}
+
+impl PrometheusResource {
+    /// From the object as the API (or a dump) gives it.
+    pub fn from_object(object: serde_json::Value) -> Self {
+        let meta = |k: &str| {
+            object
+                .get("metadata")
+                .and_then(|m| m.get(k))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        PrometheusResource {
+            namespace: meta("namespace").unwrap_or_default(),
+            name: meta("name").unwrap_or_default(),
+            resource_version: meta("resourceVersion"),
+            spec: object.get("spec").cloned().unwrap_or_default(),
+            object,
+        }
+    }
+
+    /// The Helm release that installed the resource (kube-prometheus-stack), by the one Helm-label rule.
+    pub fn helm_release(&self) -> Option<String> {
+        let labels: std::collections::BTreeMap<String, String> = self
+            .object
+            .pointer("/metadata/labels")
+            .and_then(|l| serde_json::from_value(l.clone()).ok())?;
+        helm_release(&labels)
+    }
+}
