@@ -302,7 +302,7 @@ impl ClaimPlan {
 pub struct ResizePlan {
     pub namespace: String,
     pub instance: String,
-    pub flavour: &'static str,
+    pub flavour: ResizeFlavour,
     pub target: Quantity,
     pub claims: Vec<ClaimPlan>,
     pub steps: Vec<(Phase, Step)>,
@@ -440,14 +440,58 @@ pub fn claim_sizes(pvc: &PersistentVolumeClaim) -> Result<(Quantity, Quantity)> 
     Ok((capacity, requested))
 }
 
-fn flavour(snapshot: &Snapshot) -> &'static str {
-    match (&snapshot.install, &snapshot.chart_release) {
-        (Install::Operator { .. }, _) => "operator",
-        (Install::StatefulSet { .. }, Some(_)) => "helm-chart-statefulset",
-        (Install::StatefulSet { .. }, None) => "statefulset",
-        (Install::Deployment { .. }, Some(_)) => "helm-chart",
-        (Install::Deployment { .. } | Install::Pod { .. }, None) => "plain",
-        (Install::Pod { .. }, Some(_)) => "helm-chart",
+/// The shape of the install as resize sees it: where the claims come from and what else must follow them. Compared
+/// as a type (issue 17); serialised and printed as before (`operator`, `helm-chart-statefulset`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ResizeFlavour {
+    /// A `Prometheus` resource: pause, grow, orphan-delete the StatefulSet, unpause (the operator's procedure).
+    #[serde(rename = "operator")]
+    Operator,
+    /// The chart's StatefulSet mode: claims, then the StatefulSet recreated; the Helm values must follow.
+    #[serde(rename = "helm-chart-statefulset")]
+    HelmChartStatefulSet,
+    /// A hand-made StatefulSet: claims, then the StatefulSet recreated.
+    #[serde(rename = "statefulset")]
+    StatefulSet,
+    /// The chart's Deployment: the claim; the Helm values must follow.
+    #[serde(rename = "helm-chart")]
+    HelmChart,
+    /// A Deployment or a bare pod: the claim only.
+    #[serde(rename = "plain")]
+    Plain,
+}
+
+impl ResizeFlavour {
+    fn of(snapshot: &Snapshot) -> Self {
+        match (&snapshot.install, &snapshot.chart_release) {
+            (Install::Operator { .. }, _) => ResizeFlavour::Operator,
+            (Install::StatefulSet { .. }, Some(_)) => ResizeFlavour::HelmChartStatefulSet,
+            (Install::StatefulSet { .. }, None) => ResizeFlavour::StatefulSet,
+            (Install::Deployment { .. } | Install::Pod { .. }, Some(_)) => ResizeFlavour::HelmChart,
+            (Install::Deployment { .. } | Install::Pod { .. }, None) => ResizeFlavour::Plain,
+        }
+    }
+
+    /// Whether a StatefulSet owns the pods (its claim template must follow the claims).
+    pub fn has_statefulset(self) -> bool {
+        matches!(
+            self,
+            ResizeFlavour::Operator
+                | ResizeFlavour::StatefulSet
+                | ResizeFlavour::HelmChartStatefulSet
+        )
+    }
+}
+
+impl std::fmt::Display for ResizeFlavour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ResizeFlavour::Operator => "operator",
+            ResizeFlavour::HelmChartStatefulSet => "helm-chart-statefulset",
+            ResizeFlavour::StatefulSet => "statefulset",
+            ResizeFlavour::HelmChart => "helm-chart",
+            ResizeFlavour::Plain => "plain",
+        })
     }
 }
 
@@ -861,7 +905,7 @@ pub fn plan(
     Ok(ResizePlan {
         namespace: ns.clone(),
         instance: snapshot.instance.clone(),
-        flavour: flavour(snapshot),
+        flavour: ResizeFlavour::of(snapshot),
         target,
         claims,
         steps,
@@ -1310,7 +1354,7 @@ mod tests {
             class("gp2", "rancher.io/local-path", Some(true)),
         );
         let plan = plan(&snap, &add("176Gi"), false).unwrap();
-        assert_eq!(plan.flavour, "plain");
+        assert_eq!(plan.flavour, ResizeFlavour::Plain);
         assert_eq!(plan.target.to_string(), "1300Gi");
         assert_eq!(
             plan.steps,
@@ -1420,7 +1464,7 @@ mod tests {
         snap.chart_release = Some("prometheus".into());
         snap.origin = community_chart_origin();
         let plan = plan(&snap, &SizeRequest::Absolute(q("1300Gi")), false).unwrap();
-        assert_eq!(plan.flavour, "helm-chart");
+        assert_eq!(plan.flavour, ResizeFlavour::HelmChart);
         assert_eq!(plan.steps.len(), 1);
         assert_eq!(plan.notes.len(), 1);
         assert!(
@@ -1651,7 +1695,7 @@ mod tests {
         );
         snap.chart_release = Some("prometheus".into());
         let plan = plan(&snap, &SizeRequest::Absolute(q("16Gi")), false).unwrap();
-        assert_eq!(plan.flavour, "helm-chart-statefulset");
+        assert_eq!(plan.flavour, ResizeFlavour::HelmChartStatefulSet);
         let resize: Vec<_> = plan.phase(Phase::Resize).collect();
         assert_eq!(resize.len(), 2);
         assert!(
@@ -1761,7 +1805,7 @@ mod tests {
             false,
         )
         .unwrap();
-        assert_eq!(plan.flavour, "operator");
+        assert_eq!(plan.flavour, ResizeFlavour::Operator);
         let kinds: Vec<String> = plan.steps.iter().map(|(_, s)| s.summary()).collect();
         assert_eq!(kinds.len(), 5, "{kinds:#?}");
         assert!(kinds[0].starts_with("patch prometheus/k8s: pause"));
