@@ -13,12 +13,6 @@ use kube::api::{Api, ListParams};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
-/// Ask before a change, by the one confirm policy of every verb ([`crate::engine::ask_to_change`]). Used for each phase
-/// and each pod restart, so every one is confirmed on its own.
-pub fn confirm(ctx: &Ctx, question: &str) -> Result<bool> {
-    crate::engine::ask_to_change(ctx, question)
-}
-
 /// A progress line on stderr (timestamped when stderr is not a terminal), muted by --quiet.
 pub fn progress(ctx: &Ctx, line: &str) {
     if ctx.printer.stderr_is_tty {
@@ -123,7 +117,7 @@ pub async fn run_phase(
         journal.pending.push(following_claims(plan));
     }
     let declined = match question {
-        Some(question) if !ctx.settings.dry_run => !confirm(ctx, question)?,
+        Some(question) if !ctx.settings.dry_run => !crate::engine::ask_to_change(ctx, question)?,
         _ => false,
     };
     if declined {
@@ -629,7 +623,7 @@ pub async fn watch_claims(
                             task.done(&text);
                         }
                     }
-                    let yes = confirm(ctx, &question)?;
+                    let yes = crate::engine::ask_to_change(ctx, &question)?;
                     if asks {
                         tasks = new_tasks();
                         last = vec![None; plan.claims.len()];

@@ -107,7 +107,7 @@ pub async fn follow(
                 claim.name,
                 restart.summary().replacen("restart", "Restart", 1)
             );
-            if apply::confirm(ctx, &question)? {
+            if crate::engine::ask_to_change(ctx, &question)? {
                 apply::restart_pod(ctx, &plan.namespace, &restart).await?;
                 restarted.push(restart.pod.clone());
             }
