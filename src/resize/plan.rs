@@ -634,9 +634,10 @@ pub fn plan(
     let mut notes = Vec::new();
     if let Some(r) = rounding.as_ref().filter(|_| target != exact) {
         notes.push(format!(
-            "{} of {largest} gives {}: rounded up to {target} ({})",
+            "{} of {largest} gives {} bytes (about {}): rounded up to {target} ({})",
             request.flag(),
             exact.size_text(),
+            human_bytes(u64::try_from(exact.bytes()).unwrap_or(u64::MAX)),
             r.why
         ));
     } else if !exact.is_whole_bytes() {
@@ -2071,6 +2072,215 @@ mod tests {
                 .unwrap()
                 .flag(),
             "--increase 25%"
+        );
+    }
+
+    /// The snapshot a fixture of cluster objects gives (tests/fixtures/resize/*.yaml, written by us in the shapes real
+    /// installs have): its classes, claims and the install object, as the gather step would hand them to `plan`.
+    fn typed<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn snapshot_from_fixture(file: &str) -> Snapshot {
+        let path = format!(
+            "{}/tests/fixtures/resize/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let docs: Vec<serde_json::Value> = crate::yaml::documents(&text).unwrap();
+        let of_kind = |kind: &'static str| docs.iter().filter(move |d| d["kind"] == kind).cloned();
+        let classes: Vec<StorageClass> = of_kind("StorageClass").map(typed).collect();
+        let claims: Vec<Claim> = of_kind("PersistentVolumeClaim")
+            .map(|v| claim(typed(v)))
+            .collect();
+        let statefulsets: Vec<StatefulSet> = of_kind("StatefulSet").map(typed).collect();
+        let template_of = |sts: &StatefulSet| {
+            sts.spec
+                .as_ref()
+                .unwrap()
+                .volume_claim_templates
+                .as_ref()
+                .unwrap()[0]
+                .metadata
+                .name
+                .clone()
+                .unwrap()
+        };
+        let (instance, install, object) = if let Some(prom) = of_kind("Prometheus").next() {
+            let name = prom["metadata"]["name"].as_str().unwrap().to_string();
+            let install = Install::Operator {
+                name: name.clone(),
+                resource_version: prom["metadata"]["resourceVersion"].as_str().unwrap().into(),
+                paused: prom["spec"]["paused"].as_bool().unwrap_or(false),
+                storage_request: prom
+                    .pointer("/spec/storage/volumeClaimTemplate/spec/resources/requests/storage")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                statefulsets: statefulsets
+                    .iter()
+                    .map(|sts| StatefulSetRef {
+                        name: sts.metadata.name.clone().unwrap(),
+                        uid: sts.metadata.uid.clone().unwrap(),
+                        resource_version: sts.metadata.resource_version.clone().unwrap(),
+                        template_storage: statefulset_template_size(sts, &template_of(sts)),
+                    })
+                    .collect(),
+            };
+            (format!("prometheus/{name}"), install, prom)
+        } else if let Some(sts) = statefulsets.first() {
+            let install = Install::StatefulSet {
+                object: Box::new(sts.clone()),
+                template: template_of(sts),
+            };
+            let name = sts.metadata.name.clone().unwrap();
+            (
+                format!("sts/{name}"),
+                install,
+                serde_json::to_value(sts).unwrap(),
+            )
+        } else {
+            let deploy = of_kind("Deployment").next().expect("an install object");
+            let name = deploy["metadata"]["name"].as_str().unwrap().to_string();
+            (
+                format!("deploy/{name}"),
+                Install::Deployment { name },
+                deploy,
+            )
+        };
+        let labels: std::collections::BTreeMap<String, String> =
+            serde_json::from_value(object["metadata"]["labels"].clone()).unwrap_or_default();
+        let container = &object["spec"]["template"]["spec"]["containers"][0];
+        let origin = crate::install::recognise(
+            &object,
+            &instance,
+            container["image"].as_str().unwrap_or_default(),
+            container["name"].as_str().unwrap_or_default(),
+        );
+        Snapshot {
+            namespace: "monitoring".into(),
+            instance,
+            install,
+            chart_release: crate::model::helm_release(&labels),
+            origin,
+            claims,
+            classes: classes
+                .into_iter()
+                .map(|c| (c.metadata.name.clone().unwrap(), c))
+                .collect(),
+            forbidden_classes: Default::default(),
+        }
+    }
+
+    /// The steps of a plan as `phase: summary`, the way a reviewer reads it.
+    fn steps_of(plan: &ResizePlan) -> Vec<String> {
+        plan.steps
+            .iter()
+            .map(|(phase, step)| format!("{phase:?}: {}", step.summary()))
+            .collect()
+    }
+
+    #[test]
+    fn decide_from_fixtures_of_real_install_shapes() {
+        // The chart's Deployment on EBS: one claim, rounded to whole GiB (8Gi + 10% = 8.8Gi → 9Gi), the Helm values
+        // note and the EBS once-per-6-hours warning.
+        let snap = snapshot_from_fixture("chart-deployment-ebs.yaml");
+        let increase = SizeRequest::Increase(Percent::parse("10%").unwrap());
+        let plan_ = plan(&snap, &increase, false).unwrap();
+        assert_eq!(plan_.flavour, ResizeFlavour::HelmChart);
+        assert_eq!(plan_.target.to_string(), "9Gi");
+        assert_eq!(
+            steps_of(&plan_),
+            ["Resize: patch persistentvolumeclaim/prometheus-server"]
+        );
+        assert!(plan_.notes.iter().any(|n| n.contains("gives 9448928052 bytes (about 8.8Gi): rounded up to 9Gi (whole Gi: StorageClass gp3's provisioner ebs.csi.aws.com")), "{:?}", plan_.notes);
+        assert!(
+            plan_
+                .notes
+                .iter()
+                .any(|n| n.contains("server.persistentVolume.size") && n.contains("9Gi")),
+            "{:?}",
+            plan_.notes
+        );
+        assert!(
+            plan_
+                .warnings
+                .iter()
+                .any(|w| w.contains("once every 6 hours")),
+            "{:?}",
+            plan_.warnings
+        );
+        let access: Vec<String> = plan_.access().iter().map(|a| a.can_i()).collect();
+        assert_eq!(access.len(), 1, "{access:?}");
+        assert!(
+            access[0].contains("patch persistentvolumeclaims/prometheus-server"),
+            "{access:?}"
+        );
+
+        // The chart's StatefulSet: every claim, then the StatefulSet recreated with the larger template (its own
+        // confirmation), created without a uid or resourceVersion.
+        let snap = snapshot_from_fixture("chart-statefulset.yaml");
+        let plan_ = plan(&snap, &SizeRequest::Absolute(q("16Gi")), false).unwrap();
+        assert_eq!(plan_.flavour, ResizeFlavour::HelmChartStatefulSet);
+        assert_eq!(
+            steps_of(&plan_),
+            [
+                "Resize: patch persistentvolumeclaim/storage-volume-prometheus-server-0",
+                "Resize: patch persistentvolumeclaim/storage-volume-prometheus-server-1",
+                "RecreateStatefulSet: delete statefulset/prometheus-server --cascade=orphan (its pods keep running)",
+                "RecreateStatefulSet: create statefulset/prometheus-server with the larger claim template (it adopts the running pods)",
+            ]
+        );
+        let crate::engine::Change::Create { body, .. } = plan_.steps[3].1.change("monitoring")
+        else {
+            panic!("not a create")
+        };
+        assert_eq!(
+            body["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+            "16Gi"
+        );
+        assert!(
+            body["metadata"].get("uid").is_none()
+                && body["metadata"].get("resourceVersion").is_none()
+        );
+        let crate::engine::Change::DeleteOrphan {
+            uid,
+            resource_version,
+            ..
+        } = plan_.steps[2].1.change("monitoring")
+        else {
+            panic!("not an orphan delete")
+        };
+        assert_eq!(uid, "7d0c2f4e-0000-4000-8000-000000000001");
+        assert!(resource_version.is_empty(), "held by uid alone");
+
+        // The operator: pause with the new request, the claim, the StatefulSet orphaned, unpause — the unpause
+        // without a precondition, everything else preconditioned.
+        let snap = snapshot_from_fixture("operator.yaml");
+        let plan_ = plan(&snap, &add("10Gi"), false).unwrap();
+        assert_eq!(plan_.flavour, ResizeFlavour::Operator);
+        assert_eq!(plan_.target.to_string(), "60Gi");
+        assert_eq!(
+            steps_of(&plan_),
+            [
+                "Resize: patch prometheus/kps-prometheus: pause reconciliation and raise the storage request",
+                "Resize: patch persistentvolumeclaim/prometheus-kps-prometheus-db-prometheus-kps-prometheus-0",
+                "Resize: delete statefulset/prometheus-kps-prometheus --cascade=orphan (its pods keep running)",
+                "Resize: patch prometheus/kps-prometheus: resume reconciliation (the operator recreates its StatefulSet)",
+            ]
+        );
+        let preconditions: Vec<Option<String>> = plan_
+            .steps
+            .iter()
+            .filter_map(|(_, s)| match s.change("monitoring") {
+                crate::engine::Change::Patch {
+                    resource_version, ..
+                } => Some(resource_version),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            preconditions,
+            [Some("99120".to_string()), Some("98000".to_string()), None]
         );
     }
 }
