@@ -283,7 +283,9 @@ pub async fn send(ctx: &Ctx, change: &Change) -> Result<Option<Value>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::tests::{deployment, lifecycle_plan, settings, with_lifecycle_flag};
+    use crate::engine::tests::{
+        deployment, lifecycle_plan, settings, touched, with_lifecycle_flag,
+    };
     use crate::engine::{Step, ask_to_change, confirm};
     use http_body_util::BodyExt;
     use serde_json::json;
@@ -364,45 +366,35 @@ mod tests {
         (200, serde_json::to_value(object).unwrap())
     }
 
-    /// The deployment as someone else left it: a new resourceVersion, and optionally another argument.
-    fn touched(extra_arg: bool) -> k8s_openapi::api::apps::v1::Deployment {
-        let mut d = deployment();
-        d.metadata.resource_version = Some("57".into());
-        if extra_arg {
-            d.spec
-                .as_mut()
-                .unwrap()
-                .template
-                .spec
-                .as_mut()
-                .unwrap()
-                .containers[0]
-                .args
-                .as_mut()
-                .unwrap()
-                .push("--query.timeout=1m".into());
-        }
-        d
-    }
-
-    #[tokio::test]
-    async fn a_conflict_is_replanned_and_the_same_change_sent_again_with_the_new_version() {
+    /// The lifecycle plan on the fixture, applied with re-plans that read `fresh` (what the object is after the
+    /// conflict).
+    async fn apply_lifecycle_replanning(
+        ctx: &Ctx,
+        fresh: &k8s_openapi::api::apps::v1::Deployment,
+        replans: &mut usize,
+    ) -> Result<Vec<Applied>> {
         let before = deployment();
-        let fresh = touched(false);
-        let (client, seen) = mock_client(vec![conflict(), ok(&with_lifecycle_flag(&fresh))]);
-        let ctx = ctx(client, true, false, false);
-        let mut replans = 0;
-        let applied = apply_replanning(
-            &ctx,
+        apply_replanning(
+            ctx,
             lifecycle_plan(&before, &with_lifecycle_flag(&before)),
             || {
-                replans += 1;
-                let plan = lifecycle_plan(&fresh, &with_lifecycle_flag(&fresh));
+                *replans += 1;
+                let plan = lifecycle_plan(fresh, &with_lifecycle_flag(fresh));
                 async move { Ok(plan) }
             },
         )
         .await
-        .expect("applied after one re-plan");
+    }
+
+    #[tokio::test]
+    async fn a_conflict_is_replanned_and_the_same_change_sent_again_with_the_new_version() {
+        let fresh = touched(false);
+        let (client, seen) = mock_client(vec![conflict(), ok(&with_lifecycle_flag(&fresh))]);
+        let ctx = ctx(client, true, false, false);
+        let mut replans = 0;
+        let applied = apply_lifecycle_replanning(&ctx, &fresh, &mut replans)
+            .await
+            .expect("applied after one re-plan");
         assert_eq!(replans, 1);
         assert_eq!(applied.len(), 1);
         let seen = seen.lock().unwrap().clone();
@@ -429,20 +421,13 @@ mod tests {
 
     #[tokio::test]
     async fn under_yes_a_replanned_change_that_differs_is_shown_and_never_sent() {
-        let before = deployment();
+        let mut replans = 0;
         let edited = touched(true);
         let (client, seen) = mock_client(vec![conflict()]);
         let ctx = ctx(client, true, false, false);
-        let err = apply_replanning(
-            &ctx,
-            lifecycle_plan(&before, &with_lifecycle_flag(&before)),
-            || {
-                let plan = lifecycle_plan(&edited, &with_lifecycle_flag(&edited));
-                async move { Ok(plan) }
-            },
-        )
-        .await
-        .expect_err("a different change was not confirmed");
+        let err = apply_lifecycle_replanning(&ctx, &edited, &mut replans)
+            .await
+            .expect_err("a different change was not confirmed");
         assert!(matches!(err, Error::Declined { .. }), "{err}");
         assert!(
             err.to_string()
@@ -458,22 +443,15 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_terminal_a_replanned_change_that_differs_is_refused_by_the_gate() {
-        let before = deployment();
+        let mut replans = 0;
         let edited = touched(true);
         let (client, seen) = mock_client(vec![conflict()]);
         // Neither --yes nor a terminal: the first plan was confirmed by the caller's gate (here: assumed), the new one
         // must pass the gate again, which refuses.
         let ctx = ctx(client, false, false, false);
-        let err = apply_replanning(
-            &ctx,
-            lifecycle_plan(&before, &with_lifecycle_flag(&before)),
-            || {
-                let plan = lifecycle_plan(&edited, &with_lifecycle_flag(&edited));
-                async move { Ok(plan) }
-            },
-        )
-        .await
-        .expect_err("refused");
+        let err = apply_lifecycle_replanning(&ctx, &edited, &mut replans)
+            .await
+            .expect_err("refused");
         assert!(
             err.to_string().contains("there is no terminal to ask on"),
             "{err}"
@@ -483,20 +461,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_conflict_storm_gives_up_after_the_bound_with_the_conflict() {
-        let before = deployment();
+        let mut replans = 0;
         let fresh = touched(false);
         let (client, seen) = mock_client(vec![conflict(); MAX_REPLANS + 2]);
         let ctx = ctx(client, true, false, false);
-        let err = apply_replanning(
-            &ctx,
-            lifecycle_plan(&before, &with_lifecycle_flag(&before)),
-            || {
-                let plan = lifecycle_plan(&fresh, &with_lifecycle_flag(&fresh));
-                async move { Ok(plan) }
-            },
-        )
-        .await
-        .expect_err("gives up");
+        let err = apply_lifecycle_replanning(&ctx, &fresh, &mut replans)
+            .await
+            .expect_err("gives up");
         assert!(err.is_conflict(), "{err}");
         assert_eq!(seen.lock().unwrap().len(), MAX_REPLANS + 1);
     }

@@ -1563,6 +1563,10 @@ mod tests {
         assert_eq!(plan.target.to_string(), "12Gi");
     }
 
+    fn has_note(plan: &ResizePlan, text: &str) -> bool {
+        plan.notes.iter().any(|n| n.contains(text))
+    }
+
     #[test]
     fn increase_rounds_to_whole_mi_under_1gi_and_to_the_class_unit_when_it_has_one() {
         let increase = |p: &str| SizeRequest::Increase(Percent::parse(p).unwrap());
@@ -1585,10 +1589,7 @@ mod tests {
         let plan_ = plan(&small("x"), &increase("10%"), false).unwrap();
         assert_eq!(plan_.target.to_string(), "71Mi");
         assert!(
-            plan_
-                .notes
-                .iter()
-                .any(|n| n.contains("rounded up to 71Mi (whole Mi")),
+            has_note(&plan_, "rounded up to 71Mi (whole Mi"),
             "{:?}",
             plan_.notes
         );
@@ -1596,10 +1597,7 @@ mod tests {
         let plan_ = plan(&small("ebs.csi.aws.com"), &increase("10%"), false).unwrap();
         assert_eq!(plan_.target.to_string(), "1Gi");
         assert!(
-            plan_
-                .notes
-                .iter()
-                .any(|n| n.contains("provisioner ebs.csi.aws.com allocates whole GiB")),
+            has_note(&plan_, "provisioner ebs.csi.aws.com allocates whole GiB"),
             "{:?}",
             plan_.notes
         );
