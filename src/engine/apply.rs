@@ -504,4 +504,50 @@ mod tests {
         .unwrap();
         assert!(Step::restart_pod(&bare, "x").is_none());
     }
+
+    fn pod(uid: &str, owner: Option<(&str, &str)>) -> Value {
+        let mut pod = json!({"apiVersion": "v1", "kind": "Pod",
+                             "metadata": {"name": "prometheus-server-0", "namespace": "monitoring", "uid": uid}});
+        if let Some((kind, name)) = owner {
+            pod["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": kind, "name": name,
+                                                         "uid": "o1", "controller": true}]);
+        }
+        pod
+    }
+
+    fn restart_step() -> Step {
+        let planned: k8s_openapi::api::core::v1::Pod =
+            serde_json::from_value(pod("u1", Some(("StatefulSet", "prometheus-server")))).unwrap();
+        Step::restart_pod(&planned, "not Ready").expect("a StatefulSet recreates it")
+    }
+
+    #[tokio::test]
+    async fn an_owned_pod_is_restarted_by_uid_and_a_replaced_or_adopted_one_is_left_alone() {
+        // Still the planned pod under the planned controller: deleted, preconditioned on its uid.
+        let (client, seen) = mock_client(vec![
+            (200, pod("u1", Some(("StatefulSet", "prometheus-server")))),
+            (200, json!({"kind": "Status", "status": "Success"})),
+        ]);
+        let yes = ctx(client, true, false, false);
+        assert!(send(&yes, &restart_step().change).await.unwrap().is_some());
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2, "{seen:#?}");
+        assert_eq!(
+            (seen[0].method.as_str(), seen[1].method.as_str()),
+            ("GET", "DELETE")
+        );
+        assert_eq!(seen[1].body["preconditions"]["uid"], "u1", "{seen:#?}");
+        // Replaced (another uid), or the same pod now under another controller (or none): nothing is deleted.
+        for now in [
+            pod("u2", Some(("StatefulSet", "prometheus-server"))),
+            pod("u1", Some(("ReplicaSet", "backup-7d9f"))),
+            pod("u1", None),
+        ] {
+            let (client, seen) = mock_client(vec![(200, now)]);
+            let yes = ctx(client, true, false, false);
+            assert!(send(&yes, &restart_step().change).await.unwrap().is_none());
+            let seen = seen.lock().unwrap().clone();
+            assert!(seen.iter().all(|s| s.method == "GET"), "{seen:#?}");
+        }
+    }
 }
