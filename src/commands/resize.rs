@@ -8,7 +8,7 @@ use crate::error::{Error, ExitCode, Result};
 use crate::resize::apply::{self, AppliedStep};
 use crate::resize::gather;
 use crate::resize::model::SizeRequest;
-use crate::resize::plan::{self, Phase, ResizeFlavour, Step};
+use crate::resize::plan::{self, Action, Phase, ResizeFlavour};
 use crate::resize::report::{print_report, report_for};
 
 /// Entry point for the verb.
@@ -40,7 +40,7 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         let classes: Vec<String> = plan
             .phase(Phase::AllowExpansion)
             .filter_map(|s| match s {
-                Step::AllowExpansion { class, .. } => Some(class.clone()),
+                Action::AllowExpansion { class, .. } => Some(class.clone()),
                 _ => None,
             })
             .collect();
@@ -105,7 +105,7 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
     let recreate_question = plan
         .phase(Phase::RecreateStatefulSet)
         .find_map(|s| match s {
-            Step::RecreateStatefulSet { name, .. } => Some(format!(
+            Action::RecreateStatefulSet { name, .. } => Some(format!(
                 "The claim template of statefulset/{name} cannot be changed in place. Delete it with --cascade=orphan and create it again with the larger template? Its pods keep running."
             )),
             _ => None,

@@ -19,10 +19,12 @@ pub const NOT_BOUND_ADMISSION: &str = "Only bound persistent volume claims can b
 /// Provisioners of AWS EBS volumes (CSI and the old in-tree name).
 const EBS_PROVISIONERS: [&str; 2] = ["ebs.csi.aws.com", "kubernetes.io/aws-ebs"];
 
-/// One change to the cluster, in the order it is applied.
+/// What resize does, one action at a time in the order it is applied: the resize vocabulary the phases, the
+/// journal and the report speak. Each action is sent as the engine's one `Change` ([`Action::change`]); there is no
+/// second step type.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "camelCase")]
-pub enum Step {
+pub enum Action {
     /// `allowVolumeExpansion: true` on a StorageClass: cluster-wide, confirmed on its own.
     #[serde(rename_all = "camelCase")]
     AllowExpansion {
@@ -65,29 +67,29 @@ pub enum Step {
 
 pub use crate::access::AccessRequest;
 
-impl Step {
+impl Action {
     /// `verb kind/name`, the heading of the step in the plan.
     pub fn summary(&self) -> String {
         match self {
-            Step::AllowExpansion { class, .. } => {
+            Action::AllowExpansion { class, .. } => {
                 format!(
                     "patch storageclass/{class} (cluster-wide: every claim of this class may then be expanded)"
                 )
             }
-            Step::PausePrometheus { name, .. } => {
+            Action::PausePrometheus { name, .. } => {
                 format!(
                     "patch prometheus/{name}: pause reconciliation and raise the storage request"
                 )
             }
-            Step::PatchClaim { name, .. } => format!("patch persistentvolumeclaim/{name}"),
-            Step::OrphanDeleteStatefulSet(sts) => format!(
+            Action::PatchClaim { name, .. } => format!("patch persistentvolumeclaim/{name}"),
+            Action::OrphanDeleteStatefulSet(sts) => format!(
                 "delete statefulset/{} --cascade=orphan (its pods keep running)",
                 sts.name
             ),
-            Step::RecreateStatefulSet { name, .. } => format!(
+            Action::RecreateStatefulSet { name, .. } => format!(
                 "create statefulset/{name} with the larger claim template (it adopts the running pods)"
             ),
-            Step::UnpausePrometheus { name } => format!(
+            Action::UnpausePrometheus { name } => format!(
                 "patch prometheus/{name}: resume reconciliation (the operator recreates its StatefulSet)"
             ),
         }
@@ -104,10 +106,10 @@ impl Step {
             lines
         };
         match self {
-            Step::AllowExpansion { .. } => {
+            Action::AllowExpansion { .. } => {
                 change("allowVolumeExpansion", Some("false".into()), "true".into())
             }
-            Step::PausePrometheus { from, to, .. } => {
+            Action::PausePrometheus { from, to, .. } => {
                 let mut lines = change("spec.paused", Some("false".into()), "true".into());
                 lines.extend(change(
                     "spec.storage.volumeClaimTemplate.spec.resources.requests.storage",
@@ -116,20 +118,20 @@ impl Step {
                 ));
                 lines
             }
-            Step::PatchClaim { from, to, .. } => change(
+            Action::PatchClaim { from, to, .. } => change(
                 "spec.resources.requests.storage",
                 Some(from.to_string()),
                 to.to_string(),
             ),
-            Step::OrphanDeleteStatefulSet(_) => vec!["- (the StatefulSet object only)".into()],
-            Step::RecreateStatefulSet {
+            Action::OrphanDeleteStatefulSet(_) => vec!["- (the StatefulSet object only)".into()],
+            Action::RecreateStatefulSet {
                 template, from, to, ..
             } => change(
                 &format!("spec.volumeClaimTemplates[{template}].spec.resources.requests.storage"),
                 from.clone(),
                 to.to_string(),
             ),
-            Step::UnpausePrometheus { .. } => {
+            Action::UnpausePrometheus { .. } => {
                 change("spec.paused", Some("true".into()), "false".into())
             }
         }
@@ -139,13 +141,13 @@ impl Step {
     /// merge patch makes the apiserver reject it with 409 Conflict if the object changed since we read it.
     pub fn merge_patch(&self) -> Option<serde_json::Value> {
         match self {
-            Step::AllowExpansion {
+            Action::AllowExpansion {
                 resource_version, ..
             } => Some(json!({
                 "metadata": {"resourceVersion": resource_version},
                 "allowVolumeExpansion": true,
             })),
-            Step::PausePrometheus {
+            Action::PausePrometheus {
                 resource_version,
                 to,
                 ..
@@ -156,7 +158,7 @@ impl Step {
                     "storage": {"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": to.to_string()}}}}},
                 },
             })),
-            Step::PatchClaim {
+            Action::PatchClaim {
                 resource_version,
                 to,
                 ..
@@ -165,12 +167,12 @@ impl Step {
                 "spec": {"resources": {"requests": {"storage": to.to_string()}}},
             })),
             // Unpausing must happen even if someone touched the resource meanwhile: no precondition.
-            Step::UnpausePrometheus { .. } => Some(json!({"spec": {"paused": false}})),
-            Step::OrphanDeleteStatefulSet(_) | Step::RecreateStatefulSet { .. } => None,
+            Action::UnpausePrometheus { .. } => Some(json!({"spec": {"paused": false}})),
+            Action::OrphanDeleteStatefulSet(_) | Action::RecreateStatefulSet { .. } => None,
         }
     }
 
-    /// The step as the engine's change, sent by the one send path (`crate::engine::send`) and the source of its
+    /// The action as the engine's change, sent by the one send path (`crate::engine::send`) and the source of its
     /// permissions (`crate::access::requests_for_changes`). Where a precondition is left out, it is on purpose: the
     /// unpause must apply whatever changed meanwhile (a resource left paused is worse than a concurrent edit kept),
     /// and the StatefulSet's orphan delete holds it by uid alone (its status moves its resourceVersion all the time).
@@ -178,7 +180,7 @@ impl Step {
         use crate::engine::{Change, ObjectRef};
         let body = || self.merge_patch().unwrap_or_default();
         match self {
-            Step::AllowExpansion {
+            Action::AllowExpansion {
                 class,
                 resource_version,
             } => Change::Patch {
@@ -195,7 +197,7 @@ impl Step {
                 before: serde_json::Value::Null,
                 after: serde_json::Value::Null,
             },
-            Step::PausePrometheus {
+            Action::PausePrometheus {
                 name,
                 resource_version,
                 ..
@@ -206,14 +208,14 @@ impl Step {
                 before: serde_json::Value::Null,
                 after: serde_json::Value::Null,
             },
-            Step::UnpausePrometheus { name } => Change::Patch {
+            Action::UnpausePrometheus { name } => Change::Patch {
                 object: ObjectRef::prometheus(namespace, name),
                 resource_version: None,
                 patch: body(),
                 before: serde_json::Value::Null,
                 after: serde_json::Value::Null,
             },
-            Step::PatchClaim {
+            Action::PatchClaim {
                 name,
                 resource_version,
                 ..
@@ -231,12 +233,12 @@ impl Step {
                 before: serde_json::Value::Null,
                 after: serde_json::Value::Null,
             },
-            Step::OrphanDeleteStatefulSet(sts) => Change::DeleteOrphan {
+            Action::OrphanDeleteStatefulSet(sts) => Change::DeleteOrphan {
                 object: statefulset_ref(namespace, &sts.name),
                 uid: sts.uid.clone(),
                 resource_version: String::new(),
             },
-            Step::RecreateStatefulSet { name, object, .. } => Change::Create {
+            Action::RecreateStatefulSet { name, object, .. } => Change::Create {
                 object: statefulset_ref(namespace, name),
                 body: serde_json::to_value(object.as_ref()).unwrap_or_default(),
             },
@@ -305,7 +307,7 @@ pub struct ResizePlan {
     pub flavour: ResizeFlavour,
     pub target: Quantity,
     pub claims: Vec<ClaimPlan>,
-    pub steps: Vec<(Phase, Step)>,
+    pub steps: Vec<(Phase, Action)>,
     /// The only pods resize may restart (delete, for a filesystem that grows when its pod mounts it again): the
     /// instance's own pods that a ReplicaSet or StatefulSet recreates. Shown with the plan, each asked when needed.
     pub restarts: Vec<PodRestart>,
@@ -343,7 +345,7 @@ impl PodRestart {
 
 impl ResizePlan {
     /// The steps of one phase, in order.
-    pub fn phase(&self, phase: Phase) -> impl Iterator<Item = &Step> {
+    pub fn phase(&self, phase: Phase) -> impl Iterator<Item = &Action> {
         self.steps
             .iter()
             .filter(move |(p, _)| *p == phase)
@@ -387,8 +389,8 @@ impl crate::engine::Replan for ResizePlan {
     /// Every step of `again` is one of this plan's (a claim patch to the same size, resourceVersions aside), and the
     /// target is the same: steps already applied drop out, so a half-applied plan asks for nothing new.
     fn asks_nothing_new(&self, again: &Self) -> bool {
-        let key = |step: &Step| match step {
-            Step::PatchClaim { name, to, .. } => format!("claim {name} {to}"),
+        let key = |step: &Action| match step {
+            Action::PatchClaim { name, to, .. } => format!("claim {name} {to}"),
             other => other.summary(),
         };
         let known: Vec<String> = self.steps.iter().map(|(_, s)| key(s)).collect();
@@ -629,7 +631,7 @@ pub fn plan(
         return same_size();
     }
 
-    let mut steps: Vec<(Phase, Step)> = Vec::new();
+    let mut steps: Vec<(Phase, Action)> = Vec::new();
     let mut warnings = Vec::new();
     let mut notes = Vec::new();
     if let Some(r) = rounding.as_ref().filter(|_| target != exact) {
@@ -720,7 +722,7 @@ pub fn plan(
                 class_fixes.push(class_name.clone());
                 steps.push((
                     Phase::AllowExpansion,
-                    Step::AllowExpansion {
+                    Action::AllowExpansion {
                         class: class_name.clone(),
                         resource_version: class
                             .metadata
@@ -761,7 +763,7 @@ pub fn plan(
             .map(|(claim, name, _, requested)| {
                 (
                     Phase::Resize,
-                    Step::PatchClaim {
+                    Action::PatchClaim {
                         name: name.clone(),
                         resource_version: claim
                             .pvc
@@ -785,7 +787,7 @@ pub fn plan(
                 let name = object.metadata.name.clone().unwrap_or_default();
                 steps.push((
                     Phase::RecreateStatefulSet,
-                    Step::OrphanDeleteStatefulSet(StatefulSetRef {
+                    Action::OrphanDeleteStatefulSet(StatefulSetRef {
                         name: name.clone(),
                         uid: object.metadata.uid.clone().unwrap_or_default(),
                         resource_version: object
@@ -798,7 +800,7 @@ pub fn plan(
                 ));
                 steps.push((
                     Phase::RecreateStatefulSet,
-                    Step::RecreateStatefulSet {
+                    Action::RecreateStatefulSet {
                         name,
                         template: template.clone(),
                         from,
@@ -858,7 +860,7 @@ pub fn plan(
                 }
                 steps.push((
                     Phase::Resize,
-                    Step::PausePrometheus {
+                    Action::PausePrometheus {
                         name: name.clone(),
                         resource_version: resource_version.clone(),
                         from: created_with,
@@ -867,11 +869,11 @@ pub fn plan(
                 ));
                 steps.extend(claim_steps());
                 for sts in statefulsets_left {
-                    steps.push((Phase::Resize, Step::OrphanDeleteStatefulSet(sts.clone())));
+                    steps.push((Phase::Resize, Action::OrphanDeleteStatefulSet(sts.clone())));
                 }
                 steps.push((
                     Phase::Resize,
-                    Step::UnpausePrometheus { name: name.clone() },
+                    Action::UnpausePrometheus { name: name.clone() },
                 ));
             }
         }
@@ -1135,7 +1137,7 @@ pub fn render(plan: &ResizePlan) -> String {
             "Then, so the StatefulSet's claim template matches (confirmed separately; pods keep running):",
         ),
     ] {
-        let steps: Vec<&Step> = plan.phase(phase).collect();
+        let steps: Vec<&Action> = plan.phase(phase).collect();
         if steps.is_empty() {
             continue;
         }
@@ -1361,7 +1363,7 @@ mod tests {
             plan.steps,
             vec![(
                 Phase::Resize,
-                Step::PatchClaim {
+                Action::PatchClaim {
                     name: "prometheus-server".into(),
                     resource_version: "rv-prometheus-server".into(),
                     from: q("1124Gi"),
@@ -1623,7 +1625,7 @@ mod tests {
                 plan.steps[0],
                 (
                     Phase::AllowExpansion,
-                    Step::AllowExpansion {
+                    Action::AllowExpansion {
                         class: "gp2".into(),
                         resource_version: "sc-rv".into()
                     }
@@ -1700,19 +1702,19 @@ mod tests {
         assert!(
             resize
                 .iter()
-                .all(|s| matches!(s, Step::PatchClaim { to, .. } if to.to_string() == "16Gi"))
+                .all(|s| matches!(s, Action::PatchClaim { to, .. } if to.to_string() == "16Gi"))
         );
         let recreate: Vec<_> = plan.phase(Phase::RecreateStatefulSet).collect();
         assert_eq!(
             *recreate[0],
-            Step::OrphanDeleteStatefulSet(StatefulSetRef {
+            Action::OrphanDeleteStatefulSet(StatefulSetRef {
                 name: "prometheus-server".into(),
                 uid: "uid-1".into(),
                 resource_version: "sts-rv".into(),
                 template_storage: None,
             })
         );
-        let Step::RecreateStatefulSet { object, from, .. } = recreate[1] else {
+        let Action::RecreateStatefulSet { object, from, .. } = recreate[1] else {
             panic!("expected a recreate step, got {:?}", recreate[1]);
         };
         assert_eq!(from.as_deref(), Some("8Gi"));
@@ -1926,7 +1928,7 @@ mod tests {
         assert!(kinds[3].starts_with("patch prometheus/k8s: resume"));
         assert!(matches!(
             &plan.steps[0].1,
-            Step::PausePrometheus { from: Some(from), .. } if from == "50Gi"
+            Action::PausePrometheus { from: Some(from), .. } if from == "50Gi"
         ));
         // The StatefulSet already gone (orphan-deleted before the stop): nothing to orphan.
         let Install::Operator { statefulsets, .. } = &mut snap.install else {
@@ -1938,7 +1940,7 @@ mod tests {
             !plan
                 .steps
                 .iter()
-                .any(|(_, s)| matches!(s, Step::OrphanDeleteStatefulSet(_))),
+                .any(|(_, s)| matches!(s, Action::OrphanDeleteStatefulSet(_))),
             "{:#?}",
             plan.steps
         );
@@ -1960,7 +1962,7 @@ mod tests {
             .steps
             .iter()
             .filter_map(|(_, s)| match s {
-                Step::PatchClaim { name, .. } => Some(name.clone()),
+                Action::PatchClaim { name, .. } => Some(name.clone()),
                 _ => None,
             })
             .collect();

@@ -193,7 +193,7 @@ mod tests {
     use super::*;
     use crate::engine::Replan;
     use crate::resize::model::UsageSource;
-    use crate::resize::plan::{Phase, Step};
+    use crate::resize::plan::{Action, Phase};
 
     fn claim(state: &str) -> ClaimReport {
         ClaimReport {
@@ -275,7 +275,7 @@ mod tests {
                 .map(|(name, rv)| {
                     (
                         Phase::Resize,
-                        Step::PatchClaim {
+                        Action::PatchClaim {
                             name: name.to_string(),
                             resource_version: rv.to_string(),
                             from: q("64Mi"),

@@ -5,7 +5,7 @@
 use super::apply::{self, ClaimState};
 use super::gather;
 use super::model::Usage;
-use super::plan::{self, Phase, ResizeFlavour, ResizePlan, Step};
+use super::plan::{self, Action, Phase, ResizeFlavour, ResizePlan};
 use super::report::{ResizeReport, print_report, settle_report};
 use crate::context::Ctx;
 use crate::error::{Error, ExitCode, Result};
@@ -371,7 +371,7 @@ async fn wait_statefulsets_back(
     let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &plan.namespace);
     let limit = limit.unwrap_or(Duration::from_secs(120));
     for step in plan.phase(Phase::Resize) {
-        let Step::OrphanDeleteStatefulSet(sts) = step else {
+        let Action::OrphanDeleteStatefulSet(sts) = step else {
             continue;
         };
         crate::engine::wait::recreated(&api, &sts.name, &sts.uid, limit).await?;
