@@ -286,7 +286,7 @@ mod tests {
     use crate::engine::tests::{
         deployment, lifecycle_plan, settings, touched, with_lifecycle_flag,
     };
-    use crate::engine::{Step, ask_to_change, confirm};
+    use crate::engine::{Step, ask_to_change, confirm, confirm_group};
     use http_body_util::BodyExt;
     use serde_json::json;
     use std::collections::VecDeque;
@@ -494,6 +494,11 @@ mod tests {
         let applied = apply(&dry, &plan).await.expect("sent");
         assert!(applied[0].dry_run);
         assert!(seen.lock().unwrap()[0].uri.contains("dryRun=All"));
+        // A group of a plan is asked on its own by the same policy: not in a dry run, refused without a terminal.
+        assert!(confirm_group(&dry, Some("Apply the claims?"), vec![], String::new()).unwrap());
+        let err = confirm_group(&no_tty, Some("Apply the claims?"), vec![], String::new())
+            .expect_err("refused");
+        assert!(err.to_string().contains("no terminal to ask"), "{err}");
         // --yes: passes without asking.
         let (client, _) = mock_client(vec![]);
         confirm(&ctx(client, true, false, false), &plan).expect("--yes goes on");

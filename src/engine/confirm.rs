@@ -101,6 +101,31 @@ pub fn gate(ctx: &Ctx, plan: &Plan) -> Result<()> {
     Ok(())
 }
 
+/// Confirm one group of a plan on its own, right before its steps are sent (resize: the cluster-wide class change, the
+/// claims, the StatefulSet recreated — each its own question). The interrupt journal first names what the group will
+/// send (`pending`) and the command that continues (`resume`), so a Ctrl-C at the question itself reports the truth;
+/// then [`ask_to_change`] asks `question` (`None`: these very changes were confirmed already, e.g. a re-plan that asks
+/// nothing new). A dry run is not asked and keeps no journal. Returns whether to go ahead.
+pub fn confirm_group(
+    ctx: &Ctx,
+    question: Option<&str>,
+    pending: Vec<String>,
+    resume: String,
+) -> Result<bool> {
+    if ctx.settings.dry_run {
+        return Ok(true);
+    }
+    {
+        let mut journal = crate::interrupt::journal();
+        journal.resume = Some(resume);
+        journal.pending = pending;
+    }
+    match question {
+        Some(question) => ask_to_change(ctx, question),
+        None => Ok(true),
+    }
+}
+
 /// The one confirm policy for every question before a change, in every verb: `--yes` says yes; without a terminal
 /// there is no one to ask, so it refuses; under `-q` the plan the question is about was not shown, so it refuses too
 /// (never ask about what the user could not see); otherwise the question is asked on the terminal (default no),

@@ -19,8 +19,8 @@ pub mod wait;
 
 pub use apply::{Applied, Conflicts, Replan, apply, apply_replanning, send};
 pub use confirm::{
-    AfterConflict, MAX_REPLANS, after_conflict, ask_to_change, changed_plan_refused, confirm, gate,
-    show,
+    AfterConflict, MAX_REPLANS, after_conflict, ask_to_change, changed_plan_refused, confirm,
+    confirm_group, gate, show,
 };
 pub use render::{DiffLine, line_diff, render, render_with};
 

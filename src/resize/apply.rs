@@ -108,18 +108,9 @@ pub async fn run_phase(
     if steps.is_empty() {
         return Ok(true);
     }
-    if !ctx.settings.dry_run {
-        // For a Ctrl-C (or a Ctrl-C at the question itself): what this phase will send, and the command that
-        // continues the resize. Set before asking, so an interrupt at the prompt reports the truth too.
-        let mut journal = crate::interrupt::journal();
-        journal.resume = Some(continue_command(plan));
-        journal.pending = steps.iter().map(|s| s.summary()).collect();
-        journal.pending.push(following_claims(plan));
-    }
-    let declined = match question {
-        Some(question) if !ctx.settings.dry_run => !crate::engine::ask_to_change(ctx, question)?,
-        _ => false,
-    };
+    let mut pending: Vec<String> = steps.iter().map(|s| s.summary()).collect();
+    pending.push(following_claims(plan));
+    let declined = !crate::engine::confirm_group(ctx, question, pending, continue_command(plan))?;
     if declined {
         for step in &steps {
             applied.push(AppliedStep {
