@@ -10,6 +10,7 @@ use crate::access;
 use crate::context::Ctx;
 use crate::discover::{self, DataSource, Flavour, Instance, WorkloadKind};
 use crate::error::{Error, Result};
+use crate::inspect::usage::VolumeUsage;
 use futures::future::{join_all, try_join_all};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
@@ -137,8 +138,7 @@ pub async fn snapshot(ctx: &Ctx, instance: &Instance) -> Result<Snapshot> {
             }
         }
     }
-    let summaries: BTreeMap<String, Option<serde_json::Value>> =
-        summary_reads.into_iter().collect();
+    let summaries: BTreeMap<String, Option<Vec<VolumeUsage>>> = summary_reads.into_iter().collect();
 
     // Usage from the summaries already read; `df` (round 3) only for claims they do not cover.
     let usages = {
@@ -375,7 +375,7 @@ pub async fn usage(
     namespace: &str,
     claim_pod: &ClaimPod,
     claim: &str,
-    summaries: &mut BTreeMap<String, Option<serde_json::Value>>,
+    summaries: &mut BTreeMap<String, Option<Vec<VolumeUsage>>>,
 ) -> Option<Usage> {
     if let Some(node) = &claim_pod.node {
         if !summaries.contains_key(node) {
@@ -391,51 +391,29 @@ pub async fn usage(
     df_usage(ctx, namespace, claim_pod).await
 }
 
-/// `GET /api/v1/nodes/NODE/proxy/stats/summary` (prometheus-facts §6.2); None (said with -v) when it cannot be read.
-async fn stats_summary(ctx: &Ctx, node: &str) -> Option<serde_json::Value> {
-    let request = http::Request::get(format!("/api/v1/nodes/{node}/proxy/stats/summary"))
-        .body(Vec::new())
-        .ok()?;
-    let summary = match ctx.client.request_text(request).await {
-        Ok(text) => serde_json::from_str(&text).ok(),
-        Err(_) => None,
-    };
-    if summary.is_none() {
-        ctx.printer.debug(&format!(
-            "no stats summary from node {node} (needs get on nodes/proxy); trying df in the container"
-        ));
-    }
-    summary
-}
-
-/// The volume stats of `claim` in a kubelet stats summary (`pods[].volume[].pvcRef`).
-pub fn usage_from_summary(
-    summary: &serde_json::Value,
-    namespace: &str,
-    claim: &str,
-) -> Option<Usage> {
-    let pods = summary.get("pods")?.as_array()?;
-    for volume in pods
-        .iter()
-        .filter_map(|p| p.get("volume").and_then(|v| v.as_array()))
-        .flatten()
-    {
-        let Some(pvc_ref) = volume.get("pvcRef") else {
-            continue;
-        };
-        if pvc_ref.get("name").and_then(|n| n.as_str()) == Some(claim)
-            && pvc_ref.get("namespace").and_then(|n| n.as_str()) == Some(namespace)
-        {
-            let field = |key: &str| volume.get(key).and_then(|v| v.as_u64());
-            return Some(Usage {
-                capacity_bytes: field("capacityBytes")?,
-                used_bytes: field("usedBytes").unwrap_or_default(),
-                available_bytes: field("availableBytes").unwrap_or_default(),
-                source: UsageSource::StatsSummary,
-            });
+/// The node's volume usage rows (crate::inspect::usage, the one reader of the kubelet's stats summary); None (said
+/// with -v) when it cannot be read.
+async fn stats_summary(ctx: &Ctx, node: &str) -> Option<Vec<VolumeUsage>> {
+    match crate::inspect::usage::node_stats(&ctx.client, node).await {
+        Ok(rows) => Some(rows),
+        Err(gap) => {
+            ctx.printer.debug(&format!(
+                "no stats summary from node {node} ({}; needs get on nodes/proxy); trying df in the container",
+                gap.reason
+            ));
+            None
         }
     }
-    None
+}
+
+/// The usage of `claim` among a node's volume usage rows.
+pub fn usage_from_summary(rows: &[VolumeUsage], namespace: &str, claim: &str) -> Option<Usage> {
+    VolumeUsage::of_claim(rows, namespace, claim).map(|u| Usage {
+        capacity_bytes: u.capacity_bytes,
+        used_bytes: u.used_bytes,
+        available_bytes: u.available_bytes,
+        source: UsageSource::StatsSummary,
+    })
 }
 
 /// `df -k MOUNT` in the Prometheus container (fails quietly if the container is not running).
@@ -492,7 +470,8 @@ mod tests {
                  "capacityBytes": 1000, "usedBytes": 990, "availableBytes": 10}
             ]}
         ]});
-        let usage = usage_from_summary(&summary, "monitoring", "prometheus-server").unwrap();
+        let rows = crate::inspect::usage::parse_stats_summary(&summary.to_string()).unwrap();
+        let usage = usage_from_summary(&rows, "monitoring", "prometheus-server").unwrap();
         assert_eq!(
             (
                 usage.capacity_bytes,
@@ -502,8 +481,24 @@ mod tests {
             (1000, 990, 10)
         );
         assert_eq!(usage.source, UsageSource::StatsSummary);
-        assert!(usage_from_summary(&summary, "other-ns", "prometheus-server").is_none());
-        assert!(usage_from_summary(&json!({}), "monitoring", "x").is_none());
+        assert!(usage_from_summary(&rows, "other-ns", "prometheus-server").is_none());
+        assert!(usage_from_summary(&[], "monitoring", "x").is_none());
+    }
+
+    /// The kubelet leaves a stat out when it has none (`availableBytes` is `*uint64`, omitempty, in
+    /// k8s.io/kubelet/pkg/apis/stats/v1alpha1/types.go): a missing figure is not zero. Resize read a missing
+    /// `availableBytes` as 0 free (a volume that is not full looked 100% used); doctor's parser, now the one parser,
+    /// derives it from capacity - used.
+    #[test]
+    fn a_summary_without_available_bytes_is_not_read_as_full() {
+        let summary = json!({"pods": [{"podRef": {"name": "p-0", "namespace": "monitoring"}, "volume": [
+            {"name": "data", "pvcRef": {"name": "data-p-0", "namespace": "monitoring"},
+             "capacityBytes": 1000, "usedBytes": 100}
+        ]}]});
+        let rows = crate::inspect::usage::parse_stats_summary(&summary.to_string()).unwrap();
+        let usage = usage_from_summary(&rows, "monitoring", "data-p-0").unwrap();
+        assert_eq!(usage.available_bytes, 900);
+        assert!(!usage.nearly_full());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! usage, live Prometheus answers, and what could not be read). Filled by `gather` (live) or `dump` (offline); read
 //! by the checks. No I/O here.
 
+pub use super::usage::VolumeUsage;
 use crate::discover::{Instance, Inventory, PrometheusResource};
 use crate::doctor::catalog::Data;
 use crate::logscan::{self, Hit, Kind};
@@ -56,18 +57,6 @@ pub struct ContainerLog {
     pub container: String,
     pub previous: bool,
     pub text: String,
-}
-
-/// Kubelet volume stats of one pod volume (`stats/summary`, prometheus-facts §6.2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VolumeUsage {
-    pub pod: String,
-    /// The pod volume name.
-    pub volume: String,
-    pub pvc: Option<String>,
-    pub capacity_bytes: u64,
-    pub used_bytes: u64,
-    pub available_bytes: u64,
 }
 
 /// What one pod's Prometheus answered over HTTP. Each field is `None` when that endpoint did not answer.

@@ -3,8 +3,8 @@
 //! placed beside it. The file reading is here; splitting the dump's log files is a pure function.
 
 use crate::doctor::catalog::Data;
-use crate::doctor::snapshot::{ContainerLog, Gap, Objects, Snapshot, assemble};
 use crate::error::{Error, Result};
+use crate::inspect::snapshot::{ContainerLog, Gap, Objects, Snapshot, assemble};
 use std::path::Path;
 
 /// Load a dump directory into a snapshot, narrowed by `target` when given.
