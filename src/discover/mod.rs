@@ -24,9 +24,12 @@ use crate::error::{Error, Result};
 
 /// Every Prometheus instance in the Ctx's scope.
 pub async fn discover_all(ctx: &Ctx) -> Result<Vec<Instance>> {
-    Ok(find_instances(
-        &gather(&ctx.client, &ctx.settings.scope).await?,
-    ))
+    let mut all = find_instances(&gather(&ctx.client, &ctx.settings.scope).await?);
+    // The Helm release record, where the user may read it: which chart and version (src/install/, issue 18).
+    let mut origins: Vec<&mut crate::install::Origin> =
+        all.iter_mut().map(|i| &mut i.origin).collect();
+    crate::install::read_release_records(&ctx.client, &mut origins).await;
+    Ok(all)
 }
 
 /// [`resolve`] for a verb that needs only the [`Instance`].
@@ -53,14 +56,17 @@ pub async fn resolve(ctx: &Ctx, target: Option<&str>) -> Result<Discovered> {
     };
     match candidates.len() {
         0 => Err(no_match(target, &all, &where_)),
-        1 => Ok(Discovered::of(
-            &inventory,
-            candidates.into_iter().next().expect("one candidate"),
-        )),
+        1 => {
+            let mut one = candidates.into_iter().next().expect("one candidate");
+            crate::install::read_release_records(&ctx.client, &mut [&mut one.origin]).await;
+            Ok(Discovered::of(&inventory, one))
+        }
         _ if ctx.settings.interactive => {
             let labels: Vec<String> = candidates.iter().map(describe).collect();
             let picked = crate::ui::pick("Several Prometheus servers match; which one?", &labels)?;
-            Ok(Discovered::of(&inventory, candidates[picked].clone()))
+            let mut one = candidates[picked].clone();
+            crate::install::read_release_records(&ctx.client, &mut [&mut one.origin]).await;
+            Ok(Discovered::of(&inventory, one))
         }
         _ => Err(Error::Target {
             message: format!(

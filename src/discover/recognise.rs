@@ -160,7 +160,7 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
             &spec.selector,
             &claims,
         ) {
-            out.push(i);
+            out.push(with_origin(i, sts));
         }
     }
     for ((_, cr), mut sets) in operator {
@@ -199,6 +199,20 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
             &claims,
         ) {
             i.name = cr.clone();
+            // The operator resource is what the verbs change and what Helm, Git or kubectl apply own.
+            let resource = inv
+                .prometheuses
+                .iter()
+                .find(|p| p.name == cr && p.namespace == i.namespace);
+            i.origin = match resource {
+                Some(p) => crate::install::recognise(
+                    &p.object,
+                    &format!("prometheus/{cr}"),
+                    &i.image,
+                    &i.container,
+                ),
+                None => Default::default(),
+            };
             i.flavour = Flavour::Operator { prometheus: cr };
             out.push(i);
         }
@@ -223,7 +237,7 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
             &spec.selector,
             &BTreeMap::new(),
         ) {
-            out.push(i);
+            out.push(with_origin(i, d));
         }
     }
     // Bare pods: a Prometheus container and no controller.
@@ -254,7 +268,7 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
             &BTreeMap::new(),
         ) {
             i.pods = vec![pod_ref(p)];
-            out.push(i);
+            out.push(with_origin(i, p));
         }
     }
     out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
@@ -397,7 +411,31 @@ fn build(
             .filter(|o| o.name != c.name)
             .map(|o| o.name.clone())
             .collect(),
+        origin: Default::default(),
     })
+}
+
+/// The instance with the origin of the workload it was built from (`src/install/`).
+fn with_origin<T: serde::Serialize>(mut i: Instance, object: &T) -> Instance {
+    let object = serde_json::to_value(object).unwrap_or_default();
+    let name = i
+        .workloads
+        .first()
+        .map(WorkloadRef::display)
+        .unwrap_or_default();
+    i.origin = crate::install::recognise(&object, &name, &i.image, &i.container);
+    // The chart's label shape made it a chart install: when nothing else names a source, its release is the one.
+    if let (Flavour::Chart { release, .. }, crate::install::Source::Unknown) =
+        (&i.flavour, &i.origin.source)
+        && !release.is_empty()
+    {
+        i.origin.source = crate::install::Source::Helm {
+            release: release.clone(),
+            namespace: i.namespace.clone(),
+            chart: None,
+        };
+    }
+    i
 }
 
 /// The mount whose mountPath contains `path` (longest match), and its volume.

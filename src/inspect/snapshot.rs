@@ -48,6 +48,8 @@ pub struct InstanceSnapshot {
     pub gaps: Vec<Gap>,
     /// The configuration file as the ConfigMap holds it now (what the next start or reload will load).
     pub config_text: Option<String>,
+    /// When that ConfigMap last changed (its newest managedFields time, else its creation), RFC 3339.
+    pub config_changed: Option<String>,
 }
 
 /// A container's log, current or previous (bounded tail).
@@ -77,6 +79,10 @@ pub struct LiveStatus {
     pub tsdb: Option<serde_json::Value>,
     /// Samples appended per second over the last hour (`rate(prometheus_tsdb_head_samples_appended_total[1h])`).
     pub ingestion_rate: Option<f64>,
+    /// `/api/v1/status/config` → `data.yaml`: the configuration it runs (issue 19, drift).
+    pub config_yaml: Option<String>,
+    /// `/api/v1/features` → `data` (Prometheus 3.9+; 404 before): lifecycle and auto-reload state.
+    pub features: Option<serde_json::Value>,
     /// Why Prometheus did not answer, when it did not.
     pub error: Option<String>,
 }
@@ -169,6 +175,7 @@ impl InstanceSnapshot {
             live: Vec::new(),
             gaps: Vec::new(),
             config_text: None,
+            config_changed: None,
         }
     }
 
@@ -535,11 +542,21 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
     if let Some(crate::discover::ConfigSource::ConfigMap { name, key }) =
         instance.config.as_ref().map(|c| &c.source)
     {
-        s.config_text = objects
+        let cm = objects
             .config_maps
             .iter()
-            .find(|cm| in_ns(&cm.metadata) && cm.metadata.name.as_deref() == Some(name.as_str()))
-            .and_then(|cm| cm.data.as_ref()?.get(key).cloned());
+            .find(|cm| in_ns(&cm.metadata) && cm.metadata.name.as_deref() == Some(name.as_str()));
+        s.config_text = cm.and_then(|cm| cm.data.as_ref()?.get(key).cloned());
+        s.config_changed = cm.and_then(|cm| {
+            let m = &cm.metadata;
+            m.managed_fields
+                .iter()
+                .flatten()
+                .filter_map(|f| f.time.as_ref().map(|t| t.0))
+                .max()
+                .or(m.creation_timestamp.as_ref().map(|t| t.0))
+                .map(|t| t.to_string())
+        });
     }
     s.usage = objects
         .usage

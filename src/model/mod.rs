@@ -63,6 +63,8 @@ pub struct Instance {
     pub config: Option<ConfigVolume>,
     /// The other containers of the pod (config reloaders, thanos sidecar, …).
     pub sidecars: Vec<String>,
+    /// Which chart rendered it and the source of truth of its install object (`src/install/`, issue 18).
+    pub origin: crate::install::Origin,
 }
 
 /// A `Prometheus` custom resource as listed (kept as JSON: no typed CRD in k8s-openapi).
