@@ -4,8 +4,8 @@
 
 use crate::context::{Ctx, Scope};
 use crate::discover::{self, Instance};
-use crate::doctor::catalog::Data;
 use crate::error::{Error, Result};
+use crate::inspect::snapshot::Data;
 use crate::inspect::snapshot::{ContainerLog, Gap, LiveStatus, Objects, Snapshot, assemble_one};
 use crate::prom_http::PromPod;
 use futures::future::join_all;

@@ -4,7 +4,6 @@
 
 pub use super::usage::VolumeUsage;
 use crate::discover::{Instance, Inventory, PrometheusResource};
-use crate::doctor::catalog::Data;
 use crate::logscan::{self, Hit, Kind};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{
@@ -13,6 +12,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Everything read, for every instance in scope.
@@ -152,6 +152,57 @@ impl Gap {
     /// Whether the API server refused it for lack of permission (401/403): only then is access the fix.
     pub fn is_permission(&self) -> bool {
         matches!(self.status, Some(401 | 403))
+    }
+}
+
+/// A kind of data the gatherer reads; a check that needs data it could not read says so (PROM-900).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Data {
+    Pods,
+    Logs,
+    Events,
+    Services,
+    Endpoints,
+    Pvcs,
+    StorageClasses,
+    VolumeStats,
+    PrometheusApi,
+    ConfigMaps,
+}
+
+impl Data {
+    /// The `kubectl auth can-i` question that checks access to it.
+    pub fn can_i(self, namespace: &str) -> String {
+        let q = match self {
+            Data::Pods => format!("list pods -n {namespace}"),
+            Data::Logs => format!("get pods/log -n {namespace}"),
+            Data::Events => format!("list events -n {namespace}"),
+            Data::Services => format!("list services -n {namespace}"),
+            Data::Endpoints => format!("list endpoints -n {namespace}"),
+            Data::Pvcs => "get persistentvolumes".to_string(),
+            Data::StorageClasses => "get storageclasses".to_string(),
+            Data::VolumeStats => "get nodes/proxy".to_string(),
+            Data::PrometheusApi => format!("get pods/proxy -n {namespace}"),
+            Data::ConfigMaps => format!("get configmaps -n {namespace}"),
+        };
+        format!("kubectl auth can-i {q}")
+    }
+
+    /// What it is, in the words of `kubectl auth can-i`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Data::Pods => "pods",
+            Data::Logs => "pods/log",
+            Data::Events => "events",
+            Data::Services => "services",
+            Data::Endpoints => "endpoints",
+            Data::Pvcs => "persistentvolumeclaims and persistentvolumes",
+            Data::StorageClasses => "storageclasses",
+            Data::VolumeStats => "nodes/proxy (kubelet volume stats)",
+            Data::PrometheusApi => "the Prometheus HTTP API (pods/proxy)",
+            Data::ConfigMaps => "configmaps (the Prometheus configuration)",
+        }
     }
 }
 

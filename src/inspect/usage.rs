@@ -1,7 +1,7 @@
 //! The kubelet's volume usage (`GET /api/v1/nodes/NODE/proxy/stats/summary`), read and parsed in one place for
 //! every verb: doctor's disk checks and resize's plan read the same rows.
 
-use crate::doctor::catalog::Data;
+use crate::inspect::snapshot::Data;
 use crate::inspect::snapshot::Gap;
 
 /// Kubelet volume stats of one pod volume (`stats/summary`, prometheus-facts §6.2).
