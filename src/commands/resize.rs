@@ -7,6 +7,7 @@ use crate::engine::AfterConflict;
 use crate::error::{Error, ExitCode, Result};
 use crate::resize::apply::{self, AppliedStep, ClaimState};
 use crate::resize::gather;
+use crate::resize::model::ResizeFlavour;
 use crate::resize::model::{SizeRequest, Usage};
 use crate::resize::plan::{self, Phase, ResizePlan, Step};
 use k8s_openapi::api::apps::v1::StatefulSet;
@@ -44,7 +45,7 @@ pub struct ClaimReport {
 pub struct ResizeReport {
     pub namespace: String,
     pub instance: String,
-    pub flavour: &'static str,
+    pub flavour: crate::resize::model::ResizeFlavour,
     pub dry_run: bool,
     pub target: String,
     pub claims: Vec<ClaimReport>,
@@ -191,7 +192,7 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
     if let Some(message) = &declined {
         report.warnings.push(message.clone());
     }
-    let statefulset_changed = plan.flavour == "operator"
+    let statefulset_changed = plan.flavour == ResizeFlavour::Operator
         || (recreated && plan.phase(Phase::RecreateStatefulSet).next().is_some());
     report.steps = applied;
 
@@ -245,7 +246,7 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         }
     }
 
-    if plan.flavour == "operator" {
+    if plan.flavour == ResizeFlavour::Operator {
         wait_statefulsets_back(ctx, &plan, remaining(timeout)).await?;
     }
 
@@ -591,10 +592,7 @@ async fn pods_kept_running(
     before: &[(String, String)],
     restarted: &[String],
 ) -> Option<String> {
-    if !matches!(
-        plan.flavour,
-        "operator" | "statefulset" | "helm-chart-statefulset"
-    ) {
+    if !plan.flavour.has_statefulset() {
         return None;
     }
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &plan.namespace);
@@ -749,7 +747,7 @@ mod tests {
         ResizeReport {
             namespace: "monitoring".into(),
             instance: "deploy/prometheus-server".into(),
-            flavour: "helm-chart",
+            flavour: ResizeFlavour::HelmChart,
             dry_run: false,
             target: "1300Gi".into(),
             claims,
@@ -792,7 +790,7 @@ mod tests {
         ResizePlan {
             namespace: "monitoring".into(),
             instance: "deploy/p".into(),
-            flavour: "plain",
+            flavour: ResizeFlavour::Plain,
             target: q(target),
             claims: Vec::new(),
             restarts: Vec::new(),

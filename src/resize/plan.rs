@@ -2,7 +2,8 @@
 //! flavour, or a refusal that says why. No I/O here; every rule is unit-tested from fixtures below.
 
 use super::model::{
-    Claim, ClaimPod, Install, PodController, SizeRequest, Snapshot, StatefulSetRef, Usage,
+    Claim, ClaimPod, Install, PodController, ResizeFlavour, SizeRequest, Snapshot, StatefulSetRef,
+    Usage,
 };
 use crate::error::{Error, Result};
 use crate::quantity::Quantity;
@@ -302,7 +303,7 @@ impl ClaimPlan {
 pub struct ResizePlan {
     pub namespace: String,
     pub instance: String,
-    pub flavour: &'static str,
+    pub flavour: ResizeFlavour,
     pub target: Quantity,
     pub claims: Vec<ClaimPlan>,
     pub steps: Vec<(Phase, Step)>,
@@ -422,14 +423,14 @@ pub fn claim_sizes(pvc: &PersistentVolumeClaim) -> Result<(Quantity, Quantity)> 
     Ok((capacity, requested))
 }
 
-fn flavour(snapshot: &Snapshot) -> &'static str {
+fn flavour(snapshot: &Snapshot) -> ResizeFlavour {
     match (&snapshot.install, &snapshot.chart_release) {
-        (Install::Operator { .. }, _) => "operator",
-        (Install::StatefulSet { .. }, Some(_)) => "helm-chart-statefulset",
-        (Install::StatefulSet { .. }, None) => "statefulset",
-        (Install::Deployment { .. }, Some(_)) => "helm-chart",
-        (Install::Deployment { .. } | Install::Pod { .. }, None) => "plain",
-        (Install::Pod { .. }, Some(_)) => "helm-chart",
+        (Install::Operator { .. }, _) => ResizeFlavour::Operator,
+        (Install::StatefulSet { .. }, Some(_)) => ResizeFlavour::HelmChartStatefulset,
+        (Install::StatefulSet { .. }, None) => ResizeFlavour::Statefulset,
+        (Install::Deployment { .. }, Some(_)) => ResizeFlavour::HelmChart,
+        (Install::Deployment { .. } | Install::Pod { .. }, None) => ResizeFlavour::Plain,
+        (Install::Pod { .. }, Some(_)) => ResizeFlavour::HelmChart,
     }
 }
 
@@ -1292,7 +1293,7 @@ mod tests {
             class("gp2", "rancher.io/local-path", Some(true)),
         );
         let plan = plan(&snap, &add("176Gi"), false).unwrap();
-        assert_eq!(plan.flavour, "plain");
+        assert_eq!(plan.flavour, ResizeFlavour::Plain);
         assert_eq!(plan.target.to_string(), "1300Gi");
         assert_eq!(
             plan.steps,
@@ -1402,7 +1403,7 @@ mod tests {
         snap.chart_release = Some("prometheus".into());
         snap.origin = community_chart_origin();
         let plan = plan(&snap, &SizeRequest::Absolute(q("1300Gi")), false).unwrap();
-        assert_eq!(plan.flavour, "helm-chart");
+        assert_eq!(plan.flavour, ResizeFlavour::HelmChart);
         assert_eq!(plan.steps.len(), 1);
         assert_eq!(plan.notes.len(), 1);
         assert!(
@@ -1633,7 +1634,7 @@ mod tests {
         );
         snap.chart_release = Some("prometheus".into());
         let plan = plan(&snap, &SizeRequest::Absolute(q("16Gi")), false).unwrap();
-        assert_eq!(plan.flavour, "helm-chart-statefulset");
+        assert_eq!(plan.flavour, ResizeFlavour::HelmChartStatefulset);
         let resize: Vec<_> = plan.phase(Phase::Resize).collect();
         assert_eq!(resize.len(), 2);
         assert!(
@@ -1743,7 +1744,7 @@ mod tests {
             false,
         )
         .unwrap();
-        assert_eq!(plan.flavour, "operator");
+        assert_eq!(plan.flavour, ResizeFlavour::Operator);
         let kinds: Vec<String> = plan.steps.iter().map(|(_, s)| s.summary()).collect();
         assert_eq!(kinds.len(), 5, "{kinds:#?}");
         assert!(kinds[0].starts_with("patch prometheus/k8s: pause"));
