@@ -6,7 +6,9 @@
 use super::model::{Claim, ClaimPod, Install, Snapshot, StatefulSetRef, Usage, UsageSource};
 use crate::access;
 use crate::context::Ctx;
-use crate::discover::{self, DataSource, Flavour, Instance, WorkloadKind};
+use crate::discover::{
+    self, DataSource, Discovered, Flavour, Instance, PrometheusResource, WorkloadKind,
+};
 use crate::error::{Error, Result};
 use crate::inspect::usage::VolumeUsage;
 use futures::future::{join_all, try_join_all};
@@ -21,6 +23,18 @@ use std::collections::{BTreeMap, BTreeSet};
 /// the claims; then what those name — the claims' StorageClasses, the kubelets' volume stats, and the last log of a
 /// crash-looping pod — with `df` in the container only where a kubelet gave no stats.
 pub async fn snapshot(ctx: &Ctx, instance: &Instance) -> Result<Snapshot> {
+    gather(ctx, instance, None).await
+}
+
+/// [`snapshot`] for the first plan, from what discovery listed: the pods, the StatefulSet(s) and the `Prometheus`
+/// resource are taken as listed instead of read again (their resourceVersions precondition the changes, so one that
+/// moved since is a 409); the claims and what they name are read. A re-plan after a 409 uses [`snapshot`], which
+/// reads everything afresh.
+pub async fn snapshot_of(ctx: &Ctx, discovered: &Discovered) -> Result<Snapshot> {
+    gather(ctx, &discovered.instance, Some(discovered)).await
+}
+
+async fn gather(ctx: &Ctx, instance: &Instance, listed: Option<&Discovered>) -> Result<Snapshot> {
     let ns = instance.namespace.as_str();
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
@@ -58,16 +72,28 @@ pub async fn snapshot(ctx: &Ctx, instance: &Instance) -> Result<Snapshot> {
                 )))
         }
     }));
-    let pod_objects = try_join_all(instance.pods.iter().map(|pod| {
-        let pods = pods.clone();
-        async move {
-            pods.get_opt(&pod.name)
+    let pod_objects = async {
+        match listed {
+            Some(d) => Ok(d.pods.iter().cloned().map(Some).collect()),
+            None => {
+                try_join_all(instance.pods.iter().map(|pod| {
+                    let pods = pods.clone();
+                    async move {
+                        pods.get_opt(&pod.name)
+                            .await
+                            .map_err(Error::kube(format!("get pod {ns}/{}", pod.name)))
+                    }
+                }))
                 .await
-                .map_err(Error::kube(format!("get pod {ns}/{}", pod.name)))
+            }
         }
-    }));
-    let (install, labelled, named, pod_objects) =
-        futures::try_join!(install_of(ctx, instance), labelled, named, pod_objects)?;
+    };
+    let (install, labelled, named, pod_objects) = futures::try_join!(
+        install_of(ctx, instance, listed),
+        labelled,
+        named,
+        pod_objects
+    )?;
     let pod_objects: Vec<Pod> = pod_objects.into_iter().flatten().collect();
     let mut found: BTreeMap<String, PersistentVolumeClaim> = BTreeMap::new();
     for (name, pvc) in named {
@@ -179,18 +205,26 @@ pub async fn snapshot(ctx: &Ctx, instance: &Instance) -> Result<Snapshot> {
 }
 
 /// How the instance is installed (what a resize must change besides the claims), read from its owner object.
-async fn install_of(ctx: &Ctx, instance: &Instance) -> Result<Install> {
+async fn install_of(
+    ctx: &Ctx,
+    instance: &Instance,
+    listed: Option<&Discovered>,
+) -> Result<Install> {
     let ns = instance.namespace.as_str();
     Ok(match (&instance.flavour, instance.workloads.first()) {
         (Flavour::Operator { prometheus }, _) => {
-            operator_install(ctx, instance, prometheus).await?
+            operator_install(ctx, instance, prometheus, listed).await?
         }
         (_, Some(w)) if w.kind == WorkloadKind::StatefulSet => {
-            let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
-            let object = api
-                .get(&w.name)
-                .await
-                .map_err(Error::kube(format!("get statefulset {ns}/{}", w.name)))?;
+            let object = match listed_statefulset(listed, &w.name) {
+                Some(sts) => sts,
+                None => {
+                    let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
+                    api.get(&w.name)
+                        .await
+                        .map_err(Error::kube(format!("get statefulset {ns}/{}", w.name)))?
+                }
+            };
             let template = match instance.data.as_ref().map(|d| &d.source) {
                 Some(DataSource::ClaimTemplate { template, .. }) => template.clone(),
                 _ => String::new(),
@@ -218,13 +252,33 @@ async fn install_of(ctx: &Ctx, instance: &Instance) -> Result<Install> {
     })
 }
 
-async fn operator_install(ctx: &Ctx, instance: &Instance, name: &str) -> Result<Install> {
+/// A StatefulSet as discovery listed it.
+fn listed_statefulset(listed: Option<&Discovered>, name: &str) -> Option<StatefulSet> {
+    listed?
+        .statefulsets
+        .iter()
+        .find(|s| s.metadata.name.as_deref() == Some(name))
+        .cloned()
+}
+
+async fn operator_install(
+    ctx: &Ctx,
+    instance: &Instance,
+    name: &str,
+    listed: Option<&Discovered>,
+) -> Result<Install> {
     let ns = instance.namespace.as_str();
-    let object = discover::prometheus_api(&ctx.client, ns)
-        .get(name)
-        .await
-        .map_err(Error::kube(format!("get prometheus {ns}/{name}")))?;
-    let spec = object.data.get("spec");
+    let object = match listed.and_then(|d| d.prometheus_resource.clone()) {
+        Some(resource) => resource,
+        None => {
+            let object = discover::prometheus_api(&ctx.client, ns)
+                .get(name)
+                .await
+                .map_err(Error::kube(format!("get prometheus {ns}/{name}")))?;
+            PrometheusResource::from_object(serde_json::to_value(&object).unwrap_or_default())
+        }
+    };
+    let spec = Some(&object.spec);
     let paused = spec
         .and_then(|s| s.get("paused"))
         .and_then(|p| p.as_bool())
@@ -241,9 +295,13 @@ async fn operator_install(ctx: &Ctx, instance: &Instance, name: &str) -> Result<
         .map(|w| {
             let api = api.clone();
             async move {
-                api.get_opt(&w.name)
-                    .await
-                    .map_err(Error::kube(format!("get statefulset {ns}/{}", w.name)))
+                match listed_statefulset(listed, &w.name) {
+                    Some(sts) => Ok(Some(sts)),
+                    None => api
+                        .get_opt(&w.name)
+                        .await
+                        .map_err(Error::kube(format!("get statefulset {ns}/{}", w.name))),
+                }
             }
         });
     let statefulsets = try_join_all(reads)
@@ -264,7 +322,7 @@ async fn operator_install(ctx: &Ctx, instance: &Instance, name: &str) -> Result<
         .collect();
     Ok(Install::Operator {
         name: name.to_string(),
-        resource_version: object.metadata.resource_version.unwrap_or_default(),
+        resource_version: object.resource_version.clone().unwrap_or_default(),
         paused,
         storage_request,
         statefulsets,
