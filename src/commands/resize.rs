@@ -19,8 +19,10 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
         args.increase.as_deref(),
     )?;
     let timeout = parse_duration(&args.timeout)?;
-    let instance = crate::discover::resolve_one(ctx, args.target.target.as_deref()).await?;
-    let mut snapshot = gather::snapshot(ctx, &instance).await?;
+    let discovered = crate::discover::resolve(ctx, args.target.target.as_deref()).await?;
+    // The first plan from what discovery listed; a re-plan after a 409 reads afresh (gather::snapshot).
+    let mut snapshot = gather::snapshot_of(ctx, &discovered).await?;
+    let instance = discovered.instance;
     let mut plan = plan::plan(&snapshot, &request, args.allow_expansion)?;
     crate::access::require(ctx, &plan.access()).await?;
     ctx.printer.info(&plan::render(&plan));

@@ -108,7 +108,8 @@ impl PodController {
     }
 }
 
-/// The controller of a pod (its ownerReference with `controller: true`), if any.
+/// The pod's controlling owner (`ownerReferences[].controller: true`), as `Kind/name`: the object that recreates the
+/// pod when it is deleted, if any.
 pub fn controller_of(pod: &Pod) -> Option<PodController> {
     pod.metadata
         .owner_references
