@@ -329,6 +329,21 @@ mod tests {
         assert!(check(&instance(CHART, &[(SIDECAR, false, &text)])).is_empty());
     }
 
+    /// Issue 18 item 6: `reloadStrategy: ProcessSignal` turns the lifecycle API off on purpose (the reloader sends
+    /// SIGHUP); the resource says so even when the sidecar's args do not show `--reload-method=signal`.
+    #[test]
+    fn an_operator_reloading_by_signal_is_not_missing_the_lifecycle_api() {
+        let yaml = without_item(KPS, "--web.enable-lifecycle");
+        let mut s = instance(&yaml, &[]);
+        assert_eq!(
+            ids(&check(&s)),
+            ["PROM-101"],
+            "HTTP strategy: the flag is missing"
+        );
+        s.prometheus = Some(serde_json::json!({"spec": {"reloadStrategy": "ProcessSignal"}}));
+        assert!(check(&s).is_empty(), "{:?}", check(&s));
+    }
+
     #[test]
     fn healthy_chart_and_operator_have_no_lifecycle_findings() {
         assert!(check(&instance(CHART, &[])).is_empty());
