@@ -960,6 +960,8 @@ mod tests {
                 kind: workload.0,
                 name: workload.1.into(),
                 replicas: pods.len() as i32,
+                resource_version: None,
+                ordered_ready: false,
             }],
             pods: pods
                 .iter()
@@ -977,6 +979,7 @@ mod tests {
             data: None,
             config: None,
             sidecars: Vec::new(),
+            origin: Default::default(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! What `reload` does, decided from what was read (pure, unit-tested): reload the install's way, turn the lifecycle
 //! API on first (the plan: the workload's container args, or the operator's `Prometheus` resource), or refuse.
 
-use crate::discover::{Flavour, Instance};
+use crate::discover::Instance;
 use crate::engine::{ObjectRef, Plan, Step};
 use crate::error::Result;
 use crate::reloading::lifecycle::{LIFECYCLE_FLAG, LifecycleTarget, ReloadWay, add_lifecycle_flag};
@@ -31,15 +31,8 @@ pub fn decide(off: &[&str], way: ReloadWay, enable_lifecycle: bool) -> Decision 
 
 /// What has to change outside the cluster so the next install does not undo the fix.
 pub fn lifecycle_note(instance: &Instance) -> Option<String> {
-    match &instance.flavour {
-        Flavour::Chart { release, .. } => Some(format!(
-            "Helm release `{release}`: the next `helm upgrade` rewrites the container args from the values; keep the flag \
-             there too: `server.extraFlags` must include `web.enable-lifecycle` (Helm replaces lists, so list every flag \
-             you need, e.g. --set 'server.extraFlags={{web.enable-lifecycle}}')"
-        )),
-        Flavour::Plain => Some("update the manifest you applied so the next `kubectl apply` keeps --web.enable-lifecycle".into()),
-        Flavour::Operator { .. } => None,
-    }
+    // Where the flag must also be set depends on the chart and source of truth (src/install/, issue 18).
+    crate::install::flag_note(instance, "web.enable-lifecycle")
 }
 
 /// The plan that turns the lifecycle API on: the workload's container args, or for the operator the `Prometheus`
@@ -104,7 +97,7 @@ pub fn plan_enable_lifecycle(instance: &Instance, targets: Vec<LifecycleTarget>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discover;
+    use crate::discover::{self, Flavour};
     use k8s_openapi::api::apps::v1::Deployment;
     use serde_json::json;
 
@@ -112,7 +105,7 @@ mod tests {
         let d: Deployment = serde_json::from_value(json!({
             "apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "prometheus-server", "namespace": "monitoring", "resourceVersion": "7",
-                         "labels": {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/component": "server", "app.kubernetes.io/instance": "prometheus"}},
+                         "labels": {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/component": "server", "app.kubernetes.io/instance": "prometheus", "helm.sh/chart": "prometheus-25.8.0"}},
             "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
                      "template": {"metadata": {"labels": {"app.kubernetes.io/name": "prometheus"}},
                                   "spec": {"containers": [

@@ -65,12 +65,10 @@ fn url_path(url: &str) -> String {
 
 fn enable_fix(s: &InstanceSnapshot) -> String {
     let cmd = s.prom_command("reload --enable-lifecycle");
-    match &s.instance.flavour {
-        Flavour::Chart { release, .. } => format!(
-            "{cmd}; and keep `web.enable-lifecycle` in the Helm values `server.extraFlags` of release {release} \
-             (Helm replaces lists, so setting extraFlags drops it), or the next `helm upgrade` turns it off again"
-        ),
-        _ => cmd,
+    // The same note reload prints (src/install/): the chart's own key, listing the flags already there.
+    match crate::install::flag_note(&s.instance, "web.enable-lifecycle") {
+        Some(note) => format!("{cmd}; {note}"),
+        None => cmd,
     }
 }
 
