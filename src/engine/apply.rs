@@ -182,7 +182,7 @@ pub async fn send(ctx: &Ctx, change: &Change) -> Result<Option<Value>> {
                 .map_err(Error::kube(format!("get {}", object.display())))?;
             let still_ours = now.as_ref().is_some_and(|p| {
                 p.metadata.uid.as_deref() == Some(uid.as_str())
-                    && crate::resize::gather::controller_of(p).as_ref() == Some(controller)
+                    && crate::model::controller_of(p).as_ref() == Some(controller)
             });
             if !still_ours {
                 ctx.printer.info(&format!(

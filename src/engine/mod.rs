@@ -139,7 +139,7 @@ pub enum Change {
 }
 
 // The owner a restarted pod must still have. Defined with resize's model today; E2's move puts it in `crate::model`.
-pub use crate::resize::model::PodController;
+pub use crate::model::PodController;
 
 impl Change {
     pub fn object(&self) -> &ObjectRef {
@@ -262,8 +262,7 @@ impl Step {
         pod: &k8s_openapi::api::core::v1::Pod,
         reason: impl Into<String>,
     ) -> Option<Step> {
-        let controller =
-            crate::resize::gather::controller_of(pod).filter(PodController::recreates)?;
+        let controller = crate::model::controller_of(pod).filter(PodController::recreates)?;
         Some(Step {
             reason: reason.into(),
             change: Change::RestartPod {

@@ -10,7 +10,7 @@ pub mod workload;
 pub use args::{all_args, bool_flag, flag_value, prometheus_container, route_prefix};
 pub use install::{Flavour, LabelGeneration, chart_flavour, helm_release};
 pub use volume::{ConfigSource, ConfigVolume, DataSource, DataVolume};
-pub use workload::{PodRef, WorkloadKind, WorkloadRef};
+pub use workload::{PodController, PodRef, WorkloadKind, WorkloadRef, controller_of};
 
 use serde::Serialize;
 

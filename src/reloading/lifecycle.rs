@@ -112,6 +112,39 @@ pub fn template_has_lifecycle(spec: Option<&PodSpec>, container: &str) -> bool {
         .is_some_and(|c| has_lifecycle_flag(&discover::all_args(c)))
 }
 
+/// The note after a Prometheus flag was added to a chart or plain install (reload `--enable-lifecycle`): where the
+/// flag must also be set, listing the flags already there (Helm replaces lists: a `--set` of one drops the rest).
+/// None for the operator, which renders its own flags from the resource. (Moved here from src/install/: it reads the
+/// Instance, and install sits below the model.)
+pub fn flag_note(instance: &crate::model::Instance, flag: &str) -> Option<String> {
+    use crate::install::{Change, Chart, Key, notes};
+    if matches!(instance.flavour, crate::model::Flavour::Operator { .. }) {
+        return None;
+    }
+    let origin = &instance.origin;
+    let value = match origin.chart().map(|c| &c.chart) {
+        Some(Chart::CommunityPrometheus) => {
+            Some(notes::extra_flags_with(&instance.args, flag).join(","))
+        }
+        Some(Chart::BitnamiPrometheus) => {
+            Some(notes::bitnami_extra_args_with(&instance.args, flag).join(","))
+        }
+        _ => None,
+    };
+    let object = format!(
+        "the {} container's args in {}",
+        instance.container, origin.object
+    );
+    let words = format!("--{flag}");
+    origin.note(&Change {
+        key: Key::Flags,
+        value: Some(value.as_deref().unwrap_or(&words)),
+        object: &object,
+        namespace: &instance.namespace,
+        statefulset: false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,9 +3,7 @@
 //! StatefulSet / `Prometheus` resource (permissions are reviewed by crate::access; a class the user may not read is
 //! recorded as unknown, not fatal).
 
-use super::model::{
-    Claim, ClaimPod, Install, PodController, Snapshot, StatefulSetRef, Usage, UsageSource,
-};
+use super::model::{Claim, ClaimPod, Install, Snapshot, StatefulSetRef, Usage, UsageSource};
 use crate::access;
 use crate::context::Ctx;
 use crate::discover::{self, DataSource, Flavour, Instance, WorkloadKind};
@@ -355,19 +353,7 @@ async fn claim_pod(ctx: &Ctx, instance: &Instance, pod: &Pod) -> ClaimPod {
     }
 }
 
-/// The pod's controlling owner (`ownerReferences[].controller: true`), as `Kind/name`: the object that recreates the
-/// pod when it is deleted, if any.
-pub fn controller_of(pod: &Pod) -> Option<PodController> {
-    pod.metadata
-        .owner_references
-        .as_ref()?
-        .iter()
-        .find(|o| o.controller == Some(true))
-        .map(|o| PodController {
-            kind: o.kind.clone(),
-            name: o.name.clone(),
-        })
-}
+pub use crate::model::controller_of;
 
 /// Usage of the claim as the pod sees it: the kubelet's stats summary first (works while the container is down),
 /// then `df` in the container.
