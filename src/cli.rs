@@ -86,11 +86,12 @@ pub struct GlobalArgs {
     /// Output format.
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
-    /// `--yes` given before the verb (`kubectl prom --yes reload`); each verb that changes something takes it itself
-    /// ([`ChangeArgs`]), so doctor's help does not offer it (issue 18 item 8).
+    // `--yes`/`--dry-run` given before the verb (`kubectl prom --yes reload`) still count; each verb that changes
+    // something takes them itself ([`ChangeArgs`]), so doctor's help does not offer them (issue 18 item 8).
+    /// Apply changes without asking for confirmation (reload, resize, fix-perms).
     #[arg(short = 'y', long, hide = true)]
     pub yes: bool,
-    /// `--dry-run` given before the verb.
+    /// Show the plan and send every change with dryRun=All (reload, resize, fix-perms).
     #[arg(long, hide = true)]
     pub dry_run: bool,
     /// Print only results and errors.
