@@ -924,6 +924,36 @@ fn enable_lifecycle_on_an_operator_install_waits_for_the_operator_to_roll_the_fl
             (settled && !args.iter().any(|a| a == "--web.enable-lifecycle")).then_some(())
         },
     );
+    // doctor: the lifecycle API is off on purpose here, not a missing flag (no PROM-101/102).
+    let doctor = prom(
+        &cluster,
+        &[
+            "doctor",
+            &format!("prometheus/{KPS}"),
+            "-n",
+            "monitoring",
+            "-o",
+            "json",
+        ],
+    );
+    let report = doctor.json();
+    let ids: Vec<&str> = report["instances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|i| i["findings"].as_array().into_iter().flatten())
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert!(
+        report["instances"]
+            .as_array()
+            .is_some_and(|i| !i.is_empty()),
+        "{doctor}"
+    );
+    assert!(
+        !ids.contains(&"PROM-101") && !ids.contains(&"PROM-102"),
+        "{ids:?}\n{doctor}"
+    );
     let run = prom(
         &cluster,
         &[
