@@ -44,8 +44,8 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -s o -l output -
 json\t'Stable, parseable JSON on stdout'"
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -s A -l all-namespaces -d 'Look in every namespace'
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
-complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -s y -l yes -d 'Apply changes without asking for confirmation (reload, resize, fix-perms)'
-complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l dry-run -d 'Show the plan and send every change with dryRun=All (reload, resize, fix-perms)'
+complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -s y -l yes -d 'Apply changes without asking for confirmation'
+complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -s q -l quiet -d 'Print only results and errors'
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -s v -l verbose -d 'More detail: API request counts, raw API errors (tokens are never printed)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_needs_command" -l no-color -d 'Never use colour (also: the NO_COLOR environment variable)'
