@@ -311,7 +311,13 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
         out.push(Finding::new(
             "PROM-206",
             s.target(),
-            vec![format!("no --storage.tsdb.retention.size in {} args", s.instance.container)],
+            vec![match flag_value(&s.instance.args, "storage.tsdb.retention.size") {
+                Some(v) => format!(
+                    "--storage.tsdb.retention.size={v} in {} args: 0 means no size limit",
+                    s.instance.container
+                ),
+                None => format!("no --storage.tsdb.retention.size in {} args", s.instance.container),
+            }],
             "Only time-based retention is set, so nothing stops the TSDB from filling the volume when ingestion grows; \
              Prometheus's storage docs suggest at most 80-85% of the volume.",
             how,
