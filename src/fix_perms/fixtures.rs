@@ -102,6 +102,7 @@ pub fn handmade_chmod() -> PermsSnapshot {
     };
     PermsSnapshot {
         namespace: "monitoring".into(),
+        origin: Default::default(),
         install: Install::Plain,
         workload: WorkloadRef {
             kind: WorkloadKind::Deployment,
@@ -196,6 +197,7 @@ pub fn kps_permission_denied() -> PermsSnapshot {
     let chown: Container = serde_json::from_value(init_chown).expect("valid container");
     PermsSnapshot {
         namespace: "monitoring".into(),
+        origin: Default::default(),
         install: Install::Operator {
             prometheus: "kps-prometheus".into(),
             helm_release: Some("kps".into()),

@@ -140,6 +140,7 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
     Ok(PermsSnapshot {
         namespace: ns.to_string(),
         install,
+        origin: instance.origin.clone(),
         workload: WorkloadRef {
             kind,
             name: workload.name.clone(),

@@ -107,6 +107,9 @@ impl VolumeRoot {
 pub struct PermsSnapshot {
     pub namespace: String,
     pub install: Install,
+    /// Which chart rendered it and where its desired state lives (`src/install/`): the values keys of the note.
+    #[serde(skip)]
+    pub origin: crate::install::Origin,
     pub workload: WorkloadRef,
     /// Set for the operator flavour.
     pub prometheus_resource: Option<PrometheusResource>,
