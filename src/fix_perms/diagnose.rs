@@ -551,12 +551,26 @@ fn csi_policy(
 /// Init containers whose command mentions chmod or chown and that mount the data volume (or, when the data volume
 /// is unknown, any volume).
 fn chmod_init_containers(spec: &PodSpec, data: Option<&DataVolume>) -> Vec<InitStep> {
+    permission_init_containers(spec, data.map(|d| d.volume.as_str()))
+}
+
+/// The one rule doctor (PROM-403) and fix-perms share for a permission-fixing init container (issue 18 item 4): its
+/// command runs `chmod` or `chown`, and it mounts the data volume, or a volume the pod does not have (a misnamed
+/// mount of the data volume, which also keeps the pod from being created), or — when the data volume is unknown —
+/// any volume. Whatever doctor flags, fix-perms removes.
+pub fn permission_init_containers(spec: &PodSpec, data_volume: Option<&str>) -> Vec<InitStep> {
+    let volumes: Vec<&str> = spec
+        .volumes
+        .iter()
+        .flatten()
+        .map(|v| v.name.as_str())
+        .collect();
     spec.init_containers
         .iter()
         .flatten()
         .filter(|c| {
-            let mounts_data = c.volume_mounts.iter().flatten().any(|m| match data {
-                Some(d) => m.name == d.volume,
+            let mounts_data = c.volume_mounts.iter().flatten().any(|m| match data_volume {
+                Some(d) => m.name == d || !volumes.contains(&m.name.as_str()),
                 None => true,
             });
             let command = argv_text(c);

@@ -433,6 +433,20 @@ mod tests {
     }
 
     #[test]
+    fn a_retention_size_of_zero_is_no_limit() {
+        // Bitnami's chart renders `--storage.tsdb.retention.size=0` by default (issue 18 item 8).
+        for zero in ["0", "0B", "0GB", ""] {
+            let yaml = with_item_after(
+                CHART,
+                "--storage.tsdb.retention.time=15d",
+                &format!("--storage.tsdb.retention.size={zero}"),
+            );
+            let f = check(&instance(&yaml, &[]));
+            assert_eq!(ids(&f), ["PROM-206"], "{zero}: {f:?}");
+        }
+    }
+
+    #[test]
     fn a_retention_size_below_the_usage_says_it_deletes_history() {
         // 8Gi volume → 6GB suggested; 7Gi used is more: the fix must say blocks would be deleted.
         let mut s = instance(CHART, &[]);
