@@ -506,7 +506,7 @@ async fn filesystem_after(
     let limit = limit
         .unwrap_or(Duration::from_secs(60))
         .min(Duration::from_secs(60));
-    let start = Instant::now();
+    let ticker = crate::engine::wait::Ticker::new(Some(limit), Duration::from_millis(500));
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
     let mut last = None;
     loop {
@@ -537,10 +537,10 @@ async fn filesystem_after(
                 return last;
             }
         }
-        if start.elapsed() >= limit {
+        if ticker.expired() {
             return last;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        ticker.tick().await;
     }
 }
 
@@ -634,30 +634,11 @@ async fn wait_statefulsets_back(
         let Step::OrphanDeleteStatefulSet(sts) = step else {
             continue;
         };
-        let start = Instant::now();
-        loop {
-            match api.get_opt(&sts.name).await {
-                Ok(Some(found)) if found.metadata.uid.as_deref() != Some(sts.uid.as_str()) => {
-                    apply::progress(
-                        ctx,
-                        &format!("statefulset/{}: recreated by the operator", sts.name),
-                    );
-                    break;
-                }
-                Ok(_) => {}
-                Err(e) => return Err(Error::kube(format!("get statefulset {}", sts.name))(e)),
-            }
-            if start.elapsed() >= limit {
-                return Err(Error::Verify {
-                    message: format!(
-                        "the operator did not recreate statefulset/{} within --timeout (the Prometheus resource is unpaused; its pods keep running)",
-                        sts.name
-                    ),
-                    hint: Some("check the operator's logs; it recreates the StatefulSet on its next reconcile".into()),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        crate::engine::wait::recreated(&api, &sts.name, &sts.uid, limit).await?;
+        apply::progress(
+            ctx,
+            &format!("statefulset/{}: recreated by the operator", sts.name),
+        );
     }
     Ok(())
 }

@@ -170,36 +170,88 @@ impl Step {
         }
     }
 
-    /// What the user must be allowed to do for this step.
-    pub fn access(&self, namespace: &str) -> AccessRequest {
-        let ns = Some(namespace);
+    /// The step as the engine's change, sent by the one send path (`crate::engine::send`) and the source of its
+    /// permissions (`crate::access::requests_for_changes`). Where a precondition is left out, it is on purpose: the
+    /// unpause must apply whatever changed meanwhile (a resource left paused is worse than a concurrent edit kept),
+    /// and the StatefulSet's orphan delete holds it by uid alone (its status moves its resourceVersion all the time).
+    pub fn change(&self, namespace: &str) -> crate::engine::Change {
+        use crate::engine::{Change, ObjectRef};
+        let body = || self.merge_patch().unwrap_or_default();
         match self {
-            Step::AllowExpansion { class, .. } => AccessRequest::new(
-                "patch",
-                "storage.k8s.io",
-                "storageclasses",
-                None,
-                Some(class),
-            ),
-            Step::PausePrometheus { name, .. } | Step::UnpausePrometheus { name } => {
-                AccessRequest::new(
-                    "patch",
-                    "monitoring.coreos.com",
-                    "prometheuses",
-                    ns,
-                    Some(name),
-                )
-            }
-            Step::PatchClaim { name, .. } => {
-                AccessRequest::new("patch", "", "persistentvolumeclaims", ns, Some(name))
-            }
-            Step::OrphanDeleteStatefulSet(sts) => {
-                AccessRequest::new("delete", "apps", "statefulsets", ns, Some(&sts.name))
-            }
-            Step::RecreateStatefulSet { .. } => {
-                AccessRequest::new("create", "apps", "statefulsets", ns, None)
-            }
+            Step::AllowExpansion {
+                class,
+                resource_version,
+            } => Change::Patch {
+                object: ObjectRef {
+                    group: "storage.k8s.io".into(),
+                    version: "v1".into(),
+                    kind: "StorageClass".into(),
+                    plural: "storageclasses".into(),
+                    namespace: None,
+                    name: class.clone(),
+                },
+                resource_version: Some(resource_version.clone()),
+                patch: body(),
+                before: serde_json::Value::Null,
+                after: serde_json::Value::Null,
+            },
+            Step::PausePrometheus {
+                name,
+                resource_version,
+                ..
+            } => Change::Patch {
+                object: ObjectRef::prometheus(namespace, name),
+                resource_version: Some(resource_version.clone()),
+                patch: body(),
+                before: serde_json::Value::Null,
+                after: serde_json::Value::Null,
+            },
+            Step::UnpausePrometheus { name } => Change::Patch {
+                object: ObjectRef::prometheus(namespace, name),
+                resource_version: None,
+                patch: body(),
+                before: serde_json::Value::Null,
+                after: serde_json::Value::Null,
+            },
+            Step::PatchClaim {
+                name,
+                resource_version,
+                ..
+            } => Change::Patch {
+                object: ObjectRef {
+                    group: String::new(),
+                    version: "v1".into(),
+                    kind: "PersistentVolumeClaim".into(),
+                    plural: "persistentvolumeclaims".into(),
+                    namespace: Some(namespace.into()),
+                    name: name.clone(),
+                },
+                resource_version: Some(resource_version.clone()),
+                patch: body(),
+                before: serde_json::Value::Null,
+                after: serde_json::Value::Null,
+            },
+            Step::OrphanDeleteStatefulSet(sts) => Change::DeleteOrphan {
+                object: statefulset_ref(namespace, &sts.name),
+                uid: sts.uid.clone(),
+                resource_version: String::new(),
+            },
+            Step::RecreateStatefulSet { name, object, .. } => Change::Create {
+                object: statefulset_ref(namespace, name),
+                body: serde_json::to_value(object.as_ref()).unwrap_or_default(),
+            },
         }
+    }
+}
+
+fn statefulset_ref(namespace: &str, name: &str) -> crate::engine::ObjectRef {
+    crate::engine::ObjectRef {
+        group: "apps".into(),
+        version: "v1".into(),
+        kind: "StatefulSet".into(),
+        plural: "statefulsets".into(),
+        namespace: Some(namespace.into()),
+        name: name.into(),
     }
 }
 
@@ -314,10 +366,12 @@ impl ResizePlan {
                     Some(&c.storage_class),
                 )
             });
-        let changes = self
+        let changes: Vec<crate::engine::Change> = self
             .steps
             .iter()
-            .map(|(_, step)| step.access(&self.namespace));
+            .map(|(_, step)| step.change(&self.namespace))
+            .collect();
+        let changes = crate::access::requests_for_changes(&changes);
         let mut out: Vec<AccessRequest> = Vec::new();
         for access in class_reads.chain(changes) {
             if !out.contains(&access) {
@@ -379,6 +433,58 @@ fn flavour(snapshot: &Snapshot) -> &'static str {
     }
 }
 
+/// The step a target is rounded up to, and why, as the plan says it.
+struct Rounding {
+    step: i128,
+    why: String,
+}
+
+/// Provisioners that allocate whole GiB whatever size is asked (the capacity then exceeds the request, and the next
+/// relative resize starts from a size nobody asked for): the AWS EBS CSI driver rounds every size up to whole GiB
+/// (aws-ebs-csi-driver pkg/util/util.go `RoundUpBytes`), the GCE PD driver too (gcp-compute-persistent-disk-csi-driver
+/// pkg/common/utils.go `BytesToGbRoundUp`); the in-tree names are the same disks.
+const WHOLE_GI_PROVISIONERS: [&str; 4] = [
+    "ebs.csi.aws.com",
+    "kubernetes.io/aws-ebs",
+    "pd.csi.storage.gke.io",
+    "kubernetes.io/gce-pd",
+];
+
+/// How the target is rounded (issue 18 item 7). A class whose provisioner allocates in a known unit gets that unit,
+/// whatever the flag: asking for the size the volume will have keeps request and capacity equal. Otherwise only a
+/// relative `--increase` is rounded, to a step relative to the size: whole Mi under 1Gi (64Mi + 10% is 71Mi, not
+/// 1Gi), whole Gi from 1Gi up (1124Gi + 15% is 1293Gi, not 1292.6Gi) — at most 1/1024 of the size above it, and a
+/// size a person would type. `--size` and `--add` are exact and only rounded to whole bytes.
+fn rounding_for(snapshot: &Snapshot, request: &SizeRequest, exact: Quantity) -> Option<Rounding> {
+    let class_unit = snapshot.claims.iter().find_map(|claim| {
+        let name = claim.pvc.spec.as_ref()?.storage_class_name.as_deref()?;
+        let class = snapshot.classes.get(name)?;
+        WHOLE_GI_PROVISIONERS
+            .contains(&class.provisioner.as_str())
+            .then(|| Rounding {
+                step: crate::quantity::GI,
+                why: format!(
+                    "whole Gi: StorageClass {name}'s provisioner {} allocates whole GiB",
+                    class.provisioner
+                ),
+            })
+    });
+    if class_unit.is_some() {
+        return class_unit;
+    }
+    match request {
+        SizeRequest::Increase(_) if exact.bytes() < crate::quantity::GI => Some(Rounding {
+            step: crate::quantity::MI,
+            why: "whole Mi: a relative size under 1Gi is rounded to whole Mi".into(),
+        }),
+        SizeRequest::Increase(_) => Some(Rounding {
+            step: crate::quantity::GI,
+            why: "whole Gi: a relative size from 1Gi up is rounded to whole Gi".into(),
+        }),
+        _ => None,
+    }
+}
+
 /// Pre-flight and plan. Refuses (usage error, nothing sent) on: no claims, an unbound claim, a size that is not
 /// larger than every claim's capacity, a class that cannot expand without `allow_expansion`, a statically
 /// provisioned claim, and an operator resource someone already paused.
@@ -422,8 +528,26 @@ pub fn plan(
     };
     let exact = request.target(largest)?;
     // A volume holds whole bytes: a fractional target is rounded up (never printed as milli- or nano-bytes) and the
-    // plan says so below (issue 15).
-    let target = exact.whole_bytes();
+    // plan says so below (issue 15). Then to the step the size fits (issue 18 item 7), said in the plan too.
+    let rounding = rounding_for(snapshot, request, exact);
+    let target = match &rounding {
+        Some(r) => exact
+            .whole_bytes()
+            .round_up_to(r.step)
+            .filter(Quantity::fits_a_volume)
+            .ok_or_else(|| {
+                Error::usage(
+                    format!(
+                        "{} gives {}, which rounded up to {} is more than any volume can be",
+                        request.flag(),
+                        exact.size_text(),
+                        r.why
+                    ),
+                    None,
+                )
+            })?,
+        None => exact.whole_bytes(),
+    };
 
     // Never shrink: refused before any request is sent. A claim whose request already is the target (an earlier run
     // was interrupted or failed half-way) needs no patch, only following; one already grown to it is done. "Resize"
@@ -449,7 +573,14 @@ pub fn plan(
     let mut steps: Vec<(Phase, Step)> = Vec::new();
     let mut warnings = Vec::new();
     let mut notes = Vec::new();
-    if !exact.is_whole_bytes() {
+    if let Some(r) = rounding.as_ref().filter(|_| target != exact) {
+        notes.push(format!(
+            "{} of {largest} gives {}: rounded up to {target} ({})",
+            request.flag(),
+            exact.size_text(),
+            r.why
+        ));
+    } else if !exact.is_whole_bytes() {
         notes.push(format!(
             "{} gives {} bytes, not a whole number: rounded up to {target} (a volume holds whole bytes)",
             request.flag(),
@@ -1002,23 +1133,8 @@ pub fn table(headers: &[&str], rows: &[[String; 6]]) -> String {
     out
 }
 
-/// Bytes in binary units with one decimal, as `df -h` prints them: `1.2Gi`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
-    if bytes < 1024 {
-        return format!("{bytes}B");
-    }
-    let mut value = bytes as f64;
-    let mut unit = "";
-    for u in UNITS {
-        if value < 1024.0 {
-            break;
-        }
-        value /= 1024.0;
-        unit = u;
-    }
-    format!("{value:.1}{unit}")
-}
+/// Moved to src/quantity.rs (byte formatting belongs with the quantities; doctor's checks use it too).
+pub use crate::quantity::human_bytes;
 
 #[cfg(test)]
 mod tests {
@@ -1385,6 +1501,53 @@ mod tests {
         )
         .unwrap();
         assert_eq!(plan.target.to_string(), "12Gi");
+    }
+
+    #[test]
+    fn increase_rounds_to_whole_mi_under_1gi_and_to_the_class_unit_when_it_has_one() {
+        let increase = |p: &str| SizeRequest::Increase(Percent::parse(p).unwrap());
+        let small = |provisioner: &str| {
+            snapshot(
+                Install::Deployment { name: "p".into() },
+                vec![claim(pvc("p", "std", "64Mi", "64Mi"))],
+                vec![class("std", provisioner, Some(true))],
+            )
+        };
+        // 64Mi + 50% is 96Mi exactly: no rounding, no note (it was 1Gi).
+        let plan_ = plan(&small("x"), &increase("50%"), false).unwrap();
+        assert_eq!(plan_.target.to_string(), "96Mi");
+        assert!(
+            plan_.notes.iter().all(|n| !n.contains("rounded")),
+            "{:?}",
+            plan_.notes
+        );
+        // 64Mi + 10% is 70.4Mi: whole Mi, said in the plan.
+        let plan_ = plan(&small("x"), &increase("10%"), false).unwrap();
+        assert_eq!(plan_.target.to_string(), "71Mi");
+        assert!(
+            plan_
+                .notes
+                .iter()
+                .any(|n| n.contains("rounded up to 71Mi (whole Mi")),
+            "{:?}",
+            plan_.notes
+        );
+        // On EBS the volume is whole GiB anyway: the request says so, for every flag.
+        let plan_ = plan(&small("ebs.csi.aws.com"), &increase("10%"), false).unwrap();
+        assert_eq!(plan_.target.to_string(), "1Gi");
+        assert!(
+            plan_
+                .notes
+                .iter()
+                .any(|n| n.contains("provisioner ebs.csi.aws.com allocates whole GiB")),
+            "{:?}",
+            plan_.notes
+        );
+        let plan_ = plan(&small("ebs.csi.aws.com"), &add("100Mi"), false).unwrap();
+        assert_eq!(plan_.target.to_string(), "1Gi");
+        // --size and --add are exact on a class without a unit.
+        let plan_ = plan(&small("x"), &add("1Mi"), false).unwrap();
+        assert_eq!(plan_.target.to_string(), "65Mi");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::discover::{Flavour, flag_value};
 use crate::doctor::catalog::Finding;
 use crate::doctor::snapshot::{InstanceSnapshot, VolumeUsage};
 use crate::logscan::Kind;
-use crate::resize::plan::human_bytes;
+use crate::quantity::human_bytes;
 
 /// Prometheus's storage docs: "1-2 bytes per sample"; we plan with the pessimistic end.
 const BYTES_PER_SAMPLE: f64 = 2.0;
