@@ -471,3 +471,91 @@ fn kubectl_applied_manifests_and_empty_dir_data() {
         "{refused}"
     );
 }
+
+/// Issue 18 item 4: doctor and fix-perms agree on permission init containers. Incident 5a's kube-prometheus-stack
+/// resource adds a `chown` init container mounting `prometheus-db`, a volume the pod does not have, so no pod can be
+/// created. doctor flags it (PROM-403) and fix-perms removes it through the same rule, after which the operator's
+/// pods are created and Ready and doctor flags neither PROM-403 nor PROM-502. (fix-perms ignored it before: its rule
+/// only counted init containers mounting the data volume by name.)
+#[test]
+fn fix_perms_removes_every_init_container_doctor_flags() {
+    let Some(cluster) = start("kps-missing-volume") else {
+        return;
+    };
+    let cr = "kps-kube-prometheus-stack-prometheus";
+    let before = prom(&cluster, &["doctor", "-n", "monitoring", "-o", "json"]);
+    let report = before.json();
+    let flagged = finding(&report, "PROM-403").unwrap_or_else(|| panic!("PROM-403: {before}"));
+    assert!(
+        flagged["evidence"][0]
+            .as_str()
+            .unwrap()
+            .contains("initContainer chown-data"),
+        "{before}"
+    );
+
+    let run = prom(
+        &cluster,
+        &[
+            "fix-perms",
+            &format!("prometheus/{cr}"),
+            "-n",
+            "monitoring",
+            "--yes",
+            "-o",
+            "json",
+            "--timeout",
+            "3m",
+        ],
+    );
+    let fixed = run.json();
+    let removed: Vec<String> = fixed["plan"]["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["kind"] == "removeInitContainers")
+        .flat_map(|c| c["edit"]["names"].as_array().cloned().unwrap_or_default())
+        .filter_map(|n| n.as_str().map(str::to_string))
+        .collect();
+    assert!(
+        run.stdout.contains("chown-data") && fixed["outcome"]["status"] != "noop",
+        "fix-perms plans the removal of the init container doctor flagged: {run}"
+    );
+    let resource = kubectl_json(&cluster, &["get", "prometheus", cr, "-n", "monitoring"]);
+    let left: Vec<&str> = resource["spec"]["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert!(
+        !left.contains(&"chown-data"),
+        "still there: {left:?} ({removed:?})\n{run}"
+    );
+    assert_eq!(run.code, 0, "{run}");
+    wait_until(
+        "the operator's pods Ready",
+        Duration::from_secs(120),
+        || {
+            let pods = kubectl_json(
+                &cluster,
+                &[
+                    "get",
+                    "pods",
+                    "-n",
+                    "monitoring",
+                    "-l",
+                    &format!("operator.prometheus.io/name={cr}"),
+                ],
+            );
+            let pods = items(&pods);
+            (!pods.is_empty() && pods.iter().all(pod_ready)).then_some(())
+        },
+    );
+    let after = prom(&cluster, &["doctor", "-n", "monitoring", "-o", "json"]);
+    let report = after.json();
+    assert!(
+        finding(&report, "PROM-403").is_none() && finding(&report, "PROM-502").is_none(),
+        "{after}"
+    );
+}
