@@ -559,3 +559,62 @@ fn fix_perms_removes_every_init_container_doctor_flags() {
         "{after}"
     );
 }
+
+/// Issue 18 item 5: a healthy install is left alone. Prometheus writes its data on the community chart's default
+/// install and on kube-prometheus-stack's: fix-perms says "nothing to change" and plans no rolling restart for
+/// optional fields (`fsGroupChangePolicy`, `runAsGroup`) — downtime on a chart with the Recreate strategy.
+#[test]
+fn fix_perms_leaves_a_healthy_install_alone() {
+    for (scenario, prefix, kinds) in [
+        ("chart-healthy", "prometheus-server-", "deploy,sts"),
+        (
+            "kps-healthy",
+            "prometheus-kps-",
+            "deploy,sts,prometheuses.monitoring.coreos.com",
+        ),
+    ] {
+        let Some(cluster) = start(scenario) else {
+            return;
+        };
+        wait_ready(&cluster, prefix);
+        let before = kubectl_json(&cluster, &["get", kinds, "-n", "monitoring"]);
+        let run = prom(
+            &cluster,
+            &["fix-perms", "-n", "monitoring", "--yes", "-o", "json"],
+        );
+        assert_eq!(run.code, 0, "{scenario}: {run}");
+        let report = run.json();
+        assert_eq!(
+            report["plan"]["changes"],
+            json!([]),
+            "{scenario}: nothing to change on a healthy install: {run}"
+        );
+        assert_eq!(report["outcome"]["status"], "noop", "{scenario}: {run}");
+        let notes = report["plan"]["notes"].to_string();
+        assert!(notes.contains("nothing to change"), "{scenario}: {run}");
+        if scenario == "chart-healthy" {
+            // The chart sets no fsGroupChangePolicy: named as advice, not applied.
+            assert!(
+                notes.contains("optional hardening") && notes.contains("fsGroupChangePolicy"),
+                "{scenario}: {run}"
+            );
+        }
+        let after = kubectl_json(&cluster, &["get", kinds, "-n", "monitoring"]);
+        let versions = |list: &Value| -> Vec<String> {
+            items(list)
+                .iter()
+                .map(|o| {
+                    o["metadata"]["resourceVersion"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .collect()
+        };
+        assert_eq!(
+            versions(&before),
+            versions(&after),
+            "{scenario}: nothing was patched"
+        );
+    }
+}

@@ -124,6 +124,20 @@ impl Diagnosis {
     /// write (log evidence, owner/mode, or a chmod initContainer that would otherwise be the only thing keeping it
     /// writable).
     pub fn needs_chown(&self) -> bool {
+        self.needs_chown_inner()
+    }
+
+    /// Prometheus can write its data as it is (issue 18 item 5): no `permission denied` in its log, no chmod/chown
+    /// init container propping it up, and the data directory writable by its user where that could be read (else
+    /// its pods Ready). Then fix-perms changes nothing; optional hardening is advice only.
+    pub fn writes_fine(&self) -> bool {
+        self.evidence.is_empty()
+            && self.chmod_init_containers.is_empty()
+            && self.root_writable != Some(false)
+            && (self.root_writable == Some(true) || self.pods_ready)
+    }
+
+    fn needs_chown_inner(&self) -> bool {
         let fs_group_applies = self
             .data_volume
             .as_ref()

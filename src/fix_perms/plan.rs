@@ -386,7 +386,16 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
     ));
 
     let delta = security_delta(&before, &after);
-    if !delta.is_empty() {
+    // A working install is left alone (issue 18 item 5): a rolling restart — downtime under the Recreate strategy —
+    // for fields it does not need is advice, never a change made by default.
+    if !delta.is_empty() && d.writes_fine() {
+        let fields: Vec<String> = delta.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        notes.push(format!(
+            "Prometheus writes its data as it is, so nothing is changed; optional hardening you may add yourself (it restarts the pods): securityContext {}",
+            fields.join(", ")
+        ));
+    }
+    if !delta.is_empty() && !d.writes_fine() {
         let reason = format!(
             "run Prometheus as {}:{} and let the kubelet give the volume group {} (fsGroupChangePolicy {} skips the \
              recursive walk when the volume root already matches)",
@@ -518,8 +527,10 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
         );
     }
 
-    if changes.is_empty() {
+    if changes.is_empty() && delta.is_empty() {
         notes.push("nothing to change: the securityContext is complete and no chmod/chown init container is left".into());
+    } else if changes.is_empty() {
+        notes.push("nothing to change: Prometheus can write its data directory".into());
     }
     let values = if changes.is_empty() {
         None
