@@ -338,6 +338,49 @@ fn kube_prometheus_stack_changes_go_through_its_values_or_git() {
         !argo.stderr.contains("helm upgrade"),
         "Argo CD renders the chart, not helm upgrade: {argo}"
     );
+    // Reconciled by Flux's helm-controller instead (its labels on what it installs): the HelmRelease's values in Git.
+    kubectl(
+        &cluster,
+        &[
+            "annotate",
+            "prometheus",
+            cr,
+            "-n",
+            "monitoring",
+            "argocd.argoproj.io/tracking-id-",
+        ],
+    );
+    kubectl(
+        &cluster,
+        &[
+            "label",
+            "prometheus",
+            cr,
+            "-n",
+            "monitoring",
+            "helm.toolkit.fluxcd.io/name=kps",
+            "helm.toolkit.fluxcd.io/namespace=flux-system",
+        ],
+    );
+    let flux = prom(
+        &cluster,
+        &[
+            "resize",
+            &target,
+            "-n",
+            "monitoring",
+            size,
+            "64Gi",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(flux.code, 0, "{flux}");
+    assert!(
+        flux.stderr.contains("in Git for Flux HelmRelease flux-system/kps")
+            && flux.stderr.contains("prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage: 64Gi")
+            && !flux.stderr.contains("helm upgrade"),
+        "{flux}"
+    );
     let live = kubectl_json(&cluster, &["get", "prometheus", cr, "-n", "monitoring"]);
     assert_ne!(
         live["spec"]["storage"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"],
