@@ -661,3 +661,40 @@ fn fix_perms_leaves_a_healthy_install_alone() {
         );
     }
 }
+
+/// Issue 18 item 8: the community chart in StatefulSet mode. Its claim template cannot change through Helm, so the
+/// note quotes the error the next `helm upgrade` gets with the old size — the API server's `spec: Forbidden: updates
+/// to statefulset spec for fields other than …` — not the claim's `field can not be less than status.capacity`.
+#[test]
+fn chart_statefulset_note_quotes_the_statefulset_error() {
+    let Some(cluster) = start("chart-sts") else {
+        return;
+    };
+    wait_ready(&cluster, "prometheus-server-");
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            "sts/prometheus-server",
+            "-n",
+            "monitoring",
+            "--size",
+            "10Gi",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stderr.contains(
+            "`server.persistentVolume.size: 10Gi` in the values of Helm release prometheus"
+        ) && run
+            .stderr
+            .contains("spec: Forbidden: updates to statefulset spec for fields other than"),
+        "{run}"
+    );
+    assert!(
+        !run.stderr
+            .contains("field can not be less than status.capacity"),
+        "not the claim's error: {run}"
+    );
+}
