@@ -69,6 +69,10 @@ pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
             });
         }
     }
+    // The Helm release record, where the user may read it: which chart and version (src/install/, issue 18).
+    let mut origins: Vec<&mut crate::install::Origin> =
+        instances.iter_mut().map(|i| &mut i.origin).collect();
+    crate::install::read_release_records(client, &mut origins).await;
     let mut objects = Objects {
         inventory,
         ..Default::default()

@@ -311,7 +311,13 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
         out.push(Finding::new(
             "PROM-206",
             s.target(),
-            vec![format!("no --storage.tsdb.retention.size in {} args", s.instance.container)],
+            vec![match flag_value(&s.instance.args, "storage.tsdb.retention.size") {
+                Some(v) => format!(
+                    "--storage.tsdb.retention.size={v} in {} args: 0 means no size limit",
+                    s.instance.container
+                ),
+                None => format!("no --storage.tsdb.retention.size in {} args", s.instance.container),
+            }],
             "Only time-based retention is set, so nothing stops the TSDB from filling the volume when ingestion grows; \
              Prometheus's storage docs suggest at most 80-85% of the volume.",
             how,
@@ -425,6 +431,20 @@ mod tests {
         let small = HANDMADE.replace("storage: 20Gi", "storage: 32Mi");
         let f = check(&instance(&small, &[]));
         assert!(f.iter().any(|f| f.id == "PROM-206" && f.fix.contains("--storage.tsdb.retention.size=26MB")), "{f:?}");
+    }
+
+    #[test]
+    fn a_retention_size_of_zero_is_no_limit() {
+        // Bitnami's chart renders `--storage.tsdb.retention.size=0` by default (issue 18 item 8).
+        for zero in ["0", "0B", "0GB", ""] {
+            let yaml = with_item_after(
+                CHART,
+                "--storage.tsdb.retention.time=15d",
+                &format!("--storage.tsdb.retention.size={zero}"),
+            );
+            let f = check(&instance(&yaml, &[]));
+            assert_eq!(ids(&f), ["PROM-206"], "{zero}: {f:?}");
+        }
     }
 
     #[test]
