@@ -77,6 +77,15 @@ impl Cluster {
     /// controller-manager and scheduler built by `tools/world/build.sh`, kube-sim as the node. Unavailable (tests
     /// skip) when those binaries are not built.
     pub fn start_real() -> Result<Cluster, StartError> {
+        Self::start_real_with(None)
+    }
+
+    /// `start_real` with a scenario applied through the real API server (`node::scenario`).
+    pub fn start_real_scenario(name: &str) -> Result<Cluster, StartError> {
+        Self::start_real_with(Some(name))
+    }
+
+    fn start_real_with(scenario: Option<&str>) -> Result<Cluster, StartError> {
         let bin = binary()?;
         let dir = std::env::temp_dir().join(format!(
             "kube-sim-real-{}-{}",
@@ -86,6 +95,9 @@ impl Cluster {
         let mut cmd = Command::new(bin);
         cmd.args(["up", "--control-plane", "real", "--dir"])
             .arg(&dir);
+        if let Some(s) = scenario {
+            cmd.args(["--scenario", s]);
+        }
         Self::launch(cmd, dir)
     }
 
@@ -155,6 +167,10 @@ impl Cluster {
     /// `KUBE_SIM_REQUIRE=1`, where that is a failure.
     pub fn start_real_or_skip() -> Option<Cluster> {
         Self::or_skip(Cluster::start_real())
+    }
+
+    pub fn start_real_scenario_or_skip(name: &str) -> Option<Cluster> {
+        Self::or_skip(Cluster::start_real_scenario(name))
     }
 
     fn or_skip(started: Result<Cluster, StartError>) -> Option<Cluster> {

@@ -72,7 +72,8 @@ const RETRY: Duration = Duration::from_secs(10);
 pub fn install_objects() -> Vec<(&'static str, Value)> {
     let driver = |name: &str| {
         json!({"apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver", "metadata": {"name": name},
-               "spec": {"attachRequired": false, "podInfoOnMount": false, "volumeLifecycleModes": ["Persistent"]}})
+               "spec": {"attachRequired": false, "podInfoOnMount": false, "fsGroupPolicy": "File",
+                        "volumeLifecycleModes": ["Persistent"]}})
     };
     let class = |name: &str, provisioner: &str, expand: bool, params: Value, default: bool| {
         let mut c = json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
@@ -426,6 +427,8 @@ pub async fn controller(client: ApiClient) {
     let mut events = super::EventCache::new();
     // Claims whose last controller expansion failed, and when it may be retried.
     let mut backoff: BTreeMap<String, Instant> = BTreeMap::new();
+    // Claims the offline driver refused while in use.
+    let mut in_use_errors: BTreeSet<String> = BTreeSet::new();
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let (Some(pvcs), Some(pvs), Some(classes)) = (
@@ -456,11 +459,25 @@ pub async fn controller(client: ApiClient) {
             };
             if let Some(ResizeStep::Expand { new_size, mark }) = resize_step(pvc, pv, DRIVER) {
                 let key = format!("{}/{}", ns_of(pvc), name_of(pvc));
-                if backoff.get(&key).is_some_and(|t| Instant::now() < *t) {
+                // A claim refused while in use is retried as soon as no pod uses it (the resizer's pod informer
+                // requeues it on the pod's deletion); others wait out their backoff.
+                let waiting = backoff.get(&key).is_some_and(|t| Instant::now() < *t);
+                let freed =
+                    waiting && in_use_errors.contains(&key) && !claim_in_use(&client, pvc).await;
+                if waiting && !freed {
                     continue;
                 }
-                let failed =
-                    expand_one(&client, &mut events, pvc, pv, &class, new_size, mark).await;
+                let failed = expand_one(
+                    &client,
+                    &mut events,
+                    &mut in_use_errors,
+                    pvc,
+                    pv,
+                    &class,
+                    new_size,
+                    mark,
+                )
+                .await;
                 if failed {
                     backoff.insert(key, Instant::now() + RETRY);
                 } else {
@@ -555,9 +572,11 @@ async fn provision_one(
 }
 
 /// One pass of the resizer for a claim; true when the expansion failed (retry later).
+#[allow(clippy::too_many_arguments)]
 async fn expand_one(
     client: &ApiClient,
     events: &mut super::EventCache,
+    in_use_errors: &mut BTreeSet<String>,
     pvc: &Value,
     pv: &Value,
     class: &Value,
@@ -604,21 +623,21 @@ async fn expand_one(
             }
         }
     }
-    // The offline-only driver refuses an in-use volume (FailedPrecondition); the resizer then says so itself until
-    // no pod uses the claim (expand_and_recover.go usedPVCs).
+    // The offline-only driver refuses an in-use volume (FailedPrecondition, a final error); after that the resizer
+    // says so itself, without calling the driver, until no pod uses the claim (expand_and_recover.go usedPVCs).
     let mode = class["parameters"][EXPANSION_PARAM]
         .as_str()
         .unwrap_or("online");
-    if mode == "offline" && claim_in_use(client, &pvc).await {
+    let key = format!("{}/{}", ns_of(&pvc), name_of(&pvc));
+    let in_use = mode == "offline" && claim_in_use(client, &pvc).await;
+    if in_use && in_use_errors.contains(&key) {
         event(
             client,
             events,
             &pvc,
             "VolumeResizeFailed",
             &format!(
-                "Unable to expand {}/{} because CSI driver {DRIVER} only supports offline expansion and volume is currently in-use",
-                ns_of(&pvc),
-                name_of(&pvc)
+                "Unable to expand {key} because CSI driver {DRIVER} only supports offline expansion and volume is currently in-use"
             ),
             "Warning",
             &component,
@@ -636,14 +655,29 @@ async fn expand_one(
         &component,
     )
     .await;
-    if mode == "fail" {
-        let err = class["parameters"][EXPANSION_ERROR_PARAM]
-            .as_str()
-            .map(String::from)
-            .unwrap_or_else(|| {
-                format!("rpc error: code = Internal desc = could not resize volume \"{pv_name}\"")
-            });
-        // An Internal error is final (util.IsFinalError): the claim gets ControllerResizeError.
+    let failure = if mode == "fail" {
+        Some(
+            class["parameters"][EXPANSION_ERROR_PARAM]
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| {
+                    format!(
+                        "rpc error: code = Internal desc = could not resize volume \"{pv_name}\""
+                    )
+                }),
+        )
+    } else if in_use {
+        in_use_errors.insert(key);
+        Some(format!(
+            "rpc error: code = FailedPrecondition desc = volume {pv_name} is published: {DRIVER} expands volumes only offline"
+        ))
+    } else {
+        in_use_errors.remove(&key);
+        None
+    };
+    if let Some(err) = failure {
+        // A final error (util.IsFinalError: not Unavailable, DeadlineExceeded, Canceled, Aborted or
+        // ResourceExhausted): the claim gets ControllerResizeError, and the pass is retried later.
         let patch = status_patch(
             &pvc,
             json!({"conditions": merge_resize_conditions(&pvc["status"]["conditions"],

@@ -18,6 +18,7 @@
 //! host binaries; `prometheus:v3.*` to the Prometheus 3 of tools/world/build.sh), service-account tokens in projected volumes (a placeholder), storage (tmpfs, no CSI driver yet).
 pub mod csi;
 pub mod net;
+pub mod scenario;
 
 use crate::control_plane::{self, ControlPlane, NODE_NAME};
 use crate::kubelet::Kubelet;
