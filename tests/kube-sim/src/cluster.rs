@@ -77,15 +77,19 @@ impl Cluster {
     /// controller-manager and scheduler built by `tools/world/build.sh`, kube-sim as the node. Unavailable (tests
     /// skip) when those binaries are not built.
     pub fn start_real() -> Result<Cluster, StartError> {
-        Self::start_real_with(None)
+        Self::start_real_opts(&Options::default())
     }
 
     /// `start_real` with a scenario applied through the real API server (`node::scenario`).
     pub fn start_real_scenario(name: &str) -> Result<Cluster, StartError> {
-        Self::start_real_with(Some(name))
+        Self::start_real_opts(&Options {
+            scenario: Some(name.into()),
+            ..Options::default()
+        })
     }
 
-    fn start_real_with(scenario: Option<&str>) -> Result<Cluster, StartError> {
+    /// `start_real` with a scenario, `--latency` and `--fault` rules (the knob proxy, `node::proxy`).
+    pub fn start_real_opts(opts: &Options) -> Result<Cluster, StartError> {
         let bin = binary()?;
         let dir = std::env::temp_dir().join(format!(
             "kube-sim-real-{}-{}",
@@ -95,8 +99,14 @@ impl Cluster {
         let mut cmd = Command::new(bin);
         cmd.args(["up", "--control-plane", "real", "--dir"])
             .arg(&dir);
-        if let Some(s) = scenario {
+        if let Some(s) = &opts.scenario {
             cmd.args(["--scenario", s]);
+        }
+        if let Some(l) = opts.latency {
+            cmd.args(["--latency", &format!("{}ms", l.as_millis())]);
+        }
+        for f in &opts.faults {
+            cmd.args(["--fault", f]);
         }
         Self::launch(cmd, dir)
     }
@@ -171,6 +181,10 @@ impl Cluster {
 
     pub fn start_real_scenario_or_skip(name: &str) -> Option<Cluster> {
         Self::or_skip(Cluster::start_real_scenario(name))
+    }
+
+    pub fn start_real_opts_or_skip(opts: &Options) -> Option<Cluster> {
+        Self::or_skip(Cluster::start_real_opts(opts))
     }
 
     fn or_skip(started: Result<Cluster, StartError>) -> Option<Cluster> {

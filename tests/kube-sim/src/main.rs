@@ -141,18 +141,25 @@ async fn real_world(args: Args, dir: PathBuf) -> i32 {
     if args.cmd != "up" {
         fail(2, "--control-plane real is only for `up` for now");
     }
-    // The knobs of the simulated API server have no real-mode counterpart yet: refused, not silently ignored.
-    if args.opts.latency.is_some() || !args.opts.faults.is_empty() || args.opts.scale.is_some() {
-        fail(
-            2,
-            "--latency, --fault and --scale are not available with --control-plane real yet",
-        );
+    // --scale has no real-mode counterpart yet: refused, not silently ignored.
+    if args.opts.scale.is_some() {
+        fail(2, "--scale is not available with --control-plane real yet");
     }
+    // The latency and fault knobs act in the proxy in front of the real API server (node::proxy).
+    let mut faults = vec![];
+    for f in &args.opts.faults {
+        faults.push(kube_sim::server::FaultRule::parse(f).unwrap_or_else(|e| fail(2, &e)));
+    }
+    let knobs = kube_sim::server::Knobs {
+        latency: args.opts.latency.unwrap_or_default(),
+        faults: std::sync::Mutex::new(faults),
+        counts: Default::default(),
+    };
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .unwrap_or_else(|e| fail(1, &e.to_string()));
     let bin = kube_sim::control_plane::world_bin().unwrap_or_else(|e| fail(EXIT_UNAVAILABLE, &e));
     let booted = tokio::select! {
-        r = kube_sim::node::World::start(&bin, &dir) => r,
+        r = kube_sim::node::World::start(&bin, &dir, knobs) => r,
         _ = term.recv() => return 143,
         _ = tokio::signal::ctrl_c() => return 130,
     };

@@ -18,6 +18,7 @@
 //! host binaries; `prometheus:v3.*` to the Prometheus 3 of tools/world/build.sh), service-account tokens in projected volumes (a placeholder), storage (tmpfs, no CSI driver yet).
 pub mod csi;
 pub mod net;
+pub mod proxy;
 pub mod scenario;
 
 use crate::control_plane::{self, ControlPlane, NODE_NAME};
@@ -41,16 +42,22 @@ use tokio::sync::mpsc;
 /// pod): `{metadata: {namespace, name: POD, uid: POD_UID}, token}`; only the node's local store has it.
 pub const SA_TOKENS: &str = "kube-sim.serviceaccounttokens";
 
-/// The real control plane and kube-sim's node on it.
+/// The real control plane, kube-sim's node on it, and the knob proxy its kubeconfig points at.
 pub struct World {
     pub control_plane: ControlPlane,
     pub node: Node,
+    /// `https://NODE_IP:PORT` of `proxy::Proxy` (what the kubeconfig names).
+    pub proxy_url: String,
 }
 
 impl World {
     /// Boots etcd, kube-apiserver, kube-controller-manager and kube-scheduler from `bin` with their files in `dir`,
     /// then registers the node. Needs kube-sim's isolated process (`kubelet::isolate_process`).
-    pub async fn start(bin: &Path, dir: &Path) -> Result<Self, String> {
+    pub async fn start(
+        bin: &Path,
+        dir: &Path,
+        knobs: crate::server::Knobs,
+    ) -> Result<Self, String> {
         // The node's address first: the API server's and the kubelet's certificates name it.
         let net = net::PodNet::new()?;
         let mut control_plane = ControlPlane::start(control_plane::Options {
@@ -68,12 +75,41 @@ impl World {
             prometheus_v3: built("prometheus"),
             promtool_v3: built("promtool"),
         };
-        match Node::start(&control_plane, net, images).await {
-            Ok(node) => Ok(Self {
+        let mut node = match Node::start(&control_plane, net, images).await {
+            Ok(node) => node,
+            Err(e) => {
+                control_plane.stop().await;
+                return Err(e);
+            }
+        };
+        let cp = &control_plane;
+        let proxied = async {
+            let (addr, _) = proxy::Proxy::start(
+                &addr_host(&cp.server),
+                &cp.pki.apiserver.cert_pem,
+                &cp.pki.apiserver.key_pem,
+                &cp.pki.ca.cert_pem,
+                &cp.server,
+                knobs,
+            )
+            .await?;
+            let url = format!("https://{addr}");
+            // The users' kubeconfig goes through the knobs; the components' own kubeconfigs do not.
+            std::fs::write(
+                &cp.kubeconfig,
+                crate::kubeconfig::render(&url, &cp.pki.ca.cert_pem, &cp.tokens),
+            )
+            .map_err(|e| format!("writing {}: {e}", cp.kubeconfig.display()))?;
+            Ok::<_, String>(url)
+        };
+        match proxied.await {
+            Ok(proxy_url) => Ok(Self {
                 control_plane,
                 node,
+                proxy_url,
             }),
             Err(e) => {
+                node.stop().await;
                 control_plane.stop().await;
                 Err(e)
             }
@@ -93,6 +129,15 @@ impl World {
         self.node.stop().await;
         self.control_plane.stop().await;
     }
+}
+
+/// The host of `https://host:port`.
+fn addr_host(server: &str) -> String {
+    let hp = server.strip_prefix("https://").unwrap_or(server);
+    hp.rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or(hp)
+        .to_string()
 }
 
 /// One write of the kubelet toward the real API server, sent in order by one task.
