@@ -70,6 +70,10 @@ pub enum Kind {
     SidecarReloadRejected,
     /// Reload sidecar: the reload POST did not get an answer (timeout, connection refused).
     SidecarReloadUnreachable,
+    /// Reload sidecar: the reload POST failed in TLS — an `https://` reload URL to a plain-HTTP port (`http: server gave
+    /// HTTP response to HTTPS client`) or a certificate the sidecar does not trust (`tls: failed to verify certificate:
+    /// x509: …`). Seen from the real configmap-reload 0.14.0 and prometheus-config-reloader 0.85.0.
+    SidecarReloadTls,
     /// Reload sidecar: a reload was triggered successfully.
     SidecarReloadOk,
 }
@@ -224,7 +228,15 @@ fn classify_record(raw: &str, rec: &Record) -> Option<(Kind, Option<u16>)> {
     if let Some(status) = sidecar_status(raw) {
         return Some((Kind::SidecarReloadRejected, Some(status)));
     }
-    if text.contains("reload request failed:") {
+    // A failed request: prometheus-config-reloader `trigger reload: reload request failed: Post "…": <err>`,
+    // configmap-reload `error: Post "…": <err>` (Go's net/http client error, the same text in both).
+    if text.contains("reload request failed:") || raw.contains("error: Post \"") {
+        if text.contains("server gave http response to https client")
+            || text.contains("tls: ")
+            || text.contains("x509: ")
+        {
+            return none(Kind::SidecarReloadTls);
+        }
         return none(Kind::SidecarReloadUnreachable);
     }
     if msg == "Reload triggered" || raw.contains("successfully triggered reload") {
@@ -531,6 +543,52 @@ mod tests {
         );
         assert_eq!(
             kinds(fixture!("sidecar-config-reloader-ok.log")),
+            vec![Kind::SidecarReloadOk]
+        );
+    }
+
+    #[test]
+    fn every_status_and_tls_failure_of_the_real_reloaders_is_told_apart() {
+        // Lines printed by the real binaries of tools/world/build.sh (prometheus-config-reloader of operator 0.85.0,
+        // configmap-reload 0.14.0) against Prometheus 3.16 with basic auth (401), with TLS on (400 to http://), Debian's
+        // 2.42 behind a `//-/reload` URL (301 → GET → 405), and an https:// URL to a plain-HTTP port.
+        let status =
+            |text: &str| find_last(text, Kind::SidecarReloadRejected).and_then(|h| h.status);
+        assert_eq!(
+            status(fixture!("sidecar-config-reloader-0.85-400.log")),
+            Some(400)
+        );
+        assert_eq!(
+            status(fixture!("sidecar-config-reloader-0.85-401.log")),
+            Some(401)
+        );
+        assert_eq!(
+            status(fixture!("sidecar-config-reloader-0.85-405.log")),
+            Some(405)
+        );
+        for code in [400, 401, 403, 404, 405] {
+            let text = match code {
+                400 => fixture!("sidecar-configmap-reload-0.14-400.log"),
+                401 => fixture!("sidecar-configmap-reload-0.14-401.log"),
+                403 => fixture!("sidecar-configmap-reload-0.14-403.log"),
+                404 => fixture!("sidecar-configmap-reload-0.14-404.log"),
+                _ => fixture!("sidecar-configmap-reload-0.14-405.log"),
+            };
+            assert_eq!(status(text), Some(code));
+        }
+        for tls in [
+            fixture!("sidecar-config-reloader-0.85-https-to-http.log"),
+            fixture!("sidecar-configmap-reload-0.14-https-to-http.log"),
+            fixture!("sidecar-configmap-reload-0.14-tls.log"),
+        ] {
+            assert_eq!(kinds(tls).last(), Some(&Kind::SidecarReloadTls), "{tls}");
+        }
+        assert_eq!(
+            kinds(fixture!("sidecar-configmap-reload-0.14-refused.log")),
+            vec![Kind::SidecarReloadUnreachable]
+        );
+        assert_eq!(
+            kinds(fixture!("sidecar-configmap-reload-0.14-ok.log")),
             vec![Kind::SidecarReloadOk]
         );
     }

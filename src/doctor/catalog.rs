@@ -178,6 +178,15 @@ pub const CATALOG: &[Check] = &[
         "Last configuration reload failed; the previous configuration is still running",
         &[Logs, PrometheusApi],
     ),
+    // Issue 19: drift between the running configuration and its source (src/doctor/checks/drift.rs; evidence:
+    // GET /api/v1/status/config against the ConfigMap, runtimeinfo, the reloader's log, the mount).
+    check(
+        "PROM-306",
+        Critical,
+        Config,
+        "The changed configuration was rejected; Prometheus runs the previous one (drift)",
+        &[ConfigMaps, PrometheusApi],
+    ),
     check(
         "PROM-101",
         Critical,
@@ -190,6 +199,36 @@ pub const CATALOG: &[Check] = &[
         Critical,
         Lifecycle,
         "Reload sidecar gets 404: its reload URL misses the route prefix",
+        &[Logs],
+    ),
+    // Issue 19: the reload sidecar's other refusals, each told apart from its "have you set
+    // --web.enable-lifecycle" hint (src/doctor/checks/reloader.rs; evidence: the sidecar's log line and reload URL).
+    check(
+        "PROM-106",
+        Critical,
+        Lifecycle,
+        "Reload sidecar gets 401: /-/reload wants credentials the sidecar does not send",
+        &[Logs],
+    ),
+    check(
+        "PROM-107",
+        Critical,
+        Lifecycle,
+        "Reload sidecar gets 400: it speaks plain HTTP to Prometheus's TLS port",
+        &[Logs],
+    ),
+    check(
+        "PROM-108",
+        Critical,
+        Lifecycle,
+        "Reload sidecar gets 405: a `//-/reload` URL is redirected into a GET",
+        &[Logs],
+    ),
+    check(
+        "PROM-109",
+        Critical,
+        Lifecycle,
+        "Reload sidecar's TLS fails (https:// to a plain port, or an untrusted certificate)",
         &[Logs],
     ),
     check(
@@ -298,6 +337,13 @@ pub const CATALOG: &[Check] = &[
         &[Events],
     ),
     check(
+        "PROM-305",
+        Warning,
+        Config,
+        "Prometheus runs another configuration than its ConfigMap says (drift), and nothing will apply it",
+        &[ConfigMaps, PrometheusApi, Logs],
+    ),
+    check(
         "PROM-105",
         Warning,
         Lifecycle,
@@ -317,6 +363,20 @@ pub const CATALOG: &[Check] = &[
         Hygiene,
         "The WAL was corrupted and repaired",
         &[Logs],
+    ),
+    check(
+        "PROM-211",
+        Warning,
+        Disk,
+        "Data is on an emptyDir: it is lost with the pod",
+        &[],
+    ),
+    check(
+        "PROM-611",
+        Warning,
+        Hygiene,
+        "Live state differs from the last `kubectl apply` on a field the verbs change",
+        &[],
     ),
     check(
         "PROM-102",

@@ -547,7 +547,8 @@ async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<(LiveStatus, Option<Gap>)>
     // Whether the last reload failed comes from runtimeinfo's `reloadConfigSuccess`, which Prometheus fills from its
     // own `prometheus_config_last_reload_successful` gauge (web/web.go `runtimeInfo`, via the registry's Gather):
     // the same value as the `/metrics` line, without that page (~60 KiB per pod, most of what doctor received).
-    let (flags, runtime, build, targets, rate, tsdb) = futures::join!(
+    // status/config and features (3.9+) for the drift and v3 checks (issue 19).
+    let (flags, runtime, build, targets, rate, tsdb, config, features) = futures::join!(
         prom.flags(),
         prom.get("/api/v1/status/runtimeinfo"),
         prom.get("/api/v1/status/buildinfo"),
@@ -556,6 +557,8 @@ async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<(LiveStatus, Option<Gap>)>
             "/api/v1/query?query=sum(rate(prometheus_tsdb_head_samples_appended_total%5B1h%5D))"
         ),
         prom.get("/api/v1/status/tsdb?limit=5"),
+        prom.get("/api/v1/status/config"),
+        prom.get("/api/v1/features"),
     );
     let (flags, access) = flags?;
     let mut unread = None;
@@ -581,6 +584,8 @@ async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<(LiveStatus, Option<Gap>)>
         targets: ok(targets),
         ingestion_rate,
         tsdb: ok(tsdb),
+        config_yaml: ok(config).and_then(|d| d.get("yaml")?.as_str().map(str::to_string)),
+        features: ok(features),
         // Carried by runtimeinfo (above); the field stays for the check that still reads it.
         error: None,
     };

@@ -47,6 +47,8 @@ pub struct InstanceSnapshot {
     pub gaps: Vec<Gap>,
     /// The configuration file as the ConfigMap holds it now (what the next start or reload will load).
     pub config_text: Option<String>,
+    /// When that ConfigMap last changed (its newest managedFields time, else its creation), RFC 3339.
+    pub config_changed: Option<String>,
 }
 
 /// A container's log, current or previous (bounded tail).
@@ -88,6 +90,10 @@ pub struct LiveStatus {
     pub tsdb: Option<serde_json::Value>,
     /// Samples appended per second over the last hour (`rate(prometheus_tsdb_head_samples_appended_total[1h])`).
     pub ingestion_rate: Option<f64>,
+    /// `/api/v1/status/config` → `data.yaml`: the configuration it runs (issue 19, drift).
+    pub config_yaml: Option<String>,
+    /// `/api/v1/features` → `data` (Prometheus 3.9+; 404 before): lifecycle and auto-reload state.
+    pub features: Option<serde_json::Value>,
     /// Why Prometheus did not answer, when it did not.
     pub error: Option<String>,
 }
@@ -180,6 +186,7 @@ impl InstanceSnapshot {
             live: Vec::new(),
             gaps: Vec::new(),
             config_text: None,
+            config_changed: None,
         }
     }
 
@@ -372,20 +379,9 @@ impl Objects {
             "Deployment" => inv.deployments.push(serde_json::from_value(value)?),
             "StatefulSet" => inv.statefulsets.push(serde_json::from_value(value)?),
             "Pod" => inv.pods.push(serde_json::from_value(value)?),
-            "Prometheus" => {
-                let meta = value.get("metadata");
-                let text = |k: &str| {
-                    meta.and_then(|m| m.get(k))
-                        .and_then(|v| v.as_str())
-                        .unwrap_or_default()
-                        .to_string()
-                };
-                inv.prometheuses.push(PrometheusResource {
-                    namespace: text("namespace"),
-                    name: text("name"),
-                    object: value,
-                });
-            }
+            "Prometheus" => inv
+                .prometheuses
+                .push(PrometheusResource::from_object(value)),
             "Service" => self.services.push(serde_json::from_value(value)?),
             "Endpoints" => self.endpoints.push(serde_json::from_value(value)?),
             "Event" => self.events.push(serde_json::from_value(value)?),
@@ -441,33 +437,13 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
         .as_ref()
         .map(|d| d.claims())
         .unwrap_or_default();
-    let inv = &objects.inventory;
+    // The instance's own workloads, pods and Prometheus resource: discovery's one rule for what belongs to it.
+    let own = crate::discover::Discovered::of(&objects.inventory, instance.clone());
     let mut s = InstanceSnapshot::new(instance.clone());
-    s.deployments = inv
-        .deployments
-        .iter()
-        .filter(|d| named(&d.metadata, &workload_names))
-        .cloned()
-        .collect();
-    s.statefulsets = inv
-        .statefulsets
-        .iter()
-        .filter(|d| named(&d.metadata, &workload_names))
-        .cloned()
-        .collect();
-    s.pods = inv
-        .pods
-        .iter()
-        .filter(|p| named(&p.metadata, &pod_names))
-        .cloned()
-        .collect();
-    if let crate::discover::Flavour::Operator { prometheus } = &instance.flavour {
-        s.prometheus = inv
-            .prometheuses
-            .iter()
-            .find(|p| p.namespace == ns && &p.name == prometheus)
-            .map(|p| p.object.clone());
-    }
+    s.deployments = own.deployments;
+    s.statefulsets = own.statefulsets;
+    s.pods = own.pods;
+    s.prometheus = own.prometheus_resource.map(|p| p.object);
     // Labels the instance's pods carry (or would carry: the template's, when no pod exists yet).
     let mut label_sets: Vec<BTreeMap<String, String>> = s
         .pods
@@ -577,11 +553,21 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
     if let Some(crate::discover::ConfigSource::ConfigMap { name, key }) =
         instance.config.as_ref().map(|c| &c.source)
     {
-        s.config_text = objects
+        let cm = objects
             .config_maps
             .iter()
-            .find(|cm| in_ns(&cm.metadata) && cm.metadata.name.as_deref() == Some(name.as_str()))
-            .and_then(|cm| cm.data.as_ref()?.get(key).cloned());
+            .find(|cm| in_ns(&cm.metadata) && cm.metadata.name.as_deref() == Some(name.as_str()));
+        s.config_text = cm.and_then(|cm| cm.data.as_ref()?.get(key).cloned());
+        s.config_changed = cm.and_then(|cm| {
+            let m = &cm.metadata;
+            m.managed_fields
+                .iter()
+                .flatten()
+                .filter_map(|f| f.time.as_ref().map(|t| t.0))
+                .max()
+                .or(m.creation_timestamp.as_ref().map(|t| t.0))
+                .map(|t| t.to_string())
+        });
     }
     s.usage = objects
         .usage

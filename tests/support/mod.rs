@@ -428,3 +428,19 @@ pub fn pod_uids(cluster: &Cluster, namespace: &str) -> std::collections::BTreeMa
         })
         .collect()
 }
+
+/// Whether kube-sim's pods run the real reload sidecars built by tools/world/build.sh (issue 19). When they do not,
+/// prints `SKIP <test>: world not built (…)` and returns false; under `KUBE_SIM_REQUIRE=1` (CI, which builds the world
+/// before the tests) that is a failure instead.
+pub fn real_reloaders_or_skip(test: &str) -> bool {
+    let (map, why) = kube_sim::kubelet::image::ImageMap::from_world();
+    if map.real_reloaders() {
+        return true;
+    }
+    let why = why.unwrap_or_else(|| "its reloader binaries are missing".into());
+    if std::env::var("KUBE_SIM_REQUIRE").is_ok_and(|v| v == "1") {
+        panic!("{test} needs the real reload sidecars, and the world is not built ({why})");
+    }
+    eprintln!("SKIP {test}: world not built ({why}); run tools/world/build.sh");
+    false
+}

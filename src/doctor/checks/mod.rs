@@ -3,9 +3,11 @@
 
 pub mod config;
 pub mod disk;
+pub mod drift;
 pub mod hygiene;
 pub mod lifecycle;
 pub mod perms;
+pub mod reloader;
 pub mod serving;
 
 use crate::doctor::catalog::{self, CATALOG, Finding};
@@ -18,7 +20,9 @@ pub fn run(s: &InstanceSnapshot) -> Vec<Finding> {
     findings.extend(disk::check(s));
     findings.extend(perms::check(s));
     findings.extend(config::check(s));
+    findings.extend(drift::check(s));
     findings.extend(lifecycle::check(s));
+    findings.extend(reloader::check(s));
     findings.extend(serving::check(s));
     findings.extend(hygiene::check(s));
     findings.extend(access(s));
@@ -351,6 +355,11 @@ mod tests {
             &CHART.replace("        fsGroup: 65534\n", ""),
             &[],
         ));
+        walk(&instance(&hygiene::tests::chart_on_empty_dir(), &[]));
+        walk(&instance(
+            &hygiene::tests::chart_applied_then_changed(),
+            &[],
+        ));
         let gi: u64 = 1 << 30;
         for used in [7.0, 7.8, 4.0] {
             let mut s = instance(CHART, &[]);
@@ -386,6 +395,41 @@ mod tests {
             ..Default::default()
         });
         walk(&silent);
+        for rejected in [true, false] {
+            let mut s = instance(CHART, &[]);
+            let source = include_str!("../../../tests/fixtures/doctor/drift/source.yml");
+            s.config_text = Some(source.replacen("15s", "30s", 1));
+            s.live.push(crate::doctor::snapshot::LiveStatus {
+                pod: chart_pod.into(),
+                config_yaml: Some(
+                    include_str!("../../../tests/fixtures/doctor/drift/running-2.42.yml").into(),
+                ),
+                runtimeinfo: Some(serde_json::json!({"reloadConfigSuccess": !rejected})),
+                ..Default::default()
+            });
+            let keep = s.instance.container.clone();
+            for d in &mut s.deployments {
+                if let Some(spec) = d.spec.as_mut().and_then(|d| d.template.spec.as_mut()) {
+                    spec.containers.retain(|c| c.name == keep);
+                }
+            }
+            walk(&s);
+        }
+        for sidecar in [
+            "sidecar-config-reloader-0.85-401.log",
+            "sidecar-config-reloader-0.85-400.log",
+            "sidecar-config-reloader-0.85-405.log",
+            "sidecar-configmap-reload-0.14-tls.log",
+        ] {
+            walk(&instance(
+                CHART,
+                &[(
+                    "prometheus-server-configmap-reload",
+                    false,
+                    &fixtures::log(sidecar),
+                )],
+            ));
+        }
         for (yaml, container, line) in [
             (CHART, "prometheus-server", "ts=2026-11-21T11:00:00.000Z caller=manager.go:1 level=error component=\"rule manager\" msg=\"loading groups failed\" err=\"/etc/config/alerting_rules.yml: yaml: line 3: did not find expected key\""),
             (CHART, "prometheus-server", "ts=2026-11-21T11:00:00.000Z caller=main.go:1 level=warn msg=\"These queries didn't finish in prometheus' last run:\" queries=\"[]\""),

@@ -1,6 +1,8 @@
 //! What a container image becomes on this node (decided from the pod spec alone, so it is unit-tested): the real
-//! Debian `prometheus` for Prometheus images, the reload sidecars simulated in-process, the container's own command
-//! for shell images and explicit commands, and a placeholder process for other images (grafana, node-exporter, …).
+//! Debian `prometheus` for Prometheus images (the Prometheus 3 of tools/world/build.sh for `v3.*` tags), the real
+//! reload sidecars of tools/world/build.sh (prometheus-config-reloader, configmap-reload) — simulated in-process only
+//! when the world is not built —, the container's own command for shell images and explicit commands, and a
+//! placeholder process for other images (grafana, node-exporter, …).
 use k8s_openapi::api::core::v1::Container;
 
 pub const PROMETHEUS_BIN: &str = "/usr/bin/prometheus";
@@ -25,30 +27,90 @@ pub const PROMETHEUS_V3_BIN: &str = "/usr/local/bin/prometheus";
 /// And its promtool (prom/prometheus ships both; /usr/local/bin is ahead of Debian's /usr/bin on PATH).
 pub const PROMTOOL_V3_BIN: &str = "/usr/local/bin/promtool";
 
-/// Binaries a node has beyond Debian's: the real control plane's node runs `prometheus:v3.*` images with the
-/// Prometheus 3 that tools/world/build.sh built (issue 16). Default: none, every Prometheus image runs Debian's 2.42.
+/// Where quay.io/prometheus-operator/prometheus-config-reloader has its binary (its Dockerfile: `ENTRYPOINT
+/// ["/bin/prometheus-config-reloader"]`, `USER nobody`).
+pub const CONFIG_RELOADER_BIN: &str = "/bin/prometheus-config-reloader";
+/// Where ghcr.io/jimmidyson/configmap-reload has its binary (its Dockerfile: `ENTRYPOINT ["/configmap-reload"]`,
+/// `USER 65534`).
+pub const CONFIGMAP_RELOAD_BIN: &str = "/configmap-reload";
+
+/// Binaries a node has beyond Debian's, from tools/world/build.sh (issue 16): `prometheus:v3.*` images run the
+/// Prometheus 3 built there, and the reload-sidecar images run the real reloaders built there (issue 19: their log
+/// lines and status handling are the evidence doctor classifies). Default: none — every Prometheus image runs Debian's
+/// 2.42 and the sidecars are simulated in-process (`reloader.rs`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImageMap {
     /// The node path of the Prometheus 3 binary.
     pub prometheus_v3: Option<String>,
     /// The node path of its promtool.
     pub promtool_v3: Option<String>,
+    /// The node path of prometheus-config-reloader (operator 0.85.0).
+    pub config_reloader: Option<String>,
+    /// The node path of jimmidyson/configmap-reload (0.14.0).
+    pub configmap_reload: Option<String>,
 }
 
+/// `KUBE_SIM_WORLD_IMAGES=off` keeps the simulated-API node on Debian's Prometheus and the in-process reloaders even
+/// when the world is built (to exercise the fallback, or to compare).
+pub const WORLD_IMAGES_ENV: &str = "KUBE_SIM_WORLD_IMAGES";
+
 impl ImageMap {
-    /// The node binaries to bind (source, target in the container) when `argv` runs the v3 Prometheus: it and its
-    /// promtool, as the v3 image has them.
-    pub fn v3_binds(&self, argv: &[String]) -> Vec<(&str, &'static str)> {
-        if argv.first().map(String::as_str) != Some(PROMETHEUS_V3_BIN) {
-            return vec![];
+    /// The binaries of a tools/world/build.sh bin directory, those that exist.
+    pub fn from_dir(bin: &std::path::Path) -> Self {
+        let built = |name: &str| {
+            Some(bin.join(name))
+                .filter(|p| p.is_file())
+                .map(|p| p.display().to_string())
+        };
+        Self {
+            prometheus_v3: built("prometheus"),
+            promtool_v3: built("promtool"),
+            config_reloader: built("prometheus-config-reloader"),
+            configmap_reload: built("configmap-reload"),
         }
-        [
-            (self.prometheus_v3.as_deref(), PROMETHEUS_V3_BIN),
-            (self.promtool_v3.as_deref(), PROMTOOL_V3_BIN),
-        ]
-        .into_iter()
-        .filter_map(|(s, t)| s.map(|s| (s, t)))
-        .collect()
+    }
+
+    /// The built world's binaries when tools/world/build.sh has built it (`control_plane::world_bin`: the
+    /// `KUBE_SIM_WORLD_BIN` override or `build.sh --check`), else none, with the reason. Asked once per process.
+    pub fn from_world() -> (Self, Option<String>) {
+        static WORLD: std::sync::OnceLock<(ImageMap, Option<String>)> = std::sync::OnceLock::new();
+        WORLD
+            .get_or_init(|| {
+                if std::env::var(WORLD_IMAGES_ENV).is_ok_and(|v| v == "off") {
+                    return (Self::default(), Some(format!("{WORLD_IMAGES_ENV}=off")));
+                }
+                match crate::control_plane::world_bin() {
+                    Ok(bin) => (Self::from_dir(&bin), None),
+                    Err(e) => (Self::default(), Some(e)),
+                }
+            })
+            .clone()
+    }
+
+    /// The node binaries to bind (source, target in the container) for what `argv` runs: the v3 Prometheus and its
+    /// promtool, as the v3 image has them; a real reloader binary at its image's path. Read-only binds, because the
+    /// node's copies live under /root, which the images' `nobody` cannot traverse.
+    pub fn binds(&self, argv: &[String]) -> Vec<(&str, &'static str)> {
+        let wanted: &[(Option<&str>, &'static str)] = match argv.first().map(String::as_str) {
+            Some(PROMETHEUS_V3_BIN) => &[
+                (self.prometheus_v3.as_deref(), PROMETHEUS_V3_BIN),
+                (self.promtool_v3.as_deref(), PROMTOOL_V3_BIN),
+            ],
+            Some(CONFIG_RELOADER_BIN) => &[(self.config_reloader.as_deref(), CONFIG_RELOADER_BIN)],
+            Some(CONFIGMAP_RELOAD_BIN) => {
+                &[(self.configmap_reload.as_deref(), CONFIGMAP_RELOAD_BIN)]
+            }
+            _ => &[],
+        };
+        wanted
+            .iter()
+            .filter_map(|(s, t)| s.map(|s| (s, *t)))
+            .collect()
+    }
+
+    /// Whether the reload sidecars run as the real binaries (both built), for tests that say when they are degraded.
+    pub fn real_reloaders(&self) -> bool {
+        self.config_reloader.is_some() && self.configmap_reload.is_some()
     }
 }
 
@@ -93,11 +155,34 @@ pub fn behaviour_with(c: &Container, map: &ImageMap) -> Behaviour {
     let repo = repository_name(image);
     let command = c.command.clone().unwrap_or_default();
     let args = c.args.clone().unwrap_or_default();
+    // A real reloader where the node has it: the image's entrypoint (or the container's own command naming it) with
+    // the args, as `nobody` (both Dockerfiles set that user).
+    let real_reloader = |bin: &'static str| {
+        let mut argv: Vec<String> = if command.is_empty() {
+            vec![bin.to_string()]
+        } else {
+            command.clone()
+        };
+        if argv[0].rsplit('/').next() == bin.rsplit('/').next() {
+            argv[0] = bin.into();
+        }
+        argv.extend(args.iter().cloned());
+        Behaviour::Process {
+            argv,
+            image_user: Some((65534, 65534)),
+        }
+    };
     if repo == "prometheus-config-reloader" {
-        return Behaviour::ConfigReloader { args };
+        return match map.config_reloader {
+            Some(_) => real_reloader(CONFIG_RELOADER_BIN),
+            None => Behaviour::ConfigReloader { args },
+        };
     }
     if repo == "configmap-reload" {
-        return Behaviour::ConfigmapReload { args };
+        return match map.configmap_reload {
+            Some(_) => real_reloader(CONFIGMAP_RELOAD_BIN),
+            None => Behaviour::ConfigmapReload { args },
+        };
     }
     let is_prometheus_image = repo == "prometheus";
     // prom/prometheus runs as `USER nobody`.
@@ -172,6 +257,7 @@ mod tests {
         let map = ImageMap {
             prometheus_v3: Some("/world/prometheus".into()),
             promtool_v3: Some("/world/promtool".into()),
+            ..Default::default()
         };
         let Behaviour::Process { argv, .. } = behaviour_with(&c, &map) else {
             panic!("not a process")
@@ -185,7 +271,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            map.v3_binds(&argv),
+            map.binds(&argv),
             [
                 ("/world/prometheus", PROMETHEUS_V3_BIN),
                 ("/world/promtool", PROMTOOL_V3_BIN)
@@ -196,6 +282,60 @@ mod tests {
             panic!("not a process")
         };
         assert_eq!(argv[0], PROMETHEUS_BIN);
+    }
+
+    #[test]
+    fn reloader_images_run_the_built_reloaders_only_where_the_node_has_them() {
+        let operator = container(
+            "quay.io/prometheus-operator/prometheus-config-reloader:v0.85.0",
+            &["/bin/prometheus-config-reloader"],
+            &["--watched-dir=/etc/config"],
+        );
+        let chart = container(
+            "ghcr.io/jimmidyson/configmap-reload:v0.14.0",
+            &[],
+            &["--volume-dir=/etc/config"],
+        );
+        // Not built: the in-process simulation.
+        assert!(matches!(
+            behaviour(&operator),
+            Behaviour::ConfigReloader { .. }
+        ));
+        assert!(matches!(
+            behaviour(&chart),
+            Behaviour::ConfigmapReload { .. }
+        ));
+        let map = ImageMap {
+            config_reloader: Some("/world/prometheus-config-reloader".into()),
+            configmap_reload: Some("/world/configmap-reload".into()),
+            ..Default::default()
+        };
+        assert!(map.real_reloaders());
+        let Behaviour::Process { argv, image_user } = behaviour_with(&operator, &map) else {
+            panic!("not a process")
+        };
+        assert_eq!(argv, [CONFIG_RELOADER_BIN, "--watched-dir=/etc/config"]);
+        assert_eq!(image_user, Some((65534, 65534)));
+        assert_eq!(
+            map.binds(&argv),
+            [("/world/prometheus-config-reloader", CONFIG_RELOADER_BIN)]
+        );
+        let Behaviour::Process { argv, .. } = behaviour_with(&chart, &map) else {
+            panic!("not a process")
+        };
+        assert_eq!(argv, [CONFIGMAP_RELOAD_BIN, "--volume-dir=/etc/config"]);
+        assert_eq!(
+            map.binds(&argv),
+            [("/world/configmap-reload", CONFIGMAP_RELOAD_BIN)]
+        );
+        // A directory with only some binaries: each image decides on its own.
+        let dir = std::env::temp_dir().join(format!("kube-sim-imagemap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("configmap-reload"), b"").unwrap();
+        let partial = ImageMap::from_dir(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(partial.configmap_reload.is_some() && partial.config_reloader.is_none());
+        assert!(!partial.real_reloaders());
     }
 
     #[test]

@@ -424,7 +424,25 @@ pub fn agent_factory(slot: KubeletSlot) -> crate::bootstrap::AgentFactory {
                     .and_then(|a| a["address"].as_str().map(String::from))
             })
             .unwrap_or_else(|| HOST_IP.to_string());
-        match Kubelet::start(api.store.clone(), crate::bootstrap::NODE_NAME, &host_ip) {
+        // The real Prometheus 3 and reload sidecars when tools/world/build.sh has built them (issue 19); the
+        // in-process sidecars otherwise, said once on stderr so a degraded run is visible in the test output.
+        let (images, unbuilt) = image::ImageMap::from_world();
+        if let Some(why) = unbuilt {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "kube-sim: reload sidecars simulated in-process, Prometheus v3 images run Debian's 2.42 ({why})"
+                );
+            }
+        }
+        let backend = Arc::new(backend::StoreBackend(api.store.clone()));
+        match Kubelet::start_with(
+            api.store.clone(),
+            backend,
+            crate::bootstrap::NODE_NAME,
+            &host_ip,
+            images,
+        ) {
             Ok(k) => {
                 let _ = slot.set(k.clone());
                 Arc::new(handlers::KubeletAgent(k))

@@ -879,7 +879,7 @@ async fn run_instance(
     };
     let mounts = match mounts_for(handle, c) {
         Ok(mut m) => {
-            for (source, target) in kubelet.images.v3_binds(&argv) {
+            for (source, target) in kubelet.images.binds(&argv) {
                 m.push(MountSpec {
                     source: source.into(),
                     target: target.into(),

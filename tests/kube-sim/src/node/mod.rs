@@ -66,15 +66,7 @@ impl World {
             node_ip: net.node_ip.clone(),
         })
         .await?;
-        let built = |name: &str| {
-            Some(bin.join(name))
-                .filter(|p| p.is_file())
-                .map(|p| p.display().to_string())
-        };
-        let images = crate::kubelet::image::ImageMap {
-            prometheus_v3: built("prometheus"),
-            promtool_v3: built("promtool"),
-        };
+        let images = crate::kubelet::image::ImageMap::from_dir(bin);
         let mut node = match Node::start(&control_plane, net, images).await {
             Ok(node) => node,
             Err(e) => {
