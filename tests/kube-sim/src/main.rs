@@ -10,7 +10,7 @@ use std::time::Duration;
 const USAGE: &str = "usage: kube-sim list
        kube-sim up  [--scenario NAME] [--dir DIR] [--port N] [--latency 50ms] [--fault ACTION:METHOD:PATH:TIMES]... [--scale N] [--http1-only]
        kube-sim run [same options] -- COMMAND [ARGS...]
-       kube-sim up  --control-plane real [--scenario NAME] [--dir DIR]   (in progress: the Go-built control plane of tools/world/build.sh)";
+       kube-sim up  --control-plane real [--scenario NAME] [--dir DIR] [--latency 50ms] [--fault …]...   (in progress: the Go-built control plane of tools/world/build.sh)";
 
 #[allow(clippy::print_stderr)]
 fn fail(code: i32, msg: &str) -> ! {

@@ -12,10 +12,12 @@
 //!   uid precondition) through `RealBackend`;
 //! - serves the kubelet API over TLS, requiring a client certificate of the cluster CA (the API server's
 //!   kubelet-client one): `/healthz`, `/stats/summary`, `/containerLogs/{ns}/{pod}/{container}` and
-//!   `/exec/{ns}/{pod}/{container}` (server/server.go paths), answered by the same handlers as the simulated node.
+//!   `/exec/{ns}/{pod}/{container}` (server/server.go paths), answered by the same handlers as the simulated node;
+//! - plays the CSI driver of its StorageClasses (`csi`), and puts the test knobs in front of the API server for the
+//!   users' kubeconfig (`proxy`); applies scenarios through the real API server (`scenario`).
 //!
 //! Simulated still: the container runtime (pods are real processes in namespaces, see `kubelet/`), images (mapped to
-//! host binaries; `prometheus:v3.*` to the Prometheus 3 of tools/world/build.sh), service-account tokens in projected volumes (a placeholder), storage (tmpfs, no CSI driver yet).
+//! host binaries: `prometheus:v3.*` and the reloaders to those tools/world/build.sh built).
 pub mod csi;
 pub mod net;
 pub mod proxy;
