@@ -45,6 +45,20 @@ use std::time::{Duration, Instant};
 pub const DRIVER: &str = "hostpath.csi.kube-sim.io";
 /// A driver that provisions but has no resizer deployed: expanding its claims waits forever (`ExternalExpanding`).
 pub const NO_RESIZER_DRIVER: &str = "no-resizer.csi.kube-sim.io";
+/// Every CSI driver name under this suffix is one of kube-sim's (a scenario may declare its own, e.g. with another
+/// `fsGroupPolicy`): the node provisions its claims; all but `NO_RESIZER_DRIVER` also expand.
+pub const DRIVER_FAMILY: &str = ".csi.kube-sim.io";
+
+/// Whether the node provisions for the driver `name`.
+pub fn provisions(name: &str) -> bool {
+    name.ends_with(DRIVER_FAMILY) && name.len() > DRIVER_FAMILY.len()
+}
+
+/// Whether the node runs a resizer for the driver `name`.
+pub fn resizes(name: &str) -> bool {
+    provisions(name) && name != NO_RESIZER_DRIVER
+}
+
 /// Sizes round up to a whole number of this quantity (a class parameter).
 pub const ALLOCATION_UNIT_PARAM: &str = "kube-sim.io/allocation-unit";
 /// The CSI sidecars' client identity (a certificate of the cluster CA, `control_plane::ClusterPki::csi_controller`).
@@ -277,10 +291,10 @@ pub fn provision(pvc: &Value, class: &Value, driver: &str) -> Option<Value> {
 }
 
 /// A Released PV of ours with reclaim policy Delete: the provisioner deletes the volume, then the PV.
-pub fn should_delete(pv: &Value, drivers: &[&str]) -> bool {
+pub fn should_delete(pv: &Value) -> bool {
     pv["status"]["phase"] == "Released"
         && pv["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
-        && ann(pv, ANN_PROVISIONED_BY).is_some_and(|d| drivers.contains(&d))
+        && ann(pv, ANN_PROVISIONED_BY).is_some_and(provisions)
 }
 
 fn resize_status(pvc: &Value) -> &str {
@@ -423,7 +437,7 @@ async fn list(client: &ApiClient, path: &str) -> Option<Vec<Value>> {
 
 /// The driver's controller side: the external-provisioner (both drivers) and the external-resizer (`DRIVER` only),
 /// every second, as the CSI sidecars' identity.
-pub async fn controller(client: ApiClient) {
+pub async fn controller(client: ApiClient, kubelet: Arc<Kubelet>) {
     let mut events = super::EventCache::new();
     // Claims whose last controller expansion failed, and when it may be retried.
     let mut backoff: BTreeMap<String, Instant> = BTreeMap::new();
@@ -444,12 +458,14 @@ pub async fn controller(client: ApiClient) {
         };
         for pvc in &pvcs {
             let class = class_of(pvc).unwrap_or(json!({}));
-            for driver in [DRIVER, NO_RESIZER_DRIVER] {
-                if let Some(pv) = provision(pvc, &class, driver)
-                    && !pvs.iter().any(|p| name_of(p) == name_of(&pv))
-                {
-                    provision_one(&client, &mut events, pvc, &class, pv, driver).await;
-                }
+            let wanted = ann(pvc, ANN_PROVISIONER)
+                .or_else(|| ann(pvc, ANN_PROVISIONER_BETA))
+                .filter(|d| provisions(d));
+            if let Some(driver) = wanted
+                && let Some(pv) = provision(pvc, &class, driver)
+                && !pvs.iter().any(|p| name_of(p) == name_of(&pv))
+            {
+                provision_one(&client, &mut events, pvc, &class, pv, driver).await;
             }
             let Some(pv) = pvs
                 .iter()
@@ -457,7 +473,11 @@ pub async fn controller(client: ApiClient) {
             else {
                 continue;
             };
-            if let Some(ResizeStep::Expand { new_size, mark }) = resize_step(pvc, pv, DRIVER) {
+            let driver = pv["spec"]["csi"]["driver"].as_str().unwrap_or_default();
+            if !resizes(driver) {
+                continue;
+            }
+            if let Some(ResizeStep::Expand { new_size, mark }) = resize_step(pvc, pv, driver) {
                 let key = format!("{}/{}", ns_of(pvc), name_of(pvc));
                 // A claim refused while in use is retried as soon as no pod uses it (the resizer's pod informer
                 // requeues it on the pod's deletion); others wait out their backoff.
@@ -485,11 +505,11 @@ pub async fn controller(client: ApiClient) {
                 }
             }
         }
-        for pv in pvs
-            .iter()
-            .filter(|pv| should_delete(pv, &[DRIVER, NO_RESIZER_DRIVER]))
-        {
-            delete_one(&client, pv).await;
+        for pv in pvs.iter().filter(|pv| should_delete(pv)) {
+            // DeleteVolume: the volume's storage on the node goes first (not while a pod still uses it).
+            if kubelet.delete_volume(name_of(pv)) {
+                delete_one(&client, pv).await;
+            }
         }
     }
 }
@@ -583,7 +603,11 @@ async fn expand_one(
     new_size: u64,
     mark: bool,
 ) -> bool {
-    let component = format!("external-resizer {DRIVER}");
+    let driver = pv["spec"]["csi"]["driver"]
+        .as_str()
+        .unwrap_or(DRIVER)
+        .to_string();
+    let component = format!("external-resizer {driver}");
     let pv_name = name_of(pv).to_string();
     let mut pvc = pvc.clone();
     if mark {
@@ -637,7 +661,7 @@ async fn expand_one(
             &pvc,
             "VolumeResizeFailed",
             &format!(
-                "Unable to expand {key} because CSI driver {DRIVER} only supports offline expansion and volume is currently in-use"
+                "Unable to expand {key} because CSI driver {driver} only supports offline expansion and volume is currently in-use"
             ),
             "Warning",
             &component,
@@ -669,7 +693,7 @@ async fn expand_one(
     } else if in_use {
         in_use_errors.insert(key);
         Some(format!(
-            "rpc error: code = FailedPrecondition desc = volume {pv_name} is published: {DRIVER} expands volumes only offline"
+            "rpc error: code = FailedPrecondition desc = volume {pv_name} is published: {driver} expands volumes only offline"
         ))
     } else {
         in_use_errors.remove(&key);
@@ -691,7 +715,7 @@ async fn expand_one(
             events,
             &pvc,
             "VolumeResizeFailed",
-            &format!("resize volume \"{pv_name}\" by resizer \"{DRIVER}\" failed: {err}"),
+            &format!("resize volume \"{pv_name}\" by resizer \"{driver}\" failed: {err}"),
             "Warning",
             &component,
         )
@@ -1062,6 +1086,15 @@ mod tests {
             node_expansion(&bound("2Gi", "2Gi", None, None), &pv("2Gi")),
             None
         );
+    }
+
+    #[test]
+    fn the_driver_family_is_ours_and_only_one_lacks_a_resizer() {
+        assert!(provisions(DRIVER) && resizes(DRIVER));
+        assert!(provisions("no-fsgroup.csi.kube-sim.io") && resizes("no-fsgroup.csi.kube-sim.io"));
+        assert!(provisions(NO_RESIZER_DRIVER) && !resizes(NO_RESIZER_DRIVER));
+        assert!(!provisions("ebs.csi.aws.com") && !provisions(".csi.kube-sim.io"));
+        assert!(!provisions("kube-sim.io/hostpath-csi"));
     }
 
     #[test]

@@ -872,7 +872,7 @@ impl Node {
                 key_pem: cp.pki.csi_controller.key_pem.clone(),
             },
         )?;
-        tasks.push(tokio::spawn(csi::controller(csi_client)));
+        tasks.push(tokio::spawn(csi::controller(csi_client, kubelet.clone())));
         tasks.push(tokio::spawn(csi::node_expander(
             client.clone(),
             kubelet.clone(),
