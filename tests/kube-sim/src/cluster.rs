@@ -28,6 +28,19 @@ pub struct Cluster {
 /// Exit status the binary uses for "this machine cannot run the cluster".
 pub const EXIT_UNAVAILABLE: i32 = 77;
 
+/// The options both control planes take: `--scenario`, `--latency`, `--fault`.
+fn scenario_and_knobs(cmd: &mut Command, opts: &Options) {
+    if let Some(s) = &opts.scenario {
+        cmd.args(["--scenario", s]);
+    }
+    if let Some(l) = opts.latency {
+        cmd.args(["--latency", &format!("{}ms", l.as_millis())]);
+    }
+    for f in &opts.faults {
+        cmd.args(["--fault", f]);
+    }
+}
+
 fn binary() -> Result<PathBuf, StartError> {
     if let Some(p) = std::env::var_os("KUBE_SIM_BIN") {
         return Ok(PathBuf::from(p));
@@ -55,15 +68,7 @@ impl Cluster {
         ));
         let mut cmd = Command::new(bin);
         cmd.arg("up").arg("--dir").arg(&dir);
-        if let Some(s) = &opts.scenario {
-            cmd.args(["--scenario", s]);
-        }
-        if let Some(l) = opts.latency {
-            cmd.args(["--latency", &format!("{}ms", l.as_millis())]);
-        }
-        for f in &opts.faults {
-            cmd.args(["--fault", f]);
-        }
+        scenario_and_knobs(&mut cmd, &opts);
         if let Some(n) = opts.scale {
             cmd.args(["--scale", &n.to_string()]);
         }
@@ -99,15 +104,7 @@ impl Cluster {
         let mut cmd = Command::new(bin);
         cmd.args(["up", "--control-plane", "real", "--dir"])
             .arg(&dir);
-        if let Some(s) = &opts.scenario {
-            cmd.args(["--scenario", s]);
-        }
-        if let Some(l) = opts.latency {
-            cmd.args(["--latency", &format!("{}ms", l.as_millis())]);
-        }
-        for f in &opts.faults {
-            cmd.args(["--fault", f]);
-        }
+        scenario_and_knobs(&mut cmd, opts);
         Self::launch(cmd, dir)
     }
 

@@ -11,7 +11,7 @@
 mod real_support;
 
 use kube_sim::cluster::Cluster;
-use real_support::{get_json, ok, wait_for, world_kubectl};
+use real_support::{get_json, ok, patch_claim_size, wait_for, world_kubectl};
 use std::time::Duration;
 
 #[test]
@@ -34,20 +34,7 @@ fn scenarios_run_on_the_real_control_plane() {
         assert_eq!(claim["status"]["phase"], "Bound", "{claim}");
         assert_eq!(claim["spec"]["storageClassName"], "offline");
 
-        ok(
-            &k,
-            &kc,
-            &[
-                "patch",
-                "pvc",
-                "prometheus-data",
-                "-n",
-                "monitoring",
-                "-p",
-                r#"{"spec":{"resources":{"requests":{"storage":"96Mi"}}}}"#,
-            ],
-            None,
-        );
+        patch_claim_size(&k, &kc, "monitoring", "prometheus-data", "96Mi");
         let (refused, claim) = wait_for(Duration::from_secs(30), || {
             let c = pvc();
             let error = c["status"]["conditions"]
