@@ -16,6 +16,7 @@ pub mod error;
 pub mod escape;
 pub mod fix_perms;
 pub mod images;
+pub mod inspect;
 pub mod install;
 pub mod interrupt;
 pub mod logscan;

@@ -159,7 +159,7 @@ proptest! {
         let text = lossy(&bytes);
         let _ = kubectl_prom::resize::gather::parse_df_k(&text);
         let _ = kubectl_prom::fix_perms::gather::parse_stat(&text);
-        let _ = kubectl_prom::doctor::gather::parse_stats_summary(&text);
+        let _ = kubectl_prom::inspect::usage::parse_stats_summary(&text);
         let _ = kubectl_prom::prom_http::parse_wget_status(&text);
         let _ = kubectl_prom::prom_http::parse_metric(&text, "prometheus_config_last_reload_successful");
         let _ = kubectl_prom::doctor::snapshot::parse_version(&text);

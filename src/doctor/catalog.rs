@@ -49,56 +49,8 @@ impl Family {
     }
 }
 
-/// A kind of data the gatherer reads; a check that needs data it could not read says so (PROM-900).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Data {
-    Pods,
-    Logs,
-    Events,
-    Services,
-    Endpoints,
-    Pvcs,
-    StorageClasses,
-    VolumeStats,
-    PrometheusApi,
-    ConfigMaps,
-}
-
-impl Data {
-    /// The `kubectl auth can-i` question that checks access to it.
-    pub fn can_i(self, namespace: &str) -> String {
-        let q = match self {
-            Data::Pods => format!("list pods -n {namespace}"),
-            Data::Logs => format!("get pods/log -n {namespace}"),
-            Data::Events => format!("list events -n {namespace}"),
-            Data::Services => format!("list services -n {namespace}"),
-            Data::Endpoints => format!("list endpoints -n {namespace}"),
-            Data::Pvcs => "get persistentvolumes".to_string(),
-            Data::StorageClasses => "get storageclasses".to_string(),
-            Data::VolumeStats => "get nodes/proxy".to_string(),
-            Data::PrometheusApi => format!("get pods/proxy -n {namespace}"),
-            Data::ConfigMaps => format!("get configmaps -n {namespace}"),
-        };
-        format!("kubectl auth can-i {q}")
-    }
-
-    /// What it is, in the words of `kubectl auth can-i`.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Data::Pods => "pods",
-            Data::Logs => "pods/log",
-            Data::Events => "events",
-            Data::Services => "services",
-            Data::Endpoints => "endpoints",
-            Data::Pvcs => "persistentvolumeclaims and persistentvolumes",
-            Data::StorageClasses => "storageclasses",
-            Data::VolumeStats => "nodes/proxy (kubelet volume stats)",
-            Data::PrometheusApi => "the Prometheus HTTP API (pods/proxy)",
-            Data::ConfigMaps => "configmaps (the Prometheus configuration)",
-        }
-    }
-}
+/// The kinds of data the gatherer reads are inspect's (checks name them in `needs`).
+pub use crate::inspect::snapshot::Data;
 
 /// One entry of the catalog.
 #[derive(Debug, Clone, Copy, Serialize)]

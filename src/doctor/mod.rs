@@ -1,10 +1,9 @@
-//! `doctor`'s engine: the snapshot it reads, the checks over it, the catalog, the report, and the two ways of
-//! filling a snapshot (live `gather`, offline `dump`), and several clusters at once (`fleet`). The verb's entry point is `commands/doctor.rs`.
+//! `doctor`'s engine: the checks over the snapshot, the catalog, the report, and several clusters at once (`fleet`).
+//! The snapshot and its two fillers (live `gather`, offline `dump`) are `crate::inspect`'s, re-exported here. The verb's entry point is `commands/doctor.rs`.
 
 pub mod catalog;
 pub mod checks;
-pub mod dump;
 pub mod fleet;
-pub mod gather;
 pub mod report;
-pub mod snapshot;
+
+pub use crate::inspect::{dump, gather, snapshot};

@@ -105,37 +105,6 @@ fn kind_of(object_ref: &str) -> &'static str {
     }
 }
 
-/// The note after a Prometheus flag was added to a chart or plain install (reload `--enable-lifecycle`): where the
-/// flag must also be set, listing the flags already there (Helm replaces lists: a `--set` of one drops the rest).
-/// None for the operator, which renders its own flags from the resource.
-pub fn flag_note(instance: &crate::discover::Instance, flag: &str) -> Option<String> {
-    if matches!(instance.flavour, crate::discover::Flavour::Operator { .. }) {
-        return None;
-    }
-    let origin = &instance.origin;
-    let value = match origin.chart().map(|c| &c.chart) {
-        Some(Chart::CommunityPrometheus) => {
-            Some(notes::extra_flags_with(&instance.args, flag).join(","))
-        }
-        Some(Chart::BitnamiPrometheus) => {
-            Some(notes::bitnami_extra_args_with(&instance.args, flag).join(","))
-        }
-        _ => None,
-    };
-    let object = format!(
-        "the {} container's args in {}",
-        instance.container, origin.object
-    );
-    let words = format!("--{flag}");
-    origin.note(&Change {
-        key: Key::Flags,
-        value: Some(value.as_deref().unwrap_or(&words)),
-        object: &object,
-        namespace: &instance.namespace,
-        statefulset: false,
-    })
-}
-
 /// Replace label-told chart identities with the release record's where the caller may read it (`list secrets` in
 /// the release's namespace, `owner=helm,name=RELEASE`, the highest revision); when refused, mark the identity as
 /// told from labels for that reason. Nothing else of the record is kept or printed: its values may hold credentials.

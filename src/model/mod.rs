@@ -10,7 +10,7 @@ pub mod workload;
 pub use args::{all_args, bool_flag, flag_value, prometheus_container, route_prefix};
 pub use install::{Flavour, LabelGeneration, chart_flavour, helm_release};
 pub use volume::{ConfigSource, ConfigVolume, DataSource, DataVolume};
-pub use workload::{PodRef, WorkloadKind, WorkloadRef};
+pub use workload::{PodController, PodRef, WorkloadKind, WorkloadRef, controller_of};
 
 use serde::Serialize;
 
@@ -108,5 +108,39 @@ impl PrometheusResource {
             .pointer("/metadata/labels")
             .and_then(|l| serde_json::from_value(l.clone()).ok())?;
         helm_release(&labels)
+    }
+}
+
+impl Instance {
+    /// The note after a Prometheus flag was added to a chart or plain install (reload `--enable-lifecycle`): where the
+    /// flag must also be set, listing the flags already there (Helm replaces lists: a `--set` of one drops the rest).
+    /// None for the operator, which renders its own flags from the resource.
+    pub fn flag_note(&self, flag: &str) -> Option<String> {
+        let instance = self;
+        if matches!(instance.flavour, Flavour::Operator { .. }) {
+            return None;
+        }
+        let origin = &instance.origin;
+        let value = match origin.chart().map(|c| &c.chart) {
+            Some(crate::install::Chart::CommunityPrometheus) => {
+                Some(crate::install::notes::extra_flags_with(&instance.args, flag).join(","))
+            }
+            Some(crate::install::Chart::BitnamiPrometheus) => {
+                Some(crate::install::notes::bitnami_extra_args_with(&instance.args, flag).join(","))
+            }
+            _ => None,
+        };
+        let object = format!(
+            "the {} container's args in {}",
+            instance.container, origin.object
+        );
+        let words = format!("--{flag}");
+        origin.note(&crate::install::Change {
+            key: crate::install::Key::Flags,
+            value: Some(value.as_deref().unwrap_or(&words)),
+            object: &object,
+            namespace: &instance.namespace,
+            statefulset: false,
+        })
     }
 }

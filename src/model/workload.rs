@@ -91,3 +91,33 @@ pub struct PodRef {
     /// The Ready condition is True.
     pub ready: bool,
 }
+
+/// A pod's controlling owner reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodController {
+    pub kind: String,
+    pub name: String,
+}
+
+impl PodController {
+    /// Whether deleting the pod makes this owner create a replacement that mounts the same claim: a ReplicaSet (of
+    /// a Deployment) or a StatefulSet. A Job, a DaemonSet or a custom owner may not, or not with our claim.
+    pub fn recreates(&self) -> bool {
+        matches!(self.kind.as_str(), "ReplicaSet" | "StatefulSet")
+    }
+}
+
+/// The pod's controlling owner (`ownerReferences[].controller: true`), as `Kind/name`: the object that recreates the
+/// pod when it is deleted, if any.
+pub fn controller_of(pod: &Pod) -> Option<PodController> {
+    pod.metadata
+        .owner_references
+        .as_ref()?
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .map(|o| PodController {
+            kind: o.kind.clone(),
+            name: o.name.clone(),
+        })
+}

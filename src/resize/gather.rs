@@ -3,13 +3,14 @@
 //! StatefulSet / `Prometheus` resource (permissions are reviewed by crate::access; a class the user may not read is
 //! recorded as unknown, not fatal).
 
-use super::model::{
-    Claim, ClaimPod, Install, PodController, Snapshot, StatefulSetRef, Usage, UsageSource,
-};
+use super::model::{Claim, ClaimPod, Install, Snapshot, StatefulSetRef, Usage, UsageSource};
 use crate::access;
 use crate::context::Ctx;
-use crate::discover::{self, DataSource, Flavour, Instance, WorkloadKind};
+use crate::discover::{
+    self, DataSource, Discovered, Flavour, Instance, PrometheusResource, WorkloadKind,
+};
 use crate::error::{Error, Result};
+use crate::inspect::usage::VolumeUsage;
 use futures::future::{join_all, try_join_all};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
@@ -22,6 +23,18 @@ use std::collections::{BTreeMap, BTreeSet};
 /// the claims; then what those name — the claims' StorageClasses, the kubelets' volume stats, and the last log of a
 /// crash-looping pod — with `df` in the container only where a kubelet gave no stats.
 pub async fn snapshot(ctx: &Ctx, instance: &Instance) -> Result<Snapshot> {
+    gather(ctx, instance, None).await
+}
+
+/// [`snapshot`] for the first plan, from what discovery listed: the pods, the StatefulSet(s) and the `Prometheus`
+/// resource are taken as listed instead of read again (their resourceVersions precondition the changes, so one that
+/// moved since is a 409); the claims and what they name are read. A re-plan after a 409 uses [`snapshot`], which
+/// reads everything afresh.
+pub async fn snapshot_of(ctx: &Ctx, discovered: &Discovered) -> Result<Snapshot> {
+    gather(ctx, &discovered.instance, Some(discovered)).await
+}
+
+async fn gather(ctx: &Ctx, instance: &Instance, listed: Option<&Discovered>) -> Result<Snapshot> {
     let ns = instance.namespace.as_str();
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
@@ -59,16 +72,28 @@ pub async fn snapshot(ctx: &Ctx, instance: &Instance) -> Result<Snapshot> {
                 )))
         }
     }));
-    let pod_objects = try_join_all(instance.pods.iter().map(|pod| {
-        let pods = pods.clone();
-        async move {
-            pods.get_opt(&pod.name)
+    let pod_objects = async {
+        match listed {
+            Some(d) => Ok(d.pods.iter().cloned().map(Some).collect()),
+            None => {
+                try_join_all(instance.pods.iter().map(|pod| {
+                    let pods = pods.clone();
+                    async move {
+                        pods.get_opt(&pod.name)
+                            .await
+                            .map_err(Error::kube(format!("get pod {ns}/{}", pod.name)))
+                    }
+                }))
                 .await
-                .map_err(Error::kube(format!("get pod {ns}/{}", pod.name)))
+            }
         }
-    }));
-    let (install, labelled, named, pod_objects) =
-        futures::try_join!(install_of(ctx, instance), labelled, named, pod_objects)?;
+    };
+    let (install, labelled, named, pod_objects) = futures::try_join!(
+        install_of(ctx, instance, listed),
+        labelled,
+        named,
+        pod_objects
+    )?;
     let pod_objects: Vec<Pod> = pod_objects.into_iter().flatten().collect();
     let mut found: BTreeMap<String, PersistentVolumeClaim> = BTreeMap::new();
     for (name, pvc) in named {
@@ -137,8 +162,7 @@ pub async fn snapshot(ctx: &Ctx, instance: &Instance) -> Result<Snapshot> {
             }
         }
     }
-    let summaries: BTreeMap<String, Option<serde_json::Value>> =
-        summary_reads.into_iter().collect();
+    let summaries: BTreeMap<String, Option<Vec<VolumeUsage>>> = summary_reads.into_iter().collect();
 
     // Usage from the summaries already read; `df` (round 3) only for claims they do not cover.
     let usages = {
@@ -181,18 +205,26 @@ pub async fn snapshot(ctx: &Ctx, instance: &Instance) -> Result<Snapshot> {
 }
 
 /// How the instance is installed (what a resize must change besides the claims), read from its owner object.
-async fn install_of(ctx: &Ctx, instance: &Instance) -> Result<Install> {
+async fn install_of(
+    ctx: &Ctx,
+    instance: &Instance,
+    listed: Option<&Discovered>,
+) -> Result<Install> {
     let ns = instance.namespace.as_str();
     Ok(match (&instance.flavour, instance.workloads.first()) {
         (Flavour::Operator { prometheus }, _) => {
-            operator_install(ctx, instance, prometheus).await?
+            operator_install(ctx, instance, prometheus, listed).await?
         }
         (_, Some(w)) if w.kind == WorkloadKind::StatefulSet => {
-            let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
-            let object = api
-                .get(&w.name)
-                .await
-                .map_err(Error::kube(format!("get statefulset {ns}/{}", w.name)))?;
+            let object = match listed_statefulset(listed, &w.name) {
+                Some(sts) => sts,
+                None => {
+                    let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
+                    api.get(&w.name)
+                        .await
+                        .map_err(Error::kube(format!("get statefulset {ns}/{}", w.name)))?
+                }
+            };
             let template = match instance.data.as_ref().map(|d| &d.source) {
                 Some(DataSource::ClaimTemplate { template, .. }) => template.clone(),
                 _ => String::new(),
@@ -220,13 +252,33 @@ async fn install_of(ctx: &Ctx, instance: &Instance) -> Result<Install> {
     })
 }
 
-async fn operator_install(ctx: &Ctx, instance: &Instance, name: &str) -> Result<Install> {
+/// A StatefulSet as discovery listed it.
+fn listed_statefulset(listed: Option<&Discovered>, name: &str) -> Option<StatefulSet> {
+    listed?
+        .statefulsets
+        .iter()
+        .find(|s| s.metadata.name.as_deref() == Some(name))
+        .cloned()
+}
+
+async fn operator_install(
+    ctx: &Ctx,
+    instance: &Instance,
+    name: &str,
+    listed: Option<&Discovered>,
+) -> Result<Install> {
     let ns = instance.namespace.as_str();
-    let object = discover::prometheus_api(&ctx.client, ns)
-        .get(name)
-        .await
-        .map_err(Error::kube(format!("get prometheus {ns}/{name}")))?;
-    let spec = object.data.get("spec");
+    let object = match listed.and_then(|d| d.prometheus_resource.clone()) {
+        Some(resource) => resource,
+        None => {
+            let object = discover::prometheus_api(&ctx.client, ns)
+                .get(name)
+                .await
+                .map_err(Error::kube(format!("get prometheus {ns}/{name}")))?;
+            PrometheusResource::from_object(serde_json::to_value(&object).unwrap_or_default())
+        }
+    };
+    let spec = Some(&object.spec);
     let paused = spec
         .and_then(|s| s.get("paused"))
         .and_then(|p| p.as_bool())
@@ -243,9 +295,13 @@ async fn operator_install(ctx: &Ctx, instance: &Instance, name: &str) -> Result<
         .map(|w| {
             let api = api.clone();
             async move {
-                api.get_opt(&w.name)
-                    .await
-                    .map_err(Error::kube(format!("get statefulset {ns}/{}", w.name)))
+                match listed_statefulset(listed, &w.name) {
+                    Some(sts) => Ok(Some(sts)),
+                    None => api
+                        .get_opt(&w.name)
+                        .await
+                        .map_err(Error::kube(format!("get statefulset {ns}/{}", w.name))),
+                }
             }
         });
     let statefulsets = try_join_all(reads)
@@ -266,7 +322,7 @@ async fn operator_install(ctx: &Ctx, instance: &Instance, name: &str) -> Result<
         .collect();
     Ok(Install::Operator {
         name: name.to_string(),
-        resource_version: object.metadata.resource_version.unwrap_or_default(),
+        resource_version: object.resource_version.clone().unwrap_or_default(),
         paused,
         storage_request,
         statefulsets,
@@ -355,19 +411,7 @@ async fn claim_pod(ctx: &Ctx, instance: &Instance, pod: &Pod) -> ClaimPod {
     }
 }
 
-/// The pod's controlling owner (`ownerReferences[].controller: true`), as `Kind/name`: the object that recreates the
-/// pod when it is deleted, if any.
-pub fn controller_of(pod: &Pod) -> Option<PodController> {
-    pod.metadata
-        .owner_references
-        .as_ref()?
-        .iter()
-        .find(|o| o.controller == Some(true))
-        .map(|o| PodController {
-            kind: o.kind.clone(),
-            name: o.name.clone(),
-        })
-}
+pub use crate::model::controller_of;
 
 /// Usage of the claim as the pod sees it: the kubelet's stats summary first (works while the container is down),
 /// then `df` in the container.
@@ -376,7 +420,7 @@ pub async fn usage(
     namespace: &str,
     claim_pod: &ClaimPod,
     claim: &str,
-    summaries: &mut BTreeMap<String, Option<serde_json::Value>>,
+    summaries: &mut BTreeMap<String, Option<Vec<VolumeUsage>>>,
 ) -> Option<Usage> {
     if let Some(node) = &claim_pod.node {
         if !summaries.contains_key(node) {
@@ -392,51 +436,29 @@ pub async fn usage(
     df_usage(ctx, namespace, claim_pod).await
 }
 
-/// `GET /api/v1/nodes/NODE/proxy/stats/summary` (prometheus-facts §6.2); None (said with -v) when it cannot be read.
-async fn stats_summary(ctx: &Ctx, node: &str) -> Option<serde_json::Value> {
-    let request = http::Request::get(format!("/api/v1/nodes/{node}/proxy/stats/summary"))
-        .body(Vec::new())
-        .ok()?;
-    let summary = match ctx.client.request_text(request).await {
-        Ok(text) => serde_json::from_str(&text).ok(),
-        Err(_) => None,
-    };
-    if summary.is_none() {
-        ctx.printer.debug(&format!(
-            "no stats summary from node {node} (needs get on nodes/proxy); trying df in the container"
-        ));
-    }
-    summary
-}
-
-/// The volume stats of `claim` in a kubelet stats summary (`pods[].volume[].pvcRef`).
-pub fn usage_from_summary(
-    summary: &serde_json::Value,
-    namespace: &str,
-    claim: &str,
-) -> Option<Usage> {
-    let pods = summary.get("pods")?.as_array()?;
-    for volume in pods
-        .iter()
-        .filter_map(|p| p.get("volume").and_then(|v| v.as_array()))
-        .flatten()
-    {
-        let Some(pvc_ref) = volume.get("pvcRef") else {
-            continue;
-        };
-        if pvc_ref.get("name").and_then(|n| n.as_str()) == Some(claim)
-            && pvc_ref.get("namespace").and_then(|n| n.as_str()) == Some(namespace)
-        {
-            let field = |key: &str| volume.get(key).and_then(|v| v.as_u64());
-            return Some(Usage {
-                capacity_bytes: field("capacityBytes")?,
-                used_bytes: field("usedBytes").unwrap_or_default(),
-                available_bytes: field("availableBytes").unwrap_or_default(),
-                source: UsageSource::StatsSummary,
-            });
+/// The node's volume usage rows (crate::inspect::usage, the one reader of the kubelet's stats summary); None (said
+/// with -v) when it cannot be read.
+async fn stats_summary(ctx: &Ctx, node: &str) -> Option<Vec<VolumeUsage>> {
+    match crate::inspect::usage::node_stats(&ctx.client, node).await {
+        Ok(rows) => Some(rows),
+        Err(gap) => {
+            ctx.printer.debug(&format!(
+                "no stats summary from node {node} ({}; needs get on nodes/proxy); trying df in the container",
+                gap.reason
+            ));
+            None
         }
     }
-    None
+}
+
+/// The usage of `claim` among a node's volume usage rows.
+pub fn usage_from_summary(rows: &[VolumeUsage], namespace: &str, claim: &str) -> Option<Usage> {
+    VolumeUsage::of_claim(rows, namespace, claim).map(|u| Usage {
+        capacity_bytes: u.capacity_bytes,
+        used_bytes: u.used_bytes,
+        available_bytes: u.available_bytes,
+        source: UsageSource::StatsSummary,
+    })
 }
 
 /// `df -k MOUNT` in the Prometheus container (fails quietly if the container is not running).
@@ -493,7 +515,8 @@ mod tests {
                  "capacityBytes": 1000, "usedBytes": 990, "availableBytes": 10}
             ]}
         ]});
-        let usage = usage_from_summary(&summary, "monitoring", "prometheus-server").unwrap();
+        let rows = crate::inspect::usage::parse_stats_summary(&summary.to_string()).unwrap();
+        let usage = usage_from_summary(&rows, "monitoring", "prometheus-server").unwrap();
         assert_eq!(
             (
                 usage.capacity_bytes,
@@ -503,8 +526,24 @@ mod tests {
             (1000, 990, 10)
         );
         assert_eq!(usage.source, UsageSource::StatsSummary);
-        assert!(usage_from_summary(&summary, "other-ns", "prometheus-server").is_none());
-        assert!(usage_from_summary(&json!({}), "monitoring", "x").is_none());
+        assert!(usage_from_summary(&rows, "other-ns", "prometheus-server").is_none());
+        assert!(usage_from_summary(&[], "monitoring", "x").is_none());
+    }
+
+    /// The kubelet leaves a stat out when it has none (`availableBytes` is `*uint64`, omitempty, in
+    /// k8s.io/kubelet/pkg/apis/stats/v1alpha1/types.go): a missing figure is not zero. Resize read a missing
+    /// `availableBytes` as 0 free (a volume that is not full looked 100% used); doctor's parser, now the one parser,
+    /// derives it from capacity - used.
+    #[test]
+    fn a_summary_without_available_bytes_is_not_read_as_full() {
+        let summary = json!({"pods": [{"podRef": {"name": "p-0", "namespace": "monitoring"}, "volume": [
+            {"name": "data", "pvcRef": {"name": "data-p-0", "namespace": "monitoring"},
+             "capacityBytes": 1000, "usedBytes": 100}
+        ]}]});
+        let rows = crate::inspect::usage::parse_stats_summary(&summary.to_string()).unwrap();
+        let usage = usage_from_summary(&rows, "monitoring", "data-p-0").unwrap();
+        assert_eq!(usage.available_bytes, 900);
+        assert!(!usage.nearly_full());
     }
 
     #[test]

@@ -140,21 +140,8 @@ pub struct ClaimPod {
     pub controller: Option<PodController>,
 }
 
-/// A pod's controlling owner reference.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PodController {
-    pub kind: String,
-    pub name: String,
-}
-
-impl PodController {
-    /// Whether deleting the pod makes this owner create a replacement that mounts the same claim: a ReplicaSet (of
-    /// a Deployment) or a StatefulSet. A Job, a DaemonSet or a custom owner may not, or not with our claim.
-    pub fn recreates(&self) -> bool {
-        matches!(self.kind.as_str(), "ReplicaSet" | "StatefulSet")
-    }
-}
+// Defined with the model (the engine restarts owned pods by it too).
+pub use crate::model::PodController;
 
 /// Filesystem usage of a mounted claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

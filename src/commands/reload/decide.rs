@@ -32,7 +32,7 @@ pub fn decide(off: &[&str], way: ReloadWay, enable_lifecycle: bool) -> Decision 
 /// What has to change outside the cluster so the next install does not undo the fix.
 pub fn lifecycle_note(instance: &Instance) -> Option<String> {
     // Where the flag must also be set depends on the chart and source of truth (src/install/, issue 18).
-    crate::install::flag_note(instance, "web.enable-lifecycle")
+    instance.flag_note("web.enable-lifecycle")
 }
 
 /// The plan that turns the lifecycle API on: the workload's container args, or for the operator the `Prometheus`

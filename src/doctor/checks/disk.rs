@@ -331,6 +331,7 @@ mod tests {
     fn usage(used_gi: f64) -> VolumeUsage {
         VolumeUsage {
             pod: "prometheus-server-6d9f8b7c4-x2x9k".into(),
+            namespace: "monitoring".into(),
             volume: "storage-volume".into(),
             pvc: Some("prometheus-server".into()),
             capacity_bytes: 8 * GI,

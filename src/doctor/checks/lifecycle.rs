@@ -66,7 +66,7 @@ fn url_path(url: &str) -> String {
 fn enable_fix(s: &InstanceSnapshot) -> String {
     let cmd = s.prom_command("reload --enable-lifecycle");
     // The same note reload prints (src/install/): the chart's own key, listing the flags already there.
-    match crate::install::flag_note(&s.instance, "web.enable-lifecycle") {
+    match s.instance.flag_note("web.enable-lifecycle") {
         Some(note) => format!("{cmd}; {note}"),
         None => cmd,
     }

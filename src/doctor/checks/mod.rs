@@ -365,6 +365,7 @@ mod tests {
             let mut s = instance(CHART, &[]);
             s.usage = vec![crate::doctor::snapshot::VolumeUsage {
                 pod: chart_pod.into(),
+                namespace: "monitoring".into(),
                 volume: "storage-volume".into(),
                 pvc: Some("prometheus-server".into()),
                 capacity_bytes: 8 * gi,

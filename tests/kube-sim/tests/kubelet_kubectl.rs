@@ -335,10 +335,28 @@ fn lifecycle_off_reload_is_refused_with_prometheus_own_403() {
         !out.status.success() && err.contains("(Forbidden): Lifecycle API is not enabled."),
         "{err}"
     );
+    // The real prometheus-config-reloader (operator 0.85) reloads only when a watched file changes: it records the
+    // directory's hash at start without a reload, so the 403 shows only after someone edits the ConfigMap (incident 1).
+    let edit = r#"{"data":{"prometheus.yml":"global:\n  scrape_interval: 30s\n"}}"#;
+    let (code, _, err) = kubectl(
+        &c,
+        &[
+            "patch",
+            "configmap",
+            "prometheus-server",
+            "-n",
+            "monitoring",
+            "--type",
+            "merge",
+            "-p",
+            edit,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
     let line = wait_for(
         &c,
         "the sidecar's 403 line",
-        Duration::from_secs(20),
+        Duration::from_secs(90),
         || {
             let (_, logs, _) = kubectl(
                 &c,

@@ -2,8 +2,8 @@
 //! usage, live Prometheus answers, and what could not be read). Filled by `gather` (live) or `dump` (offline); read
 //! by the checks. No I/O here.
 
+pub use super::usage::VolumeUsage;
 use crate::discover::{Instance, Inventory, PrometheusResource};
-use crate::doctor::catalog::Data;
 use crate::logscan::{self, Hit, Kind};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{
@@ -12,6 +12,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Everything read, for every instance in scope.
@@ -58,18 +59,6 @@ pub struct ContainerLog {
     pub container: String,
     pub previous: bool,
     pub text: String,
-}
-
-/// Kubelet volume stats of one pod volume (`stats/summary`, prometheus-facts §6.2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VolumeUsage {
-    pub pod: String,
-    /// The pod volume name.
-    pub volume: String,
-    pub pvc: Option<String>,
-    pub capacity_bytes: u64,
-    pub used_bytes: u64,
-    pub available_bytes: u64,
 }
 
 /// What one pod's Prometheus answered over HTTP. Each field is `None` when that endpoint did not answer.
@@ -163,6 +152,57 @@ impl Gap {
     /// Whether the API server refused it for lack of permission (401/403): only then is access the fix.
     pub fn is_permission(&self) -> bool {
         matches!(self.status, Some(401 | 403))
+    }
+}
+
+/// A kind of data the gatherer reads; a check that needs data it could not read says so (PROM-900).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Data {
+    Pods,
+    Logs,
+    Events,
+    Services,
+    Endpoints,
+    Pvcs,
+    StorageClasses,
+    VolumeStats,
+    PrometheusApi,
+    ConfigMaps,
+}
+
+impl Data {
+    /// The `kubectl auth can-i` question that checks access to it.
+    pub fn can_i(self, namespace: &str) -> String {
+        let q = match self {
+            Data::Pods => format!("list pods -n {namespace}"),
+            Data::Logs => format!("get pods/log -n {namespace}"),
+            Data::Events => format!("list events -n {namespace}"),
+            Data::Services => format!("list services -n {namespace}"),
+            Data::Endpoints => format!("list endpoints -n {namespace}"),
+            Data::Pvcs => "get persistentvolumes".to_string(),
+            Data::StorageClasses => "get storageclasses".to_string(),
+            Data::VolumeStats => "get nodes/proxy".to_string(),
+            Data::PrometheusApi => format!("get pods/proxy -n {namespace}"),
+            Data::ConfigMaps => format!("get configmaps -n {namespace}"),
+        };
+        format!("kubectl auth can-i {q}")
+    }
+
+    /// What it is, in the words of `kubectl auth can-i`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Data::Pods => "pods",
+            Data::Logs => "pods/log",
+            Data::Events => "events",
+            Data::Services => "services",
+            Data::Endpoints => "endpoints",
+            Data::Pvcs => "persistentvolumeclaims and persistentvolumes",
+            Data::StorageClasses => "storageclasses",
+            Data::VolumeStats => "nodes/proxy (kubelet volume stats)",
+            Data::PrometheusApi => "the Prometheus HTTP API (pods/proxy)",
+            Data::ConfigMaps => "configmaps (the Prometheus configuration)",
+        }
     }
 }
 

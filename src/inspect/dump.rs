@@ -2,9 +2,9 @@
 //! --output-directory` tree (its `NS/*.json` lists and `NS/POD/logs.txt`) plus any `kubectl get -o yaml|json` files
 //! placed beside it. The file reading is here; splitting the dump's log files is a pure function.
 
-use crate::doctor::catalog::Data;
-use crate::doctor::snapshot::{ContainerLog, Gap, Objects, Snapshot, assemble};
 use crate::error::{Error, Result};
+use crate::inspect::snapshot::Data;
+use crate::inspect::snapshot::{ContainerLog, Gap, Objects, Snapshot, assemble};
 use std::path::Path;
 
 /// Load a dump directory into a snapshot, narrowed by `target` when given.

@@ -4,11 +4,9 @@
 
 use crate::context::{Ctx, Scope};
 use crate::discover::{self, Instance};
-use crate::doctor::catalog::Data;
-use crate::doctor::snapshot::{
-    ContainerLog, Gap, LiveStatus, Objects, Snapshot, VolumeUsage, assemble_one,
-};
 use crate::error::{Error, Result};
+use crate::inspect::snapshot::Data;
+use crate::inspect::snapshot::{ContainerLog, Gap, LiveStatus, Objects, Snapshot, assemble_one};
 use crate::prom_http::PromPod;
 use futures::future::join_all;
 use k8s_openapi::api::core::v1::{
@@ -139,7 +137,11 @@ pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
         get_pvs(client, &pv_names),
         get_classes(client, &class_names),
         join_all(pods.iter().map(|(i, p)| pod_logs(client, i, p))),
-        join_all(nodes.iter().map(|n| node_stats(client, n))),
+        join_all(
+            nodes
+                .iter()
+                .map(|n| crate::inspect::usage::node_stats(client, n))
+        ),
         join_all(pods.iter().map(|(i, p)| live_status(ctx, i, p))),
         join_all(config_maps.iter().map(|(ns, name)| {
             let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
@@ -415,72 +417,6 @@ async fn pod_logs(
     (logs, missing)
 }
 
-/// Kubelet `stats/summary` through the API server's node proxy (needs `nodes/proxy`).
-async fn node_stats(
-    client: &kube::Client,
-    node: &str,
-) -> std::result::Result<Vec<VolumeUsage>, Gap> {
-    let request = http::Request::get(format!("/api/v1/nodes/{node}/proxy/stats/summary"))
-        .body(Vec::new())
-        .map_err(|e| Gap::absent(Data::VolumeStats, e.to_string()))?;
-    let asked = format!("GET /api/v1/nodes/{node}/proxy/stats/summary");
-    let text = client
-        .request_text(request)
-        .await
-        .map_err(|e| gap(Data::VolumeStats, asked.clone(), &e))?;
-    parse_stats_summary(&text).map_err(|reason| Gap {
-        request: Some(asked),
-        // The kubelet answered (2xx), just not with a summary.
-        status: Some(200),
-        ..Gap::absent(Data::VolumeStats, reason)
-    })
-}
-
-/// The PVC-backed volumes of every pod in a kubelet stats summary (prometheus-facts.md §6.2).
-pub fn parse_stats_summary(text: &str) -> std::result::Result<Vec<VolumeUsage>, String> {
-    let summary: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("stats/summary is not JSON: {e}"))?;
-    let mut out = Vec::new();
-    for pod in summary
-        .get("pods")
-        .and_then(|p| p.as_array())
-        .into_iter()
-        .flatten()
-    {
-        let pod_name = pod
-            .pointer("/podRef/name")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
-        for v in pod
-            .get("volume")
-            .and_then(|v| v.as_array())
-            .into_iter()
-            .flatten()
-        {
-            let num = |k: &str| v.get(k).and_then(|x| x.as_u64());
-            let (Some(capacity), Some(used)) = (num("capacityBytes"), num("usedBytes")) else {
-                continue;
-            };
-            out.push(VolumeUsage {
-                pod: pod_name.to_string(),
-                volume: v
-                    .get("name")
-                    .and_then(|x| x.as_str())
-                    .unwrap_or_default()
-                    .to_string(),
-                pvc: v
-                    .pointer("/pvcRef/name")
-                    .and_then(|x| x.as_str())
-                    .map(str::to_string),
-                capacity_bytes: capacity,
-                used_bytes: used,
-                available_bytes: num("availableBytes").unwrap_or(capacity.saturating_sub(used)),
-            });
-        }
-    }
-    Ok(out)
-}
-
 /// Ask one pod's Prometheus what it runs with; only when its container is running (a crash-looping one cannot
 /// answer and would only add timeouts).
 async fn live_status(
@@ -610,16 +546,4 @@ mod tests {
     }
 
     use super::*;
-
-    #[test]
-    fn stats_summary_keeps_pvc_volumes_with_numbers() {
-        let text = r#"{"node":{"nodeName":"node-1"},"pods":[{"podRef":{"name":"prometheus-server-0","namespace":"monitoring","uid":"u"},
-          "volume":[{"name":"storage-volume","pvcRef":{"name":"prometheus-server","namespace":"monitoring"},"capacityBytes":8589934592,"usedBytes":8000000000,"availableBytes":589934592},
-                    {"name":"kube-api-access-x"}]}]}"#;
-        let rows = parse_stats_summary(text).unwrap();
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].pvc.as_deref(), Some("prometheus-server"));
-        assert_eq!(rows[0].available_bytes, 589934592);
-        assert!(parse_stats_summary("<html>").is_err());
-    }
 }
