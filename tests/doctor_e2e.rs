@@ -115,6 +115,8 @@ fn lifecycle_off_is_prom_101_fixed_by_reload_enable_lifecycle() {
     let Some(cluster) = start("lifecycle-off") else {
         return;
     };
+    // Incident 1: someone edits the configuration; the sidecar's reload is refused.
+    support::touch_chart_config(&cluster, "edited by lifecycle_off_is_prom_101");
     let (run, report) = diagnosed(
         &cluster,
         "PROM-101",

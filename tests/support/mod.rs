@@ -444,3 +444,14 @@ pub fn real_reloaders_or_skip(test: &str) -> bool {
     eprintln!("SKIP {test}: world not built ({why}); run tools/world/build.sh");
     false
 }
+
+/// Edit the chart's `prometheus.yml` (a comment appended): the change the reload sidecar reacts to. The real
+/// prometheus-config-reloader watching a directory posts only when its content changes, not at start.
+pub fn touch_chart_config(cluster: &Cluster, why: &str) {
+    let cm = kubectl_json(
+        cluster,
+        &["get", "configmap", "prometheus-server", "-n", "monitoring"],
+    );
+    let yaml = cm["data"]["prometheus.yml"].as_str().unwrap_or_default();
+    set_chart_config(cluster, &format!("{yaml}\n# {why}\n"));
+}

@@ -335,10 +335,26 @@ fn lifecycle_off_reload_is_refused_with_prometheus_own_403() {
         !out.status.success() && err.contains("(Forbidden): Lifecycle API is not enabled."),
         "{err}"
     );
+    // The sidecar posts when the watched ConfigMap changes (the real prometheus-config-reloader does not post at
+    // start when it watches a directory only), as in incident 1: someone edits the configuration.
+    let edit = r#"{"data":{"prometheus.yml":"global:\n  scrape_interval: 30s\n"}}"#;
+    let (code, _, err) = kubectl(
+        &c,
+        &[
+            "patch",
+            "configmap",
+            "prometheus-server",
+            "-n",
+            "monitoring",
+            "-p",
+            edit,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
     let line = wait_for(
         &c,
         "the sidecar's 403 line",
-        Duration::from_secs(20),
+        Duration::from_secs(90),
         || {
             let (_, logs, _) = kubectl(
                 &c,
