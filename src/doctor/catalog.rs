@@ -245,6 +245,15 @@ pub const CATALOG: &[Check] = &[
         "Prometheus was OOMKilled",
         &[Pods],
     ),
+    // Issue 19 item 5 (src/doctor/checks/wal.rs; evidence: the previous run's replay progress lines, its
+    // termination, the probe events and the probe's settings). Before PROM-505: it is the cause of that crash loop.
+    check(
+        "PROM-509",
+        Critical,
+        Serving,
+        "A probe kills Prometheus during its WAL replay (a restart loop that looks like a crash)",
+        &[Logs, Pods],
+    ),
     check(
         "PROM-505",
         Critical,
