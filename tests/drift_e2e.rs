@@ -126,3 +126,116 @@ fn a_reloader_less_install_after_a_configmap_edit_is_prom_305_until_reloaded() {
     );
     assert!(drift_findings(&after).is_empty(), "{after}");
 }
+
+/// Prometheus 3 with `--config.auto-reload` (stable in 3.12; the real 3.16 here) and no lifecycle API, no sidecar:
+/// doctor must not call the missing lifecycle flag a problem (the server reloads itself, and says so in
+/// /api/v1/features), and an edit is applied by the server without any reload — no drift is claimed meanwhile.
+#[test]
+fn v3_with_config_auto_reload_needs_no_lifecycle_api_and_applies_edits_itself() {
+    if !support::real_prometheus_v3_or_skip("v3_with_config_auto_reload") {
+        return;
+    }
+    let Some(cluster) = start("chart-healthy") else {
+        return;
+    };
+    let before: Vec<String> = items(&kubectl_json(&cluster, &["get", "pods", "-n", NS]))
+        .iter()
+        .map(name)
+        .collect();
+    let patch = serde_json::json!([
+        {"op": "remove", "path": "/spec/template/spec/containers/0"},
+        {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "quay.io/prometheus/prometheus:v3.16.0"},
+        {"op": "replace", "path": "/spec/template/spec/containers/0/args", "value": [
+            "--storage.tsdb.retention.time=15d",
+            "--config.file=/etc/config/prometheus.yml",
+            "--storage.tsdb.path=/data",
+            "--config.auto-reload",
+            "--config.auto-reload-interval=5s",
+        ]},
+    ]);
+    support::json_patch(
+        &cluster,
+        NS,
+        "deployment/prometheus-server",
+        &patch.to_string(),
+    );
+    let pod = wait_until("the v3 pod to be ready", Duration::from_secs(120), || {
+        let pods = kubectl_json(&cluster, &["get", "pods", "-n", NS]);
+        let all = items(&pods);
+        let [p] = all.as_slice() else { return None };
+        (!before.contains(&name(p)) && support::pod_ready(p)).then(|| name(p))
+    });
+    let proxy = |path: &str| {
+        let raw = kubectl(
+            &cluster,
+            &[
+                "get",
+                "--raw",
+                &format!("/api/v1/namespaces/{NS}/pods/{pod}:9090/proxy{path}"),
+            ],
+        );
+        serde_json::from_str::<Value>(&raw).unwrap_or_else(|e| panic!("{path}: {e}: {raw}"))
+    };
+    // The real v3 server: its version, and its own word on lifecycle and auto-reload.
+    assert!(
+        proxy("/api/v1/status/buildinfo")["data"]["version"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("3.16")
+    );
+    let features = proxy("/api/v1/features");
+    assert_eq!(features["data"]["api"]["lifecycle"], false, "{features}");
+    assert_eq!(
+        features["data"]["prometheus"]["auto_reload_config"], true,
+        "{features}"
+    );
+
+    let ids = |run: &Run| -> Vec<String> {
+        run.json()["instances"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|i| i["findings"].as_array().cloned().unwrap_or_default())
+            .filter_map(|f| f["id"].as_str().map(str::to_string))
+            .collect()
+    };
+    let run = prom(&cluster, &["doctor", "-n", NS, "-o", "json"]);
+    let found = ids(&run);
+    assert!(
+        !found.iter().any(|id| id == "PROM-101" || id == "PROM-102"),
+        "{run}"
+    );
+
+    let cm = kubectl_json(
+        &cluster,
+        &["get", "configmap", "prometheus-server", "-n", NS],
+    );
+    let yaml = cm["data"]["prometheus.yml"]
+        .as_str()
+        .expect("prometheus.yml")
+        .to_string();
+    support::set_chart_config(
+        &cluster,
+        &yaml.replacen("scrape_interval: 15s", "scrape_interval: 30s", 1),
+    );
+    wait_until(
+        "the server to load the edit by itself",
+        Duration::from_secs(150),
+        || {
+            let run = prom(&cluster, &["doctor", "-n", NS, "-o", "json"]);
+            let found = ids(&run);
+            assert!(
+                !found
+                    .iter()
+                    .any(|id| id == "PROM-305" || id == "PROM-306" || id == "PROM-102"),
+                "{run}"
+            );
+            let running = proxy("/api/v1/status/config");
+            running["data"]["yaml"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("scrape_interval: 30s")
+                .then_some(())
+        },
+    );
+}
