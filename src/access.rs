@@ -93,24 +93,31 @@ pub fn unless_forbidden<T>(
     }
 }
 
-/// The requests a shared [`crate::engine::Plan`] will send: a patch per patched object, a delete per orphan delete or
-/// pod restart.
+/// The requests a shared [`crate::engine::Plan`] will send: [`requests_for_changes`] of its steps.
 pub fn requests_for(plan: &crate::engine::Plan) -> Vec<AccessRequest> {
+    requests_for_changes(plan.steps.iter().map(|s| &s.change))
+}
+
+/// The one derivation of permissions from changes, for every verb: the verb each change sends (a patch, a create, a
+/// delete for an orphan delete or a pod restart) on its object, without repeats, in order. A create names no object
+/// (RBAC's resourceNames cannot restrict a create: the name is not known to the authorizer before the object exists).
+pub fn requests_for_changes<'a>(
+    changes: impl IntoIterator<Item = &'a crate::engine::Change>,
+) -> Vec<AccessRequest> {
     use crate::engine::Change;
     let mut out: Vec<AccessRequest> = Vec::new();
-    for step in &plan.steps {
-        let (verb, object) = match &step.change {
-            Change::Patch { object, .. } => ("patch", object),
-            Change::DeleteOrphan { object, .. } | Change::RestartPod { object, .. } => {
-                ("delete", object)
-            }
+    for change in changes {
+        let object = change.object();
+        let name = match change {
+            Change::Create { .. } => None,
+            _ => Some(object.name.as_str()),
         };
         let request = AccessRequest::new(
-            verb,
+            change.verb(),
             &object.group,
             &object.plural,
             object.namespace.as_deref(),
-            Some(&object.name),
+            name,
         );
         if !out.contains(&request) {
             out.push(request);
@@ -330,7 +337,7 @@ mod tests {
                 reason: "r".into(),
                 change: Change::Patch {
                     object: object.clone(),
-                    resource_version: "1".into(),
+                    resource_version: Some("1".into()),
                     patch: serde_json::json!({}),
                     before: serde_json::json!({}),
                     after: serde_json::json!({}),

@@ -86,11 +86,12 @@ pub struct GlobalArgs {
     /// Output format.
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
-    /// Apply changes without asking for confirmation.
-    #[arg(short = 'y', long, global = true)]
+    /// `--yes` given before the verb (`kubectl prom --yes reload`); each verb that changes something takes it itself
+    /// ([`ChangeArgs`]), so doctor's help does not offer it (issue 18 item 8).
+    #[arg(short = 'y', long, hide = true)]
     pub yes: bool,
-    /// Show the plan and send every change with dryRun=All; nothing is changed.
-    #[arg(long, global = true)]
+    /// `--dry-run` given before the verb.
+    #[arg(long, hide = true)]
     pub dry_run: bool,
     /// Print only results and errors.
     #[arg(short = 'q', long, global = true)]
@@ -101,6 +102,29 @@ pub struct GlobalArgs {
     /// Never use colour (also: the NO_COLOR environment variable).
     #[arg(long, global = true)]
     pub no_color: bool,
+}
+
+/// The flags of the verbs that change the cluster (reload, resize, fix-perms); doctor only reads and has none.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ChangeArgs {
+    /// Apply changes without asking for confirmation.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Show the plan and send every change with dryRun=All; nothing is changed.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl Command {
+    /// The change flags of this verb, if it changes anything.
+    pub fn change(&self) -> Option<&ChangeArgs> {
+        match self {
+            Command::Reload(a) => Some(&a.change),
+            Command::Resize(a) => Some(&a.change),
+            Command::FixPerms(a) => Some(&a.change),
+            _ => None,
+        }
+    }
 }
 
 /// `-o/--output` values.
@@ -151,6 +175,8 @@ pub struct TargetArg {
 pub struct ReloadArgs {
     #[command(flatten)]
     pub target: TargetArg,
+    #[command(flatten)]
+    pub change: ChangeArgs,
     /// If the lifecycle API is off, add --web.enable-lifecycle (rolls the pods), then reload.
     #[arg(long)]
     pub enable_lifecycle: bool,
@@ -167,6 +193,8 @@ pub struct ReloadArgs {
 pub struct ResizeArgs {
     #[command(flatten)]
     pub target: TargetArg,
+    #[command(flatten)]
+    pub change: ChangeArgs,
     /// The new size of every data volume, e.g. 1300Gi.
     #[arg(long, value_name = "QUANTITY")]
     pub size: Option<String>,
@@ -238,6 +266,8 @@ pub enum FailOn {
 pub struct FixPermsArgs {
     #[command(flatten)]
     pub target: TargetArg,
+    #[command(flatten)]
+    pub change: ChangeArgs,
     /// How long to wait for the rollout and verification, e.g. 5m.
     #[arg(long, default_value = "5m", value_name = "DURATION")]
     pub timeout: String,

@@ -3,6 +3,8 @@
 //! plugin is bounded. Deciding (proxy choice, flag overrides) is pure; reading files and the environment is separate.
 
 use crate::cli::KubeArgs;
+pub use crate::credentials::credential_sentence;
+use crate::credentials::io_sentence;
 use crate::error::{Error, Result};
 use kube::config::{AuthInfo, Kubeconfig, KubeconfigError};
 use std::path::{Path, PathBuf};
@@ -224,14 +226,6 @@ fn home_kubeconfig() -> Option<PathBuf> {
     std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
         .map(|h| PathBuf::from(h).join(".kube").join("config"))
-}
-
-fn io_sentence(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
 }
 
 /// kubectl's `error loading config file "PATH": yaml: line 5: …`: the parser's sentence and line, never the line's
@@ -506,48 +500,6 @@ fn client_error(err: kube::Error, plugin: Option<&str>) -> Error {
     Error::Kubeconfig {
         message,
         hint: Some("`kubectl auth whoami` uses the same credentials; fix them there first".into()),
-    }
-}
-
-/// kubectl's sentences for credentials that could not be had (client-go plugin/pkg/client/auth/exec/exec.go
-/// `wrapCmdRunErrorLocked`, `decoding stdout`): never the plugin's stdout, which holds the token (kube's own Display
-/// of `AuthExecRun` prints the whole `Output`), but its stderr, which kubectl shows as the plugin writes it, escaped.
-/// Used when building the client and for a refresh that fails mid-run (error.rs finds the cause in the chain).
-pub fn credential_sentence(err: &kube::client::AuthError, plugin: Option<&str>) -> String {
-    use kube::client::AuthError;
-    let executable = match plugin {
-        Some(p) => format!("executable {p}"),
-        None => "the credential plugin".to_string(),
-    };
-    match err {
-        AuthError::AuthExecRun { out, .. } => {
-            let code = out
-                .status
-                .code()
-                .map_or_else(|| "a signal".to_string(), |c| format!("exit code {c}"));
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let stderr = crate::escape::escape(stderr.trim_end());
-            if stderr.is_empty() {
-                format!("getting credentials: exec: {executable} failed with {code}")
-            } else {
-                format!(
-                    "getting credentials: exec: {executable} failed with {code}; it said:\n{stderr}"
-                )
-            }
-        }
-        AuthError::AuthExecStart(io) => format!(
-            "getting credentials: exec: {executable} not found or not runnable: {}",
-            io_sentence(io)
-        ),
-        AuthError::AuthExecParse(_) => {
-            format!(
-                "getting credentials: decoding stdout: {executable} did not print an ExecCredential"
-            )
-        }
-        AuthError::InvalidBearerToken(_) => {
-            "the token is not a valid HTTP header value (a stray character in it?)".to_string()
-        }
-        other => format!("getting credentials: {other}"),
     }
 }
 

@@ -208,19 +208,19 @@ pub fn short_kube_error(e: &kube::Error) -> String {
 impl fmt::Display for ShortKubeError<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A credential plugin that fails when kube refreshes its token mid-run: kube's Display of that error holds
-        // the plugin's stdout (a token), so the whole sentence is kubectl's instead (crate::connect).
+        // the plugin's stdout (a token), so the whole sentence is kubectl's instead (crate::credentials).
         if let kube::Error::Auth(auth) = self.0 {
-            return f.write_str(&crate::connect::credential_sentence(auth, None));
+            return f.write_str(&crate::credentials::credential_sentence(auth, None));
         }
         let mut source = std::error::Error::source(self.0);
         let mut connecting = false;
         while let Some(cause) = source {
             if let Some(auth) = cause.downcast_ref::<kube::client::AuthError>() {
-                return f.write_str(&crate::connect::credential_sentence(auth, None));
+                return f.write_str(&crate::credentials::credential_sentence(auth, None));
             }
             // hyper-util's legacy client error says `client error (Connect)` for a failure while connecting.
             connecting |= cause.to_string().contains("(Connect)");
-            // kube's connect/read timeouts and the per-attempt bound (app::client) say "deadline has elapsed" or
+            // kube's connect/read timeouts and the per-attempt bound (clients::client) say "deadline has elapsed" or
             // "request timed out"; say what timed out instead.
             let timed_out = cause
                 .downcast_ref::<tower::timeout::error::Elapsed>()

@@ -4,9 +4,11 @@ pub mod access;
 pub mod accounting;
 pub mod app;
 pub mod cli;
+pub mod clients;
 pub mod commands;
 pub mod connect;
 pub mod context;
+pub mod credentials;
 pub mod discover;
 pub mod doctor;
 pub mod engine;
@@ -25,6 +27,7 @@ pub mod progress;
 pub mod prom_http;
 pub mod promconfig;
 pub mod quantity;
+pub mod reloading;
 pub mod resize;
 pub mod retry;
 pub mod transport;
@@ -32,5 +35,3 @@ pub mod ui;
 pub mod yaml;
 
 pub use error::{Error, ExitCode, Result};
-// The engine was `plan` until issue 17; callers not yet moved (reload, E3) still name it so.
-pub use engine as plan;

@@ -6,9 +6,6 @@
 use crate::ui::Printer;
 use std::time::Duration;
 
-// Callers not yet moved onto the engine (reload) still name the waits here.
-pub use crate::engine::wait::{Poll, wait_for, wait_rollout};
-
 /// A set of progress lines drawn together (indicatif MultiProgress on a terminal).
 pub struct Board {
     printer: Printer,

@@ -445,8 +445,10 @@ fn line_of(text: &str, key: &str) -> Option<usize> {
 /// The closest known key within an edit distance of 2 (or 3 for long keys), if any.
 pub fn did_you_mean<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
     let limit = if key.len() > 12 { 3 } else { 2 };
+    // Never the key itself: "rename kubernetes_sd_configs to kubernetes_sd_configs" (issue 18 item 8) helps nobody.
     known
         .iter()
+        .filter(|k| **k != key)
         .map(|k| (osa_distance(key, k), *k))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
@@ -484,6 +486,21 @@ mod tests {
 
     /// Incident 3's config, with its typo.
     const SEED_TYPO: &str = "global:\n  scrape_interval: 15s\n\nscrape_configs:\n  - job_name: prometheus\n    scarpe_interval: 5s\n    static_configs:\n      - targets: ['localhost:9090']\n";
+
+    #[test]
+    fn the_suggestion_is_never_the_key_itself() {
+        assert_eq!(
+            did_you_mean(
+                "kubernetes_sd_configs",
+                &["kubernetes_sd_configs", "dns_sd_configs"]
+            ),
+            None
+        );
+        assert_eq!(
+            did_you_mean("scarpe_interval", &["scrape_interval"]),
+            Some("scrape_interval")
+        );
+    }
 
     #[test]
     fn the_incident_typo_is_an_error_with_a_suggestion() {

@@ -1,5 +1,5 @@
-//! Kubernetes `resource.Quantity`: parse every suffix form, format canonically, compare, add, and grow by a
-//! percentage rounded up to whole Gi. Pure and exact (integer nano-units, never floating point).
+//! Kubernetes `resource.Quantity`: parse every suffix form, format canonically, compare, add, grow by a
+//! percentage, and round up to a step (whole Mi, whole Gi). Pure and exact (integer nano-units, never floating point).
 //!
 //! The grammar is apimachinery's (`pkg/api/resource/quantity.go`):
 //! `<sign><digits>[.<digits>]<suffix>` where the suffix is a binary SI one (`Ki Mi Gi Ti Pi Ei`), a decimal SI one
@@ -11,7 +11,8 @@ use std::fmt;
 
 /// Nano-units per unit: values are held as an exact integer count of 10^-9.
 const NANO: i128 = 1_000_000_000;
-/// One gibibyte, the unit `--increase` rounds up to.
+/// One mebibyte and one gibibyte, in bytes: the steps sizes are rounded to (`Quantity::round_up_to`).
+pub const MI: i128 = 1 << 20;
 pub const GI: i128 = 1 << 30;
 /// The largest byte count a volume size can be: Kubernetes reads quantities as int64 (`Quantity.Value()`,
 /// apimachinery `pkg/api/resource/quantity.go`) and CSI's `CapacityRange.required_bytes` is an int64, so anything
@@ -301,8 +302,9 @@ impl Quantity {
         })
     }
 
-    /// Grow by `percent` (e.g. 25 or 12.5) and round **up** to a whole Gi: the size `--increase` asks for.
-    /// The result is always strictly larger than `self` when `percent` is positive.
+    /// Grow by `percent` (e.g. 25 or 12.5), exactly (rounded up to a whole byte): the size `--increase` asks for
+    /// before it is rounded to a step that fits the volume (`resize::plan`, [`Self::round_up_to`]). The result is
+    /// always strictly larger than `self` when `percent` is positive.
     pub fn increase_by_percent(&self, percent: &Percent) -> Result<Quantity, QuantityError> {
         let overflow = || QuantityError::Overflow {
             base: self.to_string(),
@@ -314,10 +316,21 @@ impl Quantity {
             .checked_mul(denominator + percent.scaled)
             .ok_or_else(overflow)?;
         let grown_nanos = div_ceil(grown, denominator);
-        let gi_nanos = GI * NANO;
-        let whole_gi = div_ceil(grown_nanos, gi_nanos);
-        let nanos = whole_gi.checked_mul(gi_nanos).ok_or_else(overflow)?;
+        let nanos = div_ceil(grown_nanos, NANO)
+            .checked_mul(NANO)
+            .ok_or_else(overflow)?;
         Ok(Quantity {
+            nanos,
+            format: Format::BinarySi,
+        })
+    }
+
+    /// The same size rounded **up** to a whole number of `step` bytes (e.g. [`MI`], [`GI`]), in binary-SI form;
+    /// `None` on overflow.
+    pub fn round_up_to(&self, step: i128) -> Option<Quantity> {
+        let steps = div_ceil(self.bytes(), step.max(1));
+        let nanos = steps.checked_mul(step.max(1))?.checked_mul(NANO)?;
+        Some(Quantity {
             nanos,
             format: Format::BinarySi,
         })
@@ -473,6 +486,24 @@ impl fmt::Display for Percent {
     }
 }
 
+/// Bytes in binary units with one decimal, as `df -h` prints them: `1.2Gi`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
+    if bytes < 1024 {
+        return format!("{bytes}B");
+    }
+    let mut value = bytes as f64;
+    let mut unit = "";
+    for u in UNITS {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = u;
+    }
+    format!("{value:.1}{unit}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -587,51 +618,33 @@ mod tests {
     }
 
     #[test]
-    fn increase_rounds_up_to_whole_gi() {
+    fn increase_is_exact_to_the_byte_and_rounding_is_a_separate_step() {
         let p = |t: &str| Percent::parse(t).unwrap();
+        let grow = |base: &str, by: &str| q(base).increase_by_percent(&p(by)).unwrap();
         // 1124Gi * 1.25 = 1405Gi exactly.
+        assert_eq!(grow("1124Gi", "25%").to_string(), "1405Gi");
+        // 64Mi * 1.5 = 96Mi: no longer rounded to a whole Gi (issue 18 item 7).
+        assert_eq!(grow("64Mi", "50%").to_string(), "96Mi");
+        // 10Gi * 1.15 = 11.5Gi, in whole bytes; the step is chosen by the caller.
+        assert_eq!(grow("10Gi", "15%").to_string(), "11776Mi");
         assert_eq!(
-            q("1124Gi")
-                .increase_by_percent(&p("25%"))
-                .unwrap()
-                .to_string(),
-            "1405Gi"
-        );
-        // 10Gi * 1.15 = 11.5Gi -> 12Gi.
-        assert_eq!(
-            q("10Gi")
-                .increase_by_percent(&p("15%"))
-                .unwrap()
-                .to_string(),
+            grow("10Gi", "15%").round_up_to(GI).unwrap().to_string(),
             "12Gi"
         );
-        // 1Gi * 1.01 -> 2Gi (never stays at the same size).
+        // 64Mi * 1.1 = 70.4Mi -> 71Mi in whole Mi.
         assert_eq!(
-            q("1Gi").increase_by_percent(&p("1")).unwrap().to_string(),
-            "2Gi"
+            grow("64Mi", "10%").round_up_to(MI).unwrap().to_string(),
+            "71Mi"
         );
-        // Decimal capacities: 100G = 93.13Gi; * 1.1 = 102.45Gi -> 103Gi.
+        // Never stays at the same size, even by a tiny percentage.
+        assert!(grow("1Gi", "0.001%") > q("1Gi"));
+        // Decimal capacities: 100G * 1.1 = 110G = 102.45Gi -> 103Gi.
         assert_eq!(
-            q("100G")
-                .increase_by_percent(&p("10%"))
-                .unwrap()
-                .to_string(),
+            grow("100G", "10%").round_up_to(GI).unwrap().to_string(),
             "103Gi"
         );
-        assert_eq!(
-            q("8Gi")
-                .increase_by_percent(&p("12.5%"))
-                .unwrap()
-                .to_string(),
-            "9Gi"
-        );
-        assert_eq!(
-            q("64Mi")
-                .increase_by_percent(&p("100%"))
-                .unwrap()
-                .to_string(),
-            "1Gi"
-        );
+        // A size already on the step stays.
+        assert_eq!(q("2Gi").round_up_to(GI).unwrap().to_string(), "2Gi");
     }
 
     #[test]
@@ -762,15 +775,20 @@ mod tests {
         }
 
         #[test]
-        fn increase_is_strictly_larger_whole_gi_and_minimal(gi in 1i128..100_000, extra_mi in 0i128..1024, pct in 1u32..500) {
-            let base = Quantity::from_bytes(gi * GI + extra_mi * (1 << 20)).unwrap();
+        fn increase_is_strictly_larger_exact_and_its_rounding_minimal(gi in 1i128..100_000, extra_mi in 0i128..1024, pct in 1u32..500) {
+            let base = Quantity::from_bytes(gi * GI + extra_mi * MI).unwrap();
             let grown = base.increase_by_percent(&Percent::parse(&format!("{pct}%")).unwrap()).unwrap();
             prop_assert!(grown > base);
-            prop_assert_eq!(grown.bytes() % GI, 0);
-            // The exact target is base * (100+pct)/100; the result is the smallest whole Gi at or above it.
+            // The exact target is base * (100+pct)/100, rounded up to a whole byte.
             let exact_times_100 = base.bytes() * (100 + i128::from(pct));
             prop_assert!(grown.bytes() * 100 >= exact_times_100);
-            prop_assert!((grown.bytes() - GI) * 100 < exact_times_100);
+            prop_assert!((grown.bytes() - 1) * 100 < exact_times_100);
+            // Rounded to a step, it is the smallest multiple of the step at or above it.
+            for step in [MI, GI] {
+                let rounded = grown.round_up_to(step).unwrap();
+                prop_assert_eq!(rounded.bytes() % step, 0);
+                prop_assert!(rounded >= grown && rounded.bytes() - step < grown.bytes());
+            }
         }
 
         #[test]

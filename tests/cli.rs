@@ -326,3 +326,33 @@ fn no_colour_under_term_dumb_or_no_color() {
         assert!(!plain.contains('\u{1b}'), "{env:?}: {plain:?}");
     }
 }
+
+/// Issue 18 item 8: doctor changes nothing, so its help must not offer `--yes`/`--dry-run`; the verbs that change
+/// the cluster keep them (after the verb and, as before, before it).
+#[test]
+fn only_the_verbs_that_change_something_offer_yes_and_dry_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(dir.path(), "kc", Some("ctx-a"), &[("ctx-a", "alpha")]);
+    let help = prom_with(&kc, &[], &["doctor", "--help"]);
+    assert_eq!(help.code, 0, "{help}");
+    assert!(help.stdout.contains("--fail-on"), "{help}");
+    for flag in ["--yes", "--dry-run"] {
+        assert!(
+            !help.stdout.contains(flag),
+            "doctor --help lists {flag}:\n{help}"
+        );
+    }
+    for verb in ["reload", "resize", "fix-perms"] {
+        let help = prom_with(&kc, &[], &[verb, "--help"]);
+        assert_eq!(help.code, 0, "{help}");
+        for flag in ["--yes", "--dry-run"] {
+            assert!(
+                help.stdout.contains(flag),
+                "{verb} --help lacks {flag}:\n{help}"
+            );
+        }
+    }
+    // Given to doctor anyway, they are a usage error (exit 2), not silently ignored.
+    let run = prom_with(&kc, &[], &["doctor", "--yes"]);
+    assert_eq!(run.code, 2, "{run}");
+}

@@ -310,7 +310,8 @@ fn doctor_and_reload_share_one_tls_connection_for_every_api_request() {
     assert_eq!(run.code, 0, "{run}");
     assert!(all <= 2, "doctor -A opened {all} TLS connections\n{run}");
     // reload validates by exec (`promtool`, and `cat` of the mounted file): every API request shares one connection,
-    // each exec session has its own (the API server has no WebSocket over HTTP/2).
+    // each exec session has its own (the API server has no WebSocket over HTTP/2), so the file read and the check
+    // share one session (issue 20: at most 2 connections).
     let (reload, execs, run) =
         connections_during(&cluster, &["reload", "-n", "monitoring", "--yes"]);
     assert_eq!(run.code, 0, "{run}");
@@ -321,6 +322,14 @@ fn doctor_and_reload_share_one_tls_connection_for_every_api_request() {
     assert!(
         reload <= 1 + execs,
         "reload opened {reload} TLS connections for {execs} exec sessions\n{run}"
+    );
+    assert_eq!(
+        execs, 1,
+        "the file read and promtool in one exec session\n{run}"
+    );
+    assert!(
+        reload <= 2,
+        "reload opened {reload} TLS connections (target ≤ 2)\n{run}"
     );
     // The real kubectl still talks to the same server (HTTP/2 negotiated by ALPN for both).
     let pods = kubectl_json(&cluster, &["get", "pods", "-n", "monitoring"]);

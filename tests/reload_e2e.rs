@@ -84,6 +84,8 @@ fn healthy_reload_reloads_and_verifies_through_the_pod_proxy() {
         pods[0]["lastSuccessAfter"].as_f64() > pods[0]["lastSuccessBefore"].as_f64(),
         "{run}"
     );
+    // Proven by content (issue 19 item 2): what Prometheus reports running equals the pod's file.
+    assert_eq!(pods[0]["content"]["verdict"], "matches", "{run}");
     // Prometheus itself logged one more completed load.
     assert!(
         completed_loads(&cluster, &pod) > loads_before,
@@ -96,6 +98,12 @@ fn healthy_reload_reloads_and_verifies_through_the_pod_proxy() {
         human
             .stdout
             .contains(&format!("{pod}: reloaded via the API server's pod proxy")),
+        "{human}"
+    );
+    assert!(
+        human
+            .stdout
+            .contains("running configuration matches /etc/config/prometheus.yml"),
         "{human}"
     );
 }
@@ -681,4 +689,171 @@ fn enable_lifecycle_in_a_409_storm_gives_up_with_a_sentence_and_changes_nothing(
         "{run}"
     );
     assert_eq!(server_args(&cluster), args_before, "nothing changed");
+}
+
+/// Issue 18 item 8: `-o json` prints its document even when the run fails, with the error in it, so a script that
+/// parses stdout learns why (here the typo refused before any reload: exit 1).
+#[test]
+fn json_output_carries_the_error_when_the_reload_is_refused() {
+    let Some(cluster) = start("chart-healthy") else {
+        return;
+    };
+    support::set_chart_config(&cluster, TYPO_CONFIG);
+    let run = prom(&cluster, &["reload", "-n", "monitoring", "-o", "json"]);
+    assert_eq!(run.code, 1, "{run}");
+    let doc = run.json();
+    assert_eq!(doc["kind"], "ReloadResult", "{run}");
+    assert_eq!(doc["instance"], "prometheus-server", "{run}");
+    assert_eq!(
+        doc["pods"],
+        serde_json::json!([]),
+        "nothing was reloaded: {run}"
+    );
+    let message = doc["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("scarpe_interval"), "{run}");
+    assert_eq!(doc["error"]["exitCode"], 1, "{run}");
+    assert!(doc["error"]["hint"].as_str().is_some(), "{run}");
+    // The sentence is still on stderr for a person.
+    assert!(run.stderr.contains("scarpe_interval"), "{run}");
+}
+
+/// The index and args of the chart's server container in the StatefulSet (`chart-sts`).
+fn sts_args(cluster: &support::Cluster) -> (usize, Vec<String>) {
+    let sts = kubectl_json(
+        cluster,
+        &[
+            "get",
+            "statefulset",
+            "prometheus-server",
+            "-n",
+            "monitoring",
+        ],
+    );
+    let containers = sts["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let index = containers
+        .iter()
+        .position(|c| c["name"] == "prometheus-server")
+        .expect("the server container");
+    let args = containers[index]["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    (index, args)
+}
+
+/// Issue 19 item 2: a reload is proven by content. Here the StatefulSet's template points Prometheus at a second file
+/// (`next.yml`) but, with `updateStrategy: OnDelete`, the running pods still load the first one: Prometheus answers
+/// 200 and its reload metrics move, yet what it runs is not the file the reload waited for. Read back with the real
+/// kubectl (`/api/v1/status/config` through the pod proxy), the running configuration lacks the second file's job;
+/// the plugin must say so per pod and not exit 0.
+#[test]
+fn a_reload_that_runs_another_file_is_reported_by_its_content() {
+    let Some(cluster) = start("chart-sts") else {
+        return;
+    };
+    let next = "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['localhost:9090']\n  - job_name: only-in-next-file\n    static_configs:\n      - targets: ['localhost:9100']\n";
+    let patch = serde_json::json!({ "data": { "next.yml": next } }).to_string();
+    kubectl(
+        &cluster,
+        &[
+            "patch",
+            "configmap",
+            "prometheus-server",
+            "-n",
+            "monitoring",
+            "--type",
+            "merge",
+            "-p",
+            &patch,
+        ],
+    );
+    let (container, args) = sts_args(&cluster);
+    let index = args
+        .iter()
+        .position(|a| a.starts_with("--config.file="))
+        .expect("--config.file in the chart's args");
+    support::json_patch(
+        &cluster,
+        "monitoring",
+        "statefulset/prometheus-server",
+        &serde_json::json!([
+            {"op": "replace", "path": "/spec/updateStrategy", "value": {"type": "OnDelete"}},
+            {"op": "replace", "path": format!("/spec/template/spec/containers/{container}/args/{index}"),
+             "value": "--config.file=/etc/config/next.yml"},
+        ])
+        .to_string(),
+    );
+    assert!(
+        sts_args(&cluster)
+            .1
+            .contains(&"--config.file=/etc/config/next.yml".to_string())
+    );
+    // The kubelet has put the second file into both pods (read with the real `kubectl exec`).
+    for pod in ["prometheus-server-0", "prometheus-server-1"] {
+        support::wait_until(
+            &format!("next.yml in {pod}"),
+            std::time::Duration::from_secs(120),
+            || {
+                let out = cluster
+                    .kubectl()
+                    .args([
+                        "exec",
+                        "-n",
+                        "monitoring",
+                        pod,
+                        "-c",
+                        "prometheus-server",
+                        "--",
+                        "cat",
+                        "/etc/config/next.yml",
+                    ])
+                    .output()
+                    .ok()?;
+                (out.status.success() && String::from_utf8_lossy(&out.stdout) == next).then_some(())
+            },
+        );
+    }
+    let run = prom(
+        &cluster,
+        &[
+            "reload",
+            "-n",
+            "monitoring",
+            "--timeout",
+            "3m",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 3, "{run}");
+    let doc = run.json();
+    let pods = doc["pods"].as_array().expect("pods");
+    assert_eq!(pods.len(), 2, "{run}");
+    for p in pods {
+        let name = p["pod"].as_str().unwrap();
+        // The witness: what Prometheus runs, read with kubectl, is not the second file.
+        assert!(!loaded_config(&cluster, name).contains("only-in-next-file"));
+        assert_eq!(p["content"]["verdict"], "differs", "{run}");
+        let detail = p["content"]["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("only-in-next-file"), "{run}");
+        assert!(
+            detail.contains("/etc/config/prometheus.yml"),
+            "names the file it runs: {run}"
+        );
+    }
+    assert!(run.stderr.contains("does not match"), "{run}");
+    let human = prom(&cluster, &["reload", "-n", "monitoring", "--timeout", "3m"]);
+    assert_eq!(human.code, 3, "{human}");
+    assert!(
+        human.stdout.contains("prometheus-server-0: reloaded")
+            && human
+                .stdout
+                .contains("running configuration does not match"),
+        "{human}"
+    );
 }

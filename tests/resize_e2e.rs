@@ -690,3 +690,37 @@ fn a_conflict_on_a_claim_is_replanned_for_the_same_size_and_applied_once() {
     assert_eq!(bytes(&storage_request(&after)), before + (32 << 20));
     assert_eq!(bytes(&capacity(&after)), before + (32 << 20));
 }
+
+/// Issue 18 item 7: `--increase` rounds to a step that fits the size, not to a whole Gi. 10% of a 64Mi claim is
+/// 70.4Mi: the claim is asked for 71Mi (a class without an allocation unit, under 1Gi: whole Mi), and the plan says
+/// it rounded. The old code asked for 1Gi, sixteen times the claim.
+#[test]
+fn increase_rounds_to_a_step_that_fits_the_size_and_says_so() {
+    let Some(cluster) = start("resize-online") else {
+        return;
+    };
+    let ns = "monitoring";
+    let pvc = only_claim(&cluster, ns);
+    let claim = name(&pvc);
+    assert_eq!(storage_request(&pvc), "64Mi", "the scenario's claim");
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            ns,
+            "--increase",
+            "10%",
+            "--yes",
+            "--timeout",
+            "2m",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stderr.contains("rounded up to 71Mi"),
+        "the plan shows the rounding: {run}"
+    );
+    let after = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
+    assert_eq!(bytes(&storage_request(&after)), 71 << 20, "{after:#}");
+}

@@ -618,9 +618,9 @@ pub fn kubeconfig_names(kubeconfig: &kube::config::Kubeconfig, want: &Want) -> V
 async fn quick_client(kube: &KubeArgs) -> Result<(kube::Client, Scope)> {
     // The one client constructor every verb uses, with every wait (connecting, reading, a credential plugin) inside
     // the completion budget and no retry.
-    let (client, default_namespace) = crate::app::client(
+    let (client, default_namespace) = crate::clients::client(
         kube,
-        &crate::app::ClientOptions {
+        &crate::clients::ClientOptions {
             requests: crate::accounting::RequestStats::default(),
             retry: false,
             budget: Some(COMPLETION_BUDGET),
@@ -960,6 +960,8 @@ mod tests {
                 kind: workload.0,
                 name: workload.1.into(),
                 replicas: pods.len() as i32,
+                resource_version: None,
+                ordered_ready: false,
             }],
             pods: pods
                 .iter()
@@ -977,6 +979,7 @@ mod tests {
             data: None,
             config: None,
             sidecars: Vec::new(),
+            origin: Default::default(),
         }
     }
 

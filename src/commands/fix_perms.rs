@@ -27,8 +27,9 @@ struct Report<'a> {
 /// Entry point for the verb.
 pub async fn run(ctx: &Ctx, args: &FixPermsArgs) -> Result<ExitCode> {
     let timeout = parse_duration(&args.timeout)?.unwrap_or(UNBOUNDED);
-    let instance = discover::resolve_one(ctx, args.target.target.as_deref()).await?;
-    let snapshot = gather::gather(ctx, &instance).await?;
+    let discovered = discover::resolve(ctx, args.target.target.as_deref()).await?;
+    let snapshot = gather::gather(ctx, &discovered).await?;
+    let instance = discovered.instance;
     let diagnosis = diagnose(&snapshot);
     let plan = plan(&snapshot, &diagnosis);
     let outcome = apply::apply(ctx, &instance, &snapshot, &plan, timeout).await?;

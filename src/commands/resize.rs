@@ -437,14 +437,12 @@ fn settle_report(
             ));
         }
     }
-    if let Some(release) = &plan.chart_release
+    if let Some(subject) = &plan.subject
         && largest > plan.target
     {
-        let asked = plan::helm_note(release, &plan.namespace, plan.target);
-        report.notes.retain(|n| *n != asked);
-        report
-            .notes
-            .push(plan::helm_note(release, &plan.namespace, largest));
+        let asked = plan::size_note(subject, plan.target);
+        report.notes.retain(|n| Some(n) != asked.as_ref());
+        report.notes.extend(plan::size_note(subject, largest));
     }
 }
 
@@ -508,7 +506,7 @@ async fn filesystem_after(
     let limit = limit
         .unwrap_or(Duration::from_secs(60))
         .min(Duration::from_secs(60));
-    let start = Instant::now();
+    let ticker = crate::engine::wait::Ticker::new(Some(limit), Duration::from_millis(500));
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
     let mut last = None;
     loop {
@@ -539,10 +537,10 @@ async fn filesystem_after(
                 return last;
             }
         }
-        if start.elapsed() >= limit {
+        if ticker.expired() {
             return last;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        ticker.tick().await;
     }
 }
 
@@ -636,30 +634,11 @@ async fn wait_statefulsets_back(
         let Step::OrphanDeleteStatefulSet(sts) = step else {
             continue;
         };
-        let start = Instant::now();
-        loop {
-            match api.get_opt(&sts.name).await {
-                Ok(Some(found)) if found.metadata.uid.as_deref() != Some(sts.uid.as_str()) => {
-                    apply::progress(
-                        ctx,
-                        &format!("statefulset/{}: recreated by the operator", sts.name),
-                    );
-                    break;
-                }
-                Ok(_) => {}
-                Err(e) => return Err(Error::kube(format!("get statefulset {}", sts.name))(e)),
-            }
-            if start.elapsed() >= limit {
-                return Err(Error::Verify {
-                    message: format!(
-                        "the operator did not recreate statefulset/{} within --timeout (the Prometheus resource is unpaused; its pods keep running)",
-                        sts.name
-                    ),
-                    hint: Some("check the operator's logs; it recreates the StatefulSet on its next reconcile".into()),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        crate::engine::wait::recreated(&api, &sts.name, &sts.uid, limit).await?;
+        apply::progress(
+            ctx,
+            &format!("statefulset/{}: recreated by the operator", sts.name),
+        );
     }
     Ok(())
 }
@@ -818,6 +797,7 @@ mod tests {
             claims: Vec::new(),
             restarts: Vec::new(),
             chart_release: None,
+            subject: None,
             steps: claims
                 .iter()
                 .map(|(name, rv)| {
@@ -842,9 +822,20 @@ mod tests {
         let q = |t: &str| crate::quantity::Quantity::parse(t).unwrap();
         let mut plan = plan_with("9Gi", &[("prometheus-server", "1")]);
         plan.chart_release = Some("prometheus".into());
+        let subject = crate::install::Subject {
+            source: crate::install::Source::Helm {
+                release: "prometheus".into(),
+                namespace: "monitoring".into(),
+                chart: None,
+            },
+            object: "pvc/prometheus-server".into(),
+            namespace: "monitoring".into(),
+            statefulset: false,
+        };
+        plan.subject = Some(subject.clone());
         let mut report = report(vec![claim("done")]);
         report.claims[0].name = "prometheus-server".into();
-        report.notes = vec![plan::helm_note("prometheus", "monitoring", q("9Gi"))];
+        report.notes = plan::size_note(&subject, q("9Gi")).into_iter().collect();
         // As asked: nothing to add.
         settle_report(
             &mut report,
@@ -876,8 +867,11 @@ mod tests {
         );
         assert_eq!(
             report.notes,
-            [plan::helm_note("prometheus", "monitoring", q("10Gi"))]
+            plan::size_note(&subject, q("10Gi"))
+                .into_iter()
+                .collect::<Vec<_>>()
         );
+        assert!(report.notes[0].contains("10Gi"), "{:?}", report.notes);
     }
 
     #[test]

@@ -57,11 +57,7 @@ pub async fn gather_workloads(client: &kube::Client, scope: &Scope) -> Result<In
         Ok(list) => list
             .items
             .into_iter()
-            .map(|o| PrometheusResource {
-                namespace: o.metadata.namespace.clone().unwrap_or_default(),
-                name: o.metadata.name.clone().unwrap_or_default(),
-                object: serde_json::to_value(&o).unwrap_or_default(),
-            })
+            .map(|o| PrometheusResource::from_object(serde_json::to_value(&o).unwrap_or_default()))
             .collect(),
         // No CRD (404), or not allowed to list it (403): there is no operator resource we could act on.
         Err(kube::Error::Api(s)) if s.code == 404 || s.code == 403 => Vec::new(),

@@ -15,6 +15,7 @@ pub mod target;
 
 pub use crate::model::*;
 pub use list::{gather, gather_pods, gather_workloads, include_named_pod, selector_text};
+pub use recognise::Discovered;
 pub use recognise::{Inventory, find_instances, select, selector_matches};
 pub use target::{TargetRef, parse_target};
 
@@ -23,14 +24,22 @@ use crate::error::{Error, Result};
 
 /// Every Prometheus instance in the Ctx's scope.
 pub async fn discover_all(ctx: &Ctx) -> Result<Vec<Instance>> {
-    Ok(find_instances(
-        &gather(&ctx.client, &ctx.settings.scope).await?,
-    ))
+    let mut all = find_instances(&gather(&ctx.client, &ctx.settings.scope).await?);
+    // The Helm release record, where the user may read it: which chart and version (src/install/, issue 18).
+    let mut origins: Vec<&mut crate::install::Origin> =
+        all.iter_mut().map(|i| &mut i.origin).collect();
+    crate::install::read_release_records(&ctx.client, &mut origins).await;
+    Ok(all)
 }
 
-/// The target argument (or none) → exactly one instance. Several candidates: a picker on a terminal, otherwise an
-/// error listing them.
+/// [`resolve`] for a verb that needs only the [`Instance`].
 pub async fn resolve_one(ctx: &Ctx, target: Option<&str>) -> Result<Instance> {
+    Ok(resolve(ctx, target).await?.instance)
+}
+
+/// The target argument (or none) → exactly one instance, with the objects it was recognised from. Several
+/// candidates: a picker on a terminal, otherwise an error listing them.
+pub async fn resolve(ctx: &Ctx, target: Option<&str>) -> Result<Discovered> {
     let parsed = target.map(parse_target).transpose()?;
     let mut inventory = gather(&ctx.client, &ctx.settings.scope).await?;
     if let Some(t) = &parsed {
@@ -47,11 +56,17 @@ pub async fn resolve_one(ctx: &Ctx, target: Option<&str>) -> Result<Instance> {
     };
     match candidates.len() {
         0 => Err(no_match(target, &all, &where_)),
-        1 => Ok(candidates.into_iter().next().expect("one candidate")),
+        1 => {
+            let mut one = candidates.into_iter().next().expect("one candidate");
+            crate::install::read_release_records(&ctx.client, &mut [&mut one.origin]).await;
+            Ok(Discovered::of(&inventory, one))
+        }
         _ if ctx.settings.interactive => {
             let labels: Vec<String> = candidates.iter().map(describe).collect();
             let picked = crate::ui::pick("Several Prometheus servers match; which one?", &labels)?;
-            Ok(candidates[picked].clone())
+            let mut one = candidates[picked].clone();
+            crate::install::read_release_records(&ctx.client, &mut [&mut one.origin]).await;
+            Ok(Discovered::of(&inventory, one))
         }
         _ => Err(Error::Target {
             message: format!(

@@ -22,6 +22,111 @@ pub struct Inventory {
     pub prometheuses: Vec<PrometheusResource>,
 }
 
+/// One instance and the objects discovery listed to recognise it, so that no verb reads them again: its
+/// Deployments/StatefulSets, its pods (only the one named for `pod/NAME`), and the operator's `Prometheus` resource.
+#[derive(Debug, Clone)]
+pub struct Discovered {
+    pub instance: Instance,
+    pub deployments: Vec<Deployment>,
+    pub statefulsets: Vec<StatefulSet>,
+    pub pods: Vec<Pod>,
+    /// Set for the operator flavour (when the resource could be listed).
+    pub prometheus_resource: Option<PrometheusResource>,
+}
+
+impl Discovered {
+    /// Give an instance the listed objects that are its own: same namespace, and named by the instance.
+    pub fn of(inv: &Inventory, instance: Instance) -> Self {
+        let ns = instance.namespace.as_str();
+        let named = |meta: &ObjectMeta, names: &[&str]| {
+            ns_of(meta) == ns && meta.name.as_deref().is_some_and(|n| names.contains(&n))
+        };
+        let workloads: Vec<&str> = instance.workloads.iter().map(|w| w.name.as_str()).collect();
+        let pods: Vec<&str> = instance.pods.iter().map(|p| p.name.as_str()).collect();
+        let deployments = inv
+            .deployments
+            .iter()
+            .filter(|d| named(&d.metadata, &workloads))
+            .cloned()
+            .collect();
+        let statefulsets = inv
+            .statefulsets
+            .iter()
+            .filter(|s| named(&s.metadata, &workloads))
+            .cloned()
+            .collect();
+        let pods = inv
+            .pods
+            .iter()
+            .filter(|p| named(&p.metadata, &pods))
+            .cloned()
+            .collect();
+        let prometheus_resource = match &instance.flavour {
+            Flavour::Operator { prometheus } => inv
+                .prometheuses
+                .iter()
+                .find(|p| p.namespace == ns && &p.name == prometheus)
+                .cloned(),
+            _ => None,
+        };
+        Discovered {
+            instance,
+            deployments,
+            statefulsets,
+            pods,
+            prometheus_resource,
+        }
+    }
+
+    /// The pod template spec of a workload as listed (a bare pod: its own spec).
+    pub fn pod_spec(&self, workload: &WorkloadRef) -> Option<&PodSpec> {
+        let is = |meta: &ObjectMeta| meta.name.as_deref() == Some(workload.name.as_str());
+        match workload.kind {
+            WorkloadKind::Deployment => self
+                .deployments
+                .iter()
+                .find(|d| is(&d.metadata))?
+                .spec
+                .as_ref()?
+                .template
+                .spec
+                .as_ref(),
+            WorkloadKind::StatefulSet => self
+                .statefulsets
+                .iter()
+                .find(|s| is(&s.metadata))?
+                .spec
+                .as_ref()?
+                .template
+                .spec
+                .as_ref(),
+            WorkloadKind::Pod => self.pods.iter().find(|p| is(&p.metadata))?.spec.as_ref(),
+        }
+    }
+
+    /// A workload's object as listed, as JSON (what a first patch is planned from).
+    pub fn workload_object(&self, workload: &WorkloadRef) -> Option<serde_json::Value> {
+        let is = |meta: &ObjectMeta| meta.name.as_deref() == Some(workload.name.as_str());
+        match workload.kind {
+            WorkloadKind::Deployment => self
+                .deployments
+                .iter()
+                .find(|d| is(&d.metadata))
+                .and_then(|d| serde_json::to_value(d).ok()),
+            WorkloadKind::StatefulSet => self
+                .statefulsets
+                .iter()
+                .find(|s| is(&s.metadata))
+                .and_then(|s| serde_json::to_value(s).ok()),
+            WorkloadKind::Pod => self
+                .pods
+                .iter()
+                .find(|p| is(&p.metadata))
+                .and_then(|p| serde_json::to_value(p).ok()),
+        }
+    }
+}
+
 /// Recognise every Prometheus instance in an inventory. Sorted by namespace, then name.
 pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
     let mut out: Vec<Instance> = Vec::new();
@@ -44,12 +149,7 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
                 .push(sts);
             continue;
         }
-        let replicas = spec.replicas.unwrap_or(1);
-        let workload = WorkloadRef {
-            kind: WorkloadKind::StatefulSet,
-            name: name_of(&sts.metadata),
-            replicas,
-        };
+        let workload = WorkloadRef::of_statefulset(sts);
         let claims = claim_templates(sts);
         if let Some(i) = build(
             inv,
@@ -60,7 +160,7 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
             &spec.selector,
             &claims,
         ) {
-            out.push(i);
+            out.push(with_origin(i, sts));
         }
     }
     for ((_, cr), mut sets) in operator {
@@ -70,11 +170,7 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
         let pod_spec = spec.template.spec.as_ref().expect("filtered above");
         let workloads: Vec<WorkloadRef> = sets
             .iter()
-            .map(|s| WorkloadRef {
-                kind: WorkloadKind::StatefulSet,
-                name: name_of(&s.metadata),
-                replicas: s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
-            })
+            .map(|s| WorkloadRef::of_statefulset(s))
             .collect();
         let mut claims = BTreeMap::new();
         for s in &sets {
@@ -103,6 +199,20 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
             &claims,
         ) {
             i.name = cr.clone();
+            // The operator resource is what the verbs change and what Helm, Git or kubectl apply own.
+            let resource = inv
+                .prometheuses
+                .iter()
+                .find(|p| p.name == cr && p.namespace == i.namespace);
+            i.origin = match resource {
+                Some(p) => crate::install::recognise(
+                    &p.object,
+                    &format!("prometheus/{cr}"),
+                    &i.image,
+                    &i.container,
+                ),
+                None => Default::default(),
+            };
             i.flavour = Flavour::Operator { prometheus: cr };
             out.push(i);
         }
@@ -117,11 +227,7 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
         if prometheus_container(pod_spec).is_none() {
             continue;
         }
-        let workload = WorkloadRef {
-            kind: WorkloadKind::Deployment,
-            name: name_of(&d.metadata),
-            replicas: spec.replicas.unwrap_or(1),
-        };
+        let workload = WorkloadRef::of_deployment(d);
         if let Some(i) = build(
             inv,
             &d.metadata,
@@ -131,7 +237,7 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
             &spec.selector,
             &BTreeMap::new(),
         ) {
-            out.push(i);
+            out.push(with_origin(i, d));
         }
     }
     // Bare pods: a Prometheus container and no controller.
@@ -150,12 +256,7 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
         if controlled {
             continue;
         }
-        let name = name_of(&p.metadata);
-        let workload = WorkloadRef {
-            kind: WorkloadKind::Pod,
-            name: name.clone(),
-            replicas: 1,
-        };
+        let workload = WorkloadRef::of_pod(p);
         let selector = LabelSelector::default();
         if let Some(mut i) = build(
             inv,
@@ -167,7 +268,7 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
             &BTreeMap::new(),
         ) {
             i.pods = vec![pod_ref(p)];
-            out.push(i);
+            out.push(with_origin(i, p));
         }
     }
     out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
@@ -272,12 +373,8 @@ fn build(
             named.or(ports.first()).map(|p| p.container_port as u16)
         })
         .unwrap_or(9090);
-    let data = flag_value(&args, "storage.tsdb.path")
-        .or_else(|| Some("data/".to_string()))
-        .and_then(|path| data_volume(c, pod_spec, &path, claim_templates));
-    let config = flag_value(&args, "config.file")
-        .or_else(|| Some("prometheus.yml".to_string()))
-        .and_then(|file| config_volume(c, pod_spec, &file));
+    let data = data_volume(c, pod_spec, claim_templates);
+    let config = config_volume(c, pod_spec);
     let mut pods: Vec<PodRef> =
         if selector.match_labels.is_none() && selector.match_expressions.is_none() {
             Vec::new()
@@ -314,7 +411,31 @@ fn build(
             .filter(|o| o.name != c.name)
             .map(|o| o.name.clone())
             .collect(),
+        origin: Default::default(),
     })
+}
+
+/// The instance with the origin of the workload it was built from (`src/install/`).
+fn with_origin<T: serde::Serialize>(mut i: Instance, object: &T) -> Instance {
+    let object = serde_json::to_value(object).unwrap_or_default();
+    let name = i
+        .workloads
+        .first()
+        .map(WorkloadRef::display)
+        .unwrap_or_default();
+    i.origin = crate::install::recognise(&object, &name, &i.image, &i.container);
+    // The chart's label shape made it a chart install: when nothing else names a source, its release is the one.
+    if let (Flavour::Chart { release, .. }, crate::install::Source::Unknown) =
+        (&i.flavour, &i.origin.source)
+        && !release.is_empty()
+    {
+        i.origin.source = crate::install::Source::Helm {
+            release: release.clone(),
+            namespace: i.namespace.clone(),
+            chart: None,
+        };
+    }
+    i
 }
 
 /// The mount whose mountPath contains `path` (longest match), and its volume.

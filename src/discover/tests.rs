@@ -1,7 +1,7 @@
 //! Recognition, target parsing and selector tests, from YAML fixtures in the shapes real installs have.
 
 use super::*;
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use std::collections::BTreeMap;
@@ -207,7 +207,9 @@ fn chart_deployment_with_recommended_labels() {
         vec![WorkloadRef {
             kind: WorkloadKind::Deployment,
             name: "prometheus-server".into(),
-            replicas: 1
+            replicas: 1,
+            resource_version: None,
+            ordered_ready: false,
         }]
     );
     assert_eq!(
@@ -475,7 +477,9 @@ fn non_prometheus_workloads_and_controlled_pods_are_ignored() {
         WorkloadRef {
             kind: WorkloadKind::Pod,
             name: "prom-by-hand".into(),
-            replicas: 1
+            replicas: 1,
+            resource_version: None,
+            ordered_ready: false,
         }
     );
     assert_eq!(found[0].pods.len(), 1);
@@ -568,4 +572,124 @@ fn selectors_render_in_the_api_query_syntax() {
         Some("app=prometheus,component=server,tier in (a,b),!canary")
     );
     assert_eq!(selector_text(&LabelSelector::default()), None);
+}
+
+/// A hand-made Deployment that leaves `--storage.tsdb.path` at Prometheus' default (`data/`, relative to the image's
+/// `WORKDIR /prometheus`) and mounts its claim where the upstream image keeps its data. The data volume is the one at
+/// `/prometheus`, whatever verb asks: before the one rule in `model::volume`, discover resolved `data/` against `/`
+/// (found nothing, so doctor and resize saw no data volume) while fix-perms assumed `/prometheus` (found the claim).
+#[test]
+fn the_default_tsdb_path_is_resolved_against_the_image_workdir() {
+    let yaml = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: prom, namespace: default}
+spec:
+  selector: {matchLabels: {app: prom}}
+  template:
+    metadata: {labels: {app: prom}}
+    spec:
+      containers:
+      - name: prometheus
+        image: prom/prometheus:v2.53.0
+        args: [--config.file=/etc/prometheus/prometheus.yml]
+        volumeMounts:
+        - {name: config, mountPath: /etc/prometheus}
+        - {name: data, mountPath: /prometheus}
+      volumes:
+      - {name: config, configMap: {name: prom-config}}
+      - {name: data, persistentVolumeClaim: {claimName: prom-data}}
+"#;
+    let inv = Inventory {
+        deployments: vec![from_yaml(yaml)],
+        ..Default::default()
+    };
+    let found = find_instances(&inv);
+    let data = found[0]
+        .data
+        .as_ref()
+        .expect("the /prometheus mount holds the data");
+    assert_eq!(data.mount_path, "/prometheus");
+    assert_eq!(
+        data.source,
+        DataSource::Pvc {
+            claim: "prom-data".into()
+        }
+    );
+    // Without any args the image's CMD applies: `--storage.tsdb.path=/prometheus`.
+    let mut bare: Deployment = from_yaml(yaml);
+    let c = &mut bare
+        .spec
+        .as_mut()
+        .unwrap()
+        .template
+        .spec
+        .as_mut()
+        .unwrap()
+        .containers[0];
+    c.args = None;
+    let found = find_instances(&Inventory {
+        deployments: vec![bare],
+        ..Default::default()
+    });
+    assert_eq!(found[0].data.as_ref().unwrap().path, "/prometheus");
+}
+
+/// What discovery listed comes back with the instance, so fix-perms and resize do not read it again: the
+/// instance's own StatefulSets (with the resourceVersion a patch is preconditioned on), its pods, and its
+/// `Prometheus` resource — and nothing of another instance in the same namespace.
+#[test]
+fn discovered_keeps_the_objects_it_was_recognised_from() {
+    let mut sts: StatefulSet = from_yaml(&operator_sts(0));
+    sts.metadata.resource_version = Some("900".into());
+    let pair = [("operator.prometheus.io/name", "k8s")];
+    let inv = Inventory {
+        statefulsets: vec![sts],
+        deployments: vec![from_yaml(PLAIN_DEPLOY)],
+        pods: vec![
+            pod("monitoring", "prometheus-k8s-0", &pair, true),
+            pod(
+                "default",
+                "prometheus-5c4-xyz",
+                &[("app", "prometheus")],
+                true,
+            ),
+        ],
+        prometheuses: vec![
+            PrometheusResource::from_object(serde_json::json!({
+                "metadata": {"name": "k8s", "namespace": "monitoring", "resourceVersion": "812",
+                             "labels": {"app.kubernetes.io/managed-by": "Helm", "release": "kps"}},
+                "spec": {"replicas": 1}
+            })),
+            PrometheusResource::from_object(serde_json::json!({
+                "metadata": {"name": "k8s", "namespace": "other"}, "spec": {}
+            })),
+        ],
+    };
+    let found = find_instances(&inv);
+    let operator = found
+        .iter()
+        .find(|i| i.namespace == "monitoring")
+        .unwrap()
+        .clone();
+    let d = Discovered::of(&inv, operator);
+    assert_eq!(d.statefulsets.len(), 1);
+    assert!(d.deployments.is_empty());
+    assert_eq!(
+        d.pods
+            .iter()
+            .map(|p| p.metadata.name.clone().unwrap())
+            .collect::<Vec<_>>(),
+        ["prometheus-k8s-0"]
+    );
+    let resource = d.prometheus_resource.as_ref().unwrap();
+    assert_eq!(resource.resource_version.as_deref(), Some("812"));
+    assert_eq!(resource.helm_release().as_deref(), Some("kps"));
+    let w = &d.instance.workloads[0];
+    assert_eq!(w.resource_version.as_deref(), Some("900"));
+    assert!(d.pod_spec(w).is_some());
+    assert_eq!(
+        d.workload_object(w).unwrap()["metadata"]["resourceVersion"],
+        "900"
+    );
 }

@@ -374,6 +374,20 @@ pub const CATALOG: &[Check] = &[
         &[Logs],
     ),
     check(
+        "PROM-211",
+        Warning,
+        Disk,
+        "Data is on an emptyDir: it is lost with the pod",
+        &[],
+    ),
+    check(
+        "PROM-611",
+        Warning,
+        Hygiene,
+        "Live state differs from the last `kubectl apply` on a field the verbs change",
+        &[],
+    ),
+    check(
         "PROM-102",
         Info,
         Lifecycle,

@@ -213,7 +213,7 @@ async fn check_one(
     let mut kube = kube.clone();
     kube.context = vec![context.to_string()];
     let requests = RequestStats::default();
-    let ctx = crate::app::ctx_for(&kube, global, printer.clone(), requests.clone()).await?;
+    let ctx = crate::clients::ctx_for(&kube, global, printer.clone(), requests.clone()).await?;
     let (snapshot, version) = futures::join!(
         gather::gather(&ctx, args.target.target.as_deref()),
         ctx.client.apiserver_version()

@@ -379,20 +379,9 @@ impl Objects {
             "Deployment" => inv.deployments.push(serde_json::from_value(value)?),
             "StatefulSet" => inv.statefulsets.push(serde_json::from_value(value)?),
             "Pod" => inv.pods.push(serde_json::from_value(value)?),
-            "Prometheus" => {
-                let meta = value.get("metadata");
-                let text = |k: &str| {
-                    meta.and_then(|m| m.get(k))
-                        .and_then(|v| v.as_str())
-                        .unwrap_or_default()
-                        .to_string()
-                };
-                inv.prometheuses.push(PrometheusResource {
-                    namespace: text("namespace"),
-                    name: text("name"),
-                    object: value,
-                });
-            }
+            "Prometheus" => inv
+                .prometheuses
+                .push(PrometheusResource::from_object(value)),
             "Service" => self.services.push(serde_json::from_value(value)?),
             "Endpoints" => self.endpoints.push(serde_json::from_value(value)?),
             "Event" => self.events.push(serde_json::from_value(value)?),
@@ -448,33 +437,13 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
         .as_ref()
         .map(|d| d.claims())
         .unwrap_or_default();
-    let inv = &objects.inventory;
+    // The instance's own workloads, pods and Prometheus resource: discovery's one rule for what belongs to it.
+    let own = crate::discover::Discovered::of(&objects.inventory, instance.clone());
     let mut s = InstanceSnapshot::new(instance.clone());
-    s.deployments = inv
-        .deployments
-        .iter()
-        .filter(|d| named(&d.metadata, &workload_names))
-        .cloned()
-        .collect();
-    s.statefulsets = inv
-        .statefulsets
-        .iter()
-        .filter(|d| named(&d.metadata, &workload_names))
-        .cloned()
-        .collect();
-    s.pods = inv
-        .pods
-        .iter()
-        .filter(|p| named(&p.metadata, &pod_names))
-        .cloned()
-        .collect();
-    if let crate::discover::Flavour::Operator { prometheus } = &instance.flavour {
-        s.prometheus = inv
-            .prometheuses
-            .iter()
-            .find(|p| p.namespace == ns && &p.name == prometheus)
-            .map(|p| p.object.clone());
-    }
+    s.deployments = own.deployments;
+    s.statefulsets = own.statefulsets;
+    s.pods = own.pods;
+    s.prometheus = own.prometheus_resource.map(|p| p.object);
     // Labels the instance's pods carry (or would carry: the template's, when no pod exists yet).
     let mut label_sets: Vec<BTreeMap<String, String>> = s
         .pods

@@ -77,63 +77,15 @@ fn applied_so_far(done: &[Applied]) -> String {
 
 /// Send the steps of `plan` in order, recording each one answered in `done`; stop at the first failure.
 async fn send_steps(ctx: &Ctx, plan: &Plan, done: &mut Vec<Applied>) -> Result<()> {
-    use kube::api::{DeleteParams, Patch, PatchParams, Preconditions, PropagationPolicy};
     let dry_run = ctx.settings.dry_run;
     for step in &plan.steps {
         let object = step.change.object().clone();
-        let api = object.api(&ctx.client);
-        let result = match &step.change {
-            Change::Patch { patch, .. } => {
-                let params = PatchParams {
-                    dry_run,
-                    field_manager: Some(FIELD_MANAGER.into()),
-                    ..Default::default()
-                };
-                let obj = api
-                    .patch(&object.name, &params, &Patch::Merge(patch))
-                    .await
-                    .map_err(Error::kube(format!("patch {}", object.display())))?;
-                serde_json::to_value(obj).unwrap_or_default()
-            }
-            Change::DeleteOrphan {
-                uid,
-                resource_version,
-                ..
-            } => {
-                let params = DeleteParams {
-                    dry_run,
-                    propagation_policy: Some(PropagationPolicy::Orphan),
-                    preconditions: Some(Preconditions {
-                        uid: Some(uid.clone()).filter(|u| !u.is_empty()),
-                        resource_version: Some(resource_version.clone()).filter(|r| !r.is_empty()),
-                    }),
-                    ..Default::default()
-                };
-                api.delete(&object.name, &params)
-                    .await
-                    .map_err(Error::kube(format!("delete {}", object.display())))?;
-                Value::Null
-            }
-            Change::RestartPod { uid, .. } => {
-                let params = DeleteParams {
-                    dry_run,
-                    preconditions: Some(Preconditions {
-                        uid: Some(uid.clone()).filter(|u| !u.is_empty()),
-                        resource_version: None,
-                    }),
-                    ..Default::default()
-                };
-                api.delete(&object.name, &params)
-                    .await
-                    .map_err(Error::kube(format!(
-                        "restart (delete) {}",
-                        object.display()
-                    )))?;
-                Value::Null
-            }
+        let Some(result) = send(ctx, &step.change).await? else {
+            continue;
         };
         let verb = match &step.change {
             Change::Patch { .. } => "patched",
+            Change::Create { .. } => "created",
             Change::DeleteOrphan { .. } => "deleted (orphaning its pods)",
             Change::RestartPod { .. } => "restarted",
         };
@@ -151,4 +103,112 @@ async fn send_steps(ctx: &Ctx, plan: &Plan, done: &mut Vec<Applied>) -> Result<(
         });
     }
     Ok(())
+}
+
+/// Send one change with its precondition (and `dryRun=All` under `--dry-run`): the one place a request that changes
+/// the cluster is made. Returns the object the API server answered (`null` for deletes), or `None` when a pod
+/// restart was not sent because the pod is no longer the one planned (said on stderr).
+pub async fn send(ctx: &Ctx, change: &Change) -> Result<Option<Value>> {
+    use kube::api::{
+        DeleteParams, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy,
+    };
+    let dry_run = ctx.settings.dry_run;
+    let object = change.object();
+    let api = object.api(&ctx.client);
+    let result = match change {
+        Change::Patch { patch, .. } => {
+            let params = PatchParams {
+                dry_run,
+                field_manager: Some(FIELD_MANAGER.into()),
+                ..Default::default()
+            };
+            let obj = api
+                .patch(&object.name, &params, &Patch::Merge(patch))
+                .await
+                .map_err(Error::kube(format!("patch {}", object.display())))?;
+            serde_json::to_value(obj).unwrap_or_default()
+        }
+        Change::Create { body, .. } => {
+            let params = PostParams {
+                dry_run,
+                field_manager: Some(FIELD_MANAGER.into()),
+            };
+            let body: kube::api::DynamicObject =
+                serde_json::from_value(body.clone()).map_err(|e| {
+                    Error::usage(
+                        format!(
+                            "internal: the body to create {} is not an object: {e}",
+                            object.display()
+                        ),
+                        None,
+                    )
+                })?;
+            let obj = api
+                .create(&params, &body)
+                .await
+                .map_err(Error::kube(format!("create {}", object.display())))?;
+            serde_json::to_value(obj).unwrap_or_default()
+        }
+        Change::DeleteOrphan {
+            uid,
+            resource_version,
+            ..
+        } => {
+            let params = DeleteParams {
+                dry_run,
+                propagation_policy: Some(PropagationPolicy::Orphan),
+                preconditions: Some(Preconditions {
+                    uid: Some(uid.clone()).filter(|u| !u.is_empty()),
+                    resource_version: Some(resource_version.clone()).filter(|r| !r.is_empty()),
+                }),
+                ..Default::default()
+            };
+            api.delete(&object.name, &params)
+                .await
+                .map_err(Error::kube(format!("delete {}", object.display())))?;
+            Value::Null
+        }
+        Change::RestartPod {
+            uid, controller, ..
+        } => {
+            // Read again right before the delete: the same pod (uid) under the same controller, or nothing is sent.
+            let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(
+                ctx.client.clone(),
+                object.namespace.as_deref().unwrap_or_default(),
+            );
+            let now = pods
+                .get_opt(&object.name)
+                .await
+                .map_err(Error::kube(format!("get {}", object.display())))?;
+            let still_ours = now.as_ref().is_some_and(|p| {
+                p.metadata.uid.as_deref() == Some(uid.as_str())
+                    && crate::resize::gather::controller_of(p).as_ref() == Some(controller)
+            });
+            if !still_ours {
+                ctx.printer.info(&format!(
+                    "not restarting {}: it is gone, replaced or no longer owned by {} {}",
+                    object.display(),
+                    controller.kind,
+                    controller.name
+                ));
+                return Ok(None);
+            }
+            let params = DeleteParams {
+                dry_run,
+                preconditions: Some(Preconditions {
+                    uid: Some(uid.clone()),
+                    resource_version: None,
+                }),
+                ..Default::default()
+            };
+            api.delete(&object.name, &params)
+                .await
+                .map_err(Error::kube(format!(
+                    "restart (delete) {}",
+                    object.display()
+                )))?;
+            Value::Null
+        }
+    };
+    Ok(Some(result))
 }

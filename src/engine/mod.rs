@@ -17,7 +17,7 @@ mod confirm;
 mod render;
 pub mod wait;
 
-pub use apply::{Applied, apply, apply_replanning};
+pub use apply::{Applied, apply, apply_replanning, send};
 pub use confirm::{
     AfterConflict, MAX_REPLANS, after_conflict, ask_to_change, changed_plan_refused, confirm,
 };
@@ -98,33 +98,65 @@ impl ObjectRef {
     tag = "type"
 )]
 pub enum Change {
-    /// A JSON merge patch (RFC 7386) that carries `metadata.resourceVersion`, so the API server answers 409 Conflict
-    /// if the object changed since we read it (Kubernetes API concepts, "resource versions": optimistic concurrency).
+    /// A JSON merge patch (RFC 7386). With a `resource_version` the patch carries `metadata.resourceVersion`, so the
+    /// API server answers 409 Conflict if the object changed since we read it (Kubernetes API concepts, "resource
+    /// versions": optimistic concurrency). Without one it applies to the object as it is then: only for a change that
+    /// must happen whatever else changed meanwhile — resize's unpause of a `Prometheus` resource (a resource left
+    /// paused is the one outcome worse than someone's concurrent edit being kept).
     Patch {
         object: ObjectRef,
-        resource_version: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        resource_version: Option<String>,
         patch: Value,
         #[serde(skip)]
         before: Value,
         #[serde(skip)]
         after: Value,
     },
-    /// Delete with `propagationPolicy: Orphan` (its pods and PVCs stay), preconditioned on uid and resourceVersion.
+    /// Create an object (resize's StatefulSet, recreated with the larger claim template after its orphan delete).
+    /// The body carries no uid or resourceVersion; an object of that name that exists answers 409 AlreadyExists.
+    Create {
+        object: ObjectRef,
+        #[serde(skip)]
+        body: Value,
+    },
+    /// Delete with `propagationPolicy: Orphan` (its pods and PVCs stay), preconditioned on uid, and on
+    /// resourceVersion when it is not empty (a StatefulSet whose status moves all the time is held by uid alone).
     DeleteOrphan {
         object: ObjectRef,
         uid: String,
         resource_version: String,
     },
-    /// Delete a pod so its controller recreates it; preconditioned on uid. Confirmed on its own.
-    RestartPod { object: ObjectRef, uid: String },
+    /// Delete a pod so its controller recreates it. Right before the delete the pod is read again: it must still be
+    /// this pod (uid) under this controller, else it is left alone; the delete is preconditioned on the uid, so a
+    /// replacement or a pod that changed hands is never deleted. Only a pod a controller recreates gets this step
+    /// ([`Step::restart_pod`] refuses a bare pod).
+    RestartPod {
+        object: ObjectRef,
+        uid: String,
+        controller: PodController,
+    },
 }
+
+// The owner a restarted pod must still have. Defined with resize's model today; E2's move puts it in `crate::model`.
+pub use crate::resize::model::PodController;
 
 impl Change {
     pub fn object(&self) -> &ObjectRef {
         match self {
             Change::Patch { object, .. }
+            | Change::Create { object, .. }
             | Change::DeleteOrphan { object, .. }
             | Change::RestartPod { object, .. } => object,
+        }
+    }
+
+    /// The verb of the request this change sends (`patch`, `create`, `delete`), for the permission pre-flight.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Change::Patch { .. } => "patch",
+            Change::Create { .. } => "create",
+            Change::DeleteOrphan { .. } | Change::RestartPod { .. } => "delete",
         }
     }
 }
@@ -201,7 +233,7 @@ impl Step {
             reason: reason.into(),
             change: Change::Patch {
                 object,
-                resource_version,
+                resource_version: Some(resource_version),
                 patch,
                 before,
                 after,
@@ -224,15 +256,22 @@ impl Step {
         }
     }
 
-    /// Restart a pod by deleting it (its controller recreates it).
-    pub fn restart_pod(pod: &k8s_openapi::api::core::v1::Pod, reason: impl Into<String>) -> Step {
-        Step {
+    /// Restart a pod by deleting it, when a controller recreates it (a ReplicaSet or a StatefulSet); `None` for a
+    /// bare pod or one whose owner may not recreate it — deleting that would lose it for good.
+    pub fn restart_pod(
+        pod: &k8s_openapi::api::core::v1::Pod,
+        reason: impl Into<String>,
+    ) -> Option<Step> {
+        let controller =
+            crate::resize::gather::controller_of(pod).filter(PodController::recreates)?;
+        Some(Step {
             reason: reason.into(),
             change: Change::RestartPod {
                 object: ObjectRef::of(pod),
                 uid: pod.metadata.uid.clone().unwrap_or_default(),
+                controller,
             },
-        }
+        })
     }
 }
 
@@ -286,7 +325,7 @@ impl Change {
                 after,
                 ..
             } => {
-                resource_version.clear();
+                *resource_version = None;
                 for v in [patch, before, after] {
                     if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
                         meta.remove("resourceVersion");
@@ -301,6 +340,11 @@ impl Change {
             Change::DeleteOrphan {
                 resource_version, ..
             } => resource_version.clear(),
+            Change::Create { body, .. } => {
+                if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+                    meta.remove("resourceVersion");
+                }
+            }
             Change::RestartPod { .. } => {}
         }
         change
@@ -484,7 +528,7 @@ mod tests {
         else {
             panic!("not a patch")
         };
-        assert_eq!(resource_version, "42");
+        assert_eq!(resource_version.as_deref(), Some("42"));
         assert_eq!(object.display(), "deployment monitoring/prometheus-server");
         assert_eq!(object.group, "apps");
         assert_eq!(patch["metadata"], json!({"resourceVersion": "42"}));

@@ -108,18 +108,30 @@ pub fn render_with(plan: &Plan, paint: &dyn Fn(&str, &str) -> String, full_patch
                     out.push_str(&text);
                     out.push('\n');
                 }
-                if full_patch {
-                    out.push_str(&format!(
-                        "   (sent as a JSON merge patch, refused if the object changed since it was read: {})\n",
-                        serde_json::to_string(patch).unwrap_or_default()
-                    ));
-                } else {
-                    out.push_str(&format!(
-                        "   (sent as a JSON merge patch preconditioned on resourceVersion {resource_version}, so a \
-                         concurrent edit is refused; -v prints the body)\n"
-                    ));
-                }
+                let body = serde_json::to_string(patch).unwrap_or_default();
+                let line = match (resource_version, full_patch) {
+                    (Some(_), true) => format!(
+                        "(sent as a JSON merge patch, refused if the object changed since it was read: {body})"
+                    ),
+                    (Some(rv), false) => format!(
+                        "(sent as a JSON merge patch preconditioned on resourceVersion {rv}, so a concurrent edit is \
+                         refused; -v prints the body)"
+                    ),
+                    (None, true) => format!(
+                        "(sent as a JSON merge patch without a precondition: it must apply whatever changed \
+                         meanwhile: {body})"
+                    ),
+                    (None, false) => "(sent as a JSON merge patch without a precondition: it must apply whatever \
+                                      changed meanwhile; -v prints the body)"
+                        .to_string(),
+                };
+                out.push_str(&format!("   {line}\n"));
             }
+            Change::Create { .. } => out.push_str(&format!(
+                "\n{}. create {object}: {}\n",
+                n + 1,
+                step.reason
+            )),
             Change::DeleteOrphan { .. } => out.push_str(&format!(
                 "\n{}. delete {object} with propagationPolicy=Orphan (its pods and PVCs are kept): {}\n",
                 n + 1,

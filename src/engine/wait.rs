@@ -3,14 +3,22 @@
 //! future through the one interrupt path, `crate::interrupt`). `tokio::time::sleep` is called here and nowhere else
 //! in the verbs: [`Ticker`] paces every poll.
 //!
+//! - [`Ticker`]: the pace and bound of a poll loop (the only sleep);
 //! - [`wait_for`]: poll a check until it is done, bounded, shown as a named line;
-//! - [`wait_rollout`] with [`deployment_rollout_status`] / [`statefulset_rollout_status`] (pure, kubectl's rules).
+//! - [`wait_rollout`] with [`deployment_rollout_status`] / [`statefulset_rollout_status`] (pure, kubectl's rules);
+//! - [`gone`]: an object deleted (a StatefulSet after its orphan delete, before it is created again);
+//! - [`recreated`]: a StatefulSet back under a new uid (the operator's, after the unpause);
+//! - [`pod_ready`]: a Ready pod that matches (the pod mounting a claim, after a restart).
+//!
+//! The claim-resize watch (`resize::apply::watch_claims`) paces itself with a [`Ticker`]: its polls decide restarts.
 
 use crate::discover::{WorkloadKind, WorkloadRef};
 use crate::error::{Error, Result};
 use crate::progress::{Task, spinner};
 use crate::ui::Printer;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -50,13 +58,13 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Poll<T>>>,
 {
-    let started = Instant::now();
+    let ticker = Ticker::new(Some(timeout), interval);
     loop {
         match check().await? {
             Poll::Done(v) => return Ok(v),
             Poll::Pending(state) => {
                 task.set(&state);
-                if started.elapsed() >= timeout {
+                if ticker.expired() {
                     task.fail(&format!("gave up after {}s: {state}", timeout.as_secs()));
                     return Err(Error::Verify {
                         message: format!(
@@ -70,7 +78,137 @@ where
                 }
             }
         }
-        tokio::time::sleep(interval).await;
+        ticker.tick().await;
+    }
+}
+
+/// The pace and the bound of one poll loop: every wait of the tool sleeps here, so a bound is checked the same way
+/// everywhere and the sleep is the one await a Ctrl-C may cut (the interrupt path drops the command's future).
+pub struct Ticker {
+    started: Instant,
+    limit: Option<Duration>,
+    interval: Duration,
+}
+
+impl Ticker {
+    /// `limit` `None`: unbounded (`--timeout 0`); the caller still ends on its own condition.
+    pub fn new(limit: Option<Duration>, interval: Duration) -> Self {
+        Ticker {
+            started: Instant::now(),
+            limit,
+            interval,
+        }
+    }
+
+    /// Whether the bound has passed.
+    pub fn expired(&self) -> bool {
+        self.limit.is_some_and(|l| self.started.elapsed() >= l)
+    }
+
+    /// What is left of the bound (`None`: unbounded).
+    pub fn remaining(&self) -> Option<Duration> {
+        self.limit.map(|l| l.saturating_sub(self.started.elapsed()))
+    }
+
+    /// Wait one interval.
+    pub async fn tick(&self) {
+        tokio::time::sleep(self.interval).await;
+    }
+}
+
+/// Wait until `name` is gone from `api` (a delete the next step depends on: a StatefulSet is created again only
+/// once the old object is gone, or the create answers AlreadyExists). Bounded by `limit`.
+pub async fn gone<K>(api: &Api<K>, name: &str, limit: Duration) -> Result<()>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let kind = K::kind(&()).to_ascii_lowercase();
+    let ticker = Ticker::new(Some(limit), Duration::from_millis(300));
+    loop {
+        match api.get_opt(name).await {
+            Ok(None) => return Ok(()),
+            Ok(Some(_)) if ticker.expired() => {
+                return Err(Error::Verify {
+                    message: format!(
+                        "{kind} {name} was still there {}s after its delete",
+                        limit.as_secs()
+                    ),
+                    hint: Some(format!(
+                        "`kubectl get {kind} {name} -o yaml` shows its finalizers"
+                    )),
+                });
+            }
+            Ok(Some(_)) => ticker.tick().await,
+            Err(e) => return Err(Error::kube(format!("get {kind} {name}"))(e)),
+        }
+    }
+}
+
+/// Wait until StatefulSet `name` exists again under another uid than `old_uid` (the operator recreates the one
+/// orphan-deleted during its resize after the unpause). Bounded by `limit`; the error says the pods keep running.
+pub async fn recreated(
+    api: &Api<StatefulSet>,
+    name: &str,
+    old_uid: &str,
+    limit: Duration,
+) -> Result<()> {
+    let ticker = Ticker::new(Some(limit), Duration::from_millis(500));
+    loop {
+        match api.get_opt(name).await {
+            Ok(Some(found)) if found.metadata.uid.as_deref() != Some(old_uid) => return Ok(()),
+            Ok(_) => {}
+            Err(e) => return Err(Error::kube(format!("get statefulset {name}"))(e)),
+        }
+        if ticker.expired() {
+            return Err(Error::Verify {
+                message: format!(
+                    "the operator did not recreate statefulset/{name} within --timeout (the Prometheus resource is unpaused; its pods keep running)"
+                ),
+                hint: Some(
+                    "check the operator's logs; it recreates the StatefulSet on its next reconcile"
+                        .into(),
+                ),
+            });
+        }
+        ticker.tick().await;
+    }
+}
+
+/// Wait until a pod of `namespace` that `matches` (and is not terminating) is Ready; returns its name. `what` names
+/// the pods in the timeout's sentence ("mounting claim monitoring/data").
+pub async fn pod_ready(
+    client: &kube::Client,
+    namespace: &str,
+    what: &str,
+    matches: impl Fn(&Pod) -> bool,
+    limit: Option<Duration>,
+) -> Result<String> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let ticker = Ticker::new(limit, Duration::from_millis(500));
+    loop {
+        let list = pods
+            .list(&Default::default())
+            .await
+            .map_err(Error::kube(format!("list pods in {namespace}")))?;
+        if let Some(pod) = list.items.iter().find(|p| {
+            p.metadata.deletion_timestamp.is_none()
+                && matches(p)
+                && p.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+        }) {
+            return Ok(pod.metadata.name.clone().unwrap_or_default());
+        }
+        if ticker.expired() {
+            return Err(Error::Verify {
+                message: format!("no pod {what} became Ready within --timeout"),
+                hint: Some(format!(
+                    "`kubectl get pods -n {namespace}` and `kubectl prom doctor -n {namespace}` show why"
+                )),
+            });
+        }
+        ticker.tick().await;
     }
 }
 

@@ -386,7 +386,8 @@ async fn restarts_as_steps(ctx: &Ctx, namespace: &str, pods: &[String]) -> Resul
             .await
             .map_err(Error::kube(format!("read pod {namespace}/{name}")))?
         {
-            steps.push(Step::restart_pod(
+            // Only a pod its controller recreates (pods_to_restart: an OrderedReady StatefulSet's).
+            steps.extend(Step::restart_pod(
                 &pod,
                 "it is not Ready, and a StatefulSet does not replace a pod that is not Ready; deleting it lets the \
                  controller recreate it from the fixed template",

@@ -1,18 +1,16 @@
 //! Pure diagnosis of a data-directory permission problem: who Prometheus runs as, the pod's fsGroup settings, the data
 //! volume and whether the kubelet applies fsGroup to it, chmod/chown initContainers on it, and the log evidence.
 
-use super::snapshot::{Install, PermsSnapshot};
+use super::snapshot::PermsSnapshot;
 use crate::access::AccessRequest;
 use crate::images::{self, UserGroup};
+use crate::model::Flavour;
+use crate::model::volume;
 use k8s_openapi::api::core::v1::{
-    Container, PersistentVolume, PodSecurityContext, PodSpec, Volume, VolumeMount,
+    Container, PersistentVolume, PodSecurityContext, PodSpec, Volume,
 };
 use k8s_openapi::api::storage::v1::CSIDriver;
 use serde::Serialize;
-
-/// Where Prometheus keeps its TSDB when no `--storage.tsdb.path` is given: the upstream image's CMD passes
-/// `--storage.tsdb.path=/prometheus`, and the operator uses the same path.
-const DEFAULT_TSDB_PATH: &str = "/prometheus";
 
 /// How many `permission denied` lines are kept as evidence (the most recent).
 const MAX_EVIDENCE: usize = 3;
@@ -27,10 +25,10 @@ pub struct FsGroupSupport {
     pub reason: String,
 }
 
-/// The volume Prometheus writes its TSDB to.
+/// The volume Prometheus writes its TSDB to (found by `model::volume`'s rule), and whether fsGroup reaches it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DataVolume {
+pub struct VolumeDiagnosis {
     /// The pod volume's name.
     pub volume: String,
     pub mount_path: String,
@@ -111,7 +109,7 @@ pub struct Diagnosis {
     pub image_has_busybox: bool,
     /// The pod securityContext as it is now.
     pub current: SecurityFields,
-    pub data_volume: Option<DataVolume>,
+    pub data_volume: Option<VolumeDiagnosis>,
     /// chmod/chown initContainers touching the data volume.
     pub chmod_init_containers: Vec<InitStep>,
     /// `permission denied` lines from the Prometheus container's log.
@@ -181,7 +179,7 @@ pub fn diagnose(snapshot: &PermsSnapshot) -> Diagnosis {
 /// operator (what the operator copies into the StatefulSet), else the pod template's.
 fn current_pod_security_context(snapshot: &PermsSnapshot) -> Option<PodSecurityContext> {
     match (&snapshot.install, &snapshot.prometheus_resource) {
-        (Install::Operator { .. }, Some(resource)) => resource
+        (Flavour::Operator { .. }, Some(resource)) => resource
             .spec
             .get("securityContext")
             .and_then(|v| serde_json::from_value(v.clone()).ok()),
@@ -198,15 +196,16 @@ fn resolve_user(
     image: &images::ImageUser,
 ) -> (UserGroup, String) {
     let own = container.and_then(|c| c.security_context.as_ref());
-    let install_default = match &snapshot.install {
-        Install::Operator {
-            helm_release: Some(release),
-            ..
-        } => Some((
+    let kps_release = snapshot
+        .prometheus_resource
+        .as_ref()
+        .and_then(|r| r.helm_release());
+    let install_default = match (&snapshot.install, kps_release) {
+        (Flavour::Operator { .. }, Some(release)) => Some((
             images::KPS_DEFAULT,
             format!("kube-prometheus-stack's default securityContext (release {release})"),
         )),
-        Install::Chart { release } => Some((
+        (Flavour::Chart { release, .. }, _) => Some((
             images::CHART_DEFAULT,
             format!("the prometheus chart's default server.securityContext (release {release})"),
         )),
@@ -247,44 +246,10 @@ fn resolve_user(
     (UserGroup { uid, gid }, source)
 }
 
-/// `--storage.tsdb.path` from the container's command and args (both `--flag=value` and `--flag value`).
-fn tsdb_path(container: &Container) -> String {
-    let argv: Vec<&String> = container
-        .command
-        .iter()
-        .flatten()
-        .chain(container.args.iter().flatten())
-        .collect();
-    for (i, arg) in argv.iter().enumerate() {
-        if let Some(value) = arg.strip_prefix("--storage.tsdb.path=") {
-            return value.to_string();
-        }
-        if arg.as_str() == "--storage.tsdb.path"
-            && let Some(value) = argv.get(i + 1)
-        {
-            return value.to_string();
-        }
-    }
-    DEFAULT_TSDB_PATH.to_string()
-}
-
-/// The mount holding `path`: the one with the longest mountPath that is `path` or a parent of it.
-fn mount_for<'a>(container: &'a Container, path: &str) -> Option<&'a VolumeMount> {
-    let path = path.trim_end_matches('/');
-    container
-        .volume_mounts
-        .iter()
-        .flatten()
-        .filter(|m| {
-            let mount = m.mount_path.trim_end_matches('/');
-            path == mount || path.starts_with(&format!("{mount}/")) || mount.is_empty()
-        })
-        .max_by_key(|m| m.mount_path.trim_end_matches('/').len())
-}
-
-fn data_volume(snapshot: &PermsSnapshot, container: &Container) -> Option<DataVolume> {
-    let tsdb_path = tsdb_path(container);
-    let mount = mount_for(container, &tsdb_path)?;
+fn data_volume(snapshot: &PermsSnapshot, container: &Container) -> Option<VolumeDiagnosis> {
+    // The one rule for which volume holds the data (crate::model::volume), so fix-perms and discover agree.
+    let tsdb_path = volume::tsdb_path(container);
+    let mount = volume::mount_holding(container, &volume::absolute(&tsdb_path))?;
     let pod_volume = snapshot
         .pod_spec
         .volumes
@@ -293,7 +258,7 @@ fn data_volume(snapshot: &PermsSnapshot, container: &Container) -> Option<DataVo
         .find(|v| v.name == mount.name);
     let claim = snapshot.pvc.as_ref().and_then(|c| c.metadata.name.clone());
     let (source, fs_group) = classify(pod_volume, snapshot);
-    Some(DataVolume {
+    Some(VolumeDiagnosis {
         volume: mount.name.clone(),
         mount_path: mount.mount_path.clone(),
         sub_path: mount.sub_path.clone().filter(|s| !s.is_empty()),
@@ -550,7 +515,7 @@ fn csi_policy(
 
 /// Init containers whose command mentions chmod or chown and that mount the data volume (or, when the data volume
 /// is unknown, any volume).
-fn chmod_init_containers(spec: &PodSpec, data: Option<&DataVolume>) -> Vec<InitStep> {
+fn chmod_init_containers(spec: &PodSpec, data: Option<&VolumeDiagnosis>) -> Vec<InitStep> {
     spec.init_containers
         .iter()
         .flatten()
@@ -848,22 +813,6 @@ mod tests {
             Some("OnRootMismatch")
         );
         assert_eq!(after.run_as_non_root, None);
-    }
-
-    #[test]
-    fn tsdb_path_forms() {
-        let mut c = Container {
-            args: Some(vec!["--storage.tsdb.path".into(), "/data".into()]),
-            ..Default::default()
-        };
-        assert_eq!(tsdb_path(&c), "/data");
-        c.args = Some(vec![
-            "--config.file=/etc/config/prometheus.yml".into(),
-            "--storage.tsdb.path=/data".into(),
-        ]);
-        assert_eq!(tsdb_path(&c), "/data");
-        c.args = None;
-        assert_eq!(tsdb_path(&c), "/prometheus");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Test-only snapshots of the installs the incidents describe, built from k8s-openapi types (no cluster).
 
 use super::snapshot::*;
+use crate::model::{Flavour, LabelGeneration, PrometheusResource, WorkloadKind, WorkloadRef};
 use k8s_openapi::api::core::v1::{
     CSIPersistentVolumeSource, Container, HostPathVolumeSource, PersistentVolume,
     PersistentVolumeClaim, PersistentVolumeClaimVolumeSource, PersistentVolumeSpec,
@@ -102,10 +103,11 @@ pub fn handmade_chmod() -> PermsSnapshot {
     };
     PermsSnapshot {
         namespace: "monitoring".into(),
-        install: Install::Plain,
+        install: Flavour::Plain,
         workload: WorkloadRef {
             kind: WorkloadKind::Deployment,
             name: "prometheus".into(),
+            replicas: 1,
             resource_version: Some("41".into()),
             ordered_ready: false,
         },
@@ -196,21 +198,32 @@ pub fn kps_permission_denied() -> PermsSnapshot {
     let chown: Container = serde_json::from_value(init_chown).expect("valid container");
     PermsSnapshot {
         namespace: "monitoring".into(),
-        install: Install::Operator {
+        install: Flavour::Operator {
             prometheus: "kps-prometheus".into(),
-            helm_release: Some("kps".into()),
         },
         workload: WorkloadRef {
             kind: WorkloadKind::StatefulSet,
             name: "prometheus-kps-prometheus".into(),
+            replicas: 1,
             resource_version: Some("900".into()),
             ordered_ready: false,
         },
-        prometheus_resource: Some(PrometheusResource {
-            name: "kps-prometheus".into(),
-            resource_version: Some("812".into()),
-            spec,
-        }),
+        // Labelled as kube-prometheus-stack's templates label it (release `kps`).
+        prometheus_resource: Some(PrometheusResource::from_object(json!({
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "Prometheus",
+            "metadata": {
+                "name": "kps-prometheus",
+                "namespace": "monitoring",
+                "resourceVersion": "812",
+                "labels": {
+                    "app": "kube-prometheus-stack-prometheus",
+                    "app.kubernetes.io/managed-by": "Helm",
+                    "release": "kps",
+                },
+            },
+            "spec": spec,
+        }))),
         pod_spec: PodSpec {
             containers: vec![prometheus],
             init_containers: Some(vec![reloader_init, chown]),
@@ -264,8 +277,10 @@ pub fn plain_host_path() -> PermsSnapshot {
 /// The prometheus-community chart as a Deployment whose values dropped fsGroup.
 pub fn chart_without_fs_group() -> PermsSnapshot {
     let mut snap = handmade_chmod();
-    snap.install = Install::Chart {
+    snap.install = Flavour::Chart {
         release: "prometheus".into(),
+        chart: Some("prometheus-29.27.0".into()),
+        labels: LabelGeneration::Recommended,
     };
     snap.workload.name = "prometheus-server".into();
     snap.container = "prometheus-server".into();

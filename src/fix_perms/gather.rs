@@ -3,23 +3,23 @@
 //! unreadable, not fatal), the Prometheus container's logs (current and previous), and the data directory's
 //! owner/mode via `stat` in a running container.
 
-use super::snapshot::{
-    Install, PermsSnapshot, PodState, PrometheusResource, VolumeRoot, WorkloadKind, WorkloadRef,
-};
+use super::snapshot::{PermsSnapshot, PodState, VolumeRoot};
 use crate::access::{self, AccessRequest};
 use crate::context::Ctx;
-use crate::discover::{self, Flavour, Instance};
+use crate::discover::{self, Discovered, Flavour, Instance, PrometheusResource, WorkloadKind};
 use crate::error::{Error, Result};
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::CSIDriver;
 use kube::api::{Api, LogParams};
 
 /// How many log lines per container instance are scanned for `permission denied`.
 const LOG_TAIL_LINES: i64 = 300;
 
-/// Read everything fix-perms decides from, for one discovered instance.
-pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
+/// Read everything fix-perms decides from, for one discovered instance. The workload and the `Prometheus` resource
+/// are taken as discovery listed them (their resourceVersion preconditions the first patch; a concurrent edit since
+/// then is a 409 that re-plans), so only what discovery did not read is asked for here.
+pub async fn gather(ctx: &Ctx, discovered: &Discovered) -> Result<PermsSnapshot> {
+    let instance = &discovered.instance;
     let ns = instance.namespace.as_str();
     let workload = instance.workloads.first().ok_or_else(|| Error::Target {
         message: format!(
@@ -28,100 +28,37 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
         ),
         hint: None,
     })?;
-    // Everything is read at once: the workload, the Prometheus resource, the storage chain (claim → volume →
-    // driver), the logs and the volume's owner; the plan waits for the longest of these, not for their sum.
-    let workload_read = async {
-        Ok::<_, Error>(match workload.kind {
-            discover::WorkloadKind::Deployment => {
-                let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
-                let d = api.get(&workload.name).await.map_err(Error::kube(format!(
-                    "read deployment {ns}/{}",
-                    workload.name
-                )))?;
-                let object = serde_json::to_value(&d).unwrap_or_default();
-                let spec = d.spec.and_then(|s| s.template.spec);
-                (
-                    WorkloadKind::Deployment,
-                    spec,
-                    d.metadata.resource_version,
-                    false,
-                    object,
-                )
-            }
-            discover::WorkloadKind::StatefulSet => {
-                let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
-                let s = api.get(&workload.name).await.map_err(Error::kube(format!(
-                    "read statefulset {ns}/{}",
-                    workload.name
-                )))?;
-                let ordered_ready = s
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.pod_management_policy.as_deref())
-                    .unwrap_or("OrderedReady")
-                    == "OrderedReady";
-                let object = serde_json::to_value(&s).unwrap_or_default();
-                let spec = s.spec.and_then(|s| s.template.spec);
-                (
-                    WorkloadKind::StatefulSet,
-                    spec,
-                    s.metadata.resource_version,
-                    ordered_ready,
-                    object,
-                )
-            }
-            discover::WorkloadKind::Pod => {
-                return Err(Error::Target {
-                    message: format!(
-                        "pod {ns}/{} has no controller; fix-perms changes a Deployment, StatefulSet or Prometheus resource",
-                        workload.name
-                    ),
-                    hint: Some(format!(
-                        "kubectl prom fix-perms -n {ns} (without pod/…) lists the instances"
-                    )),
-                });
-            }
-        })
-    };
-    let install_read = async {
-        Ok::<_, Error>(match &instance.flavour {
-            Flavour::Plain => (Install::Plain, None, None),
-            Flavour::Chart { release, .. } => (
-                Install::Chart {
-                    release: release.clone(),
-                },
-                None,
-                None,
+    if workload.kind == WorkloadKind::Pod {
+        return Err(Error::Target {
+            message: format!(
+                "pod {ns}/{} has no controller; fix-perms changes a Deployment, StatefulSet or Prometheus resource",
+                workload.name
             ),
-            Flavour::Operator { prometheus } => {
-                let object = discover::prometheus_api(&ctx.client, ns)
-                    .get(prometheus)
-                    .await
-                    .map_err(Error::kube(format!("read prometheus {ns}/{prometheus}")))?;
-                let helm_release = object
-                    .metadata
-                    .labels
-                    .as_ref()
-                    .and_then(crate::model::helm_release);
-                let resource = PrometheusResource {
-                    name: prometheus.clone(),
-                    resource_version: object.metadata.resource_version.clone(),
-                    spec: object.data.get("spec").cloned().unwrap_or_default(),
-                };
-                (
-                    Install::Operator {
-                        prometheus: prometheus.clone(),
-                        helm_release,
-                    },
-                    Some(resource),
-                    Some(serde_json::to_value(&object).unwrap_or_default()),
-                )
-            }
-        })
+            hint: Some(format!(
+                "kubectl prom fix-perms -n {ns} (without pod/…) lists the instances"
+            )),
+        });
+    }
+    let workload_object = discovered.workload_object(workload);
+    let pod_spec = discovered.pod_spec(workload).cloned();
+    let prometheus_resource = match (&instance.flavour, &discovered.prometheus_resource) {
+        (Flavour::Operator { .. }, Some(listed)) => Some(listed.clone()),
+        // Not listed (the list was refused, which discovery tolerates): read it by name, so a refusal names the
+        // permission fix-perms needs.
+        (Flavour::Operator { prometheus }, None) => {
+            let object = discover::prometheus_api(&ctx.client, ns)
+                .get(prometheus)
+                .await
+                .map_err(Error::kube(format!("read prometheus {ns}/{prometheus}")))?;
+            Some(PrometheusResource::from_object(
+                serde_json::to_value(&object).unwrap_or_default(),
+            ))
+        }
+        _ => None,
     };
+    // The rest at once: the storage chain (claim → volume → driver), the logs and the volume's owner; the plan waits
+    // for the longest of these, not for their sum.
     let (
-        (kind, pod_spec, resource_version, ordered_ready, workload_object),
-        (install, prometheus_resource, resource_object),
         Storage {
             pvc,
             pv,
@@ -131,23 +68,21 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
         log_lines,
         volume_root,
     ) = futures::try_join!(
-        workload_read,
-        install_read,
         storage(ctx, instance),
         async { Ok(logs(ctx, instance).await) },
         async { Ok(volume_root(ctx, instance).await) },
     )?;
     Ok(PermsSnapshot {
         namespace: ns.to_string(),
-        install,
-        workload: WorkloadRef {
-            kind,
-            name: workload.name.clone(),
-            resource_version,
-            ordered_ready,
-        },
+        install: instance.flavour.clone(),
+        workload: workload.clone(),
+        // What fix-perms patches: the resource for the operator (plan::target_of), else the workload.
+        target_object: prometheus_resource
+            .as_ref()
+            .map(|r| r.object.clone())
+            .or(workload_object),
         prometheus_resource,
-        pod_spec: pod_spec.unwrap_or_else(PodSpec::default),
+        pod_spec: pod_spec.unwrap_or_default(),
         container: instance.container.clone(),
         pvc,
         pv,
@@ -164,8 +99,6 @@ pub async fn gather(ctx: &Ctx, instance: &Instance) -> Result<PermsSnapshot> {
             })
             .collect(),
         volume_root,
-        // What fix-perms patches: the resource for the operator (plan::target_of), else the workload.
-        target_object: Some(resource_object.unwrap_or(workload_object)),
     })
 }
 

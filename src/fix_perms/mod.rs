@@ -10,11 +10,9 @@ pub mod snapshot;
 #[cfg(test)]
 pub(crate) mod fixtures;
 
-pub use diagnose::{DataVolume, Diagnosis, FsGroupSupport, InitStep, diagnose};
+pub use diagnose::{Diagnosis, FsGroupSupport, InitStep, VolumeDiagnosis, diagnose};
 pub use plan::{Change, ChangeKind, Edit, PermsPlan, Target, ValuesChange, edit_object, plan};
-pub use snapshot::{
-    Install, PermsSnapshot, PodState, PrometheusResource, VolumeRoot, WorkloadKind, WorkloadRef,
-};
+pub use snapshot::{PermsSnapshot, PodState, VolumeRoot};
 
 /// The name of the one-off init step fix-perms adds where fsGroup cannot work, and removes afterwards.
 pub const CHOWN_STEP_NAME: &str = "kubectl-prom-chown";

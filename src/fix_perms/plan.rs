@@ -6,7 +6,8 @@
 
 use super::CHOWN_STEP_NAME;
 use super::diagnose::{Diagnosis, SecurityFields};
-use super::snapshot::{Install, PermsSnapshot, WorkloadKind};
+use super::snapshot::PermsSnapshot;
+use crate::model::{Flavour, WorkloadKind};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -193,7 +194,7 @@ fn security_delta(before: &SecurityFields, after: &SecurityFields) -> Map<String
 /// Where the patches go: the `Prometheus` resource for the operator, else the workload.
 pub fn target_of(snapshot: &PermsSnapshot) -> Target {
     match (&snapshot.install, &snapshot.prometheus_resource) {
-        (Install::Operator { .. }, Some(resource)) => Target {
+        (Flavour::Operator { .. }, Some(resource)) => Target {
             api_version: "monitoring.coreos.com/v1".into(),
             kind: "Prometheus".into(),
             namespace: snapshot.namespace.clone(),
@@ -201,10 +202,15 @@ pub fn target_of(snapshot: &PermsSnapshot) -> Target {
             resource_version: resource.resource_version.clone(),
         },
         _ => Target {
-            api_version: "apps/v1".into(),
+            // A bare pod never gets here: gather refuses it (fix-perms changes a pod template).
+            api_version: match snapshot.workload.kind {
+                WorkloadKind::Pod => "v1".into(),
+                _ => "apps/v1".into(),
+            },
             kind: match snapshot.workload.kind {
                 WorkloadKind::Deployment => "Deployment".into(),
                 WorkloadKind::StatefulSet => "StatefulSet".into(),
+                WorkloadKind::Pod => "Pod".into(),
             },
             namespace: snapshot.namespace.clone(),
             name: snapshot.workload.name.clone(),
@@ -538,18 +544,19 @@ fn values_change(
     after: &SecurityFields,
     removed: &[String],
 ) -> Option<ValuesChange> {
-    let (release, key, init_key, current) = match &snapshot.install {
-        Install::Chart { release } => (
+    let kps_release = snapshot
+        .prometheus_resource
+        .as_ref()
+        .and_then(|r| r.helm_release());
+    let (release, key, init_key, current) = match (&snapshot.install, kps_release) {
+        (Flavour::Chart { release, .. }, _) => (
             release.clone(),
             "server.securityContext",
             "server.extraInitContainers",
             serde_json::to_value(&snapshot.pod_spec.security_context).ok(),
         ),
-        Install::Operator {
-            helm_release: Some(release),
-            ..
-        } => (
-            release.clone(),
+        (Flavour::Operator { .. }, Some(release)) => (
+            release,
             "prometheus.prometheusSpec.securityContext",
             "prometheus.prometheusSpec.initContainers",
             snapshot

@@ -4,64 +4,10 @@
 //! read it, tests build it.
 
 use crate::access::AccessRequest;
+use crate::model::{Flavour, PrometheusResource, WorkloadRef};
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, PodSpec};
 use k8s_openapi::api::storage::v1::CSIDriver;
 use serde::Serialize;
-
-/// How this Prometheus was installed, which decides what object fix-perms patches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
-pub enum Install {
-    /// Hand-made manifests: patch the Deployment/StatefulSet.
-    Plain,
-    /// The prometheus-community `prometheus` chart: patch the workload and print the `server.securityContext` values.
-    Chart { release: String },
-    /// The Prometheus operator: patch `Prometheus.spec`, never the StatefulSet it generates. `helmRelease` is set when
-    /// kube-prometheus-stack installed the resource (then print `prometheus.prometheusSpec.securityContext`).
-    #[serde(rename_all = "camelCase")]
-    Operator {
-        prometheus: String,
-        helm_release: Option<String>,
-    },
-}
-
-/// The kind of the workload that runs the pods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum WorkloadKind {
-    Deployment,
-    StatefulSet,
-}
-
-impl WorkloadKind {
-    /// The kubectl short form used in messages and commands (`deploy`, `sts`).
-    pub fn short(self) -> &'static str {
-        match self {
-            WorkloadKind::Deployment => "deploy",
-            WorkloadKind::StatefulSet => "sts",
-        }
-    }
-}
-
-/// The workload as read, with the resourceVersion every patch is preconditioned on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WorkloadRef {
-    pub kind: WorkloadKind,
-    pub name: String,
-    pub resource_version: Option<String>,
-    /// A StatefulSet with `podManagementPolicy: OrderedReady` (the default): its controller does not replace a pod
-    /// that is not Running and Ready. The operator's StatefulSets are `Parallel`.
-    pub ordered_ready: bool,
-}
-
-/// The operator's `monitoring.coreos.com/v1` `Prometheus` resource, kept as JSON (there is no typed struct for it).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PrometheusResource {
-    pub name: String,
-    pub resource_version: Option<String>,
-    pub spec: serde_json::Value,
-}
 
 /// One pod of the workload, as seen now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -106,7 +52,12 @@ impl VolumeRoot {
 #[serde(rename_all = "camelCase")]
 pub struct PermsSnapshot {
     pub namespace: String,
-    pub install: Install,
+    /// How it was installed, which decides what object fix-perms patches: the workload (plain manifests, the chart,
+    /// whose `server.securityContext` values are printed too), or the operator's `Prometheus` resource, never the
+    /// StatefulSet it generates (with kube-prometheus-stack's `prometheus.prometheusSpec.securityContext` printed
+    /// when the resource carries a Helm release, `PrometheusResource::helm_release`).
+    pub install: Flavour,
+    /// The workload as listed, with the resourceVersion every patch of it is preconditioned on.
     pub workload: WorkloadRef,
     /// Set for the operator flavour.
     pub prometheus_resource: Option<PrometheusResource>,

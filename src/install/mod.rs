@@ -9,7 +9,7 @@ pub mod notes;
 pub mod source;
 
 pub use chart::{Chart, ChartId, Evidence};
-pub use notes::{Change, Key, after_change, extra_flags_with, values_key};
+pub use notes::{Change, Key, Subject, after_change, extra_flags_with, values_change, values_key};
 pub use source::{Drift, Source};
 
 use serde::Serialize;
@@ -77,11 +77,63 @@ pub fn recognise(object: &Value, object_ref: &str, image: &str, container: &str)
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    let mut source = source::recognise(&marks, &managed, chart);
+    // Helm 3 annotates the release namespace; older objects only sit in it.
+    if let Source::Helm { namespace, .. } = &mut source
+        && namespace.is_empty()
+    {
+        *namespace = object
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+    }
     Origin {
-        source: source::recognise(&marks, &managed, chart),
-        drift: source::drift(object, container),
+        source,
+        drift: source::drift(object, kind_of(object_ref), container),
         object: object_ref.to_string(),
     }
+}
+
+/// The API kind behind `deploy/x`, `sts/x`, `prometheus/x`, `pod/x` (list items may carry no `kind`).
+fn kind_of(object_ref: &str) -> &'static str {
+    match object_ref.split('/').next() {
+        Some("prometheus") => "Prometheus",
+        Some("sts") => "StatefulSet",
+        Some("pod") => "Pod",
+        _ => "Deployment",
+    }
+}
+
+/// The note after a Prometheus flag was added to a chart or plain install (reload `--enable-lifecycle`): where the
+/// flag must also be set, listing the flags already there (Helm replaces lists: a `--set` of one drops the rest).
+/// None for the operator, which renders its own flags from the resource.
+pub fn flag_note(instance: &crate::discover::Instance, flag: &str) -> Option<String> {
+    if matches!(instance.flavour, crate::discover::Flavour::Operator { .. }) {
+        return None;
+    }
+    let origin = &instance.origin;
+    let value = match origin.chart().map(|c| &c.chart) {
+        Some(Chart::CommunityPrometheus) => {
+            Some(notes::extra_flags_with(&instance.args, flag).join(","))
+        }
+        Some(Chart::BitnamiPrometheus) => {
+            Some(notes::bitnami_extra_args_with(&instance.args, flag).join(","))
+        }
+        _ => None,
+    };
+    let object = format!(
+        "the {} container's args in {}",
+        instance.container, origin.object
+    );
+    let words = format!("--{flag}");
+    origin.note(&Change {
+        key: Key::Flags,
+        value: Some(value.as_deref().unwrap_or(&words)),
+        object: &object,
+        namespace: &instance.namespace,
+        statefulset: false,
+    })
 }
 
 /// Replace label-told chart identities with the release record's where the caller may read it (`list secrets` in

@@ -85,6 +85,24 @@ const COMMUNITY_OWN_FLAGS: [&str; 8] = [
     "web.external-url",
 ];
 
+/// Flags Bitnami's chart renders itself (bitnami/prometheus templates/server/deployment.yaml args); the rest came
+/// from `server.extraArgs`.
+const BITNAMI_OWN_FLAGS: [&str; 13] = [
+    "config.file",
+    "storage.tsdb.path",
+    "storage.tsdb.retention.time",
+    "storage.tsdb.retention.size",
+    "log.level",
+    "log.format",
+    "web.listen-address",
+    "web.console.libraries",
+    "web.console.templates",
+    "web.enable-admin-api",
+    "web.enable-remote-write-receiver",
+    "web.route-prefix",
+    "enable-feature",
+];
+
 /// The community chart's `server.extraFlags` as the live args show them (each rendered `--FLAG`, no value), plus
 /// `add` when missing: Helm replaces lists, so a `--set` must list them all or it drops the others.
 pub fn extra_flags_with(args: &[String], add: &str) -> Vec<String> {
@@ -100,10 +118,32 @@ pub fn extra_flags_with(args: &[String], add: &str) -> Vec<String> {
     flags
 }
 
+/// Bitnami's `server.extraArgs` as the live args show them (whole arguments, `--name[=value]`), plus `--add`.
+pub fn bitnami_extra_args_with(args: &[String], add: &str) -> Vec<String> {
+    let name = |a: &str| {
+        a.trim_start_matches('-')
+            .split('=')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut out: Vec<String> = args
+        .iter()
+        .filter(|a| a.starts_with('-') && !BITNAMI_OWN_FLAGS.contains(&name(a).as_str()))
+        .cloned()
+        .collect();
+    if !out.iter().any(|a| name(a) == add) {
+        out.push(format!("--{add}"));
+    }
+    out
+}
+
 /// The value as `--set` takes it for a key: lists in braces (`{a,b}`), the rest as is.
 fn set_value(key: Key, chart: &Chart, value: &str) -> String {
     match (key, chart) {
-        (Key::Flags, Chart::CommunityPrometheus) => format!("{{{value}}}"),
+        (Key::Flags, Chart::CommunityPrometheus | Chart::BitnamiPrometheus) => {
+            format!("{{{value}}}")
+        }
         _ => value.to_string(),
     }
 }
@@ -123,10 +163,19 @@ pub struct Change<'a> {
 }
 
 /// The note for a change under its source of truth: where it must also be made, and what undoes it otherwise.
-/// None when nothing will undo it (we cannot tell where the object came from: then the caller says nothing rather
-/// than guess).
+/// Always Some today; an Option so a source that never reverts anything can say nothing.
 pub fn after_change(source: &Source, change: &Change) -> Option<String> {
     let ns = change.namespace;
+    // A chart whose keys we do not know: say so, and never print a key or a command for it.
+    let unknown = |chart: Option<&ChartId>| -> String {
+        match chart {
+            Some(c) if values_key(c, change.key).is_none() => format!(
+                " ({} is a chart whose values keys we do not know: find the one that sets this)",
+                c.display()
+            ),
+            _ => String::new(),
+        }
+    };
     let what = |chart: Option<&ChartId>| -> String {
         match chart.and_then(|c| values_key(c, change.key).map(|k| (c, k))) {
             Some((c, k)) => match change.value {
@@ -134,11 +183,12 @@ pub fn after_change(source: &Source, change: &Change) -> Option<String> {
                 None => format!("`{k}` in the values"),
             },
             None => format!(
-                "{} in the values{}",
+                "{}{} in the values",
                 plain(change.key),
-                chart
-                    .map(|c| format!(" of {} (we do not know its values keys)", c.display()))
-                    .unwrap_or_default()
+                change
+                    .value
+                    .map(|v| format!(" ({})", crate::escape::escape(v)))
+                    .unwrap_or_default(),
             ),
         }
     };
@@ -174,14 +224,16 @@ pub fn after_change(source: &Source, change: &Change) -> Option<String> {
                 .map(|c| format!(" ({c})"))
                 .unwrap_or_default();
             format!(
-                "after this change, also set {} of Helm release {release}, or the next `helm upgrade` undoes it{consequence}{example}{caveat}",
-                what(cid)
+                "after this change, also set {} of Helm release {release}, or the next `helm upgrade` undoes it{consequence}{example}{}{caveat}",
+                what(cid),
+                unknown(cid)
             )
         }
         Source::ArgoCd { app, chart } => format!(
-            "after this change, also change {} in Git for Argo CD application {}, or its next sync (at once with self-heal) undoes it",
+            "after this change, also change {} in Git for Argo CD application {}, or its next sync (at once with self-heal) undoes it{}",
             what(chart.as_ref()),
-            e(app)
+            e(app),
+            unknown(chart.as_ref())
         ),
         Source::Flux {
             controller,
@@ -210,13 +262,97 @@ pub fn after_change(source: &Source, change: &Change) -> Option<String> {
                 e(change.object)
             )
         }
-        Source::Unknown => return None,
+        // Nothing on the object names its source (`kubectl create`, a tool that leaves no mark): say what to keep in
+        // step without naming a tool we cannot see.
+        Source::Unknown => format!(
+            "after this change, also update the manifest you applied for {} if it came from one (nothing on it names Helm, Argo CD, Flux or kubectl apply), or applying the old one again undoes it",
+            e(change.object)
+        ),
+    })
+}
+
+/// The object a verb changes, with its source of truth: enough to word the note again for another value (resize
+/// re-words it with the size read back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    pub source: Source,
+    /// `pvc/NAME`, `sts/NAME`, `prometheus/NAME`, `deploy/NAME`.
+    pub object: String,
+    pub namespace: String,
+    /// A chart-rendered StatefulSet (its claim template cannot change through Helm).
+    pub statefulset: bool,
+}
+
+impl Subject {
+    pub fn note(&self, key: Key, value: Option<&str>) -> Option<String> {
+        after_change(
+            &self.source,
+            &Change {
+                key,
+                value,
+                object: &self.object,
+                namespace: &self.namespace,
+                statefulset: self.statefulset,
+            },
+        )
+    }
+}
+
+/// A change doctor advises, made where it belongs: the values of the Helm release (with the command) or Git, when
+/// the install comes from there and the chart's key is known. None when the live object is the place (kubectl
+/// installs, unknown sources) or the key is unknown — the caller then advises the live change plus
+/// [`after_change`]'s note.
+pub fn values_change(source: &Source, key: Key, value: &str, ns: &str) -> Option<String> {
+    let e = |s: &str| crate::escape::escape(s).into_owned();
+    let chart = source.chart()?;
+    let k = values_key(chart, key)?;
+    let v = shown(key, &chart.chart, value);
+    Some(match source {
+        Source::Helm { release, .. } => {
+            let release = e(release);
+            let command = chart.chart.reference().map(|reference| {
+                let version = chart
+                    .version
+                    .as_deref()
+                    .map(|v| format!(" --version {}", e(v)))
+                    .unwrap_or_default();
+                format!(
+                    ": `helm upgrade {release} {reference} -n {ns} --reuse-values{version} --set '{k}={}'`",
+                    set_value(key, &chart.chart, value)
+                )
+            });
+            format!(
+                "set `{k}: {v}` in the values of Helm release {release} ({}) and upgrade it{}",
+                chart.display(),
+                command.unwrap_or_default()
+            )
+        }
+        Source::ArgoCd { app, .. } => format!(
+            "set `{k}: {v}` in the values in Git for Argo CD application {} ({}) and let it sync",
+            e(app),
+            chart.display()
+        ),
+        Source::Flux {
+            controller,
+            name,
+            namespace,
+            ..
+        } => format!(
+            "set `{k}: {v}` in the values in Git for Flux {} {}/{} ({}) and let it reconcile",
+            e(controller),
+            e(namespace),
+            e(name),
+            chart.display()
+        ),
+        _ => return None,
     })
 }
 
 fn shown(key: Key, chart: &Chart, value: &str) -> String {
     match (key, chart) {
-        (Key::Flags, Chart::CommunityPrometheus) => format!("[{}]", value.replace(',', ", ")),
+        (Key::Flags, Chart::CommunityPrometheus | Chart::BitnamiPrometheus) => {
+            format!("[{}]", value.replace(',', ", "))
+        }
         _ => value.to_string(),
     }
 }
@@ -292,7 +428,11 @@ mod tests {
         )
         .unwrap();
         assert!(
-            n.contains("the data volume size in the values of chart `acme-monitoring` 0.4.0"),
+            n.contains("set the data volume size (20Gi) in the values of Helm release mon"),
+            "{n}"
+        );
+        assert!(
+            n.contains("chart `acme-monitoring` 0.4.0 is a chart whose values keys we do not know"),
             "{n}"
         );
         assert!(!n.contains("helm upgrade mon"), "{n}");
@@ -319,7 +459,40 @@ mod tests {
             n.contains("field can not be less than status.capacity"),
             "{n}"
         );
-        assert!(after_change(&Source::Unknown, &size("pvc/data", false)).is_none());
+        let n = after_change(&Source::Unknown, &size("pvc/data", false)).unwrap();
+        assert!(n.contains("if it came from one"), "{n}");
+    }
+
+    #[test]
+    fn doctor_advice_names_the_values_key_of_an_operator_chart() {
+        let kps = helm(id(Chart::KubePrometheusStack, "88.5.3"));
+        let a = values_change(&kps, Key::RetentionSize, "6GB", "monitoring").unwrap();
+        assert!(
+            a.contains("`prometheus.prometheusSpec.retentionSize: 6GB`"),
+            "{a}"
+        );
+        assert!(
+            a.contains("prometheus-community/kube-prometheus-stack"),
+            "{a}"
+        );
+        assert!(
+            values_change(
+                &helm(id(Chart::Other("x".into()), "1.0.0")),
+                Key::RetentionSize,
+                "6GB",
+                "m"
+            )
+            .is_none()
+        );
+        assert!(
+            values_change(
+                &Source::KubectlApply { server_side: false },
+                Key::RetentionSize,
+                "6GB",
+                "m"
+            )
+            .is_none()
+        );
     }
 
     #[test]

@@ -221,7 +221,7 @@ fn fields(kind: &str) -> &'static [(&'static str, &'static str)] {
 /// is a three-way merge (k8s.io/kubectl pkg/cmd/apply/patcher.go): a field the manifest sets is put back to the
 /// manifest's value; a field the manifest never set is kept. So only fields the last-applied configuration has
 /// count, and `container` names the Prometheus container whose args and init containers are compared.
-pub fn drift(live: &Value, container: &str) -> Vec<Drift> {
+pub fn drift(live: &Value, kind: &str, container: &str) -> Vec<Drift> {
     let Some(applied) = live
         .pointer("/metadata/annotations")
         .and_then(|a| a.get(LAST_APPLIED))
@@ -230,7 +230,6 @@ pub fn drift(live: &Value, container: &str) -> Vec<Drift> {
     else {
         return Vec::new();
     };
-    let kind = live.get("kind").and_then(Value::as_str).unwrap_or_default();
     let mut out = Vec::new();
     for (name, ptr) in fields(kind) {
         if let Some(a) = applied.pointer(ptr) {
@@ -419,7 +418,7 @@ mod tests {
         let live = json!({"kind": "Prometheus", "metadata": {"annotations": {LAST_APPLIED: applied.to_string()}},
             "spec": {"storage": {"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": "20Gi"}}}}},
                      "securityContext": {"fsGroup": 2000}}});
-        let d = drift(&live, "prometheus");
+        let d = drift(&live, "Prometheus", "prometheus");
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].applied, "10Gi");
         assert_eq!(d[0].live, "20Gi");
@@ -427,13 +426,13 @@ mod tests {
         let live2 = json!({"kind": "PersistentVolumeClaim", "metadata": {"annotations": {LAST_APPLIED:
             json!({"spec": {"resources": {"requests": {"storage": "1024Mi"}}}}).to_string()}},
             "spec": {"resources": {"requests": {"storage": "1Gi"}}}});
-        assert!(drift(&live2, "x").is_empty());
+        assert!(drift(&live2, "PersistentVolumeClaim", "x").is_empty());
         let dep = json!({"kind": "Deployment", "metadata": {"annotations": {LAST_APPLIED: json!({"spec": {"template": {"spec": {
             "containers": [{"name": "prometheus", "args": ["--config.file=/etc/p.yml"]}]}}}}).to_string()}},
             "spec": {"template": {"spec": {"containers": [{"name": "prometheus", "args": ["--config.file=/etc/p.yml", "--web.enable-lifecycle"]}]}}}});
-        let d = drift(&dep, "prometheus");
+        let d = drift(&dep, "Deployment", "prometheus");
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].field, "container prometheus args");
-        assert!(drift(&json!({"kind": "Deployment"}), "p").is_empty());
+        assert!(drift(&json!({"kind": "Deployment"}), "Deployment", "p").is_empty());
     }
 }

@@ -63,12 +63,50 @@ pub struct Instance {
     pub config: Option<ConfigVolume>,
     /// The other containers of the pod (config reloaders, thanos sidecar, …).
     pub sidecars: Vec<String>,
+    /// Which chart rendered it and the source of truth of its install object (`src/install/`, issue 18).
+    pub origin: crate::install::Origin,
 }
 
 /// A `Prometheus` custom resource as listed (kept as JSON: no typed CRD in k8s-openapi).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrometheusResource {
     pub namespace: String,
     pub name: String,
+    /// What a patch of the resource is preconditioned on.
+    pub resource_version: Option<String>,
+    /// `spec` (what fix-perms and resize read and patch).
+    pub spec: serde_json::Value,
+    /// The whole object as listed.
+    #[serde(skip)]
     pub object: serde_json::Value,
+}
+
+impl PrometheusResource {
+    /// From the object as the API (or a dump) gives it.
+    pub fn from_object(object: serde_json::Value) -> Self {
+        let meta = |k: &str| {
+            object
+                .get("metadata")
+                .and_then(|m| m.get(k))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        PrometheusResource {
+            namespace: meta("namespace").unwrap_or_default(),
+            name: meta("name").unwrap_or_default(),
+            resource_version: meta("resourceVersion"),
+            spec: object.get("spec").cloned().unwrap_or_default(),
+            object,
+        }
+    }
+
+    /// The Helm release that installed the resource (kube-prometheus-stack), by the one Helm-label rule.
+    pub fn helm_release(&self) -> Option<String> {
+        let labels: std::collections::BTreeMap<String, String> = self
+            .object
+            .pointer("/metadata/labels")
+            .and_then(|l| serde_json::from_value(l.clone()).ok())?;
+        helm_release(&labels)
+    }
 }

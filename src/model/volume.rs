@@ -1,7 +1,8 @@
 //! The data and config volumes of an instance, and the one rule for which pod volume holds the data (used by
 //! discover, doctor, fix-perms and resize alike, so they cannot disagree).
 
-use k8s_openapi::api::core::v1::{Container, PodSpec, Volume};
+use super::args::{all_args, flag_value};
+use k8s_openapi::api::core::v1::{Container, PodSpec, Volume, VolumeMount};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -9,7 +10,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DataVolume {
-    /// `--storage.tsdb.path` (default `data/`).
+    /// `--storage.tsdb.path` as the process gets it ([`tsdb_path`]).
     pub path: String,
     /// The pod volume name, e.g. `storage-volume`, `prometheus-k8s-db`.
     pub volume: String,
@@ -89,21 +90,69 @@ pub enum ConfigSource {
     },
 }
 
-pub fn mount_for<'a>(
-    c: &'a Container,
-    spec: &'a PodSpec,
-    path: &str,
-) -> Option<(&'a k8s_openapi::api::core::v1::VolumeMount, &'a Volume)> {
+/// The upstream image's working directory (`WORKDIR /prometheus` in prometheus/prometheus' Dockerfile): relative
+/// paths in Prometheus' flags resolve against it.
+pub const IMAGE_WORKDIR: &str = "/prometheus";
+
+/// `--storage.tsdb.path` as the process gets it: the flag; with neither command nor args in the pod, the upstream
+/// image's CMD (`--storage.tsdb.path=/prometheus`; a pod's `args` or `command` replaces the CMD); otherwise
+/// Prometheus' own default `data/` (cmd/prometheus/main.go), relative to the working directory.
+pub fn tsdb_path(c: &Container) -> String {
+    flag_or_default(c, "storage.tsdb.path", "/prometheus", "data/")
+}
+
+/// `--config.file`, by the same rule as [`tsdb_path`]: the image's CMD gives `/etc/prometheus/prometheus.yml`,
+/// Prometheus' default is `prometheus.yml`.
+pub fn config_file(c: &Container) -> String {
+    flag_or_default(
+        c,
+        "config.file",
+        "/etc/prometheus/prometheus.yml",
+        "prometheus.yml",
+    )
+}
+
+fn flag_or_default(c: &Container, flag: &str, image_cmd: &str, prometheus: &str) -> String {
+    if let Some(value) = flag_value(&all_args(c), flag) {
+        return value;
+    }
+    if c.command.is_none() && c.args.is_none() {
+        image_cmd.to_string()
+    } else {
+        prometheus.to_string()
+    }
+}
+
+/// A path from a flag as an absolute path in the container (relative ones against [`IMAGE_WORKDIR`]).
+pub fn absolute(path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{IMAGE_WORKDIR}/{}", path.trim_start_matches("./"))
+    }
+}
+
+/// The mount that holds `path` (absolute): the longest mountPath that is `path` or a parent of it. The one rule
+/// for "which volume is this file on", for data and config alike.
+pub fn mount_holding<'a>(c: &'a Container, path: &str) -> Option<&'a VolumeMount> {
     let path = path.trim_end_matches('/');
-    let mount = c
-        .volume_mounts
+    c.volume_mounts
         .iter()
         .flatten()
         .filter(|m| {
             let mp = m.mount_path.trim_end_matches('/');
             path == mp || path.starts_with(&format!("{mp}/"))
         })
-        .max_by_key(|m| m.mount_path.len())?;
+        .max_by_key(|m| m.mount_path.trim_end_matches('/').len())
+}
+
+/// [`mount_holding`] and the pod volume it mounts (a volumeClaimTemplate has none: then `None`).
+pub fn mount_for<'a>(
+    c: &'a Container,
+    spec: &'a PodSpec,
+    path: &str,
+) -> Option<(&'a VolumeMount, &'a Volume)> {
+    let mount = mount_holding(c, &absolute(path))?;
     let volume = spec
         .volumes
         .iter()
@@ -122,31 +171,23 @@ pub fn volume_type(v: &Volume) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The data volume of the Prometheus container `c`: the mount holding [`tsdb_path`], and what backs it
+/// (`claim_templates`: the StatefulSet's template name → its claims).
 pub fn data_volume(
     c: &Container,
     spec: &PodSpec,
-    path: &str,
     claim_templates: &BTreeMap<String, Vec<String>>,
 ) -> Option<DataVolume> {
-    let abs = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("/{path}")
-    };
-    // A volumeClaimTemplate is not in spec.volumes: look at the mounts directly first.
-    let mount = c.volume_mounts.iter().flatten().filter(|m| {
-        let mp = m.mount_path.trim_end_matches('/');
-        let p = abs.trim_end_matches('/');
-        p == mp || p.starts_with(&format!("{mp}/"))
-    });
-    let mount = mount.max_by_key(|m| m.mount_path.len())?;
+    let path = tsdb_path(c);
+    // A volumeClaimTemplate is not in spec.volumes: the mount names it.
+    let mount = mount_holding(c, &absolute(&path))?;
     let source = if let Some(claims) = claim_templates.get(&mount.name) {
         DataSource::ClaimTemplate {
             template: mount.name.clone(),
             claims: claims.clone(),
         }
     } else {
-        let (_, v) = mount_for(c, spec, &abs)?;
+        let (_, v) = mount_for(c, spec, &path)?;
         if let Some(pvc) = &v.persistent_volume_claim {
             DataSource::Pvc {
                 claim: pvc.claim_name.clone(),
@@ -160,7 +201,7 @@ pub fn data_volume(
         }
     };
     Some(DataVolume {
-        path: path.to_string(),
+        path,
         volume: mount.name.clone(),
         mount_path: mount.mount_path.clone(),
         sub_path: mount.sub_path.clone().filter(|s| !s.is_empty()),
@@ -168,15 +209,19 @@ pub fn data_volume(
     })
 }
 
-pub fn config_volume(c: &Container, spec: &PodSpec, file: &str) -> Option<ConfigVolume> {
-    let (mount, v) = mount_for(c, spec, file)?;
+/// The config volume of the Prometheus container `c`: the mount holding [`config_file`], and its source.
+pub fn config_volume(c: &Container, spec: &PodSpec) -> Option<ConfigVolume> {
+    let file = config_file(c);
+    let (mount, v) = mount_for(c, spec, &file)?;
     let sub_path = mount.sub_path.clone().filter(|s| !s.is_empty());
     // The file's path inside the volume: with subPath the mount *is* the file (or a dir inside the volume).
     let in_volume = {
-        let rel = file
+        let abs = absolute(&file);
+        let rel = abs
             .strip_prefix(mount.mount_path.trim_end_matches('/'))
-            .unwrap_or(file)
-            .trim_start_matches('/');
+            .unwrap_or(&abs)
+            .trim_start_matches('/')
+            .to_string();
         match &sub_path {
             Some(sp) if rel.is_empty() => sp.clone(),
             Some(sp) => format!("{sp}/{rel}"),
@@ -211,10 +256,38 @@ pub fn config_volume(c: &Container, spec: &PodSpec, file: &str) -> Option<Config
         }
     };
     Some(ConfigVolume {
-        file: file.to_string(),
+        file,
         volume: v.name.clone(),
         mount_path: mount.mount_path.clone(),
         sub_path,
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsdb_path_forms() {
+        let mut c = Container {
+            args: Some(vec!["--storage.tsdb.path".into(), "/data".into()]),
+            ..Default::default()
+        };
+        assert_eq!(tsdb_path(&c), "/data");
+        c.args = Some(vec![
+            "--config.file=/etc/config/prometheus.yml".into(),
+            "--storage.tsdb.path=/data".into(),
+        ]);
+        assert_eq!(tsdb_path(&c), "/data");
+        c.args = None;
+        assert_eq!(tsdb_path(&c), "/prometheus");
+        // Args without the flag replace the image's CMD: Prometheus' own default, relative to the workdir.
+        c.args = Some(vec!["--config.file=/etc/prometheus/prometheus.yml".into()]);
+        assert_eq!(tsdb_path(&c), "data/");
+        assert_eq!(absolute(&tsdb_path(&c)), "/prometheus/data/");
+        assert_eq!(config_file(&c), "/etc/prometheus/prometheus.yml");
+        c.args = Some(vec!["--storage.tsdb.path=/data".into()]);
+        assert_eq!(config_file(&c), "prometheus.yml");
+    }
 }

@@ -1,5 +1,7 @@
 //! The workloads and pods that run an instance, as discovery names them.
 
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::Pod;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -27,9 +29,53 @@ pub struct WorkloadRef {
     pub name: String,
     /// Desired replicas (1 for a bare pod).
     pub replicas: i32,
+    /// The resourceVersion it was listed at: a change planned from the listed object is preconditioned on it.
+    #[serde(skip)]
+    pub resource_version: Option<String>,
+    /// A StatefulSet with `podManagementPolicy: OrderedReady` (the default): its controller does not replace a pod
+    /// that is not Running and Ready. The operator's StatefulSets are `Parallel`.
+    #[serde(skip)]
+    pub ordered_ready: bool,
 }
 
 impl WorkloadRef {
+    /// A Deployment as listed.
+    pub fn of_deployment(d: &Deployment) -> Self {
+        WorkloadRef {
+            kind: WorkloadKind::Deployment,
+            name: d.metadata.name.clone().unwrap_or_default(),
+            replicas: d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+            resource_version: d.metadata.resource_version.clone(),
+            ordered_ready: false,
+        }
+    }
+
+    /// A StatefulSet as listed.
+    pub fn of_statefulset(s: &StatefulSet) -> Self {
+        let spec = s.spec.as_ref();
+        WorkloadRef {
+            kind: WorkloadKind::StatefulSet,
+            name: s.metadata.name.clone().unwrap_or_default(),
+            replicas: spec.and_then(|s| s.replicas).unwrap_or(1),
+            resource_version: s.metadata.resource_version.clone(),
+            ordered_ready: spec
+                .and_then(|s| s.pod_management_policy.as_deref())
+                .unwrap_or("OrderedReady")
+                == "OrderedReady",
+        }
+    }
+
+    /// A bare pod (no controller) as listed.
+    pub fn of_pod(p: &Pod) -> Self {
+        WorkloadRef {
+            kind: WorkloadKind::Pod,
+            name: p.metadata.name.clone().unwrap_or_default(),
+            replicas: 1,
+            resource_version: p.metadata.resource_version.clone(),
+            ordered_ready: false,
+        }
+    }
+
     /// `deploy/NAME`, `sts/NAME`, `pod/NAME`.
     pub fn display(&self) -> String {
         format!("{}/{}", self.kind.short(), self.name)

@@ -9,14 +9,9 @@ use crate::error::{Error, Result};
 use crate::quantity::Quantity;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
-use k8s_openapi::api::storage::v1::StorageClass;
-use kube::api::{
-    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy,
-};
+use kube::api::{Api, ListParams};
 use serde::Serialize;
 use std::time::{Duration, Instant};
-
-use crate::engine::FIELD_MANAGER;
 
 /// Ask before a change, by the one confirm policy of every verb ([`crate::engine::ask_to_change`]). Used for each phase
 /// and each pod restart, so every one is confirmed on its own.
@@ -42,88 +37,33 @@ pub struct AppliedStep {
     pub result: String,
 }
 
-fn patch_params(ctx: &Ctx) -> PatchParams {
-    let params = PatchParams {
-        field_manager: Some(FIELD_MANAGER.into()),
-        ..Default::default()
-    };
-    if ctx.settings.dry_run {
-        params.dry_run()
-    } else {
-        params
-    }
-}
-
-/// Send one step. Patches carry the resourceVersion they were planned from (409 if the object changed).
+/// Send one step through the engine's one send path ([`crate::engine::send`]): patches carry the resourceVersion
+/// they were planned from (409 if the object changed), the orphan delete its uid. An orphan delete is followed until
+/// the object is gone (the create or the unpause after it needs it gone).
 pub async fn apply_step(ctx: &Ctx, namespace: &str, step: &Step) -> Result<()> {
-    let client = ctx.client.clone();
     let dry_run = ctx.settings.dry_run;
     let action = step.summary();
-    match step {
-        Step::AllowExpansion { class, .. } => {
-            let api: Api<StorageClass> = Api::all(client);
-            let body = step.merge_patch().unwrap_or_default();
-            api.patch(class, &patch_params(ctx), &Patch::Merge(&body))
-                .await
-                .map_err(Error::kube(format!("patch storageclass {class}")))?;
-        }
-        Step::PausePrometheus { name, .. } | Step::UnpausePrometheus { name } => {
-            let api = crate::discover::prometheus_api(&ctx.client, namespace);
-            let body = step.merge_patch().unwrap_or_default();
-            api.patch(name, &patch_params(ctx), &Patch::Merge(&body))
-                .await
-                .map_err(Error::kube(format!("patch prometheus {namespace}/{name}")))?;
-        }
-        Step::PatchClaim { name, .. } => {
-            let api: Api<PersistentVolumeClaim> = Api::namespaced(client, namespace);
-            let body = step.merge_patch().unwrap_or_default();
-            api.patch(name, &patch_params(ctx), &Patch::Merge(&body))
-                .await
-                .map_err(|e| explain_claim_refusal(namespace, name, e))?;
-        }
-        Step::OrphanDeleteStatefulSet(sts) => {
-            let api: Api<StatefulSet> = Api::namespaced(client, namespace);
-            let params = DeleteParams {
-                dry_run,
-                propagation_policy: Some(PropagationPolicy::Orphan),
-                preconditions: Some(Preconditions {
-                    uid: Some(sts.uid.clone()).filter(|u| !u.is_empty()),
-                    resource_version: None,
-                }),
-                ..Default::default()
-            };
-            api.delete(&sts.name, &params)
-                .await
-                .map_err(Error::kube(format!(
-                    "delete statefulset {namespace}/{} (orphan)",
-                    sts.name
-                )))?;
-            if !dry_run {
-                wait_gone(&api, &sts.name, Duration::from_secs(60)).await?;
-            }
-        }
-        Step::RecreateStatefulSet { name, object, .. } => {
-            if dry_run {
-                // The StatefulSet still exists in a dry run, so a create would only answer AlreadyExists.
-                progress(
-                    ctx,
-                    &format!(
-                        "dry run: not sending the create of statefulset/{name} (it was not deleted)"
-                    ),
-                );
-                return Ok(());
-            }
-            let api: Api<StatefulSet> = Api::namespaced(client, namespace);
-            let params = PostParams {
-                dry_run: false,
-                field_manager: Some(FIELD_MANAGER.into()),
-            };
-            api.create(&params, object)
-                .await
-                .map_err(Error::kube(format!(
-                    "create statefulset {namespace}/{name}"
-                )))?;
-        }
+    if let Step::RecreateStatefulSet { name, .. } = step
+        && dry_run
+    {
+        // The StatefulSet still exists in a dry run, so a create would only answer AlreadyExists.
+        progress(
+            ctx,
+            &format!("dry run: not sending the create of statefulset/{name} (it was not deleted)"),
+        );
+        return Ok(());
+    }
+    crate::engine::send(ctx, &step.change(namespace))
+        .await
+        .map_err(|e| match step {
+            Step::PatchClaim { name, .. } => explain_claim_refusal(namespace, name, e),
+            _ => e,
+        })?;
+    if let Step::OrphanDeleteStatefulSet(sts) = step
+        && !dry_run
+    {
+        let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), namespace);
+        crate::engine::wait::gone(&api, &sts.name, Duration::from_secs(60)).await?;
     }
     progress(
         ctx,
@@ -140,8 +80,11 @@ pub async fn apply_step(ctx: &Ctx, namespace: &str, step: &Step) -> Result<()> {
 }
 
 /// A 403 from the resize admission plugin gets its meaning spelled out.
-fn explain_claim_refusal(namespace: &str, name: &str, e: kube::Error) -> Error {
-    if let kube::Error::Api(status) = &e
+fn explain_claim_refusal(namespace: &str, name: &str, err: Error) -> Error {
+    if let Error::Kube {
+        source: kube::Error::Api(status),
+        ..
+    } = &err
         && status
             .message
             .contains(super::plan::NOT_EXPANDABLE_ADMISSION)
@@ -154,27 +97,7 @@ fn explain_claim_refusal(namespace: &str, name: &str, e: kube::Error) -> Error {
             hint: Some("re-run with --allow-expansion to set allowVolumeExpansion: true on the class (asked separately)".into()),
         };
     }
-    Error::kube(format!("patch persistentvolumeclaim {namespace}/{name}"))(e)
-}
-
-async fn wait_gone(api: &Api<StatefulSet>, name: &str, limit: Duration) -> Result<()> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        match api.get_opt(name).await {
-            Ok(None) => return Ok(()),
-            Ok(Some(_)) => tokio::time::sleep(Duration::from_millis(300)).await,
-            Err(e) => return Err(Error::kube(format!("get statefulset {name}"))(e)),
-        }
-    }
-    Err(Error::Verify {
-        message: format!(
-            "statefulset {name} was still there {}s after its orphan delete",
-            limit.as_secs()
-        ),
-        hint: Some(format!(
-            "`kubectl get statefulset {name} -o yaml` shows its finalizers"
-        )),
-    })
+    err
 }
 
 /// Run the steps of one phase in order after confirming `question` (None: the user already confirmed these very
@@ -387,22 +310,20 @@ async fn rollback(
     };
     let namespace = plan.namespace.as_str();
     let body = unpause_body(from.as_deref(), orphaned);
-    let api = crate::discover::prometheus_api(&ctx.client, namespace);
     let done: Vec<&str> = applied
         .iter()
         .filter(|a| a.result == "applied")
         .map(|a| a.step.as_str())
         .collect();
-    let unpaused = api
-        .patch(
-            name,
-            &PatchParams {
-                field_manager: Some(FIELD_MANAGER.into()),
-                ..Default::default()
-            },
-            &Patch::Merge(&body),
-        )
-        .await;
+    // Without a precondition, like the plan's own unpause: it must apply whatever changed meanwhile.
+    let unpause = crate::engine::Change::Patch {
+        object: crate::engine::ObjectRef::prometheus(namespace, name),
+        resource_version: None,
+        patch: body,
+        before: serde_json::Value::Null,
+        after: serde_json::Value::Null,
+    };
+    let unpaused = crate::engine::send(ctx, &unpause).await;
     if unpaused.is_ok() {
         let mut journal = crate::interrupt::journal();
         journal.applied(format!("unpaused prometheus/{name} (rollback)"));
@@ -614,7 +535,7 @@ pub async fn watch_claims(
     let events: Api<Event> = Api::namespaced(ctx.client.clone(), ns);
     let since =
         k8s_openapi::jiff::Timestamp::now() - k8s_openapi::jiff::SignedDuration::from_secs(5);
-    let start = Instant::now();
+    let ticker = crate::engine::wait::Ticker::new(timeout, Duration::from_millis(500));
     let mut last: Vec<Option<ClaimState>> = vec![None; plan.claims.len()];
     let mut offered: Vec<String> = Vec::new();
     let mut pending_since: Vec<Option<Instant>> = vec![None; plan.claims.len()];
@@ -735,7 +656,7 @@ pub async fn watch_claims(
         if settled {
             return Ok(states);
         }
-        if timeout.is_some_and(|t| start.elapsed() >= t) {
+        if ticker.expired() {
             for (task, state) in tasks.iter().zip(&last) {
                 if let Some(state) = state
                     .as_ref()
@@ -759,7 +680,7 @@ pub async fn watch_claims(
                 )),
             });
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        ticker.tick().await;
     }
 }
 
@@ -839,44 +760,31 @@ pub async fn pods_mounting(ctx: &Ctx, namespace: &str, claim: &str) -> Result<Ve
         .collect())
 }
 
-/// Restart (delete) one pod of the plan; its controller recreates it. Always confirmed by the caller first. The pod
-/// is read again right before the delete: it must still be the planned pod (uid) under the planned controller, and
-/// the delete is preconditioned on that uid, so a replacement or a pod that changed hands is never deleted.
+/// Restart (delete) one pod of the plan; its controller recreates it. Always confirmed by the caller first. Sent as
+/// the engine's [`crate::engine::Change::RestartPod`]: the pod is read again right before the delete and must still
+/// be the planned pod (uid) under the planned controller, and the delete is preconditioned on that uid, so a
+/// replacement or a pod that changed hands is never deleted.
 pub async fn restart_pod(
     ctx: &Ctx,
     namespace: &str,
     restart: &super::plan::PodRestart,
 ) -> Result<()> {
-    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
-    let pod = &restart.pod;
-    let now = pods
-        .get_opt(pod)
-        .await
-        .map_err(Error::kube(format!("get pod {namespace}/{pod}")))?;
-    let still_ours = now.as_ref().is_some_and(|p| {
-        p.metadata.uid.as_deref() == Some(restart.uid.as_str())
-            && super::gather::controller_of(p).as_ref() == Some(&restart.controller)
-    });
-    if !still_ours {
-        progress(
-            ctx,
-            &format!(
-                "not restarting pod {pod}: it is gone, replaced or no longer owned by {} {}",
-                restart.controller.kind, restart.controller.name
-            ),
-        );
+    let change = crate::engine::Change::RestartPod {
+        object: crate::engine::ObjectRef {
+            group: String::new(),
+            version: "v1".into(),
+            kind: "Pod".into(),
+            plural: "pods".into(),
+            namespace: Some(namespace.into()),
+            name: restart.pod.clone(),
+        },
+        uid: restart.uid.clone(),
+        controller: restart.controller.clone(),
+    };
+    if crate::engine::send(ctx, &change).await?.is_none() {
         return Ok(());
     }
-    let params = DeleteParams {
-        preconditions: Some(Preconditions {
-            uid: Some(restart.uid.clone()),
-            resource_version: None,
-        }),
-        ..Default::default()
-    };
-    pods.delete(pod, &params)
-        .await
-        .map_err(Error::kube(format!("delete pod {namespace}/{pod}")))?;
+    let pod = &restart.pod;
     crate::interrupt::journal().applied(format!("restarted pod {namespace}/{pod}"));
     progress(
         ctx,
@@ -895,35 +803,14 @@ pub async fn wait_ready(
     claim: &str,
     timeout: Option<Duration>,
 ) -> Result<String> {
-    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
-    let start = Instant::now();
-    loop {
-        let list = pods
-            .list(&ListParams::default())
-            .await
-            .map_err(Error::kube(format!("list pods in {namespace}")))?;
-        if let Some(pod) = list.items.iter().find(|p| {
-            p.metadata.deletion_timestamp.is_none()
-                && super::gather::mounts_claim(p, claim)
-                && p.status
-                    .as_ref()
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-        }) {
-            return Ok(pod.metadata.name.clone().unwrap_or_default());
-        }
-        if timeout.is_some_and(|t| start.elapsed() >= t) {
-            return Err(Error::Verify {
-                message: format!(
-                    "no pod mounting claim {namespace}/{claim} became Ready within --timeout"
-                ),
-                hint: Some(format!(
-                    "`kubectl get pods -n {namespace}` and `kubectl prom doctor -n {namespace}` show why"
-                )),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    crate::engine::wait::pod_ready(
+        &ctx.client,
+        namespace,
+        &format!("mounting claim {namespace}/{claim}"),
+        |p| super::gather::mounts_claim(p, claim),
+        timeout,
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -173,6 +173,7 @@ pub async fn snapshot(ctx: &Ctx, instance: &Instance) -> Result<Snapshot> {
         instance: discover::target_arg(instance),
         install,
         chart_release,
+        origin: instance.origin.clone(),
         claims,
         classes,
         forbidden_classes,

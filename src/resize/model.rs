@@ -211,6 +211,8 @@ pub struct Snapshot {
     pub install: Install,
     /// The Helm release, when the prometheus-community chart installed it.
     pub chart_release: Option<String>,
+    /// Which chart and source of truth own the install object (`src/install/`): the note after the resize.
+    pub origin: crate::install::Origin,
     pub claims: Vec<Claim>,
     /// StorageClasses by name (only the ones the claims use).
     pub classes: BTreeMap<String, StorageClass>,

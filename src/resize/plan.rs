@@ -170,36 +170,88 @@ impl Step {
         }
     }
 
-    /// What the user must be allowed to do for this step.
-    pub fn access(&self, namespace: &str) -> AccessRequest {
-        let ns = Some(namespace);
+    /// The step as the engine's change, sent by the one send path (`crate::engine::send`) and the source of its
+    /// permissions (`crate::access::requests_for_changes`). Where a precondition is left out, it is on purpose: the
+    /// unpause must apply whatever changed meanwhile (a resource left paused is worse than a concurrent edit kept),
+    /// and the StatefulSet's orphan delete holds it by uid alone (its status moves its resourceVersion all the time).
+    pub fn change(&self, namespace: &str) -> crate::engine::Change {
+        use crate::engine::{Change, ObjectRef};
+        let body = || self.merge_patch().unwrap_or_default();
         match self {
-            Step::AllowExpansion { class, .. } => AccessRequest::new(
-                "patch",
-                "storage.k8s.io",
-                "storageclasses",
-                None,
-                Some(class),
-            ),
-            Step::PausePrometheus { name, .. } | Step::UnpausePrometheus { name } => {
-                AccessRequest::new(
-                    "patch",
-                    "monitoring.coreos.com",
-                    "prometheuses",
-                    ns,
-                    Some(name),
-                )
-            }
-            Step::PatchClaim { name, .. } => {
-                AccessRequest::new("patch", "", "persistentvolumeclaims", ns, Some(name))
-            }
-            Step::OrphanDeleteStatefulSet(sts) => {
-                AccessRequest::new("delete", "apps", "statefulsets", ns, Some(&sts.name))
-            }
-            Step::RecreateStatefulSet { .. } => {
-                AccessRequest::new("create", "apps", "statefulsets", ns, None)
-            }
+            Step::AllowExpansion {
+                class,
+                resource_version,
+            } => Change::Patch {
+                object: ObjectRef {
+                    group: "storage.k8s.io".into(),
+                    version: "v1".into(),
+                    kind: "StorageClass".into(),
+                    plural: "storageclasses".into(),
+                    namespace: None,
+                    name: class.clone(),
+                },
+                resource_version: Some(resource_version.clone()),
+                patch: body(),
+                before: serde_json::Value::Null,
+                after: serde_json::Value::Null,
+            },
+            Step::PausePrometheus {
+                name,
+                resource_version,
+                ..
+            } => Change::Patch {
+                object: ObjectRef::prometheus(namespace, name),
+                resource_version: Some(resource_version.clone()),
+                patch: body(),
+                before: serde_json::Value::Null,
+                after: serde_json::Value::Null,
+            },
+            Step::UnpausePrometheus { name } => Change::Patch {
+                object: ObjectRef::prometheus(namespace, name),
+                resource_version: None,
+                patch: body(),
+                before: serde_json::Value::Null,
+                after: serde_json::Value::Null,
+            },
+            Step::PatchClaim {
+                name,
+                resource_version,
+                ..
+            } => Change::Patch {
+                object: ObjectRef {
+                    group: String::new(),
+                    version: "v1".into(),
+                    kind: "PersistentVolumeClaim".into(),
+                    plural: "persistentvolumeclaims".into(),
+                    namespace: Some(namespace.into()),
+                    name: name.clone(),
+                },
+                resource_version: Some(resource_version.clone()),
+                patch: body(),
+                before: serde_json::Value::Null,
+                after: serde_json::Value::Null,
+            },
+            Step::OrphanDeleteStatefulSet(sts) => Change::DeleteOrphan {
+                object: statefulset_ref(namespace, &sts.name),
+                uid: sts.uid.clone(),
+                resource_version: String::new(),
+            },
+            Step::RecreateStatefulSet { name, object, .. } => Change::Create {
+                object: statefulset_ref(namespace, name),
+                body: serde_json::to_value(object.as_ref()).unwrap_or_default(),
+            },
         }
+    }
+}
+
+fn statefulset_ref(namespace: &str, name: &str) -> crate::engine::ObjectRef {
+    crate::engine::ObjectRef {
+        group: "apps".into(),
+        version: "v1".into(),
+        kind: "StatefulSet".into(),
+        plural: "statefulsets".into(),
+        namespace: Some(namespace.into()),
+        name: name.into(),
     }
 }
 
@@ -260,6 +312,9 @@ pub struct ResizePlan {
     /// The Helm release of a chart install (its values must follow the new size).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chart_release: Option<String>,
+    /// What owns the changed object (Helm values, Git, a kubectl-applied manifest), for the note after the resize.
+    #[serde(skip)]
+    pub subject: Option<crate::install::Subject>,
     pub warnings: Vec<String>,
     /// Things the user must do themselves (the Helm values change).
     pub notes: Vec<String>,
@@ -311,10 +366,12 @@ impl ResizePlan {
                     Some(&c.storage_class),
                 )
             });
-        let changes = self
+        let changes: Vec<crate::engine::Change> = self
             .steps
             .iter()
-            .map(|(_, step)| step.access(&self.namespace));
+            .map(|(_, step)| step.change(&self.namespace))
+            .collect();
+        let changes = crate::access::requests_for_changes(&changes);
         let mut out: Vec<AccessRequest> = Vec::new();
         for access in class_reads.chain(changes) {
             if !out.contains(&access) {
@@ -376,6 +433,58 @@ fn flavour(snapshot: &Snapshot) -> &'static str {
     }
 }
 
+/// The step a target is rounded up to, and why, as the plan says it.
+struct Rounding {
+    step: i128,
+    why: String,
+}
+
+/// Provisioners that allocate whole GiB whatever size is asked (the capacity then exceeds the request, and the next
+/// relative resize starts from a size nobody asked for): the AWS EBS CSI driver rounds every size up to whole GiB
+/// (aws-ebs-csi-driver pkg/util/util.go `RoundUpBytes`), the GCE PD driver too (gcp-compute-persistent-disk-csi-driver
+/// pkg/common/utils.go `BytesToGbRoundUp`); the in-tree names are the same disks.
+const WHOLE_GI_PROVISIONERS: [&str; 4] = [
+    "ebs.csi.aws.com",
+    "kubernetes.io/aws-ebs",
+    "pd.csi.storage.gke.io",
+    "kubernetes.io/gce-pd",
+];
+
+/// How the target is rounded (issue 18 item 7). A class whose provisioner allocates in a known unit gets that unit,
+/// whatever the flag: asking for the size the volume will have keeps request and capacity equal. Otherwise only a
+/// relative `--increase` is rounded, to a step relative to the size: whole Mi under 1Gi (64Mi + 10% is 71Mi, not
+/// 1Gi), whole Gi from 1Gi up (1124Gi + 15% is 1293Gi, not 1292.6Gi) — at most 1/1024 of the size above it, and a
+/// size a person would type. `--size` and `--add` are exact and only rounded to whole bytes.
+fn rounding_for(snapshot: &Snapshot, request: &SizeRequest, exact: Quantity) -> Option<Rounding> {
+    let class_unit = snapshot.claims.iter().find_map(|claim| {
+        let name = claim.pvc.spec.as_ref()?.storage_class_name.as_deref()?;
+        let class = snapshot.classes.get(name)?;
+        WHOLE_GI_PROVISIONERS
+            .contains(&class.provisioner.as_str())
+            .then(|| Rounding {
+                step: crate::quantity::GI,
+                why: format!(
+                    "whole Gi: StorageClass {name}'s provisioner {} allocates whole GiB",
+                    class.provisioner
+                ),
+            })
+    });
+    if class_unit.is_some() {
+        return class_unit;
+    }
+    match request {
+        SizeRequest::Increase(_) if exact.bytes() < crate::quantity::GI => Some(Rounding {
+            step: crate::quantity::MI,
+            why: "whole Mi: a relative size under 1Gi is rounded to whole Mi".into(),
+        }),
+        SizeRequest::Increase(_) => Some(Rounding {
+            step: crate::quantity::GI,
+            why: "whole Gi: a relative size from 1Gi up is rounded to whole Gi".into(),
+        }),
+        _ => None,
+    }
+}
+
 /// Pre-flight and plan. Refuses (usage error, nothing sent) on: no claims, an unbound claim, a size that is not
 /// larger than every claim's capacity, a class that cannot expand without `allow_expansion`, a statically
 /// provisioned claim, and an operator resource someone already paused.
@@ -416,8 +525,26 @@ pub fn plan(
     };
     let exact = request.target(largest)?;
     // A volume holds whole bytes: a fractional target is rounded up (never printed as milli- or nano-bytes) and the
-    // plan says so below (issue 15).
-    let target = exact.whole_bytes();
+    // plan says so below (issue 15). Then to the step the size fits (issue 18 item 7), said in the plan too.
+    let rounding = rounding_for(snapshot, request, exact);
+    let target = match &rounding {
+        Some(r) => exact
+            .whole_bytes()
+            .round_up_to(r.step)
+            .filter(Quantity::fits_a_volume)
+            .ok_or_else(|| {
+                Error::usage(
+                    format!(
+                        "{} gives {}, which rounded up to {} is more than any volume can be",
+                        request.flag(),
+                        exact.size_text(),
+                        r.why
+                    ),
+                    None,
+                )
+            })?,
+        None => exact.whole_bytes(),
+    };
 
     // Never shrink: refused before any request is sent. A claim whose request already is the target (an earlier run
     // was interrupted or failed half-way) needs no patch, only following; one already grown to it is done. "Resize"
@@ -443,7 +570,14 @@ pub fn plan(
     let mut steps: Vec<(Phase, Step)> = Vec::new();
     let mut warnings = Vec::new();
     let mut notes = Vec::new();
-    if !exact.is_whole_bytes() {
+    if let Some(r) = rounding.as_ref().filter(|_| target != exact) {
+        notes.push(format!(
+            "{} of {largest} gives {}: rounded up to {target} ({})",
+            request.flag(),
+            exact.size_text(),
+            r.why
+        ));
+    } else if !exact.is_whole_bytes() {
         notes.push(format!(
             "{} gives {} bytes, not a whole number: rounded up to {target} (a volume holds whole bytes)",
             request.flag(),
@@ -703,9 +837,8 @@ pub fn plan(
         }
     }
 
-    if let Some(release) = &snapshot.chart_release {
-        notes.push(helm_note(release, ns, target));
-    }
+    let subject = size_subject(snapshot, &claims);
+    notes.extend(subject.as_ref().and_then(|s| size_note(s, target)));
 
     Ok(ResizePlan {
         namespace: ns.clone(),
@@ -716,6 +849,7 @@ pub fn plan(
         steps,
         restarts,
         chart_release: snapshot.chart_release.clone(),
+        subject,
         warnings,
         notes,
     })
@@ -775,11 +909,28 @@ fn install_at(install: &Install, target: Quantity) -> bool {
     }
 }
 
-/// The Helm values change the user must make for a chart install whose claims now ask for `size`.
-pub fn helm_note(release: &str, ns: &str, size: Quantity) -> String {
-    format!(
-        "Helm: set `server.persistentVolume.size: {size}` in the values of release {release}, or the next `helm upgrade` will try to set the old size back and fail (\"field can not be less than status.capacity\"); e.g. `helm upgrade {release} prometheus-community/prometheus -n {ns} --reuse-values --set server.persistentVolume.size={size}`"
-    )
+/// The object the resize changes that its source of truth renders: the operator resource, the chart's StatefulSet
+/// (its claim template), else the claims themselves.
+fn size_subject(snapshot: &Snapshot, claims: &[ClaimPlan]) -> Option<crate::install::Subject> {
+    let object = match &snapshot.install {
+        Install::Operator { .. } | Install::StatefulSet { .. } => snapshot.origin.object.clone(),
+        Install::Deployment { .. } | Install::Pod { .. } => claims
+            .iter()
+            .map(|c| format!("pvc/{}", c.name))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    Some(crate::install::Subject {
+        source: snapshot.origin.source.clone(),
+        object,
+        namespace: snapshot.namespace.clone(),
+        statefulset: matches!(snapshot.install, Install::StatefulSet { .. }),
+    })
+}
+
+/// The change the user must also make where the install comes from, for claims that now ask for `size` (issue 18).
+pub fn size_note(subject: &crate::install::Subject, size: Quantity) -> Option<String> {
+    subject.note(crate::install::Key::VolumeSize, Some(&size.to_string()))
 }
 
 /// The refusal of a size that is not larger than a claim's.
@@ -979,23 +1130,8 @@ pub fn table(headers: &[&str], rows: &[[String; 6]]) -> String {
     out
 }
 
-/// Bytes in binary units with one decimal, as `df -h` prints them: `1.2Gi`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
-    if bytes < 1024 {
-        return format!("{bytes}B");
-    }
-    let mut value = bytes as f64;
-    let mut unit = "";
-    for u in UNITS {
-        if value < 1024.0 {
-            break;
-        }
-        value /= 1024.0;
-        unit = u;
-    }
-    format!("{value:.1}{unit}")
-}
+/// Moved to src/quantity.rs (byte formatting belongs with the quantities; doctor's checks use it too).
+pub use crate::quantity::human_bytes;
 
 #[cfg(test)]
 mod tests {
@@ -1070,12 +1206,30 @@ mod tests {
             instance: "prometheus-server".into(),
             install,
             chart_release: None,
+            origin: Default::default(),
             claims,
             classes: classes
                 .into_iter()
                 .map(|c| (c.metadata.name.clone().unwrap(), c))
                 .collect(),
             forbidden_classes: Default::default(),
+        }
+    }
+
+    /// A prometheus-community chart 25.8.0 install, release `prometheus`, as discovery recognises it.
+    pub(crate) fn community_chart_origin() -> crate::install::Origin {
+        crate::install::Origin {
+            source: crate::install::Source::Helm {
+                release: "prometheus".into(),
+                namespace: "monitoring".into(),
+                chart: Some(crate::install::ChartId {
+                    chart: crate::install::Chart::CommunityPrometheus,
+                    version: Some("25.8.0".into()),
+                    evidence: crate::install::Evidence::Labels,
+                }),
+            },
+            drift: Vec::new(),
+            object: "deploy/prometheus-server".into(),
         }
     }
 
@@ -1153,7 +1307,13 @@ mod tests {
             )]
         );
         assert!(plan.warnings.is_empty());
-        assert!(plan.notes.is_empty());
+        // Nothing on it names a source (issue 18): the note says what re-applying an old manifest would do, if any.
+        assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+        assert!(
+            plan.notes[0].contains("pvc/prometheus-server if it came from one"),
+            "{:?}",
+            plan.notes
+        );
         let patch = plan.steps[0].1.merge_patch().unwrap();
         assert_eq!(patch["spec"]["resources"]["requests"]["storage"], "1300Gi");
         assert_eq!(patch["metadata"]["resourceVersion"], "rv-prometheus-server");
@@ -1240,6 +1400,7 @@ mod tests {
     fn chart_deployment_adds_the_values_change_and_ebs_warning() {
         let mut snap = deployment_snapshot(Some(true));
         snap.chart_release = Some("prometheus".into());
+        snap.origin = community_chart_origin();
         let plan = plan(&snap, &SizeRequest::Absolute(q("1300Gi")), false).unwrap();
         assert_eq!(plan.flavour, "helm-chart");
         assert_eq!(plan.steps.len(), 1);
@@ -1249,7 +1410,7 @@ mod tests {
             "{}",
             plan.notes[0]
         );
-        assert!(plan.notes[0].contains("--set server.persistentVolume.size=1300Gi"));
+        assert!(plan.notes[0].contains("--set 'server.persistentVolume.size=1300Gi'"));
         assert!(
             plan.warnings[0].contains("once every 6 hours"),
             "{:?}",
@@ -1265,7 +1426,9 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("note: Helm: set `server.persistentVolume.size: 1300Gi`"),
+            text.contains(
+                "note: after this change, also set `server.persistentVolume.size: 1300Gi`"
+            ),
             "{text}"
         );
     }
@@ -1335,6 +1498,53 @@ mod tests {
         )
         .unwrap();
         assert_eq!(plan.target.to_string(), "12Gi");
+    }
+
+    #[test]
+    fn increase_rounds_to_whole_mi_under_1gi_and_to_the_class_unit_when_it_has_one() {
+        let increase = |p: &str| SizeRequest::Increase(Percent::parse(p).unwrap());
+        let small = |provisioner: &str| {
+            snapshot(
+                Install::Deployment { name: "p".into() },
+                vec![claim(pvc("p", "std", "64Mi", "64Mi"))],
+                vec![class("std", provisioner, Some(true))],
+            )
+        };
+        // 64Mi + 50% is 96Mi exactly: no rounding, no note (it was 1Gi).
+        let plan_ = plan(&small("x"), &increase("50%"), false).unwrap();
+        assert_eq!(plan_.target.to_string(), "96Mi");
+        assert!(
+            plan_.notes.iter().all(|n| !n.contains("rounded")),
+            "{:?}",
+            plan_.notes
+        );
+        // 64Mi + 10% is 70.4Mi: whole Mi, said in the plan.
+        let plan_ = plan(&small("x"), &increase("10%"), false).unwrap();
+        assert_eq!(plan_.target.to_string(), "71Mi");
+        assert!(
+            plan_
+                .notes
+                .iter()
+                .any(|n| n.contains("rounded up to 71Mi (whole Mi")),
+            "{:?}",
+            plan_.notes
+        );
+        // On EBS the volume is whole GiB anyway: the request says so, for every flag.
+        let plan_ = plan(&small("ebs.csi.aws.com"), &increase("10%"), false).unwrap();
+        assert_eq!(plan_.target.to_string(), "1Gi");
+        assert!(
+            plan_
+                .notes
+                .iter()
+                .any(|n| n.contains("provisioner ebs.csi.aws.com allocates whole GiB")),
+            "{:?}",
+            plan_.notes
+        );
+        let plan_ = plan(&small("ebs.csi.aws.com"), &add("100Mi"), false).unwrap();
+        assert_eq!(plan_.target.to_string(), "1Gi");
+        // --size and --add are exact on a class without a unit.
+        let plan_ = plan(&small("x"), &add("1Mi"), false).unwrap();
+        assert_eq!(plan_.target.to_string(), "65Mi");
     }
 
     #[test]

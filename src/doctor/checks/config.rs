@@ -114,8 +114,15 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
     for (object, err, at_startup) in errors {
         if let Some((field, ty)) = unknown_field(&err) {
             let suggestion = did_you_mean(&field, &ty);
+            // Prometheus refusing a key its schema has: the key sits under the wrong section, or this build or
+            // version lacks it (a service discovery left out at build time) — renaming it would change nothing.
+            let known_here = crate::promconfig::keys_of_type(&ty).contains(&field.as_str());
             let meaning = match suggestion {
                 Some(k) => format!("`{field}` is not a key of {ty}; did you mean `{k}`?"),
+                None if known_here => format!(
+                    "`{field}` is a key of {ty}, yet this Prometheus refused it there: it is indented under another \
+                     section, or this Prometheus version or build does not support it."
+                ),
                 None => format!("`{field}` is not a key of {ty}."),
             };
             // A pod that crashed at startup picks the fix up when it restarts; a running one needs a reload.
@@ -126,6 +133,10 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
             };
             let fix = match suggestion {
                 Some(k) => format!("rename `{field}` to `{k}`: {}{then}", edit_command(s)),
+                None if known_here => format!(
+                    "check where `{field}` sits (its indentation) and that this Prometheus version supports it: {}{then}",
+                    edit_command(s)
+                ),
                 None => format!("remove `{field}`: {}{then}", edit_command(s)),
             };
             if !out.iter().any(|f| f.id == "PROM-303") {
@@ -198,6 +209,27 @@ mod tests {
         assert_eq!(
             f[1].meaning,
             "`scarpe_interval` is not a key of config.ScrapeConfig; did you mean `scrape_interval`?"
+        );
+    }
+
+    #[test]
+    fn a_refused_key_of_the_schema_is_not_renamed_to_itself() {
+        // A Prometheus built without Kubernetes discovery refuses a key its own schema has (issue 18 item 8).
+        let line = log("v3-reload-failed.log").replace(
+            "field scarpe_interval not found",
+            "field kubernetes_sd_configs not found",
+        );
+        let f = check(&instance(CHART, &[("prometheus-server", false, &line)]));
+        let f = f.iter().find(|f| f.id == "PROM-303").expect("PROM-303");
+        assert!(
+            !f.fix
+                .contains("rename `kubernetes_sd_configs` to `kubernetes_sd_configs`")
+                && !f.meaning.contains("did you mean `kubernetes_sd_configs`"),
+            "{f:#?}"
+        );
+        assert!(
+            f.meaning.contains("is a key of config.ScrapeConfig"),
+            "{f:#?}"
         );
     }
 

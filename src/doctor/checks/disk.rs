@@ -7,7 +7,7 @@ use crate::discover::{Flavour, flag_value};
 use crate::doctor::catalog::Finding;
 use crate::doctor::snapshot::{InstanceSnapshot, VolumeUsage};
 use crate::logscan::Kind;
-use crate::resize::plan::human_bytes;
+use crate::quantity::human_bytes;
 
 /// Prometheus's storage docs: "1-2 bytes per sample"; we plan with the pessimistic end.
 const BYTES_PER_SAMPLE: f64 = 2.0;
@@ -94,8 +94,7 @@ pub(crate) fn retention_seconds(text: &str) -> Option<f64> {
 /// Whether size-based retention is set, and how we know.
 fn retention_size(s: &InstanceSnapshot) -> Option<String> {
     if let Some((_, v)) = s.live_flag("storage.tsdb.retention.size")
-        && v != "0B"
-        && !v.is_empty()
+        && !unlimited(v)
     {
         return Some(v.to_string());
     }
@@ -108,7 +107,9 @@ fn retention_size(s: &InstanceSnapshot) -> Option<String> {
     {
         return Some(size.to_string());
     }
-    if let Some(v) = flag_value(&s.instance.args, "storage.tsdb.retention.size") {
+    if let Some(v) = flag_value(&s.instance.args, "storage.tsdb.retention.size")
+        && !unlimited(&v)
+    {
         return Some(v);
     }
     s.prometheus
@@ -118,7 +119,15 @@ fn retention_size(s: &InstanceSnapshot) -> Option<String> {
                 .as_str()
                 .map(str::to_string)
         })
-        .filter(|v| !v.is_empty())
+        .filter(|v| !unlimited(v))
+}
+
+/// `--storage.tsdb.retention.size` of 0 (in any unit), or empty, is no size limit at all: Prometheus's flag default
+/// is 0 and `0` means disabled (prometheus cmd/prometheus/main.go "[EXPERIMENTAL] Maximum number of bytes …
+/// 0 means disabled"); the chart renders `--storage.tsdb.retention.size=` with an empty `server.retentionSize`.
+fn unlimited(v: &str) -> bool {
+    let digits = v.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    digits.is_empty() || digits.parse::<f64>().is_ok_and(|n| n == 0.0)
 }
 
 fn retention_time(s: &InstanceSnapshot) -> Option<f64> {
@@ -255,11 +264,10 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
             (Some((n, _, scale)), Some(used)) if used as f64 > n * scale => Some(used),
             _ => None,
         };
-        let mut how = match &s.instance.flavour {
-            Flavour::Chart { release, .. } => {
-                format!(
-                    "set `server.retentionSize: {suggestion}` in release {release}'s values and `helm upgrade`"
-                )
+        let install = &s.instance.origin;
+        let live_change = match &s.instance.flavour {
+            Flavour::Chart { .. } => {
+                format!("limit the TSDB with `--storage.tsdb.retention.size={suggestion}`")
             }
             Flavour::Operator { prometheus } => format!(
                 "kubectl patch prometheus/{prometheus} -n {} --type merge -p '{{\"spec\":{{\"retentionSize\":\"{suggestion}\"}}}}'",
@@ -270,6 +278,28 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
                 s.instance.container
             ),
         };
+        // Where the install comes from decides where the limit is set (issue 18): the chart's own values key
+        // (kube-prometheus-stack's `prometheus.prometheusSpec.retentionSize`, not a patch Helm would revert), else
+        // the live change and what undoes it.
+        let mut how = crate::install::values_change(
+            &install.source,
+            crate::install::Key::RetentionSize,
+            &suggestion,
+            &s.instance.namespace,
+        )
+        .unwrap_or_else(|| {
+            let after = install.note(&crate::install::Change {
+                key: crate::install::Key::RetentionSize,
+                value: Some(&suggestion),
+                object: &install.object,
+                namespace: &s.instance.namespace,
+                statefulset: false,
+            });
+            match after {
+                Some(after) => format!("{live_change}; {after}"),
+                None => live_change,
+            }
+        });
         if let Some(used) = deletes {
             how.push_str(&format!(
                 "; but {} is used now, more than {suggestion}: Prometheus would delete its oldest blocks down to that \

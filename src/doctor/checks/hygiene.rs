@@ -20,8 +20,72 @@ fn is_latest(image: &str) -> bool {
     }
 }
 
+/// Where the install's data and source of truth put it at risk (issue 18): data on an emptyDir, and live fields the
+/// verbs change that the next `kubectl apply` would put back.
+fn install(s: &InstanceSnapshot, out: &mut Vec<Finding>) {
+    let ns = &s.instance.namespace;
+    if let Some(d) = &s.instance.data
+        && d.source == crate::discover::DataSource::EmptyDir
+    {
+        // Moving to a claim starts it empty, so the fix says when, never how to swap volumes now (the data rule
+        // of src/doctor/checks/mod.rs `endangers_data`).
+        let key = s
+            .instance
+            .origin
+            .chart()
+            .and_then(|c| crate::install::values_key(c, crate::install::Key::VolumeSize));
+        let how = match (&s.instance.flavour, key) {
+            (crate::discover::Flavour::Operator { prometheus }, Some(k)) => format!(
+                "when losing what is on it now is acceptable, give prometheus/{prometheus} persistent storage through the chart's values (`{k}`); the operator recreates the pods on new claims"
+            ),
+            (crate::discover::Flavour::Operator { prometheus }, None) => format!(
+                "when losing what is on it now is acceptable, give prometheus/{prometheus} persistent storage in its spec.storage (`kubectl edit prometheus/{prometheus} -n {ns}`); the operator recreates the pods on new claims"
+            ),
+            (_, Some(k)) => format!(
+                "when losing what is on it now is acceptable, turn on the chart's persistence (`{k}` and the `enabled` key beside it) and upgrade; the new pod starts on a new claim"
+            ),
+            (_, None) => format!(
+                "when losing what is on it now is acceptable, mount a PersistentVolumeClaim at {} in place of volume {}",
+                d.mount_path, d.volume
+            ),
+        };
+        out.push(Finding::new(
+            "PROM-211",
+            s.target(),
+            vec![format!(
+                "volume {} (mounted at {}, --storage.tsdb.path={}) is an emptyDir",
+                d.volume, d.mount_path, d.path
+            )],
+            "The TSDB lives on an emptyDir: every metric is lost when the pod is deleted, evicted or rescheduled (a \
+             node drain, a rollout with the Recreate strategy), and there is no volume to resize.",
+            how,
+        ));
+    }
+    let origin = &s.instance.origin;
+    if !origin.drift.is_empty() {
+        let fields: Vec<String> = origin
+            .drift
+            .iter()
+            .map(|d| format!("{}: last applied {}, live {}", d.field, d.applied, d.live))
+            .collect();
+        out.push(Finding::new(
+            "PROM-611",
+            origin.object.clone(),
+            fields,
+            "The object's kubectl.kubernetes.io/last-applied-configuration sets these fields to other values than \
+             it has live: the next `kubectl apply` of that manifest puts them back (a smaller claim size fails, an \
+             operator resource rolls its StatefulSet again).",
+            format!(
+                "update the manifest you apply for {} to the live values (`kubectl get {} -n {ns} -o yaml`), or re-apply it on purpose",
+                origin.object, origin.object
+            ),
+        ));
+    }
+}
+
 pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
     let mut out = Vec::new();
+    install(s, &mut out);
     let ns = &s.instance.namespace;
     if let Some(c) = s.prometheus_container() {
         let image = c.image.clone().unwrap_or_default();
@@ -151,10 +215,67 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::doctor::checks::fixtures::{CHART, HANDMADE, KPS, ids, instance, log};
     use crate::doctor::snapshot::LiveStatus;
+
+    /// The chart fixture with its data on an emptyDir (`server.persistentVolume.enabled: false`).
+    pub(crate) fn chart_on_empty_dir() -> String {
+        CHART
+            .replace(
+                "        persistentVolumeClaim:\n          claimName: prometheus-server\n",
+                "        emptyDir: {}\n",
+            )
+            .replace(
+                "    persistentVolumeClaim:\n      claimName: prometheus-server\n",
+                "    emptyDir: {}\n",
+            )
+    }
+
+    /// The chart fixture as `helm template | kubectl apply` leaves it, applied with runAsUser 0 and changed live
+    /// since (fix-perms' securityContext).
+    pub(crate) fn chart_applied_then_changed() -> String {
+        CHART.replacen(
+            "  annotations:\n    meta.helm.sh/release-name: prometheus\n",
+            "  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: '{\"kind\":\"Deployment\",\"spec\":{\"template\":{\"spec\":{\"securityContext\":{\"runAsUser\":0}}}}}'\n",
+            1,
+        )
+    }
+
+    #[test]
+    fn data_on_an_empty_dir_is_said_to_be_lost_with_the_pod() {
+        let f = check(&instance(&chart_on_empty_dir(), &[]));
+        assert_eq!(ids(&f), ["PROM-211"], "{f:#?}");
+        assert!(
+            f[0].meaning.contains("lost when the pod is deleted"),
+            "{}",
+            f[0].meaning
+        );
+        assert!(
+            f[0].fix.contains("server.persistentVolume.size"),
+            "{}",
+            f[0].fix
+        );
+        assert!(
+            check(&instance(CHART, &[]))
+                .iter()
+                .all(|f| f.id != "PROM-211")
+        );
+    }
+
+    #[test]
+    fn live_state_that_the_next_apply_reverts_is_prom_611() {
+        let f = check(&instance(&chart_applied_then_changed(), &[]));
+        assert_eq!(ids(&f), ["PROM-611"], "{f:#?}");
+        assert_eq!(f[0].object, "deploy/prometheus-server");
+        assert!(
+            f[0].evidence[0]
+                .contains("spec.template.spec.securityContext: last applied {\"runAsUser\":0}"),
+            "{:?}",
+            f[0].evidence
+        );
+    }
 
     #[test]
     fn latest_with_always_is_prom_601() {

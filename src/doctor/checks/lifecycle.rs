@@ -29,7 +29,7 @@ pub(crate) fn lifecycle_enabled(s: &InstanceSnapshot) -> Option<(bool, String)> 
     if live.is_none() && args.is_empty() {
         return None;
     }
-    let state = crate::commands::reload::lifecycle(live.map(|(_, f)| f), args);
+    let state = crate::reloading::lifecycle::lifecycle(live.map(|(_, f)| f), args);
     let why = match live {
         Some((pod, flags)) if state.source == "live" => format!(
             "pod/{pod} GET /api/v1/status/flags: \"web.enable-lifecycle\": \"{}\"",
@@ -48,11 +48,15 @@ pub(crate) fn lifecycle_enabled(s: &InstanceSnapshot) -> Option<(bool, String)> 
     Some((state.enabled, why))
 }
 
-/// The reload sidecar uses SIGHUP (operator `reloadStrategy: ProcessSignal`), so it needs no lifecycle API.
+/// The install reloads by SIGHUP (operator `reloadStrategy: ProcessSignal`: the resource says so, or the sidecar runs
+/// with `--reload-method=signal`), so it needs no lifecycle API (reload's rule, crate::reloading::lifecycle).
 fn reloads_by_signal(s: &InstanceSnapshot) -> bool {
-    let Some(c) = s.reloader() else { return false };
-    let args = crate::discover::all_args(c);
-    flag_value(&args, "reload-method").as_deref() == Some("signal")
+    let args = s
+        .reloader()
+        .map(crate::discover::all_args)
+        .unwrap_or_default();
+    crate::reloading::lifecycle::reload_way(s.prometheus.as_ref(), &args)
+        == crate::reloading::lifecycle::ReloadWay::Signal
 }
 
 /// The reload URL the sidecar posts to (`--reload-url`, jimmidyson's `--webhook-url`).
@@ -71,12 +75,10 @@ fn url_path(url: &str) -> String {
 
 fn enable_fix(s: &InstanceSnapshot) -> String {
     let cmd = s.prom_command("reload --enable-lifecycle");
-    match &s.instance.flavour {
-        Flavour::Chart { release, .. } => format!(
-            "{cmd}; and keep `web.enable-lifecycle` in the Helm values `server.extraFlags` of release {release} \
-             (Helm replaces lists, so setting extraFlags drops it), or the next `helm upgrade` turns it off again"
-        ),
-        _ => cmd,
+    // The same note reload prints (src/install/): the chart's own key, listing the flags already there.
+    match crate::install::flag_note(&s.instance, "web.enable-lifecycle") {
+        Some(note) => format!("{cmd}; {note}"),
+        None => cmd,
     }
 }
 
@@ -183,7 +185,10 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
                  ConfigMap change will not be applied.",
                 enable_fix(s),
             ));
-        } else if s.reloader().is_none() && super::drift::auto_reload(s).is_none() {
+        } else if s.reloader().is_none()
+            && !reloads_by_signal(s)
+            && super::drift::auto_reload(s).is_none()
+        {
             // With `--config.auto-reload` (3.12+) the server reloads itself: no lifecycle API is needed.
             out.push(Finding::new(
                 "PROM-102",

@@ -357,6 +357,11 @@ mod tests {
             &CHART.replace("        fsGroup: 65534\n", ""),
             &[],
         ));
+        walk(&instance(&hygiene::tests::chart_on_empty_dir(), &[]));
+        walk(&instance(
+            &hygiene::tests::chart_applied_then_changed(),
+            &[],
+        ));
         let gi: u64 = 1 << 30;
         for used in [7.0, 7.8, 4.0] {
             let mut s = instance(CHART, &[]);

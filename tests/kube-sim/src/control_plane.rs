@@ -80,6 +80,9 @@ pub struct ClusterPki {
     /// The kubelet's serving certificate (the API server does not verify it without
     /// `--kubelet-certificate-authority`, but the kubectl-facing names are right).
     pub kubelet_serving: CertPair,
+    /// The storage driver's controller sidecars (`node::csi::CONTROLLER_USER`, bound to their ClusterRole by
+    /// `node::csi::install`).
+    pub csi_controller: CertPair,
     /// Service-account token signing key (PKCS#8) and its public half (SPKI: client-go's keyutil.ParsePublicKeysPEM
     /// reads EC keys only as SEC1 or PKIX, not PKCS#8 — k8s.io/client-go/util/keyutil/key.go).
     pub sa_key_pem: String,
@@ -185,6 +188,13 @@ impl ClusterPki {
                 &[],
                 &[node_ip, "127.0.0.1", "localhost", NODE_NAME],
                 ServerAuth,
+            )?,
+            csi_controller: leaf(
+                &issuer,
+                crate::node::csi::CONTROLLER_USER,
+                &[],
+                &[],
+                ClientAuth,
             )?,
             sa_pub_pem: sa.public_key_pem(),
             sa_key_pem: sa.serialize_pem(),

@@ -10,9 +10,11 @@
 //!   tools/world/build.sh && cargo build --bin kubectl-prom && cargo test -p kube-sim --features real-world \
 //!     --test real_control_plane
 //! Without the built binaries it skips with a notice, unless KUBE_SIM_REQUIRE=1, where it fails.
+mod real_support;
+
 use kube_sim::cluster::Cluster;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use real_support::{ok, plugin, run, world_kubectl};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const WORLD: &str = r#"
@@ -94,54 +96,6 @@ items:
     - {name: config, configMap: {name: prom-sd-config}}
     - {name: data, emptyDir: {}}
 "#;
-
-/// The kubectl of the built release (the machine's is 1.32, outside the ±1 skew of a 1.36 server).
-fn world_kubectl() -> PathBuf {
-    kube_sim::control_plane::world_bin()
-        .map(|d| d.join("kubectl"))
-        .unwrap_or_else(|_| PathBuf::from("kubectl"))
-}
-
-fn run(kubectl: &Path, kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    use std::io::Write;
-    let mut cmd = Command::new(kubectl);
-    cmd.arg("--kubeconfig").arg(kubeconfig).args(args);
-    cmd.stdin(if stdin.is_some() {
-        std::process::Stdio::piped()
-    } else {
-        std::process::Stdio::null()
-    });
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().expect("run kubectl");
-    if let Some(text) = stdin
-        && let Some(mut w) = child.stdin.take()
-    {
-        w.write_all(text.as_bytes()).expect("write stdin");
-    }
-    child.wait_with_output().expect("kubectl output")
-}
-
-/// Runs kubectl and returns stdout, failing the test with its stderr when it fails.
-fn ok(kubectl: &Path, kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> String {
-    let out = run(kubectl, kubeconfig, args, stdin);
-    assert!(
-        out.status.success(),
-        "kubectl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The plugin binary built next to kube-sim (same target directory), or KUBECTL_PROM_BIN.
-fn plugin() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("KUBECTL_PROM_BIN") {
-        return Some(PathBuf::from(p));
-    }
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?.parent()?;
-    Some(dir.join("kubectl-prom")).filter(|p| p.exists())
-}
 
 #[test]
 fn one_prometheus_pod_on_the_real_control_plane() {

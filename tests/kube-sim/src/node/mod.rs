@@ -16,6 +16,7 @@
 //!
 //! Simulated still: the container runtime (pods are real processes in namespaces, see `kubelet/`), images (mapped to
 //! host binaries; `prometheus:v3.*` to the Prometheus 3 of tools/world/build.sh), service-account tokens in projected volumes (a placeholder), storage (tmpfs, no CSI driver yet).
+pub mod csi;
 pub mod net;
 
 use crate::control_plane::{self, ControlPlane, NODE_NAME};
@@ -217,7 +218,7 @@ async fn writer(client: ApiClient, mirror: Arc<Store>, mut rx: mpsc::UnboundedRe
                     message,
                     type_,
                 } => {
-                    send_event(&client, &mut seen, &involved, &reason, &message, &type_)
+                    send_event(&client, &mut seen, &involved, &reason, &message, &type_, "kubelet")
                         .await
                         .map(|r| (r, format!("event {reason}")))
                 }
@@ -240,20 +241,22 @@ async fn writer(client: ApiClient, mirror: Arc<Store>, mut rx: mpsc::UnboundedRe
 }
 
 /// Events already sent, by (involved uid, type, reason, message): their name, namespace and count.
-type EventCache =
+pub(crate) type EventCache =
     std::collections::HashMap<(String, String, String, String), (String, String, i64)>;
 
 /// Creates an Event, or counts a repeat on the one already sent, as client-go's recorder does
 /// (tools/record/events_cache.go `EventCorrelator`: an identical event becomes a patch of `count` and
 /// `lastTimestamp`; a new one is created when the old has expired). So a crash-looping or unready pod does not
 /// write one object per probe.
-async fn send_event(
+/// `component` is the event's source (`kubelet`, or a CSI sidecar's name).
+pub(crate) async fn send_event(
     client: &ApiClient,
     seen: &mut EventCache,
     involved: &Value,
     reason: &str,
     message: &str,
     type_: &str,
+    component: &str,
 ) -> Result<crate::real_api::Reply, String> {
     let key = (
         involved["metadata"]["uid"]
@@ -292,8 +295,8 @@ async fn send_event(
         "apiVersion": "v1", "kind": "Event",
         "metadata": {"name": name, "namespace": ns},
         "involvedObject": object_reference(involved), "reason": reason, "message": message, "type": type_,
-        "source": {"component": "kubelet", "host": NODE_NAME},
-        "reportingComponent": "kubelet", "reportingInstance": NODE_NAME,
+        "source": {"component": component, "host": NODE_NAME},
+        "reportingComponent": component, "reportingInstance": NODE_NAME,
         "firstTimestamp": now, "lastTimestamp": now, "count": 1,
     });
     let r = client
@@ -800,6 +803,33 @@ impl Node {
             .as_str()
             .unwrap_or_default()
             .to_string();
+        // The storage driver: its install (CSIDrivers, StorageClasses, the sidecars' RBAC), the CSINode the kubelet
+        // registers for it, its controller sidecars and the kubelet's node expansion.
+        csi::install(&cp.admin_client()?).await?;
+        let r = client
+            .post_json("/apis/storage.k8s.io/v1/csinodes", &csi::csinode(&node_uid))
+            .await?;
+        if !r.ok() && r.status != 409 {
+            return Err(format!(
+                "registering the CSINode: {} {}",
+                r.status,
+                r.message()
+            ));
+        }
+        let csi_client = ApiClient::new(
+            &cp.server,
+            &cp.pki.ca.cert_pem,
+            Credentials::ClientCert {
+                cert_pem: cp.pki.csi_controller.cert_pem.clone(),
+                key_pem: cp.pki.csi_controller.key_pem.clone(),
+            },
+        )?;
+        tasks.push(tokio::spawn(csi::controller(csi_client)));
+        tasks.push(tokio::spawn(csi::node_expander(
+            client.clone(),
+            kubelet.clone(),
+            mirror.clone(),
+        )));
         tasks.push(tokio::spawn(heartbeat(client.clone(), node_uid, since)));
         tasks.push(tokio::spawn(writer(client.clone(), mirror.clone(), wrx)));
         tasks.push(tokio::spawn(reflect_pods(client.clone(), mirror.clone())));

@@ -1,0 +1,187 @@
+//! How an install reloads Prometheus (pure): the lifecycle API's state (the running server's flags win over the
+//! container args), the reload way (POST /-/reload, or SIGHUP for the operator's `reloadStrategy: ProcessSignal`), and
+//! adding `--web.enable-lifecycle` to a container.
+
+use crate::discover::{self, flag_value};
+use k8s_openapi::api::core::v1::PodSpec;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const LIFECYCLE_FLAG: &str = "web.enable-lifecycle";
+
+/// Whether a pod's lifecycle API is on, and where we learned it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lifecycle {
+    pub enabled: bool,
+    /// `live` (/api/v1/status/flags) or `containerArgs` (the pod template, when the server could not be asked).
+    pub source: &'static str,
+}
+
+/// The running server's flags win; the container args are the fallback.
+pub fn lifecycle(flags: Option<&BTreeMap<String, String>>, args: &[String]) -> Lifecycle {
+    match flags.and_then(|f| f.get(LIFECYCLE_FLAG)) {
+        Some(v) => Lifecycle {
+            enabled: v == "true",
+            source: "live",
+        },
+        None => Lifecycle {
+            enabled: discover::bool_flag(args, LIFECYCLE_FLAG),
+            source: "containerArgs",
+        },
+    }
+}
+
+/// How the install itself reloads Prometheus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReloadWay {
+    /// `POST /-/reload` (needs `--web.enable-lifecycle`).
+    Http,
+    /// SIGHUP to the Prometheus process: the operator's `reloadStrategy: ProcessSignal` (operator ≥ 0.72), whose
+    /// config-reloader runs with `--reload-method=signal` in a shared PID namespace and leaves the lifecycle API off on
+    /// purpose (prometheus-operator pkg/prometheus/common.go `BuildConfigReloader`: `ReloaderUseSignal()` and a
+    /// `--runtimeinfo-url` instead of `--reload-url`; pkg/apis/monitoring/v1/prometheus_types.go
+    /// `ProcessSignalReloadStrategyType` "reloads the configuration by sending a SIGHUP signal to the process").
+    Signal,
+}
+
+/// The reload way from the evidence at hand: the operator's `Prometheus` resource (`spec.reloadStrategy`), else the
+/// reload sidecar's args (`--reload-method=signal`).
+pub fn reload_way(prometheus: Option<&serde_json::Value>, reloader_args: &[String]) -> ReloadWay {
+    let strategy = prometheus
+        .and_then(|p| p.pointer("/spec/reloadStrategy"))
+        .and_then(|s| s.as_str());
+    match strategy {
+        Some("ProcessSignal") => ReloadWay::Signal,
+        Some(_) => ReloadWay::Http,
+        None if flag_value(reloader_args, "reload-method").as_deref() == Some("signal") => {
+            ReloadWay::Signal
+        }
+        None => ReloadWay::Http,
+    }
+}
+
+/// The objects (as read) that start the pods, which the lifecycle plan edits.
+pub enum LifecycleTarget {
+    Deployment(k8s_openapi::api::apps::v1::Deployment),
+    StatefulSet(k8s_openapi::api::apps::v1::StatefulSet),
+    /// The operator's `Prometheus` resource, as JSON.
+    Prometheus(serde_json::Value),
+}
+
+/// Add `--web.enable-lifecycle` to the named container: to `args` when it has them (or has no command), else to
+/// `command` (where a plain manifest put its flags). Returns false if the container is missing or already has it.
+pub fn add_lifecycle_flag(spec: &mut PodSpec, container: &str) -> bool {
+    let Some(c) = spec.containers.iter_mut().find(|c| c.name == container) else {
+        return false;
+    };
+    if has_lifecycle_flag(spec_container_args(c).as_slice()) {
+        return false;
+    }
+    let flag = format!("--{LIFECYCLE_FLAG}");
+    // Drop an explicit `--no-web.enable-lifecycle` / `=false`, which would win otherwise.
+    let off = |a: &String| {
+        let s = a.trim_start_matches('-');
+        s == format!("no-{LIFECYCLE_FLAG}") || s == format!("{LIFECYCLE_FLAG}=false")
+    };
+    for list in [c.command.as_mut(), c.args.as_mut()].into_iter().flatten() {
+        list.retain(|a| !off(a));
+    }
+    match (&mut c.args, &mut c.command) {
+        (Some(args), _) => args.push(flag),
+        (None, Some(command)) if command.len() > 1 => command.push(flag),
+        (None, _) => c.args = Some(vec![flag]),
+    }
+    true
+}
+
+fn spec_container_args(c: &k8s_openapi::api::core::v1::Container) -> Vec<String> {
+    discover::all_args(c)
+}
+
+/// Whether these args turn the lifecycle API on.
+pub fn has_lifecycle_flag(args: &[String]) -> bool {
+    discover::bool_flag(args, LIFECYCLE_FLAG)
+}
+
+/// Whether the named container of a pod template runs with the lifecycle API on (the operator's generated
+/// StatefulSet, read while waiting for the operator to roll the flag out).
+pub fn template_has_lifecycle(spec: Option<&PodSpec>, container: &str) -> bool {
+    spec.and_then(|s| s.containers.iter().find(|c| c.name == container))
+        .is_some_and(|c| has_lifecycle_flag(&discover::all_args(c)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn live_flags_win_over_container_args() {
+        let args = vec!["--web.enable-lifecycle".to_string()];
+        let flags = BTreeMap::from([(LIFECYCLE_FLAG.to_string(), "false".to_string())]);
+        assert_eq!(
+            lifecycle(Some(&flags), &args),
+            Lifecycle {
+                enabled: false,
+                source: "live"
+            }
+        );
+        assert_eq!(
+            lifecycle(None, &args),
+            Lifecycle {
+                enabled: true,
+                source: "containerArgs"
+            }
+        );
+        assert_eq!(
+            lifecycle(None, &[]),
+            Lifecycle {
+                enabled: false,
+                source: "containerArgs"
+            }
+        );
+    }
+
+    #[test]
+    fn flag_goes_where_the_flags_are_and_explicit_off_is_removed() {
+        let mut spec: PodSpec = serde_json::from_value(json!({"containers": [
+            {"name": "p", "command": ["/bin/prometheus", "--config.file=/c.yml", "--no-web.enable-lifecycle"]}]}))
+        .unwrap();
+        assert!(add_lifecycle_flag(&mut spec, "p"));
+        assert_eq!(
+            spec.containers[0].command.as_ref().unwrap(),
+            &[
+                "/bin/prometheus",
+                "--config.file=/c.yml",
+                "--web.enable-lifecycle"
+            ]
+        );
+        assert!(template_has_lifecycle(Some(&spec), "p"));
+        assert!(!add_lifecycle_flag(&mut spec, "p"), "already on");
+        assert!(!add_lifecycle_flag(&mut spec, "missing"));
+        assert!(!template_has_lifecycle(Some(&spec), "missing"));
+    }
+
+    #[test]
+    fn the_operator_resource_decides_the_reload_way_then_the_sidecar_args() {
+        let signal = json!({"spec": {"reloadStrategy": "ProcessSignal"}});
+        let http = json!({"spec": {"reloadStrategy": "HTTP"}});
+        let sidecar = vec!["--reload-method=signal".to_string()];
+        assert_eq!(reload_way(Some(&signal), &[]), ReloadWay::Signal);
+        assert_eq!(reload_way(Some(&http), &sidecar), ReloadWay::Http);
+        assert_eq!(
+            reload_way(Some(&json!({"spec": {}})), &sidecar),
+            ReloadWay::Signal
+        );
+        assert_eq!(reload_way(None, &[]), ReloadWay::Http);
+        assert_eq!(
+            reload_way(
+                None,
+                &["--reload-url=http://127.0.0.1:9090/-/reload".to_string()]
+            ),
+            ReloadWay::Http
+        );
+    }
+}
