@@ -239,3 +239,53 @@ fn v3_with_config_auto_reload_needs_no_lifecycle_api_and_applies_edits_itself() 
         },
     );
 }
+
+/// A working sidecar and an edit with a typo: Prometheus rejects it (the real sidecar gets 500) and keeps the previous
+/// configuration. The drift is then critical (PROM-306), quoting `reloadConfigSuccess: false` and Prometheus's error.
+#[test]
+fn a_rejected_edit_is_critical_drift_prom_306() {
+    let Some(cluster) = start("chart-healthy") else {
+        return;
+    };
+    let cm = kubectl_json(
+        &cluster,
+        &["get", "configmap", "prometheus-server", "-n", NS],
+    );
+    let yaml = cm["data"]["prometheus.yml"]
+        .as_str()
+        .expect("prometheus.yml")
+        .to_string();
+    let typo = yaml.replacen(
+        "  - job_name: prometheus\n",
+        "  - job_name: prometheus\n    scarpe_interval: 5s\n",
+        1,
+    );
+    assert_ne!(typo, yaml, "{yaml}");
+    support::set_chart_config(&cluster, &typo);
+    let (run, f) = wait_until(
+        "doctor to report PROM-306",
+        Duration::from_secs(150),
+        || {
+            let run = prom(&cluster, &["doctor", "-n", NS, "-o", "json"]);
+            let f = drift_findings(&run)
+                .into_iter()
+                .find(|f| f["id"] == "PROM-306")?;
+            Some((run, f))
+        },
+    );
+    assert_eq!(f["severity"], "critical", "{f:#}");
+    assert_eq!(run.code, 1, "{run}");
+    let evidence = f["evidence"].to_string();
+    assert!(
+        evidence.contains(r#"\"reloadConfigSuccess\": false"#),
+        "{f:#}"
+    );
+    assert!(evidence.contains("scarpe_interval"), "{f:#}");
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("kubectl prom reload"),
+        "{f:#}"
+    );
+}
