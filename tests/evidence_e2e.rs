@@ -224,6 +224,8 @@ struct Break {
     prometheus_arg: Option<&'static str>,
     /// A new `--reload-url` for the sidecar.
     reload_url: Option<&'static str>,
+    /// Another sidecar in its place: image and args.
+    sidecar: Option<(&'static str, Vec<String>)>,
 }
 
 /// chart-healthy broken as `b` says, then a ConfigMap edit so the real sidecar (it only reloads on a change) posts;
@@ -263,6 +265,10 @@ fn sidecar_refusal(test: &str, b: Break, logged: &str) -> Option<(String, Run, V
     let mut ops = Vec::new();
     if let Some(arg) = b.prometheus_arg {
         ops.push(serde_json::json!({"op": "add", "path": "/spec/template/spec/containers/1/args/-", "value": arg}));
+    }
+    if let Some((image, args)) = &b.sidecar {
+        ops.push(serde_json::json!({"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": image}));
+        ops.push(serde_json::json!({"op": "replace", "path": "/spec/template/spec/containers/0/args", "value": args}));
     }
     if let Some(url) = b.reload_url {
         ops.push(serde_json::json!({"op": "replace", "path": "/spec/template/spec/containers/0/args/1", "value": format!("--reload-url={url}")}));
@@ -321,9 +327,10 @@ fn sidecar_refusal(test: &str, b: Break, logged: &str) -> Option<(String, Run, V
 
 /// The finding `id` quotes the sidecar's line, and nothing blames the lifecycle flag.
 fn told_apart(log: &str, run: &Run, found: &[Value], id: &str, logged: &str) {
-    // The real binary, not the in-process simulation: its startup line names the operator release it was built from.
+    // The real binary, not the in-process simulation: prometheus-config-reloader's startup line names the operator
+    // release it was built from; configmap-reload's names the directory it watches (the simulation prints neither).
     assert!(
-        log.contains("version=0.85.0"),
+        log.contains("version=0.85.0") || log.contains("Watching directory: \"/etc/config\""),
         "not the real reloader:\n{log}"
     );
     let f = found
@@ -364,6 +371,7 @@ fn real_sidecar_401_behind_basic_auth_is_prom_106_not_the_lifecycle_flag() {
             files: vec![("web.yml", format!("basic_auth_users:\n  admin: {BCRYPT}\n"))],
             prometheus_arg: Some("--web.config.file=/etc/config/web.yml"),
             reload_url: None,
+            sidecar: None,
         },
         logged,
     ) else {
@@ -381,6 +389,7 @@ fn real_sidecar_400_from_http_to_a_tls_port_is_prom_107() {
             files: tls_files(),
             prometheus_arg: Some("--web.config.file=/etc/config/web.yml"),
             reload_url: None,
+            sidecar: None,
         },
         logged,
     ) else {
@@ -399,6 +408,7 @@ fn real_sidecar_405_from_a_double_slash_is_prom_108() {
             files: vec![],
             prometheus_arg: None,
             reload_url: Some("http://127.0.0.1:9090//-/reload"),
+            sidecar: None,
         },
         logged,
     ) else {
@@ -416,10 +426,41 @@ fn real_sidecar_https_to_a_plain_port_is_prom_109() {
             files: vec![],
             prometheus_arg: None,
             reload_url: Some("https://127.0.0.1:9090/-/reload"),
+            sidecar: None,
         },
         logged,
     ) else {
         return;
     };
     told_apart(&log, &run, &found, "PROM-109", logged);
+}
+
+#[test]
+fn real_configmap_reload_distrusting_the_certificate_is_prom_109_with_the_ca_as_the_fix() {
+    // jimmidyson/configmap-reload verifies Prometheus's certificate (prometheus-config-reloader 0.85.0 did not).
+    let logged = "x509: certificate signed by unknown authority";
+    let Some((log, run, found)) = sidecar_refusal(
+        "real_configmap_reload_x509",
+        Break {
+            files: tls_files(),
+            prometheus_arg: Some("--web.config.file=/etc/config/web.yml"),
+            reload_url: None,
+            sidecar: Some((
+                "ghcr.io/jimmidyson/configmap-reload:v0.14.0",
+                vec![
+                    "--volume-dir=/etc/config".into(),
+                    "--webhook-url=https://127.0.0.1:9090/-/reload".into(),
+                ],
+            )),
+        },
+        logged,
+    ) else {
+        return;
+    };
+    told_apart(&log, &run, &found, "PROM-109", logged);
+    let f = found
+        .iter()
+        .find(|f| f["id"] == "PROM-109")
+        .expect("PROM-109");
+    assert!(f["fix"].to_string().contains("SSL_CERT_FILE"), "{f:#}");
 }
