@@ -63,6 +63,8 @@ pub enum Data {
     VolumeStats,
     PrometheusApi,
     ConfigMaps,
+    /// The operator's generated configuration Secret (`prometheus.yaml.gz`), read for drift (issue 19).
+    Secrets,
 }
 
 impl Data {
@@ -79,6 +81,7 @@ impl Data {
             Data::VolumeStats => "get nodes/proxy".to_string(),
             Data::PrometheusApi => format!("get pods/proxy -n {namespace}"),
             Data::ConfigMaps => format!("get configmaps -n {namespace}"),
+            Data::Secrets => format!("get secrets -n {namespace}"),
         };
         format!("kubectl auth can-i {q}")
     }
@@ -96,6 +99,7 @@ impl Data {
             Data::VolumeStats => "nodes/proxy (kubelet volume stats)",
             Data::PrometheusApi => "the Prometheus HTTP API (pods/proxy)",
             Data::ConfigMaps => "configmaps (the Prometheus configuration)",
+            Data::Secrets => "secrets (the operator's generated configuration)",
         }
     }
 }
@@ -185,7 +189,7 @@ pub const CATALOG: &[Check] = &[
         Critical,
         Config,
         "The changed configuration was rejected; Prometheus runs the previous one (drift)",
-        &[ConfigMaps, PrometheusApi],
+        &[ConfigMaps, Secrets, PrometheusApi],
     ),
     check(
         "PROM-101",
@@ -350,7 +354,7 @@ pub const CATALOG: &[Check] = &[
         Warning,
         Config,
         "Prometheus runs another configuration than its ConfigMap says (drift), and nothing will apply it",
-        &[ConfigMaps, PrometheusApi, Logs],
+        &[ConfigMaps, Secrets, PrometheusApi, Logs],
     ),
     check(
         "PROM-105",
