@@ -289,3 +289,143 @@ fn a_rejected_edit_is_critical_drift_prom_306() {
         "{f:#}"
     );
 }
+
+/// The operator's generated configuration (Secret `prometheus.yaml.gz`) changes — as after a ServiceMonitor or rule
+/// change — while the config reloader cannot reach Prometheus: drift against the Secret, with the reloader's failing
+/// line as the reason. The operator is paused first so that the broken reloader stays as the test made it.
+#[test]
+fn an_operator_config_change_behind_a_broken_reloader_is_prom_305_against_the_secret() {
+    use base64::Engine;
+    use std::io::{Read, Write};
+    let Some(cluster) = start("kps-healthy") else {
+        return;
+    };
+    let cr = "prometheus/kps-kube-prometheus-stack-prometheus";
+    kubectl(
+        &cluster,
+        &[
+            "patch",
+            cr,
+            "-n",
+            NS,
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"paused":true}}"#,
+        ],
+    );
+    let sts_name = "statefulset/prometheus-kps-kube-prometheus-stack-prometheus";
+    let sts = kubectl_json(&cluster, &["get", sts_name, "-n", NS]);
+    let containers = sts["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .expect("containers")
+        .clone();
+    let (ci, c) = containers
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c["name"] == "config-reloader")
+        .expect("config-reloader");
+    let ai = c["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .position(|a| a.as_str().is_some_and(|a| a.starts_with("--reload-url=")))
+        .expect("--reload-url");
+    let patch = serde_json::json!([{"op": "replace", "path": format!("/spec/template/spec/containers/{ci}/args/{ai}"), "value": "--reload-url=http://127.0.0.1:9999/-/reload"}]);
+    support::json_patch(&cluster, NS, sts_name, &patch.to_string());
+    wait_until(
+        "the pods with the broken reloader to be ready",
+        Duration::from_secs(180),
+        || {
+            let pods = kubectl_json(
+                &cluster,
+                &[
+                    "get",
+                    "pods",
+                    "-n",
+                    NS,
+                    "-l",
+                    "app.kubernetes.io/name=prometheus",
+                ],
+            );
+            let all = items(&pods);
+            (!all.is_empty()
+                && all.iter().all(|p| {
+                    support::pod_ready(p)
+                        && p["spec"]["containers"]
+                            .to_string()
+                            .contains("127.0.0.1:9999")
+                }))
+            .then_some(())
+        },
+    );
+
+    // What the operator does after a ServiceMonitor change: a new generated configuration in the Secret.
+    let secret_name = "prometheus-kps-kube-prometheus-stack-prometheus";
+    let secret = kubectl_json(&cluster, &["get", "secret", secret_name, "-n", NS]);
+    let gz = base64::engine::general_purpose::STANDARD
+        .decode(
+            secret["data"]["prometheus.yaml.gz"]
+                .as_str()
+                .expect("prometheus.yaml.gz"),
+        )
+        .expect("base64");
+    let mut yaml = String::new();
+    flate2::read::GzDecoder::new(gz.as_slice())
+        .read_to_string(&mut yaml)
+        .expect("gzip");
+    assert!(yaml.contains("scrape_interval: 30s"), "{yaml}");
+    let edited = yaml.replacen("scrape_interval: 30s", "scrape_interval: 45s", 1);
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(edited.as_bytes()).expect("gzip");
+    let data = base64::engine::general_purpose::STANDARD.encode(enc.finish().expect("gzip"));
+    let patch = serde_json::json!({"data": {"prometheus.yaml.gz": data}}).to_string();
+    kubectl(
+        &cluster,
+        &[
+            "patch",
+            "secret",
+            secret_name,
+            "-n",
+            NS,
+            "--type",
+            "merge",
+            "-p",
+            &patch,
+        ],
+    );
+
+    let (run, found) = wait_until(
+        "doctor to report the drift",
+        Duration::from_secs(150),
+        || {
+            let run = prom(
+                &cluster,
+                &["doctor", "-n", NS, "-o", "json", "--fail-on", "warning"],
+            );
+            let found = drift_findings(&run);
+            (!found.is_empty()).then_some((run, found))
+        },
+    );
+    let f = &found[0];
+    assert_eq!(f["id"], "PROM-305", "{run}");
+    let evidence = f["evidence"].to_string();
+    assert!(
+        evidence.contains(&format!("secret/{secret_name} key prometheus.yaml.gz")),
+        "{f:#}"
+    );
+    assert!(evidence.contains("global.scrape_interval"), "{f:#}");
+    assert!(
+        evidence.contains("127.0.0.1:9999"),
+        "the reloader's failing line: {f:#}"
+    );
+    assert!(!evidence.contains("45s"), "values are never quoted: {f:#}");
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("kubectl prom reload"),
+        "{f:#}"
+    );
+    assert_eq!(run.code, 1, "{run}");
+}

@@ -49,6 +49,8 @@ pub struct InstanceSnapshot {
     pub config_text: Option<String>,
     /// When that ConfigMap last changed (its newest managedFields time, else its creation), RFC 3339.
     pub config_changed: Option<String>,
+    /// Where `config_text` comes from, kubectl style (`configmap/NAME key K`, `secret/NAME key prometheus.yaml.gz`).
+    pub config_from: Option<String>,
 }
 
 /// A container's log, current or previous (bounded tail).
@@ -187,6 +189,7 @@ impl InstanceSnapshot {
             gaps: Vec::new(),
             config_text: None,
             config_changed: None,
+            config_from: None,
         }
     }
 
@@ -348,6 +351,19 @@ pub struct Objects {
     pub live: Vec<LiveStatus>,
     /// Data that could not be read; `None` namespace means cluster-wide (applies to every instance).
     pub gaps: Vec<(Option<String>, Gap)>,
+    /// The operator's generated configurations, decoded from their Secrets (issue 19, drift).
+    pub generated_configs: Vec<GeneratedConfig>,
+}
+
+/// One operator-generated configuration: Secret `name` key `key` in `namespace`, gunzipped, and when the Secret last
+/// changed. Kept as text only for the comparison; never printed (it holds credentials).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GeneratedConfig {
+    pub namespace: String,
+    pub name: String,
+    pub key: String,
+    pub text: String,
+    pub changed: Option<String>,
 }
 
 impl Objects {
@@ -558,6 +574,7 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
             .iter()
             .find(|cm| in_ns(&cm.metadata) && cm.metadata.name.as_deref() == Some(name.as_str()));
         s.config_text = cm.and_then(|cm| cm.data.as_ref()?.get(key).cloned());
+        s.config_from = Some(format!("configmap/{name} key {key}"));
         s.config_changed = cm.and_then(|cm| {
             let m = &cm.metadata;
             m.managed_fields
@@ -568,6 +585,19 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
                 .or(m.creation_timestamp.as_ref().map(|t| t.0))
                 .map(|t| t.to_string())
         });
+    }
+    // The operator's generated configuration (issue 19, drift): the Secret its config reloader reads.
+    if let Some((secret, key)) = s
+        .pod_spec()
+        .and_then(crate::doctor::checks::drift::generated_config_source)
+        && let Some(g) = objects
+            .generated_configs
+            .iter()
+            .find(|g| g.namespace == ns && g.name == secret && g.key == key)
+    {
+        s.config_text = Some(g.text.clone());
+        s.config_changed = g.changed.clone();
+        s.config_from = Some(format!("secret/{secret} key {key}"));
     }
     s.usage = objects
         .usage

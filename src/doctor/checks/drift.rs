@@ -15,6 +15,33 @@ use crate::doctor::snapshot::InstanceSnapshot;
 use crate::logscan::Kind;
 use serde_json::Value;
 
+/// The Secret and key the operator's config reloader reads its input from (`--config-file=DIR/KEY`, DIR a Secret
+/// volume mount of that container), e.g. `prometheus-k8s`, `prometheus.yaml.gz`: the operator's generated
+/// configuration (prometheus-facts §3.2).
+pub(crate) fn generated_config_source(
+    spec: &k8s_openapi::api::core::v1::PodSpec,
+) -> Option<(String, String)> {
+    spec.containers.iter().find_map(|c| {
+        let args = crate::discover::all_args(c);
+        let file = crate::discover::flag_value(&args, "config-file")?;
+        let (dir, key) = file.rsplit_once('/')?;
+        let mount = c
+            .volume_mounts
+            .iter()
+            .flatten()
+            .find(|m| m.mount_path.trim_end_matches('/') == dir)?;
+        let volume = spec
+            .volumes
+            .iter()
+            .flatten()
+            .find(|v| v.name == mount.name)?;
+        Some((
+            volume.secret.as_ref()?.secret_name.clone()?,
+            key.to_string(),
+        ))
+    })
+}
+
 /// How long after a ConfigMap change a working reload sidecar may still be catching up: the kubelet's sync period
 /// (1 min by default, plus its cache TTL) and the sidecar's own delay.
 const SYNC_GRACE_SECS: i64 = 120;
@@ -115,6 +142,11 @@ fn same_scalar(s: &Value, r: &Value) -> bool {
     let (Some(s), Some(r)) = (scalar_text(s), scalar_text(r)) else {
         return false;
     };
+    // The operator's generated configuration holds `$(POD_NAME)` and the like, which its reloader substitutes from the
+    // environment before Prometheus reads the file (`--config-envsubst-file`): the running value is the substituted one.
+    if s.contains("$(") {
+        return true;
+    }
     // A secret is printed as `<secret>`: it cannot be compared, and it is not a difference we can prove.
     s == r
         || r == "<secret>"
@@ -210,11 +242,8 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
     let Some(config) = s.instance.config.as_ref() else {
         return vec![];
     };
-    let source_name = match &config.source {
-        crate::discover::ConfigSource::ConfigMap { name, key } => {
-            format!("configmap/{name} key {key}")
-        }
-        _ => return vec![],
+    let Some(source_name) = s.config_from.clone() else {
+        return vec![];
     };
     let mut out = Vec::new();
     for live in &s.live {
