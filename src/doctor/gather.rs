@@ -653,6 +653,7 @@ async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<(LiveStatus, Option<Gap>)>
         tsdb: ok(tsdb),
         config_yaml: ok(config).and_then(|d| d.get("yaml")?.as_str().map(str::to_string)),
         features: ok(features),
+        asked_at: Some(k8s_openapi::jiff::Timestamp::now().to_string()),
         // Carried by runtimeinfo (above); the field stays for the check that still reads it.
         error: None,
     };

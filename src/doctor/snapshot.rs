@@ -96,6 +96,8 @@ pub struct LiveStatus {
     pub config_yaml: Option<String>,
     /// `/api/v1/features` → `data` (Prometheus 3.9+; 404 before): lifecycle and auto-reload state.
     pub features: Option<serde_json::Value>,
+    /// When doctor asked (its own clock, RFC 3339): "now" for servers whose runtimeinfo has no `serverTime` (2.x).
+    pub asked_at: Option<String>,
     /// Why Prometheus did not answer, when it did not.
     pub error: Option<String>,
 }

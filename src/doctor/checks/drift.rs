@@ -262,9 +262,11 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
         let loaded_at = runtime
             .and_then(|r| r.get("lastConfigTime"))
             .and_then(Value::as_str);
+        // "Now": the server's own clock (3.x runtimeinfo `serverTime`), else when doctor asked (2.x has no serverTime).
         let server_time = runtime
             .and_then(|r| r.get("serverTime"))
-            .and_then(Value::as_str);
+            .and_then(Value::as_str)
+            .or(live.asked_at.as_deref());
         let rejected = runtime
             .and_then(|r| r.get("reloadConfigSuccess"))
             .and_then(Value::as_bool)
@@ -561,6 +563,14 @@ mod tests {
         let mut young = ok_runtime();
         young["serverTime"] = "2026-11-21T10:00:30Z".into();
         assert!(check(&drifted(&[], young)).is_empty());
+        // 2.x has no serverTime: when doctor asked decides, and an old change behind a quiet sidecar is drift.
+        let mut v2 = ok_runtime();
+        v2.as_object_mut().unwrap().remove("serverTime");
+        let mut quiet = drifted(&[], v2.clone());
+        quiet.live[0].asked_at = Some("2026-11-21T10:30:00Z".into());
+        assert_eq!(ids(&check(&quiet)), ["PROM-305"]);
+        quiet.live[0].asked_at = Some("2026-11-21T10:00:30Z".into());
+        assert!(check(&quiet).is_empty());
         // Nothing differs: nothing to say.
         let mut same = drifted(&[], ok_runtime());
         same.config_text = same.live[0].config_yaml.clone();
