@@ -165,7 +165,7 @@ _kubectl_prom() {
             return 0
             ;;
         kubectl_prom__subcmd____complete)
-            opts="-n -A -s -o -y -q -v -h -V --kubeconfig --context --cluster --user --namespace --all-namespaces --request-timeout --server --token --as --as-group --as-uid --insecure-skip-tls-verify --certificate-authority --client-certificate --client-key --tls-server-name --cache-dir --output --yes --dry-run --quiet --verbose --no-color --help --version"
+            opts="-n -A -s -o -q -v -h -V --kubeconfig --context --cluster --user --namespace --all-namespaces --request-timeout --server --token --as --as-group --as-uid --insecure-skip-tls-verify --certificate-authority --client-certificate --client-key --tls-server-name --cache-dir --output --quiet --verbose --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -259,7 +259,7 @@ _kubectl_prom() {
             return 0
             ;;
         kubectl_prom__subcmd__completion)
-            opts="-n -A -s -o -y -q -v -h -V --kubeconfig --context --cluster --user --namespace --all-namespaces --request-timeout --server --token --as --as-group --as-uid --insecure-skip-tls-verify --certificate-authority --client-certificate --client-key --tls-server-name --cache-dir --output --yes --dry-run --quiet --verbose --no-color --help --version"
+            opts="-n -A -s -o -q -v -h -V --kubeconfig --context --cluster --user --namespace --all-namespaces --request-timeout --server --token --as --as-group --as-uid --insecure-skip-tls-verify --certificate-authority --client-certificate --client-key --tls-server-name --cache-dir --output --quiet --verbose --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -353,7 +353,7 @@ _kubectl_prom() {
             return 0
             ;;
         kubectl_prom__subcmd__doctor)
-            opts="-n -A -s -o -y -q -v -h -V --fail-on --list-checks --from-dump --all-contexts --context-glob --parallel --cluster-timeout --kubeconfig --context --cluster --user --namespace --all-namespaces --request-timeout --server --token --as --as-group --as-uid --insecure-skip-tls-verify --certificate-authority --client-certificate --client-key --tls-server-name --cache-dir --output --yes --dry-run --quiet --verbose --no-color --help --version"
+            opts="-n -A -s -o -q -v -h -V --fail-on --list-checks --from-dump --all-contexts --context-glob --parallel --cluster-timeout --kubeconfig --context --cluster --user --namespace --all-namespaces --request-timeout --server --token --as --as-group --as-uid --insecure-skip-tls-verify --certificate-authority --client-certificate --client-key --tls-server-name --cache-dir --output --quiet --verbose --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -467,7 +467,7 @@ _kubectl_prom() {
             return 0
             ;;
         kubectl_prom__subcmd__fix__subcmd__perms)
-            opts="-n -A -s -o -y -q -v -h -V --timeout --kubeconfig --context --cluster --user --namespace --all-namespaces --request-timeout --server --token --as --as-group --as-uid --insecure-skip-tls-verify --certificate-authority --client-certificate --client-key --tls-server-name --cache-dir --output --yes --dry-run --quiet --verbose --no-color --help --version"
+            opts="-y -n -A -s -o -q -v -h -V --yes --dry-run --timeout --kubeconfig --context --cluster --user --namespace --all-namespaces --request-timeout --server --token --as --as-group --as-uid --insecure-skip-tls-verify --certificate-authority --client-certificate --client-key --tls-server-name --cache-dir --output --quiet --verbose --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -691,7 +691,7 @@ _kubectl_prom() {
             return 0
             ;;
         kubectl_prom__subcmd__reload)
-            opts="-n -A -s -o -y -q -v -h -V --enable-lifecycle --no-validate --timeout --kubeconfig --context --cluster --user --namespace --all-namespaces --request-timeout --server --token --as --as-group --as-uid --insecure-skip-tls-verify --certificate-authority --client-certificate --client-key --tls-server-name --cache-dir --output --yes --dry-run --quiet --verbose --no-color --help --version"
+            opts="-y -n -A -s -o -q -v -h -V --yes --dry-run --enable-lifecycle --no-validate --timeout --kubeconfig --context --cluster --user --namespace --all-namespaces --request-timeout --server --token --as --as-group --as-uid --insecure-skip-tls-verify --certificate-authority --client-certificate --client-key --tls-server-name --cache-dir --output --quiet --verbose --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -789,7 +789,7 @@ _kubectl_prom() {
             return 0
             ;;
         kubectl_prom__subcmd__resize)
-            opts="-n -A -s -o -y -q -v -h -V --size --increase --add --allow-expansion --timeout --kubeconfig --context --cluster --user --namespace --all-namespaces --request-timeout --server --token --as --as-group --as-uid --insecure-skip-tls-verify --certificate-authority --client-certificate --client-key --tls-server-name --cache-dir --output --yes --dry-run --quiet --verbose --no-color --help --version"
+            opts="-y -n -A -s -o -q -v -h -V --yes --dry-run --size --increase --add --allow-expansion --timeout --kubeconfig --context --cluster --user --namespace --all-namespaces --request-timeout --server --token --as --as-group --as-uid --insecure-skip-tls-verify --certificate-authority --client-certificate --client-key --tls-server-name --cache-dir --output --quiet --verbose --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -899,7 +899,7 @@ _kubectl_prom() {
             return 0
             ;;
         kubectl_prom__subcmd__version)
-            opts="-n -A -s -o -y -q -v -h -V --kubeconfig --context --cluster --user --namespace --all-namespaces --request-timeout --server --token --as --as-group --as-uid --insecure-skip-tls-verify --certificate-authority --client-certificate --client-key --tls-server-name --cache-dir --output --yes --dry-run --quiet --verbose --no-color --help --version"
+            opts="-n -A -s -o -q -v -h -V --kubeconfig --context --cluster --user --namespace --all-namespaces --request-timeout --server --token --as --as-group --as-uid --insecure-skip-tls-verify --certificate-authority --client-certificate --client-key --tls-server-name --cache-dir --output --quiet --verbose --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -78,12 +78,12 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l tls
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l cache-dir -d 'Accepted for kubectl compatibility; kubectl-prom keeps no discovery cache' -r -F
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text for a person'
 json\t'Stable, parseable JSON on stdout'"
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -s y -l yes -d 'Apply changes without asking for confirmation'
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l enable-lifecycle -d 'If the lifecycle API is off, add --web.enable-lifecycle (rolls the pods), then reload'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l no-validate -d 'Do not validate the configuration before reloading'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -s A -l all-namespaces -d 'Look in every namespace'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -s y -l yes -d 'Apply changes without asking for confirmation'
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -s q -l quiet -d 'Print only results and errors'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -s v -l verbose -d 'More detail: API request counts, raw API errors (tokens are never printed)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand reload" -l no-color -d 'Never use colour (also: the NO_COLOR environment variable)'
@@ -111,11 +111,11 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l tls
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l cache-dir -d 'Accepted for kubectl compatibility; kubectl-prom keeps no discovery cache' -r -F
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text for a person'
 json\t'Stable, parseable JSON on stdout'"
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -s y -l yes -d 'Apply changes without asking for confirmation'
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l allow-expansion -d 'Also set allowVolumeExpansion: true on the StorageClass if it is off (a cluster-wide change; confirmed separately)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -s A -l all-namespaces -d 'Look in every namespace'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -s y -l yes -d 'Apply changes without asking for confirmation'
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -s q -l quiet -d 'Print only results and errors'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -s v -l verbose -d 'More detail: API request counts, raw API errors (tokens are never printed)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand resize" -l no-color -d 'Never use colour (also: the NO_COLOR environment variable)'
@@ -149,8 +149,6 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l lis
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l all-contexts -d 'Check every context of the kubeconfig, concurrently (with --context-glob: those whose name matches)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -s A -l all-namespaces -d 'Look in every namespace'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -s y -l yes -d 'Apply changes without asking for confirmation'
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -s q -l quiet -d 'Print only results and errors'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -s v -l verbose -d 'More detail: API request counts, raw API errors (tokens are never printed)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand doctor" -l no-color -d 'Never use colour (also: the NO_COLOR environment variable)'
@@ -175,10 +173,10 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l 
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l cache-dir -d 'Accepted for kubectl compatibility; kubectl-prom keeps no discovery cache' -r -F
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text for a person'
 json\t'Stable, parseable JSON on stdout'"
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -s A -l all-namespaces -d 'Look in every namespace'
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -s y -l yes -d 'Apply changes without asking for confirmation'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -s A -l all-namespaces -d 'Look in every namespace'
+complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -s q -l quiet -d 'Print only results and errors'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -s v -l verbose -d 'More detail: API request counts, raw API errors (tokens are never printed)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand fix-perms" -l no-color -d 'Never use colour (also: the NO_COLOR environment variable)'
@@ -204,8 +202,6 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -s
 json\t'Stable, parseable JSON on stdout'"
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -s A -l all-namespaces -d 'Look in every namespace'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -s y -l yes -d 'Apply changes without asking for confirmation'
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -s q -l quiet -d 'Print only results and errors'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -s v -l verbose -d 'More detail: API request counts, raw API errors (tokens are never printed)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand completion" -l no-color -d 'Never use colour (also: the NO_COLOR environment variable)'
@@ -231,8 +227,6 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -s o 
 json\t'Stable, parseable JSON on stdout'"
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -s A -l all-namespaces -d 'Look in every namespace'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -s y -l yes -d 'Apply changes without asking for confirmation'
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -s q -l quiet -d 'Print only results and errors'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -s v -l verbose -d 'More detail: API request counts, raw API errors (tokens are never printed)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand version" -l no-color -d 'Never use colour (also: the NO_COLOR environment variable)'
@@ -258,8 +252,6 @@ complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -s
 json\t'Stable, parseable JSON on stdout'"
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -s A -l all-namespaces -d 'Look in every namespace'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -s y -l yes -d 'Apply changes without asking for confirmation'
-complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l dry-run -d 'Show the plan and send every change with dryRun=All; nothing is changed'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -s q -l quiet -d 'Print only results and errors'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -s v -l verbose -d 'More detail: API request counts, raw API errors (tokens are never printed)'
 complete -c kubectl-prom -n "__fish_kubectl_prom_using_subcommand __complete" -l no-color -d 'Never use colour (also: the NO_COLOR environment variable)'

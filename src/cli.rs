@@ -86,12 +86,22 @@ pub struct GlobalArgs {
     /// Output format.
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
-    /// `--yes` given before the verb (`kubectl prom --yes reload`); each verb that changes something takes it itself
-    /// ([`ChangeArgs`]), so doctor's help does not offer it (issue 18 item 8).
-    #[arg(short = 'y', long, hide = true)]
+    // `--yes` given before the verb (`kubectl prom --yes reload`); each verb that changes something takes it itself
+    // ([`ChangeArgs`]), so doctor's help does not offer it (issue 18 item 8). Hidden, but completion scripts list
+    // hidden flags too, so its help is written for a user.
+    #[arg(
+        short = 'y',
+        long,
+        hide = true,
+        help = "Apply changes without asking for confirmation"
+    )]
     pub yes: bool,
-    /// `--dry-run` given before the verb.
-    #[arg(long, hide = true)]
+    // `--dry-run` given before the verb.
+    #[arg(
+        long,
+        hide = true,
+        help = "Show the plan and send every change with dryRun=All; nothing is changed"
+    )]
     pub dry_run: bool,
     /// Print only results and errors.
     #[arg(short = 'q', long, global = true)]
