@@ -429,3 +429,68 @@ fn an_operator_config_change_behind_a_broken_reloader_is_prom_305_against_the_se
     );
     assert_eq!(run.code, 1, "{run}");
 }
+
+/// The configuration mounted with `subPath`: the kubelet never updates such a mount, so the sidecar's reload
+/// "succeeds" and Prometheus reloads the same old file. doctor names the mount as the reason, and the fix is not a
+/// reload.
+#[test]
+fn a_subpath_config_mount_is_prom_305_naming_the_mount_not_a_reload() {
+    let Some(cluster) = start("chart-healthy") else {
+        return;
+    };
+    let before: Vec<String> = items(&kubectl_json(&cluster, &["get", "pods", "-n", NS]))
+        .iter()
+        .map(name)
+        .collect();
+    let patch = serde_json::json!([{
+        "op": "replace",
+        "path": "/spec/template/spec/containers/1/volumeMounts/0",
+        "value": {"name": "config-volume", "mountPath": "/etc/config/prometheus.yml", "subPath": "prometheus.yml"}
+    }]);
+    support::json_patch(
+        &cluster,
+        NS,
+        "deployment/prometheus-server",
+        &patch.to_string(),
+    );
+    wait_until(
+        "the pod with the subPath mount to be ready",
+        Duration::from_secs(120),
+        || {
+            let pods = kubectl_json(&cluster, &["get", "pods", "-n", NS]);
+            let all = items(&pods);
+            let [p] = all.as_slice() else { return None };
+            (!before.contains(&name(p)) && support::pod_ready(p)).then_some(())
+        },
+    );
+    let cm = kubectl_json(
+        &cluster,
+        &["get", "configmap", "prometheus-server", "-n", NS],
+    );
+    let yaml = cm["data"]["prometheus.yml"]
+        .as_str()
+        .expect("prometheus.yml")
+        .to_string();
+    support::set_chart_config(
+        &cluster,
+        &yaml.replacen("scrape_interval: 15s", "scrape_interval: 30s", 1),
+    );
+    let (run, found) = wait_until(
+        "doctor to report the drift",
+        Duration::from_secs(150),
+        || {
+            let run = prom(&cluster, &["doctor", "-n", NS, "-o", "json"]);
+            let found = drift_findings(&run);
+            (!found.is_empty()).then_some((run, found))
+        },
+    );
+    let f = &found[0];
+    assert_eq!(f["id"], "PROM-305", "{run}");
+    let evidence = f["evidence"].to_string();
+    assert!(evidence.contains("with subPath prometheus.yml"), "{f:#}");
+    let fix = f["fix"].as_str().unwrap_or_default();
+    assert!(
+        fix.contains("subPath") && !fix.starts_with("kubectl prom reload"),
+        "{f:#}"
+    );
+}
