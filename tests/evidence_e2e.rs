@@ -487,6 +487,16 @@ fn real_sidecar_404_from_a_path_without_the_prefix_is_prom_104() {
         return;
     };
     told_apart(&log, &run, &found, "PROM-104", logged);
+    // The meaning names the path posted and the path served (the URL has a prefix Prometheus does not serve).
+    let f = found
+        .iter()
+        .find(|f| f["id"] == "PROM-104")
+        .expect("PROM-104");
+    let meaning = f["meaning"].as_str().unwrap_or_default();
+    assert!(
+        meaning.contains("/prometheus/-/reload") && meaning.contains("serves reload at /-/reload"),
+        "{f:#}"
+    );
 }
 
 #[test]

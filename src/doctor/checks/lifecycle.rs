@@ -144,12 +144,24 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
             if let Some(url) = reload_url(s) {
                 evidence.push(format!("sidecar reload URL: {url}"));
             }
+            // The mismatch goes either way: a prefix Prometheus has and the URL lacks (the chart's baseURL without
+            // prefixURL), or a prefix in the URL that Prometheus does not serve (seen with the real sidecar).
+            let expected = crate::prom_http::prefixed(&s.instance.route_prefix, "/-/reload");
+            let meaning = match reload_url(s).map(|u| url_path(&u)) {
+                Some(posted) if posted != expected => format!(
+                    "The sidecar posts to {posted}, but Prometheus (route prefix {}) serves reload at {expected}, so \
+                     it gets 404 and no reload ever happens.",
+                    s.instance.route_prefix
+                ),
+                _ => "Prometheus serves its routes under the route prefix, but the sidecar posts to a path without \
+                      it and gets 404; no reload ever happens."
+                    .to_string(),
+            };
             out.push(Finding::new(
                 "PROM-104",
                 object(&log.pod),
                 evidence,
-                "Prometheus serves its routes under the route prefix, but the sidecar posts to a path without it and \
-                 gets 404; no reload ever happens.",
+                meaning,
                 prefix_fix(s),
             ));
         }
