@@ -49,8 +49,12 @@ pub struct InstanceSnapshot {
     pub config_text: Option<String>,
     /// When that ConfigMap last changed (its newest managedFields time, else its creation), RFC 3339.
     pub config_changed: Option<String>,
-    /// Where `config_text` comes from, kubectl style (`configmap/NAME key K`, `secret/NAME key prometheus.yaml.gz`).
+    /// Where `config_text` (or `generated_config`) comes from, kubectl style (`configmap/NAME key K`,
+    /// `secret/NAME key prometheus.yaml.gz`).
     pub config_from: Option<String>,
+    /// The operator's generated configuration (its Secret, gunzipped): compared by drift only — it is not the user's
+    /// file, so the key checks of `config_text` do not apply to it.
+    pub generated_config: Option<String>,
 }
 
 /// A container's log, current or previous (bounded tail).
@@ -192,6 +196,7 @@ impl InstanceSnapshot {
             config_text: None,
             config_changed: None,
             config_from: None,
+            generated_config: None,
         }
     }
 
@@ -597,7 +602,7 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
             .iter()
             .find(|g| g.namespace == ns && g.name == secret && g.key == key)
     {
-        s.config_text = Some(g.text.clone());
+        s.generated_config = Some(g.text.clone());
         s.config_changed = g.changed.clone();
         s.config_from = Some(format!("secret/{secret} key {key}"));
     }

@@ -236,7 +236,7 @@ pub(crate) fn auto_reload(s: &InstanceSnapshot) -> Option<String> {
 }
 
 pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
-    let Some(source) = s.config_text.as_deref() else {
+    let Some(source) = s.config_text.as_deref().or(s.generated_config.as_deref()) else {
         return vec![];
     };
     let Some(config) = s.instance.config.as_ref() else {
