@@ -198,6 +198,11 @@ fn same_scalar(s: &Value, r: &Value) -> bool {
     let (Some(s), Some(r)) = (scalar_text(s), scalar_text(r)) else {
         return false;
     };
+    // The operator's generated configuration holds `$(POD_NAME)` and the like, which its reloader substitutes from the
+    // environment before Prometheus reads the file (`--config-envsubst-file`): the running value is the substituted one.
+    if s.contains("$(") {
+        return true;
+    }
     // A secret is printed as `<secret>`: it cannot be compared, and it is not a difference we can prove.
     s == r
         || r == "<secret>"

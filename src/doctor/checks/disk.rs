@@ -112,6 +112,23 @@ fn retention_size(s: &InstanceSnapshot) -> Option<String> {
     {
         return Some(v);
     }
+    // Prometheus 3.8+ reads retention from the configuration file (`storage.tsdb.retention.size`): the running one,
+    // else the ConfigMap's (issue 19 item 4; the real 3.16 also reports it in its flags and runtimeinfo, above).
+    let from_config = |text: &str| {
+        crate::yaml::from_str::<serde_json::Value>(text)
+            .ok()?
+            .pointer("/storage/tsdb/retention/size")
+            .and_then(|v| v.as_str().map(str::to_string))
+    };
+    if let Some(v) = s
+        .live
+        .iter()
+        .find_map(|l| l.config_yaml.as_deref().and_then(from_config))
+        .or_else(|| s.config_text.as_deref().and_then(from_config))
+        .filter(|v| !unlimited(v))
+    {
+        return Some(v);
+    }
     s.prometheus
         .as_ref()
         .and_then(|p| {
@@ -425,6 +442,13 @@ mod tests {
             "--storage.tsdb.retention.size=6GB",
         );
         assert!(check(&instance(&yaml, &[])).is_empty());
+        // 3.8+: retention in the configuration file, read offline from the ConfigMap's text.
+        let mut in_file = instance(CHART, &[]);
+        in_file.config_text = Some(
+            "global:\n  scrape_interval: 15s\nstorage:\n  tsdb:\n    retention:\n      size: 5GB\n"
+                .into(),
+        );
+        assert!(check(&in_file).is_empty());
         let f = check(&instance(HANDMADE, &[]));
         assert!(ids(&f).contains(&"PROM-205"));
         assert!(f.iter().any(|f| f.id == "PROM-206" && f.fix.contains("--storage.tsdb.retention.size=17GB")));

@@ -15,6 +15,33 @@ use crate::doctor::snapshot::InstanceSnapshot;
 use crate::logscan::Kind;
 use serde_json::Value;
 
+/// The Secret and key the operator's config reloader reads its input from (`--config-file=DIR/KEY`, DIR a Secret
+/// volume mount of that container), e.g. `prometheus-k8s`, `prometheus.yaml.gz`: the operator's generated
+/// configuration (prometheus-facts §3.2).
+pub(crate) fn generated_config_source(
+    spec: &k8s_openapi::api::core::v1::PodSpec,
+) -> Option<(String, String)> {
+    spec.containers.iter().find_map(|c| {
+        let args = crate::discover::all_args(c);
+        let file = crate::discover::flag_value(&args, "config-file")?;
+        let (dir, key) = file.rsplit_once('/')?;
+        let mount = c
+            .volume_mounts
+            .iter()
+            .flatten()
+            .find(|m| m.mount_path.trim_end_matches('/') == dir)?;
+        let volume = spec
+            .volumes
+            .iter()
+            .flatten()
+            .find(|v| v.name == mount.name)?;
+        Some((
+            volume.secret.as_ref()?.secret_name.clone()?,
+            key.to_string(),
+        ))
+    })
+}
+
 /// How long after a ConfigMap change a working reload sidecar may still be catching up: the kubelet's sync period
 /// (1 min by default, plus its cache TTL) and the sidecar's own delay.
 const SYNC_GRACE_SECS: i64 = 120;
@@ -77,17 +104,14 @@ pub(crate) fn auto_reload(s: &InstanceSnapshot) -> Option<String> {
 }
 
 pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
-    let Some(source) = s.config_text.as_deref() else {
+    let Some(source) = s.config_text.as_deref().or(s.generated_config.as_deref()) else {
         return vec![];
     };
     let Some(config) = s.instance.config.as_ref() else {
         return vec![];
     };
-    let source_name = match &config.source {
-        crate::discover::ConfigSource::ConfigMap { name, key } => {
-            format!("configmap/{name} key {key}")
-        }
-        _ => return vec![],
+    let Some(source_name) = s.config_from.clone() else {
+        return vec![];
     };
     let mut out = Vec::new();
     for live in &s.live {
@@ -106,9 +130,11 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
         let loaded_at = runtime
             .and_then(|r| r.get("lastConfigTime"))
             .and_then(Value::as_str);
+        // "Now": the server's own clock (3.x runtimeinfo `serverTime`), else when doctor asked (2.x has no serverTime).
         let server_time = runtime
             .and_then(|r| r.get("serverTime"))
-            .and_then(Value::as_str);
+            .and_then(Value::as_str)
+            .or(live.asked_at.as_deref());
         let rejected = runtime
             .and_then(|r| r.get("reloadConfigSuccess"))
             .and_then(Value::as_bool)
@@ -405,6 +431,14 @@ mod tests {
         let mut young = ok_runtime();
         young["serverTime"] = "2026-11-21T10:00:30Z".into();
         assert!(check(&drifted(&[], young)).is_empty());
+        // 2.x has no serverTime: when doctor asked decides, and an old change behind a quiet sidecar is drift.
+        let mut v2 = ok_runtime();
+        v2.as_object_mut().unwrap().remove("serverTime");
+        let mut quiet = drifted(&[], v2.clone());
+        quiet.live[0].asked_at = Some("2026-11-21T10:30:00Z".into());
+        assert_eq!(ids(&check(&quiet)), ["PROM-305"]);
+        quiet.live[0].asked_at = Some("2026-11-21T10:00:30Z".into());
+        assert!(check(&quiet).is_empty());
         // Nothing differs: nothing to say.
         let mut same = drifted(&[], ok_runtime());
         same.config_text = same.live[0].config_yaml.clone();
