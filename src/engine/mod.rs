@@ -81,6 +81,16 @@ impl ObjectRef {
         }
     }
 
+    /// Read the object as it is now, as JSON (status and managedFields included: diffs and patches leave them out).
+    pub async fn get(&self, client: &kube::Client) -> Result<Value> {
+        let object = self
+            .api(client)
+            .get(&self.name)
+            .await
+            .map_err(Error::kube(format!("read {}", self.display())))?;
+        Ok(serde_json::to_value(object).unwrap_or_default())
+    }
+
     fn api(&self, client: &kube::Client) -> kube::Api<kube::api::DynamicObject> {
         let gvk = kube::api::GroupVersionKind::gvk(&self.group, &self.version, &self.kind);
         let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, &self.plural);

@@ -6,16 +6,15 @@
 
 use super::CHOWN_STEP_NAME;
 use super::diagnose::permission_evidence;
-use super::plan::{Change, ChangeKind, Edit, PermsPlan, Target, edit_object};
+use super::plan::{Edit, Fix, FixKind, PermsPlan, edit_object};
 use super::snapshot::PermsSnapshot;
 use crate::context::Ctx;
 use crate::discover::{self, Instance};
 use crate::engine::wait;
 use crate::engine::{ObjectRef, Plan, Step};
 use crate::error::{Error, Result};
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ApiResource, DynamicObject, LogParams};
+use kube::api::{Api, LogParams};
 use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
@@ -61,7 +60,7 @@ pub enum Status {
 pub struct Outcome {
     pub status: Status,
     /// Kinds of the changes that were applied (or sent as dry run).
-    pub applied: Vec<ChangeKind>,
+    pub applied: Vec<FixKind>,
     /// Separately-confirmed changes the user declined.
     pub declined: Vec<String>,
     /// Pods restarted because a StatefulSet does not replace a pod that is not Ready.
@@ -71,41 +70,14 @@ pub struct Outcome {
     pub security_context: Option<super::diagnose::SecurityFields>,
 }
 
-fn api_for(ctx: &Ctx, target: &Target) -> Api<DynamicObject> {
-    let ar = match target.kind.as_str() {
-        "Deployment" => ApiResource::erase::<Deployment>(&()),
-        "StatefulSet" => ApiResource::erase::<StatefulSet>(&()),
-        _ => discover::prometheus_resource(),
-    };
-    Api::namespaced_with(ctx.client.clone(), &target.namespace, &ar)
-}
-
-fn object_ref(target: &Target) -> ObjectRef {
-    match target.kind.as_str() {
-        "Prometheus" => ObjectRef::prometheus(&target.namespace, &target.name),
-        kind => ObjectRef {
-            group: "apps".into(),
-            version: "v1".into(),
-            kind: kind.into(),
-            plural: format!("{}s", kind.to_ascii_lowercase()),
-            namespace: Some(target.namespace.clone()),
-            name: target.name.clone(),
-        },
-    }
-}
-
-async fn fetch(ctx: &Ctx, target: &Target) -> Result<Value> {
-    let object = api_for(ctx, target)
-        .get(&target.name)
-        .await
-        .map_err(Error::kube(format!("read {}", target.display())))?;
-    // Status and managedFields stay: plan.rs leaves them out of every diff and patch.
-    Ok(serde_json::to_value(object).unwrap_or_default())
+async fn fetch(ctx: &Ctx, target: &ObjectRef) -> Result<Value> {
+    // Status and managedFields stay: the engine leaves them out of every diff and patch.
+    target.get(&ctx.client).await
 }
 
 /// One step turning `before` into `before` + `edits` (None when the edits change nothing).
 fn step_for(
-    target: &Target,
+    target: &ObjectRef,
     before: &Value,
     edits: &[&Edit],
     reason: String,
@@ -114,11 +86,11 @@ fn step_for(
     for edit in edits {
         edit_object(target, &mut after, edit);
     }
-    Step::patch_values(object_ref(target), before.clone(), after, reason)
+    Step::patch_values(target.clone(), before.clone(), after, reason)
 }
 
 /// The question asked for a separately-confirmed change.
-fn question(change: &Change) -> String {
+fn question(change: &Fix) -> String {
     match &change.edit {
         Edit::RemoveInitContainers { names } => format!(
             "Remove init container(s) {} from {}?",
@@ -135,7 +107,7 @@ fn question(change: &Change) -> String {
             change.target.display()
         ),
         Edit::SetSecurityContext { .. } => {
-            format!("Change the securityContext of {}?", change.target.display())
+            format!("Fix the securityContext of {}?", change.target.display())
         }
     }
 }
@@ -150,11 +122,11 @@ fn question(change: &Change) -> String {
 /// container must keep running as root (seen in kube-sim: it crash-loops as 65534 on the root-owned volume).
 /// Returns the accepted changes and a sentence per declined or narrowed one.
 pub fn decide(
-    changes: &[Change],
+    changes: &[Fix],
     ask_each: bool,
-    mut ask: impl FnMut(&Change) -> Result<bool>,
-) -> Result<(Vec<Change>, Vec<String>)> {
-    let mut accepted: Vec<Change> = Vec::new();
+    mut ask: impl FnMut(&Fix) -> Result<bool>,
+) -> Result<(Vec<Fix>, Vec<String>)> {
+    let mut accepted: Vec<Fix> = Vec::new();
     let mut declined = Vec::new();
     let mut chown_declined = false;
     let mut kept_init: Vec<String> = Vec::new();
@@ -163,7 +135,7 @@ pub fn decide(
             if names.iter().all(|n| n == CHOWN_STEP_NAME));
         let ok = if !change.confirm_separately || !ask_each {
             true
-        } else if change.kind == ChangeKind::RemoveInitContainers && change.after_verify {
+        } else if change.kind == FixKind::RemoveInitContainers && change.after_verify {
             if chown_declined {
                 declined.push(format!(
                     "{} (skipped: the one-off chown it follows was declined)",
@@ -187,9 +159,7 @@ pub fn decide(
             }
             Edit::SetSecurityContext { .. } => {}
         }
-        if !(change.after_verify
-            && chown_declined
-            && change.kind == ChangeKind::RemoveInitContainers)
+        if !(change.after_verify && chown_declined && change.kind == FixKind::RemoveInitContainers)
         {
             declined.push(question(change));
         }
@@ -336,8 +306,8 @@ pub async fn apply(
         );
 
     // Round 1: everything not waiting for verification, as one patch (one rollout, one resourceVersion).
-    let first: Vec<&Change> = accepted.iter().filter(|c| !c.after_verify).collect();
-    let second: Vec<&Change> = accepted.iter().filter(|c| c.after_verify).collect();
+    let first: Vec<&Fix> = accepted.iter().filter(|c| !c.after_verify).collect();
+    let second: Vec<&Fix> = accepted.iter().filter(|c| c.after_verify).collect();
     outcome.verification = Some(
         round(
             ctx,
@@ -402,9 +372,9 @@ async fn restarts_as_steps(ctx: &Ctx, namespace: &str, pods: &[String]) -> Resul
 async fn round(
     ctx: &Ctx,
     instance: &Instance,
-    target: &Target,
+    target: &ObjectRef,
     before: &Value,
-    changes: &[&Change],
+    changes: &[&Fix],
     restarts: &[String],
     timeout: Duration,
     outcome: &mut Outcome,
@@ -661,7 +631,7 @@ mod tests {
         );
         assert_eq!(
             ok.iter().map(|c| c.kind).collect::<Vec<_>>(),
-            vec![ChangeKind::SecurityContext]
+            vec![FixKind::SecurityContext]
         );
         // The chmod init container stays and runs as root, so the pod-level user is left out; fsGroup still goes.
         let Edit::SetSecurityContext { fields } = &ok[0].edit else {
@@ -692,9 +662,9 @@ mod tests {
         assert_eq!(
             kinds(&p),
             vec![
-                ChangeKind::SecurityContext,
-                ChangeKind::AddChownStep,
-                ChangeKind::RemoveInitContainers
+                FixKind::SecurityContext,
+                FixKind::AddChownStep,
+                FixKind::RemoveInitContainers
             ]
         );
         let mut asked = 0;
@@ -709,7 +679,7 @@ mod tests {
         );
         assert_eq!(
             ok.iter().map(|c| c.kind).collect::<Vec<_>>(),
-            vec![ChangeKind::SecurityContext]
+            vec![FixKind::SecurityContext]
         );
         assert!(declined[1].contains("skipped"), "{declined:?}");
         // Accepting the chown: the removal of our own step alone is not asked again.

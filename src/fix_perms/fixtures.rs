@@ -318,6 +318,6 @@ pub fn plan_of(snap: &PermsSnapshot) -> super::PermsPlan {
 }
 
 /// The kinds of a plan's changes, in order.
-pub fn kinds(plan: &super::PermsPlan) -> Vec<super::ChangeKind> {
+pub fn kinds(plan: &super::PermsPlan) -> Vec<super::FixKind> {
     plan.changes.iter().map(|c| c.kind).collect()
 }

@@ -11,7 +11,7 @@ pub mod snapshot;
 pub(crate) mod fixtures;
 
 pub use diagnose::{Diagnosis, FsGroupSupport, InitStep, VolumeDiagnosis, diagnose};
-pub use plan::{Change, ChangeKind, Edit, PermsPlan, Target, ValuesChange, edit_object, plan};
+pub use plan::{Edit, Fix, FixKind, PermsPlan, ValuesChange, edit_object, plan};
 pub use snapshot::{PermsSnapshot, PodState, VolumeRoot};
 
 /// The name of the one-off init step fix-perms adds where fsGroup cannot work, and removes afterwards.

@@ -7,6 +7,7 @@
 use super::CHOWN_STEP_NAME;
 use super::diagnose::{Diagnosis, SecurityFields};
 use super::snapshot::PermsSnapshot;
+use crate::engine::ObjectRef;
 use crate::model::{Flavour, WorkloadKind};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -17,7 +18,7 @@ pub const CHOWN_FALLBACK_IMAGE: &str = "busybox:1.36";
 /// What a change is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum ChangeKind {
+pub enum FixKind {
     /// Set runAsUser/runAsGroup/runAsNonRoot/fsGroup/fsGroupChangePolicy.
     SecurityContext,
     /// Add the one-off root chown init step (only where fsGroup cannot work).
@@ -38,40 +39,17 @@ pub enum Edit {
     RemoveInitContainers { names: Vec<String> },
 }
 
-/// The object a change patches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Target {
-    pub api_version: String,
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-    /// The precondition: the patch fails with 409 Conflict if the object changed since it was read.
-    pub resource_version: Option<String>,
-}
-
-impl Target {
-    /// `deployment monitoring/prometheus`, as used in messages.
-    pub fn display(&self) -> String {
-        format!(
-            "{} {}/{}",
-            self.kind.to_ascii_lowercase(),
-            self.namespace,
-            self.name
-        )
-    }
-
-    fn is_prometheus_resource(&self) -> bool {
-        self.kind == "Prometheus"
-    }
-}
-
-/// One change of the plan.
+/// One fix of the plan: an edit of the target's pod spec and what it is for. It becomes the engine's
+/// [`crate::engine::Step`] (a merge patch preconditioned on the resourceVersion) in `apply::step_for`, on the object as
+/// read then: at plan time only the pod spec is known, and a fix is applied again to the object as it is after a 409.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Change {
-    pub kind: ChangeKind,
-    pub target: Target,
+pub struct Fix {
+    pub kind: FixKind,
+    /// The object patched: the workload, or the operator's `Prometheus` resource.
+    pub target: ObjectRef,
+    /// The precondition: the patch fails with 409 Conflict if the object changed since it was read.
+    pub resource_version: Option<String>,
     pub edit: Edit,
     /// The merge patch this edit amounts to on the object as read (with `metadata.resourceVersion`), for the preview
     /// and `-o json`. At apply time the edit is re-applied to the object as fetched then.
@@ -128,7 +106,7 @@ pub struct PermsPlan {
     /// The securityContext fields before and after.
     pub before: SecurityFields,
     pub after: SecurityFields,
-    pub changes: Vec<Change>,
+    pub changes: Vec<Fix>,
     pub values: Option<ValuesChange>,
     /// Why, in sentences (fsGroup support, assumptions, what the chown step is).
     pub notes: Vec<String>,
@@ -191,37 +169,44 @@ fn security_delta(before: &SecurityFields, after: &SecurityFields) -> Map<String
     delta
 }
 
-/// Where the patches go: the `Prometheus` resource for the operator, else the workload.
-pub fn target_of(snapshot: &PermsSnapshot) -> Target {
+/// Where the patches go: the `Prometheus` resource for the operator, else the workload; with the resourceVersion
+/// it was read at.
+pub fn target_of(snapshot: &PermsSnapshot) -> (ObjectRef, Option<String>) {
     match (&snapshot.install, &snapshot.prometheus_resource) {
-        (Flavour::Operator { .. }, Some(resource)) => Target {
-            api_version: "monitoring.coreos.com/v1".into(),
-            kind: "Prometheus".into(),
-            namespace: snapshot.namespace.clone(),
-            name: resource.name.clone(),
-            resource_version: resource.resource_version.clone(),
-        },
-        _ => Target {
+        (Flavour::Operator { .. }, Some(resource)) => (
+            ObjectRef::prometheus(&snapshot.namespace, &resource.name),
+            resource.resource_version.clone(),
+        ),
+        _ => {
             // A bare pod never gets here: gather refuses it (fix-perms changes a pod template).
-            api_version: match snapshot.workload.kind {
-                WorkloadKind::Pod => "v1".into(),
-                _ => "apps/v1".into(),
-            },
-            kind: match snapshot.workload.kind {
-                WorkloadKind::Deployment => "Deployment".into(),
-                WorkloadKind::StatefulSet => "StatefulSet".into(),
-                WorkloadKind::Pod => "Pod".into(),
-            },
-            namespace: snapshot.namespace.clone(),
-            name: snapshot.workload.name.clone(),
-            resource_version: snapshot.workload.resource_version.clone(),
-        },
+            let (group, kind) = match snapshot.workload.kind {
+                WorkloadKind::Deployment => ("apps", "Deployment"),
+                WorkloadKind::StatefulSet => ("apps", "StatefulSet"),
+                WorkloadKind::Pod => ("", "Pod"),
+            };
+            (
+                ObjectRef {
+                    group: group.into(),
+                    version: "v1".into(),
+                    kind: kind.into(),
+                    plural: format!("{}s", kind.to_ascii_lowercase()),
+                    namespace: Some(snapshot.namespace.clone()),
+                    name: snapshot.workload.name.clone(),
+                },
+                snapshot.workload.resource_version.clone(),
+            )
+        }
     }
 }
 
+/// Whether the target is an operator `Prometheus` resource (its pod spec is at `spec`).
+fn is_prometheus_resource(target: &ObjectRef) -> bool {
+    target.kind == "Prometheus"
+}
+
 /// The pod spec the target holds, as read: the resource's `spec` for the operator, else the template's spec.
-fn target_pod_spec(snapshot: &PermsSnapshot, target: &Target) -> Value {
-    if target.is_prometheus_resource() {
+fn target_pod_spec(snapshot: &PermsSnapshot, target: &ObjectRef) -> Value {
+    if is_prometheus_resource(target) {
         snapshot
             .prometheus_resource
             .as_ref()
@@ -283,8 +268,8 @@ pub fn edit_pod_spec(pod_spec: &mut Value, edit: &Edit) -> Value {
 }
 
 /// Apply an edit to the whole target object (JSON as read from the API): what apply does before diffing.
-pub fn edit_object(target: &Target, object: &mut Value, edit: &Edit) {
-    let pointer = if target.is_prometheus_resource() {
+pub fn edit_object(target: &ObjectRef, object: &mut Value, edit: &Edit) {
+    let pointer = if is_prometheus_resource(target) {
         "/spec"
     } else {
         "/spec/template/spec"
@@ -303,13 +288,13 @@ pub fn edit_object(target: &Target, object: &mut Value, edit: &Edit) {
 }
 
 /// The preview patch: the fragment at the target's pod-spec path, with the resourceVersion precondition.
-fn preview_patch(target: &Target, fragment: Value) -> Value {
-    let mut body = if target.is_prometheus_resource() {
+fn preview_patch(target: &ObjectRef, resource_version: Option<&str>, fragment: Value) -> Value {
+    let mut body = if is_prometheus_resource(target) {
         json!({ "spec": fragment })
     } else {
         json!({ "spec": { "template": { "spec": fragment } } })
     };
-    if let Some(rv) = &target.resource_version {
+    if let Some(rv) = resource_version {
         body["metadata"] = json!({ "resourceVersion": rv });
     }
     body
@@ -340,14 +325,14 @@ fn chown_container(d: &Diagnosis, after: &SecurityFields) -> Option<Value> {
 
 /// Plan the fix for one instance.
 pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
-    let target = target_of(snapshot);
+    let (target, resource_version) = target_of(snapshot);
     let before = d.current.clone();
     let after = desired_fields(d);
     let mut notes = Vec::new();
     let mut changes = Vec::new();
     // The pod spec as each change will find it: previews of later changes include the earlier ones.
     let mut working = target_pod_spec(snapshot, &target);
-    let push = |changes: &mut Vec<Change>,
+    let push = |changes: &mut Vec<Fix>,
                 working: &mut Value,
                 kind,
                 edit: Edit,
@@ -355,10 +340,11 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
                 separately,
                 after_verify| {
         let fragment = edit_pod_spec(working, &edit);
-        changes.push(Change {
+        changes.push(Fix {
             kind,
             target: target.clone(),
-            patch: preview_patch(&target, fragment),
+            resource_version: resource_version.clone(),
+            patch: preview_patch(&target, resource_version.as_deref(), fragment),
             edit,
             reason,
             confirm_separately: separately,
@@ -410,7 +396,7 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
         push(
             &mut changes,
             &mut working,
-            ChangeKind::SecurityContext,
+            FixKind::SecurityContext,
             Edit::SetSecurityContext {
                 fields: delta.clone(),
             },
@@ -443,7 +429,7 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
         push(
             &mut changes,
             &mut working,
-            ChangeKind::AddChownStep,
+            FixKind::AddChownStep,
             Edit::AddInitContainer {
                 container: container.clone(),
             },
@@ -517,7 +503,7 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
         push(
             &mut changes,
             &mut working,
-            ChangeKind::RemoveInitContainers,
+            FixKind::RemoveInitContainers,
             Edit::RemoveInitContainers {
                 names: removable.clone(),
             },
@@ -648,7 +634,7 @@ mod tests {
         let p = plan_of(&handmade_chmod());
         assert_eq!(p.changes.len(), 2);
         let sc = &p.changes[0];
-        assert_eq!(sc.kind, ChangeKind::SecurityContext);
+        assert_eq!(sc.kind, FixKind::SecurityContext);
         assert_eq!(sc.target.kind, "Deployment");
         assert_eq!(
             sc.patch,
@@ -662,7 +648,7 @@ mod tests {
         );
         assert!(!sc.confirm_separately);
         let rm = &p.changes[1];
-        assert_eq!(rm.kind, ChangeKind::RemoveInitContainers);
+        assert_eq!(rm.kind, FixKind::RemoveInitContainers);
         assert!(rm.confirm_separately);
         assert!(!rm.after_verify);
         assert_eq!(names(&rm.edit), vec!["init-chmod".to_string()]);
@@ -709,7 +695,10 @@ mod tests {
         assert!(!p.changes.is_empty());
         for change in &p.changes {
             assert_eq!(change.target.kind, "Prometheus", "{change:?}");
-            assert_eq!(change.target.api_version, "monitoring.coreos.com/v1");
+            assert_eq!(
+                (change.target.group.as_str(), change.target.version.as_str()),
+                ("monitoring.coreos.com", "v1")
+            );
             assert_eq!(change.target.name, "kps-prometheus");
         }
         assert_eq!(
@@ -761,7 +750,7 @@ mod tests {
         let rm = p
             .changes
             .iter()
-            .find(|c| c.kind == ChangeKind::RemoveInitContainers)
+            .find(|c| c.kind == FixKind::RemoveInitContainers)
             .unwrap();
         assert_eq!(
             rm.patch["spec"]["initContainers"],
@@ -783,7 +772,7 @@ mod tests {
         assert!(
             p.changes
                 .iter()
-                .all(|c| c.kind != ChangeKind::RemoveInitContainers)
+                .all(|c| c.kind != FixKind::RemoveInitContainers)
         );
         assert!(
             p.notes
@@ -820,9 +809,9 @@ mod tests {
         assert_eq!(
             kinds(&p),
             vec![
-                ChangeKind::SecurityContext,
-                ChangeKind::AddChownStep,
-                ChangeKind::RemoveInitContainers
+                FixKind::SecurityContext,
+                FixKind::AddChownStep,
+                FixKind::RemoveInitContainers
             ]
         );
         let add = &p.changes[1];
@@ -883,7 +872,7 @@ mod tests {
         snap.pod_spec.init_containers =
             Some(vec![serde_json::from_value(container.clone()).unwrap()]);
         let p = plan_of(&snap);
-        assert_eq!(kinds(&p), vec![ChangeKind::RemoveInitContainers]);
+        assert_eq!(kinds(&p), vec![FixKind::RemoveInitContainers]);
         assert!(!p.changes[0].after_verify);
         assert_eq!(names(&p.changes[0].edit), vec![CHOWN_STEP_NAME.to_string()]);
     }
@@ -910,7 +899,7 @@ mod tests {
         let add = p
             .changes
             .iter()
-            .find(|c| c.kind == ChangeKind::AddChownStep)
+            .find(|c| c.kind == FixKind::AddChownStep)
             .expect("chown step");
         assert_eq!(add.target.kind, "Prometheus");
         let list = add.patch["spec"]["initContainers"].as_array().unwrap();
@@ -927,7 +916,7 @@ mod tests {
         let rm = p
             .changes
             .iter()
-            .find(|c| c.kind == ChangeKind::RemoveInitContainers)
+            .find(|c| c.kind == FixKind::RemoveInitContainers)
             .unwrap();
         assert!(rm.after_verify);
         assert_eq!(
