@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod install;
+pub mod podspec;
 pub mod volume;
 pub mod workload;
 
