@@ -38,12 +38,23 @@ pub const MAX_REPLANS: usize = 3;
 /// Show the plan on stderr and decide: `--dry-run` goes ahead (every request carries dryRun=All); `--yes` goes ahead;
 /// a terminal asks (default no); otherwise refuse. Pod restarts are asked one by one on a terminal.
 pub fn confirm(ctx: &Ctx, plan: &Plan) -> Result<()> {
+    show(ctx, plan);
+    gate(ctx, plan)
+}
+
+/// The plan on stderr (patch bodies with `-v`).
+pub fn show(ctx: &Ctx, plan: &Plan) {
     let p = &ctx.printer;
     p.info(&render_with(
         plan,
         &|t, c| p.paint(t, c),
         ctx.settings.verbose > 0,
     ));
+}
+
+/// [`confirm`] without showing the plan (it was just shown).
+pub fn gate(ctx: &Ctx, plan: &Plan) -> Result<()> {
+    let p = &ctx.printer;
     let s = &ctx.settings;
     if s.dry_run {
         p.info("dry run: the changes are sent with dryRun=All; nothing is changed");
@@ -88,6 +99,31 @@ pub fn confirm(ctx: &Ctx, plan: &Plan) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Confirm one group of a plan on its own, right before its steps are sent (resize: the cluster-wide class change, the
+/// claims, the StatefulSet recreated — each its own question). The interrupt journal first names what the group will
+/// send (`pending`) and the command that continues (`resume`), so a Ctrl-C at the question itself reports the truth;
+/// then [`ask_to_change`] asks `question` (`None`: these very changes were confirmed already, e.g. a re-plan that asks
+/// nothing new). A dry run is not asked and keeps no journal. Returns whether to go ahead.
+pub fn confirm_group(
+    ctx: &Ctx,
+    question: Option<&str>,
+    pending: Vec<String>,
+    resume: String,
+) -> Result<bool> {
+    if ctx.settings.dry_run {
+        return Ok(true);
+    }
+    {
+        let mut journal = crate::interrupt::journal();
+        journal.resume = Some(resume);
+        journal.pending = pending;
+    }
+    match question {
+        Some(question) => ask_to_change(ctx, question),
+        None => Ok(true),
+    }
 }
 
 /// The one confirm policy for every question before a change, in every verb: `--yes` says yes; without a terminal

@@ -17,9 +17,10 @@ mod confirm;
 mod render;
 pub mod wait;
 
-pub use apply::{Applied, apply, apply_replanning, send};
+pub use apply::{Applied, Conflicts, Replan, apply, apply_replanning, send};
 pub use confirm::{
     AfterConflict, MAX_REPLANS, after_conflict, ask_to_change, changed_plan_refused, confirm,
+    confirm_group, gate, show,
 };
 pub use render::{DiffLine, line_diff, render, render_with};
 
@@ -138,7 +139,6 @@ pub enum Change {
     },
 }
 
-// The owner a restarted pod must still have. Defined with resize's model today; E2's move puts it in `crate::model`.
 pub use crate::model::PodController;
 
 impl Change {
@@ -474,13 +474,33 @@ mod tests {
         plan
     }
 
+    /// The deployment as someone else left it: a new resourceVersion, and optionally another argument.
+    pub(crate) fn touched(extra_arg: bool) -> k8s_openapi::api::apps::v1::Deployment {
+        let mut d = deployment();
+        d.metadata.resource_version = Some("57".into());
+        if extra_arg {
+            d.spec
+                .as_mut()
+                .unwrap()
+                .template
+                .spec
+                .as_mut()
+                .unwrap()
+                .containers[0]
+                .args
+                .as_mut()
+                .unwrap()
+                .push("--query.timeout=1m".into());
+        }
+        d
+    }
+
     #[test]
     fn a_plan_made_again_asks_nothing_new_when_only_versions_moved_or_steps_are_done() {
         let before = deployment();
         let first = lifecycle_plan(&before, &with_lifecycle_flag(&before));
         // Someone touched the object (new resourceVersion, a label): the patch we send is the same.
-        let mut touched = before.clone();
-        touched.metadata.resource_version = Some("57".into());
+        let mut touched = touched(false);
         touched
             .metadata
             .labels
@@ -493,20 +513,7 @@ mod tests {
         assert!(first.asks_nothing_new(&Plan::new("enable the lifecycle API")));
         // Someone added an argument: our merge patch replaces the whole containers list, so it now carries
         // theirs too. That is a different change and must be confirmed again.
-        let mut edited = touched.clone();
-        edited
-            .spec
-            .as_mut()
-            .unwrap()
-            .template
-            .spec
-            .as_mut()
-            .unwrap()
-            .containers[0]
-            .args
-            .as_mut()
-            .unwrap()
-            .push("--query.timeout=1m".into());
+        let edited = super::tests::touched(true);
         let changed = lifecycle_plan(&edited, &with_lifecycle_flag(&edited));
         assert!(!first.asks_nothing_new(&changed));
     }

@@ -8,7 +8,8 @@
 //! - [`wait_rollout`] with [`deployment_rollout_status`] / [`statefulset_rollout_status`] (pure, kubectl's rules);
 //! - [`gone`]: an object deleted (a StatefulSet after its orphan delete, before it is created again);
 //! - [`recreated`]: a StatefulSet back under a new uid (the operator's, after the unpause);
-//! - [`pod_ready`]: a Ready pod that matches (the pod mounting a claim, after a restart).
+//! - [`pod_ready`]: a Ready pod that matches (the pod mounting a claim, after a restart);
+//! - [`template_updated`]: a workload's pod template carries a change (ours, or the operator's regeneration).
 //!
 //! The claim-resize watch (`resize::apply::watch_claims`) paces itself with a [`Ticker`]: its polls decide restarts.
 
@@ -210,6 +211,43 @@ pub async fn pod_ready(
         }
         ticker.tick().await;
     }
+}
+
+/// Wait until the pod template of `workload` satisfies `carries` (given `spec.template.spec` as JSON): at once for a
+/// workload we patched ourselves, after its reconcile for a StatefulSet the operator regenerates from its resource.
+/// Shown as `task`. A bare pod has no template: done at once.
+pub async fn template_updated(
+    client: &kube::Client,
+    task: &Task,
+    namespace: &str,
+    workload: &WorkloadRef,
+    what: &str,
+    timeout: Duration,
+    carries: impl Fn(&serde_json::Value) -> bool,
+) -> Result<()> {
+    let ar = match workload.kind {
+        WorkloadKind::StatefulSet => kube::api::ApiResource::erase::<StatefulSet>(&()),
+        WorkloadKind::Deployment => kube::api::ApiResource::erase::<Deployment>(&()),
+        WorkloadKind::Pod => return Ok(()),
+    };
+    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), namespace, &ar);
+    wait_for(task, what, timeout, Duration::from_millis(500), || async {
+        let object = api
+            .get(&workload.name)
+            .await
+            .map_err(Error::kube(format!("read {}", workload.display())))?;
+        let spec = object
+            .data
+            .pointer("/spec/template/spec")
+            .cloned()
+            .unwrap_or_default();
+        Ok(if carries(&spec) {
+            Poll::Done(())
+        } else {
+            Poll::Pending("waiting for the new pod template".to_string())
+        })
+    })
+    .await
 }
 
 /// `kubectl rollout status` for a Deployment (kubectl/pkg/polymorphichelpers/rollout_status.go): the controller has

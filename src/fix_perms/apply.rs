@@ -10,7 +10,7 @@ use super::plan::{Change, ChangeKind, Edit, PermsPlan, Target, edit_object};
 use super::snapshot::PermsSnapshot;
 use crate::context::Ctx;
 use crate::discover::{self, Instance};
-use crate::engine::wait::{self, Poll};
+use crate::engine::wait;
 use crate::engine::{ObjectRef, Plan, Step};
 use crate::error::{Error, Result};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -521,38 +521,19 @@ async fn wait_template(
     edits: &[&Edit],
     timeout: Duration,
 ) -> Result<()> {
-    let ar = match workload.kind {
-        discover::WorkloadKind::StatefulSet => ApiResource::erase::<StatefulSet>(&()),
-        _ => ApiResource::erase::<Deployment>(&()),
-    };
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(ctx.client.clone(), &instance.namespace, &ar);
     let task = crate::progress::spinner(&ctx.printer, &format!("template {}", workload.display()));
     let what = format!(
         "{} to carry the change into its pod template",
         workload.display()
     );
-    wait::wait_for(
+    wait::template_updated(
+        &ctx.client,
         &task,
+        &instance.namespace,
+        workload,
         &what,
         timeout,
-        Duration::from_millis(500),
-        || async {
-            let object = api
-                .get(&workload.name)
-                .await
-                .map_err(Error::kube(format!("read {}", workload.display())))?;
-            let spec = object
-                .data
-                .pointer("/spec/template/spec")
-                .cloned()
-                .unwrap_or_default();
-            Ok(if template_reflects(&spec, edits) {
-                Poll::Done(())
-            } else {
-                Poll::Pending("waiting for the new pod template".to_string())
-            })
-        },
+        |spec| template_reflects(spec, edits),
     )
     .await?;
     task.done("pod template updated");

@@ -6,7 +6,7 @@
 use super::lifecycle::{LifecycleTarget, template_has_lifecycle};
 use crate::context::Ctx;
 use crate::discover::{self, Flavour, Instance, WorkloadKind};
-use crate::engine::wait::{self, Poll};
+use crate::engine::wait;
 use crate::error::{Error, Result};
 use crate::progress;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -83,29 +83,14 @@ pub async fn wait_flag_rolled_out(ctx: &Ctx, instance: &Instance, timeout: Durat
             .filter(|w| matches!(w.kind, WorkloadKind::StatefulSet))
         {
             let task = board.line(&w.display());
-            let api: kube::Api<StatefulSet> = kube::Api::namespaced(ctx.client.clone(), ns);
             let what = format!(
                 "the operator to regenerate {} in namespace {ns} with --web.enable-lifecycle",
                 w.display()
             );
-            wait::wait_for(
-                &task,
-                &what,
-                timeout,
-                Duration::from_millis(500),
-                || async {
-                    let s = api
-                        .get(&w.name)
-                        .await
-                        .map_err(Error::kube(format!("read {}", w.display())))?;
-                    let spec = s.spec.as_ref().and_then(|s| s.template.spec.as_ref());
-                    Ok(if template_has_lifecycle(spec, &instance.container) {
-                        Poll::Done(())
-                    } else {
-                        Poll::Pending("the operator has not regenerated it yet".into())
-                    })
-                },
-            )
+            wait::template_updated(&ctx.client, &task, ns, w, &what, timeout, |spec| {
+                let spec = serde_json::from_value(spec.clone()).ok();
+                template_has_lifecycle(spec.as_ref(), &instance.container)
+            })
             .await?;
             task.done("the operator added the flag");
         }

@@ -3,7 +3,7 @@
 //! done, or the resizer's error), pod restarts (only the plan's, by uid, each confirmed; never a pod that is not the
 //! instance's own), and waiting for a pod to be Ready.
 
-use super::plan::{Phase, ResizePlan, Step};
+use super::plan::{Action, Phase, ResizePlan};
 use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::quantity::Quantity;
@@ -12,12 +12,6 @@ use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
 use kube::api::{Api, ListParams};
 use serde::Serialize;
 use std::time::{Duration, Instant};
-
-/// Ask before a change, by the one confirm policy of every verb ([`crate::engine::ask_to_change`]). Used for each phase
-/// and each pod restart, so every one is confirmed on its own.
-pub fn confirm(ctx: &Ctx, question: &str) -> Result<bool> {
-    crate::engine::ask_to_change(ctx, question)
-}
 
 /// A progress line on stderr (timestamped when stderr is not a terminal), muted by --quiet.
 pub fn progress(ctx: &Ctx, line: &str) {
@@ -40,10 +34,10 @@ pub struct AppliedStep {
 /// Send one step through the engine's one send path ([`crate::engine::send`]): patches carry the resourceVersion
 /// they were planned from (409 if the object changed), the orphan delete its uid. An orphan delete is followed until
 /// the object is gone (the create or the unpause after it needs it gone).
-pub async fn apply_step(ctx: &Ctx, namespace: &str, step: &Step) -> Result<()> {
+pub async fn apply_step(ctx: &Ctx, namespace: &str, step: &Action) -> Result<()> {
     let dry_run = ctx.settings.dry_run;
     let action = step.summary();
-    if let Step::RecreateStatefulSet { name, .. } = step
+    if let Action::RecreateStatefulSet { name, .. } = step
         && dry_run
     {
         // The StatefulSet still exists in a dry run, so a create would only answer AlreadyExists.
@@ -56,10 +50,10 @@ pub async fn apply_step(ctx: &Ctx, namespace: &str, step: &Step) -> Result<()> {
     crate::engine::send(ctx, &step.change(namespace))
         .await
         .map_err(|e| match step {
-            Step::PatchClaim { name, .. } => explain_claim_refusal(namespace, name, e),
+            Action::PatchClaim { name, .. } => explain_claim_refusal(namespace, name, e),
             _ => e,
         })?;
-    if let Step::OrphanDeleteStatefulSet(sts) = step
+    if let Action::OrphanDeleteStatefulSet(sts) = step
         && !dry_run
     {
         let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), namespace);
@@ -110,22 +104,13 @@ pub async fn run_phase(
     question: Option<&str>,
     applied: &mut Vec<AppliedStep>,
 ) -> Result<bool> {
-    let steps: Vec<&Step> = plan.phase(phase).collect();
+    let steps: Vec<&Action> = plan.phase(phase).collect();
     if steps.is_empty() {
         return Ok(true);
     }
-    if !ctx.settings.dry_run {
-        // For a Ctrl-C (or a Ctrl-C at the question itself): what this phase will send, and the command that
-        // continues the resize. Set before asking, so an interrupt at the prompt reports the truth too.
-        let mut journal = crate::interrupt::journal();
-        journal.resume = Some(continue_command(plan));
-        journal.pending = steps.iter().map(|s| s.summary()).collect();
-        journal.pending.push(following_claims(plan));
-    }
-    let declined = match question {
-        Some(question) if !ctx.settings.dry_run => !confirm(ctx, question)?,
-        _ => false,
-    };
+    let mut pending: Vec<String> = steps.iter().map(|s| s.summary()).collect();
+    pending.push(following_claims(plan));
+    let declined = !crate::engine::confirm_group(ctx, question, pending, continue_command(plan))?;
     if declined {
         for step in &steps {
             applied.push(AppliedStep {
@@ -135,12 +120,12 @@ pub async fn run_phase(
         }
         return Ok(false);
     }
-    let mut paused: Option<&Step> = None;
+    let mut paused: Option<&Action> = None;
     // Whether an unpause may leave the storage request as it is: once no StatefulSet with the old claim template is
     // left (orphan-deleted by this plan, or already before it, when a half-done resize is finished).
     let mut orphaned = !steps
         .iter()
-        .any(|s| matches!(s, Step::OrphanDeleteStatefulSet(_)));
+        .any(|s| matches!(s, Action::OrphanDeleteStatefulSet(_)));
     // Held from the pause to the unpause (operator) and from the orphan delete to the recreate (StatefulSet): a
     // Ctrl-C in between waits, so the resource is never left paused nor the pods without their StatefulSet.
     let mut in_progress: Option<crate::interrupt::Critical> = None;
@@ -148,7 +133,7 @@ pub async fn run_phase(
     let class_only_dry_run =
         ctx.settings.dry_run && plan.phase(Phase::AllowExpansion).next().is_some();
     for step in steps {
-        if class_only_dry_run && matches!(step, Step::PatchClaim { .. }) {
+        if class_only_dry_run && matches!(step, Action::PatchClaim { .. }) {
             progress(
                 ctx,
                 &format!(
@@ -163,7 +148,7 @@ pub async fn run_phase(
             continue;
         }
         match step {
-            Step::PausePrometheus { name, from, .. } if !ctx.settings.dry_run => {
+            Action::PausePrometheus { name, from, .. } if !ctx.settings.dry_run => {
                 in_progress = Some(crate::interrupt::critical(format!(
                     "prometheus/{name} is paused until the resize unpauses it"
                 )));
@@ -174,7 +159,9 @@ pub async fn run_phase(
                     orphaned,
                 ));
             }
-            Step::OrphanDeleteStatefulSet(_) if !ctx.settings.dry_run && in_progress.is_none() => {
+            Action::OrphanDeleteStatefulSet(_)
+                if !ctx.settings.dry_run && in_progress.is_none() =>
+            {
                 in_progress = Some(crate::interrupt::critical(format!(
                     "{} is being recreated around its running pods",
                     step.summary()
@@ -197,10 +184,10 @@ pub async fn run_phase(
                     .into(),
                 });
                 match step {
-                    Step::PausePrometheus { .. } => paused = Some(step),
-                    Step::OrphanDeleteStatefulSet(_) => {
+                    Action::PausePrometheus { .. } => paused = Some(step),
+                    Action::OrphanDeleteStatefulSet(_) => {
                         orphaned = true;
-                        if let Some(Step::PausePrometheus { name, from, .. }) = paused {
+                        if let Some(Action::PausePrometheus { name, from, .. }) = paused {
                             crate::interrupt::journal().repair = Some(unpause_command(
                                 &plan.namespace,
                                 name,
@@ -209,12 +196,12 @@ pub async fn run_phase(
                             ));
                         }
                     }
-                    Step::UnpausePrometheus { .. } => {
+                    Action::UnpausePrometheus { .. } => {
                         paused = None;
                         in_progress = None;
                         crate::interrupt::journal().repair = None;
                     }
-                    Step::RecreateStatefulSet { .. } => in_progress = None,
+                    Action::RecreateStatefulSet { .. } => in_progress = None,
                     _ => {}
                 }
             }
@@ -300,12 +287,12 @@ fn unpause_command(namespace: &str, name: &str, from: Option<&str>, orphaned: bo
 async fn rollback(
     ctx: &Ctx,
     plan: &ResizePlan,
-    pause: &Step,
+    pause: &Action,
     orphaned: bool,
     applied: &[AppliedStep],
     cause: Error,
 ) -> Error {
-    let Step::PausePrometheus { name, from, .. } = pause else {
+    let Action::PausePrometheus { name, from, .. } = pause else {
         return cause;
     };
     let namespace = plan.namespace.as_str();
@@ -629,7 +616,7 @@ pub async fn watch_claims(
                             task.done(&text);
                         }
                     }
-                    let yes = confirm(ctx, &question)?;
+                    let yes = crate::engine::ask_to_change(ctx, &question)?;
                     if asks {
                         tasks = new_tasks();
                         last = vec![None; plan.claims.len()];

@@ -81,48 +81,6 @@ impl SizeRequest {
     }
 }
 
-/// Which of resize's procedures applies, decided once from the snapshot (`plan::flavour`) and shown in the plan and
-/// the `-o json` report as before (`plain`, `helm-chart`, `statefulset`, `helm-chart-statefulset`, `operator`); a
-/// type, so no string comparison decides a flavour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ResizeFlavour {
-    Plain,
-    HelmChart,
-    Statefulset,
-    HelmChartStatefulset,
-    Operator,
-}
-
-impl ResizeFlavour {
-    /// The name shown in the plan and the report.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResizeFlavour::Plain => "plain",
-            ResizeFlavour::HelmChart => "helm-chart",
-            ResizeFlavour::Statefulset => "statefulset",
-            ResizeFlavour::HelmChartStatefulset => "helm-chart-statefulset",
-            ResizeFlavour::Operator => "operator",
-        }
-    }
-
-    /// A StatefulSet carries the claims' size (its volumeClaimTemplate): the operator's, or one recreated by resize.
-    pub fn has_statefulset(self) -> bool {
-        matches!(
-            self,
-            ResizeFlavour::Operator
-                | ResizeFlavour::Statefulset
-                | ResizeFlavour::HelmChartStatefulset
-        )
-    }
-}
-
-impl std::fmt::Display for ResizeFlavour {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// How the instance was installed, as far as resizing is concerned: it decides which objects the plan changes.
 #[derive(Debug, Clone)]
 pub enum Install {
@@ -182,7 +140,7 @@ pub struct ClaimPod {
     pub controller: Option<PodController>,
 }
 
-/// A pod's controlling owner is the model's (the engine restarts pods by the same rule).
+// Defined with the model (the engine restarts owned pods by it too).
 pub use crate::model::PodController;
 
 /// Filesystem usage of a mounted claim.

@@ -2,8 +2,7 @@
 //! flavour, or a refusal that says why. No I/O here; every rule is unit-tested from fixtures below.
 
 use super::model::{
-    Claim, ClaimPod, Install, PodController, ResizeFlavour, SizeRequest, Snapshot, StatefulSetRef,
-    Usage,
+    Claim, ClaimPod, Install, PodController, SizeRequest, Snapshot, StatefulSetRef, Usage,
 };
 use crate::error::{Error, Result};
 use crate::quantity::Quantity;
@@ -20,10 +19,12 @@ pub const NOT_BOUND_ADMISSION: &str = "Only bound persistent volume claims can b
 /// Provisioners of AWS EBS volumes (CSI and the old in-tree name).
 const EBS_PROVISIONERS: [&str; 2] = ["ebs.csi.aws.com", "kubernetes.io/aws-ebs"];
 
-/// One change to the cluster, in the order it is applied.
+/// What resize does, one action at a time in the order it is applied: the resize vocabulary the phases, the
+/// journal and the report speak. Each action is sent as the engine's one `Change` ([`Action::change`]); there is no
+/// second step type.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "camelCase")]
-pub enum Step {
+pub enum Action {
     /// `allowVolumeExpansion: true` on a StorageClass: cluster-wide, confirmed on its own.
     #[serde(rename_all = "camelCase")]
     AllowExpansion {
@@ -66,29 +67,29 @@ pub enum Step {
 
 pub use crate::access::AccessRequest;
 
-impl Step {
+impl Action {
     /// `verb kind/name`, the heading of the step in the plan.
     pub fn summary(&self) -> String {
         match self {
-            Step::AllowExpansion { class, .. } => {
+            Action::AllowExpansion { class, .. } => {
                 format!(
                     "patch storageclass/{class} (cluster-wide: every claim of this class may then be expanded)"
                 )
             }
-            Step::PausePrometheus { name, .. } => {
+            Action::PausePrometheus { name, .. } => {
                 format!(
                     "patch prometheus/{name}: pause reconciliation and raise the storage request"
                 )
             }
-            Step::PatchClaim { name, .. } => format!("patch persistentvolumeclaim/{name}"),
-            Step::OrphanDeleteStatefulSet(sts) => format!(
+            Action::PatchClaim { name, .. } => format!("patch persistentvolumeclaim/{name}"),
+            Action::OrphanDeleteStatefulSet(sts) => format!(
                 "delete statefulset/{} --cascade=orphan (its pods keep running)",
                 sts.name
             ),
-            Step::RecreateStatefulSet { name, .. } => format!(
+            Action::RecreateStatefulSet { name, .. } => format!(
                 "create statefulset/{name} with the larger claim template (it adopts the running pods)"
             ),
-            Step::UnpausePrometheus { name } => format!(
+            Action::UnpausePrometheus { name } => format!(
                 "patch prometheus/{name}: resume reconciliation (the operator recreates its StatefulSet)"
             ),
         }
@@ -105,10 +106,10 @@ impl Step {
             lines
         };
         match self {
-            Step::AllowExpansion { .. } => {
+            Action::AllowExpansion { .. } => {
                 change("allowVolumeExpansion", Some("false".into()), "true".into())
             }
-            Step::PausePrometheus { from, to, .. } => {
+            Action::PausePrometheus { from, to, .. } => {
                 let mut lines = change("spec.paused", Some("false".into()), "true".into());
                 lines.extend(change(
                     "spec.storage.volumeClaimTemplate.spec.resources.requests.storage",
@@ -117,20 +118,20 @@ impl Step {
                 ));
                 lines
             }
-            Step::PatchClaim { from, to, .. } => change(
+            Action::PatchClaim { from, to, .. } => change(
                 "spec.resources.requests.storage",
                 Some(from.to_string()),
                 to.to_string(),
             ),
-            Step::OrphanDeleteStatefulSet(_) => vec!["- (the StatefulSet object only)".into()],
-            Step::RecreateStatefulSet {
+            Action::OrphanDeleteStatefulSet(_) => vec!["- (the StatefulSet object only)".into()],
+            Action::RecreateStatefulSet {
                 template, from, to, ..
             } => change(
                 &format!("spec.volumeClaimTemplates[{template}].spec.resources.requests.storage"),
                 from.clone(),
                 to.to_string(),
             ),
-            Step::UnpausePrometheus { .. } => {
+            Action::UnpausePrometheus { .. } => {
                 change("spec.paused", Some("true".into()), "false".into())
             }
         }
@@ -140,13 +141,13 @@ impl Step {
     /// merge patch makes the apiserver reject it with 409 Conflict if the object changed since we read it.
     pub fn merge_patch(&self) -> Option<serde_json::Value> {
         match self {
-            Step::AllowExpansion {
+            Action::AllowExpansion {
                 resource_version, ..
             } => Some(json!({
                 "metadata": {"resourceVersion": resource_version},
                 "allowVolumeExpansion": true,
             })),
-            Step::PausePrometheus {
+            Action::PausePrometheus {
                 resource_version,
                 to,
                 ..
@@ -157,7 +158,7 @@ impl Step {
                     "storage": {"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": to.to_string()}}}}},
                 },
             })),
-            Step::PatchClaim {
+            Action::PatchClaim {
                 resource_version,
                 to,
                 ..
@@ -166,12 +167,12 @@ impl Step {
                 "spec": {"resources": {"requests": {"storage": to.to_string()}}},
             })),
             // Unpausing must happen even if someone touched the resource meanwhile: no precondition.
-            Step::UnpausePrometheus { .. } => Some(json!({"spec": {"paused": false}})),
-            Step::OrphanDeleteStatefulSet(_) | Step::RecreateStatefulSet { .. } => None,
+            Action::UnpausePrometheus { .. } => Some(json!({"spec": {"paused": false}})),
+            Action::OrphanDeleteStatefulSet(_) | Action::RecreateStatefulSet { .. } => None,
         }
     }
 
-    /// The step as the engine's change, sent by the one send path (`crate::engine::send`) and the source of its
+    /// The action as the engine's change, sent by the one send path (`crate::engine::send`) and the source of its
     /// permissions (`crate::access::requests_for_changes`). Where a precondition is left out, it is on purpose: the
     /// unpause must apply whatever changed meanwhile (a resource left paused is worse than a concurrent edit kept),
     /// and the StatefulSet's orphan delete holds it by uid alone (its status moves its resourceVersion all the time).
@@ -179,7 +180,7 @@ impl Step {
         use crate::engine::{Change, ObjectRef};
         let body = || self.merge_patch().unwrap_or_default();
         match self {
-            Step::AllowExpansion {
+            Action::AllowExpansion {
                 class,
                 resource_version,
             } => Change::Patch {
@@ -196,7 +197,7 @@ impl Step {
                 before: serde_json::Value::Null,
                 after: serde_json::Value::Null,
             },
-            Step::PausePrometheus {
+            Action::PausePrometheus {
                 name,
                 resource_version,
                 ..
@@ -207,14 +208,14 @@ impl Step {
                 before: serde_json::Value::Null,
                 after: serde_json::Value::Null,
             },
-            Step::UnpausePrometheus { name } => Change::Patch {
+            Action::UnpausePrometheus { name } => Change::Patch {
                 object: ObjectRef::prometheus(namespace, name),
                 resource_version: None,
                 patch: body(),
                 before: serde_json::Value::Null,
                 after: serde_json::Value::Null,
             },
-            Step::PatchClaim {
+            Action::PatchClaim {
                 name,
                 resource_version,
                 ..
@@ -232,12 +233,12 @@ impl Step {
                 before: serde_json::Value::Null,
                 after: serde_json::Value::Null,
             },
-            Step::OrphanDeleteStatefulSet(sts) => Change::DeleteOrphan {
+            Action::OrphanDeleteStatefulSet(sts) => Change::DeleteOrphan {
                 object: statefulset_ref(namespace, &sts.name),
                 uid: sts.uid.clone(),
                 resource_version: String::new(),
             },
-            Step::RecreateStatefulSet { name, object, .. } => Change::Create {
+            Action::RecreateStatefulSet { name, object, .. } => Change::Create {
                 object: statefulset_ref(namespace, name),
                 body: serde_json::to_value(object.as_ref()).unwrap_or_default(),
             },
@@ -306,7 +307,7 @@ pub struct ResizePlan {
     pub flavour: ResizeFlavour,
     pub target: Quantity,
     pub claims: Vec<ClaimPlan>,
-    pub steps: Vec<(Phase, Step)>,
+    pub steps: Vec<(Phase, Action)>,
     /// The only pods resize may restart (delete, for a filesystem that grows when its pod mounts it again): the
     /// instance's own pods that a ReplicaSet or StatefulSet recreates. Shown with the plan, each asked when needed.
     pub restarts: Vec<PodRestart>,
@@ -344,7 +345,7 @@ impl PodRestart {
 
 impl ResizePlan {
     /// The steps of one phase, in order.
-    pub fn phase(&self, phase: Phase) -> impl Iterator<Item = &Step> {
+    pub fn phase(&self, phase: Phase) -> impl Iterator<Item = &Action> {
         self.steps
             .iter()
             .filter(move |(p, _)| *p == phase)
@@ -380,6 +381,24 @@ impl ResizePlan {
             }
         }
         out
+    }
+}
+
+/// The one 409 policy compares and shows resize plans too (`crate::engine::Conflicts`).
+impl crate::engine::Replan for ResizePlan {
+    /// Every step of `again` is one of this plan's (a claim patch to the same size, resourceVersions aside), and the
+    /// target is the same: steps already applied drop out, so a half-applied plan asks for nothing new.
+    fn asks_nothing_new(&self, again: &Self) -> bool {
+        let key = |step: &Action| match step {
+            Action::PatchClaim { name, to, .. } => format!("claim {name} {to}"),
+            other => other.summary(),
+        };
+        let known: Vec<String> = self.steps.iter().map(|(_, s)| key(s)).collect();
+        self.target == again.target && again.steps.iter().all(|(_, s)| known.contains(&key(s)))
+    }
+
+    fn show(&self, ctx: &crate::context::Ctx) {
+        ctx.printer.info(&render(self));
     }
 }
 
@@ -423,14 +442,58 @@ pub fn claim_sizes(pvc: &PersistentVolumeClaim) -> Result<(Quantity, Quantity)> 
     Ok((capacity, requested))
 }
 
-fn flavour(snapshot: &Snapshot) -> ResizeFlavour {
-    match (&snapshot.install, &snapshot.chart_release) {
-        (Install::Operator { .. }, _) => ResizeFlavour::Operator,
-        (Install::StatefulSet { .. }, Some(_)) => ResizeFlavour::HelmChartStatefulset,
-        (Install::StatefulSet { .. }, None) => ResizeFlavour::Statefulset,
-        (Install::Deployment { .. }, Some(_)) => ResizeFlavour::HelmChart,
-        (Install::Deployment { .. } | Install::Pod { .. }, None) => ResizeFlavour::Plain,
-        (Install::Pod { .. }, Some(_)) => ResizeFlavour::HelmChart,
+/// The shape of the install as resize sees it: where the claims come from and what else must follow them. Compared
+/// as a type (issue 17); serialised and printed as before (`operator`, `helm-chart-statefulset`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ResizeFlavour {
+    /// A `Prometheus` resource: pause, grow, orphan-delete the StatefulSet, unpause (the operator's procedure).
+    #[serde(rename = "operator")]
+    Operator,
+    /// The chart's StatefulSet mode: claims, then the StatefulSet recreated; the Helm values must follow.
+    #[serde(rename = "helm-chart-statefulset")]
+    HelmChartStatefulSet,
+    /// A hand-made StatefulSet: claims, then the StatefulSet recreated.
+    #[serde(rename = "statefulset")]
+    StatefulSet,
+    /// The chart's Deployment: the claim; the Helm values must follow.
+    #[serde(rename = "helm-chart")]
+    HelmChart,
+    /// A Deployment or a bare pod: the claim only.
+    #[serde(rename = "plain")]
+    Plain,
+}
+
+impl ResizeFlavour {
+    fn of(snapshot: &Snapshot) -> Self {
+        match (&snapshot.install, &snapshot.chart_release) {
+            (Install::Operator { .. }, _) => ResizeFlavour::Operator,
+            (Install::StatefulSet { .. }, Some(_)) => ResizeFlavour::HelmChartStatefulSet,
+            (Install::StatefulSet { .. }, None) => ResizeFlavour::StatefulSet,
+            (Install::Deployment { .. } | Install::Pod { .. }, Some(_)) => ResizeFlavour::HelmChart,
+            (Install::Deployment { .. } | Install::Pod { .. }, None) => ResizeFlavour::Plain,
+        }
+    }
+
+    /// Whether a StatefulSet owns the pods (its claim template must follow the claims).
+    pub fn has_statefulset(self) -> bool {
+        matches!(
+            self,
+            ResizeFlavour::Operator
+                | ResizeFlavour::StatefulSet
+                | ResizeFlavour::HelmChartStatefulSet
+        )
+    }
+}
+
+impl std::fmt::Display for ResizeFlavour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ResizeFlavour::Operator => "operator",
+            ResizeFlavour::HelmChartStatefulSet => "helm-chart-statefulset",
+            ResizeFlavour::StatefulSet => "statefulset",
+            ResizeFlavour::HelmChart => "helm-chart",
+            ResizeFlavour::Plain => "plain",
+        })
     }
 }
 
@@ -505,7 +568,10 @@ pub fn plan(
                 Install::Operator { name, .. } => format!(
                     "give prometheus/{name} persistent storage first (spec.storage.volumeClaimTemplate); `kubectl prom doctor -n {ns}` shows the details"
                 ),
-                _ => format!("`kubectl prom doctor -n {ns}` shows how the data volume is mounted"),
+                _ => format!(
+                    "{}; `kubectl prom doctor -n {ns}` shows how the data volume is mounted",
+                    crate::install::move_to_claim(&snapshot.origin)
+                ),
             }),
         });
     }
@@ -568,14 +634,15 @@ pub fn plan(
         return same_size();
     }
 
-    let mut steps: Vec<(Phase, Step)> = Vec::new();
+    let mut steps: Vec<(Phase, Action)> = Vec::new();
     let mut warnings = Vec::new();
     let mut notes = Vec::new();
     if let Some(r) = rounding.as_ref().filter(|_| target != exact) {
         notes.push(format!(
-            "{} of {largest} gives {}: rounded up to {target} ({})",
+            "{} of {largest} gives {} bytes (about {}): rounded up to {target} ({})",
             request.flag(),
             exact.size_text(),
+            human_bytes(u64::try_from(exact.bytes()).unwrap_or(u64::MAX)),
             r.why
         ));
     } else if !exact.is_whole_bytes() {
@@ -658,7 +725,7 @@ pub fn plan(
                 class_fixes.push(class_name.clone());
                 steps.push((
                     Phase::AllowExpansion,
-                    Step::AllowExpansion {
+                    Action::AllowExpansion {
                         class: class_name.clone(),
                         resource_version: class
                             .metadata
@@ -699,7 +766,7 @@ pub fn plan(
             .map(|(claim, name, _, requested)| {
                 (
                     Phase::Resize,
-                    Step::PatchClaim {
+                    Action::PatchClaim {
                         name: name.clone(),
                         resource_version: claim
                             .pvc
@@ -723,7 +790,7 @@ pub fn plan(
                 let name = object.metadata.name.clone().unwrap_or_default();
                 steps.push((
                     Phase::RecreateStatefulSet,
-                    Step::OrphanDeleteStatefulSet(StatefulSetRef {
+                    Action::OrphanDeleteStatefulSet(StatefulSetRef {
                         name: name.clone(),
                         uid: object.metadata.uid.clone().unwrap_or_default(),
                         resource_version: object
@@ -736,7 +803,7 @@ pub fn plan(
                 ));
                 steps.push((
                     Phase::RecreateStatefulSet,
-                    Step::RecreateStatefulSet {
+                    Action::RecreateStatefulSet {
                         name,
                         template: template.clone(),
                         from,
@@ -796,7 +863,7 @@ pub fn plan(
                 }
                 steps.push((
                     Phase::Resize,
-                    Step::PausePrometheus {
+                    Action::PausePrometheus {
                         name: name.clone(),
                         resource_version: resource_version.clone(),
                         from: created_with,
@@ -805,11 +872,11 @@ pub fn plan(
                 ));
                 steps.extend(claim_steps());
                 for sts in statefulsets_left {
-                    steps.push((Phase::Resize, Step::OrphanDeleteStatefulSet(sts.clone())));
+                    steps.push((Phase::Resize, Action::OrphanDeleteStatefulSet(sts.clone())));
                 }
                 steps.push((
                     Phase::Resize,
-                    Step::UnpausePrometheus { name: name.clone() },
+                    Action::UnpausePrometheus { name: name.clone() },
                 ));
             }
         }
@@ -844,7 +911,7 @@ pub fn plan(
     Ok(ResizePlan {
         namespace: ns.clone(),
         instance: snapshot.instance.clone(),
-        flavour: flavour(snapshot),
+        flavour: ResizeFlavour::of(snapshot),
         target,
         claims,
         steps,
@@ -1073,7 +1140,7 @@ pub fn render(plan: &ResizePlan) -> String {
             "Then, so the StatefulSet's claim template matches (confirmed separately; pods keep running):",
         ),
     ] {
-        let steps: Vec<&Step> = plan.phase(phase).collect();
+        let steps: Vec<&Action> = plan.phase(phase).collect();
         if steps.is_empty() {
             continue;
         }
@@ -1299,7 +1366,7 @@ mod tests {
             plan.steps,
             vec![(
                 Phase::Resize,
-                Step::PatchClaim {
+                Action::PatchClaim {
                     name: "prometheus-server".into(),
                     resource_version: "rv-prometheus-server".into(),
                     from: q("1124Gi"),
@@ -1501,6 +1568,10 @@ mod tests {
         assert_eq!(plan.target.to_string(), "12Gi");
     }
 
+    fn has_note(plan: &ResizePlan, text: &str) -> bool {
+        plan.notes.iter().any(|n| n.contains(text))
+    }
+
     #[test]
     fn increase_rounds_to_whole_mi_under_1gi_and_to_the_class_unit_when_it_has_one() {
         let increase = |p: &str| SizeRequest::Increase(Percent::parse(p).unwrap());
@@ -1523,10 +1594,7 @@ mod tests {
         let plan_ = plan(&small("x"), &increase("10%"), false).unwrap();
         assert_eq!(plan_.target.to_string(), "71Mi");
         assert!(
-            plan_
-                .notes
-                .iter()
-                .any(|n| n.contains("rounded up to 71Mi (whole Mi")),
+            has_note(&plan_, "rounded up to 71Mi (whole Mi"),
             "{:?}",
             plan_.notes
         );
@@ -1534,10 +1602,7 @@ mod tests {
         let plan_ = plan(&small("ebs.csi.aws.com"), &increase("10%"), false).unwrap();
         assert_eq!(plan_.target.to_string(), "1Gi");
         assert!(
-            plan_
-                .notes
-                .iter()
-                .any(|n| n.contains("provisioner ebs.csi.aws.com allocates whole GiB")),
+            has_note(&plan_, "provisioner ebs.csi.aws.com allocates whole GiB"),
             "{:?}",
             plan_.notes
         );
@@ -1563,7 +1628,7 @@ mod tests {
                 plan.steps[0],
                 (
                     Phase::AllowExpansion,
-                    Step::AllowExpansion {
+                    Action::AllowExpansion {
                         class: "gp2".into(),
                         resource_version: "sc-rv".into()
                     }
@@ -1634,25 +1699,25 @@ mod tests {
         );
         snap.chart_release = Some("prometheus".into());
         let plan = plan(&snap, &SizeRequest::Absolute(q("16Gi")), false).unwrap();
-        assert_eq!(plan.flavour, ResizeFlavour::HelmChartStatefulset);
+        assert_eq!(plan.flavour, ResizeFlavour::HelmChartStatefulSet);
         let resize: Vec<_> = plan.phase(Phase::Resize).collect();
         assert_eq!(resize.len(), 2);
         assert!(
             resize
                 .iter()
-                .all(|s| matches!(s, Step::PatchClaim { to, .. } if to.to_string() == "16Gi"))
+                .all(|s| matches!(s, Action::PatchClaim { to, .. } if to.to_string() == "16Gi"))
         );
         let recreate: Vec<_> = plan.phase(Phase::RecreateStatefulSet).collect();
         assert_eq!(
             *recreate[0],
-            Step::OrphanDeleteStatefulSet(StatefulSetRef {
+            Action::OrphanDeleteStatefulSet(StatefulSetRef {
                 name: "prometheus-server".into(),
                 uid: "uid-1".into(),
                 resource_version: "sts-rv".into(),
                 template_storage: None,
             })
         );
-        let Step::RecreateStatefulSet { object, from, .. } = recreate[1] else {
+        let Action::RecreateStatefulSet { object, from, .. } = recreate[1] else {
             panic!("expected a recreate step, got {:?}", recreate[1]);
         };
         assert_eq!(from.as_deref(), Some("8Gi"));
@@ -1866,7 +1931,7 @@ mod tests {
         assert!(kinds[3].starts_with("patch prometheus/k8s: resume"));
         assert!(matches!(
             &plan.steps[0].1,
-            Step::PausePrometheus { from: Some(from), .. } if from == "50Gi"
+            Action::PausePrometheus { from: Some(from), .. } if from == "50Gi"
         ));
         // The StatefulSet already gone (orphan-deleted before the stop): nothing to orphan.
         let Install::Operator { statefulsets, .. } = &mut snap.install else {
@@ -1878,7 +1943,7 @@ mod tests {
             !plan
                 .steps
                 .iter()
-                .any(|(_, s)| matches!(s, Step::OrphanDeleteStatefulSet(_))),
+                .any(|(_, s)| matches!(s, Action::OrphanDeleteStatefulSet(_))),
             "{:#?}",
             plan.steps
         );
@@ -1900,7 +1965,7 @@ mod tests {
             .steps
             .iter()
             .filter_map(|(_, s)| match s {
-                Step::PatchClaim { name, .. } => Some(name.clone()),
+                Action::PatchClaim { name, .. } => Some(name.clone()),
                 _ => None,
             })
             .collect();
@@ -2010,6 +2075,215 @@ mod tests {
                 .unwrap()
                 .flag(),
             "--increase 25%"
+        );
+    }
+
+    /// The snapshot a fixture of cluster objects gives (tests/fixtures/resize/*.yaml, written by us in the shapes real
+    /// installs have): its classes, claims and the install object, as the gather step would hand them to `plan`.
+    fn typed<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn snapshot_from_fixture(file: &str) -> Snapshot {
+        let path = format!(
+            "{}/tests/fixtures/resize/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let docs: Vec<serde_json::Value> = crate::yaml::documents(&text).unwrap();
+        let of_kind = |kind: &'static str| docs.iter().filter(move |d| d["kind"] == kind).cloned();
+        let classes: Vec<StorageClass> = of_kind("StorageClass").map(typed).collect();
+        let claims: Vec<Claim> = of_kind("PersistentVolumeClaim")
+            .map(|v| claim(typed(v)))
+            .collect();
+        let statefulsets: Vec<StatefulSet> = of_kind("StatefulSet").map(typed).collect();
+        let template_of = |sts: &StatefulSet| {
+            sts.spec
+                .as_ref()
+                .unwrap()
+                .volume_claim_templates
+                .as_ref()
+                .unwrap()[0]
+                .metadata
+                .name
+                .clone()
+                .unwrap()
+        };
+        let (instance, install, object) = if let Some(prom) = of_kind("Prometheus").next() {
+            let name = prom["metadata"]["name"].as_str().unwrap().to_string();
+            let install = Install::Operator {
+                name: name.clone(),
+                resource_version: prom["metadata"]["resourceVersion"].as_str().unwrap().into(),
+                paused: prom["spec"]["paused"].as_bool().unwrap_or(false),
+                storage_request: prom
+                    .pointer("/spec/storage/volumeClaimTemplate/spec/resources/requests/storage")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                statefulsets: statefulsets
+                    .iter()
+                    .map(|sts| StatefulSetRef {
+                        name: sts.metadata.name.clone().unwrap(),
+                        uid: sts.metadata.uid.clone().unwrap(),
+                        resource_version: sts.metadata.resource_version.clone().unwrap(),
+                        template_storage: statefulset_template_size(sts, &template_of(sts)),
+                    })
+                    .collect(),
+            };
+            (format!("prometheus/{name}"), install, prom)
+        } else if let Some(sts) = statefulsets.first() {
+            let install = Install::StatefulSet {
+                object: Box::new(sts.clone()),
+                template: template_of(sts),
+            };
+            let name = sts.metadata.name.clone().unwrap();
+            (
+                format!("sts/{name}"),
+                install,
+                serde_json::to_value(sts).unwrap(),
+            )
+        } else {
+            let deploy = of_kind("Deployment").next().expect("an install object");
+            let name = deploy["metadata"]["name"].as_str().unwrap().to_string();
+            (
+                format!("deploy/{name}"),
+                Install::Deployment { name },
+                deploy,
+            )
+        };
+        let labels: std::collections::BTreeMap<String, String> =
+            serde_json::from_value(object["metadata"]["labels"].clone()).unwrap_or_default();
+        let container = &object["spec"]["template"]["spec"]["containers"][0];
+        let origin = crate::install::recognise(
+            &object,
+            &instance,
+            container["image"].as_str().unwrap_or_default(),
+            container["name"].as_str().unwrap_or_default(),
+        );
+        Snapshot {
+            namespace: "monitoring".into(),
+            instance,
+            install,
+            chart_release: crate::model::helm_release(&labels),
+            origin,
+            claims,
+            classes: classes
+                .into_iter()
+                .map(|c| (c.metadata.name.clone().unwrap(), c))
+                .collect(),
+            forbidden_classes: Default::default(),
+        }
+    }
+
+    /// The steps of a plan as `phase: summary`, the way a reviewer reads it.
+    fn steps_of(plan: &ResizePlan) -> Vec<String> {
+        plan.steps
+            .iter()
+            .map(|(phase, step)| format!("{phase:?}: {}", step.summary()))
+            .collect()
+    }
+
+    #[test]
+    fn decide_from_fixtures_of_real_install_shapes() {
+        // The chart's Deployment on EBS: one claim, rounded to whole GiB (8Gi + 10% = 8.8Gi → 9Gi), the Helm values
+        // note and the EBS once-per-6-hours warning.
+        let snap = snapshot_from_fixture("chart-deployment-ebs.yaml");
+        let increase = SizeRequest::Increase(Percent::parse("10%").unwrap());
+        let plan_ = plan(&snap, &increase, false).unwrap();
+        assert_eq!(plan_.flavour, ResizeFlavour::HelmChart);
+        assert_eq!(plan_.target.to_string(), "9Gi");
+        assert_eq!(
+            steps_of(&plan_),
+            ["Resize: patch persistentvolumeclaim/prometheus-server"]
+        );
+        assert!(plan_.notes.iter().any(|n| n.contains("gives 9448928052 bytes (about 8.8Gi): rounded up to 9Gi (whole Gi: StorageClass gp3's provisioner ebs.csi.aws.com")), "{:?}", plan_.notes);
+        assert!(
+            plan_
+                .notes
+                .iter()
+                .any(|n| n.contains("server.persistentVolume.size") && n.contains("9Gi")),
+            "{:?}",
+            plan_.notes
+        );
+        assert!(
+            plan_
+                .warnings
+                .iter()
+                .any(|w| w.contains("once every 6 hours")),
+            "{:?}",
+            plan_.warnings
+        );
+        let access: Vec<String> = plan_.access().iter().map(|a| a.can_i()).collect();
+        assert_eq!(access.len(), 1, "{access:?}");
+        assert!(
+            access[0].contains("patch persistentvolumeclaims/prometheus-server"),
+            "{access:?}"
+        );
+
+        // The chart's StatefulSet: every claim, then the StatefulSet recreated with the larger template (its own
+        // confirmation), created without a uid or resourceVersion.
+        let snap = snapshot_from_fixture("chart-statefulset.yaml");
+        let plan_ = plan(&snap, &SizeRequest::Absolute(q("16Gi")), false).unwrap();
+        assert_eq!(plan_.flavour, ResizeFlavour::HelmChartStatefulSet);
+        assert_eq!(
+            steps_of(&plan_),
+            [
+                "Resize: patch persistentvolumeclaim/storage-volume-prometheus-server-0",
+                "Resize: patch persistentvolumeclaim/storage-volume-prometheus-server-1",
+                "RecreateStatefulSet: delete statefulset/prometheus-server --cascade=orphan (its pods keep running)",
+                "RecreateStatefulSet: create statefulset/prometheus-server with the larger claim template (it adopts the running pods)",
+            ]
+        );
+        let crate::engine::Change::Create { body, .. } = plan_.steps[3].1.change("monitoring")
+        else {
+            panic!("not a create")
+        };
+        assert_eq!(
+            body["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+            "16Gi"
+        );
+        assert!(
+            body["metadata"].get("uid").is_none()
+                && body["metadata"].get("resourceVersion").is_none()
+        );
+        let crate::engine::Change::DeleteOrphan {
+            uid,
+            resource_version,
+            ..
+        } = plan_.steps[2].1.change("monitoring")
+        else {
+            panic!("not an orphan delete")
+        };
+        assert_eq!(uid, "7d0c2f4e-0000-4000-8000-000000000001");
+        assert!(resource_version.is_empty(), "held by uid alone");
+
+        // The operator: pause with the new request, the claim, the StatefulSet orphaned, unpause — the unpause
+        // without a precondition, everything else preconditioned.
+        let snap = snapshot_from_fixture("operator.yaml");
+        let plan_ = plan(&snap, &add("10Gi"), false).unwrap();
+        assert_eq!(plan_.flavour, ResizeFlavour::Operator);
+        assert_eq!(plan_.target.to_string(), "60Gi");
+        assert_eq!(
+            steps_of(&plan_),
+            [
+                "Resize: patch prometheus/kps-prometheus: pause reconciliation and raise the storage request",
+                "Resize: patch persistentvolumeclaim/prometheus-kps-prometheus-db-prometheus-kps-prometheus-0",
+                "Resize: delete statefulset/prometheus-kps-prometheus --cascade=orphan (its pods keep running)",
+                "Resize: patch prometheus/kps-prometheus: resume reconciliation (the operator recreates its StatefulSet)",
+            ]
+        );
+        let preconditions: Vec<Option<String>> = plan_
+            .steps
+            .iter()
+            .filter_map(|(_, s)| match s.change("monitoring") {
+                crate::engine::Change::Patch {
+                    resource_version, ..
+                } => Some(resource_version),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            preconditions,
+            [Some("99120".to_string()), Some("98000".to_string()), None]
         );
     }
 }

@@ -28,6 +28,19 @@ pub struct Cluster {
 /// Exit status the binary uses for "this machine cannot run the cluster".
 pub const EXIT_UNAVAILABLE: i32 = 77;
 
+/// The options both control planes take: `--scenario`, `--latency`, `--fault`.
+fn scenario_and_knobs(cmd: &mut Command, opts: &Options) {
+    if let Some(s) = &opts.scenario {
+        cmd.args(["--scenario", s]);
+    }
+    if let Some(l) = opts.latency {
+        cmd.args(["--latency", &format!("{}ms", l.as_millis())]);
+    }
+    for f in &opts.faults {
+        cmd.args(["--fault", f]);
+    }
+}
+
 fn binary() -> Result<PathBuf, StartError> {
     if let Some(p) = std::env::var_os("KUBE_SIM_BIN") {
         return Ok(PathBuf::from(p));
@@ -55,15 +68,7 @@ impl Cluster {
         ));
         let mut cmd = Command::new(bin);
         cmd.arg("up").arg("--dir").arg(&dir);
-        if let Some(s) = &opts.scenario {
-            cmd.args(["--scenario", s]);
-        }
-        if let Some(l) = opts.latency {
-            cmd.args(["--latency", &format!("{}ms", l.as_millis())]);
-        }
-        for f in &opts.faults {
-            cmd.args(["--fault", f]);
-        }
+        scenario_and_knobs(&mut cmd, &opts);
         if let Some(n) = opts.scale {
             cmd.args(["--scale", &n.to_string()]);
         }
@@ -77,6 +82,19 @@ impl Cluster {
     /// controller-manager and scheduler built by `tools/world/build.sh`, kube-sim as the node. Unavailable (tests
     /// skip) when those binaries are not built.
     pub fn start_real() -> Result<Cluster, StartError> {
+        Self::start_real_opts(&Options::default())
+    }
+
+    /// `start_real` with a scenario applied through the real API server (`node::scenario`).
+    pub fn start_real_scenario(name: &str) -> Result<Cluster, StartError> {
+        Self::start_real_opts(&Options {
+            scenario: Some(name.into()),
+            ..Options::default()
+        })
+    }
+
+    /// `start_real` with a scenario, `--latency` and `--fault` rules (the knob proxy, `node::proxy`).
+    pub fn start_real_opts(opts: &Options) -> Result<Cluster, StartError> {
         let bin = binary()?;
         let dir = std::env::temp_dir().join(format!(
             "kube-sim-real-{}-{}",
@@ -86,6 +104,7 @@ impl Cluster {
         let mut cmd = Command::new(bin);
         cmd.args(["up", "--control-plane", "real", "--dir"])
             .arg(&dir);
+        scenario_and_knobs(&mut cmd, opts);
         Self::launch(cmd, dir)
     }
 
@@ -155,6 +174,14 @@ impl Cluster {
     /// `KUBE_SIM_REQUIRE=1`, where that is a failure.
     pub fn start_real_or_skip() -> Option<Cluster> {
         Self::or_skip(Cluster::start_real())
+    }
+
+    pub fn start_real_scenario_or_skip(name: &str) -> Option<Cluster> {
+        Self::or_skip(Cluster::start_real_scenario(name))
+    }
+
+    pub fn start_real_opts_or_skip(opts: &Options) -> Option<Cluster> {
+        Self::or_skip(Cluster::start_real_opts(opts))
     }
 
     fn or_skip(started: Result<Cluster, StartError>) -> Option<Cluster> {

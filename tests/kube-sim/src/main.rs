@@ -10,7 +10,7 @@ use std::time::Duration;
 const USAGE: &str = "usage: kube-sim list
        kube-sim up  [--scenario NAME] [--dir DIR] [--port N] [--latency 50ms] [--fault ACTION:METHOD:PATH:TIMES]... [--scale N] [--http1-only]
        kube-sim run [same options] -- COMMAND [ARGS...]
-       kube-sim up  --control-plane real [--dir DIR]   (in progress: the Go-built control plane of tools/world/build.sh)";
+       kube-sim up  --control-plane real [--scenario NAME] [--dir DIR] [--latency 50ms] [--fault …]...   (in progress: the Go-built control plane of tools/world/build.sh)";
 
 #[allow(clippy::print_stderr)]
 fn fail(code: i32, msg: &str) -> ! {
@@ -141,11 +141,25 @@ async fn real_world(args: Args, dir: PathBuf) -> i32 {
     if args.cmd != "up" {
         fail(2, "--control-plane real is only for `up` for now");
     }
+    // --scale has no real-mode counterpart yet: refused, not silently ignored.
+    if args.opts.scale.is_some() {
+        fail(2, "--scale is not available with --control-plane real yet");
+    }
+    // The latency and fault knobs act in the proxy in front of the real API server (node::proxy).
+    let mut faults = vec![];
+    for f in &args.opts.faults {
+        faults.push(kube_sim::server::FaultRule::parse(f).unwrap_or_else(|e| fail(2, &e)));
+    }
+    let knobs = kube_sim::server::Knobs {
+        latency: args.opts.latency.unwrap_or_default(),
+        faults: std::sync::Mutex::new(faults),
+        counts: Default::default(),
+    };
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .unwrap_or_else(|e| fail(1, &e.to_string()));
     let bin = kube_sim::control_plane::world_bin().unwrap_or_else(|e| fail(EXIT_UNAVAILABLE, &e));
     let booted = tokio::select! {
-        r = kube_sim::node::World::start(&bin, &dir) => r,
+        r = kube_sim::node::World::start(&bin, &dir, knobs) => r,
         _ = term.recv() => return 143,
         _ = tokio::signal::ctrl_c() => return 130,
     };
@@ -153,6 +167,21 @@ async fn real_world(args: Args, dir: PathBuf) -> i32 {
         Ok(w) => w,
         Err(e) => fail(1, &e),
     };
+    if let Some(name) = &args.opts.scenario {
+        let applied = match world.control_plane.admin_client() {
+            Ok(admin) => {
+                tokio::select! {
+                    r = kube_sim::node::scenario::apply(name, &bin, &dir, world.kubeconfig(), &admin) => r,
+                    _ = term.recv() => { world.stop().await; return 143; }
+                }
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = applied {
+            world.stop().await;
+            fail(1, &e);
+        }
+    }
     eprintln!(
         "kube-sim: the real control plane is up in {:.1} s",
         world.boot_time().as_secs_f64()

@@ -91,6 +91,27 @@ pub struct Knobs {
     pub counts: Mutex<BTreeMap<String, u64>>,
 }
 
+impl Knobs {
+    /// Counts `METHOD path` (the per-path counts of `/kube-sim/stats`).
+    pub fn count(&self, method: &str, path: &str) {
+        if let Ok(mut c) = self.counts.lock() {
+            *c.entry(format!("{method} {path}")).or_insert(0) += 1;
+        }
+    }
+
+    /// The action of the first rule matching the request that has uses left (one use taken).
+    pub fn take_fault(&self, method: &str, path: &str) -> Option<FaultAction> {
+        let mut faults = self.faults.lock().ok()?;
+        let rule = faults.iter_mut().find(|r| {
+            r.times > 0
+                && r.method.as_deref().is_none_or(|m| m == method)
+                && path.contains(&r.path_contains)
+        })?;
+        rule.times -= 1;
+        Some(rule.action)
+    }
+}
+
 pub struct ApiServer {
     pub store: Arc<Store>,
     pub registry: Arc<Registry>,
@@ -190,6 +211,67 @@ fn version_info() -> Value {
     })
 }
 
+/// `/kube-sim/stats` (test knob, not counted, not delayed): `total` and per-`METHOD path` `requests` counts since
+/// start, TLS `connections` accepted since start (the stats request's own included), and with `?since=N` the
+/// timeline of the requests numbered N and later (the first is 0, so `total` read before a run is the N that selects
+/// that run's requests): count, body bytes, serial round trips, and more. Shared by the simulated API server and the
+/// real control plane's proxy (`node::proxy`).
+pub fn stats_response(
+    knobs: &Knobs,
+    timeline: &Timeline,
+    connections: u64,
+    query: Option<&str>,
+) -> Response<Body> {
+    let counts = knobs.counts.lock().map(|c| c.clone()).unwrap_or_default();
+    let total: u64 = counts.values().sum();
+    let mut stats = json!({"total": total, "requests": counts, "connections": connections});
+    let q = parse_query(query);
+    if let Some(since) = param(&q, "since") {
+        let Ok(since) = since.parse::<usize>() else {
+            return error_response(&ApiError::bad_request(format!(
+                "since={since} is not a request number (read `total` before the run and pass it)"
+            )));
+        };
+        stats["since"] = timeline.window(since);
+    }
+    json_response(200, &stats)
+}
+
+/// What an injected fault answers (or Err: drop the connection; `hang` never returns).
+pub async fn fault_response(action: FaultAction) -> Result<Response<Body>, DropConnection> {
+    match action {
+        FaultAction::Drop => Err(DropConnection),
+        FaultAction::Hang => std::future::pending().await,
+        FaultAction::InternalError => Ok(error_response(&ApiError::internal(
+            "injected fault (kube-sim)",
+        ))),
+        FaultAction::Conflict => Ok(error_response(&ApiError::new(
+            409,
+            "Conflict",
+            "Operation cannot be fulfilled: the object has been modified; please apply your changes to the latest version and try again",
+        ))),
+        FaultAction::TooManyRequests => {
+            let mut r = Response::new(full("Too many requests, please try again later.\n"));
+            *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            let headers = r.headers_mut();
+            headers.insert(
+                hyper::header::RETRY_AFTER,
+                hyper::header::HeaderValue::from_static("1"),
+            );
+            headers.insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            Ok(r)
+        }
+        FaultAction::Unavailable => Ok(error_response(&ApiError::new(
+            503,
+            "ServiceUnavailable",
+            "the server is currently unable to handle the request",
+        ))),
+    }
+}
+
 impl ApiServer {
     pub fn new(
         store: Arc<Store>,
@@ -266,20 +348,7 @@ impl ApiServer {
     }
 
     fn count(&self, method: &str, path: &str) {
-        if let Ok(mut c) = self.knobs.counts.lock() {
-            *c.entry(format!("{method} {path}")).or_insert(0) += 1;
-        }
-    }
-
-    fn take_fault(&self, method: &str, path: &str) -> Option<FaultAction> {
-        let mut faults = self.knobs.faults.lock().ok()?;
-        let rule = faults.iter_mut().find(|r| {
-            r.times > 0
-                && r.method.as_deref().is_none_or(|m| m == method)
-                && path.contains(&r.path_contains)
-        })?;
-        rule.times -= 1;
-        Some(rule.action)
+        self.knobs.count(method, path)
     }
 
     fn authenticate(&self, req: &Request<Incoming>) -> Option<User> {
@@ -323,25 +392,12 @@ impl ApiServer {
     /// start, TLS `connections` accepted since start (the stats request's own included), and with `?since=N` the timeline of the requests numbered N and later (the first is 0, so `total` read
     /// before a run is the N that selects that run's requests): count, body bytes, serial round trips, and more.
     fn stats(&self, query: Option<&str>) -> Response<Body> {
-        let counts = self
-            .knobs
-            .counts
-            .lock()
-            .map(|c| c.clone())
-            .unwrap_or_default();
-        let total: u64 = counts.values().sum();
-        let connections = self.connections.load(std::sync::atomic::Ordering::Relaxed);
-        let mut stats = json!({"total": total, "requests": counts, "connections": connections});
-        let q = parse_query(query);
-        if let Some(since) = param(&q, "since") {
-            let Ok(since) = since.parse::<usize>() else {
-                return error_response(&ApiError::bad_request(format!(
-                    "since={since} is not a request number (read `total` before the run and pass it)"
-                )));
-            };
-            stats["since"] = self.timeline.window(since);
-        }
-        json_response(200, &stats)
+        stats_response(
+            &self.knobs,
+            &self.timeline,
+            self.connections.load(std::sync::atomic::Ordering::Relaxed),
+            query,
+        )
     }
 
     /// A counted request after the stats check: delay, injected fault, authentication, routing.
@@ -354,43 +410,8 @@ impl ApiServer {
         if !self.knobs.latency.is_zero() {
             tokio::time::sleep(self.knobs.latency).await;
         }
-        match self.take_fault(&method, &path) {
-            Some(FaultAction::Drop) => return Err(DropConnection),
-            Some(FaultAction::Hang) => std::future::pending::<()>().await,
-            Some(FaultAction::InternalError) => {
-                return Ok(error_response(&ApiError::internal(
-                    "injected fault (kube-sim)",
-                )));
-            }
-            Some(FaultAction::Conflict) => {
-                return Ok(error_response(&ApiError::new(
-                    409,
-                    "Conflict",
-                    "Operation cannot be fulfilled: the object has been modified; please apply your changes to the latest version and try again",
-                )));
-            }
-            Some(FaultAction::TooManyRequests) => {
-                let mut r = Response::new(full("Too many requests, please try again later.\n"));
-                *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-                let headers = r.headers_mut();
-                headers.insert(
-                    hyper::header::RETRY_AFTER,
-                    hyper::header::HeaderValue::from_static("1"),
-                );
-                headers.insert(
-                    hyper::header::CONTENT_TYPE,
-                    hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
-                );
-                return Ok(r);
-            }
-            Some(FaultAction::Unavailable) => {
-                return Ok(error_response(&ApiError::new(
-                    503,
-                    "ServiceUnavailable",
-                    "the server is currently unable to handle the request",
-                )));
-            }
-            None => {}
+        if let Some(action) = self.knobs.take_fault(&method, &path) {
+            return fault_response(action).await;
         }
         let Some(user) = self.authenticate(&req) else {
             return Ok(error_response(&ApiError::unauthorized()));

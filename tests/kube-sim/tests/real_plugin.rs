@@ -3,11 +3,13 @@
 //! reloader beside Prometheus v3, Service) applied with the real kubectl, then the real `kubectl-prom` binary:
 //! `doctor` finds the instance (chart flavour, its pod) with no warning or critical finding, `resize --add 2Gi --yes` grows its claim through the real expand controller
 //! and kube-sim's CSI driver while the pod keeps running, and kubectl reads the result back (claim, PV, events, the
-//! filesystem in the pod, the same pod).
+//! filesystem in the pod, the same pod). The knob proxy in front of the API server answers the first claim patch
+//! with 409 (`--fault`): the plugin reads again and patches again, and `/kube-sim/stats` counts both patches.
 //!
 //! Built only with `--features real-world`, like real_control_plane.rs; needs `cargo build --bin kubectl-prom`.
 mod real_support;
 
+use kube_sim::bootstrap::Options;
 use kube_sim::cluster::Cluster;
 use real_support::{get_json, ok, plugin, wait_for, world_kubectl};
 use serde_json::Value;
@@ -150,7 +152,12 @@ fn doctor_and_resize_on_a_chart_install_on_the_real_control_plane() {
         eprintln!("SKIP: kubectl-prom is not built next to kube-sim");
         return;
     };
-    let Some(cluster) = Cluster::start_real_or_skip() else {
+    // The knob proxy answers the plugin's first claim patch with 409, as a concurrent edit would.
+    let fault = "409:PATCH:/persistentvolumeclaims/prometheus-server:1";
+    let Some(cluster) = Cluster::start_real_opts_or_skip(&Options {
+        faults: vec![fault.into()],
+        ..Options::default()
+    }) else {
         return;
     };
     let kc = cluster.kubeconfig_path().to_path_buf();
@@ -246,6 +253,16 @@ fn doctor_and_resize_on_a_chart_install_on_the_real_control_plane() {
     );
     assert_eq!(claim["podRestarted"], false, "{report:#}");
     assert_eq!(report["flavour"], "helm-chart", "{report:#}");
+    // The 409 was met by reading again and patching again (the proxy counted both patches), not by failing.
+    let stats: Value =
+        serde_json::from_str(&ok(&k, &kc, &["get", "--raw", "/kube-sim/stats"], None))
+            .expect("stats JSON");
+    assert_eq!(
+        stats["requests"]["PATCH /api/v1/namespaces/monitoring/persistentvolumeclaims/prometheus-server"],
+        2,
+        "{stats}"
+    );
+    assert!(stats["connections"].as_u64().unwrap_or(0) > 0, "{stats}");
 
     // Read back with kubectl: claim, PV, the resizer's and the node's events, the pod's filesystem, the same pod.
     let pvc = get_json(&k, &kc, &["pvc", "prometheus-server", "-n", "monitoring"]);

@@ -15,7 +15,7 @@
 mod real_support;
 
 use kube_sim::cluster::Cluster;
-use real_support::{get_json, ok, run, wait_for, world_kubectl};
+use real_support::{get_json, ok, patch_claim_size, run, wait_for, world_kubectl};
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
@@ -220,20 +220,7 @@ fn claims_are_provisioned_expanded_refused_and_rounded_as_on_a_real_cluster() {
         ],
         None,
     );
-    ok(
-        &k,
-        &kc,
-        &[
-            "patch",
-            "pvc",
-            "data",
-            "-n",
-            "storage",
-            "-p",
-            r#"{"spec":{"resources":{"requests":{"storage":"128Mi"}}}}"#,
-        ],
-        None,
-    );
+    patch_claim_size(&k, &kc, "storage", "data", "128Mi");
     let (grown, data) = wait_for(Duration::from_secs(60), || {
         let c = claim(&k, &kc, "data");
         (c["status"]["capacity"]["storage"] == "128Mi", c)
@@ -304,20 +291,7 @@ fn claims_are_provisioned_expanded_refused_and_rounded_as_on_a_real_cluster() {
     );
 
     // No resizer for the driver: accepted, then nothing but the controller-manager's ExternalExpanding.
-    ok(
-        &k,
-        &kc,
-        &[
-            "patch",
-            "pvc",
-            "stuck",
-            "-n",
-            "storage",
-            "-p",
-            r#"{"spec":{"resources":{"requests":{"storage":"64Mi"}}}}"#,
-        ],
-        None,
-    );
+    patch_claim_size(&k, &kc, "storage", "stuck", "64Mi");
     let (waiting, r) = wait_for(Duration::from_secs(30), || {
         let r = reasons(&k, &kc, "stuck");
         (r.iter().any(|x| x == "ExternalExpanding"), r)
@@ -337,20 +311,7 @@ fn claims_are_provisioned_expanded_refused_and_rounded_as_on_a_real_cluster() {
     let rounded = claim(&k, &kc, "rounded");
     assert_eq!(rounded["status"]["capacity"]["storage"], "2Gi", "{rounded}");
     assert_eq!(df_kib(&k, &kc, "/rounded"), 2 * 1024 * 1024);
-    ok(
-        &k,
-        &kc,
-        &[
-            "patch",
-            "pvc",
-            "rounded",
-            "-n",
-            "storage",
-            "-p",
-            r#"{"spec":{"resources":{"requests":{"storage":"2100Mi"}}}}"#,
-        ],
-        None,
-    );
+    patch_claim_size(&k, &kc, "storage", "rounded", "2100Mi");
     let (grown, rounded) = wait_for(Duration::from_secs(60), || {
         let c = claim(&k, &kc, "rounded");
         (c["status"]["capacity"]["storage"] == "3Gi", c)

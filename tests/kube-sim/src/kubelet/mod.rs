@@ -374,6 +374,28 @@ impl Kubelet {
         }
     }
 
+    /// The storage driver's DeleteVolume on this node (real control plane, `node::csi`): the PV's tmpfs is unmounted
+    /// and its directory removed, unless a live pod still uses it (false: try again later). A PV never mounted here,
+    /// or a host path (never ours to delete), is simply forgotten.
+    pub fn delete_volume(&self, pv_name: &str) -> bool {
+        let live = self.live_pod_uids();
+        let mut pvs = lock(&self.pvs);
+        let Some(b) = pvs.get_mut(pv_name) else {
+            return true;
+        };
+        b.users.retain(|u| live.contains(u));
+        if !b.users.is_empty() {
+            return false;
+        }
+        if let Some(b) = pvs.remove(pv_name)
+            && b.tmpfs
+        {
+            let _ = nix::mount::umount2(&b.path, nix::mount::MntFlags::MNT_DETACH);
+            let _ = std::fs::remove_dir(&b.path);
+        }
+        true
+    }
+
     /// The node-side step of a volume expansion: grows the PV's filesystem in place (data kept). Offline expansion
     /// is refused while a pod uses the volume (`Ok(false)`: retry after the pod is gone).
     pub fn expand_volume(

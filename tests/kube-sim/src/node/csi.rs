@@ -45,6 +45,20 @@ use std::time::{Duration, Instant};
 pub const DRIVER: &str = "hostpath.csi.kube-sim.io";
 /// A driver that provisions but has no resizer deployed: expanding its claims waits forever (`ExternalExpanding`).
 pub const NO_RESIZER_DRIVER: &str = "no-resizer.csi.kube-sim.io";
+/// Every CSI driver name under this suffix is one of kube-sim's (a scenario may declare its own, e.g. with another
+/// `fsGroupPolicy`): the node provisions its claims; all but `NO_RESIZER_DRIVER` also expand.
+pub const DRIVER_FAMILY: &str = ".csi.kube-sim.io";
+
+/// Whether the node provisions for the driver `name`.
+pub fn provisions(name: &str) -> bool {
+    name.ends_with(DRIVER_FAMILY) && name.len() > DRIVER_FAMILY.len()
+}
+
+/// Whether the node runs a resizer for the driver `name`.
+pub fn resizes(name: &str) -> bool {
+    provisions(name) && name != NO_RESIZER_DRIVER
+}
+
 /// Sizes round up to a whole number of this quantity (a class parameter).
 pub const ALLOCATION_UNIT_PARAM: &str = "kube-sim.io/allocation-unit";
 /// The CSI sidecars' client identity (a certificate of the cluster CA, `control_plane::ClusterPki::csi_controller`).
@@ -72,7 +86,8 @@ const RETRY: Duration = Duration::from_secs(10);
 pub fn install_objects() -> Vec<(&'static str, Value)> {
     let driver = |name: &str| {
         json!({"apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver", "metadata": {"name": name},
-               "spec": {"attachRequired": false, "podInfoOnMount": false, "volumeLifecycleModes": ["Persistent"]}})
+               "spec": {"attachRequired": false, "podInfoOnMount": false, "fsGroupPolicy": "File",
+                        "volumeLifecycleModes": ["Persistent"]}})
     };
     let class = |name: &str, provisioner: &str, expand: bool, params: Value, default: bool| {
         let mut c = json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
@@ -276,10 +291,10 @@ pub fn provision(pvc: &Value, class: &Value, driver: &str) -> Option<Value> {
 }
 
 /// A Released PV of ours with reclaim policy Delete: the provisioner deletes the volume, then the PV.
-pub fn should_delete(pv: &Value, drivers: &[&str]) -> bool {
+pub fn should_delete(pv: &Value) -> bool {
     pv["status"]["phase"] == "Released"
         && pv["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
-        && ann(pv, ANN_PROVISIONED_BY).is_some_and(|d| drivers.contains(&d))
+        && ann(pv, ANN_PROVISIONED_BY).is_some_and(provisions)
 }
 
 fn resize_status(pvc: &Value) -> &str {
@@ -422,10 +437,12 @@ async fn list(client: &ApiClient, path: &str) -> Option<Vec<Value>> {
 
 /// The driver's controller side: the external-provisioner (both drivers) and the external-resizer (`DRIVER` only),
 /// every second, as the CSI sidecars' identity.
-pub async fn controller(client: ApiClient) {
+pub async fn controller(client: ApiClient, kubelet: Arc<Kubelet>) {
     let mut events = super::EventCache::new();
     // Claims whose last controller expansion failed, and when it may be retried.
     let mut backoff: BTreeMap<String, Instant> = BTreeMap::new();
+    // Claims the offline driver refused while in use.
+    let mut in_use_errors: BTreeSet<String> = BTreeSet::new();
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let (Some(pvcs), Some(pvs), Some(classes)) = (
@@ -441,12 +458,14 @@ pub async fn controller(client: ApiClient) {
         };
         for pvc in &pvcs {
             let class = class_of(pvc).unwrap_or(json!({}));
-            for driver in [DRIVER, NO_RESIZER_DRIVER] {
-                if let Some(pv) = provision(pvc, &class, driver)
-                    && !pvs.iter().any(|p| name_of(p) == name_of(&pv))
-                {
-                    provision_one(&client, &mut events, pvc, &class, pv, driver).await;
-                }
+            let wanted = ann(pvc, ANN_PROVISIONER)
+                .or_else(|| ann(pvc, ANN_PROVISIONER_BETA))
+                .filter(|d| provisions(d));
+            if let Some(driver) = wanted
+                && let Some(pv) = provision(pvc, &class, driver)
+                && !pvs.iter().any(|p| name_of(p) == name_of(&pv))
+            {
+                provision_one(&client, &mut events, pvc, &class, pv, driver).await;
             }
             let Some(pv) = pvs
                 .iter()
@@ -454,13 +473,31 @@ pub async fn controller(client: ApiClient) {
             else {
                 continue;
             };
-            if let Some(ResizeStep::Expand { new_size, mark }) = resize_step(pvc, pv, DRIVER) {
+            let driver = pv["spec"]["csi"]["driver"].as_str().unwrap_or_default();
+            if !resizes(driver) {
+                continue;
+            }
+            if let Some(ResizeStep::Expand { new_size, mark }) = resize_step(pvc, pv, driver) {
                 let key = format!("{}/{}", ns_of(pvc), name_of(pvc));
-                if backoff.get(&key).is_some_and(|t| Instant::now() < *t) {
+                // A claim refused while in use is retried as soon as no pod uses it (the resizer's pod informer
+                // requeues it on the pod's deletion); others wait out their backoff.
+                let waiting = backoff.get(&key).is_some_and(|t| Instant::now() < *t);
+                let freed =
+                    waiting && in_use_errors.contains(&key) && !claim_in_use(&client, pvc).await;
+                if waiting && !freed {
                     continue;
                 }
-                let failed =
-                    expand_one(&client, &mut events, pvc, pv, &class, new_size, mark).await;
+                let failed = expand_one(
+                    &client,
+                    &mut events,
+                    &mut in_use_errors,
+                    pvc,
+                    pv,
+                    &class,
+                    new_size,
+                    mark,
+                )
+                .await;
                 if failed {
                     backoff.insert(key, Instant::now() + RETRY);
                 } else {
@@ -468,11 +505,11 @@ pub async fn controller(client: ApiClient) {
                 }
             }
         }
-        for pv in pvs
-            .iter()
-            .filter(|pv| should_delete(pv, &[DRIVER, NO_RESIZER_DRIVER]))
-        {
-            delete_one(&client, pv).await;
+        for pv in pvs.iter().filter(|pv| should_delete(pv)) {
+            // DeleteVolume: the volume's storage on the node goes first (not while a pod still uses it).
+            if kubelet.delete_volume(name_of(pv)) {
+                delete_one(&client, pv).await;
+            }
         }
     }
 }
@@ -555,16 +592,22 @@ async fn provision_one(
 }
 
 /// One pass of the resizer for a claim; true when the expansion failed (retry later).
+#[allow(clippy::too_many_arguments)]
 async fn expand_one(
     client: &ApiClient,
     events: &mut super::EventCache,
+    in_use_errors: &mut BTreeSet<String>,
     pvc: &Value,
     pv: &Value,
     class: &Value,
     new_size: u64,
     mark: bool,
 ) -> bool {
-    let component = format!("external-resizer {DRIVER}");
+    let driver = pv["spec"]["csi"]["driver"]
+        .as_str()
+        .unwrap_or(DRIVER)
+        .to_string();
+    let component = format!("external-resizer {driver}");
     let pv_name = name_of(pv).to_string();
     let mut pvc = pvc.clone();
     if mark {
@@ -604,21 +647,21 @@ async fn expand_one(
             }
         }
     }
-    // The offline-only driver refuses an in-use volume (FailedPrecondition); the resizer then says so itself until
-    // no pod uses the claim (expand_and_recover.go usedPVCs).
+    // The offline-only driver refuses an in-use volume (FailedPrecondition, a final error); after that the resizer
+    // says so itself, without calling the driver, until no pod uses the claim (expand_and_recover.go usedPVCs).
     let mode = class["parameters"][EXPANSION_PARAM]
         .as_str()
         .unwrap_or("online");
-    if mode == "offline" && claim_in_use(client, &pvc).await {
+    let key = format!("{}/{}", ns_of(&pvc), name_of(&pvc));
+    let in_use = mode == "offline" && claim_in_use(client, &pvc).await;
+    if in_use && in_use_errors.contains(&key) {
         event(
             client,
             events,
             &pvc,
             "VolumeResizeFailed",
             &format!(
-                "Unable to expand {}/{} because CSI driver {DRIVER} only supports offline expansion and volume is currently in-use",
-                ns_of(&pvc),
-                name_of(&pvc)
+                "Unable to expand {key} because CSI driver {driver} only supports offline expansion and volume is currently in-use"
             ),
             "Warning",
             &component,
@@ -636,14 +679,29 @@ async fn expand_one(
         &component,
     )
     .await;
-    if mode == "fail" {
-        let err = class["parameters"][EXPANSION_ERROR_PARAM]
-            .as_str()
-            .map(String::from)
-            .unwrap_or_else(|| {
-                format!("rpc error: code = Internal desc = could not resize volume \"{pv_name}\"")
-            });
-        // An Internal error is final (util.IsFinalError): the claim gets ControllerResizeError.
+    let failure = if mode == "fail" {
+        Some(
+            class["parameters"][EXPANSION_ERROR_PARAM]
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| {
+                    format!(
+                        "rpc error: code = Internal desc = could not resize volume \"{pv_name}\""
+                    )
+                }),
+        )
+    } else if in_use {
+        in_use_errors.insert(key);
+        Some(format!(
+            "rpc error: code = FailedPrecondition desc = volume {pv_name} is published: {driver} expands volumes only offline"
+        ))
+    } else {
+        in_use_errors.remove(&key);
+        None
+    };
+    if let Some(err) = failure {
+        // A final error (util.IsFinalError: not Unavailable, DeadlineExceeded, Canceled, Aborted or
+        // ResourceExhausted): the claim gets ControllerResizeError, and the pass is retried later.
         let patch = status_patch(
             &pvc,
             json!({"conditions": merge_resize_conditions(&pvc["status"]["conditions"],
@@ -657,7 +715,7 @@ async fn expand_one(
             events,
             &pvc,
             "VolumeResizeFailed",
-            &format!("resize volume \"{pv_name}\" by resizer \"{DRIVER}\" failed: {err}"),
+            &format!("resize volume \"{pv_name}\" by resizer \"{driver}\" failed: {err}"),
             "Warning",
             &component,
         )
@@ -1028,6 +1086,15 @@ mod tests {
             node_expansion(&bound("2Gi", "2Gi", None, None), &pv("2Gi")),
             None
         );
+    }
+
+    #[test]
+    fn the_driver_family_is_ours_and_only_one_lacks_a_resizer() {
+        assert!(provisions(DRIVER) && resizes(DRIVER));
+        assert!(provisions("no-fsgroup.csi.kube-sim.io") && resizes("no-fsgroup.csi.kube-sim.io"));
+        assert!(provisions(NO_RESIZER_DRIVER) && !resizes(NO_RESIZER_DRIVER));
+        assert!(!provisions("ebs.csi.aws.com") && !provisions(".csi.kube-sim.io"));
+        assert!(!provisions("kube-sim.io/hostpath-csi"));
     }
 
     #[test]

@@ -12,12 +12,16 @@
 //!   uid precondition) through `RealBackend`;
 //! - serves the kubelet API over TLS, requiring a client certificate of the cluster CA (the API server's
 //!   kubelet-client one): `/healthz`, `/stats/summary`, `/containerLogs/{ns}/{pod}/{container}` and
-//!   `/exec/{ns}/{pod}/{container}` (server/server.go paths), answered by the same handlers as the simulated node.
+//!   `/exec/{ns}/{pod}/{container}` (server/server.go paths), answered by the same handlers as the simulated node;
+//! - plays the CSI driver of its StorageClasses (`csi`), and puts the test knobs in front of the API server for the
+//!   users' kubeconfig (`proxy`); applies scenarios through the real API server (`scenario`).
 //!
 //! Simulated still: the container runtime (pods are real processes in namespaces, see `kubelet/`), images (mapped to
-//! host binaries; `prometheus:v3.*` to the Prometheus 3 of tools/world/build.sh), service-account tokens in projected volumes (a placeholder), storage (tmpfs, no CSI driver yet).
+//! host binaries: `prometheus:v3.*` and the reloaders to those tools/world/build.sh built).
 pub mod csi;
 pub mod net;
+pub mod proxy;
+pub mod scenario;
 
 use crate::control_plane::{self, ControlPlane, NODE_NAME};
 use crate::kubelet::Kubelet;
@@ -40,16 +44,22 @@ use tokio::sync::mpsc;
 /// pod): `{metadata: {namespace, name: POD, uid: POD_UID}, token}`; only the node's local store has it.
 pub const SA_TOKENS: &str = "kube-sim.serviceaccounttokens";
 
-/// The real control plane and kube-sim's node on it.
+/// The real control plane, kube-sim's node on it, and the knob proxy its kubeconfig points at.
 pub struct World {
     pub control_plane: ControlPlane,
     pub node: Node,
+    /// `https://NODE_IP:PORT` of `proxy::Proxy` (what the kubeconfig names).
+    pub proxy_url: String,
 }
 
 impl World {
     /// Boots etcd, kube-apiserver, kube-controller-manager and kube-scheduler from `bin` with their files in `dir`,
     /// then registers the node. Needs kube-sim's isolated process (`kubelet::isolate_process`).
-    pub async fn start(bin: &Path, dir: &Path) -> Result<Self, String> {
+    pub async fn start(
+        bin: &Path,
+        dir: &Path,
+        knobs: crate::server::Knobs,
+    ) -> Result<Self, String> {
         // The node's address first: the API server's and the kubelet's certificates name it.
         let net = net::PodNet::new()?;
         let mut control_plane = ControlPlane::start(control_plane::Options {
@@ -59,12 +69,41 @@ impl World {
         })
         .await?;
         let images = crate::kubelet::image::ImageMap::from_dir(bin);
-        match Node::start(&control_plane, net, images).await {
-            Ok(node) => Ok(Self {
+        let mut node = match Node::start(&control_plane, net, images).await {
+            Ok(node) => node,
+            Err(e) => {
+                control_plane.stop().await;
+                return Err(e);
+            }
+        };
+        let cp = &control_plane;
+        let proxied = async {
+            let (addr, _) = proxy::Proxy::start(
+                &addr_host(&cp.server),
+                &cp.pki.apiserver.cert_pem,
+                &cp.pki.apiserver.key_pem,
+                &cp.pki.ca.cert_pem,
+                &cp.server,
+                knobs,
+            )
+            .await?;
+            let url = format!("https://{addr}");
+            // The users' kubeconfig goes through the knobs; the components' own kubeconfigs do not.
+            std::fs::write(
+                &cp.kubeconfig,
+                crate::kubeconfig::render(&url, &cp.pki.ca.cert_pem, &cp.tokens),
+            )
+            .map_err(|e| format!("writing {}: {e}", cp.kubeconfig.display()))?;
+            Ok::<_, String>(url)
+        };
+        match proxied.await {
+            Ok(proxy_url) => Ok(Self {
                 control_plane,
                 node,
+                proxy_url,
             }),
             Err(e) => {
+                node.stop().await;
                 control_plane.stop().await;
                 Err(e)
             }
@@ -84,6 +123,15 @@ impl World {
         self.node.stop().await;
         self.control_plane.stop().await;
     }
+}
+
+/// The host of `https://host:port`.
+fn addr_host(server: &str) -> String {
+    let hp = server.strip_prefix("https://").unwrap_or(server);
+    hp.rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or(hp)
+        .to_string()
 }
 
 /// One write of the kubelet toward the real API server, sent in order by one task.
@@ -824,7 +872,7 @@ impl Node {
                 key_pem: cp.pki.csi_controller.key_pem.clone(),
             },
         )?;
-        tasks.push(tokio::spawn(csi::controller(csi_client)));
+        tasks.push(tokio::spawn(csi::controller(csi_client, kubelet.clone())));
         tasks.push(tokio::spawn(csi::node_expander(
             client.clone(),
             kubelet.clone(),

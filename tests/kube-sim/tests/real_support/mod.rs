@@ -71,3 +71,21 @@ pub fn wait_for<T>(timeout: Duration, mut probe: impl FnMut() -> (bool, T)) -> (
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+/// `kubectl patch pvc NAME -n NS` to request `size`.
+pub fn patch_claim_size(kubectl: &Path, kubeconfig: &Path, ns: &str, name: &str, size: &str) {
+    ok(
+        kubectl,
+        kubeconfig,
+        &[
+            "patch",
+            "pvc",
+            name,
+            "-n",
+            ns,
+            "-p",
+            &format!(r#"{{"spec":{{"resources":{{"requests":{{"storage":"{size}"}}}}}}}}"#),
+        ],
+        None,
+    );
+}
