@@ -204,7 +204,7 @@ C_RESIZE=$(conn_of fleet-1 resize -n team-0 --add 1Gi --dry-run --yes)
 C_FIXPERMS=$(conn_of fleet-1 fix-perms -n team-0 --dry-run --yes)
 C_COMPLETE=$(conn_of fleet-1 __complete reload -n team-0 "")
 echo "   doctor -n: $C_DOCTOR; doctor -A: $C_DOCTOR_A; reload: $C_RELOAD (one HTTP/2 connection for the API, one HTTP/1.1"
-echo "   connection per exec session: promtool and the mounted-file check); resize --dry-run: $C_RESIZE (emptyDir: refused at"
+echo "   connection per exec session: one per pod, the mounted-file read and promtool in one); resize --dry-run: $C_RESIZE (emptyDir: refused at"
 echo "   pre-flight); fix-perms --dry-run: $C_FIXPERMS; completion: $C_COMPLETE"
 check "TLS connections: doctor -n" "$C_DOCTOR" "<=" 2
 check "TLS connections: doctor -A ($INSTANCES instances)" "$C_DOCTOR_A" "<=" 2

@@ -332,8 +332,8 @@ echo "   its reload metrics); critical path: $(critical_path reload)"
 echo "   manual exec wget in each pod (no validation, no verification): ${MANUAL_RELOAD_MS} ms, $MANUAL_RELOAD_REQ requests,"
 echo "   $MANUAL_RELOAD_SERIAL serial round trips"
 echo "   ratio plugin/manual: $(ratio "$WALL_MS" "$MANUAL_RELOAD_MS")x"
-# Every API request shares one HTTP/2 connection; each exec session (promtool, the mounted-file check) needs an
-# HTTP/1.1 connection of its own (WebSocket), so this counts 1 + the exec sessions.
+# Every API request shares one HTTP/2 connection; each exec session needs an HTTP/1.1 connection of its own
+# (WebSocket): one per pod since the mounted-file read and promtool share a session, so 1 + 2 for these 2 replicas.
 check "reload: TLS connections (issue 20)" "$SIM_CONN" "<=" 2
 
 # 4. resize (the whole command: plan, patch, the claim watch, filesystem check; the simulated driver grows at once),

@@ -115,25 +115,8 @@ fn lifecycle_off_is_prom_101_fixed_by_reload_enable_lifecycle() {
     let Some(cluster) = start("lifecycle-off") else {
         return;
     };
-    // Incident 1: the server runs, then someone edits the ConfigMap. The real reload sidecar acts only on a change
-    // (it records the files' hash at start), so its 403 appears after the edit, not before.
-    kubectl(
-        &cluster,
-        &[
-            "wait",
-            "--for=condition=Ready",
-            "pod",
-            "-n",
-            "monitoring",
-            "-l",
-            "app.kubernetes.io/component=server",
-            "--timeout=120s",
-        ],
-    );
-    support::set_chart_config(
-        &cluster,
-        "global:\n  scrape_interval: 30s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['localhost:9090']\n",
-    );
+    // Incident 1: someone edits the configuration; the sidecar's reload is refused.
+    support::touch_chart_config(&cluster, "edited by lifecycle_off_is_prom_101");
     let (run, report) = diagnosed(
         &cluster,
         "PROM-101",

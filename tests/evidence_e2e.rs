@@ -224,6 +224,8 @@ struct Break {
     prometheus_arg: Option<&'static str>,
     /// A new `--reload-url` for the sidecar.
     reload_url: Option<&'static str>,
+    /// Another sidecar in its place: image and args.
+    sidecar: Option<(&'static str, Vec<String>)>,
 }
 
 /// chart-healthy broken as `b` says, then a ConfigMap edit so the real sidecar (it only reloads on a change) posts;
@@ -264,15 +266,22 @@ fn sidecar_refusal(test: &str, b: Break, logged: &str) -> Option<(String, Run, V
     if let Some(arg) = b.prometheus_arg {
         ops.push(serde_json::json!({"op": "add", "path": "/spec/template/spec/containers/1/args/-", "value": arg}));
     }
+    if let Some((image, args)) = &b.sidecar {
+        ops.push(serde_json::json!({"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": image}));
+        ops.push(serde_json::json!({"op": "replace", "path": "/spec/template/spec/containers/0/args", "value": args}));
+    }
     if let Some(url) = b.reload_url {
         ops.push(serde_json::json!({"op": "replace", "path": "/spec/template/spec/containers/0/args/1", "value": format!("--reload-url={url}")}));
     }
-    support::json_patch(
-        &cluster,
-        NS,
-        "deployment/prometheus-server",
-        &Value::Array(ops).to_string(),
-    );
+    let rolled = !ops.is_empty();
+    if rolled {
+        support::json_patch(
+            &cluster,
+            NS,
+            "deployment/prometheus-server",
+            &Value::Array(ops).to_string(),
+        );
+    }
     let pod = support::wait_until(
         "the new pod's sidecar to run",
         std::time::Duration::from_secs(90),
@@ -294,7 +303,7 @@ fn sidecar_refusal(test: &str, b: Break, logged: &str) -> Option<(String, Run, V
                 .as_array()?
                 .iter()
                 .any(|c| c["name"] == SIDECAR && c["state"]["running"].is_object());
-            (name(p) != before && running).then(|| name(p))
+            ((name(p) != before || !rolled) && running).then(|| name(p))
         },
     );
     let config = kubectl_json(
@@ -321,9 +330,10 @@ fn sidecar_refusal(test: &str, b: Break, logged: &str) -> Option<(String, Run, V
 
 /// The finding `id` quotes the sidecar's line, and nothing blames the lifecycle flag.
 fn told_apart(log: &str, run: &Run, found: &[Value], id: &str, logged: &str) {
-    // The real binary, not the in-process simulation: its startup line names the operator release it was built from.
+    // The real binary, not the in-process simulation: prometheus-config-reloader's startup line names the operator
+    // release it was built from; configmap-reload's names the directory it watches (the simulation prints neither).
     assert!(
-        log.contains("version=0.85.0"),
+        log.contains("version=0.85.0") || log.contains("Watching directory: \"/etc/config\""),
         "not the real reloader:\n{log}"
     );
     let f = found
@@ -331,10 +341,13 @@ fn told_apart(log: &str, run: &Run, found: &[Value], id: &str, logged: &str) {
         .find(|f| f["id"] == id)
         .unwrap_or_else(|| panic!("no {id}:\n{run}"));
     assert!(f["evidence"].to_string().contains(logged), "{f:#}");
-    assert!(
-        f["fix"].to_string().contains("kubectl prom reload"),
-        "{f:#}"
-    );
+    // The fixes of the sidecar checks of issue 19 also say how to apply changes meanwhile.
+    if ["PROM-106", "PROM-107", "PROM-108", "PROM-109"].contains(&id) {
+        assert!(
+            f["fix"].to_string().contains("kubectl prom reload"),
+            "{f:#}"
+        );
+    }
     assert!(
         !found
             .iter()
@@ -364,6 +377,7 @@ fn real_sidecar_401_behind_basic_auth_is_prom_106_not_the_lifecycle_flag() {
             files: vec![("web.yml", format!("basic_auth_users:\n  admin: {BCRYPT}\n"))],
             prometheus_arg: Some("--web.config.file=/etc/config/web.yml"),
             reload_url: None,
+            sidecar: None,
         },
         logged,
     ) else {
@@ -381,6 +395,7 @@ fn real_sidecar_400_from_http_to_a_tls_port_is_prom_107() {
             files: tls_files(),
             prometheus_arg: Some("--web.config.file=/etc/config/web.yml"),
             reload_url: None,
+            sidecar: None,
         },
         logged,
     ) else {
@@ -399,6 +414,7 @@ fn real_sidecar_405_from_a_double_slash_is_prom_108() {
             files: vec![],
             prometheus_arg: None,
             reload_url: Some("http://127.0.0.1:9090//-/reload"),
+            sidecar: None,
         },
         logged,
     ) else {
@@ -416,10 +432,91 @@ fn real_sidecar_https_to_a_plain_port_is_prom_109() {
             files: vec![],
             prometheus_arg: None,
             reload_url: Some("https://127.0.0.1:9090/-/reload"),
+            sidecar: None,
         },
         logged,
     ) else {
         return;
     };
     told_apart(&log, &run, &found, "PROM-109", logged);
+}
+
+#[test]
+fn real_configmap_reload_distrusting_the_certificate_is_prom_109_with_the_ca_as_the_fix() {
+    // jimmidyson/configmap-reload verifies Prometheus's certificate (prometheus-config-reloader 0.85.0 did not).
+    let logged = "x509: certificate signed by unknown authority";
+    let Some((log, run, found)) = sidecar_refusal(
+        "real_configmap_reload_x509",
+        Break {
+            files: tls_files(),
+            prometheus_arg: Some("--web.config.file=/etc/config/web.yml"),
+            reload_url: None,
+            sidecar: Some((
+                "ghcr.io/jimmidyson/configmap-reload:v0.14.0",
+                vec![
+                    "--volume-dir=/etc/config".into(),
+                    "--webhook-url=https://127.0.0.1:9090/-/reload".into(),
+                ],
+            )),
+        },
+        logged,
+    ) else {
+        return;
+    };
+    told_apart(&log, &run, &found, "PROM-109", logged);
+    let f = found
+        .iter()
+        .find(|f| f["id"] == "PROM-109")
+        .expect("PROM-109");
+    assert!(f["fix"].to_string().contains("SSL_CERT_FILE"), "{f:#}");
+}
+
+#[test]
+fn real_sidecar_404_from_a_path_without_the_prefix_is_prom_104() {
+    let logged = "404 Not Found";
+    let Some((log, run, found)) = sidecar_refusal(
+        "real_sidecar_404",
+        Break {
+            files: vec![],
+            prometheus_arg: None,
+            reload_url: Some("http://127.0.0.1:9090/prometheus/-/reload"),
+            sidecar: None,
+        },
+        logged,
+    ) else {
+        return;
+    };
+    told_apart(&log, &run, &found, "PROM-104", logged);
+    // The meaning names the path posted and the path served (the URL has a prefix Prometheus does not serve).
+    let f = found
+        .iter()
+        .find(|f| f["id"] == "PROM-104")
+        .expect("PROM-104");
+    let meaning = f["meaning"].as_str().unwrap_or_default();
+    assert!(
+        meaning.contains("/prometheus/-/reload") && meaning.contains("serves reload at /-/reload"),
+        "{f:#}"
+    );
+}
+
+#[test]
+fn real_sidecar_500_from_a_rejected_config_is_prom_103_not_the_lifecycle_flag() {
+    // No break: the edit itself has a typo, so Prometheus answers the real sidecar's POST with 500.
+    let logged = "500 Internal Server Error";
+    let Some((log, run, found)) = sidecar_refusal(
+        "real_sidecar_500",
+        Break {
+            files: vec![(
+                "prometheus.yml",
+                "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    scarpe_interval: 5s\n    static_configs:\n      - targets: [localhost:9090]\n".into(),
+            )],
+            prometheus_arg: None,
+            reload_url: None,
+            sidecar: None,
+        },
+        logged,
+    ) else {
+        return;
+    };
+    told_apart(&log, &run, &found, "PROM-103", logged);
 }

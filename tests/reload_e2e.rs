@@ -857,3 +857,150 @@ fn a_reload_that_runs_another_file_is_reported_by_its_content() {
         "{human}"
     );
 }
+
+const KPS: &str = "kps-kube-prometheus-stack-prometheus";
+
+/// The generated StatefulSet of the kps scenario: the Prometheus container's args, and whether every replica runs the
+/// current template and is ready.
+fn kps_statefulset(cluster: &support::Cluster) -> (Vec<String>, bool) {
+    let sts = kubectl_json(
+        cluster,
+        &[
+            "get",
+            "statefulset",
+            &format!("prometheus-{KPS}"),
+            "-n",
+            "monitoring",
+        ],
+    );
+    let args = sts["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["name"] == "prometheus")
+        .and_then(|c| c["args"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    let st = &sts["status"];
+    let want = sts["spec"]["replicas"].as_i64().unwrap_or(1);
+    let settled = sts["metadata"]["generation"] == st["observedGeneration"]
+        && st["updatedReplicas"].as_i64() == Some(want)
+        && st["readyReplicas"].as_i64() == Some(want)
+        && st["currentRevision"] == st["updateRevision"];
+    (args, settled)
+}
+
+/// Issue 18 item 6: `reload --enable-lifecycle` on an operator install patches the `Prometheus` resource, and the
+/// operator regenerates its StatefulSet afterwards. The reload must wait until that StatefulSet carries the flag and
+/// its pods run it; reloading at once meets pods still without the API (403) and blames the configuration.
+#[test]
+fn enable_lifecycle_on_an_operator_install_waits_for_the_operator_to_roll_the_flag() {
+    let Some(cluster) = start("kps-healthy") else {
+        return;
+    };
+    // ProcessSignal: the operator leaves the lifecycle API off (its reloader signals instead). The simulated operator
+    // takes 4 s per change, as a real one working through its queue does.
+    kubectl(
+        &cluster,
+        &[
+            "patch",
+            "prometheus",
+            KPS,
+            "-n",
+            "monitoring",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"metadata":{"annotations":{"kube-sim.test/reconcile-delay-seconds":"4"}},"spec":{"reloadStrategy":"ProcessSignal"}}"#,
+        ],
+    );
+    support::wait_until(
+        "the StatefulSet without the flag, rolled out",
+        std::time::Duration::from_secs(180),
+        || {
+            let (args, settled) = kps_statefulset(&cluster);
+            (settled && !args.iter().any(|a| a == "--web.enable-lifecycle")).then_some(())
+        },
+    );
+    // doctor: the lifecycle API is off on purpose here, not a missing flag (no PROM-101/102).
+    let doctor = prom(
+        &cluster,
+        &[
+            "doctor",
+            &format!("prometheus/{KPS}"),
+            "-n",
+            "monitoring",
+            "-o",
+            "json",
+        ],
+    );
+    let report = doctor.json();
+    let ids: Vec<&str> = report["instances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|i| i["findings"].as_array().into_iter().flatten())
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert!(
+        report["instances"]
+            .as_array()
+            .is_some_and(|i| !i.is_empty()),
+        "{doctor}"
+    );
+    assert!(
+        !ids.contains(&"PROM-101") && !ids.contains(&"PROM-102"),
+        "{ids:?}\n{doctor}"
+    );
+    let run = prom(
+        &cluster,
+        &[
+            "reload",
+            &format!("prometheus/{KPS}"),
+            "-n",
+            "monitoring",
+            "--enable-lifecycle",
+            "--yes",
+            "--timeout",
+            "3m",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let doc = run.json();
+    assert_eq!(doc["reloadWay"], "http", "{run}");
+    let pods = doc["pods"].as_array().expect("pods");
+    assert_eq!(pods.len(), 2, "{run}");
+    for p in pods {
+        assert_eq!(p["outcome"], "reloaded", "{run}");
+        // The witness: the pod the plugin reloaded runs with the lifecycle API on (its own flags, read with kubectl).
+        let name = p["pod"].as_str().unwrap();
+        let raw = kubectl(
+            &cluster,
+            &[
+                "get",
+                "--raw",
+                &format!(
+                    "/api/v1/namespaces/monitoring/pods/{name}:9090/proxy/api/v1/status/flags"
+                ),
+            ],
+        );
+        let flags: Value = serde_json::from_str(&raw).expect("flags JSON");
+        assert_eq!(
+            flags["data"]["web.enable-lifecycle"], "true",
+            "{name}: {raw}"
+        );
+    }
+    let (args, _) = kps_statefulset(&cluster);
+    assert!(
+        args.iter().any(|a| a == "--web.enable-lifecycle"),
+        "{args:?}"
+    );
+    assert!(
+        run.stderr.contains("the operator added the flag"),
+        "the wait for the operator is not shown:\n{run}"
+    );
+}

@@ -367,6 +367,33 @@ fn without_permission_every_mutating_verb_says_so_and_changes_nothing() {
         return;
     };
     let ns = "monitoring";
+    // fix-perms changes nothing on an install that writes its data (issue 18 item 5): give this one incident 4's
+    // chmod init container, so fix-perms has a patch to be refused.
+    support::kubectl(
+        &cluster,
+        &[
+            "patch",
+            "deploy",
+            "prometheus-server",
+            "-n",
+            ns,
+            "--type",
+            "json",
+            "-p",
+            r#"[{"op":"add","path":"/spec/template/spec/initContainers","value":[{"name":"init-chmod","image":"busybox","command":["sh","-c","chmod -R 777 /data"],"securityContext":{"runAsUser":0,"runAsNonRoot":false},"volumeMounts":[{"name":"storage-volume","mountPath":"/data"}]}]}]"#,
+        ],
+    );
+    support::wait_until(
+        "the pod with the chmod init container Ready",
+        std::time::Duration::from_secs(120),
+        || {
+            let pods = support::items(&kubectl_json(&cluster, &["get", "pods", "-n", ns]));
+            (pods.len() == 1
+                && pods[0]["spec"]["initContainers"].is_array()
+                && support::pod_ready(&pods[0]))
+            .then_some(())
+        },
+    );
     let deploy = kubectl_json(&cluster, &["get", "deploy", "-n", ns, "prometheus-server"]);
     let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, "prometheus-server"]);
     let class = pvc["spec"]["storageClassName"]

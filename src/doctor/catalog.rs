@@ -137,7 +137,7 @@ pub const CATALOG: &[Check] = &[
         Critical,
         Config,
         "The changed configuration was rejected; Prometheus runs the previous one (drift)",
-        &[ConfigMaps, PrometheusApi],
+        &[ConfigMaps, Secrets, PrometheusApi],
     ),
     check(
         "PROM-101",
@@ -196,6 +196,15 @@ pub const CATALOG: &[Check] = &[
         Serving,
         "Prometheus was OOMKilled",
         &[Pods],
+    ),
+    // Issue 19 item 5 (src/doctor/checks/wal.rs; evidence: the previous run's replay progress lines, its
+    // termination, the probe events and the probe's settings). Before PROM-505: it is the cause of that crash loop.
+    check(
+        "PROM-509",
+        Critical,
+        Serving,
+        "A probe kills Prometheus during its WAL replay (a restart loop that looks like a crash)",
+        &[Logs, Pods],
     ),
     check(
         "PROM-505",
@@ -293,7 +302,7 @@ pub const CATALOG: &[Check] = &[
         Warning,
         Config,
         "Prometheus runs another configuration than its ConfigMap says (drift), and nothing will apply it",
-        &[ConfigMaps, PrometheusApi, Logs],
+        &[ConfigMaps, Secrets, PrometheusApi, Logs],
     ),
     check(
         "PROM-105",

@@ -43,6 +43,9 @@ pub struct InstanceReport {
     pub target: String,
     /// One line: how it was installed, its workloads and pods.
     pub description: String,
+    /// Which chart and version rendered it, where its desired state lives (Helm, Argo CD, Flux, kubectl apply) and
+    /// how that was told (`src/install/`, issue 18).
+    pub install: crate::install::Origin,
     pub pods: Vec<String>,
     /// `problems` (a warning or critical finding), `unknown` (none, but some data could not be read: PROM-900), or
     /// `healthy` (everything was read and nothing found). A gap never makes an instance healthy.
@@ -198,6 +201,7 @@ pub fn build(snapshot: &Snapshot) -> Report {
                 },
                 target: s.target(),
                 description: discover::describe(&s.instance),
+                install: s.instance.origin.clone(),
                 pods: s.instance.pods.iter().map(|p| p.name.clone()).collect(),
                 result: result_of(&findings),
                 findings,

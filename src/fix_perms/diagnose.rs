@@ -124,6 +124,20 @@ impl Diagnosis {
     /// write (log evidence, owner/mode, or a chmod initContainer that would otherwise be the only thing keeping it
     /// writable).
     pub fn needs_chown(&self) -> bool {
+        self.needs_chown_inner()
+    }
+
+    /// Prometheus can write its data as it is (issue 18 item 5): no `permission denied` in its log, no chmod/chown
+    /// init container propping it up, and the data directory writable by its user where that could be read (else
+    /// its pods Ready). Then fix-perms changes nothing; optional hardening is advice only.
+    pub fn writes_fine(&self) -> bool {
+        self.evidence.is_empty()
+            && self.chmod_init_containers.is_empty()
+            && self.root_writable != Some(false)
+            && (self.root_writable == Some(true) || self.pods_ready)
+    }
+
+    fn needs_chown_inner(&self) -> bool {
         let fs_group_applies = self
             .data_volume
             .as_ref()
@@ -516,12 +530,26 @@ fn csi_policy(
 /// Init containers whose command mentions chmod or chown and that mount the data volume (or, when the data volume
 /// is unknown, any volume).
 fn chmod_init_containers(spec: &PodSpec, data: Option<&VolumeDiagnosis>) -> Vec<InitStep> {
+    permission_init_containers(spec, data.map(|d| d.volume.as_str()))
+}
+
+/// The one rule doctor (PROM-403) and fix-perms share for a permission-fixing init container (issue 18 item 4): its
+/// command runs `chmod` or `chown`, and it mounts the data volume, or a volume the pod does not have (a misnamed
+/// mount of the data volume, which also keeps the pod from being created), or — when the data volume is unknown —
+/// any volume. Whatever doctor flags, fix-perms removes.
+pub fn permission_init_containers(spec: &PodSpec, data_volume: Option<&str>) -> Vec<InitStep> {
+    let volumes: Vec<&str> = spec
+        .volumes
+        .iter()
+        .flatten()
+        .map(|v| v.name.as_str())
+        .collect();
     spec.init_containers
         .iter()
         .flatten()
         .filter(|c| {
-            let mounts_data = c.volume_mounts.iter().flatten().any(|m| match data {
-                Some(d) => m.name == d.volume,
+            let mounts_data = c.volume_mounts.iter().flatten().any(|m| match data_volume {
+                Some(d) => m.name == d || !volumes.contains(&m.name.as_str()),
                 None => true,
             });
             let command = argv_text(c);

@@ -103,6 +103,7 @@ pub fn handmade_chmod() -> PermsSnapshot {
     };
     PermsSnapshot {
         namespace: "monitoring".into(),
+        origin: Default::default(),
         install: Flavour::Plain,
         workload: WorkloadRef {
             kind: WorkloadKind::Deployment,
@@ -198,6 +199,7 @@ pub fn kps_permission_denied() -> PermsSnapshot {
     let chown: Container = serde_json::from_value(init_chown).expect("valid container");
     PermsSnapshot {
         namespace: "monitoring".into(),
+        origin: Default::default(),
         install: Flavour::Operator {
             prometheus: "kps-prometheus".into(),
         },

@@ -75,6 +75,7 @@ pub async fn gather(ctx: &Ctx, discovered: &Discovered) -> Result<PermsSnapshot>
     Ok(PermsSnapshot {
         namespace: ns.to_string(),
         install: instance.flavour.clone(),
+        origin: instance.origin.clone(),
         workload: workload.clone(),
         // What fix-perms patches: the resource for the operator (plan::target_of), else the workload.
         target_object: prometheus_resource

@@ -386,7 +386,16 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
     ));
 
     let delta = security_delta(&before, &after);
-    if !delta.is_empty() {
+    // A working install is left alone (issue 18 item 5): a rolling restart — downtime under the Recreate strategy —
+    // for fields it does not need is advice, never a change made by default.
+    if !delta.is_empty() && d.writes_fine() {
+        let fields: Vec<String> = delta.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        notes.push(format!(
+            "Prometheus writes its data as it is, so nothing is changed; optional hardening you may add yourself (it restarts the pods): securityContext {}",
+            fields.join(", ")
+        ));
+    }
+    if !delta.is_empty() && !d.writes_fine() {
         let reason = format!(
             "run Prometheus as {}:{} and let the kubelet give the volume group {} (fsGroupChangePolicy {} skips the \
              recursive walk when the volume root already matches)",
@@ -518,14 +527,27 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
         );
     }
 
-    if changes.is_empty() {
+    if changes.is_empty() && delta.is_empty() {
         notes.push("nothing to change: the securityContext is complete and no chmod/chown init container is left".into());
+    } else if changes.is_empty() {
+        notes.push("nothing to change: Prometheus can write its data directory".into());
     }
     let values = if changes.is_empty() {
         None
     } else {
         values_change(snapshot, &after, &removable)
     };
+    // No Helm values change we can name (Git, a kubectl-applied manifest, a chart whose keys we do not know): the
+    // note says where the change must also be made (src/install/, issue 18 item 3).
+    if !changes.is_empty() && values.is_none() {
+        notes.extend(snapshot.origin.note(&crate::install::Change {
+            key: crate::install::Key::PodSecurityContext,
+            value: None,
+            object: &snapshot.origin.object,
+            namespace: &snapshot.namespace,
+            statefulset: false,
+        }));
+    }
     PermsPlan {
         before,
         after,
@@ -544,6 +566,24 @@ fn values_change(
     after: &SecurityFields,
     removed: &[String],
 ) -> Option<ValuesChange> {
+    // The chart's own keys (issue 18): Bitnami's are `server.podSecurityContext` and `server.initContainers`; a chart
+    // whose keys we do not know gets no key at all (the plan's note says it in plain words).
+    let chart = snapshot.origin.chart();
+    let known = chart.and_then(|c| {
+        crate::install::values_key(c, crate::install::Key::PodSecurityContext).map(|k| (c, k))
+    });
+    if chart.is_some() && known.is_none() {
+        return None;
+    }
+    // Rendered by Argo CD or Flux, or applied with kubectl: the values (or manifest) live in Git, not in `helm upgrade`.
+    if matches!(
+        snapshot.origin.source,
+        crate::install::Source::ArgoCd { .. }
+            | crate::install::Source::Flux { .. }
+            | crate::install::Source::KubectlApply { .. }
+    ) {
+        return None;
+    }
     let kps_release = snapshot
         .prometheus_resource
         .as_ref()
@@ -551,8 +591,11 @@ fn values_change(
     let (release, key, init_key, current) = match (&snapshot.install, kps_release) {
         (Flavour::Chart { release, .. }, _) => (
             release.clone(),
-            "server.securityContext",
-            "server.extraInitContainers",
+            known.map_or("server.securityContext", |(_, k)| k),
+            match known.map(|(c, _)| &c.chart) {
+                Some(crate::install::Chart::BitnamiPrometheus) => "server.initContainers",
+                _ => "server.extraInitContainers",
+            },
             serde_json::to_value(&snapshot.pod_spec.security_context).ok(),
         ),
         (Flavour::Operator { .. }, Some(release)) => (
@@ -890,6 +933,40 @@ mod tests {
         assert_eq!(
             names(&rm.edit),
             vec!["init-chown-data".to_string(), CHOWN_STEP_NAME.to_string()]
+        );
+    }
+
+    #[test]
+    fn each_chart_gets_its_own_security_context_key() {
+        let bitnami = |chart: crate::install::Chart| {
+            let mut snap = chart_without_fs_group();
+            snap.origin = crate::install::Origin {
+                source: crate::install::Source::Helm {
+                    release: "prometheus".into(),
+                    namespace: "monitoring".into(),
+                    chart: Some(crate::install::ChartId {
+                        chart,
+                        version: Some("2.1.17".into()),
+                        evidence: crate::install::Evidence::Labels,
+                    }),
+                },
+                drift: Vec::new(),
+                object: "deploy/prometheus-server".into(),
+            };
+            plan_of(&snap)
+        };
+        let p = bitnami(crate::install::Chart::BitnamiPrometheus);
+        assert_eq!(p.values.as_ref().unwrap().key, "server.podSecurityContext");
+        // A chart we do not know: no key, plain words in the note.
+        let p = bitnami(crate::install::Chart::Other("acme".into()));
+        assert!(p.values.is_none());
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n
+                    .contains("the pod securityContext in the values of Helm release prometheus")),
+            "{:?}",
+            p.notes
         );
     }
 

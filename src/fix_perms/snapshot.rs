@@ -57,6 +57,9 @@ pub struct PermsSnapshot {
     /// StatefulSet it generates (with kube-prometheus-stack's `prometheus.prometheusSpec.securityContext` printed
     /// when the resource carries a Helm release, `PrometheusResource::helm_release`).
     pub install: Flavour,
+    /// Which chart rendered it and where its desired state lives (`src/install/`): the values keys of the note.
+    #[serde(skip)]
+    pub origin: crate::install::Origin,
     /// The workload as listed, with the resourceVersion every patch of it is preconditioned on.
     pub workload: WorkloadRef,
     /// Set for the operator flavour.

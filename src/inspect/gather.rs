@@ -69,6 +69,10 @@ pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
             });
         }
     }
+    // The Helm release record, where the user may read it: which chart and version (src/install/, issue 18).
+    let mut origins: Vec<&mut crate::install::Origin> =
+        instances.iter_mut().map(|i| &mut i.origin).collect();
+    crate::install::read_release_records(client, &mut origins).await;
     let mut objects = Objects {
         inventory,
         ..Default::default()
@@ -133,7 +137,16 @@ pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
             _ => None,
         })
         .collect();
-    let (pvs, classes, logs, usage, live, cms) = futures::join!(
+    // The operator's generated configuration Secrets (issue 19, drift): named by the pods' config reloader.
+    let generated: BTreeSet<(String, String, String)> = pods
+        .iter()
+        .filter_map(|(i, p)| {
+            let (name, key) =
+                crate::doctor::checks::drift::generated_config_source(p.spec.as_ref()?)?;
+            Some((i.namespace.clone(), name, key))
+        })
+        .collect();
+    let (pvs, classes, logs, usage, live, cms, secrets) = futures::join!(
         get_pvs(client, &pv_names),
         get_classes(client, &class_names),
         join_all(pods.iter().map(|(i, p)| pod_logs(client, i, p))),
@@ -147,7 +160,51 @@ pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
             let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
             async move { (ns.clone(), name.clone(), api.get(name).await) }
         })),
+        join_all(generated.iter().map(|(ns, name, key)| {
+            let api: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), ns);
+            async move { (ns.clone(), name.clone(), key.clone(), api.get(name).await) }
+        })),
     );
+    for (ns, name, key, result) in secrets {
+        match result {
+            Ok(secret) => {
+                let text = secret
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get(&key))
+                    .and_then(|b| gunzip_text(&b.0));
+                let m = &secret.metadata;
+                let changed = m
+                    .managed_fields
+                    .iter()
+                    .flatten()
+                    .filter_map(|f| f.time.as_ref().map(|t| t.0))
+                    .max()
+                    .or(m.creation_timestamp.as_ref().map(|t| t.0))
+                    .map(|t| t.to_string());
+                if let Some(text) = text {
+                    objects
+                        .generated_configs
+                        .push(crate::doctor::snapshot::GeneratedConfig {
+                            namespace: ns,
+                            name,
+                            key,
+                            text,
+                            changed,
+                        });
+                }
+            }
+            Err(e) if !answered(&e) => objects.gaps.push((
+                Some(ns.clone()),
+                gap(
+                    Data::Secrets,
+                    format!("GET /api/v1/namespaces/{ns}/secrets/{name}"),
+                    &e,
+                ),
+            )),
+            Err(_) => {}
+        }
+    }
     for (ns, name, result) in cms {
         match result {
             Ok(cm) => objects.config_maps.push(cm),
@@ -417,6 +474,20 @@ async fn pod_logs(
     (logs, missing)
 }
 
+/// A gzipped (or plain) UTF-8 text: the operator writes `prometheus.yaml.gz` gzipped; at most 16 MiB is inflated.
+fn gunzip_text(bytes: &[u8]) -> Option<String> {
+    use std::io::Read;
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return String::from_utf8(bytes.to_vec()).ok();
+    }
+    let mut out = String::new();
+    flate2::read::GzDecoder::new(bytes)
+        .take(16 << 20)
+        .read_to_string(&mut out)
+        .ok()?;
+    Some(out)
+}
+
 /// Ask one pod's Prometheus what it runs with; only when its container is running (a crash-looping one cannot
 /// answer and would only add timeouts).
 async fn live_status(
@@ -522,6 +593,7 @@ async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<(LiveStatus, Option<Gap>)>
         tsdb: ok(tsdb),
         config_yaml: ok(config).and_then(|d| d.get("yaml")?.as_str().map(str::to_string)),
         features: ok(features),
+        asked_at: Some(k8s_openapi::jiff::Timestamp::now().to_string()),
         // Carried by runtimeinfo (above); the field stays for the check that still reads it.
         error: None,
     };

@@ -50,6 +50,12 @@ pub struct InstanceSnapshot {
     pub config_text: Option<String>,
     /// When that ConfigMap last changed (its newest managedFields time, else its creation), RFC 3339.
     pub config_changed: Option<String>,
+    /// Where `config_text` (or `generated_config`) comes from, kubectl style (`configmap/NAME key K`,
+    /// `secret/NAME key prometheus.yaml.gz`).
+    pub config_from: Option<String>,
+    /// The operator's generated configuration (its Secret, gunzipped): compared by drift only — it is not the user's
+    /// file, so the key checks of `config_text` do not apply to it.
+    pub generated_config: Option<String>,
 }
 
 /// A container's log, current or previous (bounded tail).
@@ -83,6 +89,8 @@ pub struct LiveStatus {
     pub config_yaml: Option<String>,
     /// `/api/v1/features` → `data` (Prometheus 3.9+; 404 before): lifecycle and auto-reload state.
     pub features: Option<serde_json::Value>,
+    /// When doctor asked (its own clock, RFC 3339): "now" for servers whose runtimeinfo has no `serverTime` (2.x).
+    pub asked_at: Option<String>,
     /// Why Prometheus did not answer, when it did not.
     pub error: Option<String>,
 }
@@ -169,6 +177,8 @@ pub enum Data {
     VolumeStats,
     PrometheusApi,
     ConfigMaps,
+    /// The operator's generated configuration Secret (`prometheus.yaml.gz`), read for drift (issue 19).
+    Secrets,
 }
 
 impl Data {
@@ -185,6 +195,7 @@ impl Data {
             Data::VolumeStats => "get nodes/proxy".to_string(),
             Data::PrometheusApi => format!("get pods/proxy -n {namespace}"),
             Data::ConfigMaps => format!("get configmaps -n {namespace}"),
+            Data::Secrets => format!("get secrets -n {namespace}"),
         };
         format!("kubectl auth can-i {q}")
     }
@@ -202,6 +213,7 @@ impl Data {
             Data::VolumeStats => "nodes/proxy (kubelet volume stats)",
             Data::PrometheusApi => "the Prometheus HTTP API (pods/proxy)",
             Data::ConfigMaps => "configmaps (the Prometheus configuration)",
+            Data::Secrets => "secrets (the operator's generated configuration)",
         }
     }
 }
@@ -227,6 +239,8 @@ impl InstanceSnapshot {
             gaps: Vec::new(),
             config_text: None,
             config_changed: None,
+            config_from: None,
+            generated_config: None,
         }
     }
 
@@ -388,6 +402,19 @@ pub struct Objects {
     pub live: Vec<LiveStatus>,
     /// Data that could not be read; `None` namespace means cluster-wide (applies to every instance).
     pub gaps: Vec<(Option<String>, Gap)>,
+    /// The operator's generated configurations, decoded from their Secrets (issue 19, drift).
+    pub generated_configs: Vec<GeneratedConfig>,
+}
+
+/// One operator-generated configuration: Secret `name` key `key` in `namespace`, gunzipped, and when the Secret last
+/// changed. Kept as text only for the comparison; never printed (it holds credentials).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GeneratedConfig {
+    pub namespace: String,
+    pub name: String,
+    pub key: String,
+    pub text: String,
+    pub changed: Option<String>,
 }
 
 impl Objects {
@@ -598,6 +625,7 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
             .iter()
             .find(|cm| in_ns(&cm.metadata) && cm.metadata.name.as_deref() == Some(name.as_str()));
         s.config_text = cm.and_then(|cm| cm.data.as_ref()?.get(key).cloned());
+        s.config_from = Some(format!("configmap/{name} key {key}"));
         s.config_changed = cm.and_then(|cm| {
             let m = &cm.metadata;
             m.managed_fields
@@ -608,6 +636,19 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
                 .or(m.creation_timestamp.as_ref().map(|t| t.0))
                 .map(|t| t.to_string())
         });
+    }
+    // The operator's generated configuration (issue 19, drift): the Secret its config reloader reads.
+    if let Some((secret, key)) = s
+        .pod_spec()
+        .and_then(crate::doctor::checks::drift::generated_config_source)
+        && let Some(g) = objects
+            .generated_configs
+            .iter()
+            .find(|g| g.namespace == ns && g.name == secret && g.key == key)
+    {
+        s.generated_config = Some(g.text.clone());
+        s.config_changed = g.changed.clone();
+        s.config_from = Some(format!("secret/{secret} key {key}"));
     }
     s.usage = objects
         .usage

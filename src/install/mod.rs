@@ -105,6 +105,32 @@ fn kind_of(object_ref: &str) -> &'static str {
     }
 }
 
+/// How to move data off an emptyDir onto a claim (resize's refusal when there is no claim, issue 18 item 8): the
+/// chart's persistence values where we know them, else a claim mounted in place of the emptyDir — and that the new
+/// pod starts empty either way, since nothing copies an emptyDir.
+pub fn move_to_claim(origin: &Origin) -> String {
+    let how = match (&origin.source, origin.chart()) {
+        (Source::Helm { release, .. }, Some(c)) => match values_key(c, Key::VolumeSize) {
+            Some(k) => format!(
+                "turn on the chart's persistence in the values of Helm release {} (`{k}` and the `enabled` key beside it) and upgrade",
+                crate::escape::escape(release)
+            ),
+            None => format!(
+                "turn on persistence in the values of Helm release {} ({})",
+                crate::escape::escape(release),
+                c.display()
+            ),
+        },
+        _ => format!(
+            "create a PersistentVolumeClaim and mount it in {} in place of the emptyDir",
+            crate::escape::escape(&origin.object)
+        ),
+    };
+    format!(
+        "the data is on an emptyDir, which is lost with the pod; to keep it on a volume, {how} (the new pod starts on the empty claim: nothing copies an emptyDir), then resize that claim"
+    )
+}
+
 /// Replace label-told chart identities with the release record's where the caller may read it (`list secrets` in
 /// the release's namespace, `owner=helm,name=RELEASE`, the highest revision); when refused, mark the identity as
 /// told from labels for that reason. Nothing else of the record is kept or printed: its values may hold credentials.

@@ -1,14 +1,16 @@
-//! The proof of a reload by content (issue 19 item 2), pure: does the configuration Prometheus reports running
-//! (`GET /api/v1/status/config`) hold what the pod's configuration file holds?
+//! Does the configuration Prometheus reports running (`GET /api/v1/status/config`) hold what a source holds? The one
+//! comparison for reload's proof by content (issue 19 item 2: the pod's file) and doctor's drift check (issue 19 item 1:
+//! the ConfigMap), moved here from doctor/checks/drift.rs so both use one rule.
 //!
 //! Prometheus reports the configuration it loaded, re-marshalled: with its defaults filled in (`scrape_timeout`,
-//! `metrics_path`, `honor_labels: false`, …), zero values left out, secrets as `<secret>`, durations in its own
-//! spelling (`60s` → `1m`) and relative file paths made absolute against the config file's directory
-//! (prometheus config/config.go `SetDirectory`). A byte or hash comparison would therefore always differ, and applying
-//! Prometheus' defaults ourselves would copy its loader (and drift from it per version). So both YAMLs are parsed and
-//! compared as values, with the file as the reference: every value the file sets must be what Prometheus runs (a
-//! default the file leaves out may appear; a zero value the file spells out may be omitted), and every list (scrape
-//! jobs, targets, rule files) must have the same entries, so a job Prometheus runs that the file lacks is found too.
+//! `metrics_path`, …), zero values left out, secrets as `<secret>` (prometheus/common config.Secret MarshalYAML),
+//! durations in its own spelling (`90s` → `1m30s`) and relative file paths made absolute against the config file's
+//! directory (prometheus config/config.go `SetDirectory`). A byte or hash comparison would therefore always differ, and
+//! applying Prometheus' defaults ourselves would copy its loader (and drift from it per version). So both YAMLs are
+//! parsed and compared as values with the source as the reference: everything the source sets must be what runs
+//! (defaults it leaves out are not compared), scrape jobs are matched by `job_name` (one only in the source, or only
+//! running, is named), durations compare by value. Only paths are reported, never values (a configuration holds
+//! credentials).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -66,20 +68,12 @@ impl ContentCheck {
 /// At most this many differences are named; the rest are counted.
 const SHOWN: usize = 3;
 
-/// Compare the file's text with the YAML Prometheus reports running.
+/// Compare the file's text with the YAML Prometheus reports running ([`differences`]: paths only, never a value).
 pub fn compare(file: &str, file_text: &str, running_yaml: &str) -> ContentCheck {
-    let parse = |text: &str, what: &str| {
-        crate::yaml::from_str::<Value>(text).map_err(|e| format!("{what} is not YAML ({e})"))
+    let diffs = match differences(file_text, running_yaml) {
+        Ok(d) => d,
+        Err(e) => return ContentCheck::unknown(file, format!("not YAML: {e}")),
     };
-    let (want, have) = match (
-        parse(file_text, &format!("the file {file}")),
-        parse(running_yaml, "the running configuration"),
-    ) {
-        (Ok(w), Ok(h)) => (w, h),
-        (Err(e), _) | (_, Err(e)) => return ContentCheck::unknown(file, e),
-    };
-    let mut diffs = Vec::new();
-    diff(&want, &have, "", &mut diffs);
     if diffs.is_empty() {
         return ContentCheck {
             verdict: Verdict::Matches,
@@ -87,14 +81,17 @@ pub fn compare(file: &str, file_text: &str, running_yaml: &str) -> ContentCheck 
             detail: None,
         };
     }
-    let mut detail = diffs
-        .iter()
-        .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("; ");
+    let mut detail = format!(
+        "differs at {}",
+        diffs
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     if diffs.len() > SHOWN {
-        detail.push_str(&format!("; and {} more difference(s)", diffs.len() - SHOWN));
+        detail.push_str(&format!(" and {} more", diffs.len() - SHOWN));
     }
     ContentCheck {
         verdict: Verdict::Differs,
@@ -103,110 +100,88 @@ pub fn compare(file: &str, file_text: &str, running_yaml: &str) -> ContentCheck 
     }
 }
 
-/// A zero value Prometheus leaves out when it marshals (`omitempty`).
-fn is_zero(v: &Value) -> bool {
+/// Where the configuration differs, as paths (`global.scrape_interval`, `scrape_configs[job=node]`), at most a few.
+pub fn differences(source: &str, running: &str) -> Result<Vec<String>, String> {
+    let src: Value = crate::yaml::from_str(source).map_err(|e| format!("the source: {e}"))?;
+    let run: Value = crate::yaml::from_str(running).map_err(|e| format!("the running one: {e}"))?;
+    let mut out = Vec::new();
+    walk(&src, &run, "", &mut out);
+    Ok(out)
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn walk(src: &Value, run: &Value, path: &str, out: &mut Vec<String>) {
+    match (src, run) {
+        // Unset in the source: whatever default runs is what the source means.
+        (Value::Null, _) => {}
+        (Value::Object(s), Value::Object(r)) => {
+            for (k, sv) in s {
+                let p = join(path, k);
+                match r.get(k) {
+                    Some(rv) => walk(sv, rv, &p, out),
+                    None if is_empty(sv) => {}
+                    None => out.push(p),
+                }
+            }
+        }
+        (Value::Object(s), Value::Null) if s.is_empty() => {}
+        (Value::Array(s), Value::Array(r)) if path.ends_with("scrape_configs") => {
+            let job = |v: &Value| {
+                v.get("job_name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            };
+            for sv in s {
+                let name = job(sv).unwrap_or_default();
+                let p = format!("{path}[job={name}]");
+                match r
+                    .iter()
+                    .find(|rv| job(rv).as_deref() == Some(name.as_str()))
+                {
+                    Some(rv) => walk(sv, rv, &p, out),
+                    None => out.push(format!("{p} (not running)")),
+                }
+            }
+            for rv in r {
+                let name = job(rv).unwrap_or_default();
+                if !s.iter().any(|sv| job(sv).as_deref() == Some(name.as_str())) {
+                    out.push(format!("{path}[job={name}] (removed from the source)"));
+                }
+            }
+        }
+        (Value::Array(s), Value::Array(r)) => {
+            if s.len() != r.len() {
+                out.push(format!("{path} ({} entries, {} running)", s.len(), r.len()));
+                return;
+            }
+            for (i, (sv, rv)) in s.iter().zip(r).enumerate() {
+                walk(sv, rv, &format!("{path}[{i}]"), out);
+            }
+        }
+        (s, r) => {
+            if !same_scalar(s, r) {
+                out.push(path.to_string());
+            }
+        }
+    }
+}
+
+/// A zero value, which Prometheus leaves out when it marshals (`omitempty`: `honor_labels: false`, `sample_limit: 0`).
+fn is_empty(v: &Value) -> bool {
     match v {
         Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::String(s) => s.is_empty(),
         Value::Bool(b) => !b,
         Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.values().all(is_zero),
-    }
-}
-
-/// How an entry of a list is named in a difference: a scrape job by its `job_name`, a rule group by `name`.
-fn entry_name(v: &Value) -> Option<String> {
-    ["job_name", "name", "url"]
-        .iter()
-        .find_map(|k| v.get(*k).and_then(|n| n.as_str()))
-        .map(|n| format!("`{n}`"))
-        .or_else(|| v.as_str().map(|s| format!("`{s}`")))
-}
-
-fn at(path: &str) -> String {
-    if path.is_empty() {
-        "the top level".to_string()
-    } else {
-        format!("`{path}`")
-    }
-}
-
-fn diff(want: &Value, have: &Value, path: &str, out: &mut Vec<String>) {
-    match (want, have) {
-        (Value::Object(w), Value::Object(h)) => {
-            for (k, wv) in w {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                match h.get(k) {
-                    Some(hv) => diff(wv, hv, &p, out),
-                    None if is_zero(wv) => {}
-                    None => out.push(format!(
-                        "the file sets `{p}`, the running configuration has none"
-                    )),
-                }
-            }
-        }
-        (Value::Array(w), Value::Array(h)) => {
-            for (i, wv) in w.iter().enumerate() {
-                let name = entry_name(wv);
-                // Entries with a name are matched by it (a job moved in the list is still the job).
-                let counterpart = match &name {
-                    Some(n) if wv.is_object() => {
-                        h.iter().find(|hv| entry_name(hv).as_ref() == Some(n))
-                    }
-                    _ => h.get(i),
-                };
-                let label = name.clone().unwrap_or_else(|| format!("#{}", i + 1));
-                match counterpart {
-                    Some(hv) => diff(wv, hv, &format!("{path}[{label}]"), out),
-                    None => out.push(format!(
-                        "{} has {label} in the file, not in the running configuration",
-                        at(path)
-                    )),
-                }
-            }
-            for (i, hv) in h.iter().enumerate() {
-                let name = entry_name(hv);
-                let in_file = match &name {
-                    Some(n) if hv.is_object() => {
-                        w.iter().any(|wv| entry_name(wv).as_ref() == Some(n))
-                    }
-                    _ => i < w.len(),
-                };
-                if !in_file {
-                    out.push(format!(
-                        "{} has {} in the running configuration, not in the file",
-                        at(path),
-                        name.unwrap_or_else(|| format!("#{}", i + 1))
-                    ));
-                }
-            }
-        }
-        (w, h) if same_scalar(w, h) => {}
-        (w, h) => out.push(format!(
-            "`{path}` is {} in the file, {} running",
-            short(w),
-            short(h)
-        )),
-    }
-}
-
-/// A value for a difference sentence, cut short (a configuration value can be long; secrets never reach here as
-/// Prometheus masks them as `<secret>`, which matches anything).
-fn short(v: &Value) -> String {
-    let text = match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let text = crate::escape::escape(&text);
-    if text.chars().count() > 60 {
-        format!("`{}…`", text.chars().take(60).collect::<String>())
-    } else {
-        format!("`{text}`")
     }
 }
 
@@ -215,60 +190,59 @@ fn scalar_text(v: &Value) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
-        Value::Null => Some(String::new()),
         _ => None,
     }
 }
 
-fn same_scalar(want: &Value, have: &Value) -> bool {
-    let (Some(w), Some(h)) = (scalar_text(want), scalar_text(have)) else {
+fn same_scalar(s: &Value, r: &Value) -> bool {
+    let (Some(s), Some(r)) = (scalar_text(s), scalar_text(r)) else {
         return false;
     };
-    if w == h || h == "<secret>" {
+    // The operator's generated configuration holds `$(POD_NAME)` and the like, which its reloader substitutes from the
+    // environment before Prometheus reads the file (`--config-envsubst-file`): the running value is the substituted one.
+    if s.contains("$(") {
         return true;
     }
-    if let (Some(a), Some(b)) = (duration_ms(&w), duration_ms(&h)) {
-        return a == b;
-    }
-    if let (Ok(a), Ok(b)) = (w.parse::<f64>(), h.parse::<f64>()) {
-        return a == b;
-    }
-    // A relative path in the file is reported made absolute against the config file's directory.
-    !w.is_empty()
-        && !w.starts_with('/')
-        && !w.contains("://")
-        && h.starts_with('/')
-        && h.ends_with(&format!("/{w}"))
+    // A secret is printed as `<secret>`: it cannot be compared, and it is not a difference we can prove.
+    s == r
+        || r == "<secret>"
+        || matches!((duration_ms(&s), duration_ms(&r)), (Some(a), Some(b)) if a == b)
+        // A relative path in the source is printed made absolute against the config file's directory (prometheus
+        // config/config.go `SetDirectory`).
+        || (!s.is_empty()
+            && !s.starts_with('/')
+            && !s.contains("://")
+            && r.starts_with('/')
+            && r.ends_with(&format!("/{s}")))
 }
 
-/// A Prometheus duration (`1h30m`, `90s`, `1d`, `500ms`) in milliseconds (prometheus/common model.ParseDuration).
-fn duration_ms(text: &str) -> Option<u128> {
-    if text.is_empty() || text == "0" {
-        return (text == "0").then_some(0);
-    }
-    let units: [(&str, u128); 7] = [
-        ("ms", 1),
-        ("s", 1_000),
-        ("m", 60_000),
-        ("h", 3_600_000),
-        ("d", 86_400_000),
-        ("w", 604_800_000),
-        ("y", 31_536_000_000),
-    ];
+/// A Prometheus duration (`1m30s`, `90s`, `1h`, `0s`, prometheus/common model.ParseDuration units) in milliseconds.
+pub(crate) fn duration_ms(text: &str) -> Option<u64> {
+    let mut total = 0u64;
     let mut rest = text;
-    let mut total = 0u128;
+    if rest.is_empty() {
+        return None;
+    }
     while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
         if digits == 0 {
             return None;
         }
-        let n: u128 = rest[..digits].parse().ok()?;
+        let n: u64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let (unit, factor) = units
-            .iter()
-            .find(|(u, _)| rest.starts_with(u) && !(*u == "m" && rest.starts_with("ms")))?;
-        total += n * factor;
-        rest = &rest[unit.len()..];
+        let unit = rest.chars().take_while(|c| c.is_ascii_alphabetic()).count();
+        let ms = match &rest[..unit] {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 604_800_000,
+            "y" => 31_536_000_000,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(ms)?)?;
+        rest = &rest[unit..];
     }
     Some(total)
 }
@@ -284,7 +258,7 @@ mod tests {
     const RUNNING: &str = "global:\n  scrape_interval: 1m\n  scrape_timeout: 10s\n  evaluation_interval: 1m\nrule_files:\n- /etc/config/rules.yml\nscrape_configs:\n- job_name: prometheus\n  honor_timestamps: true\n  scrape_interval: 1m\n  scrape_timeout: 10s\n  metrics_path: /metrics\n  scheme: http\n  basic_auth:\n    username: u\n    password: <secret>\n  follow_redirects: true\n  enable_http2: true\n  static_configs:\n  - targets:\n    - localhost:9090\n";
 
     #[test]
-    fn prometheus_defaults_spelling_and_masking_are_not_differences() {
+    fn prometheus_defaults_spelling_masking_and_absolute_paths_are_not_differences() {
         let c = compare("/etc/config/prometheus.yml", FILE, RUNNING);
         assert_eq!(c.verdict, Verdict::Matches, "{c:?}");
         assert_eq!(
@@ -300,40 +274,40 @@ mod tests {
         );
         let c = compare("/f.yml", &file, RUNNING);
         assert_eq!(c.verdict, Verdict::Differs);
-        let detail = c.detail.clone().unwrap();
-        assert!(
-            detail.contains(
-                "`scrape_configs` has `only-in-file` in the file, not in the running configuration"
-            ),
-            "{detail}"
+        assert_eq!(
+            c.detail.as_deref(),
+            Some("differs at scrape_configs[job=only-in-file] (not running)")
         );
         let running =
             format!("{RUNNING}- job_name: stale-job\n  static_configs:\n  - targets: [a:1]\n");
         let c = compare("/f.yml", FILE, &running);
-        assert_eq!(c.verdict, Verdict::Differs);
         assert!(
-            c.detail
-                .unwrap()
-                .contains("has `stale-job` in the running configuration, not in the file")
+            c.describe()
+                .ends_with("differs at scrape_configs[job=stale-job] (removed from the source)"),
+            "{c:?}"
         );
     }
 
     #[test]
-    fn a_changed_value_is_quoted_with_both_sides() {
-        let file = FILE.replace("localhost:9090", "localhost:9091");
+    fn a_changed_value_is_named_by_its_path_never_quoted() {
+        let file = FILE
+            .replace("localhost:9090", "localhost:9091")
+            .replace("username: u", "username: secret-user");
         let c = compare("/f.yml", &file, RUNNING);
         assert_eq!(c.verdict, Verdict::Differs);
         let detail = c.detail.unwrap();
         assert!(
-            detail.contains("`localhost:9091`") && detail.contains("`localhost:9090`"),
+            detail.contains("scrape_configs[job=prometheus].static_configs[0].targets[0]"),
             "{detail}"
         );
-        let file = FILE.replace("60s", "30s");
-        let c = compare("/f.yml", &file, RUNNING);
         assert!(
-            c.detail
-                .unwrap()
-                .contains("`global.scrape_interval` is `30s` in the file, `1m` running")
+            !detail.contains("9091") && !detail.contains("secret-user"),
+            "{detail}"
+        );
+        let c = compare("/f.yml", &FILE.replace("60s", "30s"), RUNNING);
+        assert_eq!(
+            c.detail.as_deref(),
+            Some("differs at global.scrape_interval")
         );
     }
 

@@ -568,7 +568,10 @@ pub fn plan(
                 Install::Operator { name, .. } => format!(
                     "give prometheus/{name} persistent storage first (spec.storage.volumeClaimTemplate); `kubectl prom doctor -n {ns}` shows the details"
                 ),
-                _ => format!("`kubectl prom doctor -n {ns}` shows how the data volume is mounted"),
+                _ => format!(
+                    "{}; `kubectl prom doctor -n {ns}` shows how the data volume is mounted",
+                    crate::install::move_to_claim(&snapshot.origin)
+                ),
             }),
         });
     }

@@ -444,3 +444,29 @@ pub fn real_reloaders_or_skip(test: &str) -> bool {
     eprintln!("SKIP {test}: world not built ({why}); run tools/world/build.sh");
     false
 }
+
+/// Edit the chart's `prometheus.yml` (a comment appended): the change the reload sidecar reacts to. The real
+/// prometheus-config-reloader watching a directory posts only when its content changes, not at start.
+pub fn touch_chart_config(cluster: &Cluster, why: &str) {
+    let cm = kubectl_json(
+        cluster,
+        &["get", "configmap", "prometheus-server", "-n", "monitoring"],
+    );
+    let yaml = cm["data"]["prometheus.yml"].as_str().unwrap_or_default();
+    set_chart_config(cluster, &format!("{yaml}\n# {why}\n"));
+}
+
+/// Whether `prometheus:v3.*` images run the real Prometheus 3 built by tools/world/build.sh; SKIP line otherwise (a
+/// failure under `KUBE_SIM_REQUIRE=1`), as [`real_reloaders_or_skip`].
+pub fn real_prometheus_v3_or_skip(test: &str) -> bool {
+    let (map, why) = kube_sim::kubelet::image::ImageMap::from_world();
+    if map.prometheus_v3.is_some() {
+        return true;
+    }
+    let why = why.unwrap_or_else(|| "its prometheus binary is missing".into());
+    if std::env::var("KUBE_SIM_REQUIRE").is_ok_and(|v| v == "1") {
+        panic!("{test} needs the real Prometheus 3, and the world is not built ({why})");
+    }
+    eprintln!("SKIP {test}: world not built ({why}); run tools/world/build.sh");
+    false
+}

@@ -112,6 +112,23 @@ fn retention_size(s: &InstanceSnapshot) -> Option<String> {
     {
         return Some(v);
     }
+    // Prometheus 3.8+ reads retention from the configuration file (`storage.tsdb.retention.size`): the running one,
+    // else the ConfigMap's (issue 19 item 4; the real 3.16 also reports it in its flags and runtimeinfo, above).
+    let from_config = |text: &str| {
+        crate::yaml::from_str::<serde_json::Value>(text)
+            .ok()?
+            .pointer("/storage/tsdb/retention/size")
+            .and_then(|v| v.as_str().map(str::to_string))
+    };
+    if let Some(v) = s
+        .live
+        .iter()
+        .find_map(|l| l.config_yaml.as_deref().and_then(from_config))
+        .or_else(|| s.config_text.as_deref().and_then(from_config))
+        .filter(|v| !unlimited(v))
+    {
+        return Some(v);
+    }
     s.prometheus
         .as_ref()
         .and_then(|p| {
@@ -311,7 +328,13 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
         out.push(Finding::new(
             "PROM-206",
             s.target(),
-            vec![format!("no --storage.tsdb.retention.size in {} args", s.instance.container)],
+            vec![match flag_value(&s.instance.args, "storage.tsdb.retention.size") {
+                Some(v) => format!(
+                    "--storage.tsdb.retention.size={v} in {} args: 0 means no size limit",
+                    s.instance.container
+                ),
+                None => format!("no --storage.tsdb.retention.size in {} args", s.instance.container),
+            }],
             "Only time-based retention is set, so nothing stops the TSDB from filling the volume when ingestion grows; \
              Prometheus's storage docs suggest at most 80-85% of the volume.",
             how,
@@ -419,12 +442,33 @@ mod tests {
             "--storage.tsdb.retention.size=6GB",
         );
         assert!(check(&instance(&yaml, &[])).is_empty());
+        // 3.8+: retention in the configuration file, read offline from the ConfigMap's text.
+        let mut in_file = instance(CHART, &[]);
+        in_file.config_text = Some(
+            "global:\n  scrape_interval: 15s\nstorage:\n  tsdb:\n    retention:\n      size: 5GB\n"
+                .into(),
+        );
+        assert!(check(&in_file).is_empty());
         let f = check(&instance(HANDMADE, &[]));
         assert!(ids(&f).contains(&"PROM-205"));
         assert!(f.iter().any(|f| f.id == "PROM-206" && f.fix.contains("--storage.tsdb.retention.size=17GB")));
         let small = HANDMADE.replace("storage: 20Gi", "storage: 32Mi");
         let f = check(&instance(&small, &[]));
         assert!(f.iter().any(|f| f.id == "PROM-206" && f.fix.contains("--storage.tsdb.retention.size=26MB")), "{f:?}");
+    }
+
+    #[test]
+    fn a_retention_size_of_zero_is_no_limit() {
+        // Bitnami's chart renders `--storage.tsdb.retention.size=0` by default (issue 18 item 8).
+        for zero in ["0", "0B", "0GB", ""] {
+            let yaml = with_item_after(
+                CHART,
+                "--storage.tsdb.retention.time=15d",
+                &format!("--storage.tsdb.retention.size={zero}"),
+            );
+            let f = check(&instance(&yaml, &[]));
+            assert_eq!(ids(&f), ["PROM-206"], "{zero}: {f:?}");
+        }
     }
 
     #[test]

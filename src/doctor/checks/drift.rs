@@ -15,142 +15,42 @@ use crate::doctor::snapshot::InstanceSnapshot;
 use crate::logscan::Kind;
 use serde_json::Value;
 
+/// The Secret and key the operator's config reloader reads its input from (`--config-file=DIR/KEY`, DIR a Secret
+/// volume mount of that container), e.g. `prometheus-k8s`, `prometheus.yaml.gz`: the operator's generated
+/// configuration (prometheus-facts §3.2).
+pub(crate) fn generated_config_source(
+    spec: &k8s_openapi::api::core::v1::PodSpec,
+) -> Option<(String, String)> {
+    spec.containers.iter().find_map(|c| {
+        let args = crate::discover::all_args(c);
+        let file = crate::discover::flag_value(&args, "config-file")?;
+        let (dir, key) = file.rsplit_once('/')?;
+        let mount = c
+            .volume_mounts
+            .iter()
+            .flatten()
+            .find(|m| m.mount_path.trim_end_matches('/') == dir)?;
+        let volume = spec
+            .volumes
+            .iter()
+            .flatten()
+            .find(|v| v.name == mount.name)?;
+        Some((
+            volume.secret.as_ref()?.secret_name.clone()?,
+            key.to_string(),
+        ))
+    })
+}
+
 /// How long after a ConfigMap change a working reload sidecar may still be catching up: the kubelet's sync period
 /// (1 min by default, plus its cache TTL) and the sidecar's own delay.
 const SYNC_GRACE_SECS: i64 = 120;
 
-/// Where the configuration differs, as paths (`global.scrape_interval`, `scrape_configs[job=node]`), at most a few.
-pub fn differences(source: &str, running: &str) -> Result<Vec<String>, String> {
-    let src: Value = crate::yaml::from_str(source).map_err(|e| format!("the source: {e}"))?;
-    let run: Value = crate::yaml::from_str(running).map_err(|e| format!("the running one: {e}"))?;
-    let mut out = Vec::new();
-    compare(&src, &run, "", &mut out);
-    Ok(out)
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
-fn compare(src: &Value, run: &Value, path: &str, out: &mut Vec<String>) {
-    match (src, run) {
-        // Unset in the source: whatever default runs is what the source means.
-        (Value::Null, _) => {}
-        (Value::Object(s), Value::Object(r)) => {
-            for (k, sv) in s {
-                let p = join(path, k);
-                match r.get(k) {
-                    Some(rv) => compare(sv, rv, &p, out),
-                    None if is_empty(sv) => {}
-                    None => out.push(p),
-                }
-            }
-        }
-        (Value::Object(s), Value::Null) if s.is_empty() => {}
-        (Value::Array(s), Value::Array(r)) if path.ends_with("scrape_configs") => {
-            let job = |v: &Value| {
-                v.get("job_name")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            };
-            for sv in s {
-                let name = job(sv).unwrap_or_default();
-                let p = format!("{path}[job={name}]");
-                match r
-                    .iter()
-                    .find(|rv| job(rv).as_deref() == Some(name.as_str()))
-                {
-                    Some(rv) => compare(sv, rv, &p, out),
-                    None => out.push(format!("{p} (not running)")),
-                }
-            }
-            for rv in r {
-                let name = job(rv).unwrap_or_default();
-                if !s.iter().any(|sv| job(sv).as_deref() == Some(name.as_str())) {
-                    out.push(format!("{path}[job={name}] (removed from the source)"));
-                }
-            }
-        }
-        (Value::Array(s), Value::Array(r)) => {
-            if s.len() != r.len() {
-                out.push(format!("{path} ({} entries, {} running)", s.len(), r.len()));
-                return;
-            }
-            for (i, (sv, rv)) in s.iter().zip(r).enumerate() {
-                compare(sv, rv, &format!("{path}[{i}]"), out);
-            }
-        }
-        (s, r) => {
-            if !same_scalar(s, r) {
-                out.push(path.to_string());
-            }
-        }
-    }
-}
-
-fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-        Value::String(s) => s.is_empty(),
-        _ => false,
-    }
-}
-
-fn scalar_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-fn same_scalar(s: &Value, r: &Value) -> bool {
-    let (Some(s), Some(r)) = (scalar_text(s), scalar_text(r)) else {
-        return false;
-    };
-    // A secret is printed as `<secret>`: it cannot be compared, and it is not a difference we can prove.
-    s == r
-        || r == "<secret>"
-        || matches!((duration_ms(&s), duration_ms(&r)), (Some(a), Some(b)) if a == b)
-}
-
-/// A Prometheus duration (`1m30s`, `90s`, `1h`, `0s`, prometheus/common model.ParseDuration units) in milliseconds.
-fn duration_ms(text: &str) -> Option<u64> {
-    let mut total = 0u64;
-    let mut rest = text;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest.chars().take_while(char::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let n: u64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit = rest.chars().take_while(|c| c.is_ascii_alphabetic()).count();
-        let ms = match &rest[..unit] {
-            "ms" => 1,
-            "s" => 1000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "w" => 604_800_000,
-            "y" => 31_536_000_000,
-            _ => return None,
-        };
-        total = total.checked_add(n.checked_mul(ms)?)?;
-        rest = &rest[unit..];
-    }
-    Some(total)
-}
+/// Where the configuration differs, as paths: the one comparison, shared with reload's proof by content
+/// (crate::reloading::content, moved there from here so both use one rule).
+pub use crate::reloading::content::differences;
+#[cfg(test)]
+use crate::reloading::content::duration_ms;
 
 /// Seconds between two RFC 3339 times, when both parse.
 fn seconds_between(from: &str, to: &str) -> Option<i64> {
@@ -204,17 +104,14 @@ pub(crate) fn auto_reload(s: &InstanceSnapshot) -> Option<String> {
 }
 
 pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
-    let Some(source) = s.config_text.as_deref() else {
+    let Some(source) = s.config_text.as_deref().or(s.generated_config.as_deref()) else {
         return vec![];
     };
     let Some(config) = s.instance.config.as_ref() else {
         return vec![];
     };
-    let source_name = match &config.source {
-        crate::discover::ConfigSource::ConfigMap { name, key } => {
-            format!("configmap/{name} key {key}")
-        }
-        _ => return vec![],
+    let Some(source_name) = s.config_from.clone() else {
+        return vec![];
     };
     let mut out = Vec::new();
     for live in &s.live {
@@ -233,9 +130,11 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
         let loaded_at = runtime
             .and_then(|r| r.get("lastConfigTime"))
             .and_then(Value::as_str);
+        // "Now": the server's own clock (3.x runtimeinfo `serverTime`), else when doctor asked (2.x has no serverTime).
         let server_time = runtime
             .and_then(|r| r.get("serverTime"))
-            .and_then(Value::as_str);
+            .and_then(Value::as_str)
+            .or(live.asked_at.as_deref());
         let rejected = runtime
             .and_then(|r| r.get("reloadConfigSuccess"))
             .and_then(Value::as_bool)
@@ -532,6 +431,14 @@ mod tests {
         let mut young = ok_runtime();
         young["serverTime"] = "2026-11-21T10:00:30Z".into();
         assert!(check(&drifted(&[], young)).is_empty());
+        // 2.x has no serverTime: when doctor asked decides, and an old change behind a quiet sidecar is drift.
+        let mut v2 = ok_runtime();
+        v2.as_object_mut().unwrap().remove("serverTime");
+        let mut quiet = drifted(&[], v2.clone());
+        quiet.live[0].asked_at = Some("2026-11-21T10:30:00Z".into());
+        assert_eq!(ids(&check(&quiet)), ["PROM-305"]);
+        quiet.live[0].asked_at = Some("2026-11-21T10:00:30Z".into());
+        assert!(check(&quiet).is_empty());
         // Nothing differs: nothing to say.
         let mut same = drifted(&[], ok_runtime());
         same.config_text = same.live[0].config_yaml.clone();

@@ -11,6 +11,16 @@ use crate::logscan::Kind;
 /// Whether the lifecycle API is on (reload's rule: the running server's flags win, the args are the fallback), with
 /// the evidence quoted.
 pub(crate) fn lifecycle_enabled(s: &InstanceSnapshot) -> Option<(bool, String)> {
+    // Prometheus 3.9+ states it in /api/v1/features (`api.lifecycle`, issue 19 item 4): the server's own word.
+    if let Some((pod, on)) = s.live.iter().find_map(|l| {
+        let on = l.features.as_ref()?.pointer("/api/lifecycle")?.as_bool()?;
+        Some((l.pod.as_str(), on))
+    }) {
+        return Some((
+            on,
+            format!("pod/{pod} GET /api/v1/features: \"lifecycle\": {on}"),
+        ));
+    }
     let live = s
         .live
         .iter()
@@ -134,12 +144,24 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
             if let Some(url) = reload_url(s) {
                 evidence.push(format!("sidecar reload URL: {url}"));
             }
+            // The mismatch goes either way: a prefix Prometheus has and the URL lacks (the chart's baseURL without
+            // prefixURL), or a prefix in the URL that Prometheus does not serve (seen with the real sidecar).
+            let expected = crate::prom_http::prefixed(&s.instance.route_prefix, "/-/reload");
+            let meaning = match reload_url(s).map(|u| url_path(&u)) {
+                Some(posted) if posted != expected => format!(
+                    "The sidecar posts to {posted}, but Prometheus (route prefix {}) serves reload at {expected}, so \
+                     it gets 404 and no reload ever happens.",
+                    s.instance.route_prefix
+                ),
+                _ => "Prometheus serves its routes under the route prefix, but the sidecar posts to a path without \
+                      it and gets 404; no reload ever happens."
+                    .to_string(),
+            };
             out.push(Finding::new(
                 "PROM-104",
                 object(&log.pod),
                 evidence,
-                "Prometheus serves its routes under the route prefix, but the sidecar posts to a path without it and \
-                 gets 404; no reload ever happens.",
+                meaning,
                 prefix_fix(s),
             ));
         }
@@ -175,7 +197,11 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
                  ConfigMap change will not be applied.",
                 enable_fix(s),
             ));
-        } else if s.reloader().is_none() && !reloads_by_signal(s) {
+        } else if s.reloader().is_none()
+            && !reloads_by_signal(s)
+            && super::drift::auto_reload(s).is_none()
+        {
+            // With `--config.auto-reload` (3.12+) the server reloads itself: no lifecycle API is needed.
             out.push(Finding::new(
                 "PROM-102",
                 object(&first_pod),
@@ -356,6 +382,39 @@ mod tests {
             &[(SIDECAR, false, &line("2026-11-21T11:00:05.000Z"))],
         );
         assert_eq!(ids(&check(&late)), ["PROM-105"]);
+    }
+
+    #[test]
+    fn v3_features_state_lifecycle_and_auto_reload_needs_no_lifecycle_api() {
+        // What the real Prometheus 3.16 answers on /api/v1/features without --web.enable-lifecycle.
+        let features: serde_json::Value = serde_json::from_str::<serde_json::Value>(include_str!(
+            "../../../tests/fixtures/doctor/drift/features-3.16.json"
+        ))
+        .unwrap()["data"]
+            .clone();
+        let mut s = instance(CHART, &[]);
+        let keep = s.instance.container.clone();
+        for d in &mut s.deployments {
+            if let Some(spec) = d.spec.as_mut().and_then(|d| d.template.spec.as_mut()) {
+                spec.containers.retain(|c| c.name == keep);
+            }
+        }
+        s.live.push(crate::doctor::snapshot::LiveStatus {
+            pod: "prometheus-server-6d9f8b7c4-x2x9k".into(),
+            features: Some(features.clone()),
+            ..Default::default()
+        });
+        let f = check(&s);
+        assert_eq!(ids(&f), ["PROM-102"]);
+        assert!(
+            f[0].evidence[0].contains("GET /api/v1/features: \"lifecycle\": false"),
+            "{:?}",
+            f[0].evidence
+        );
+        let mut auto = features;
+        auto["prometheus"]["auto_reload_config"] = true.into();
+        s.live[0].features = Some(auto);
+        assert!(check(&s).is_empty());
     }
 
     #[test]

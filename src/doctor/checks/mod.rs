@@ -9,6 +9,7 @@ pub mod lifecycle;
 pub mod perms;
 pub mod reloader;
 pub mod serving;
+pub mod wal;
 
 use crate::doctor::catalog::{self, CATALOG, Finding};
 use crate::doctor::snapshot::{ContainerLog, InstanceSnapshot};
@@ -23,6 +24,7 @@ pub fn run(s: &InstanceSnapshot) -> Vec<Finding> {
     findings.extend(drift::check(s));
     findings.extend(lifecycle::check(s));
     findings.extend(reloader::check(s));
+    findings.extend(wal::check(s));
     findings.extend(serving::check(s));
     findings.extend(hygiene::check(s));
     findings.extend(access(s));
@@ -396,6 +398,7 @@ mod tests {
             ..Default::default()
         });
         walk(&silent);
+        walk(&wal::tests::probe_killed_replay());
         for rejected in [true, false] {
             let mut s = instance(CHART, &[]);
             let source = include_str!("../../../tests/fixtures/doctor/drift/source.yml");

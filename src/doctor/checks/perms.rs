@@ -79,9 +79,11 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
         ));
     }
     if let Some(spec) = s.pod_spec() {
-        for init in spec.init_containers.iter().flatten() {
-            let text = crate::discover::all_args(init).join(" ");
-            if text.contains("chmod") || text.contains("chown") {
+        // The same rule fix-perms removes by (issue 18 item 4): what doctor flags, fix-perms handles.
+        let data_volume = s.instance.data.as_ref().map(|d| d.volume.as_str());
+        for init in crate::fix_perms::diagnose::permission_init_containers(spec, data_volume) {
+            let text = init.command;
+            {
                 out.push(Finding::new(
                     "PROM-403",
                     format!("{}/{}", s.instance.workloads.first().map(|w| w.kind.short()).unwrap_or("pod"), s.instance.workloads.first().map(|w| w.name.as_str()).unwrap_or_default()),
@@ -178,6 +180,38 @@ mod tests {
         let f = check(&s);
         assert_eq!(ids(&f), ["PROM-402"]);
         assert!(f[0].fix.contains("\"type\":\"Recreate\""));
+    }
+
+    #[test]
+    fn doctor_and_fix_perms_flag_the_same_init_containers() {
+        // A misnamed mount (the incident's `prometheus-db` for `prometheus-storage`): flagged, and fix-perms removes
+        // it through the same rule (it ignored it before and waited on a rollout that could not progress).
+        let misnamed = HANDMADE.replacen(
+            "        - name: prometheus-storage\n          mountPath: /storage\n",
+            "        - name: prometheus-db\n          mountPath: /storage\n",
+            1,
+        );
+        let f = check(&instance(&misnamed, &[]));
+        assert_eq!(ids(&f), ["PROM-403"], "{f:#?}");
+        let s = instance(&misnamed, &[]);
+        let spec = s.pod_spec().unwrap();
+        let shared = crate::fix_perms::diagnose::permission_init_containers(
+            spec,
+            Some("prometheus-storage"),
+        );
+        assert_eq!(shared.len(), 1);
+        assert_eq!(shared[0].name, "init-storage");
+        // A chmod on the config volume only is not about the data: neither flags it.
+        let config_only = HANDMADE.replacen(
+            "        - name: prometheus-storage\n          mountPath: /storage\n",
+            "        - name: prometheus-config\n          mountPath: /storage\n",
+            1,
+        );
+        assert!(
+            check(&instance(&config_only, &[]))
+                .iter()
+                .all(|f| f.id != "PROM-403")
+        );
     }
 
     #[test]

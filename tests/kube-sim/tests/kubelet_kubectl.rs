@@ -335,8 +335,8 @@ fn lifecycle_off_reload_is_refused_with_prometheus_own_403() {
         !out.status.success() && err.contains("(Forbidden): Lifecycle API is not enabled."),
         "{err}"
     );
-    // The real prometheus-config-reloader (operator 0.85) reloads only when a watched file changes: it records the
-    // directory's hash at start without a reload, so the 403 shows only after someone edits the ConfigMap (incident 1).
+    // The sidecar posts when the watched ConfigMap changes (the real prometheus-config-reloader does not post at
+    // start when it watches a directory only), as in incident 1: someone edits the configuration.
     let edit = r#"{"data":{"prometheus.yml":"global:\n  scrape_interval: 30s\n"}}"#;
     let (code, _, err) = kubectl(
         &c,
@@ -346,8 +346,6 @@ fn lifecycle_off_reload_is_refused_with_prometheus_own_403() {
             "prometheus-server",
             "-n",
             "monitoring",
-            "--type",
-            "merge",
             "-p",
             edit,
         ],

@@ -4,7 +4,7 @@
 //! `init-config-reloader` / `prometheus` / `config-reloader` containers, the config Secret `prometheus-<name>`
 //! (`prometheus.yaml.gz`), the rule-files ConfigMap, the governing Service, `spec.securityContext` passed through,
 //! `spec.storage.volumeClaimTemplate` (data volume `prometheus-<name>-db`, mounted at /prometheus with subPath
-//! `prometheus-db`), `spec.containers` strategic-merged by name, `spec.paused`, `--web.enable-lifecycle` only for
+//! `prometheus-db`), `spec.containers` strategic-merged by name, `spec.paused`, `spec.additionalArgs`, `--web.enable-lifecycle` only for
 //! reloadStrategy HTTP. Changes are detected with the `prometheus-operator-input-hash` annotation; an update the
 //! API rejects (422, e.g. a changed claim template) makes it delete the StatefulSet with Foreground propagation and
 //! create it again (pkg/k8s/statefulset.go ForceUpdateStatefulSet); an orphaning delete is undone by re-creation.
@@ -115,6 +115,17 @@ pub fn desired_statefulset(cr: &Value) -> Value {
     args.push(format!("--web.route-prefix={prefix}"));
     if let Some(u) = spec["externalUrl"].as_str() {
         args.push(format!("--web.external-url={u}"));
+    }
+    // `spec.additionalArgs` after the operator's own (pkg/operator BuildArgs: `--name=value`, or `--name` without a
+    // value; the operator refuses a name it manages itself, not modelled).
+    for a in spec["additionalArgs"].as_array().into_iter().flatten() {
+        let Some(name) = a["name"].as_str() else {
+            continue;
+        };
+        match a["value"].as_str().filter(|v| !v.is_empty()) {
+            Some(v) => args.push(format!("--{name}={v}")),
+            None => args.push(format!("--{name}")),
+        }
     }
     let reloader_args = |init: bool| -> Vec<String> {
         let mut a = vec![
@@ -293,8 +304,39 @@ pub fn reconcile(api: &ApiServer) {
                 });
             continue;
         }
+        if held_back(cr) {
+            continue;
+        }
         reconcile_one(api, cr);
     }
+}
+
+/// The annotation that makes this operator take its time: a resource carrying it is reconciled only this many seconds
+/// after each change of its spec (its generation), as a real operator works through its queue after a watch event. A
+/// test knob: it shows what a client that does not wait for the operator gets.
+pub const RECONCILE_DELAY: &str = "kube-sim.test/reconcile-delay-seconds";
+
+/// Whether a resource's latest change is still younger than its reconcile delay.
+fn held_back(cr: &Value) -> bool {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    use std::time::{Duration, Instant};
+    static SEEN: LazyLock<Mutex<HashMap<(String, i64), Instant>>> = LazyLock::new(Default::default);
+    let Some(delay) = cr["metadata"]["annotations"][RECONCILE_DELAY]
+        .as_str()
+        .and_then(|d| d.parse::<u64>().ok())
+    else {
+        return false;
+    };
+    let key = (
+        cr["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        cr["metadata"]["generation"].as_i64().unwrap_or_default(),
+    );
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    seen.entry(key).or_insert_with(Instant::now).elapsed() < Duration::from_secs(delay)
 }
 
 fn reconcile_one(api: &ApiServer, cr: &Value) {
