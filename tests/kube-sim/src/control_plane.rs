@@ -323,13 +323,11 @@ impl ControlPlane {
             ),
             0o600,
         )?;
-        let (etcd_port, etcd_peer, api_port, kcm_port, sched_port) = (
-            free_port()?,
-            free_port()?,
-            free_port()?,
-            free_port()?,
-            free_port()?,
-        );
+        // Picked free and released, so another process may take one first; the controller-manager and the scheduler
+        // serve no port at all (`--secure-port=0`: "If 0, don't serve HTTPS at all", their flag docs; nothing here
+        // reads their healthz), which leaves three such races instead of five (a test run here lost one: "bind: address
+        // already in use" from the controller-manager).
+        let (etcd_port, etcd_peer, api_port) = (free_port()?, free_port()?, free_port()?);
         // On the node's address (not loopback), so pods reach it through their veth.
         let server = format!("https://{}:{api_port}", opts.node_ip);
         write(
@@ -455,7 +453,7 @@ impl ControlPlane {
                 format!("--authorization-kubeconfig={kcm_kubeconfig}"),
                 "--leader-elect=false".into(),
                 "--bind-address=127.0.0.1".into(),
-                format!("--secure-port={kcm_port}"),
+                "--secure-port=0".into(),
                 format!("--root-ca-file={}", ps("ca.crt")),
                 format!("--service-account-private-key-file={}", ps("sa.key")),
                 "--use-service-account-credentials=true".into(),
@@ -473,7 +471,7 @@ impl ControlPlane {
                 format!("--authorization-kubeconfig={sched_kubeconfig}"),
                 "--leader-elect=false".into(),
                 "--bind-address=127.0.0.1".into(),
-                format!("--secure-port={sched_port}"),
+                "--secure-port=0".into(),
             ],
         )?;
         cp.wait_default_service_account(started).await?;
