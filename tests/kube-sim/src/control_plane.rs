@@ -273,7 +273,20 @@ fn write(path: &Path, text: &str, mode: u32) -> Result<(), String> {
 }
 
 impl ControlPlane {
+    /// Boots the control plane; a boot that lost a picked port to another process ("address already in use") is
+    /// tried again, up to three times in all, with new ports (the failed one's processes die with its handle, its
+    /// etcd tmpfs is covered by the next one's).
     pub async fn start(opts: Options) -> Result<Self, String> {
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(&opts).await {
+                Err(e) if attempt < 3 && e.contains("address already in use") => attempt += 1,
+                r => return r,
+            }
+        }
+    }
+
+    async fn start_once(opts: &Options) -> Result<Self, String> {
         let dir = opts.dir.clone();
         for sub in ["pki", "logs", "etcd"] {
             std::fs::create_dir_all(dir.join(sub))
