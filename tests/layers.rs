@@ -41,7 +41,6 @@ const LAYERS: &[(&str, &[&str])] = &[
             "install",
             "prom_http",
             "progress",
-            "plan",
             "engine",
             "access",
         ],

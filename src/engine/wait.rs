@@ -305,7 +305,406 @@ pub fn statefulset_rollout_status(s: &StatefulSet) -> Poll<()> {
     Poll::Done(())
 }
 
-/// Wait for a workload's rollout to finish (a bare pod has nothing to roll out).
+/// Why a rollout cannot progress, seen before its bound: the object that says so, its reason and message (as the
+/// cluster wrote them; escaped when shown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stuck {
+    /// `pod monitoring/prometheus-server-5d8f-x2k`, `replicaset monitoring/prometheus-server-5d8f`.
+    pub object: String,
+    pub reason: String,
+    pub message: String,
+}
+
+/// Waiting reasons of a container that will not start without a change (kubelet's own reasons:
+/// pkg/kubelet/images/types.go `ErrImagePullBackOff`/`ErrImagePull`/`ErrInvalidImageName`,
+/// pkg/kubelet/kuberuntime/kuberuntime_container.go `CreateContainerConfigError`). CrashLoopBackOff
+/// (pkg/kubelet/kuberuntime/kuberuntime_manager.go) counts once the container has exited at least once.
+const STUCK_WAITING: &[&str] = &[
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+];
+
+/// Whether a new pod of a rollout cannot start (pure): an init or app container waiting for a reason that does not
+/// pass by itself, crash-looping after at least one exit, or the pod unschedulable (`PodScheduled=False` with reason
+/// `Unschedulable`, pkg/scheduler/framework/types.go). A pod being deleted is not judged.
+pub fn stuck_pod(pod: &Pod) -> Option<Stuck> {
+    if pod.metadata.deletion_timestamp.is_some() {
+        return None;
+    }
+    let object = format!(
+        "pod {}/{}",
+        pod.metadata.namespace.as_deref().unwrap_or_default(),
+        pod.metadata.name.as_deref().unwrap_or_default()
+    );
+    let status = pod.status.as_ref()?;
+    if let Some(c) = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "PodScheduled" && c.status == "False")
+        && c.reason.as_deref() == Some("Unschedulable")
+    {
+        return Some(Stuck {
+            object,
+            reason: "Unschedulable".into(),
+            message: c.message.clone().unwrap_or_default(),
+        });
+    }
+    let containers = status
+        .init_container_statuses
+        .iter()
+        .flatten()
+        .map(|c| (c, "init container"))
+        .chain(
+            status
+                .container_statuses
+                .iter()
+                .flatten()
+                .map(|c| (c, "container")),
+        );
+    for (c, what) in containers {
+        let Some(waiting) = c.state.as_ref().and_then(|s| s.waiting.as_ref()) else {
+            continue;
+        };
+        let reason = waiting.reason.as_deref().unwrap_or_default();
+        let exited = c.restart_count > 0
+            || c.last_state
+                .as_ref()
+                .is_some_and(|s| s.terminated.is_some());
+        let message = waiting.message.clone().unwrap_or_default();
+        if STUCK_WAITING.contains(&reason) {
+            return Some(Stuck {
+                object: format!("{object} ({what} {})", c.name),
+                reason: reason.into(),
+                message,
+            });
+        }
+        if reason == "CrashLoopBackOff" && exited {
+            let last = c
+                .last_state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+                .map(|t| {
+                    format!(
+                        "; it last exited with code {}{}",
+                        t.exit_code,
+                        t.reason
+                            .as_deref()
+                            .map(|r| format!(" ({r})"))
+                            .unwrap_or_default()
+                    )
+                })
+                .unwrap_or_default();
+            return Some(Stuck {
+                object: format!("{object} ({what} {})", c.name),
+                reason: reason.into(),
+                message: format!(
+                    "{message}{}restarted {} time(s){last}",
+                    if message.is_empty() { "" } else { "; " },
+                    c.restart_count
+                ),
+            });
+        }
+    }
+    None
+}
+
+/// A status condition as (type, status, reason, message): the fields ReplicaSet and Deployment conditions share.
+pub type Condition = (String, String, Option<String>, Option<String>);
+
+/// A `ReplicaFailure` condition that is true on a ReplicaSet or a Deployment (pure): the replica set controller sets
+/// it with reason `FailedCreate` when it cannot create pods (pkg/controller/replicaset/replica_set_utils.go,
+/// `calculateStatus`), and the deployment controller copies it onto the Deployment
+/// (pkg/controller/deployment/sync.go, `calculateStatus`/`syncRolloutStatus`).
+pub fn replica_failure(object: &str, conditions: &[Condition]) -> Option<Stuck> {
+    conditions
+        .iter()
+        .find(|(type_, status, _, _)| type_ == "ReplicaFailure" && status == "True")
+        .map(|(_, _, reason, message)| Stuck {
+            object: object.to_string(),
+            reason: reason.clone().unwrap_or_else(|| "ReplicaFailure".into()),
+            message: message.clone().unwrap_or_default(),
+        })
+}
+
+/// `FailedCreate` warnings that appeared since the wait began (pure): `before` holds each such event's uid and count
+/// as the wait began, so events of an earlier failure (a StatefulSet keeps its events for an hour) do not count, and a
+/// repeated event counts when its count grows. The controllers record them on the owner: the replica set controller
+/// (pkg/controller/replicaset/replica_set.go, `FailedCreatePodReason`) and the StatefulSet controller
+/// (pkg/controller/statefulset/stateful_pod_control.go, `FailedCreate`).
+pub fn new_failed_create(
+    events: &[k8s_openapi::api::core::v1::Event],
+    before: &std::collections::BTreeMap<String, i32>,
+) -> Option<Stuck> {
+    events
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some("FailedCreate"))
+        .filter(|e| {
+            let uid = e.metadata.uid.clone().unwrap_or_default();
+            before
+                .get(&uid)
+                .is_none_or(|count| e.count.unwrap_or(1) > *count)
+        })
+        .max_by_key(|e| e.count.unwrap_or(1))
+        .map(|e| Stuck {
+            object: format!(
+                "{} {}/{}",
+                e.involved_object
+                    .kind
+                    .as_deref()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase(),
+                e.involved_object.namespace.as_deref().unwrap_or_default(),
+                e.involved_object.name.as_deref().unwrap_or_default()
+            ),
+            reason: "FailedCreate".into(),
+            message: e.message.clone().unwrap_or_default(),
+        })
+}
+
+/// The one-paragraph error for a rollout that cannot progress: the object, the reason, the message (escaped: it is
+/// the cluster's text), how long we waited, and what to run next.
+pub fn stuck_error(
+    workload: &WorkloadRef,
+    namespace: &str,
+    stuck: &Stuck,
+    waited: Duration,
+) -> Error {
+    let message = if stuck.message.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", crate::escape::escape(&stuck.message))
+    };
+    Error::Verify {
+        message: format!(
+            "the rollout of {} in namespace {namespace} cannot progress ({}s after it began): {} reports {}{message}. \
+             The change stays applied; the old pods keep running where the controller has not replaced them yet",
+            workload.display(),
+            waited.as_secs(),
+            crate::escape::escape(&stuck.object),
+            crate::escape::escape(&stuck.reason),
+        ),
+        hint: Some(format!(
+            "`kubectl describe {} -n {namespace}` and `kubectl get events -n {namespace} --sort-by=.lastTimestamp` \
+             show it; `kubectl prom doctor -n {namespace}` names the cause; undo with `kubectl rollout undo {} -n \
+             {namespace}` if the change itself is the cause",
+            workload.display(),
+            workload.display()
+        )),
+    }
+}
+
+/// Reads what tells a stuck rollout from a slow one: the new pods (a Deployment's newest ReplicaSet's, a
+/// StatefulSet's update revision's), the ReplicaSet's and Deployment's `ReplicaFailure` condition, and the owner's
+/// `FailedCreate` events that are new since [`StuckWatch::start`].
+struct StuckWatch<'a> {
+    client: &'a kube::Client,
+    namespace: &'a str,
+    workload: &'a WorkloadRef,
+    /// `FailedCreate` events (uid → count) that were there when the wait began.
+    before: std::collections::BTreeMap<String, i32>,
+}
+
+impl<'a> StuckWatch<'a> {
+    async fn start(
+        client: &'a kube::Client,
+        namespace: &'a str,
+        workload: &'a WorkloadRef,
+    ) -> StuckWatch<'a> {
+        let mut watch = StuckWatch {
+            client,
+            namespace,
+            workload,
+            before: Default::default(),
+        };
+        // Events of every owner the rollout may use: the workload and (for a Deployment) any ReplicaSet.
+        watch.before = watch
+            .failed_create_events(None)
+            .await
+            .into_iter()
+            .map(|e| (e.metadata.uid.unwrap_or_default(), e.count.unwrap_or(1)))
+            .collect();
+        watch
+    }
+
+    /// `FailedCreate` events in the namespace, of `owner` (kind, name) when given. Unreadable events (403) are no
+    /// evidence: the wait then ends on its bound, as before.
+    async fn failed_create_events(
+        &self,
+        owner: Option<(&str, &str)>,
+    ) -> Vec<k8s_openapi::api::core::v1::Event> {
+        let api: Api<k8s_openapi::api::core::v1::Event> =
+            Api::namespaced(self.client.clone(), self.namespace);
+        let mut fields = "reason=FailedCreate".to_string();
+        if let Some((kind, name)) = owner {
+            fields.push_str(&format!(
+                ",involvedObject.kind={kind},involvedObject.name={name}"
+            ));
+        }
+        api.list(&kube::api::ListParams::default().fields(&fields))
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default()
+    }
+
+    async fn pods(&self, labels: &str) -> Vec<Pod> {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), self.namespace);
+        api.list(&kube::api::ListParams::default().labels(labels))
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default()
+    }
+
+    /// What stops the rollout now, if anything. Reads that fail are no evidence (the bound still applies).
+    async fn check(&self) -> Option<Stuck> {
+        use k8s_openapi::api::apps::v1::ReplicaSet;
+        let conditions = |c: Option<Vec<Condition>>| c.unwrap_or_default();
+        match self.workload.kind {
+            WorkloadKind::Deployment => {
+                let api: Api<Deployment> = Api::namespaced(self.client.clone(), self.namespace);
+                let d = api.get(&self.workload.name).await.ok()?;
+                let display = format!("deployment {}/{}", self.namespace, self.workload.name);
+                let conds = conditions(d.status.as_ref().and_then(|s| s.conditions.as_ref()).map(
+                    |c| {
+                        c.iter()
+                            .map(|c| {
+                                (
+                                    c.type_.clone(),
+                                    c.status.clone(),
+                                    c.reason.clone(),
+                                    c.message.clone(),
+                                )
+                            })
+                            .collect()
+                    },
+                ));
+                if let Some(stuck) = replica_failure(&display, &conds) {
+                    return Some(stuck);
+                }
+                if let Some(stuck) = new_failed_create(
+                    &self
+                        .failed_create_events(Some(("Deployment", &self.workload.name)))
+                        .await,
+                    &self.before,
+                ) {
+                    return Some(stuck);
+                }
+                // The new ReplicaSet: the controller creates it with the highest revision of the Deployment's
+                // ReplicaSets (pkg/controller/deployment/sync.go, `getNewReplicaSet`: `MaxRevision(oldRSs) + 1`,
+                // annotation `deployment.kubernetes.io/revision`). Only once the controller has observed our change:
+                // before that the newest is the old one, whose pods may be failing for the reason we fix.
+                let observed = d
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.observed_generation)
+                    .unwrap_or(0);
+                if observed < d.metadata.generation.unwrap_or(0) {
+                    return None;
+                }
+                const REVISION: &str = "deployment.kubernetes.io/revision";
+                let revision_of = |rs: &ReplicaSet| {
+                    rs.metadata
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| a.get(REVISION))
+                        .and_then(|r| r.parse::<i64>().ok())
+                        .unwrap_or(0)
+                };
+                let uid = d.metadata.uid.clone()?;
+                let sets: Api<ReplicaSet> = Api::namespaced(self.client.clone(), self.namespace);
+                let list = sets.list(&Default::default()).await.ok()?;
+                let rs = list
+                    .items
+                    .into_iter()
+                    .filter(|rs| {
+                        rs.metadata
+                            .owner_references
+                            .iter()
+                            .flatten()
+                            .any(|o| o.uid == uid && o.controller == Some(true))
+                    })
+                    .max_by_key(revision_of)?;
+                let rs_name = rs.metadata.name.clone().unwrap_or_default();
+                let rs_display = format!("replicaset {}/{rs_name}", self.namespace);
+                let conds = conditions(rs.status.as_ref().and_then(|s| s.conditions.as_ref()).map(
+                    |c| {
+                        c.iter()
+                            .map(|c| {
+                                (
+                                    c.type_.clone(),
+                                    c.status.clone(),
+                                    c.reason.clone(),
+                                    c.message.clone(),
+                                )
+                            })
+                            .collect()
+                    },
+                ));
+                if let Some(stuck) = replica_failure(&rs_display, &conds) {
+                    return Some(stuck);
+                }
+                if let Some(stuck) = new_failed_create(
+                    &self
+                        .failed_create_events(Some(("ReplicaSet", &rs_name)))
+                        .await,
+                    &self.before,
+                ) {
+                    return Some(stuck);
+                }
+                let hash = rs
+                    .metadata
+                    .labels
+                    .as_ref()?
+                    .get("pod-template-hash")?
+                    .clone();
+                self.pods(&format!("pod-template-hash={hash}"))
+                    .await
+                    .iter()
+                    .filter(|p| owned_by(p, rs.metadata.uid.as_deref()))
+                    .find_map(stuck_pod)
+            }
+            WorkloadKind::StatefulSet => {
+                let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), self.namespace);
+                let s = api.get(&self.workload.name).await.ok()?;
+                if let Some(stuck) = new_failed_create(
+                    &self
+                        .failed_create_events(Some(("StatefulSet", &self.workload.name)))
+                        .await,
+                    &self.before,
+                ) {
+                    return Some(stuck);
+                }
+                // Only pods of the update revision: an old pod that was failing is what the change may replace.
+                let revision = s.status.as_ref()?.update_revision.clone()?;
+                self.pods(&format!("controller-revision-hash={revision}"))
+                    .await
+                    .iter()
+                    .filter(|p| owned_by(p, s.metadata.uid.as_deref()))
+                    .find_map(stuck_pod)
+            }
+            WorkloadKind::Pod => None,
+        }
+    }
+}
+
+fn owned_by(pod: &Pod, uid: Option<&str>) -> bool {
+    uid.is_some_and(|uid| {
+        pod.metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .any(|o| o.uid == uid && o.controller == Some(true))
+    })
+}
+
+/// How often a rollout wait looks for a cause that stops it (every fourth poll: four reads, not on every tick).
+const STUCK_EVERY: u32 = 4;
+
+/// Wait for a workload's rollout to finish (a bare pod has nothing to roll out). A rollout that cannot progress — the
+/// controller cannot create its pods, or a new pod cannot start — ends the wait as soon as the cause is visible
+/// (issue 18 item 4), with [`stuck_error`], instead of at the bound.
 pub async fn wait_rollout(
     client: &kube::Client,
     printer: &Printer,
@@ -323,6 +722,28 @@ pub async fn wait_rollout(
         workload.display()
     ));
     let interval = Duration::from_millis(500);
+    let started = Instant::now();
+    let watch = StuckWatch::start(client, namespace, workload).await;
+    let polls = std::sync::atomic::AtomicU32::new(0);
+    // Every few polls that are not done yet: is something stopping the rollout?
+    let (watch, polls, shown) = (&watch, &polls, &task);
+    let stuck = move |status: Poll<()>| async move {
+        if matches!(status, Poll::Done(())) {
+            return Ok(status);
+        }
+        let n = polls.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if n % STUCK_EVERY == 0
+            && let Some(stuck) = watch.check().await
+        {
+            shown.fail(&format!(
+                "{}: {}",
+                stuck.reason,
+                crate::escape::escape(&stuck.object)
+            ));
+            return Err(stuck_error(workload, namespace, &stuck, started.elapsed()));
+        }
+        Ok(status)
+    };
     match workload.kind {
         WorkloadKind::Deployment => {
             let api: kube::Api<Deployment> = kube::Api::namespaced(client.clone(), namespace);
@@ -331,7 +752,7 @@ pub async fn wait_rollout(
                     .get(&workload.name)
                     .await
                     .map_err(Error::kube(format!("read {}", workload.display())))?;
-                Ok(deployment_rollout_status(&d))
+                stuck(deployment_rollout_status(&d)).await
             })
             .await?;
         }
@@ -342,7 +763,7 @@ pub async fn wait_rollout(
                     .get(&workload.name)
                     .await
                     .map_err(Error::kube(format!("read {}", workload.display())))?;
-                Ok(statefulset_rollout_status(&s))
+                stuck(statefulset_rollout_status(&s)).await
             })
             .await?;
         }
@@ -415,6 +836,126 @@ mod tests {
             matches!(statefulset_rollout_status(&mk(2, "p-1")), Poll::Pending(s) if s.contains("new revision"))
         );
         assert_eq!(statefulset_rollout_status(&mk(2, "p-2")), Poll::Done(()));
+    }
+
+    fn pod(status: serde_json::Value) -> Pod {
+        serde_json::from_value(json!({
+            "metadata": {"name": "prometheus-server-5d8f-x2k", "namespace": "monitoring"},
+            "spec": {"containers": [{"name": "prometheus-server"}]},
+            "status": status
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_new_pod_that_cannot_start_is_stuck_and_a_starting_one_is_not() {
+        let waiting = |reason: &str, restarts: i32| {
+            pod(
+                json!({"containerStatuses": [{"name": "prometheus-server", "ready": false, "image": "i", "imageID": "",
+                "restartCount": restarts, "state": {"waiting": {"reason": reason, "message": "back-off pulling \u{1b}[31m"}}}]}),
+            )
+        };
+        let stuck = stuck_pod(&waiting("ImagePullBackOff", 0)).expect("stuck");
+        assert_eq!(stuck.reason, "ImagePullBackOff");
+        assert_eq!(
+            stuck.object,
+            "pod monitoring/prometheus-server-5d8f-x2k (container prometheus-server)"
+        );
+        assert!(stuck_pod(&waiting("CreateContainerConfigError", 0)).is_some());
+        assert!(stuck_pod(&waiting("ErrImagePull", 0)).is_some());
+        // Starting, or backing off before it ever exited: not (yet) a cause.
+        assert!(stuck_pod(&waiting("ContainerCreating", 0)).is_none());
+        assert!(stuck_pod(&waiting("PodInitializing", 0)).is_none());
+        assert!(stuck_pod(&waiting("CrashLoopBackOff", 0)).is_none());
+        let crash = pod(
+            json!({"initContainerStatuses": [{"name": "init-chown", "ready": false, "image": "i", "imageID": "",
+            "restartCount": 3, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}}]}),
+        );
+        let stuck = stuck_pod(&crash).expect("crash loop");
+        assert_eq!(stuck.reason, "CrashLoopBackOff");
+        assert!(
+            stuck.object.ends_with("(init container init-chown)"),
+            "{stuck:?}"
+        );
+        assert_eq!(
+            stuck.message,
+            "restarted 3 time(s); it last exited with code 1 (Error)"
+        );
+        let unschedulable = pod(
+            json!({"conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+            "message": "0/1 nodes are available: 1 Insufficient memory."}]}),
+        );
+        assert_eq!(stuck_pod(&unschedulable).unwrap().reason, "Unschedulable");
+        let mut leaving = crash.clone();
+        leaving.metadata.deletion_timestamp = Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Default::default()),
+        );
+        assert!(
+            stuck_pod(&leaving).is_none(),
+            "a pod on its way out is not judged"
+        );
+    }
+
+    #[test]
+    fn only_failed_create_events_new_since_the_wait_began_count() {
+        let event = |uid: &str, count: i32| -> k8s_openapi::api::core::v1::Event {
+            serde_json::from_value(json!({
+                "metadata": {"name": uid, "namespace": "monitoring", "uid": uid},
+                "involvedObject": {"kind": "StatefulSet", "namespace": "monitoring", "name": "prometheus-kps"},
+                "reason": "FailedCreate", "type": "Warning", "count": count,
+                "message": "create Pod prometheus-kps-0 in StatefulSet prometheus-kps failed error: Pod \"prometheus-kps-0\" is invalid"
+            }))
+            .unwrap()
+        };
+        let before: std::collections::BTreeMap<String, i32> = [("old".to_string(), 4)].into();
+        // The old failure, unchanged: no evidence about this rollout.
+        assert!(new_failed_create(&[event("old", 4)], &before).is_none());
+        // The same event repeated since, or a new one: the controller cannot create the new pods.
+        let stuck = new_failed_create(&[event("old", 5)], &before).expect("repeated");
+        assert_eq!(stuck.object, "statefulset monitoring/prometheus-kps");
+        assert!(stuck.message.contains("is invalid"));
+        assert!(new_failed_create(&[event("new", 1)], &before).is_some());
+        assert!(new_failed_create(&[], &before).is_none());
+    }
+
+    #[test]
+    fn replica_failure_condition_names_the_replica_set_and_the_error_is_one_escaped_paragraph() {
+        let conds = vec![
+            ("Available".to_string(), "True".to_string(), None, None),
+            (
+                "ReplicaFailure".to_string(),
+                "True".to_string(),
+                Some("FailedCreate".to_string()),
+                Some("pods \"p-1\" is forbidden: exceeded quota: \u{1b}]52;evil".to_string()),
+            ),
+        ];
+        let stuck = replica_failure("replicaset monitoring/p-5d8f", &conds).expect("failure");
+        assert_eq!(stuck.reason, "FailedCreate");
+        assert!(replica_failure("x", &conds[..1]).is_none());
+        let workload = WorkloadRef {
+            kind: WorkloadKind::Deployment,
+            name: "p".into(),
+            replicas: 1,
+            resource_version: None,
+            ordered_ready: false,
+        };
+        let err = stuck_error(&workload, "monitoring", &stuck, Duration::from_secs(7));
+        let text = err.to_string();
+        assert!(
+            text.contains("cannot progress (7s after it began)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("replicaset monitoring/p-5d8f reports FailedCreate"),
+            "{text}"
+        );
+        assert!(
+            !text.contains('\u{1b}'),
+            "cluster text is escaped: {text:?}"
+        );
+        assert!(!text.contains('\n'), "one paragraph: {text}");
+        assert!(err.hint().unwrap().contains("kubectl rollout undo"));
     }
 
     #[tokio::test]
