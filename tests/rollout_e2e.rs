@@ -33,7 +33,7 @@ fn a_new_pod_that_crash_loops_stops_the_rollout_wait_with_its_cause() {
         ],
     );
     let took = began.elapsed();
-    eprintln!("after {}s: {run}", took.as_secs());
+    println!("after {}s: {run}", took.as_secs());
     assert_ne!(run.code, 0, "{run}");
     assert!(
         run.stderr.contains("cannot progress") && run.stderr.contains("CrashLoopBackOff"),
