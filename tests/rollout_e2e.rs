@@ -33,7 +33,7 @@ fn a_new_pod_that_crash_loops_stops_the_rollout_wait_with_its_cause() {
         ],
     );
     let took = began.elapsed();
-    assert_ne!(run.code, 0, "{run}");
+    assert_ne!(run.code, 0, "after {}s: {run}", took.as_secs());
     assert!(
         run.stderr.contains("cannot progress") && run.stderr.contains("CrashLoopBackOff"),
         "the cause is named: {run}"

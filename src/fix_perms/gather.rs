@@ -8,12 +8,9 @@ use crate::access::{self, AccessRequest};
 use crate::context::Ctx;
 use crate::discover::{self, Discovered, Flavour, Instance, PrometheusResource, WorkloadKind};
 use crate::error::{Error, Result};
-use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::api::storage::v1::CSIDriver;
-use kube::api::{Api, LogParams};
-
-/// How many log lines per container instance are scanned for `permission denied`.
-const LOG_TAIL_LINES: i64 = 300;
+use kube::api::Api;
 
 /// Read everything fix-perms decides from, for one discovered instance. The workload and the `Prometheus` resource
 /// are taken as discovery listed them (their resourceVersion preconditions the first patch; a concurrent edit since
@@ -69,7 +66,7 @@ pub async fn gather(ctx: &Ctx, discovered: &Discovered) -> Result<PermsSnapshot>
         volume_root,
     ) = futures::try_join!(
         storage(ctx, instance),
-        async { Ok(logs(ctx, instance).await) },
+        async { Ok(logs(ctx, discovered).await) },
         async { Ok(volume_root(ctx, instance).await) },
     )?;
     Ok(PermsSnapshot {
@@ -199,29 +196,22 @@ async fn storage(ctx: &Ctx, instance: &Instance) -> Result<Storage> {
     })
 }
 
-/// The Prometheus container's recent log lines, previous instance first (a crash-looping container's reason is
-/// there). Logs that cannot be read (no previous instance, container not started) are skipped.
-async fn logs(ctx: &Ctx, instance: &Instance) -> Vec<String> {
-    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &instance.namespace);
-    let reads = instance.pods.iter().flat_map(|pod| {
-        [true, false].map(|previous| {
-            let params = LogParams {
-                container: Some(instance.container.clone()),
-                previous,
-                tail_lines: Some(LOG_TAIL_LINES),
-                ..Default::default()
-            };
-            let api = api.clone();
-            async move { crate::podlogs::read(&api, &pod.name, &params).await }
-        })
-    });
-    // Concurrently, and kept in order: each pod's previous instance, then its current one.
-    futures::future::join_all(reads)
-        .await
-        .into_iter()
-        .flatten()
-        .flat_map(|text| text.lines().map(str::to_string).collect::<Vec<_>>())
-        .collect()
+/// The Prometheus container's recent log lines, each pod's previous instance first (a crash-looping container's
+/// reason is there), read by inspect's one log reader. Logs that cannot be read (not started, refused) are skipped:
+/// the diagnosis then has less evidence, not an error.
+async fn logs(ctx: &Ctx, discovered: &Discovered) -> Vec<String> {
+    let reads = discovered
+        .pods
+        .iter()
+        .map(|pod| crate::inspect::gather::pod_logs(&ctx.client, &discovered.instance, pod, false));
+    let mut lines = Vec::new();
+    for (mut logs, _unread) in futures::future::join_all(reads).await {
+        logs.sort_by_key(|l| !l.previous);
+        for log in logs {
+            lines.extend(log.text.lines().map(str::to_string));
+        }
+    }
+    lines
 }
 
 /// `stat -c %u:%g:%a <tsdb path>` in a running Prometheus container; `None` when no container runs or the image has

@@ -141,15 +141,14 @@ pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
     let generated: BTreeSet<(String, String, String)> = pods
         .iter()
         .filter_map(|(i, p)| {
-            let (name, key) =
-                crate::doctor::checks::drift::generated_config_source(p.spec.as_ref()?)?;
+            let (name, key) = crate::model::podspec::generated_config_source(p.spec.as_ref()?)?;
             Some((i.namespace.clone(), name, key))
         })
         .collect();
     let (pvs, classes, logs, usage, live, cms, secrets) = futures::join!(
         get_pvs(client, &pv_names),
         get_classes(client, &class_names),
-        join_all(pods.iter().map(|(i, p)| pod_logs(client, i, p))),
+        join_all(pods.iter().map(|(i, p)| pod_logs(client, i, p, true))),
         join_all(
             nodes
                 .iter()
@@ -185,7 +184,7 @@ pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
                 if let Some(text) = text {
                     objects
                         .generated_configs
-                        .push(crate::doctor::snapshot::GeneratedConfig {
+                        .push(crate::inspect::snapshot::GeneratedConfig {
                             namespace: ns,
                             name,
                             key,
@@ -398,10 +397,14 @@ async fn get_classes(
 }
 
 /// Current logs of the Prometheus container and of the reload sidecar, and their previous logs when they restarted.
-async fn pod_logs(
+/// The recent log of one pod's Prometheus container (and, with `sidecars`, of its reload sidecars): the current
+/// instance, and the previous one only where the container restarted (there is none otherwise, and asking is a 400).
+/// Shared by doctor and fix-perms, so a log is read one way. A log that could not be read is the returned gap.
+pub async fn pod_logs(
     client: &kube::Client,
     instance: &Instance,
     pod: &Pod,
+    sidecars: bool,
 ) -> (Vec<ContainerLog>, Option<Gap>) {
     let name = pod.metadata.name.clone().unwrap_or_default();
     let api: Api<Pod> = Api::namespaced(client.clone(), &instance.namespace);
@@ -418,7 +421,11 @@ async fn pod_logs(
             })
     };
     let mut wanted = vec![(instance.container.clone(), false)];
-    for sidecar in instance.sidecars.iter().filter(|s| s.contains("reload")) {
+    for sidecar in instance
+        .sidecars
+        .iter()
+        .filter(|s| sidecars && s.contains("reload"))
+    {
         wanted.push((sidecar.clone(), false));
     }
     let with_previous: Vec<(String, bool)> = wanted

@@ -146,15 +146,8 @@ pub fn recognise(marks: &Marks, managed_fields: &[Value], chart: Option<ChartId>
     }
     // Helm 3 annotates every object it owns with its release (helm pkg/action/validate.go `helmReleaseNameAnnotation`);
     // older charts and Helm 2 only label (`heritage: Helm`/`Tiller`, `app.kubernetes.io/managed-by: Helm`).
-    let helm_release = note("meta.helm.sh/release-name").or_else(|| {
-        let managed = matches!(
-            label("app.kubernetes.io/managed-by"),
-            Some("Helm" | "Tiller")
-        ) || matches!(label("heritage"), Some("Helm" | "Tiller"));
-        (managed || chart.is_some())
-            .then(|| label("app.kubernetes.io/instance").or_else(|| label("release")))
-            .flatten()
-    });
+    let helm_release =
+        crate::model::helm_release(&marks.labels, &marks.annotations, chart.is_some());
     let applied = note(LAST_APPLIED).is_some();
     if let Some(release) = helm_release
         && !(applied && note("meta.helm.sh/release-name").is_none())

@@ -77,22 +77,33 @@ pub fn chart_flavour(meta: &ObjectMeta, template: &Option<ObjectMeta>) -> Option
     })
 }
 
-/// The Helm release that installed an object, from the labels Helm charts set: `app.kubernetes.io/managed-by: Helm`
-/// or the legacy `heritage: Helm`, or kube-prometheus-stack's own `app: kube-prometheus-stack-…` (its templates label
-/// the `Prometheus` resource `app: <chart name>-prometheus` and `release: <release>`), with the release taken from
-/// `release` or `app.kubernetes.io/instance`.
-pub fn helm_release(labels: &BTreeMap<String, String>) -> Option<String> {
+/// The Helm release that installed an object — the one rule, for every verb and for `src/install/`'s source of
+/// truth: Helm 3's `meta.helm.sh/release-name` annotation on every object it owns (helm pkg/action/validate.go
+/// `helmReleaseNameAnnotation`); else, when a Helm label says Helm (or Helm 2's Tiller) made it
+/// (`app.kubernetes.io/managed-by`, `heritage`), kube-prometheus-stack's own `app: kube-prometheus-stack-…` label
+/// is there, or the caller recognised a chart (`chart_known`), the release from `app.kubernetes.io/instance` or
+/// `release`.
+pub fn helm_release(
+    labels: &BTreeMap<String, String>,
+    annotations: &BTreeMap<String, String>,
+    chart_known: bool,
+) -> Option<String> {
+    if let Some(release) = annotations.get("meta.helm.sh/release-name") {
+        return Some(release.clone());
+    }
     let label = |k: &str| labels.get(k).map(String::as_str);
-    let by_helm = label("app.kubernetes.io/managed-by") == Some("Helm")
-        || label("heritage") == Some("Helm")
-        || label("app").is_some_and(|a| a.starts_with("kube-prometheus-stack"));
+    let by_helm = matches!(
+        label("app.kubernetes.io/managed-by"),
+        Some("Helm" | "Tiller")
+    ) || matches!(label("heritage"), Some("Helm" | "Tiller"))
+        || label("app").is_some_and(|a| a.starts_with("kube-prometheus-stack"))
+        || chart_known;
     if !by_helm {
         return None;
     }
-    labels
-        .get("release")
-        .or_else(|| labels.get("app.kubernetes.io/instance"))
-        .cloned()
+    label("app.kubernetes.io/instance")
+        .or_else(|| label("release"))
+        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -108,26 +119,57 @@ mod tests {
                 .collect::<BTreeMap<_, _>>()
         };
         assert_eq!(
-            helm_release(&labels(&[
-                ("app.kubernetes.io/managed-by", "Helm"),
-                ("release", "kps")
-            ])),
+            helm_release(
+                &labels(&[("app.kubernetes.io/managed-by", "Helm"), ("release", "kps")]),
+                &BTreeMap::new(),
+                false,
+            ),
             Some("kps".into())
         );
         assert_eq!(
-            helm_release(&labels(&[
-                ("heritage", "Helm"),
-                ("app.kubernetes.io/instance", "mon")
-            ])),
+            helm_release(
+                &labels(&[("heritage", "Helm"), ("app.kubernetes.io/instance", "mon")]),
+                &BTreeMap::new(),
+                false,
+            ),
             Some("mon".into())
         );
         assert_eq!(
-            helm_release(&labels(&[
-                ("app", "kube-prometheus-stack-prometheus"),
-                ("release", "kps")
-            ])),
+            helm_release(
+                &labels(&[
+                    ("app", "kube-prometheus-stack-prometheus"),
+                    ("release", "kps")
+                ]),
+                &BTreeMap::new(),
+                false,
+            ),
             Some("kps".into())
         );
-        assert_eq!(helm_release(&labels(&[("release", "kps")])), None);
+        assert_eq!(
+            helm_release(&labels(&[("release", "kps")]), &BTreeMap::new(), false),
+            None
+        );
+        // Helm 3's annotation names the release whatever the labels say; Helm 2 labelled `heritage: Tiller`; a chart the
+        // caller recognised is Helm's too.
+        assert_eq!(
+            helm_release(
+                &labels(&[("release", "other")]),
+                &labels(&[("meta.helm.sh/release-name", "kps")]),
+                false,
+            ),
+            Some("kps".into())
+        );
+        assert_eq!(
+            helm_release(
+                &labels(&[("heritage", "Tiller"), ("release", "old")]),
+                &BTreeMap::new(),
+                false
+            ),
+            Some("old".into())
+        );
+        assert_eq!(
+            helm_release(&labels(&[("release", "kps")]), &BTreeMap::new(), true),
+            Some("kps".into())
+        );
     }
 }

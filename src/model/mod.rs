@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod install;
+pub mod podspec;
 pub mod volume;
 pub mod workload;
 
@@ -103,11 +104,13 @@ impl PrometheusResource {
 
     /// The Helm release that installed the resource (kube-prometheus-stack), by the one Helm-label rule.
     pub fn helm_release(&self) -> Option<String> {
-        let labels: std::collections::BTreeMap<String, String> = self
-            .object
-            .pointer("/metadata/labels")
-            .and_then(|l| serde_json::from_value(l.clone()).ok())?;
-        helm_release(&labels)
+        let map = |key: &str| -> std::collections::BTreeMap<String, String> {
+            self.object
+                .pointer(&format!("/metadata/{key}"))
+                .and_then(|l| serde_json::from_value(l.clone()).ok())
+                .unwrap_or_default()
+        };
+        helm_release(&map("labels"), &map("annotations"), false)
     }
 }
 

@@ -381,3 +381,101 @@ pub async fn sync_and_check(
     }
     Ok(synced)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(stdout: &str, stderr: &str, exit_code: i32) -> ExecOutput {
+        ExecOutput {
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+            exit_code,
+        }
+    }
+
+    #[test]
+    fn the_file_and_promtool_come_apart_at_the_marker() {
+        let m = "kubectl-prom-0123";
+        let text = "global:\n  scrape_interval: 15s\n";
+        let found = parse_session(
+            &out(
+                &format!("{text}\n{m} 0\nChecking /c.yml\n SUCCESS: /c.yml is valid\n"),
+                "",
+                0,
+            ),
+            m,
+            "/c.yml",
+            true,
+        )
+        .unwrap();
+        assert_eq!(found.text, Ok(text.to_string()));
+        let promtool = found.promtool.unwrap();
+        assert_eq!(
+            promtool.stdout,
+            "Checking /c.yml\n SUCCESS: /c.yml is valid\n"
+        );
+        assert_eq!(promtool_verdict(&promtool), Promtool::Passed);
+        // A file without a trailing newline keeps its exact text.
+        let found =
+            parse_session(&out(&format!("a: 1\n{m} 0\n"), "", 0), m, "/c.yml", false).unwrap();
+        assert_eq!(found.text, Ok("a: 1".to_string()));
+        assert_eq!(found.promtool, None);
+    }
+
+    #[test]
+    fn a_missing_file_or_shell_is_told_apart() {
+        let m = "kubectl-prom-0123";
+        let found = parse_session(
+            &out(
+                &format!("\n{m} 1\n"),
+                "cat: /c.yml: No such file or directory\n",
+                0,
+            ),
+            m,
+            "/c.yml",
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            found.text,
+            Err("`cat /c.yml` exited 1: cat: /c.yml: No such file or directory".to_string())
+        );
+        assert_eq!(
+            found.promtool, None,
+            "promtool is not run on a file that was not read"
+        );
+        // No shell in the image: the marker never came; the caller falls back to plain commands.
+        assert_eq!(
+            parse_session(&out("", "exec: sh: not found", 126), m, "/c.yml", true),
+            None
+        );
+    }
+
+    #[test]
+    fn promtool_exit_codes_mean_what_promtool_says() {
+        assert!(
+            matches!(promtool_verdict(&out("", "FAILED: parsing YAML", 1)), Promtool::Rejected(s) if s.contains("FAILED"))
+        );
+        assert!(matches!(
+            promtool_verdict(&out("lint", "", 3)),
+            Promtool::Lint(_)
+        ));
+        assert!(matches!(
+            promtool_verdict(&out("", "sh: exec: promtool: not found", 127)),
+            Promtool::Unavailable(s) if s.starts_with("exit 127")
+        ));
+    }
+
+    #[test]
+    fn the_paths_go_as_parameters_never_into_the_script() {
+        let argv = session_argv("/etc/config/$(reboot).yml", "kubectl-prom-0123", true);
+        assert_eq!(argv[..2], ["sh", "-c"]);
+        assert!(!argv[2].contains("reboot") && !argv[2].contains("kubectl-prom-0123"));
+        assert_eq!(
+            argv[4..],
+            ["/etc/config/$(reboot).yml", "kubectl-prom-0123", "check"]
+        );
+        assert_ne!(new_marker(), new_marker());
+    }
+}

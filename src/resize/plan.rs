@@ -2163,7 +2163,12 @@ mod tests {
             namespace: "monitoring".into(),
             instance,
             install,
-            chart_release: crate::model::helm_release(&labels),
+            chart_release: crate::model::helm_release(
+                &labels,
+                &serde_json::from_value(object["metadata"]["annotations"].clone())
+                    .unwrap_or_default(),
+                origin.chart().is_some(),
+            ),
             origin,
             claims,
             classes: classes

@@ -273,7 +273,20 @@ fn write(path: &Path, text: &str, mode: u32) -> Result<(), String> {
 }
 
 impl ControlPlane {
+    /// Boots the control plane; a boot that lost a picked port to another process ("address already in use") is
+    /// tried again, up to three times in all, with new ports (the failed one's processes die with its handle, its
+    /// etcd tmpfs is covered by the next one's).
     pub async fn start(opts: Options) -> Result<Self, String> {
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(&opts).await {
+                Err(e) if attempt < 3 && e.contains("address already in use") => attempt += 1,
+                r => return r,
+            }
+        }
+    }
+
+    async fn start_once(opts: &Options) -> Result<Self, String> {
         let dir = opts.dir.clone();
         for sub in ["pki", "logs", "etcd"] {
             std::fs::create_dir_all(dir.join(sub))
@@ -323,13 +336,11 @@ impl ControlPlane {
             ),
             0o600,
         )?;
-        let (etcd_port, etcd_peer, api_port, kcm_port, sched_port) = (
-            free_port()?,
-            free_port()?,
-            free_port()?,
-            free_port()?,
-            free_port()?,
-        );
+        // Picked free and released, so another process may take one first; the controller-manager and the scheduler
+        // serve no port at all (`--secure-port=0`: "If 0, don't serve HTTPS at all", their flag docs; nothing here
+        // reads their healthz), which leaves three such races instead of five (a test run here lost one: "bind: address
+        // already in use" from the controller-manager).
+        let (etcd_port, etcd_peer, api_port) = (free_port()?, free_port()?, free_port()?);
         // On the node's address (not loopback), so pods reach it through their veth.
         let server = format!("https://{}:{api_port}", opts.node_ip);
         write(
@@ -455,7 +466,7 @@ impl ControlPlane {
                 format!("--authorization-kubeconfig={kcm_kubeconfig}"),
                 "--leader-elect=false".into(),
                 "--bind-address=127.0.0.1".into(),
-                format!("--secure-port={kcm_port}"),
+                "--secure-port=0".into(),
                 format!("--root-ca-file={}", ps("ca.crt")),
                 format!("--service-account-private-key-file={}", ps("sa.key")),
                 "--use-service-account-credentials=true".into(),
@@ -473,7 +484,7 @@ impl ControlPlane {
                 format!("--authorization-kubeconfig={sched_kubeconfig}"),
                 "--leader-elect=false".into(),
                 "--bind-address=127.0.0.1".into(),
-                format!("--secure-port={sched_port}"),
+                "--secure-port=0".into(),
             ],
         )?;
         cp.wait_default_service_account(started).await?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 const USAGE: &str = "usage: kube-sim list
        kube-sim up  [--scenario NAME] [--dir DIR] [--port N] [--latency 50ms] [--fault ACTION:METHOD:PATH:TIMES]... [--scale N] [--http1-only]
        kube-sim run [same options] -- COMMAND [ARGS...]
-       kube-sim up  --control-plane real [--scenario NAME] [--dir DIR] [--latency 50ms] [--fault …]...   (in progress: the Go-built control plane of tools/world/build.sh)";
+       kube-sim up|run --control-plane real [--scenario NAME] [--dir DIR] [--latency 50ms] [--fault …]...   (in progress: the Go-built control plane of tools/world/build.sh)";
 
 #[allow(clippy::print_stderr)]
 fn fail(code: i32, msg: &str) -> ! {
@@ -138,9 +138,12 @@ fn list_scenarios() {
 /// `up --control-plane real`: the Go-built control plane and kube-sim's node on it, until SIGTERM/SIGINT.
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 async fn real_world(args: Args, dir: PathBuf) -> i32 {
-    if args.cmd != "up" {
-        fail(2, "--control-plane real is only for `up` for now");
-    }
+    let Some((prog, rest)) = (match args.cmd.as_str() {
+        "up" => Some(("", &[][..])),
+        _ => args.command.split_first().map(|(p, r)| (p.as_str(), r)),
+    }) else {
+        fail(2, USAGE)
+    };
     // --scale has no real-mode counterpart yet: refused, not silently ignored.
     if args.opts.scale.is_some() {
         fail(2, "--scale is not available with --control-plane real yet");
@@ -186,6 +189,19 @@ async fn real_world(args: Args, dir: PathBuf) -> i32 {
         "kube-sim: the real control plane is up in {:.1} s",
         world.boot_time().as_secs_f64()
     );
+    if args.cmd == "run" {
+        // As in the simulated world: the command runs against the cluster, its status is ours.
+        let status = tokio::process::Command::new(prog)
+            .args(rest)
+            .env("KUBECONFIG", world.kubeconfig())
+            .status()
+            .await;
+        world.stop().await;
+        return match status {
+            Ok(s) => s.code().unwrap_or(1),
+            Err(e) => fail(1, &format!("cannot run `{prog}`: {e}")),
+        };
+    }
     println!("export KUBECONFIG={}", world.kubeconfig().display());
     tokio::select! {
         _ = term.recv() => {}

@@ -23,13 +23,20 @@ fn scenarios_run_on_the_real_control_plane() {
         };
         let kc = cluster.kubeconfig_path().to_path_buf();
         let pvc = || get_json(&k, &kc, &["pvc", "prometheus-data", "-n", "monitoring"]);
-        // Applied and started before the ready line.
+        // Applied and settled before the ready line, as in the simulated world: Running and Ready (a tool run right
+        // after the ready line must not meet the startup's failing readiness probe).
         let pods = get_json(
             &k,
             &kc,
             &["pods", "-n", "monitoring", "-l", "app=prometheus"],
         );
         assert_eq!(pods["items"][0]["status"]["phase"], "Running", "{pods}");
+        let ready = pods["items"][0]["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True");
+        assert!(ready, "not Ready at the ready line: {pods}");
         let claim = pvc();
         assert_eq!(claim["status"]["phase"], "Bound", "{claim}");
         assert_eq!(claim["spec"]["storageClassName"], "offline");

@@ -87,6 +87,12 @@ pub struct PodHandle {
     pub stopped: watch::Sender<bool>,
     pub pod_failed: Mutex<bool>,
     transitions: Mutex<BTreeMap<String, (String, String)>>,
+    /// Held from computing a status to handing it to the backend: two containers' tasks publishing at once could
+    /// otherwise write in the other order, leaving the older status (a started container still "ContainerCreating")
+    /// as the last one written, with nothing left to publish again. The kubelet's status manager orders them too: each
+    /// status is versioned and written by one goroutine (pkg/kubelet/status/status_manager.go `versionedPodStatus`,
+    /// `syncBatch`).
+    publishing: Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -146,6 +152,7 @@ impl PodHandle {
             stopped: watch::channel(false).0,
             pod_failed: Mutex::new(false),
             transitions: Mutex::new(BTreeMap::new()),
+            publishing: Mutex::new(()),
         })
     }
 
@@ -199,6 +206,7 @@ impl PodHandle {
         if self.stopping() {
             return;
         }
+        let _one_writer = lock(&self.publishing);
         let status = self.compute_status(&kubelet.host_ip);
         kubelet.backend.pod_status(&self.ns, &self.name, status);
     }

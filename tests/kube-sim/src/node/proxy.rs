@@ -174,7 +174,7 @@ impl Proxy {
             Err(e) => {
                 return Ok(crate::server::error_response(
                     &crate::status::ApiError::new(
-                        502,
+                        503,
                         "ServiceUnavailable",
                         format!("kube-sim's knob proxy could not reach the API server: {e}"),
                     ),

@@ -4,7 +4,7 @@
 //! prometheus-operator's CRDs come from the built operator module's own `example/prometheus-operator-crd` (found with
 //! `go list -m` in tools/world/operator, or `KUBE_SIM_OPERATOR_CRDS`), never from the scenario: a scenario's
 //! hand-written `monitoring.coreos.com` CRD is replaced by the real schema. Then it waits (90 s at most, as the
-//! simulated world does) until every pod has left Pending.
+//! simulated world does) until every pod has settled (ready, crash-looping, finished or stuck unready).
 use crate::real_api::ApiClient;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -158,7 +158,8 @@ pub async fn apply(
     Ok(())
 }
 
-/// Until no pod is Pending (started, crash-looping or failed all count: they are a scenario's point), or `timeout`.
+/// Until every pod has settled as the simulated world's `up` waits for it (`kubelet::pod::pod_settled`: ready,
+/// crash-looping, finished, or unready for over 10 s), or `timeout`.
 async fn wait_started(admin: &ApiClient, timeout: Duration) {
     let deadline = tokio::time::Instant::now() + timeout;
     // Controllers create pods a moment after their workloads.
@@ -170,7 +171,7 @@ async fn wait_started(admin: &ApiClient, timeout: Duration) {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .all(|p| p["status"]["phase"] != "Pending")
+                .all(|p| crate::kubelet::pod::pod_settled(p, crate::clock::now_unix()))
         {
             return;
         }
