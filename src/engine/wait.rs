@@ -315,6 +315,17 @@ pub struct Stuck {
     pub message: String,
 }
 
+impl Stuck {
+    /// The progress line's end: `CrashLoopBackOff: pod ns/name (container c)`, escaped (both are the cluster's text).
+    pub fn line(&self) -> String {
+        format!(
+            "{}: {}",
+            crate::escape::escape(&self.reason),
+            crate::escape::escape(&self.object)
+        )
+    }
+}
+
 /// Waiting reasons of a container that will not start without a change (kubelet's own reasons:
 /// pkg/kubelet/images/types.go `ErrImagePullBackOff`/`ErrImagePull`/`ErrInvalidImageName`,
 /// pkg/kubelet/kuberuntime/kuberuntime_container.go `CreateContainerConfigError`). CrashLoopBackOff
@@ -735,11 +746,7 @@ pub async fn wait_rollout(
         if n % STUCK_EVERY == 0
             && let Some(stuck) = watch.check().await
         {
-            shown.fail(&format!(
-                "{}: {}",
-                stuck.reason,
-                crate::escape::escape(&stuck.object)
-            ));
+            shown.fail(&stuck.line());
             return Err(stuck_error(workload, namespace, &stuck, started.elapsed()));
         }
         Ok(status)
@@ -856,6 +863,11 @@ mod tests {
             )
         };
         let stuck = stuck_pod(&waiting("ImagePullBackOff", 0)).expect("stuck");
+        let forged = Stuck {
+            reason: "Evil\u{1b}[2J".into(),
+            ..stuck.clone()
+        };
+        assert!(!forged.line().contains('\u{1b}'), "{:?}", forged.line());
         assert_eq!(stuck.reason, "ImagePullBackOff");
         assert_eq!(
             stuck.object,
