@@ -42,14 +42,7 @@ pub struct VolumeDiagnosis {
     pub fs_group: FsGroupSupport,
 }
 
-/// An init container that changes ownership or modes of the data volume (the incident-4/5 workaround).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InitStep {
-    pub name: String,
-    /// Its command and args joined, as shown to the user.
-    pub command: String,
-}
+pub use crate::model::volume::{InitStep, permission_init_containers};
 
 /// The pod-level securityContext fields fix-perms cares about.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -531,48 +524,6 @@ fn csi_policy(
 /// is unknown, any volume).
 fn chmod_init_containers(spec: &PodSpec, data: Option<&VolumeDiagnosis>) -> Vec<InitStep> {
     permission_init_containers(spec, data.map(|d| d.volume.as_str()))
-}
-
-/// The one rule doctor (PROM-403) and fix-perms share for a permission-fixing init container (issue 18 item 4): its
-/// command runs `chmod` or `chown`, and it mounts the data volume, or a volume the pod does not have (a misnamed
-/// mount of the data volume, which also keeps the pod from being created), or — when the data volume is unknown —
-/// any volume. Whatever doctor flags, fix-perms removes.
-pub fn permission_init_containers(spec: &PodSpec, data_volume: Option<&str>) -> Vec<InitStep> {
-    let volumes: Vec<&str> = spec
-        .volumes
-        .iter()
-        .flatten()
-        .map(|v| v.name.as_str())
-        .collect();
-    spec.init_containers
-        .iter()
-        .flatten()
-        .filter(|c| {
-            let mounts_data = c.volume_mounts.iter().flatten().any(|m| match data_volume {
-                Some(d) => m.name == d || !volumes.contains(&m.name.as_str()),
-                None => true,
-            });
-            let command = argv_text(c);
-            mounts_data
-                && command
-                    .split(|ch: char| !ch.is_ascii_alphanumeric())
-                    .any(|word| word == "chmod" || word == "chown")
-        })
-        .map(|c| InitStep {
-            name: c.name.clone(),
-            command: argv_text(c),
-        })
-        .collect()
-}
-
-fn argv_text(c: &Container) -> String {
-    c.command
-        .iter()
-        .flatten()
-        .chain(c.args.iter().flatten())
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Lines saying the data directory could not be written, as logscan classifies them (prometheus-facts.md §2.2:

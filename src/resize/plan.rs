@@ -2163,7 +2163,7 @@ mod tests {
             namespace: "monitoring".into(),
             instance,
             install,
-            chart_release: crate::model::helm_release(&labels),
+            chart_release: crate::model::helm_release(&labels, &Default::default(), false),
             origin,
             claims,
             classes: classes

@@ -15,33 +15,6 @@ use crate::doctor::snapshot::InstanceSnapshot;
 use crate::logscan::Kind;
 use serde_json::Value;
 
-/// The Secret and key the operator's config reloader reads its input from (`--config-file=DIR/KEY`, DIR a Secret
-/// volume mount of that container), e.g. `prometheus-k8s`, `prometheus.yaml.gz`: the operator's generated
-/// configuration (prometheus-facts §3.2).
-pub(crate) fn generated_config_source(
-    spec: &k8s_openapi::api::core::v1::PodSpec,
-) -> Option<(String, String)> {
-    spec.containers.iter().find_map(|c| {
-        let args = crate::discover::all_args(c);
-        let file = crate::discover::flag_value(&args, "config-file")?;
-        let (dir, key) = file.rsplit_once('/')?;
-        let mount = c
-            .volume_mounts
-            .iter()
-            .flatten()
-            .find(|m| m.mount_path.trim_end_matches('/') == dir)?;
-        let volume = spec
-            .volumes
-            .iter()
-            .flatten()
-            .find(|v| v.name == mount.name)?;
-        Some((
-            volume.secret.as_ref()?.secret_name.clone()?,
-            key.to_string(),
-        ))
-    })
-}
-
 /// How long after a ConfigMap change a working reload sidecar may still be catching up: the kubelet's sync period
 /// (1 min by default, plus its cache TTL) and the sidecar's own delay.
 const SYNC_GRACE_SECS: i64 = 120;
