@@ -42,7 +42,7 @@ pub struct VolumeDiagnosis {
     pub fs_group: FsGroupSupport,
 }
 
-pub use crate::model::podspec::{InitStep, permission_init_containers};
+pub use crate::model::volume::{InitStep, permission_init_containers};
 
 /// The pod-level securityContext fields fix-perms cares about.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

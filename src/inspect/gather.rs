@@ -141,7 +141,7 @@ pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
     let generated: BTreeSet<(String, String, String)> = pods
         .iter()
         .filter_map(|(i, p)| {
-            let (name, key) = crate::model::podspec::generated_config_source(p.spec.as_ref()?)?;
+            let (name, key) = crate::model::volume::generated_config_source(p.spec.as_ref()?)?;
             Some((i.namespace.clone(), name, key))
         })
         .collect();

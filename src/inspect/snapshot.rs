@@ -640,7 +640,7 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
     // The operator's generated configuration (issue 19, drift): the Secret its config reloader reads.
     if let Some((secret, key)) = s
         .pod_spec()
-        .and_then(crate::model::podspec::generated_config_source)
+        .and_then(crate::model::volume::generated_config_source)
         && let Some(g) = objects
             .generated_configs
             .iter()

@@ -5,6 +5,7 @@
 use super::chart::{ChartId, Marks};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// The tool that will put its own version of the object back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -146,8 +147,7 @@ pub fn recognise(marks: &Marks, managed_fields: &[Value], chart: Option<ChartId>
     }
     // Helm 3 annotates every object it owns with its release (helm pkg/action/validate.go `helmReleaseNameAnnotation`);
     // older charts and Helm 2 only label (`heritage: Helm`/`Tiller`, `app.kubernetes.io/managed-by: Helm`).
-    let helm_release =
-        crate::model::helm_release(&marks.labels, &marks.annotations, chart.is_some());
+    let helm_release = helm_release(&marks.labels, &marks.annotations, chart.is_some());
     let applied = note(LAST_APPLIED).is_some();
     if let Some(release) = helm_release
         && !(applied && note("meta.helm.sh/release-name").is_none())
@@ -172,6 +172,35 @@ pub fn recognise(marks: &Marks, managed_fields: &[Value], chart: Option<ChartId>
         return Source::KubectlApply { server_side: true };
     }
     Source::Unknown
+}
+
+/// The Helm release that installed an object — the one rule, for every verb and for `src/install/`'s source of
+/// truth: Helm 3's `meta.helm.sh/release-name` annotation on every object it owns (helm pkg/action/validate.go
+/// `helmReleaseNameAnnotation`); else, when a Helm label says Helm (or Helm 2's Tiller) made it
+/// (`app.kubernetes.io/managed-by`, `heritage`), kube-prometheus-stack's own `app: kube-prometheus-stack-…` label
+/// is there, or the caller recognised a chart (`chart_known`), the release from `app.kubernetes.io/instance` or
+/// `release`.
+pub fn helm_release(
+    labels: &BTreeMap<String, String>,
+    annotations: &BTreeMap<String, String>,
+    chart_known: bool,
+) -> Option<String> {
+    if let Some(release) = annotations.get("meta.helm.sh/release-name") {
+        return Some(release.clone());
+    }
+    let label = |k: &str| labels.get(k).map(String::as_str);
+    let by_helm = matches!(
+        label("app.kubernetes.io/managed-by"),
+        Some("Helm" | "Tiller")
+    ) || matches!(label("heritage"), Some("Helm" | "Tiller"))
+        || label("app").is_some_and(|a| a.starts_with("kube-prometheus-stack"))
+        || chart_known;
+    if !by_helm {
+        return None;
+    }
+    label("app.kubernetes.io/instance")
+        .or_else(|| label("release"))
+        .map(str::to_string)
 }
 
 /// One field a verb changes whose live value is not what the last `kubectl apply` set.

@@ -77,34 +77,8 @@ pub fn chart_flavour(meta: &ObjectMeta, template: &Option<ObjectMeta>) -> Option
     })
 }
 
-/// The Helm release that installed an object — the one rule, for every verb and for `src/install/`'s source of
-/// truth: Helm 3's `meta.helm.sh/release-name` annotation on every object it owns (helm pkg/action/validate.go
-/// `helmReleaseNameAnnotation`); else, when a Helm label says Helm (or Helm 2's Tiller) made it
-/// (`app.kubernetes.io/managed-by`, `heritage`), kube-prometheus-stack's own `app: kube-prometheus-stack-…` label
-/// is there, or the caller recognised a chart (`chart_known`), the release from `app.kubernetes.io/instance` or
-/// `release`.
-pub fn helm_release(
-    labels: &BTreeMap<String, String>,
-    annotations: &BTreeMap<String, String>,
-    chart_known: bool,
-) -> Option<String> {
-    if let Some(release) = annotations.get("meta.helm.sh/release-name") {
-        return Some(release.clone());
-    }
-    let label = |k: &str| labels.get(k).map(String::as_str);
-    let by_helm = matches!(
-        label("app.kubernetes.io/managed-by"),
-        Some("Helm" | "Tiller")
-    ) || matches!(label("heritage"), Some("Helm" | "Tiller"))
-        || label("app").is_some_and(|a| a.starts_with("kube-prometheus-stack"))
-        || chart_known;
-    if !by_helm {
-        return None;
-    }
-    label("app.kubernetes.io/instance")
-        .or_else(|| label("release"))
-        .map(str::to_string)
-}
+/// The one Helm-release rule lives with the source of truth it decides (src/install/source.rs).
+pub use crate::install::source::helm_release;
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,6 @@
 
 pub mod args;
 pub mod install;
-pub mod podspec;
 pub mod volume;
 pub mod workload;
 

@@ -81,7 +81,7 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
     if let Some(spec) = s.pod_spec() {
         // The same rule fix-perms removes by (issue 18 item 4): what doctor flags, fix-perms handles.
         let data_volume = s.instance.data.as_ref().map(|d| d.volume.as_str());
-        for init in crate::model::podspec::permission_init_containers(spec, data_volume) {
+        for init in crate::model::volume::permission_init_containers(spec, data_volume) {
             let text = init.command;
             {
                 out.push(Finding::new(
@@ -196,7 +196,7 @@ mod tests {
         let s = instance(&misnamed, &[]);
         let spec = s.pod_spec().unwrap();
         let shared =
-            crate::model::podspec::permission_init_containers(spec, Some("prometheus-storage"));
+            crate::model::volume::permission_init_containers(spec, Some("prometheus-storage"));
         assert_eq!(shared.len(), 1);
         assert_eq!(shared[0].name, "init-storage");
         // A chmod on the config volume only is not about the data: neither flags it.
