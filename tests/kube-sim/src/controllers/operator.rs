@@ -142,6 +142,16 @@ pub fn desired_statefulset(cr: &Value) -> Value {
             a.insert(1, "--listen-address=:8081".into());
         } else if http_reload {
             a.insert(1, "--reload-url=http://127.0.0.1:9090/-/reload".into());
+        } else {
+            // ProcessSignal: the reloader signals Prometheus and reads its runtimeinfo to see the reload took
+            // (prometheus-operator v0.85.0 pkg/prometheus/common.go: ReloaderUseSignal + RuntimeInfoURL, rendered by
+            // pkg/operator/config_reloader.go as these two flags in place of --reload-url).
+            let info = format!(
+                "http://127.0.0.1:9090{}/api/v1/status/runtimeinfo",
+                prefix.trim_end_matches('/')
+            );
+            a.insert(1, "--reload-method=signal".into());
+            a.insert(2, format!("--runtimeinfo-url={info}"));
         }
         a
     };
