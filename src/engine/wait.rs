@@ -425,6 +425,25 @@ pub fn stuck_pod(pod: &Pod) -> Option<Stuck> {
 /// A status condition as (type, status, reason, message): the fields ReplicaSet and Deployment conditions share.
 pub type Condition = (String, String, Option<String>, Option<String>);
 
+/// A workload's status conditions as [`Condition`] rows: Deployment and ReplicaSet conditions are distinct types
+/// with the same four fields.
+macro_rules! condition_rows {
+    ($conditions:expr) => {
+        $conditions
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                (
+                    c.type_.clone(),
+                    c.status.clone(),
+                    c.reason.clone(),
+                    c.message.clone(),
+                )
+            })
+            .collect()
+    };
+}
+
 /// A `ReplicaFailure` condition that is true on a ReplicaSet or a Deployment (pure): the replica set controller sets
 /// it with reason `FailedCreate` when it cannot create pods (pkg/controller/replicaset/replica_set_utils.go,
 /// `calculateStatus`), and the deployment controller copies it onto the Deployment
@@ -571,26 +590,13 @@ impl<'a> StuckWatch<'a> {
     /// What stops the rollout now, if anything. Reads that fail are no evidence (the bound still applies).
     async fn check(&self) -> Option<Stuck> {
         use k8s_openapi::api::apps::v1::ReplicaSet;
-        let conditions = |c: Option<Vec<Condition>>| c.unwrap_or_default();
         match self.workload.kind {
             WorkloadKind::Deployment => {
                 let api: Api<Deployment> = Api::namespaced(self.client.clone(), self.namespace);
                 let d = api.get(&self.workload.name).await.ok()?;
                 let display = format!("deployment {}/{}", self.namespace, self.workload.name);
-                let conds = conditions(d.status.as_ref().and_then(|s| s.conditions.as_ref()).map(
-                    |c| {
-                        c.iter()
-                            .map(|c| {
-                                (
-                                    c.type_.clone(),
-                                    c.status.clone(),
-                                    c.reason.clone(),
-                                    c.message.clone(),
-                                )
-                            })
-                            .collect()
-                    },
-                ));
+                let conds: Vec<Condition> =
+                    condition_rows!(d.status.as_ref().and_then(|s| s.conditions.as_ref()));
                 if let Some(stuck) = replica_failure(&display, &conds) {
                     return Some(stuck);
                 }
@@ -639,20 +645,8 @@ impl<'a> StuckWatch<'a> {
                     .max_by_key(revision_of)?;
                 let rs_name = rs.metadata.name.clone().unwrap_or_default();
                 let rs_display = format!("replicaset {}/{rs_name}", self.namespace);
-                let conds = conditions(rs.status.as_ref().and_then(|s| s.conditions.as_ref()).map(
-                    |c| {
-                        c.iter()
-                            .map(|c| {
-                                (
-                                    c.type_.clone(),
-                                    c.status.clone(),
-                                    c.reason.clone(),
-                                    c.message.clone(),
-                                )
-                            })
-                            .collect()
-                    },
-                ));
+                let conds: Vec<Condition> =
+                    condition_rows!(rs.status.as_ref().and_then(|s| s.conditions.as_ref()));
                 if let Some(stuck) = replica_failure(&rs_display, &conds) {
                     return Some(stuck);
                 }
