@@ -133,6 +133,31 @@ pub fn have(tool: &str) -> bool {
     found
 }
 
+/// Start a scenario on the real control plane (issue 16: etcd, kube-apiserver, controller-manager and scheduler built
+/// by `tools/world/build.sh`, kube-sim as the node and the CSI driver, the knob proxy in front). A suite moved to the
+/// real control plane calls this instead of [`start`]. Skips (None, with a notice) when the world is not built —
+/// unless `KUBE_SIM_REQUIRE=1` (CI), where that is a failure.
+pub fn start_real(scenario: &str) -> Option<Cluster> {
+    start_real_opts(Options {
+        scenario: Some(scenario.to_string()),
+        ..Default::default()
+    })
+}
+
+/// [`start_real`] with knobs (`faults`, `latency`).
+pub fn start_real_opts(opts: Options) -> Option<Cluster> {
+    Cluster::start_real_opts_or_skip(&opts)
+}
+
+/// [`start_with_fault`] on the real control plane (the fault rule is served by the knob proxy).
+pub fn start_real_with_fault(scenario: &str, fault: &str) -> Option<Cluster> {
+    start_real_opts(Options {
+        scenario: Some(scenario.into()),
+        faults: vec![fault.into()],
+        ..Default::default()
+    })
+}
+
 /// Start a scenario with one injected fault rule (`ACTION:METHOD:PATH:TIMES`, see kube-sim's README), or skip as
 /// [`start`] does.
 pub fn start_with_fault(scenario: &str, fault: &str) -> Option<Cluster> {
