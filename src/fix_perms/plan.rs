@@ -526,7 +526,7 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
     // No Helm values change we can name (Git, a kubectl-applied manifest, a chart whose keys we do not know): the
     // note says where the change must also be made (src/install/, issue 18 item 3).
     if !changes.is_empty() && values.is_none() {
-        notes.extend(snapshot.origin.note(&crate::install::Change {
+        notes.extend(snapshot.origin.note(&crate::install::NotedChange {
             key: crate::install::Key::PodSecurityContext,
             value: None,
             object: &snapshot.origin.object,
