@@ -538,14 +538,6 @@ fn verb_modules_reading_the_api(files: &[(String, String, String)]) -> BTreeMap<
 /// file here that no longer reads fails the test until it is taken off, and any other file that reads fails it.
 const STILL_READING: &[(&str, &str)] = &[
     (
-        "fix_perms/gather.rs",
-        "issue 17 (F3): fix-perms' gather folds into inspect (inspect::perms)",
-    ),
-    (
-        "fix_perms/apply.rs",
-        "issue 17 (F3): fix-perms' pod reads before a restart and its verification read through inspect",
-    ),
-    (
         "resize/gather.rs",
         "issue 17 (F2): resize's gather folds into inspect (its claims, classes, pods, StatefulSet, Prometheus resource)",
     ),
@@ -594,16 +586,10 @@ fn sources_with_lines() -> Vec<(String, String, String, usize)> {
 
 /// Second definitions still in the code, each with what remains to do: this list may only shrink (a file here that
 /// no longer defines its concept fails the test until it is taken off).
-const STILL_DEFINED_AGAIN: &[(&str, &str)] = &[
-    (
-        "resize/model.rs",
-        "issue 17 (F2): resize decides from inspect's one Snapshot instead of its own resize::model::Snapshot",
-    ),
-    (
-        "fix_perms/snapshot.rs",
-        "issue 17 (F3): fix-perms decides from inspect's one InstanceSnapshot instead of PermsSnapshot",
-    ),
-];
+const STILL_DEFINED_AGAIN: &[(&str, &str)] = &[(
+    "resize/model.rs",
+    "issue 17 (F2): resize decides from inspect's one Snapshot instead of its own resize::model::Snapshot",
+)];
 
 // What is still open is printed (stderr, shown with --nocapture or on failure), never silently allowed.
 #[allow(clippy::print_stderr)]
