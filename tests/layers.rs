@@ -551,6 +551,34 @@ const STILL_READING: &[(&str, &str)] = &[
     ),
 ];
 
+/// How an install's flavour would be decided by its name as text (`plan.flavour == "operator"`, issue 17): the
+/// flavour is `model::Flavour`, a type, matched as one.
+const FLAVOUR_AS_TEXT: &[&str] = &[
+    "== \"operator\"",
+    "== \"chart\"",
+    "== \"plain\"",
+    "\"operator\" =>",
+    "\"chart\" =>",
+    "\"plain\" =>",
+    "flavour.as_str()",
+    "flavour.to_string()",
+];
+
+fn flavour_compared_as_text(files: &[(String, String, String)]) -> Vec<String> {
+    files
+        .iter()
+        .filter_map(|(_, rel, code)| {
+            let found: Vec<&str> = FLAVOUR_AS_TEXT
+                .iter()
+                .copied()
+                .filter(|s| code.contains(s))
+                .collect();
+            (!found.is_empty())
+                .then(|| format!("{rel} decides a flavour by its name: {}", found.join(", ")))
+        })
+        .collect()
+}
+
 /// A verb's entry module (`commands/X.rs` or `commands/X/mod.rs`) is the sequence of the verb, not its engine.
 const ENTRY_LINES: usize = 300;
 
@@ -646,6 +674,12 @@ fn no_verb_module_reads_the_api_itself() {
 }
 
 #[test]
+fn no_string_comparison_decides_a_flavour() {
+    let found = flavour_compared_as_text(&sources());
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+#[test]
 fn every_verbs_entry_module_is_under_300_lines() {
     let long = entry_modules_too_long(&sources_with_lines());
     assert!(long.is_empty(), "{}", long.join("\n"));
@@ -720,6 +754,17 @@ fn each_check_fails_on_a_planted_violation() {
         "async fn f(c: kube::Client) { let pods: Api<Pod> = Api::namespaced(c, \"m\"); }\n",
     ));
     assert!(!reading.contains_key("inspect/planted.rs"), "{reading:?}");
+
+    // A flavour decided by its name as text.
+    let found = flavour_compared_as_text(&planted(
+        "resize::planted",
+        "resize/planted.rs",
+        "fn f(p: &Plan) -> bool { p.flavour == \"operator\" }\n",
+    ));
+    assert!(
+        found.iter().any(|f| f.starts_with("resize/planted.rs")),
+        "{found:?}"
+    );
 
     // A verb's entry module of 300 lines, as a file and as a directory's mod.rs; a file inside the verb may be longer.
     for (module, rel, caught) in [
