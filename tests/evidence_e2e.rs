@@ -520,3 +520,82 @@ fn real_sidecar_500_from_a_rejected_config_is_prom_103_not_the_lifecycle_flag() 
     };
     told_apart(&log, &run, &found, "PROM-103", logged);
 }
+
+/// A Prometheus whose startup probe allows 3 s, killed by the real kubelet-side probe loop while it replays its WAL.
+/// The replay is scripted — a WAL that takes longer to replay than a probe needs gigabytes — and prints Prometheus
+/// 2.42's own progress lines (their exact shape, from the real binary) with the current time; everything after it is
+/// real: the probe failures, the kill and restart, the `failed startup probe` event, the previous log read back, and
+/// doctor naming the probe (PROM-509), not a crash.
+const REPLAY_KILLED: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: prometheus, namespace: monitoring, labels: {app: prometheus}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: prometheus}}
+  template:
+    metadata: {labels: {app: prometheus}}
+    spec:
+      containers:
+        - name: prometheus
+          image: quay.io/prometheus/prometheus:v2.48.0
+          command:
+            - sh
+            - -c
+            - |
+              now() { date -u +%Y-%m-%dT%H:%M:%S.000Z; }
+              echo "ts=$(now) caller=main.go:1012 level=info msg=\"Starting TSDB ...\""
+              echo "ts=$(now) caller=head.go:614 level=info component=tsdb msg=\"Replaying WAL, this may take a while\""
+              for s in 0 1 2 3 4 5 6 7 8 9; do
+                sleep 1
+                echo "ts=$(now) caller=head.go:685 level=info component=tsdb msg=\"WAL segment loaded\" segment=$s maxSegment=99"
+              done
+              sleep 3600
+          ports: [{containerPort: 9090}]
+          startupProbe:
+            httpGet: {path: /-/ready, port: 9090}
+            periodSeconds: 1
+            failureThreshold: 3
+"#;
+
+#[test]
+fn a_startup_probe_shorter_than_the_wal_replay_is_prom_509_not_a_crash() {
+    let Some(cluster) = support::start("empty") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manifest = dir.path().join("replay.yaml");
+    std::fs::write(&manifest, REPLAY_KILLED).expect("write manifest");
+    support::kubectl(
+        &cluster,
+        &["apply", "-f", manifest.to_str().expect("utf-8 path")],
+    );
+    let (run, f) = support::wait_until(
+        "doctor to name the probe",
+        std::time::Duration::from_secs(120),
+        || {
+            let run = prom(&cluster, &["doctor", "-n", NS, "-o", "json"]);
+            let (found, _) = findings(&run);
+            let f = found.into_iter().find(|f| f["id"] == "PROM-509")?;
+            Some((run, f))
+        },
+    );
+    no_panic(&run);
+    assert_eq!(f["severity"], "critical", "{f:#}");
+    let evidence = f["evidence"].to_string();
+    assert!(evidence.contains("WAL replay started"), "{f:#}");
+    assert!(evidence.contains("of 99 after"), "{f:#}");
+    assert!(
+        evidence.contains(
+            "startupProbe: initialDelaySeconds 0 + failureThreshold 3 × periodSeconds 1 = 3 s"
+        ),
+        "{f:#}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("startupProbe on /-/ready"),
+        "{f:#}"
+    );
+}
