@@ -561,7 +561,7 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::doctor::checks::fixtures::{CHART, ids, instance};
+    use crate::doctor::checks::fixtures::{CHART, KPS, ids, instance};
     use crate::doctor::snapshot::LiveStatus;
 
     fn fixture(name: &str) -> String {
@@ -736,5 +736,75 @@ pub(crate) mod tests {
         let mut no_cm = chart_with_rules(&edited, running("2.42"), ok_runtime());
         no_cm.config_maps.clear();
         assert!(check(&no_cm).is_empty());
+    }
+
+    /// The operator's shape (prometheus-operator v0.85.0): ConfigMap `prometheus-<name>-rulefiles-N` mounted by a
+    /// volume of the same name at `/etc/prometheus/rules/<that name>` (pkg/prometheus/server/statefulset.go
+    /// appendServerVolumes), the generated configuration's `rule_files: [/etc/prometheus/rules/<name>/*.yaml]`
+    /// (pkg/prometheus/promcfg.go appendRuleFiles, common.go RulesDir), one key per PrometheusRule
+    /// `<namespace>-<name>-<uid>.yaml` (pkg/operator/rules.go).
+    #[test]
+    fn an_operator_prometheus_rule_change_is_found_in_its_rulefiles_configmap() {
+        let cm_name = "prometheus-kps-kube-prometheus-stack-prometheus-rulefiles-0";
+        let dir = format!("/etc/prometheus/rules/{cm_name}");
+        let mut s = instance(KPS, &[]);
+        s.generated_config = Some(format!(
+            "global:\n  scrape_interval: 30s\nrule_files:\n- {dir}/*.yaml\n"
+        ));
+        let mount: k8s_openapi::api::core::v1::VolumeMount =
+            serde_json::from_value(serde_json::json!({"name": cm_name, "mountPath": dir})).unwrap();
+        let volume: k8s_openapi::api::core::v1::Volume = serde_json::from_value(
+            serde_json::json!({"name": cm_name, "configMap": {"name": cm_name}}),
+        )
+        .unwrap();
+        let container = s.instance.container.clone();
+        let templates = s
+            .statefulsets
+            .iter_mut()
+            .filter_map(|w| w.spec.as_mut()?.template.spec.as_mut());
+        let pods = s.pods.iter_mut().filter_map(|p| p.spec.as_mut());
+        for spec in templates.chain(pods) {
+            spec.volumes
+                .get_or_insert_with(Vec::new)
+                .push(volume.clone());
+            for c in spec.containers.iter_mut().filter(|c| c.name == container) {
+                c.volume_mounts
+                    .get_or_insert_with(Vec::new)
+                    .push(mount.clone());
+            }
+        }
+        let key = "monitoring-kps-rules-7a1d0000-0000-4000-8000-00000000000a.yaml";
+        let edited = fixture("rules-source.yml").replace("for: 10m", "for: 15m");
+        s.config_maps = vec![serde_json::from_value(serde_json::json!({
+            "metadata": {"name": cm_name, "namespace": "monitoring", "creationTimestamp": "2026-11-21T10:00:00Z"},
+            "data": {key: edited},
+        }))
+        .unwrap()];
+        let mut running = running("3.16");
+        running["groups"][0]["file"] = format!("{dir}/{key}").into();
+        let pod = s.instance.pods[0].name.clone();
+        s.live.push(LiveStatus {
+            pod,
+            rules: Some(running.clone()),
+            runtimeinfo: Some(ok_runtime()),
+            ..Default::default()
+        });
+        let src = sources(&s);
+        assert_eq!(src.files.len(), 1, "{src:?}");
+        assert_eq!(src.files[0].path, format!("{dir}/{key}"));
+        let d = differences(&src, &running);
+        assert_eq!(
+            d,
+            [(
+                format!("configmap/{cm_name} key {key}"),
+                "group node rule HighLoad for".to_string()
+            )]
+        );
+        // A PrometheusRule deleted: its key is gone, its group still runs from a file in the resolved directory.
+        let mut gone = s.clone();
+        gone.config_maps[0].data = Some(Default::default());
+        let d = differences(&sources(&gone), &running);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].1.ends_with("(removed from the source)"), "{d:?}");
     }
 }
