@@ -334,3 +334,112 @@ pub fn class<'a>(s: &'a InstanceSnapshot, name: &str) -> Option<&'a StorageClass
         .iter()
         .find(|c| c.metadata.name.as_deref() == Some(name))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::snapshot::{ContainerLog, Data, Gap, Objects, assemble};
+    use serde_json::json;
+
+    /// The chart's Deployment fixture as the one gather would hand it over, with a pod mounting its claim.
+    fn chart_deployment(pod_status: serde_json::Value) -> InstanceSnapshot {
+        let path = format!(
+            "{}/tests/fixtures/resize/chart-deployment-ebs.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let objects = Objects::from_yaml(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut s = assemble(&objects).remove(0);
+        s.pods.push(
+            serde_json::from_value(json!({
+                "metadata": {"name": "prometheus-server-7d-x", "namespace": "monitoring", "uid": "pod-1",
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "prometheus-server-7d",
+                        "uid": "rs-1", "controller": true}]},
+                "spec": {"nodeName": "node-1", "containers": [{"name": "prometheus-server"}],
+                    "volumes": [{"name": "storage-volume", "persistentVolumeClaim": {"claimName": "prometheus-server"}}]},
+                "status": pod_status,
+            }))
+            .unwrap(),
+        );
+        s
+    }
+
+    fn crash_looping(message: &str) -> serde_json::Value {
+        json!({"containerStatuses": [{"name": "prometheus-server", "ready": false, "restartCount": 3,
+            "image": "", "imageID": "",
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"exitCode": 1, "message": message}}}]})
+    }
+
+    /// A full disk is told from the termination message, or from the container's logs the gather read (the one
+    /// log reader's rows), and only from the Prometheus container's own.
+    #[test]
+    fn a_full_disk_is_read_from_the_termination_message_or_the_logs() {
+        let line = "err=\"open /data/wal/00000042: no space left on device\"";
+        let s = chart_deployment(crash_looping(line));
+        let pod = claim_pod(&s, &s.pods[0]);
+        assert!(pod.crash_looping && pod.full_disk, "{pod:?}");
+        assert_eq!(
+            pod.controller.as_ref().map(|c| c.kind.as_str()),
+            Some("ReplicaSet")
+        );
+
+        let mut s = chart_deployment(crash_looping(""));
+        assert!(!claim_pod(&s, &s.pods[0]).full_disk);
+        let log = |container: &str| ContainerLog {
+            pod: "prometheus-server-7d-x".into(),
+            container: container.into(),
+            previous: true,
+            text: format!("level=error {line}\n"),
+        };
+        s.logs.push(log("configmap-reload"));
+        assert!(!claim_pod(&s, &s.pods[0]).full_disk, "a sidecar's log");
+        s.logs.push(log("prometheus-server"));
+        assert!(claim_pod(&s, &s.pods[0]).full_disk);
+    }
+
+    /// Usage: the kubelet's row first, `df`'s where it has none, and none for a claim no pod mounts.
+    #[test]
+    fn a_claims_usage_is_the_kubelets_row_else_df() {
+        let mut s = chart_deployment(json!({}));
+        let df = Usage {
+            capacity_bytes: 10,
+            used_bytes: 9,
+            available_bytes: 1,
+            source: UsageSource::Df,
+        };
+        s.df_usage.insert("prometheus-server".into(), df);
+        assert_eq!(claims_of(&s)[0].usage, Some(df));
+        s.usage.push(VolumeUsage {
+            pod: "prometheus-server-7d-x".into(),
+            namespace: "monitoring".into(),
+            volume: "storage-volume".into(),
+            pvc: Some("prometheus-server".into()),
+            capacity_bytes: 1000,
+            used_bytes: 10,
+            available_bytes: 990,
+        });
+        let usage = claims_of(&s)[0].usage.unwrap();
+        assert_eq!(
+            (usage.capacity_bytes, usage.source),
+            (1000, UsageSource::StatsSummary)
+        );
+        s.pods.clear();
+        assert_eq!(claims_of(&s)[0].usage, None);
+    }
+
+    /// A class is unknown (forbidden) only when its read was refused for lack of permission; a 500 is not that.
+    #[test]
+    fn only_a_refused_class_read_is_a_forbidden_class() {
+        let mut s = chart_deployment(json!({}));
+        let gap = |class: &str, status| Gap {
+            data: Data::StorageClasses,
+            reason: "x".into(),
+            request: Some(crate::inspect::instance::class_request(class)),
+            status: Some(status),
+        };
+        s.gaps.push(gap("gp3", 403));
+        s.gaps.push(gap("other", 500));
+        let forbidden = crate::inspect::instance::forbidden_classes(&s);
+        assert_eq!(forbidden.into_iter().collect::<Vec<_>>(), ["gp3"]);
+    }
+}
