@@ -5,5 +5,6 @@
 
 pub mod dump;
 pub mod gather;
+pub mod instance;
 pub mod snapshot;
 pub mod usage;

@@ -1,6 +1,7 @@
-//! What doctor knows about one cluster: a plain data struct per Prometheus instance (objects, logs, events, volume
-//! usage, live Prometheus answers, and what could not be read). Filled by `gather` (live) or `dump` (offline); read
-//! by the checks. No I/O here.
+//! What a verb knows about the cluster before it decides: a plain data struct per Prometheus instance (objects,
+//! logs, events, volume usage, live Prometheus answers, and what could not be read). Filled by `gather` (doctor's
+//! scope-wide read), `instance` (one instance, what a changing verb needs) or `dump` (offline); read by doctor's
+//! checks and resize's planner. No I/O here.
 
 pub use super::usage::VolumeUsage;
 use crate::discover::{Instance, Inventory, PrometheusResource};
@@ -42,6 +43,9 @@ pub struct InstanceSnapshot {
     pub pvs: Vec<PersistentVolume>,
     pub storage_classes: Vec<StorageClass>,
     pub usage: Vec<VolumeUsage>,
+    /// Usage of a claim measured with `df` in its container, by claim name, where the kubelet gave no row (resize's
+    /// gather only: doctor reads the kubelet alone).
+    pub df_usage: BTreeMap<String, super::usage::Usage>,
     /// One per pod that was asked.
     pub live: Vec<LiveStatus>,
     /// Data that could not be read, and why.
@@ -240,6 +244,7 @@ impl InstanceSnapshot {
             pvs: Vec::new(),
             storage_classes: Vec::new(),
             usage: Vec::new(),
+            df_usage: BTreeMap::new(),
             live: Vec::new(),
             gaps: Vec::new(),
             config_text: None,
