@@ -100,7 +100,7 @@ fn only_claim(cluster: &Cluster, ns: &str) -> Value {
 
 #[test]
 fn disk_full_goes_from_crash_loop_to_ready_with_a_larger_filesystem() {
-    let Some(cluster) = start("disk-full") else {
+    let Some(cluster) = start_real("disk-full") else {
         return;
     };
     let ns = "monitoring";
@@ -165,7 +165,7 @@ fn disk_full_goes_from_crash_loop_to_ready_with_a_larger_filesystem() {
 
 #[test]
 fn class_without_expansion_is_refused_with_the_admission_text_then_fixed_with_the_explicit_step() {
-    let Some(cluster) = start("resize-no-expansion") else {
+    let Some(cluster) = start_real("resize-no-expansion") else {
         return;
     };
     let ns = "monitoring";
@@ -239,7 +239,7 @@ fn class_without_expansion_is_refused_with_the_admission_text_then_fixed_with_th
 
 #[test]
 fn shrink_and_same_size_are_refused_before_any_change() {
-    let Some(cluster) = start("resize-no-expansion") else {
+    let Some(cluster) = start_real("resize-no-expansion") else {
         return;
     };
     let ns = "monitoring";
@@ -263,7 +263,7 @@ fn shrink_and_same_size_are_refused_before_any_change() {
 
 #[test]
 fn dry_run_changes_nothing() {
-    let Some(cluster) = start("resize-online") else {
+    let Some(cluster) = start_real("resize-online") else {
         return;
     };
     let ns = "monitoring";
@@ -306,6 +306,9 @@ fn dry_run_changes_nothing() {
     );
 }
 
+// Simulated only: kube-sim's simulated "offline" driver is the pre-1.24 model (FileSystemResizePending until the pod
+// restarts); a real 1.24+ resizer refuses an in-use claim instead, see
+// an_offline_only_driver_in_use_is_explained_with_the_scale_to_zero_that_grows_it.
 #[test]
 fn offline_expansion_restarts_the_pod_on_file_system_resize_pending() {
     let Some(cluster) = start("resize-offline") else {
@@ -355,6 +358,7 @@ fn offline_expansion_restarts_the_pod_on_file_system_resize_pending() {
     );
 }
 
+// Simulated only: the real-mode node does not play `ebs.csi.aws.com`, so the claim stays Pending (node request filed).
 #[test]
 fn a_failing_resizer_is_surfaced_with_its_message_and_a_non_zero_exit() {
     let Some(cluster) = start("resize-failing") else {
@@ -385,6 +389,7 @@ fn a_failing_resizer_is_surfaced_with_its_message_and_a_non_zero_exit() {
     );
 }
 
+// Simulated only until the operator runs as a pod in the real world (F4): no operator, no StatefulSet.
 #[test]
 fn operator_flavour_pauses_grows_recreates_and_unpauses_without_deleting_pods() {
     let Some(cluster) = start("kps-healthy") else {
@@ -474,7 +479,7 @@ fn operator_flavour_pauses_grows_recreates_and_unpauses_without_deleting_pods() 
 
 #[test]
 fn a_missing_permission_is_refused_at_pre_flight_before_any_change() {
-    let Some(cluster) = start("resize-restricted") else {
+    let Some(cluster) = start_real("resize-restricted") else {
         return;
     };
     let ns = "monitoring";
@@ -533,10 +538,19 @@ fn a_missing_permission_is_refused_at_pre_flight_before_any_change() {
 
 #[test]
 fn chart_statefulset_grows_every_claim_and_recreates_the_statefulset_around_its_pods() {
-    let Some(cluster) = start("chart-sts") else {
+    let Some(cluster) = start_real("chart-sts") else {
         return;
     };
     let ns = "monitoring";
+    // The real StatefulSet controller creates pods one at a time (OrderedReady: pod 1 and its claim only once pod 0 is
+    // Ready, kubernetes pkg/controller/statefulset/stateful_set_control.go), so the scenario can be up with one pod.
+    wait_until("both replicas Ready", Duration::from_secs(90), || {
+        let sts = kubectl_json(
+            &cluster,
+            &["get", "statefulset", "prometheus-server", "-n", ns],
+        );
+        (sts["status"]["readyReplicas"] == 2).then_some(())
+    });
     let pvcs = items(&kubectl_json(&cluster, &["get", "pvc", "-n", ns]));
     assert!(pvcs.len() >= 2, "{pvcs:#?}");
     let before = pvcs.iter().map(|p| bytes(&capacity(p))).max().unwrap();
@@ -593,6 +607,7 @@ fn chart_statefulset_grows_every_claim_and_recreates_the_statefulset_around_its_
     }
 }
 
+// Simulated only until the operator runs as a pod in the real world (F4): no operator, no StatefulSet.
 #[test]
 fn operator_failure_after_the_pause_leaves_the_resource_unpaused_with_its_old_request() {
     // The first claim patch answers 409 Conflict (as if someone edited the claim meanwhile).
@@ -660,6 +675,7 @@ fn operator_failure_after_the_pause_leaves_the_resource_unpaused_with_its_old_re
     );
 }
 
+// Simulated only: the real world's knob proxy spends the 409 on the scenario's own server-side apply (node request).
 #[test]
 fn a_conflict_on_a_claim_is_replanned_for_the_same_size_and_applied_once() {
     // The first claim patch answers 409 Conflict, as a concurrent edit of the claim would.
@@ -696,7 +712,7 @@ fn a_conflict_on_a_claim_is_replanned_for_the_same_size_and_applied_once() {
 /// it rounded. The old code asked for 1Gi, sixteen times the claim.
 #[test]
 fn increase_rounds_to_a_step_that_fits_the_size_and_says_so() {
-    let Some(cluster) = start("resize-online") else {
+    let Some(cluster) = start_real("resize-online") else {
         return;
     };
     let ns = "monitoring";
