@@ -6,6 +6,7 @@
 
 pub mod dump;
 pub mod gather;
+pub mod instance;
 pub mod perms;
 pub mod snapshot;
 pub mod usage;

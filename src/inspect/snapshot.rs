@@ -1,6 +1,7 @@
-//! What doctor knows about one cluster: a plain data struct per Prometheus instance (objects, logs, events, volume
-//! usage, live Prometheus answers, and what could not be read). Filled by `gather` (live) or `dump` (offline); read
-//! by the checks. No I/O here.
+//! What a verb knows about the cluster before it decides: a plain data struct per Prometheus instance (objects,
+//! logs, events, volume usage, live Prometheus answers, and what could not be read). Filled by `gather` (doctor's
+//! scope-wide read), `instance` (one instance, what a changing verb needs) or `dump` (offline); read by doctor's
+//! checks and resize's planner. No I/O here.
 
 pub use super::usage::VolumeUsage;
 use crate::discover::{Instance, Inventory, PrometheusResource};
@@ -42,6 +43,9 @@ pub struct InstanceSnapshot {
     pub pvs: Vec<PersistentVolume>,
     pub storage_classes: Vec<StorageClass>,
     pub usage: Vec<VolumeUsage>,
+    /// Usage of a claim measured with `df` in its container, by claim name, where the kubelet gave no row (resize's
+    /// gather only: doctor reads the kubelet alone).
+    pub df_usage: BTreeMap<String, super::usage::Usage>,
     /// One per pod that was asked.
     pub live: Vec<LiveStatus>,
     /// Data that could not be read, and why.
@@ -56,6 +60,9 @@ pub struct InstanceSnapshot {
     /// The operator's generated configuration (its Secret, gunzipped): compared by drift only — it is not the user's
     /// file, so the key checks of `config_text` do not apply to it.
     pub generated_config: Option<String>,
+    /// The ConfigMaps mounted in the Prometheus container that were read: the configuration's and the rule files'
+    /// (chart: the server ConfigMap; operator: `prometheus-<name>-rulefiles-N`), for rule-file drift (issue 19).
+    pub config_maps: Vec<ConfigMap>,
     /// The `CSIDriver` objects of the data volumes' drivers (their fsGroupPolicy), read by `inspect::perms` for
     /// fix-perms; none read is the kubelet's default policy.
     pub csi_drivers: Vec<CSIDriver>,
@@ -94,6 +101,8 @@ pub struct LiveStatus {
     pub config_yaml: Option<String>,
     /// `/api/v1/features` → `data` (Prometheus 3.9+; 404 before): lifecycle and auto-reload state.
     pub features: Option<serde_json::Value>,
+    /// `/api/v1/rules?exclude_alerts=true` → `data`: the rule groups it runs (issue 19, rule-file drift).
+    pub rules: Option<serde_json::Value>,
     /// When doctor asked (its own clock, RFC 3339): "now" for servers whose runtimeinfo has no `serverTime` (2.x).
     pub asked_at: Option<String>,
     /// Why Prometheus did not answer, when it did not.
@@ -244,12 +253,14 @@ impl InstanceSnapshot {
             pvs: Vec::new(),
             storage_classes: Vec::new(),
             usage: Vec::new(),
+            df_usage: BTreeMap::new(),
             live: Vec::new(),
             gaps: Vec::new(),
             config_text: None,
             config_changed: None,
             config_from: None,
             generated_config: None,
+            config_maps: Vec::new(),
             csi_drivers: Vec::new(),
             data_root: None,
         }
@@ -640,16 +651,7 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
             .find(|cm| in_ns(&cm.metadata) && cm.metadata.name.as_deref() == Some(name.as_str()));
         s.config_text = cm.and_then(|cm| cm.data.as_ref()?.get(key).cloned());
         s.config_from = Some(format!("configmap/{name} key {key}"));
-        s.config_changed = cm.and_then(|cm| {
-            let m = &cm.metadata;
-            m.managed_fields
-                .iter()
-                .flatten()
-                .filter_map(|f| f.time.as_ref().map(|t| t.0))
-                .max()
-                .or(m.creation_timestamp.as_ref().map(|t| t.0))
-                .map(|t| t.to_string())
-        });
+        s.config_changed = cm.and_then(|cm| last_changed(&cm.metadata));
     }
     // The operator's generated configuration (issue 19, drift): the Secret its config reloader reads.
     if let Some((secret, key)) = s
@@ -664,6 +666,23 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
         s.config_changed = g.changed.clone();
         s.config_from = Some(format!("secret/{secret} key {key}"));
     }
+    // Every ConfigMap mounted in the Prometheus container that was read (rule-file drift resolves its globs there).
+    let mounted: Vec<String> = s
+        .pod_spec()
+        .map(|spec| {
+            spec.volumes
+                .iter()
+                .flatten()
+                .filter_map(|v| v.config_map.as_ref().map(|c| c.name.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    s.config_maps = objects
+        .config_maps
+        .iter()
+        .filter(|cm| named(&cm.metadata, &mounted))
+        .cloned()
+        .collect();
     s.usage = objects
         .usage
         .iter()
@@ -683,6 +702,17 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
         .map(|(_, g)| g.clone())
         .collect();
     s
+}
+
+/// When an object last changed: its newest managedFields time, else its creation (RFC 3339).
+pub fn last_changed(m: &ObjectMeta) -> Option<String> {
+    m.managed_fields
+        .iter()
+        .flatten()
+        .filter_map(|f| f.time.as_ref().map(|t| t.0))
+        .max()
+        .or(m.creation_timestamp.as_ref().map(|t| t.0))
+        .map(|t| t.to_string())
 }
 
 /// The last termination message of each container whose previous log was not read (logs forbidden, or already
