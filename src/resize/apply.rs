@@ -549,23 +549,10 @@ pub fn no_resizer_message(
     )
 }
 
-/// The CSI driver of a claim's volume (`spec.csi.driver` of its PV), read once when no resizer acted: for a CSI
-/// volume the controller-manager names no resizer on the claim (the `volume.kubernetes.io/storage-resizer` annotation
-/// is set only for migrated in-tree volumes, expand_controller.go). None when the PV cannot be read (a user without
-/// `get persistentvolumes`).
+/// The CSI driver of a claim's volume, read through inspect (`inspect::instance::volume_csi_driver`).
 async fn csi_driver_of(ctx: &Ctx, pvc: &PersistentVolumeClaim) -> Option<String> {
     let volume = pvc.spec.as_ref()?.volume_name.as_deref()?;
-    // Read through the engine's object read (no module of resize builds an Api itself, issue 17).
-    let pv = crate::engine::ObjectRef {
-        group: String::new(),
-        version: "v1".into(),
-        kind: "PersistentVolume".into(),
-        plural: "persistentvolumes".into(),
-        namespace: None,
-        name: volume.to_string(),
-    };
-    let object = pv.get(&ctx.client).await.ok()?;
-    Some(object.pointer("/spec/csi/driver")?.as_str()?.to_string())
+    crate::inspect::instance::volume_csi_driver(ctx, volume).await
 }
 
 /// Whether a resize failure is an offline-only driver refusing a volume in use: the driver's `FailedPrecondition`
