@@ -13,14 +13,19 @@ use support::{Run, items, kubectl, kubectl_json, name, prom, start, start_real, 
 
 const NS: &str = "monitoring";
 
-fn drift_findings(run: &Run) -> Vec<Value> {
+/// The findings of a report with one of `ids`.
+fn findings_of(run: &Run, ids: &[&str]) -> Vec<Value> {
     run.json()["instances"]
         .as_array()
         .into_iter()
         .flatten()
         .flat_map(|i| i["findings"].as_array().cloned().unwrap_or_default())
-        .filter(|f| f["id"] == "PROM-305" || f["id"] == "PROM-306")
+        .filter(|f| ids.iter().any(|id| f["id"] == *id))
         .collect()
+}
+
+fn drift_findings(run: &Run) -> Vec<Value> {
+    findings_of(run, &["PROM-305", "PROM-306"])
 }
 
 #[test]
@@ -183,13 +188,7 @@ fn a_reloader_less_install_after_a_configmap_edit_is_prom_305_until_reloaded() {
 const ALERTING_RULES: &str = "groups:\n  - name: incident-1\n    rules:\n      - alert: PrometheusConfigStale\n        expr: max(prometheus_config_last_reload_successful) by (pod) < 0.8\n        for: 5m\n        labels:\n          severity: warning\n";
 
 fn rule_drift_findings(run: &Run) -> Vec<Value> {
-    run.json()["instances"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|i| i["findings"].as_array().cloned().unwrap_or_default())
-        .filter(|f| f["id"] == "PROM-307" || f["id"] == "PROM-308")
-        .collect()
+    findings_of(run, &["PROM-307", "PROM-308"])
 }
 
 /// Prometheus 3 with `--config.auto-reload` (stable in 3.12; the real 3.16 here) and no lifecycle API, no sidecar:
