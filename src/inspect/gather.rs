@@ -534,6 +534,29 @@ async fn live_status(
         Ok(Err(Error::Kube { action, source })) => {
             (None, Some(gap(Data::PrometheusApi, action, &source)))
         }
+        // Prometheus's own "not ready yet": 503 with the body `Service Unavailable` until its storage is open and its
+        // configuration loaded (prometheus web/web.go, testReady). A container without a readiness probe counts as
+        // ready the moment it runs (kubernetes pkg/kubelet/prober/prober_manager.go, UpdatePodStatus), so a fresh
+        // pod answers this for a while: Prometheus is starting, not hanging and not something else on the port (not
+        // PROM-508). Its live checks are unknown, said as a gap.
+        Ok(Err(Error::PromHttp { status, body, .. }))
+            if status == 503 && body.trim_matches('`') == "Service Unavailable" =>
+        {
+            (
+                None,
+                Some(Gap {
+                    request: Some(format!("GET {}", prom.proxy_path("/-/ready"))),
+                    status: Some(503),
+                    ..Gap::absent(
+                        Data::PrometheusApi,
+                        format!(
+                            "Prometheus in pod {name} is still starting: it answered 503 Service Unavailable, as it \
+                             does until its storage is open and its configuration loaded"
+                        ),
+                    )
+                }),
+            )
+        }
         Ok(Err(Error::Exec {
             message, command, ..
         })) if message.contains("forbidden") => (

@@ -1,6 +1,7 @@
-//! What doctor knows about one cluster: a plain data struct per Prometheus instance (objects, logs, events, volume
-//! usage, live Prometheus answers, and what could not be read). Filled by `gather` (live) or `dump` (offline); read
-//! by the checks. No I/O here.
+//! What a verb knows about the cluster before it decides: a plain data struct per Prometheus instance (objects,
+//! logs, events, volume usage, live Prometheus answers, and what could not be read). Filled by `gather` (doctor's
+//! scope-wide read), `instance` (one instance, what a changing verb needs) or `dump` (offline); read by doctor's
+//! checks and resize's planner. No I/O here.
 
 pub use super::usage::VolumeUsage;
 use crate::discover::{Instance, Inventory, PrometheusResource};
@@ -10,7 +11,7 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, Container, ContainerStatus, Endpoints, Event, PersistentVolume,
     PersistentVolumeClaim, Pod, PodSpec, Service,
 };
-use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -42,6 +43,9 @@ pub struct InstanceSnapshot {
     pub pvs: Vec<PersistentVolume>,
     pub storage_classes: Vec<StorageClass>,
     pub usage: Vec<VolumeUsage>,
+    /// Usage of a claim measured with `df` in its container, by claim name, where the kubelet gave no row (resize's
+    /// gather only: doctor reads the kubelet alone).
+    pub df_usage: BTreeMap<String, super::usage::Usage>,
     /// One per pod that was asked.
     pub live: Vec<LiveStatus>,
     /// Data that could not be read, and why.
@@ -59,6 +63,11 @@ pub struct InstanceSnapshot {
     /// The ConfigMaps mounted in the Prometheus container that were read: the configuration's and the rule files'
     /// (chart: the server ConfigMap; operator: `prometheus-<name>-rulefiles-N`), for rule-file drift (issue 19).
     pub config_maps: Vec<ConfigMap>,
+    /// The `CSIDriver` objects of the data volumes' drivers (their fsGroupPolicy), read by `inspect::perms` for
+    /// fix-perms; none read is the kubelet's default policy.
+    pub csi_drivers: Vec<CSIDriver>,
+    /// The data directory's owner and mode (`stat` in a running container), read by `inspect::perms` for fix-perms.
+    pub data_root: Option<super::perms::VolumeRoot>,
 }
 
 /// A container's log, current or previous (bounded tail).
@@ -184,6 +193,8 @@ pub enum Data {
     ConfigMaps,
     /// The operator's generated configuration Secret (`prometheus.yaml.gz`), read for drift (issue 19).
     Secrets,
+    /// The `CSIDriver` objects (cluster-scoped), read by fix-perms for the data volume's fsGroupPolicy.
+    CsiDrivers,
 }
 
 impl Data {
@@ -201,6 +212,7 @@ impl Data {
             Data::PrometheusApi => format!("get pods/proxy -n {namespace}"),
             Data::ConfigMaps => format!("get configmaps -n {namespace}"),
             Data::Secrets => format!("get secrets -n {namespace}"),
+            Data::CsiDrivers => "list csidrivers.storage.k8s.io".to_string(),
         };
         format!("kubectl auth can-i {q}")
     }
@@ -219,6 +231,7 @@ impl Data {
             Data::PrometheusApi => "the Prometheus HTTP API (pods/proxy)",
             Data::ConfigMaps => "configmaps (the Prometheus configuration)",
             Data::Secrets => "secrets (the operator's generated configuration)",
+            Data::CsiDrivers => "csidrivers (the data volume's fsGroupPolicy)",
         }
     }
 }
@@ -240,6 +253,7 @@ impl InstanceSnapshot {
             pvs: Vec::new(),
             storage_classes: Vec::new(),
             usage: Vec::new(),
+            df_usage: BTreeMap::new(),
             live: Vec::new(),
             gaps: Vec::new(),
             config_text: None,
@@ -247,6 +261,8 @@ impl InstanceSnapshot {
             config_from: None,
             generated_config: None,
             config_maps: Vec::new(),
+            csi_drivers: Vec::new(),
+            data_root: None,
         }
     }
 
@@ -402,6 +418,7 @@ pub struct Objects {
     pub pvcs: Vec<PersistentVolumeClaim>,
     pub pvs: Vec<PersistentVolume>,
     pub storage_classes: Vec<StorageClass>,
+    pub csi_drivers: Vec<CSIDriver>,
     pub config_maps: Vec<ConfigMap>,
     pub logs: Vec<ContainerLog>,
     pub usage: Vec<VolumeUsage>,
@@ -462,6 +479,7 @@ impl Objects {
             "PersistentVolume" => self.pvs.push(serde_json::from_value(value)?),
             "StorageClass" => self.storage_classes.push(serde_json::from_value(value)?),
             "ConfigMap" => self.config_maps.push(serde_json::from_value(value)?),
+            "CSIDriver" => self.csi_drivers.push(serde_json::from_value(value)?),
             _ => {}
         }
         Ok(())
@@ -584,6 +602,7 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
         })
         .cloned()
         .collect();
+    s.csi_drivers = super::perms::drivers_of(&s.pvs, &objects.csi_drivers);
     let class_names: Vec<String> = s
         .pvcs
         .iter()
