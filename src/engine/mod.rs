@@ -10,11 +10,14 @@
 //!   [`after_conflict`], what a re-plan after a 409 may do;
 //! - [`apply`], [`apply_replanning`]: send the steps; on 409 Conflict read again, plan again, go on as
 //!   [`after_conflict`] says;
+//! - [`Section`]: a stretch of a plan that must not be left half-done (an interrupt waits for it, the journal carries
+//!   its repair, a failure inside it is compensated);
 //! - [`wait`]: every bounded wait that follows a change (rollout, claim resized, object gone, pod Ready, …).
 
 mod apply;
 mod confirm;
 mod render;
+mod section;
 pub mod wait;
 
 pub use apply::{Applied, Conflicts, Replan, apply, apply_replanning, send};
@@ -23,6 +26,7 @@ pub use confirm::{
     confirm_group, gate, show,
 };
 pub use render::{DiffLine, line_diff, render, render_with};
+pub use section::Section;
 
 use crate::error::{Error, Result};
 use serde::Serialize;
