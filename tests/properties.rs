@@ -158,7 +158,7 @@ proptest! {
     fn exec_kubelet_and_prometheus_answers_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let text = lossy(&bytes);
         let _ = kubectl_prom::inspect::usage::parse_df_k(&text);
-        let _ = kubectl_prom::fix_perms::gather::parse_stat(&text);
+        let _ = kubectl_prom::inspect::perms::parse_stat(&text);
         let _ = kubectl_prom::inspect::usage::parse_stats_summary(&text);
         let _ = kubectl_prom::prom_http::parse_wget_status(&text);
         let _ = kubectl_prom::prom_http::parse_metric(&text, "prometheus_config_last_reload_successful");

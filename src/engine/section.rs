@@ -9,8 +9,10 @@ use crate::engine::{Change, send};
 use crate::error::Result;
 use crate::interrupt::{self, Critical};
 
-/// An open stretch; dropping it (or [`Section::close`]) closes it.
-#[must_use = "the stretch closes when this is dropped"]
+/// An open stretch. [`Section::close`] closes it once its closing step was applied. Dropped without that (the
+/// command's task cancelled by a forced exit, or an error returned from inside it), interrupts no longer wait for it
+/// but its repair stays in the journal: the stretch is still open in the cluster, and the repair is the way out.
+#[must_use = "an open stretch is closed with Section::close"]
 pub struct Section {
     _critical: Critical,
     /// Whether this section set the journal's repair (so closing it clears only its own).
@@ -38,32 +40,22 @@ impl Section {
         interrupt::journal().repair = Some(repair);
     }
 
-    /// Its closing step was applied.
-    pub fn close(self) {}
+    /// Its closing step was applied (or it never opened in the cluster: the opening step was not sent).
+    pub fn close(self) {
+        if self.repairs {
+            interrupt::journal().repair = None;
+        }
+    }
 
     /// A step inside it failed: send `change`, which closes it whatever else changed meanwhile. Sent, it is recorded
     /// as applied (`done`) and the stretch is closed; unsent, the stretch stays recorded (its repair is still the
     /// way out) and the error is returned.
-    pub async fn compensate(mut self, ctx: &Ctx, change: &Change, done: String) -> Result<()> {
-        match send(ctx, change).await {
-            Ok(_) => {
-                interrupt::journal().applied(done);
-                Ok(())
-            }
-            Err(err) => {
-                // Still open in the cluster: its repair stays the way out.
-                self.repairs = false;
-                Err(err)
-            }
-        }
-    }
-}
-
-impl Drop for Section {
-    fn drop(&mut self) {
-        if self.repairs && !std::thread::panicking() {
-            interrupt::journal().repair = None;
-        }
+    pub async fn compensate(self, ctx: &Ctx, change: &Change, done: String) -> Result<()> {
+        // Unsent, it is dropped unclosed: still open in the cluster, its repair stays the way out.
+        send(ctx, change).await?;
+        interrupt::journal().applied(done);
+        self.close();
+        Ok(())
     }
 }
 
@@ -72,7 +64,8 @@ mod tests {
     use super::*;
 
     /// Open: an interrupt waits for it and its repair is in the journal; the repair follows progress; closed: both
-    /// gone. A section without a repair leaves another's repair alone.
+    /// gone. A section without a repair leaves another's repair alone. Dropped unclosed, the repair stays (the
+    /// forced exit prints it: robustness_e2e::a_second_ctrl_c_forces_the_exit_… failed when drop cleared it).
     #[test]
     fn a_section_holds_interrupts_and_its_repair_until_closed() {
         let why = "prometheus/test-section is paused until the resize unpauses it";
@@ -96,5 +89,15 @@ mod tests {
         section.close();
         assert!(!interrupt::open_reasons().iter().any(|r| r == why));
         assert_eq!(interrupt::journal().repair, None);
+
+        // Dropped unclosed (a forced exit cancels the command's task): interrupts go on, the repair stays printed.
+        let forced = Section::open(why, Some("kubectl patch still paused".into()));
+        drop(forced);
+        assert!(!interrupt::open_reasons().iter().any(|r| r == why));
+        assert_eq!(
+            interrupt::journal().repair.as_deref(),
+            Some("kubectl patch still paused")
+        );
+        interrupt::journal().repair = None;
     }
 }

@@ -1,6 +1,6 @@
 //! One instance read for a verb that changes it, driven by what the verb needs ([`Needs`]), into the one
 //! [`InstanceSnapshot`]; and the re-reads of the same objects a verb makes while it follows its change (the claims
-//! now, their events, the pods that mount a claim, a pod's uid, a claim's filesystem usage). Doctor's scope-wide read
+//! now, their events, the pods that mount a claim, a pod's uid, a claim's filesystem usage, its volume's CSI driver). Doctor's scope-wide read
 //! is `gather.rs`; both fill the same snapshot and name what could not be read as a [`Gap`].
 
 use crate::context::Ctx;
@@ -451,4 +451,14 @@ pub async fn claim_usage(ctx: &Ctx, namespace: &str, pod: &Pod, claim: &str) -> 
     let (container, mount_path) = mount_of(spec, claim)?;
     let name = pod.metadata.name.clone().unwrap_or_default();
     usage::df(ctx.exec.as_ref(), namespace, &name, &container, &mount_path).await
+}
+
+/// The CSI driver of a claim's volume (`spec.csi.driver` of its PV), read once when no resizer acted: for a CSI
+/// volume the controller-manager names no resizer on the claim (the `volume.kubernetes.io/storage-resizer` annotation
+/// is set only for migrated in-tree volumes, kubernetes pkg/controller/volume/expand/expand_controller.go). None when
+/// the PV cannot be read (a user without `get persistentvolumes`).
+pub async fn csi_driver_of(ctx: &Ctx, pvc: &PersistentVolumeClaim) -> Option<String> {
+    let volume = pvc.spec.as_ref()?.volume_name.as_deref()?;
+    let pvs: Api<k8s_openapi::api::core::v1::PersistentVolume> = Api::all(ctx.client.clone());
+    pvs.get(volume).await.ok()?.spec?.csi.map(|csi| csi.driver)
 }

@@ -223,6 +223,10 @@ pub async fn run_phase(
                 {
                     return Err(rollback(ctx, plan, pause, orphaned, section, applied, err).await);
                 }
+                // The pause itself was not sent: nothing is paused, so no unpause is left to repair.
+                if let (Action::PausePrometheus { .. }, Some(section)) = (step, section.take()) {
+                    section.close();
+                }
                 return Err(with_continue(ctx, err, plan));
             }
         }
@@ -515,6 +519,81 @@ fn event_time(e: &Event) -> Option<k8s_openapi::jiff::Timestamp> {
         .or_else(|| e.first_timestamp.as_ref().map(|t| t.0))
 }
 
+/// The controller-manager's hand-off of a claim to an external resizer: reason `ExternalExpanding`, "waiting for an
+/// external controller to expand this PVC" (kubernetes pkg/controller/volume/expand/expand_controller.go, recorded
+/// for every CSI volume, which no in-tree plugin expands). The newest such event since `since`.
+pub fn external_expanding(
+    events: &[Event],
+    claim: &str,
+    since: &k8s_openapi::jiff::Timestamp,
+) -> Option<String> {
+    events
+        .iter()
+        .filter(|e| {
+            e.involved_object.kind.as_deref() == Some("PersistentVolumeClaim")
+                && e.involved_object.name.as_deref() == Some(claim)
+                && e.reason.as_deref() == Some("ExternalExpanding")
+        })
+        .filter(|e| event_time(e).is_none_or(|t| t >= *since))
+        .max_by_key(|e| event_time(e))
+        .map(|e| e.message.clone().unwrap_or_default())
+}
+
+/// How long a claim handed to an external resizer (`ExternalExpanding`) may wait for one to start (condition
+/// `Resizing`, kubernetes-csi/external-resizer pkg/controller/expand_and_recover.go `markControllerResizeInProgress`,
+/// set before anything else the resizer does) before we say that no resizer serves its driver. A running resizer
+/// picks a claim up from its informer within seconds.
+const NO_RESIZER_GRACE: Duration = Duration::from_secs(30);
+
+/// The sentence for a claim that the controller-manager handed to an external resizer and that none picked up.
+/// `resizer` names the volume's CSI driver, or the claim's class when the PV cannot be read.
+pub fn no_resizer_message(
+    resizer: &str,
+    event: &str,
+    waited: Duration,
+    target: Quantity,
+) -> String {
+    format!(
+        "no resizer started within {} s: the controller-manager handed the claim to an external resizer for {resizer} (ExternalExpanding: {event}), and none acted, so that driver's controller runs no csi-resizer sidecar (or it is down) and the volume cannot grow here; the request for {target} stays in place and is applied if a resizer starts",
+        waited.as_secs()
+    )
+}
+
+/// Whether a resize failure is an offline-only driver refusing a volume in use: the driver's `FailedPrecondition`
+/// to ControllerExpandVolume, then the resizer's own "only supports offline expansion and volume is currently in-use"
+/// (kubernetes-csi/external-resizer pkg/controller/expand_and_recover.go: `inUseError` → `usedPVCs`, retried only
+/// when no pod that is not Succeeded/Failed names the claim, pkg/controller/inuse_pvc_store.go).
+pub fn offline_in_use(message: &str) -> bool {
+    message.contains("only supports offline expansion")
+        || message.contains("code = FailedPrecondition")
+}
+
+/// What to tell the user when an offline-only driver refuses the claim in use: a restart does not help on a
+/// Kubernetes 1.24+ resizer (the controller recreates the pod at once and the claim is in use again), only a workload
+/// with no pods does. Says how, for the instance's kind.
+pub fn offline_in_use_message(plan: &ResizePlan, resizer_said: &str) -> String {
+    let ns = &plan.namespace;
+    let how = if plan.flavour == super::plan::ResizeFlavour::Operator {
+        format!(
+            "set the Prometheus resource's replicas to 0 (`kubectl patch {} -n {ns} --type merge -p '{{\"spec\":{{\"replicas\":0}}}}'`; note the replica count first)",
+            plan.instance
+        )
+    } else if plan.instance.starts_with("pod/") {
+        format!(
+            "delete {} (no controller recreates it; save its manifest first)",
+            plan.instance
+        )
+    } else {
+        format!(
+            "scale it to 0 (`kubectl scale {} -n {ns} --replicas=0`; note the replica count first)",
+            plan.instance
+        )
+    };
+    format!(
+        "the volume's driver expands only while no pod uses the claim (offline expansion), and a pod uses it; restarting the pod does not help, its controller starts a new one at once and the claim is in use again (the resizer said: {resizer_said}). To grow it: {how}, wait until `kubectl get pvc -n {ns}` shows the new capacity, then restore the replicas; Prometheus is down meanwhile. The request stays in place"
+    )
+}
+
 /// How long a claim may sit in `FileSystemResizePending` before we conclude the driver expands offline only and
 /// offer a pod restart (online expansion clears it on the kubelet's next volume sync).
 const FS_PENDING_GRACE: Duration = Duration::from_secs(15);
@@ -537,6 +616,8 @@ pub async fn watch_claims(
     let mut pending_since: Vec<Option<Instant>> = vec![None; plan.claims.len()];
     // Claims whose filesystem cannot grow while a pod that is not ours holds the volume: reported, not waited for.
     let mut blocked: Vec<Option<String>> = vec![None; plan.claims.len()];
+    // Since when each claim has waited, handed to an external resizer (`ExternalExpanding`), with no resizer acting.
+    let mut handed_off_since: Vec<Option<Instant>> = vec![None; plan.claims.len()];
     // One progress line per claim (indicatif on a terminal, timestamped lines otherwise).
     let new_tasks = || {
         let board = crate::progress::Board::new(&ctx.printer);
@@ -563,6 +644,44 @@ pub async fn watch_claims(
         for ((i, claim), pvc) in plan.claims.iter().enumerate().zip(pvc_list) {
             let failure = resize_failure(&event_list, &claim.name, &since);
             let mut state = claim_state(&pvc, claim.target, failure.as_deref());
+            if let ClaimState::Failed { capacity, message } = &state
+                && offline_in_use(message)
+                && blocked[i].is_none()
+            {
+                let message = offline_in_use_message(plan, message);
+                state = ClaimState::Failed {
+                    capacity: capacity.clone(),
+                    message: message.clone(),
+                };
+                blocked[i] = Some(message);
+            }
+            // Nothing but the controller-manager's hand-off, for long: no resizer serves this driver.
+            let handed_off = matches!(state, ClaimState::Requested { .. })
+                .then(|| external_expanding(&event_list, &claim.name, &since))
+                .flatten();
+            match handed_off {
+                Some(event) if blocked[i].is_none() => {
+                    let waited = handed_off_since[i]
+                        .get_or_insert_with(Instant::now)
+                        .elapsed();
+                    if waited >= NO_RESIZER_GRACE {
+                        let resizer = crate::inspect::instance::csi_driver_of(ctx, &pvc)
+                            .await
+                            .map(|driver| format!("driver {driver}"))
+                            .unwrap_or_else(|| {
+                                format!("the driver of class {}", claim.storage_class)
+                            });
+                        let message =
+                            no_resizer_message(&resizer, &event, NO_RESIZER_GRACE, claim.target);
+                        blocked[i] = Some(message.clone());
+                        state = ClaimState::Failed {
+                            capacity: state.capacity().to_string(),
+                            message,
+                        };
+                    }
+                }
+                _ => handed_off_since[i] = None,
+            }
             if let Some(message) = &blocked[i]
                 && !matches!(state, ClaimState::Done { .. })
             {
@@ -950,5 +1069,42 @@ mod tests {
             Some("Wait at least 6 hours between modifications per EBS volume.")
         );
         assert_eq!(resize_failure(&events[..1], "data", &since), None);
+        // The controller-manager's hand-off, ours and new only.
+        let handed = |name: &str, at: &str| Event {
+            type_: Some("Normal".into()),
+            ..event(
+                name,
+                "ExternalExpanding",
+                at,
+                "waiting for an external controller to expand this PVC",
+            )
+        };
+        assert_eq!(
+            external_expanding(&[handed("data", "2026-01-01T00:01:00Z")], "data", &since)
+                .as_deref(),
+            Some("waiting for an external controller to expand this PVC")
+        );
+        assert_eq!(
+            external_expanding(&[handed("other", "2026-01-01T00:01:00Z")], "data", &since),
+            None
+        );
+        assert_eq!(
+            external_expanding(&[handed("data", "2025-12-31T23:00:00Z")], "data", &since),
+            None
+        );
+    }
+
+    #[test]
+    fn an_offline_only_driver_in_use_is_told_by_the_resizer_s_words() {
+        // external-resizer's first answer (the driver's gRPC status) and its later refusals (expand_and_recover.go).
+        assert!(offline_in_use(
+            "resize volume \"pvc-1\" by resizer \"d\" failed: rpc error: code = FailedPrecondition desc = volume is published"
+        ));
+        assert!(offline_in_use(
+            "Unable to expand monitoring/data because CSI driver d only supports offline expansion and volume is currently in-use"
+        ));
+        assert!(!offline_in_use(
+            "rpc error: code = Internal desc = VolumeModificationRateExceeded"
+        ));
     }
 }

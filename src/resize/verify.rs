@@ -32,6 +32,9 @@ pub async fn follow(
             for claim in &mut report.claims {
                 claim.state = "timed-out".into();
             }
+            // The capacity the claims reached, not `-`: the request stays in place and may have half-happened.
+            let read_back = read_claims_back(ctx, plan).await;
+            settle_report(&mut report, plan, &read_back);
             print_report(ctx, &report);
             return Err(err);
         }
