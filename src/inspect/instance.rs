@@ -426,6 +426,15 @@ pub async fn pods_mounting(ctx: &Ctx, namespace: &str, claim: &str) -> Result<Ve
 }
 
 /// The uid of pod `name` now; `None` when it is gone or could not be read.
+/// The CSI driver of a bound volume (`spec.csi.driver` of its PV), read once when no resizer acted on a claim: for a
+/// CSI volume the controller-manager names no resizer on the claim (the `volume.kubernetes.io/storage-resizer`
+/// annotation is set only for migrated in-tree volumes, expand_controller.go). None when the PV cannot be read (a
+/// user without `get persistentvolumes`) or is not CSI.
+pub async fn volume_csi_driver(ctx: &Ctx, volume: &str) -> Option<String> {
+    let pvs: Api<k8s_openapi::api::core::v1::PersistentVolume> = Api::all(ctx.client.clone());
+    pvs.get(volume).await.ok()?.spec?.csi.map(|csi| csi.driver)
+}
+
 pub async fn pod_uid(ctx: &Ctx, namespace: &str, name: &str) -> Option<String> {
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
     pods.get_opt(name).await.ok()??.metadata.uid
@@ -451,14 +460,4 @@ pub async fn claim_usage(ctx: &Ctx, namespace: &str, pod: &Pod, claim: &str) -> 
     let (container, mount_path) = mount_of(spec, claim)?;
     let name = pod.metadata.name.clone().unwrap_or_default();
     usage::df(ctx.exec.as_ref(), namespace, &name, &container, &mount_path).await
-}
-
-/// The CSI driver of a claim's volume (`spec.csi.driver` of its PV), read once when no resizer acted: for a CSI
-/// volume the controller-manager names no resizer on the claim (the `volume.kubernetes.io/storage-resizer` annotation
-/// is set only for migrated in-tree volumes, kubernetes pkg/controller/volume/expand/expand_controller.go). None when
-/// the PV cannot be read (a user without `get persistentvolumes`).
-pub async fn csi_driver_of(ctx: &Ctx, pvc: &PersistentVolumeClaim) -> Option<String> {
-    let volume = pvc.spec.as_ref()?.volume_name.as_deref()?;
-    let pvs: Api<k8s_openapi::api::core::v1::PersistentVolume> = Api::all(ctx.client.clone());
-    pvs.get(volume).await.ok()?.spec?.csi.map(|csi| csi.driver)
 }
