@@ -40,7 +40,7 @@ fn df_bytes(cluster: &Cluster, ns: &str, pod: &str, container: &str, mount: &str
             "exec", "-n", ns, pod, "-c", container, "--", "df", "-k", mount,
         ],
     );
-    let usage = kubectl_prom::resize::gather::parse_df_k(&out)
+    let usage = kubectl_prom::inspect::usage::parse_df_k(&out)
         .unwrap_or_else(|| panic!("unreadable df output: {out}"));
     usage.capacity_bytes
 }

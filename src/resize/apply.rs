@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use crate::quantity::Quantity;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
-use kube::api::{Api, ListParams};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -56,8 +55,13 @@ pub async fn apply_step(ctx: &Ctx, namespace: &str, step: &Action) -> Result<()>
     if let Action::OrphanDeleteStatefulSet(sts) = step
         && !dry_run
     {
-        let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), namespace);
-        crate::engine::wait::gone(&api, &sts.name, Duration::from_secs(60)).await?;
+        crate::engine::wait::gone::<StatefulSet>(
+            &ctx.client,
+            namespace,
+            &sts.name,
+            Duration::from_secs(60),
+        )
+        .await?;
     }
     progress(
         ctx,
@@ -603,8 +607,7 @@ pub async fn watch_claims(
     restarted: &mut Vec<String>,
 ) -> Result<Vec<(String, ClaimState)>> {
     let ns = plan.namespace.as_str();
-    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
-    let events: Api<Event> = Api::namespaced(ctx.client.clone(), ns);
+    let names: Vec<&str> = plan.claims.iter().map(|c| c.name.as_str()).collect();
     let since =
         k8s_openapi::jiff::Timestamp::now() - k8s_openapi::jiff::SignedDuration::from_secs(5);
     let ticker = crate::engine::wait::Ticker::new(timeout, Duration::from_millis(500));
@@ -630,25 +633,13 @@ pub async fn watch_claims(
         journal.resume = Some(continue_command(plan));
         journal.pending = vec![following_claims(plan)];
     }
-    // Claim events only (a field selector the apiserver supports for events), so the poll does not grow with the
-    // namespace's other events.
-    let claim_events = ListParams::default().fields("involvedObject.kind=PersistentVolumeClaim");
     loop {
-        // One round trip per poll: the events and every claim, together.
+        // One round trip per poll: the claims' events and every claim, together (inspect's re-reads).
         let (event_list, pvc_list) = futures::join!(
-            events.list(&claim_events),
-            futures::future::try_join_all(plan.claims.iter().map(|claim| {
-                let pvcs = pvcs.clone();
-                async move {
-                    pvcs.get(&claim.name).await.map_err(Error::kube(format!(
-                        "get persistentvolumeclaim {ns}/{}",
-                        claim.name
-                    )))
-                }
-            }))
+            crate::inspect::instance::claim_events(ctx, ns),
+            crate::inspect::instance::claims_now(ctx, ns, &names)
         );
-        let event_list = event_list.map(|l| l.items).unwrap_or_default();
-        let pvc_list = pvc_list?;
+        let pvc_list = pvc_list.into_iter().collect::<Result<Vec<_>>>()?;
         let mut states = Vec::new();
         for ((i, claim), pvc) in plan.claims.iter().enumerate().zip(pvc_list) {
             let failure = resize_failure(&event_list, &claim.name, &since);
@@ -717,7 +708,8 @@ pub async fn watch_claims(
             let stuck = pending_since[i].is_some_and(|t| t.elapsed() >= FS_PENDING_GRACE);
             if stuck && !offered.contains(&claim.name) {
                 offered.push(claim.name.clone());
-                let mounting = pods_mounting(ctx, ns, &claim.name).await?;
+                let mounting =
+                    crate::inspect::instance::pods_mounting(ctx, ns, &claim.name).await?;
                 let candidate =
                     restart_candidate(plan, &claim.name, &mounting, &continue_command(plan));
                 if let RestartCandidate::Blocked(message) = &candidate {
@@ -827,14 +819,13 @@ pub fn restart_candidate(
         .filter(|p| !is_planned(p))
         .filter(|p| {
             // A replacement our own controller made is ours too; any other pod is not.
-            let ours = planned.is_some_and(|r| {
-                super::gather::controller_of(p).is_some_and(|c| c == r.controller)
-            });
+            let ours = planned
+                .is_some_and(|r| crate::model::controller_of(p).is_some_and(|c| c == r.controller));
             !ours
         })
         .map(|p| {
             let name = p.metadata.name.clone().unwrap_or_default();
-            match super::gather::controller_of(p) {
+            match crate::model::controller_of(p) {
                 Some(c) => format!("pod {name} (of {} {}, not this instance)", c.kind, c.name),
                 None => format!("pod {name} (no controller recreates it)"),
             }
@@ -850,26 +841,11 @@ pub fn restart_candidate(
         return RestartCandidate::Nothing;
     };
     match mounting.iter().find(|p| is_planned(p)) {
-        Some(pod) if super::gather::controller_of(pod).as_ref() == Some(&planned.controller) => {
+        Some(pod) if crate::model::controller_of(pod).as_ref() == Some(&planned.controller) => {
             RestartCandidate::Planned(planned.clone())
         }
         _ => RestartCandidate::Nothing,
     }
-}
-
-/// The (not terminating) pods that mount a claim now.
-pub async fn pods_mounting(ctx: &Ctx, namespace: &str, claim: &str) -> Result<Vec<Pod>> {
-    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
-    let list = pods
-        .list(&ListParams::default())
-        .await
-        .map_err(Error::kube(format!("list pods in {namespace}")))?;
-    Ok(list
-        .items
-        .into_iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .filter(|p| super::gather::mounts_claim(p, claim))
-        .collect())
 }
 
 /// Restart (delete) one pod of the plan; its controller recreates it. Always confirmed by the caller first. Sent as
@@ -919,7 +895,7 @@ pub async fn wait_ready(
         &ctx.client,
         namespace,
         &format!("mounting claim {namespace}/{claim}"),
-        |p| super::gather::mounts_claim(p, claim),
+        |p| crate::inspect::instance::mounts_claim(p, claim),
         timeout,
     )
     .await
