@@ -425,6 +425,14 @@ pub async fn pods_mounting(ctx: &Ctx, namespace: &str, claim: &str) -> Result<Ve
         .collect())
 }
 
+/// The CSI driver of a claim's volume now (`spec.csi.driver` of its PV); `None` when the claim is not bound to a CSI
+/// volume or the PV cannot be read (a user without `get persistentvolumes`).
+pub async fn csi_driver_of(ctx: &Ctx, pvc: &PersistentVolumeClaim) -> Option<String> {
+    let volume = pvc.spec.as_ref()?.volume_name.as_deref()?;
+    let pvs: Api<k8s_openapi::api::core::v1::PersistentVolume> = Api::all(ctx.client.clone());
+    pvs.get(volume).await.ok()?.spec?.csi.map(|csi| csi.driver)
+}
+
 /// The uid of pod `name` now; `None` when it is gone or could not be read.
 pub async fn pod_uid(ctx: &Ctx, namespace: &str, name: &str) -> Option<String> {
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);

@@ -549,16 +549,6 @@ pub fn no_resizer_message(
     )
 }
 
-/// The CSI driver of a claim's volume (`spec.csi.driver` of its PV), read once when no resizer acted: for a CSI
-/// volume the controller-manager names no resizer on the claim (the `volume.kubernetes.io/storage-resizer` annotation
-/// is set only for migrated in-tree volumes, expand_controller.go). None when the PV cannot be read (a user without
-/// `get persistentvolumes`).
-async fn csi_driver_of(ctx: &Ctx, pvc: &PersistentVolumeClaim) -> Option<String> {
-    let volume = pvc.spec.as_ref()?.volume_name.as_deref()?;
-    let pvs: Api<k8s_openapi::api::core::v1::PersistentVolume> = Api::all(ctx.client.clone());
-    pvs.get(volume).await.ok()?.spec?.csi.map(|csi| csi.driver)
-}
-
 /// Whether a resize failure is an offline-only driver refusing a volume in use: the driver's `FailedPrecondition`
 /// to ControllerExpandVolume, then the resizer's own "only supports offline expansion and volume is currently in-use"
 /// (kubernetes-csi/external-resizer pkg/controller/expand_and_recover.go: `inUseError` → `usedPVCs`, retried only
@@ -665,7 +655,10 @@ pub async fn watch_claims(
                         .get_or_insert_with(Instant::now)
                         .elapsed();
                     if waited >= NO_RESIZER_GRACE {
-                        let resizer = csi_driver_of(ctx, &pvc)
+                        // Read once, when no resizer acted: for a CSI volume the controller-manager names no resizer on
+                        // the claim (`volume.kubernetes.io/storage-resizer` is set only for migrated in-tree volumes,
+                        // expand_controller.go).
+                        let resizer = crate::inspect::instance::csi_driver_of(ctx, &pvc)
                             .await
                             .map(|driver| format!("driver {driver}"))
                             .unwrap_or_else(|| {
