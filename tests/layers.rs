@@ -536,20 +536,7 @@ fn verb_modules_reading_the_api(files: &[(String, String, String)]) -> BTreeMap<
 
 /// Verb modules that still read the API themselves, each with what remains to do: this list may only shrink. A
 /// file here that no longer reads fails the test until it is taken off, and any other file that reads fails it.
-const STILL_READING: &[(&str, &str)] = &[
-    (
-        "resize/gather.rs",
-        "issue 17 (F2): resize's gather folds into inspect (its claims, classes, pods, StatefulSet, Prometheus resource)",
-    ),
-    (
-        "resize/verify.rs",
-        "issue 17 (F2): resize's verification reads through engine::wait or an inspect re-gather",
-    ),
-    (
-        "resize/apply.rs",
-        "issue 17 (F2): resize's claim and pod reads during apply move into engine::wait",
-    ),
-];
+const STILL_READING: &[(&str, &str)] = &[];
 
 /// A verb's entry module (`commands/X.rs` or `commands/X/mod.rs`) is the sequence of the verb, not its engine.
 const ENTRY_LINES: usize = 300;
@@ -586,10 +573,7 @@ fn sources_with_lines() -> Vec<(String, String, String, usize)> {
 
 /// Second definitions still in the code, each with what remains to do: this list may only shrink (a file here that
 /// no longer defines its concept fails the test until it is taken off).
-const STILL_DEFINED_AGAIN: &[(&str, &str)] = &[(
-    "resize/model.rs",
-    "issue 17 (F2): resize decides from inspect's one Snapshot instead of its own resize::model::Snapshot",
-)];
+const STILL_DEFINED_AGAIN: &[(&str, &str)] = &[];
 
 // What is still open is printed (stderr, shown with --nocapture or on failure), never silently allowed.
 #[allow(clippy::print_stderr)]

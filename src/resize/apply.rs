@@ -549,6 +549,12 @@ pub fn no_resizer_message(
     )
 }
 
+/// The CSI driver of a claim's volume, read through inspect (`inspect::instance::volume_csi_driver`).
+async fn csi_driver_of(ctx: &Ctx, pvc: &PersistentVolumeClaim) -> Option<String> {
+    let volume = pvc.spec.as_ref()?.volume_name.as_deref()?;
+    crate::inspect::instance::volume_csi_driver(ctx, volume).await
+}
+
 /// Whether a resize failure is an offline-only driver refusing a volume in use: the driver's `FailedPrecondition`
 /// to ControllerExpandVolume, then the resizer's own "only supports offline expansion and volume is currently in-use"
 /// (kubernetes-csi/external-resizer pkg/controller/expand_and_recover.go: `inUseError` → `usedPVCs`, retried only
@@ -655,10 +661,7 @@ pub async fn watch_claims(
                         .get_or_insert_with(Instant::now)
                         .elapsed();
                     if waited >= NO_RESIZER_GRACE {
-                        // Read once, when no resizer acted: for a CSI volume the controller-manager names no resizer on
-                        // the claim (`volume.kubernetes.io/storage-resizer` is set only for migrated in-tree volumes,
-                        // expand_controller.go).
-                        let resizer = crate::inspect::instance::csi_driver_of(ctx, &pvc)
+                        let resizer = csi_driver_of(ctx, &pvc)
                             .await
                             .map(|driver| format!("driver {driver}"))
                             .unwrap_or_else(|| {
