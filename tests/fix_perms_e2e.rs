@@ -1,4 +1,5 @@
-//! End-to-end tests of `kubectl prom fix-perms` against kube-sim (real API server, real Prometheus processes, real
+//! End-to-end tests of `kubectl prom fix-perms` against kube-sim — on the real control plane except the tests marked
+//! "Simulated only" (real API server, real Prometheus processes, real
 //! volume ownership): incident 5 (operator, permission denied → Ready through the `Prometheus` resource), incident 4
 //! (hand-made Deployment with a chmod initContainer), a hostPath volume and a CSI driver with `fsGroupPolicy: None`
 //! (the explicit one-off chown path), `--dry-run` and the no-terminal refusal, a second run that changes nothing, and
@@ -9,7 +10,9 @@
 mod support;
 
 use serde_json::Value;
-use support::{Cluster, kubectl, kubectl_json, name, pod_ready, prom, start, start_with_fault};
+use support::{
+    Cluster, kubectl, kubectl_json, name, pod_ready, prom, start, start_real, start_with_fault,
+};
 
 /// The hostPath the `fixperms-hostpath` scenario mounts (the kubelet creates it root-owned when missing).
 const HOST_PATH: &str = "/var/tmp/kube-sim-fixperms-hostpath";
@@ -63,7 +66,12 @@ fn ls(cluster: &Cluster, pod: &str, container: &str, dir: &str) -> String {
 
 /// Every pod matching `selector` is Ready and its Prometheus wrote its TSDB (WAL and the query log) under `dir`.
 fn assert_running_and_writing(cluster: &Cluster, selector: &str, container: &str, dir: &str) {
-    let pods = pods(cluster, selector);
+    // Not the old pods still terminating: a real Deployment's rollout is complete while the replaced pod is shut down
+    // (its object stays until the kubelet has stopped it), and exec into it is refused.
+    let pods: Vec<Value> = pods(cluster, selector)
+        .into_iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .collect();
     assert!(!pods.is_empty(), "no pod matches {selector}");
     for pod in &pods {
         assert!(
@@ -112,6 +120,7 @@ fn change_kinds(report: &Value) -> Vec<String> {
         .collect()
 }
 
+// Simulated only until the operator runs as a pod in the real world (F4): no operator, no Prometheus pod.
 #[test]
 fn incident_5_operator_pod_becomes_ready_through_the_prometheus_resource() {
     let Some(cluster) = start("kps-permission-denied") else {
@@ -188,7 +197,7 @@ fn incident_5_operator_pod_becomes_ready_through_the_prometheus_resource() {
 
 #[test]
 fn incident_4_handmade_deployment_gets_fs_group_and_loses_the_chmod_init_container() {
-    let Some(cluster) = start("handmade-chmod") else {
+    let Some(cluster) = start_real("handmade-chmod") else {
         return;
     };
     let before = kubectl_json(
@@ -264,7 +273,7 @@ impl Drop for HostDir {
 fn host_path_gets_the_explicit_one_off_chown_which_is_removed_afterwards() {
     use std::os::unix::fs::MetadataExt;
     let _dir = HostDir::fresh();
-    let Some(cluster) = start("fixperms-hostpath") else {
+    let Some(cluster) = start_real("fixperms-hostpath") else {
         return;
     };
     let meta = std::fs::metadata(HOST_PATH).expect("the kubelet created the hostPath");
@@ -322,7 +331,7 @@ fn host_path_gets_the_explicit_one_off_chown_which_is_removed_afterwards() {
 
 #[test]
 fn csi_driver_without_fs_group_support_gets_the_chown_path() {
-    let Some(cluster) = start("fixperms-csi-none") else {
+    let Some(cluster) = start_real("fixperms-csi-none") else {
         return;
     };
     let report = fix(&cluster, &[]);
@@ -342,7 +351,7 @@ fn csi_driver_without_fs_group_support_gets_the_chown_path() {
 
 #[test]
 fn dry_run_and_a_missing_terminal_change_nothing() {
-    let Some(cluster) = start("handmade-chmod") else {
+    let Some(cluster) = start_real("handmade-chmod") else {
         return;
     };
     let read = |c: &Cluster| kubectl_json(c, &["get", "deploy", "prometheus", "-n", "monitoring"]);
@@ -375,6 +384,7 @@ fn dry_run_and_a_missing_terminal_change_nothing() {
     assert_eq!(after["spec"]["template"], before["spec"]["template"]);
 }
 
+// Simulated only: the real world's knob proxy spends the 409 on the scenario's own server-side apply (node request).
 #[test]
 fn a_conflict_on_the_workload_patch_is_planned_again_and_the_fix_still_lands() {
     // The first Deployment patch answers 409 Conflict, as a concurrent edit would.

@@ -1,4 +1,5 @@
-//! End-to-end tests of `kubectl prom reload` against kube-sim scenarios whose Prometheus pods are real Prometheus
+//! End-to-end tests of `kubectl prom reload` against kube-sim scenarios (the tests calling `start_real` on the real
+//! control plane; the rest still on the simulated API server) whose Prometheus pods are real Prometheus
 //! processes: healthy reload, lifecycle off, `--enable-lifecycle`, broken configs (refused; with `--no-validate`
 //! Prometheus' own 500), a ConfigMap edited just before the reload, two replicas, and the exec fallback for a user
 //! without `pods/proxy`, and `--enable-lifecycle` through a 409 Conflict (planned again, applied once) and through a
@@ -9,7 +10,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{kubectl, kubectl_json, prom, prom_restricted, start, start_with_fault};
+use support::{kubectl, kubectl_json, prom, prom_restricted, start, start_real, start_with_fault};
 
 /// The pods of the chart's server in `monitoring`, by the chart's selector labels.
 fn server_pods(cluster: &support::Cluster) -> Vec<String> {
@@ -65,7 +66,7 @@ const TYPO_CONFIG: &str = "global:\n  scrape_interval: 15s\nscrape_configs:\n  -
 
 #[test]
 fn healthy_reload_reloads_and_verifies_through_the_pod_proxy() {
-    let Some(cluster) = start("chart-healthy") else {
+    let Some(cluster) = start_real("chart-healthy") else {
         return;
     };
     let pod = server_pods(&cluster).remove(0);
@@ -110,7 +111,7 @@ fn healthy_reload_reloads_and_verifies_through_the_pod_proxy() {
 
 #[test]
 fn lifecycle_off_is_explained_refused_without_a_terminal_and_fixed_with_enable_lifecycle() {
-    let Some(cluster) = start("lifecycle-off") else {
+    let Some(cluster) = start_real("lifecycle-off") else {
         return;
     };
     // Plain reload: a clear explanation and a non-zero exit.
@@ -231,7 +232,7 @@ fn lifecycle_off_is_explained_refused_without_a_terminal_and_fixed_with_enable_l
 
 #[test]
 fn broken_config_is_refused_before_reload_and_no_validate_surfaces_prometheus_error() {
-    let Some(cluster) = start("chart-healthy") else {
+    let Some(cluster) = start_real("chart-healthy") else {
         return;
     };
     let pod = server_pods(&cluster).remove(0);
@@ -276,7 +277,7 @@ fn broken_config_is_refused_before_reload_and_no_validate_surfaces_prometheus_er
 
 #[test]
 fn configmap_edited_just_before_the_reload_is_what_gets_loaded() {
-    let Some(cluster) = start("chart-healthy") else {
+    let Some(cluster) = start_real("chart-healthy") else {
         return;
     };
     let pod = server_pods(&cluster).remove(0);
@@ -519,7 +520,7 @@ fn several_candidates_without_a_terminal_are_listed_and_a_target_picks_one() {
 
 #[test]
 fn dry_run_validates_but_never_reloads() {
-    let Some(cluster) = start("chart-healthy") else {
+    let Some(cluster) = start_real("chart-healthy") else {
         return;
     };
     let pod = server_pods(&cluster).remove(0);
@@ -576,7 +577,7 @@ spec:
 #[test]
 fn a_bare_pod_named_with_pod_slash_is_found_beside_a_chart_install() {
     // Discovery lists pods by each workload's selector; a bare pod is read by name when the target names it.
-    let Some(cluster) = start("chart-healthy") else {
+    let Some(cluster) = start_real("chart-healthy") else {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
@@ -695,7 +696,7 @@ fn enable_lifecycle_in_a_409_storm_gives_up_with_a_sentence_and_changes_nothing(
 /// parses stdout learns why (here the typo refused before any reload: exit 1).
 #[test]
 fn json_output_carries_the_error_when_the_reload_is_refused() {
-    let Some(cluster) = start("chart-healthy") else {
+    let Some(cluster) = start_real("chart-healthy") else {
         return;
     };
     support::set_chart_config(&cluster, TYPO_CONFIG);

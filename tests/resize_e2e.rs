@@ -543,14 +543,8 @@ fn chart_statefulset_grows_every_claim_and_recreates_the_statefulset_around_its_
     };
     let ns = "monitoring";
     // The real StatefulSet controller creates pods one at a time (OrderedReady: pod 1 and its claim only once pod 0 is
-    // Ready, kubernetes pkg/controller/statefulset/stateful_set_control.go), so the scenario can be up with one pod.
-    wait_until("both replicas Ready", Duration::from_secs(90), || {
-        let sts = kubectl_json(
-            &cluster,
-            &["get", "statefulset", "prometheus-server", "-n", ns],
-        );
-        (sts["status"]["readyReplicas"] == 2).then_some(())
-    });
+    // Ready), so the scenario can be up with one pod.
+    support::wait_settled(&cluster, ns);
     let pvcs = items(&kubectl_json(&cluster, &["get", "pvc", "-n", ns]));
     assert!(pvcs.len() >= 2, "{pvcs:#?}");
     let before = pvcs.iter().map(|p| bytes(&capacity(p))).max().unwrap();

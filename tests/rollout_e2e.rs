@@ -1,10 +1,11 @@
 //! A rollout that cannot progress is reported as soon as its cause is visible, not at `--timeout` (issue 18 item 4):
-//! the real plugin against kube-sim, whose kubelet runs the real Prometheus, read back with the real `kubectl`.
+//! the real plugin against the real control plane (kube-sim is the node, whose kubelet runs the real Prometheus),
+//! read back with the real `kubectl`.
 
 mod support;
 
 use std::time::{Duration, Instant};
-use support::{kubectl_json, prom, start};
+use support::{kubectl_json, prom, start_real};
 
 /// A configuration Prometheus refuses at start-up (`scarpe_interval`): a pod started with it exits at once, and
 /// the kubelet backs it off (CrashLoopBackOff).
@@ -12,7 +13,7 @@ const TYPO_CONFIG: &str = "global:\n  scrape_interval: 15s\nscrape_configs:\n  -
 
 #[test]
 fn a_new_pod_that_crash_loops_stops_the_rollout_wait_with_its_cause() {
-    let Some(cluster) = start("lifecycle-off") else {
+    let Some(cluster) = start_real("lifecycle-off") else {
         return;
     };
     // The ConfigMap was edited to a configuration Prometheus rejects; the running pod never loaded it (its lifecycle

@@ -2,7 +2,8 @@
 //! without `--yes`, `--dry-run` changing nothing (read back with the real kubectl), a 409 mid-apply never clobbering,
 //! bad kubeconfigs, credentials, targets and quantities answered with a sentence and a documented exit code (never a
 //! panic), injected API faults (500s, dropped connections) surfaced, and `-v` never printing the bearer token.
-//! The cluster tests need root and `prometheus`; they print a skip notice otherwise (and fail under
+//! The cluster tests run on the real control plane except those marked "Simulated only" (each says why); they need
+//! root and `prometheus`; they print a skip notice otherwise (and fail under
 //! `KUBE_SIM_REQUIRE=1`). The kubeconfig tests need neither.
 
 mod support;
@@ -32,6 +33,15 @@ fn assert_clean_failure(run: &Run, code: i32) {
 
 fn start_with(scenario: &str, faults: &[&str]) -> Option<Cluster> {
     Cluster::start_or_skip(Options {
+        scenario: Some(scenario.to_string()),
+        faults: faults.iter().map(|f| f.to_string()).collect(),
+        ..Default::default()
+    })
+}
+
+/// [`start_with`] on the real control plane (the fault rules are served by the knob proxy in front of it).
+fn start_real_with(scenario: &str, faults: &[&str]) -> Option<Cluster> {
+    support::start_real_opts(Options {
         scenario: Some(scenario.to_string()),
         faults: faults.iter().map(|f| f.to_string()).collect(),
         ..Default::default()
@@ -165,10 +175,12 @@ fn bad_flag_values_are_usage_errors_before_any_request() {
 
 #[test]
 fn lifecycle_off_refusals_dry_run_targets_credentials_and_token_redaction() {
-    let Some(cluster) = start_with("lifecycle-off", &[]) else {
+    let Some(cluster) = start_real_with("lifecycle-off", &[]) else {
         return;
     };
     let ns = "monitoring";
+    // The real Deployment controller still writes status (a new resourceVersion) until the pod is Ready.
+    support::wait_settled(&cluster, ns);
     let deploy = || kubectl_json(&cluster, &["get", "deploy", "-n", ns, "prometheus-server"]);
     let before = deploy();
 
@@ -288,9 +300,12 @@ fn api_faults_are_an_error_sentence_or_a_named_gap_never_a_panic() {
         "500:GET:/api/v1/namespaces/monitoring/pods:1",
         "drop:GET:/api/v1/namespaces/monitoring/events:1",
     ];
-    let Some(cluster) = start_with("chart-healthy", &faults) else {
+    let Some(cluster) = start_real_with("chart-healthy", &faults) else {
         return;
     };
+    // A healthy instance means a Ready pod: on the real control plane the scenario can be up before it is (reads of
+    // deployments and claims only, so the faults on pods and events are still unspent).
+    support::wait_settled(&cluster, "monitoring");
     let run = prom(&cluster, &["doctor", "-n", "monitoring"]);
     assert_clean_failure(&run, CLUSTER);
     assert!(run.stderr.contains("could not list pods"), "{run}");
@@ -310,6 +325,7 @@ fn api_faults_are_an_error_sentence_or_a_named_gap_never_a_panic() {
 
 /// A 409 on the claim patch (what a concurrent edit gives): resize re-reads, re-plans, and with --yes re-applies the
 /// unchanged plan. The simulator's request counter proves the re-read and the second patch.
+// Simulated only: the real world's knob proxy spends the 409 on the scenario's own server-side apply (node request).
 #[test]
 fn a_conflict_mid_apply_is_replanned_and_reapplied_when_the_plan_is_unchanged() {
     let Some(cluster) = start_with("resize-online", &["409:PATCH:/persistentvolumeclaims/:1"])
@@ -363,7 +379,7 @@ fn a_conflict_mid_apply_is_replanned_and_reapplied_when_the_plan_is_unchanged() 
 fn without_permission_every_mutating_verb_says_so_and_changes_nothing() {
     // The restricted user of this scenario may read workloads, pods, logs, Services, Endpoints and PVCs, nothing more:
     // not the cluster-scoped StorageClass, PersistentVolume and CSIDrivers resize and fix-perms plan from.
-    let Some(cluster) = start_with("doctor-restricted", &[]) else {
+    let Some(cluster) = start_real_with("doctor-restricted", &[]) else {
         return;
     };
     let ns = "monitoring";
@@ -478,7 +494,7 @@ fn without_permission_every_mutating_verb_says_so_and_changes_nothing() {
 #[test]
 fn overload_answers_are_retried_only_when_the_server_says_when_as_kubectl_does() {
     let pods = "/api/v1/namespaces/monitoring/pods";
-    let Some(cluster) = start_with("chart-healthy", &[&format!("429:GET:{pods}:2")]) else {
+    let Some(cluster) = start_real_with("chart-healthy", &[&format!("429:GET:{pods}:2")]) else {
         return;
     };
     let kubectl_ok = cluster
@@ -493,7 +509,7 @@ fn overload_answers_are_retried_only_when_the_server_says_when_as_kubectl_does()
     assert_eq!(support::requests_to(&cluster, &format!("GET {pods}")), 3);
     drop(cluster);
 
-    let Some(cluster) = start_with("chart-healthy", &[&format!("429:GET:{pods}:2")]) else {
+    let Some(cluster) = start_real_with("chart-healthy", &[&format!("429:GET:{pods}:2")]) else {
         return;
     };
     let started = std::time::Instant::now();
@@ -506,7 +522,7 @@ fn overload_answers_are_retried_only_when_the_server_says_when_as_kubectl_does()
     );
     drop(cluster);
 
-    let Some(cluster) = start_with("chart-healthy", &[&format!("503:GET:{pods}:1")]) else {
+    let Some(cluster) = start_real_with("chart-healthy", &[&format!("503:GET:{pods}:1")]) else {
         return;
     };
     let kubectl_fails = cluster
@@ -521,7 +537,7 @@ fn overload_answers_are_retried_only_when_the_server_says_when_as_kubectl_does()
     assert_eq!(support::requests_to(&cluster, &format!("GET {pods}")), 1);
     drop(cluster);
 
-    let Some(cluster) = start_with("chart-healthy", &[&format!("503:GET:{pods}:1")]) else {
+    let Some(cluster) = start_real_with("chart-healthy", &[&format!("503:GET:{pods}:1")]) else {
         return;
     };
     let run = prom(&cluster, &["doctor", "-n", "monitoring"]);
@@ -563,6 +579,8 @@ fn apply_yaml(cluster: &Cluster, yaml: &str) {
 /// Class 1: a bare pod mounting the claim read-only (a backup uploader) beside an offline-expansion resize is never
 /// deleted: only the instance's own pod, owned by its ReplicaSet and shown in the plan, may be restarted, and while
 /// a pod nobody recreates holds the volume the tool says what the user must do instead.
+// Simulated only: on a real resizer the offline driver refuses the claim in use before any restart is considered,
+// and that message does not yet name the bare pod that also holds the volume (reported; the pod is kept either way).
 #[test]
 fn a_bare_pod_mounting_the_claim_is_never_deleted_by_resize() {
     let Some(cluster) = start_with("resize-offline", &[]) else {
@@ -639,6 +657,7 @@ spec:
 /// Class 4: after a fault on one claim of an operator resize, re-running with the absolute size finishes exactly what
 /// is left (the other claim, the resource, the StatefulSet) and changes nothing that is done; the failed run names
 /// that absolute command (a re-run of `--add` would grow twice).
+// Simulated only until the operator runs as a pod in the real world (F4).
 #[test]
 fn a_partial_operator_resize_is_finished_by_the_absolute_size_it_names() {
     let second = format!("persistentvolumeclaims/prometheus-{CR}-db-prometheus-{CR}-1");
@@ -721,6 +740,7 @@ fn a_partial_operator_resize_is_finished_by_the_absolute_size_it_names() {
 /// Class 3: someone paused the resource with a larger storage request and left it. The refusal's hint unpauses it
 /// with the storage request the StatefulSet was created with, so pasting it does not make the operator replace the
 /// StatefulSet and every replica (a `paused: false` alone would).
+// Simulated only until the operator runs as a pod in the real world (F4).
 #[test]
 fn the_already_paused_hint_restores_the_statefulsets_storage_request() {
     let Some(cluster) = start_with("kps-healthy", &[]) else {
@@ -794,6 +814,7 @@ fn the_already_paused_hint_restores_the_statefulsets_storage_request() {
 
 /// Class 3: a resize forced out between the pause and the unpause (a second Ctrl-C) is recognised by its own
 /// continue command, which finishes it without the manual repair: nothing left paused, the new size everywhere.
+// Simulated only until the operator runs as a pod in the real world (F4).
 #[test]
 fn a_resize_forced_out_while_paused_is_finished_by_its_continue_command() {
     let Some(cluster) = Cluster::start_or_skip(Options {
@@ -869,6 +890,8 @@ fn wait_for_template(cluster: &Cluster, ns: &str, size: &str) {
 /// Class 8: a concurrent change asks for more while a resize is still running (offline expansion: the run restarts
 /// the pod and waits for it to be Ready). The report gives the sizes read back, says another change grew the claim,
 /// and the Helm note names the size the claim really asks for: a value below it breaks the next upgrade.
+// Simulated only: safety-chart-offline's class uses the simulated pre-1.24 offline model (the claim reaches its
+// capacity while the pod runs); a real 1.24+ resizer refuses the claim in use, so the run never gets that far.
 #[test]
 fn a_concurrent_resize_is_reported_as_it_is_and_the_helm_note_follows_the_truth() {
     let Some(cluster) = start_with("safety-chart-offline", &[]) else {

@@ -1,5 +1,6 @@
 //! End-to-end tests of what doctor advises and prints (issue 14 classes 7 and 10, issue 15's `doctor -n typo`),
-//! against kube-sim with the real kubectl reading the objects back: PROM-502's fix, followed verbatim with the real
+//! against kube-sim (the real control plane, except the test marked "Simulated only") with the real kubectl reading
+//! the objects back: PROM-502's fix, followed verbatim with the real
 //! kubectl, keeps every claim (same names, same uids, no new claim) bound to the recreated pods; a container whose
 //! log lines carry terminal sequences is quoted without one raw control byte; a namespace that does not exist is an
 //! error naming the ones that do. Need root and `prometheus`; skip otherwise (fail under `KUBE_SIM_REQUIRE=1`).
@@ -10,7 +11,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
-use support::{Cluster, items, kubectl, kubectl_json, name, pod_ready, prom, start, wait_until};
+use support::{
+    Cluster, items, kubectl, kubectl_json, name, pod_ready, prom, start, start_real, wait_until,
+};
 
 /// One cluster at a time: each runs real Prometheus processes, and the build machines have two cores.
 static ONE_CLUSTER: Mutex<()> = Mutex::new(());
@@ -111,6 +114,7 @@ fn kubectl_args_of(fix: &str) -> Vec<String> {
 /// The fix doctor prints is run with the real kubectl exactly as printed; afterwards both pods run on the same two
 /// claims (names, uids and volumes unchanged) and no claim was created. The fix doctor used to print (rename the
 /// claim template) makes the operator recreate the StatefulSet with new, empty claims.
+// Simulated only until the operator runs as a pod in the real world (F4): no operator, no Prometheus pods.
 #[test]
 fn prom_502_fix_followed_with_kubectl_keeps_the_same_claims() {
     let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
@@ -201,7 +205,7 @@ fn prom_502_fix_followed_with_kubectl_keeps_the_same_claims() {
 #[test]
 fn doctor_quotes_terminal_sequences_from_logs_without_obeying_them() {
     let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(cluster) = start("doctor-hostile-log") else {
+    let Some(cluster) = start_real("doctor-hostile-log") else {
         return;
     };
     let finding = await_finding(&cluster, "PROM-201", "no space left on device");
@@ -301,7 +305,7 @@ fn doctor_quotes_terminal_sequences_from_logs_without_obeying_them() {
 #[test]
 fn doctor_in_a_namespace_that_does_not_exist_names_the_ones_that_do() {
     let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(cluster) = start("chart-healthy") else {
+    let Some(cluster) = start_real("chart-healthy") else {
         return;
     };
     let namespaces: Vec<String> = items(&kubectl_json(&cluster, &["get", "namespaces"]))
@@ -334,7 +338,7 @@ fn doctor_in_a_namespace_that_does_not_exist_names_the_ones_that_do() {
 #[test]
 fn fractional_sizes_are_rounded_up_to_a_whole_byte_in_canonical_form() {
     let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(cluster) = start("resize-online") else {
+    let Some(cluster) = start_real("resize-online") else {
         return;
     };
     let ns = "monitoring";
@@ -404,7 +408,7 @@ fn a_dumb_terminal_gets_no_escape_sequence() {
     if !support::have("script") {
         return;
     }
-    let Some(cluster) = start("resize-online") else {
+    let Some(cluster) = start_real("resize-online") else {
         return;
     };
     let on_terminal = |term: &str, args: &str| {
