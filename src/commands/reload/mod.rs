@@ -152,7 +152,33 @@ async fn reload(ctx: &Ctx, args: &ReloadArgs, result: &mut ReloadResult) -> Resu
         .into_iter()
         .filter_map(|(pod, _, file)| file.map(|f| (pod, f)))
         .collect();
-    pod::prove_content(ctx, &instance, &mut pods, &synced.files, &live_files).await;
+    // The pods whose file was not read (issue 20: one exec session in one pod) are compared with the source, the
+    // ConfigMap/Secret (where there is none, every pod's file was read).
+    let label = config::source_of(&instance).map_or_else(|| "its source".into(), |(s, _)| s);
+    let source = desired.as_deref().map(|text| pod::Source {
+        text,
+        label: &label,
+    });
+    pod::prove_content(
+        ctx,
+        &instance,
+        &mut pods,
+        &synced.files,
+        source,
+        &live_files,
+    )
+    .await;
+    pod::resync(
+        ctx,
+        &instance,
+        way,
+        &mut pods,
+        &synced.files,
+        source,
+        &live_files,
+        timeout,
+    )
+    .await;
     result.pods = pods;
     report::verdict(&instance, &result.pods)
 }
