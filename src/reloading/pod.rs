@@ -138,6 +138,10 @@ pub async fn reload_all(ctx: &Ctx, instance: &Instance, way: ReloadWay) -> Vec<P
                 Some(match way {
                     ReloadWay::Http => "dry run: POST /-/reload not sent".to_string(),
                     ReloadWay::Signal => "dry run: SIGHUP not sent".to_string(),
+                    ReloadWay::Auto { .. } => {
+                        "dry run: not waited for (Prometheus reloads its file by itself)"
+                            .to_string()
+                    }
                 })
             } else {
                 None
@@ -166,6 +170,8 @@ async fn reload_pod(
     let result = match way {
         ReloadWay::Http => reload_one(&prom, task).await,
         ReloadWay::Signal => signal_one(ctx, instance, &prom, task).await,
+        // Never sent: reload_and_prove waits for the server instead (await_auto).
+        ReloadWay::Auto { .. } => Ok(PodReload::new(pod, Outcome::Skipped, None)),
     };
     let mut record =
         result.unwrap_or_else(|e| PodReload::new(pod, Outcome::Failed, Some(e.to_string())));
@@ -184,6 +190,7 @@ fn tell(task: &progress::Task, record: &PodReload, way: ReloadWay) {
                 record.access.map(Access::describe).unwrap_or("?")
             ),
             ReloadWay::Signal => "reloaded by SIGHUP".to_string(),
+            ReloadWay::Auto { interval_seconds } => auto_said(interval_seconds),
         }),
         Outcome::Unknown => task.unknown(&format!(
             "result unknown: {}",
@@ -345,6 +352,160 @@ async fn signal_one(
         last_success_after: after_time.or(before),
         ..PodReload::new(&prom.pod, outcome, error)
     })
+}
+
+/// How a reload by the server itself is told (the progress line, the report).
+pub fn auto_said(interval_seconds: u64) -> String {
+    format!("reloaded by Prometheus itself (config.auto-reload, every {interval_seconds}s)")
+}
+
+/// What the proof by content compares with, per pod.
+pub struct Evidence<'a> {
+    /// The file as read in the pods where it was read (or why not).
+    pub files: &'a BTreeMap<String, std::result::Result<String, String>>,
+    /// The ConfigMap/Secret's text, for the pods whose file was not read.
+    pub source: Option<Source<'a>>,
+    /// The `--config.file` each running server reported.
+    pub live_files: &'a BTreeMap<String, String>,
+}
+
+/// Reload every pod the install's way and prove it by content: POST or SIGHUP, the proof, and the pods whose file
+/// had not synced reloaded again ([`resync`]); or, when the server reloads itself, wait for it ([`await_auto`]).
+pub async fn reload_and_prove(
+    ctx: &Ctx,
+    instance: &Instance,
+    way: ReloadWay,
+    ev: &Evidence<'_>,
+    timeout: Duration,
+) -> Vec<PodReload> {
+    if let ReloadWay::Auto { interval_seconds } = way
+        && !ctx.settings.dry_run
+    {
+        return await_auto(ctx, instance, ev, interval_seconds, timeout).await;
+    }
+    let mut pods = reload_all(ctx, instance, way).await;
+    for p in &mut pods {
+        // A file that could not be compared with the source before the reload (the source was known).
+        if ev.source.is_some()
+            && let Some(Err(why)) = ev.files.get(&p.pod)
+        {
+            p.file_unread = Some(why.clone());
+        }
+    }
+    prove_content(ctx, instance, &mut pods, ev.files, ev.source, ev.live_files).await;
+    resync(
+        ctx,
+        instance,
+        way,
+        &mut pods,
+        ev.files,
+        ev.source,
+        ev.live_files,
+        timeout,
+    )
+    .await;
+    pods
+}
+
+/// `--config.auto-reload`: nothing is sent (no POST, no lifecycle API needed). Each running pod is watched until what
+/// it runs is its file (or the source) — the server re-reads the file within one interval of the change; bounded by
+/// two intervals and a margin where the file was seen synced, by `--timeout` where it was not (its kubelet may sync
+/// later). A server still running something else then: its reload metrics say whether it rejected the file.
+async fn await_auto(
+    ctx: &Ctx,
+    instance: &Instance,
+    ev: &Evidence<'_>,
+    interval_seconds: u64,
+    timeout: Duration,
+) -> Vec<PodReload> {
+    let Some(config) = &instance.config else {
+        return Vec::new();
+    };
+    let board = progress::Board::new(&ctx.printer);
+    let waits = instance.pods.iter().map(|p| {
+        let task = board.line(&p.name);
+        async move {
+            if p.phase != "Running" {
+                let why = format!("pod is {}", p.phase);
+                task.done(&format!("skipped: {why}"));
+                return PodReload::new(&p.name, Outcome::Skipped, Some(why));
+            }
+            let prom = PromPod::new(&ctx.client, ctx.exec.as_ref(), instance, &p.name);
+            let (before, access) = match prom.metric(RELOAD_TIME).await {
+                Ok(v) => v,
+                Err(e) => {
+                    let record = PodReload::new(&p.name, Outcome::Unknown, Some(e.to_string()));
+                    tell(&task, &record, ReloadWay::Auto { interval_seconds });
+                    return record;
+                }
+            };
+            let read_here = ev.files.contains_key(&p.name);
+            let bound = if read_here {
+                Duration::from_secs(interval_seconds * 2 + 10)
+            } else {
+                timeout.max(Duration::from_secs(interval_seconds * 2 + 10))
+            };
+            let what = format!(
+                "Prometheus in pod {}/{} to reload its file by itself",
+                instance.namespace, p.name
+            );
+            let last = std::sync::Mutex::new(None);
+            let waited = wait::wait_for(&task, &what, bound, Duration::from_secs(1), || {
+                let last = &last;
+                async move {
+                    let check = prove_one(
+                        ctx,
+                        instance,
+                        &p.name,
+                        reference(&config.file, &p.name, ev.files, ev.source),
+                        ev.live_files.get(&p.name),
+                    )
+                    .await;
+                    *lock(last) = Some(check.clone());
+                    Ok(match check.verdict {
+                        content::Verdict::Differs => Poll::Pending(format!(
+                            "waiting for Prometheus to reload its file by itself (config.auto-reload, every \
+                             {interval_seconds}s)"
+                        )),
+                        _ => Poll::Done(check),
+                    })
+                }
+            })
+            .await;
+            let after = prom.metrics(&[RELOAD_OK, RELOAD_TIME]).await.ok();
+            let (after_ok, after_time) = after.map_or((None, None), |(v, _)| (v[0], v[1]));
+            let mut record = PodReload {
+                access: Some(access),
+                last_success_before: before,
+                last_success_after: after_time.or(before),
+                ..PodReload::new(&p.name, Outcome::Reloaded, None)
+            };
+            match waited {
+                Ok(check) => record.content = Some(check),
+                Err(_) => {
+                    record.content = lock(&last).clone();
+                    record.outcome = Outcome::Failed;
+                    record.error = Some(if after_ok == Some(0.0) {
+                        format!(
+                            "{RELOAD_OK}=0: Prometheus rejected the new file on its own reload (its log says why)"
+                        )
+                    } else {
+                        format!(
+                            "Prometheus did not run the new file within {}s (config.auto-reload, every \
+                             {interval_seconds}s)",
+                            bound.as_secs()
+                        )
+                    });
+                    if !read_here && after_ok != Some(0.0) {
+                        record.not_synced = record.error.clone();
+                    }
+                }
+            }
+            tell(&task, &record, ReloadWay::Auto { interval_seconds });
+            record
+        }
+    });
+    futures::future::join_all(waits).await
 }
 
 /// What a pod's running configuration is compared with: the text and how to name it.

@@ -76,12 +76,14 @@ pub fn render(result: &ReloadResult) -> String {
         result.pods.len(),
         result.validation.join(", ")
     ));
-    let signal = result.reload_way == Some(ReloadWay::Signal);
     for p in &result.pods {
-        let via = match (signal, p.access) {
-            (true, _) => " by SIGHUP".to_string(),
-            (false, Some(a)) => format!(" via {}", a.describe()),
-            (false, None) => String::new(),
+        let via = match (result.reload_way, p.access) {
+            (Some(ReloadWay::Signal), _) => " by SIGHUP".to_string(),
+            (Some(ReloadWay::Auto { interval_seconds }), _) => {
+                format!(" by Prometheus itself (config.auto-reload, every {interval_seconds}s)")
+            }
+            (_, Some(a)) => format!(" via {}", a.describe()),
+            (_, None) => String::new(),
         };
         let unread = p
             .file_unread
