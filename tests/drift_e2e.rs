@@ -1,13 +1,15 @@
 //! Configuration drift end to end (issue 19 item 1): a real Prometheus runs one configuration while its ConfigMap,
 //! edited with the real kubectl, says another, and nothing will reload it. doctor must name it (PROM-305, a warning:
-//! exit 1 under `--fail-on warning`) with `kubectl prom reload` as the fix, and the fix must end it.
+//! exit 1 under `--fail-on warning`) with `kubectl prom reload` as the fix, and the fix must end it; the same for its
+//! rule files (PROM-307). The chart-healthy tests run on the real control plane (issue 16); the operator one waits for
+//! the real operator (it edits the generated Secret on the simulated API server meanwhile).
 //! The tests need root and `prometheus`; they print a skip notice otherwise (and fail under `KUBE_SIM_REQUIRE=1`).
 
 mod support;
 
 use serde_json::Value;
 use std::time::Duration;
-use support::{Run, items, kubectl, kubectl_json, name, prom, start, wait_until};
+use support::{Run, items, kubectl, kubectl_json, name, prom, start, start_real, wait_until};
 
 const NS: &str = "monitoring";
 
@@ -23,7 +25,7 @@ fn drift_findings(run: &Run) -> Vec<Value> {
 
 #[test]
 fn a_reloader_less_install_after_a_configmap_edit_is_prom_305_until_reloaded() {
-    let Some(cluster) = start("chart-healthy") else {
+    let Some(cluster) = start_real("chart-healthy") else {
         return;
     };
     // The chart without its reload sidecar (`configmapReload.prometheus.enabled: false`): a new pod with Prometheus only.
@@ -66,14 +68,53 @@ fn a_reloader_less_install_after_a_configmap_edit_is_prom_305_until_reloaded() {
         .expect("prometheus.yml")
         .to_string();
     assert!(yaml.contains("scrape_interval: 15s"), "{yaml}");
-    support::set_chart_config(
+    // One edit of the ConfigMap, as `helm upgrade` with new values makes it: the scrape interval, and an alerting
+    // rule group added to the chart's `alerting_rules.yml` (empty, `{}`, in the chart's defaults).
+    let patch = serde_json::json!({"data": {
+        "prometheus.yml": yaml.replacen("scrape_interval: 15s", "scrape_interval: 30s", 1),
+        "alerting_rules.yml": ALERTING_RULES,
+    }});
+    kubectl(
         &cluster,
-        &yaml.replacen("scrape_interval: 15s", "scrape_interval: 30s", 1),
+        &[
+            "patch",
+            "configmap",
+            "prometheus-server",
+            "-n",
+            NS,
+            "--type",
+            "merge",
+            "-p",
+            &patch.to_string(),
+        ],
     );
 
     let run = prom(
         &cluster,
         &["doctor", "-n", NS, "-o", "json", "--fail-on", "warning"],
+    );
+    // The rule file: PROM-307, by group name, with the same reason and fix as the configuration.
+    let rules = rule_drift_findings(&run);
+    assert_eq!(rules.len(), 1, "{run}");
+    let r = &rules[0];
+    assert_eq!(r["id"], "PROM-307", "{r:#}");
+    assert_eq!(r["severity"], "warning", "{r:#}");
+    let evidence = r["evidence"].to_string();
+    assert!(
+        evidence.contains("GET /api/v1/rules differs from configmap/prometheus-server key alerting_rules.yml at group incident-1 (not running)"),
+        "{r:#}"
+    );
+    assert!(evidence.contains("no reload sidecar"), "{r:#}");
+    assert!(
+        !evidence.contains("0.8"),
+        "expressions are never quoted: {r:#}"
+    );
+    assert!(
+        r["fix"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("kubectl prom reload"),
+        "{r:#}"
     );
     let found = drift_findings(&run);
     assert_eq!(found.len(), 1, "{run}");
@@ -125,6 +166,30 @@ fn a_reloader_less_install_after_a_configmap_edit_is_prom_305_until_reloaded() {
         &["doctor", "-n", NS, "-o", "json", "--fail-on", "warning"],
     );
     assert!(drift_findings(&after).is_empty(), "{after}");
+    assert!(rule_drift_findings(&after).is_empty(), "{after}");
+    // And it is the real server that now runs the group (read back through the pod proxy with kubectl).
+    let raw = kubectl(
+        &cluster,
+        &[
+            "get",
+            "--raw",
+            &format!("/api/v1/namespaces/{NS}/pods/{pod}:9090/proxy/api/v1/rules"),
+        ],
+    );
+    assert!(raw.contains("\"name\":\"incident-1\""), "{raw}");
+}
+
+/// A rule group as a chart user adds it under `serverFiles."alerting_rules.yml"`.
+const ALERTING_RULES: &str = "groups:\n  - name: incident-1\n    rules:\n      - alert: PrometheusConfigStale\n        expr: max(prometheus_config_last_reload_successful) by (pod) < 0.8\n        for: 5m\n        labels:\n          severity: warning\n";
+
+fn rule_drift_findings(run: &Run) -> Vec<Value> {
+    run.json()["instances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|i| i["findings"].as_array().cloned().unwrap_or_default())
+        .filter(|f| f["id"] == "PROM-307" || f["id"] == "PROM-308")
+        .collect()
 }
 
 /// Prometheus 3 with `--config.auto-reload` (stable in 3.12; the real 3.16 here) and no lifecycle API, no sidecar:
@@ -135,7 +200,7 @@ fn v3_with_config_auto_reload_needs_no_lifecycle_api_and_applies_edits_itself() 
     if !support::real_prometheus_v3_or_skip("v3_with_config_auto_reload") {
         return;
     }
-    let Some(cluster) = start("chart-healthy") else {
+    let Some(cluster) = start_real("chart-healthy") else {
         return;
     };
     let before: Vec<String> = items(&kubectl_json(&cluster, &["get", "pods", "-n", NS]))
@@ -244,7 +309,7 @@ fn v3_with_config_auto_reload_needs_no_lifecycle_api_and_applies_edits_itself() 
 /// configuration. The drift is then critical (PROM-306), quoting `reloadConfigSuccess: false` and Prometheus's error.
 #[test]
 fn a_rejected_edit_is_critical_drift_prom_306() {
-    let Some(cluster) = start("chart-healthy") else {
+    let Some(cluster) = start_real("chart-healthy") else {
         return;
     };
     let cm = kubectl_json(
@@ -435,7 +500,7 @@ fn an_operator_config_change_behind_a_broken_reloader_is_prom_305_against_the_se
 /// reload.
 #[test]
 fn a_subpath_config_mount_is_prom_305_naming_the_mount_not_a_reload() {
-    let Some(cluster) = start("chart-healthy") else {
+    let Some(cluster) = start_real("chart-healthy") else {
         return;
     };
     let before: Vec<String> = items(&kubectl_json(&cluster, &["get", "pods", "-n", NS]))

@@ -14,12 +14,38 @@ const NS: &str = "monitoring";
 /// README "Exit codes": the cluster or Prometheus refused or failed.
 const CLUSTER: i32 = 3;
 
+/// A scenario on the real control plane (issue 16), with the knob proxy serving `faults` in front of the real API
+/// server.
+/// On the real control plane a scenario is up when its pods have settled, not when Prometheus is Ready (its readiness
+/// probe passes once the TSDB is open, seconds later on a loaded machine): doctor run before that rightly reports the
+/// empty Service (PROM-501), which is not what these tests are about. So they wait for Ready, read with kubectl (the
+/// faults below never match a pod list).
 fn start_with(scenario: &str, faults: &[&str]) -> Option<Cluster> {
-    Cluster::start_or_skip(Options {
+    let cluster = support::start_real_opts(Options {
         scenario: Some(scenario.to_string()),
         faults: faults.iter().map(|f| f.to_string()).collect(),
         ..Default::default()
-    })
+    })?;
+    support::wait_until(
+        "the server pod to be Ready",
+        std::time::Duration::from_secs(120),
+        || {
+            let pods = kubectl_json(
+                &cluster,
+                &[
+                    "get",
+                    "pods",
+                    "-n",
+                    NS,
+                    "-l",
+                    "app.kubernetes.io/component=server",
+                ],
+            );
+            let all = items(&pods);
+            (!all.is_empty() && all.iter().all(support::pod_ready)).then_some(())
+        },
+    );
+    Some(cluster)
 }
 
 /// The one Prometheus server pod of chart-healthy.
@@ -222,10 +248,15 @@ struct Break {
     files: Vec<(&'static str, String)>,
     /// An extra Prometheus arg.
     prometheus_arg: Option<&'static str>,
+    /// A Prometheus arg taken away.
+    without_prometheus_arg: Option<&'static str>,
     /// A new `--reload-url` for the sidecar.
     reload_url: Option<&'static str>,
     /// Another sidecar in its place: image and args.
     sidecar: Option<(&'static str, Vec<String>)>,
+    /// Wait for the pod to be Ready before the edit: a reload refused before Prometheus is Ready is its start, not a
+    /// finding (PROM-105 counts only after Ready), and on the real control plane Ready comes seconds after Running.
+    ready_before_edit: bool,
 }
 
 /// chart-healthy broken as `b` says, then a ConfigMap edit so the real sidecar (it only reloads on a change) posts;
@@ -238,7 +269,7 @@ fn sidecar_refusal(test: &str, b: Break, logged: &str) -> Option<(String, Run, V
     let _one = ONE_SIDECAR_CLUSTER
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    let cluster = support::start("chart-healthy")?;
+    let cluster = support::start_real("chart-healthy")?;
     let before = server_pod(&cluster);
     if !b.files.is_empty() {
         let data: serde_json::Map<String, Value> = b
@@ -263,6 +294,14 @@ fn sidecar_refusal(test: &str, b: Break, logged: &str) -> Option<(String, Run, V
         );
     }
     let mut ops = Vec::new();
+    if let Some(arg) = b.without_prometheus_arg {
+        let deploy = kubectl_json(&cluster, &["get", "deployment/prometheus-server", "-n", NS]);
+        let i = deploy["spec"]["template"]["spec"]["containers"][1]["args"]
+            .as_array()
+            .and_then(|a| a.iter().position(|x| x == arg))
+            .unwrap_or_else(|| panic!("no {arg} in {deploy}"));
+        ops.push(serde_json::json!({"op": "remove", "path": format!("/spec/template/spec/containers/1/args/{i}")}));
+    }
     if let Some(arg) = b.prometheus_arg {
         ops.push(serde_json::json!({"op": "add", "path": "/spec/template/spec/containers/1/args/-", "value": arg}));
     }
@@ -303,9 +342,17 @@ fn sidecar_refusal(test: &str, b: Break, logged: &str) -> Option<(String, Run, V
                 .as_array()?
                 .iter()
                 .any(|c| c["name"] == SIDECAR && c["state"]["running"].is_object());
-            ((name(p) != before || !rolled) && running).then(|| name(p))
+            ((name(p) != before || !rolled)
+                && running
+                && (!b.ready_before_edit || support::pod_ready(p)))
+            .then(|| name(p))
         },
     );
+    if b.ready_before_edit {
+        // doctor counts a refused reload only when it was logged more than 10 s after Ready (a retry within that
+        // slack may still be the startup race, lifecycle.rs SIDECAR_SLACK): edit after it.
+        std::thread::sleep(std::time::Duration::from_secs(12));
+    }
     let config = kubectl_json(
         &cluster,
         &["get", "configmap", "prometheus-server", "-n", NS],
@@ -341,6 +388,10 @@ fn told_apart(log: &str, run: &Run, found: &[Value], id: &str, logged: &str) {
         .find(|f| f["id"] == id)
         .unwrap_or_else(|| panic!("no {id}:\n{run}"));
     assert!(f["evidence"].to_string().contains(logged), "{f:#}");
+    if id == "PROM-101" {
+        // The one case where the lifecycle flag is the cause.
+        return;
+    }
     // The fixes of the sidecar checks of issue 19 also say how to apply changes meanwhile.
     if ["PROM-106", "PROM-107", "PROM-108", "PROM-109"].contains(&id) {
         assert!(
@@ -376,8 +427,10 @@ fn real_sidecar_401_behind_basic_auth_is_prom_106_not_the_lifecycle_flag() {
         Break {
             files: vec![("web.yml", format!("basic_auth_users:\n  admin: {BCRYPT}\n"))],
             prometheus_arg: Some("--web.config.file=/etc/config/web.yml"),
+            without_prometheus_arg: None,
             reload_url: None,
             sidecar: None,
+            ready_before_edit: false,
         },
         logged,
     ) else {
@@ -394,8 +447,10 @@ fn real_sidecar_400_from_http_to_a_tls_port_is_prom_107() {
         Break {
             files: tls_files(),
             prometheus_arg: Some("--web.config.file=/etc/config/web.yml"),
+            without_prometheus_arg: None,
             reload_url: None,
             sidecar: None,
+            ready_before_edit: false,
         },
         logged,
     ) else {
@@ -413,8 +468,10 @@ fn real_sidecar_405_from_a_double_slash_is_prom_108() {
         Break {
             files: vec![],
             prometheus_arg: None,
+            without_prometheus_arg: None,
             reload_url: Some("http://127.0.0.1:9090//-/reload"),
             sidecar: None,
+            ready_before_edit: false,
         },
         logged,
     ) else {
@@ -431,8 +488,10 @@ fn real_sidecar_https_to_a_plain_port_is_prom_109() {
         Break {
             files: vec![],
             prometheus_arg: None,
+            without_prometheus_arg: None,
             reload_url: Some("https://127.0.0.1:9090/-/reload"),
             sidecar: None,
+            ready_before_edit: false,
         },
         logged,
     ) else {
@@ -450,6 +509,7 @@ fn real_configmap_reload_distrusting_the_certificate_is_prom_109_with_the_ca_as_
         Break {
             files: tls_files(),
             prometheus_arg: Some("--web.config.file=/etc/config/web.yml"),
+            without_prometheus_arg: None,
             reload_url: None,
             sidecar: Some((
                 "ghcr.io/jimmidyson/configmap-reload:v0.14.0",
@@ -458,6 +518,7 @@ fn real_configmap_reload_distrusting_the_certificate_is_prom_109_with_the_ca_as_
                     "--webhook-url=https://127.0.0.1:9090/-/reload".into(),
                 ],
             )),
+            ready_before_edit: false,
         },
         logged,
     ) else {
@@ -479,8 +540,10 @@ fn real_sidecar_404_from_a_path_without_the_prefix_is_prom_104() {
         Break {
             files: vec![],
             prometheus_arg: None,
+            without_prometheus_arg: None,
             reload_url: Some("http://127.0.0.1:9090/prometheus/-/reload"),
             sidecar: None,
+            ready_before_edit: false,
         },
         logged,
     ) else {
@@ -511,12 +574,140 @@ fn real_sidecar_500_from_a_rejected_config_is_prom_103_not_the_lifecycle_flag() 
                 "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    scarpe_interval: 5s\n    static_configs:\n      - targets: [localhost:9090]\n".into(),
             )],
             prometheus_arg: None,
+            without_prometheus_arg: None,
             reload_url: None,
             sidecar: None,
+            ready_before_edit: false,
         },
         logged,
     ) else {
         return;
     };
     told_apart(&log, &run, &found, "PROM-103", logged);
+}
+
+/// A Prometheus whose startup probe allows 3 s, killed by the real kubelet-side probe loop while it replays its WAL.
+/// The replay is scripted — a WAL that takes longer to replay than a probe needs gigabytes — and prints Prometheus
+/// 2.42's own progress lines (their exact shape, from the real binary) with the current time; everything after it is
+/// real: the probe failures, the kill and restart, the `failed startup probe` event, the previous log read back, and
+/// doctor naming the probe (PROM-509), not a crash.
+const REPLAY_KILLED: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: prometheus, namespace: monitoring, labels: {app: prometheus}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: prometheus}}
+  template:
+    metadata: {labels: {app: prometheus}}
+    spec:
+      containers:
+        - name: prometheus
+          image: quay.io/prometheus/prometheus:v2.48.0
+          command:
+            - sh
+            - -c
+            - |
+              now() { date -u +%Y-%m-%dT%H:%M:%S.000Z; }
+              echo "ts=$(now) caller=main.go:1012 level=info msg=\"Starting TSDB ...\""
+              echo "ts=$(now) caller=head.go:614 level=info component=tsdb msg=\"Replaying WAL, this may take a while\""
+              for s in 0 1 2 3 4 5 6 7 8 9; do
+                sleep 1
+                echo "ts=$(now) caller=head.go:685 level=info component=tsdb msg=\"WAL segment loaded\" segment=$s maxSegment=99"
+              done
+              sleep 3600
+          ports: [{containerPort: 9090}]
+          startupProbe:
+            httpGet: {path: /-/ready, port: 9090}
+            periodSeconds: 1
+            failureThreshold: 3
+"#;
+
+#[test]
+fn a_startup_probe_shorter_than_the_wal_replay_is_prom_509_not_a_crash() {
+    let Some(cluster) = support::start_real("empty") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manifest = dir.path().join("replay.yaml");
+    std::fs::write(&manifest, REPLAY_KILLED).expect("write manifest");
+    support::kubectl(
+        &cluster,
+        &["apply", "-f", manifest.to_str().expect("utf-8 path")],
+    );
+    let (run, f) = support::wait_until(
+        "doctor to name the probe",
+        std::time::Duration::from_secs(120),
+        || {
+            let run = prom(&cluster, &["doctor", "-n", NS, "-o", "json"]);
+            let (found, _) = findings(&run);
+            let f = found.into_iter().find(|f| f["id"] == "PROM-509")?;
+            Some((run, f))
+        },
+    );
+    no_panic(&run);
+    assert_eq!(f["severity"], "critical", "{f:#}");
+    let evidence = f["evidence"].to_string();
+    assert!(evidence.contains("WAL replay started"), "{f:#}");
+    assert!(evidence.contains("of 99 after"), "{f:#}");
+    assert!(
+        evidence.contains(
+            "startupProbe: initialDelaySeconds 0 + failureThreshold 3 × periodSeconds 1 = 3 s"
+        ),
+        "{f:#}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("startupProbe on /-/ready"),
+        "{f:#}"
+    );
+}
+
+#[test]
+fn real_sidecar_403_without_the_lifecycle_flag_is_prom_101() {
+    // Prometheus without `--web.enable-lifecycle` answers the real sidecar's POST with 403.
+    let logged = "403 Forbidden";
+    let Some((log, run, found)) = sidecar_refusal(
+        "real_sidecar_403",
+        Break {
+            files: vec![],
+            prometheus_arg: None,
+            without_prometheus_arg: Some("--web.enable-lifecycle"),
+            reload_url: None,
+            sidecar: None,
+            ready_before_edit: false,
+        },
+        logged,
+    ) else {
+        return;
+    };
+    told_apart(&log, &run, &found, "PROM-101", logged);
+    let f = found
+        .iter()
+        .find(|f| f["id"] == "PROM-101")
+        .expect("PROM-101");
+    assert!(f["fix"].to_string().contains("--enable-lifecycle"), "{f:#}");
+}
+
+#[test]
+fn real_sidecar_connection_refused_is_prom_105_not_the_lifecycle_flag() {
+    // A reload URL where nothing listens: the real sidecar's POST is refused, Prometheus itself is ready.
+    let logged = "connection refused";
+    let Some((log, run, found)) = sidecar_refusal(
+        "real_sidecar_refused",
+        Break {
+            files: vec![],
+            prometheus_arg: None,
+            without_prometheus_arg: None,
+            reload_url: Some("http://127.0.0.1:9999/-/reload"),
+            sidecar: None,
+            ready_before_edit: true,
+        },
+        logged,
+    ) else {
+        return;
+    };
+    told_apart(&log, &run, &found, "PROM-105", logged);
 }

@@ -1,7 +1,8 @@
-//! The plan machinery against kube-sim's API server with a real kube client: a patch built from an object that
-//! somebody else changed in the meantime is refused with 409 (never overwrites the concurrent edit), `--dry-run`
-//! sends dryRun=All (nothing changes), and a fresh patch applies exactly the diff. The real kubectl is the witness.
-//! They need root and `prometheus`; they print a skip notice otherwise (and fail under `KUBE_SIM_REQUIRE=1`).
+//! The plan machinery against the real API server (kube-apiserver 1.36 with kube-sim as the node, issue 16) with a
+//! real kube client: a patch built from an object that somebody else changed in the meantime is refused with 409
+//! (never overwrites the concurrent edit), `--dry-run` sends dryRun=All (nothing changes), and a fresh patch applies
+//! exactly the diff. The real kubectl is the witness. They need root, `prometheus` and the built world
+//! (`tools/world/build.sh`); they print a skip notice otherwise (and fail under `KUBE_SIM_REQUIRE=1`).
 
 mod support;
 
@@ -10,7 +11,7 @@ use kubectl_prom::cli::OutputFormat;
 use kubectl_prom::context::{Ctx, Scope, Settings};
 use kubectl_prom::engine::{self as plan, Plan, Step};
 use kubectl_prom::ui::Printer;
-use support::{kubectl, kubectl_json, start};
+use support::{kubectl, kubectl_json, start_real};
 
 async fn ctx_for(cluster: &support::Cluster, dry_run: bool) -> Ctx {
     let kubeconfig =
@@ -73,7 +74,7 @@ fn server_args(cluster: &support::Cluster) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stale_patches_conflict_dry_runs_change_nothing_and_fresh_patches_apply() {
-    let Some(cluster) = start("chart-healthy") else {
+    let Some(cluster) = start_real("chart-healthy") else {
         return;
     };
     let ctx = ctx_for(&cluster, false).await;

@@ -157,8 +157,8 @@ proptest! {
     #[test]
     fn exec_kubelet_and_prometheus_answers_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let text = lossy(&bytes);
-        let _ = kubectl_prom::resize::gather::parse_df_k(&text);
-        let _ = kubectl_prom::fix_perms::gather::parse_stat(&text);
+        let _ = kubectl_prom::inspect::usage::parse_df_k(&text);
+        let _ = kubectl_prom::inspect::perms::parse_stat(&text);
         let _ = kubectl_prom::inspect::usage::parse_stats_summary(&text);
         let _ = kubectl_prom::prom_http::parse_wget_status(&text);
         let _ = kubectl_prom::prom_http::parse_metric(&text, "prometheus_config_last_reload_successful");
@@ -170,7 +170,7 @@ proptest! {
     #[test]
     fn df_with_any_numbers_never_panics(a in any::<u64>(), b in any::<u64>(), c in any::<u64>()) {
         let text = format!("Filesystem 1K-blocks Used Available Use% Mounted on\ntmpfs {a} {b} {c} 1% /prometheus\n");
-        let u = kubectl_prom::resize::gather::parse_df_k(&text);
+        let u = kubectl_prom::inspect::usage::parse_df_k(&text);
         prop_assert!(u.is_some(), "three numbers are a usage");
         let u = u.unwrap_or_else(|| unreachable!());
         // Saturating, not wrapping: a wrapped product would read as a nearly empty volume.

@@ -8,8 +8,8 @@ mod support;
 use serde_json::Value;
 use std::time::Duration;
 use support::{
-    Cluster, items, kubectl, kubectl_json, name, pod_ready, prom, start, start_with_fault,
-    wait_until,
+    Cluster, items, kubectl, kubectl_json, name, pod_ready, prom, start, start_real,
+    start_with_fault, wait_until,
 };
 
 fn storage_request(pvc: &Value) -> String {
@@ -40,7 +40,7 @@ fn df_bytes(cluster: &Cluster, ns: &str, pod: &str, container: &str, mount: &str
             "exec", "-n", ns, pod, "-c", container, "--", "df", "-k", mount,
         ],
     );
-    let usage = kubectl_prom::resize::gather::parse_df_k(&out)
+    let usage = kubectl_prom::inspect::usage::parse_df_k(&out)
         .unwrap_or_else(|| panic!("unreadable df output: {out}"));
     usage.capacity_bytes
 }
@@ -100,7 +100,7 @@ fn only_claim(cluster: &Cluster, ns: &str) -> Value {
 
 #[test]
 fn disk_full_goes_from_crash_loop_to_ready_with_a_larger_filesystem() {
-    let Some(cluster) = start("disk-full") else {
+    let Some(cluster) = start_real("disk-full") else {
         return;
     };
     let ns = "monitoring";
@@ -165,7 +165,7 @@ fn disk_full_goes_from_crash_loop_to_ready_with_a_larger_filesystem() {
 
 #[test]
 fn class_without_expansion_is_refused_with_the_admission_text_then_fixed_with_the_explicit_step() {
-    let Some(cluster) = start("resize-no-expansion") else {
+    let Some(cluster) = start_real("resize-no-expansion") else {
         return;
     };
     let ns = "monitoring";
@@ -239,7 +239,7 @@ fn class_without_expansion_is_refused_with_the_admission_text_then_fixed_with_th
 
 #[test]
 fn shrink_and_same_size_are_refused_before_any_change() {
-    let Some(cluster) = start("resize-no-expansion") else {
+    let Some(cluster) = start_real("resize-no-expansion") else {
         return;
     };
     let ns = "monitoring";
@@ -263,7 +263,7 @@ fn shrink_and_same_size_are_refused_before_any_change() {
 
 #[test]
 fn dry_run_changes_nothing() {
-    let Some(cluster) = start("resize-online") else {
+    let Some(cluster) = start_real("resize-online") else {
         return;
     };
     let ns = "monitoring";
@@ -306,6 +306,9 @@ fn dry_run_changes_nothing() {
     );
 }
 
+// Simulated only: kube-sim's simulated "offline" driver is the pre-1.24 model (FileSystemResizePending until the pod
+// restarts); a real 1.24+ resizer refuses an in-use claim instead, see
+// an_offline_only_driver_in_use_is_explained_with_the_scale_to_zero_that_grows_it.
 #[test]
 fn offline_expansion_restarts_the_pod_on_file_system_resize_pending() {
     let Some(cluster) = start("resize-offline") else {
@@ -355,6 +358,7 @@ fn offline_expansion_restarts_the_pod_on_file_system_resize_pending() {
     );
 }
 
+// Simulated only: the real-mode node does not play `ebs.csi.aws.com`, so the claim stays Pending (node request filed).
 #[test]
 fn a_failing_resizer_is_surfaced_with_its_message_and_a_non_zero_exit() {
     let Some(cluster) = start("resize-failing") else {
@@ -385,6 +389,7 @@ fn a_failing_resizer_is_surfaced_with_its_message_and_a_non_zero_exit() {
     );
 }
 
+// Simulated only until the operator runs as a pod in the real world (F4): no operator, no StatefulSet.
 #[test]
 fn operator_flavour_pauses_grows_recreates_and_unpauses_without_deleting_pods() {
     let Some(cluster) = start("kps-healthy") else {
@@ -474,7 +479,7 @@ fn operator_flavour_pauses_grows_recreates_and_unpauses_without_deleting_pods() 
 
 #[test]
 fn a_missing_permission_is_refused_at_pre_flight_before_any_change() {
-    let Some(cluster) = start("resize-restricted") else {
+    let Some(cluster) = start_real("resize-restricted") else {
         return;
     };
     let ns = "monitoring";
@@ -533,10 +538,19 @@ fn a_missing_permission_is_refused_at_pre_flight_before_any_change() {
 
 #[test]
 fn chart_statefulset_grows_every_claim_and_recreates_the_statefulset_around_its_pods() {
-    let Some(cluster) = start("chart-sts") else {
+    let Some(cluster) = start_real("chart-sts") else {
         return;
     };
     let ns = "monitoring";
+    // The real StatefulSet controller creates pods one at a time (OrderedReady: pod 1 and its claim only once pod 0 is
+    // Ready, kubernetes pkg/controller/statefulset/stateful_set_control.go), so the scenario can be up with one pod.
+    wait_until("both replicas Ready", Duration::from_secs(90), || {
+        let sts = kubectl_json(
+            &cluster,
+            &["get", "statefulset", "prometheus-server", "-n", ns],
+        );
+        (sts["status"]["readyReplicas"] == 2).then_some(())
+    });
     let pvcs = items(&kubectl_json(&cluster, &["get", "pvc", "-n", ns]));
     assert!(pvcs.len() >= 2, "{pvcs:#?}");
     let before = pvcs.iter().map(|p| bytes(&capacity(p))).max().unwrap();
@@ -593,6 +607,7 @@ fn chart_statefulset_grows_every_claim_and_recreates_the_statefulset_around_its_
     }
 }
 
+// Simulated only until the operator runs as a pod in the real world (F4): no operator, no StatefulSet.
 #[test]
 fn operator_failure_after_the_pause_leaves_the_resource_unpaused_with_its_old_request() {
     // The first claim patch answers 409 Conflict (as if someone edited the claim meanwhile).
@@ -660,6 +675,7 @@ fn operator_failure_after_the_pause_leaves_the_resource_unpaused_with_its_old_re
     );
 }
 
+// Simulated only: the real world's knob proxy spends the 409 on the scenario's own server-side apply (node request).
 #[test]
 fn a_conflict_on_a_claim_is_replanned_for_the_same_size_and_applied_once() {
     // The first claim patch answers 409 Conflict, as a concurrent edit of the claim would.
@@ -696,7 +712,7 @@ fn a_conflict_on_a_claim_is_replanned_for_the_same_size_and_applied_once() {
 /// it rounded. The old code asked for 1Gi, sixteen times the claim.
 #[test]
 fn increase_rounds_to_a_step_that_fits_the_size_and_says_so() {
-    let Some(cluster) = start("resize-online") else {
+    let Some(cluster) = start_real("resize-online") else {
         return;
     };
     let ns = "monitoring";
@@ -723,4 +739,180 @@ fn increase_rounds_to_a_step_that_fits_the_size_and_says_so() {
     );
     let after = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
     assert_eq!(bytes(&storage_request(&after)), 71 << 20, "{after:#}");
+}
+
+/// Move the Deployment `prometheus`'s data claim to `class` (real control plane): scale to 0, delete the claim, create
+/// it again in the class with the same size, scale back to 1 and wait until the pod is Ready on the new volume.
+fn move_claim_to_class(cluster: &Cluster, ns: &str, claim: &str, size: &str, class: &str) {
+    kubectl(
+        cluster,
+        &["scale", "deploy/prometheus", "-n", ns, "--replicas=0"],
+    );
+    wait_until("the pods to be gone", Duration::from_secs(60), || {
+        pods_mounting(cluster, ns, claim).is_empty().then_some(())
+    });
+    kubectl(cluster, &["delete", "pvc", "-n", ns, claim, "--wait=true"]);
+    let manifest = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(
+        manifest.path(),
+        serde_json::json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": claim, "namespace": ns},
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": class,
+                     "resources": {"requests": {"storage": size}}}})
+        .to_string(),
+    )
+    .expect("write the claim");
+    kubectl(
+        cluster,
+        &["create", "-f", &manifest.path().to_string_lossy()],
+    );
+    kubectl(
+        cluster,
+        &["scale", "deploy/prometheus", "-n", ns, "--replicas=1"],
+    );
+    wait_until(
+        "a Ready pod on the new claim",
+        Duration::from_secs(90),
+        || {
+            pods_mounting(cluster, ns, claim)
+                .iter()
+                .any(pod_ready)
+                .then_some(())
+        },
+    );
+}
+
+// Real control plane: a class whose driver has no resizer (`standard-no-resizer`). The controller-manager records
+// `ExternalExpanding` and nothing else ever happens (kubernetes pkg/controller/volume/expand/expand_controller.go);
+// resize used to wait out the whole --timeout and print CAPACITY `-`.
+#[test]
+fn a_class_without_a_resizer_is_reported_from_the_hand_off_not_after_the_timeout() {
+    let Some(cluster) = start_real("resize-online") else {
+        return;
+    };
+    let ns = "monitoring";
+    let claim = name(&only_claim(&cluster, ns));
+    move_claim_to_class(&cluster, ns, &claim, "64Mi", "standard-no-resizer");
+    let started = std::time::Instant::now();
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            ns,
+            "--add",
+            "32Mi",
+            "--yes",
+            "--timeout",
+            "3m",
+        ],
+    );
+    let took = started.elapsed();
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        took < Duration::from_secs(100),
+        "reported after {took:?}, not from the hand-off: {run}"
+    );
+    assert!(run.stderr.contains("no resizer started"), "{run}");
+    assert!(run.stderr.contains("ExternalExpanding"), "{run}");
+    assert!(
+        run.stderr.contains("no-resizer.csi.kube-sim.io"),
+        "names the driver: {run}"
+    );
+    // The final table shows the capacity the claim has, not `-`.
+    let row = run
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with(&claim))
+        .unwrap_or_else(|| panic!("a row for {claim}: {run}"));
+    assert!(row.contains("64Mi"), "{row}");
+    // Read back: the request stays in place, the capacity is unchanged, and the controller-manager's event is there.
+    let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
+    assert_eq!(storage_request(&pvc), "96Mi");
+    assert_eq!(capacity(&pvc), "64Mi");
+    let events = items(&kubectl_json(
+        &cluster,
+        &[
+            "get",
+            "events",
+            "-n",
+            ns,
+            "--field-selector",
+            &format!("involvedObject.name={claim}"),
+        ],
+    ));
+    assert!(
+        events.iter().any(|e| e["reason"] == "ExternalExpanding"),
+        "{events:#?}"
+    );
+}
+
+// Real control plane: a driver that expands only offline (class `offline` of resize-offline). A 1.24+ external-resizer
+// refuses the claim while any pod that is not finished names it (kubernetes-csi/external-resizer
+// pkg/controller/inuse_pvc_store.go), so it never reaches FileSystemResizePending and a pod restart cannot help (the
+// ReplicaSet starts a new pod at once). resize used to exit 1 with the driver's bare FailedPrecondition; now it says
+// to scale the workload to 0, and doing what it says grows the volume.
+#[test]
+fn an_offline_only_driver_in_use_is_explained_with_the_scale_to_zero_that_grows_it() {
+    let Some(cluster) = start_real("resize-offline") else {
+        return;
+    };
+    let ns = "monitoring";
+    let pvc = only_claim(&cluster, ns);
+    let claim = name(&pvc);
+    let before = bytes(&capacity(&pvc));
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            ns,
+            "--add",
+            "32Mi",
+            "--yes",
+            "--timeout",
+            "2m",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run}");
+    let scale_down = format!("kubectl scale deploy/prometheus -n {ns} --replicas=0");
+    assert!(run.stderr.contains(&scale_down), "{run}");
+    assert!(run.stderr.contains("offline expansion"), "{run}");
+    // No pod was deleted: a restart cannot help here.
+    assert!(!run.stderr.contains("Restart pod"), "{run}");
+    // Doing what it says grows the claim and the filesystem.
+    kubectl(
+        &cluster,
+        &["scale", "deploy/prometheus", "-n", ns, "--replicas=0"],
+    );
+    wait_until(
+        "the claim to grow with no pod using it",
+        Duration::from_secs(120),
+        || {
+            let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
+            let pv = pvc["spec"]["volumeName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let pv = kubectl_json(&cluster, &["get", "pv", &pv]);
+            (bytes(pv["spec"]["capacity"]["storage"].as_str().unwrap_or("0"))
+                >= before + (32 << 20))
+                .then_some(())
+        },
+    );
+    kubectl(
+        &cluster,
+        &["scale", "deploy/prometheus", "-n", ns, "--replicas=1"],
+    );
+    let pod = wait_until("a Ready pod", Duration::from_secs(90), || {
+        pods_mounting(&cluster, ns, &claim)
+            .into_iter()
+            .find(pod_ready)
+    });
+    let (container, mount) = data_mount(&pod, &claim);
+    let fs = df_bytes(&cluster, ns, &name(&pod), &container, &mount);
+    assert!(
+        i128::from(fs) >= (before + (32 << 20)) * 95 / 100,
+        "filesystem {fs} after the scale-down"
+    );
 }

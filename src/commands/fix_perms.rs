@@ -1,4 +1,4 @@
-//! `kubectl prom fix-perms`: find the instance, gather, diagnose, plan per flavour, then (unless nothing is to be done)
+//! `kubectl prom fix-perms`: find the instance, inspect (the one snapshot), diagnose, plan per flavour, then (unless nothing is to be done)
 //! confirm, apply, follow and verify; print the result for a person or as JSON. The engine is in `crate::fix_perms`.
 
 use crate::cli::FixPermsArgs;
@@ -7,7 +7,7 @@ use crate::discover;
 use crate::error::{ExitCode, Result};
 use crate::fix_perms::apply::{self, Outcome, Status};
 use crate::fix_perms::diagnose::SecurityFields;
-use crate::fix_perms::{Diagnosis, PermsPlan, diagnose, gather, plan};
+use crate::fix_perms::{Diagnosis, PermsPlan, diagnose, plan};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -28,13 +28,15 @@ struct Report<'a> {
 pub async fn run(ctx: &Ctx, args: &FixPermsArgs) -> Result<ExitCode> {
     let timeout = parse_duration(&args.timeout)?.unwrap_or(UNBOUNDED);
     let discovered = discover::resolve(ctx, args.target.target.as_deref()).await?;
-    let snapshot = gather::gather(ctx, &discovered).await?;
-    let instance = discovered.instance;
+    crate::fix_perms::workload_to_change(&discovered.instance)?;
+    // Inspect's one snapshot, filled with what fix-perms reads; the diagnosis and the plan are pure functions of it.
+    let snapshot = crate::inspect::perms::gather(ctx, &discovered).await?;
     let diagnosis = diagnose(&snapshot);
     let plan = plan(&snapshot, &diagnosis);
-    let outcome = apply::apply(ctx, &instance, &snapshot, &plan, timeout).await?;
+    let outcome = apply::apply(ctx, &snapshot, &plan, timeout).await?;
+    let instance = &snapshot.instance;
     let report = Report {
-        instance: &instance,
+        instance,
         diagnosis: &diagnosis,
         plan: &plan,
         outcome: &outcome,
@@ -44,7 +46,7 @@ pub async fn run(ctx: &Ctx, args: &FixPermsArgs) -> Result<ExitCode> {
         ctx.settings.output,
         "FixPerms",
         &report,
-        || render(&discover::describe(&instance), &diagnosis, &plan, &outcome),
+        || render(&discover::describe(instance), &diagnosis, &plan, &outcome),
     )?;
     Ok(ExitCode::Ok)
 }

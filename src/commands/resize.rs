@@ -5,8 +5,8 @@
 use crate::cli::ResizeArgs;
 use crate::context::{Ctx, parse_duration};
 use crate::error::{Error, ExitCode, Result};
+use crate::inspect::instance::{self, Needs};
 use crate::resize::apply::{self, AppliedStep};
-use crate::resize::gather;
 use crate::resize::model::SizeRequest;
 use crate::resize::plan::{self, Action, Phase, ResizeFlavour};
 use crate::resize::report::{print_report, report_for};
@@ -20,8 +20,9 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
     )?;
     let timeout = parse_duration(&args.timeout)?;
     let discovered = crate::discover::resolve(ctx, args.target.target.as_deref()).await?;
-    // The first plan from what discovery listed; a re-plan after a 409 reads afresh (gather::snapshot).
-    let mut snapshot = gather::snapshot_of(ctx, &discovered).await?;
+    // The first plan from what discovery listed; a re-plan after a 409 reads the same afresh.
+    let mut snapshot =
+        instance::gather(ctx, &discovered.instance, Some(&discovered), Needs::RESIZE).await?;
     let instance = discovered.instance;
     let mut plan = plan::plan(&snapshot, &request, args.allow_expansion)?;
     crate::access::require(ctx, &plan.access()).await?;
@@ -93,7 +94,7 @@ pub async fn run(ctx: &Ctx, args: &ResizeArgs) -> Result<ExitCode> {
             }
             Err(err) => conflicts.admit(ctx, err)?,
         };
-        let fresh = gather::snapshot(ctx, &instance).await?;
+        let fresh = instance::gather(ctx, &instance, None, Needs::RESIZE).await?;
         let again = plan::plan(
             &fresh,
             &SizeRequest::Absolute(plan.target),

@@ -178,3 +178,19 @@ pub async fn include_named_pod(
     inventory.pods.extend(pod);
     Ok(())
 }
+
+/// The names of the cluster's namespaces (one metadata-only list). Completion offers them for `-n`; an error is the
+/// caller's to word (completion prints nothing rather than a message in the middle of a command line).
+pub async fn namespace_names(client: &kube::Client) -> Result<Vec<String>> {
+    use k8s_openapi::api::core::v1::Namespace;
+    let api: kube::Api<Namespace> = kube::Api::all(client.clone());
+    let list = api
+        .list_metadata(&kube::api::ListParams::default())
+        .await
+        .map_err(Error::kube("list namespaces"))?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|ns| ns.metadata.name)
+        .collect())
+}

@@ -14,7 +14,9 @@ pub mod recognise;
 pub mod target;
 
 pub use crate::model::*;
-pub use list::{gather, gather_pods, gather_workloads, include_named_pod, selector_text};
+pub use list::{
+    gather, gather_pods, gather_workloads, include_named_pod, namespace_names, selector_text,
+};
 pub use recognise::Discovered;
 pub use recognise::{Inventory, find_instances, select, selector_matches};
 pub use target::{TargetRef, parse_target};

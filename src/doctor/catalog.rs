@@ -140,6 +140,13 @@ pub const CATALOG: &[Check] = &[
         &[ConfigMaps, Secrets, PrometheusApi],
     ),
     check(
+        "PROM-308",
+        Critical,
+        Config,
+        "The changed rule files were rejected; Prometheus runs the previous rules (rule-file drift)",
+        &[ConfigMaps, Secrets, PrometheusApi],
+    ),
+    check(
         "PROM-101",
         Critical,
         Lifecycle,
@@ -302,6 +309,13 @@ pub const CATALOG: &[Check] = &[
         Warning,
         Config,
         "Prometheus runs another configuration than its ConfigMap says (drift), and nothing will apply it",
+        &[ConfigMaps, Secrets, PrometheusApi, Logs],
+    ),
+    check(
+        "PROM-307",
+        Warning,
+        Config,
+        "Prometheus runs other rules than its rule files say (rule-file drift), and nothing will apply them",
         &[ConfigMaps, Secrets, PrometheusApi, Logs],
     ),
     check(

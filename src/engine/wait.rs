@@ -117,12 +117,21 @@ impl Ticker {
     }
 }
 
-/// Wait until `name` is gone from `api` (a delete the next step depends on: a StatefulSet is created again only
-/// once the old object is gone, or the create answers AlreadyExists). Bounded by `limit`.
-pub async fn gone<K>(api: &Api<K>, name: &str, limit: Duration) -> Result<()>
+/// Wait until `name` is gone from `namespace` (a delete the next step depends on: a StatefulSet is created again
+/// only once the old object is gone, or the create answers AlreadyExists). Bounded by `limit`.
+pub async fn gone<K>(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    limit: Duration,
+) -> Result<()>
 where
-    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
 {
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
     let kind = K::kind(&()).to_ascii_lowercase();
     let ticker = Ticker::new(Some(limit), Duration::from_millis(300));
     loop {
@@ -148,11 +157,13 @@ where
 /// Wait until StatefulSet `name` exists again under another uid than `old_uid` (the operator recreates the one
 /// orphan-deleted during its resize after the unpause). Bounded by `limit`; the error says the pods keep running.
 pub async fn recreated(
-    api: &Api<StatefulSet>,
+    client: &kube::Client,
+    namespace: &str,
     name: &str,
     old_uid: &str,
     limit: Duration,
 ) -> Result<()> {
+    let api: Api<StatefulSet> = Api::namespaced(client.clone(), namespace);
     let ticker = Ticker::new(Some(limit), Duration::from_millis(500));
     loop {
         match api.get_opt(name).await {

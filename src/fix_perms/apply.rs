@@ -6,15 +6,14 @@
 
 use super::CHOWN_STEP_NAME;
 use super::diagnose::permission_evidence;
+use super::facts;
 use super::plan::{Edit, Fix, FixKind, PermsPlan, edit_object};
-use super::snapshot::PermsSnapshot;
 use crate::context::Ctx;
 use crate::discover::{self, Instance};
 use crate::engine::wait;
 use crate::engine::{ObjectRef, Plan, Step};
 use crate::error::{Error, Result};
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, LogParams};
+use crate::inspect::snapshot::InstanceSnapshot;
 use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
@@ -189,11 +188,12 @@ pub fn decide(
 /// Running and Ready, so the new template never reaches it until it is deleted (Kubernetes docs, StatefulSets
 /// "Forced rollback"; pkg/controller/statefulset/stateful_set_control.go stops at the first such pod when
 /// monotonic). Deployments and Parallel StatefulSets (the operator's) replace broken pods themselves.
-pub fn pods_to_restart(snapshot: &PermsSnapshot) -> Vec<String> {
-    if !snapshot.workload.ordered_ready {
+pub fn pods_to_restart(snapshot: &InstanceSnapshot) -> Vec<String> {
+    if !facts::workload(snapshot).is_some_and(|w| w.ordered_ready) {
         return Vec::new();
     }
     snapshot
+        .instance
         .pods
         .iter()
         .filter(|p| !p.ready)
@@ -227,11 +227,11 @@ pub fn template_reflects(pod_spec: &Value, edits: &[&Edit]) -> bool {
 /// Show, confirm, apply, follow and verify.
 pub async fn apply(
     ctx: &Ctx,
-    instance: &Instance,
-    snapshot: &PermsSnapshot,
+    snapshot: &InstanceSnapshot,
     plan: &PermsPlan,
     timeout: Duration,
 ) -> Result<Outcome> {
+    let instance = &snapshot.instance;
     let mut outcome = Outcome {
         status: Status::Noop,
         applied: Vec::new(),
@@ -244,8 +244,8 @@ pub async fn apply(
         return Ok(outcome);
     }
     let target = plan.changes[0].target.clone();
-    let before = match &snapshot.target_object {
-        Some(object) => object.clone(),
+    let before = match facts::target_object(snapshot) {
+        Some(object) => object,
         None => fetch(ctx, &target).await?,
     };
     let restarts = pods_to_restart(snapshot);
@@ -272,7 +272,7 @@ pub async fn apply(
         }
         edit_object(&target, &mut cumulative, &change.edit);
     }
-    if let Ok(pods) = restarts_as_steps(ctx, &snapshot.namespace, &restarts).await {
+    if let Ok(pods) = restarts_as_steps(ctx, &instance.namespace, &restarts).await {
         shown.steps.extend(pods);
     }
     shown.notes.extend(plan.notes.iter().cloned());
@@ -281,7 +281,7 @@ pub async fn apply(
     }
     // The cluster-scoped reads gathering was refused (the PV, the CSIDrivers) join the list: one refusal names all.
     let requests = [
-        snapshot.unreadable.clone(),
+        facts::refused(snapshot),
         crate::access::requests_for(&shown),
     ]
     .concat();
@@ -348,23 +348,18 @@ pub async fn apply(
 
 /// Pod restart steps (for the preview and the gate), read fresh so the uid precondition is current.
 async fn restarts_as_steps(ctx: &Ctx, namespace: &str, pods: &[String]) -> Result<Vec<Step>> {
-    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
-    let mut steps = Vec::new();
-    for name in pods {
-        if let Some(pod) = api
-            .get_opt(name)
-            .await
-            .map_err(Error::kube(format!("read pod {namespace}/{name}")))?
-        {
-            // Only a pod its controller recreates (pods_to_restart: an OrderedReady StatefulSet's).
-            steps.extend(Step::restart_pod(
-                &pod,
+    let pods = crate::inspect::perms::pods_named(ctx, namespace, pods).await?;
+    // Only a pod its controller recreates (pods_to_restart: an OrderedReady StatefulSet's).
+    Ok(pods
+        .iter()
+        .filter_map(|pod| {
+            Step::restart_pod(
+                pod,
                 "it is not Ready, and a StatefulSet does not replace a pod that is not Ready; deleting it lets the \
                  controller recreate it from the fixed template",
-            ));
-        }
-    }
-    Ok(steps)
+            )
+        })
+        .collect())
 }
 
 /// One round: patch, wait for the template to carry it, restart stuck pods, follow the rollout, verify.
@@ -513,8 +508,9 @@ async fn wait_template(
 /// Verify the running instance: every pod Ready, no `permission denied` in the current containers' logs, and the
 /// TSDB directory writable by the container's user (exec runs as the container's user).
 pub async fn verify(ctx: &Ctx, instance: &Instance) -> Result<Verification> {
-    let fresh = discover::resolve_one(ctx, Some(&discover::target_arg(instance))).await?;
-    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &fresh.namespace);
+    let discovered = discover::resolve(ctx, Some(&discover::target_arg(instance))).await?;
+    let logs = crate::inspect::perms::current_logs(ctx, &discovered).await;
+    let fresh = &discovered.instance;
     let mut v = Verification {
         pods: fresh
             .pods
@@ -523,16 +519,9 @@ pub async fn verify(ctx: &Ctx, instance: &Instance) -> Result<Verification> {
             .collect(),
         ..Default::default()
     };
-    for pod in &fresh.pods {
-        let params = LogParams {
-            container: Some(fresh.container.clone()),
-            tail_lines: Some(300),
-            ..Default::default()
-        };
-        if let Ok(text) = crate::podlogs::read(&api, &pod.name, &params).await {
-            let lines: Vec<String> = text.lines().map(str::to_string).collect();
-            v.permission_denied.extend(permission_evidence(&lines));
-        }
+    for log in logs.iter().filter(|l| l.container == fresh.container) {
+        let lines: Vec<String> = log.text.lines().map(str::to_string).collect();
+        v.permission_denied.extend(permission_evidence(&lines));
     }
     let (Some(data), Some(pod)) = (fresh.data.as_ref(), fresh.pods.iter().find(|p| p.ready)) else {
         v.writable_note = Some("no Ready pod or no data volume to check".into());
@@ -607,11 +596,14 @@ mod tests {
         // The operator's StatefulSet is Parallel: it replaces the broken pod itself.
         assert!(pods_to_restart(&kps_permission_denied()).is_empty());
         let mut ordered = kps_permission_denied();
-        ordered.workload.ordered_ready = true;
-        assert_eq!(pods_to_restart(&ordered), vec!["prometheus-0".to_string()]);
+        ordered.instance.workloads[0].ordered_ready = true;
+        assert_eq!(
+            pods_to_restart(&ordered),
+            vec!["prometheus-kps-prometheus-0".to_string()]
+        );
         // A Deployment replaces its broken pods itself.
         assert!(pods_to_restart(&plain_host_path()).is_empty());
-        ordered.pods[0].ready = true;
+        ordered.instance.pods[0].ready = true;
         assert!(pods_to_restart(&ordered).is_empty());
     }
 
@@ -652,8 +644,9 @@ mod tests {
     #[test]
     fn declining_the_chown_step_keeps_the_init_containers_it_would_replace() {
         let mut snap = plain_host_path();
-        snap.pod_spec.init_containers = handmade_chmod().pod_spec.init_containers;
-        snap.pod_spec.init_containers.as_mut().unwrap()[0]
+        spec_mut(&mut snap).init_containers =
+            spec_mut(&mut handmade_chmod()).init_containers.clone();
+        spec_mut(&mut snap).init_containers.as_mut().unwrap()[0]
             .volume_mounts
             .as_mut()
             .unwrap()[0]

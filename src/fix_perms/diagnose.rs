@@ -1,9 +1,10 @@
 //! Pure diagnosis of a data-directory permission problem: who Prometheus runs as, the pod's fsGroup settings, the data
 //! volume and whether the kubelet applies fsGroup to it, chmod/chown initContainers on it, and the log evidence.
 
-use super::snapshot::PermsSnapshot;
+use super::facts;
 use crate::access::AccessRequest;
 use crate::images::{self, UserGroup};
+use crate::inspect::snapshot::InstanceSnapshot;
 use crate::model::Flavour;
 use crate::model::volume;
 use k8s_openapi::api::core::v1::{
@@ -148,26 +149,26 @@ impl Diagnosis {
     }
 }
 
-/// Diagnose the snapshot. Never fails: what cannot be known is reported as unknown.
-pub fn diagnose(snapshot: &PermsSnapshot) -> Diagnosis {
-    let spec = &snapshot.pod_spec;
+/// Diagnose the instance from inspect's one snapshot. Never fails: what cannot be known is reported as unknown.
+pub fn diagnose(snapshot: &InstanceSnapshot) -> Diagnosis {
+    let spec = &facts::pod_spec(snapshot);
     let container = spec
         .containers
         .iter()
-        .find(|c| c.name == snapshot.container);
+        .find(|c| c.name == snapshot.instance.container);
     let image = container.and_then(|c| c.image.clone()).unwrap_or_default();
     let known_image = images::default_user(&image);
     let current = SecurityFields::of(current_pod_security_context(snapshot).as_ref());
     let (user, user_source) = resolve_user(snapshot, container, &current, &known_image);
-    let data_volume = container.and_then(|c| data_volume(snapshot, c));
+    let data_volume = container.and_then(|c| data_volume(snapshot, spec, c));
     let chmod_init_containers = chmod_init_containers(spec, data_volume.as_ref());
-    let evidence = permission_evidence(&snapshot.log_lines);
+    let evidence = permission_evidence(&facts::log_lines(snapshot));
     let mut groups = vec![user.gid];
     groups.extend(current.fs_group);
     let root_writable = snapshot
-        .volume_root
+        .data_root
         .map(|root| root.writable_by(user.uid, &groups));
-    let pods_ready = !snapshot.pods.is_empty() && snapshot.pods.iter().all(|p| p.ready);
+    let pods_ready = facts::pods_ready(snapshot);
     Diagnosis {
         user,
         user_source,
@@ -184,30 +185,30 @@ pub fn diagnose(snapshot: &PermsSnapshot) -> Diagnosis {
 
 /// The securityContext of the object fix-perms patches: the Prometheus resource's `spec.securityContext` for the
 /// operator (what the operator copies into the StatefulSet), else the pod template's.
-fn current_pod_security_context(snapshot: &PermsSnapshot) -> Option<PodSecurityContext> {
-    match (&snapshot.install, &snapshot.prometheus_resource) {
+fn current_pod_security_context(snapshot: &InstanceSnapshot) -> Option<PodSecurityContext> {
+    match (
+        &snapshot.instance.flavour,
+        facts::prometheus_resource(snapshot),
+    ) {
         (Flavour::Operator { .. }, Some(resource)) => resource
             .spec
             .get("securityContext")
             .and_then(|v| serde_json::from_value(v.clone()).ok()),
-        _ => snapshot.pod_spec.security_context.clone(),
+        _ => facts::pod_spec(snapshot).security_context,
     }
 }
 
 /// Who Prometheus runs as: the container's securityContext, then the pod's, then the image's default user, then the
 /// install's documented default. The group follows the same order, then the fsGroup, then the image's group.
 fn resolve_user(
-    snapshot: &PermsSnapshot,
+    snapshot: &InstanceSnapshot,
     container: Option<&Container>,
     pod: &SecurityFields,
     image: &images::ImageUser,
 ) -> (UserGroup, String) {
     let own = container.and_then(|c| c.security_context.as_ref());
-    let kps_release = snapshot
-        .prometheus_resource
-        .as_ref()
-        .and_then(|r| r.helm_release());
-    let install_default = match (&snapshot.install, kps_release) {
+    let kps_release = facts::prometheus_resource(snapshot).and_then(|r| r.helm_release());
+    let install_default = match (&snapshot.instance.flavour, kps_release) {
         (Flavour::Operator { .. }, Some(release)) => Some((
             images::KPS_DEFAULT,
             format!("kube-prometheus-stack's default securityContext (release {release})"),
@@ -221,7 +222,10 @@ fn resolve_user(
     let (uid, mut source) = if let Some(uid) = own.and_then(|c| c.run_as_user) {
         (
             uid,
-            format!("container {} securityContext.runAsUser", snapshot.container),
+            format!(
+                "container {} securityContext.runAsUser",
+                snapshot.instance.container
+            ),
         )
     } else if let Some(uid) = pod.run_as_user {
         (uid, "pod securityContext.runAsUser".to_string())
@@ -253,17 +257,16 @@ fn resolve_user(
     (UserGroup { uid, gid }, source)
 }
 
-fn data_volume(snapshot: &PermsSnapshot, container: &Container) -> Option<VolumeDiagnosis> {
+fn data_volume(
+    snapshot: &InstanceSnapshot,
+    spec: &PodSpec,
+    container: &Container,
+) -> Option<VolumeDiagnosis> {
     // The one rule for which volume holds the data (crate::model::volume), so fix-perms and discover agree.
     let tsdb_path = volume::tsdb_path(container);
     let mount = volume::mount_holding(container, &volume::absolute(&tsdb_path))?;
-    let pod_volume = snapshot
-        .pod_spec
-        .volumes
-        .iter()
-        .flatten()
-        .find(|v| v.name == mount.name);
-    let claim = snapshot.pvc.as_ref().and_then(|c| c.metadata.name.clone());
+    let pod_volume = spec.volumes.iter().flatten().find(|v| v.name == mount.name);
+    let claim = facts::claim(snapshot).and_then(|c| c.metadata.name.clone());
     let (source, fs_group) = classify(pod_volume, snapshot);
     Some(VolumeDiagnosis {
         volume: mount.name.clone(),
@@ -277,7 +280,7 @@ fn data_volume(snapshot: &PermsSnapshot, container: &Container) -> Option<Volume
         } else {
             claim
         },
-        persistent_volume: snapshot.pv.as_ref().and_then(|pv| pv.metadata.name.clone()),
+        persistent_volume: facts::volume(snapshot).and_then(|pv| pv.metadata.name.clone()),
         source,
         fs_group,
     })
@@ -299,7 +302,7 @@ fn ignored(reason: impl Into<String>) -> FsGroupSupport {
 
 /// What backs the data volume and whether fsGroup applies to it. A pod volume that is not a claim decides by itself;
 /// a claim (or a StatefulSet volumeClaimTemplate, which has no pod volume) is decided by its bound PV.
-fn classify(pod_volume: Option<&Volume>, snapshot: &PermsSnapshot) -> (String, FsGroupSupport) {
+fn classify(pod_volume: Option<&Volume>, snapshot: &InstanceSnapshot) -> (String, FsGroupSupport) {
     if let Some(v) = pod_volume {
         if let Some(host) = &v.host_path {
             return host_path(&host.path);
@@ -318,7 +321,7 @@ fn classify(pod_volume: Option<&Volume>, snapshot: &PermsSnapshot) -> (String, F
             let fs_type = csi.fs_type.clone().unwrap_or_default();
             return (
                 format!("inline csi {}", csi.driver),
-                csi_policy(&csi.driver, &fs_type, true, snapshot.csi_driver.as_ref()),
+                csi_policy(&csi.driver, &fs_type, true, facts::csi_driver(snapshot)),
             );
         }
         if v.persistent_volume_claim.is_none() && v.ephemeral.is_none() {
@@ -331,9 +334,9 @@ fn classify(pod_volume: Option<&Volume>, snapshot: &PermsSnapshot) -> (String, F
             );
         }
     }
-    match (&snapshot.pvc, &snapshot.pv) {
+    match (facts::claim(snapshot), facts::volume(snapshot)) {
         (_, Some(pv)) => {
-            let (source, support) = classify_pv(pv, snapshot.csi_driver.as_ref());
+            let (source, support) = classify_pv(pv, facts::csi_driver(snapshot));
             let csi_driver = pv
                 .spec
                 .as_ref()
@@ -380,8 +383,10 @@ fn classify(pod_volume: Option<&Volume>, snapshot: &PermsSnapshot) -> (String, F
 }
 
 /// The read of `resource` the user was refused while gathering, if it was.
-fn refused<'a>(snapshot: &'a PermsSnapshot, resource: &str) -> Option<&'a AccessRequest> {
-    snapshot.unreadable.iter().find(|r| r.resource == resource)
+fn refused(snapshot: &InstanceSnapshot, resource: &str) -> Option<AccessRequest> {
+    facts::refused(snapshot)
+        .into_iter()
+        .find(|r| r.resource == resource)
 }
 
 fn host_path(path: &str) -> (String, FsGroupSupport) {
@@ -542,8 +547,9 @@ pub fn permission_evidence(lines: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::*;
-    use super::super::snapshot::VolumeRoot;
     use super::*;
+    use crate::inspect::perms::VolumeRoot;
+    use crate::inspect::snapshot::Data;
 
     #[test]
     fn incident_4_handmade_deployment_with_chmod_init_container() {
@@ -623,8 +629,8 @@ mod tests {
     #[test]
     fn host_path_without_any_sign_of_trouble_needs_no_chown() {
         let mut snap = plain_host_path();
-        snap.log_lines.clear();
-        snap.volume_root = Some(VolumeRoot {
+        set_log(&mut snap, &[]);
+        snap.data_root = Some(VolumeRoot {
             uid: 65534,
             gid: 65534,
             mode: 0o755,
@@ -632,7 +638,7 @@ mod tests {
         let d = diagnose(&snap);
         assert_eq!(d.root_writable, Some(true));
         assert!(!d.needs_chown());
-        snap.volume_root = Some(VolumeRoot {
+        snap.data_root = Some(VolumeRoot {
             uid: 0,
             gid: 0,
             mode: 0o755,
@@ -692,7 +698,7 @@ mod tests {
     #[test]
     fn unbound_claim_is_unknown_not_guessed() {
         let mut snap = handmade_chmod();
-        snap.pv = None;
+        snap.pvs.clear();
         let d = diagnose(&snap);
         assert_eq!(d.data_volume.unwrap().fs_group.applies, None);
     }
@@ -700,11 +706,16 @@ mod tests {
     #[test]
     fn a_persistent_volume_the_user_may_not_read_is_unknown_and_says_why() {
         let mut snap = kps_permission_denied();
-        snap.pv = None;
-        snap.unreadable = vec![
-            AccessRequest::new("get", "", "persistentvolumes", None, Some("pvc-cinder-1")),
-            AccessRequest::new("list", "storage.k8s.io", "csidrivers", None, None),
-        ];
+        snap.pvs.clear();
+        refuse(&mut snap, Data::Pvcs);
+        // The refusal is reviewed with the plan's changes: the volume by name, and the drivers it would have named.
+        assert_eq!(
+            facts::refused(&snap),
+            vec![
+                AccessRequest::new("get", "", "persistentvolumes", None, Some("pvc-cinder-1")),
+                AccessRequest::new("list", "storage.k8s.io", "csidrivers", None, None),
+            ]
+        );
         let d = diagnose(&snap);
         let support = d.data_volume.clone().expect("data volume").fs_group;
         assert_eq!(support.applies, None);
@@ -725,13 +736,7 @@ mod tests {
         let readable = diagnose(&snap).data_volume.expect("data volume");
         // Readable and absent: the default policy, which applies to this ext4 ReadWriteOnce volume.
         assert_eq!(readable.fs_group.applies, Some(true));
-        snap.unreadable = vec![AccessRequest::new(
-            "list",
-            "storage.k8s.io",
-            "csidrivers",
-            None,
-            None,
-        )];
+        refuse(&mut snap, Data::CsiDrivers);
         let refused = diagnose(&snap).data_volume.expect("data volume");
         assert_eq!(refused.fs_group.applies, None);
         assert!(
@@ -748,11 +753,11 @@ mod tests {
     #[test]
     fn container_security_context_wins_over_pod_and_image() {
         let mut snap = handmade_chmod();
-        snap.pod_spec.security_context = Some(PodSecurityContext {
+        spec_mut(&mut snap).security_context = Some(PodSecurityContext {
             run_as_user: Some(1234),
             ..Default::default()
         });
-        snap.pod_spec.containers[0].security_context =
+        spec_mut(&mut snap).containers[0].security_context =
             Some(k8s_openapi::api::core::v1::SecurityContext {
                 run_as_user: Some(4321),
                 run_as_group: Some(99),
@@ -766,12 +771,12 @@ mod tests {
     #[test]
     fn distroless_image_user_and_unknown_image_assumption() {
         let mut snap = handmade_chmod();
-        snap.pod_spec.containers[0].image =
+        spec_mut(&mut snap).containers[0].image =
             Some("quay.io/prometheus/prometheus:v3.14.0-distroless".into());
         let d = diagnose(&snap);
         assert_eq!(d.user, images::DISTROLESS_NONROOT);
         assert!(!d.image_has_busybox);
-        snap.pod_spec.containers[0].image = Some("example.com/custom/prometheus:1".into());
+        spec_mut(&mut snap).containers[0].image = Some("example.com/custom/prometheus:1".into());
         let d = diagnose(&snap);
         assert_eq!(d.user, images::UPSTREAM_NOBODY);
         assert!(d.user_source.contains("assuming"), "{}", d.user_source);

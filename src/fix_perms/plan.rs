@@ -6,8 +6,9 @@
 
 use super::CHOWN_STEP_NAME;
 use super::diagnose::{Diagnosis, SecurityFields};
-use super::snapshot::PermsSnapshot;
+use super::facts;
 use crate::engine::ObjectRef;
+use crate::inspect::snapshot::InstanceSnapshot;
 use crate::model::{Flavour, WorkloadKind};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -171,15 +172,24 @@ fn security_delta(before: &SecurityFields, after: &SecurityFields) -> Map<String
 
 /// Where the patches go: the `Prometheus` resource for the operator, else the workload; with the resourceVersion
 /// it was read at.
-pub fn target_of(snapshot: &PermsSnapshot) -> (ObjectRef, Option<String>) {
-    match (&snapshot.install, &snapshot.prometheus_resource) {
+pub fn target_of(snapshot: &InstanceSnapshot) -> (ObjectRef, Option<String>) {
+    let namespace = &snapshot.instance.namespace;
+    match (
+        &snapshot.instance.flavour,
+        facts::prometheus_resource(snapshot),
+    ) {
         (Flavour::Operator { .. }, Some(resource)) => (
-            ObjectRef::prometheus(&snapshot.namespace, &resource.name),
+            ObjectRef::prometheus(namespace, &resource.name),
             resource.resource_version.clone(),
         ),
         _ => {
-            // A bare pod never gets here: gather refuses it (fix-perms changes a pod template).
-            let (group, kind) = match snapshot.workload.kind {
+            // A bare pod never gets here: `super::workload_to_change` refuses it before anything is read (fix-perms
+            // changes a pod template); without a workload the target names the instance as a pod.
+            let (kind, name, resource_version) = match facts::workload(snapshot) {
+                Some(w) => (w.kind, w.name.clone(), w.resource_version.clone()),
+                None => (WorkloadKind::Pod, snapshot.instance.name.clone(), None),
+            };
+            let (group, kind) = match kind {
                 WorkloadKind::Deployment => ("apps", "Deployment"),
                 WorkloadKind::StatefulSet => ("apps", "StatefulSet"),
                 WorkloadKind::Pod => ("", "Pod"),
@@ -190,10 +200,10 @@ pub fn target_of(snapshot: &PermsSnapshot) -> (ObjectRef, Option<String>) {
                     version: "v1".into(),
                     kind: kind.into(),
                     plural: format!("{}s", kind.to_ascii_lowercase()),
-                    namespace: Some(snapshot.namespace.clone()),
-                    name: snapshot.workload.name.clone(),
+                    namespace: Some(namespace.clone()),
+                    name,
                 },
-                snapshot.workload.resource_version.clone(),
+                resource_version,
             )
         }
     }
@@ -205,15 +215,13 @@ fn is_prometheus_resource(target: &ObjectRef) -> bool {
 }
 
 /// The pod spec the target holds, as read: the resource's `spec` for the operator, else the template's spec.
-fn target_pod_spec(snapshot: &PermsSnapshot, target: &ObjectRef) -> Value {
+fn target_pod_spec(snapshot: &InstanceSnapshot, target: &ObjectRef) -> Value {
     if is_prometheus_resource(target) {
-        snapshot
-            .prometheus_resource
-            .as_ref()
-            .map(|r| r.spec.clone())
+        facts::prometheus_resource(snapshot)
+            .map(|r| r.spec)
             .unwrap_or_else(|| json!({}))
     } else {
-        serde_json::to_value(&snapshot.pod_spec).unwrap_or_else(|_| json!({}))
+        serde_json::to_value(facts::pod_spec(snapshot)).unwrap_or_else(|_| json!({}))
     }
 }
 
@@ -324,7 +332,7 @@ fn chown_container(d: &Diagnosis, after: &SecurityFields) -> Option<Value> {
 }
 
 /// Plan the fix for one instance.
-pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
+pub fn plan(snapshot: &InstanceSnapshot, d: &Diagnosis) -> PermsPlan {
     let (target, resource_version) = target_of(snapshot);
     let before = d.current.clone();
     let after = desired_fields(d);
@@ -363,7 +371,7 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
     } else {
         notes.push(format!(
             "no volume of container {} holds the TSDB path; only the securityContext is planned",
-            snapshot.container
+            snapshot.instance.container
         ));
     }
     notes.push(format!(
@@ -526,11 +534,12 @@ pub fn plan(snapshot: &PermsSnapshot, d: &Diagnosis) -> PermsPlan {
     // No Helm values change we can name (Git, a kubectl-applied manifest, a chart whose keys we do not know): the
     // note says where the change must also be made (src/install/, issue 18 item 3).
     if !changes.is_empty() && values.is_none() {
-        notes.extend(snapshot.origin.note(&crate::install::Change {
+        let origin = &snapshot.instance.origin;
+        notes.extend(origin.note(&crate::install::NotedChange {
             key: crate::install::Key::PodSecurityContext,
             value: None,
-            object: &snapshot.origin.object,
-            namespace: &snapshot.namespace,
+            object: &origin.object,
+            namespace: &snapshot.instance.namespace,
             statefulset: false,
         }));
     }
@@ -548,13 +557,14 @@ type InitStepRef = super::diagnose::InitStep;
 /// The Helm values that keep the fix across `helm upgrade`: the whole securityContext (current keys such as
 /// seccompProfile kept), and the init containers to drop.
 fn values_change(
-    snapshot: &PermsSnapshot,
+    snapshot: &InstanceSnapshot,
     after: &SecurityFields,
     removed: &[String],
 ) -> Option<ValuesChange> {
     // The chart's own keys (issue 18): Bitnami's are `server.podSecurityContext` and `server.initContainers`; a chart
     // whose keys we do not know gets no key at all (the plan's note says it in plain words).
-    let chart = snapshot.origin.chart();
+    let origin = &snapshot.instance.origin;
+    let chart = origin.chart();
     let known = chart.and_then(|c| {
         crate::install::values_key(c, crate::install::Key::PodSecurityContext).map(|k| (c, k))
     });
@@ -563,18 +573,16 @@ fn values_change(
     }
     // Rendered by Argo CD or Flux, or applied with kubectl: the values (or manifest) live in Git, not in `helm upgrade`.
     if matches!(
-        snapshot.origin.source,
+        origin.source,
         crate::install::Source::ArgoCd { .. }
             | crate::install::Source::Flux { .. }
             | crate::install::Source::KubectlApply { .. }
     ) {
         return None;
     }
-    let kps_release = snapshot
-        .prometheus_resource
-        .as_ref()
-        .and_then(|r| r.helm_release());
-    let (release, key, init_key, current) = match (&snapshot.install, kps_release) {
+    let resource = facts::prometheus_resource(snapshot);
+    let kps_release = resource.as_ref().and_then(|r| r.helm_release());
+    let (release, key, init_key, current) = match (&snapshot.instance.flavour, kps_release) {
         (Flavour::Chart { release, .. }, _) => (
             release.clone(),
             known.map_or("server.securityContext", |(_, k)| k),
@@ -582,14 +590,13 @@ fn values_change(
                 Some(crate::install::Chart::BitnamiPrometheus) => "server.initContainers",
                 _ => "server.extraInitContainers",
             },
-            serde_json::to_value(&snapshot.pod_spec.security_context).ok(),
+            serde_json::to_value(facts::pod_spec(snapshot).security_context).ok(),
         ),
         (Flavour::Operator { .. }, Some(release)) => (
             release,
             "prometheus.prometheusSpec.securityContext",
             "prometheus.prometheusSpec.initContainers",
-            snapshot
-                .prometheus_resource
+            resource
                 .as_ref()
                 .and_then(|r| r.spec.get("securityContext").cloned()),
         ),
@@ -619,8 +626,8 @@ fn values_change(
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::*;
-    use super::super::snapshot::VolumeRoot;
     use super::*;
+    use crate::inspect::perms::VolumeRoot;
 
     fn names(edit: &Edit) -> Vec<String> {
         match edit {
@@ -741,8 +748,8 @@ mod tests {
     #[test]
     fn operator_keeps_init_containers_it_does_not_remove() {
         let mut snap = kps_permission_denied();
-        let resource = snap.prometheus_resource.as_mut().unwrap();
-        resource.spec["initContainers"]
+        let resource = snap.prometheus.as_mut().unwrap();
+        resource["spec"]["initContainers"]
             .as_array_mut()
             .unwrap()
             .push(json!({"name": "warmup", "image": "busybox", "command": ["true"]}));
@@ -761,10 +768,7 @@ mod tests {
     #[test]
     fn operator_init_containers_outside_the_resource_are_reported_not_removed() {
         let mut snap = kps_permission_denied();
-        snap.prometheus_resource
-            .as_mut()
-            .unwrap()
-            .spec
+        snap.prometheus.as_mut().unwrap()["spec"]
             .as_object_mut()
             .unwrap()
             .remove("initContainers");
@@ -852,24 +856,25 @@ mod tests {
         // The state after round 1 was applied and the run was interrupted: securityContext set, step in place,
         // volume already owned by 65534, no more evidence.
         let mut snap = plain_host_path();
-        snap.log_lines.clear();
-        snap.volume_root = Some(VolumeRoot {
+        set_log(&mut snap, &[]);
+        snap.data_root = Some(VolumeRoot {
             uid: 65534,
             gid: 65534,
             mode: 0o755,
         });
-        snap.pod_spec.security_context = Some(k8s_openapi::api::core::v1::PodSecurityContext {
-            run_as_user: Some(65534),
-            run_as_group: Some(65534),
-            run_as_non_root: Some(true),
-            fs_group: Some(65534),
-            fs_group_change_policy: Some("OnRootMismatch".into()),
-            ..Default::default()
-        });
+        spec_mut(&mut snap).security_context =
+            Some(k8s_openapi::api::core::v1::PodSecurityContext {
+                run_as_user: Some(65534),
+                run_as_group: Some(65534),
+                run_as_non_root: Some(true),
+                fs_group: Some(65534),
+                fs_group_change_policy: Some("OnRootMismatch".into()),
+                ..Default::default()
+            });
         let Edit::AddInitContainer { container } = &first.changes[1].edit else {
             panic!("not the chown step")
         };
-        snap.pod_spec.init_containers =
+        spec_mut(&mut snap).init_containers =
             Some(vec![serde_json::from_value(container.clone()).unwrap()]);
         let p = plan_of(&snap);
         assert_eq!(kinds(&p), vec![FixKind::RemoveInitContainers]);
@@ -880,7 +885,7 @@ mod tests {
     #[test]
     fn distroless_chown_step_uses_busybox() {
         let mut snap = plain_host_path();
-        snap.pod_spec.containers[0].image =
+        spec_mut(&mut snap).containers[0].image =
             Some("quay.io/prometheus/prometheus:v3.14.0-distroless".into());
         let p = plan_of(&snap);
         let step = &p.changes[1].patch["spec"]["template"]["spec"]["initContainers"][0];
@@ -894,7 +899,7 @@ mod tests {
     #[test]
     fn operator_on_a_csi_driver_without_fs_group_gets_the_chown_step_in_the_resource() {
         let mut snap = kps_permission_denied();
-        snap.csi_driver = Some(csi_driver("cinder.csi.openstack.org", Some("None")));
+        snap.csi_drivers = vec![csi_driver("cinder.csi.openstack.org", Some("None"))];
         let p = plan_of(&snap);
         let add = p
             .changes
@@ -929,7 +934,7 @@ mod tests {
     fn each_chart_gets_its_own_security_context_key() {
         let bitnami = |chart: crate::install::Chart| {
             let mut snap = chart_without_fs_group();
-            snap.origin = crate::install::Origin {
+            snap.instance.origin = crate::install::Origin {
                 source: crate::install::Source::Helm {
                     release: "prometheus".into(),
                     namespace: "monitoring".into(),
@@ -963,15 +968,16 @@ mod tests {
     fn second_run_on_a_fixed_instance_is_a_noop() {
         // Plain: what the first plan set, with the chmod init container gone.
         let mut snap = handmade_chmod();
-        snap.pod_spec.init_containers = None;
-        snap.pod_spec.security_context = Some(k8s_openapi::api::core::v1::PodSecurityContext {
-            run_as_user: Some(65534),
-            run_as_group: Some(65534),
-            run_as_non_root: Some(true),
-            fs_group: Some(65534),
-            fs_group_change_policy: Some("OnRootMismatch".into()),
-            ..Default::default()
-        });
+        spec_mut(&mut snap).init_containers = None;
+        spec_mut(&mut snap).security_context =
+            Some(k8s_openapi::api::core::v1::PodSecurityContext {
+                run_as_user: Some(65534),
+                run_as_group: Some(65534),
+                run_as_non_root: Some(true),
+                fs_group: Some(65534),
+                fs_group_change_policy: Some("OnRootMismatch".into()),
+                ..Default::default()
+            });
         let p = plan_of(&snap);
         assert!(p.is_noop(), "{:?}", p.changes);
         assert!(p.values.is_none());
@@ -979,9 +985,9 @@ mod tests {
 
         // hostPath after the chown: securityContext set, the volume owned by 65534, no more evidence.
         let mut host = plain_host_path();
-        host.pod_spec.security_context = snap.pod_spec.security_context.clone();
-        host.log_lines.clear();
-        host.volume_root = Some(VolumeRoot {
+        spec_mut(&mut host).security_context = spec_mut(&mut snap).security_context.clone();
+        set_log(&mut host, &[]);
+        host.data_root = Some(VolumeRoot {
             uid: 65534,
             gid: 65534,
             mode: 0o755,
@@ -990,27 +996,27 @@ mod tests {
 
         // Operator: the resource has the full securityContext and no init containers.
         let mut kps = kps_permission_denied();
-        let resource = kps.prometheus_resource.as_mut().unwrap();
-        resource.spec["securityContext"]["fsGroup"] = json!(2000);
-        resource.spec["securityContext"]["fsGroupChangePolicy"] = json!("OnRootMismatch");
-        resource
-            .spec
+        let resource = kps.prometheus.as_mut().unwrap();
+        resource["spec"]["securityContext"]["fsGroup"] = json!(2000);
+        resource["spec"]["securityContext"]["fsGroupChangePolicy"] = json!("OnRootMismatch");
+        resource["spec"]
             .as_object_mut()
             .unwrap()
             .remove("initContainers");
-        kps.pod_spec.init_containers = None;
-        kps.log_lines.clear();
+        spec_mut(&mut kps).init_containers = None;
+        set_log(&mut kps, &[]);
         assert!(plan_of(&kps).is_noop());
     }
 
     #[test]
     fn existing_fields_are_never_overwritten() {
         let mut snap = handmade_chmod();
-        snap.pod_spec.security_context = Some(k8s_openapi::api::core::v1::PodSecurityContext {
-            fs_group: Some(3000),
-            fs_group_change_policy: Some("Always".into()),
-            ..Default::default()
-        });
+        spec_mut(&mut snap).security_context =
+            Some(k8s_openapi::api::core::v1::PodSecurityContext {
+                fs_group: Some(3000),
+                fs_group_change_policy: Some("Always".into()),
+                ..Default::default()
+            });
         let p = plan_of(&snap);
         let sc = &p.changes[0].patch["spec"]["template"]["spec"]["securityContext"];
         assert_eq!(sc.get("fsGroup"), None);

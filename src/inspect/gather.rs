@@ -128,7 +128,7 @@ pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
         .iter()
         .filter_map(|(_, p)| p.spec.as_ref()?.node_name.clone())
         .collect();
-    let config_maps: BTreeSet<(String, String)> = instances
+    let mut config_maps: BTreeSet<(String, String)> = instances
         .iter()
         .filter_map(|i| match i.config.as_ref().map(|c| &c.source) {
             Some(discover::ConfigSource::ConfigMap { name, .. }) => {
@@ -137,6 +137,27 @@ pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
             _ => None,
         })
         .collect();
+    // The other ConfigMaps the Prometheus container mounts: where its rule files come from (issue 19, rule-file
+    // drift; the operator's `prometheus-<name>-rulefiles-N`). Read by name, only those mounted.
+    for (i, p) in &pods {
+        let Some(spec) = p.spec.as_ref() else {
+            continue;
+        };
+        let Some(c) = spec.containers.iter().find(|c| c.name == i.container) else {
+            continue;
+        };
+        for m in c.volume_mounts.iter().flatten() {
+            if let Some(cm) = spec
+                .volumes
+                .iter()
+                .flatten()
+                .find(|v| v.name == m.name)
+                .and_then(|v| v.config_map.as_ref())
+            {
+                config_maps.insert((i.namespace.clone(), cm.name.clone()));
+            }
+        }
+    }
     // The operator's generated configuration Secrets (issue 19, drift): named by the pods' config reloader.
     let generated: BTreeSet<(String, String, String)> = pods
         .iter()
@@ -172,15 +193,7 @@ pub async fn gather(ctx: &Ctx, target: Option<&str>) -> Result<Snapshot> {
                     .as_ref()
                     .and_then(|d| d.get(&key))
                     .and_then(|b| gunzip_text(&b.0));
-                let m = &secret.metadata;
-                let changed = m
-                    .managed_fields
-                    .iter()
-                    .flatten()
-                    .filter_map(|f| f.time.as_ref().map(|t| t.0))
-                    .max()
-                    .or(m.creation_timestamp.as_ref().map(|t| t.0))
-                    .map(|t| t.to_string());
+                let changed = crate::inspect::snapshot::last_changed(&secret.metadata);
                 if let Some(text) = text {
                     objects
                         .generated_configs
@@ -521,6 +534,29 @@ async fn live_status(
         Ok(Err(Error::Kube { action, source })) => {
             (None, Some(gap(Data::PrometheusApi, action, &source)))
         }
+        // Prometheus's own "not ready yet": 503 with the body `Service Unavailable` until its storage is open and its
+        // configuration loaded (prometheus web/web.go, testReady). A container without a readiness probe counts as
+        // ready the moment it runs (kubernetes pkg/kubelet/prober/prober_manager.go, UpdatePodStatus), so a fresh
+        // pod answers this for a while: Prometheus is starting, not hanging and not something else on the port (not
+        // PROM-508). Its live checks are unknown, said as a gap.
+        Ok(Err(Error::PromHttp { status, body, .. }))
+            if status == 503 && body.trim_matches('`') == "Service Unavailable" =>
+        {
+            (
+                None,
+                Some(Gap {
+                    request: Some(format!("GET {}", prom.proxy_path("/-/ready"))),
+                    status: Some(503),
+                    ..Gap::absent(
+                        Data::PrometheusApi,
+                        format!(
+                            "Prometheus in pod {name} is still starting: it answered 503 Service Unavailable, as it \
+                             does until its storage is open and its configuration loaded"
+                        ),
+                    )
+                }),
+            )
+        }
         Ok(Err(Error::Exec {
             message, command, ..
         })) if message.contains("forbidden") => (
@@ -562,7 +598,9 @@ async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<(LiveStatus, Option<Gap>)>
     // own `prometheus_config_last_reload_successful` gauge (web/web.go `runtimeInfo`, via the registry's Gather):
     // the same value as the `/metrics` line, without that page (~60 KiB per pod, most of what doctor received).
     // status/config and features (3.9+) for the drift and v3 checks (issue 19).
-    let (flags, runtime, build, targets, rate, tsdb, config, features) = futures::join!(
+    // rules: the groups it runs, for rule-file drift. `exclude_alerts` (3.x; 2.x ignores it and adds each rule's
+    // active alerts) leaves out the firing alerts, the part of the answer that grows with an incident.
+    let (flags, runtime, build, targets, rate, tsdb, config, features, rules) = futures::join!(
         prom.flags(),
         prom.get("/api/v1/status/runtimeinfo"),
         prom.get("/api/v1/status/buildinfo"),
@@ -573,6 +611,7 @@ async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<(LiveStatus, Option<Gap>)>
         prom.get("/api/v1/status/tsdb?limit=5"),
         prom.get("/api/v1/status/config"),
         prom.get("/api/v1/features"),
+        prom.get("/api/v1/rules?exclude_alerts=true"),
     );
     let (flags, access) = flags?;
     let mut unread = None;
@@ -600,6 +639,7 @@ async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<(LiveStatus, Option<Gap>)>
         tsdb: ok(tsdb),
         config_yaml: ok(config).and_then(|d| d.get("yaml")?.as_str().map(str::to_string)),
         features: ok(features),
+        rules: ok(rules),
         asked_at: Some(k8s_openapi::jiff::Timestamp::now().to_string()),
         // Carried by runtimeinfo (above); the field stays for the check that still reads it.
         error: None,

@@ -1,6 +1,7 @@
-//! What doctor knows about one cluster: a plain data struct per Prometheus instance (objects, logs, events, volume
-//! usage, live Prometheus answers, and what could not be read). Filled by `gather` (live) or `dump` (offline); read
-//! by the checks. No I/O here.
+//! What a verb knows about the cluster before it decides: a plain data struct per Prometheus instance (objects,
+//! logs, events, volume usage, live Prometheus answers, and what could not be read). Filled by `gather` (doctor's
+//! scope-wide read), `instance` (one instance, what a changing verb needs) or `dump` (offline); read by doctor's
+//! checks and resize's planner. No I/O here.
 
 pub use super::usage::VolumeUsage;
 use crate::discover::{Instance, Inventory, PrometheusResource};
@@ -10,7 +11,7 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, Container, ContainerStatus, Endpoints, Event, PersistentVolume,
     PersistentVolumeClaim, Pod, PodSpec, Service,
 };
-use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -42,6 +43,9 @@ pub struct InstanceSnapshot {
     pub pvs: Vec<PersistentVolume>,
     pub storage_classes: Vec<StorageClass>,
     pub usage: Vec<VolumeUsage>,
+    /// Usage of a claim measured with `df` in its container, by claim name, where the kubelet gave no row (resize's
+    /// gather only: doctor reads the kubelet alone).
+    pub df_usage: BTreeMap<String, super::usage::Usage>,
     /// One per pod that was asked.
     pub live: Vec<LiveStatus>,
     /// Data that could not be read, and why.
@@ -56,6 +60,14 @@ pub struct InstanceSnapshot {
     /// The operator's generated configuration (its Secret, gunzipped): compared by drift only — it is not the user's
     /// file, so the key checks of `config_text` do not apply to it.
     pub generated_config: Option<String>,
+    /// The ConfigMaps mounted in the Prometheus container that were read: the configuration's and the rule files'
+    /// (chart: the server ConfigMap; operator: `prometheus-<name>-rulefiles-N`), for rule-file drift (issue 19).
+    pub config_maps: Vec<ConfigMap>,
+    /// The `CSIDriver` objects of the data volumes' drivers (their fsGroupPolicy), read by `inspect::perms` for
+    /// fix-perms; none read is the kubelet's default policy.
+    pub csi_drivers: Vec<CSIDriver>,
+    /// The data directory's owner and mode (`stat` in a running container), read by `inspect::perms` for fix-perms.
+    pub data_root: Option<super::perms::VolumeRoot>,
 }
 
 /// A container's log, current or previous (bounded tail).
@@ -89,6 +101,8 @@ pub struct LiveStatus {
     pub config_yaml: Option<String>,
     /// `/api/v1/features` → `data` (Prometheus 3.9+; 404 before): lifecycle and auto-reload state.
     pub features: Option<serde_json::Value>,
+    /// `/api/v1/rules?exclude_alerts=true` → `data`: the rule groups it runs (issue 19, rule-file drift).
+    pub rules: Option<serde_json::Value>,
     /// When doctor asked (its own clock, RFC 3339): "now" for servers whose runtimeinfo has no `serverTime` (2.x).
     pub asked_at: Option<String>,
     /// Why Prometheus did not answer, when it did not.
@@ -179,6 +193,8 @@ pub enum Data {
     ConfigMaps,
     /// The operator's generated configuration Secret (`prometheus.yaml.gz`), read for drift (issue 19).
     Secrets,
+    /// The `CSIDriver` objects (cluster-scoped), read by fix-perms for the data volume's fsGroupPolicy.
+    CsiDrivers,
 }
 
 impl Data {
@@ -196,6 +212,7 @@ impl Data {
             Data::PrometheusApi => format!("get pods/proxy -n {namespace}"),
             Data::ConfigMaps => format!("get configmaps -n {namespace}"),
             Data::Secrets => format!("get secrets -n {namespace}"),
+            Data::CsiDrivers => "list csidrivers.storage.k8s.io".to_string(),
         };
         format!("kubectl auth can-i {q}")
     }
@@ -214,6 +231,7 @@ impl Data {
             Data::PrometheusApi => "the Prometheus HTTP API (pods/proxy)",
             Data::ConfigMaps => "configmaps (the Prometheus configuration)",
             Data::Secrets => "secrets (the operator's generated configuration)",
+            Data::CsiDrivers => "csidrivers (the data volume's fsGroupPolicy)",
         }
     }
 }
@@ -235,12 +253,16 @@ impl InstanceSnapshot {
             pvs: Vec::new(),
             storage_classes: Vec::new(),
             usage: Vec::new(),
+            df_usage: BTreeMap::new(),
             live: Vec::new(),
             gaps: Vec::new(),
             config_text: None,
             config_changed: None,
             config_from: None,
             generated_config: None,
+            config_maps: Vec::new(),
+            csi_drivers: Vec::new(),
+            data_root: None,
         }
     }
 
@@ -396,6 +418,7 @@ pub struct Objects {
     pub pvcs: Vec<PersistentVolumeClaim>,
     pub pvs: Vec<PersistentVolume>,
     pub storage_classes: Vec<StorageClass>,
+    pub csi_drivers: Vec<CSIDriver>,
     pub config_maps: Vec<ConfigMap>,
     pub logs: Vec<ContainerLog>,
     pub usage: Vec<VolumeUsage>,
@@ -456,6 +479,7 @@ impl Objects {
             "PersistentVolume" => self.pvs.push(serde_json::from_value(value)?),
             "StorageClass" => self.storage_classes.push(serde_json::from_value(value)?),
             "ConfigMap" => self.config_maps.push(serde_json::from_value(value)?),
+            "CSIDriver" => self.csi_drivers.push(serde_json::from_value(value)?),
             _ => {}
         }
         Ok(())
@@ -578,6 +602,7 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
         })
         .cloned()
         .collect();
+    s.csi_drivers = super::perms::drivers_of(&s.pvs, &objects.csi_drivers);
     let class_names: Vec<String> = s
         .pvcs
         .iter()
@@ -626,16 +651,7 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
             .find(|cm| in_ns(&cm.metadata) && cm.metadata.name.as_deref() == Some(name.as_str()));
         s.config_text = cm.and_then(|cm| cm.data.as_ref()?.get(key).cloned());
         s.config_from = Some(format!("configmap/{name} key {key}"));
-        s.config_changed = cm.and_then(|cm| {
-            let m = &cm.metadata;
-            m.managed_fields
-                .iter()
-                .flatten()
-                .filter_map(|f| f.time.as_ref().map(|t| t.0))
-                .max()
-                .or(m.creation_timestamp.as_ref().map(|t| t.0))
-                .map(|t| t.to_string())
-        });
+        s.config_changed = cm.and_then(|cm| last_changed(&cm.metadata));
     }
     // The operator's generated configuration (issue 19, drift): the Secret its config reloader reads.
     if let Some((secret, key)) = s
@@ -650,6 +666,23 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
         s.config_changed = g.changed.clone();
         s.config_from = Some(format!("secret/{secret} key {key}"));
     }
+    // Every ConfigMap mounted in the Prometheus container that was read (rule-file drift resolves its globs there).
+    let mounted: Vec<String> = s
+        .pod_spec()
+        .map(|spec| {
+            spec.volumes
+                .iter()
+                .flatten()
+                .filter_map(|v| v.config_map.as_ref().map(|c| c.name.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    s.config_maps = objects
+        .config_maps
+        .iter()
+        .filter(|cm| named(&cm.metadata, &mounted))
+        .cloned()
+        .collect();
     s.usage = objects
         .usage
         .iter()
@@ -669,6 +702,17 @@ pub fn assemble_one(objects: &Objects, instance: Instance) -> InstanceSnapshot {
         .map(|(_, g)| g.clone())
         .collect();
     s
+}
+
+/// When an object last changed: its newest managedFields time, else its creation (RFC 3339).
+pub fn last_changed(m: &ObjectMeta) -> Option<String> {
+    m.managed_fields
+        .iter()
+        .flatten()
+        .filter_map(|f| f.time.as_ref().map(|t| t.0))
+        .max()
+        .or(m.creation_timestamp.as_ref().map(|t| t.0))
+        .map(|t| t.to_string())
 }
 
 /// The last termination message of each container whose previous log was not read (logs forbidden, or already

@@ -9,7 +9,9 @@ pub mod notes;
 pub mod source;
 
 pub use chart::{Chart, ChartId, Evidence};
-pub use notes::{Change, Key, Subject, after_change, extra_flags_with, values_change, values_key};
+pub use notes::{
+    Key, NotedChange, Subject, after_change, extra_flags_with, values_change, values_key,
+};
 pub use source::{Drift, Source};
 
 use serde::Serialize;
@@ -45,7 +47,7 @@ impl Origin {
     }
 
     /// The note for a change to this install (see [`after_change`]).
-    pub fn note(&self, change: &Change) -> Option<String> {
+    pub fn note(&self, change: &NotedChange) -> Option<String> {
         after_change(&self.source, change)
     }
 }

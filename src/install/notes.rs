@@ -148,9 +148,10 @@ fn set_value(key: Key, chart: &Chart, value: &str) -> String {
     }
 }
 
-/// A change a verb made (or plans), for the note.
+/// A change a verb made (or plans), as the note words it (what the note is about; the change sent to the cluster is
+/// the engine's `Change`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change<'a> {
+pub struct NotedChange<'a> {
     pub key: Key,
     /// The new value in the values file's terms (`10Gi`, `6GB`, `web.enable-lifecycle,web.enable-admin-api`); None
     /// when it is a structure the note describes instead (a securityContext).
@@ -164,7 +165,7 @@ pub struct Change<'a> {
 
 /// The note for a change under its source of truth: where it must also be made, and what undoes it otherwise.
 /// Always Some today; an Option so a source that never reverts anything can say nothing.
-pub fn after_change(source: &Source, change: &Change) -> Option<String> {
+pub fn after_change(source: &Source, change: &NotedChange) -> Option<String> {
     let ns = change.namespace;
     // A chart whose keys we do not know: say so, and never print a key or a command for it.
     let unknown = |chart: Option<&ChartId>| -> String {
@@ -287,7 +288,7 @@ impl Subject {
     pub fn note(&self, key: Key, value: Option<&str>) -> Option<String> {
         after_change(
             &self.source,
-            &Change {
+            &NotedChange {
                 key,
                 value,
                 object: &self.object,
@@ -378,8 +379,8 @@ mod tests {
         }
     }
 
-    fn size<'a>(object: &'a str, statefulset: bool) -> Change<'a> {
-        Change {
+    fn size<'a>(object: &'a str, statefulset: bool) -> NotedChange<'a> {
+        NotedChange {
             key: Key::VolumeSize,
             value: Some("20Gi"),
             object,
@@ -517,7 +518,7 @@ mod tests {
                 "web.enable-lifecycle"
             ]
         );
-        let change = Change {
+        let change = NotedChange {
             key: Key::Flags,
             value: Some("web.enable-admin-api,web.enable-lifecycle"),
             object: "deploy/p",

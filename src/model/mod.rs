@@ -137,7 +137,7 @@ impl Instance {
             instance.container, origin.object
         );
         let words = format!("--{flag}");
-        origin.note(&crate::install::Change {
+        origin.note(&crate::install::NotedChange {
             key: crate::install::Key::Flags,
             value: Some(value.as_deref().unwrap_or(&words)),
             object: &object,

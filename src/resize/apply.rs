@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use crate::quantity::Quantity;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
-use kube::api::{Api, ListParams};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -56,8 +55,13 @@ pub async fn apply_step(ctx: &Ctx, namespace: &str, step: &Action) -> Result<()>
     if let Action::OrphanDeleteStatefulSet(sts) = step
         && !dry_run
     {
-        let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), namespace);
-        crate::engine::wait::gone(&api, &sts.name, Duration::from_secs(60)).await?;
+        crate::engine::wait::gone::<StatefulSet>(
+            &ctx.client,
+            namespace,
+            &sts.name,
+            Duration::from_secs(60),
+        )
+        .await?;
     }
     progress(
         ctx,
@@ -505,6 +509,87 @@ fn event_time(e: &Event) -> Option<k8s_openapi::jiff::Timestamp> {
         .or_else(|| e.first_timestamp.as_ref().map(|t| t.0))
 }
 
+/// The controller-manager's hand-off of a claim to an external resizer: reason `ExternalExpanding`, "waiting for an
+/// external controller to expand this PVC" (kubernetes pkg/controller/volume/expand/expand_controller.go, recorded
+/// for every CSI volume, which no in-tree plugin expands). The newest such event since `since`.
+pub fn external_expanding(
+    events: &[Event],
+    claim: &str,
+    since: &k8s_openapi::jiff::Timestamp,
+) -> Option<String> {
+    events
+        .iter()
+        .filter(|e| {
+            e.involved_object.kind.as_deref() == Some("PersistentVolumeClaim")
+                && e.involved_object.name.as_deref() == Some(claim)
+                && e.reason.as_deref() == Some("ExternalExpanding")
+        })
+        .filter(|e| event_time(e).is_none_or(|t| t >= *since))
+        .max_by_key(|e| event_time(e))
+        .map(|e| e.message.clone().unwrap_or_default())
+}
+
+/// How long a claim handed to an external resizer (`ExternalExpanding`) may wait for one to start (condition
+/// `Resizing`, kubernetes-csi/external-resizer pkg/controller/expand_and_recover.go `markControllerResizeInProgress`,
+/// set before anything else the resizer does) before we say that no resizer serves its driver. A running resizer
+/// picks a claim up from its informer within seconds.
+const NO_RESIZER_GRACE: Duration = Duration::from_secs(30);
+
+/// The sentence for a claim that the controller-manager handed to an external resizer and that none picked up.
+/// `resizer` names the volume's CSI driver, or the claim's class when the PV cannot be read.
+pub fn no_resizer_message(
+    resizer: &str,
+    event: &str,
+    waited: Duration,
+    target: Quantity,
+) -> String {
+    format!(
+        "no resizer started within {} s: the controller-manager handed the claim to an external resizer for {resizer} (ExternalExpanding: {event}), and none acted, so that driver's controller runs no csi-resizer sidecar (or it is down) and the volume cannot grow here; the request for {target} stays in place and is applied if a resizer starts",
+        waited.as_secs()
+    )
+}
+
+/// The CSI driver of a claim's volume, read through inspect (`inspect::instance::volume_csi_driver`).
+async fn csi_driver_of(ctx: &Ctx, pvc: &PersistentVolumeClaim) -> Option<String> {
+    let volume = pvc.spec.as_ref()?.volume_name.as_deref()?;
+    crate::inspect::instance::volume_csi_driver(ctx, volume).await
+}
+
+/// Whether a resize failure is an offline-only driver refusing a volume in use: the driver's `FailedPrecondition`
+/// to ControllerExpandVolume, then the resizer's own "only supports offline expansion and volume is currently in-use"
+/// (kubernetes-csi/external-resizer pkg/controller/expand_and_recover.go: `inUseError` → `usedPVCs`, retried only
+/// when no pod that is not Succeeded/Failed names the claim, pkg/controller/inuse_pvc_store.go).
+pub fn offline_in_use(message: &str) -> bool {
+    message.contains("only supports offline expansion")
+        || message.contains("code = FailedPrecondition")
+}
+
+/// What to tell the user when an offline-only driver refuses the claim in use: a restart does not help on a
+/// Kubernetes 1.24+ resizer (the controller recreates the pod at once and the claim is in use again), only a workload
+/// with no pods does. Says how, for the instance's kind.
+pub fn offline_in_use_message(plan: &ResizePlan, resizer_said: &str) -> String {
+    let ns = &plan.namespace;
+    let how = if plan.flavour == super::plan::ResizeFlavour::Operator {
+        format!(
+            "set the Prometheus resource's replicas to 0 (`kubectl patch {} -n {ns} --type merge -p '{{\"spec\":{{\"replicas\":0}}}}'`; note the replica count first)",
+            plan.instance
+        )
+    } else if plan.instance.starts_with("pod/") {
+        format!(
+            "delete {} (no controller recreates it; save its manifest first)",
+            plan.instance
+        )
+    } else {
+        format!(
+            "scale it to 0 (`kubectl scale {} -n {ns} --replicas=0`; note the replica count first)",
+            plan.instance
+        )
+    };
+    format!(
+        "the volume's driver expands only while no pod uses the claim (offline expansion), and a pod uses it; restarting the pod does not help, its controller starts a new one at once and the claim is in use again (the resizer said: {resizer_said}). To grow it: {how}, wait until `kubectl get pvc -n {ns}` shows the new capacity, then restore the replicas; Prometheus is down meanwhile. The request stays in place"
+    )
+}
+
 /// How long a claim may sit in `FileSystemResizePending` before we conclude the driver expands offline only and
 /// offer a pod restart (online expansion clears it on the kubelet's next volume sync).
 const FS_PENDING_GRACE: Duration = Duration::from_secs(15);
@@ -518,8 +603,7 @@ pub async fn watch_claims(
     restarted: &mut Vec<String>,
 ) -> Result<Vec<(String, ClaimState)>> {
     let ns = plan.namespace.as_str();
-    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
-    let events: Api<Event> = Api::namespaced(ctx.client.clone(), ns);
+    let names: Vec<&str> = plan.claims.iter().map(|c| c.name.as_str()).collect();
     let since =
         k8s_openapi::jiff::Timestamp::now() - k8s_openapi::jiff::SignedDuration::from_secs(5);
     let ticker = crate::engine::wait::Ticker::new(timeout, Duration::from_millis(500));
@@ -528,6 +612,8 @@ pub async fn watch_claims(
     let mut pending_since: Vec<Option<Instant>> = vec![None; plan.claims.len()];
     // Claims whose filesystem cannot grow while a pod that is not ours holds the volume: reported, not waited for.
     let mut blocked: Vec<Option<String>> = vec![None; plan.claims.len()];
+    // Since when each claim has waited, handed to an external resizer (`ExternalExpanding`), with no resizer acting.
+    let mut handed_off_since: Vec<Option<Instant>> = vec![None; plan.claims.len()];
     // One progress line per claim (indicatif on a terminal, timestamped lines otherwise).
     let new_tasks = || {
         let board = crate::progress::Board::new(&ctx.printer);
@@ -543,29 +629,55 @@ pub async fn watch_claims(
         journal.resume = Some(continue_command(plan));
         journal.pending = vec![following_claims(plan)];
     }
-    // Claim events only (a field selector the apiserver supports for events), so the poll does not grow with the
-    // namespace's other events.
-    let claim_events = ListParams::default().fields("involvedObject.kind=PersistentVolumeClaim");
     loop {
-        // One round trip per poll: the events and every claim, together.
+        // One round trip per poll: the claims' events and every claim, together (inspect's re-reads).
         let (event_list, pvc_list) = futures::join!(
-            events.list(&claim_events),
-            futures::future::try_join_all(plan.claims.iter().map(|claim| {
-                let pvcs = pvcs.clone();
-                async move {
-                    pvcs.get(&claim.name).await.map_err(Error::kube(format!(
-                        "get persistentvolumeclaim {ns}/{}",
-                        claim.name
-                    )))
-                }
-            }))
+            crate::inspect::instance::claim_events(ctx, ns),
+            crate::inspect::instance::claims_now(ctx, ns, &names)
         );
-        let event_list = event_list.map(|l| l.items).unwrap_or_default();
-        let pvc_list = pvc_list?;
+        let pvc_list = pvc_list.into_iter().collect::<Result<Vec<_>>>()?;
         let mut states = Vec::new();
         for ((i, claim), pvc) in plan.claims.iter().enumerate().zip(pvc_list) {
             let failure = resize_failure(&event_list, &claim.name, &since);
             let mut state = claim_state(&pvc, claim.target, failure.as_deref());
+            if let ClaimState::Failed { capacity, message } = &state
+                && offline_in_use(message)
+                && blocked[i].is_none()
+            {
+                let message = offline_in_use_message(plan, message);
+                state = ClaimState::Failed {
+                    capacity: capacity.clone(),
+                    message: message.clone(),
+                };
+                blocked[i] = Some(message);
+            }
+            // Nothing but the controller-manager's hand-off, for long: no resizer serves this driver.
+            let handed_off = matches!(state, ClaimState::Requested { .. })
+                .then(|| external_expanding(&event_list, &claim.name, &since))
+                .flatten();
+            match handed_off {
+                Some(event) if blocked[i].is_none() => {
+                    let waited = handed_off_since[i]
+                        .get_or_insert_with(Instant::now)
+                        .elapsed();
+                    if waited >= NO_RESIZER_GRACE {
+                        let resizer = csi_driver_of(ctx, &pvc)
+                            .await
+                            .map(|driver| format!("driver {driver}"))
+                            .unwrap_or_else(|| {
+                                format!("the driver of class {}", claim.storage_class)
+                            });
+                        let message =
+                            no_resizer_message(&resizer, &event, NO_RESIZER_GRACE, claim.target);
+                        blocked[i] = Some(message.clone());
+                        state = ClaimState::Failed {
+                            capacity: state.capacity().to_string(),
+                            message,
+                        };
+                    }
+                }
+                _ => handed_off_since[i] = None,
+            }
             if let Some(message) = &blocked[i]
                 && !matches!(state, ClaimState::Done { .. })
             {
@@ -592,7 +704,8 @@ pub async fn watch_claims(
             let stuck = pending_since[i].is_some_and(|t| t.elapsed() >= FS_PENDING_GRACE);
             if stuck && !offered.contains(&claim.name) {
                 offered.push(claim.name.clone());
-                let mounting = pods_mounting(ctx, ns, &claim.name).await?;
+                let mounting =
+                    crate::inspect::instance::pods_mounting(ctx, ns, &claim.name).await?;
                 let candidate =
                     restart_candidate(plan, &claim.name, &mounting, &continue_command(plan));
                 if let RestartCandidate::Blocked(message) = &candidate {
@@ -702,14 +815,13 @@ pub fn restart_candidate(
         .filter(|p| !is_planned(p))
         .filter(|p| {
             // A replacement our own controller made is ours too; any other pod is not.
-            let ours = planned.is_some_and(|r| {
-                super::gather::controller_of(p).is_some_and(|c| c == r.controller)
-            });
+            let ours = planned
+                .is_some_and(|r| crate::model::controller_of(p).is_some_and(|c| c == r.controller));
             !ours
         })
         .map(|p| {
             let name = p.metadata.name.clone().unwrap_or_default();
-            match super::gather::controller_of(p) {
+            match crate::model::controller_of(p) {
                 Some(c) => format!("pod {name} (of {} {}, not this instance)", c.kind, c.name),
                 None => format!("pod {name} (no controller recreates it)"),
             }
@@ -725,26 +837,11 @@ pub fn restart_candidate(
         return RestartCandidate::Nothing;
     };
     match mounting.iter().find(|p| is_planned(p)) {
-        Some(pod) if super::gather::controller_of(pod).as_ref() == Some(&planned.controller) => {
+        Some(pod) if crate::model::controller_of(pod).as_ref() == Some(&planned.controller) => {
             RestartCandidate::Planned(planned.clone())
         }
         _ => RestartCandidate::Nothing,
     }
-}
-
-/// The (not terminating) pods that mount a claim now.
-pub async fn pods_mounting(ctx: &Ctx, namespace: &str, claim: &str) -> Result<Vec<Pod>> {
-    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
-    let list = pods
-        .list(&ListParams::default())
-        .await
-        .map_err(Error::kube(format!("list pods in {namespace}")))?;
-    Ok(list
-        .items
-        .into_iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .filter(|p| super::gather::mounts_claim(p, claim))
-        .collect())
 }
 
 /// Restart (delete) one pod of the plan; its controller recreates it. Always confirmed by the caller first. Sent as
@@ -794,7 +891,7 @@ pub async fn wait_ready(
         &ctx.client,
         namespace,
         &format!("mounting claim {namespace}/{claim}"),
-        |p| super::gather::mounts_claim(p, claim),
+        |p| crate::inspect::instance::mounts_claim(p, claim),
         timeout,
     )
     .await
@@ -968,5 +1065,42 @@ mod tests {
             Some("Wait at least 6 hours between modifications per EBS volume.")
         );
         assert_eq!(resize_failure(&events[..1], "data", &since), None);
+        // The controller-manager's hand-off, ours and new only.
+        let handed = |name: &str, at: &str| Event {
+            type_: Some("Normal".into()),
+            ..event(
+                name,
+                "ExternalExpanding",
+                at,
+                "waiting for an external controller to expand this PVC",
+            )
+        };
+        assert_eq!(
+            external_expanding(&[handed("data", "2026-01-01T00:01:00Z")], "data", &since)
+                .as_deref(),
+            Some("waiting for an external controller to expand this PVC")
+        );
+        assert_eq!(
+            external_expanding(&[handed("other", "2026-01-01T00:01:00Z")], "data", &since),
+            None
+        );
+        assert_eq!(
+            external_expanding(&[handed("data", "2025-12-31T23:00:00Z")], "data", &since),
+            None
+        );
+    }
+
+    #[test]
+    fn an_offline_only_driver_in_use_is_told_by_the_resizer_s_words() {
+        // external-resizer's first answer (the driver's gRPC status) and its later refusals (expand_and_recover.go).
+        assert!(offline_in_use(
+            "resize volume \"pvc-1\" by resizer \"d\" failed: rpc error: code = FailedPrecondition desc = volume is published"
+        ));
+        assert!(offline_in_use(
+            "Unable to expand monitoring/data because CSI driver d only supports offline expansion and volume is currently in-use"
+        ));
+        assert!(!offline_in_use(
+            "rpc error: code = Internal desc = VolumeModificationRateExceeded"
+        ));
     }
 }

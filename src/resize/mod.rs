@@ -1,7 +1,7 @@
-//! `resize` internals: the snapshot model, pure pre-flight and planning, gathering, apply/watch, verify, report.
+//! `resize` internals: its views of the one snapshot, pure pre-flight and planning, apply/watch, verify, report
+//! (reading is inspect's: `crate::inspect::instance`).
 
 pub mod apply;
-pub mod gather;
 pub mod model;
 pub mod plan;
 pub mod report;

@@ -1,11 +1,14 @@
-//! The resize snapshot (everything gathered about one instance's data volumes) and the size request; plain data.
+//! What resize reads from the one [`InstanceSnapshot`] (its install, its claims with their pods and usage: pure
+//! views, not another snapshot) and the size request; plain data and pure functions.
 
+use crate::discover::{DataSource, Flavour, WorkloadKind};
+use crate::inspect::snapshot::InstanceSnapshot;
+use crate::inspect::usage::VolumeUsage;
 use crate::quantity::{Percent, Quantity};
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// How much bigger the user asked for: exactly one of `--size`, `--add`, `--increase`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,43 +146,8 @@ pub struct ClaimPod {
 // Defined with the model (the engine restarts owned pods by it too).
 pub use crate::model::PodController;
 
-/// Filesystem usage of a mounted claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Usage {
-    pub capacity_bytes: u64,
-    pub used_bytes: u64,
-    pub available_bytes: u64,
-    pub source: UsageSource,
-}
-
-/// Where a usage figure came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum UsageSource {
-    /// The kubelet's `/stats/summary` through `nodes/proxy`.
-    StatsSummary,
-    /// `df` run in the container.
-    Df,
-}
-
-impl Usage {
-    /// Used share of the filesystem, in percent (rounded down).
-    pub fn used_percent(&self) -> u64 {
-        if self.capacity_bytes == 0 {
-            return 0;
-        }
-        // Same basis as `df`: used / (used + available), which excludes reserved blocks.
-        let basis = (self.used_bytes + self.available_bytes).max(1);
-        self.used_bytes.saturating_mul(100) / basis
-    }
-
-    /// Less than 15% free: the KubePersistentVolumeFillingUp warning threshold (kube-prometheus-stack rules).
-    pub fn nearly_full(&self) -> bool {
-        self.capacity_bytes > 0
-            && self.available_bytes.saturating_mul(100) < self.capacity_bytes * 15
-    }
-}
+// The one usage figure of a claim (the kubelet's stats summary, or `df`), read by inspect.
+pub use crate::inspect::usage::{Usage, UsageSource};
 
 /// One data claim and what is known about it.
 #[derive(Debug, Clone)]
@@ -189,21 +157,289 @@ pub struct Claim {
     pub usage: Option<Usage>,
 }
 
-/// Everything the planner reads; gathered once (gather.rs), never re-read while planning.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    pub namespace: String,
-    /// How the user would name the instance, e.g. `deploy/prometheus-server`.
-    pub instance: String,
-    pub install: Install,
-    /// The Helm release, when the prometheus-community chart installed it.
-    pub chart_release: Option<String>,
-    /// Which chart and source of truth own the install object (`src/install/`): the note after the resize.
-    pub origin: crate::install::Origin,
-    pub claims: Vec<Claim>,
-    /// StorageClasses by name (only the ones the claims use).
-    pub classes: BTreeMap<String, StorageClass>,
-    /// Classes the claims use that the user may not read (403): whether they allow expansion is unknown, and their
-    /// `get` is reviewed with the plan's changes.
-    pub forbidden_classes: BTreeSet<String>,
+/// The install as resize sees it, from the snapshot's install objects (pure): the operator's resource and the
+/// StatefulSets it generated, a StatefulSet with a claim template, a bare pod, else a Deployment (or a StatefulSet
+/// whose data is a plain claim volume: its claim alone is patched).
+pub fn install_of(s: &InstanceSnapshot) -> Install {
+    let instance = &s.instance;
+    match (&instance.flavour, instance.workloads.first()) {
+        (Flavour::Operator { prometheus }, _) => {
+            let resource = s
+                .prometheus
+                .clone()
+                .map(crate::model::PrometheusResource::from_object);
+            let spec = resource.as_ref().map(|r| &r.spec);
+            Install::Operator {
+                name: prometheus.clone(),
+                resource_version: resource
+                    .as_ref()
+                    .and_then(|r| r.resource_version.clone())
+                    .unwrap_or_default(),
+                paused: spec
+                    .and_then(|s| s.get("paused"))
+                    .and_then(|p| p.as_bool())
+                    .unwrap_or(false),
+                storage_request: spec
+                    .and_then(|s| {
+                        s.pointer("/storage/volumeClaimTemplate/spec/resources/requests/storage")
+                    })
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                statefulsets: s.statefulsets.iter().map(statefulset_ref).collect(),
+            }
+        }
+        (_, Some(w)) if w.kind == WorkloadKind::StatefulSet => {
+            let template = match instance.data.as_ref().map(|d| &d.source) {
+                Some(DataSource::ClaimTemplate { template, .. }) => template.clone(),
+                _ => String::new(),
+            };
+            let object = s
+                .statefulsets
+                .iter()
+                .find(|o| o.metadata.name.as_deref() == Some(w.name.as_str()));
+            match object {
+                Some(object) if !template.is_empty() => Install::StatefulSet {
+                    object: Box::new(object.clone()),
+                    template,
+                },
+                // A StatefulSet whose data is a plain claim volume: patch the claim only.
+                _ => Install::Deployment {
+                    name: w.name.clone(),
+                },
+            }
+        }
+        (_, Some(w)) if w.kind == WorkloadKind::Pod => Install::Pod {
+            name: w.name.clone(),
+        },
+        (_, w) => Install::Deployment {
+            name: w
+                .map(|w| w.name.clone())
+                .unwrap_or_else(|| instance.name.clone()),
+        },
+    }
+}
+
+/// A generated StatefulSet as the operator plan holds it (what its orphan delete is preconditioned on, and the size
+/// its first claim template asks for).
+fn statefulset_ref(sts: &StatefulSet) -> StatefulSetRef {
+    StatefulSetRef {
+        template_storage: sts
+            .spec
+            .as_ref()
+            .and_then(|s| s.volume_claim_templates.as_ref()?.first()?.spec.as_ref())
+            .and_then(|t| t.resources.as_ref()?.requests.as_ref()?.get("storage"))
+            .map(|q| q.0.clone()),
+        name: sts.metadata.name.clone().unwrap_or_default(),
+        uid: sts.metadata.uid.clone().unwrap_or_default(),
+        resource_version: sts.metadata.resource_version.clone().unwrap_or_default(),
+    }
+}
+
+/// Each data claim with the pod that mounts it and its usage (the kubelet's row, else `df`'s), in the snapshot's
+/// order (by name); pure.
+pub fn claims_of(s: &InstanceSnapshot) -> Vec<Claim> {
+    let ns = s.instance.namespace.as_str();
+    s.pvcs
+        .iter()
+        .map(|pvc| {
+            let name = pvc.metadata.name.as_deref().unwrap_or_default();
+            let pod = s
+                .pods
+                .iter()
+                .find(|p| crate::inspect::instance::mounts_claim(p, name))
+                .map(|p| claim_pod(s, p));
+            let usage = pod.as_ref().and_then(|_| {
+                VolumeUsage::of_claim(&s.usage, ns, name)
+                    .map(|row| row.usage(UsageSource::StatsSummary))
+                    .or_else(|| s.df_usage.get(name).copied())
+            });
+            Claim {
+                pvc: pvc.clone(),
+                pod,
+                usage,
+            }
+        })
+        .collect()
+}
+
+/// The pod's state as far as resize cares (pure): ready, crash-looping, and whether its last termination message or
+/// its logs say the disk is full.
+pub fn claim_pod(s: &InstanceSnapshot, pod: &Pod) -> ClaimPod {
+    let instance = &s.instance;
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let statuses = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.clone())
+        .unwrap_or_default();
+    let status = statuses.iter().find(|c| c.name == instance.container);
+    let waiting_in_back_off = status
+        .and_then(|c| c.state.as_ref())
+        .and_then(|s| s.waiting.as_ref())
+        .and_then(|w| w.reason.as_deref())
+        == Some("CrashLoopBackOff");
+    let last_terminated = status
+        .and_then(|c| c.last_state.as_ref())
+        .and_then(|s| s.terminated.as_ref());
+    let container_ready = status.is_some_and(|c| c.ready);
+    let restarted = status.is_some_and(|c| c.restart_count > 0);
+    // Between two back-offs the container may be starting again: a failed last run of a container that is not
+    // ready counts too.
+    let crash_looping = waiting_in_back_off
+        || (restarted && !container_ready && last_terminated.is_some_and(|t| t.exit_code != 0));
+    let termination_message = last_terminated
+        .and_then(|t| t.message.clone())
+        .unwrap_or_default();
+    let disk_full =
+        |text: &str| crate::logscan::find_last(text, crate::logscan::Kind::DiskFull).is_some();
+    // The previous run's log, or the current one (a container that just exited has it there).
+    let full_disk = disk_full(&termination_message)
+        || s.logs
+            .iter()
+            .filter(|l| l.pod == name && l.container == instance.container)
+            .any(|l| disk_full(&l.text));
+    let ready = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    ClaimPod {
+        name,
+        uid: pod.metadata.uid.clone().unwrap_or_default(),
+        ready,
+        crash_looping,
+        full_disk,
+        container: instance.container.clone(),
+        mount_path: instance
+            .data
+            .as_ref()
+            .map(|d| d.mount_path.clone())
+            .unwrap_or_default(),
+        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+        controller: crate::model::controller_of(pod),
+    }
+}
+
+/// The Helm release, when the prometheus-community chart installed it.
+pub fn chart_release(s: &InstanceSnapshot) -> Option<String> {
+    match &s.instance.flavour {
+        Flavour::Chart { release, .. } => Some(release.clone()),
+        _ => None,
+    }
+}
+
+/// A StorageClass the claims use, as the snapshot has it.
+pub fn class<'a>(s: &'a InstanceSnapshot, name: &str) -> Option<&'a StorageClass> {
+    s.storage_classes
+        .iter()
+        .find(|c| c.metadata.name.as_deref() == Some(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::snapshot::{ContainerLog, Data, Gap, Objects, assemble};
+    use serde_json::json;
+
+    /// The chart's Deployment fixture as the one gather would hand it over, with a pod mounting its claim.
+    fn chart_deployment(pod_status: serde_json::Value) -> InstanceSnapshot {
+        let path = format!(
+            "{}/tests/fixtures/resize/chart-deployment-ebs.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let objects = Objects::from_yaml(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut s = assemble(&objects).remove(0);
+        s.pods.push(
+            serde_json::from_value(json!({
+                "metadata": {"name": "prometheus-server-7d-x", "namespace": "monitoring", "uid": "pod-1",
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "prometheus-server-7d",
+                        "uid": "rs-1", "controller": true}]},
+                "spec": {"nodeName": "node-1", "containers": [{"name": "prometheus-server"}],
+                    "volumes": [{"name": "storage-volume", "persistentVolumeClaim": {"claimName": "prometheus-server"}}]},
+                "status": pod_status,
+            }))
+            .unwrap(),
+        );
+        s
+    }
+
+    fn crash_looping(message: &str) -> serde_json::Value {
+        json!({"containerStatuses": [{"name": "prometheus-server", "ready": false, "restartCount": 3,
+            "image": "", "imageID": "",
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"exitCode": 1, "message": message}}}]})
+    }
+
+    /// A full disk is told from the termination message, or from the container's logs the gather read (the one
+    /// log reader's rows), and only from the Prometheus container's own.
+    #[test]
+    fn a_full_disk_is_read_from_the_termination_message_or_the_logs() {
+        let line = "err=\"open /data/wal/00000042: no space left on device\"";
+        let s = chart_deployment(crash_looping(line));
+        let pod = claim_pod(&s, &s.pods[0]);
+        assert!(pod.crash_looping && pod.full_disk, "{pod:?}");
+        assert_eq!(
+            pod.controller.as_ref().map(|c| c.kind.as_str()),
+            Some("ReplicaSet")
+        );
+
+        let mut s = chart_deployment(crash_looping(""));
+        assert!(!claim_pod(&s, &s.pods[0]).full_disk);
+        let log = |container: &str| ContainerLog {
+            pod: "prometheus-server-7d-x".into(),
+            container: container.into(),
+            previous: true,
+            text: format!("level=error {line}\n"),
+        };
+        s.logs.push(log("configmap-reload"));
+        assert!(!claim_pod(&s, &s.pods[0]).full_disk, "a sidecar's log");
+        s.logs.push(log("prometheus-server"));
+        assert!(claim_pod(&s, &s.pods[0]).full_disk);
+    }
+
+    /// Usage: the kubelet's row first, `df`'s where it has none, and none for a claim no pod mounts.
+    #[test]
+    fn a_claims_usage_is_the_kubelets_row_else_df() {
+        let mut s = chart_deployment(json!({}));
+        let df = Usage {
+            capacity_bytes: 10,
+            used_bytes: 9,
+            available_bytes: 1,
+            source: UsageSource::Df,
+        };
+        s.df_usage.insert("prometheus-server".into(), df);
+        assert_eq!(claims_of(&s)[0].usage, Some(df));
+        s.usage.push(VolumeUsage {
+            pod: "prometheus-server-7d-x".into(),
+            namespace: "monitoring".into(),
+            volume: "storage-volume".into(),
+            pvc: Some("prometheus-server".into()),
+            capacity_bytes: 1000,
+            used_bytes: 10,
+            available_bytes: 990,
+        });
+        let usage = claims_of(&s)[0].usage.unwrap();
+        assert_eq!(
+            (usage.capacity_bytes, usage.source),
+            (1000, UsageSource::StatsSummary)
+        );
+        s.pods.clear();
+        assert_eq!(claims_of(&s)[0].usage, None);
+    }
+
+    /// A class is unknown (forbidden) only when its read was refused for lack of permission; a 500 is not that.
+    #[test]
+    fn only_a_refused_class_read_is_a_forbidden_class() {
+        let mut s = chart_deployment(json!({}));
+        let gap = |class: &str, status| Gap {
+            data: Data::StorageClasses,
+            reason: "x".into(),
+            request: Some(crate::inspect::instance::class_request(class)),
+            status: Some(status),
+        };
+        s.gaps.push(gap("gp3", 403));
+        s.gaps.push(gap("other", 500));
+        let forbidden = crate::inspect::instance::forbidden_classes(&s);
+        assert_eq!(forbidden.into_iter().collect::<Vec<_>>(), ["gp3"]);
+    }
 }

@@ -1,10 +1,12 @@
-//! Pure pre-flight and planning for `resize`: from a Snapshot and a size request to a typed plan per install
+//! Pure pre-flight and planning for `resize`: from the one `InstanceSnapshot` and a size request to a typed plan per install
 //! flavour, or a refusal that says why. No I/O here; every rule is unit-tested from fixtures below.
 
 use super::model::{
-    Claim, ClaimPod, Install, PodController, SizeRequest, Snapshot, StatefulSetRef, Usage,
+    Claim, ClaimPod, Install, PodController, SizeRequest, StatefulSetRef, Usage, chart_release,
+    claims_of, class, install_of,
 };
 use crate::error::{Error, Result};
+use crate::inspect::snapshot::InstanceSnapshot;
 use crate::quantity::Quantity;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
@@ -464,8 +466,8 @@ pub enum ResizeFlavour {
 }
 
 impl ResizeFlavour {
-    fn of(snapshot: &Snapshot) -> Self {
-        match (&snapshot.install, &snapshot.chart_release) {
+    fn of(install: &Install, chart_release: &Option<String>) -> Self {
+        match (install, chart_release) {
             (Install::Operator { .. }, _) => ResizeFlavour::Operator,
             (Install::StatefulSet { .. }, Some(_)) => ResizeFlavour::HelmChartStatefulSet,
             (Install::StatefulSet { .. }, None) => ResizeFlavour::StatefulSet,
@@ -519,10 +521,15 @@ const WHOLE_GI_PROVISIONERS: [&str; 4] = [
 /// relative `--increase` is rounded, to a step relative to the size: whole Mi under 1Gi (64Mi + 10% is 71Mi, not
 /// 1Gi), whole Gi from 1Gi up (1124Gi + 15% is 1293Gi, not 1292.6Gi) — at most 1/1024 of the size above it, and a
 /// size a person would type. `--size` and `--add` are exact and only rounded to whole bytes.
-fn rounding_for(snapshot: &Snapshot, request: &SizeRequest, exact: Quantity) -> Option<Rounding> {
-    let class_unit = snapshot.claims.iter().find_map(|claim| {
+fn rounding_for(
+    snapshot: &InstanceSnapshot,
+    claims: &[Claim],
+    request: &SizeRequest,
+    exact: Quantity,
+) -> Option<Rounding> {
+    let class_unit = claims.iter().find_map(|claim| {
         let name = claim.pvc.spec.as_ref()?.storage_class_name.as_deref()?;
-        let class = snapshot.classes.get(name)?;
+        let class = class(snapshot, name)?;
         WHOLE_GI_PROVISIONERS
             .contains(&class.provisioner.as_str())
             .then(|| Rounding {
@@ -553,24 +560,29 @@ fn rounding_for(snapshot: &Snapshot, request: &SizeRequest, exact: Quantity) -> 
 /// larger than every claim's capacity, a class that cannot expand without `allow_expansion`, a statically
 /// provisioned claim, and an operator resource someone already paused.
 pub fn plan(
-    snapshot: &Snapshot,
+    snapshot: &InstanceSnapshot,
     request: &SizeRequest,
     allow_expansion: bool,
 ) -> Result<ResizePlan> {
-    let ns = &snapshot.namespace;
-    if snapshot.claims.is_empty() {
+    let ns = &snapshot.instance.namespace;
+    let instance = crate::discover::target_arg(&snapshot.instance);
+    let install = install_of(snapshot);
+    let data_claims = claims_of(snapshot);
+    let forbidden_classes = crate::inspect::instance::forbidden_classes(snapshot);
+    let origin = &snapshot.instance.origin;
+    if data_claims.is_empty() {
         return Err(Error::Target {
             message: format!(
                 "{} in namespace {ns} has no PersistentVolumeClaim for its data (an emptyDir or no volume): there is nothing to resize",
-                snapshot.instance
+                instance
             ),
-            hint: Some(match &snapshot.install {
+            hint: Some(match &install {
                 Install::Operator { name, .. } => format!(
                     "give prometheus/{name} persistent storage first (spec.storage.volumeClaimTemplate); `kubectl prom doctor -n {ns}` shows the details"
                 ),
                 _ => format!(
                     "{}; `kubectl prom doctor -n {ns}` shows how the data volume is mounted",
-                    crate::install::move_to_claim(&snapshot.origin)
+                    crate::install::move_to_claim(origin)
                 ),
             }),
         });
@@ -578,7 +590,7 @@ pub fn plan(
 
     // Sizes of every claim, then the one target they all grow to.
     let mut sized: Vec<(&Claim, String, Quantity, Quantity)> = Vec::new();
-    for claim in &snapshot.claims {
+    for claim in &data_claims {
         let name = claim.pvc.metadata.name.clone().unwrap_or_default();
         let (capacity, requested) = claim_sizes(&claim.pvc)?;
         sized.push((claim, name, capacity, requested));
@@ -593,7 +605,7 @@ pub fn plan(
     let exact = request.target(largest)?;
     // A volume holds whole bytes: a fractional target is rounded up (never printed as milli- or nano-bytes) and the
     // plan says so below (issue 15). Then to the step the size fits (issue 18 item 7), said in the plan too.
-    let rounding = rounding_for(snapshot, request, exact);
+    let rounding = rounding_for(snapshot, &data_claims, request, exact);
     let target = match &rounding {
         Some(r) => exact
             .whole_bytes()
@@ -630,7 +642,7 @@ pub fn plan(
         }
         return Err(refuse_size(request, target, name, *capacity, *requested));
     }
-    if claims_done && install_at(&snapshot.install, target) {
+    if claims_done && install_at(&install, target) {
         return same_size();
     }
 
@@ -685,7 +697,7 @@ pub fn plan(
                 Some("grow the PersistentVolume by hand, or migrate the data to a claim of an expandable class".into()),
             ));
         }
-        let class_allows_expansion = if snapshot.forbidden_classes.contains(&class_name) {
+        let class_allows_expansion = if forbidden_classes.contains(&class_name) {
             // Not readable: no claim that it can expand, and no class change planned on a guess.
             if !warnings
                 .iter()
@@ -702,7 +714,7 @@ pub fn plan(
             }
             None
         } else {
-            let Some(class) = snapshot.classes.get(&class_name) else {
+            let Some(class) = class(snapshot, &class_name) else {
                 return Err(Error::usage(
                     format!(
                         "claim {name} uses StorageClass {class_name}, which does not exist; the apiserver would refuse: \"{NOT_EXPANDABLE_ADMISSION}\""
@@ -780,13 +792,13 @@ pub fn plan(
                 )
             })
     };
-    match &snapshot.install {
+    match &install {
         Install::Deployment { .. } | Install::Pod { .. } => steps.extend(claim_steps()),
         Install::StatefulSet { object, template } => {
             let from = statefulset_template_size(object, template);
             steps.extend(claim_steps());
             // An earlier run whose StatefulSet change was declined or cut short: only the template may be left.
-            if !install_at(&snapshot.install, target) {
+            if !install_at(&install, target) {
                 let name = object.metadata.name.clone().unwrap_or_default();
                 steps.push((
                     Phase::RecreateStatefulSet,
@@ -905,18 +917,18 @@ pub fn plan(
         }
     }
 
-    let subject = size_subject(snapshot, &claims);
+    let subject = size_subject(&install, origin, ns, &claims);
     notes.extend(subject.as_ref().and_then(|s| size_note(s, target)));
 
     Ok(ResizePlan {
         namespace: ns.clone(),
-        instance: snapshot.instance.clone(),
-        flavour: ResizeFlavour::of(snapshot),
+        instance,
+        flavour: ResizeFlavour::of(&install, &chart_release(snapshot)),
         target,
         claims,
         steps,
         restarts,
-        chart_release: snapshot.chart_release.clone(),
+        chart_release: chart_release(snapshot),
         subject,
         warnings,
         notes,
@@ -979,9 +991,14 @@ fn install_at(install: &Install, target: Quantity) -> bool {
 
 /// The object the resize changes that its source of truth renders: the operator resource, the chart's StatefulSet
 /// (its claim template), else the claims themselves.
-fn size_subject(snapshot: &Snapshot, claims: &[ClaimPlan]) -> Option<crate::install::Subject> {
-    let object = match &snapshot.install {
-        Install::Operator { .. } | Install::StatefulSet { .. } => snapshot.origin.object.clone(),
+fn size_subject(
+    install: &Install,
+    origin: &crate::install::Origin,
+    namespace: &str,
+    claims: &[ClaimPlan],
+) -> Option<crate::install::Subject> {
+    let object = match install {
+        Install::Operator { .. } | Install::StatefulSet { .. } => origin.object.clone(),
         Install::Deployment { .. } | Install::Pod { .. } => claims
             .iter()
             .map(|c| format!("pvc/{}", c.name))
@@ -989,10 +1006,10 @@ fn size_subject(snapshot: &Snapshot, claims: &[ClaimPlan]) -> Option<crate::inst
             .join(", "),
     };
     Some(crate::install::Subject {
-        source: snapshot.origin.source.clone(),
+        source: origin.source.clone(),
         object,
-        namespace: snapshot.namespace.clone(),
-        statefulset: matches!(snapshot.install, Install::StatefulSet { .. }),
+        namespace: namespace.to_string(),
+        statefulset: matches!(install, Install::StatefulSet { .. }),
     })
 }
 
@@ -1268,10 +1285,242 @@ mod tests {
         }
     }
 
-    fn snapshot(install: Install, claims: Vec<Claim>, classes: Vec<StorageClass>) -> Snapshot {
-        Snapshot {
-            namespace: "monitoring".into(),
-            instance: "prometheus-server".into(),
+    /// The pieces of an instance the planner's rules are about, built into the one snapshot by [`Parts::build`] as
+    /// the gather would fill it (the views `install_of`/`claims_of` read them back). Test scaffolding only.
+    #[derive(Debug, Clone)]
+    struct Parts {
+        install: Install,
+        chart_release: Option<String>,
+        origin: crate::install::Origin,
+        claims: Vec<Claim>,
+        classes: BTreeMap<String, StorageClass>,
+        forbidden_classes: std::collections::BTreeSet<String>,
+    }
+
+    impl Parts {
+        fn build(&self) -> InstanceSnapshot {
+            use crate::discover::{DataSource, DataVolume, Flavour, WorkloadKind, WorkloadRef};
+            use k8s_openapi::api::core::v1::{
+                ContainerState, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus,
+                PersistentVolumeClaimVolumeSource, Pod, PodCondition, PodSpec, PodStatus, Volume,
+            };
+            use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+            let workload = |kind, name: &str| WorkloadRef {
+                kind,
+                name: name.into(),
+                replicas: 1,
+                resource_version: None,
+                ordered_ready: false,
+            };
+            let mut statefulsets = Vec::new();
+            let mut prometheus = None;
+            let (flavour, workloads, source) = match &self.install {
+                Install::Deployment { name } => (
+                    None,
+                    vec![workload(WorkloadKind::Deployment, name)],
+                    DataSource::Pvc {
+                        claim: name.clone(),
+                    },
+                ),
+                Install::Pod { name } => (
+                    None,
+                    vec![workload(WorkloadKind::Pod, name)],
+                    DataSource::Pvc {
+                        claim: name.clone(),
+                    },
+                ),
+                Install::StatefulSet { object, template } => {
+                    statefulsets.push(object.as_ref().clone());
+                    (
+                        None,
+                        vec![workload(
+                            WorkloadKind::StatefulSet,
+                            object.metadata.name.as_deref().unwrap(),
+                        )],
+                        DataSource::ClaimTemplate {
+                            template: template.clone(),
+                            claims: Vec::new(),
+                        },
+                    )
+                }
+                Install::Operator {
+                    name,
+                    resource_version,
+                    paused,
+                    storage_request,
+                    statefulsets: refs,
+                } => {
+                    for r in refs {
+                        let mut sts = statefulset(
+                            &r.name,
+                            "prometheus-db",
+                            r.template_storage.as_deref().unwrap_or("1Gi"),
+                        );
+                        sts.metadata.uid = Some(r.uid.clone());
+                        sts.metadata.resource_version = Some(r.resource_version.clone());
+                        if r.template_storage.is_none() {
+                            sts.spec.as_mut().unwrap().volume_claim_templates = None;
+                        }
+                        statefulsets.push(sts);
+                    }
+                    let mut spec = json!({"paused": paused});
+                    if let Some(size) = storage_request {
+                        spec["storage"] = json!({"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": size}}}}});
+                    }
+                    prometheus = Some(json!({
+                        "apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus",
+                        "metadata": {"name": name, "namespace": "monitoring", "resourceVersion": resource_version},
+                        "spec": spec,
+                    }));
+                    (
+                        Some(Flavour::Operator {
+                            prometheus: name.clone(),
+                        }),
+                        refs.iter()
+                            .map(|r| workload(WorkloadKind::StatefulSet, &r.name))
+                            .collect(),
+                        DataSource::ClaimTemplate {
+                            template: "prometheus-db".into(),
+                            claims: Vec::new(),
+                        },
+                    )
+                }
+            };
+            let flavour = flavour.unwrap_or_else(|| match &self.chart_release {
+                Some(release) => Flavour::Chart {
+                    release: release.clone(),
+                    chart: None,
+                    labels: crate::model::LabelGeneration::Recommended,
+                },
+                None => Flavour::Plain,
+            });
+            let instance = crate::discover::Instance {
+                namespace: "monitoring".into(),
+                name: match &self.install {
+                    Install::Operator { name, .. } => name.clone(),
+                    _ => workloads[0].name.clone(),
+                },
+                flavour,
+                workloads,
+                pods: Vec::new(),
+                container: "prometheus".into(),
+                image: "prom/prometheus:v2.42.0".into(),
+                args: Vec::new(),
+                port: 9090,
+                route_prefix: "/".into(),
+                data: Some(DataVolume {
+                    path: "/data".into(),
+                    volume: "storage".into(),
+                    mount_path: "/data".into(),
+                    sub_path: None,
+                    source,
+                }),
+                config: None,
+                sidecars: Vec::new(),
+                origin: self.origin.clone(),
+            };
+            let mut s = InstanceSnapshot::new(instance);
+            s.statefulsets = statefulsets;
+            s.prometheus = prometheus;
+            s.storage_classes = self.classes.values().cloned().collect();
+            for class in &self.forbidden_classes {
+                s.gaps.push(crate::inspect::snapshot::Gap {
+                    data: crate::inspect::snapshot::Data::StorageClasses,
+                    reason: format!("storageclasses \"{class}\" is forbidden (403)"),
+                    request: Some(crate::inspect::instance::class_request(class)),
+                    status: Some(403),
+                });
+            }
+            for claim in &self.claims {
+                let name = claim.pvc.metadata.name.clone().unwrap();
+                s.pvcs.push(claim.pvc.clone());
+                let Some(cp) = &claim.pod else { continue };
+                s.pods.push(Pod {
+                    metadata: ObjectMeta {
+                        name: Some(cp.name.clone()),
+                        namespace: Some("monitoring".into()),
+                        uid: Some(cp.uid.clone()),
+                        owner_references: cp.controller.as_ref().map(|c| {
+                            vec![OwnerReference {
+                                kind: c.kind.clone(),
+                                name: c.name.clone(),
+                                controller: Some(true),
+                                ..Default::default()
+                            }]
+                        }),
+                        ..Default::default()
+                    },
+                    spec: Some(PodSpec {
+                        node_name: cp.node.clone(),
+                        volumes: Some(vec![Volume {
+                            name: "storage".into(),
+                            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                                claim_name: name.clone(),
+                                read_only: None,
+                            }),
+                            ..Default::default()
+                        }]),
+                        ..Default::default()
+                    }),
+                    status: Some(PodStatus {
+                        conditions: Some(vec![PodCondition {
+                            type_: "Ready".into(),
+                            status: if cp.ready { "True" } else { "False" }.into(),
+                            ..Default::default()
+                        }]),
+                        container_statuses: Some(vec![ContainerStatus {
+                            name: "prometheus".into(),
+                            ready: cp.ready,
+                            restart_count: i32::from(cp.crash_looping),
+                            state: cp.crash_looping.then(|| ContainerState {
+                                waiting: Some(ContainerStateWaiting {
+                                    reason: Some("CrashLoopBackOff".into()),
+                                    ..Default::default()
+                                }),
+                                ..Default::default()
+                            }),
+                            last_state: cp.full_disk.then(|| ContainerState {
+                                terminated: Some(ContainerStateTerminated {
+                                    exit_code: 1,
+                                    message: Some(
+                                        "write /data/wal/00000042: no space left on device".into(),
+                                    ),
+                                    ..Default::default()
+                                }),
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        }]),
+                        ..Default::default()
+                    }),
+                });
+                match claim.usage {
+                    Some(u) if u.source == UsageSource::Df => {
+                        s.df_usage.insert(name.clone(), u);
+                    }
+                    Some(u) => s.usage.push(crate::inspect::usage::VolumeUsage {
+                        pod: cp.name.clone(),
+                        namespace: "monitoring".into(),
+                        volume: "storage".into(),
+                        pvc: Some(name.clone()),
+                        capacity_bytes: u.capacity_bytes,
+                        used_bytes: u.used_bytes,
+                        available_bytes: u.available_bytes,
+                    }),
+                    None => {}
+                }
+            }
+            s
+        }
+    }
+
+    /// The planner over the snapshot the parts build.
+    fn plan(parts: &Parts, request: &SizeRequest, allow_expansion: bool) -> Result<ResizePlan> {
+        super::plan(&parts.build(), request, allow_expansion)
+    }
+
+    fn snapshot(install: Install, claims: Vec<Claim>, classes: Vec<StorageClass>) -> Parts {
+        Parts {
             install,
             chart_release: None,
             origin: Default::default(),
@@ -1301,7 +1550,7 @@ mod tests {
         }
     }
 
-    fn deployment_snapshot(expandable: Option<bool>) -> Snapshot {
+    fn deployment_snapshot(expandable: Option<bool>) -> Parts {
         snapshot(
             Install::Deployment {
                 name: "prometheus-server".into(),
@@ -1769,7 +2018,7 @@ mod tests {
         );
     }
 
-    fn operator_snapshot(paused: bool) -> Snapshot {
+    fn operator_snapshot(paused: bool) -> Parts {
         snapshot(
             Install::Operator {
                 name: "k8s".into(),
@@ -1938,7 +2187,7 @@ mod tests {
             unreachable!()
         };
         statefulsets.clear();
-        let plan = super::plan(&snap, &SizeRequest::Absolute(q("60Gi")), false).unwrap();
+        let plan = self::plan(&snap, &SizeRequest::Absolute(q("60Gi")), false).unwrap();
         assert!(
             !plan
                 .steps
@@ -1972,7 +2221,7 @@ mod tests {
         assert_eq!(claims, ["prometheus-k8s-db-prometheus-k8s-1"]);
         let mut done = deployment_snapshot(Some(true));
         done.claims[0] = claim(pvc("prometheus-server", "gp2", "60Gi", "60Gi"));
-        let err = super::plan(&done, &SizeRequest::Absolute(q("60Gi")), false).unwrap_err();
+        let err = self::plan(&done, &SizeRequest::Absolute(q("60Gi")), false).unwrap_err();
         assert!(err.to_string().contains("the same as"), "{err}");
     }
 
@@ -2079,104 +2328,24 @@ mod tests {
     }
 
     /// The snapshot a fixture of cluster objects gives (tests/fixtures/resize/*.yaml, written by us in the shapes real
-    /// installs have): its classes, claims and the install object, as the gather step would hand them to `plan`.
-    fn typed<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
-        serde_json::from_value(v).unwrap()
-    }
-
-    fn snapshot_from_fixture(file: &str) -> Snapshot {
+    /// installs have), as the one gather fills it: discovery recognises the instance from the listed objects, and
+    /// inspect's `assemble_one` gives it its own objects (install objects, claims, classes). Then `plan` decides.
+    fn snapshot_from_fixture(file: &str) -> InstanceSnapshot {
         let path = format!(
             "{}/tests/fixtures/resize/{file}",
             env!("CARGO_MANIFEST_DIR")
         );
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let docs: Vec<serde_json::Value> = crate::yaml::documents(&text).unwrap();
-        let of_kind = |kind: &'static str| docs.iter().filter(move |d| d["kind"] == kind).cloned();
-        let classes: Vec<StorageClass> = of_kind("StorageClass").map(typed).collect();
-        let claims: Vec<Claim> = of_kind("PersistentVolumeClaim")
-            .map(|v| claim(typed(v)))
-            .collect();
-        let statefulsets: Vec<StatefulSet> = of_kind("StatefulSet").map(typed).collect();
-        let template_of = |sts: &StatefulSet| {
-            sts.spec
-                .as_ref()
-                .unwrap()
-                .volume_claim_templates
-                .as_ref()
-                .unwrap()[0]
-                .metadata
-                .name
-                .clone()
-                .unwrap()
-        };
-        let (instance, install, object) = if let Some(prom) = of_kind("Prometheus").next() {
-            let name = prom["metadata"]["name"].as_str().unwrap().to_string();
-            let install = Install::Operator {
-                name: name.clone(),
-                resource_version: prom["metadata"]["resourceVersion"].as_str().unwrap().into(),
-                paused: prom["spec"]["paused"].as_bool().unwrap_or(false),
-                storage_request: prom
-                    .pointer("/spec/storage/volumeClaimTemplate/spec/resources/requests/storage")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string),
-                statefulsets: statefulsets
-                    .iter()
-                    .map(|sts| StatefulSetRef {
-                        name: sts.metadata.name.clone().unwrap(),
-                        uid: sts.metadata.uid.clone().unwrap(),
-                        resource_version: sts.metadata.resource_version.clone().unwrap(),
-                        template_storage: statefulset_template_size(sts, &template_of(sts)),
-                    })
-                    .collect(),
-            };
-            (format!("prometheus/{name}"), install, prom)
-        } else if let Some(sts) = statefulsets.first() {
-            let install = Install::StatefulSet {
-                object: Box::new(sts.clone()),
-                template: template_of(sts),
-            };
-            let name = sts.metadata.name.clone().unwrap();
-            (
-                format!("sts/{name}"),
-                install,
-                serde_json::to_value(sts).unwrap(),
-            )
-        } else {
-            let deploy = of_kind("Deployment").next().expect("an install object");
-            let name = deploy["metadata"]["name"].as_str().unwrap().to_string();
-            (
-                format!("deploy/{name}"),
-                Install::Deployment { name },
-                deploy,
-            )
-        };
-        let labels: std::collections::BTreeMap<String, String> =
-            serde_json::from_value(object["metadata"]["labels"].clone()).unwrap_or_default();
-        let container = &object["spec"]["template"]["spec"]["containers"][0];
-        let origin = crate::install::recognise(
-            &object,
-            &instance,
-            container["image"].as_str().unwrap_or_default(),
-            container["name"].as_str().unwrap_or_default(),
+        let objects = crate::inspect::snapshot::Objects::from_yaml(&text).unwrap();
+        let mut instances = crate::inspect::snapshot::assemble(&objects);
+        assert_eq!(instances.len(), 1, "{file}: one instance");
+        let snap = instances.remove(0);
+        assert_eq!(
+            snap.pvcs.len(),
+            objects.pvcs.len(),
+            "{file}: every claim is the instance's"
         );
-        Snapshot {
-            namespace: "monitoring".into(),
-            instance,
-            install,
-            chart_release: crate::model::helm_release(
-                &labels,
-                &serde_json::from_value(object["metadata"]["annotations"].clone())
-                    .unwrap_or_default(),
-                origin.chart().is_some(),
-            ),
-            origin,
-            claims,
-            classes: classes
-                .into_iter()
-                .map(|c| (c.metadata.name.clone().unwrap(), c))
-                .collect(),
-            forbidden_classes: Default::default(),
-        }
+        snap
     }
 
     /// The steps of a plan as `phase: summary`, the way a reviewer reads it.
@@ -2193,7 +2362,7 @@ mod tests {
         // note and the EBS once-per-6-hours warning.
         let snap = snapshot_from_fixture("chart-deployment-ebs.yaml");
         let increase = SizeRequest::Increase(Percent::parse("10%").unwrap());
-        let plan_ = plan(&snap, &increase, false).unwrap();
+        let plan_ = super::plan(&snap, &increase, false).unwrap();
         assert_eq!(plan_.flavour, ResizeFlavour::HelmChart);
         assert_eq!(plan_.target.to_string(), "9Gi");
         assert_eq!(
@@ -2227,7 +2396,7 @@ mod tests {
         // The chart's StatefulSet: every claim, then the StatefulSet recreated with the larger template (its own
         // confirmation), created without a uid or resourceVersion.
         let snap = snapshot_from_fixture("chart-statefulset.yaml");
-        let plan_ = plan(&snap, &SizeRequest::Absolute(q("16Gi")), false).unwrap();
+        let plan_ = super::plan(&snap, &SizeRequest::Absolute(q("16Gi")), false).unwrap();
         assert_eq!(plan_.flavour, ResizeFlavour::HelmChartStatefulSet);
         assert_eq!(
             steps_of(&plan_),
@@ -2264,7 +2433,7 @@ mod tests {
         // The operator: pause with the new request, the claim, the StatefulSet orphaned, unpause — the unpause
         // without a precondition, everything else preconditioned.
         let snap = snapshot_from_fixture("operator.yaml");
-        let plan_ = plan(&snap, &add("10Gi"), false).unwrap();
+        let plan_ = super::plan(&snap, &add("10Gi"), false).unwrap();
         assert_eq!(plan_.flavour, ResizeFlavour::Operator);
         assert_eq!(plan_.target.to_string(), "60Gi");
         assert_eq!(

@@ -3,16 +3,13 @@
 //! disk, the filesystem the pod sees, the pods kept running, and the sizes read back for the report.
 
 use super::apply::{self, ClaimState};
-use super::gather;
 use super::model::Usage;
 use super::plan::{self, Action, Phase, ResizeFlavour, ResizePlan};
 use super::report::{ResizeReport, print_report, settle_report};
 use crate::context::Ctx;
 use crate::error::{Error, ExitCode, Result};
-use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::Api;
-use std::collections::BTreeMap;
+use crate::inspect::instance as reread;
+use crate::inspect::snapshot::InstanceSnapshot;
 use std::time::{Duration, Instant};
 
 /// Follow the claims to their new size and verify (a real run, after the changes were sent): the rest of the verb
@@ -20,7 +17,7 @@ use std::time::{Duration, Instant};
 pub async fn follow(
     ctx: &Ctx,
     plan: &ResizePlan,
-    snapshot: &super::model::Snapshot,
+    snapshot: &InstanceSnapshot,
     timeout: Option<Duration>,
     mut report: ResizeReport,
     declined: Option<String>,
@@ -35,6 +32,9 @@ pub async fn follow(
             for claim in &mut report.claims {
                 claim.state = "timed-out".into();
             }
+            // The capacity the claims reached, not `-`: the request stays in place and may have half-happened.
+            let read_back = read_claims_back(ctx, plan).await;
+            settle_report(&mut report, plan, &read_back);
             print_report(ctx, &report);
             return Err(err);
         }
@@ -84,7 +84,7 @@ pub async fn follow(
         {
             continue;
         }
-        let mounting = apply::pods_mounting(ctx, &plan.namespace, &claim.name).await?;
+        let mounting = reread::pods_mounting(ctx, &plan.namespace, &claim.name).await?;
         let restart = match apply::restart_candidate(
             plan,
             &claim.name,
@@ -215,20 +215,16 @@ async fn read_claims_back(
     String,
     Option<(crate::quantity::Quantity, crate::quantity::Quantity)>,
 )> {
-    let pvcs: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
-        Api::namespaced(ctx.client.clone(), &plan.namespace);
-    futures::future::join_all(plan.claims.iter().map(|claim| {
-        let pvcs = pvcs.clone();
-        async move {
-            let sizes = pvcs
-                .get(&claim.name)
-                .await
-                .ok()
-                .and_then(|pvc| plan::claim_sizes(&pvc).ok());
+    let names: Vec<&str> = plan.claims.iter().map(|c| c.name.as_str()).collect();
+    let read = reread::claims_now(ctx, &plan.namespace, &names).await;
+    plan.claims
+        .iter()
+        .zip(read)
+        .map(|(claim, pvc)| {
+            let sizes = pvc.ok().and_then(|pvc| plan::claim_sizes(&pvc).ok());
             (claim.name.clone(), sizes)
-        }
-    }))
-    .await
+        })
+        .collect()
 }
 
 /// Within 5% of the target: filesystems keep some space for their own metadata.
@@ -250,32 +246,11 @@ async fn filesystem_after(
         .unwrap_or(Duration::from_secs(60))
         .min(Duration::from_secs(60));
     let ticker = crate::engine::wait::Ticker::new(Some(limit), Duration::from_millis(500));
-    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
     let mut last = None;
     loop {
-        let list = pods.list(&Default::default()).await.ok()?;
-        if let Some(pod) = list
-            .items
-            .iter()
-            .find(|p| p.metadata.deletion_timestamp.is_none() && gather::mounts_claim(p, claim))
-        {
-            let claim_pod = crate::resize::model::ClaimPod {
-                name: pod.metadata.name.clone().unwrap_or_default(),
-                container: pod
-                    .spec
-                    .as_ref()
-                    .and_then(|s| container_mounting(s, claim))
-                    .unwrap_or_default(),
-                mount_path: pod
-                    .spec
-                    .as_ref()
-                    .and_then(|s| mount_path_of(s, claim))
-                    .unwrap_or_default(),
-                node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
-                ..Default::default()
-            };
-            let mut summaries = BTreeMap::new();
-            last = gather::usage(ctx, namespace, &claim_pod, claim, &mut summaries).await;
+        let mounting = reread::pods_mounting(ctx, namespace, claim).await.ok()?;
+        if let Some(pod) = mounting.first() {
+            last = reread::claim_usage(ctx, namespace, pod, claim).await;
             if last.is_some_and(|u| grew_enough(&u, target)) {
                 return last;
             }
@@ -287,40 +262,8 @@ async fn filesystem_after(
     }
 }
 
-/// The name of the pod volume backed by `claim`.
-fn volume_for_claim(spec: &k8s_openapi::api::core::v1::PodSpec, claim: &str) -> Option<String> {
-    spec.volumes.as_ref()?.iter().find_map(|v| {
-        v.persistent_volume_claim
-            .as_ref()
-            .filter(|c| c.claim_name == claim)
-            .map(|_| v.name.clone())
-    })
-}
-
-fn container_mounting(spec: &k8s_openapi::api::core::v1::PodSpec, claim: &str) -> Option<String> {
-    let volume = volume_for_claim(spec, claim)?;
-    spec.containers
-        .iter()
-        .find(|c| {
-            c.volume_mounts
-                .as_ref()
-                .is_some_and(|m| m.iter().any(|m| m.name == volume))
-        })
-        .map(|c| c.name.clone())
-}
-
-fn mount_path_of(spec: &k8s_openapi::api::core::v1::PodSpec, claim: &str) -> Option<String> {
-    let volume = volume_for_claim(spec, claim)?;
-    spec.containers
-        .iter()
-        .flat_map(|c| c.volume_mounts.iter().flatten())
-        .find(|m| m.name == volume)
-        .map(|m| m.mount_path.clone())
-}
-
-fn snapshot_pod_uids(snapshot: &crate::resize::model::Snapshot) -> Vec<(String, String)> {
-    snapshot
-        .claims
+fn snapshot_pod_uids(snapshot: &InstanceSnapshot) -> Vec<(String, String)> {
+    super::model::claims_of(snapshot)
         .iter()
         .filter_map(|c| c.pod.as_ref())
         .map(|p| (p.name.clone(), p.uid.clone()))
@@ -337,14 +280,11 @@ async fn pods_kept_running(
     if !plan.flavour.has_statefulset() {
         return None;
     }
-    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &plan.namespace);
     let mut kept = Vec::new();
     let mut replaced = Vec::new();
     for (name, uid) in before.iter().filter(|(n, _)| !restarted.contains(n)) {
-        match pods.get_opt(name).await {
-            Ok(Some(p)) if p.metadata.uid.as_deref() == Some(uid.as_str()) => {
-                kept.push(name.clone())
-            }
+        match reread::pod_uid(ctx, &plan.namespace, name).await {
+            Some(now) if now == *uid => kept.push(name.clone()),
             _ => replaced.push(name.clone()),
         }
     }
@@ -368,13 +308,13 @@ async fn wait_statefulsets_back(
     plan: &ResizePlan,
     limit: Option<Duration>,
 ) -> Result<()> {
-    let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &plan.namespace);
     let limit = limit.unwrap_or(Duration::from_secs(120));
     for step in plan.phase(Phase::Resize) {
         let Action::OrphanDeleteStatefulSet(sts) = step else {
             continue;
         };
-        crate::engine::wait::recreated(&api, &sts.name, &sts.uid, limit).await?;
+        crate::engine::wait::recreated(&ctx.client, &plan.namespace, &sts.name, &sts.uid, limit)
+            .await?;
         apply::progress(
             ctx,
             &format!("statefulset/{}: recreated by the operator", sts.name),

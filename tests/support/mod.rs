@@ -144,8 +144,12 @@ pub fn start_real(scenario: &str) -> Option<Cluster> {
     })
 }
 
-/// [`start_real`] with knobs (`faults`, `latency`).
+/// [`start_real`] with knobs (`faults`, `latency`). `KUBE_SIM_CONTROL_PLANE=simulated` runs it on the simulated API
+/// server instead (the other direction of `=real`): to compare a moved suite's wall time and behaviour on both.
 pub fn start_real_opts(opts: Options) -> Option<Cluster> {
+    if std::env::var("KUBE_SIM_CONTROL_PLANE").as_deref() == Ok("simulated") {
+        return Cluster::start_or_skip(opts);
+    }
     Cluster::start_real_opts_or_skip(&opts)
 }
 
@@ -494,4 +498,28 @@ pub fn real_prometheus_v3_or_skip(test: &str) -> bool {
     }
     eprintln!("SKIP {test}: world not built ({why}); run tools/world/build.sh");
     false
+}
+
+/// Wait (bounded) until every Deployment and StatefulSet in `namespace` has all its replicas ready and every claim is
+/// Bound. On the real control plane kube-sim's ready line comes once the scenario is applied, not settled: a
+/// StatefulSet creates its pods one by one (OrderedReady) and a claim of a WaitForFirstConsumer class binds only when
+/// its pod is scheduled (kubernetes pkg/controller/volume/persistentvolume/pv_controller.go,
+/// shouldDelayBinding), so a test that acts on "the claims" or "the pods" waits for them first, as a person would.
+pub fn wait_settled(cluster: &Cluster, namespace: &str) {
+    wait_until(
+        &format!("the workloads in {namespace} ready and their claims Bound"),
+        Duration::from_secs(150),
+        || {
+            let workloads = kubectl_json(cluster, &["get", "deploy,sts", "-n", namespace]);
+            let claims = kubectl_json(cluster, &["get", "pvc", "-n", namespace]);
+            let ready = items(&workloads).iter().all(|w| {
+                let want = w["spec"]["replicas"].as_u64().unwrap_or(1);
+                w["status"]["readyReplicas"].as_u64().unwrap_or(0) >= want
+            });
+            let bound = items(&claims)
+                .iter()
+                .all(|c| c["status"]["phase"] == "Bound");
+            (ready && bound).then_some(())
+        },
+    );
 }

@@ -305,7 +305,7 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
             &s.instance.namespace,
         )
         .unwrap_or_else(|| {
-            let after = install.note(&crate::install::Change {
+            let after = install.note(&crate::install::NotedChange {
                 key: crate::install::Key::RetentionSize,
                 value: Some(&suggestion),
                 object: &install.object,

@@ -11,7 +11,7 @@
 
 use super::{quote_hit, still_current};
 use crate::doctor::catalog::Finding;
-use crate::doctor::snapshot::InstanceSnapshot;
+use crate::doctor::snapshot::{InstanceSnapshot, LiveStatus};
 use crate::logscan::Kind;
 use serde_json::Value;
 
@@ -76,6 +76,42 @@ pub(crate) fn auto_reload(s: &InstanceSnapshot) -> Option<String> {
         })
 }
 
+/// What differs from its source: the configuration file (PROM-305/306) or the rule files (PROM-307/308,
+/// `rule_drift`). Why nothing applied it and the fix are the same for both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum What {
+    Config,
+    RuleFiles,
+}
+
+impl What {
+    /// The finding ids: stale (warning), rejected (critical).
+    fn ids(self) -> (&'static str, &'static str) {
+        match self {
+            What::Config => ("PROM-305", "PROM-306"),
+            What::RuleFiles => ("PROM-307", "PROM-308"),
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            What::Config => "configuration",
+            What::RuleFiles => "rule files",
+        }
+    }
+}
+
+/// One difference found for one pod, before the reason is known.
+pub(crate) struct Subject<'a> {
+    pub what: What,
+    /// kubectl style: `configmap/NAME key K` (several, comma-separated).
+    pub source_name: &'a str,
+    /// When the source last changed, RFC 3339.
+    pub changed: Option<&'a str>,
+    /// The mount with `subPath` that holds the source, as evidence, and its mount path.
+    pub sub_path: Option<(String, String)>,
+}
+
 pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
     let Some(source) = s.config_text.as_deref().or(s.generated_config.as_deref()) else {
         return vec![];
@@ -99,22 +135,9 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
         if diffs.is_empty() {
             continue;
         }
-        let runtime = live.runtimeinfo.as_ref();
-        let loaded_at = runtime
-            .and_then(|r| r.get("lastConfigTime"))
-            .and_then(Value::as_str);
-        // "Now": the server's own clock (3.x runtimeinfo `serverTime`), else when doctor asked (2.x has no serverTime).
-        let server_time = runtime
-            .and_then(|r| r.get("serverTime"))
-            .and_then(Value::as_str)
-            .or(live.asked_at.as_deref());
-        let rejected = runtime
-            .and_then(|r| r.get("reloadConfigSuccess"))
-            .and_then(Value::as_bool)
-            == Some(false);
         let shown: Vec<&str> = diffs.iter().take(5).map(String::as_str).collect();
         let more = diffs.len().saturating_sub(shown.len());
-        let mut evidence = vec![format!(
+        let evidence = vec![format!(
             "pod/{} GET /api/v1/status/config differs from {source_name} at {}{}",
             live.pod,
             shown.join(", "),
@@ -124,151 +147,209 @@ pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
                 String::new()
             }
         )];
-        match (&s.config_changed, loaded_at) {
-            (Some(changed), Some(loaded)) => evidence.push(format!(
-                "{source_name} last changed {changed}; the running configuration was loaded {loaded} (runtimeinfo lastConfigTime)"
-            )),
-            (Some(changed), None) => evidence.push(format!("{source_name} last changed {changed}")),
-            (None, Some(loaded)) => evidence.push(format!(
-                "the running configuration was loaded {loaded} (runtimeinfo lastConfigTime)"
-            )),
-            (None, None) => {}
-        }
-        let reload = s.prom_command("reload");
-        let hits = s.reloader_hits();
-        let reloader_failing = still_current(
-            &hits,
-            &[
-                Kind::SidecarReloadRejected,
-                Kind::SidecarReloadUnreachable,
-                Kind::SidecarReloadTls,
-            ],
-            &[Kind::SidecarReloadOk],
-        );
-        let lifecycle = super::lifecycle::lifecycle_enabled(s);
-        let lifecycle_off = lifecycle.as_ref().is_some_and(|(on, _)| !on);
-        let auto = auto_reload(s);
-        let (id, why, fix) = if let Some(sub_path) = &config.sub_path {
-            evidence.push(format!(
-                "container {} mounts volume {} at {} with subPath {sub_path}",
-                s.instance.container, config.volume, config.mount_path
-            ));
+        let sub_path = config.sub_path.as_ref().map(|sub_path| {
             (
-                "PROM-305",
-                "The configuration is mounted with `subPath`, and a subPath mount never receives ConfigMap updates \
-                 (Kubernetes docs, ConfigMaps): the file in the pod is still the old one, so no reload can apply \
-                 the change.",
                 format!(
-                    "mount the ConfigMap as a directory (drop `subPath` on {}), then `kubectl rollout restart` the \
-                     workload; until then a restart is the only way the pod sees the new file",
-                    config.mount_path
+                    "container {} mounts volume {} at {} with subPath {sub_path}",
+                    s.instance.container, config.volume, config.mount_path
                 ),
+                config.mount_path.clone(),
             )
-        } else if rejected {
-            if let Some((_, h)) = s.first_hit(Kind::ReloadFailed) {
-                evidence.push(format!(
-                    "Prometheus: {}",
-                    super::one_line(&h.detail.unwrap_or(h.quote))
-                ));
-            }
-            evidence.push(format!(
-                "pod/{} GET /api/v1/status/runtimeinfo: \"reloadConfigSuccess\": false",
-                live.pod
-            ));
-            (
-                "PROM-306",
-                "The changed configuration was rejected: Prometheus keeps running the previous one, and the change \
-                 will not apply until the source is fixed.",
-                format!("fix {source_name} (see PROM-301 for the error), then `{reload}`"),
-            )
-        } else if let Some((log, hit)) = reloader_failing {
-            evidence.push(quote_hit(log, &hit));
-            (
-                "PROM-305",
-                "The reload sidecar saw the change but its reloads fail (its own finding above says why), so \
-                 Prometheus still runs the old configuration.",
-                format!(
-                    "fix the sidecar as its finding says; apply this change now with `{reload}`"
-                ),
-            )
-        } else if let Some(auto) = auto {
-            evidence.push(auto);
-            // The server re-reads the file every --config.auto-reload-interval (30 s by default); a change younger
-            // than the kubelet's sync plus that is still on its way.
-            let young = match (&s.config_changed, server_time) {
-                (Some(c), Some(now)) => {
-                    seconds_between(c, now).is_some_and(|d| d < SYNC_GRACE_SECS)
-                }
-                _ => false,
-            };
-            if young {
-                continue;
-            }
-            (
-                "PROM-305",
-                "Prometheus reloads its configuration file by itself (auto-reload), yet it runs something else than \
-                 the ConfigMap: the file it reads is not the ConfigMap's (another path, a stale mount) or the new \
-                 file failed to load.",
-                format!("compare the file in the pod with the ConfigMap, then `{reload}`"),
-            )
-        } else if s.reloader().is_none() {
-            if let Some((_, w)) = &lifecycle {
-                evidence.push(w.clone());
-            }
-            evidence.push(format!(
-                "no reload sidecar in the pod (containers: {})",
-                s.pod_spec()
-                    .map(|p| p
-                        .containers
-                        .iter()
-                        .map(|c| c.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "))
-                    .unwrap_or_default()
-            ));
-            (
-                "PROM-305",
-                "Nothing in this install reloads Prometheus: the kubelet updates the file, but Prometheus reads it only \
-                 at start, on SIGHUP or on POST /-/reload, so it keeps running the old configuration.",
-                if lifecycle_off {
-                    s.prom_command("reload --enable-lifecycle")
-                } else {
-                    reload
-                },
-            )
-        } else {
-            // A working sidecar: a change younger than the kubelet's sync period is still on its way.
-            let young = match (&s.config_changed, server_time) {
-                (Some(c), Some(now)) => {
-                    seconds_between(c, now).is_some_and(|d| d < SYNC_GRACE_SECS)
-                }
-                _ => true,
-            };
-            if young {
-                continue;
-            }
-            (
-                "PROM-305",
-                "The reload sidecar logged no failure, yet Prometheus runs something else than the ConfigMap: the \
-                 sidecar watches another directory than Prometheus reads, or the change never reached the pod.",
-                format!(
-                    "check the sidecar's watched directory against --config.file, then `{reload}`"
-                ),
-            )
-        };
-        out.push(Finding::new(
-            id,
-            format!("pod/{}", live.pod),
+        });
+        out.extend(unapplied(
+            s,
+            live,
+            Subject {
+                what: What::Config,
+                source_name: &source_name,
+                changed: s.config_changed.as_deref(),
+                sub_path,
+            },
             evidence,
-            why,
-            fix,
         ));
     }
     out
 }
 
+/// A pod runs something else than its source says: since when, why nothing applied it (a `subPath` mount, a rejected
+/// reload, a failing reloader, auto-reload, no reloader, a quiet sidecar), and the fix. `None` when the change is
+/// younger than a working reloader's sync (still on its way: no claim).
+pub(crate) fn unapplied(
+    s: &InstanceSnapshot,
+    live: &LiveStatus,
+    subject: Subject<'_>,
+    mut evidence: Vec<String>,
+) -> Option<Finding> {
+    let Subject {
+        what,
+        source_name,
+        changed,
+        sub_path,
+    } = subject;
+    let (stale_id, rejected_id) = what.ids();
+    let noun = what.noun();
+    // One sentence per subject: "the configuration was", "the rules were".
+    let loaded_what = match what {
+        What::Config => "the running configuration was",
+        What::RuleFiles => "the running rules were",
+    };
+    let runtime = live.runtimeinfo.as_ref();
+    let loaded_at = runtime
+        .and_then(|r| r.get("lastConfigTime"))
+        .and_then(Value::as_str);
+    // "Now": the server's own clock (3.x runtimeinfo `serverTime`), else when doctor asked (2.x has no serverTime).
+    let server_time = runtime
+        .and_then(|r| r.get("serverTime"))
+        .and_then(Value::as_str)
+        .or(live.asked_at.as_deref());
+    let rejected = runtime
+        .and_then(|r| r.get("reloadConfigSuccess"))
+        .and_then(Value::as_bool)
+        == Some(false);
+    // Rule files are loaded with the configuration (one reload), so `lastConfigTime` dates both.
+    match (changed, loaded_at) {
+        (Some(changed), Some(loaded)) => evidence.push(format!(
+            "{source_name} last changed {changed}; {loaded_what} loaded {loaded} (runtimeinfo lastConfigTime)"
+        )),
+        (Some(changed), None) => evidence.push(format!("{source_name} last changed {changed}")),
+        (None, Some(loaded)) => evidence.push(format!(
+            "{loaded_what} loaded {loaded} (runtimeinfo lastConfigTime)"
+        )),
+        (None, None) => {}
+    }
+    let reload = s.prom_command("reload");
+    let hits = s.reloader_hits();
+    let reloader_failing = still_current(
+        &hits,
+        &[
+            Kind::SidecarReloadRejected,
+            Kind::SidecarReloadUnreachable,
+            Kind::SidecarReloadTls,
+        ],
+        &[Kind::SidecarReloadOk],
+    );
+    let lifecycle = super::lifecycle::lifecycle_enabled(s);
+    let lifecycle_off = lifecycle.as_ref().is_some_and(|(on, _)| !on);
+    let auto = auto_reload(s);
+    // A change younger than the kubelet's sync period (plus a reloader's or auto-reload's own delay) is still on its
+    // way; `unknown_is_young` says what to assume when the times are not known.
+    let young = |unknown_is_young: bool| match (changed, server_time) {
+        (Some(c), Some(now)) => seconds_between(c, now).is_some_and(|d| d < SYNC_GRACE_SECS),
+        _ => unknown_is_young,
+    };
+    let (id, why, fix) = if let Some((mount, mount_path)) = sub_path {
+        evidence.push(mount);
+        (
+            stale_id,
+            "The source is mounted with `subPath`, and a subPath mount never receives ConfigMap updates \
+             (Kubernetes docs, ConfigMaps): the file in the pod is still the old one, so no reload can apply \
+             the change."
+                .to_string(),
+            format!(
+                "mount the ConfigMap as a directory (drop `subPath` on {mount_path}), then `kubectl rollout restart` \
+                 the workload; until then a restart is the only way the pod sees the new file"
+            ),
+        )
+    } else if rejected {
+        if let Some((_, h)) = s.first_hit(Kind::ReloadFailed) {
+            evidence.push(format!(
+                "Prometheus: {}",
+                super::one_line(&h.detail.unwrap_or(h.quote))
+            ));
+        }
+        evidence.push(format!(
+            "pod/{} GET /api/v1/status/runtimeinfo: \"reloadConfigSuccess\": false",
+            live.pod
+        ));
+        (
+            rejected_id,
+            match what {
+                What::Config => "The changed configuration was rejected: Prometheus keeps running the previous one, \
+                                 and the change will not apply until the source is fixed."
+                    .to_string(),
+                What::RuleFiles => "The changed rule files were rejected: Prometheus keeps running the previous \
+                                    rules, and the change will not apply until the source is fixed."
+                    .to_string(),
+            },
+            format!("fix {source_name} (see PROM-301 for the error), then `{reload}`"),
+        )
+    } else if let Some((log, hit)) = reloader_failing {
+        evidence.push(quote_hit(log, &hit));
+        (
+            stale_id,
+            format!(
+                "The reload sidecar saw the change but its reloads fail (its own finding above says why), so \
+                 Prometheus still runs the old {noun}."
+            ),
+            format!("fix the sidecar as its finding says; apply this change now with `{reload}`"),
+        )
+    } else if let Some(auto) = auto {
+        evidence.push(auto);
+        // The server re-reads the file every --config.auto-reload-interval (30 s by default).
+        if young(false) {
+            return None;
+        }
+        (
+            stale_id,
+            format!(
+                "Prometheus reloads its configuration by itself (auto-reload), yet what it runs is not \
+                 the source's {noun}: the files it reads are not the ConfigMap's (another path, a stale mount) or the new \
+                 ones failed to load."
+            ),
+            format!("compare the files in the pod with the ConfigMap, then `{reload}`"),
+        )
+    } else if s.reloader().is_none() {
+        if let Some((_, w)) = &lifecycle {
+            evidence.push(w.clone());
+        }
+        evidence.push(format!(
+            "no reload sidecar in the pod (containers: {})",
+            s.pod_spec()
+                .map(|p| p
+                    .containers
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default()
+        ));
+        (
+            stale_id,
+            format!(
+                "Nothing in this install reloads Prometheus: the kubelet updates the files, but Prometheus reads them \
+                 only at start, on SIGHUP or on POST /-/reload, so it keeps running the old {noun}."
+            ),
+            if lifecycle_off {
+                s.prom_command("reload --enable-lifecycle")
+            } else {
+                reload
+            },
+        )
+    } else {
+        // A working sidecar: a change younger than the kubelet's sync period is still on its way.
+        if young(true) {
+            return None;
+        }
+        (
+            stale_id,
+            format!(
+                "The reload sidecar logged no failure, yet what Prometheus runs is not the \
+                 source's {noun}: the sidecar watches another directory than Prometheus reads, or the change never reached the pod."
+            ),
+            format!("check the sidecar's watched directory against --config.file, then `{reload}`"),
+        )
+    };
+    Some(Finding::new(
+        id,
+        format!("pod/{}", live.pod),
+        evidence,
+        why,
+        fix,
+    ))
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
@@ -316,7 +397,6 @@ mod tests {
     }
 
     use crate::doctor::checks::fixtures::{CHART, ids, instance, log};
-    use crate::doctor::snapshot::LiveStatus;
 
     /// chart fixture whose Prometheus runs the ConfigMap's configuration with one edit undone (the ConfigMap now says
     /// `scrape_interval: 30s`, Prometheus still runs 15s), with `runtime` as its runtimeinfo.
@@ -340,7 +420,7 @@ mod tests {
         serde_json::json!({"reloadConfigSuccess": true, "lastConfigTime": "2026-11-21T09:00:00Z", "serverTime": "2026-11-21T10:30:00Z"})
     }
 
-    fn without_sidecar(s: &mut InstanceSnapshot) {
+    pub(crate) fn without_sidecar(s: &mut InstanceSnapshot) {
         let keep = s.instance.container.clone();
         for d in &mut s.deployments {
             if let Some(spec) = d.spec.as_mut().and_then(|d| d.template.spec.as_mut()) {

@@ -8,6 +8,7 @@ pub mod hygiene;
 pub mod lifecycle;
 pub mod perms;
 pub mod reloader;
+pub mod rule_drift;
 pub mod serving;
 pub mod wal;
 
@@ -22,6 +23,7 @@ pub fn run(s: &InstanceSnapshot) -> Vec<Finding> {
     findings.extend(perms::check(s));
     findings.extend(config::check(s));
     findings.extend(drift::check(s));
+    findings.extend(rule_drift::check(s));
     findings.extend(lifecycle::check(s));
     findings.extend(reloader::check(s));
     findings.extend(wal::check(s));
@@ -399,6 +401,9 @@ mod tests {
         });
         walk(&silent);
         walk(&wal::tests::probe_killed_replay());
+        for rejected in [true, false] {
+            walk(&rule_drift::tests::edited_behind_no_reloader(rejected));
+        }
         for rejected in [true, false] {
             let mut s = instance(CHART, &[]);
             let source = include_str!("../../../tests/fixtures/doctor/drift/source.yml");

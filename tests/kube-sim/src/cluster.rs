@@ -23,6 +23,10 @@ pub struct Cluster {
     child: Child,
     dir: PathBuf,
     kubeconfig: PathBuf,
+    /// The kubectl the tests read back with: on the real control plane the world's own (1.36, the API server's
+    /// release; kubectl supports one minor version of skew, kubernetes/website content/en/releases/version-skew-policy.md),
+    /// on the simulated one the machine's.
+    kubectl: PathBuf,
 }
 
 /// Exit status the binary uses for "this machine cannot run the cluster".
@@ -80,7 +84,7 @@ impl Cluster {
         if opts.http1_only {
             cmd.arg("--http1-only");
         }
-        Self::launch(cmd, dir)
+        Self::launch(cmd, dir, PathBuf::from("kubectl"))
     }
 
     /// The real control plane (issue 16, in progress): `kube-sim up --control-plane real` — etcd, kube-apiserver,
@@ -110,11 +114,21 @@ impl Cluster {
         cmd.args(["up", "--control-plane", "real", "--dir"])
             .arg(&dir);
         scenario_and_knobs(&mut cmd, opts);
-        Self::launch(cmd, dir)
+        let kubectl = crate::control_plane::world_bin()
+            .map(|d| d.join("kubectl"))
+            .ok()
+            .filter(|k| k.is_file())
+            .unwrap_or_else(|| PathBuf::from("kubectl"));
+        Self::launch(cmd, dir, kubectl)
+    }
+
+    /// The kubectl program `kubectl()` runs: the world's 1.36 on the real control plane, else the machine's.
+    pub fn kubectl_program(&self) -> &Path {
+        &self.kubectl
     }
 
     /// Runs the prepared `kube-sim up` and waits for its ready line.
-    fn launch(mut cmd: Command, dir: PathBuf) -> Result<Cluster, StartError> {
+    fn launch(mut cmd: Command, dir: PathBuf, kubectl: PathBuf) -> Result<Cluster, StartError> {
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .stdin(Stdio::null());
@@ -140,6 +154,7 @@ impl Cluster {
             child,
             dir: dir.clone(),
             kubeconfig: dir.join("kubeconfig"),
+            kubectl,
         };
         loop {
             if let Ok(Some(status)) = cluster.child.try_wait() {
@@ -248,7 +263,7 @@ impl Cluster {
     /// own: kubectl keys `~/.kube/cache/discovery` by host and port, so a cluster started on a port an earlier one used
     /// would otherwise be answered from that cluster's cached discovery (fewer requests, another scenario's kinds).
     pub fn kubectl(&self) -> Command {
-        let mut c = Command::new("kubectl");
+        let mut c = Command::new(&self.kubectl);
         c.arg("--kubeconfig")
             .arg(&self.kubeconfig)
             .arg("--cache-dir")

@@ -173,8 +173,10 @@ async fn real_world(args: Args, dir: PathBuf) -> i32 {
     if let Some(name) = &args.opts.scenario {
         let applied = match world.control_plane.admin_client() {
             Ok(admin) => {
+                // Straight to the API server: `--fault` rules and request counts are for the tests' clients.
+                let direct = world.direct_kubeconfig();
                 tokio::select! {
-                    r = kube_sim::node::scenario::apply(name, &bin, &dir, world.kubeconfig(), &admin) => r,
+                    r = kube_sim::node::scenario::apply(name, &bin, &dir, &direct, &admin) => r,
                     _ = term.recv() => { world.stop().await; return 143; }
                 }
             }

@@ -1,8 +1,9 @@
 //! What a container image becomes on this node (decided from the pod spec alone, so it is unit-tested): the real
 //! Debian `prometheus` for Prometheus images (the Prometheus 3 of tools/world/build.sh for `v3.*` tags), the real
 //! reload sidecars of tools/world/build.sh (prometheus-config-reloader, configmap-reload) — simulated in-process only
-//! when the world is not built —, the container's own command for shell images and explicit commands, and a
-//! placeholder process for other images (grafana, node-exporter, …).
+//! when the world is not built —, the built prometheus-operator for its image on the real control plane's node (it
+//! runs as a pod with the in-cluster configuration the node gives every pod), the container's own command for shell
+//! images and explicit commands, and a placeholder process for other images (grafana, node-exporter, …).
 use k8s_openapi::api::core::v1::Container;
 
 pub const PROMETHEUS_BIN: &str = "/usr/bin/prometheus";
@@ -30,6 +31,9 @@ pub const PROMTOOL_V3_BIN: &str = "/usr/local/bin/promtool";
 /// Where quay.io/prometheus-operator/prometheus-config-reloader has its binary (its Dockerfile: `ENTRYPOINT
 /// ["/bin/prometheus-config-reloader"]`, `USER nobody`).
 pub const CONFIG_RELOADER_BIN: &str = "/bin/prometheus-config-reloader";
+/// Where quay.io/prometheus-operator/prometheus-operator has its binary (its Dockerfile, v0.85.0: `COPY … /bin/operator`,
+/// `USER 65534`, `ENTRYPOINT ["/bin/operator"]`; the manifests give only `args`).
+pub const OPERATOR_BIN: &str = "/bin/operator";
 /// Where ghcr.io/jimmidyson/configmap-reload has its binary (its Dockerfile: `ENTRYPOINT ["/configmap-reload"]`,
 /// `USER 65534`).
 pub const CONFIGMAP_RELOAD_BIN: &str = "/configmap-reload";
@@ -48,6 +52,10 @@ pub struct ImageMap {
     pub config_reloader: Option<String>,
     /// The node path of jimmidyson/configmap-reload (0.14.0).
     pub configmap_reload: Option<String>,
+    /// The node path of the prometheus-operator (0.85.0). Only the real control plane's node sets it: on the
+    /// simulated API server kube-sim's own operator (`controllers/operator.rs`) reconciles, and a second, real one
+    /// would fight it, so there the operator image stays a stand-in.
+    pub operator: Option<String>,
 }
 
 /// `KUBE_SIM_WORLD_IMAGES=off` keeps the simulated-API node on Debian's Prometheus and the in-process reloaders even
@@ -67,6 +75,7 @@ impl ImageMap {
             promtool_v3: built("promtool"),
             config_reloader: built("prometheus-config-reloader"),
             configmap_reload: built("configmap-reload"),
+            operator: built("operator"),
         }
     }
 
@@ -80,7 +89,14 @@ impl ImageMap {
                     return (Self::default(), Some(format!("{WORLD_IMAGES_ENV}=off")));
                 }
                 match crate::control_plane::world_bin() {
-                    Ok(bin) => (Self::from_dir(&bin), None),
+                    // The simulated API server has its own operator (see `operator`).
+                    Ok(bin) => (
+                        Self {
+                            operator: None,
+                            ..Self::from_dir(&bin)
+                        },
+                        None,
+                    ),
                     Err(e) => (Self::default(), Some(e)),
                 }
             })
@@ -100,6 +116,7 @@ impl ImageMap {
             Some(CONFIGMAP_RELOAD_BIN) => {
                 &[(self.configmap_reload.as_deref(), CONFIGMAP_RELOAD_BIN)]
             }
+            Some(OPERATOR_BIN) => &[(self.operator.as_deref(), OPERATOR_BIN)],
             _ => &[],
         };
         wanted
@@ -155,9 +172,9 @@ pub fn behaviour_with(c: &Container, map: &ImageMap) -> Behaviour {
     let repo = repository_name(image);
     let command = c.command.clone().unwrap_or_default();
     let args = c.args.clone().unwrap_or_default();
-    // A real reloader where the node has it: the image's entrypoint (or the container's own command naming it) with
-    // the args, as `nobody` (both Dockerfiles set that user).
-    let real_reloader = |bin: &'static str| {
+    // A real binary where the node has it (the reloaders, the operator): the image's entrypoint (or the container's
+    // own command naming it) with the args, as `nobody` (the three Dockerfiles set that user).
+    let real_image = |bin: &'static str| {
         let mut argv: Vec<String> = if command.is_empty() {
             vec![bin.to_string()]
         } else {
@@ -174,15 +191,20 @@ pub fn behaviour_with(c: &Container, map: &ImageMap) -> Behaviour {
     };
     if repo == "prometheus-config-reloader" {
         return match map.config_reloader {
-            Some(_) => real_reloader(CONFIG_RELOADER_BIN),
+            Some(_) => real_image(CONFIG_RELOADER_BIN),
             None => Behaviour::ConfigReloader { args },
         };
     }
     if repo == "configmap-reload" {
         return match map.configmap_reload {
-            Some(_) => real_reloader(CONFIGMAP_RELOAD_BIN),
+            Some(_) => real_image(CONFIGMAP_RELOAD_BIN),
             None => Behaviour::ConfigmapReload { args },
         };
+    }
+    // The operator where the node has it (the real control plane): its entrypoint with the manifest's args, as
+    // 65534; it reaches the API server with the in-cluster configuration the node gives every pod.
+    if repo == "prometheus-operator" && map.operator.is_some() {
+        return real_image(OPERATOR_BIN);
     }
     let is_prometheus_image = repo == "prometheus";
     // prom/prometheus runs as `USER nobody`.
@@ -336,6 +358,40 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(partial.configmap_reload.is_some() && partial.config_reloader.is_none());
         assert!(!partial.real_reloaders());
+    }
+
+    #[test]
+    fn the_operator_image_runs_the_built_operator_only_where_the_node_has_it() {
+        // kube-prometheus's Deployment gives args only (the image's ENTRYPOINT is /bin/operator).
+        let c = container(
+            "quay.io/prometheus-operator/prometheus-operator:v0.85.0",
+            &[],
+            &["--kubelet-service=kube-system/kubelet"],
+        );
+        assert_eq!(behaviour(&c), Behaviour::StandIn);
+        let map = ImageMap {
+            operator: Some("/world/operator".into()),
+            ..Default::default()
+        };
+        let Behaviour::Process { argv, image_user } = behaviour_with(&c, &map) else {
+            panic!("not a process")
+        };
+        assert_eq!(
+            argv,
+            [OPERATOR_BIN, "--kubelet-service=kube-system/kubelet"]
+        );
+        assert_eq!(image_user, Some((65534, 65534)));
+        assert_eq!(map.binds(&argv), [("/world/operator", OPERATOR_BIN)]);
+        // The config-reloader image of the same project is not the operator.
+        let reloader = container(
+            "quay.io/prometheus-operator/prometheus-config-reloader:v0.85.0",
+            &[],
+            &[],
+        );
+        assert!(matches!(
+            behaviour_with(&reloader, &map),
+            Behaviour::ConfigReloader { .. }
+        ));
     }
 
     #[test]

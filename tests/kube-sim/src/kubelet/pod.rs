@@ -459,7 +459,8 @@ pub fn backoff_message(delay: Duration, container: &str, pod: &str) -> String {
 }
 
 /// Whether a pod (as stored) has settled for `kube-sim run`/`up`: finished, all containers ready, crash-looping
-/// (that is a scenario's point), or running unready for over 10 s (a probe that will not pass); not while its
+/// (that is a scenario's point), or running unready past its readiness probe's second try (a probe that will not
+/// pass); not while its
 /// sandbox or containers are still being created.
 pub fn pod_settled(pod: &Value, now_unix: i64) -> bool {
     let status = &pod["status"];
@@ -486,11 +487,29 @@ pub fn pod_settled(pod: &Value, now_unix: i64) -> bool {
                 .as_i64()
                 .is_some_and(|e| e != 0)
     });
+    // Unready past its readiness probe's second try (initial delay + one period, plus 5 s for a slow probe on a
+    // loaded machine; at least 10 s): a 10 s period's second probe lands right at 10 s, and a Prometheus that needed
+    // it was taken for stuck (real_scenarios' resize-offline was not Ready at the ready line under load).
+    let stuck_after = |name: &Value| {
+        let probe = pod["spec"]["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["name"] == *name)
+            .map(|s| &s["readinessProbe"]);
+        let delay = probe
+            .and_then(|p| p["initialDelaySeconds"].as_i64())
+            .unwrap_or(0);
+        let period = probe
+            .and_then(|p| p["periodSeconds"].as_i64())
+            .unwrap_or(10);
+        (delay + period + 5).max(10)
+    };
     let stuck_unready = main.into_iter().flatten().any(|c| {
         c["state"]["running"]["startedAt"]
             .as_str()
             .and_then(clock::parse_rfc3339)
-            .is_some_and(|t| now_unix - t > 10)
+            .is_some_and(|t| now_unix - t > stuck_after(&c["name"]))
             && c["ready"] == false
     });
     crashed || stuck_unready
@@ -1420,6 +1439,14 @@ mod tests {
         assert!(!pod_settled(&json!({"status": {}}), now));
         let ready = json!({"status": {"phase": "Running", "containerStatuses": [{"ready": true, "state": {"running": {"startedAt": ts(now)}}}]}});
         assert!(pod_settled(&ready, now));
+        // A 10 s readiness period: its second probe is due at 10 s, so 12 s unready is not yet stuck; 16 s is.
+        let probed = |started: i64| {
+            json!({"spec": {"containers": [{"name": "prometheus", "readinessProbe": {"periodSeconds": 10}}]},
+                   "status": {"phase": "Running", "containerStatuses": [{"name": "prometheus", "ready": false,
+                              "state": {"running": {"startedAt": ts(started)}}}]}})
+        };
+        assert!(!pod_settled(&probed(now - 12), now));
+        assert!(pod_settled(&probed(now - 16), now));
         let starting = json!({"status": {"phase": "Running", "containerStatuses": [{"ready": false, "state": {"running": {"startedAt": ts(now - 2)}}}]}});
         assert!(!pod_settled(&starting, now));
         assert!(

@@ -49,9 +49,17 @@ pub const NO_RESIZER_DRIVER: &str = "no-resizer.csi.kube-sim.io";
 /// `fsGroupPolicy`): the node provisions its claims; all but `NO_RESIZER_DRIVER` also expand.
 pub const DRIVER_FAMILY: &str = ".csi.kube-sim.io";
 
+/// Cloud drivers the node also plays when a scenario's StorageClass names them (the plugin keys notes on the
+/// provisioner's name, e.g. EBS's whole-GiB sizes): provisioning and expansion as for kube-sim's own drivers, the
+/// class's `kube-sim.io/*` parameters choosing the behaviour (a scenario sets `kube-sim.io/allocation-unit: 1Gi` for
+/// EBS's whole GiB, `kube-sim.io/expansion: fail` with its error text for a failing resizer). Only the name is the
+/// cloud's: nothing here imitates the cloud API.
+pub const PLAYED_CLOUD_DRIVERS: [&str; 1] = ["ebs.csi.aws.com"];
+
 /// Whether the node provisions for the driver `name`.
 pub fn provisions(name: &str) -> bool {
-    name.ends_with(DRIVER_FAMILY) && name.len() > DRIVER_FAMILY.len()
+    (name.ends_with(DRIVER_FAMILY) && name.len() > DRIVER_FAMILY.len())
+        || PLAYED_CLOUD_DRIVERS.contains(&name)
 }
 
 /// Whether the node runs a resizer for the driver `name`.
@@ -1093,7 +1101,9 @@ mod tests {
         assert!(provisions(DRIVER) && resizes(DRIVER));
         assert!(provisions("no-fsgroup.csi.kube-sim.io") && resizes("no-fsgroup.csi.kube-sim.io"));
         assert!(provisions(NO_RESIZER_DRIVER) && !resizes(NO_RESIZER_DRIVER));
-        assert!(!provisions("ebs.csi.aws.com") && !provisions(".csi.kube-sim.io"));
+        // A cloud driver a scenario's class names: played (resize-failing's EBS class); other names are not.
+        assert!(provisions("ebs.csi.aws.com") && resizes("ebs.csi.aws.com"));
+        assert!(!provisions("pd.csi.storage.gke.io") && !provisions(".csi.kube-sim.io"));
         assert!(!provisions("kube-sim.io/hostpath-csi"));
     }
 

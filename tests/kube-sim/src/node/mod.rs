@@ -44,6 +44,9 @@ use tokio::sync::mpsc;
 /// pod): `{metadata: {namespace, name: POD, uid: POD_UID}, token}`; only the node's local store has it.
 pub const SA_TOKENS: &str = "kube-sim.serviceaccounttokens";
 
+/// The admin kubeconfig, in the world's directory, that talks to the API server without the knob proxy.
+const DIRECT_KUBECONFIG: &str = "direct.kubeconfig";
+
 /// The real control plane, kube-sim's node on it, and the knob proxy its kubeconfig points at.
 pub struct World {
     pub control_plane: ControlPlane,
@@ -88,6 +91,27 @@ impl World {
             )
             .await?;
             let url = format!("https://{addr}");
+            // The world's own setup (the scenario's apply) goes straight to the API server, as the components and
+            // the node do: in the simulated world faults and request counts start after the scenario is loaded, so
+            // a `--fault 409:PATCH:…` must not be spent on the scenario's server-side apply (a PATCH).
+            {
+                use std::io::Write;
+                use std::os::unix::fs::OpenOptionsExt;
+                // It holds the admin token: 0600, as the control plane's own kubeconfigs.
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(cp.dir.join(DIRECT_KUBECONFIG))
+                    .and_then(|mut f| {
+                        f.write_all(
+                            crate::kubeconfig::render(&cp.server, &cp.pki.ca.cert_pem, &cp.tokens)
+                                .as_bytes(),
+                        )
+                    })
+                    .map_err(|e| format!("writing {DIRECT_KUBECONFIG}: {e}"))?;
+            }
             // The users' kubeconfig goes through the knobs; the components' own kubeconfigs do not.
             std::fs::write(
                 &cp.kubeconfig,
@@ -112,6 +136,11 @@ impl World {
 
     pub fn kubeconfig(&self) -> &PathBuf {
         &self.control_plane.kubeconfig
+    }
+
+    /// The admin kubeconfig that bypasses the knob proxy (for the world's own setup, never for tests' clients).
+    pub fn direct_kubeconfig(&self) -> PathBuf {
+        self.control_plane.dir.join(DIRECT_KUBECONFIG)
     }
 
     pub fn boot_time(&self) -> Duration {

@@ -3,8 +3,11 @@
 //! kubectl (`apply --server-side`), so the real API server validates, defaults, prunes and admits them. The
 //! prometheus-operator's CRDs come from the built operator module's own `example/prometheus-operator-crd` (found with
 //! `go list -m` in tools/world/operator, or `KUBE_SIM_OPERATOR_CRDS`), never from the scenario: a scenario's
-//! hand-written `monitoring.coreos.com` CRD is replaced by the real schema. Then it waits (90 s at most, as the
-//! simulated world does) until every pod has settled (ready, crash-looping, finished or stuck unready).
+//! hand-written `monitoring.coreos.com` CRD is replaced by the real schema. The operator scenarios carry the
+//! operator's Deployment, ServiceAccount and ClusterRole(Binding): the node runs the built operator as that pod
+//! (`kubelet::image`), and it reconciles each `Prometheus` into its StatefulSet. Then it waits (90 s at most, as the
+//! simulated world does) until the operator has reconciled every `Prometheus` and the StatefulSet controller has acted
+//! on what it generated, and then until every pod has settled (ready, crash-looping, finished or stuck unready).
 use crate::real_api::ApiClient;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -105,6 +108,7 @@ pub async fn apply(
     admin: &ApiClient,
 ) -> Result<(), String> {
     let (objects, needs_crds) = split(crate::bootstrap::scenario_objects(name)?);
+    let prometheuses = prometheus_resources(&objects);
     let k = bin.join("kubectl");
     // The simulated world starts with `monitoring`; scenarios rely on it.
     let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "monitoring"}});
@@ -154,14 +158,102 @@ pub async fn apply(
     )
     .await
     .map_err(|e| format!("scenario `{name}`: {e}"))?;
-    wait_started(admin, Duration::from_secs(90)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    wait_reconciled(admin, &prometheuses, deadline).await;
+    wait_started(admin, deadline).await;
     Ok(())
 }
 
+/// The (namespace, name) of each `Prometheus` resource among `objects` (pure).
+pub fn prometheus_resources(objects: &[Value]) -> Vec<(String, String)> {
+    objects
+        .iter()
+        .filter(|o| {
+            o["kind"] == "Prometheus"
+                && o["apiVersion"]
+                    .as_str()
+                    .is_some_and(|v| v.starts_with("monitoring.coreos.com/"))
+        })
+        .map(|o| {
+            (
+                o["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("default")
+                    .to_string(),
+                o["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Whether the operator is done with `prom` as read back with the StatefulSets it generated (pure): its `Reconciled`
+/// condition is there for the current generation (pkg/prometheus/server/operator.go sets it after each sync) and,
+/// when True, the StatefulSet controller has observed the current generation of each StatefulSet (it writes
+/// `status.observedGeneration` after it created the pods or failed to, so a FailedCreate is visible by then). A
+/// `Reconciled=False` (the API server refused what the operator generated) is a settled state too: scenarios show it.
+pub fn reconciled(prom: &Value, statefulsets: &[Value]) -> bool {
+    let generation = &prom["metadata"]["generation"];
+    let condition = prom["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| {
+            c["type"] == "Reconciled"
+                && (c["observedGeneration"].is_null() || c["observedGeneration"] == *generation)
+        });
+    match condition {
+        None => false,
+        Some(c) if c["status"] != "True" => true,
+        Some(_) => {
+            !statefulsets.is_empty()
+                && statefulsets.iter().all(|s| {
+                    !s["metadata"]["generation"].is_null()
+                        && s["status"]["observedGeneration"] == s["metadata"]["generation"]
+                })
+        }
+    }
+}
+
+/// Until the operator has reconciled each of `prometheuses` (`reconciled`), or `deadline` (then the pods' wait
+/// decides, and a test reading the result sees what the operator did not do).
+async fn wait_reconciled(
+    admin: &ApiClient,
+    prometheuses: &[(String, String)],
+    deadline: tokio::time::Instant,
+) {
+    for (ns, name) in prometheuses {
+        while tokio::time::Instant::now() < deadline {
+            let prom = admin
+                .get(&format!(
+                    "/apis/monitoring.coreos.com/v1/namespaces/{ns}/prometheuses/{name}"
+                ))
+                .await;
+            // The operator labels what it generates with the resource's name (pkg/prometheus/statefulset.go).
+            let sets = admin
+                .get(&format!(
+                    "/apis/apps/v1/namespaces/{ns}/statefulsets?labelSelector=operator.prometheus.io%2Fname%3D{name}"
+                ))
+                .await;
+            if let (Ok(p), Ok(s)) = (prom, sets)
+                && p.ok()
+                && s.ok()
+            {
+                let sets = s.json()["items"].as_array().cloned().unwrap_or_default();
+                if reconciled(&p.json(), &sets) {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
 /// Until every pod has settled as the simulated world's `up` waits for it (`kubelet::pod::pod_settled`: ready,
-/// crash-looping, finished, or unready for over 10 s), or `timeout`.
-async fn wait_started(admin: &ApiClient, timeout: Duration) {
-    let deadline = tokio::time::Instant::now() + timeout;
+/// crash-looping, finished, or unready for over 10 s), or `deadline`.
+async fn wait_started(admin: &ApiClient, deadline: tokio::time::Instant) {
     // Controllers create pods a moment after their workloads.
     tokio::time::sleep(Duration::from_secs(2)).await;
     while tokio::time::Instant::now() < deadline {
@@ -199,5 +291,36 @@ mod tests {
         let (left, needs) = split(vec![json!({"apiVersion": "v1", "kind": "ConfigMap"})]);
         assert!(!needs);
         assert_eq!(left.len(), 1);
+    }
+
+    #[test]
+    fn a_prometheus_is_reconciled_once_the_operator_and_the_statefulset_controller_acted() {
+        let objects = vec![
+            json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus",
+                   "metadata": {"name": "k", "namespace": "monitoring"}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Prometheus"}}),
+        ];
+        assert_eq!(
+            prometheus_resources(&objects),
+            [("monitoring".to_string(), "k".to_string())]
+        );
+        let prom = |status: &str, observed: i64| {
+            json!({"metadata": {"generation": 2}, "status": {"conditions": [
+                {"type": "Available", "status": "False"},
+                {"type": "Reconciled", "status": status, "observedGeneration": observed}]}})
+        };
+        let sts = |observed: Value| json!({"metadata": {"generation": 1}, "status": {"observedGeneration": observed}});
+        let done = sts(json!(1));
+        assert!(reconciled(&prom("True", 2), std::slice::from_ref(&done)));
+        // Not for this generation, no StatefulSet yet, or one its controller has not seen yet.
+        assert!(!reconciled(&prom("True", 1), std::slice::from_ref(&done)));
+        // A refused sync is settled: the scenario shows it.
+        assert!(reconciled(&prom("False", 2), &[]));
+        assert!(!reconciled(&prom("True", 2), &[]));
+        assert!(!reconciled(&prom("True", 2), &[sts(Value::Null)]));
+        assert!(!reconciled(
+            &json!({"metadata": {"generation": 1}}),
+            &[done]
+        ));
     }
 }
