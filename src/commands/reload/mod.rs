@@ -82,7 +82,10 @@ async fn reload(ctx: &Ctx, args: &ReloadArgs, result: &mut ReloadResult) -> Resu
     };
     let decision = decide::decide(&off, way, args.enable_lifecycle);
     match decision {
-        Decision::Refuse => return Err(lifecycle_off(&instance, &states, &off)),
+        Decision::Refuse => {
+            let live = states.iter().any(|(_, l, _, _)| l.source == "live");
+            return Err(report::lifecycle_off(&instance, live, &off));
+        }
         Decision::EnableLifecycle => {
             instance = enable_lifecycle(ctx, &instance, timeout).await?;
             if ctx.settings.dry_run {
@@ -167,27 +170,6 @@ async fn reload(ctx: &Ctx, args: &ReloadArgs, result: &mut ReloadResult) -> Resu
     let pods = pod::reload_and_prove(ctx, &instance, way, &evidence, timeout).await;
     result.pods = pods;
     report::verdict(&instance, &result.pods)
-}
-
-/// The refusal when the lifecycle API is off and nothing else reloads the install.
-fn lifecycle_off(instance: &Instance, states: &[PodState], off: &[&str]) -> Error {
-    Error::Prometheus {
-        message: format!(
-            "the lifecycle API is off on {} ({}): Prometheus was started without --web.enable-lifecycle, so it \
-             refuses POST /-/reload with `403 Lifecycle API is not enabled.`; nothing was reloaded",
-            off.join(", "),
-            if states.iter().any(|(_, l, _, _)| l.source == "live") {
-                "read from /api/v1/status/flags"
-            } else {
-                "read from the container args"
-            }
-        ),
-        hint: Some(format!(
-            "add the flag (the pods restart) and reload in one go: kubectl prom reload {} -n {} --enable-lifecycle",
-            discover::target_arg(instance),
-            instance.namespace
-        )),
-    }
 }
 
 /// promtool's verdict as a validation label; a rejection refuses the reload.

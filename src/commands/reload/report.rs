@@ -174,6 +174,28 @@ pub fn verdict(instance: &Instance, pods: &[PodReload]) -> Result<(), Error> {
     Ok(())
 }
 
+/// The refusal when the lifecycle API is off and nothing else reloads the install; `live`: the state was read from
+/// the running servers' flags rather than the container args.
+pub fn lifecycle_off(instance: &Instance, live: bool, off: &[&str]) -> Error {
+    Error::Prometheus {
+        message: format!(
+            "the lifecycle API is off on {} ({}): Prometheus was started without --web.enable-lifecycle, so it \
+             refuses POST /-/reload with `403 Lifecycle API is not enabled.`; nothing was reloaded",
+            off.join(", "),
+            if live {
+                "read from /api/v1/status/flags"
+            } else {
+                "read from the container args"
+            }
+        ),
+        hint: Some(format!(
+            "add the flag (the pods restart) and reload in one go: kubectl prom reload {} -n {} --enable-lifecycle",
+            discover::target_arg(instance),
+            instance.namespace
+        )),
+    }
+}
+
 fn names(pods: &[&PodReload]) -> String {
     pods.iter()
         .map(|p| p.pod.as_str())
