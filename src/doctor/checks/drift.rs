@@ -47,33 +47,23 @@ pub(crate) fn auto_reload(s: &InstanceSnapshot) -> Option<String> {
                 l.pod
             ));
         }
-        if let Some(flags) = &l.flags {
-            if flags.get("config.auto-reload").map(String::as_str) == Some("true") {
-                return Some(format!(
-                    "pod/{} GET /api/v1/status/flags: \"config.auto-reload\": \"true\"",
-                    l.pod
-                ));
-            }
-            if flags
-                .get("enable-feature")
-                .is_some_and(|v| v.split(',').any(|f| f == "auto-reload-config"))
-            {
-                return Some(format!(
-                    "pod/{} GET /api/v1/status/flags: \"enable-feature\" includes auto-reload-config",
-                    l.pod
-                ));
-            }
+        // One rule for what turns auto-reload on, shared with the reload verb (reloading::lifecycle::auto_reload).
+        if let Some(flags) = &l.flags
+            && let Some(every) = crate::reloading::lifecycle::auto_reload(Some(flags), &[])
+        {
+            return Some(format!(
+                "pod/{} GET /api/v1/status/flags: config.auto-reload (or enable-feature auto-reload-config) on, \
+                 every {every}s",
+                l.pod
+            ));
         }
     }
-    let args = &s.instance.args;
-    args.iter()
-        .any(|a| a == "--config.auto-reload" || a == "--config.auto-reload=true")
-        .then(|| {
-            format!(
-                "container {} args include `--config.auto-reload`",
-                s.instance.container
-            )
-        })
+    crate::reloading::lifecycle::auto_reload(None, &s.instance.args).map(|every| {
+        format!(
+            "container {} args turn on config.auto-reload (every {every}s)",
+            s.instance.container
+        )
+    })
 }
 
 /// What differs from its source: the configuration file (PROM-305/306) or the rule files (PROM-307/308,
