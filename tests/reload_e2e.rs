@@ -304,6 +304,7 @@ fn configmap_edited_just_before_the_reload_is_what_gets_loaded() {
     );
 }
 
+// Simulated only for now: its real world did not boot in the one real run (under load); to be run again.
 #[test]
 fn two_replicas_are_both_reloaded() {
     let Some(cluster) = start("chart-sts") else {
@@ -326,6 +327,7 @@ fn two_replicas_are_both_reloaded() {
     );
 }
 
+// Simulated only for now: exited 3 on the real control plane; not triaged yet (F6's report).
 #[test]
 fn restricted_user_without_pods_proxy_falls_back_to_exec_and_says_so() {
     let Some(cluster) = start("reload-restricted") else {
@@ -380,6 +382,7 @@ fn restricted_user_without_pods_proxy_falls_back_to_exec_and_says_so() {
     );
 }
 
+// Simulated only for now: its real world went away mid-test in the one real run (under load); to be run again.
 #[test]
 fn route_prefix_is_honoured_through_the_pod_proxy() {
     let Some(cluster) = start("reload-route-prefix") else {
@@ -415,6 +418,7 @@ fn route_prefix_is_honoured_through_the_pod_proxy() {
     );
 }
 
+// Simulated only until the operator runs as a pod in the real world (F4).
 #[test]
 fn operator_install_reloads_every_replica_of_the_prometheus_resource() {
     let Some(cluster) = start("kps-healthy") else {
@@ -445,6 +449,9 @@ fn operator_install_reloads_every_replica_of_the_prometheus_resource() {
     assert_eq!(doc["validation"], serde_json::json!(["promtool"]), "{run}");
 }
 
+// Simulated only for now: on the real control plane the reload after --enable-lifecycle got "error trying to reach
+// service: dial …" through the pod proxy (exit 3); not triaged yet — possibly the plugin reaching a pod before it
+// serves (F6's report).
 #[test]
 fn hand_made_deployment_gets_the_flag_in_its_own_args_and_reloads() {
     let Some(cluster) = start("handmade-chmod") else {
@@ -482,6 +489,7 @@ fn hand_made_deployment_gets_the_flag_in_its_own_args_and_reloads() {
     assert!(text.contains("--web.enable-lifecycle"), "{text}");
 }
 
+// Simulated only for now: its real world did not boot in the one real run (under load); to be run again.
 #[test]
 fn several_candidates_without_a_terminal_are_listed_and_a_target_picks_one() {
     let Some(cluster) = start("reload-two-instances") else {
@@ -627,6 +635,7 @@ fn server_args(cluster: &support::Cluster) -> Vec<String> {
 
 const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/monitoring/deployments/prometheus-server";
 
+// Simulated only: the real world's knob proxy spends the 409 on the scenario's own server-side apply (node request).
 #[test]
 fn enable_lifecycle_through_a_conflict_reads_again_plans_again_and_patches_once_more() {
     // The first Deployment patch answers 409 Conflict, as a concurrent edit would.
@@ -670,6 +679,7 @@ fn enable_lifecycle_through_a_conflict_reads_again_plans_again_and_patches_once_
     );
 }
 
+// Simulated only: the real world's knob proxy spends the 409s on the scenario's own server-side apply (node request).
 #[test]
 fn enable_lifecycle_in_a_409_storm_gives_up_with_a_sentence_and_changes_nothing() {
     let Some(cluster) = start_with_fault("lifecycle-off", "409:PATCH:/deployments/:20") else {
@@ -752,6 +762,8 @@ fn sts_args(cluster: &support::Cluster) -> (usize, Vec<String>) {
 /// 200 and its reload metrics move, yet what it runs is not the file the reload waited for. Read back with the real
 /// kubectl (`/api/v1/status/config` through the pod proxy), the running configuration lacks the second file's job;
 /// the plugin must say so per pod and not exit 0.
+// Simulated only for now: on the real control plane (chart-sts) it exited 3 with a content mismatch on
+// prometheus-server-0 before the test's own step; not triaged yet (issue 16, F6's report).
 #[test]
 fn a_reload_that_runs_another_file_is_reported_by_its_content() {
     let Some(cluster) = start("chart-sts") else {
@@ -896,6 +908,7 @@ fn kps_statefulset(cluster: &support::Cluster) -> (Vec<String>, bool) {
 /// Issue 18 item 6: `reload --enable-lifecycle` on an operator install patches the `Prometheus` resource, and the
 /// operator regenerates its StatefulSet afterwards. The reload must wait until that StatefulSet carries the flag and
 /// its pods run it; reloading at once meets pods still without the API (403) and blames the configuration.
+// Simulated only until the operator runs as a pod in the real world (F4).
 #[test]
 fn enable_lifecycle_on_an_operator_install_waits_for_the_operator_to_roll_the_flag() {
     let Some(cluster) = start("kps-healthy") else {
