@@ -32,6 +32,20 @@ pub trait PodExec: Send + Sync {
         container: &'a str,
         argv: &'a [String],
     ) -> BoxFuture<'a, Result<ExecOutput>>;
+
+    /// [`PodExec::run`] for a command that is meant to run longer than [`EXEC_LIMIT`] (reload's one session that
+    /// waits in the pod for the kubelet to sync the file, then runs promtool): stopped after `limit` instead.
+    fn run_within<'a>(
+        &'a self,
+        namespace: &'a str,
+        pod: &'a str,
+        container: &'a str,
+        argv: &'a [String],
+        limit: std::time::Duration,
+    ) -> BoxFuture<'a, Result<ExecOutput>> {
+        let _ = limit;
+        self.run(namespace, pod, container, argv)
+    }
 }
 
 /// The stdout of a command that ran and exited 0; None when it could not run or failed (callers that only want a
@@ -74,6 +88,17 @@ impl PodExec for KubeExec {
         pod: &'a str,
         container: &'a str,
         argv: &'a [String],
+    ) -> BoxFuture<'a, Result<ExecOutput>> {
+        self.run_within(namespace, pod, container, argv, self.limit)
+    }
+
+    fn run_within<'a>(
+        &'a self,
+        namespace: &'a str,
+        pod: &'a str,
+        container: &'a str,
+        argv: &'a [String],
+        limit: std::time::Duration,
     ) -> BoxFuture<'a, Result<ExecOutput>> {
         Box::pin(async move {
             use k8s_openapi::api::core::v1::Pod;
@@ -123,7 +148,7 @@ impl PodExec for KubeExec {
                 .ok_or_else(|| fail("no status stream".into()))?;
             let mut stdout = Vec::new();
             let mut stderr = Vec::new();
-            let finished = tokio::time::timeout(self.limit, async {
+            let finished = tokio::time::timeout(limit, async {
                 let (a, b) = tokio::join!(
                     stdout_reader.read_to_end(&mut stdout),
                     stderr_reader.read_to_end(&mut stderr)
@@ -142,7 +167,7 @@ impl PodExec for KubeExec {
                     process.abort();
                     return Err(fail(format!(
                         "it did not finish within {}s (a hung volume or process?); the command may still be running in the container",
-                        self.limit.as_secs()
+                        limit.as_secs()
                     )));
                 }
             };

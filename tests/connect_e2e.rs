@@ -1,4 +1,5 @@
-//! Connecting as kubectl does (issue 15, issue 14 classes 9 and 12), end to end: the real binary against kube-sim with
+//! Connecting as kubectl does (issue 15, issue 14 classes 9 and 12), end to end: the real binary against the real
+//! control plane (issue 16; three tests on the simulated API server until the world serves on loopback) with
 //! a kubeconfig per variant, real proxies on loopback (tests/support/proxy.rs) that count what they tunnel, and the
 //! same command through the real kubectl first as the oracle where kubectl can run it.
 //!
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::proxy::{self, Kind};
-use support::{Cluster, Run, start};
+use support::{Cluster, Run, start, start_real};
 
 const NS: &str = "monitoring";
 const SCENARIO: &str = "resize-restricted";
@@ -166,6 +167,8 @@ fn https_proxy_from_the_environment_is_used_as_kubectl_uses_it_and_no_proxy_is_h
     if !support::have("kubectl") || !support::have("unshare") {
         return;
     }
+    // Stays on the simulated API server until the real world serves on loopback (node request, F4): its kubeconfig
+    // names the bridge address, while this test maps `kubernetes` to 127.0.0.1 and tunnels to 127.0.0.1:PORT.
     let Some(cluster) = start(SCENARIO) else {
         return;
     };
@@ -233,6 +236,8 @@ fn proxy_url_in_the_kubeconfig_http_and_socks5() {
     if !support::have("kubectl") {
         return;
     }
+    // Stays on the simulated API server until the real world serves on loopback (node request, F4): its kubeconfig
+    // names the bridge address, while this test maps `kubernetes` to 127.0.0.1 and tunnels to 127.0.0.1:PORT.
     let Some(cluster) = start(SCENARIO) else {
         return;
     };
@@ -262,7 +267,7 @@ fn token_file_with_a_trailing_newline_works() {
     if !support::have("kubectl") {
         return;
     }
-    let Some(cluster) = start(SCENARIO) else {
+    let Some(cluster) = start_real(SCENARIO) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -283,7 +288,7 @@ fn kubeconfig_list_with_a_missing_file_and_kubectl_sentences_for_bad_names() {
     if !support::have("kubectl") {
         return;
     }
-    let Some(cluster) = start(SCENARIO) else {
+    let Some(cluster) = start_real(SCENARIO) else {
         return;
     };
     let list = format!(
@@ -318,7 +323,7 @@ fn kubectl_connection_flags_server_token_ca_tls_server_name() {
     if !support::have("kubectl") {
         return;
     }
-    let Some(cluster) = start(SCENARIO) else {
+    let Some(cluster) = start_real(SCENARIO) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -380,7 +385,7 @@ fn impersonation_makes_the_access_review_answer_for_the_impersonated_user() {
     if !support::have("kubectl") {
         return;
     }
-    let Some(cluster) = start(SCENARIO) else {
+    let Some(cluster) = start_real(SCENARIO) else {
         return;
     };
     let kc = Some(cluster.kubeconfig_path());
@@ -466,6 +471,8 @@ fn in_cluster_configuration_when_no_kubeconfig_exists() {
     if !support::have("kubectl") || !support::have("unshare") {
         return;
     }
+    // Stays on the simulated API server until the real world serves on loopback (node request, F4): its kubeconfig
+    // names the bridge address, while this test maps `kubernetes` to 127.0.0.1 and tunnels to 127.0.0.1:PORT.
     let Some(cluster) = start(SCENARIO) else {
         return;
     };
@@ -525,7 +532,7 @@ fn a_failing_credential_plugin_never_prints_its_stdout() {
     if !support::have("kubectl") {
         return;
     }
-    let Some(cluster) = start(SCENARIO) else {
+    let Some(cluster) = start_real(SCENARIO) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -565,7 +572,7 @@ fn a_failing_credential_plugin_never_prints_its_stdout() {
 
 #[test]
 fn a_credential_plugin_failing_on_refresh_mid_run_never_prints_its_stdout() {
-    let Some(cluster) = start(SCENARIO) else {
+    let Some(cluster) = start_real(SCENARIO) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -597,7 +604,7 @@ fn a_credential_plugin_failing_on_refresh_mid_run_never_prints_its_stdout() {
 
 #[test]
 fn a_credential_plugin_hanging_on_refresh_mid_run_is_bounded_by_request_timeout() {
-    let Some(cluster) = start(SCENARIO) else {
+    let Some(cluster) = start_real(SCENARIO) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -699,7 +706,7 @@ fn wait_timed(child: &mut std::process::Child, limit: Duration) -> (i32, Duratio
 
 #[test]
 fn a_hanging_credential_plugin_is_bounded_everywhere_and_ctrl_c_works() {
-    let Some(cluster) = start(SCENARIO) else {
+    let Some(cluster) = start_real(SCENARIO) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

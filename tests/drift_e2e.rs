@@ -1,26 +1,31 @@
 //! Configuration drift end to end (issue 19 item 1): a real Prometheus runs one configuration while its ConfigMap,
 //! edited with the real kubectl, says another, and nothing will reload it. doctor must name it (PROM-305, a warning:
 //! exit 1 under `--fail-on warning`) with `kubectl prom reload` as the fix, and the fix must end it; the same for its
-//! rule files (PROM-307). The chart-healthy tests run on the real control plane (issue 16); the operator one waits for
-//! the real operator (it edits the generated Secret on the simulated API server meanwhile).
+//! rule files (PROM-307). Every case runs on the real control plane (issue 16); the operator case with the real
+//! prometheus-operator 0.85.0 running as a pod, paused so that the broken reloader stays as the test made it.
 //! The tests need root and `prometheus`; they print a skip notice otherwise (and fail under `KUBE_SIM_REQUIRE=1`).
 
 mod support;
 
 use serde_json::Value;
 use std::time::Duration;
-use support::{Run, items, kubectl, kubectl_json, name, prom, start, start_real, wait_until};
+use support::{Run, items, kubectl, kubectl_json, name, prom, start_real, wait_until};
 
 const NS: &str = "monitoring";
 
-fn drift_findings(run: &Run) -> Vec<Value> {
+/// The findings of a report with one of `ids`.
+fn findings_of(run: &Run, ids: &[&str]) -> Vec<Value> {
     run.json()["instances"]
         .as_array()
         .into_iter()
         .flatten()
         .flat_map(|i| i["findings"].as_array().cloned().unwrap_or_default())
-        .filter(|f| f["id"] == "PROM-305" || f["id"] == "PROM-306")
+        .filter(|f| ids.iter().any(|id| f["id"] == *id))
         .collect()
+}
+
+fn drift_findings(run: &Run) -> Vec<Value> {
+    findings_of(run, &["PROM-305", "PROM-306"])
 }
 
 #[test]
@@ -183,13 +188,7 @@ fn a_reloader_less_install_after_a_configmap_edit_is_prom_305_until_reloaded() {
 const ALERTING_RULES: &str = "groups:\n  - name: incident-1\n    rules:\n      - alert: PrometheusConfigStale\n        expr: max(prometheus_config_last_reload_successful) by (pod) < 0.8\n        for: 5m\n        labels:\n          severity: warning\n";
 
 fn rule_drift_findings(run: &Run) -> Vec<Value> {
-    run.json()["instances"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|i| i["findings"].as_array().cloned().unwrap_or_default())
-        .filter(|f| f["id"] == "PROM-307" || f["id"] == "PROM-308")
-        .collect()
+    findings_of(run, &["PROM-307", "PROM-308"])
 }
 
 /// Prometheus 3 with `--config.auto-reload` (stable in 3.12; the real 3.16 here) and no lifecycle API, no sidecar:
@@ -362,7 +361,7 @@ fn a_rejected_edit_is_critical_drift_prom_306() {
 fn an_operator_config_change_behind_a_broken_reloader_is_prom_305_against_the_secret() {
     use base64::Engine;
     use std::io::{Read, Write};
-    let Some(cluster) = start("kps-healthy") else {
+    let Some(cluster) = start_real("kps-healthy") else {
         return;
     };
     let cr = "prometheus/kps-kube-prometheus-stack-prometheus";

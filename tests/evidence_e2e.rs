@@ -243,6 +243,7 @@ const SIDECAR: &str = "prometheus-server-configmap-reload";
 const BCRYPT: &str = "$2b$12$Ipj5uGFE5AF1FuxwaYw5UOoP0ey47mJD0VdQER2R/R7L/dOg2/Xvi";
 
 /// What one sidecar case changes in chart-healthy before the sidecar's next reload.
+#[derive(Default)]
 struct Break {
     /// Extra keys of the chart's ConfigMap (mounted at /etc/config).
     files: Vec<(&'static str, String)>,
@@ -427,10 +428,7 @@ fn real_sidecar_401_behind_basic_auth_is_prom_106_not_the_lifecycle_flag() {
         Break {
             files: vec![("web.yml", format!("basic_auth_users:\n  admin: {BCRYPT}\n"))],
             prometheus_arg: Some("--web.config.file=/etc/config/web.yml"),
-            without_prometheus_arg: None,
-            reload_url: None,
-            sidecar: None,
-            ready_before_edit: false,
+            ..Default::default()
         },
         logged,
     ) else {
@@ -447,10 +445,7 @@ fn real_sidecar_400_from_http_to_a_tls_port_is_prom_107() {
         Break {
             files: tls_files(),
             prometheus_arg: Some("--web.config.file=/etc/config/web.yml"),
-            without_prometheus_arg: None,
-            reload_url: None,
-            sidecar: None,
-            ready_before_edit: false,
+            ..Default::default()
         },
         logged,
     ) else {
@@ -466,12 +461,8 @@ fn real_sidecar_405_from_a_double_slash_is_prom_108() {
     let Some((log, run, found)) = sidecar_refusal(
         "real_sidecar_405",
         Break {
-            files: vec![],
-            prometheus_arg: None,
-            without_prometheus_arg: None,
             reload_url: Some("http://127.0.0.1:9090//-/reload"),
-            sidecar: None,
-            ready_before_edit: false,
+            ..Default::default()
         },
         logged,
     ) else {
@@ -486,12 +477,8 @@ fn real_sidecar_https_to_a_plain_port_is_prom_109() {
     let Some((log, run, found)) = sidecar_refusal(
         "real_sidecar_tls",
         Break {
-            files: vec![],
-            prometheus_arg: None,
-            without_prometheus_arg: None,
             reload_url: Some("https://127.0.0.1:9090/-/reload"),
-            sidecar: None,
-            ready_before_edit: false,
+            ..Default::default()
         },
         logged,
     ) else {
@@ -509,8 +496,6 @@ fn real_configmap_reload_distrusting_the_certificate_is_prom_109_with_the_ca_as_
         Break {
             files: tls_files(),
             prometheus_arg: Some("--web.config.file=/etc/config/web.yml"),
-            without_prometheus_arg: None,
-            reload_url: None,
             sidecar: Some((
                 "ghcr.io/jimmidyson/configmap-reload:v0.14.0",
                 vec![
@@ -518,7 +503,7 @@ fn real_configmap_reload_distrusting_the_certificate_is_prom_109_with_the_ca_as_
                     "--webhook-url=https://127.0.0.1:9090/-/reload".into(),
                 ],
             )),
-            ready_before_edit: false,
+            ..Default::default()
         },
         logged,
     ) else {
@@ -538,12 +523,8 @@ fn real_sidecar_404_from_a_path_without_the_prefix_is_prom_104() {
     let Some((log, run, found)) = sidecar_refusal(
         "real_sidecar_404",
         Break {
-            files: vec![],
-            prometheus_arg: None,
-            without_prometheus_arg: None,
             reload_url: Some("http://127.0.0.1:9090/prometheus/-/reload"),
-            sidecar: None,
-            ready_before_edit: false,
+            ..Default::default()
         },
         logged,
     ) else {
@@ -573,11 +554,7 @@ fn real_sidecar_500_from_a_rejected_config_is_prom_103_not_the_lifecycle_flag() 
                 "prometheus.yml",
                 "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    scarpe_interval: 5s\n    static_configs:\n      - targets: [localhost:9090]\n".into(),
             )],
-            prometheus_arg: None,
-            without_prometheus_arg: None,
-            reload_url: None,
-            sidecar: None,
-            ready_before_edit: false,
+            ..Default::default()
         },
         logged,
     ) else {
@@ -672,12 +649,8 @@ fn real_sidecar_403_without_the_lifecycle_flag_is_prom_101() {
     let Some((log, run, found)) = sidecar_refusal(
         "real_sidecar_403",
         Break {
-            files: vec![],
-            prometheus_arg: None,
             without_prometheus_arg: Some("--web.enable-lifecycle"),
-            reload_url: None,
-            sidecar: None,
-            ready_before_edit: false,
+            ..Default::default()
         },
         logged,
     ) else {
@@ -698,12 +671,9 @@ fn real_sidecar_connection_refused_is_prom_105_not_the_lifecycle_flag() {
     let Some((log, run, found)) = sidecar_refusal(
         "real_sidecar_refused",
         Break {
-            files: vec![],
-            prometheus_arg: None,
-            without_prometheus_arg: None,
             reload_url: Some("http://127.0.0.1:9999/-/reload"),
-            sidecar: None,
             ready_before_edit: true,
+            ..Default::default()
         },
         logged,
     ) else {

@@ -357,3 +357,68 @@ fn a_server_without_http2_is_spoken_to_in_http1() {
     let (_, _, reload) = connections_during(&cluster, &["reload", "-n", "monitoring", "--yes"]);
     assert_eq!(reload.code, 0, "{reload}");
 }
+
+/// The configuration Prometheus runs in `pod`, read through the API server's pod proxy with the real kubectl.
+fn running_config(cluster: &Cluster, pod: &str) -> String {
+    let raw = support::kubectl(
+        cluster,
+        &[
+            "get",
+            "--raw",
+            &format!("/api/v1/namespaces/monitoring/pods/{pod}:9090/proxy/api/v1/status/config"),
+        ],
+    );
+    let v: Value = serde_json::from_str(&raw).expect("status/config JSON");
+    v["data"]["yaml"].as_str().unwrap_or_default().to_string()
+}
+
+/// Issue 20's last miss: a reload of N replicas opened 1 + N TLS connections (one exec session per pod to read its
+/// file). Now one exec session in one pod (its file and promtool), and every other pod's sync and reload proven over
+/// the shared HTTP/2 connection by what it runs. The ConfigMap is edited just before the reload, so the pods' files
+/// are still the old ones when the plugin starts: both must end up running the new job (the real kubectl reads it
+/// back), with at most 2 connections.
+#[test]
+fn reload_of_two_replicas_spends_at_most_two_tls_connections() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(cluster) = start("chart-sts") else {
+        return;
+    };
+    all_ready(&cluster);
+    let pods = ["prometheus-server-0", "prometheus-server-1"];
+    for pod in pods {
+        assert!(!running_config(&cluster, pod).contains("edited-before-the-reload"));
+    }
+    support::set_chart_config(
+        &cluster,
+        "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['localhost:9090']\n  - job_name: edited-before-the-reload\n    static_configs:\n      - targets: ['localhost:9100']\n",
+    );
+    let (connections, execs, run) = connections_during(
+        &cluster,
+        &["reload", "-n", "monitoring", "--yes", "-o", "json"],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let doc = run.json();
+    let reported = doc["pods"].as_array().expect("pods");
+    assert_eq!(reported.len(), 2, "{run}");
+    for p in reported {
+        assert_eq!(p["outcome"], "reloaded", "{run}");
+        assert_eq!(p["content"]["verdict"], "matches", "{run}");
+    }
+    assert!(
+        doc["validation"]
+            .as_array()
+            .is_some_and(|v| v.iter().any(|s| s == "promtool")),
+        "{run}"
+    );
+    for pod in pods {
+        assert!(
+            running_config(&cluster, pod).contains("edited-before-the-reload"),
+            "{pod} does not run the edited configuration\n{run}"
+        );
+    }
+    assert_eq!(execs, 1, "one exec session, in one pod\n{run}");
+    assert!(
+        connections <= 2,
+        "reload of 2 replicas opened {connections} TLS connections (target ≤ 2)\n{run}"
+    );
+}

@@ -684,6 +684,9 @@ fn chart_statefulset_note_quotes_the_statefulset_error() {
     let Some(cluster) = start_real("chart-sts") else {
         return;
     };
+    // Both replicas' claims Bound first: the second binds only once its pod is scheduled (WaitForFirstConsumer),
+    // and resize rightly refuses a Pending claim.
+    support::wait_settled(&cluster, "monitoring");
     wait_ready(&cluster, "prometheus-server-");
     let run = prom(
         &cluster,

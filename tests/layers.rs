@@ -536,7 +536,36 @@ fn verb_modules_reading_the_api(files: &[(String, String, String)]) -> BTreeMap<
 
 /// Verb modules that still read the API themselves, each with what remains to do: this list may only shrink. A
 /// file here that no longer reads fails the test until it is taken off, and any other file that reads fails it.
+// Empty since F2 moved resize onto inspect and the engine (90e63f9); fix-perms left it in acbb488.
 const STILL_READING: &[(&str, &str)] = &[];
+
+/// How an install's flavour would be decided by its name as text (`plan.flavour == "operator"`, issue 17): the
+/// flavour is `model::Flavour`, a type, matched as one.
+const FLAVOUR_AS_TEXT: &[&str] = &[
+    "== \"operator\"",
+    "== \"chart\"",
+    "== \"plain\"",
+    "\"operator\" =>",
+    "\"chart\" =>",
+    "\"plain\" =>",
+    "flavour.as_str()",
+    "flavour.to_string()",
+];
+
+fn flavour_compared_as_text(files: &[(String, String, String)]) -> Vec<String> {
+    files
+        .iter()
+        .filter_map(|(_, rel, code)| {
+            let found: Vec<&str> = FLAVOUR_AS_TEXT
+                .iter()
+                .copied()
+                .filter(|s| code.contains(s))
+                .collect();
+            (!found.is_empty())
+                .then(|| format!("{rel} decides a flavour by its name: {}", found.join(", ")))
+        })
+        .collect()
+}
 
 /// A verb's entry module (`commands/X.rs` or `commands/X/mod.rs`) is the sequence of the verb, not its engine.
 const ENTRY_LINES: usize = 300;
@@ -573,6 +602,7 @@ fn sources_with_lines() -> Vec<(String, String, String, usize)> {
 
 /// Second definitions still in the code, each with what remains to do: this list may only shrink (a file here that
 /// no longer defines its concept fails the test until it is taken off).
+// Empty since resize::model::Snapshot (90e63f9) and fix-perms' PermsSnapshot (acbb488) went.
 const STILL_DEFINED_AGAIN: &[(&str, &str)] = &[];
 
 // What is still open is printed (stderr, shown with --nocapture or on failure), never silently allowed.
@@ -627,6 +657,12 @@ fn no_verb_module_reads_the_api_itself() {
         eprintln!("issue 17 still open: {file} reads the API itself — {what}");
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn no_string_comparison_decides_a_flavour() {
+    let found = flavour_compared_as_text(&sources());
+    assert!(found.is_empty(), "{}", found.join("\n"));
 }
 
 #[test]
@@ -704,6 +740,17 @@ fn each_check_fails_on_a_planted_violation() {
         "async fn f(c: kube::Client) { let pods: Api<Pod> = Api::namespaced(c, \"m\"); }\n",
     ));
     assert!(!reading.contains_key("inspect/planted.rs"), "{reading:?}");
+
+    // A flavour decided by its name as text.
+    let found = flavour_compared_as_text(&planted(
+        "resize::planted",
+        "resize/planted.rs",
+        "fn f(p: &Plan) -> bool { p.flavour == \"operator\" }\n",
+    ));
+    assert!(
+        found.iter().any(|f| f.starts_with("resize/planted.rs")),
+        "{found:?}"
+    );
 
     // A verb's entry module of 300 lines, as a file and as a directory's mod.rs; a file inside the verb may be longer.
     for (module, rel, caught) in [

@@ -1018,3 +1018,101 @@ fn enable_lifecycle_on_an_operator_install_waits_for_the_operator_to_roll_the_fl
         "the wait for the operator is not shown:\n{run}"
     );
 }
+
+/// Issue 19 item 4: Prometheus 3.12+ with `--config.auto-reload` reloads itself every `--config.auto-reload-interval`
+/// when the file's checksum changed (prometheus v3.16 cmd/prometheus/main.go, the `time.Tick(autoReloadInterval)` case
+/// of the reload loop), with the lifecycle API off. `reload` must not POST (a 403 there, and no need for
+/// `--web.enable-lifecycle`): it waits, bounded by the interval and a margin, until the server runs the new file, and
+/// says Prometheus reloaded it by itself. The real v3 binary; the real kubectl reads back what it runs.
+#[test]
+fn v3_auto_reload_is_waited_for_never_posted() {
+    if !support::real_prometheus_v3_or_skip("v3_auto_reload_is_waited_for_never_posted") {
+        return;
+    }
+    let Some(cluster) = support::start_real("chart-healthy").or_else(|| start("chart-healthy"))
+    else {
+        return;
+    };
+    let before = server_pods(&cluster);
+    let patch = serde_json::json!([
+        {"op": "remove", "path": "/spec/template/spec/containers/0"},
+        {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "quay.io/prometheus/prometheus:v3.16.0"},
+        {"op": "replace", "path": "/spec/template/spec/containers/0/args", "value": [
+            "--config.file=/etc/config/prometheus.yml",
+            "--storage.tsdb.path=/data",
+            "--config.auto-reload",
+            "--config.auto-reload-interval=5s",
+        ]},
+    ]);
+    support::json_patch(
+        &cluster,
+        "monitoring",
+        "deployment/prometheus-server",
+        &patch.to_string(),
+    );
+    let pod = support::wait_until(
+        "the v3 pod to be ready",
+        std::time::Duration::from_secs(180),
+        || {
+            let pods = kubectl_json(&cluster, &["get", "pods", "-n", "monitoring"]);
+            let all: Vec<Value> = support::items(&pods)
+                .into_iter()
+                .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+                .collect();
+            let [p] = all.as_slice() else { return None };
+            (!before.contains(&support::name(p)) && support::pod_ready(p)).then(|| support::name(p))
+        },
+    );
+    assert!(!loaded_config(&cluster, &pod).contains("added-just-before-the-reload"));
+    support::set_chart_config(&cluster, GOOD_CONFIG_WITH_NEW_JOB);
+    let posts_before = reload_posts(&cluster);
+    let run = prom(
+        &cluster,
+        &[
+            "reload",
+            "-n",
+            "monitoring",
+            "--timeout",
+            "2m",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let doc = run.json();
+    assert_eq!(doc["pods"][0]["outcome"], "reloaded", "{run}");
+    assert_eq!(doc["pods"][0]["content"]["verdict"], "matches", "{run}");
+    assert_eq!(doc["pods"][0]["reloads"], 0, "{run}");
+    assert_eq!(doc["reloadWay"]["auto"]["intervalSeconds"], 5, "{run}");
+    assert!(
+        run.stderr
+            .contains("reloaded by Prometheus itself (config.auto-reload, every 5s)"),
+        "{run}"
+    );
+    assert_eq!(
+        reload_posts(&cluster),
+        posts_before,
+        "no POST /-/reload was sent\n{run}"
+    );
+    // The witness: the server runs the new job, and its log says it reloaded by itself.
+    assert!(loaded_config(&cluster, &pod).contains("added-just-before-the-reload"));
+    assert!(
+        kubectl(
+            &cluster,
+            &["logs", "-n", "monitoring", &pod, "-c", "prometheus-server"]
+        )
+        .contains("Configuration file change detected, reloading the configuration.")
+    );
+}
+
+/// POSTs to `/-/reload` the API server proxied so far (kube-sim's request counter).
+fn reload_posts(cluster: &support::Cluster) -> u64 {
+    let stats = cluster.stats().expect("stats");
+    stats["requests"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.starts_with("POST") && k.contains("/-/reload"))
+        .filter_map(|(_, v)| v.as_u64())
+        .sum()
+}

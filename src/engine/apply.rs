@@ -281,7 +281,7 @@ pub async fn send(ctx: &Ctx, change: &Change) -> Result<Option<Value>> {
 /// from a script and recording it (what tower-test's `mock::pair` does in kube-rs' own tests, with the `tower` the
 /// tree already has), behind a real `kube::Client`.
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::engine::tests::{
         deployment, lifecycle_plan, settings, touched, with_lifecycle_flag,
@@ -294,16 +294,18 @@ mod tests {
 
     /// One request as the API server saw it.
     #[derive(Debug, Clone)]
-    struct Seen {
-        method: String,
-        uri: String,
-        body: Value,
+    pub(in crate::engine) struct Seen {
+        pub method: String,
+        pub uri: String,
+        pub body: Value,
     }
 
     type Script = Arc<Mutex<VecDeque<(u16, Value)>>>;
 
     /// A client whose API server answers from `script` in order and records every request in the returned list.
-    fn mock_client(answers: Vec<(u16, Value)>) -> (kube::Client, Arc<Mutex<Vec<Seen>>>) {
+    pub(in crate::engine) fn mock_client(
+        answers: Vec<(u16, Value)>,
+    ) -> (kube::Client, Arc<Mutex<Vec<Seen>>>) {
         let script: Script = Arc::new(Mutex::new(answers.into()));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let recorded = seen.clone();
@@ -339,7 +341,12 @@ mod tests {
         (kube::Client::new(service, "monitoring"), recorded)
     }
 
-    fn ctx(client: kube::Client, assume_yes: bool, dry_run: bool, interactive: bool) -> Ctx {
+    pub(in crate::engine) fn ctx(
+        client: kube::Client,
+        assume_yes: bool,
+        dry_run: bool,
+        interactive: bool,
+    ) -> Ctx {
         Ctx {
             client,
             settings: settings(assume_yes, dry_run, interactive),
@@ -354,7 +361,7 @@ mod tests {
         }
     }
 
-    fn conflict() -> (u16, Value) {
+    pub(in crate::engine) fn conflict() -> (u16, Value) {
         (
             409,
             json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409,
@@ -362,7 +369,7 @@ mod tests {
         )
     }
 
-    fn ok(object: &impl serde::Serialize) -> (u16, Value) {
+    pub(in crate::engine) fn ok(object: &impl serde::Serialize) -> (u16, Value) {
         (200, serde_json::to_value(object).unwrap())
     }
 

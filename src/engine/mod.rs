@@ -9,12 +9,17 @@
 //! - [`confirm`] / [`ask_to_change`]: the one confirm policy (`--dry-run`/`--yes`/prompt/refusal) and
 //!   [`after_conflict`], what a re-plan after a 409 may do;
 //! - [`apply`], [`apply_replanning`]: send the steps; on 409 Conflict read again, plan again, go on as
-//!   [`after_conflict`] says;
+//!   [`after_conflict`] says; [`apply_edit`] / [`Step::edited`]: a change stated as an edit of an object, which the
+//!   engine re-applies by itself to the object read again after a 409;
+//! - [`Section`]: a stretch of a plan that must not be left half-done (an interrupt waits for it, the journal carries
+//!   its repair, a failure inside it is compensated);
 //! - [`wait`]: every bounded wait that follows a change (rollout, claim resized, object gone, pod Ready, …).
 
 mod apply;
 mod confirm;
+mod edit;
 mod render;
+mod section;
 pub mod wait;
 
 pub use apply::{Applied, Conflicts, Replan, apply, apply_replanning, send};
@@ -22,7 +27,9 @@ pub use confirm::{
     AfterConflict, MAX_REPLANS, after_conflict, ask_to_change, changed_plan_refused, confirm,
     confirm_group, gate, show,
 };
+pub use edit::apply_edit;
 pub use render::{DiffLine, line_diff, render, render_with};
+pub use section::Section;
 
 use crate::error::{Error, Result};
 use serde::Serialize;

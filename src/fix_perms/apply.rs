@@ -74,18 +74,13 @@ async fn fetch(ctx: &Ctx, target: &ObjectRef) -> Result<Value> {
     target.get(&ctx.client).await
 }
 
-/// One step turning `before` into `before` + `edits` (None when the edits change nothing).
-fn step_for(
-    target: &ObjectRef,
-    before: &Value,
-    edits: &[&Edit],
-    reason: String,
-) -> Result<Option<Step>> {
-    let mut after = before.clone();
-    for edit in edits {
-        edit_object(target, &mut after, edit);
+/// The engine's edit of the target for these edits of fix-perms' vocabulary (applied in order, each by name).
+fn editing<'a>(target: &'a ObjectRef, edits: &'a [&'a Edit]) -> impl Fn(&mut Value) + 'a {
+    move |object| {
+        for edit in edits {
+            edit_object(target, object, edit);
+        }
     }
-    Step::patch_values(target.clone(), before.clone(), after, reason)
 }
 
 /// The question asked for a separately-confirmed change.
@@ -262,10 +257,10 @@ pub async fn apply(
         } else {
             ""
         };
-        if let Some(step) = step_for(
+        if let Some(step) = Step::edited(
             &target,
             &cumulative,
-            &[&change.edit],
+            editing(&target, &[&change.edit]),
             format!("{}{when}", change.reason),
         )? {
             shown.steps.push(step);
@@ -381,23 +376,20 @@ async fn round(
         .collect::<Vec<_>>()
         .join("; ");
     let summary = format!("fix-perms on {}", target.display());
-    let Some(step) = step_for(target, before, &edits, reason.clone())? else {
-        return verify(ctx, instance).await;
-    };
-    let mut plan = Plan::new(summary.clone());
-    plan.steps.push(step);
-    // After a 409 the same edits are planned on the object as it is now; the shared policy decides whether that
-    // needs confirming again (it does when the concurrent edit changed what our patch would send).
-    let (edits_ref, reason, summary) = (&edits, &reason, &summary);
-    crate::engine::apply_replanning(ctx, plan, move || async move {
-        let fresh = fetch(ctx, target).await?;
-        let mut again = Plan::new(summary.clone());
-        again
-            .steps
-            .extend(step_for(target, &fresh, edits_ref, reason.clone())?);
-        Ok(again)
-    })
+    // After a 409 the engine reads the target again and applies the same edits (by name) to it; its one policy
+    // decides whether that needs confirming again (it does when the concurrent edit changed what our patch sends).
+    let sent = crate::engine::apply_edit(
+        ctx,
+        &summary,
+        target,
+        before,
+        &reason,
+        editing(target, &edits),
+    )
     .await?;
+    if sent.is_none() {
+        return verify(ctx, instance).await;
+    }
     outcome.applied.extend(changes.iter().map(|c| c.kind));
     if ctx.settings.dry_run {
         return Ok(Verification::default());

@@ -1,6 +1,6 @@
 //! One instance read for a verb that changes it, driven by what the verb needs ([`Needs`]), into the one
 //! [`InstanceSnapshot`]; and the re-reads of the same objects a verb makes while it follows its change (the claims
-//! now, their events, the pods that mount a claim, a pod's uid, a claim's filesystem usage). Doctor's scope-wide read
+//! now, their events, the pods that mount a claim, a pod's uid, a claim's filesystem usage, its volume's CSI driver). Doctor's scope-wide read
 //! is `gather.rs`; both fill the same snapshot and name what could not be read as a [`Gap`].
 
 use crate::context::Ctx;

@@ -206,12 +206,34 @@ async fn logs(ctx: &Ctx, discovered: &Discovered) -> (Vec<ContainerLog>, Vec<Gap
     (lines, gaps)
 }
 
-/// The Prometheus container's current logs of the discovered pods, for fix-perms' verification: the previous
-/// instance is left out (after a rollout it is the run that failed, whose `permission denied` is history).
+/// The Prometheus container's current log (the last 300 lines) of each discovered pod, for fix-perms' verification:
+/// the previous instance is not asked for (after a rollout it is the run that failed, whose `permission denied` is
+/// history). A log that cannot be read is left out: the verification then has less evidence, not an error.
 pub async fn current_logs(ctx: &Ctx, discovered: &Discovered) -> Vec<ContainerLog> {
-    let (mut logs, _unread) = logs(ctx, discovered).await;
-    logs.retain(|l| !l.previous);
-    logs
+    let instance = &discovered.instance;
+    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &instance.namespace);
+    let params = kube::api::LogParams {
+        container: Some(instance.container.clone()),
+        tail_lines: Some(300),
+        ..Default::default()
+    };
+    let reads = instance.pods.iter().map(|pod| {
+        let (api, params) = (&api, &params);
+        async move {
+            let text = crate::podlogs::read(api, &pod.name, params).await.ok()?;
+            Some(ContainerLog {
+                pod: pod.name.clone(),
+                container: instance.container.clone(),
+                previous: false,
+                text,
+            })
+        }
+    });
+    futures::future::join_all(reads)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// The named pods of a namespace as they are now (a pod gone since is left out): read right before a restart is

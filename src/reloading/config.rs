@@ -1,7 +1,9 @@
 //! The configuration a reload loads: the text its ConfigMap/Secret holds ([`desired_config`]), our key check, and the
-//! one exec session per pod that reads the pod's `--config.file` and, on one pod, runs `promtool check config` on it
-//! (issue 20: each exec session is a TLS connection of its own, as the API server has no WebSocket over HTTP/2, so the
-//! read and the check share one). [`sync_and_check`] polls that session until the file equals the source.
+//! one exec session that, in ONE pod, waits for the kubelet to sync the pod's `--config.file`, reads it and runs
+//! `promtool check config` on it ([`sync_and_check`]). Issue 20: every exec session is a TLS connection of its own
+//! (a WebSocket upgrade of an HTTP/1.1 connection; the API server has no WebSocket over HTTP/2), so a reload spends
+//! exactly one, whatever the replica count: the other pods' sync is proven after their reload by what they run
+//! (`reloading::pod::resync`), over the shared HTTP/2 connection.
 
 use crate::context::Ctx;
 use crate::discover::{ConfigSource, Instance};
@@ -65,6 +67,23 @@ pub async fn desired_config(ctx: &Ctx, instance: &Instance) -> Result<Option<Str
     }
 }
 
+/// Where the configuration's text comes from (`configmap NS/NAME key K`) and the object to edit (`configmap/NAME`),
+/// when it is a ConfigMap or Secret key.
+pub fn source_of(instance: &Instance) -> Option<(String, String)> {
+    let ns = &instance.namespace;
+    match instance.config.as_ref().map(|c| &c.source) {
+        Some(ConfigSource::ConfigMap { name, key }) => Some((
+            format!("configmap {ns}/{name} key {key}"),
+            format!("configmap/{name}"),
+        )),
+        Some(ConfigSource::Secret { name, key }) => Some((
+            format!("secret {ns}/{name} key {key}"),
+            format!("secret/{name}"),
+        )),
+        _ => None,
+    }
+}
+
 /// Our schema check of the text (did-you-mean): warnings are printed, errors refuse the reload.
 pub fn check_keys(ctx: &Ctx, text: &str, instance: &Instance) -> Result<()> {
     let issues = crate::promconfig::check(text);
@@ -84,20 +103,12 @@ pub fn check_keys(ctx: &Ctx, text: &str, instance: &Instance) -> Result<()> {
     }
     let ns = &instance.namespace;
     // Where the text came from, and the object to edit (`kind/name`).
-    let (source, object) = match instance.config.as_ref().map(|c| &c.source) {
-        Some(ConfigSource::ConfigMap { name, key }) => (
-            format!("configmap {ns}/{name} key {key}"),
-            format!("configmap/{name}"),
-        ),
-        Some(ConfigSource::Secret { name, key }) => (
-            format!("secret {ns}/{name} key {key}"),
-            format!("secret/{name}"),
-        ),
-        _ => (
+    let (source, object) = source_of(instance).unwrap_or_else(|| {
+        (
             "the configuration".to_string(),
             crate::discover::target_arg(instance),
-        ),
-    };
+        )
+    });
     Err(Error::Verify {
         message: format!(
             "the configuration in {source} is invalid, so it was not reloaded: {}",
@@ -134,12 +145,25 @@ pub fn new_marker() -> String {
     format!("kubectl-prom-{a:016x}{:016x}", h.finish())
 }
 
-/// The session's argv: `cat` the file, print the marker and cat's exit code, then (when `check`) `exec promtool check
-/// config` on the same file, so its exit code is the session's. The paths go as positional parameters, never into the
-/// script text.
-pub fn session_argv(file: &str, marker: &str, check: bool) -> Vec<String> {
-    let script = "cat -- \"$1\"; s=$?; printf '\\n%s %s\\n' \"$2\" \"$s\"; \
+/// The session's argv: when `wait` is given (the source's POSIX `cksum` line and a bound in seconds), first wait in the
+/// pod, one `sleep 1` at a time, until the file's `cksum` is the source's (so the whole sync wait costs one session,
+/// not one per poll; a missing file is waited for, as a key just added arrives with the kubelet's sync). Without
+/// `cksum` in the image, or when it prints something else than `CRC LENGTH`, the wait ends at once and the caller
+/// polls instead; the caller compares the text it gets exactly in any case. Then `cat` the file, print the marker and cat's exit code, then (when `check`) `exec promtool check
+/// config` on the same file, so its exit code is the session's. The paths and values go as positional parameters,
+/// never into the script text.
+pub fn session_argv(
+    file: &str,
+    marker: &str,
+    check: bool,
+    wait: Option<(&str, u64)>,
+) -> Vec<String> {
+    let script = "i=0; if [ -n \"$4\" ] && command -v cksum >/dev/null 2>&1; then while [ \"$i\" -lt \"$5\" ]; do \
+                  c=$(cksum < \"$1\" 2>/dev/null); case \"$c\" in \"$4\"|\"$4 \"*|*[!0-9\\ ]*) break;; esac; \
+                  sleep 1; i=$((i+1)); done; fi; \
+                  cat -- \"$1\"; s=$?; printf '\\n%s %s\\n' \"$2\" \"$s\"; \
                   if [ \"$s\" -ne 0 ] || [ \"$3\" != check ]; then exit 0; fi; exec promtool check config \"$1\"";
+    let (sum, secs) = wait.unwrap_or(("", 0));
     [
         "sh",
         "-c",
@@ -148,10 +172,36 @@ pub fn session_argv(file: &str, marker: &str, check: bool) -> Vec<String> {
         file,
         marker,
         if check { "check" } else { "read" },
+        sum,
+        &secs.to_string(),
     ]
     .iter()
     .map(|s| s.to_string())
     .collect()
+}
+
+/// What POSIX `cksum` prints for this text read from stdin: `CRC LENGTH` (the CRC-32 of IEEE 802.3, MSB first, over
+/// the bytes and then the length's bytes, complemented; POSIX.1 `cksum`, as GNU coreutils and busybox compute it).
+pub fn posix_cksum(text: &str) -> String {
+    fn feed(crc: u32, byte: u8) -> u32 {
+        let mut crc = crc ^ ((byte as u32) << 24);
+        for _ in 0..8 {
+            crc = if crc & 0x8000_0000 != 0 {
+                (crc << 1) ^ 0x04C1_1DB7
+            } else {
+                crc << 1
+            };
+        }
+        crc
+    }
+    let bytes = text.as_bytes();
+    let mut crc = bytes.iter().fold(0u32, |c, b| feed(c, *b));
+    let mut n = bytes.len() as u64;
+    while n > 0 {
+        crc = feed(crc, (n & 0xff) as u8);
+        n >>= 8;
+    }
+    format!("{} {}", !crc, bytes.len())
 }
 
 /// Split the session's output; None when the script did not run (no `sh` in the image: the marker never came).
@@ -209,13 +259,15 @@ pub fn promtool_verdict(out: &ExecOutput) -> Promtool {
 // ------------------------------------------------------------------------------------------------------------------
 // Doing (I/O)
 
-/// One session in a pod; an `sh`-less image gets the plain `cat` and `promtool` instead (two sessions).
+/// One session in a pod (waiting in it first for the file to hold `want`, bounded by `wait`); an `sh`-less image gets
+/// the plain `cat` and `promtool` instead (two sessions).
 pub async fn read_file(
     ctx: &Ctx,
     instance: &Instance,
     pod: &str,
     file: &str,
     check: bool,
+    want: Option<(&str, Duration)>,
 ) -> Result<PodFile> {
     let run = |argv: Vec<String>| async move {
         ctx.exec
@@ -223,7 +275,25 @@ pub async fn read_file(
             .await
     };
     let marker = new_marker();
-    let out = run(session_argv(file, &marker, check)).await?;
+    let sum = want.map(|(text, _)| posix_cksum(text));
+    let wait = want.map(|(_, bound)| bound).unwrap_or_default();
+    let argv = session_argv(
+        file,
+        &marker,
+        check,
+        sum.as_deref().map(|s| (s, wait.as_secs())),
+    );
+    // The in-pod wait, then promtool within the usual limit.
+    let out = ctx
+        .exec
+        .run_within(
+            &instance.namespace,
+            pod,
+            &instance.container,
+            &argv,
+            wait + crate::podexec::EXEC_LIMIT,
+        )
+        .await?;
     if let Some(found) = parse_session(&out, &marker, file, check) {
         return Ok(found);
     }
@@ -268,17 +338,26 @@ pub async fn read_file(
 /// What [`sync_and_check`] found.
 #[derive(Debug, Default)]
 pub struct Synced {
-    /// Per running pod: the file's text as last read (what the content proof compares with), or why it was not read.
+    /// The pod whose file was read (the first running one), and the file's text as read (what its content proof
+    /// compares with), or why it was not read. The other pods' files are not read (see [`sync_and_check`]).
     pub files: BTreeMap<String, std::result::Result<String, String>>,
-    /// promtool on the first running pod's file, when asked: its verdict, or why it could not run.
+    /// promtool on that pod's file, when asked: its verdict, or why it could not run.
     pub promtool: Option<std::result::Result<Promtool, String>>,
 }
 
-/// Read each running pod's config file (one exec session each; on the first pod the same session runs promtool) and,
-/// when the source's text is known, poll until the file equals it. The kubelet syncs ConfigMap volumes on its periodic
-/// sync plus cache TTL (about a minute by default; Kubernetes docs, "Mounted ConfigMaps are updated automatically").
-/// promtool's verdict counts only from a session whose file was the awaited one: when the file arrives late, the
-/// session that sees it runs promtool again.
+/// In the first running pod only (where the source's text is known), one exec session that waits in the pod until the file equals the source's text
+/// (when known), reads it and runs promtool on it. The kubelet syncs ConfigMap volumes on its periodic sync plus cache
+/// TTL (about a minute by default; Kubernetes docs, "Mounted ConfigMaps are updated automatically"). promtool's
+/// verdict counts only from a session whose file was the awaited one: when the file arrives late (a session that
+/// could not wait in the pod), the session that sees it runs promtool again.
+///
+/// Why one pod (issue 20): each exec session costs a TLS connection, so reading every pod's file cost 1 + N. What we
+/// give up by not reading the other pods' files: we cannot know BEFORE their reload that their file is the new one,
+/// so a replica whose kubelet has not synced yet reloads its old file once (a no-op reload of what it already runs,
+/// unless its file was changed by something else meanwhile). After the reload its running configuration is compared
+/// with the source ([`super::pod::resync`]): not the new one → wait and reload again, bounded by `--timeout`, then
+/// "not synced" for that pod. The file is the same ConfigMap/Secret key in every replica, so promtool's verdict on one
+/// pod's copy holds for all; and a replica that runs another file altogether is told apart by its `--config.file`.
 pub async fn sync_and_check(
     ctx: &Ctx,
     instance: &Instance,
@@ -289,90 +368,31 @@ pub async fn sync_and_check(
     let Some(config) = &instance.config else {
         return Ok(Synced::default());
     };
+    let running = instance.pods.iter().filter(|p| p.phase == "Running");
+    // Without a source object (the operator's config-reloader generates the file in each pod, substituting the pod's
+    // own name into it), the pods' files are not one text: each is read in its pod, as before (1 + N connections on
+    // the operator; its generated Secret as the source is not built yet).
+    let pods: Vec<&crate::discover::PodRef> = if desired.is_some() {
+        running.take(1).collect()
+    } else {
+        running.collect()
+    };
     let board = progress::Board::new(&ctx.printer);
-    let running: Vec<&crate::discover::PodRef> = instance
-        .pods
-        .iter()
-        .filter(|p| p.phase == "Running")
-        .collect();
-    let waits = running.iter().enumerate().map(|(i, p)| {
+    let reads = pods.iter().enumerate().map(|(i, p)| {
         let task = board.line(&p.name);
-        let checks = check && i == 0;
-        async move {
-            let what = format!(
-                "{} in pod {}/{} to match the new configuration",
-                config.file, instance.namespace, p.name
-            );
-            // (sessions so far, whether the last one saw the awaited file without running promtool: the next one
-            // runs it on that file).
-            let state = std::sync::Mutex::new((0usize, false));
-            let result = wait::wait_for(&task, &what, timeout, Duration::from_secs(1), || {
-                let state = &state;
-                async move {
-                    let (polls, saw_it) = *state.lock().unwrap_or_else(|e| e.into_inner());
-                    let with_check = checks && (polls == 0 || saw_it || desired.is_none());
-                    let set = |saw: bool| {
-                        *state.lock().unwrap_or_else(|e| e.into_inner()) = (polls + 1, saw);
-                    };
-                    let found =
-                        match read_file(ctx, instance, &p.name, &config.file, with_check).await {
-                            Ok(found) => found,
-                            Err(e) => {
-                                let why = e.to_string();
-                                let promtool = checks.then(|| Err(why.clone()));
-                                return Ok(Poll::Done((Err(why), promtool)));
-                            }
-                        };
-                    let promtool = found.promtool.as_ref().map(|o| Ok(promtool_verdict(o)));
-                    match (found.text, desired) {
-                        // The file is not there (yet): a key added to the ConfigMap arrives with the kubelet's sync.
-                        (Err(why), Some(_)) => {
-                            set(false);
-                            Ok(Poll::Pending(why))
-                        }
-                        (Err(why), None) => {
-                            let promtool = checks.then(|| Err(why.clone()));
-                            Ok(Poll::Done((Err(why), promtool)))
-                        }
-                        (Ok(text), Some(want)) if text != want => {
-                            set(false);
-                            Ok(Poll::Pending(
-                                "waiting for the kubelet to update the mounted config".into(),
-                            ))
-                        }
-                        (Ok(_), _) if checks && promtool.is_none() => {
-                            set(true);
-                            Ok(Poll::Pending("the file arrived; checking it".into()))
-                        }
-                        (Ok(text), _) => Ok(Poll::Done((Ok(text), promtool))),
-                    }
-                }
-            })
-            .await;
-            match result {
-                Ok((Ok(text), promtool)) => {
-                    task.done(if desired.is_some() {
-                        "configuration is up to date"
-                    } else {
-                        "configuration file read"
-                    });
-                    Ok((p.name.clone(), Ok(text), promtool))
-                }
-                Ok((Err(why), promtool)) => {
-                    // Without the file we cannot compare: never a ✓. Say it is unknown and go on; the result repeats
-                    // it for this pod and the exit code says it (README "Exit codes": 3).
-                    task.unknown(&format!(
-                        "unknown whether {} holds the new configuration: {why}; not waiting",
-                        config.file
-                    ));
-                    Ok((p.name.clone(), Err(why), promtool))
-                }
-                Err(e) => Err(e),
-            }
-        }
+        read_in_pod(
+            ctx,
+            instance,
+            &config.file,
+            p,
+            task,
+            desired,
+            check && i == 0,
+            timeout,
+        )
     });
     let mut synced = Synced::default();
-    for r in futures::future::join_all(waits).await {
+    for r in futures::future::join_all(reads).await {
         let (pod, text, promtool) = r?;
         synced.files.insert(pod, text);
         if promtool.is_some() {
@@ -380,6 +400,105 @@ pub async fn sync_and_check(
         }
     }
     Ok(synced)
+}
+
+/// What one pod's read found: its name, the file's text or why not, and promtool's verdict when it ran there.
+type PodRead = (
+    String,
+    std::result::Result<String, String>,
+    Option<std::result::Result<Promtool, String>>,
+);
+
+/// [`sync_and_check`] in one pod.
+#[allow(clippy::too_many_arguments)]
+async fn read_in_pod(
+    ctx: &Ctx,
+    instance: &Instance,
+    file: &str,
+    p: &crate::discover::PodRef,
+    task: progress::Task,
+    desired: Option<&str>,
+    check: bool,
+    timeout: Duration,
+) -> Result<PodRead> {
+    let what = format!(
+        "{file} in pod {}/{} to match the new configuration",
+        instance.namespace, p.name
+    );
+    // (sessions so far, whether the last one saw the awaited file without running promtool: the next one runs it on
+    // that file).
+    let state = std::sync::Mutex::new((0usize, false));
+    if desired.is_some() {
+        task.set("waiting in the pod for the kubelet to update the mounted config");
+    }
+    let result = wait::wait_for(&task, &what, timeout, Duration::from_secs(1), || {
+        let state = &state;
+        let task = &task;
+        async move {
+            let (polls, saw_it) = *state.lock().unwrap_or_else(|e| e.into_inner());
+            let with_check = check && (polls == 0 || saw_it || desired.is_none());
+            let set = |saw: bool| {
+                *state.lock().unwrap_or_else(|e| e.into_inner()) = (polls + 1, saw);
+            };
+            // The first session waits in the pod for the whole bound; later ones (its wait could not be done
+            // there) read once per poll.
+            let want = desired.filter(|_| polls == 0).map(|d| (d, timeout));
+            let found = match read_file(ctx, instance, &p.name, file, with_check, want).await {
+                Ok(found) => found,
+                Err(e) => {
+                    let why = e.to_string();
+                    let promtool = check.then(|| Err(why.clone()));
+                    return Ok(Poll::Done((Err(why), promtool)));
+                }
+            };
+            let promtool = found.promtool.as_ref().map(|o| Ok(promtool_verdict(o)));
+            match (found.text, desired) {
+                // The file is not there (yet): a key added to the ConfigMap arrives with the kubelet's sync.
+                (Err(why), Some(_)) => {
+                    set(false);
+                    Ok(Poll::Pending(why))
+                }
+                (Err(why), None) => {
+                    let promtool = check.then(|| Err(why.clone()));
+                    Ok(Poll::Done((Err(why), promtool)))
+                }
+                (Ok(text), Some(want)) if text != want => {
+                    set(false);
+                    Ok(Poll::Pending(
+                        "waiting for the kubelet to update the mounted config".into(),
+                    ))
+                }
+                (Ok(_), _) if check && promtool.is_none() => {
+                    set(true);
+                    task.set("the file arrived; checking it");
+                    Ok(Poll::Pending("the file arrived; checking it".into()))
+                }
+                (Ok(text), _) => Ok(Poll::Done((Ok(text), promtool))),
+            }
+        }
+    })
+    .await;
+    let (text, promtool) = match result {
+        Ok((Ok(text), promtool)) => {
+            task.done(if desired.is_some() {
+                "configuration is up to date"
+            } else {
+                "configuration file read"
+            });
+            (Ok(text), promtool)
+        }
+        Ok((Err(why), promtool)) => {
+            // Without the file we cannot compare: never a ✓. Say it is unknown and go on; the result repeats it for
+            // this pod and the exit code says it (README "Exit codes": 3).
+            task.unknown(&format!(
+                "unknown whether {} holds the new configuration: {why}; not waiting",
+                file
+            ));
+            (Err(why), promtool)
+        }
+        Err(e) => return Err(e),
+    };
+    Ok((p.name.clone(), text, promtool))
 }
 
 #[cfg(test)]
@@ -469,13 +588,35 @@ mod tests {
 
     #[test]
     fn the_paths_go_as_parameters_never_into_the_script() {
-        let argv = session_argv("/etc/config/$(reboot).yml", "kubectl-prom-0123", true);
+        let argv = session_argv(
+            "/etc/config/$(reboot).yml",
+            "kubectl-prom-0123",
+            true,
+            Some(("1 2", 30)),
+        );
         assert_eq!(argv[..2], ["sh", "-c"]);
         assert!(!argv[2].contains("reboot") && !argv[2].contains("kubectl-prom-0123"));
         assert_eq!(
             argv[4..],
-            ["/etc/config/$(reboot).yml", "kubectl-prom-0123", "check"]
+            [
+                "/etc/config/$(reboot).yml",
+                "kubectl-prom-0123",
+                "check",
+                "1 2",
+                "30"
+            ]
         );
         assert_ne!(new_marker(), new_marker());
+    }
+
+    #[test]
+    fn cksum_is_what_posix_cksum_prints() {
+        // Read from `printf … | cksum` (GNU coreutils 9).
+        assert_eq!(posix_cksum("a: 1\n"), "4286950275 5");
+        assert_eq!(posix_cksum(""), "4294967295 0");
+        assert_eq!(
+            posix_cksum("global:\n  scrape_interval: 15s\n"),
+            "764990718 31"
+        );
     }
 }

@@ -44,6 +44,41 @@ pub enum ReloadWay {
     /// `--runtimeinfo-url` instead of `--reload-url`; pkg/apis/monitoring/v1/prometheus_types.go
     /// `ProcessSignalReloadStrategyType` "reloads the configuration by sending a SIGHUP signal to the process").
     Signal,
+    /// Nothing to send: Prometheus ≥ 3.12 started with `--config.auto-reload` (3.0–3.11:
+    /// `--enable-feature=auto-reload-config`) re-reads its file every `--config.auto-reload-interval` (default 30s,
+    /// at least 1s) when the file's checksum changed (prometheus v3.16.0 cmd/prometheus/main.go: the flags, and the
+    /// reload loop's `time.Tick(cfg.autoReloadInterval)` case comparing `config.GenerateChecksum`). reload waits for it.
+    #[serde(rename_all = "camelCase")]
+    Auto { interval_seconds: u64 },
+}
+
+/// The auto-reload interval when the server reloads its file by itself: the running server's flags
+/// (`/api/v1/status/flags`: `config.auto-reload`, `enable-feature`, `config.auto-reload-interval`), else the container
+/// args. None when it does not.
+pub fn auto_reload(flags: Option<&BTreeMap<String, String>>, args: &[String]) -> Option<u64> {
+    let feature = |v: &str| v.split(',').any(|f| f.trim() == "auto-reload-config");
+    let (on, interval) = match flags {
+        Some(f) => (
+            f.get("config.auto-reload").is_some_and(|v| v == "true")
+                || f.get("enable-feature").is_some_and(|v| feature(v)),
+            f.get("config.auto-reload-interval").cloned(),
+        ),
+        None => (
+            discover::bool_flag(args, "config.auto-reload")
+                || args
+                    .iter()
+                    .filter_map(|a| a.strip_prefix("--enable-feature="))
+                    .any(feature),
+            flag_value(args, "config.auto-reload-interval"),
+        ),
+    };
+    // main.go: an interval under 1s is raised to 1s; an unreadable one is taken as the 30s default.
+    on.then(|| {
+        interval
+            .as_deref()
+            .and_then(super::content::duration_ms)
+            .map_or(30, |ms| (ms / 1000).max(1))
+    })
 }
 
 /// The reload way from the evidence at hand: the operator's `Prometheus` resource (`spec.reloadStrategy`), else the
@@ -116,6 +151,42 @@ pub fn template_has_lifecycle(spec: Option<&PodSpec>, container: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn auto_reload_is_read_from_the_flags_then_the_args() {
+        let flags = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let on = flags(&[
+            ("config.auto-reload", "true"),
+            ("config.auto-reload-interval", "5s"),
+        ]);
+        assert_eq!(auto_reload(Some(&on), &[]), Some(5));
+        let off = flags(&[
+            ("config.auto-reload", "false"),
+            ("config.auto-reload-interval", "30s"),
+        ]);
+        assert_eq!(
+            auto_reload(Some(&off), &["--config.auto-reload".into()]),
+            None
+        );
+        let feature = flags(&[("enable-feature", "exemplar-storage,auto-reload-config")]);
+        assert_eq!(auto_reload(Some(&feature), &[]), Some(30));
+        let short = flags(&[
+            ("config.auto-reload", "true"),
+            ("config.auto-reload-interval", "500ms"),
+        ]);
+        assert_eq!(auto_reload(Some(&short), &[]), Some(1));
+        let args: Vec<String> = ["--config.auto-reload", "--config.auto-reload-interval=1m"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(auto_reload(None, &args), Some(60));
+        assert_eq!(auto_reload(None, &[]), None);
+    }
 
     #[test]
     fn live_flags_win_over_container_args() {

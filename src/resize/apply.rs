@@ -130,9 +130,10 @@ pub async fn run_phase(
     let mut orphaned = !steps
         .iter()
         .any(|s| matches!(s, Action::OrphanDeleteStatefulSet(_)));
-    // Held from the pause to the unpause (operator) and from the orphan delete to the recreate (StatefulSet): a
-    // Ctrl-C in between waits, so the resource is never left paused nor the pods without their StatefulSet.
-    let mut in_progress: Option<crate::interrupt::Critical> = None;
+    // The engine's stretch that must not be left half-done: from the pause to the unpause (operator) and from the
+    // orphan delete to the recreate (StatefulSet). A Ctrl-C in between waits, so the resource is never left paused
+    // nor the pods without their StatefulSet; a forced exit prints the repair.
+    let mut section: Option<crate::engine::Section> = None;
     // In a dry run the class change is not persisted, so admission would refuse every claim patch: don't send them.
     let class_only_dry_run =
         ctx.settings.dry_run && plan.phase(Phase::AllowExpansion).next().is_some();
@@ -153,23 +154,24 @@ pub async fn run_phase(
         }
         match step {
             Action::PausePrometheus { name, from, .. } if !ctx.settings.dry_run => {
-                in_progress = Some(crate::interrupt::critical(format!(
-                    "prometheus/{name} is paused until the resize unpauses it"
-                )));
-                crate::interrupt::journal().repair = Some(unpause_command(
-                    &plan.namespace,
-                    name,
-                    from.as_deref(),
-                    orphaned,
+                section = Some(crate::engine::Section::open(
+                    format!("prometheus/{name} is paused until the resize unpauses it"),
+                    Some(unpause_command(
+                        &plan.namespace,
+                        name,
+                        from.as_deref(),
+                        orphaned,
+                    )),
                 ));
             }
-            Action::OrphanDeleteStatefulSet(_)
-                if !ctx.settings.dry_run && in_progress.is_none() =>
-            {
-                in_progress = Some(crate::interrupt::critical(format!(
-                    "{} is being recreated around its running pods",
-                    step.summary()
-                )));
+            Action::OrphanDeleteStatefulSet(_) if !ctx.settings.dry_run && section.is_none() => {
+                section = Some(crate::engine::Section::open(
+                    format!(
+                        "{} is being recreated around its running pods",
+                        step.summary()
+                    ),
+                    None,
+                ));
             }
             _ => {}
         }
@@ -191,8 +193,10 @@ pub async fn run_phase(
                     Action::PausePrometheus { .. } => paused = Some(step),
                     Action::OrphanDeleteStatefulSet(_) => {
                         orphaned = true;
-                        if let Some(Action::PausePrometheus { name, from, .. }) = paused {
-                            crate::interrupt::journal().repair = Some(unpause_command(
+                        if let Some(Action::PausePrometheus { name, from, .. }) = paused
+                            && let Some(section) = section.as_mut()
+                        {
+                            section.set_repair(unpause_command(
                                 &plan.namespace,
                                 name,
                                 from.as_deref(),
@@ -200,12 +204,12 @@ pub async fn run_phase(
                             ));
                         }
                     }
-                    Action::UnpausePrometheus { .. } => {
+                    Action::UnpausePrometheus { .. } | Action::RecreateStatefulSet { .. } => {
                         paused = None;
-                        in_progress = None;
-                        crate::interrupt::journal().repair = None;
+                        if let Some(section) = section.take() {
+                            section.close();
+                        }
                     }
-                    Action::RecreateStatefulSet { .. } => in_progress = None,
                     _ => {}
                 }
             }
@@ -215,9 +219,13 @@ pub async fn run_phase(
                     result: "failed".into(),
                 });
                 if let Some(pause) = paused
-                    && !ctx.settings.dry_run
+                    && let Some(section) = section.take()
                 {
-                    return Err(rollback(ctx, plan, pause, orphaned, applied, err).await);
+                    return Err(rollback(ctx, plan, pause, orphaned, section, applied, err).await);
+                }
+                // The pause itself was not sent: nothing is paused, so no unpause is left to repair.
+                if let (Action::PausePrometheus { .. }, Some(section)) = (step, section.take()) {
+                    section.close();
                 }
                 return Err(with_continue(ctx, err, plan));
             }
@@ -293,6 +301,7 @@ async fn rollback(
     plan: &ResizePlan,
     pause: &Action,
     orphaned: bool,
+    section: crate::engine::Section,
     applied: &[AppliedStep],
     cause: Error,
 ) -> Error {
@@ -314,12 +323,13 @@ async fn rollback(
         before: serde_json::Value::Null,
         after: serde_json::Value::Null,
     };
-    let unpaused = crate::engine::send(ctx, &unpause).await;
-    if unpaused.is_ok() {
-        let mut journal = crate::interrupt::journal();
-        journal.applied(format!("unpaused prometheus/{name} (rollback)"));
-        journal.repair = None;
-    }
+    let unpaused = section
+        .compensate(
+            ctx,
+            &unpause,
+            format!("unpaused prometheus/{name} (rollback)"),
+        )
+        .await;
     let state = match (&unpaused, orphaned) {
         (Ok(_), false) => format!(
             "prometheus/{name} is unpaused again with its storage request back at {}; the StatefulSet was not touched",

@@ -21,9 +21,14 @@ pub const NOT_BOUND_ADMISSION: &str = "Only bound persistent volume claims can b
 /// Provisioners of AWS EBS volumes (CSI and the old in-tree name).
 const EBS_PROVISIONERS: [&str; 2] = ["ebs.csi.aws.com", "kubernetes.io/aws-ebs"];
 
-/// What resize does, one action at a time in the order it is applied: the resize vocabulary the phases, the
-/// journal and the report speak. Each action is sent as the engine's one `Change` ([`Action::change`]); there is no
-/// second step type.
+/// What resize does, one action at a time in the order it is applied. Each action is sent as the engine's one
+/// `Change` ([`Action::change`], `engine::send`); what an action adds to its change is what the engine's `Plan` cannot
+/// hold yet (issue 17, left open): that a pause opens a stretch the unpause closes and an orphan delete one the
+/// recreate (or the unpause) closes, held as the engine's `Section` (an interrupt waits inside it), with a repair
+/// command and a compensating unpause whose bodies depend on whether the StatefulSet was already orphaned
+/// (`apply::run_phase`, `apply::rollback`); that an orphan delete is followed until the object is
+/// gone; that under `--dry-run` the create and the claim patches after a class change are not sent; and the one-line
+/// diffs of changes whose objects are not read whole (the engine renders a diff from before/after objects).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "camelCase")]
 pub enum Action {

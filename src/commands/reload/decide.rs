@@ -19,13 +19,14 @@ pub enum Decision {
 
 /// `off`: the running pods whose lifecycle API is off. `way`: how the install reloads. An install that reloads by
 /// signal (operator `reloadStrategy: ProcessSignal`) has the API off on purpose and is reloaded by signal, unless
-/// `--enable-lifecycle` asks for the API.
+/// `--enable-lifecycle` asks for the API. A server that reloads itself (`--config.auto-reload`) needs neither.
 pub fn decide(off: &[&str], way: ReloadWay, enable_lifecycle: bool) -> Decision {
     match (off.is_empty(), way, enable_lifecycle) {
+        (_, ReloadWay::Auto { .. }, _) => Decision::Reload(way),
         (true, _, _) => Decision::Reload(ReloadWay::Http),
         (false, _, true) => Decision::EnableLifecycle,
         (false, ReloadWay::Signal, false) => Decision::Reload(ReloadWay::Signal),
-        (false, ReloadWay::Http, false) => Decision::Refuse,
+        (false, _, false) => Decision::Refuse,
     }
 }
 

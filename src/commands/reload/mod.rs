@@ -67,10 +67,14 @@ async fn reload(ctx: &Ctx, args: &ReloadArgs, result: &mut ReloadResult) -> Resu
     );
     let off: Vec<&str> = states
         .iter()
-        .filter(|(_, l, _)| !l.enabled)
-        .map(|(p, _, _)| p.as_str())
+        .filter(|(_, l, _, _)| !l.enabled)
+        .map(|(p, _, _, _)| p.as_str())
         .collect();
-    let way = if off.is_empty() {
+    // Every running server reloads its file by itself (--config.auto-reload): nothing to send, no lifecycle API needed.
+    let auto = states.iter().map(|s| s.3).collect::<Option<Vec<u64>>>();
+    let way = if let Some(interval_seconds) = auto.and_then(|a| a.into_iter().max()) {
+        ReloadWay::Auto { interval_seconds }
+    } else if off.is_empty() {
         ReloadWay::Http
     } else {
         let cr = rollout::operator_resource(ctx, &instance).await?;
@@ -78,7 +82,10 @@ async fn reload(ctx: &Ctx, args: &ReloadArgs, result: &mut ReloadResult) -> Resu
     };
     let decision = decide::decide(&off, way, args.enable_lifecycle);
     match decision {
-        Decision::Refuse => return Err(lifecycle_off(&instance, &states, &off)),
+        Decision::Refuse => {
+            let live = states.iter().any(|(_, l, _, _)| l.source == "live");
+            return Err(report::lifecycle_off(&instance, live, &off));
+        }
         Decision::EnableLifecycle => {
             instance = enable_lifecycle(ctx, &instance, timeout).await?;
             if ctx.settings.dry_run {
@@ -92,6 +99,12 @@ async fn reload(ctx: &Ctx, args: &ReloadArgs, result: &mut ReloadResult) -> Resu
         _ => ReloadWay::Http,
     };
     result.reload_way = Some(way);
+    if let ReloadWay::Auto { interval_seconds } = way {
+        ctx.printer.info(&format!(
+            "Prometheus reloads its configuration file by itself (--config.auto-reload, every {interval_seconds}s): \
+             nothing is sent, reload waits until it runs the new file"
+        ));
+    }
     if way == ReloadWay::Signal {
         ctx.printer.info(
             "the lifecycle API is off on purpose (operator reloadStrategy: ProcessSignal): reloading as its \
@@ -138,48 +151,25 @@ async fn reload(ctx: &Ctx, args: &ReloadArgs, result: &mut ReloadResult) -> Resu
             .push(promtool_label(&instance, synced.promtool.as_ref(), ctx)?);
     }
 
-    // 4. Reload every replica concurrently, one progress line each; then prove it by content.
-    let mut pods = pod::reload_all(ctx, &instance, way).await;
-    for p in &mut pods {
-        // A file that could not be compared with the source before the reload (the source was known).
-        if desired.is_some()
-            && let Some(Err(why)) = synced.files.get(&p.pod)
-        {
-            p.file_unread = Some(why.clone());
-        }
-    }
+    // 4. Reload every replica concurrently (or wait for the server's own reload), one progress line each; then prove
+    // it by content. The pods whose file was not read (issue 20: one exec session in one pod) are compared with the
+    // source, the ConfigMap/Secret (where there is none, every pod's file was read).
     let live_files: BTreeMap<String, String> = states
         .into_iter()
-        .filter_map(|(pod, _, file)| file.map(|f| (pod, f)))
+        .filter_map(|(pod, _, file, _)| file.map(|f| (pod, f)))
         .collect();
-    pod::prove_content(ctx, &instance, &mut pods, &synced.files, &live_files).await;
+    let label = config::source_of(&instance).map_or_else(|| "its source".into(), |(s, _)| s);
+    let evidence = pod::Evidence {
+        files: &synced.files,
+        source: desired.as_deref().map(|text| pod::Source {
+            text,
+            label: &label,
+        }),
+        live_files: &live_files,
+    };
+    let pods = pod::reload_and_prove(ctx, &instance, way, &evidence, timeout).await;
     result.pods = pods;
     report::verdict(&instance, &result.pods)
-}
-
-/// The refusal when the lifecycle API is off and nothing else reloads the install.
-fn lifecycle_off(
-    instance: &Instance,
-    states: &[(String, Lifecycle, Option<String>)],
-    off: &[&str],
-) -> Error {
-    Error::Prometheus {
-        message: format!(
-            "the lifecycle API is off on {} ({}): Prometheus was started without --web.enable-lifecycle, so it \
-             refuses POST /-/reload with `403 Lifecycle API is not enabled.`; nothing was reloaded",
-            off.join(", "),
-            if states.iter().any(|(_, l, _)| l.source == "live") {
-                "read from /api/v1/status/flags"
-            } else {
-                "read from the container args"
-            }
-        ),
-        hint: Some(format!(
-            "add the flag (the pods restart) and reload in one go: kubectl prom reload {} -n {} --enable-lifecycle",
-            discover::target_arg(instance),
-            instance.namespace
-        )),
-    }
 }
 
 /// promtool's verdict as a validation label; a rejection refuses the reload.
@@ -227,9 +217,12 @@ fn promtool_label(
     }
 }
 
+/// A running pod: its name, lifecycle state, the `--config.file` it reports, its auto-reload interval.
+type PodState = (String, Lifecycle, Option<String>, Option<u64>);
+
 /// Lifecycle state per running pod, with the `--config.file` the server reports (pods not running are left out; the
 /// reload step skips them).
-async fn preflight(ctx: &Ctx, instance: &Instance) -> Vec<(String, Lifecycle, Option<String>)> {
+async fn preflight(ctx: &Ctx, instance: &Instance) -> Vec<PodState> {
     let checks = instance
         .pods
         .iter()
@@ -251,6 +244,7 @@ async fn preflight(ctx: &Ctx, instance: &Instance) -> Vec<(String, Lifecycle, Op
                 p.name.clone(),
                 lifecycle::lifecycle(flags.as_ref(), &instance.args),
                 file,
+                lifecycle::auto_reload(flags.as_ref(), &instance.args),
             )
         });
     futures::future::join_all(checks).await

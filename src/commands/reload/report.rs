@@ -76,12 +76,14 @@ pub fn render(result: &ReloadResult) -> String {
         result.pods.len(),
         result.validation.join(", ")
     ));
-    let signal = result.reload_way == Some(ReloadWay::Signal);
     for p in &result.pods {
-        let via = match (signal, p.access) {
-            (true, _) => " by SIGHUP".to_string(),
-            (false, Some(a)) => format!(" via {}", a.describe()),
-            (false, None) => String::new(),
+        let via = match (result.reload_way, p.access) {
+            (Some(ReloadWay::Signal), _) => " by SIGHUP".to_string(),
+            (Some(ReloadWay::Auto { interval_seconds }), _) => {
+                format!(" by Prometheus itself (config.auto-reload, every {interval_seconds}s)")
+            }
+            (_, Some(a)) => format!(" via {}", a.describe()),
+            (_, None) => String::new(),
         };
         let unread = p
             .file_unread
@@ -92,8 +94,9 @@ pub fn render(result: &ReloadResult) -> String {
                 )
             })
             .unwrap_or_default();
-        let content = match (&p.content, &p.file_unread) {
-            (Some(c), None) => format!("; {}", c.describe()),
+        let content = match (&p.content, &p.file_unread, &p.not_synced) {
+            (_, None, Some(why)) => format!("; NOT SYNCED: {why}"),
+            (Some(c), None, None) => format!("; {}", c.describe()),
             _ => String::new(),
         };
         match p.outcome {
@@ -144,6 +147,14 @@ pub fn verdict(instance: &Instance, pods: &[PodReload]) -> Result<(), Error> {
                 .is_some_and(|c| c.verdict == Verdict::Differs)
         })
         .collect();
+    let not_synced: Vec<&PodReload> = differs
+        .iter()
+        .copied()
+        .filter(|p| p.not_synced.is_some())
+        .collect();
+    if !not_synced.is_empty() {
+        return Err(not_synced_error(instance, &not_synced));
+    }
     if !differs.is_empty() {
         return Err(content_differs(instance, &differs));
     }
@@ -161,6 +172,28 @@ pub fn verdict(instance: &Instance, pods: &[PodReload]) -> Result<(), Error> {
         return Err(reload_unknown(instance, &unknown));
     }
     Ok(())
+}
+
+/// The refusal when the lifecycle API is off and nothing else reloads the install; `live`: the state was read from
+/// the running servers' flags rather than the container args.
+pub fn lifecycle_off(instance: &Instance, live: bool, off: &[&str]) -> Error {
+    Error::Prometheus {
+        message: format!(
+            "the lifecycle API is off on {} ({}): Prometheus was started without --web.enable-lifecycle, so it \
+             refuses POST /-/reload with `403 Lifecycle API is not enabled.`; nothing was reloaded",
+            off.join(", "),
+            if live {
+                "read from /api/v1/status/flags"
+            } else {
+                "read from the container args"
+            }
+        ),
+        hint: Some(format!(
+            "add the flag (the pods restart) and reload in one go: kubectl prom reload {} -n {} --enable-lifecycle",
+            discover::target_arg(instance),
+            instance.namespace
+        )),
+    }
 }
 
 fn names(pods: &[&PodReload]) -> String {
@@ -203,6 +236,25 @@ fn content_differs(instance: &Instance, pods: &[&PodReload]) -> Error {
 /// The error for pods whose reload cannot be judged: no answer to the POST came back, the file they load could not
 /// be read first, or what they run could not be compared. Nothing is claimed about what they run; the sentence says
 /// "unknown" and what reads the truth (doctor reads each pod's last reload time and status from Prometheus itself).
+/// Pods whose file had not synced when the bound ran out: reloaded, but still running the older configuration.
+fn not_synced_error(instance: &Instance, pods: &[&PodReload]) -> Error {
+    let first = pods[0];
+    Error::Prometheus {
+        message: format!(
+            "{} did not get the new configuration: {}: {}",
+            names(pods),
+            first.pod,
+            first.not_synced.as_deref().unwrap_or("not synced")
+        ),
+        hint: Some(format!(
+            "re-run when the kubelet has synced the volume (or raise --timeout); a subPath mount needs the pod \
+             restarted: kubectl prom doctor {} -n {}",
+            discover::target_arg(instance),
+            instance.namespace
+        )),
+    }
+}
+
 fn reload_unknown(instance: &Instance, pods: &[&PodReload]) -> Error {
     let names = names(pods);
     let first = pods[0];
@@ -276,6 +328,8 @@ mod tests {
             error: error.map(str::to_string),
             file_unread: None,
             content: None,
+            reloads: 1,
+            not_synced: None,
         }
     }
 

@@ -352,7 +352,7 @@ pub(crate) fn unapplied(
 pub(crate) mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> String {
+    pub(crate) fn fixture(name: &str) -> String {
         std::fs::read_to_string(format!(
             "{}/tests/fixtures/doctor/drift/{name}",
             env!("CARGO_MANIFEST_DIR")
@@ -416,7 +416,7 @@ pub(crate) mod tests {
         s
     }
 
-    fn ok_runtime() -> Value {
+    pub(crate) fn ok_runtime() -> Value {
         serde_json::json!({"reloadConfigSuccess": true, "lastConfigTime": "2026-11-21T09:00:00Z", "serverTime": "2026-11-21T10:30:00Z"})
     }
 

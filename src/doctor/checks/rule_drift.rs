@@ -564,13 +564,7 @@ pub(crate) mod tests {
     use crate::doctor::checks::fixtures::{CHART, KPS, ids, instance};
     use crate::doctor::snapshot::LiveStatus;
 
-    fn fixture(name: &str) -> String {
-        std::fs::read_to_string(format!(
-            "{}/tests/fixtures/doctor/drift/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
+    use crate::doctor::checks::drift::tests::{fixture, ok_runtime};
 
     fn running(version: &str) -> Value {
         let v: Value =
@@ -687,10 +681,6 @@ pub(crate) mod tests {
             ..Default::default()
         });
         s
-    }
-
-    fn ok_runtime() -> Value {
-        serde_json::json!({"reloadConfigSuccess": true, "lastConfigTime": "2026-11-21T09:00:00Z", "serverTime": "2026-11-21T10:30:00Z"})
     }
 
     /// The chart without its sidecar, a threshold edited in `alerting_rules.yml`, the reload accepted or rejected.

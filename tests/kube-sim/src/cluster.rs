@@ -132,6 +132,18 @@ impl Cluster {
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .stdin(Stdio::null());
+        // A test binary killed by a signal (a CI timeout, Ctrl-C of `cargo test`) never runs Drop: the kernel sends
+        // kube-sim SIGTERM instead, whose handler stops the world it started (etcd, the API server, the pods), so no
+        // world outlives its test. PDEATHSIG follows the spawning thread: a Cluster is started and dropped on its
+        // test's own thread (tokio tests block on the test thread too).
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
+                    .map_err(std::io::Error::from)
+            });
+        }
         let mut child = cmd
             .spawn()
             .map_err(|e| StartError::Failed(format!("cannot run kube-sim: {e}")))?;

@@ -6,8 +6,8 @@
 use crate::kubelet::netns::PodNetwork;
 use std::process::Command;
 
-/// The pod network of one node: 10.244.SUBNET.0/24, SUBNET derived from the process id so two worlds on one host
-/// rarely collide (the routes are host-wide). The node's own address is 10.244.SUBNET.1, on the host end of a veth
+/// The pod network of one node: 10.244.SUBNET.0/24, SUBNET the first free one from the process id on (the routes
+/// are host-wide, so two worlds on one host must not share it). The node's own address is 10.244.SUBNET.1, on the host end of a veth
 /// whose peer sits in a namespace only we hold (so it too goes with us): the API server refuses to proxy to
 /// loopback (`address not allowed`, k8s.io/apimachinery pkg/util/proxy), so the kubelet API cannot live there.
 pub struct PodNet {
@@ -34,10 +34,11 @@ fn run(args: &[&str]) -> Result<(), String> {
 
 impl PodNet {
     pub fn new() -> Result<Self, String> {
-        let subnet = (crate::kubelet::node_pid() % 250) as u8;
-        let node_ip = format!("10.244.{subnet}.1");
+        // The subnet is claimed by creating the host end `ksim<subnet>n`: link creation is atomic host-wide, so
+        // when another world on this host holds that subnet ("File exists"), the next one is tried. Starting at the
+        // pid keeps concurrent worlds apart in the common case; a pid that agrees mod 250 with a running world's
+        // (seen: 3 of ~35 starts in one afternoon of parallel tests) no longer fails the start.
         let anchor = PodNetwork::create()?;
-        let host = format!("ksim{subnet}n");
         let ns_path = format!(
             "/proc/{}/fd/{}",
             crate::kubelet::node_pid(),
@@ -45,21 +46,37 @@ impl PodNet {
         );
         let our_pid = std::process::id().to_string();
         let flag = format!("--net={ns_path}");
-        run(&[
-            "nsenter", &flag, "ip", "link", "add", "eth0", "type", "veth", "peer", "name", &host,
-            "netns", &our_pid,
-        ])?;
-        let setup = run(&["ip", "addr", "add", &format!("{node_ip}/32"), "dev", &host])
-            .and_then(|_| run(&["ip", "link", "set", &host, "up"]));
-        if let Err(e) = setup {
-            let _ = run(&["ip", "link", "del", &host]);
-            return Err(e);
+        let first = (crate::kubelet::node_pid() % 250) as u8;
+        let mut last_err = String::new();
+        for step in 0..250u16 {
+            let subnet = ((u16::from(first) + step) % 250) as u8;
+            let node_ip = format!("10.244.{subnet}.1");
+            let host = format!("ksim{subnet}n");
+            if let Err(e) = run(&[
+                "nsenter", &flag, "ip", "link", "add", "eth0", "type", "veth", "peer", "name",
+                &host, "netns", &our_pid,
+            ]) {
+                if e.contains("File exists") {
+                    last_err = e;
+                    continue;
+                }
+                return Err(e);
+            }
+            let setup = run(&["ip", "addr", "add", &format!("{node_ip}/32"), "dev", &host])
+                .and_then(|_| run(&["ip", "link", "set", &host, "up"]));
+            if let Err(e) = setup {
+                let _ = run(&["ip", "link", "del", &host]);
+                return Err(e);
+            }
+            return Ok(Self {
+                subnet,
+                node_ip,
+                _anchor: anchor,
+            });
         }
-        Ok(Self {
-            subnet,
-            node_ip,
-            _anchor: anchor,
-        })
+        Err(format!(
+            "no free pod subnet 10.244.0-249.0/24 on this host (every ksim<N>n link exists): {last_err}"
+        ))
     }
 
     /// Gives the pod whose namespace is `net` the address of pod number `n` on this node.

@@ -1,9 +1,10 @@
-//! The test knobs in front of the real API server (issue 16): a thin HTTPS proxy on the node's address that the
-//! world's kubeconfig points at. It answers `/kube-sim/stats` (request counts, the request timeline, TLS connections
-//! accepted — `server::stats_response`, the simulated API server's own), delays each request by `--latency` and
-//! applies `--fault` rules (`server::fault_response`), and forwards everything else unchanged — headers (the bearer
-//! token included), body, streaming answers (watches, logs) and protocol upgrades (exec's WebSocket) — to the real
-//! API server, which authenticates, authorizes and answers. Test knob, not Kubernetes behaviour: only clients of the
+//! The test knobs in front of the real API server (issue 16): a thin HTTPS proxy that the world's kubeconfig points
+//! at (`https://127.0.0.1:PORT`, as kind and k3d write theirs; it listens on the node's address too, same port). It
+//! answers `/kube-sim/stats` (request counts, the request timeline, TLS connections accepted —
+//! `server::stats_response`, the simulated API server's own), delays each request by `--latency` and applies
+//! `--fault` rules (`server::fault_response`), and forwards everything else unchanged — headers (the bearer token
+//! included), body, streaming answers (watches, logs) and protocol upgrades (exec's WebSocket) — to the real API
+//! server, which authenticates, authorizes and answers. Test knob, not Kubernetes behaviour: only clients of the
 //! kubeconfig go through it; the control plane's components, the node and the pods talk to the API server directly.
 use crate::node_agent::Body;
 use crate::server::{DropConnection, Knobs};
@@ -70,9 +71,33 @@ const HOP_BY_HOP: [&str; 6] = [
     "transfer-encoding",
 ];
 
+/// Accepts TLS connections on `listener` and serves each with `p` (HTTP/2, or HTTP/1.1 with upgrades).
+fn serve(listener: tokio::net::TcpListener, acceptor: tokio_rustls::TlsAcceptor, p: Arc<Proxy>) {
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let (acceptor, p) = (acceptor.clone(), p.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                p.connections.fetch_add(1, Ordering::Relaxed);
+                let svc = hyper::service::service_fn(move |req| p.clone().handle(req));
+                let _ = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), svc)
+                .await;
+            });
+        }
+    });
+}
+
 impl Proxy {
-    /// Serves on `bind_ip` (any port) with the API server's own certificate (its names include the node's address),
-    /// forwarding to `upstream` (`https://host:port`), trusted by `ca_pem`.
+    /// Serves on 127.0.0.1 (any port; the address it returns) and on `bind_ip` (the same port) with the API server's
+    /// own certificate (its names include both), forwarding to `upstream` (`https://host:port`), trusted by `ca_pem`.
     pub async fn start(
         bind_ip: &str,
         cert_pem: &str,
@@ -114,34 +139,23 @@ impl Proxy {
                 .to_string(),
             upstream_tls: Arc::new(client),
         });
-        let listener = tokio::net::TcpListener::bind((bind_ip, 0))
+        // Loopback first, as kind, k3d and minikube's docker driver write their kubeconfigs (`https://127.0.0.1:PORT`:
+        // clients never send a loopback server through an HTTP proxy, issue 15's case); then the node's address on
+        // the same port, which only this world uses, so that port is free there. The API server's certificate names
+        // both (control_plane.rs).
+        let loopback = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
-            .map_err(|e| format!("binding the knob proxy: {e}"))?;
-        let addr = listener
+            .map_err(|e| format!("binding the knob proxy on 127.0.0.1: {e}"))?;
+        let addr = loopback
             .local_addr()
             .map_err(|e| format!("the knob proxy's address: {e}"))?;
+        let on_node = tokio::net::TcpListener::bind((bind_ip, addr.port()))
+            .await
+            .map_err(|e| format!("binding the knob proxy on {bind_ip}: {e}"))?;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
-        let p = proxy.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else {
-                    continue;
-                };
-                let (acceptor, p) = (acceptor.clone(), p.clone());
-                tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    p.connections.fetch_add(1, Ordering::Relaxed);
-                    let svc = hyper::service::service_fn(move |req| p.clone().handle(req));
-                    let _ = hyper_util::server::conn::auto::Builder::new(
-                        hyper_util::rt::TokioExecutor::new(),
-                    )
-                    .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), svc)
-                    .await;
-                });
-            }
-        });
+        for listener in [loopback, on_node] {
+            serve(listener, acceptor.clone(), proxy.clone());
+        }
         Ok((addr, proxy))
     }
 

@@ -251,18 +251,35 @@ async fn wait_reconciled(
     }
 }
 
-/// Until every pod has settled as the simulated world's `up` waits for it (`kubelet::pod::pod_settled`: ready,
-/// crash-looping, finished, or unready for over 10 s), or `deadline`.
+/// Whether a StatefulSet's controller is done creating pods for now (pure): it observed the current generation and
+/// either created every replica or holds because one is not Ready — with `OrderedReady` (the default) the real
+/// controller creates pod N+1 only once pod N is Ready (pkg/controller/statefulset/stateful_set_control.go), so a
+/// Ready pod 0 alone is not the end (F6: chart-sts was reported ready with one pod of two). The unready pod's own
+/// settling (`pod_settled`) decides the rest.
+pub fn statefulset_settled(sts: &Value) -> bool {
+    let want = sts["spec"]["replicas"].as_i64().unwrap_or(1);
+    let status = &sts["status"];
+    let count = |k: &str| status[k].as_i64().unwrap_or(0);
+    status["observedGeneration"] == sts["metadata"]["generation"]
+        && (count("replicas") >= want || count("readyReplicas") < count("replicas"))
+}
+
+/// Until every StatefulSet has created its pods (`statefulset_settled`) and every pod has settled as the simulated
+/// world's `up` waits for it (`kubelet::pod::pod_settled`: ready, crash-looping, finished, or unready past its
+/// readiness probe's second try), or `deadline`.
 async fn wait_started(admin: &ApiClient, deadline: tokio::time::Instant) {
     // Controllers create pods a moment after their workloads.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let items =
+        |r: crate::real_api::Reply| r.json()["items"].as_array().cloned().unwrap_or_default();
     while tokio::time::Instant::now() < deadline {
-        if let Ok(r) = admin.get("/api/v1/pods").await
+        if let Ok(sets) = admin.get("/apis/apps/v1/statefulsets").await
+            && sets.ok()
+            && items(sets).iter().all(statefulset_settled)
+            && let Ok(r) = admin.get("/api/v1/pods").await
             && r.ok()
-            && r.json()["items"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            && items(r)
+                .iter()
                 .all(|p| crate::kubelet::pod::pod_settled(p, crate::clock::now_unix()))
         {
             return;
@@ -291,6 +308,23 @@ mod tests {
         let (left, needs) = split(vec![json!({"apiVersion": "v1", "kind": "ConfigMap"})]);
         assert!(!needs);
         assert_eq!(left.len(), 1);
+    }
+
+    #[test]
+    fn an_ordered_statefulset_settles_once_every_replica_exists_or_one_holds_it() {
+        let sts = |replicas: i64, ready: i64| {
+            json!({"metadata": {"generation": 1}, "spec": {"replicas": 2},
+                   "status": {"observedGeneration": 1, "replicas": replicas, "readyReplicas": ready}})
+        };
+        // Pod 0 Ready, pod 1 not created yet: the controller is about to create it.
+        assert!(!statefulset_settled(&sts(1, 1)));
+        // Pod 0 not Ready: OrderedReady holds; pod 0's own settling decides.
+        assert!(statefulset_settled(&sts(1, 0)));
+        assert!(statefulset_settled(&sts(2, 1)));
+        assert!(!statefulset_settled(
+            &json!({"metadata": {"generation": 2}, "spec": {"replicas": 1},
+                                             "status": {"observedGeneration": 1, "replicas": 1}})
+        ));
     }
 
     #[test]
