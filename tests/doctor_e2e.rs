@@ -252,17 +252,35 @@ fn handmade_chmod_is_prom_403_a_warning_that_fails_only_with_fail_on_warning() {
 #[test]
 fn kps_missing_volume_is_prom_502_renaming_the_mount() {
     let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    // Stays on the simulated API server until the operator runs as a real pod (F4, issue 16): on the real control
-    // plane nothing reconciles the `Prometheus` resource, so no Prometheus pod ever starts.
-    let Some(cluster) = start("kps-missing-volume") else {
+    // On the real control plane (issue 16) the API server refuses the StatefulSet the real operator generates
+    // (`spec.template.spec.initContainers[1].volumeMounts[0].name: Not found: "prometheus-db"`): there is no
+    // StatefulSet and no pod, only the `Prometheus` resource with `Reconciled=False`. doctor used to say "No
+    // Prometheus server found" and exit 0.
+    let Some(cluster) = start_real("kps-missing-volume") else {
         return;
     };
-    let (_, report) = diagnosed(&cluster, "PROM-502", "prometheus-db");
+    let cr = "kps-kube-prometheus-stack-prometheus";
+    let (run, report) = diagnosed(&cluster, "PROM-502", "prometheus-db");
+    assert_eq!(run.code, 1, "a critical finding: {run}");
+    // What the real cluster shows: the operator's condition, and no StatefulSet.
+    let resource = kubectl_json(&cluster, &["get", "prometheus", cr, "-n", "monitoring"]);
+    let reconciled = resource["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "Reconciled")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(reconciled["status"], "False", "{resource:#}");
+    let sets = kubectl_json(&cluster, &["get", "statefulsets", "-n", "monitoring"]);
+    assert_eq!(sets["items"].as_array().map(Vec::len), Some(0), "{sets:#}");
     let f = finding(&report, "PROM-502");
+    assert_eq!(f["object"], format!("prometheus/{cr}"), "{f:#}");
     assert!(
         f["evidence"]
             .to_string()
-            .contains(r#"Not found: \"prometheus-db\""#),
+            .contains(r#"Not found: \"prometheus-db\""#)
+            && f["evidence"].to_string().contains("Reconciled=False"),
         "{f:#}"
     );
     assert!(
@@ -282,13 +300,6 @@ fn kps_missing_volume_is_prom_502_renaming_the_mount() {
     assert!(
         !f["fix"].as_str().unwrap().contains("volumeClaimTemplate"),
         "{f:#}"
-    );
-    let endpoints = finding(&report, "PROM-501");
-    assert!(
-        endpoints["meaning"]
-            .as_str()
-            .unwrap()
-            .contains("no healthy upstream")
     );
     human_agrees(&cluster, &report);
 }
