@@ -592,3 +592,36 @@ fn failed_reload_is_prom_301_from_runtimeinfo_without_the_metrics_page() {
         "doctor fetched /metrics: {window}"
     );
 }
+
+/// Issue 16: on the real control plane `kps-missing-volume` leaves a `Prometheus` resource with no StatefulSet and
+/// no pod (the API server refused it; the operator says `Reconciled=False`). The verbs that change a running server
+/// have nothing to act on: each refuses with one paragraph naming the condition, never a panic or a plan.
+#[test]
+fn kps_missing_volume_other_verbs_name_the_refusal() {
+    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(cluster) = start_real("kps-missing-volume") else {
+        return;
+    };
+    let cr = "prometheus/kps-kube-prometheus-stack-prometheus";
+    diagnosed(&cluster, "PROM-502", "prometheus-db");
+    for args in [
+        vec!["reload", cr, "-n", "monitoring", "--yes"],
+        vec!["resize", cr, "-n", "monitoring", "--size", "100Gi", "--yes"],
+        vec!["fix-perms", cr, "-n", "monitoring", "--yes"],
+    ] {
+        let run = prom(&cluster, &args);
+        // Exit 2: the target cannot be acted on (README, Exit codes); nothing was planned or changed.
+        assert_eq!(run.code, 2, "{args:?}: {run}");
+        assert!(
+            run.stderr
+                .contains("no StatefulSet: the operator reports Reconciled=False")
+                && run.stderr.contains(r#"Not found: "prometheus-db""#)
+                && !run.stderr.contains("panicked"),
+            "{args:?}: {run}"
+        );
+        assert!(run.stdout.is_empty(), "{args:?}: {run}");
+    }
+    // Nothing was created behind the refusals.
+    let sets = kubectl_json(&cluster, &["get", "statefulsets", "-n", "monitoring"]);
+    assert_eq!(sets["items"].as_array().map(Vec::len), Some(0), "{sets:#}");
+}

@@ -321,6 +321,11 @@ fn unrendered(p: &PrometheusResource) -> Instance {
             &spec("image").unwrap_or_default(),
             "prometheus",
         ),
+        not_rendered: Some(
+            crate::model::reconciled_false(&p.object)
+                .map(|m| format!("the operator reports Reconciled=False: {m}"))
+                .unwrap_or_else(|| "the operator has not created it".to_string()),
+        ),
     }
 }
 
@@ -461,6 +466,7 @@ fn build(
             .map(|o| o.name.clone())
             .collect(),
         origin: Default::default(),
+        not_rendered: None,
     })
 }
 

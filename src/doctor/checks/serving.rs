@@ -128,30 +128,6 @@ fn missing_volume_fix(
     }
 }
 
-/// The operator's `Reconciled` condition when it is `False`: its message (else its reason).
-///
-/// prometheus-operator 0.85 (pkg/operator/resource_reconciler.go `processNextReconcileItem`: a failed `Sync` is
-/// followed by a status update; pkg/operator/statefulset_reporter.go builds the `Reconciled`/`Available`
-/// conditions) sets `Reconciled=False` with the API server's refusal as the message when the StatefulSet it
-/// generated is refused, e.g. `… initContainers[1].volumeMounts[0].name: Not found: "prometheus-db"`.
-fn not_reconciled(resource: &serde_json::Value) -> Option<String> {
-    let c = resource
-        .pointer("/status/conditions")?
-        .as_array()?
-        .iter()
-        .find(|c| c.get("type").and_then(|t| t.as_str()) == Some("Reconciled"))?;
-    if c.get("status").and_then(|v| v.as_str()) != Some("False") {
-        return None;
-    }
-    let text = |k: &str| c.get(k).and_then(|v| v.as_str()).filter(|m| !m.is_empty());
-    Some(
-        text("message")
-            .or_else(|| text("reason"))
-            .unwrap_or("no message")
-            .to_string(),
-    )
-}
-
 /// The volumes a `Prometheus` resource's pod will have: its `spec.volumes` and the data volume the operator adds
 /// (`prometheus-<name>-db`, or the claim template's own name; prometheus-operator pkg/prometheus/server
 /// statefulset.go `volumeName`).
@@ -181,7 +157,7 @@ fn unrendered(s: &InstanceSnapshot, prometheus: &str) -> Option<Finding> {
         return None;
     }
     let resource = s.prometheus.as_ref()?;
-    let message = not_reconciled(resource)?;
+    let message = crate::model::reconciled_false(resource)?;
     let object = format!("prometheus/{prometheus}");
     let evidence = vec![format!("{object} condition Reconciled=False: {message}")];
     let Some(missing) = missing_volume(&message) else {
