@@ -11,9 +11,7 @@ mod support;
 use serde_json::Value;
 use std::sync::Mutex;
 use std::time::Duration;
-use support::{
-    Cluster, Run, kubectl, kubectl_json, prom, prom_restricted, start, start_real, wait_until,
-};
+use support::{Cluster, Run, kubectl, kubectl_json, prom, prom_restricted, start_real, wait_until};
 
 /// One cluster at a time: each runs real Prometheus processes, and the build machines have two cores.
 static ONE_CLUSTER: Mutex<()> = Mutex::new(());
@@ -307,9 +305,8 @@ fn kps_missing_volume_is_prom_502_renaming_the_mount() {
 #[test]
 fn kps_permission_denied_is_prom_401_fixed_by_fix_perms() {
     let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    // Stays on the simulated API server until the operator runs as a real pod (F4, issue 16): on the real control
-    // plane nothing reconciles the `Prometheus` resource, so no Prometheus pod ever starts.
-    let Some(cluster) = start("kps-permission-denied") else {
+    // On the real control plane with the real operator (issue 16): passes unchanged.
+    let Some(cluster) = start_real("kps-permission-denied") else {
         return;
     };
     let (_, report) = diagnosed(&cluster, "PROM-401", "permission denied");
@@ -388,8 +385,8 @@ fn chart_sts_has_no_false_alarm() {
 
 #[test]
 fn kps_healthy_has_no_false_alarm() {
-    // Stays on the simulated API server until the operator runs as a real pod (F4, issue 16).
-    healthy("kps-healthy", start);
+    // On the real control plane with the real operator (issue 16): passes unchanged.
+    healthy("kps-healthy", start_real);
 }
 
 #[test]
