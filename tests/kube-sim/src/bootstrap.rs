@@ -58,8 +58,14 @@ pub fn scenarios_dir() -> PathBuf {
 /// Parse a multi-document YAML file into objects (empty documents skipped).
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
     let mut out = vec![];
-    let docs: Vec<Value> =
-        serde_saphyr::from_multiple(text).map_err(|e| format!("invalid YAML: {e}"))?;
+    // serde-saphyr's default budget stops at 1,024 documents (a guard against separator storms in untrusted input);
+    // a scenario is ours, and the benchmark's (benches/perf.sh: 5,000 unrelated pods and their events) is larger.
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_documents = 1_000_000;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, options)
+        .map_err(|e| format!("invalid YAML: {e}"))?;
     for v in docs {
         if !v.is_null() {
             out.push(v);
