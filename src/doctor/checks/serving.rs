@@ -159,7 +159,26 @@ fn unrendered(s: &InstanceSnapshot, prometheus: &str) -> Option<Finding> {
     let resource = s.prometheus.as_ref()?;
     let message = crate::model::reconciled_false(resource)?;
     let object = format!("prometheus/{prometheus}");
-    let evidence = vec![format!("{object} condition Reconciled=False: {message}")];
+    let mut evidence = vec![format!("{object} condition Reconciled=False: {message}")];
+    // `Available` says what the operator sees of the pods (none here); its reason backs "nothing runs".
+    if let Some(available) = resource
+        .pointer("/status/conditions")
+        .and_then(|c| c.as_array())
+        .into_iter()
+        .flatten()
+        .find(|c| c.get("type").and_then(|t| t.as_str()) == Some("Available"))
+    {
+        let field = |k: &str| available.get(k).and_then(|v| v.as_str()).unwrap_or("");
+        evidence.push(format!(
+            "{object} condition Available={}{}",
+            field("status"),
+            [field("reason"), field("message")]
+                .iter()
+                .filter(|t| !t.is_empty())
+                .map(|t| format!(": {t}"))
+                .collect::<String>()
+        ));
+    }
     let Some(missing) = missing_volume(&message) else {
         return Some(Finding::new(
             "PROM-510",
@@ -674,6 +693,10 @@ pub(crate) mod unrendered_tests {
                 && f[0].evidence[0].contains("Not found: \"prometheus-db\""),
             "{:?}",
             f[0].evidence
+        );
+        assert_eq!(
+            f[0].evidence[1],
+            "prometheus/kps-kube-prometheus-stack-prometheus condition Available=False: NoPodReady"
         );
         assert!(
             f[0].meaning
