@@ -11,9 +11,7 @@ mod support;
 use serde_json::Value;
 use std::sync::Mutex;
 use std::time::Duration;
-use support::{
-    Cluster, Run, kubectl, kubectl_json, prom, prom_restricted, start, start_real, wait_until,
-};
+use support::{Cluster, Run, kubectl, kubectl_json, prom, prom_restricted, start_real, wait_until};
 
 /// One cluster at a time: each runs real Prometheus processes, and the build machines have two cores.
 static ONE_CLUSTER: Mutex<()> = Mutex::new(());
@@ -252,17 +250,35 @@ fn handmade_chmod_is_prom_403_a_warning_that_fails_only_with_fail_on_warning() {
 #[test]
 fn kps_missing_volume_is_prom_502_renaming_the_mount() {
     let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    // Stays on the simulated API server until the operator runs as a real pod (F4, issue 16): on the real control
-    // plane nothing reconciles the `Prometheus` resource, so no Prometheus pod ever starts.
-    let Some(cluster) = start("kps-missing-volume") else {
+    // On the real control plane (issue 16) the API server refuses the StatefulSet the real operator generates
+    // (`spec.template.spec.initContainers[1].volumeMounts[0].name: Not found: "prometheus-db"`): there is no
+    // StatefulSet and no pod, only the `Prometheus` resource with `Reconciled=False`. doctor used to say "No
+    // Prometheus server found" and exit 0.
+    let Some(cluster) = start_real("kps-missing-volume") else {
         return;
     };
-    let (_, report) = diagnosed(&cluster, "PROM-502", "prometheus-db");
+    let cr = "kps-kube-prometheus-stack-prometheus";
+    let (run, report) = diagnosed(&cluster, "PROM-502", "prometheus-db");
+    assert_eq!(run.code, 1, "a critical finding: {run}");
+    // What the real cluster shows: the operator's condition, and no StatefulSet.
+    let resource = kubectl_json(&cluster, &["get", "prometheus", cr, "-n", "monitoring"]);
+    let reconciled = resource["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "Reconciled")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(reconciled["status"], "False", "{resource:#}");
+    let sets = kubectl_json(&cluster, &["get", "statefulsets", "-n", "monitoring"]);
+    assert_eq!(sets["items"].as_array().map(Vec::len), Some(0), "{sets:#}");
     let f = finding(&report, "PROM-502");
+    assert_eq!(f["object"], format!("prometheus/{cr}"), "{f:#}");
     assert!(
         f["evidence"]
             .to_string()
-            .contains(r#"Not found: \"prometheus-db\""#),
+            .contains(r#"Not found: \"prometheus-db\""#)
+            && f["evidence"].to_string().contains("Reconciled=False"),
         "{f:#}"
     );
     assert!(
@@ -283,22 +299,14 @@ fn kps_missing_volume_is_prom_502_renaming_the_mount() {
         !f["fix"].as_str().unwrap().contains("volumeClaimTemplate"),
         "{f:#}"
     );
-    let endpoints = finding(&report, "PROM-501");
-    assert!(
-        endpoints["meaning"]
-            .as_str()
-            .unwrap()
-            .contains("no healthy upstream")
-    );
     human_agrees(&cluster, &report);
 }
 
 #[test]
 fn kps_permission_denied_is_prom_401_fixed_by_fix_perms() {
     let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    // Stays on the simulated API server until the operator runs as a real pod (F4, issue 16): on the real control
-    // plane nothing reconciles the `Prometheus` resource, so no Prometheus pod ever starts.
-    let Some(cluster) = start("kps-permission-denied") else {
+    // On the real control plane with the real operator (issue 16): passes unchanged.
+    let Some(cluster) = start_real("kps-permission-denied") else {
         return;
     };
     let (_, report) = diagnosed(&cluster, "PROM-401", "permission denied");
@@ -377,8 +385,8 @@ fn chart_sts_has_no_false_alarm() {
 
 #[test]
 fn kps_healthy_has_no_false_alarm() {
-    // Stays on the simulated API server until the operator runs as a real pod (F4, issue 16).
-    healthy("kps-healthy", start);
+    // On the real control plane with the real operator (issue 16): passes unchanged.
+    healthy("kps-healthy", start_real);
 }
 
 #[test]
@@ -580,4 +588,37 @@ fn failed_reload_is_prom_301_from_runtimeinfo_without_the_metrics_page() {
         !asked.iter().any(|k| k.ends_with("/proxy/metrics")),
         "doctor fetched /metrics: {window}"
     );
+}
+
+/// Issue 16: on the real control plane `kps-missing-volume` leaves a `Prometheus` resource with no StatefulSet and
+/// no pod (the API server refused it; the operator says `Reconciled=False`). The verbs that change a running server
+/// have nothing to act on: each refuses with one paragraph naming the condition, never a panic or a plan.
+#[test]
+fn kps_missing_volume_other_verbs_name_the_refusal() {
+    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(cluster) = start_real("kps-missing-volume") else {
+        return;
+    };
+    let cr = "prometheus/kps-kube-prometheus-stack-prometheus";
+    diagnosed(&cluster, "PROM-502", "prometheus-db");
+    for args in [
+        vec!["reload", cr, "-n", "monitoring", "--yes"],
+        vec!["resize", cr, "-n", "monitoring", "--size", "100Gi", "--yes"],
+        vec!["fix-perms", cr, "-n", "monitoring", "--yes"],
+    ] {
+        let run = prom(&cluster, &args);
+        // Exit 2: the target cannot be acted on (README, Exit codes); nothing was planned or changed.
+        assert_eq!(run.code, 2, "{args:?}: {run}");
+        assert!(
+            run.stderr
+                .contains("no StatefulSet: the operator reports Reconciled=False")
+                && run.stderr.contains(r#"Not found: "prometheus-db""#)
+                && !run.stderr.contains("panicked"),
+            "{args:?}: {run}"
+        );
+        assert!(run.stdout.is_empty(), "{args:?}: {run}");
+    }
+    // Nothing was created behind the refusals.
+    let sets = kubectl_json(&cluster, &["get", "statefulsets", "-n", "monitoring"]);
+    assert_eq!(sets["items"].as_array().map(Vec::len), Some(0), "{sets:#}");
 }

@@ -251,9 +251,8 @@ fn bitnami_prometheus_gets_its_own_values_keys() {
 /// belongs in Git.
 #[test]
 fn kube_prometheus_stack_changes_go_through_its_values_or_git() {
-    // Stays on the simulated API server until the operator runs as a real pod (F4, issue 16): on the real control
-    // plane nothing reconciles the `Prometheus` resource, so no Prometheus pod ever starts.
-    let Some(cluster) = start("kps-healthy") else {
+    // On the real control plane with the real operator (issue 16): passes unchanged.
+    let Some(cluster) = start_real("kps-healthy") else {
         return;
     };
     let cr = "kps-kube-prometheus-stack-prometheus";
@@ -526,8 +525,9 @@ fn kubectl_applied_manifests_and_empty_dir_data() {
 /// only counted init containers mounting the data volume by name.)
 #[test]
 fn fix_perms_removes_every_init_container_doctor_flags() {
-    // Stays on the simulated API server until the operator runs as a real pod (F4, issue 16): on the real control
-    // plane nothing reconciles the `Prometheus` resource, so no Prometheus pod ever starts.
+    // Stays on the simulated API server: on the real control plane (issue 16) the API server refuses the operator's
+    // StatefulSet, so there is no workload and fix-perms refuses (doctor_e2e
+    // kps_missing_volume_other_verbs_name_the_refusal); fix-perms patching an unrendered resource is not built yet.
     let Some(cluster) = start("kps-missing-volume") else {
         return;
     };

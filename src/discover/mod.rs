@@ -148,7 +148,11 @@ fn install_of(i: &Instance) -> String {
         .map(WorkloadRef::display)
         .collect::<Vec<_>>()
         .join(", ");
-    format!("{how}, {workloads}")
+    match &i.not_rendered {
+        // Issue 16: a resource the operator could not render has no workload; say why instead.
+        Some(why) if i.workloads.is_empty() => format!("{how}, no StatefulSet: {why}"),
+        _ => format!("{how}, {workloads}"),
+    }
 }
 
 #[cfg(test)]

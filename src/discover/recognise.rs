@@ -217,6 +217,18 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
             out.push(i);
         }
     }
+    // A `Prometheus` resource the operator could not render has no StatefulSet (the API server refused it, e.g. a
+    // volumeMount naming a volume that does not exist; the operator then sets `Reconciled=False`). It is still an
+    // instance — the operator's flavour with its workload absent — so that doctor reports why, not "no server".
+    for p in &inv.prometheuses {
+        let rendered = out.iter().any(|i| {
+            i.namespace == p.namespace
+                && matches!(&i.flavour, Flavour::Operator { prometheus } if *prometheus == p.name)
+        });
+        if !rendered {
+            out.push(unrendered(p));
+        }
+    }
     for d in &inv.deployments {
         let Some(spec) = d.spec.as_ref() else {
             continue;
@@ -273,6 +285,48 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
     }
     out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     out
+}
+
+/// The instance of a `Prometheus` resource with no generated StatefulSet: no workloads and no pods; what is known
+/// comes from its spec (the operator names the container `prometheus` and serves on 9090).
+fn unrendered(p: &PrometheusResource) -> Instance {
+    let spec = |k: &str| p.spec.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let prefix = spec("routePrefix").unwrap_or_default();
+    let prefix = prefix.trim_end_matches('/');
+    Instance {
+        namespace: p.namespace.clone(),
+        name: p.name.clone(),
+        flavour: Flavour::Operator {
+            prometheus: p.name.clone(),
+        },
+        workloads: Vec::new(),
+        pods: Vec::new(),
+        container: "prometheus".to_string(),
+        image: spec("image").unwrap_or_default(),
+        args: Vec::new(),
+        port: 9090,
+        route_prefix: if prefix.is_empty() {
+            "/".to_string()
+        } else if prefix.starts_with('/') {
+            prefix.to_string()
+        } else {
+            format!("/{prefix}")
+        },
+        data: None,
+        config: None,
+        sidecars: Vec::new(),
+        origin: crate::install::recognise(
+            &p.object,
+            &format!("prometheus/{}", p.name),
+            &spec("image").unwrap_or_default(),
+            "prometheus",
+        ),
+        not_rendered: Some(
+            crate::model::reconciled_false(&p.object)
+                .map(|m| format!("the operator reports Reconciled=False: {m}"))
+                .unwrap_or_else(|| "the operator has not created it".to_string()),
+        ),
+    }
 }
 
 /// Narrow instances to those a target names. `pod/NAME` keeps only that pod in the instance.
@@ -412,6 +466,7 @@ fn build(
             .map(|o| o.name.clone())
             .collect(),
         origin: Default::default(),
+        not_rendered: None,
     })
 }
 

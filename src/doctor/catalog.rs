@@ -213,6 +213,15 @@ pub const CATALOG: &[Check] = &[
         "A probe kills Prometheus during its WAL replay (a restart loop that looks like a crash)",
         &[Logs, Pods],
     ),
+    // Issue 16: the real API server refuses the StatefulSet the operator generates and the operator sets
+    // `Reconciled=False` on the resource (src/doctor/checks/serving.rs). A missing volume mount is PROM-502.
+    check(
+        "PROM-510",
+        Critical,
+        Serving,
+        "The operator cannot render this Prometheus (`Reconciled=False`)",
+        &[],
+    ),
     check(
         "PROM-505",
         Critical,

@@ -65,6 +65,34 @@ pub struct Instance {
     pub sidecars: Vec<String>,
     /// Which chart rendered it and the source of truth of its install object (`src/install/`, issue 18).
     pub origin: crate::install::Origin,
+    /// Operator flavour with no StatefulSet (issue 16): why, in the operator's words (its `Reconciled=False`
+    /// message), or `None` when it is rendered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_rendered: Option<String>,
+}
+
+/// The operator's `Reconciled` condition on a `Prometheus` object when it is `False`: its message (else its reason).
+///
+/// prometheus-operator 0.85 (pkg/operator/resource_reconciler.go `processNextReconcileItem`: a failed `Sync` is
+/// followed by a status update; pkg/operator/statefulset_reporter.go builds the `Reconciled`/`Available`
+/// conditions) sets `Reconciled=False` with the API server's refusal as the message when the StatefulSet it
+/// generated is refused, e.g. `… initContainers[1].volumeMounts[0].name: Not found: "prometheus-db"`.
+pub fn reconciled_false(object: &serde_json::Value) -> Option<String> {
+    let c = object
+        .pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(|t| t.as_str()) == Some("Reconciled"))?;
+    if c.get("status").and_then(|v| v.as_str()) != Some("False") {
+        return None;
+    }
+    let text = |k: &str| c.get(k).and_then(|v| v.as_str()).filter(|m| !m.is_empty());
+    Some(
+        text("message")
+            .or_else(|| text("reason"))
+            .unwrap_or("no message")
+            .to_string(),
+    )
 }
 
 /// A `Prometheus` custom resource as listed (kept as JSON: no typed CRD in k8s-openapi).

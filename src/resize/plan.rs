@@ -575,6 +575,19 @@ pub fn plan(
     let data_claims = claims_of(snapshot);
     let forbidden_classes = crate::inspect::instance::forbidden_classes(snapshot);
     let origin = &snapshot.instance.origin;
+    // Issue 16: the operator could not render the resource, so no claim exists yet; that is the thing to fix, not
+    // the storage (the resource may well have a claim template).
+    if snapshot.instance.not_rendered.is_some() && snapshot.instance.workloads.is_empty() {
+        return Err(Error::Target {
+            message: format!(
+                "{}: there is nothing to resize until it runs",
+                crate::discover::describe(&snapshot.instance)
+            ),
+            hint: Some(format!(
+                "`kubectl prom doctor -n {ns}` shows how to fix {instance}"
+            )),
+        });
+    }
     if data_claims.is_empty() {
         return Err(Error::Target {
             message: format!(
@@ -1423,6 +1436,7 @@ mod tests {
                 config: None,
                 sidecars: Vec::new(),
                 origin: self.origin.clone(),
+                not_rendered: None,
             };
             let mut s = InstanceSnapshot::new(instance);
             s.statefulsets = statefulsets;

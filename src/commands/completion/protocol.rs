@@ -737,6 +737,7 @@ mod tests {
             config: None,
             sidecars: Vec::new(),
             origin: Default::default(),
+            not_rendered: None,
         }
     }
 

@@ -347,6 +347,16 @@ mod tests {
         walk(&crashing);
         walk(&instance(&pull, &[]));
         walk(&instance(&serving::tests::kps_not_created(), &[]));
+        // Issue 16: the operator could not render the resource (PROM-502 from its condition, else PROM-510).
+        for message in [
+            serving::unrendered_tests::REFUSED,
+            "spec.retention: Invalid value: \"10x\"",
+        ] {
+            walk(&instance(
+                &serving::unrendered_tests::kps_unrendered(message),
+                &[],
+            ));
+        }
         walk(&instance(
             &fixtures::with_item_after(
                 CHART,

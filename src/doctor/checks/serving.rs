@@ -128,9 +128,93 @@ fn missing_volume_fix(
     }
 }
 
+/// The volumes a `Prometheus` resource's pod will have: its `spec.volumes` and the data volume the operator adds
+/// (`prometheus-<name>-db`, or the claim template's own name; prometheus-operator pkg/prometheus/server
+/// statefulset.go `volumeName`).
+fn resource_volumes(name: &str, resource: &serde_json::Value) -> Vec<String> {
+    let data = resource
+        .pointer("/spec/storage/volumeClaimTemplate/metadata/name")
+        .and_then(|v| v.as_str())
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("prometheus-{name}-db"));
+    let mut out = vec![data];
+    out.extend(
+        resource
+            .pointer("/spec/volumes")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.get("name")?.as_str().map(str::to_string)),
+    );
+    out
+}
+
+/// The operator could not render its `Prometheus` resource (no StatefulSet exists for it): PROM-502 when the API
+/// server refused a volumeMount naming a missing volume, else PROM-510 with the operator's message.
+fn unrendered(s: &InstanceSnapshot, prometheus: &str) -> Option<Finding> {
+    if !s.statefulsets.is_empty() {
+        return None;
+    }
+    let resource = s.prometheus.as_ref()?;
+    let message = crate::model::reconciled_false(resource)?;
+    let object = format!("prometheus/{prometheus}");
+    let mut evidence = vec![format!("{object} condition Reconciled=False: {message}")];
+    // `Available` says what the operator sees of the pods (none here); its reason backs "nothing runs".
+    if let Some(available) = resource
+        .pointer("/status/conditions")
+        .and_then(|c| c.as_array())
+        .into_iter()
+        .flatten()
+        .find(|c| c.get("type").and_then(|t| t.as_str()) == Some("Available"))
+    {
+        let field = |k: &str| available.get(k).and_then(|v| v.as_str()).unwrap_or("");
+        evidence.push(format!(
+            "{object} condition Available={}{}",
+            field("status"),
+            [field("reason"), field("message")]
+                .iter()
+                .filter(|t| !t.is_empty())
+                .map(|t| format!(": {t}"))
+                .collect::<String>()
+        ));
+    }
+    let Some(missing) = missing_volume(&message) else {
+        return Some(Finding::new(
+            "PROM-510",
+            object.clone(),
+            evidence,
+            format!(
+                "The operator cannot render this Prometheus: {message}. It has no StatefulSet and no pod, so                  nothing runs until the resource is corrected."
+            ),
+            format!(
+                "correct {object} -n {} as the message says (kubectl edit {object} -n {}); the operator retries on its own",
+                s.instance.namespace, s.instance.namespace
+            ),
+        ));
+    };
+    let candidates = resource_volumes(prometheus, resource);
+    let guess = meant(&missing, &candidates);
+    let meaning = match &guess {
+        Some(g) => format!(
+            "A volumeMount names `{missing}`, but the pod has no volume of that name; the volume that exists is              `{g}`. The API server refused the StatefulSet the operator generated, so there is no StatefulSet and no              pod."
+        ),
+        None => format!(
+            "A volumeMount names `{missing}`, but the pod has no volume of that name. The API server refused the              StatefulSet the operator generated, so there is no StatefulSet and no pod."
+        ),
+    };
+    let fix = missing_volume_fix(s, &missing, guess.as_deref(), &candidates);
+    Some(Finding::new("PROM-502", object, evidence, meaning, fix))
+}
+
 pub fn check(s: &InstanceSnapshot) -> Vec<Finding> {
     let mut out = Vec::new();
     let ns = &s.instance.namespace;
+    if let Flavour::Operator { prometheus } = &s.instance.flavour
+        && let Some(f) = unrendered(s, prometheus)
+    {
+        out.push(f);
+    }
     // PROM-502: the StatefulSet controller cannot create the pod. Once every desired pod exists the event is history.
     let desired: i32 = s.instance.workloads.iter().map(|w| w.replicas).sum();
     let missing_pods = (s.instance.pods.len() as i32) < desired;
@@ -564,5 +648,87 @@ pub(crate) mod tests {
     fn missing_volume_parsing() {
         assert_eq!(missing_volume(INCIDENT_5).as_deref(), Some("prometheus-db"));
         assert_eq!(missing_volume("Error creating: pods is forbidden"), None);
+    }
+}
+
+/// Issue 16: what the real control plane leaves of incident 5 — the API server refused the StatefulSet the operator
+/// generated, so only the `Prometheus` resource exists, with the operator's `Reconciled=False` condition.
+#[cfg(test)]
+pub(crate) mod unrendered_tests {
+    use super::*;
+    use crate::doctor::checks::fixtures::{KPS, ids, instance};
+
+    pub(crate) const REFUSED: &str = "StatefulSet.apps \"prometheus-kps-kube-prometheus-stack-prometheus\" is invalid: spec.template.spec.initContainers[1].volumeMounts[0].name: Not found: \"prometheus-db\"";
+
+    /// KPS without its StatefulSet and pod, the resource carrying `initContainers` that mount `prometheus-db` and
+    /// the status the operator writes (`message` is whatever the condition says).
+    pub(crate) fn kps_unrendered(message: &str) -> String {
+        let docs: Vec<&str> = KPS
+            .split("\n---\n")
+            .filter(|d| !d.contains("kind: Pod\n") && !d.contains("kind: StatefulSet\n"))
+            .collect();
+        docs.join("\n---\n").replacen(
+            "spec:\n  replicas: 1\n  retention: 10d\n",
+            &format!(
+                "spec:\n  replicas: 1\n  retention: 10d\n  initContainers:\n  - name: chown-data\n    image: busybox:1.36\n    volumeMounts:\n    - name: prometheus-db\n      mountPath: /prometheus\nstatus:\n  conditions:\n  - type: Available\n    status: \"False\"\n    reason: NoPodReady\n  - type: Reconciled\n    status: \"False\"\n    reason: ReconciliationFailed\n    message: {}\n",
+                serde_json::to_string(message).expect("a string")
+            ),
+            1,
+        )
+    }
+
+    #[test]
+    fn a_refused_statefulset_is_prom_502_renaming_the_mount_in_the_resource() {
+        let s = instance(&kps_unrendered(REFUSED), &[]);
+        assert!(s.instance.workloads.is_empty(), "{:?}", s.instance);
+        let f = check(&s);
+        // No pod, so no Service is matched to it: PROM-501 cannot be told from the objects alone.
+        assert_eq!(ids(&f), ["PROM-502"], "{f:#?}");
+        assert_eq!(
+            f[0].object,
+            "prometheus/kps-kube-prometheus-stack-prometheus"
+        );
+        assert!(
+            f[0].evidence[0].contains("Reconciled=False")
+                && f[0].evidence[0].contains("Not found: \"prometheus-db\""),
+            "{:?}",
+            f[0].evidence
+        );
+        assert_eq!(
+            f[0].evidence[1],
+            "prometheus/kps-kube-prometheus-stack-prometheus condition Available=False: NoPodReady"
+        );
+        assert!(
+            f[0].meaning
+                .contains("`prometheus-kps-kube-prometheus-stack-prometheus-db`"),
+            "{}",
+            f[0].meaning
+        );
+        assert!(
+            f[0].fix.contains(r#"kubectl patch prometheus/kps-kube-prometheus-stack-prometheus -n monitoring --type json -p '[{"op":"test","path":"/spec/initContainers/0/volumeMounts/0/name","value":"prometheus-db"},{"op":"replace","path":"/spec/initContainers/0/volumeMounts/0/name","value":"prometheus-kps-kube-prometheus-stack-prometheus-db"}]'"#),
+            "{}",
+            f[0].fix
+        );
+    }
+
+    #[test]
+    fn any_other_refusal_is_prom_510_quoting_the_operator() {
+        let message = "spec.retention: Invalid value: \"10x\"\u{1b}[2J";
+        let f = check(&instance(&kps_unrendered(message), &[]));
+        assert_eq!(ids(&f)[0], "PROM-510", "{f:#?}");
+        assert!(f[0].meaning.contains(message), "{}", f[0].meaning);
+    }
+
+    #[test]
+    fn a_reconciled_resource_is_no_finding() {
+        let yaml = kps_unrendered(REFUSED).replace(
+            "type: Reconciled\n    status: \"False\"",
+            "type: Reconciled\n    status: \"True\"",
+        );
+        let f = check(&instance(&yaml, &[]));
+        assert!(
+            !ids(&f).contains(&"PROM-502") && !ids(&f).contains(&"PROM-510"),
+            "{f:#?}"
+        );
     }
 }
