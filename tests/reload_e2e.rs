@@ -327,10 +327,9 @@ fn two_replicas_are_both_reloaded() {
     );
 }
 
-// Simulated only for now: exited 3 on the real control plane; not triaged yet (F6's report).
 #[test]
 fn restricted_user_without_pods_proxy_falls_back_to_exec_and_says_so() {
-    let Some(cluster) = start("reload-restricted") else {
+    let Some(cluster) = start_real("reload-restricted") else {
         return;
     };
     // The real kubectl, as the restricted user, proves the RBAC shape: the pod proxy is forbidden, exec works.
@@ -449,12 +448,12 @@ fn operator_install_reloads_every_replica_of_the_prometheus_resource() {
     assert_eq!(doc["validation"], serde_json::json!(["promtool"]), "{run}");
 }
 
-// Simulated only for now: on the real control plane the reload after --enable-lifecycle got "error trying to reach
-// service: dial …" through the pod proxy (exit 3); not triaged yet — possibly the plugin reaching a pod before it
-// serves (F6's report).
+// On the real control plane: the Deployment's rollout is complete while the old pod is still terminating (its
+// ReplicaSet no longer counts it), and the plugin used to reload that old pod too — "connection reset by peer"
+// through the pod proxy, exit 3. Reload now leaves terminating pods out.
 #[test]
 fn hand_made_deployment_gets_the_flag_in_its_own_args_and_reloads() {
-    let Some(cluster) = start("handmade-chmod") else {
+    let Some(cluster) = start_real("handmade-chmod") else {
         return;
     };
     let off = prom(
@@ -762,11 +761,9 @@ fn sts_args(cluster: &support::Cluster) -> (usize, Vec<String>) {
 /// 200 and its reload metrics move, yet what it runs is not the file the reload waited for. Read back with the real
 /// kubectl (`/api/v1/status/config` through the pod proxy), the running configuration lacks the second file's job;
 /// the plugin must say so per pod and not exit 0.
-// Simulated only for now: on the real control plane (chart-sts) it exited 3 with a content mismatch on
-// prometheus-server-0 before the test's own step; not triaged yet (issue 16, F6's report).
 #[test]
 fn a_reload_that_runs_another_file_is_reported_by_its_content() {
-    let Some(cluster) = start("chart-sts") else {
+    let Some(cluster) = start_real("chart-sts") else {
         return;
     };
     let next = "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['localhost:9090']\n  - job_name: only-in-next-file\n    static_configs:\n      - targets: ['localhost:9100']\n";
