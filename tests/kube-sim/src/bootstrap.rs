@@ -58,8 +58,13 @@ pub fn scenarios_dir() -> PathBuf {
 /// Parse a multi-document YAML file into objects (empty documents skipped).
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
     let mut out = vec![];
-    let docs: Vec<Value> =
-        serde_saphyr::from_multiple(text).map_err(|e| format!("invalid YAML: {e}"))?;
+    // serde-saphyr's default budget (1,024 documents, 250,000 nodes: a guard against separator storms and huge
+    // untrusted input) stops the benchmark's scenario (benches/perf.sh: 5,000 unrelated pods and their events). A
+    // scenario is our own file, so no budget applies.
+    let mut options = serde_saphyr::Options::default();
+    options.budget = None;
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, options)
+        .map_err(|e| format!("invalid YAML: {e}"))?;
     for v in docs {
         if !v.is_null() {
             out.push(v);
