@@ -1,8 +1,7 @@
-//! End-to-end tests of `kubectl prom reload` against kube-sim scenarios (the tests calling `start_real` on the real
-//! control plane; the rest still on the simulated API server) whose Prometheus pods are real Prometheus
-//! processes: healthy reload, lifecycle off, `--enable-lifecycle`, broken configs (refused; with `--no-validate`
-//! Prometheus' own 500), a ConfigMap edited just before the reload, two replicas, and the exec fallback for a user
-//! without `pods/proxy`, and `--enable-lifecycle` through a 409 Conflict (planned again, applied once) and through a
+//! End-to-end tests of `kubectl prom reload` against kube-sim scenarios, every one on the real control plane
+//! (`start_real`; kube-sim is the node), whose Prometheus pods are real Prometheus processes: healthy reload,
+//! lifecycle off, `--enable-lifecycle`, broken configs (refused; with `--no-validate` Prometheus' own 500), a
+//! ConfigMap edited just before the reload, two replicas, and the exec fallback for a user without `pods/proxy`, and `--enable-lifecycle` through a 409 Conflict (planned again, applied once) and through a
 //! 409 storm (gives up, nothing changed). The real kubectl is the independent witness (logs, objects, the loaded
 //! config).
 //! They need root and `prometheus`; they print a skip notice otherwise (and fail under `KUBE_SIM_REQUIRE=1`).
@@ -10,7 +9,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{kubectl, kubectl_json, prom, prom_restricted, start, start_real, start_with_fault};
+use support::{kubectl, kubectl_json, prom, prom_restricted, start_real, start_real_with_fault};
 
 /// The pods of the chart's server in `monitoring`, by the chart's selector labels.
 fn server_pods(cluster: &support::Cluster) -> Vec<String> {
@@ -304,10 +303,9 @@ fn configmap_edited_just_before_the_reload_is_what_gets_loaded() {
     );
 }
 
-// Simulated only for now: its real world did not boot in the one real run (under load); to be run again.
 #[test]
 fn two_replicas_are_both_reloaded() {
-    let Some(cluster) = start("chart-sts") else {
+    let Some(cluster) = start_real("chart-sts") else {
         return;
     };
     let run = prom(&cluster, &["reload", "-n", "monitoring", "-o", "json"]);
@@ -327,10 +325,9 @@ fn two_replicas_are_both_reloaded() {
     );
 }
 
-// Simulated only for now: exited 3 on the real control plane; not triaged yet (F6's report).
 #[test]
 fn restricted_user_without_pods_proxy_falls_back_to_exec_and_says_so() {
-    let Some(cluster) = start("reload-restricted") else {
+    let Some(cluster) = start_real("reload-restricted") else {
         return;
     };
     // The real kubectl, as the restricted user, proves the RBAC shape: the pod proxy is forbidden, exec works.
@@ -382,10 +379,9 @@ fn restricted_user_without_pods_proxy_falls_back_to_exec_and_says_so() {
     );
 }
 
-// Simulated only for now: its real world went away mid-test in the one real run (under load); to be run again.
 #[test]
 fn route_prefix_is_honoured_through_the_pod_proxy() {
-    let Some(cluster) = start("reload-route-prefix") else {
+    let Some(cluster) = start_real("reload-route-prefix") else {
         return;
     };
     let pod = server_pods(&cluster).remove(0);
@@ -418,10 +414,9 @@ fn route_prefix_is_honoured_through_the_pod_proxy() {
     );
 }
 
-// Simulated only until the operator runs as a pod in the real world (F4).
 #[test]
 fn operator_install_reloads_every_replica_of_the_prometheus_resource() {
-    let Some(cluster) = start("kps-healthy") else {
+    let Some(cluster) = start_real("kps-healthy") else {
         return;
     };
     let run = prom(
@@ -449,12 +444,12 @@ fn operator_install_reloads_every_replica_of_the_prometheus_resource() {
     assert_eq!(doc["validation"], serde_json::json!(["promtool"]), "{run}");
 }
 
-// Simulated only for now: on the real control plane the reload after --enable-lifecycle got "error trying to reach
-// service: dial …" through the pod proxy (exit 3); not triaged yet — possibly the plugin reaching a pod before it
-// serves (F6's report).
+// On the real control plane: the Deployment's rollout is complete while the old pod is still terminating (its
+// ReplicaSet no longer counts it), and the plugin used to reload that old pod too — "connection reset by peer"
+// through the pod proxy, exit 3. Reload now leaves terminating pods out.
 #[test]
 fn hand_made_deployment_gets_the_flag_in_its_own_args_and_reloads() {
-    let Some(cluster) = start("handmade-chmod") else {
+    let Some(cluster) = start_real("handmade-chmod") else {
         return;
     };
     let off = prom(
@@ -489,10 +484,9 @@ fn hand_made_deployment_gets_the_flag_in_its_own_args_and_reloads() {
     assert!(text.contains("--web.enable-lifecycle"), "{text}");
 }
 
-// Simulated only for now: its real world did not boot in the one real run (under load); to be run again.
 #[test]
 fn several_candidates_without_a_terminal_are_listed_and_a_target_picks_one() {
-    let Some(cluster) = start("reload-two-instances") else {
+    let Some(cluster) = start_real("reload-two-instances") else {
         return;
     };
     let run = prom(&cluster, &["reload", "-n", "monitoring"]);
@@ -635,11 +629,10 @@ fn server_args(cluster: &support::Cluster) -> Vec<String> {
 
 const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/monitoring/deployments/prometheus-server";
 
-// Simulated only: the real world's knob proxy spends the 409 on the scenario's own server-side apply (node request).
 #[test]
 fn enable_lifecycle_through_a_conflict_reads_again_plans_again_and_patches_once_more() {
     // The first Deployment patch answers 409 Conflict, as a concurrent edit would.
-    let Some(cluster) = start_with_fault("lifecycle-off", "409:PATCH:/deployments/:1") else {
+    let Some(cluster) = start_real_with_fault("lifecycle-off", "409:PATCH:/deployments/:1") else {
         return;
     };
     let reads_before = support::requests_to(&cluster, &format!("GET {DEPLOYMENT}"));
@@ -679,10 +672,9 @@ fn enable_lifecycle_through_a_conflict_reads_again_plans_again_and_patches_once_
     );
 }
 
-// Simulated only: the real world's knob proxy spends the 409s on the scenario's own server-side apply (node request).
 #[test]
 fn enable_lifecycle_in_a_409_storm_gives_up_with_a_sentence_and_changes_nothing() {
-    let Some(cluster) = start_with_fault("lifecycle-off", "409:PATCH:/deployments/:20") else {
+    let Some(cluster) = start_real_with_fault("lifecycle-off", "409:PATCH:/deployments/:20") else {
         return;
     };
     let args_before = server_args(&cluster);
@@ -762,11 +754,9 @@ fn sts_args(cluster: &support::Cluster) -> (usize, Vec<String>) {
 /// 200 and its reload metrics move, yet what it runs is not the file the reload waited for. Read back with the real
 /// kubectl (`/api/v1/status/config` through the pod proxy), the running configuration lacks the second file's job;
 /// the plugin must say so per pod and not exit 0.
-// Simulated only for now: on the real control plane (chart-sts) it exited 3 with a content mismatch on
-// prometheus-server-0 before the test's own step; not triaged yet (issue 16, F6's report).
 #[test]
 fn a_reload_that_runs_another_file_is_reported_by_its_content() {
-    let Some(cluster) = start("chart-sts") else {
+    let Some(cluster) = start_real("chart-sts") else {
         return;
     };
     let next = "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['localhost:9090']\n  - job_name: only-in-next-file\n    static_configs:\n      - targets: ['localhost:9100']\n";
@@ -908,10 +898,9 @@ fn kps_statefulset(cluster: &support::Cluster) -> (Vec<String>, bool) {
 /// Issue 18 item 6: `reload --enable-lifecycle` on an operator install patches the `Prometheus` resource, and the
 /// operator regenerates its StatefulSet afterwards. The reload must wait until that StatefulSet carries the flag and
 /// its pods run it; reloading at once meets pods still without the API (403) and blames the configuration.
-// Simulated only until the operator runs as a pod in the real world (F4).
 #[test]
 fn enable_lifecycle_on_an_operator_install_waits_for_the_operator_to_roll_the_flag() {
-    let Some(cluster) = start("kps-healthy") else {
+    let Some(cluster) = start_real("kps-healthy") else {
         return;
     };
     // ProcessSignal: the operator leaves the lifecycle API off (its reloader signals instead). The simulated operator
@@ -1029,7 +1018,8 @@ fn v3_auto_reload_is_waited_for_never_posted() {
     if !support::real_prometheus_v3_or_skip("v3_auto_reload_is_waited_for_never_posted") {
         return;
     }
-    let Some(cluster) = support::start_real("chart-healthy").or_else(|| start("chart-healthy"))
+    let Some(cluster) =
+        support::start_real("chart-healthy").or_else(|| support::start("chart-healthy"))
     else {
         return;
     };

@@ -529,6 +529,7 @@ fn pod_ref(p: &Pod) -> PodRef {
         ready: status
             .and_then(|s| s.conditions.as_ref())
             .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True")),
+        terminating: p.metadata.deletion_timestamp.is_some(),
     }
 }
 

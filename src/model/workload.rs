@@ -90,6 +90,10 @@ pub struct PodRef {
     pub phase: String,
     /// The Ready condition is True.
     pub ready: bool,
+    /// `metadata.deletionTimestamp` is set: the pod is shutting down (its phase stays `Running` through the grace
+    /// period, and a finished rollout does not wait for it — the ReplicaSet no longer counts it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub terminating: bool,
 }
 
 /// A pod's controlling owner reference.

@@ -726,6 +726,7 @@ mod tests {
                     name: (*pod).into(),
                     phase: "Running".into(),
                     ready: *ready,
+                    terminating: false,
                 })
                 .collect(),
             container: "prometheus".into(),

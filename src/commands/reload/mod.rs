@@ -226,7 +226,7 @@ async fn preflight(ctx: &Ctx, instance: &Instance) -> Vec<PodState> {
     let checks = instance
         .pods
         .iter()
-        .filter(|p| p.phase == "Running")
+        .filter(|p| p.phase == "Running" && !p.terminating)
         .map(|p| async move {
             let prom = PromPod::new(&ctx.client, ctx.exec.as_ref(), instance, &p.name);
             let flags = match prom.flags().await {
@@ -282,8 +282,14 @@ async fn enable_lifecycle(ctx: &Ctx, instance: &Instance, timeout: Duration) -> 
         &discover::discover_all(ctx).await?,
         &discover::parse_target(&discover::target_arg(instance))?,
     );
-    refreshed.into_iter().next().ok_or_else(|| Error::Verify {
+    let mut refreshed = refreshed.into_iter().next().ok_or_else(|| Error::Verify {
         message: format!("{ns}/{} disappeared after the rollout", instance.name),
         hint: None,
-    })
+    })?;
+    // A rollout is complete while the old pods are still shutting down: a ReplicaSet stops counting a pod once its
+    // deletionTimestamp is set (IsPodActive/FilterActivePods, kubernetes pkg/controller/controller_utils.go), and
+    // kubectl's rollout status then says "rolled out". Those old pods run without the flag and stop answering at any
+    // moment (on the real control plane: "connection reset by peer" through the pod proxy); the reload is for the new.
+    refreshed.pods.retain(|p| !p.terminating);
+    Ok(refreshed)
 }
