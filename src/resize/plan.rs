@@ -1421,6 +1421,7 @@ mod tests {
                 flavour,
                 workloads,
                 pods: Vec::new(),
+                terminating: Vec::new(),
                 container: "prometheus".into(),
                 image: "prom/prometheus:v2.42.0".into(),
                 args: Vec::new(),

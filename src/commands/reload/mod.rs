@@ -226,7 +226,7 @@ async fn preflight(ctx: &Ctx, instance: &Instance) -> Vec<PodState> {
     let checks = instance
         .pods
         .iter()
-        .filter(|p| p.phase == "Running" && !p.terminating)
+        .filter(|p| p.phase == "Running")
         .map(|p| async move {
             let prom = PromPod::new(&ctx.client, ctx.exec.as_ref(), instance, &p.name);
             let flags = match prom.flags().await {
@@ -282,7 +282,7 @@ async fn enable_lifecycle(ctx: &Ctx, instance: &Instance, timeout: Duration) -> 
         &discover::discover_all(ctx).await?,
         &discover::parse_target(&discover::target_arg(instance))?,
     );
-    let mut refreshed = refreshed.into_iter().next().ok_or_else(|| Error::Verify {
+    let refreshed = refreshed.into_iter().next().ok_or_else(|| Error::Verify {
         message: format!("{ns}/{} disappeared after the rollout", instance.name),
         hint: None,
     })?;
@@ -290,6 +290,6 @@ async fn enable_lifecycle(ctx: &Ctx, instance: &Instance, timeout: Duration) -> 
     // deletionTimestamp is set (IsPodActive/FilterActivePods, kubernetes pkg/controller/controller_utils.go), and
     // kubectl's rollout status then says "rolled out". Those old pods run without the flag and stop answering at any
     // moment (on the real control plane: "connection reset by peer" through the pod proxy); the reload is for the new.
-    refreshed.pods.retain(|p| !p.terminating);
+    // Discovery leaves them out of `pods` (they are `terminating`: one rule, discover::recognise `set_pods`).
     Ok(refreshed)
 }
