@@ -3,8 +3,8 @@
 //! scenario is diagnosed with the right finding first and the right fix command, the healthy scenarios give no warning
 //! or critical finding, the JSON parses and agrees with the human report, exit codes follow `--fail-on`, a restricted
 //! user gets a partial report, and `--from-dump` reads what the real kubectl wrote. The kube-prometheus-stack
-//! scenarios stay on the simulated API server until the operator runs as a real pod. They need root, `prometheus` and
-//! the built world; they print a skip notice otherwise (and fail under `KUBE_SIM_REQUIRE=1`).
+//! scenarios run the real prometheus-operator 0.85.0 as a pod. They need root, `prometheus` and the built world; they
+//! print a skip notice otherwise (and fail under `KUBE_SIM_REQUIRE=1`).
 
 mod support;
 
@@ -320,8 +320,8 @@ fn kps_permission_denied_is_prom_401_fixed_by_fix_perms() {
 
 /// Healthy installs: no warning, no critical (no false alarms), exit 0 even with `--fail-on warning`, and the human
 /// report lists exactly the JSON's findings in the same order.
-fn healthy(scenario: &str, start: fn(&str) -> Option<Cluster>) {
-    let Some(cluster) = start(scenario) else {
+fn healthy(scenario: &str) {
+    let Some(cluster) = start_real(scenario) else {
         return;
     };
     all_ready(&cluster);
@@ -364,18 +364,18 @@ fn healthy(scenario: &str, start: fn(&str) -> Option<Cluster>) {
 
 #[test]
 fn chart_healthy_has_no_false_alarm() {
-    healthy("chart-healthy", start_real);
+    healthy("chart-healthy");
 }
 
 #[test]
 fn chart_sts_has_no_false_alarm() {
-    healthy("chart-sts", start_real);
+    healthy("chart-sts");
 }
 
 #[test]
 fn kps_healthy_has_no_false_alarm() {
     // On the real control plane with the real operator (issue 16): passes unchanged.
-    healthy("kps-healthy", start_real);
+    healthy("kps-healthy");
 }
 
 #[test]
