@@ -85,7 +85,12 @@ pub fn source_of(instance: &Instance) -> Option<(String, String)> {
 }
 
 /// Our schema check of the text (did-you-mean): warnings are printed, errors refuse the reload.
-pub fn check_keys(ctx: &Ctx, text: &str, instance: &Instance) -> Result<()> {
+pub fn check_keys(
+    ctx: &Ctx,
+    text: &str,
+    instance: &Instance,
+    way: super::lifecycle::ReloadWay,
+) -> Result<()> {
     let issues = crate::promconfig::check(text);
     for warning in issues.iter().filter(|i| !i.error) {
         ctx.printer.warn(&warning.message);
@@ -109,14 +114,13 @@ pub fn check_keys(ctx: &Ctx, text: &str, instance: &Instance) -> Result<()> {
             crate::discover::target_arg(instance),
         )
     });
+    let (outcome, hint) = way.when_invalid(&object, ns);
     Err(Error::Verify {
         message: format!(
-            "the configuration in {source} is invalid, so it was not reloaded: {}",
+            "the configuration in {source} is invalid, {outcome}: {}",
             errors.join("; ")
         ),
-        hint: Some(format!(
-            "fix it (kubectl edit {object} -n {ns}), or reload anyway with --no-validate"
-        )),
+        hint: Some(hint),
     })
 }
 

@@ -124,7 +124,7 @@ async fn reload(ctx: &Ctx, args: &ReloadArgs, result: &mut ReloadResult) -> Resu
             .validation
             .push("skipped (--no-validate)".to_string());
     } else if let Some(text) = &desired {
-        config::check_keys(ctx, text, &instance)?;
+        config::check_keys(ctx, text, &instance, way)?;
         result.validation.push("keys".to_string());
     }
 
@@ -146,9 +146,12 @@ async fn reload(ctx: &Ctx, args: &ReloadArgs, result: &mut ReloadResult) -> Resu
     )
     .await?;
     if !args.no_validate {
-        result
-            .validation
-            .push(promtool_label(&instance, synced.promtool.as_ref(), ctx)?);
+        result.validation.push(promtool_label(
+            &instance,
+            synced.promtool.as_ref(),
+            way,
+            ctx,
+        )?);
     }
 
     // 4. Reload every replica concurrently (or wait for the server's own reload), one progress line each; then prove
@@ -176,6 +179,7 @@ async fn reload(ctx: &Ctx, args: &ReloadArgs, result: &mut ReloadResult) -> Resu
 fn promtool_label(
     instance: &Instance,
     verdict: Option<&std::result::Result<config::Promtool, String>>,
+    way: ReloadWay,
     ctx: &Ctx,
 ) -> Result<String> {
     use config::Promtool;
@@ -190,14 +194,20 @@ fn promtool_label(
     match (verdict, pod) {
         (_, None) | (None, _) => Ok("promtool skipped (no running pod)".into()),
         (Some(Ok(Promtool::Passed)), _) => Ok("promtool".into()),
-        (Some(Ok(Promtool::Rejected(said))), Some(pod)) => Err(Error::Verify {
-            message: format!(
-                "`promtool check config {file}` in pod {}/{pod} rejects the configuration, so it was not reloaded: \
-                 {said}",
-                instance.namespace
-            ),
-            hint: Some("fix the configuration, or reload anyway with --no-validate".into()),
-        }),
+        (Some(Ok(Promtool::Rejected(said))), Some(pod)) => {
+            let object = config::source_of(instance).map_or_else(
+                || crate::discover::target_arg(instance),
+                |(_, object)| object,
+            );
+            let (outcome, hint) = way.when_invalid(&object, &instance.namespace);
+            Err(Error::Verify {
+                message: format!(
+                    "`promtool check config {file}` in pod {}/{pod} rejects the configuration, {outcome}: {said}",
+                    instance.namespace
+                ),
+                hint: Some(hint),
+            })
+        }
         (Some(Ok(Promtool::Lint(said))), _) => {
             ctx.printer.warn(&format!(
                 "`promtool check config {file}` reports lint findings (the config still loads): {said}"
