@@ -587,6 +587,7 @@ pub fn offline_in_use_message(
     volume: Option<&str>,
     target: Quantity,
     resizer_said: &str,
+    holders: &[Pod],
 ) -> String {
     let ns = &plan.namespace;
     let bare_pod = plan.instance.starts_with("pod/");
@@ -617,9 +618,49 @@ pub fn offline_in_use_message(
     } else {
         "restore the replicas"
     };
+    let holders = holders_said(plan, holders);
     format!(
-        "the volume's driver expands only while no pod uses the claim (offline expansion), and a pod uses it; restarting the pod does not help, its controller starts a new one at once and the claim is in use again (the resizer said: {resizer_said}). To grow it: {how}, {wait} (the volume: the claim keeps its old capacity, FileSystemResizePending, until a pod mounts it and its filesystem grows), then {restore}; Prometheus is down meanwhile. The request stays in place"
+        "the volume's driver expands only while no pod uses the claim (offline expansion), and a pod uses it{holders}; restarting the pod does not help, its controller starts a new one at once and the claim is in use again (the resizer said: {resizer_said}). To grow it: {how}, {wait} (the volume: the claim keeps its old capacity, FileSystemResizePending, until a pod mounts it and its filesystem grows), then {restore}; Prometheus is down meanwhile. The request stays in place"
     )
+}
+
+/// Every pod holding the claim, for the offline advice: the resizer waits until none is left
+/// (`pods_holding`), so each is named with what frees it — this instance's pod by the step the advice gives, a
+/// terminating one by waiting until it is gone, any other (a bare pod, another workload's) by its owner, never by us.
+fn holders_said(plan: &ResizePlan, holders: &[Pod]) -> String {
+    let ours = |p: &Pod| {
+        let name = p.metadata.name.as_deref().unwrap_or_default();
+        plan.instance == format!("pod/{name}")
+            || plan.restarts.iter().any(|r| {
+                r.pod == name || crate::model::controller_of(p).is_some_and(|c| c == r.controller)
+            })
+    };
+    let said: Vec<String> = holders
+        .iter()
+        .map(|p| {
+            let name = p.metadata.name.clone().unwrap_or_default();
+            if p.metadata.deletion_timestamp.is_some() {
+                format!("pod {name} (terminating: wait until it is gone)")
+            } else if ours(p) {
+                format!("pod {name} (this instance's)")
+            } else {
+                match crate::model::controller_of(p) {
+                    Some(c) => format!(
+                        "pod {name} (of {} {}, not this instance: stop it through its owner)",
+                        c.kind, c.name
+                    ),
+                    None => format!(
+                        "pod {name} (a bare pod, not this instance's, so not ours to delete: stop it yourself, saving its manifest first)"
+                    ),
+                }
+            }
+        })
+        .collect();
+    if said.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", said.join(", "))
+    }
 }
 
 /// How long a claim may sit in `FileSystemResizePending` before we conclude the driver expands offline only and
@@ -677,7 +718,11 @@ pub async fn watch_claims(
                 && blocked[i].is_none()
             {
                 let volume = pvc.spec.as_ref().and_then(|s| s.volume_name.as_deref());
-                let message = offline_in_use_message(plan, volume, claim.target, message);
+                // Named, every one: a bare pod or a terminating one keeps the claim in use after the scale-down.
+                let holders = crate::inspect::instance::pods_holding(ctx, ns, &claim.name)
+                    .await
+                    .unwrap_or_default();
+                let message = offline_in_use_message(plan, volume, claim.target, message, &holders);
                 state = ClaimState::Failed {
                     capacity: capacity.clone(),
                     message: message.clone(),
