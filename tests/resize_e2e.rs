@@ -910,3 +910,67 @@ fn an_offline_only_driver_in_use_is_explained_with_the_scale_to_zero_that_grows_
         "filesystem {fs} after the scale-down"
     );
 }
+
+/// S7 (issue 16 hardening), real control plane: beside the offline-only driver of resize-offline, a bare pod (a
+/// backup uploader, no owner) also mounts the claim. The 1.36 external-resizer refuses while any unfinished pod names
+/// the claim (kubernetes-csi/external-resizer pkg/controller/inuse_pvc_store.go), so scaling Prometheus to 0 alone
+/// would not free it: the advice names every pod holding the claim and says the bare one is not ours to delete. The
+/// bare pod is kept. Before, the advice said only "a pod uses it".
+#[test]
+fn the_offline_advice_names_a_bare_pod_holding_the_claim_as_not_ours_to_delete() {
+    let Some(cluster) = start_real("resize-offline") else {
+        return;
+    };
+    let ns = "monitoring";
+    support::wait_settled(&cluster, ns);
+    let claim = name(&only_claim(&cluster, ns));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("uploader.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: backup-uploader\n  namespace: {ns}\nspec:\n  containers:\n  - name: uploader\n    image: busybox\n    command: [sh, -c, 'sleep 3600']\n    volumeMounts:\n    - {{name: data, mountPath: /data, readOnly: true}}\n  volumes:\n  - name: data\n    persistentVolumeClaim: {{claimName: {claim}, readOnly: true}}\n"
+        ),
+    )
+    .expect("write manifest");
+    kubectl(
+        &cluster,
+        &["apply", "-f", path.to_str().expect("utf-8 path")],
+    );
+    let uid = wait_until(
+        "the backup uploader to run",
+        Duration::from_secs(90),
+        || {
+            let pod = kubectl_json(&cluster, &["get", "pod", "-n", ns, "backup-uploader"]);
+            (pod["status"]["phase"] == "Running").then(|| pod["metadata"]["uid"].clone())
+        },
+    );
+    let run = prom(
+        &cluster,
+        &[
+            "resize",
+            "-n",
+            ns,
+            "deploy/prometheus",
+            "--add",
+            "32Mi",
+            "--yes",
+            "--timeout",
+            "2m",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("offline expansion"), "{run}");
+    assert!(
+        run.stderr.contains(
+            "pod backup-uploader (a bare pod, not this instance's, so not ours to delete"
+        ) && run.stderr.contains("(this instance's)"),
+        "{run}"
+    );
+    let pod = kubectl_json(&cluster, &["get", "pod", "-n", ns, "backup-uploader"]);
+    assert_eq!(
+        pod["metadata"]["uid"], uid,
+        "the bare pod was deleted:\n{run}"
+    );
+    assert!(pod["metadata"]["deletionTimestamp"].is_null(), "{run}");
+}
