@@ -2286,8 +2286,8 @@ mod tests {
     }
 
     /// Issue 16 (S7): on a 1.36 resizer an offline-only driver refuses while any pod holds the claim, so the advice
-    /// names every holder — a bare pod as not ours to delete, a terminating one as something to wait for — and the
-    /// plan no longer promises that a restart makes an offline driver grow the volume.
+    /// names every other holder — a bare pod as not ours to delete, a terminating one (even this instance's old pod)
+    /// as something to wait for — and the plan no longer promises that a restart makes an offline driver grow it.
     #[test]
     fn offline_advice_names_every_pod_holding_the_claim_and_the_plan_promises_no_restart_cure() {
         let mut snap = deployment_snapshot(Some(true));
@@ -2335,19 +2335,19 @@ mod tests {
             pod("prometheus-server-old", Some(&rs), true),
             pod("backup-uploader", None, false),
         ];
+        let others = crate::resize::apply::other_holders(&planned, "prometheus-server", &holders);
         let said = crate::resize::apply::offline_in_use_message(
             &planned,
             Some("pvc-1"),
             planned.target,
             "only supports offline expansion and volume is currently in-use",
-            &holders,
+            &others,
         );
         assert!(
-            said.contains("pod prometheus-server-abc (this instance's)")
-                && said.contains("pod prometheus-server-old (terminating: wait until it is gone)")
-                && said.contains(
-                    "pod backup-uploader (a bare pod, not this instance's, so not ours to delete"
-                ),
+            said.contains("pod prometheus-server-old (terminating: wait until it is gone)")
+                && said.contains("pod backup-uploader (no controller recreates it)")
+                && said.contains("resize never deletes a pod that is not this instance's own")
+                && !said.contains("prometheus-server-abc"),
             "{said}"
         );
     }
