@@ -1156,7 +1156,7 @@ fn v3_auto_reload_of_an_invalid_file_says_prometheus_keeps_the_previous_config()
     assert_ne!(run.code, 0, "{run}");
     assert!(
         run.stderr
-            .contains("the file is invalid: Prometheus reloads it by itself")
+            .contains("the file is invalid, and Prometheus reloads it by itself")
             && run
                 .stderr
                 .contains("keep running the previous configuration")

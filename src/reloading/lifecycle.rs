@@ -63,10 +63,12 @@ impl ReloadWay {
         match self {
             ReloadWay::Auto { interval_seconds } => (
                 format!(
-                    "the file is invalid: Prometheus reloads it by itself (config.auto-reload, every                      {interval_seconds}s), will fail to load it and keep running the previous configuration until                      it is fixed"
+                    "and Prometheus reloads it by itself (config.auto-reload, every {interval_seconds}s): it will \
+                     fail to load the file and keep running the previous configuration until it is fixed"
                 ),
                 format!(
-                    "fix it (kubectl edit {object} -n {ns}); Prometheus loads the fixed file within                      {interval_seconds}s of the kubelet syncing it, nothing needs to be sent"
+                    "fix it (kubectl edit {object} -n {ns}); Prometheus loads the fixed file within \
+                     {interval_seconds}s of the kubelet syncing it, nothing needs to be sent"
                 ),
             ),
             ReloadWay::Http | ReloadWay::Signal => (
@@ -186,7 +188,8 @@ mod tests {
         }
         .when_invalid("configmap/prometheus-server", "monitoring");
         assert!(
-            said.contains("invalid")
+            said.contains("reloads it by itself")
+                && !said.contains("  ")
                 && said.contains("keep running the previous configuration")
                 && !said.contains("not reloaded"),
             "{said}"

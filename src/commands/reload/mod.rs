@@ -186,28 +186,19 @@ fn promtool_label(
     let Some(file) = instance.config.as_ref().map(|c| c.file.as_str()) else {
         return Ok("promtool skipped (no config file found)".into());
     };
-    let pod = instance
-        .pods
-        .iter()
-        .find(|p| p.phase == "Running")
-        .map(|p| p.name.as_str());
-    match (verdict, pod) {
+    let running = instance.pods.iter().find(|p| p.phase == "Running");
+    match (verdict, running.map(|p| p.name.as_str())) {
         (_, None) | (None, _) => Ok("promtool skipped (no running pod)".into()),
         (Some(Ok(Promtool::Passed)), _) => Ok("promtool".into()),
-        (Some(Ok(Promtool::Rejected(said))), Some(pod)) => {
-            let object = config::source_of(instance).map_or_else(
-                || crate::discover::target_arg(instance),
-                |(_, object)| object,
-            );
-            let (outcome, hint) = way.when_invalid(&object, &instance.namespace);
-            Err(Error::Verify {
-                message: format!(
-                    "`promtool check config {file}` in pod {}/{pod} rejects the configuration, {outcome}: {said}",
-                    instance.namespace
-                ),
-                hint: Some(hint),
-            })
-        }
+        (Some(Ok(Promtool::Rejected(said))), Some(pod)) => Err(config::invalid(
+            instance,
+            way,
+            &format!(
+                "`promtool check config {file}` in pod {}/{pod} rejects the configuration: the file is invalid",
+                instance.namespace
+            ),
+            said,
+        )),
         (Some(Ok(Promtool::Lint(said))), _) => {
             ctx.printer.warn(&format!(
                 "`promtool check config {file}` reports lint findings (the config still loads): {said}"
@@ -299,7 +290,7 @@ async fn enable_lifecycle(ctx: &Ctx, instance: &Instance, timeout: Duration) -> 
     // A rollout is complete while the old pods are still shutting down: a ReplicaSet stops counting a pod once its
     // deletionTimestamp is set (IsPodActive/FilterActivePods, kubernetes pkg/controller/controller_utils.go), and
     // kubectl's rollout status then says "rolled out". Those old pods run without the flag and stop answering at any
-    // moment (on the real control plane: "connection reset by peer" through the pod proxy); the reload is for the new.
-    // Discovery leaves them out of `pods` (they are `terminating`: one rule, discover::recognise `set_pods`).
+    // moment (on the real control plane: "connection reset by peer" through the pod proxy). Discovery leaves them out
+    // of `pods` (one rule, discover::recognise `set_pods`), so the reload is for the new.
     Ok(refreshed)
 }
