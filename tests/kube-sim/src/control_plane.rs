@@ -1,7 +1,6 @@
-//! The real control plane (issue 16, in progress): etcd, kube-apiserver, kube-controller-manager and kube-scheduler as
-//! built by `tools/world/build.sh`, started as child processes with certificates generated here, the same two
-//! bearer-token users as the simulated API server (admin in `system:masters`, `restricted` with no rights of its own)
-//! and the same kubeconfig shape (`kubeconfig::render`). The launch follows kwok's local launcher
+//! The real control plane (issue 16): etcd, kube-apiserver, kube-controller-manager and kube-scheduler as built by
+//! `tools/world/build.sh`, started as child processes with certificates generated here, two bearer-token users
+//! (admin in `system:masters`, `restricted` with no rights of its own) and their kubeconfig (`kubeconfig::render`). The launch follows kwok's local launcher
 //! (sigs.k8s.io/kwok pkg/kwokctl/components/{etcd,kube_apiserver,kube_controller_manager,kube_scheduler}.go); where
 //! this differs (separate identities per component, a Node client certificate, the kubelet client certificate) it
 //! follows kubeadm's layout (kubernetes cmd/kubeadm/app/phases/certs/certlist.go: apiserver-kubelet-client in
@@ -237,7 +236,7 @@ pub struct ControlPlane {
     pub dir: PathBuf,
     /// `https://NODE_IP:PORT`.
     pub server: String,
-    /// The admin/restricted kubeconfig (same contexts as the simulated API server's).
+    /// The admin/restricted kubeconfig (contexts `kube-sim` and `kube-sim-restricted`).
     pub kubeconfig: PathBuf,
     pub pki: ClusterPki,
     pub tokens: Tokens,

@@ -45,8 +45,8 @@ impl Tokens {
         let t = || {
             format!(
                 "{}{}",
-                crate::store::new_uid().replace('-', ""),
-                crate::store::new_uid().replace('-', "")
+                crate::ids::new_uid().replace('-', ""),
+                crate::ids::new_uid().replace('-', "")
             )
         };
         Tokens {

@@ -9,7 +9,7 @@
 //! Built only with `--features real-world`, like real_control_plane.rs; needs `cargo build --bin kubectl-prom`.
 mod real_support;
 
-use kube_sim::bootstrap::Options;
+use kube_sim::Options;
 use kube_sim::cluster::Cluster;
 use real_support::{get_json, ok, plugin, wait_for, world_kubectl};
 use serde_json::Value;

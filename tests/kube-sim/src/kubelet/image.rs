@@ -52,15 +52,9 @@ pub struct ImageMap {
     pub config_reloader: Option<String>,
     /// The node path of jimmidyson/configmap-reload (0.14.0).
     pub configmap_reload: Option<String>,
-    /// The node path of the prometheus-operator (0.85.0). Only the real control plane's node sets it: on the
-    /// simulated API server kube-sim's own operator (`controllers/operator.rs`) reconciles, and a second, real one
-    /// would fight it, so there the operator image stays a stand-in.
+    /// The node path of the prometheus-operator (0.85.0).
     pub operator: Option<String>,
 }
-
-/// `KUBE_SIM_WORLD_IMAGES=off` keeps the simulated-API node on Debian's Prometheus and the in-process reloaders even
-/// when the world is built (to exercise the fallback, or to compare).
-pub const WORLD_IMAGES_ENV: &str = "KUBE_SIM_WORLD_IMAGES";
 
 impl ImageMap {
     /// The binaries of a tools/world/build.sh bin directory, those that exist.
@@ -84,21 +78,9 @@ impl ImageMap {
     pub fn from_world() -> (Self, Option<String>) {
         static WORLD: std::sync::OnceLock<(ImageMap, Option<String>)> = std::sync::OnceLock::new();
         WORLD
-            .get_or_init(|| {
-                if std::env::var(WORLD_IMAGES_ENV).is_ok_and(|v| v == "off") {
-                    return (Self::default(), Some(format!("{WORLD_IMAGES_ENV}=off")));
-                }
-                match crate::control_plane::world_bin() {
-                    // The simulated API server has its own operator (see `operator`).
-                    Ok(bin) => (
-                        Self {
-                            operator: None,
-                            ..Self::from_dir(&bin)
-                        },
-                        None,
-                    ),
-                    Err(e) => (Self::default(), Some(e)),
-                }
+            .get_or_init(|| match crate::control_plane::world_bin() {
+                Ok(bin) => (Self::from_dir(&bin), None),
+                Err(e) => (Self::default(), Some(e)),
             })
             .clone()
     }

@@ -768,12 +768,12 @@ fn env_for(handle: &PodHandle, c: &Container, kubelet: &Kubelet) -> Vec<(String,
                 }
             } else if let Some(r) = &from.config_map_key_ref {
                 kubelet
-                    .store
+                    .cache
                     .get("configmaps", &handle.ns, &r.name)
                     .and_then(|cm| cm["data"][&r.key].as_str().map(String::from))
             } else if let Some(r) = &from.secret_key_ref {
                 kubelet
-                    .store
+                    .cache
                     .get("secrets", &handle.ns, &r.name)
                     .and_then(|s| {
                         s["data"][&r.key]
@@ -1197,7 +1197,7 @@ pub fn volume_payload(
     };
     if let Some(cm) = &v.config_map {
         let mode = cm.default_mode.unwrap_or(0o644) as u32;
-        match kubelet.store.get("configmaps", &handle.ns, &cm.name) {
+        match kubelet.cache.get("configmaps", &handle.ns, &cm.name) {
             Some(obj) => add_items(&mut payload, string_data(&obj), cm.items.as_deref(), mode),
             None if cm.optional == Some(true) => {}
             None => return Err(not_found("configmap", &cm.name)),
@@ -1206,7 +1206,7 @@ pub fn volume_payload(
     if let Some(s) = &v.secret {
         let name = s.secret_name.clone().unwrap_or_default();
         let mode = s.default_mode.unwrap_or(0o644) as u32;
-        match kubelet.store.get("secrets", &handle.ns, &name) {
+        match kubelet.cache.get("secrets", &handle.ns, &name) {
             Some(obj) => add_items(&mut payload, secret_data(&obj), s.items.as_deref(), mode),
             None if s.optional == Some(true) => {}
             None => return Err(not_found("secret", &name)),
@@ -1216,24 +1216,24 @@ pub fn volume_payload(
         let mode = p.default_mode.unwrap_or(0o644) as u32;
         for src in p.sources.iter().flatten() {
             if let Some(cm) = &src.config_map {
-                if let Some(obj) = kubelet.store.get("configmaps", &handle.ns, &cm.name) {
+                if let Some(obj) = kubelet.cache.get("configmaps", &handle.ns, &cm.name) {
                     add_items(&mut payload, string_data(&obj), cm.items.as_deref(), mode);
                 } else if cm.optional != Some(true) {
                     return Err(not_found("configmap", &cm.name));
                 }
             }
             if let Some(s) = &src.secret {
-                if let Some(obj) = kubelet.store.get("secrets", &handle.ns, &s.name) {
+                if let Some(obj) = kubelet.cache.get("secrets", &handle.ns, &s.name) {
                     add_items(&mut payload, secret_data(&obj), s.items.as_deref(), mode);
                 } else if s.optional != Some(true) {
                     return Err(not_found("secret", &s.name));
                 }
             }
             if let Some(t) = &src.service_account_token {
-                // The real control plane's node puts a TokenRequest token for this pod into its mirror
-                // (`node::SA_TOKENS`); the simulated API server issues none: a placeholder, nothing calls it.
+                // The node puts a TokenRequest token for this pod into its cache (`node::SA_TOKENS`); until it has
+                // one, a placeholder that no API server accepts.
                 let token = kubelet
-                    .store
+                    .cache
                     .get(crate::node::SA_TOKENS, &handle.ns, &handle.name)
                     .filter(|o| o["metadata"]["uid"] == handle.uid.as_str())
                     .and_then(|o| o["token"].as_str().map(|t| t.as_bytes().to_vec()))
