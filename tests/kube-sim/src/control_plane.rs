@@ -6,8 +6,8 @@
 //! follows kubeadm's layout (kubernetes cmd/kubeadm/app/phases/certs/certlist.go: apiserver-kubelet-client in
 //! `system:masters`; controller-manager and scheduler as `system:kube-controller-manager` / `system:kube-scheduler`,
 //! the users the bootstrap RBAC policy binds in plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go).
+use crate::api_client::{ApiClient, Credentials};
 use crate::kubeconfig::{self, Tokens};
-use crate::real_api::{ApiClient, Credentials};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,

@@ -2,6 +2,7 @@
 //! tools/world/build.sh (`control_plane`) and is its one node (`node`: registration, the kubelet API, the CSI driver,
 //! the knob proxy in front of the API server), running pods as real processes (`kubelet`). See README.md for what is
 //! real and what is simulated.
+pub mod api_client;
 pub mod clock;
 pub mod cluster;
 pub mod control_plane;
@@ -11,6 +12,5 @@ pub mod kubeconfig;
 pub mod kubelet;
 pub mod node;
 pub mod quantity;
-pub mod real_api;
 
 pub use cluster::{Cluster, Options, StartError};

@@ -156,7 +156,9 @@ async fn world(args: Args, dir: PathBuf) -> i32 {
         Ok(w) => w,
         Err(e) => fail(1, &e),
     };
-    if let Some(name) = &args.opts.scenario {
+    // No scenario is `empty`: still the `monitoring` namespace every world has (`scenario::apply`).
+    {
+        let name = args.opts.scenario.as_deref().unwrap_or("empty");
         let applied = match world.control_plane.admin_client() {
             Ok(admin) => {
                 // Straight to the API server: `--fault` rules and request counts are for the tests' clients.

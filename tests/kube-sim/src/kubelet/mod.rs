@@ -16,7 +16,6 @@ pub mod logs;
 pub mod netns;
 pub mod pod;
 pub mod probe;
-pub mod reloader;
 pub mod rootfs;
 pub mod volumes;
 

@@ -7,7 +7,7 @@ use super::logs::LogBuffer;
 use super::netns::PodNetwork;
 use super::rootfs::{self, ContainerRoot, ImageDir, MountSpec, ProcessSpec};
 use super::volumes::{self, Payload};
-use super::{Kubelet, probe, reloader};
+use super::{Kubelet, probe};
 use crate::clock;
 use k8s_openapi::api::core::v1::{Container, Pod, Volume};
 use serde_json::{Value, json};
@@ -848,11 +848,7 @@ async fn run_instance(
     let behaviour = image::behaviour_with(c, &kubelet.images);
     let (argv, image_user) = match &behaviour {
         Behaviour::Process { argv, image_user } => (argv.clone(), *image_user),
-        // init-config-reloader: one apply of the config, then the container completes.
-        Behaviour::ConfigReloader { .. } if init => {
-            (vec!["true".to_string()], Some((65534, 65534)))
-        }
-        // Reload sidecars and stand-ins keep a real (sleeping) process so the container exists for exec and stats.
+        // Stand-ins keep a real (sleeping) process so the container exists for exec and stats.
         _ => (
             vec!["sleep".to_string(), "infinity".to_string()],
             Some((65534, 65534)),
@@ -940,9 +936,6 @@ async fn run_instance(
     };
     let image = c.image.clone().unwrap_or_default();
     pull_events(kubelet, handle, c, &image);
-    if let (Behaviour::ConfigReloader { args }, true) = (&behaviour, init) {
-        reloader::apply_once(&root.root, args);
-    }
     let mut child = match rootfs::spawn(&root.root, &handle.net, &pspec, false) {
         Ok(child) => child,
         Err(e) => {
@@ -997,25 +990,6 @@ async fn run_instance(
             instance_stop.subscribe(),
             child.id(),
         )));
-    }
-    match &behaviour {
-        Behaviour::ConfigReloader { args } if !init => {
-            side_tasks.push(tokio::spawn(reloader::config_reloader(
-                handle.clone(),
-                args.clone(),
-                log.clone(),
-                root.root.clone(),
-            )));
-        }
-        Behaviour::ConfigmapReload { args } => {
-            side_tasks.push(tokio::spawn(reloader::configmap_reload(
-                handle.clone(),
-                args.clone(),
-                log.clone(),
-                root.root.clone(),
-            )));
-        }
-        _ => {}
     }
     let mut stop_rx = handle.stop_tx.subscribe();
     let grace = Duration::from_secs(

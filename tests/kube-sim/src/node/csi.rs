@@ -29,10 +29,10 @@
 //! refuses an in-use volume with FailedPrecondition, as drivers without ONLINE expansion do) | `fail`
 //! (`kube-sim.io/expansion-error`, an Internal error: final, retried); and `kube-sim.io/allocation-unit` (e.g. `1Gi`:
 //! sizes round up to whole units, as cloud disks do: a 1500Mi claim gets a 2Gi volume).
+use crate::api_client::ApiClient;
 use crate::control_plane::NODE_NAME;
 use crate::kubelet::Kubelet;
 use crate::node::cache::NodeCache;
-use crate::real_api::ApiClient;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -926,7 +926,7 @@ pub async fn node_expander(client: ApiClient, kubelet: Arc<Kubelet>, mirror: Arc
 }
 
 /// The object of a 2xx answer; anything else is retried on the next pass (a 409 silently: a newer write won).
-fn ok_json(r: Result<crate::real_api::Reply, String>) -> Option<Value> {
+fn ok_json(r: Result<crate::api_client::Reply, String>) -> Option<Value> {
     match r {
         Ok(r) if r.ok() => Some(r.json()),
         Ok(r) if r.status == 409 => None,

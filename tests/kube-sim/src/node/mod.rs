@@ -26,6 +26,7 @@ pub mod proxy;
 pub mod scenario;
 pub mod timeline;
 
+use crate::api_client::{ApiClient, Credentials};
 use crate::control_plane::{self, ControlPlane, NODE_NAME};
 use crate::http::Body;
 use crate::kubelet::Kubelet;
@@ -33,7 +34,6 @@ use crate::kubelet::backend::NodeBackend;
 use crate::kubelet::handlers::KubeletAgent;
 use crate::kubelet::handlers::PodSubresource;
 use crate::kubelet::netns::PodNetwork;
-use crate::real_api::{ApiClient, Credentials};
 use cache::NodeCache;
 use http_body_util::BodyExt;
 use hyper::{Request, Response, StatusCode};
@@ -334,7 +334,7 @@ pub(crate) async fn send_event(
     message: &str,
     type_: &str,
     component: &str,
-) -> Result<crate::real_api::Reply, String> {
+) -> Result<crate::api_client::Reply, String> {
     let key = (
         involved["metadata"]["uid"]
             .as_str()

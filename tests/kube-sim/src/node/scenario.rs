@@ -7,7 +7,7 @@
 //! operator's Deployment, ServiceAccount and ClusterRole(Binding): the node runs the built operator as that pod
 //! (`kubelet::image`), and it reconciles each `Prometheus` into its StatefulSet. Then it waits (90 s at most) until the operator has reconciled every `Prometheus` and the StatefulSet controller has acted
 //! on what it generated, and then until every pod has settled (ready, crash-looping, finished or stuck unready).
-use crate::real_api::ApiClient;
+use crate::api_client::ApiClient;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -318,7 +318,7 @@ async fn wait_started(admin: &ApiClient, deadline: tokio::time::Instant) {
     // Controllers create pods a moment after their workloads.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let items =
-        |r: crate::real_api::Reply| r.json()["items"].as_array().cloned().unwrap_or_default();
+        |r: crate::api_client::Reply| r.json()["items"].as_array().cloned().unwrap_or_default();
     while tokio::time::Instant::now() < deadline {
         if let Ok(sets) = admin.get("/apis/apps/v1/statefulsets").await
             && sets.ok()
