@@ -46,6 +46,9 @@ pub const EXIT_UNAVAILABLE: i32 = 77;
 
 /// `--scenario`, `--latency`, `--fault`, `--http1-only`.
 fn scenario_and_knobs(cmd: &mut Command, opts: &Options) {
+    if opts.http1_only {
+        cmd.arg("--http1-only");
+    }
     if let Some(s) = &opts.scenario {
         cmd.args(["--scenario", s]);
     }
@@ -54,9 +57,6 @@ fn scenario_and_knobs(cmd: &mut Command, opts: &Options) {
     }
     for f in &opts.faults {
         cmd.args(["--fault", f]);
-    }
-    if opts.http1_only {
-        cmd.arg("--http1-only");
     }
 }
 
@@ -97,7 +97,7 @@ impl Cluster {
         })
     }
 
-    /// `start_real` with a scenario, `--latency` and `--fault` rules (the knob proxy, `node::proxy`).
+    /// `start_real` with a scenario, `--latency`, `--fault` rules and `--http1-only` (the knob proxy, `node::proxy`).
     pub fn start_real_opts(opts: &Options) -> Result<Cluster, StartError> {
         let bin = binary()?;
         let dir = std::env::temp_dir().join(format!(
