@@ -423,7 +423,7 @@ impl ControlPlane {
             &[
                 format!("--etcd-servers={etcd_client}"),
                 format!("--bind-address={}", opts.node_ip),
-                // The `kubernetes` Service's endpoint; loopback is refused, and no endpoint is reconciled anyway.
+                // The `kubernetes` Service's endpoint (loopback is refused), an address pods reach.
                 format!("--advertise-address={}", opts.node_ip),
                 format!("--secure-port={api_port}"),
                 format!("--tls-cert-file={}", ps("apiserver.crt")),
@@ -448,7 +448,10 @@ impl ControlPlane {
                     ps("apiserver-kubelet-client.key")
                 ),
                 "--kubelet-preferred-address-types=InternalIP".into(),
-                "--endpoint-reconciler-type=none".into(),
+                // The default `--endpoint-reconciler-type=lease` (cmd/kube-apiserver/app/options/options.go
+                // NewServerRunOptions) is kept: `default/kubernetes` gets the Endpoints/EndpointSlice of the advertise
+                // address (pkg/controlplane/reconcilers/lease.go), as on a real cluster, so a chart's
+                // `kubernetes-apiservers` scrape job discovers the API server.
             ],
         )?;
         cp.wait_ready(started).await?;
