@@ -11,9 +11,8 @@ mod real_support;
 
 use kube_sim::bootstrap::Options;
 use kube_sim::cluster::Cluster;
-use real_support::{get_json, ok, plugin, wait_for, world_kubectl};
+use real_support::{get_json, kubectl_prom, ok, plugin, wait_for, world_kubectl};
 use serde_json::Value;
-use std::process::Command;
 use std::time::Duration;
 
 /// The chart's objects as `helm template` renders them for chart 27.x (Prometheus v3), one values change: the
@@ -123,25 +122,6 @@ items:
     selector: *selector
     ports: [{name: http, port: 80, protocol: TCP, targetPort: 9090}]
 "#;
-
-fn kubectl_prom(
-    bin: &std::path::Path,
-    kc: &std::path::Path,
-    args: &[&str],
-) -> (i32, String, String) {
-    let out = Command::new(bin)
-        .args(args)
-        .env("KUBECONFIG", kc)
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run kubectl-prom");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn doctor_and_resize_on_a_chart_install_on_the_real_control_plane() {

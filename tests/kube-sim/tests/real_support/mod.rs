@@ -89,3 +89,19 @@ pub fn patch_claim_size(kubectl: &Path, kubeconfig: &Path, ns: &str, name: &str,
         None,
     );
 }
+
+/// Runs the plugin binary `bin` with `args` against `kc` (no terminal, no colour): exit code, stdout, stderr.
+pub fn kubectl_prom(bin: &Path, kc: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(bin)
+        .args(args)
+        .env("KUBECONFIG", kc)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run kubectl-prom");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
