@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# benches/fleet.sh — issue 20's benchmark: `doctor` over a fleet of kube-sim clusters (each with a fixed delay per API
-# request, default 50 ms, and INSTANCES real Prometheus processes), and the TLS connections each verb opens. Prints
-# every figure with its target as a PASS/FAIL line. Run by benches/perf.sh after issue 10's figures, or alone:
+# benches/fleet.sh — issue 20's benchmark: `doctor` over a fleet of real-control-plane worlds (issue 16: etcd,
+# kube-apiserver, controller-manager and scheduler built by tools/world/build.sh, kube-sim as the node running
+# INSTANCES real Prometheus processes, and kube-sim's knob proxy in front of each API server adding a fixed delay per
+# API request, default 50 ms, and counting TLS connections), and the TLS connections each verb opens. Prints every
+# figure with its target as a PASS/FAIL line. Run by benches/perf.sh after issue 10's figures, or alone:
 #
-#   bash benches/fleet.sh           # needs root and Debian's prometheus (kube-sim runs the pods as real processes)
+#   bash benches/fleet.sh           # needs root, Debian's prometheus (the pods' v2.42) and the built world
+#                                   # (tools/world/build.sh); each world holds ~0.7 GB, six of them run at once
 #
 # Knobs (environment): LATENCY=50ms CLUSTERS=5 INSTANCES=4 REPEAT=3 (runs per figure; the median is reported),
 # HANG_BOUND=10s (--cluster-timeout of the run with a hanging cluster), BUILD=0 to use the release binaries already
@@ -24,6 +27,10 @@ if [ "$(id -u)" != 0 ] || ! command -v prometheus >/dev/null || ! command -v kub
   echo "SKIP: the benchmark needs root, prometheus and kubectl (kube-sim runs Prometheus pods as real processes)" >&2
   exit 2
 fi
+# The real control plane's binaries (kube-sim exits 77 without them; this says why first, and builds nothing: a cold
+# world build takes 12–15 minutes).
+tools/world/build.sh --check > /dev/null ||
+  { echo "SKIP: the real control plane is not built; run tools/world/build.sh first" >&2; exit 2; }
 if [ "${BUILD:-1}" != 0 ]; then
   echo "building release binaries (kubectl-prom, kube-sim) into $TARGET_DIR ..." >&2
   cargo build --release --locked -p kubectl-prom --bin kubectl-prom -p kube-sim --bin kube-sim >&2
@@ -103,10 +110,13 @@ EOF
 scenario bench-fleet "$INSTANCES"
 scenario bench-hang 1
 
-# start NAME SCENARIO [kube-sim flags...]: a cluster in $WORK/NAME; its kubeconfig path in $WORK/NAME.kubeconfig.
+# start NAME SCENARIO [kube-sim flags...]: a real-control-plane world in $WORK/NAME (the scenario applied through its
+# real API server); its kubeconfig path in $WORK/NAME.kubeconfig. --latency and --fault act in the knob proxy the
+# kubeconfig points at, never on the control plane's own components or the node.
 start() {
   local name=$1 scen=$2; shift 2
-  KUBE_SIM_SCENARIOS=$WORK/scenarios "$BIN/kube-sim" up --scenario "$scen" --dir "$WORK/$name" --latency "$LATENCY" "$@" \
+  KUBE_SIM_SCENARIOS=$WORK/scenarios "$BIN/kube-sim" up --control-plane real --scenario "$scen" --dir "$WORK/$name" \
+    --latency "$LATENCY" "$@" \
     > "$WORK/$name.out" 2> "$WORK/$name.err" &
   SIM_PIDS+=($!)
 }
@@ -121,12 +131,14 @@ wait_started() {
 }
 NAMES=()
 for c in $(seq 1 "$CLUSTERS"); do NAMES+=("fleet-$c"); start "fleet-$c" bench-fleet; done
-# The hanging cluster: its API server never answers doctor's Endpoints reads (kube-sim's `hang` fault), everything
-# else as usual (so it starts and its pods become Ready like the others).
+# The hanging cluster: its API server never answers doctor's Endpoints reads (the knob proxy's `hang` fault: the
+# request is held open, never forwarded), everything else as usual (so it starts and its pods become Ready like the
+# others).
 start hang-1 bench-hang --fault 'hang:GET:/endpoints:1000000'
 for n in "${NAMES[@]}" hang-1; do wait_started "$n"; done
 
-# The merged kubeconfig: each cluster's own (kube-sim names them all kube-sim) renamed to its context name.
+# The merged kubeconfig: each cluster's own (kube-sim names them all kube-sim; users[0] is its admin) renamed to its
+# context name.
 for n in "${NAMES[@]}" hang-1; do
   kubectl config view --raw -o json --kubeconfig "$(cat "$WORK/$n.kubeconfig")" > "$WORK/$n.json"
 done
@@ -154,7 +166,7 @@ for n in "${NAMES[@]}" hang-1; do
 done
 
 server_of() { kubectl config view -o jsonpath="{.clusters[?(@.name==\"$1\")].cluster.server}"; }
-# TLS connections cluster NAME has accepted so far (kube-sim's counter; this read's own connection included).
+# TLS connections cluster NAME has accepted so far (the knob proxy's counter; this read's own connection included).
 connections() { curl -sk "$(server_of "$1")/kube-sim/stats" | sed -n 's/.*"connections":\([0-9]*\).*/\1/p'; }
 now_ms() { date +%s%3N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

@@ -69,6 +69,12 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
+    /// An answer larger than the plugin reads (a broken or hostile server, or a proxy): `what` names the pod and the
+    /// request (`Prometheus in pod ns/p answered GET /api/v1/status/config`), `limit` the bound (`32.0Mi`).
+    #[error(
+        "{what} with more than {limit}, the most kubectl-prom reads from that endpoint, so it did not read it"
+    )]
+    TooLarge { what: String, limit: String },
     /// A command run inside a container failed.
     #[error("`{command}` in pod {pod} failed: {message}")]
     Exec {
@@ -119,6 +125,7 @@ impl Error {
             | Error::PromHttp { .. }
             | Error::Prometheus { .. }
             | Error::Exec { .. }
+            | Error::TooLarge { .. }
             | Error::Io { .. } => ExitCode::Cluster,
         }
     }

@@ -65,6 +65,26 @@ pub async fn stdout_of(
 /// configuration, short enough that a `df` or `stat` on a hung network volume does not hang the tool.
 pub const EXEC_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// The most a command's stdout (or stderr) may print before we stop it: the largest answer read from Prometheus
+/// through `wget` (`prom_http::body_limit`, 64 MiB for `/api/v1/targets`); `df`, `stat`, `promtool` print lines.
+pub const OUTPUT_LIMIT: usize = 64 << 20;
+
+/// Read `reader` to its end into `buf`, failing once it holds more than [`OUTPUT_LIMIT`] bytes.
+async fn read_capped<R: tokio::io::AsyncRead + Unpin>(
+    reader: R,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    use tokio::io::AsyncReadExt;
+    reader
+        .take(OUTPUT_LIMIT as u64 + 1)
+        .read_to_end(buf)
+        .await?;
+    if buf.len() > OUTPUT_LIMIT {
+        return Err(std::io::Error::other("output over the limit"));
+    }
+    Ok(())
+}
+
 /// The real thing: `pods/exec` over WebSocket, as `kubectl exec` does.
 pub struct KubeExec {
     pub client: kube::Client,
@@ -103,7 +123,6 @@ impl PodExec for KubeExec {
         Box::pin(async move {
             use k8s_openapi::api::core::v1::Pod;
             use kube::api::{Api, AttachParams};
-            use tokio::io::AsyncReadExt;
             let command = argv.join(" ");
             let fail = |message: String| Error::Exec {
                 pod: format!("{namespace}/{pod}"),
@@ -149,14 +168,26 @@ impl PodExec for KubeExec {
             let mut stdout = Vec::new();
             let mut stderr = Vec::new();
             let finished = tokio::time::timeout(limit, async {
-                let (a, b) = tokio::join!(
-                    stdout_reader.read_to_end(&mut stdout),
-                    stderr_reader.read_to_end(&mut stderr)
+                // Either stream past OUTPUT_LIMIT ends both reads at once (try_join), so a command that floods
+                // one of them neither grows memory nor blocks on the stream we stopped reading.
+                let read = tokio::try_join!(
+                    read_capped(&mut stdout_reader, &mut stdout),
+                    read_capped(&mut stderr_reader, &mut stderr)
                 );
-                (a.and(b), status.await)
+                match read {
+                    Ok(_) => (Ok(()), status.await),
+                    Err(e) => (Err(e), None),
+                }
             })
             .await;
             let status = match finished {
+                Ok((Err(_), _)) if stdout.len() > OUTPUT_LIMIT || stderr.len() > OUTPUT_LIMIT => {
+                    process.abort();
+                    return Err(fail(format!(
+                        "its output passed {}, the most kubectl-prom reads from a command, so it was stopped",
+                        crate::quantity::human_bytes(OUTPUT_LIMIT as u64)
+                    )));
+                }
                 Ok((read, status)) => {
                     read.map_err(|e| fail(format!("reading its output: {e}")))?;
                     status
@@ -260,6 +291,23 @@ impl PodExec for ScriptedExec {
 mod tests {
     use super::*;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Status, StatusCause, StatusDetails};
+
+    #[tokio::test]
+    async fn a_flooding_command_is_read_only_to_the_limit() {
+        // An endless stream (a command printing forever) stops one byte past the limit, with an error.
+        let mut buf = Vec::new();
+        assert!(
+            read_capped(tokio::io::repeat(b'x'), &mut buf)
+                .await
+                .is_err()
+        );
+        assert_eq!(buf.len(), OUTPUT_LIMIT + 1);
+        let mut buf = Vec::new();
+        read_capped(&b"Filesystem 1K-blocks\n"[..], &mut buf)
+            .await
+            .unwrap();
+        assert_eq!(buf, b"Filesystem 1K-blocks\n");
+    }
 
     #[test]
     fn exit_codes_come_from_the_status_channel() {

@@ -182,11 +182,10 @@ impl<'a> PromPod<'a> {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
-        let bytes = response
-            .into_body()
-            .collect_bytes()
+        let bytes = read_bounded(response.into_body(), body_limit(path))
             .await
-            .map_err(Error::kube(action.clone()))?;
+            .map_err(Error::kube(action.clone()))?
+            .ok_or_else(|| self.too_large(&method, path))?;
         let body = String::from_utf8_lossy(&bytes).into_owned();
         // The API server's own answers (a refusal, a 503 of its own, "error trying to reach service") are a `Status`
         // object; Prometheus never answers with one. Such an answer is the API server's, not Prometheus's: callers
@@ -224,6 +223,11 @@ impl<'a> PromPod<'a> {
                 .exec
                 .run(&self.namespace, &self.pod, &self.container, &argv)
                 .await?;
+        }
+        // `wget -O-` writes the whole body to stdout; the exec read itself is bounded (podexec::OUTPUT_LIMIT), the
+        // endpoint's own limit is applied here as on the proxy path.
+        if out.stdout.len() > body_limit(path) {
+            return Err(self.too_large(&method, path));
         }
         match parse_wget_status(&out.stderr) {
             Some(status) => Ok(PromReply {
@@ -296,6 +300,19 @@ impl<'a> PromPod<'a> {
         Ok((values, reply.access))
     }
 
+    /// An answer past [`body_limit`]: one sentence naming the pod and the request.
+    fn too_large(&self, method: &http::Method, path: &str) -> Error {
+        Error::TooLarge {
+            what: format!(
+                "Prometheus in pod {}/{} answered {method} {}",
+                self.namespace,
+                self.pod,
+                self.prefixed(path)
+            ),
+            limit: crate::quantity::human_bytes(body_limit(path) as u64),
+        }
+    }
+
     fn expect_ok(&self, reply: PromReply, path: &str) -> Result<PromReply> {
         if reply.ok() {
             Ok(reply)
@@ -334,6 +351,30 @@ enum ProxyOutcome {
 #[derive(Deserialize)]
 struct ApiEnvelope<T> {
     data: T,
+}
+
+/// A body read up to `limit` bytes: `None` as soon as it is longer (by its `Content-Length`, or while reading), so
+/// memory stays bounded whatever the server sends.
+async fn read_bounded(
+    body: kube::client::Body,
+    limit: usize,
+) -> std::result::Result<Option<Vec<u8>>, kube::Error> {
+    use http_body::Body as _;
+    use http_body_util::BodyExt;
+    if body.size_hint().lower() > limit as u64 {
+        return Ok(None);
+    }
+    let mut body = body;
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            if out.len() + data.len() > limit {
+                return Ok(None);
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(Some(out))
 }
 
 /// `/` + `/-/reload` → `/-/reload`; `/prom` + `/-/reload` → `/prom/-/reload`.
@@ -383,6 +424,32 @@ pub fn parse_wget_status(stderr: &str) -> Option<u16> {
 /// How long one request to Prometheus may take before we call it hung (see [`PromPod::get`]). A reload of a large
 /// configuration takes seconds, not tens of seconds.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The most we read of Prometheus's answer to `path` (query string ignored), so a broken or hostile server, or a
+/// proxy in front of it, answering gigabytes cannot make the plugin eat memory. Each limit is far above what a real
+/// server of the largest installs answers (README "Safety"):
+/// - `/-/reload`, `/-/ready`, `/-/healthy`, `/api/v1/status/buildinfo`, `/api/v1/status/runtimeinfo`: 64 KiB
+///   (an empty body, one line, or a dozen short fields);
+/// - `/api/v1/status/flags`, `/api/v1/features`, `/api/v1/status/tsdb` (we ask `limit=5`), `/api/v1/query` (one
+///   scalar), anything else: 1 MiB;
+/// - `/api/v1/status/config`, `/api/v1/rules` (`exclude_alerts`), `/metrics`: 32 MiB (they grow with the
+///   configuration and rule files, a few MiB on the largest servers);
+/// - `/api/v1/targets`: 64 MiB (grows with every target's labels: ~50,000 targets of Kubernetes discovery).
+pub fn body_limit(path: &str) -> usize {
+    const KIB: usize = 1 << 10;
+    const MIB: usize = 1 << 20;
+    let endpoint = path.split('?').next().unwrap_or(path).trim_end_matches('/');
+    match endpoint {
+        "/-/reload"
+        | "/-/ready"
+        | "/-/healthy"
+        | "/api/v1/status/buildinfo"
+        | "/api/v1/status/runtimeinfo" => 64 * KIB,
+        "/api/v1/status/config" | "/api/v1/rules" | "/metrics" => 32 * MIB,
+        "/api/v1/targets" => 64 * MIB,
+        _ => MIB,
+    }
+}
 
 /// Longest excerpt of a body quoted in an error.
 const EXCERPT_CHARS: usize = 300;
@@ -601,5 +668,145 @@ mod tests {
         assert_eq!(api_status(forbidden).map(|s| s.code), Some(403));
         assert!(api_status(r#"{"status":"success","data":{}}"#).is_none());
         assert!(api_status("Lifecycle API is not enabled.").is_none());
+    }
+}
+
+#[cfg(test)]
+mod bounds {
+    use super::*;
+    use crate::podexec::{ExecOutput, ScriptedExec};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A client whose API server proxies an answer of `total` bytes (64 KiB chunks, no Content-Length, as a
+    /// chunked reply from a broken Prometheus or proxy), counting how many bytes the plugin pulled.
+    fn streaming(total: usize) -> (kube::Client, Arc<AtomicUsize>) {
+        let pulled = Arc::new(AtomicUsize::new(0));
+        let counter = pulled.clone();
+        let service = tower::service_fn(move |_req: http::Request<kube::client::Body>| {
+            let counter = counter.clone();
+            async move {
+                const CHUNK: usize = 64 * 1024;
+                let chunks = futures::stream::iter((0..total.div_ceil(CHUNK)).map(move |_| {
+                    counter.fetch_add(CHUNK, Ordering::SeqCst);
+                    Ok::<_, std::convert::Infallible>(http_body::Frame::data(bytes::Bytes::from(
+                        vec![b'x'; CHUNK],
+                    )))
+                }));
+                let response = http::Response::builder()
+                    .status(200)
+                    .header("content-type", "application/json")
+                    .body(http_body_util::StreamBody::new(chunks))
+                    .unwrap();
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        });
+        (kube::Client::new(service, "monitoring"), pulled)
+    }
+
+    fn instance() -> Instance {
+        Instance {
+            namespace: "monitoring".into(),
+            name: "prometheus".into(),
+            flavour: crate::model::Flavour::Plain,
+            workloads: Vec::new(),
+            pods: Vec::new(),
+            container: "prometheus".into(),
+            image: "prom/prometheus:v3.5.0".into(),
+            args: Vec::new(),
+            port: 9090,
+            route_prefix: "/".into(),
+            data: None,
+            config: None,
+            sidecars: Vec::new(),
+            origin: Default::default(),
+            not_rendered: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_oversized_answer_is_refused_by_pod_and_endpoint_without_reading_it_all() {
+        // 256 MiB answered where buildinfo is a few hundred bytes: the read stops at the endpoint's limit.
+        let (client, pulled) = streaming(256 << 20);
+        let exec = ScriptedExec::default();
+        let instance = instance();
+        let prom = PromPod::new(&client, &exec, &instance, "prometheus-0");
+        let err = prom
+            .get("/api/v1/status/buildinfo")
+            .await
+            .expect_err("an answer past the limit is an error");
+        let said = err.to_string();
+        assert!(
+            said.contains("pod monitoring/prometheus-0")
+                && said.contains("GET /api/v1/status/buildinfo")
+                && said.contains("64.0Ki"),
+            "{said}"
+        );
+        assert!(
+            pulled.load(Ordering::SeqCst) <= body_limit("/api/v1/status/buildinfo") + (256 << 10),
+            "read {} bytes",
+            pulled.load(Ordering::SeqCst)
+        );
+        // The query string does not change the endpoint, and an answer within the limit is read whole.
+        let (client, _) = streaming(1 << 20);
+        let prom = PromPod::new(&client, &exec, &instance, "prometheus-0");
+        let reply = prom.get("/api/v1/targets?state=active").await.unwrap();
+        assert_eq!(reply.body.len(), 1 << 20);
+    }
+
+    #[tokio::test]
+    async fn the_exec_fallback_is_bounded_by_the_same_limit() {
+        // The proxy is forbidden, so `wget` inside the container answers: its output past the limit is refused too.
+        let service = tower::service_fn(|_req: http::Request<kube::client::Body>| async {
+            let forbidden = serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                "message": "forbidden", "reason": "Forbidden", "code": 403});
+            Ok::<_, std::convert::Infallible>(
+                http::Response::builder()
+                    .status(403)
+                    .header("content-type", "application/json")
+                    .body(kube::client::Body::from(
+                        serde_json::to_vec(&forbidden).unwrap(),
+                    ))
+                    .unwrap(),
+            )
+        });
+        let client = kube::Client::new(service, "monitoring");
+        let exec = ScriptedExec::default().on(
+            &["wget"],
+            ExecOutput {
+                stdout: "y".repeat(2 << 20),
+                stderr: "  HTTP/1.1 200 OK\n".into(),
+                exit_code: 0,
+            },
+        );
+        let instance = instance();
+        let prom = PromPod::new(&client, &exec, &instance, "prometheus-0");
+        let said = prom
+            .get("/api/v1/status/flags")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            said.contains("pod monitoring/prometheus-0")
+                && said.contains("GET /api/v1/status/flags"),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn every_endpoint_the_plugin_reads_has_its_limit() {
+        for (path, limit) in [
+            ("/api/v1/status/config", 32 << 20),
+            ("/api/v1/targets?state=active", 64 << 20),
+            ("/api/v1/status/buildinfo", 64 << 10),
+            ("/api/v1/status/flags", 1 << 20),
+            ("/api/v1/status/runtimeinfo", 64 << 10),
+            ("/api/v1/status/tsdb?limit=5", 1 << 20),
+            ("/api/v1/rules?exclude_alerts=true", 32 << 20),
+            ("/metrics", 32 << 20),
+            ("/-/reload", 64 << 10),
+        ] {
+            assert_eq!(body_limit(path), limit, "{path}");
+        }
     }
 }

@@ -37,6 +37,8 @@ fn have(tool: &str) -> bool {
 /// the plugin itself, `kubectl_complete-prom`. Nothing from the developer's own kubeconfig or PATH plugins leaks in.
 struct Sandbox {
     dir: tempfile::TempDir,
+    /// The kubectl that completes: the machine's, or a world's own (the API server's release).
+    kubectl: PathBuf,
 }
 
 impl Sandbox {
@@ -46,7 +48,20 @@ impl Sandbox {
         std::fs::create_dir_all(dir.path().join("home")).expect("home dir");
         std::os::unix::fs::symlink(plugin(), dir.path().join("bin").join(PLUGIN_BIN))
             .expect("link plugin");
-        Sandbox { dir }
+        Sandbox {
+            dir,
+            kubectl: PathBuf::from("kubectl"),
+        }
+    }
+
+    /// A sandbox whose kubectl is the cluster's own (on the real control plane, the world's kubectl of the API
+    /// server's release). The machine's `kubectl` may be a wrapper that asks the server its version on every run to
+    /// pick a client (Google Cloud SDK's dispatcher does), which a test counting the plugin's requests must not see.
+    fn for_cluster(cluster: &kube_sim::Cluster) -> Self {
+        Sandbox {
+            kubectl: cluster.kubectl_program().to_path_buf(),
+            ..Sandbox::new()
+        }
     }
 
     fn bin(&self) -> PathBuf {
@@ -62,7 +77,7 @@ impl Sandbox {
         format!("{}:/usr/local/bin:/usr/bin:/bin", self.bin().display())
     }
 
-    fn command(&self, program: &str) -> Command {
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut cmd = Command::new(program);
         cmd.env_clear()
             .env("PATH", self.path())
@@ -87,7 +102,7 @@ impl Sandbox {
     /// `kubectl __complete prom WORDS…`: the lines kubectl prints (candidates, then `:<directive>`).
     fn kubectl_complete(&self, words: &[&str]) -> Vec<String> {
         let out = run(self
-            .command("kubectl")
+            .command(&self.kubectl)
             .arg("__complete")
             .arg("prom")
             .args(words));
@@ -419,21 +434,21 @@ fn bash_completes_kubectl_prom_through_kubectls_own_script() {
 }
 
 #[test]
-fn kubectl_completes_namespaces_and_prometheus_targets_from_a_simulated_cluster() {
+fn kubectl_completes_namespaces_and_prometheus_targets_from_a_real_cluster() {
     if !have("kubectl") {
         return;
     }
-    let Some(cluster) = kube_sim::Cluster::start_or_skip(kube_sim::Options {
+    let Some(cluster) = kube_sim::Cluster::start_real_opts_or_skip(&kube_sim::Options {
         scenario: Some("chart-healthy".to_string()),
         ..Default::default()
     }) else {
         return;
     };
-    let sandbox = Sandbox::new();
+    let sandbox = Sandbox::for_cluster(&cluster);
     sandbox.install_completer();
     // The user's setup: the cluster's kubeconfig with `monitoring` as the context's namespace, set by kubectl itself.
     std::fs::copy(cluster.kubeconfig_path(), sandbox.kubeconfig()).expect("copy kubeconfig");
-    let out = run(sandbox.command("kubectl").args([
+    let out = run(sandbox.command(&sandbox.kubectl).args([
         "config",
         "set-context",
         "--current",
@@ -511,7 +526,7 @@ fn kubectl_completes_namespaces_and_prometheus_targets_from_a_simulated_cluster(
     assert_eq!((none.len(), directive.as_str()), (0, ":4"));
 }
 
-/// The real kubectl as the simulated cluster's admin; panics with its stderr when it fails.
+/// The real kubectl as the cluster's admin; panics with its stderr when it fails.
 fn cluster_kubectl(cluster: &kube_sim::Cluster, args: &[&str]) -> String {
     let out = run(cluster.kubectl().args(args));
     assert!(
@@ -523,7 +538,7 @@ fn cluster_kubectl(cluster: &kube_sim::Cluster, args: &[&str]) -> String {
     text(&out.stdout)
 }
 
-/// `kubectl get --raw /kube-sim/stats`: the simulator's per-request counts so far (the stats call is not counted).
+/// `kubectl get --raw /kube-sim/stats`: the knob proxy's per-request counts so far (the stats call is not counted).
 fn api_requests(cluster: &kube_sim::Cluster) -> std::collections::BTreeMap<String, u64> {
     let stats: serde_json::Value = serde_json::from_str(&cluster_kubectl(
         cluster,
@@ -551,14 +566,14 @@ fn completion_stays_within_one_round_trip_on_a_slow_cluster() {
         return;
     }
     // Every API request takes 500 ms: four serial lists (2 s) would overrun the 1.5 s budget and answer nothing.
-    let Some(cluster) = kube_sim::Cluster::start_or_skip(kube_sim::Options {
+    let Some(cluster) = kube_sim::Cluster::start_real_opts_or_skip(&kube_sim::Options {
         scenario: Some("chart-healthy".to_string()),
         latency: Some(std::time::Duration::from_millis(500)),
         ..Default::default()
     }) else {
         return;
     };
-    let sandbox = Sandbox::new();
+    let sandbox = Sandbox::for_cluster(&cluster);
     sandbox.install_completer();
     std::fs::copy(cluster.kubeconfig_path(), sandbox.kubeconfig()).expect("copy kubeconfig");
 

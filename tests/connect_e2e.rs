@@ -1,6 +1,5 @@
 //! Connecting as kubectl does (issue 15, issue 14 classes 9 and 12), end to end: the real binary against the real
-//! control plane (issue 16; three tests on the simulated API server until the world serves on loopback) with
-//! a kubeconfig per variant, real proxies on loopback (tests/support/proxy.rs) that count what they tunnel, and the
+//! control plane (issue 16) with a kubeconfig per variant, real proxies on loopback (tests/support/proxy.rs) that count what they tunnel, and the
 //! same command through the real kubectl first as the oracle where kubectl can run it.
 //!
 //! `KUBECTL_PROM_BIN` runs the tests against another build of the plugin (to see a test fail on older code).
@@ -12,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::proxy::{self, Kind};
-use support::{Cluster, Run, start, start_real};
+use support::{Cluster, Run, start_real};
 
 const NS: &str = "monitoring";
 const SCENARIO: &str = "resize-restricted";
@@ -167,9 +166,10 @@ fn https_proxy_from_the_environment_is_used_as_kubectl_uses_it_and_no_proxy_is_h
     if !support::have("kubectl") || !support::have("unshare") {
         return;
     }
-    // Stays on the simulated API server until the real world serves on loopback (node request, F4): its kubeconfig
-    // names the bridge address, while this test maps `kubernetes` to 127.0.0.1 and tunnels to 127.0.0.1:PORT.
-    let Some(cluster) = start(SCENARIO) else {
+    // The real world's kubeconfig says `https://127.0.0.1:PORT` (the knob proxy listens on loopback, as kind and k3d
+    // write theirs) and the API server's certificate names `kubernetes`, so this test's `kubernetes` → 127.0.0.1 and
+    // its tunnels to 127.0.0.1:PORT reach the real API server.
+    let Some(cluster) = start_real(SCENARIO) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -236,9 +236,10 @@ fn proxy_url_in_the_kubeconfig_http_and_socks5() {
     if !support::have("kubectl") {
         return;
     }
-    // Stays on the simulated API server until the real world serves on loopback (node request, F4): its kubeconfig
-    // names the bridge address, while this test maps `kubernetes` to 127.0.0.1 and tunnels to 127.0.0.1:PORT.
-    let Some(cluster) = start(SCENARIO) else {
+    // The real world's kubeconfig says `https://127.0.0.1:PORT` (the knob proxy listens on loopback, as kind and k3d
+    // write theirs) and the API server's certificate names `kubernetes`, so this test's `kubernetes` → 127.0.0.1 and
+    // its tunnels to 127.0.0.1:PORT reach the real API server.
+    let Some(cluster) = start_real(SCENARIO) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -471,15 +472,51 @@ fn in_cluster_configuration_when_no_kubeconfig_exists() {
     if !support::have("kubectl") || !support::have("unshare") {
         return;
     }
-    // Stays on the simulated API server until the real world serves on loopback (node request, F4): its kubeconfig
-    // names the bridge address, while this test maps `kubernetes` to 127.0.0.1 and tunnels to 127.0.0.1:PORT.
-    let Some(cluster) = start(SCENARIO) else {
+    // The real world's kubeconfig says `https://127.0.0.1:PORT` (the knob proxy listens on loopback, as kind and k3d
+    // write theirs) and the API server's certificate names `kubernetes`, so this test's `kubernetes` → 127.0.0.1 and
+    // its tunnels to 127.0.0.1:PORT reach the real API server.
+    let Some(cluster) = start_real(SCENARIO) else {
         return;
     };
     let kc = kubeconfig(&cluster);
+    // What a pod's `kube-api-access-*` volume holds: a service account's token from the TokenRequest API (the kubelet
+    // asks for it, kubernetes pkg/kubelet/token/token_manager.go), `ca.crt` from the `kube-root-ca.crt` ConfigMap that
+    // the controller-manager publishes in every namespace (pkg/controller/certificates/rootcacertpublisher), and the
+    // pod's namespace. The account may read (ClusterRole `view`), as a read-only doctor's would.
+    support::kubectl(
+        &cluster,
+        &["create", "serviceaccount", "prom-doctor", "-n", NS],
+    );
+    support::kubectl(
+        &cluster,
+        &[
+            "create",
+            "clusterrolebinding",
+            "prom-doctor-view",
+            "--clusterrole=view",
+            &format!("--serviceaccount={NS}:prom-doctor"),
+        ],
+    );
+    let token = support::kubectl(&cluster, &["create", "token", "prom-doctor", "-n", NS]);
+    let root_ca = support::wait_until(
+        "kube-root-ca.crt published in the namespace",
+        Duration::from_secs(60),
+        || {
+            let cm = support::kubectl_json(&cluster, &["get", "configmap", "-n", NS]);
+            support::items(&cm)
+                .iter()
+                .find(|c| support::name(c) == "kube-root-ca.crt")
+                .and_then(|c| c["data"]["ca.crt"].as_str().map(String::from))
+        },
+    );
+    assert_eq!(
+        root_ca.trim().as_bytes(),
+        String::from_utf8_lossy(&ca_pem(&kc)).trim().as_bytes(),
+        "the published CA is the cluster's"
+    );
     let sa = tempfile::tempdir().unwrap();
-    std::fs::write(sa.path().join("token"), admin_token(&kc)).unwrap();
-    std::fs::write(sa.path().join("ca.crt"), ca_pem(&kc)).unwrap();
+    std::fs::write(sa.path().join("token"), token.trim()).unwrap();
+    std::fs::write(sa.path().join("ca.crt"), root_ca).unwrap();
     std::fs::write(sa.path().join("namespace"), NS).unwrap();
     let port = port(&kc).to_string();
     let env = [
@@ -488,13 +525,29 @@ fn in_cluster_configuration_when_no_kubeconfig_exists() {
     ];
     for (program, args) in [
         (kubectl_path(), vec!["get", "pvc"]),
+        (
+            kubectl_path(),
+            vec![
+                "auth",
+                "whoami",
+                "-o",
+                "jsonpath={.status.userInfo.username}",
+            ],
+        ),
         (bin(), vec!["doctor", "-o", "json"]),
     ] {
         let (mut cmd, _scratch) = namespaced(&program, Some(sa.path()), &args);
         let home = tempfile::tempdir().unwrap();
         prepare(&mut cmd, home.path(), None, &env);
         let run = output(cmd);
-        if program == kubectl_path() {
+        if args[0] == "auth" {
+            // The real API server authenticated the service account's token (SelfSubjectReview).
+            assert_eq!(run.code, 0, "kubectl in-cluster: {run}");
+            assert_eq!(
+                run.stdout,
+                format!("system:serviceaccount:{NS}:prom-doctor")
+            );
+        } else if program == kubectl_path() {
             assert_eq!(run.code, 0, "kubectl in-cluster: {run}");
             assert!(
                 run.stdout.contains("prometheus-data"),

@@ -3,18 +3,14 @@
 //! scenario is diagnosed with the right finding first and the right fix command, the healthy scenarios give no warning
 //! or critical finding, the JSON parses and agrees with the human report, exit codes follow `--fail-on`, a restricted
 //! user gets a partial report, and `--from-dump` reads what the real kubectl wrote. The kube-prometheus-stack
-//! scenarios stay on the simulated API server until the operator runs as a real pod. They need root, `prometheus` and
-//! the built world; they print a skip notice otherwise (and fail under `KUBE_SIM_REQUIRE=1`).
+//! scenarios run the real prometheus-operator 0.85.0 as a pod. They need root, `prometheus` and the built world; they
+//! print a skip notice otherwise (and fail under `KUBE_SIM_REQUIRE=1`).
 
 mod support;
 
 use serde_json::Value;
-use std::sync::Mutex;
 use std::time::Duration;
 use support::{Cluster, Run, kubectl, kubectl_json, prom, prom_restricted, start_real, wait_until};
-
-/// One cluster at a time: each runs real Prometheus processes, and the build machines have two cores.
-static ONE_CLUSTER: Mutex<()> = Mutex::new(());
 
 /// Long enough for a crash loop to log its cause and for a StatefulSet controller to report FailedCreate.
 const DIAGNOSIS_TIMEOUT: Duration = Duration::from_secs(150);
@@ -113,7 +109,6 @@ fn all_ready(cluster: &Cluster) {
 
 #[test]
 fn lifecycle_off_is_prom_101_fixed_by_reload_enable_lifecycle() {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cluster) = start_real("lifecycle-off") else {
         return;
     };
@@ -148,7 +143,6 @@ fn lifecycle_off_is_prom_101_fixed_by_reload_enable_lifecycle() {
 
 #[test]
 fn disk_full_is_prom_201_fixed_by_resize() {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cluster) = start_real("disk-full") else {
         return;
     };
@@ -173,7 +167,6 @@ fn disk_full_is_prom_201_fixed_by_resize() {
 
 #[test]
 fn config_typo_is_prom_302_with_did_you_mean() {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cluster) = start_real("config-typo") else {
         return;
     };
@@ -203,7 +196,6 @@ fn config_typo_is_prom_302_with_did_you_mean() {
 
 #[test]
 fn handmade_chmod_is_prom_403_a_warning_that_fails_only_with_fail_on_warning() {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cluster) = start_real("handmade-chmod") else {
         return;
     };
@@ -249,7 +241,6 @@ fn handmade_chmod_is_prom_403_a_warning_that_fails_only_with_fail_on_warning() {
 
 #[test]
 fn kps_missing_volume_is_prom_502_renaming_the_mount() {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     // On the real control plane (issue 16) the API server refuses the StatefulSet the real operator generates
     // (`spec.template.spec.initContainers[1].volumeMounts[0].name: Not found: "prometheus-db"`): there is no
     // StatefulSet and no pod, only the `Prometheus` resource with `Reconciled=False`. doctor used to say "No
@@ -304,7 +295,6 @@ fn kps_missing_volume_is_prom_502_renaming_the_mount() {
 
 #[test]
 fn kps_permission_denied_is_prom_401_fixed_by_fix_perms() {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     // On the real control plane with the real operator (issue 16): passes unchanged.
     let Some(cluster) = start_real("kps-permission-denied") else {
         return;
@@ -330,9 +320,8 @@ fn kps_permission_denied_is_prom_401_fixed_by_fix_perms() {
 
 /// Healthy installs: no warning, no critical (no false alarms), exit 0 even with `--fail-on warning`, and the human
 /// report lists exactly the JSON's findings in the same order.
-fn healthy(scenario: &str, start: fn(&str) -> Option<Cluster>) {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(cluster) = start(scenario) else {
+fn healthy(scenario: &str) {
+    let Some(cluster) = start_real(scenario) else {
         return;
     };
     all_ready(&cluster);
@@ -375,23 +364,22 @@ fn healthy(scenario: &str, start: fn(&str) -> Option<Cluster>) {
 
 #[test]
 fn chart_healthy_has_no_false_alarm() {
-    healthy("chart-healthy", start_real);
+    healthy("chart-healthy");
 }
 
 #[test]
 fn chart_sts_has_no_false_alarm() {
-    healthy("chart-sts", start_real);
+    healthy("chart-sts");
 }
 
 #[test]
 fn kps_healthy_has_no_false_alarm() {
     // On the real control plane with the real operator (issue 16): passes unchanged.
-    healthy("kps-healthy", start_real);
+    healthy("kps-healthy");
 }
 
 #[test]
 fn restricted_user_gets_a_partial_report_that_still_finds_the_incident() {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cluster) = start_real("doctor-restricted") else {
         return;
     };
@@ -430,7 +418,6 @@ fn restricted_user_gets_a_partial_report_that_still_finds_the_incident() {
 
 #[test]
 fn usage_errors_are_exit_2_never_mixed_with_findings() {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cluster) = start_real("empty") else {
         return;
     };
@@ -451,7 +438,6 @@ fn usage_errors_are_exit_2_never_mixed_with_findings() {
 /// a `kubectl get pvc,endpoints,pv,storageclass -o yaml` file beside it, since the dump has no storage objects.
 #[test]
 fn from_dump_diagnoses_offline_what_live_diagnoses() {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cluster) = start_real("disk-full") else {
         return;
     };
@@ -510,7 +496,6 @@ fn from_dump_diagnoses_offline_what_live_diagnoses() {
 /// with the real kubectl, as an operator debugging an image might.
 #[test]
 fn binary_bytes_and_a_giant_line_in_the_log_do_not_hide_the_error_after_them() {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cluster) = start_real("disk-full") else {
         return;
     };
@@ -547,7 +532,6 @@ fn binary_bytes_and_a_giant_line_in_the_log_do_not_hide_the_error_after_them() {
 
 #[test]
 fn failed_reload_is_prom_301_from_runtimeinfo_without_the_metrics_page() {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cluster) = start_real("chart-healthy") else {
         return;
     };
@@ -595,7 +579,6 @@ fn failed_reload_is_prom_301_from_runtimeinfo_without_the_metrics_page() {
 /// have nothing to act on: each refuses with one paragraph naming the condition, never a panic or a plan.
 #[test]
 fn kps_missing_volume_other_verbs_name_the_refusal() {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cluster) = start_real("kps-missing-volume") else {
         return;
     };

@@ -235,9 +235,6 @@ fn a_config_file_that_could_not_be_read_is_never_a_tick() {
     );
 }
 
-/// One cluster at a time for the sidecar cases: each runs a real Prometheus and the real reloader, on two cores.
-static ONE_SIDECAR_CLUSTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 const SIDECAR: &str = "prometheus-server-configmap-reload";
 /// A bcrypt hash (of a password nobody sends): all basic_auth_users needs to make /-/reload answer 401.
 const BCRYPT: &str = "$2b$12$Ipj5uGFE5AF1FuxwaYw5UOoP0ey47mJD0VdQER2R/R7L/dOg2/Xvi";
@@ -267,9 +264,6 @@ fn sidecar_refusal(test: &str, b: Break, logged: &str) -> Option<(String, Run, V
     if !support::real_reloaders_or_skip(test) {
         return None;
     }
-    let _one = ONE_SIDECAR_CLUSTER
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
     let cluster = support::start_real("chart-healthy")?;
     let before = server_pod(&cluster);
     if !b.files.is_empty() {

@@ -1,17 +1,16 @@
-//! End-to-end tests of `kubectl prom fix-perms` against kube-sim — on the real control plane except the tests marked
-//! "Simulated only" (real API server, real Prometheus processes, real
-//! volume ownership): incident 5 (operator, permission denied → Ready through the `Prometheus` resource), incident 4
-//! (hand-made Deployment with a chmod initContainer), a hostPath volume and a CSI driver with `fsGroupPolicy: None`
-//! (the explicit one-off chown path), `--dry-run` and the no-terminal refusal, a second run that changes nothing, and
-//! a 409 Conflict on the Deployment patch (read again, planned again, applied).
-//! Objects are read back with the real kubectl. They need root and `prometheus`; they print a skip notice otherwise
-//! (and fail under `KUBE_SIM_REQUIRE=1`).
+//! End-to-end tests of `kubectl prom fix-perms` against kube-sim on the real control plane (real API server, the real
+//! operator as a pod, real Prometheus processes, real volume ownership): incident 5 (operator, permission denied →
+//! Ready through the `Prometheus` resource), incident 4 (hand-made Deployment with a chmod initContainer), a hostPath
+//! volume and a CSI driver with `fsGroupPolicy: None` (the explicit one-off chown path), `--dry-run` and the
+//! no-terminal refusal, a second run that changes nothing, and a 409 Conflict on the Deployment patch (read again,
+//! planned again, applied). Objects are read back with the real kubectl. They need root and the built world; they
+//! print a skip notice otherwise (and fail under `KUBE_SIM_REQUIRE=1`).
 
 mod support;
 
 use serde_json::Value;
 use support::{
-    Cluster, kubectl, kubectl_json, name, pod_ready, prom, start, start_real, start_with_fault,
+    Cluster, kubectl, kubectl_json, name, pod_ready, prom, start_real, start_real_with_fault,
 };
 
 /// The hostPath the `fixperms-hostpath` scenario mounts (the kubelet creates it root-owned when missing).
@@ -120,10 +119,9 @@ fn change_kinds(report: &Value) -> Vec<String> {
         .collect()
 }
 
-// Simulated only until the operator runs as a pod in the real world (F4): no operator, no Prometheus pod.
 #[test]
 fn incident_5_operator_pod_becomes_ready_through_the_prometheus_resource() {
-    let Some(cluster) = start("kps-permission-denied") else {
+    let Some(cluster) = start_real("kps-permission-denied") else {
         return;
     };
     let cr = "kps-kube-prometheus-stack-prometheus";
@@ -384,11 +382,10 @@ fn dry_run_and_a_missing_terminal_change_nothing() {
     assert_eq!(after["spec"]["template"], before["spec"]["template"]);
 }
 
-// Simulated only: the real world's knob proxy spends the 409 on the scenario's own server-side apply (node request).
 #[test]
 fn a_conflict_on_the_workload_patch_is_planned_again_and_the_fix_still_lands() {
     // The first Deployment patch answers 409 Conflict, as a concurrent edit would.
-    let Some(cluster) = start_with_fault("handmade-chmod", "409:PATCH:/deployments/:1") else {
+    let Some(cluster) = start_real_with_fault("handmade-chmod", "409:PATCH:/deployments/:1") else {
         return;
     };
     let report = fix(&cluster, &["deploy/prometheus"]);

@@ -1,8 +1,9 @@
-//! End-to-end tests of `doctor` over several clusters and of the transport: two kube-sim clusters (real Prometheus
-//! processes) and three broken contexts (no server listening, credentials the server rejects, a server that never
-//! answers) in one merged kubeconfig; every context reported, the broken ones named while the others complete, the
-//! JSON with one entry per cluster, the exit codes of the README; and the TLS connections a verb opens, counted by
-//! kube-sim (`/kube-sim/stats`). They need root and `prometheus`; they print a skip notice otherwise.
+//! End-to-end tests of `doctor` over several clusters and of the transport: two real-control-plane worlds (issue 16:
+//! the real API server behind kube-sim's knob proxy, real Prometheus processes on kube-sim's node) and three broken
+//! contexts (no server listening, credentials the server rejects, a server that never answers) in one merged
+//! kubeconfig; every context reported, the broken ones named while the others complete, the JSON with one entry per
+//! cluster, the exit codes of the README; and the TLS connections a verb opens, counted by the knob proxy the
+//! kubeconfig points at (`/kube-sim/stats`). They need root and the built world; they print a skip notice otherwise.
 
 mod support;
 
@@ -10,7 +11,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use support::{Cluster, Run, kubectl_json, prom, prom_with, start, wait_until};
+use support::{Cluster, Run, kubectl_json, prom, prom_with, start_real, wait_until};
 
 /// One test at a time: each runs real Prometheus processes, and the build machines have two cores.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -93,10 +94,10 @@ fn cluster_named<'a>(report: &'a Value, context: &str) -> &'a Value {
 #[test]
 fn fleet_reports_every_context_and_names_the_broken_ones_while_the_others_complete() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(healthy) = start("chart-healthy") else {
+    let Some(healthy) = start_real("chart-healthy") else {
         return;
     };
-    let Some(disk_full) = start("disk-full") else {
+    let Some(disk_full) = start_real("disk-full") else {
         return;
     };
     all_ready(&healthy);
@@ -296,7 +297,7 @@ fn connections_during(cluster: &Cluster, args: &[&str]) -> (u64, u64, Run) {
 #[test]
 fn doctor_and_reload_share_one_tls_connection_for_every_api_request() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(cluster) = start("chart-healthy") else {
+    let Some(cluster) = start_real("chart-healthy") else {
         return;
     };
     all_ready(&cluster);
@@ -340,7 +341,7 @@ fn doctor_and_reload_share_one_tls_connection_for_every_api_request() {
 fn a_server_without_http2_is_spoken_to_in_http1() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // ALPN offers only http/1.1, as a TLS-terminating proxy without HTTP/2 does.
-    let Some(cluster) = Cluster::start_or_skip(support::Options {
+    let Some(cluster) = support::start_real_opts(support::Options {
         scenario: Some("chart-healthy".into()),
         http1_only: true,
         ..Default::default()
@@ -380,7 +381,7 @@ fn running_config(cluster: &Cluster, pod: &str) -> String {
 #[test]
 fn reload_of_two_replicas_spends_at_most_two_tls_connections() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(cluster) = start("chart-sts") else {
+    let Some(cluster) = start_real("chart-sts") else {
         return;
     };
     all_ready(&cluster);

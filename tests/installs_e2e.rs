@@ -1,5 +1,5 @@
-//! End-to-end tests of issue 18 — right on the installs people really have — on the real control plane (issue 16;
-//! the kube-prometheus-stack ones on the simulated API server until the operator runs as a real pod): the Bitnami
+//! End-to-end tests of issue 18 — right on the installs people really have — on the real control plane (issue 16:
+//! kube-apiserver 1.36, the real prometheus-operator 0.85.0 as a pod for kube-prometheus-stack): the Bitnami
 //! `prometheus` chart told from the prometheus-community one (by its labels and image, and by its Helm release record
 //! where the user may read Secrets), kube-prometheus-stack's values keys for an operator resource, Argo CD and
 //! kubectl-applied manifests as the source of truth, live state that the next `kubectl apply` reverts, and data on
@@ -13,8 +13,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
 use support::{
-    Cluster, items, kubectl, kubectl_json, pod_ready, prom, prom_restricted, start, start_real,
-    wait_until,
+    Cluster, items, kubectl, kubectl_json, pod_ready, prom, prom_restricted, start_real, wait_until,
 };
 
 fn fixture(path: &str) -> String {
@@ -519,35 +518,98 @@ fn kubectl_applied_manifests_and_empty_dir_data() {
 }
 
 /// Issue 18 item 4: doctor and fix-perms agree on permission init containers. Incident 5a's kube-prometheus-stack
-/// resource adds a `chown` init container mounting `prometheus-db`, a volume the pod does not have, so no pod can be
-/// created. doctor flags it (PROM-403) and fix-perms removes it through the same rule, after which the operator's
-/// pods are created and Ready and doctor flags neither PROM-403 nor PROM-502. (fix-perms ignored it before: its rule
-/// only counted init containers mounting the data volume by name.)
+/// resource adds a `chown` init container mounting `prometheus-db`, a volume the pod does not have. On the real
+/// control plane (issue 16) the API server refuses the StatefulSet the real operator generates (apps validation:
+/// `initContainers[1].volumeMounts[0].name: Not found`), so there is no workload: doctor says so (PROM-502 quoting
+/// the operator's `Reconciled=False`, with a rename of the mount), and fix-perms refuses with exit 2 naming that
+/// condition instead of planning against nothing. Once doctor's fix is followed with the real kubectl, the operator's
+/// pods run the init container on the data volume: doctor flags it (PROM-403), fix-perms removes it through the same
+/// rule, after which the pods are recreated and Ready and doctor flags neither PROM-403 nor PROM-502. (fix-perms
+/// ignored it before: its rule only counted init containers mounting the data volume by name.)
 #[test]
 fn fix_perms_removes_every_init_container_doctor_flags() {
-    // Stays on the simulated API server: on the real control plane (issue 16) the API server refuses the operator's
-    // StatefulSet, so there is no workload and fix-perms refuses (doctor_e2e
-    // kps_missing_volume_other_verbs_name_the_refusal); fix-perms patching an unrendered resource is not built yet.
-    let Some(cluster) = start("kps-missing-volume") else {
+    let Some(cluster) = start_real("kps-missing-volume") else {
         return;
     };
     let cr = "kps-kube-prometheus-stack-prometheus";
-    let before = prom(&cluster, &["doctor", "-n", "monitoring", "-o", "json"]);
-    let report = before.json();
-    let flagged = finding(&report, "PROM-403").unwrap_or_else(|| panic!("PROM-403: {before}"));
+    let target = format!("prometheus/{cr}");
+    let selector = format!("operator.prometheus.io/name={cr}");
+    let doctor = |cluster: &Cluster| {
+        let run = prom(cluster, &["doctor", "-n", "monitoring", "-o", "json"]);
+        assert!(run.code <= 1, "doctor failed as a tool: {run}");
+        run.json()
+    };
+    // Nothing rendered yet: the operator's condition appears once it has tried.
+    let report = wait_until(
+        "doctor to report the refused StatefulSet (PROM-502)",
+        Duration::from_secs(120),
+        || Some(doctor(&cluster)).filter(|r| finding(r, "PROM-502").is_some()),
+    );
+    let refused = finding(&report, "PROM-502").unwrap().clone();
+    assert!(
+        refused["evidence"].to_string().contains("Reconciled=False"),
+        "{refused:#}"
+    );
+    let untouched = kubectl_json(&cluster, &["get", "prometheus", cr, "-n", "monitoring"]);
+    let run = prom(
+        &cluster,
+        &[
+            "fix-perms",
+            &target,
+            "-n",
+            "monitoring",
+            "--yes",
+            "--timeout",
+            "3m",
+        ],
+    );
+    assert_eq!(run.code, 2, "nothing to act on: {run}");
+    assert!(
+        run.stderr
+            .contains("no StatefulSet: the operator reports Reconciled=False")
+            && run.stdout.is_empty(),
+        "{run}"
+    );
+    let still = kubectl_json(&cluster, &["get", "prometheus", cr, "-n", "monitoring"]);
+    assert_eq!(
+        still["metadata"]["resourceVersion"], untouched["metadata"]["resourceVersion"],
+        "the refusal changed the resource"
+    );
+
+    // doctor's fix, with the real kubectl word for word: the operator renders the pods with the init container.
+    let fix = support::kubectl_args_of(refused["fix"].as_str().unwrap());
+    kubectl(
+        &cluster,
+        &fix.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let flagged = wait_until(
+        "doctor to flag the init container once the pods run (PROM-403)",
+        Duration::from_secs(150),
+        || {
+            let report = doctor(&cluster);
+            (finding(&report, "PROM-502").is_none())
+                .then(|| finding(&report, "PROM-403").cloned())
+                .flatten()
+        },
+    );
     assert!(
         flagged["evidence"][0]
             .as_str()
             .unwrap()
             .contains("initContainer chown-data"),
-        "{before}"
+        "{flagged:#}"
+    );
+    assert_eq!(
+        flagged["fix"],
+        format!("kubectl prom fix-perms {target} -n monitoring"),
+        "{flagged:#}"
     );
 
     let run = prom(
         &cluster,
         &[
             "fix-perms",
-            &format!("prometheus/{cr}"),
+            &target,
             "-n",
             "monitoring",
             "--yes",
@@ -566,10 +628,8 @@ fn fix_perms_removes_every_init_container_doctor_flags() {
         .flat_map(|c| c["edit"]["names"].as_array().cloned().unwrap_or_default())
         .filter_map(|n| n.as_str().map(str::to_string))
         .collect();
-    assert!(
-        run.stdout.contains("chown-data") && fixed["outcome"]["status"] != "noop",
-        "fix-perms plans the removal of the init container doctor flagged: {run}"
-    );
+    assert_eq!(removed, ["chown-data"], "{run}");
+    assert_eq!(fixed["outcome"]["status"], "fixed", "{run}");
     let resource = kubectl_json(&cluster, &["get", "prometheus", cr, "-n", "monitoring"]);
     let left: Vec<&str> = resource["spec"]["initContainers"]
         .as_array()
@@ -579,33 +639,31 @@ fn fix_perms_removes_every_init_container_doctor_flags() {
         .collect();
     assert!(
         !left.contains(&"chown-data"),
-        "still there: {left:?} ({removed:?})\n{run}"
+        "still there: {left:?}\n{run}"
     );
     assert_eq!(run.code, 0, "{run}");
     wait_until(
-        "the operator's pods Ready",
+        "the operator's pods recreated without the init container, Ready",
         Duration::from_secs(120),
         || {
-            let pods = kubectl_json(
+            let pods = items(&kubectl_json(
                 &cluster,
-                &[
-                    "get",
-                    "pods",
-                    "-n",
-                    "monitoring",
-                    "-l",
-                    &format!("operator.prometheus.io/name={cr}"),
-                ],
-            );
-            let pods = items(&pods);
-            (!pods.is_empty() && pods.iter().all(pod_ready)).then_some(())
+                &["get", "pods", "-n", "monitoring", "-l", &selector],
+            ));
+            (!pods.is_empty()
+                && pods.iter().all(|p| {
+                    pod_ready(p)
+                        && !p["spec"]["initContainers"]
+                            .as_array()
+                            .is_some_and(|c| c.iter().any(|c| c["name"] == "chown-data"))
+                }))
+            .then_some(())
         },
     );
-    let after = prom(&cluster, &["doctor", "-n", "monitoring", "-o", "json"]);
-    let report = after.json();
+    let report = doctor(&cluster);
     assert!(
         finding(&report, "PROM-403").is_none() && finding(&report, "PROM-502").is_none(),
-        "{after}"
+        "{report:#}"
     );
 }
 
@@ -614,26 +672,21 @@ fn fix_perms_removes_every_init_container_doctor_flags() {
 /// optional fields (`fsGroupChangePolicy`, `runAsGroup`) — downtime on a chart with the Recreate strategy.
 #[test]
 fn fix_perms_leaves_a_healthy_install_alone() {
-    // kube-prometheus-stack stays on the simulated API server until the operator runs as a real pod (F4, issue 16):
-    // on the real control plane nothing reconciles its `Prometheus` resource, so no Prometheus pod ever starts.
-    for (scenario, prefix, kinds, real) in [
-        ("chart-healthy", "prometheus-server-", "deploy,sts", true),
+    for (scenario, prefix, kinds) in [
+        ("chart-healthy", "prometheus-server-", "deploy,sts"),
         (
             "kps-healthy",
             "prometheus-kps-",
             "deploy,sts,prometheuses.monitoring.coreos.com",
-            false,
         ),
     ] {
-        let started = if real {
-            start_real(scenario)
-        } else {
-            start(scenario)
-        };
+        let started = start_real(scenario);
         let Some(cluster) = started else {
             return;
         };
         wait_ready(&cluster, prefix);
+        // Every replica up first: on the real control plane the controllers keep writing status until then.
+        support::wait_settled(&cluster, "monitoring");
         let before = kubectl_json(&cluster, &["get", kinds, "-n", "monitoring"]);
         let run = prom(
             &cluster,
@@ -657,14 +710,21 @@ fn fix_perms_leaves_a_healthy_install_alone() {
             );
         }
         let after = kubectl_json(&cluster, &["get", kinds, "-n", "monitoring"]);
-        let versions = |list: &Value| -> Vec<String> {
+        // What a patch would change: the generation (bumped by every spec change, apps and CRD registries alike),
+        // the spec, labels and annotations. Not the resourceVersion: on the real control plane the StatefulSet and
+        // Deployment controllers and the operator write status (a new resourceVersion) without any change of ours.
+        let versions = |list: &Value| -> Vec<Value> {
             items(list)
                 .iter()
                 .map(|o| {
-                    o["metadata"]["resourceVersion"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string()
+                    json!([
+                        o["kind"],
+                        o["metadata"]["name"],
+                        o["metadata"]["generation"],
+                        o["metadata"]["labels"],
+                        o["metadata"]["annotations"],
+                        o["spec"]
+                    ])
                 })
                 .collect()
         };

@@ -1018,9 +1018,7 @@ fn v3_auto_reload_is_waited_for_never_posted() {
     if !support::real_prometheus_v3_or_skip("v3_auto_reload_is_waited_for_never_posted") {
         return;
     }
-    let Some(cluster) =
-        support::start_real("chart-healthy").or_else(|| support::start("chart-healthy"))
-    else {
+    let Some(cluster) = support::start_real("chart-healthy") else {
         return;
     };
     let before = server_pods(&cluster);

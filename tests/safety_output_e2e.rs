@@ -1,10 +1,9 @@
 //! End-to-end tests of what doctor advises and prints (issue 14 classes 7 and 10, issue 15's `doctor -n typo`),
-//! against kube-sim (the real control plane, except the test marked "Simulated only") with the real kubectl reading
-//! the objects back: PROM-502's fix, followed verbatim with the real
-//! kubectl, keeps every claim (same names, same uids, no new claim) bound to the recreated pods; a container whose
-//! log lines carry terminal sequences is quoted without one raw control byte; a namespace that does not exist is an
-//! error naming the ones that do. Need root and `prometheus`; skip otherwise (fail under `KUBE_SIM_REQUIRE=1`).
-
+//! against kube-sim (the real control plane: kube-apiserver 1.36 and the real operator; issue 16) with the real
+//! kubectl reading the objects back: PROM-502's fix, followed verbatim with the real kubectl, keeps every claim (same
+//! names, same uids, no new claim) bound to the recreated pods; a container whose log lines carry terminal sequences
+//! is quoted without one raw control byte; a namespace that does not exist is an error naming the ones that do. Need
+//! root and `prometheus`; skip otherwise (fail under `KUBE_SIM_REQUIRE=1`).
 mod support;
 
 use serde_json::Value;
@@ -12,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 use support::{
-    Cluster, items, kubectl, kubectl_json, name, pod_ready, prom, start, start_real, wait_until,
+    Cluster, items, kubectl, kubectl_json, name, pod_ready, prom, start_real, wait_until,
 };
 
 /// One cluster at a time: each runs real Prometheus processes, and the build machines have two cores.
@@ -93,32 +92,42 @@ fn ready_pods_and_claims(cluster: &Cluster, replicas: usize) -> Option<BTreeMap<
         .collect()
 }
 
-/// The `kubectl …` command a fix names, as kubectl's arguments: the words up to the single-quoted patch, then the
-/// patch itself (the fix is written for a POSIX shell; this is what the shell would pass).
-fn kubectl_args_of(fix: &str) -> Vec<String> {
-    let at = fix
-        .find("kubectl patch ")
-        .expect("the fix is a kubectl patch");
-    let command = &fix[at + "kubectl ".len()..];
-    let (words, rest) = command.split_once('\'').expect("a quoted patch");
-    let patch = rest.split('\'').next().expect("closing quote");
-    words
-        .split_whitespace()
-        .map(str::to_string)
-        .chain([patch.to_string()])
-        .collect()
+/// Whether every Prometheus pod of the resource has the init container `init` in its spec (it was created from a
+/// template that has it).
+fn pods_run_init_container(cluster: &Cluster, init: &str) -> bool {
+    let pods = items(&kubectl_json(
+        cluster,
+        &[
+            "get",
+            "pods",
+            "-n",
+            "monitoring",
+            "-l",
+            "operator.prometheus.io/name=kps-kube-prometheus-stack-prometheus",
+        ],
+    ));
+    !pods.is_empty()
+        && pods.iter().all(|p| {
+            p["spec"]["initContainers"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["name"] == init))
+        })
 }
 
 /// Issue 14 class 7. A healthy kube-prometheus-stack whose data lives on two claims; someone adds an initContainer
-/// that mounts `prometheus-db` (incident 5). The rolling update cannot create the pod again: FailedCreate, PROM-502.
-/// The fix doctor prints is run with the real kubectl exactly as printed; afterwards both pods run on the same two
-/// claims (names, uids and volumes unchanged) and no claim was created. The fix doctor used to print (rename the
-/// claim template) makes the operator recreate the StatefulSet with new, empty claims.
-// Simulated only until the operator runs as a pod in the real world (F4): no operator, no Prometheus pods.
+/// that mounts `prometheus-db` (incident 5). On the real control plane (issue 16) the API server refuses the
+/// StatefulSet update the real operator generates (422 Invalid: `volumeMounts[0].name: Not found`); the operator then
+/// deletes the StatefulSet with foreground propagation, relying on its next reconcile to recreate it
+/// (prometheus-operator pkg/k8s/statefulset.go `ForceUpdateStatefulSet`), and that create is refused too: no
+/// StatefulSet, no Prometheus pod, `Reconciled=False`, which doctor quotes as PROM-502. The claims stay. The fix
+/// doctor prints is run with the real kubectl exactly as printed; afterwards both pods are recreated from the fixed
+/// template (they run the init container) on the same two claims (names, uids and volumes unchanged) and no claim
+/// was created. The fix doctor used to print (rename the claim template) makes the operator recreate the StatefulSet
+/// with new, empty claims.
 #[test]
 fn prom_502_fix_followed_with_kubectl_keeps_the_same_claims() {
     let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(cluster) = start("kps-healthy") else {
+    let Some(cluster) = start_real("kps-healthy") else {
         return;
     };
     let before_pods = wait_until("both Prometheus pods Ready", PATIENCE, || {
@@ -146,10 +155,27 @@ fn prom_502_fix_followed_with_kubectl_keeps_the_same_claims() {
     );
     let finding = await_finding(&cluster, "PROM-502", "prometheus-db");
     let fix = finding["fix"].as_str().unwrap().to_string();
+    // What the real operator did with the refused update: the StatefulSet and its pods are gone, the claims are not.
+    wait_until(
+        "the operator's StatefulSet and its pods gone",
+        PATIENCE,
+        || {
+            let left = kubectl_json(&cluster, &["get", "statefulsets,pods", "-n", "monitoring"]);
+            (!items(&left)
+                .iter()
+                .any(|o| name(o).starts_with("prometheus-kps-kube-prometheus-stack-prometheus")))
+            .then_some(())
+        },
+    );
+    assert_eq!(
+        claims(&cluster),
+        before,
+        "a claim changed while the pods were gone"
+    );
 
     // The advice, with the real kubectl, word for word (its text is asserted afterwards: what it does to the claims
     // is the point).
-    let args = kubectl_args_of(&fix);
+    let args = support::kubectl_args_of(&fix);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     kubectl(&cluster, &args);
 
@@ -157,10 +183,9 @@ fn prom_502_fix_followed_with_kubectl_keeps_the_same_claims() {
         "both Prometheus pods Ready again after the fix",
         PATIENCE,
         || {
-            ready_pods_and_claims(&cluster, 2).filter(|pods| {
-                // The pod the rolling update could not create exists again.
-                pods.len() == 2
-            })
+            // Both pods recreated from the fixed template (the rolling update is done), then Ready.
+            ready_pods_and_claims(&cluster, 2)
+                .filter(|_| pods_run_init_container(&cluster, "chown-data"))
         },
     );
     let after = claims(&cluster);

@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Cluster, Run, kubectl_json, start, start_real};
+use support::{Cluster, Run, kubectl_json, start_real};
 
 /// How long a prompt or the end of a run may take (the first API requests of a fresh scenario included).
 const PATIENCE: Duration = Duration::from_secs(180);
@@ -556,34 +556,107 @@ fn ctrl_c_at_the_second_prompt_tells_the_truth_and_restores_the_terminal() {
     );
 }
 
-/// Class 5: the pod restart an offline expansion waits for, declined at its prompt, is reported as declined and the
-/// run exits 4 at once (it used to wait for the filesystem until --timeout); the pod keeps running.
+/// Class 5 on the real control plane (issue 16): resize of a claim whose driver expands only offline, on a terminal.
+/// A 1.24+ external-resizer refuses the claim while any pod uses it (kubernetes-csi/external-resizer
+/// pkg/controller/inuse_pvc_store.go), so the claim never waits in FileSystemResizePending for a restart (the old,
+/// pre-1.24 model this test followed, where resize offered to restart the pod). What the SRE sees after answering
+/// "y": the run ends at once (not at `--timeout`) with exit 1, offers no pod restart and restarts nothing, and says to
+/// scale the workload to 0 and what to wait for. Following those words with the real kubectl grows the claim: the
+/// volume grows while no pod uses it, and its filesystem (the claim's capacity) when the pod mounts it again.
 #[test]
-fn a_declined_pod_restart_is_reported_as_declined_and_not_waited_for() {
+fn an_offline_only_resize_on_a_terminal_says_how_to_grow_it_and_following_that_grows_it() {
     if !ready() {
         return;
     }
-    // Stays on the simulated API server: on a real 1.36 control plane an offline-only CSI driver's expansion fails
-    // with FailedPrecondition while the pod runs, and resize exits 1 without offering the restart (the simulated
-    // resizer waits for the restart, pre-1.24 behaviour). That is resize's to fix (issue 16 note; F2).
-    let Some(cluster) = start("resize-offline") else {
+    let Some(cluster) = start_real("resize-offline") else {
         return;
     };
-    let pods = support::pod_uids(&cluster, "monitoring");
+    let ns = "monitoring";
+    support::wait_settled(&cluster, ns);
+    let pods = support::pod_uids(&cluster, ns);
+    let started = Instant::now();
     let run = on_terminal(
         &cluster,
-        &[
-            "resize",
-            "-n",
-            "monitoring",
-            "--add",
-            "32Mi",
-            "--timeout",
-            "90s",
-        ],
-        &[("Apply this plan", "y"), ("Restart pod", "n")],
+        &["resize", "-n", ns, "--add", "32Mi", "--timeout", "90s"],
+        &[("Apply this plan", "y")],
     );
-    assert_eq!(run.code, 4, "{run}");
-    assert!(run.stdout.contains("restart declined"), "{run}");
-    assert_eq!(support::pod_uids(&cluster, "monitoring"), pods, "{run}");
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        started.elapsed() < Duration::from_secs(75),
+        "waited for --timeout: {:?}\n{run}",
+        started.elapsed()
+    );
+    assert!(
+        !run.stdout.contains("Restart pod"),
+        "a restart was offered:\n{run}"
+    );
+    assert_eq!(support::pod_uids(&cluster, ns), pods, "{run}");
+    let hidden = run.stdout.rfind("\x1b[?25l");
+    let shown = run.stdout.rfind("\x1b[?25h");
+    assert!(
+        hidden.is_none() || shown > hidden,
+        "the cursor was left hidden:\n{run}"
+    );
+    // The last paragraph on the screen is the error; its commands are what the SRE copies.
+    let said = run
+        .stdout
+        .lines()
+        .rfind(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error sentence:\n{run}"));
+    assert!(said.contains("offline expansion"), "{said}");
+    let commands: Vec<&str> = said.split('`').skip(1).step_by(2).collect();
+    let scale = commands
+        .iter()
+        .find(|c| c.starts_with("kubectl scale "))
+        .unwrap_or_else(|| panic!("no scale command: {said}"));
+    assert_eq!(
+        *scale,
+        "kubectl scale deploy/prometheus -n monitoring --replicas=0"
+    );
+    let (_, after) = said
+        .split_once("wait until `")
+        .unwrap_or_else(|| panic!("nothing to wait for: {said}"));
+    let check = after.split('`').next().unwrap();
+    // 64Mi + 32Mi: what the plan grows the claim to.
+    let target = "96Mi";
+    let kubectl_words = |command: &str| -> Vec<String> {
+        command
+            .strip_prefix("kubectl ")
+            .unwrap_or_else(|| panic!("not a kubectl command: {command}"))
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    let words = kubectl_words(scale);
+    support::kubectl(
+        &cluster,
+        &words.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    // Wait as it says: its command, run with the real kubectl, shows the new size.
+    let words = kubectl_words(check);
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    support::wait_until(
+        &format!("`{check}` to show {target}, as the advice says"),
+        Duration::from_secs(90),
+        || {
+            support::kubectl(&cluster, &words)
+                .split_whitespace()
+                .any(|w| w == target)
+                .then_some(())
+        },
+    );
+    // Then restore the replicas (1, noted before): the pod mounts the claim and its filesystem grows.
+    support::kubectl(
+        &cluster,
+        &["scale", "deploy/prometheus", "-n", ns, "--replicas=1"],
+    );
+    support::wait_until(
+        "the claim's capacity to reach 96Mi once its pod mounts it",
+        Duration::from_secs(120),
+        || {
+            let pvc = kubectl_json(&cluster, &["get", "pvc", "prometheus-data", "-n", ns]);
+            (pvc["status"]["capacity"]["storage"] == "96Mi").then_some(())
+        },
+    );
+    support::wait_settled(&cluster, ns);
 }

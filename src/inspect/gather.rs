@@ -557,6 +557,10 @@ async fn live_status(
                 }),
             )
         }
+        // Flags past their limit: nothing Prometheus said was read, so its live checks are unknown (not PROM-508).
+        Ok(Err(e @ Error::TooLarge { .. })) => {
+            (None, Some(Gap::absent(Data::PrometheusApi, e.to_string())))
+        }
         Ok(Err(Error::Exec {
             message, command, ..
         })) if message.contains("forbidden") => (
@@ -619,6 +623,11 @@ async fn ask(prom: &PromPod<'_>, pod: &str) -> Result<(LiveStatus, Option<Gap>)>
         Ok(r) if r.ok() => data(&r.body),
         Err(Error::Kube { action, source }) => {
             unread.get_or_insert_with(|| gap(Data::PrometheusApi, action, &source));
+            None
+        }
+        // An answer past its limit (prom_http::body_limit) was not read: its checks are unknown, and said why.
+        Err(e @ Error::TooLarge { .. }) => {
+            unread.get_or_insert_with(|| Gap::absent(Data::PrometheusApi, e.to_string()));
             None
         }
         _ => None,

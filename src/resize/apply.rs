@@ -576,15 +576,26 @@ pub fn offline_in_use(message: &str) -> bool {
 
 /// What to tell the user when an offline-only driver refuses the claim in use: a restart does not help on a
 /// Kubernetes 1.24+ resizer (the controller recreates the pod at once and the claim is in use again), only a workload
-/// with no pods does. Says how, for the instance's kind.
-pub fn offline_in_use_message(plan: &ResizePlan, resizer_said: &str) -> String {
+/// with no pods does. Says how, for the instance's kind, and what to wait for before the pods come back: the
+/// PersistentVolume's capacity (`volume`, the claim's `spec.volumeName`). The claim's own capacity is no sign: once
+/// the driver has grown the volume the resizer sets the PV's capacity and, when the filesystem must grow on the node,
+/// leaves the claim at its old capacity with FileSystemResizePending until a pod mounts it again
+/// (kubernetes-csi/external-resizer pkg/controller/expand_and_recover.go: `updatePVCapacity`, then
+/// `markForPendingNodeExpansion`), so with no pod it never shows the new size.
+pub fn offline_in_use_message(
+    plan: &ResizePlan,
+    volume: Option<&str>,
+    target: Quantity,
+    resizer_said: &str,
+) -> String {
     let ns = &plan.namespace;
+    let bare_pod = plan.instance.starts_with("pod/");
     let how = if plan.flavour == super::plan::ResizeFlavour::Operator {
         format!(
             "set the Prometheus resource's replicas to 0 (`kubectl patch {} -n {ns} --type merge -p '{{\"spec\":{{\"replicas\":0}}}}'`; note the replica count first)",
             plan.instance
         )
-    } else if plan.instance.starts_with("pod/") {
+    } else if bare_pod {
         format!(
             "delete {} (no controller recreates it; save its manifest first)",
             plan.instance
@@ -595,8 +606,19 @@ pub fn offline_in_use_message(plan: &ResizePlan, resizer_said: &str) -> String {
             plan.instance
         )
     };
+    let wait = match volume {
+        Some(volume) => format!("wait until `kubectl get pv {volume}` shows {target}"),
+        None => {
+            format!("wait until the claim's PersistentVolume (`kubectl get pv`) shows {target}")
+        }
+    };
+    let restore = if bare_pod {
+        "create the pod again from its manifest"
+    } else {
+        "restore the replicas"
+    };
     format!(
-        "the volume's driver expands only while no pod uses the claim (offline expansion), and a pod uses it; restarting the pod does not help, its controller starts a new one at once and the claim is in use again (the resizer said: {resizer_said}). To grow it: {how}, wait until `kubectl get pvc -n {ns}` shows the new capacity, then restore the replicas; Prometheus is down meanwhile. The request stays in place"
+        "the volume's driver expands only while no pod uses the claim (offline expansion), and a pod uses it; restarting the pod does not help, its controller starts a new one at once and the claim is in use again (the resizer said: {resizer_said}). To grow it: {how}, {wait} (the volume: the claim keeps its old capacity, FileSystemResizePending, until a pod mounts it and its filesystem grows), then {restore}; Prometheus is down meanwhile. The request stays in place"
     )
 }
 
@@ -654,7 +676,8 @@ pub async fn watch_claims(
                 && offline_in_use(message)
                 && blocked[i].is_none()
             {
-                let message = offline_in_use_message(plan, message);
+                let volume = pvc.spec.as_ref().and_then(|s| s.volume_name.as_deref());
+                let message = offline_in_use_message(plan, volume, claim.target, message);
                 state = ClaimState::Failed {
                     capacity: capacity.clone(),
                     message: message.clone(),

@@ -523,3 +523,19 @@ pub fn wait_settled(cluster: &Cluster, namespace: &str) {
         },
     );
 }
+
+/// The `kubectl patch …` command a doctor fix names, as kubectl's arguments: the words up to the single-quoted patch,
+/// then the patch itself (the fix is written for a POSIX shell; this is what the shell would pass).
+pub fn kubectl_args_of(fix: &str) -> Vec<String> {
+    let at = fix
+        .find("kubectl patch ")
+        .expect("the fix is a kubectl patch");
+    let command = &fix[at + "kubectl ".len()..];
+    let (words, rest) = command.split_once('\'').expect("a quoted patch");
+    let patch = rest.split('\'').next().expect("closing quote");
+    words
+        .split_whitespace()
+        .map(str::to_string)
+        .chain([patch.to_string()])
+        .collect()
+}

@@ -207,6 +207,7 @@ pub async fn boot(
         latency: opts.latency.unwrap_or_default(),
         faults: std::sync::Mutex::new(faults),
         counts: Default::default(),
+        http1_only: opts.http1_only,
     };
     let store = Arc::new(Store::new());
     let api = ApiServer::new(

@@ -32,8 +32,11 @@ pub struct Cluster {
 /// Exit status the binary uses for "this machine cannot run the cluster".
 pub const EXIT_UNAVAILABLE: i32 = 77;
 
-/// The options both control planes take: `--scenario`, `--latency`, `--fault`.
+/// The options both control planes take: `--scenario`, `--latency`, `--fault`, `--http1-only`.
 fn scenario_and_knobs(cmd: &mut Command, opts: &Options) {
+    if opts.http1_only {
+        cmd.arg("--http1-only");
+    }
     if let Some(s) = &opts.scenario {
         cmd.args(["--scenario", s]);
     }
@@ -81,9 +84,6 @@ impl Cluster {
         if let Some(n) = opts.scale {
             cmd.args(["--scale", &n.to_string()]);
         }
-        if opts.http1_only {
-            cmd.arg("--http1-only");
-        }
         Self::launch(cmd, dir, PathBuf::from("kubectl"))
     }
 
@@ -102,7 +102,7 @@ impl Cluster {
         })
     }
 
-    /// `start_real` with a scenario, `--latency` and `--fault` rules (the knob proxy, `node::proxy`).
+    /// `start_real` with a scenario, `--latency`, `--fault` rules and `--http1-only` (the knob proxy, `node::proxy`).
     pub fn start_real_opts(opts: &Options) -> Result<Cluster, StartError> {
         let bin = binary()?;
         let dir = std::env::temp_dir().join(format!(

@@ -10,7 +10,7 @@ use std::time::Duration;
 const USAGE: &str = "usage: kube-sim list
        kube-sim up  [--scenario NAME] [--dir DIR] [--port N] [--latency 50ms] [--fault ACTION:METHOD:PATH:TIMES]... [--scale N] [--http1-only]
        kube-sim run [same options] -- COMMAND [ARGS...]
-       kube-sim up|run --control-plane real [--scenario NAME] [--dir DIR] [--latency 50ms] [--fault …]...   (in progress: the Go-built control plane of tools/world/build.sh)";
+       kube-sim up|run --control-plane real [--scenario NAME] [--dir DIR] [--latency 50ms] [--fault …]... [--http1-only]   (in progress: the Go-built control plane of tools/world/build.sh)";
 
 #[allow(clippy::print_stderr)]
 fn fail(code: i32, msg: &str) -> ! {
@@ -157,6 +157,7 @@ async fn real_world(args: Args, dir: PathBuf) -> i32 {
         latency: args.opts.latency.unwrap_or_default(),
         faults: std::sync::Mutex::new(faults),
         counts: Default::default(),
+        http1_only: args.opts.http1_only,
     };
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .unwrap_or_else(|e| fail(1, &e.to_string()));

@@ -89,6 +89,9 @@ pub struct Knobs {
     pub faults: Mutex<Vec<FaultRule>>,
     /// `METHOD path` → count, served unauthenticated at `/kube-sim/stats`.
     pub counts: Mutex<BTreeMap<String, u64>>,
+    /// `--http1-only`: ALPN offers only `http/1.1`, as a TLS-terminating proxy without HTTP/2 does (real mode: the
+    /// knob proxy's listener, `node::proxy`).
+    pub http1_only: bool,
 }
 
 impl Knobs {

@@ -4,7 +4,8 @@
 //! `server::stats_response`, the simulated API server's own), delays each request by `--latency` and applies
 //! `--fault` rules (`server::fault_response`), and forwards everything else unchanged — headers (the bearer token
 //! included), body, streaming answers (watches, logs) and protocol upgrades (exec's WebSocket) — to the real API
-//! server, which authenticates, authorizes and answers. Test knob, not Kubernetes behaviour: only clients of the
+//! server, which authenticates, authorizes and answers. `--http1-only` makes its listeners HTTP/1.1 only (ALPN and
+//! protocol), as a TLS-terminating proxy without HTTP/2. Test knob, not Kubernetes behaviour: only clients of the
 //! kubeconfig go through it; the control plane's components, the node and the pods talk to the API server directly.
 use crate::node_agent::Body;
 use crate::server::{DropConnection, Knobs};
@@ -71,7 +72,8 @@ const HOP_BY_HOP: [&str; 6] = [
     "transfer-encoding",
 ];
 
-/// Accepts TLS connections on `listener` and serves each with `p` (HTTP/2, or HTTP/1.1 with upgrades).
+/// Accepts TLS connections on `listener` and serves each with `p` (HTTP/2, or HTTP/1.1 with upgrades; HTTP/1.1 only
+/// with `--http1-only`).
 fn serve(listener: tokio::net::TcpListener, acceptor: tokio_rustls::TlsAcceptor, p: Arc<Proxy>) {
     tokio::spawn(async move {
         loop {
@@ -84,12 +86,17 @@ fn serve(listener: tokio::net::TcpListener, acceptor: tokio_rustls::TlsAcceptor,
                     return;
                 };
                 p.connections.fetch_add(1, Ordering::Relaxed);
+                let http1_only = p.knobs.http1_only;
                 let svc = hyper::service::service_fn(move |req| p.clone().handle(req));
-                let _ = hyper_util::server::conn::auto::Builder::new(
+                let mut builder = hyper_util::server::conn::auto::Builder::new(
                     hyper_util::rt::TokioExecutor::new(),
-                )
-                .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), svc)
-                .await;
+                );
+                if http1_only {
+                    builder = builder.http1_only();
+                }
+                let _ = builder
+                    .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), svc)
+                    .await;
             });
         }
     });
@@ -117,8 +124,14 @@ impl Proxy {
             .with_no_client_auth()
             .with_single_cert(chain, key)
             .map_err(tls_err)?;
-        // As the API server: HTTP/2 for clients that offer it (kubectl, kube-rs), HTTP/1.1 for upgrades.
-        server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        // As the API server: HTTP/2 for clients that offer it (kubectl, kube-rs), HTTP/1.1 for upgrades. With
+        // `--http1-only`, only HTTP/1.1, as a TLS-terminating proxy without HTTP/2 offers (a client that still sends
+        // the h2 preface is refused by the HTTP/1.1 parser: ALPN is the only negotiation, RFC 7540 §3.3).
+        server.alpn_protocols = if knobs.http1_only {
+            vec![b"http/1.1".to_vec()]
+        } else {
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        };
         let mut roots = rustls::RootCertStore::empty();
         for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
             roots.add(c.map_err(tls_err)?).map_err(tls_err)?;
