@@ -160,7 +160,7 @@ EOF
 
 echo "starting the world (real control plane; latency $LATENCY, $INSTANCES instances, $PODS unrelated pods) ..." >&2
 START_MS=$(date +%s%3N)
-KUBE_SIM_SCENARIOS=$WORK/scenarios "$BIN/kube-sim" up --control-plane real --scenario bench-fleet --dir "$WORK/sim" \
+KUBE_SIM_SCENARIOS=$WORK/scenarios "$BIN/kube-sim" up --scenario bench-fleet --dir "$WORK/sim" \
   --latency "$LATENCY" > "$WORK/sim.out" 2> "$WORK/sim.err" &
 SIM_PID=$!
 # The scenario is applied with the world's kubectl, one object per request (~10,000 here), then kube-sim waits for

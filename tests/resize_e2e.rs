@@ -8,8 +8,8 @@ mod support;
 use serde_json::Value;
 use std::time::Duration;
 use support::{
-    Cluster, items, kubectl, kubectl_json, name, pod_ready, prom, start, start_real,
-    start_with_fault, wait_until,
+    Cluster, items, kubectl, kubectl_json, name, pod_ready, prom, start_real,
+    start_real_with_fault, wait_until,
 };
 
 fn storage_request(pvc: &Value) -> String {
@@ -96,6 +96,30 @@ fn only_claim(cluster: &Cluster, ns: &str) -> Value {
     let pvcs = items(&kubectl_json(cluster, &["get", "pvc", "-n", ns]));
     assert_eq!(pvcs.len(), 1, "expected one claim in {ns}: {pvcs:#?}");
     pvcs[0].clone()
+}
+
+/// The size of the volume bound to `claim` (its PV's `spec.capacity`): what the resizer grew, before a pod's mount
+/// moves the claim's own capacity.
+fn volume_bytes(cluster: &Cluster, ns: &str, claim: &str) -> i128 {
+    let pvc = kubectl_json(cluster, &["get", "pvc", "-n", ns, claim]);
+    let pv = pvc["spec"]["volumeName"].as_str().unwrap_or_default();
+    let pv = kubectl_json(cluster, &["get", "pv", pv]);
+    bytes(pv["spec"]["capacity"]["storage"].as_str().unwrap_or("0"))
+}
+
+/// Scale `deploy/prometheus` back to 1 and return the size of the filesystem its Ready pod sees on `claim`.
+fn scale_up_and_df(cluster: &Cluster, ns: &str, claim: &str) -> u64 {
+    kubectl(
+        cluster,
+        &["scale", "deploy/prometheus", "-n", ns, "--replicas=1"],
+    );
+    let pod = wait_until("a Ready pod", Duration::from_secs(90), || {
+        pods_mounting(cluster, ns, claim)
+            .into_iter()
+            .find(pod_ready)
+    });
+    let (container, mount) = data_mount(&pod, claim);
+    df_bytes(cluster, ns, &name(&pod), &container, &mount)
 }
 
 #[test]
@@ -306,26 +330,38 @@ fn dry_run_changes_nothing() {
     );
 }
 
-// Simulated only: kube-sim's simulated "offline" driver is the pre-1.24 model (FileSystemResizePending until the pod
-// restarts); a real 1.24+ resizer refuses an in-use claim instead, see
-// an_offline_only_driver_in_use_is_explained_with_the_scale_to_zero_that_grows_it.
+// Real control plane, a driver that expands offline only, run the way the in-use refusal tells a user to: the workload
+// scaled to 0 first. The simulated pre-1.24 model (FileSystemResizePending while the pod runs, then a restart) cannot
+// arise on a 1.24+ cluster: the external-resizer refuses the claim while any unfinished pod names it
+// (kubernetes-csi/external-resizer pkg/controller/inuse_pvc_store.go), see
+// an_offline_only_driver_in_use_is_explained_with_the_scale_to_zero_that_grows_it. With no pod, resize alone grows the
+// volume and restarts nothing; the claim then waits in FileSystemResizePending ("Waiting for user to (re-)start a pod",
+// kubernetes-csi/external-resizer pkg/controller/resize_status.go) until a pod mounts it, when the kubelet grows the
+// filesystem (kubernetes pkg/volume/util/operationexecutor/operation_generator.go, expandVolumeDuringMount). resize
+// used to wait out its whole --timeout there and exit 1; it now says the filesystem grows on the next mount and exits 0.
 #[test]
-fn offline_expansion_restarts_the_pod_on_file_system_resize_pending() {
-    let Some(cluster) = start("resize-offline") else {
+fn offline_expansion_of_a_workload_scaled_to_zero_grows_without_restarting_a_pod() {
+    let Some(cluster) = start_real("resize-offline") else {
         return;
     };
     let ns = "monitoring";
     let pvc = only_claim(&cluster, ns);
     let claim = name(&pvc);
     let before = bytes(&capacity(&pvc));
-    let pod_before = pods_mounting(&cluster, ns, &claim)
-        .first()
-        .map(name)
-        .expect("a pod");
+    kubectl(
+        &cluster,
+        &["scale", "deploy/prometheus", "-n", ns, "--replicas=0"],
+    );
+    wait_until("the pods to be gone", Duration::from_secs(60), || {
+        items(&kubectl_json(&cluster, &["get", "pods", "-n", ns]))
+            .is_empty()
+            .then_some(())
+    });
     let run = prom(
         &cluster,
         &[
             "resize",
+            "deploy/prometheus",
             "-n",
             ns,
             "--add",
@@ -338,30 +374,40 @@ fn offline_expansion_restarts_the_pod_on_file_system_resize_pending() {
         ],
     );
     assert_eq!(run.code, 0, "{run}");
-    assert!(run.stderr.contains("FileSystemResizePending"), "{run}");
     let report = run.json();
-    assert_eq!(report["claims"][0]["state"], "done");
-    assert_eq!(report["claims"][0]["podRestarted"], true);
-    let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
-    assert!(bytes(&capacity(&pvc)) >= before + (32 << 20));
-    let pods = pods_mounting(&cluster, ns, &claim);
+    assert_eq!(report["claims"][0]["name"], claim.as_str(), "{report:#}");
+    assert_eq!(report["claims"][0]["state"], "grows-on-mount", "{report:#}");
+    assert_eq!(report["claims"][0]["podRestarted"], false, "{report:#}");
     assert!(
-        pods.iter().all(|p| name(p) != pod_before),
-        "the pod was restarted"
-    );
-    let fs = report["claims"][0]["filesystem"]["capacityBytes"]
-        .as_i64()
-        .unwrap_or_default();
-    assert!(
-        i128::from(fs) >= (before + (32 << 20)) * 95 / 100,
+        report["notes"]
+            .to_string()
+            .contains("grows when one does; start the workload again"),
         "{report:#}"
     );
+    // Read back: the request in place, the volume (PV) grown, the claim waiting for a mount.
+    let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
+    assert_eq!(bytes(&storage_request(&pvc)), before + (32 << 20));
+    assert!(
+        volume_bytes(&cluster, ns, &claim) >= before + (32 << 20),
+        "{pvc:#}"
+    );
+    // Nothing was started or restarted for it: the workload is still at 0.
+    assert!(
+        items(&kubectl_json(&cluster, &["get", "pods", "-n", ns])).is_empty(),
+        "{run}"
+    );
+    let fs = scale_up_and_df(&cluster, ns, &claim);
+    assert!(
+        i128::from(fs) >= (before + (32 << 20)) * 95 / 100,
+        "filesystem {fs} after the resize with no pod"
+    );
+    let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
+    assert!(bytes(&capacity(&pvc)) >= before + (32 << 20), "{pvc:#}");
 }
 
-// Simulated only: the real-mode node does not play `ebs.csi.aws.com`, so the claim stays Pending (node request filed).
 #[test]
 fn a_failing_resizer_is_surfaced_with_its_message_and_a_non_zero_exit() {
-    let Some(cluster) = start("resize-failing") else {
+    let Some(cluster) = start_real("resize-failing") else {
         return;
     };
     let ns = "monitoring";
@@ -389,10 +435,9 @@ fn a_failing_resizer_is_surfaced_with_its_message_and_a_non_zero_exit() {
     );
 }
 
-// Simulated only until the operator runs as a pod in the real world (F4): no operator, no StatefulSet.
 #[test]
 fn operator_flavour_pauses_grows_recreates_and_unpauses_without_deleting_pods() {
-    let Some(cluster) = start("kps-healthy") else {
+    let Some(cluster) = start_real("kps-healthy") else {
         return;
     };
     let ns = "monitoring";
@@ -601,11 +646,11 @@ fn chart_statefulset_grows_every_claim_and_recreates_the_statefulset_around_its_
     }
 }
 
-// Simulated only until the operator runs as a pod in the real world (F4): no operator, no StatefulSet.
 #[test]
 fn operator_failure_after_the_pause_leaves_the_resource_unpaused_with_its_old_request() {
     // The first claim patch answers 409 Conflict (as if someone edited the claim meanwhile).
-    let Some(cluster) = start_with_fault("kps-healthy", "409:PATCH:/persistentvolumeclaims/:1")
+    let Some(cluster) =
+        start_real_with_fault("kps-healthy", "409:PATCH:/persistentvolumeclaims/:1")
     else {
         return;
     };
@@ -669,11 +714,11 @@ fn operator_failure_after_the_pause_leaves_the_resource_unpaused_with_its_old_re
     );
 }
 
-// Simulated only: the real world's knob proxy spends the 409 on the scenario's own server-side apply (node request).
 #[test]
 fn a_conflict_on_a_claim_is_replanned_for_the_same_size_and_applied_once() {
     // The first claim patch answers 409 Conflict, as a concurrent edit of the claim would.
-    let Some(cluster) = start_with_fault("resize-online", "409:PATCH:/persistentvolumeclaims/:1")
+    let Some(cluster) =
+        start_real_with_fault("resize-online", "409:PATCH:/persistentvolumeclaims/:1")
     else {
         return;
     };
@@ -882,29 +927,9 @@ fn an_offline_only_driver_in_use_is_explained_with_the_scale_to_zero_that_grows_
     wait_until(
         "the claim to grow with no pod using it",
         Duration::from_secs(120),
-        || {
-            let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
-            let pv = pvc["spec"]["volumeName"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let pv = kubectl_json(&cluster, &["get", "pv", &pv]);
-            (bytes(pv["spec"]["capacity"]["storage"].as_str().unwrap_or("0"))
-                >= before + (32 << 20))
-                .then_some(())
-        },
+        || (volume_bytes(&cluster, ns, &claim) >= before + (32 << 20)).then_some(()),
     );
-    kubectl(
-        &cluster,
-        &["scale", "deploy/prometheus", "-n", ns, "--replicas=1"],
-    );
-    let pod = wait_until("a Ready pod", Duration::from_secs(90), || {
-        pods_mounting(&cluster, ns, &claim)
-            .into_iter()
-            .find(pod_ready)
-    });
-    let (container, mount) = data_mount(&pod, &claim);
-    let fs = df_bytes(&cluster, ns, &name(&pod), &container, &mount);
+    let fs = scale_up_and_df(&cluster, ns, &claim);
     assert!(
         i128::from(fs) >= (before + (32 << 20)) * 95 / 100,
         "filesystem {fs} after the scale-down"

@@ -2,9 +2,8 @@
 //! without `--yes`, `--dry-run` changing nothing (read back with the real kubectl), a 409 mid-apply never clobbering,
 //! bad kubeconfigs, credentials, targets and quantities answered with a sentence and a documented exit code (never a
 //! panic), injected API faults (500s, dropped connections) surfaced, and `-v` never printing the bearer token.
-//! The cluster tests run on the real control plane except those marked "Simulated only" (each says why); they need
-//! root and `prometheus`; they print a skip notice otherwise (and fail under
-//! `KUBE_SIM_REQUIRE=1`). The kubeconfig tests need neither.
+//! The cluster tests run on the real control plane; they need root and the built world; they print a skip notice
+//! otherwise (and fail under `KUBE_SIM_REQUIRE=1`). The kubeconfig tests need neither.
 
 mod support;
 
@@ -31,15 +30,7 @@ fn assert_clean_failure(run: &Run, code: i32) {
     );
 }
 
-fn start_with(scenario: &str, faults: &[&str]) -> Option<Cluster> {
-    Cluster::start_or_skip(Options {
-        scenario: Some(scenario.to_string()),
-        faults: faults.iter().map(|f| f.to_string()).collect(),
-        ..Default::default()
-    })
-}
-
-/// [`start_with`] on the real control plane (the fault rules are served by the knob proxy in front of it).
+/// Start a scenario on the real control plane with fault rules (served by the knob proxy in front of it).
 fn start_real_with(scenario: &str, faults: &[&str]) -> Option<Cluster> {
     support::start_real_opts(Options {
         scenario: Some(scenario.to_string()),
@@ -324,11 +315,10 @@ fn api_faults_are_an_error_sentence_or_a_named_gap_never_a_panic() {
 }
 
 /// A 409 on the claim patch (what a concurrent edit gives): resize re-reads, re-plans, and with --yes re-applies the
-/// unchanged plan. The simulator's request counter proves the re-read and the second patch.
-// Simulated only: the real world's knob proxy spends the 409 on the scenario's own server-side apply (node request).
+/// unchanged plan. The knob proxy's request counter proves the re-read and the second patch.
 #[test]
 fn a_conflict_mid_apply_is_replanned_and_reapplied_when_the_plan_is_unchanged() {
-    let Some(cluster) = start_with("resize-online", &["409:PATCH:/persistentvolumeclaims/:1"])
+    let Some(cluster) = start_real_with("resize-online", &["409:PATCH:/persistentvolumeclaims/:1"])
     else {
         return;
     };
@@ -576,17 +566,21 @@ fn apply_yaml(cluster: &Cluster, yaml: &str) {
     );
 }
 
-/// Class 1: a bare pod mounting the claim read-only (a backup uploader) beside an offline-expansion resize is never
-/// deleted: only the instance's own pod, owned by its ReplicaSet and shown in the plan, may be restarted, and while
-/// a pod nobody recreates holds the volume the tool says what the user must do instead.
-// Simulated only: on a real resizer the offline driver refuses the claim in use before any restart is considered,
-// and that message does not yet name the bare pod that also holds the volume (reported; the pod is kept either way).
+/// Class 1: a bare pod mounting the claim read-only (a backup uploader) beside a resize is never deleted, and neither
+/// is any other pod; the run says what must let go of the volume, the uploader included, and doing exactly that
+/// grows it. This runs on the real control plane with a driver that expands offline only: a 1.24+ external-resizer
+/// refuses the expansion while any pod that has not finished names the claim, whoever owns it
+/// (kubernetes-csi/external-resizer pkg/controller/inuse_pvc_store.go, addPod/checkForUse), so the claim never
+/// reaches FileSystemResizePending and the restart the simulated pre-1.24 model offered never comes up. What can
+/// still go wrong is the advice: it used to say only "scale deploy/prometheus to 0", which leaves the uploader holding
+/// the claim and the volume never growing.
 #[test]
 fn a_bare_pod_mounting_the_claim_is_never_deleted_by_resize() {
-    let Some(cluster) = start_with("resize-offline", &[]) else {
+    let Some(cluster) = start_real_with("resize-offline", &[]) else {
         return;
     };
     let ns = "monitoring";
+    let claim = "prometheus-data";
     apply_yaml(
         &cluster,
         "apiVersion: v1
@@ -610,14 +604,17 @@ spec:
       readOnly: true
 ",
     );
-    let uploader_uid = support::wait_until(
+    support::wait_until(
         "the backup uploader to run",
         std::time::Duration::from_secs(60),
         || {
             let pod = kubectl_json(&cluster, &["get", "pod", "-n", ns, "backup-uploader"]);
-            (pod["status"]["phase"] == "Running").then(|| pod["metadata"]["uid"].clone())
+            (pod["status"]["phase"] == "Running").then_some(())
         },
     );
+    support::wait_settled(&cluster, ns);
+    let pods_before = support::pod_uids(&cluster, ns);
+    let before = kubectl_json(&cluster, &["get", "pvc", "-n", ns, claim]);
     let run = prom(
         &cluster,
         &[
@@ -633,36 +630,91 @@ spec:
         ],
     );
     assert!(!run.stderr.contains("panicked"), "{run}");
-    let pod = kubectl_json(&cluster, &["get", "pod", "-n", ns, "backup-uploader"]);
     assert_eq!(
-        pod["metadata"]["uid"], uploader_uid,
-        "the bare pod was deleted:\n{run}"
+        run.code, 1,
+        "the volume cannot grow while pods hold it:\n{run}"
     );
-    assert!(pod["metadata"]["deletionTimestamp"].is_null(), "{run}");
-    // The plan named the one pod it may restart, and the run says what the user must do about the other.
+    // No pod was deleted or replaced: not the uploader, and not the instance's own (a restart cannot help here).
+    assert_eq!(support::pod_uids(&cluster, ns), pods_before, "{run}");
+    for pod in support::items(&kubectl_json(&cluster, &["get", "pods", "-n", ns])) {
+        assert!(
+            pod["metadata"]["deletionTimestamp"].is_null(),
+            "{pod:#}\n{run}"
+        );
+    }
+    assert!(!run.stderr.contains("restarted pod"), "{run}");
+    // The advice names both holders: the workload to scale to 0, and the pod resize never touches.
     assert!(
-        run.stderr.contains("restart pod prometheus-") && run.stderr.contains("(its ReplicaSet"),
-        "the restart was not part of the shown plan:\n{run}"
+        run.stderr
+            .contains("kubectl scale deploy/prometheus -n monitoring --replicas=0"),
+        "{run}"
     );
     assert!(
-        run.stderr.contains("backup-uploader") && run.stderr.contains("no controller recreates"),
-        "the run does not say what to do about the pod it left alone:\n{run}"
+        run.stderr.contains(
+            "pod backup-uploader (no controller recreates it) also use(s) the claim and must stop too"
+        ),
+        "the advice does not name the other pod holding the volume:\n{run}"
     );
-    assert_ne!(
-        run.code, 0,
-        "the filesystem cannot grow while the uploader holds it:\n{run}"
+    // Nothing lost: the request stays in place for the resizer, the volume is as it was.
+    let after = kubectl_json(&cluster, &["get", "pvc", "-n", ns, claim]);
+    assert_eq!(storage_request(&after), "96Mi", "{run}");
+    assert_eq!(
+        after["status"]["capacity"], before["status"]["capacity"],
+        "{run}"
+    );
+
+    // Doing what it says, and only that, grows the volume: the workload scaled to 0 and the uploader stopped.
+    support::kubectl(
+        &cluster,
+        &["scale", "deploy/prometheus", "-n", ns, "--replicas=0"],
+    );
+    support::wait_until(
+        "the instance's pods to be gone",
+        std::time::Duration::from_secs(60),
+        || {
+            let left = support::pod_uids(&cluster, ns);
+            (left.keys().all(|p| p == "backup-uploader")).then_some(())
+        },
+    );
+    // The old advice stopped here: with the uploader still holding the claim, the volume does not grow.
+    std::thread::sleep(std::time::Duration::from_secs(10));
+    let held = kubectl_json(
+        &cluster,
+        &[
+            "get",
+            "pv",
+            before["spec"]["volumeName"].as_str().unwrap_or_default(),
+        ],
+    );
+    assert_eq!(
+        held["spec"]["capacity"]["storage"], before["status"]["capacity"]["storage"],
+        "the volume grew while the uploader still held it"
+    );
+    support::kubectl(
+        &cluster,
+        &["delete", "pod", "backup-uploader", "-n", ns, "--wait=true"],
+    );
+    // The volume (PV) grows; the claim's capacity follows when a pod mounts it again (FileSystemResizePending until
+    // then, kubernetes-csi/external-resizer pkg/controller/resize_status.go).
+    let pv = before["spec"]["volumeName"].as_str().unwrap_or_default();
+    support::wait_until(
+        "the volume to grow once no pod holds it",
+        std::time::Duration::from_secs(120),
+        || {
+            let pv = kubectl_json(&cluster, &["get", "pv", pv]);
+            (pv["spec"]["capacity"]["storage"] == "96Mi").then_some(())
+        },
     );
 }
 
 /// Class 4: after a fault on one claim of an operator resize, re-running with the absolute size finishes exactly what
 /// is left (the other claim, the resource, the StatefulSet) and changes nothing that is done; the failed run names
 /// that absolute command (a re-run of `--add` would grow twice).
-// Simulated only until the operator runs as a pod in the real world (F4).
 #[test]
 fn a_partial_operator_resize_is_finished_by_the_absolute_size_it_names() {
     let second = format!("persistentvolumeclaims/prometheus-{CR}-db-prometheus-{CR}-1");
     let fault = format!("500:PATCH:{second}:1");
-    let Some(cluster) = start_with("kps-healthy", &[&fault]) else {
+    let Some(cluster) = start_real_with("kps-healthy", &[&fault]) else {
         return;
     };
     let ns = "monitoring";
@@ -740,10 +792,9 @@ fn a_partial_operator_resize_is_finished_by_the_absolute_size_it_names() {
 /// Class 3: someone paused the resource with a larger storage request and left it. The refusal's hint unpauses it
 /// with the storage request the StatefulSet was created with, so pasting it does not make the operator replace the
 /// StatefulSet and every replica (a `paused: false` alone would).
-// Simulated only until the operator runs as a pod in the real world (F4).
 #[test]
 fn the_already_paused_hint_restores_the_statefulsets_storage_request() {
-    let Some(cluster) = start_with("kps-healthy", &[]) else {
+    let Some(cluster) = start_real_with("kps-healthy", &[]) else {
         return;
     };
     let ns = "monitoring";
@@ -814,10 +865,9 @@ fn the_already_paused_hint_restores_the_statefulsets_storage_request() {
 
 /// Class 3: a resize forced out between the pause and the unpause (a second Ctrl-C) is recognised by its own
 /// continue command, which finishes it without the manual repair: nothing left paused, the new size everywhere.
-// Simulated only until the operator runs as a pod in the real world (F4).
 #[test]
 fn a_resize_forced_out_while_paused_is_finished_by_its_continue_command() {
-    let Some(cluster) = Cluster::start_or_skip(Options {
+    let Some(cluster) = support::start_real_opts(Options {
         scenario: Some("kps-healthy".into()),
         latency: Some(std::time::Duration::from_millis(400)),
         ..Default::default()
@@ -887,17 +937,20 @@ fn wait_for_template(cluster: &Cluster, ns: &str, size: &str) {
     );
 }
 
-/// Class 8: a concurrent change asks for more while a resize is still running (offline expansion: the run restarts
-/// the pod and waits for it to be Ready). The report gives the sizes read back, says another change grew the claim,
-/// and the Helm note names the size the claim really asks for: a value below it breaks the next upgrade.
-// Simulated only: safety-chart-offline's class uses the simulated pre-1.24 offline model (the claim reaches its
-// capacity while the pod runs); a real 1.24+ resizer refuses the claim in use, so the run never gets that far.
+/// Class 8: a concurrent change asks for more while a resize is still running (after its claim is done, before its
+/// report). The report gives the sizes read back, says another change grew the claim, and the Helm note names the size
+/// the claim really asks for: a value below it breaks the next upgrade. Real control plane, the chart's default
+/// (online) class. The simulated pre-1.24 offline model held the claim in FileSystemResizePending for the window; a
+/// real 1.24+ resizer refuses an offline-only claim in use instead (kubernetes-csi/external-resizer
+/// pkg/controller/inuse_pvc_store.go), so the window is made here with SIGSTOP after the claim is done, and the
+/// concurrent change is let finish (the claim at 10Gi) before the run goes on: what the run reads back is then fixed.
 #[test]
 fn a_concurrent_resize_is_reported_as_it_is_and_the_helm_note_follows_the_truth() {
-    let Some(cluster) = start_with("safety-chart-offline", &[]) else {
+    let Some(cluster) = start_real_with("chart-healthy", &[]) else {
         return;
     };
     let ns = "monitoring";
+    support::wait_settled(&cluster, ns);
     let mut running = support::spawn_prom(
         &cluster,
         &[
@@ -913,9 +966,9 @@ fn a_concurrent_resize_is_reported_as_it_is_and_the_helm_note_follows_the_truth(
             "json",
         ],
     );
-    // Once the claim reached 9Gi (after the pod restart), the run is held (SIGSTOP) while another operator asks for
-    // 10Gi, then let go: the concurrent change lands between the run's wait and its report, every time. (Raised while
-    // the node expansion is pending, kube-sim's offline driver would expand to the newer request and never finish.)
+    // Once the claim reached 9Gi, the run is held (SIGSTOP) while another operator asks for 10Gi and the resizer
+    // grows the volume to it, then let go: the concurrent change lands between the run's wait and its report, every
+    // time.
     running.wait_for_stderr("the claim done", std::time::Duration::from_secs(120), |l| {
         l.contains("pvc prometheus-server:") && l.contains("done, capacity 9Gi")
     });
@@ -934,6 +987,14 @@ fn a_concurrent_resize_is_reported_as_it_is_and_the_helm_note_follows_the_truth(
             r#"{"spec":{"resources":{"requests":{"storage":"10Gi"}}}}"#,
         ],
     );
+    support::wait_until(
+        "the concurrent change to grow the claim to 10Gi",
+        std::time::Duration::from_secs(90),
+        || {
+            let pvc = kubectl_json(&cluster, &["get", "pvc", "-n", ns, "prometheus-server"]);
+            (pvc["status"]["capacity"]["storage"] == "10Gi").then_some(())
+        },
+    );
     running.signal("CONT");
     let run = running.finish(std::time::Duration::from_secs(150));
     assert_eq!(run.code, 0, "{run}");
@@ -946,6 +1007,7 @@ fn a_concurrent_resize_is_reported_as_it_is_and_the_helm_note_follows_the_truth(
         "{run}"
     );
     assert_eq!(claim["requestAfter"], "10Gi", "{run}");
+    assert_eq!(claim["capacityAfter"], "10Gi", "{run}");
     let notes = report["notes"].to_string();
     assert!(
         notes.contains("server.persistentVolume.size: 10Gi") && !notes.contains("size: 9Gi"),

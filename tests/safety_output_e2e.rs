@@ -8,14 +8,10 @@ mod support;
 
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Duration;
 use support::{
     Cluster, items, kubectl, kubectl_json, name, pod_ready, prom, start_real, wait_until,
 };
-
-/// One cluster at a time: each runs real Prometheus processes, and the build machines have two cores.
-static ONE_CLUSTER: Mutex<()> = Mutex::new(());
 
 const PATIENCE: Duration = Duration::from_secs(180);
 
@@ -126,7 +122,6 @@ fn pods_run_init_container(cluster: &Cluster, init: &str) -> bool {
 /// with new, empty claims.
 #[test]
 fn prom_502_fix_followed_with_kubectl_keeps_the_same_claims() {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cluster) = start_real("kps-healthy") else {
         return;
     };
@@ -229,7 +224,6 @@ fn prom_502_fix_followed_with_kubectl_keeps_the_same_claims() {
 /// control byte but its own colour; its JSON carries the exact text.
 #[test]
 fn doctor_quotes_terminal_sequences_from_logs_without_obeying_them() {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cluster) = start_real("doctor-hostile-log") else {
         return;
     };
@@ -329,7 +323,6 @@ fn doctor_quotes_terminal_sequences_from_logs_without_obeying_them() {
 /// for a target that is not there), where it used to say nothing and exit 0.
 #[test]
 fn doctor_in_a_namespace_that_does_not_exist_names_the_ones_that_do() {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cluster) = start_real("chart-healthy") else {
         return;
     };
@@ -362,7 +355,6 @@ fn doctor_in_a_namespace_that_does_not_exist_names_the_ones_that_do() {
 /// nano-value.
 #[test]
 fn fractional_sizes_are_rounded_up_to_a_whole_byte_in_canonical_form() {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cluster) = start_real("resize-online") else {
         return;
     };
@@ -429,7 +421,6 @@ fn fractional_sizes_are_rounded_up_to_a_whole_byte_in_canonical_form() {
 /// print not one escape byte under `TERM=dumb`; under `TERM=xterm` the same doctor run is in colour.
 #[test]
 fn a_dumb_terminal_gets_no_escape_sequence() {
-    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     if !support::have("script") {
         return;
     }

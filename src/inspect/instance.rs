@@ -425,7 +425,6 @@ pub async fn pods_mounting(ctx: &Ctx, namespace: &str, claim: &str) -> Result<Ve
         .collect())
 }
 
-/// The uid of pod `name` now; `None` when it is gone or could not be read.
 /// The CSI driver of a bound volume (`spec.csi.driver` of its PV), read once when no resizer acted on a claim: for a
 /// CSI volume the controller-manager names no resizer on the claim (the `volume.kubernetes.io/storage-resizer`
 /// annotation is set only for migrated in-tree volumes, expand_controller.go). None when the PV cannot be read (a
@@ -435,6 +434,7 @@ pub async fn volume_csi_driver(ctx: &Ctx, volume: &str) -> Option<String> {
     pvs.get(volume).await.ok()?.spec?.csi.map(|csi| csi.driver)
 }
 
+/// The uid of pod `name` now; `None` when it is gone or could not be read.
 pub async fn pod_uid(ctx: &Ctx, namespace: &str, name: &str) -> Option<String> {
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
     pods.get_opt(name).await.ok()??.metadata.uid

@@ -371,6 +371,11 @@ pub enum ClaimState {
     FileSystemResizePending { capacity: String, message: String },
     /// `ControllerResizeError` / `NodeResizeError`, or a `VolumeResizeFailed` event: the resizer failed.
     Failed { capacity: String, message: String },
+    /// `FileSystemResizePending` while no pod mounts the claim (the workload scaled to 0, as an offline-only driver
+    /// needs): the volume grew, and the kubelet grows the filesystem when a pod next mounts it (NodeExpandVolume inside
+    /// MountVolume, kubernetes pkg/volume/util/operationexecutor/operation_generator.go `expandVolumeDuringMount`).
+    /// Nothing is left for resize to do or wait for; the claim's capacity moves on that mount.
+    GrowsOnMount { capacity: String },
     /// `status.capacity` reached the target and no resize condition is left.
     Done { capacity: String },
 }
@@ -460,6 +465,7 @@ impl ClaimState {
             | ClaimState::Resizing { capacity }
             | ClaimState::FileSystemResizePending { capacity, .. }
             | ClaimState::Failed { capacity, .. }
+            | ClaimState::GrowsOnMount { capacity }
             | ClaimState::Done { capacity } => capacity,
         }
     }
@@ -479,6 +485,9 @@ impl ClaimState {
             ClaimState::Failed { capacity, message } => {
                 format!("resize failed (capacity {capacity}): {message}")
             }
+            ClaimState::GrowsOnMount { capacity } => format!(
+                "the volume grew to {target}; no pod mounts the claim, and its filesystem (capacity {capacity} until then) grows when one does"
+            ),
             ClaimState::Done { capacity } => format!("done, capacity {capacity}"),
         }
     }
@@ -581,12 +590,14 @@ pub fn offline_in_use(message: &str) -> bool {
 /// the driver has grown the volume the resizer sets the PV's capacity and, when the filesystem must grow on the node,
 /// leaves the claim at its old capacity with FileSystemResizePending until a pod mounts it again
 /// (kubernetes-csi/external-resizer pkg/controller/expand_and_recover.go: `updatePVCapacity`, then
-/// `markForPendingNodeExpansion`), so with no pod it never shows the new size.
+/// `markForPendingNodeExpansion`), so with no pod it never shows the new size. Names every other pod that holds the
+/// claim (`others`, from [`other_holders`]): the resizer waits for those too, and resize never deletes them.
 pub fn offline_in_use_message(
     plan: &ResizePlan,
     volume: Option<&str>,
     target: Quantity,
     resizer_said: &str,
+    others: &[String],
 ) -> String {
     let ns = &plan.namespace;
     let bare_pod = plan.instance.starts_with("pod/");
@@ -606,6 +617,17 @@ pub fn offline_in_use_message(
             plan.instance
         )
     };
+    // The resizer counts every pod that names the claim and has not finished, whoever owns it
+    // (kubernetes-csi/external-resizer pkg/controller/inuse_pvc_store.go, addPod/checkForUse): scaling the instance
+    // alone leaves the claim in use while another pod holds it.
+    let also = if others.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} also use(s) the claim and must stop too (resize never deletes a pod that is not this instance's own: stop it yourself when that is safe)",
+            others.join(", ")
+        )
+    };
     let wait = match volume {
         Some(volume) => format!("wait until `kubectl get pv {volume}` shows {target}"),
         None => {
@@ -618,7 +640,7 @@ pub fn offline_in_use_message(
         "restore the replicas"
     };
     format!(
-        "the volume's driver expands only while no pod uses the claim (offline expansion), and a pod uses it; restarting the pod does not help, its controller starts a new one at once and the claim is in use again (the resizer said: {resizer_said}). To grow it: {how}, {wait} (the volume: the claim keeps its old capacity, FileSystemResizePending, until a pod mounts it and its filesystem grows), then {restore}; Prometheus is down meanwhile. The request stays in place"
+        "the volume's driver expands only while no pod uses the claim (offline expansion), and a pod uses it; restarting the pod does not help, its controller starts a new one at once and the claim is in use again (the resizer said: {resizer_said}). To grow it: {how}{also}, {wait} (the volume: the claim keeps its old capacity, FileSystemResizePending, until a pod mounts it and its filesystem grows), then {restore}; Prometheus is down meanwhile. The request stays in place"
     )
 }
 
@@ -644,6 +666,8 @@ pub async fn watch_claims(
     let mut pending_since: Vec<Option<Instant>> = vec![None; plan.claims.len()];
     // Claims whose filesystem cannot grow while a pod that is not ours holds the volume: reported, not waited for.
     let mut blocked: Vec<Option<String>> = vec![None; plan.claims.len()];
+    // Claims whose volume grew with no pod mounting them: settled, the filesystem grows on the next mount.
+    let mut grows_on_mount: Vec<bool> = vec![false; plan.claims.len()];
     // Since when each claim has waited, handed to an external resizer (`ExternalExpanding`), with no resizer acting.
     let mut handed_off_since: Vec<Option<Instant>> = vec![None; plan.claims.len()];
     // One progress line per claim (indicatif on a terminal, timestamped lines otherwise).
@@ -676,8 +700,22 @@ pub async fn watch_claims(
                 && offline_in_use(message)
                 && blocked[i].is_none()
             {
+                let mounting =
+                    crate::inspect::instance::pods_mounting(ctx, ns, &claim.name).await?;
+                let own = claim.pod.as_ref().map(|p| p.uid.as_str());
+                let still_running: Vec<Pod> = mounting
+                    .into_iter()
+                    // A pod that finished holds nothing (inuse_pvc_store.go, isPodTerminated); the instance's own
+                    // pod is what `how` stops.
+                    .filter(|p| {
+                        let phase = p.status.as_ref().and_then(|s| s.phase.as_deref());
+                        !matches!(phase, Some("Succeeded" | "Failed"))
+                            && p.metadata.uid.as_deref() != own
+                    })
+                    .collect();
+                let others = other_holders(plan, &claim.name, &still_running);
                 let volume = pvc.spec.as_ref().and_then(|s| s.volume_name.as_deref());
-                let message = offline_in_use_message(plan, volume, claim.target, message);
+                let message = offline_in_use_message(plan, volume, claim.target, message, &others);
                 state = ClaimState::Failed {
                     capacity: capacity.clone(),
                     message: message.clone(),
@@ -711,6 +749,11 @@ pub async fn watch_claims(
                 }
                 _ => handed_off_since[i] = None,
             }
+            if grows_on_mount[i] && matches!(state, ClaimState::FileSystemResizePending { .. }) {
+                state = ClaimState::GrowsOnMount {
+                    capacity: state.capacity().to_string(),
+                };
+            }
             if let Some(message) = &blocked[i]
                 && !matches!(state, ClaimState::Done { .. })
             {
@@ -721,7 +764,9 @@ pub async fn watch_claims(
             }
             if last[i].as_ref() != Some(&state) {
                 match &state {
-                    ClaimState::Done { .. } => tasks[i].done(&state.message(claim.target)),
+                    ClaimState::Done { .. } | ClaimState::GrowsOnMount { .. } => {
+                        tasks[i].done(&state.message(claim.target))
+                    }
                     ClaimState::Failed { .. } => tasks[i].fail(&state.message(claim.target)),
                     _ => tasks[i].set(&state.message(claim.target)),
                 }
@@ -739,6 +784,17 @@ pub async fn watch_claims(
                 offered.push(claim.name.clone());
                 let mounting =
                     crate::inspect::instance::pods_mounting(ctx, ns, &claim.name).await?;
+                if mounting.is_empty() {
+                    // No pod to restart and none to wait for: the next pod that mounts the claim finishes it.
+                    grows_on_mount[i] = true;
+                    state = ClaimState::GrowsOnMount {
+                        capacity: state.capacity().to_string(),
+                    };
+                    tasks[i].done(&state.message(claim.target));
+                    last[i] = Some(state.clone());
+                    states.push((claim.name.clone(), state));
+                    continue;
+                }
                 let candidate =
                     restart_candidate(plan, &claim.name, &mounting, &continue_command(plan));
                 if let RestartCandidate::Blocked(message) = &candidate {
@@ -783,24 +839,35 @@ pub async fn watch_claims(
             }
             states.push((claim.name.clone(), state));
         }
-        let settled = states
-            .iter()
-            .all(|(_, s)| matches!(s, ClaimState::Done { .. } | ClaimState::Failed { .. }));
+        let settled = states.iter().all(|(_, s)| {
+            matches!(
+                s,
+                ClaimState::Done { .. }
+                    | ClaimState::Failed { .. }
+                    | ClaimState::GrowsOnMount { .. }
+            )
+        });
         if settled {
             return Ok(states);
         }
         if ticker.expired() {
             for (task, state) in tasks.iter().zip(&last) {
-                if let Some(state) = state
-                    .as_ref()
-                    .filter(|s| !matches!(s, ClaimState::Done { .. } | ClaimState::Failed { .. }))
-                {
+                if let Some(state) = state.as_ref().filter(|s| {
+                    !matches!(
+                        s,
+                        ClaimState::Done { .. }
+                            | ClaimState::Failed { .. }
+                            | ClaimState::GrowsOnMount { .. }
+                    )
+                }) {
                     task.fail(&format!("gave up waiting: {}", state.message(plan.target)));
                 }
             }
             let waiting: Vec<String> = states
                 .iter()
-                .filter(|(_, s)| !matches!(s, ClaimState::Done { .. }))
+                .filter(|(_, s)| {
+                    !matches!(s, ClaimState::Done { .. } | ClaimState::GrowsOnMount { .. })
+                })
                 .map(|(n, s)| s.line(n, plan.target))
                 .collect();
             return Err(Error::Verify {
@@ -843,23 +910,7 @@ pub fn restart_candidate(
     let planned = plan.restarts.iter().find(|r| r.claim == claim);
     let is_planned =
         |p: &Pod| planned.is_some_and(|r| p.metadata.uid.as_deref() == Some(r.uid.as_str()));
-    let others: Vec<String> = mounting
-        .iter()
-        .filter(|p| !is_planned(p))
-        .filter(|p| {
-            // A replacement our own controller made is ours too; any other pod is not.
-            let ours = planned
-                .is_some_and(|r| crate::model::controller_of(p).is_some_and(|c| c == r.controller));
-            !ours
-        })
-        .map(|p| {
-            let name = p.metadata.name.clone().unwrap_or_default();
-            match crate::model::controller_of(p) {
-                Some(c) => format!("pod {name} (of {} {}, not this instance)", c.kind, c.name),
-                None => format!("pod {name} (no controller recreates it)"),
-            }
-        })
-        .collect();
+    let others = other_holders(plan, claim, mounting);
     if !others.is_empty() {
         return RestartCandidate::Blocked(format!(
             "the volume grew, but its filesystem grows only once every pod using it has let go of it, and {} also mount(s) it; resize never deletes a pod that is not this instance's own: stop it yourself when that is safe, then run `{continue_command}`",
@@ -875,6 +926,32 @@ pub fn restart_candidate(
         }
         _ => RestartCandidate::Nothing,
     }
+}
+
+/// The pods among `mounting` that are not this instance's own for `claim` (neither the plan's pod, by uid, nor a
+/// replacement its controller made), each named with who owns it: the pods resize never deletes and the user must
+/// stop before a volume that waits for its pods can grow.
+pub fn other_holders(plan: &ResizePlan, claim: &str, mounting: &[Pod]) -> Vec<String> {
+    let planned = plan.restarts.iter().find(|r| r.claim == claim);
+    let is_planned =
+        |p: &Pod| planned.is_some_and(|r| p.metadata.uid.as_deref() == Some(r.uid.as_str()));
+    mounting
+        .iter()
+        .filter(|p| !is_planned(p))
+        .filter(|p| {
+            // A replacement our own controller made is ours too; any other pod is not.
+            let ours = planned
+                .is_some_and(|r| crate::model::controller_of(p).is_some_and(|c| c == r.controller));
+            !ours
+        })
+        .map(|p| {
+            let name = p.metadata.name.clone().unwrap_or_default();
+            match crate::model::controller_of(p) {
+                Some(c) => format!("pod {name} (of {} {}, not this instance)", c.kind, c.name),
+                None => format!("pod {name} (no controller recreates it)"),
+            }
+        })
+        .collect()
 }
 
 /// Restart (delete) one pod of the plan; its controller recreates it. Always confirmed by the caller first. Sent as

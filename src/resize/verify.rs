@@ -50,6 +50,16 @@ pub async fn follow(
                 claim.state = "done".into();
                 claim.capacity_after = Some(capacity.clone());
             }
+            ClaimState::GrowsOnMount { capacity } => {
+                claim.state = "grows-on-mount".into();
+                claim.capacity_after = Some(capacity.clone());
+                let message = state.message(plan.target);
+                claim.message = Some(message.clone());
+                report.notes.push(format!(
+                    "claim {name}: {message}; start the workload again when you are ready (e.g. restore its replicas) and `kubectl get pvc -n {}` shows the new capacity",
+                    plan.namespace
+                ));
+            }
             ClaimState::Failed { capacity, message }
                 if message.starts_with(apply::RESTART_DECLINED) =>
             {
