@@ -438,7 +438,7 @@ fn kubectl_completes_namespaces_and_prometheus_targets_from_a_real_cluster() {
     if !have("kubectl") {
         return;
     }
-    let Some(cluster) = kube_sim::Cluster::start_real_opts_or_skip(&kube_sim::Options {
+    let Some(cluster) = kube_sim::Cluster::start_or_skip(&kube_sim::Options {
         scenario: Some("chart-healthy".to_string()),
         ..Default::default()
     }) else {
@@ -566,7 +566,7 @@ fn completion_stays_within_one_round_trip_on_a_slow_cluster() {
         return;
     }
     // Every API request takes 500 ms: four serial lists (2 s) would overrun the 1.5 s budget and answer nothing.
-    let Some(cluster) = kube_sim::Cluster::start_real_opts_or_skip(&kube_sim::Options {
+    let Some(cluster) = kube_sim::Cluster::start_or_skip(&kube_sim::Options {
         scenario: Some("chart-healthy".to_string()),
         latency: Some(std::time::Duration::from_millis(500)),
         ..Default::default()

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::proxy::{self, Kind};
-use support::{Cluster, Run, start_real};
+use support::{Cluster, Run, start};
 
 const NS: &str = "monitoring";
 const SCENARIO: &str = "resize-restricted";
@@ -169,7 +169,7 @@ fn https_proxy_from_the_environment_is_used_as_kubectl_uses_it_and_no_proxy_is_h
     // The real world's kubeconfig says `https://127.0.0.1:PORT` (the knob proxy listens on loopback, as kind and k3d
     // write theirs) and the API server's certificate names `kubernetes`, so this test's `kubernetes` → 127.0.0.1 and
     // its tunnels to 127.0.0.1:PORT reach the real API server.
-    let Some(cluster) = start_real(SCENARIO) else {
+    let Some(cluster) = start(SCENARIO) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -239,7 +239,7 @@ fn proxy_url_in_the_kubeconfig_http_and_socks5() {
     // The real world's kubeconfig says `https://127.0.0.1:PORT` (the knob proxy listens on loopback, as kind and k3d
     // write theirs) and the API server's certificate names `kubernetes`, so this test's `kubernetes` → 127.0.0.1 and
     // its tunnels to 127.0.0.1:PORT reach the real API server.
-    let Some(cluster) = start_real(SCENARIO) else {
+    let Some(cluster) = start(SCENARIO) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -268,7 +268,7 @@ fn token_file_with_a_trailing_newline_works() {
     if !support::have("kubectl") {
         return;
     }
-    let Some(cluster) = start_real(SCENARIO) else {
+    let Some(cluster) = start(SCENARIO) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -289,7 +289,7 @@ fn kubeconfig_list_with_a_missing_file_and_kubectl_sentences_for_bad_names() {
     if !support::have("kubectl") {
         return;
     }
-    let Some(cluster) = start_real(SCENARIO) else {
+    let Some(cluster) = start(SCENARIO) else {
         return;
     };
     let list = format!(
@@ -324,7 +324,7 @@ fn kubectl_connection_flags_server_token_ca_tls_server_name() {
     if !support::have("kubectl") {
         return;
     }
-    let Some(cluster) = start_real(SCENARIO) else {
+    let Some(cluster) = start(SCENARIO) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -386,7 +386,7 @@ fn impersonation_makes_the_access_review_answer_for_the_impersonated_user() {
     if !support::have("kubectl") {
         return;
     }
-    let Some(cluster) = start_real(SCENARIO) else {
+    let Some(cluster) = start(SCENARIO) else {
         return;
     };
     let kc = Some(cluster.kubeconfig_path());
@@ -475,7 +475,7 @@ fn in_cluster_configuration_when_no_kubeconfig_exists() {
     // The real world's kubeconfig says `https://127.0.0.1:PORT` (the knob proxy listens on loopback, as kind and k3d
     // write theirs) and the API server's certificate names `kubernetes`, so this test's `kubernetes` → 127.0.0.1 and
     // its tunnels to 127.0.0.1:PORT reach the real API server.
-    let Some(cluster) = start_real(SCENARIO) else {
+    let Some(cluster) = start(SCENARIO) else {
         return;
     };
     let kc = kubeconfig(&cluster);
@@ -596,7 +596,7 @@ fn a_failing_credential_plugin_never_prints_its_stdout() {
     if !support::have("kubectl") {
         return;
     }
-    let Some(cluster) = start_real(SCENARIO) else {
+    let Some(cluster) = start(SCENARIO) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -636,7 +636,7 @@ fn a_failing_credential_plugin_never_prints_its_stdout() {
 
 #[test]
 fn a_credential_plugin_failing_on_refresh_mid_run_never_prints_its_stdout() {
-    let Some(cluster) = start_real(SCENARIO) else {
+    let Some(cluster) = start(SCENARIO) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -668,7 +668,7 @@ fn a_credential_plugin_failing_on_refresh_mid_run_never_prints_its_stdout() {
 
 #[test]
 fn a_credential_plugin_hanging_on_refresh_mid_run_is_bounded_by_request_timeout() {
-    let Some(cluster) = start_real(SCENARIO) else {
+    let Some(cluster) = start(SCENARIO) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -770,7 +770,7 @@ fn wait_timed(child: &mut std::process::Child, limit: Duration) -> (i32, Duratio
 
 #[test]
 fn a_hanging_credential_plugin_is_bounded_everywhere_and_ctrl_c_works() {
-    let Some(cluster) = start_real(SCENARIO) else {
+    let Some(cluster) = start(SCENARIO) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

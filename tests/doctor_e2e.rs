@@ -10,7 +10,7 @@ mod support;
 
 use serde_json::Value;
 use std::time::Duration;
-use support::{Cluster, Run, kubectl, kubectl_json, prom, prom_restricted, start_real, wait_until};
+use support::{Cluster, Run, kubectl, kubectl_json, prom, prom_restricted, start, wait_until};
 
 /// Long enough for a crash loop to log its cause and for a StatefulSet controller to report FailedCreate.
 const DIAGNOSIS_TIMEOUT: Duration = Duration::from_secs(150);
@@ -109,7 +109,7 @@ fn all_ready(cluster: &Cluster) {
 
 #[test]
 fn lifecycle_off_is_prom_101_fixed_by_reload_enable_lifecycle() {
-    let Some(cluster) = start_real("lifecycle-off") else {
+    let Some(cluster) = start("lifecycle-off") else {
         return;
     };
     // Incident 1: someone edits the configuration; the sidecar's reload is refused.
@@ -143,7 +143,7 @@ fn lifecycle_off_is_prom_101_fixed_by_reload_enable_lifecycle() {
 
 #[test]
 fn disk_full_is_prom_201_fixed_by_resize() {
-    let Some(cluster) = start_real("disk-full") else {
+    let Some(cluster) = start("disk-full") else {
         return;
     };
     let (_, report) = diagnosed(&cluster, "PROM-201", "no space left on device");
@@ -167,7 +167,7 @@ fn disk_full_is_prom_201_fixed_by_resize() {
 
 #[test]
 fn config_typo_is_prom_302_with_did_you_mean() {
-    let Some(cluster) = start_real("config-typo") else {
+    let Some(cluster) = start("config-typo") else {
         return;
     };
     let (_, report) = diagnosed(&cluster, "PROM-302", "scarpe_interval");
@@ -196,7 +196,7 @@ fn config_typo_is_prom_302_with_did_you_mean() {
 
 #[test]
 fn handmade_chmod_is_prom_403_a_warning_that_fails_only_with_fail_on_warning() {
-    let Some(cluster) = start_real("handmade-chmod") else {
+    let Some(cluster) = start("handmade-chmod") else {
         return;
     };
     all_ready(&cluster);
@@ -245,7 +245,7 @@ fn kps_missing_volume_is_prom_502_renaming_the_mount() {
     // (`spec.template.spec.initContainers[1].volumeMounts[0].name: Not found: "prometheus-db"`): there is no
     // StatefulSet and no pod, only the `Prometheus` resource with `Reconciled=False`. doctor used to say "No
     // Prometheus server found" and exit 0.
-    let Some(cluster) = start_real("kps-missing-volume") else {
+    let Some(cluster) = start("kps-missing-volume") else {
         return;
     };
     let cr = "kps-kube-prometheus-stack-prometheus";
@@ -296,7 +296,7 @@ fn kps_missing_volume_is_prom_502_renaming_the_mount() {
 #[test]
 fn kps_permission_denied_is_prom_401_fixed_by_fix_perms() {
     // On the real control plane with the real operator (issue 16): passes unchanged.
-    let Some(cluster) = start_real("kps-permission-denied") else {
+    let Some(cluster) = start("kps-permission-denied") else {
         return;
     };
     let (_, report) = diagnosed(&cluster, "PROM-401", "permission denied");
@@ -321,7 +321,7 @@ fn kps_permission_denied_is_prom_401_fixed_by_fix_perms() {
 /// Healthy installs: no warning, no critical (no false alarms), exit 0 even with `--fail-on warning`, and the human
 /// report lists exactly the JSON's findings in the same order.
 fn healthy(scenario: &str) {
-    let Some(cluster) = start_real(scenario) else {
+    let Some(cluster) = start(scenario) else {
         return;
     };
     all_ready(&cluster);
@@ -380,7 +380,7 @@ fn kps_healthy_has_no_false_alarm() {
 
 #[test]
 fn restricted_user_gets_a_partial_report_that_still_finds_the_incident() {
-    let Some(cluster) = start_real("doctor-restricted") else {
+    let Some(cluster) = start("doctor-restricted") else {
         return;
     };
     let report = wait_until(
@@ -418,7 +418,7 @@ fn restricted_user_gets_a_partial_report_that_still_finds_the_incident() {
 
 #[test]
 fn usage_errors_are_exit_2_never_mixed_with_findings() {
-    let Some(cluster) = start_real("empty") else {
+    let Some(cluster) = start("empty") else {
         return;
     };
     let run = prom(&cluster, &["doctor", "deploy/nope", "-n", "monitoring"]);
@@ -438,7 +438,7 @@ fn usage_errors_are_exit_2_never_mixed_with_findings() {
 /// a `kubectl get pvc,endpoints,pv,storageclass -o yaml` file beside it, since the dump has no storage objects.
 #[test]
 fn from_dump_diagnoses_offline_what_live_diagnoses() {
-    let Some(cluster) = start_real("disk-full") else {
+    let Some(cluster) = start("disk-full") else {
         return;
     };
     let (_, live) = diagnosed(&cluster, "PROM-201", "no space left on device");
@@ -496,7 +496,7 @@ fn from_dump_diagnoses_offline_what_live_diagnoses() {
 /// with the real kubectl, as an operator debugging an image might.
 #[test]
 fn binary_bytes_and_a_giant_line_in_the_log_do_not_hide_the_error_after_them() {
-    let Some(cluster) = start_real("disk-full") else {
+    let Some(cluster) = start("disk-full") else {
         return;
     };
     let wrapper = r#"[{"op": "add", "path": "/spec/template/spec/containers/1/command", "value": ["sh", "-c",
@@ -532,7 +532,7 @@ fn binary_bytes_and_a_giant_line_in_the_log_do_not_hide_the_error_after_them() {
 
 #[test]
 fn failed_reload_is_prom_301_from_runtimeinfo_without_the_metrics_page() {
-    let Some(cluster) = start_real("chart-healthy") else {
+    let Some(cluster) = start("chart-healthy") else {
         return;
     };
     all_ready(&cluster);
@@ -579,7 +579,7 @@ fn failed_reload_is_prom_301_from_runtimeinfo_without_the_metrics_page() {
 /// have nothing to act on: each refuses with one paragraph naming the condition, never a panic or a plan.
 #[test]
 fn kps_missing_volume_other_verbs_name_the_refusal() {
-    let Some(cluster) = start_real("kps-missing-volume") else {
+    let Some(cluster) = start("kps-missing-volume") else {
         return;
     };
     let cr = "prometheus/kps-kube-prometheus-stack-prometheus";
@@ -612,7 +612,7 @@ fn kps_missing_volume_other_verbs_name_the_refusal() {
 /// terminating one. Before, discovery listed both and doctor checked the pod shutting down as the server.
 #[test]
 fn doctor_checks_the_live_pod_and_names_the_terminating_one() {
-    let Some(cluster) = start_real("chart-healthy") else {
+    let Some(cluster) = start("chart-healthy") else {
         return;
     };
     support::wait_settled(&cluster, "monitoring");

@@ -9,7 +9,7 @@ mod support;
 
 use serde_json::Value;
 use std::time::Duration;
-use support::{Run, items, kubectl, kubectl_json, name, prom, start_real, wait_until};
+use support::{Run, items, kubectl, kubectl_json, name, prom, start, wait_until};
 
 const NS: &str = "monitoring";
 
@@ -30,7 +30,7 @@ fn drift_findings(run: &Run) -> Vec<Value> {
 
 #[test]
 fn a_reloader_less_install_after_a_configmap_edit_is_prom_305_until_reloaded() {
-    let Some(cluster) = start_real("chart-healthy") else {
+    let Some(cluster) = start("chart-healthy") else {
         return;
     };
     // The chart without its reload sidecar (`configmapReload.prometheus.enabled: false`): a new pod with Prometheus only.
@@ -199,7 +199,7 @@ fn v3_with_config_auto_reload_needs_no_lifecycle_api_and_applies_edits_itself() 
     if !support::real_prometheus_v3_or_skip("v3_with_config_auto_reload") {
         return;
     }
-    let Some(cluster) = start_real("chart-healthy") else {
+    let Some(cluster) = start("chart-healthy") else {
         return;
     };
     let before: Vec<String> = items(&kubectl_json(&cluster, &["get", "pods", "-n", NS]))
@@ -308,7 +308,7 @@ fn v3_with_config_auto_reload_needs_no_lifecycle_api_and_applies_edits_itself() 
 /// configuration. The drift is then critical (PROM-306), quoting `reloadConfigSuccess: false` and Prometheus's error.
 #[test]
 fn a_rejected_edit_is_critical_drift_prom_306() {
-    let Some(cluster) = start_real("chart-healthy") else {
+    let Some(cluster) = start("chart-healthy") else {
         return;
     };
     let cm = kubectl_json(
@@ -361,7 +361,7 @@ fn a_rejected_edit_is_critical_drift_prom_306() {
 fn an_operator_config_change_behind_a_broken_reloader_is_prom_305_against_the_secret() {
     use base64::Engine;
     use std::io::{Read, Write};
-    let Some(cluster) = start_real("kps-healthy") else {
+    let Some(cluster) = start("kps-healthy") else {
         return;
     };
     let cr = "prometheus/kps-kube-prometheus-stack-prometheus";
@@ -499,7 +499,7 @@ fn an_operator_config_change_behind_a_broken_reloader_is_prom_305_against_the_se
 /// reload.
 #[test]
 fn a_subpath_config_mount_is_prom_305_naming_the_mount_not_a_reload() {
-    let Some(cluster) = start_real("chart-healthy") else {
+    let Some(cluster) = start("chart-healthy") else {
         return;
     };
     let before: Vec<String> = items(&kubectl_json(&cluster, &["get", "pods", "-n", NS]))

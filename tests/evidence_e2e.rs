@@ -21,7 +21,7 @@ const CLUSTER: i32 = 3;
 /// empty Service (PROM-501), which is not what these tests are about. So they wait for Ready, read with kubectl (the
 /// faults below never match a pod list).
 fn start_with(scenario: &str, faults: &[&str]) -> Option<Cluster> {
-    let cluster = support::start_real_opts(Options {
+    let cluster = support::start_opts(Options {
         scenario: Some(scenario.to_string()),
         faults: faults.iter().map(|f| f.to_string()).collect(),
         ..Default::default()
@@ -264,7 +264,7 @@ fn sidecar_refusal(test: &str, b: Break, logged: &str) -> Option<(String, Run, V
     if !support::real_reloaders_or_skip(test) {
         return None;
     }
-    let cluster = support::start_real("chart-healthy")?;
+    let cluster = support::start("chart-healthy")?;
     let before = server_pod(&cluster);
     if !b.files.is_empty() {
         let data: serde_json::Map<String, Value> = b
@@ -596,7 +596,7 @@ spec:
 
 #[test]
 fn a_startup_probe_shorter_than_the_wal_replay_is_prom_509_not_a_crash() {
-    let Some(cluster) = support::start_real("empty") else {
+    let Some(cluster) = support::start("empty") else {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");

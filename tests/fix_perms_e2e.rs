@@ -9,9 +9,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{
-    Cluster, kubectl, kubectl_json, name, pod_ready, prom, start_real, start_real_with_fault,
-};
+use support::{Cluster, kubectl, kubectl_json, name, pod_ready, prom, start, start_with_fault};
 
 /// The hostPath the `fixperms-hostpath` scenario mounts (the kubelet creates it root-owned when missing).
 const HOST_PATH: &str = "/var/tmp/kube-sim-fixperms-hostpath";
@@ -121,7 +119,7 @@ fn change_kinds(report: &Value) -> Vec<String> {
 
 #[test]
 fn incident_5_operator_pod_becomes_ready_through_the_prometheus_resource() {
-    let Some(cluster) = start_real("kps-permission-denied") else {
+    let Some(cluster) = start("kps-permission-denied") else {
         return;
     };
     let cr = "kps-kube-prometheus-stack-prometheus";
@@ -195,7 +193,7 @@ fn incident_5_operator_pod_becomes_ready_through_the_prometheus_resource() {
 
 #[test]
 fn incident_4_handmade_deployment_gets_fs_group_and_loses_the_chmod_init_container() {
-    let Some(cluster) = start_real("handmade-chmod") else {
+    let Some(cluster) = start("handmade-chmod") else {
         return;
     };
     let before = kubectl_json(
@@ -271,7 +269,7 @@ impl Drop for HostDir {
 fn host_path_gets_the_explicit_one_off_chown_which_is_removed_afterwards() {
     use std::os::unix::fs::MetadataExt;
     let _dir = HostDir::fresh();
-    let Some(cluster) = start_real("fixperms-hostpath") else {
+    let Some(cluster) = start("fixperms-hostpath") else {
         return;
     };
     let meta = std::fs::metadata(HOST_PATH).expect("the kubelet created the hostPath");
@@ -329,7 +327,7 @@ fn host_path_gets_the_explicit_one_off_chown_which_is_removed_afterwards() {
 
 #[test]
 fn csi_driver_without_fs_group_support_gets_the_chown_path() {
-    let Some(cluster) = start_real("fixperms-csi-none") else {
+    let Some(cluster) = start("fixperms-csi-none") else {
         return;
     };
     let report = fix(&cluster, &[]);
@@ -349,7 +347,7 @@ fn csi_driver_without_fs_group_support_gets_the_chown_path() {
 
 #[test]
 fn dry_run_and_a_missing_terminal_change_nothing() {
-    let Some(cluster) = start_real("handmade-chmod") else {
+    let Some(cluster) = start("handmade-chmod") else {
         return;
     };
     let read = |c: &Cluster| kubectl_json(c, &["get", "deploy", "prometheus", "-n", "monitoring"]);
@@ -385,7 +383,7 @@ fn dry_run_and_a_missing_terminal_change_nothing() {
 #[test]
 fn a_conflict_on_the_workload_patch_is_planned_again_and_the_fix_still_lands() {
     // The first Deployment patch answers 409 Conflict, as a concurrent edit would.
-    let Some(cluster) = start_real_with_fault("handmade-chmod", "409:PATCH:/deployments/:1") else {
+    let Some(cluster) = start_with_fault("handmade-chmod", "409:PATCH:/deployments/:1") else {
         return;
     };
     let report = fix(&cluster, &["deploy/prometheus"]);

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
-use support::{Cluster, Run, kubectl_json, prom, prom_with, start_real, wait_until};
+use support::{Cluster, Run, kubectl_json, prom, prom_with, start, wait_until};
 
 /// The fleet test times its clusters (each reachable one well under its 8 s `--cluster-timeout`, the whole run under
 /// 30 s): it runs alone (write), so those bounds never share the CPU with the suite's other worlds booting (8–25 s of
@@ -97,10 +97,10 @@ fn cluster_named<'a>(report: &'a Value, context: &str) -> &'a Value {
 #[test]
 fn fleet_reports_every_context_and_names_the_broken_ones_while_the_others_complete() {
     let _alone = TIMED.write().unwrap_or_else(|e| e.into_inner());
-    let Some(healthy) = start_real("chart-healthy") else {
+    let Some(healthy) = start("chart-healthy") else {
         return;
     };
-    let Some(disk_full) = start_real("disk-full") else {
+    let Some(disk_full) = start("disk-full") else {
         return;
     };
     all_ready(&healthy);
@@ -300,7 +300,7 @@ fn connections_during(cluster: &Cluster, args: &[&str]) -> (u64, u64, Run) {
 #[test]
 fn doctor_and_reload_share_one_tls_connection_for_every_api_request() {
     let _shared = TIMED.read().unwrap_or_else(|e| e.into_inner());
-    let Some(cluster) = start_real("chart-healthy") else {
+    let Some(cluster) = start("chart-healthy") else {
         return;
     };
     all_ready(&cluster);
@@ -344,7 +344,7 @@ fn doctor_and_reload_share_one_tls_connection_for_every_api_request() {
 fn a_server_without_http2_is_spoken_to_in_http1() {
     let _shared = TIMED.read().unwrap_or_else(|e| e.into_inner());
     // ALPN offers only http/1.1, as a TLS-terminating proxy without HTTP/2 does.
-    let Some(cluster) = support::start_real_opts(support::Options {
+    let Some(cluster) = support::start_opts(support::Options {
         scenario: Some("chart-healthy".into()),
         http1_only: true,
         ..Default::default()
@@ -384,7 +384,7 @@ fn running_config(cluster: &Cluster, pod: &str) -> String {
 #[test]
 fn reload_of_two_replicas_spends_at_most_two_tls_connections() {
     let _shared = TIMED.read().unwrap_or_else(|e| e.into_inner());
-    let Some(cluster) = start_real("chart-sts") else {
+    let Some(cluster) = start("chart-sts") else {
         return;
     };
     all_ready(&cluster);

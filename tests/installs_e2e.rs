@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
 use support::{
-    Cluster, items, kubectl, kubectl_json, pod_ready, prom, prom_restricted, start_real, wait_until,
+    Cluster, items, kubectl, kubectl_json, pod_ready, prom, prom_restricted, start, wait_until,
 };
 
 fn fixture(path: &str) -> String {
@@ -110,7 +110,7 @@ fn finding<'a>(report: &'a Value, id: &str) -> Option<&'a Value> {
 /// identity rests on labels and says so; a chart we do not know gets plain words.
 #[test]
 fn bitnami_prometheus_gets_its_own_values_keys() {
-    let Some(cluster) = start_real("empty") else {
+    let Some(cluster) = start("empty") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -251,7 +251,7 @@ fn bitnami_prometheus_gets_its_own_values_keys() {
 #[test]
 fn kube_prometheus_stack_changes_go_through_its_values_or_git() {
     // On the real control plane with the real operator (issue 16): passes unchanged.
-    let Some(cluster) = start_real("kps-healthy") else {
+    let Some(cluster) = start("kps-healthy") else {
         return;
     };
     let cr = "kps-kube-prometheus-stack-prometheus";
@@ -397,7 +397,7 @@ fn kube_prometheus_stack_changes_go_through_its_values_or_git() {
 /// refusal says how to move it to a claim.
 #[test]
 fn kubectl_applied_manifests_and_empty_dir_data() {
-    let Some(cluster) = start_real("empty") else {
+    let Some(cluster) = start("empty") else {
         return;
     };
     kubectl(
@@ -528,7 +528,7 @@ fn kubectl_applied_manifests_and_empty_dir_data() {
 /// ignored it before: its rule only counted init containers mounting the data volume by name.)
 #[test]
 fn fix_perms_removes_every_init_container_doctor_flags() {
-    let Some(cluster) = start_real("kps-missing-volume") else {
+    let Some(cluster) = start("kps-missing-volume") else {
         return;
     };
     let cr = "kps-kube-prometheus-stack-prometheus";
@@ -680,7 +680,7 @@ fn fix_perms_leaves_a_healthy_install_alone() {
             "deploy,sts,prometheuses.monitoring.coreos.com",
         ),
     ] {
-        let started = start_real(scenario);
+        let started = start(scenario);
         let Some(cluster) = started else {
             return;
         };
@@ -741,7 +741,7 @@ fn fix_perms_leaves_a_healthy_install_alone() {
 /// to statefulset spec for fields other than …` — not the claim's `field can not be less than status.capacity`.
 #[test]
 fn chart_statefulset_note_quotes_the_statefulset_error() {
-    let Some(cluster) = start_real("chart-sts") else {
+    let Some(cluster) = start("chart-sts") else {
         return;
     };
     // Both replicas' claims Bound first: the second binds only once its pod is scheduled (WaitForFirstConsumer),

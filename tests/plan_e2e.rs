@@ -11,7 +11,7 @@ use kubectl_prom::cli::OutputFormat;
 use kubectl_prom::context::{Ctx, Scope, Settings};
 use kubectl_prom::engine::{self as plan, Plan, Step};
 use kubectl_prom::ui::Printer;
-use support::{kubectl, kubectl_json, start_real};
+use support::{kubectl, kubectl_json, start};
 
 async fn ctx_for(cluster: &support::Cluster, dry_run: bool) -> Ctx {
     let kubeconfig =
@@ -74,7 +74,7 @@ fn server_args(cluster: &support::Cluster) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stale_patches_conflict_dry_runs_change_nothing_and_fresh_patches_apply() {
-    let Some(cluster) = start_real("chart-healthy") else {
+    let Some(cluster) = start("chart-healthy") else {
         return;
     };
     let ctx = ctx_for(&cluster, false).await;

@@ -1,5 +1,5 @@
 //! End-to-end tests of `kubectl prom reload` against kube-sim scenarios, every one on the real control plane
-//! (`start_real`; kube-sim is the node), whose Prometheus pods are real Prometheus processes: healthy reload,
+//! (`start`; kube-sim is the node), whose Prometheus pods are real Prometheus processes: healthy reload,
 //! lifecycle off, `--enable-lifecycle`, broken configs (refused; with `--no-validate` Prometheus' own 500), a
 //! ConfigMap edited just before the reload, two replicas, and the exec fallback for a user without `pods/proxy`, and `--enable-lifecycle` through a 409 Conflict (planned again, applied once) and through a
 //! 409 storm (gives up, nothing changed). The real kubectl is the independent witness (logs, objects, the loaded
@@ -9,7 +9,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{kubectl, kubectl_json, prom, prom_restricted, start_real, start_real_with_fault};
+use support::{kubectl, kubectl_json, prom, prom_restricted, start, start_with_fault};
 
 /// The pods of the chart's server in `monitoring`, by the chart's selector labels.
 fn server_pods(cluster: &support::Cluster) -> Vec<String> {
@@ -65,7 +65,7 @@ const TYPO_CONFIG: &str = "global:\n  scrape_interval: 15s\nscrape_configs:\n  -
 
 #[test]
 fn healthy_reload_reloads_and_verifies_through_the_pod_proxy() {
-    let Some(cluster) = start_real("chart-healthy") else {
+    let Some(cluster) = start("chart-healthy") else {
         return;
     };
     let pod = server_pods(&cluster).remove(0);
@@ -110,7 +110,7 @@ fn healthy_reload_reloads_and_verifies_through_the_pod_proxy() {
 
 #[test]
 fn lifecycle_off_is_explained_refused_without_a_terminal_and_fixed_with_enable_lifecycle() {
-    let Some(cluster) = start_real("lifecycle-off") else {
+    let Some(cluster) = start("lifecycle-off") else {
         return;
     };
     // Plain reload: a clear explanation and a non-zero exit.
@@ -231,7 +231,7 @@ fn lifecycle_off_is_explained_refused_without_a_terminal_and_fixed_with_enable_l
 
 #[test]
 fn broken_config_is_refused_before_reload_and_no_validate_surfaces_prometheus_error() {
-    let Some(cluster) = start_real("chart-healthy") else {
+    let Some(cluster) = start("chart-healthy") else {
         return;
     };
     let pod = server_pods(&cluster).remove(0);
@@ -276,7 +276,7 @@ fn broken_config_is_refused_before_reload_and_no_validate_surfaces_prometheus_er
 
 #[test]
 fn configmap_edited_just_before_the_reload_is_what_gets_loaded() {
-    let Some(cluster) = start_real("chart-healthy") else {
+    let Some(cluster) = start("chart-healthy") else {
         return;
     };
     let pod = server_pods(&cluster).remove(0);
@@ -305,7 +305,7 @@ fn configmap_edited_just_before_the_reload_is_what_gets_loaded() {
 
 #[test]
 fn two_replicas_are_both_reloaded() {
-    let Some(cluster) = start_real("chart-sts") else {
+    let Some(cluster) = start("chart-sts") else {
         return;
     };
     let run = prom(&cluster, &["reload", "-n", "monitoring", "-o", "json"]);
@@ -327,7 +327,7 @@ fn two_replicas_are_both_reloaded() {
 
 #[test]
 fn restricted_user_without_pods_proxy_falls_back_to_exec_and_says_so() {
-    let Some(cluster) = start_real("reload-restricted") else {
+    let Some(cluster) = start("reload-restricted") else {
         return;
     };
     // The real kubectl, as the restricted user, proves the RBAC shape: the pod proxy is forbidden, exec works.
@@ -381,7 +381,7 @@ fn restricted_user_without_pods_proxy_falls_back_to_exec_and_says_so() {
 
 #[test]
 fn route_prefix_is_honoured_through_the_pod_proxy() {
-    let Some(cluster) = start_real("reload-route-prefix") else {
+    let Some(cluster) = start("reload-route-prefix") else {
         return;
     };
     let pod = server_pods(&cluster).remove(0);
@@ -416,7 +416,7 @@ fn route_prefix_is_honoured_through_the_pod_proxy() {
 
 #[test]
 fn operator_install_reloads_every_replica_of_the_prometheus_resource() {
-    let Some(cluster) = start_real("kps-healthy") else {
+    let Some(cluster) = start("kps-healthy") else {
         return;
     };
     let run = prom(
@@ -449,7 +449,7 @@ fn operator_install_reloads_every_replica_of_the_prometheus_resource() {
 // through the pod proxy, exit 3. Reload now leaves terminating pods out.
 #[test]
 fn hand_made_deployment_gets_the_flag_in_its_own_args_and_reloads() {
-    let Some(cluster) = start_real("handmade-chmod") else {
+    let Some(cluster) = start("handmade-chmod") else {
         return;
     };
     let off = prom(
@@ -486,7 +486,7 @@ fn hand_made_deployment_gets_the_flag_in_its_own_args_and_reloads() {
 
 #[test]
 fn several_candidates_without_a_terminal_are_listed_and_a_target_picks_one() {
-    let Some(cluster) = start_real("reload-two-instances") else {
+    let Some(cluster) = start("reload-two-instances") else {
         return;
     };
     let run = prom(&cluster, &["reload", "-n", "monitoring"]);
@@ -522,7 +522,7 @@ fn several_candidates_without_a_terminal_are_listed_and_a_target_picks_one() {
 
 #[test]
 fn dry_run_validates_but_never_reloads() {
-    let Some(cluster) = start_real("chart-healthy") else {
+    let Some(cluster) = start("chart-healthy") else {
         return;
     };
     let pod = server_pods(&cluster).remove(0);
@@ -579,7 +579,7 @@ spec:
 #[test]
 fn a_bare_pod_named_with_pod_slash_is_found_beside_a_chart_install() {
     // Discovery lists pods by each workload's selector; a bare pod is read by name when the target names it.
-    let Some(cluster) = start_real("chart-healthy") else {
+    let Some(cluster) = start("chart-healthy") else {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
@@ -632,7 +632,7 @@ const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/monitoring/deployments/promet
 #[test]
 fn enable_lifecycle_through_a_conflict_reads_again_plans_again_and_patches_once_more() {
     // The first Deployment patch answers 409 Conflict, as a concurrent edit would.
-    let Some(cluster) = start_real_with_fault("lifecycle-off", "409:PATCH:/deployments/:1") else {
+    let Some(cluster) = start_with_fault("lifecycle-off", "409:PATCH:/deployments/:1") else {
         return;
     };
     let reads_before = support::requests_to(&cluster, &format!("GET {DEPLOYMENT}"));
@@ -674,7 +674,7 @@ fn enable_lifecycle_through_a_conflict_reads_again_plans_again_and_patches_once_
 
 #[test]
 fn enable_lifecycle_in_a_409_storm_gives_up_with_a_sentence_and_changes_nothing() {
-    let Some(cluster) = start_real_with_fault("lifecycle-off", "409:PATCH:/deployments/:20") else {
+    let Some(cluster) = start_with_fault("lifecycle-off", "409:PATCH:/deployments/:20") else {
         return;
     };
     let args_before = server_args(&cluster);
@@ -698,7 +698,7 @@ fn enable_lifecycle_in_a_409_storm_gives_up_with_a_sentence_and_changes_nothing(
 /// parses stdout learns why (here the typo refused before any reload: exit 1).
 #[test]
 fn json_output_carries_the_error_when_the_reload_is_refused() {
-    let Some(cluster) = start_real("chart-healthy") else {
+    let Some(cluster) = start("chart-healthy") else {
         return;
     };
     support::set_chart_config(&cluster, TYPO_CONFIG);
@@ -756,7 +756,7 @@ fn sts_args(cluster: &support::Cluster) -> (usize, Vec<String>) {
 /// the plugin must say so per pod and not exit 0.
 #[test]
 fn a_reload_that_runs_another_file_is_reported_by_its_content() {
-    let Some(cluster) = start_real("chart-sts") else {
+    let Some(cluster) = start("chart-sts") else {
         return;
     };
     let next = "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['localhost:9090']\n  - job_name: only-in-next-file\n    static_configs:\n      - targets: ['localhost:9100']\n";
@@ -900,11 +900,11 @@ fn kps_statefulset(cluster: &support::Cluster) -> (Vec<String>, bool) {
 /// its pods run it; reloading at once meets pods still without the API (403) and blames the configuration.
 #[test]
 fn enable_lifecycle_on_an_operator_install_waits_for_the_operator_to_roll_the_flag() {
-    let Some(cluster) = start_real("kps-healthy") else {
+    let Some(cluster) = start("kps-healthy") else {
         return;
     };
-    // ProcessSignal: the operator leaves the lifecycle API off (its reloader signals instead). The simulated operator
-    // takes 4 s per change, as a real one working through its queue does.
+    // ProcessSignal: the operator leaves the lifecycle API off (its reloader signals instead); the real operator then
+    // rolls the StatefulSet, which takes seconds while it works through its queue.
     kubectl(
         &cluster,
         &[
@@ -1018,7 +1018,7 @@ fn v3_auto_reload_is_waited_for_never_posted() {
     if !support::real_prometheus_v3_or_skip("v3_auto_reload_is_waited_for_never_posted") {
         return;
     }
-    let Some(cluster) = support::start_real("chart-healthy") else {
+    let Some(cluster) = support::start("chart-healthy") else {
         return;
     };
     let before = server_pods(&cluster);
@@ -1117,7 +1117,7 @@ fn v3_auto_reload_of_an_invalid_file_says_prometheus_keeps_the_previous_config()
     ) {
         return;
     }
-    let Some(cluster) = support::start_real("chart-healthy") else {
+    let Some(cluster) = support::start("chart-healthy") else {
         return;
     };
     let before = server_pods(&cluster);

@@ -8,8 +8,8 @@ mod support;
 use serde_json::Value;
 use std::time::Duration;
 use support::{
-    Cluster, items, kubectl, kubectl_json, name, pod_ready, prom, start_real,
-    start_real_with_fault, wait_until,
+    Cluster, items, kubectl, kubectl_json, name, pod_ready, prom, start, start_with_fault,
+    wait_until,
 };
 
 fn storage_request(pvc: &Value) -> String {
@@ -124,7 +124,7 @@ fn scale_up_and_df(cluster: &Cluster, ns: &str, claim: &str) -> u64 {
 
 #[test]
 fn disk_full_goes_from_crash_loop_to_ready_with_a_larger_filesystem() {
-    let Some(cluster) = start_real("disk-full") else {
+    let Some(cluster) = start("disk-full") else {
         return;
     };
     let ns = "monitoring";
@@ -189,7 +189,7 @@ fn disk_full_goes_from_crash_loop_to_ready_with_a_larger_filesystem() {
 
 #[test]
 fn class_without_expansion_is_refused_with_the_admission_text_then_fixed_with_the_explicit_step() {
-    let Some(cluster) = start_real("resize-no-expansion") else {
+    let Some(cluster) = start("resize-no-expansion") else {
         return;
     };
     let ns = "monitoring";
@@ -263,7 +263,7 @@ fn class_without_expansion_is_refused_with_the_admission_text_then_fixed_with_th
 
 #[test]
 fn shrink_and_same_size_are_refused_before_any_change() {
-    let Some(cluster) = start_real("resize-no-expansion") else {
+    let Some(cluster) = start("resize-no-expansion") else {
         return;
     };
     let ns = "monitoring";
@@ -287,7 +287,7 @@ fn shrink_and_same_size_are_refused_before_any_change() {
 
 #[test]
 fn dry_run_changes_nothing() {
-    let Some(cluster) = start_real("resize-online") else {
+    let Some(cluster) = start("resize-online") else {
         return;
     };
     let ns = "monitoring";
@@ -341,7 +341,7 @@ fn dry_run_changes_nothing() {
 // used to wait out its whole --timeout there and exit 1; it now says the filesystem grows on the next mount and exits 0.
 #[test]
 fn offline_expansion_of_a_workload_scaled_to_zero_grows_without_restarting_a_pod() {
-    let Some(cluster) = start_real("resize-offline") else {
+    let Some(cluster) = start("resize-offline") else {
         return;
     };
     let ns = "monitoring";
@@ -407,7 +407,7 @@ fn offline_expansion_of_a_workload_scaled_to_zero_grows_without_restarting_a_pod
 
 #[test]
 fn a_failing_resizer_is_surfaced_with_its_message_and_a_non_zero_exit() {
-    let Some(cluster) = start_real("resize-failing") else {
+    let Some(cluster) = start("resize-failing") else {
         return;
     };
     let ns = "monitoring";
@@ -437,7 +437,7 @@ fn a_failing_resizer_is_surfaced_with_its_message_and_a_non_zero_exit() {
 
 #[test]
 fn operator_flavour_pauses_grows_recreates_and_unpauses_without_deleting_pods() {
-    let Some(cluster) = start_real("kps-healthy") else {
+    let Some(cluster) = start("kps-healthy") else {
         return;
     };
     let ns = "monitoring";
@@ -524,7 +524,7 @@ fn operator_flavour_pauses_grows_recreates_and_unpauses_without_deleting_pods() 
 
 #[test]
 fn a_missing_permission_is_refused_at_pre_flight_before_any_change() {
-    let Some(cluster) = start_real("resize-restricted") else {
+    let Some(cluster) = start("resize-restricted") else {
         return;
     };
     let ns = "monitoring";
@@ -583,7 +583,7 @@ fn a_missing_permission_is_refused_at_pre_flight_before_any_change() {
 
 #[test]
 fn chart_statefulset_grows_every_claim_and_recreates_the_statefulset_around_its_pods() {
-    let Some(cluster) = start_real("chart-sts") else {
+    let Some(cluster) = start("chart-sts") else {
         return;
     };
     let ns = "monitoring";
@@ -649,8 +649,7 @@ fn chart_statefulset_grows_every_claim_and_recreates_the_statefulset_around_its_
 #[test]
 fn operator_failure_after_the_pause_leaves_the_resource_unpaused_with_its_old_request() {
     // The first claim patch answers 409 Conflict (as if someone edited the claim meanwhile).
-    let Some(cluster) =
-        start_real_with_fault("kps-healthy", "409:PATCH:/persistentvolumeclaims/:1")
+    let Some(cluster) = start_with_fault("kps-healthy", "409:PATCH:/persistentvolumeclaims/:1")
     else {
         return;
     };
@@ -717,8 +716,7 @@ fn operator_failure_after_the_pause_leaves_the_resource_unpaused_with_its_old_re
 #[test]
 fn a_conflict_on_a_claim_is_replanned_for_the_same_size_and_applied_once() {
     // The first claim patch answers 409 Conflict, as a concurrent edit of the claim would.
-    let Some(cluster) =
-        start_real_with_fault("resize-online", "409:PATCH:/persistentvolumeclaims/:1")
+    let Some(cluster) = start_with_fault("resize-online", "409:PATCH:/persistentvolumeclaims/:1")
     else {
         return;
     };
@@ -751,7 +749,7 @@ fn a_conflict_on_a_claim_is_replanned_for_the_same_size_and_applied_once() {
 /// it rounded. The old code asked for 1Gi, sixteen times the claim.
 #[test]
 fn increase_rounds_to_a_step_that_fits_the_size_and_says_so() {
-    let Some(cluster) = start_real("resize-online") else {
+    let Some(cluster) = start("resize-online") else {
         return;
     };
     let ns = "monitoring";
@@ -826,7 +824,7 @@ fn move_claim_to_class(cluster: &Cluster, ns: &str, claim: &str, size: &str, cla
 // resize used to wait out the whole --timeout and print CAPACITY `-`.
 #[test]
 fn a_class_without_a_resizer_is_reported_from_the_hand_off_not_after_the_timeout() {
-    let Some(cluster) = start_real("resize-online") else {
+    let Some(cluster) = start("resize-online") else {
         return;
     };
     let ns = "monitoring";
@@ -893,7 +891,7 @@ fn a_class_without_a_resizer_is_reported_from_the_hand_off_not_after_the_timeout
 // to scale the workload to 0, and doing what it says grows the volume.
 #[test]
 fn an_offline_only_driver_in_use_is_explained_with_the_scale_to_zero_that_grows_it() {
-    let Some(cluster) = start_real("resize-offline") else {
+    let Some(cluster) = start("resize-offline") else {
         return;
     };
     let ns = "monitoring";

@@ -7,7 +7,7 @@ mod support;
 
 use serde_json::Value;
 use std::time::Duration;
-use support::{Cluster, Options, items, kubectl_json, name, spawn_prom, start_real, wait_until};
+use support::{Cluster, Options, items, kubectl_json, name, spawn_prom, start, wait_until};
 
 /// The operator scenarios' Prometheus resource and namespace.
 const CR: &str = "kps-kube-prometheus-stack-prometheus";
@@ -172,7 +172,7 @@ fn give_the_deployment_a_claim_without_resizer(cluster: &Cluster) {
 #[test]
 fn ctrl_c_while_resize_waits_for_its_claims_exits_130_and_says_what_was_applied_and_how_to_continue()
  {
-    let Some(cluster) = start_real("resize-online") else {
+    let Some(cluster) = start("resize-online") else {
         return;
     };
     give_the_deployment_a_claim_without_resizer(&cluster);
@@ -236,7 +236,7 @@ fn ctrl_c_while_resize_waits_for_its_claims_exits_130_and_says_what_was_applied_
 /// surely lands among them. Online expansion, because on the real control plane an offline-only driver's expansion is
 /// refused while the pods run (see the test above), so no continue command could finish there.
 fn start_slow_operator() -> Option<Cluster> {
-    support::start_real_opts(Options {
+    support::start_opts(Options {
         scenario: Some("kps-healthy".into()),
         latency: Some(Duration::from_millis(400)),
         ..Default::default()
@@ -345,7 +345,7 @@ fn assert_doctor_names_prom_508(
 
 #[test]
 fn prometheus_answering_garbage_gets_a_sentence_from_reload_and_prom_508_from_doctor() {
-    let Some(cluster) = start_real("robust-garbage") else {
+    let Some(cluster) = start("robust-garbage") else {
         return;
     };
     for (workload, named) in GARBAGE {
@@ -382,7 +382,7 @@ fn prometheus_answering_garbage_gets_a_sentence_from_reload_and_prom_508_from_do
 
 #[test]
 fn prometheus_answering_nothing_is_bounded_in_reload_and_prom_508_in_doctor() {
-    let Some(cluster) = start_real("robust-garbage") else {
+    let Some(cluster) = start("robust-garbage") else {
         return;
     };
     let target = "deploy/prom-hang";
@@ -408,7 +408,7 @@ fn prometheus_answering_nothing_is_bounded_in_reload_and_prom_508_in_doctor() {
 
 #[test]
 fn ctrl_c_while_reload_waits_for_the_lifecycle_rollout_exits_130_and_says_what_was_applied() {
-    let Some(cluster) = start_real("lifecycle-off") else {
+    let Some(cluster) = start("lifecycle-off") else {
         return;
     };
     let ns = "monitoring";
@@ -541,7 +541,7 @@ fn a_second_ctrl_c_forces_the_exit_leaves_it_paused_and_names_the_repair_and_the
 #[tokio::test(flavor = "multi_thread")]
 async fn an_exec_that_hangs_is_given_up_after_the_limit_with_a_sentence() {
     use kubectl_prom::podexec::{KubeExec, PodExec};
-    let Some(cluster) = start_real("chart-healthy") else {
+    let Some(cluster) = start("chart-healthy") else {
         return;
     };
     let pod = wait_until("a running server pod", Duration::from_secs(120), || {

@@ -5,7 +5,7 @@
 mod support;
 
 use std::time::{Duration, Instant};
-use support::{kubectl_json, prom, start_real};
+use support::{kubectl_json, prom, start};
 
 /// A configuration Prometheus refuses at start-up (`scarpe_interval`): a pod started with it exits at once, and
 /// the kubelet backs it off (CrashLoopBackOff).
@@ -13,7 +13,7 @@ const TYPO_CONFIG: &str = "global:\n  scrape_interval: 15s\nscrape_configs:\n  -
 
 #[test]
 fn a_new_pod_that_crash_loops_stops_the_rollout_wait_with_its_cause() {
-    let Some(cluster) = start_real("lifecycle-off") else {
+    let Some(cluster) = start("lifecycle-off") else {
         return;
     };
     // The ConfigMap was edited to a configuration Prometheus rejects; the running pod never loaded it (its lifecycle

@@ -31,8 +31,8 @@ fn assert_clean_failure(run: &Run, code: i32) {
 }
 
 /// Start a scenario on the real control plane with fault rules (served by the knob proxy in front of it).
-fn start_real_with(scenario: &str, faults: &[&str]) -> Option<Cluster> {
-    support::start_real_opts(Options {
+fn start_with_faults(scenario: &str, faults: &[&str]) -> Option<Cluster> {
+    support::start_opts(Options {
         scenario: Some(scenario.to_string()),
         faults: faults.iter().map(|f| f.to_string()).collect(),
         ..Default::default()
@@ -166,7 +166,7 @@ fn bad_flag_values_are_usage_errors_before_any_request() {
 
 #[test]
 fn lifecycle_off_refusals_dry_run_targets_credentials_and_token_redaction() {
-    let Some(cluster) = start_real_with("lifecycle-off", &[]) else {
+    let Some(cluster) = start_with_faults("lifecycle-off", &[]) else {
         return;
     };
     let ns = "monitoring";
@@ -291,7 +291,7 @@ fn api_faults_are_an_error_sentence_or_a_named_gap_never_a_panic() {
         "500:GET:/api/v1/namespaces/monitoring/pods:1",
         "drop:GET:/api/v1/namespaces/monitoring/events:1",
     ];
-    let Some(cluster) = start_real_with("chart-healthy", &faults) else {
+    let Some(cluster) = start_with_faults("chart-healthy", &faults) else {
         return;
     };
     // A healthy instance means a Ready pod: on the real control plane the scenario can be up before it is (reads of
@@ -318,7 +318,8 @@ fn api_faults_are_an_error_sentence_or_a_named_gap_never_a_panic() {
 /// unchanged plan. The knob proxy's request counter proves the re-read and the second patch.
 #[test]
 fn a_conflict_mid_apply_is_replanned_and_reapplied_when_the_plan_is_unchanged() {
-    let Some(cluster) = start_real_with("resize-online", &["409:PATCH:/persistentvolumeclaims/:1"])
+    let Some(cluster) =
+        start_with_faults("resize-online", &["409:PATCH:/persistentvolumeclaims/:1"])
     else {
         return;
     };
@@ -369,7 +370,7 @@ fn a_conflict_mid_apply_is_replanned_and_reapplied_when_the_plan_is_unchanged() 
 fn without_permission_every_mutating_verb_says_so_and_changes_nothing() {
     // The restricted user of this scenario may read workloads, pods, logs, Services, Endpoints and PVCs, nothing more:
     // not the cluster-scoped StorageClass, PersistentVolume and CSIDrivers resize and fix-perms plan from.
-    let Some(cluster) = start_real_with("doctor-restricted", &[]) else {
+    let Some(cluster) = start_with_faults("doctor-restricted", &[]) else {
         return;
     };
     let ns = "monitoring";
@@ -484,7 +485,7 @@ fn without_permission_every_mutating_verb_says_so_and_changes_nothing() {
 #[test]
 fn overload_answers_are_retried_only_when_the_server_says_when_as_kubectl_does() {
     let pods = "/api/v1/namespaces/monitoring/pods";
-    let Some(cluster) = start_real_with("chart-healthy", &[&format!("429:GET:{pods}:2")]) else {
+    let Some(cluster) = start_with_faults("chart-healthy", &[&format!("429:GET:{pods}:2")]) else {
         return;
     };
     let kubectl_ok = cluster
@@ -499,7 +500,7 @@ fn overload_answers_are_retried_only_when_the_server_says_when_as_kubectl_does()
     assert_eq!(support::requests_to(&cluster, &format!("GET {pods}")), 3);
     drop(cluster);
 
-    let Some(cluster) = start_real_with("chart-healthy", &[&format!("429:GET:{pods}:2")]) else {
+    let Some(cluster) = start_with_faults("chart-healthy", &[&format!("429:GET:{pods}:2")]) else {
         return;
     };
     let started = std::time::Instant::now();
@@ -512,7 +513,7 @@ fn overload_answers_are_retried_only_when_the_server_says_when_as_kubectl_does()
     );
     drop(cluster);
 
-    let Some(cluster) = start_real_with("chart-healthy", &[&format!("503:GET:{pods}:1")]) else {
+    let Some(cluster) = start_with_faults("chart-healthy", &[&format!("503:GET:{pods}:1")]) else {
         return;
     };
     let kubectl_fails = cluster
@@ -527,7 +528,7 @@ fn overload_answers_are_retried_only_when_the_server_says_when_as_kubectl_does()
     assert_eq!(support::requests_to(&cluster, &format!("GET {pods}")), 1);
     drop(cluster);
 
-    let Some(cluster) = start_real_with("chart-healthy", &[&format!("503:GET:{pods}:1")]) else {
+    let Some(cluster) = start_with_faults("chart-healthy", &[&format!("503:GET:{pods}:1")]) else {
         return;
     };
     let run = prom(&cluster, &["doctor", "-n", "monitoring"]);
@@ -576,7 +577,7 @@ fn apply_yaml(cluster: &Cluster, yaml: &str) {
 /// the claim and the volume never growing.
 #[test]
 fn a_bare_pod_mounting_the_claim_is_never_deleted_by_resize() {
-    let Some(cluster) = start_real_with("resize-offline", &[]) else {
+    let Some(cluster) = start_with_faults("resize-offline", &[]) else {
         return;
     };
     let ns = "monitoring";
@@ -714,7 +715,7 @@ spec:
 fn a_partial_operator_resize_is_finished_by_the_absolute_size_it_names() {
     let second = format!("persistentvolumeclaims/prometheus-{CR}-db-prometheus-{CR}-1");
     let fault = format!("500:PATCH:{second}:1");
-    let Some(cluster) = start_real_with("kps-healthy", &[&fault]) else {
+    let Some(cluster) = start_with_faults("kps-healthy", &[&fault]) else {
         return;
     };
     let ns = "monitoring";
@@ -794,7 +795,7 @@ fn a_partial_operator_resize_is_finished_by_the_absolute_size_it_names() {
 /// StatefulSet and every replica (a `paused: false` alone would).
 #[test]
 fn the_already_paused_hint_restores_the_statefulsets_storage_request() {
-    let Some(cluster) = start_real_with("kps-healthy", &[]) else {
+    let Some(cluster) = start_with_faults("kps-healthy", &[]) else {
         return;
     };
     let ns = "monitoring";
@@ -867,7 +868,7 @@ fn the_already_paused_hint_restores_the_statefulsets_storage_request() {
 /// continue command, which finishes it without the manual repair: nothing left paused, the new size everywhere.
 #[test]
 fn a_resize_forced_out_while_paused_is_finished_by_its_continue_command() {
-    let Some(cluster) = support::start_real_opts(Options {
+    let Some(cluster) = support::start_opts(Options {
         scenario: Some("kps-healthy".into()),
         latency: Some(std::time::Duration::from_millis(400)),
         ..Default::default()
@@ -946,7 +947,7 @@ fn wait_for_template(cluster: &Cluster, ns: &str, size: &str) {
 /// concurrent change is let finish (the claim at 10Gi) before the run goes on: what the run reads back is then fixed.
 #[test]
 fn a_concurrent_resize_is_reported_as_it_is_and_the_helm_note_follows_the_truth() {
-    let Some(cluster) = start_real_with("chart-healthy", &[]) else {
+    let Some(cluster) = start_with_faults("chart-healthy", &[]) else {
         return;
     };
     let ns = "monitoring";

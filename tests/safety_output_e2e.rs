@@ -9,9 +9,7 @@ mod support;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use support::{
-    Cluster, items, kubectl, kubectl_json, name, pod_ready, prom, start_real, wait_until,
-};
+use support::{Cluster, items, kubectl, kubectl_json, name, pod_ready, prom, start, wait_until};
 
 const PATIENCE: Duration = Duration::from_secs(180);
 
@@ -122,7 +120,7 @@ fn pods_run_init_container(cluster: &Cluster, init: &str) -> bool {
 /// with new, empty claims.
 #[test]
 fn prom_502_fix_followed_with_kubectl_keeps_the_same_claims() {
-    let Some(cluster) = start_real("kps-healthy") else {
+    let Some(cluster) = start("kps-healthy") else {
         return;
     };
     let before_pods = wait_until("both Prometheus pods Ready", PATIENCE, || {
@@ -224,7 +222,7 @@ fn prom_502_fix_followed_with_kubectl_keeps_the_same_claims() {
 /// control byte but its own colour; its JSON carries the exact text.
 #[test]
 fn doctor_quotes_terminal_sequences_from_logs_without_obeying_them() {
-    let Some(cluster) = start_real("doctor-hostile-log") else {
+    let Some(cluster) = start("doctor-hostile-log") else {
         return;
     };
     let finding = await_finding(&cluster, "PROM-201", "no space left on device");
@@ -323,7 +321,7 @@ fn doctor_quotes_terminal_sequences_from_logs_without_obeying_them() {
 /// for a target that is not there), where it used to say nothing and exit 0.
 #[test]
 fn doctor_in_a_namespace_that_does_not_exist_names_the_ones_that_do() {
-    let Some(cluster) = start_real("chart-healthy") else {
+    let Some(cluster) = start("chart-healthy") else {
         return;
     };
     let namespaces: Vec<String> = items(&kubectl_json(&cluster, &["get", "namespaces"]))
@@ -355,7 +353,7 @@ fn doctor_in_a_namespace_that_does_not_exist_names_the_ones_that_do() {
 /// nano-value.
 #[test]
 fn fractional_sizes_are_rounded_up_to_a_whole_byte_in_canonical_form() {
-    let Some(cluster) = start_real("resize-online") else {
+    let Some(cluster) = start("resize-online") else {
         return;
     };
     let ns = "monitoring";
@@ -424,7 +422,7 @@ fn a_dumb_terminal_gets_no_escape_sequence() {
     if !support::have("script") {
         return;
     }
-    let Some(cluster) = start_real("resize-online") else {
+    let Some(cluster) = start("resize-online") else {
         return;
     };
     let on_terminal = |term: &str, args: &str| {

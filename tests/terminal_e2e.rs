@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Cluster, Run, kubectl_json, start_real};
+use support::{Cluster, Run, kubectl_json, start};
 
 /// How long a prompt or the end of a run may take (the first API requests of a fresh scenario included).
 const PATIENCE: Duration = Duration::from_secs(180);
@@ -128,7 +128,7 @@ fn the_confirm_gate_on_a_terminal_applies_only_after_yes() {
     if !ready() {
         return;
     }
-    let Some(cluster) = start_real("lifecycle-off") else {
+    let Some(cluster) = start("lifecycle-off") else {
         return;
     };
     let before = kubectl_json(
@@ -184,7 +184,7 @@ fn several_servers_on_a_terminal_are_offered_in_a_picker() {
     if !ready() {
         return;
     }
-    let Some(cluster) = start_real("reload-two-instances") else {
+    let Some(cluster) = start("reload-two-instances") else {
         return;
     };
     // The picker lists monitoring/prometheus first; one arrow down and Enter pick the chart's server.
@@ -210,7 +210,7 @@ fn resize_asks_for_the_cluster_wide_class_change_on_its_own_and_no_changes_nothi
     if !ready() {
         return;
     }
-    let Some(cluster) = start_real("resize-no-expansion") else {
+    let Some(cluster) = start("resize-no-expansion") else {
         return;
     };
     let claims = kubectl_json(&cluster, &["get", "pvc", "-n", "monitoring"]);
@@ -257,7 +257,7 @@ fn fix_perms_asks_for_each_removal_by_name_and_keeps_what_was_declined_working()
     if !ready() {
         return;
     }
-    let Some(cluster) = start_real("handmade-chmod") else {
+    let Some(cluster) = start("handmade-chmod") else {
         return;
     };
     let run = on_terminal(
@@ -317,7 +317,7 @@ fn a_concurrent_edit_while_asking_is_planned_again_asked_again_and_kept() {
     if !ready() {
         return;
     }
-    let Some(cluster) = start_real("lifecycle-off") else {
+    let Some(cluster) = start("lifecycle-off") else {
         return;
     };
     let index = server_container_index(&cluster);
@@ -374,7 +374,7 @@ fn a_concurrent_edit_elsewhere_is_planned_again_and_applied_without_asking_twice
     if !ready() {
         return;
     }
-    let Some(cluster) = start_real("lifecycle-off") else {
+    let Some(cluster) = start("lifecycle-off") else {
         return;
     };
     let run = on_terminal_acting(
@@ -449,7 +449,7 @@ fn resize_chart_sts(answers: &[(&str, &str)]) -> Option<(Cluster, Run)> {
     if !ready() {
         return None;
     }
-    let cluster = start_real("chart-sts")?;
+    let cluster = start("chart-sts")?;
     support::wait_settled(&cluster, "monitoring");
     let run = on_terminal(
         &cluster,
@@ -505,7 +505,7 @@ fn quiet_never_asks_about_a_plan_it_did_not_show() {
     if !ready() {
         return;
     }
-    let Some(cluster) = start_real("chart-sts") else {
+    let Some(cluster) = start("chart-sts") else {
         return;
     };
     support::wait_settled(&cluster, "monitoring");
@@ -568,7 +568,7 @@ fn an_offline_only_resize_on_a_terminal_says_how_to_grow_it_and_following_that_g
     if !ready() {
         return;
     }
-    let Some(cluster) = start_real("resize-offline") else {
+    let Some(cluster) = start("resize-offline") else {
         return;
     };
     let ns = "monitoring";

@@ -12,15 +12,6 @@ pub use kube_sim::{Cluster, Options};
 
 pub mod proxy;
 
-/// Start a scenario, or print a skip notice (not root, no `prometheus`) and return None; under
-/// `KUBE_SIM_REQUIRE=1` (CI) an unavailable machine is a failure instead.
-pub fn start(scenario: &str) -> Option<Cluster> {
-    Cluster::start_or_skip(Options {
-        scenario: Some(scenario.to_string()),
-        ..Default::default()
-    })
-}
-
 /// What one run of the plugin left behind.
 pub struct Run {
     pub code: i32,
@@ -133,38 +124,25 @@ pub fn have(tool: &str) -> bool {
     found
 }
 
-/// Start a scenario on the real control plane (issue 16: etcd, kube-apiserver, controller-manager and scheduler built
-/// by `tools/world/build.sh`, kube-sim as the node and the CSI driver, the knob proxy in front). A suite moved to the
-/// real control plane calls this instead of [`start`]. Skips (None, with a notice) when the world is not built —
-/// unless `KUBE_SIM_REQUIRE=1` (CI), where that is a failure.
-pub fn start_real(scenario: &str) -> Option<Cluster> {
-    start_real_opts(Options {
-        scenario: Some(scenario.to_string()),
-        ..Default::default()
-    })
+/// Start a scenario on the test world (etcd, kube-apiserver, controller-manager, scheduler and the operator built by
+/// `tools/world/build.sh`; kube-sim as the node and the CSI driver; the knob proxy in front). Skips (None, with a
+/// notice) when the world is not built or the machine cannot host it, unless `KUBE_SIM_REQUIRE=1` (CI), where that
+/// is a failure.
+pub fn start(scenario: &str) -> Option<Cluster> {
+    start_opts(Options::scenario(scenario))
 }
 
-/// [`start_real`] with knobs (`faults`, `latency`).
-pub fn start_real_opts(opts: Options) -> Option<Cluster> {
-    Cluster::start_real_opts_or_skip(&opts)
+/// [`start`] with knobs (`faults`, `latency`, `http1_only`).
+pub fn start_opts(opts: Options) -> Option<Cluster> {
+    Cluster::start_or_skip(&opts)
 }
 
-/// [`start_with_fault`] on the real control plane (the fault rule is served by the knob proxy).
-pub fn start_real_with_fault(scenario: &str, fault: &str) -> Option<Cluster> {
-    start_real_opts(Options {
-        scenario: Some(scenario.into()),
-        faults: vec![fault.into()],
-        ..Default::default()
-    })
-}
-
-/// Start a scenario with one injected fault rule (`ACTION:METHOD:PATH:TIMES`, see kube-sim's README), or skip as
-/// [`start`] does.
+/// [`start`] with one injected fault rule (`ACTION:METHOD:PATH:TIMES`, see kube-sim's README), served by the knob
+/// proxy.
 pub fn start_with_fault(scenario: &str, fault: &str) -> Option<Cluster> {
-    Cluster::start_or_skip(Options {
-        scenario: Some(scenario.into()),
+    start_opts(Options {
         faults: vec![fault.into()],
-        ..Default::default()
+        ..Options::scenario(scenario)
     })
 }
 

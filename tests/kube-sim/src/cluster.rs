@@ -32,6 +32,16 @@ pub struct Options {
     pub http1_only: bool,
 }
 
+impl Options {
+    /// A world with this scenario and no knobs.
+    pub fn scenario(name: &str) -> Self {
+        Self {
+            scenario: Some(name.to_string()),
+            ..Self::default()
+        }
+    }
+}
+
 pub struct Cluster {
     child: Child,
     dir: PathBuf,
@@ -78,27 +88,10 @@ fn binary() -> Result<PathBuf, StartError> {
 }
 
 impl Cluster {
-    /// A world with `opts` (the simulated API server this once started is gone: every world is real).
-    pub fn start(opts: Options) -> Result<Cluster, StartError> {
-        Self::start_real_opts(&opts)
-    }
-
-    /// The real control plane: `kube-sim up` — etcd, kube-apiserver, controller-manager, scheduler and kubectl built
-    /// by `tools/world/build.sh`, kube-sim as the node. Unavailable (tests skip) when those binaries are not built.
-    pub fn start_real() -> Result<Cluster, StartError> {
-        Self::start_real_opts(&Options::default())
-    }
-
-    /// `start_real` with a scenario applied through the real API server (`node::scenario`).
-    pub fn start_real_scenario(name: &str) -> Result<Cluster, StartError> {
-        Self::start_real_opts(&Options {
-            scenario: Some(name.into()),
-            ..Options::default()
-        })
-    }
-
-    /// `start_real` with a scenario, `--latency`, `--fault` rules and `--http1-only` (the knob proxy, `node::proxy`).
-    pub fn start_real_opts(opts: &Options) -> Result<Cluster, StartError> {
+    /// `kube-sim up` with `opts`: etcd, kube-apiserver, controller-manager, scheduler and kubectl built by
+    /// `tools/world/build.sh`, kube-sim as the node, a scenario, and the knob proxy's `--latency`, `--fault` rules and
+    /// `--http1-only`. Unavailable (tests skip) when those binaries are not built.
+    pub fn start(opts: &Options) -> Result<Cluster, StartError> {
         let bin = binary()?;
         let dir = std::env::temp_dir().join(format!(
             "kube-sim-real-{}-{}",
@@ -190,24 +183,10 @@ impl Cluster {
         }
     }
 
-    /// Start, or print a skip notice and return None when the machine cannot run it — unless
-    /// `KUBE_SIM_REQUIRE=1` (CI), where that is a failure.
-    pub fn start_or_skip(opts: Options) -> Option<Cluster> {
+    /// [`Cluster::start`], or print a skip notice and return None when the machine or the Go-built binaries are
+    /// missing — unless `KUBE_SIM_REQUIRE=1` (CI), where that is a failure.
+    pub fn start_or_skip(opts: &Options) -> Option<Cluster> {
         Self::or_skip(Cluster::start(opts))
-    }
-
-    /// `start_real`, skipping (None, with a notice) when the machine or the Go-built binaries are missing — unless
-    /// `KUBE_SIM_REQUIRE=1`, where that is a failure.
-    pub fn start_real_or_skip() -> Option<Cluster> {
-        Self::or_skip(Cluster::start_real())
-    }
-
-    pub fn start_real_scenario_or_skip(name: &str) -> Option<Cluster> {
-        Self::or_skip(Cluster::start_real_scenario(name))
-    }
-
-    pub fn start_real_opts_or_skip(opts: &Options) -> Option<Cluster> {
-        Self::or_skip(Cluster::start_real_opts(opts))
     }
 
     fn or_skip(started: Result<Cluster, StartError>) -> Option<Cluster> {

@@ -10,7 +10,7 @@ use tokio::io::AsyncReadExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kube_exec_reads_stdout_and_exit_status() {
-    let Some(c) = Cluster::start_or_skip(Options::default()) else {
+    let Some(c) = Cluster::start_or_skip(&Options::default()) else {
         return;
     };
     let out = c

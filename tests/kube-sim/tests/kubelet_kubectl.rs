@@ -88,7 +88,7 @@ fn container_processes() -> Vec<String> {
 
 #[test]
 fn plain_prometheus_is_ready_and_kubectl_logs_exec_proxy_work() {
-    let Some(c) = Cluster::start_or_skip(Options::default()) else {
+    let Some(c) = Cluster::start_or_skip(&Options::default()) else {
         return;
     };
     let started = Instant::now();
@@ -280,7 +280,7 @@ fn plain_prometheus_is_ready_and_kubectl_logs_exec_proxy_work() {
 
 #[test]
 fn lifecycle_off_reload_is_refused_with_prometheus_own_403() {
-    let Some(c) = Cluster::start_or_skip(Options {
+    let Some(c) = Cluster::start_or_skip(&Options {
         scenario: Some("lifecycle-off".into()),
         ..Default::default()
     }) else {
@@ -422,7 +422,7 @@ spec:
 
 #[test]
 fn reload_sidecars_log_prometheus_answers_after_a_configmap_edit() {
-    let Some(c) = Cluster::start_or_skip(Options::default()) else {
+    let Some(c) = Cluster::start_or_skip(&Options::default()) else {
         return;
     };
     apply(&c, RELOAD_SIDECARS);
@@ -500,7 +500,7 @@ fn reload_sidecars_log_prometheus_answers_after_a_configmap_edit() {
 
 #[test]
 fn exec_readiness_probe_runs_inside_the_container() {
-    let Some(c) = Cluster::start_or_skip(Options::default()) else {
+    let Some(c) = Cluster::start_or_skip(&Options::default()) else {
         return;
     };
     apply(
@@ -563,7 +563,7 @@ spec:
 /// server deleted in issue 16 had expanded in use and waited only for a pod restart: the pre-1.24 model.)
 #[test]
 fn offline_expansion_waits_until_no_pod_uses_the_claim_and_grows_on_the_next_mount() {
-    let Some(c) = Cluster::start_or_skip(Options {
+    let Some(c) = Cluster::start_or_skip(&Options {
         scenario: Some("resize-offline".into()),
         ..Default::default()
     }) else {
@@ -687,7 +687,7 @@ fn offline_expansion_waits_until_no_pod_uses_the_claim_and_grows_on_the_next_mou
 
 #[test]
 fn tty_exec_and_follow_logs_behave_like_a_cluster() {
-    let Some(c) = Cluster::start_or_skip(Options::default()) else {
+    let Some(c) = Cluster::start_or_skip(&Options::default()) else {
         return;
     };
     apply(

@@ -97,7 +97,7 @@ items:
 
 #[test]
 fn one_prometheus_pod_on_the_real_control_plane() {
-    let Some(cluster) = Cluster::start_real_or_skip() else {
+    let Some(cluster) = Cluster::start_or_skip(&kube_sim::Options::default()) else {
         return;
     };
     let kc = cluster.kubeconfig_path().to_path_buf();

@@ -134,7 +134,7 @@ fn doctor_and_resize_on_a_chart_install_on_the_real_control_plane() {
     };
     // The knob proxy answers the plugin's first claim patch with 409, as a concurrent edit would.
     let fault = "409:PATCH:/persistentvolumeclaims/prometheus-server:1";
-    let Some(cluster) = Cluster::start_real_opts_or_skip(&Options {
+    let Some(cluster) = Cluster::start_or_skip(&Options {
         faults: vec![fault.into()],
         ..Options::default()
     }) else {

@@ -97,7 +97,8 @@ fn assert_real_operator(k: &Path, kc: &Path) {
 fn scenarios_run_on_the_real_control_plane() {
     let k = world_kubectl();
     {
-        let Some(cluster) = Cluster::start_real_scenario_or_skip("resize-offline") else {
+        let Some(cluster) = Cluster::start_or_skip(&kube_sim::Options::scenario("resize-offline"))
+        else {
             return;
         };
         let kc = cluster.kubeconfig_path().to_path_buf();
@@ -192,7 +193,8 @@ fn scenarios_run_on_the_real_control_plane() {
         );
     }
     {
-        let Some(cluster) = Cluster::start_real_scenario_or_skip("kps-healthy") else {
+        let Some(cluster) = Cluster::start_or_skip(&kube_sim::Options::scenario("kps-healthy"))
+        else {
             return;
         };
         let kc = cluster.kubeconfig_path().to_path_buf();
@@ -263,7 +265,9 @@ fn scenarios_run_on_the_real_control_plane() {
 fn operator_scenarios_reach_their_state_with_the_real_operator() {
     let k = world_kubectl();
     {
-        let Some(cluster) = Cluster::start_real_scenario_or_skip("kps-missing-volume") else {
+        let Some(cluster) =
+            Cluster::start_or_skip(&kube_sim::Options::scenario("kps-missing-volume"))
+        else {
             return;
         };
         let kc = cluster.kubeconfig_path().to_path_buf();
@@ -290,7 +294,9 @@ fn operator_scenarios_reach_their_state_with_the_real_operator() {
         assert_eq!(kps_pods(&k, &kc)["items"], serde_json::json!([]));
     }
     {
-        let Some(cluster) = Cluster::start_real_scenario_or_skip("kps-permission-denied") else {
+        let Some(cluster) =
+            Cluster::start_or_skip(&kube_sim::Options::scenario("kps-permission-denied"))
+        else {
             return;
         };
         let kc = cluster.kubeconfig_path().to_path_buf();
@@ -336,7 +342,9 @@ fn operator_scenarios_reach_their_state_with_the_real_operator() {
         );
     }
     {
-        let Some(cluster) = Cluster::start_real_scenario_or_skip("robust-operator-offline") else {
+        let Some(cluster) =
+            Cluster::start_or_skip(&kube_sim::Options::scenario("robust-operator-offline"))
+        else {
             return;
         };
         let kc = cluster.kubeconfig_path().to_path_buf();

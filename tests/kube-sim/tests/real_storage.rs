@@ -117,7 +117,7 @@ fn df_kib(k: &Path, kc: &Path, path: &str) -> u64 {
 
 #[test]
 fn claims_are_provisioned_expanded_refused_and_rounded_as_on_a_real_cluster() {
-    let Some(cluster) = Cluster::start_real_or_skip() else {
+    let Some(cluster) = Cluster::start_or_skip(&kube_sim::Options::default()) else {
         return;
     };
     let kc = cluster.kubeconfig_path().to_path_buf();

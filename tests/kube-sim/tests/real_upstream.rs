@@ -15,7 +15,7 @@
 //!   the endpoints and the pods from the real API server, and scrapes a Service once it carries the chart's
 //!   `prometheus.io/scrape` annotation — read back through pods/proxy (`/api/v1/targets`) with kubectl.
 //!
-//! Built only with `--features real-world`; needs the world (tools/world/build.sh) and `cargo build --bin kubectl-prom`.
+//! Needs the world (tools/world/build.sh) and `cargo build --bin kubectl-prom`.
 mod real_support;
 
 use kube_sim::cluster::Cluster;
@@ -62,7 +62,7 @@ fn the_operators_own_install_runs_unmodified_with_the_real_operator() {
     let Some(bin) = plugin() else {
         panic!("build the plugin first: cargo build --bin kubectl-prom");
     };
-    let Some(cluster) = Cluster::start_real_or_skip() else {
+    let Some(cluster) = Cluster::start_or_skip(&kube_sim::Options::default()) else {
         return;
     };
     let k = world_kubectl();
@@ -198,7 +198,7 @@ fn the_charts_default_kubernetes_sd_config_runs_and_discovers_in_cluster() {
     let Some(bin) = plugin() else {
         panic!("build the plugin first: cargo build --bin kubectl-prom");
     };
-    let Some(cluster) = Cluster::start_real_scenario_or_skip("chart-sd") else {
+    let Some(cluster) = Cluster::start_or_skip(&kube_sim::Options::scenario("chart-sd")) else {
         return;
     };
     let k = world_kubectl();

@@ -36,7 +36,7 @@ fn spawn_kubectl(c: &Cluster, args: &[&str]) -> Child {
 
 #[test]
 fn serial_round_trips_are_measured_from_the_server_side() {
-    let Some(c) = Cluster::start_or_skip(Options {
+    let Some(c) = Cluster::start_or_skip(&Options {
         latency: Some(LATENCY),
         ..Default::default()
     }) else {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 fn start(scenario: &str) -> Option<(Cluster, Instant)> {
     let t = Instant::now();
-    Cluster::start_or_skip(Options {
+    Cluster::start_or_skip(&Options {
         scenario: Some(scenario.into()),
         ..Default::default()
     })
