@@ -51,6 +51,12 @@ pub struct Cluster {
     kubectl: PathBuf,
 }
 
+/// The line `kube-sim up` prints just before `export KUBECONFIG=…`. A binary that does not print it is a stale build
+/// (the simulated API server of an older kube-sim answered in a second and made tests pass on the wrong world), so
+/// a start without it fails.
+pub const WORLD_LINE: &str =
+    "# kube-sim: the real control plane (kube-apiserver built by tools/world/build.sh)";
+
 /// Exit status the binary uses for "this machine cannot run the cluster".
 pub const EXIT_UNAVAILABLE: i32 = 77;
 
@@ -98,7 +104,7 @@ impl Cluster {
             std::process::id(),
             crate::ids::random_suffix(6)
         ));
-        let mut cmd = Command::new(bin);
+        let mut cmd = Command::new(&bin);
         cmd.args(["up", "--dir"]).arg(&dir);
         scenario_and_knobs(&mut cmd, opts);
         let kubectl = crate::control_plane::world_bin()
@@ -106,7 +112,7 @@ impl Cluster {
             .ok()
             .filter(|k| k.is_file())
             .unwrap_or_else(|| PathBuf::from("kubectl"));
-        Self::launch(cmd, dir, kubectl)
+        Self::launch(cmd, &bin, dir, kubectl)
     }
 
     /// The kubectl program `kubectl()` runs: the world's 1.36, else the machine's.
@@ -115,7 +121,12 @@ impl Cluster {
     }
 
     /// Runs the prepared `kube-sim up` and waits for its ready line.
-    fn launch(mut cmd: Command, dir: PathBuf, kubectl: PathBuf) -> Result<Cluster, StartError> {
+    fn launch(
+        mut cmd: Command,
+        bin: &Path,
+        dir: PathBuf,
+        kubectl: PathBuf,
+    ) -> Result<Cluster, StartError> {
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .stdin(Stdio::null());
@@ -155,6 +166,7 @@ impl Cluster {
             kubeconfig: dir.join("kubeconfig"),
             kubectl,
         };
+        let mut real = false;
         loop {
             if let Ok(Some(status)) = cluster.child.try_wait() {
                 let msg = format!(
@@ -167,8 +179,16 @@ impl Cluster {
                 });
             }
             match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) if line == WORLD_LINE => real = true,
                 Ok(line) => {
                     if let Some(path) = line.strip_prefix("export KUBECONFIG=") {
+                        if !real {
+                            return Err(StartError::Failed(format!(
+                                "the kube-sim binary {} is a stale build (it did not announce the real control \
+                                 plane): run `cargo build -p kube-sim`, or set KUBE_SIM_BIN",
+                                bin.display()
+                            )));
+                        }
                         cluster.kubeconfig = PathBuf::from(path.trim());
                         return Ok(cluster);
                     }

@@ -192,6 +192,9 @@ async fn world(args: Args, dir: PathBuf) -> i32 {
             Err(e) => fail(1, &format!("cannot run `{prog}`: {e}")),
         };
     }
+    // A shell comment (harmless under `eval "$(kube-sim up)"`) that `Cluster` requires before the export line: a
+    // stale kube-sim binary from before the simulated API server was deleted printed the export line alone.
+    println!("{}", kube_sim::cluster::WORLD_LINE);
     println!("export KUBECONFIG={}", world.kubeconfig().display());
     tokio::select! {
         _ = term.recv() => {}
