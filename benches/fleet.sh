@@ -165,7 +165,13 @@ for n in "${NAMES[@]}" hang-1; do
   echo "$n: $ready/$want instances ready" >&2
 done
 
-server_of() { kubectl config view -o jsonpath="{.clusters[?(@.name==\"$1\")].cluster.server}"; }
+# Each context's server URL, read once from the merged file: not with kubectl per read, since the machine's kubectl
+# may be a wrapper that asks the current context's server for its version on every run (Google Cloud SDK's
+# dispatcher does), which would add a TLS connection to fleet-1 between every two counter reads.
+declare -A SERVER
+while read -r n url; do SERVER[$n]=$url; done < <(python3 -c 'import json, sys
+for c in json.load(open(sys.argv[1]))["clusters"]: print(c["name"], c["cluster"]["server"])' "$KUBECONFIG")
+server_of() { echo "${SERVER[$1]}"; }
 # TLS connections cluster NAME has accepted so far (the knob proxy's counter; this read's own connection included).
 connections() { curl -sk "$(server_of "$1")/kube-sim/stats" | sed -n 's/.*"connections":\([0-9]*\).*/\1/p'; }
 now_ms() { date +%s%3N; }
@@ -233,8 +239,13 @@ REPORTED=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print
 INSTANCES_SEEN=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["summary"]["instances"])' "$WORK/fleet.json")
 declare -A CONN_BEFORE
 for n in "${NAMES[@]}"; do CONN_BEFORE[$n]=$(connections "$n"); done
-/usr/bin/time -f '%M' -o "$WORK/fleet.rss" "$P" doctor -A --context-glob 'fleet-*' > /dev/null 2>&1 || true
-RSS_KB=$(tail -1 "$WORK/fleet.rss")
+/usr/bin/time -f '%M %U %S' -o "$WORK/fleet.rss" "$P" doctor -A --context-glob 'fleet-*' > /dev/null 2>&1 || true
+read -r RSS_KB FLEET_USER FLEET_SYS < <(tail -1 "$WORK/fleet.rss")
+# The CPU each run spent (user + system): on a shared machine the wall ratio moves with the load, the CPU does not.
+/usr/bin/time -f '%U %S' -o "$WORK/one.cpu" "$P" doctor -A --context fleet-1 > /dev/null 2>&1 || true
+read -r ONE_USER ONE_SYS < <(tail -1 "$WORK/one.cpu")
+FLEET_CPU=$(awk -v u="$FLEET_USER" -v s="$FLEET_SYS" 'BEGIN { printf "%.2f", u + s }')
+ONE_CPU=$(awk -v u="$ONE_USER" -v s="$ONE_SYS" 'BEGIN { printf "%.2f", u + s }')
 MAX_CONN=0
 for n in "${NAMES[@]}"; do
   c=$(( $(connections "$n") - CONN_BEFORE[$n] - 1 ))   # the read after the run is a connection of its own
@@ -244,6 +255,7 @@ echo
 echo "== doctor over $CLUSTERS clusters × $INSTANCES instances (latency $LATENCY each)"
 echo "   one cluster (doctor -A --context fleet-1): ${ONE_MS} ms; the fleet (--context-glob 'fleet-*'): ${FLEET_MS} ms,"
 echo "   $REPORTED clusters reported, $INSTANCES_SEEN instances; at most $MAX_CONN TLS connection(s) per cluster; peak RSS $((RSS_KB / 1024)) MiB"
+echo "   CPU (user + system): the fleet ${FLEET_CPU} s, one cluster ${ONE_CPU} s; load $(cut -d' ' -f1 /proc/loadavg)"
 check "fleet: clusters reported" "$REPORTED" "==" "$CLUSTERS"
 check "fleet: wall time / one cluster" "$(ratio "$FLEET_MS" "$ONE_MS")" "<=" 1.5 "x"
 check "fleet: peak RSS" "$((RSS_KB / 1024))" "<=" 96 "MiB"

@@ -555,6 +555,17 @@ fn in_cluster_configuration_when_no_kubeconfig_exists() {
             );
         } else {
             assert_doctor_worked(&run);
+            // The plugin spoke as the service account: `view` does not grant cluster-scoped PersistentVolumes
+            // (kubernetes plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go, the `view` role), so the
+            // real API server's 403 for that read names the account it authenticated
+            // (k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go, `User %q cannot …`), and doctor
+            // reports it as a gap.
+            assert!(
+                run.stdout.contains(&format!(
+                    "User \\\"system:serviceaccount:{NS}:prom-doctor\\\""
+                )),
+                "doctor's forbidden PV read names the service account: {run}"
+            );
         }
     }
     // Neither a kubeconfig nor a service account: one sentence, exit 3.

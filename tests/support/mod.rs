@@ -144,12 +144,8 @@ pub fn start_real(scenario: &str) -> Option<Cluster> {
     })
 }
 
-/// [`start_real`] with knobs (`faults`, `latency`). `KUBE_SIM_CONTROL_PLANE=simulated` runs it on the simulated API
-/// server instead (the other direction of `=real`): to compare a moved suite's wall time and behaviour on both.
+/// [`start_real`] with knobs (`faults`, `latency`).
 pub fn start_real_opts(opts: Options) -> Option<Cluster> {
-    if std::env::var("KUBE_SIM_CONTROL_PLANE").as_deref() == Ok("simulated") {
-        return Cluster::start_or_skip(opts);
-    }
     Cluster::start_real_opts_or_skip(&opts)
 }
 

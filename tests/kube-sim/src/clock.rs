@@ -1,5 +1,4 @@
-//! Time as the API shows it: RFC 3339 timestamps at second precision (metav1.Time) and kubectl's
-//! `duration.HumanDuration` ages (k8s.io/apimachinery/pkg/util/duration/duration.go).
+//! Time as the API shows it: RFC 3339 timestamps at second precision (metav1.Time).
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn now_unix() -> i64 {
@@ -76,65 +75,6 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some(days * 86_400 + h * 3600 + mi * 60 + se - offset)
 }
 
-/// kubectl's AGE: `duration.HumanDuration`.
-pub fn human_duration(seconds: i64) -> String {
-    if seconds < -1 {
-        return "<invalid>".into();
-    } else if seconds < 0 {
-        return "0s".into();
-    } else if seconds < 120 {
-        return format!("{seconds}s");
-    }
-    let minutes = seconds / 60;
-    if minutes < 10 {
-        let s = seconds % 60;
-        return if s == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{s}s")
-        };
-    } else if minutes < 180 {
-        return format!("{minutes}m");
-    }
-    let hours = seconds / 3600;
-    if hours < 8 {
-        let m = minutes % 60;
-        if m == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{m}m")
-        }
-    } else if hours < 48 {
-        format!("{hours}h")
-    } else if hours < 24 * 8 {
-        let h = hours % 24;
-        if h == 0 {
-            format!("{}d", hours / 24)
-        } else {
-            format!("{}d{h}h", hours / 24)
-        }
-    } else if hours < 24 * 365 * 2 {
-        format!("{}d", hours / 24)
-    } else if hours < 24 * 365 * 8 {
-        let dy = (hours / 24) % 365;
-        if dy == 0 {
-            format!("{}y", hours / 24 / 365)
-        } else {
-            format!("{}y{dy}d", hours / 24 / 365)
-        }
-    } else {
-        format!("{}y", hours / 24 / 365)
-    }
-}
-
-/// Age of an RFC 3339 timestamp relative to now, as kubectl prints it; `<unknown>` when absent.
-pub fn age(timestamp: Option<&str>) -> String {
-    match timestamp.and_then(parse_rfc3339) {
-        Some(t) => human_duration(now_unix() - t),
-        None => "<unknown>".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,15 +90,5 @@ mod tests {
             Some(1_700_000_000)
         );
         assert_eq!(parse_rfc3339("yesterday"), None);
-    }
-
-    #[test]
-    fn human_duration_matches_kubectl() {
-        assert_eq!(human_duration(40), "40s");
-        assert_eq!(human_duration(150), "2m30s");
-        assert_eq!(human_duration(600), "10m");
-        assert_eq!(human_duration(3 * 3600 + 60), "3h1m");
-        assert_eq!(human_duration(50 * 3600), "2d2h");
-        assert_eq!(human_duration(-5), "<invalid>");
     }
 }

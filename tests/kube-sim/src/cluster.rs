@@ -1,8 +1,7 @@
-//! `Cluster`: the test-side handle. It spawns the `kube-sim` binary (`KUBE_SIM_BIN`, else the `kube-sim` next to
+//! `Cluster`: the test-side handle of a world (the real control plane, kube-sim as its node). It spawns the `kube-sim` binary (`KUBE_SIM_BIN`, else the `kube-sim` next to
 //! the test executable), waits for its `export KUBECONFIG=…` ready line (printed after the scenario settled),
 //! and on drop — also while a test panics — sends SIGTERM, waits, then SIGKILLs. The binary owns every mount and
 //! process of the cluster, so nothing outlives it.
-use crate::bootstrap::Options;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -19,20 +18,33 @@ pub enum StartError {
     Failed(String),
 }
 
+/// Knobs of one world (also the `kube-sim up` flags).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Scenario name (`scenarios/<name>.yaml`); None = `empty`.
+    pub scenario: Option<String>,
+    /// Fixed delay the knob proxy adds to every API request.
+    pub latency: Option<Duration>,
+    /// Injected faults, `ACTION:METHOD:PATH_SUBSTRING:TIMES` (see `FaultRule::parse`), served by the knob proxy.
+    pub faults: Vec<String>,
+    /// The knob proxy offers only HTTP/1.1 in TLS ALPN (a server or TLS-terminating proxy without HTTP/2), so
+    /// clients fall back.
+    pub http1_only: bool,
+}
+
 pub struct Cluster {
     child: Child,
     dir: PathBuf,
     kubeconfig: PathBuf,
-    /// The kubectl the tests read back with: on the real control plane the world's own (1.36, the API server's
-    /// release; kubectl supports one minor version of skew, kubernetes/website content/en/releases/version-skew-policy.md),
-    /// on the simulated one the machine's.
+    /// The kubectl the tests read back with: the world's own (1.36, the API server's release; kubectl supports one
+    /// minor version of skew, kubernetes/website content/en/releases/version-skew-policy.md), else the machine's.
     kubectl: PathBuf,
 }
 
 /// Exit status the binary uses for "this machine cannot run the cluster".
 pub const EXIT_UNAVAILABLE: i32 = 77;
 
-/// The options both control planes take: `--scenario`, `--latency`, `--fault`, `--http1-only`.
+/// `--scenario`, `--latency`, `--fault`, `--http1-only`.
 fn scenario_and_knobs(cmd: &mut Command, opts: &Options) {
     if opts.http1_only {
         cmd.arg("--http1-only");
@@ -66,30 +78,13 @@ fn binary() -> Result<PathBuf, StartError> {
 }
 
 impl Cluster {
+    /// A world with `opts` (the simulated API server this once started is gone: every world is real).
     pub fn start(opts: Options) -> Result<Cluster, StartError> {
-        // Issue 16's migration: `KUBE_SIM_CONTROL_PLANE=real` runs a suite still written for the simulated API
-        // server on the real control plane, to see what it assumed that a real cluster does not do.
-        if std::env::var("KUBE_SIM_CONTROL_PLANE").as_deref() == Ok("real") {
-            return Self::start_real_opts(&opts);
-        }
-        let bin = binary()?;
-        let dir = std::env::temp_dir().join(format!(
-            "kube-sim-{}-{}",
-            std::process::id(),
-            crate::store::random_suffix(6)
-        ));
-        let mut cmd = Command::new(bin);
-        cmd.arg("up").arg("--dir").arg(&dir);
-        scenario_and_knobs(&mut cmd, &opts);
-        if let Some(n) = opts.scale {
-            cmd.args(["--scale", &n.to_string()]);
-        }
-        Self::launch(cmd, dir, PathBuf::from("kubectl"))
+        Self::start_real_opts(&opts)
     }
 
-    /// The real control plane (issue 16, in progress): `kube-sim up --control-plane real` — etcd, kube-apiserver,
-    /// controller-manager and scheduler built by `tools/world/build.sh`, kube-sim as the node. Unavailable (tests
-    /// skip) when those binaries are not built.
+    /// The real control plane: `kube-sim up` — etcd, kube-apiserver, controller-manager, scheduler and kubectl built
+    /// by `tools/world/build.sh`, kube-sim as the node. Unavailable (tests skip) when those binaries are not built.
     pub fn start_real() -> Result<Cluster, StartError> {
         Self::start_real_opts(&Options::default())
     }
@@ -108,11 +103,10 @@ impl Cluster {
         let dir = std::env::temp_dir().join(format!(
             "kube-sim-real-{}-{}",
             std::process::id(),
-            crate::store::random_suffix(6)
+            crate::ids::random_suffix(6)
         ));
         let mut cmd = Command::new(bin);
-        cmd.args(["up", "--control-plane", "real", "--dir"])
-            .arg(&dir);
+        cmd.args(["up", "--dir"]).arg(&dir);
         scenario_and_knobs(&mut cmd, opts);
         let kubectl = crate::control_plane::world_bin()
             .map(|d| d.join("kubectl"))
@@ -122,7 +116,7 @@ impl Cluster {
         Self::launch(cmd, dir, kubectl)
     }
 
-    /// The kubectl program `kubectl()` runs: the world's 1.36 on the real control plane, else the machine's.
+    /// The kubectl program `kubectl()` runs: the world's 1.36, else the machine's.
     pub fn kubectl_program(&self) -> &Path {
         &self.kubectl
     }

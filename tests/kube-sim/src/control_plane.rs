@@ -1,14 +1,13 @@
-//! The real control plane (issue 16, in progress): etcd, kube-apiserver, kube-controller-manager and kube-scheduler as
-//! built by `tools/world/build.sh`, started as child processes with certificates generated here, the same two
-//! bearer-token users as the simulated API server (admin in `system:masters`, `restricted` with no rights of its own)
-//! and the same kubeconfig shape (`kubeconfig::render`). The launch follows kwok's local launcher
+//! The real control plane (issue 16): etcd, kube-apiserver, kube-controller-manager and kube-scheduler as built by
+//! `tools/world/build.sh`, started as child processes with certificates generated here, two bearer-token users
+//! (admin in `system:masters`, `restricted` with no rights of its own) and their kubeconfig (`kubeconfig::render`). The launch follows kwok's local launcher
 //! (sigs.k8s.io/kwok pkg/kwokctl/components/{etcd,kube_apiserver,kube_controller_manager,kube_scheduler}.go); where
 //! this differs (separate identities per component, a Node client certificate, the kubelet client certificate) it
 //! follows kubeadm's layout (kubernetes cmd/kubeadm/app/phases/certs/certlist.go: apiserver-kubelet-client in
 //! `system:masters`; controller-manager and scheduler as `system:kube-controller-manager` / `system:kube-scheduler`,
 //! the users the bootstrap RBAC policy binds in plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go).
+use crate::api_client::{ApiClient, Credentials};
 use crate::kubeconfig::{self, Tokens};
-use crate::real_api::{ApiClient, Credentials};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -237,7 +236,7 @@ pub struct ControlPlane {
     pub dir: PathBuf,
     /// `https://NODE_IP:PORT`.
     pub server: String,
-    /// The admin/restricted kubeconfig (same contexts as the simulated API server's).
+    /// The admin/restricted kubeconfig (contexts `kube-sim` and `kube-sim-restricted`).
     pub kubeconfig: PathBuf,
     pub pki: ClusterPki,
     pub tokens: Tokens,
@@ -424,7 +423,7 @@ impl ControlPlane {
             &[
                 format!("--etcd-servers={etcd_client}"),
                 format!("--bind-address={}", opts.node_ip),
-                // The `kubernetes` Service's endpoint; loopback is refused, and no endpoint is reconciled anyway.
+                // The `kubernetes` Service's endpoint (loopback is refused), an address pods reach.
                 format!("--advertise-address={}", opts.node_ip),
                 format!("--secure-port={api_port}"),
                 format!("--tls-cert-file={}", ps("apiserver.crt")),
@@ -449,7 +448,10 @@ impl ControlPlane {
                     ps("apiserver-kubelet-client.key")
                 ),
                 "--kubelet-preferred-address-types=InternalIP".into(),
-                "--endpoint-reconciler-type=none".into(),
+                // The default `--endpoint-reconciler-type=lease` (cmd/kube-apiserver/app/options/options.go
+                // NewServerRunOptions) is kept: `default/kubernetes` gets the Endpoints/EndpointSlice of the advertise
+                // address (pkg/controlplane/reconcilers/lease.go), as on a real cluster, so a chart's
+                // `kubernetes-apiservers` scrape job discovers the API server.
             ],
         )?;
         cp.wait_ready(started).await?;

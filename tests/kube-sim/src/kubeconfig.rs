@@ -1,5 +1,6 @@
-//! The kubeconfig the cluster writes: cluster `kube-sim`, contexts `kube-sim` (admin, in `system:masters`) and
-//! `kube-sim-restricted` (user `restricted`, whose rights come from the scenario's RBAC objects), namespace `default`.
+//! The kubeconfig the world writes: cluster `kube-sim`, contexts `kube-sim` (admin, in `system:masters`) and
+//! `kube-sim-restricted` (user `restricted`, whose rights come from the scenario's RBAC objects), namespace `default`;
+//! both users are bearer tokens in the API server's token file (`control_plane`).
 use base64::Engine;
 use serde_json::json;
 
@@ -7,31 +8,6 @@ pub const ADMIN_CONTEXT: &str = "kube-sim";
 pub const RESTRICTED_CONTEXT: &str = "kube-sim-restricted";
 pub const ADMIN_USER: &str = "kube-sim-admin";
 pub const RESTRICTED_USER: &str = "restricted";
-
-/// One authenticated identity: the user name and groups RBAC evaluates.
-#[derive(Debug, Clone, PartialEq)]
-pub struct User {
-    pub name: String,
-    pub groups: Vec<String>,
-}
-
-impl User {
-    pub fn admin() -> Self {
-        User {
-            name: ADMIN_USER.into(),
-            groups: vec!["system:masters".into(), "system:authenticated".into()],
-        }
-    }
-    pub fn restricted() -> Self {
-        User {
-            name: RESTRICTED_USER.into(),
-            groups: vec!["system:authenticated".into()],
-        }
-    }
-    pub fn is_master(&self) -> bool {
-        self.groups.iter().any(|g| g == "system:masters")
-    }
-}
 
 /// Bearer tokens of both users (random per cluster).
 #[derive(Debug, Clone)]
@@ -45,23 +21,13 @@ impl Tokens {
         let t = || {
             format!(
                 "{}{}",
-                crate::store::new_uid().replace('-', ""),
-                crate::store::new_uid().replace('-', "")
+                crate::ids::new_uid().replace('-', ""),
+                crate::ids::new_uid().replace('-', "")
             )
         };
         Tokens {
             admin: t(),
             restricted: t(),
-        }
-    }
-
-    pub fn user_for(&self, token: &str) -> Option<User> {
-        if token == self.admin {
-            Some(User::admin())
-        } else if token == self.restricted {
-            Some(User::restricted())
-        } else {
-            None
         }
     }
 }

@@ -1,33 +1,16 @@
-//! kube-sim: a simulated Kubernetes cluster (API server + kubelet) for kubectl-prom's tests and no-cluster demo.
-//! The real `kubectl` is the judge of its fidelity; see README.md for what it models and what it does not.
-pub mod admission;
-pub mod bootstrap;
+//! kube-sim: the node of the test world. `kube-sim up` starts the real Kubernetes control plane built by
+//! tools/world/build.sh (`control_plane`) and is its one node (`node`: registration, the kubelet API, the CSI driver,
+//! the knob proxy in front of the API server), running pods as real processes (`kubelet`). See README.md for what is
+//! real and what is simulated.
+pub mod api_client;
 pub mod clock;
 pub mod cluster;
 pub mod control_plane;
-pub mod controllers;
-pub mod discovery;
-pub mod kinds;
+pub mod http;
+pub mod ids;
 pub mod kubeconfig;
 pub mod kubelet;
 pub mod node;
-pub mod node_agent;
-pub mod openapi;
-pub mod patch;
-pub mod protobuf;
 pub mod quantity;
-pub mod rbac;
-pub mod real_api;
-pub mod registry;
-pub mod rest;
-pub mod selectors;
-pub mod server;
-pub mod status;
-pub mod store;
-pub mod table;
-pub mod timeline;
-pub mod tls;
-pub mod validation;
 
-pub use bootstrap::Options;
-pub use cluster::{Cluster, StartError};
+pub use cluster::{Cluster, Options, StartError};

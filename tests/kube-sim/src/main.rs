@@ -1,16 +1,15 @@
-//! The `kube-sim` binary, which *is* the cluster: `list` (scenarios), `up` (serve until SIGTERM/SIGINT and print
-//! `export KUBECONFIG=…` once ready), `run [--scenario N] -- CMD…` (serve, run CMD against it, exit with its
-//! status). Before any thread exists it enters a private mount namespace, so every mount it makes vanishes with
-//! it, even on SIGKILL.
-use kube_sim::bootstrap::{self, Options};
-use kube_sim::cluster::EXIT_UNAVAILABLE;
+//! The `kube-sim` binary, which starts a test world: `list` (scenarios), `up` (the real control plane of
+//! tools/world/build.sh with kube-sim as its node, until SIGTERM/SIGINT; prints `export KUBECONFIG=…` once ready),
+//! `run [--scenario N] -- CMD…` (the same, runs CMD against it, exits with its status). Before any thread exists it
+//! enters a private mount namespace, so every mount it makes vanishes with it, even on SIGKILL.
+use kube_sim::cluster::{EXIT_UNAVAILABLE, Options};
+use kube_sim::node::scenario;
 use std::path::PathBuf;
 use std::time::Duration;
 
 const USAGE: &str = "usage: kube-sim list
-       kube-sim up  [--scenario NAME] [--dir DIR] [--port N] [--latency 50ms] [--fault ACTION:METHOD:PATH:TIMES]... [--scale N] [--http1-only]
-       kube-sim run [same options] -- COMMAND [ARGS...]
-       kube-sim up|run --control-plane real [--scenario NAME] [--dir DIR] [--latency 50ms] [--fault …]... [--http1-only]   (in progress: the Go-built control plane of tools/world/build.sh)";
+       kube-sim up  [--scenario NAME] [--dir DIR] [--latency 50ms] [--fault ACTION:METHOD:PATH:TIMES]... [--http1-only]
+       kube-sim run [same options] -- COMMAND [ARGS...]";
 
 #[allow(clippy::print_stderr)]
 fn fail(code: i32, msg: &str) -> ! {
@@ -32,8 +31,6 @@ struct Args {
     opts: Options,
     dir: Option<PathBuf>,
     command: Vec<String>,
-    /// `--control-plane real`: etcd, kube-apiserver, controller-manager and scheduler built from Go (issue 16).
-    real: bool,
 }
 
 fn parse_args() -> Args {
@@ -44,7 +41,6 @@ fn parse_args() -> Args {
         opts: Options::default(),
         dir: None,
         command: vec![],
-        real: false,
     };
     while let Some(arg) = it.next() {
         let mut val = |name: &str| {
@@ -54,11 +50,6 @@ fn parse_args() -> Args {
         match arg.as_str() {
             "--scenario" => a.opts.scenario = Some(val("--scenario")),
             "--dir" => a.dir = Some(PathBuf::from(val("--dir"))),
-            "--port" => {
-                a.opts.port = val("--port")
-                    .parse()
-                    .unwrap_or_else(|_| fail(2, "--port needs a number"))
-            }
             "--latency" => {
                 a.opts.latency = Some(
                     parse_duration(&val("--latency"))
@@ -66,19 +57,17 @@ fn parse_args() -> Args {
                 )
             }
             "--fault" => a.opts.faults.push(val("--fault")),
-            "--control-plane" => match val("--control-plane").as_str() {
-                "real" => a.real = true,
-                "sim" => a.real = false,
-                _ => fail(2, "--control-plane is `sim` (default) or `real`"),
-            },
-            "--http1-only" => a.opts.http1_only = true,
-            "--scale" => {
-                a.opts.scale = Some(
-                    val("--scale")
-                        .parse()
-                        .unwrap_or_else(|_| fail(2, "--scale needs a number")),
-                )
+            // The only control plane since the simulated API server was deleted (issue 16): still accepted, so
+            // commands written while both existed keep working.
+            "--control-plane" => {
+                if val("--control-plane") != "real" {
+                    fail(
+                        2,
+                        "--control-plane is `real` (the simulated API server is gone)",
+                    )
+                }
             }
+            "--http1-only" => a.opts.http1_only = true,
             "--" => {
                 a.command = it.by_ref().collect();
                 break;
@@ -110,7 +99,7 @@ fn enter_private_mount_namespace() -> Result<(), String> {
 
 #[allow(clippy::print_stdout)]
 fn list_scenarios() {
-    let dir = bootstrap::scenarios_dir();
+    let dir = scenario::scenarios_dir();
     let mut names: Vec<(String, String)> = vec![("empty".into(), "one node, the system namespaces and `monitoring`, default expandable StorageClass `standard`".into())];
     for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         let p = e.path();
@@ -120,7 +109,7 @@ fn list_scenarios() {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let text = std::fs::read_to_string(&p).unwrap_or_default();
-            let desc = bootstrap::parse_documents(&text)
+            let desc = scenario::parse_documents(&text)
                 .ok()
                 .and_then(|d| d.into_iter().find(|d| d["kind"] == "SimScenario"))
                 .and_then(|h| h["description"].as_str().map(String::from))
@@ -135,25 +124,21 @@ fn list_scenarios() {
     }
 }
 
-/// `up --control-plane real`: the Go-built control plane and kube-sim's node on it, until SIGTERM/SIGINT.
+/// `up`/`run`: the Go-built control plane and kube-sim's node on it, until SIGTERM/SIGINT (or the command's end).
 #[allow(clippy::print_stdout, clippy::print_stderr)]
-async fn real_world(args: Args, dir: PathBuf) -> i32 {
+async fn world(args: Args, dir: PathBuf) -> i32 {
     let Some((prog, rest)) = (match args.cmd.as_str() {
         "up" => Some(("", &[][..])),
         _ => args.command.split_first().map(|(p, r)| (p.as_str(), r)),
     }) else {
         fail(2, USAGE)
     };
-    // --scale has no real-mode counterpart yet: refused, not silently ignored.
-    if args.opts.scale.is_some() {
-        fail(2, "--scale is not available with --control-plane real yet");
-    }
     // The latency and fault knobs act in the proxy in front of the real API server (node::proxy).
     let mut faults = vec![];
     for f in &args.opts.faults {
-        faults.push(kube_sim::server::FaultRule::parse(f).unwrap_or_else(|e| fail(2, &e)));
+        faults.push(kube_sim::node::knobs::FaultRule::parse(f).unwrap_or_else(|e| fail(2, &e)));
     }
-    let knobs = kube_sim::server::Knobs {
+    let knobs = kube_sim::node::knobs::Knobs {
         latency: args.opts.latency.unwrap_or_default(),
         faults: std::sync::Mutex::new(faults),
         counts: Default::default(),
@@ -171,7 +156,9 @@ async fn real_world(args: Args, dir: PathBuf) -> i32 {
         Ok(w) => w,
         Err(e) => fail(1, &e),
     };
-    if let Some(name) = &args.opts.scenario {
+    // No scenario is `empty`: still the `monitoring` namespace every world has (`scenario::apply`).
+    {
+        let name = args.opts.scenario.as_deref().unwrap_or("empty");
         let applied = match world.control_plane.admin_client() {
             Ok(admin) => {
                 // Straight to the API server: `--fault` rules and request counts are for the tests' clients.
@@ -193,7 +180,7 @@ async fn real_world(args: Args, dir: PathBuf) -> i32 {
         world.boot_time().as_secs_f64()
     );
     if args.cmd == "run" {
-        // As in the simulated world: the command runs against the cluster, its status is ours.
+        // The command runs against the world; its status is ours.
         let status = tokio::process::Command::new(prog)
             .args(rest)
             .env("KUBECONFIG", world.kubeconfig())
@@ -240,59 +227,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap_or_else(|e| fail(1, &format!("cannot start the runtime: {e}")));
-    if args.real {
-        let code = rt.block_on(real_world(args, dir));
-        rt.shutdown_timeout(Duration::from_secs(2));
-        if args_dir_is_temporary {
-            let _ = std::fs::remove_dir_all(&dir_to_remove);
-        }
-        std::process::exit(code);
-    }
-    let code = rt.block_on(async move {
-        let kubelet = kube_sim::kubelet::KubeletSlot::default();
-        // Installed before booting: as the PID namespace's init this process ignores SIGTERM without a handler, and
-        // a test that gives up while the scenario settles must still get a prompt, clean exit.
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .unwrap_or_else(|e| fail(1, &e.to_string()));
-        let booted = tokio::select! {
-            r = bootstrap::boot(&args.opts, &dir, Some(kube_sim::kubelet::agent_factory(kubelet.clone()))) => Some(r),
-            _ = term.recv() => None,
-            _ = tokio::signal::ctrl_c() => None,
-        };
-        let code = match booted {
-            None => 143,
-            Some(Err(e)) => fail(1, &e),
-            Some(Ok(running)) => {
-                let kubeconfig = running.kubeconfig.display().to_string();
-                if args.cmd == "up" {
-                    println!("export KUBECONFIG={kubeconfig}");
-                    tokio::select! {
-                        _ = term.recv() => {}
-                        _ = tokio::signal::ctrl_c() => {}
-                    }
-                    0
-                } else {
-                    let Some((prog, rest)) = args.command.split_first() else {
-                        fail(2, USAGE)
-                    };
-                    let status = tokio::process::Command::new(prog)
-                        .args(rest)
-                        .env("KUBECONFIG", &kubeconfig)
-                        .status()
-                        .await;
-                    match status {
-                        Ok(s) => s.code().unwrap_or(1),
-                        Err(e) => fail(1, &format!("cannot run `{prog}`: {e}")),
-                    }
-                }
-            }
-        };
-        // Pods get SIGTERM (Prometheus logs "See you next time!"), then every mount and state dir goes.
-        if let Some(k) = kubelet.get() {
-            k.shutdown().await;
-        }
-        code
-    });
+    let code = rt.block_on(world(args, dir));
     rt.shutdown_timeout(Duration::from_secs(2));
     if args_dir_is_temporary {
         let _ = std::fs::remove_dir_all(&dir_to_remove);

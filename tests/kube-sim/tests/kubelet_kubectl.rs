@@ -555,15 +555,21 @@ spec:
     );
 }
 
+/// An offline-only driver on a 1.24+ cluster: the external-resizer refuses while any pod uses the claim
+/// (kubernetes-csi/external-resizer pkg/controller/expand_and_recover.go: after an in-use failure, "Unable to expand …
+/// only supports offline expansion and volume is currently in-use" until `usedPVCs` no longer lists it), so the
+/// mounted filesystem keeps its size; with the Deployment scaled to 0 the controller side completes, and the kubelet
+/// grows the filesystem when the next pod mounts it (FileSystemResizePending → NodeExpandVolume). (The simulated API
+/// server deleted in issue 16 had expanded in use and waited only for a pod restart: the pre-1.24 model.)
 #[test]
-fn offline_expansion_completes_when_the_pod_restarts() {
+fn offline_expansion_waits_until_no_pod_uses_the_claim_and_grows_on_the_next_mount() {
     let Some(c) = Cluster::start_or_skip(Options {
         scenario: Some("resize-offline".into()),
         ..Default::default()
     }) else {
         return;
     };
-    let pod = wait_for(&c, "Prometheus Ready", Duration::from_secs(30), || {
+    let pod = wait_for(&c, "Prometheus Ready", Duration::from_secs(60), || {
         ready_pod(&c, "monitoring", "app=prometheus")
     });
     let (code, _, err) = kubectl(
@@ -579,24 +585,40 @@ fn offline_expansion_completes_when_the_pod_restarts() {
         ],
     );
     assert_eq!(code, 0, "{err}");
+    let claim = |path: &str| {
+        kubectl(
+            &c,
+            &[
+                "get",
+                "pvc",
+                "prometheus-data",
+                "-n",
+                "monitoring",
+                "-o",
+                &format!("jsonpath={{{path}}}"),
+            ],
+        )
+        .1
+    };
     wait_for(
         &c,
-        "FileSystemResizePending",
-        Duration::from_secs(10),
+        "the resizer's in-use refusal",
+        Duration::from_secs(30),
         || {
-            let (_, cond, _) = kubectl(
+            let (_, events, _) = kubectl(
                 &c,
                 &[
                     "get",
-                    "pvc",
-                    "prometheus-data",
+                    "events",
                     "-n",
                     "monitoring",
+                    "--field-selector",
+                    "involvedObject.name=prometheus-data,reason=VolumeResizeFailed",
                     "-o",
-                    "jsonpath={.status.conditions[*].type}",
+                    "jsonpath={.items[*].message}",
                 ],
             );
-            cond.contains("FileSystemResizePending").then_some(())
+            events.contains("offline").then_some(())
         },
     );
     let df = |pod: &str| {
@@ -620,33 +642,46 @@ fn offline_expansion_completes_when_the_pod_restarts() {
         Some(65536),
         "the mounted filesystem keeps its size while in use"
     );
-    let (code, _, err) = kubectl(&c, &["delete", "pod", &pod, "-n", "monitoring"]);
-    assert_eq!(code, 0, "{err}");
-    let new_pod = wait_for(
-        &c,
-        "the replacement pod Ready",
-        Duration::from_secs(30),
-        || ready_pod(&c, "monitoring", "app=prometheus").filter(|p| *p != pod),
+    let conditions = claim(".status.conditions[*].type");
+    assert!(
+        !conditions.contains("FileSystemResizePending"),
+        "no controller expansion while in use: {conditions}"
     );
+    let scale = |n: &str| {
+        let (code, _, err) = kubectl(
+            &c,
+            &[
+                "scale",
+                "deploy/prometheus",
+                "-n",
+                "monitoring",
+                &format!("--replicas={n}"),
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+    };
+    scale("0");
+    wait_for(
+        &c,
+        "the controller side done (FileSystemResizePending)",
+        Duration::from_secs(60),
+        || {
+            claim(".status.conditions[*].type")
+                .contains("FileSystemResizePending")
+                .then_some(())
+        },
+    );
+    scale("1");
+    let new_pod = wait_for(&c, "the new pod Ready", Duration::from_secs(60), || {
+        ready_pod(&c, "monitoring", "app=prometheus").filter(|p| *p != pod)
+    });
     assert_eq!(
         df_size_kib(&df(&new_pod)),
         Some(131072),
         "grown when mounted again"
     );
-    wait_for(&c, "the claim's capacity", Duration::from_secs(15), || {
-        let (_, cap, _) = kubectl(
-            &c,
-            &[
-                "get",
-                "pvc",
-                "prometheus-data",
-                "-n",
-                "monitoring",
-                "-o",
-                "jsonpath={.status.capacity.storage}",
-            ],
-        );
-        (cap == "128Mi").then_some(())
+    wait_for(&c, "the claim's capacity", Duration::from_secs(30), || {
+        (claim(".status.capacity.storage") == "128Mi").then_some(())
     });
 }
 

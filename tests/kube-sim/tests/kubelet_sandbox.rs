@@ -1,17 +1,118 @@
-//! The kubelet alone (a store, no API server) running real pods as root: Prometheus Ready in its own network
+//! The kubelet alone (its cache seeded by the test, its writes kept by a test backend, no API server) running real
+//! pods as root: Prometheus Ready in its own network
 //! namespace with ConfigMap and PV volumes, the `..data` swap and subPath pinning, runAsUser without/with fsGroup on
 //! a fresh root-owned volume, online expansion seen by `df` inside the container, logs/previous across a crash, and
 //! nothing left behind (mounts, processes, state directory) after shutdown. Own harness (`harness = false`): the
 //! process must isolate itself (mount + PID namespaces) before any thread exists.
-use kube_sim::kubelet::handlers::{KubeletAgent, stats_summary};
+use kube_sim::kubelet::backend::NodeBackend;
+use kube_sim::kubelet::handlers::stats_summary;
 use kube_sim::kubelet::probe::http_request;
 use kube_sim::kubelet::{self, Kubelet};
-use kube_sim::store::Store;
+use kube_sim::node::cache::NodeCache;
 use serde_json::{Value, json};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const NODE: &str = "kube-sim-node";
+
+/// What the API server would hold in this test: the kubelet's cache, written by the test (objects get a uid and
+/// their namespace, as the API server sets them) and by the kubelet's writes through `Backend`.
+struct Store {
+    cache: Arc<NodeCache>,
+    events: Mutex<Vec<Value>>,
+}
+
+impl Store {
+    fn new() -> Self {
+        Self {
+            cache: Arc::new(NodeCache::new()),
+            events: Mutex::new(vec![]),
+        }
+    }
+
+    fn create(
+        &self,
+        resource: &str,
+        ns: &str,
+        mut obj: Value,
+        _dry_run: bool,
+    ) -> Result<(), String> {
+        if !ns.is_empty() {
+            obj["metadata"]["namespace"] = json!(ns);
+        }
+        obj["metadata"]["uid"] = json!(kube_sim::ids::new_uid());
+        self.cache.put(resource, obj);
+        Ok(())
+    }
+
+    fn mutate(
+        &self,
+        resource: &str,
+        ns: &str,
+        name: &str,
+        f: impl FnOnce(&mut Value),
+    ) -> Result<(), String> {
+        let mut obj = self.cache.get(resource, ns, name).ok_or("not found")?;
+        f(&mut obj);
+        self.cache.put(resource, obj);
+        Ok(())
+    }
+
+    fn get(&self, resource: &str, ns: &str, name: &str) -> Option<Value> {
+        self.cache.get(resource, ns, name)
+    }
+}
+
+/// The kubelet's writes, applied to the test's `Store` as the API server would: pod status replaced (PodScheduled
+/// kept), events kept, the final delete once the containers stopped.
+struct Backend(Arc<Store>);
+
+impl NodeBackend for Backend {
+    fn pod_status(&self, ns: &str, name: &str, status: Value) {
+        let _ = self
+            .0
+            .mutate("pods", ns, name, |pod| pod["status"] = status);
+    }
+
+    fn event(&self, _involved: &Value, reason: &str, message: &str, _type: &str) {
+        if let Ok(mut e) = self.0.events.lock() {
+            e.push(json!({"reason": reason, "message": message}));
+        }
+    }
+
+    fn pod_terminated(
+        &self,
+        ns: &str,
+        name: &str,
+        _uid: &str,
+        stopped: Option<tokio::sync::watch::Receiver<bool>>,
+    ) {
+        let (store, ns, name) = (self.0.clone(), ns.to_string(), name.to_string());
+        tokio::spawn(async move {
+            if let Some(mut s) = stopped {
+                let _ = s.wait_for(|v| *v).await;
+            }
+            store.cache.remove("pods", &ns, &name);
+        });
+    }
+
+    /// Reached through its namespace (setns) in this test, so the IP is only a label.
+    fn pod_ip(&self, _net: &kubelet::netns::PodNetwork, n: u32) -> Result<String, String> {
+        Ok(format!("10.244.0.{}", n % 250 + 2))
+    }
+}
+
+/// The kubelet on `store`, with the test's backend.
+fn start_kubelet(store: &Arc<Store>) -> Arc<Kubelet> {
+    Kubelet::start_with(
+        store.cache.clone(),
+        Arc::new(Backend(store.clone())),
+        NODE,
+        "172.18.0.2",
+        kubelet::image::ImageMap::default(),
+    )
+    .expect("kubelet")
+}
 
 fn resource_of(kind: &str) -> &'static str {
     match kind {
@@ -44,7 +145,7 @@ fn seed(store: &Store, yaml: &str) {
     }
 }
 
-/// A PV of `size` bound to claim `name` in `default` (what sim-api's PV controller would do).
+/// A PV of `size` bound to claim `name` in `default` (what the PV controller and the provisioner would do).
 fn bound_claim(store: &Store, name: &str, size: &str, csi_driver: Option<&str>) {
     let mut pv = json!({
         "apiVersion": "v1", "kind": "PersistentVolume",
@@ -149,8 +250,10 @@ fn pod_status(store: &Store, name: &str) -> Value {
 
 fn dump(store: &Store, k: &Kubelet, pod: &str) -> String {
     let events: Vec<String> = store
-        .list("events", Some("default"))
-        .0
+        .events
+        .lock()
+        .map(|e| e.clone())
+        .unwrap_or_default()
         .iter()
         .map(|e| format!("{} {}", e["reason"], e["message"]))
         .collect();
@@ -202,7 +305,7 @@ async fn prometheus_ready_with_volumes() {
     let store = Arc::new(Store::new());
     seed(&store, CONFIG);
     bound_claim(&store, "data", "64Mi", None);
-    let k = Kubelet::start(store.clone(), NODE, "172.18.0.2").expect("kubelet");
+    let k = start_kubelet(&store);
     let started = Instant::now();
     store
         .create(
@@ -265,10 +368,7 @@ async fn prometheus_ready_with_volumes() {
     // Online expansion: the same filesystem grows, data kept, the container sees it at once.
     let (_, before) = exec_in(&k, "prom", &["ls", "/data"]).await;
     assert!(before.contains("wal"), "{before}");
-    assert_eq!(
-        KubeletAgentExpand::expand(&k, "pv-data", 128 << 20),
-        Ok(true)
-    );
+    assert_eq!(k.expand_volume("pv-data", 128 << 20, true), Ok(true));
     let (_, out) = exec_in(&k, "prom", &["df", "-k", "/data"]).await;
     assert_eq!(df_kib(&out), 128 * 1024, "{out}");
     let (_, after) = exec_in(&k, "prom", &["ls", "/data"]).await;
@@ -325,15 +425,6 @@ async fn prometheus_ready_with_volumes() {
     k.shutdown().await;
 }
 
-/// `expand_volume` through the NodeAgent trait, as sim-api's expansion controller calls it.
-struct KubeletAgentExpand;
-impl KubeletAgentExpand {
-    fn expand(k: &Arc<Kubelet>, pv: &str, bytes: u64) -> Result<bool, String> {
-        use kube_sim::node_agent::NodeAgent;
-        KubeletAgent(k.clone()).expand_volume(pv, bytes, true)
-    }
-}
-
 async fn permission_denied_then_fs_group() {
     let store = Arc::new(Store::new());
     seed(&store, CONFIG);
@@ -343,7 +434,7 @@ async fn permission_denied_then_fs_group() {
         &store,
         "apiVersion: storage.k8s.io/v1\nkind: CSIDriver\nmetadata: {name: cinder.csi.openstack.org}\nspec: {fsGroupPolicy: File}\n",
     );
-    let k = Kubelet::start(store.clone(), NODE, "172.18.0.2").expect("kubelet");
+    let k = start_kubelet(&store);
     let kps_user = json!({"runAsUser": 1000, "runAsGroup": 2000, "runAsNonRoot": true});
     store
         .create(

@@ -1,4 +1,4 @@
-//! The real control plane (issue 16, spike): `kube-sim up --control-plane real` boots the Go-built etcd,
+//! The real control plane (issue 16): `kube-sim up` boots the Go-built etcd,
 //! kube-apiserver, controller-manager and scheduler (tools/world/build.sh) with kube-sim as the node, and the real
 //! kubectl of the same release proves it: server version, the full built-in API, `apply -f` of a List,
 //! `apply --server-side`, then one Prometheus pod (Debian's 2.42 for a v2 image) scheduled by the real scheduler,
@@ -6,9 +6,7 @@
 //! `doctor` against it; Prometheus 3 for a v3 image with working Kubernetes service discovery; in-cluster access with a
 //! pod-bound token; aggregated Events; a final delete that waits for the containers.
 //!
-//! Built only with `--features real-world` (so `cargo test --workspace` in .ci/run does not require the Go build):
-//!   tools/world/build.sh && cargo build --bin kubectl-prom && cargo test -p kube-sim --features real-world \
-//!     --test real_control_plane
+//!   tools/world/build.sh && cargo build --bin kubectl-prom && cargo test -p kube-sim --test real_control_plane
 //! Without the built binaries it skips with a notice, unless KUBE_SIM_REQUIRE=1, where it fails.
 mod real_support;
 
@@ -117,7 +115,7 @@ fn one_prometheus_pod_on_the_real_control_plane() {
         "{version}"
     );
 
-    // The full built-in set, including kinds the simulated API server lacks.
+    // The full built-in set, including kinds the deleted simulated API server lacked.
     let resources = ok(&k, &kc, &["api-resources", "-o", "name"], None);
     for r in [
         "networkpolicies.networking.k8s.io",

@@ -6,10 +6,10 @@
 //! filesystem in the pod, the same pod). The knob proxy in front of the API server answers the first claim patch
 //! with 409 (`--fault`): the plugin reads again and patches again, and `/kube-sim/stats` counts both patches.
 //!
-//! Built only with `--features real-world`, like real_control_plane.rs; needs `cargo build --bin kubectl-prom`.
+//! Needs the built world, like real_control_plane.rs, and `cargo build --bin kubectl-prom`.
 mod real_support;
 
-use kube_sim::bootstrap::Options;
+use kube_sim::Options;
 use kube_sim::cluster::Cluster;
 use real_support::{get_json, kubectl_prom, ok, plugin, wait_for, world_kubectl};
 use serde_json::Value;

@@ -1,5 +1,5 @@
-//! Scenarios on the real control plane (issue 16): `kube-sim up --control-plane real --scenario NAME` applies the
-//! simulated world's scenario files through the real API server (`src/node/scenario.rs`).
+//! Scenarios on the real control plane (issue 16): `kube-sim up --scenario NAME` applies the scenario files through
+//! the real API server (`src/node/scenario.rs`).
 //! - `resize-offline`: the Deployment runs on its claim of the scenario's `offline` class; expanding it while the pod
 //!   runs meets what a real offline-only CSI driver does — ControllerExpandVolume refused (FailedPrecondition), the
 //!   claim keeps its capacity with `ControllerResizeError` — until no pod uses it (scaled to 0): then the controller
@@ -14,7 +14,7 @@
 //! pod on the `offline` class).
 //!
 //! Two tests (they run side by side), their worlds one after the other (about 640 MB each, ~1 GB with the operator
-//! and two Prometheus pods). Built only with `--features real-world`.
+//! and two Prometheus pods). Needs the built world.
 mod real_support;
 
 use kube_sim::cluster::Cluster;
@@ -102,7 +102,7 @@ fn scenarios_run_on_the_real_control_plane() {
         };
         let kc = cluster.kubeconfig_path().to_path_buf();
         let pvc = || get_json(&k, &kc, &["pvc", "prometheus-data", "-n", "monitoring"]);
-        // Applied and settled before the ready line, as in the simulated world: Running and Ready (a tool run right
+        // Applied and settled before the ready line: Running and Ready (a tool run right
         // after the ready line must not meet the startup's failing readiness probe).
         let pods = get_json(
             &k,
@@ -270,7 +270,7 @@ fn operator_scenarios_reach_their_state_with_the_real_operator() {
         assert_real_operator(&k, &kc);
         // Incident 5a on a real API server: the StatefulSet the operator generates is invalid (the init container
         // mounts a volume the pod does not have), so it is refused at creation and never exists; the operator
-        // reports it on the resource. (kube-sim's simulated operator creates it and fails pod creation instead.)
+        // reports it on the resource. (The deleted simulated operator created it and failed pod creation instead.)
         let prom = get_json(&k, &kc, &["prometheus", KPS, "-n", "monitoring"]);
         let reconciled = condition(&prom, "Reconciled").cloned().unwrap_or_default();
         assert_eq!(reconciled["status"], "False", "{prom}");

@@ -11,7 +11,7 @@
 //! - a class with a 1Gi allocation unit rounds up (1500Mi → 2Gi), on provisioning and on expansion;
 //! - deleting the claim deletes its PV (reclaim policy Delete, done by the provisioner).
 //!
-//! Built only with `--features real-world`, like real_control_plane.rs.
+//! Needs the built world, like real_control_plane.rs.
 mod real_support;
 
 use kube_sim::cluster::Cluster;

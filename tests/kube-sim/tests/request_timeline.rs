@@ -4,7 +4,7 @@
 #[path = "kubelet_support/mod.rs"]
 mod support;
 
-use kube_sim::bootstrap::Options;
+use kube_sim::Options;
 use kube_sim::cluster::Cluster;
 use serde_json::Value;
 use std::process::{Child, Stdio};

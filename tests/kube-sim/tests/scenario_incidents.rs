@@ -1,5 +1,5 @@
-//! Each scenario reproduces its incident from the real Prometheus, checked with the real kubectl: healthy installs
-//! become Ready within seconds, the incidents show Prometheus's own log lines, and the fixes the write-ups applied
+//! Each scenario reproduces its incident from the real Prometheus on the real control plane, checked with the real
+//! kubectl: healthy installs become Ready within a minute of the world's start, the incidents show Prometheus's own log lines, and the fixes the write-ups applied
 //! (growing the claim, adding fsGroup) really fix them.
 mod kubelet_support;
 
@@ -20,12 +20,15 @@ fn start(scenario: &str) -> Option<(Cluster, Instant)> {
 const CHART: &str = "app.kubernetes.io/name=prometheus,app.kubernetes.io/component=server";
 const KPS: &str = "operator.prometheus.io/name=kps-kube-prometheus-stack-prometheus";
 
+/// A real world's boot is 8-16 s on a shared 2-core machine (27 s at load 25), then the scenario's apply, the
+/// scheduler, the provisioner and the first readiness probe: a minute in all, where the deleted simulated world (its
+/// API server in-process, ~1 s) took under 20 s.
 #[test]
-fn chart_healthy_is_ready_within_seconds() {
+fn chart_healthy_is_ready_within_a_minute() {
     let Some((c, t)) = start("chart-healthy") else {
         return;
     };
-    wait_for(&c, "chart pod Ready", Duration::from_secs(20), || {
+    wait_for(&c, "chart pod Ready", Duration::from_secs(60), || {
         pods(&c, "monitoring", CHART)
             .first()
             .filter(|p| p.1)
@@ -33,7 +36,7 @@ fn chart_healthy_is_ready_within_seconds() {
     });
     let elapsed = t.elapsed();
     eprintln!("chart-healthy Ready {elapsed:?} after start (cluster boot included)");
-    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}");
 }
 
 #[test]
@@ -210,33 +213,9 @@ fn handmade_chmod_runs_as_nobody_on_the_chmodded_dir() {
     assert_eq!(id.trim(), "65534");
 }
 
-#[test]
-fn kps_missing_volume_fails_to_create_pods() {
-    let Some((c, _)) = start("kps-missing-volume") else {
-        return;
-    };
-    let msg = wait_for(&c, "FailedCreate", Duration::from_secs(20), || {
-        let (_, out, _) = kubectl(
-            &c,
-            &[
-                "get",
-                "events",
-                "-n",
-                "monitoring",
-                "--field-selector",
-                "reason=FailedCreate",
-                "-o",
-                "jsonpath={.items[*].message}",
-            ],
-        );
-        (!out.is_empty()).then_some(out)
-    });
-    assert!(
-        msg.contains("volumeMounts[0].name: Not found: \"prometheus-db\""),
-        "{msg}"
-    );
-    assert!(pods(&c, "monitoring", KPS).is_empty());
-}
+// kps-missing-volume: on the real control plane the API server refuses the operator's StatefulSet, so there is no
+// FailedCreate event and no pod; real_scenarios::operator_scenarios_reach_their_state_with_the_real_operator checks the
+// operator's `Reconciled=False` instead (the FailedCreate this file checked came from the deleted simulated operator).
 
 #[test]
 fn kps_permission_denied_until_fs_group_is_added() {

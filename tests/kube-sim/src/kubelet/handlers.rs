@@ -1,13 +1,11 @@
-//! The node side of the API (the `NodeAgent` sim-api's router calls): `pods/log` (container, previous, tailLines,
-//! sinceSeconds, timestamps, follow), `pods/exec` over WebSocket in the v5/v4 channel protocol (stdin 0, stdout 1,
-//! stderr 2, status 3 as a metav1.Status, v5 close 255), `pods/proxy` into the pod's network namespace (any
-//! method, path, query and body), and `nodes/{node}/proxy/stats/summary` from the real filesystems.
+//! The kubelet API's answers (pkg/kubelet/server/server.go; `node::kubelet_api` routes to them): container logs
+//! (container, previous, tailLines, sinceSeconds, timestamps, follow), exec over WebSocket in the v5/v4 channel
+//! protocol (stdin 0, stdout 1, stderr 2, status 3 as a metav1.Status, v5 close 255), and `/stats/summary` from the
+//! real filesystems. `pods/proxy` is not here: the real API server dials the pod's IP itself.
 use super::Kubelet;
 use super::pod::{ExecTarget, PodHandle, State};
 use super::rootfs;
-use crate::node_agent::{Body, NodeAgent, PodSubresource};
-use crate::server::{error_response, full, json_response, param, parse_query};
-use crate::status::ApiError;
+use crate::http::{ApiError, Body, error_response, full, param, parse_query};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{SinkExt, StreamExt};
@@ -21,11 +19,22 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
-/// The NodeAgent sim-api's server holds: a handle on the kubelet (the trait's futures must be `'static`).
+/// Which pod endpoint of the kubelet API a request is for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PodSubresource {
+    /// `/containerLogs/{ns}/{pod}/{container}` (what the API server's `pods/log` proxies to).
+    Log,
+    /// `/exec/{ns}/{pod}/{container}` (`pods/exec`).
+    Exec,
+}
+
+/// The kubelet API's pod endpoints (`node::kubelet_api` routes to it): a handle on the kubelet, since the futures
+/// must be `'static`.
 pub struct KubeletAgent(pub Arc<Kubelet>);
 
-impl NodeAgent for KubeletAgent {
-    fn pod_subresource(
+impl KubeletAgent {
+    /// Answers `sub` for `ns/pod`; the container is the `container` query parameter.
+    pub fn pod_subresource(
         &self,
         req: Request<Incoming>,
         ns: String,
@@ -37,48 +46,9 @@ impl NodeAgent for KubeletAgent {
             match sub {
                 PodSubresource::Log => logs(k, req, &ns, &pod).await,
                 PodSubresource::Exec => exec(k, req, &ns, &pod),
-                PodSubresource::Proxy { port, path } => proxy(k, req, &ns, &pod, port, path).await,
             }
         })
     }
-
-    fn node_proxy(
-        &self,
-        _req: Request<Incoming>,
-        node: String,
-        path: String,
-    ) -> BoxFuture<'static, Response<Body>> {
-        let k = self.0.clone();
-        Box::pin(async move {
-            if node != k.node {
-                return error(ApiError::new(
-                    404,
-                    "NotFound",
-                    format!("nodes \"{node}\" not found"),
-                ));
-            }
-            match path.trim_end_matches('/') {
-                "/stats/summary" | "stats/summary" => json_response(200, &stats_summary(&k)),
-                "/healthz" | "healthz" => text(StatusCode::OK, "ok"),
-                other => text(
-                    StatusCode::NOT_FOUND,
-                    &format!("404 page not found: {other}\n"),
-                ),
-            }
-        })
-    }
-
-    fn expand_volume(&self, pv_name: &str, new_bytes: u64, online: bool) -> Result<bool, String> {
-        self.0.expand_volume(pv_name, new_bytes, online)
-    }
-}
-
-fn text(code: StatusCode, s: &str) -> Response<Body> {
-    Response::builder()
-        .status(code)
-        .header("content-type", "text/plain; charset=utf-8")
-        .body(full(s.to_string()))
-        .unwrap_or_else(|_| Response::new(full("")))
 }
 
 fn error(e: ApiError) -> Response<Body> {
@@ -449,131 +419,6 @@ fn normal_close() -> Message {
         code: CloseCode::Normal,
         reason: "".into(),
     }))
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// proxy
-
-async fn proxy(
-    k: Arc<Kubelet>,
-    req: Request<Incoming>,
-    ns: &str,
-    pod: &str,
-    port: Option<String>,
-    path: String,
-) -> Response<Body> {
-    let handle = match handle_or_error(&k, ns, pod) {
-        Ok(h) => h,
-        Err(e) => return error(e),
-    };
-    let spec = handle.spec();
-    let declared: Vec<(Option<String>, u16)> = spec
-        .containers
-        .iter()
-        .flat_map(|c| c.ports.iter().flatten())
-        .filter_map(|p| {
-            u16::try_from(p.container_port)
-                .ok()
-                .map(|n| (p.name.clone(), n))
-        })
-        .collect();
-    let port_num = match port.as_deref() {
-        None | Some("") => declared.first().map(|(_, n)| *n).unwrap_or(80),
-        Some(p) => match p.parse::<u16>() {
-            Ok(n) => n,
-            Err(_) => match declared.iter().find(|(name, _)| name.as_deref() == Some(p)) {
-                Some((_, n)) => *n,
-                None => return error(ApiError::bad_request(format!("no such port: {p}"))),
-            },
-        },
-    };
-    let stream = match handle.net.connect(port_num, Duration::from_secs(3)).await {
-        Ok(s) => s,
-        Err(e) => {
-            let cause = super::reloader::dial_error(port_num, &e).replace("127.0.0.1", &handle.ip);
-            return error(ApiError::new(
-                503,
-                "ServiceUnavailable",
-                format!("error trying to reach service: {cause}"),
-            ));
-        }
-    };
-    let Ok((mut sender, conn)) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await
-    else {
-        return error(ApiError::new(
-            503,
-            "ServiceUnavailable",
-            "error trying to reach service: handshake failed",
-        ));
-    };
-    tokio::spawn(conn);
-    let uri = match req.uri().query() {
-        Some(q) => format!("{}?{q}", if path.is_empty() { "/" } else { &path }),
-        None => {
-            if path.is_empty() {
-                "/".to_string()
-            } else {
-                path.clone()
-            }
-        }
-    };
-    let (parts, body) = req.into_parts();
-    let mut builder = Request::builder().method(parts.method.clone()).uri(uri);
-    for (name, value) in parts.headers.iter() {
-        let n = name.as_str();
-        if [
-            "host",
-            "authorization",
-            "connection",
-            "upgrade",
-            "keep-alive",
-            "te",
-            "trailer",
-            "transfer-encoding",
-            "proxy-connection",
-        ]
-        .contains(&n)
-        {
-            continue;
-        }
-        builder = builder.header(name, value);
-    }
-    builder = builder.header("host", format!("{}:{port_num}", handle.ip));
-    let Ok(out_req) = builder.body(body) else {
-        return error(ApiError::bad_request("bad proxy request"));
-    };
-    match sender.send_request(out_req).await {
-        Ok(resp) => {
-            let (parts, body) = resp.into_parts();
-            let bytes = body
-                .collect()
-                .await
-                .map(|c| c.to_bytes())
-                .unwrap_or_default();
-            let mut out = Response::builder().status(parts.status);
-            for (name, value) in parts.headers.iter() {
-                if [
-                    "connection",
-                    "transfer-encoding",
-                    "content-length",
-                    "keep-alive",
-                ]
-                .contains(&name.as_str())
-                {
-                    continue;
-                }
-                out = out.header(name, value);
-            }
-            out.body(full(bytes))
-                .unwrap_or_else(|_| Response::new(full("")))
-        }
-        Err(e) => error(ApiError::new(
-            503,
-            "ServiceUnavailable",
-            format!("error trying to reach service: {e}"),
-        )),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

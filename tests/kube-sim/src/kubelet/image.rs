@@ -1,8 +1,7 @@
 //! What a container image becomes on this node (decided from the pod spec alone, so it is unit-tested): the real
 //! Debian `prometheus` for Prometheus images (the Prometheus 3 of tools/world/build.sh for `v3.*` tags), the real
-//! reload sidecars of tools/world/build.sh (prometheus-config-reloader, configmap-reload) — simulated in-process only
-//! when the world is not built —, the built prometheus-operator for its image on the real control plane's node (it
-//! runs as a pod with the in-cluster configuration the node gives every pod), the container's own command for shell
+//! reload sidecars of tools/world/build.sh (prometheus-config-reloader, configmap-reload), the built
+//! prometheus-operator for its image (it runs as a pod with the in-cluster configuration the node gives every pod), the container's own command for shell
 //! images and explicit commands, and a placeholder process for other images (grafana, node-exporter, …).
 use k8s_openapi::api::core::v1::Container;
 
@@ -41,7 +40,7 @@ pub const CONFIGMAP_RELOAD_BIN: &str = "/configmap-reload";
 /// Binaries a node has beyond Debian's, from tools/world/build.sh (issue 16): `prometheus:v3.*` images run the
 /// Prometheus 3 built there, and the reload-sidecar images run the real reloaders built there (issue 19: their log
 /// lines and status handling are the evidence doctor classifies). Default: none — every Prometheus image runs Debian's
-/// 2.42 and the sidecars are simulated in-process (`reloader.rs`).
+/// 2.42 and the sidecars cannot start (the unit tests' node).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImageMap {
     /// The node path of the Prometheus 3 binary.
@@ -52,15 +51,9 @@ pub struct ImageMap {
     pub config_reloader: Option<String>,
     /// The node path of jimmidyson/configmap-reload (0.14.0).
     pub configmap_reload: Option<String>,
-    /// The node path of the prometheus-operator (0.85.0). Only the real control plane's node sets it: on the
-    /// simulated API server kube-sim's own operator (`controllers/operator.rs`) reconciles, and a second, real one
-    /// would fight it, so there the operator image stays a stand-in.
+    /// The node path of the prometheus-operator (0.85.0).
     pub operator: Option<String>,
 }
-
-/// `KUBE_SIM_WORLD_IMAGES=off` keeps the simulated-API node on Debian's Prometheus and the in-process reloaders even
-/// when the world is built (to exercise the fallback, or to compare).
-pub const WORLD_IMAGES_ENV: &str = "KUBE_SIM_WORLD_IMAGES";
 
 impl ImageMap {
     /// The binaries of a tools/world/build.sh bin directory, those that exist.
@@ -84,21 +77,9 @@ impl ImageMap {
     pub fn from_world() -> (Self, Option<String>) {
         static WORLD: std::sync::OnceLock<(ImageMap, Option<String>)> = std::sync::OnceLock::new();
         WORLD
-            .get_or_init(|| {
-                if std::env::var(WORLD_IMAGES_ENV).is_ok_and(|v| v == "off") {
-                    return (Self::default(), Some(format!("{WORLD_IMAGES_ENV}=off")));
-                }
-                match crate::control_plane::world_bin() {
-                    // The simulated API server has its own operator (see `operator`).
-                    Ok(bin) => (
-                        Self {
-                            operator: None,
-                            ..Self::from_dir(&bin)
-                        },
-                        None,
-                    ),
-                    Err(e) => (Self::default(), Some(e)),
-                }
+            .get_or_init(|| match crate::control_plane::world_bin() {
+                Ok(bin) => (Self::from_dir(&bin), None),
+                Err(e) => (Self::default(), Some(e)),
             })
             .clone()
     }
@@ -145,10 +126,6 @@ pub enum Behaviour {
         argv: Vec<String>,
         image_user: Option<(u32, u32)>,
     },
-    /// quay.io/prometheus-operator/prometheus-config-reloader (thanos pkg/reloader), with its args.
-    ConfigReloader { args: Vec<String> },
-    /// jimmidyson/configmap-reload, with its args.
-    ConfigmapReload { args: Vec<String> },
     /// Anything else: a process that sleeps, Ready without probes (it stands in for the app).
     StandIn,
 }
@@ -189,17 +166,13 @@ pub fn behaviour_with(c: &Container, map: &ImageMap) -> Behaviour {
             image_user: Some((65534, 65534)),
         }
     };
+    // The reloaders always run their real binary: a node without it fails the container's start (as a kubelet whose
+    // runtime cannot find the image's entrypoint), never pretends to reload.
     if repo == "prometheus-config-reloader" {
-        return match map.config_reloader {
-            Some(_) => real_image(CONFIG_RELOADER_BIN),
-            None => Behaviour::ConfigReloader { args },
-        };
+        return real_image(CONFIG_RELOADER_BIN);
     }
     if repo == "configmap-reload" {
-        return match map.configmap_reload {
-            Some(_) => real_image(CONFIGMAP_RELOAD_BIN),
-            None => Behaviour::ConfigmapReload { args },
-        };
+        return real_image(CONFIGMAP_RELOAD_BIN);
     }
     // The operator where the node has it (the real control plane): its entrypoint with the manifest's args, as
     // 65534; it reaches the API server with the in-cluster configuration the node gives every pod.
@@ -318,15 +291,12 @@ mod tests {
             &[],
             &["--volume-dir=/etc/config"],
         );
-        // Not built: the in-process simulation.
-        assert!(matches!(
-            behaviour(&operator),
-            Behaviour::ConfigReloader { .. }
-        ));
-        assert!(matches!(
-            behaviour(&chart),
-            Behaviour::ConfigmapReload { .. }
-        ));
+        // Not built: still the real binary's path, with nothing bound there (the container fails to start).
+        let Behaviour::Process { argv, .. } = behaviour(&chart) else {
+            panic!("not a process")
+        };
+        assert_eq!(argv[0], CONFIGMAP_RELOAD_BIN);
+        assert!(ImageMap::default().binds(&argv).is_empty());
         let map = ImageMap {
             config_reloader: Some("/world/prometheus-config-reloader".into()),
             configmap_reload: Some("/world/configmap-reload".into()),
@@ -388,10 +358,10 @@ mod tests {
             &[],
             &[],
         );
-        assert!(matches!(
-            behaviour_with(&reloader, &map),
-            Behaviour::ConfigReloader { .. }
-        ));
+        let Behaviour::Process { argv, .. } = behaviour_with(&reloader, &map) else {
+            panic!("not a process")
+        };
+        assert_eq!(argv, [CONFIG_RELOADER_BIN]);
     }
 
     #[test]
@@ -412,18 +382,20 @@ mod tests {
             Behaviour::Process { argv, .. } => assert_eq!(argv[1], PROMETHEUS_DEFAULT_ARGS[0]),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(
+        assert_eq!(
             behaviour(&container(
                 "quay.io/prometheus-operator/prometheus-config-reloader:v0.93.1",
                 &[],
                 &["--watched-dir=/etc/config"]
             )),
-            Behaviour::ConfigReloader { .. }
-        ));
-        assert!(matches!(
-            behaviour(&container("jimmidyson/configmap-reload:v0.8.0", &[], &[])),
-            Behaviour::ConfigmapReload { .. }
-        ));
+            Behaviour::Process {
+                argv: vec![
+                    CONFIG_RELOADER_BIN.into(),
+                    "--watched-dir=/etc/config".into()
+                ],
+                image_user: Some((65534, 65534))
+            }
+        );
         assert_eq!(
             behaviour(&container(
                 "busybox",

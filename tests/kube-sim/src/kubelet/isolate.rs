@@ -1,6 +1,6 @@
-//! Process-level isolation of the whole simulated node: a private mount namespace (every mount the kubelet makes
-//! vanishes with it, even on SIGKILL) and a PID namespace whose init is the simulator itself (so no pod process
-//! outlives it).
+//! Process-level isolation of the whole node (and the control plane it starts): a private mount namespace (every
+//! mount the kubelet makes vanishes with it, even on SIGKILL) and a PID namespace whose init is kube-sim itself (so no
+//! pod process outlives it).
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::prctl;
@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 static ISOLATED: OnceLock<Result<(), String>> = OnceLock::new();
 
-/// Why the simulator cannot run here, if it cannot: it needs root (namespaces, mounts) and the `prometheus` binary.
+/// Why kube-sim cannot run here, if it cannot: it needs root (namespaces, mounts) and the `prometheus` binary.
 pub fn unsupported_reason() -> Option<String> {
     if !nix::unistd::geteuid().is_root() {
         return Some("kube-sim needs root (it creates network/mount namespaces and tmpfs volumes); run it as root".into());
@@ -30,7 +30,7 @@ pub fn unsupported_reason() -> Option<String> {
 /// Call at the very start of `main`, before any thread exists. Idempotent.
 ///
 /// A process cannot create threads after unshare(CLONE_NEWPID), so this forks: the child becomes PID 1 of a new PID
-/// namespace (in a private mount namespace), returns `Ok` and runs the simulator; the original process stays
+/// namespace (in a private mount namespace), returns `Ok` and runs kube-sim; the original process stays
 /// outside, single-threaded, forwards SIGTERM/SIGINT/SIGHUP to it and exits with its status (never returning).
 /// The child has PR_SET_PDEATHSIG=SIGKILL, and when the namespace's init dies the kernel kills every process in
 /// it, so no pod process (even one that dropped to another uid, which clears its own PDEATHSIG) outlives us.

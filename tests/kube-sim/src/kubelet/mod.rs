@@ -1,8 +1,8 @@
-//! The simulated kubelet of the one node `kube-sim-node`: pods as real processes (see `pod`), their volumes, and the
-//! node side of the API (`handlers`: log, exec, proxy, stats/summary). Interface with the API server (sim-api's
-//! `node_agent.rs`): construct with `Kubelet::start(store, node, host_ip)`, register the `Arc<Kubelet>` with
-//! `ApiServer::set_node_agent`, call `Kubelet::shutdown().await` before exit. The binary must call
-//! `kubelet::isolate_process()` first thing in `main` (private mount namespace + PID namespace, see `isolate`).
+//! The kubelet of the one node `kube-sim-node`: pods as real processes (see `pod`), their volumes, and the kubelet
+//! API (`handlers`: log, exec, proxy, stats/summary). `node::Node` starts it with `Kubelet::start_with` on the node's
+//! cache of the real API server (`node::cache`) and a `NodeBackend` for its writes, and calls
+//! `Kubelet::shutdown().await` before exit. The binary must call `kubelet::isolate_process()` first thing in `main`
+//! (private mount namespace + PID namespace, see `isolate`).
 //!
 //! Storage: a PV's filesystem is a tmpfs of `spec.capacity.storage` created when a pod first mounts it (hostPath PVs
 //! bind the host path). fsGroup applies to emptyDir/configMap/secret/projected volumes and to PVs except hostPath and
@@ -16,14 +16,13 @@ pub mod logs;
 pub mod netns;
 pub mod pod;
 pub mod probe;
-pub mod reloader;
 pub mod rootfs;
 pub mod volumes;
 
 pub use image::PROMETHEUS_BIN;
 pub use isolate::{isolate_process, node_pid, unsupported_reason};
 
-use crate::store::{EventType, Store};
+use crate::node::cache::{EventType, NodeCache};
 use k8s_openapi::api::core::v1::Pod;
 use pod::PodHandle;
 use std::collections::{BTreeMap, HashMap};
@@ -41,8 +40,8 @@ struct PvBacking {
 }
 
 pub struct Kubelet {
-    /// What the kubelet reads and watches: the simulated API server's store, or the node's mirror of the real one.
-    pub store: Arc<Store>,
+    /// What the kubelet reads and watches: the node's cache of the real API server.
+    pub cache: Arc<NodeCache>,
     /// Where its writes go.
     pub backend: Arc<dyn backend::NodeBackend>,
     /// Binaries beyond Debian's for some images (the real control plane's node: Prometheus 3).
@@ -65,15 +64,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Kubelet {
     /// Creates the node's state directory (a tmpfs, so nothing survives us even on SIGKILL but the empty mount
-    /// point) and starts watching the store for pods bound to `node`.
-    pub fn start(store: Arc<Store>, node: &str, host_ip: &str) -> Result<Arc<Self>, String> {
-        let backend = Arc::new(backend::StoreBackend(store.clone()));
-        Self::start_with(store, backend, node, host_ip, image::ImageMap::default())
-    }
-
-    /// `start` with another API behind the kubelet (the real API server's node, issue 16).
+    /// point) and starts watching the cache for pods bound to `node`.
     pub fn start_with(
-        store: Arc<Store>,
+        cache: Arc<NodeCache>,
         backend: Arc<dyn backend::NodeBackend>,
         node: &str,
         host_ip: &str,
@@ -83,7 +76,7 @@ impl Kubelet {
         // outlive a crashed or killed process.
         if !isolate::is_isolated() {
             return Err("the kubelet needs an isolated process: call kube_sim::kubelet::isolate_process() first thing in main \
-                 (the kube-sim binary and the kubelet_sandbox test do); in-process tests boot without a node agent"
+                 (the kube-sim binary does)"
                 .into());
         }
         static INSTANCE: AtomicU32 = AtomicU32::new(0);
@@ -107,7 +100,7 @@ impl Kubelet {
             )
         })?;
         let kubelet = Arc::new(Self {
-            store,
+            cache,
             backend,
             images,
             service_env: std::sync::OnceLock::new(),
@@ -126,8 +119,8 @@ impl Kubelet {
     }
 
     async fn watch_pods(self: Arc<Self>) {
-        let mut rx = self.store.subscribe();
-        let (pods, _) = self.store.list("pods", None);
+        let mut rx = self.cache.subscribe();
+        let pods = self.cache.list("pods", None);
         for p in pods {
             self.observe(EventType::Added, &p);
         }
@@ -136,7 +129,7 @@ impl Kubelet {
                 Ok(ev) if ev.resource == "pods" => self.observe(ev.kind, &ev.object),
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    let (pods, _) = self.store.list("pods", None);
+                    let pods = self.cache.list("pods", None);
                     let live: std::collections::HashSet<String> =
                         pods.iter().map(pod_key).collect();
                     let gone: Vec<String> = lock(&self.pods)
@@ -274,7 +267,7 @@ impl Kubelet {
         pod_uid: &str,
     ) -> Result<(PathBuf, bool), String> {
         let pvc = self
-            .store
+            .cache
             .get("persistentvolumeclaims", ns, claim)
             .ok_or_else(|| format!("persistentvolumeclaim \"{claim}\" not found"))?;
         let pv_name = pvc["spec"]["volumeName"]
@@ -287,7 +280,7 @@ impl Kubelet {
             ));
         };
         let pv = self
-            .store
+            .cache
             .get("persistentvolumes", "", pv_name)
             .ok_or_else(|| format!("persistentvolume \"{pv_name}\" not found"))?;
         let fs_group = self.fs_group_applies(&pv);
@@ -345,7 +338,7 @@ impl Kubelet {
             return true;
         };
         let policy = self
-            .store
+            .cache
             .get("csidrivers.storage.k8s.io", "", driver)
             .and_then(|d| d["spec"]["fsGroupPolicy"].as_str().map(String::from))
             .unwrap_or_else(|| "ReadWriteOnceWithFSType".into());
@@ -422,62 +415,6 @@ impl Kubelet {
         b.bytes = new_bytes;
         Ok(true)
     }
-}
-
-/// Where the binary keeps its kubelet, to shut it down before exiting.
-pub type KubeletSlot = Arc<std::sync::OnceLock<Arc<Kubelet>>>;
-
-/// pods' hostIP when the node object has no InternalIP.
-pub const HOST_IP: &str = "172.18.0.2";
-
-/// The bootstrap hook that starts the kubelet on the API server's store and registers it as the node agent.
-/// A kubelet that cannot start (its state tmpfs cannot be mounted) ends the simulator with EXIT_UNAVAILABLE.
-pub fn agent_factory(slot: KubeletSlot) -> crate::bootstrap::AgentFactory {
-    Box::new(move |api| {
-        // Pods' hostIP is the node's InternalIP, as the kubelet reports it.
-        let host_ip = api
-            .store
-            .get("nodes", "", crate::bootstrap::NODE_NAME)
-            .and_then(|n| {
-                n["status"]["addresses"]
-                    .as_array()?
-                    .iter()
-                    .find(|a| a["type"] == "InternalIP")
-                    .and_then(|a| a["address"].as_str().map(String::from))
-            })
-            .unwrap_or_else(|| HOST_IP.to_string());
-        // The real Prometheus 3 and reload sidecars when tools/world/build.sh has built them (issue 19); the
-        // in-process sidecars otherwise, said once on stderr so a degraded run is visible in the test output.
-        let (images, unbuilt) = image::ImageMap::from_world();
-        if let Some(why) = unbuilt {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!(
-                    "kube-sim: reload sidecars simulated in-process, Prometheus v3 images run Debian's 2.42 ({why})"
-                );
-            }
-        }
-        let backend = Arc::new(backend::StoreBackend(api.store.clone()));
-        match Kubelet::start_with(
-            api.store.clone(),
-            backend,
-            crate::bootstrap::NODE_NAME,
-            &host_ip,
-            images,
-        ) {
-            Ok(k) => {
-                let _ = slot.set(k.clone());
-                Arc::new(handlers::KubeletAgent(k))
-            }
-            Err(e) => {
-                #[allow(clippy::print_stderr)]
-                {
-                    eprintln!("kube-sim: the kubelet cannot start: {e}");
-                }
-                std::process::exit(crate::cluster::EXIT_UNAVAILABLE)
-            }
-        }
-    })
 }
 
 fn pod_key(obj: &serde_json::Value) -> String {

@@ -1,5 +1,5 @@
 //! A pod's network namespace: its own loopback (as in Kubernetes, every pod has its own localhost), kept alive by an
-//! fd, and the way into it for the simulator (probes, pod proxy, reload sidecars): a thread that setns()es and connects.
+//! fd, and the way into it for the node (probes): a thread that setns()es and connects.
 use nix::sched::{CloneFlags, setns, unshare};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};

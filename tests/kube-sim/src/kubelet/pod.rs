@@ -7,7 +7,7 @@ use super::logs::LogBuffer;
 use super::netns::PodNetwork;
 use super::rootfs::{self, ContainerRoot, ImageDir, MountSpec, ProcessSpec};
 use super::volumes::{self, Payload};
-use super::{Kubelet, probe, reloader};
+use super::{Kubelet, probe};
 use crate::clock;
 use k8s_openapi::api::core::v1::{Container, Pod, Volume};
 use serde_json::{Value, json};
@@ -768,12 +768,12 @@ fn env_for(handle: &PodHandle, c: &Container, kubelet: &Kubelet) -> Vec<(String,
                 }
             } else if let Some(r) = &from.config_map_key_ref {
                 kubelet
-                    .store
+                    .cache
                     .get("configmaps", &handle.ns, &r.name)
                     .and_then(|cm| cm["data"][&r.key].as_str().map(String::from))
             } else if let Some(r) = &from.secret_key_ref {
                 kubelet
-                    .store
+                    .cache
                     .get("secrets", &handle.ns, &r.name)
                     .and_then(|s| {
                         s["data"][&r.key]
@@ -848,11 +848,7 @@ async fn run_instance(
     let behaviour = image::behaviour_with(c, &kubelet.images);
     let (argv, image_user) = match &behaviour {
         Behaviour::Process { argv, image_user } => (argv.clone(), *image_user),
-        // init-config-reloader: one apply of the config, then the container completes.
-        Behaviour::ConfigReloader { .. } if init => {
-            (vec!["true".to_string()], Some((65534, 65534)))
-        }
-        // Reload sidecars and stand-ins keep a real (sleeping) process so the container exists for exec and stats.
+        // Stand-ins keep a real (sleeping) process so the container exists for exec and stats.
         _ => (
             vec!["sleep".to_string(), "infinity".to_string()],
             Some((65534, 65534)),
@@ -940,9 +936,6 @@ async fn run_instance(
     };
     let image = c.image.clone().unwrap_or_default();
     pull_events(kubelet, handle, c, &image);
-    if let (Behaviour::ConfigReloader { args }, true) = (&behaviour, init) {
-        reloader::apply_once(&root.root, args);
-    }
     let mut child = match rootfs::spawn(&root.root, &handle.net, &pspec, false) {
         Ok(child) => child,
         Err(e) => {
@@ -997,25 +990,6 @@ async fn run_instance(
             instance_stop.subscribe(),
             child.id(),
         )));
-    }
-    match &behaviour {
-        Behaviour::ConfigReloader { args } if !init => {
-            side_tasks.push(tokio::spawn(reloader::config_reloader(
-                handle.clone(),
-                args.clone(),
-                log.clone(),
-                root.root.clone(),
-            )));
-        }
-        Behaviour::ConfigmapReload { args } => {
-            side_tasks.push(tokio::spawn(reloader::configmap_reload(
-                handle.clone(),
-                args.clone(),
-                log.clone(),
-                root.root.clone(),
-            )));
-        }
-        _ => {}
     }
     let mut stop_rx = handle.stop_tx.subscribe();
     let grace = Duration::from_secs(
@@ -1197,7 +1171,7 @@ pub fn volume_payload(
     };
     if let Some(cm) = &v.config_map {
         let mode = cm.default_mode.unwrap_or(0o644) as u32;
-        match kubelet.store.get("configmaps", &handle.ns, &cm.name) {
+        match kubelet.cache.get("configmaps", &handle.ns, &cm.name) {
             Some(obj) => add_items(&mut payload, string_data(&obj), cm.items.as_deref(), mode),
             None if cm.optional == Some(true) => {}
             None => return Err(not_found("configmap", &cm.name)),
@@ -1206,7 +1180,7 @@ pub fn volume_payload(
     if let Some(s) = &v.secret {
         let name = s.secret_name.clone().unwrap_or_default();
         let mode = s.default_mode.unwrap_or(0o644) as u32;
-        match kubelet.store.get("secrets", &handle.ns, &name) {
+        match kubelet.cache.get("secrets", &handle.ns, &name) {
             Some(obj) => add_items(&mut payload, secret_data(&obj), s.items.as_deref(), mode),
             None if s.optional == Some(true) => {}
             None => return Err(not_found("secret", &name)),
@@ -1216,24 +1190,24 @@ pub fn volume_payload(
         let mode = p.default_mode.unwrap_or(0o644) as u32;
         for src in p.sources.iter().flatten() {
             if let Some(cm) = &src.config_map {
-                if let Some(obj) = kubelet.store.get("configmaps", &handle.ns, &cm.name) {
+                if let Some(obj) = kubelet.cache.get("configmaps", &handle.ns, &cm.name) {
                     add_items(&mut payload, string_data(&obj), cm.items.as_deref(), mode);
                 } else if cm.optional != Some(true) {
                     return Err(not_found("configmap", &cm.name));
                 }
             }
             if let Some(s) = &src.secret {
-                if let Some(obj) = kubelet.store.get("secrets", &handle.ns, &s.name) {
+                if let Some(obj) = kubelet.cache.get("secrets", &handle.ns, &s.name) {
                     add_items(&mut payload, secret_data(&obj), s.items.as_deref(), mode);
                 } else if s.optional != Some(true) {
                     return Err(not_found("secret", &s.name));
                 }
             }
             if let Some(t) = &src.service_account_token {
-                // The real control plane's node puts a TokenRequest token for this pod into its mirror
-                // (`node::SA_TOKENS`); the simulated API server issues none: a placeholder, nothing calls it.
+                // The node puts a TokenRequest token for this pod into its cache (`node::SA_TOKENS`); until it has
+                // one, a placeholder that no API server accepts.
                 let token = kubelet
-                    .store
+                    .cache
                     .get(crate::node::SA_TOKENS, &handle.ns, &handle.name)
                     .filter(|o| o["metadata"]["uid"] == handle.uid.as_str())
                     .and_then(|o| o["token"].as_str().map(|t| t.as_bytes().to_vec()))

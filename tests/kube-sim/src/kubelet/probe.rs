@@ -11,24 +11,6 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
-/// Go's http.StatusText for the codes Prometheus and the reload path produce, as `resp.Status` prints them.
-pub fn status_text(code: u16) -> String {
-    let text = match code {
-        200 => "OK",
-        204 => "No Content",
-        302 => "Found",
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "",
-    };
-    format!("{code} {text}")
-}
-
 /// A minimal HTTP/1.1 exchange with a port inside the pod (Connection: close); returns (status, body).
 pub async fn http_request(
     net: &PodNetwork,

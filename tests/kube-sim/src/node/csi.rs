@@ -25,23 +25,26 @@
 //!   resize_util.go` (`NodeResizeInProgress`, the filesystem grown, `FileSystemResizeSuccessful` on pod and claim,
 //!   then `MarkFSResizeFinished`: claim capacity = the PV's, resize conditions and the resource status cleared).
 //!
-//! The driver's own behaviour is chosen per StorageClass, with the parameters the simulated API server already
-//! reads (`controllers::volumes`): `kube-sim.io/expansion` = `online` (default) | `offline` (ControllerExpandVolume
+//! The driver's own behaviour is chosen per StorageClass, with its parameters: `kube-sim.io/expansion` = `online` (default) | `offline` (ControllerExpandVolume
 //! refuses an in-use volume with FailedPrecondition, as drivers without ONLINE expansion do) | `fail`
 //! (`kube-sim.io/expansion-error`, an Internal error: final, retried); and `kube-sim.io/allocation-unit` (e.g. `1Gi`:
 //! sizes round up to whole units, as cloud disks do: a 1500Mi claim gets a 2Gi volume).
+use crate::api_client::ApiClient;
 use crate::control_plane::NODE_NAME;
-use crate::controllers::volumes::{EXPANSION_ERROR_PARAM, EXPANSION_PARAM};
 use crate::kubelet::Kubelet;
-use crate::real_api::ApiClient;
-use crate::store::Store;
+use crate::node::cache::NodeCache;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+/// The StorageClass parameter that picks the driver's expansion: `online` (default), `offline` or `fail`.
+pub const EXPANSION_PARAM: &str = "kube-sim.io/expansion";
+/// The StorageClass parameter with the message a `fail` driver answers ControllerExpandVolume with.
+pub const EXPANSION_ERROR_PARAM: &str = "kube-sim.io/expansion-error";
 use std::time::{Duration, Instant};
 
-/// The driver that provisions and expands (a valid CSI driver name: a DNS subdomain, unlike the simulated
-/// world's `kube-sim.io/hostpath-csi`, which a real API server refuses in a PV's `spec.csi.driver`).
+/// The driver that provisions and expands (a valid CSI driver name: a DNS subdomain, as the real API server
+/// requires in a PV's `spec.csi.driver`).
 pub const DRIVER: &str = "hostpath.csi.kube-sim.io";
 /// A driver that provisions but has no resizer deployed: expanding its claims waits forever (`ExternalExpanding`).
 pub const NO_RESIZER_DRIVER: &str = "no-resizer.csi.kube-sim.io";
@@ -812,11 +815,11 @@ async fn delete_one(client: &ApiClient, pv: &Value) {
 /// The kubelet's part: finishes the expansions the resizer handed to the node, for claims its running pods mount
 /// (mirrored by the node), as the system:node identity (NodeRestriction lets a node change only a claim's
 /// capacity, conditions and allocatedResourceStatuses).
-pub async fn node_expander(client: ApiClient, kubelet: Arc<Kubelet>, mirror: Arc<Store>) {
+pub async fn node_expander(client: ApiClient, kubelet: Arc<Kubelet>, mirror: Arc<NodeCache>) {
     let mut done: BTreeSet<(String, String)> = BTreeSet::new();
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        for pvc in mirror.list("persistentvolumeclaims", None).0 {
+        for pvc in mirror.list("persistentvolumeclaims", None) {
             let Some(pv) = pvc["spec"]["volumeName"]
                 .as_str()
                 .and_then(|v| mirror.get("persistentvolumes", "", v))
@@ -923,7 +926,7 @@ pub async fn node_expander(client: ApiClient, kubelet: Arc<Kubelet>, mirror: Arc
 }
 
 /// The object of a 2xx answer; anything else is retried on the next pass (a 409 silently: a newer write won).
-fn ok_json(r: Result<crate::real_api::Reply, String>) -> Option<Value> {
+fn ok_json(r: Result<crate::api_client::Reply, String>) -> Option<Value> {
     match r {
         Ok(r) if r.ok() => Some(r.json()),
         Ok(r) if r.status == 409 => None,

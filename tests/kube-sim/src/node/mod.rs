@@ -1,5 +1,5 @@
-//! kube-sim as the node of the real control plane (issue 16, in progress): the `World` (control plane + node) that
-//! `up --control-plane real` and the real-control-plane test start, and the `Node` — what a kubelet does toward the
+//! kube-sim as the node of the real control plane (issue 16): the `World` (control plane + node) that `kube-sim up`
+//! starts, and the `Node` — what a kubelet does toward the
 //! API server, taken from the kubelet's source (k8s.io/kubernetes pkg/kubelet, paths cited where used):
 //! - registers its Node with the `system:node:NAME` identity (kubelet_node_status.go `registerWithAPIServer`,
 //!   nodestatus/setters.go for addresses, daemonEndpoints, capacity, conditions, nodeInfo) and declares
@@ -7,30 +7,34 @@
 //!   through (pkg/registry/core/pod/rest/subresources.go `checkNodeSupportsWebsockets`);
 //! - renews its Lease in `kube-node-lease` every 10 s (nodelease: renewInterval = 25% of the 40 s duration);
 //! - lists and watches the pods bound to it (`spec.nodeName`) and the objects they reference (the Node authorizer lets
-//!   a node read only those) into a local mirror `Store`, on which the existing kubelet code runs unchanged;
+//!   a node read only those) into its local cache (`cache`), on which the kubelet code runs;
 //! - sends the kubelet's writes (pods/status as a strategic-merge patch, Events, the final delete with grace 0 and the
 //!   uid precondition) through `RealBackend`;
 //! - serves the kubelet API over TLS, requiring a client certificate of the cluster CA (the API server's
 //!   kubelet-client one): `/healthz`, `/stats/summary`, `/containerLogs/{ns}/{pod}/{container}` and
-//!   `/exec/{ns}/{pod}/{container}` (server/server.go paths), answered by the same handlers as the simulated node;
+//!   `/exec/{ns}/{pod}/{container}` (server/server.go paths), answered by `kubelet::handlers`;
 //! - plays the CSI driver of its StorageClasses (`csi`), and puts the test knobs in front of the API server for the
 //!   users' kubeconfig (`proxy`); applies scenarios through the real API server (`scenario`).
 //!
 //! Simulated still: the container runtime (pods are real processes in namespaces, see `kubelet/`), images (mapped to
 //! host binaries: `prometheus:v3.*` and the reloaders to those tools/world/build.sh built).
+pub mod cache;
 pub mod csi;
+pub mod knobs;
 pub mod net;
 pub mod proxy;
 pub mod scenario;
+pub mod timeline;
 
+use crate::api_client::{ApiClient, Credentials};
 use crate::control_plane::{self, ControlPlane, NODE_NAME};
+use crate::http::Body;
 use crate::kubelet::Kubelet;
 use crate::kubelet::backend::NodeBackend;
 use crate::kubelet::handlers::KubeletAgent;
+use crate::kubelet::handlers::PodSubresource;
 use crate::kubelet::netns::PodNetwork;
-use crate::node_agent::{Body, NodeAgent, PodSubresource};
-use crate::real_api::{ApiClient, Credentials};
-use crate::store::Store;
+use cache::NodeCache;
 use http_body_util::BodyExt;
 use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
@@ -41,7 +45,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// The mirror's resource of the service-account tokens the node requested for its pods (TokenRequest, bound to the
-/// pod): `{metadata: {namespace, name: POD, uid: POD_UID}, token}`; only the node's local store has it.
+/// pod): `{metadata: {namespace, name: POD, uid: POD_UID}, token}`; only the node's local cache has it.
 pub const SA_TOKENS: &str = "kube-sim.serviceaccounttokens";
 
 /// The admin kubeconfig, in the world's directory, that talks to the API server without the knob proxy.
@@ -58,11 +62,7 @@ pub struct World {
 impl World {
     /// Boots etcd, kube-apiserver, kube-controller-manager and kube-scheduler from `bin` with their files in `dir`,
     /// then registers the node. Needs kube-sim's isolated process (`kubelet::isolate_process`).
-    pub async fn start(
-        bin: &Path,
-        dir: &Path,
-        knobs: crate::server::Knobs,
-    ) -> Result<Self, String> {
+    pub async fn start(bin: &Path, dir: &Path, knobs: knobs::Knobs) -> Result<Self, String> {
         // The node's address first: the API server's and the kubelet's certificates name it.
         let net = net::PodNet::new()?;
         let mut control_plane = ControlPlane::start(control_plane::Options {
@@ -92,8 +92,8 @@ impl World {
             .await?;
             let url = format!("https://{addr}");
             // The world's own setup (the scenario's apply) goes straight to the API server, as the components and
-            // the node do: in the simulated world faults and request counts start after the scenario is loaded, so
-            // a `--fault 409:PATCH:…` must not be spent on the scenario's server-side apply (a PATCH).
+            // the node do: faults and request counts start after the scenario is loaded, so a
+            // `--fault 409:PATCH:…` must not be spent on the scenario's server-side apply (a PATCH).
             {
                 use std::io::Write;
                 use std::os::unix::fs::OpenOptionsExt;
@@ -259,7 +259,7 @@ fn warn(msg: &str) {
 }
 
 /// Sends the kubelet's writes in order. Status patches of a pod that are queued behind a newer one are skipped.
-async fn writer(client: ApiClient, mirror: Arc<Store>, mut rx: mpsc::UnboundedReceiver<Write>) {
+async fn writer(client: ApiClient, mirror: Arc<NodeCache>, mut rx: mpsc::UnboundedReceiver<Write>) {
     let mut seen = EventCache::new();
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -334,7 +334,7 @@ pub(crate) async fn send_event(
     message: &str,
     type_: &str,
     component: &str,
-) -> Result<crate::real_api::Reply, String> {
+) -> Result<crate::api_client::Reply, String> {
     let key = (
         involved["metadata"]["uid"]
             .as_str()
@@ -366,7 +366,7 @@ pub(crate) async fn send_event(
     let name = format!(
         "{}.{}",
         involved["metadata"]["name"].as_str().unwrap_or("node"),
-        crate::store::random_suffix(10)
+        crate::ids::random_suffix(10)
     );
     let ev = json!({
         "apiVersion": "v1", "kind": "Event",
@@ -459,7 +459,7 @@ fn references(pod: &Value) -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<Stri
 /// GET one object into the mirror (absent → removed from it), with kind/apiVersion the list form lacks.
 async fn mirror_one(
     client: &ApiClient,
-    mirror: &Store,
+    mirror: &NodeCache,
     resource: &str,
     path: &str,
     ns: &str,
@@ -468,11 +468,11 @@ async fn mirror_one(
     match client.get(path).await {
         Ok(r) if r.ok() => {
             let v = r.json();
-            mirror.mirror_put(resource, v.clone());
+            mirror.put(resource, v.clone());
             Some(v)
         }
         Ok(r) if r.status == 404 => {
-            mirror.mirror_remove(resource, ns, name);
+            mirror.remove(resource, ns, name);
             None
         }
         // 403 right after a pod is bound: the Node authorizer's graph has not seen the binding yet
@@ -492,7 +492,7 @@ async fn mirror_one(
 /// A token for the pod's ServiceAccount bound to the pod, as the kubelet's token manager requests it
 /// (pkg/kubelet/token/token_manager.go; the Node authorizer allows it for pods bound to this node). One per pod,
 /// with the API server's default audience and an hour's life; requested again when the pod changes uid.
-async fn mirror_token(client: &ApiClient, mirror: &Store, pod: &Value) {
+async fn mirror_token(client: &ApiClient, mirror: &NodeCache, pod: &Value) {
     let wants = pod["spec"]["volumes"]
         .as_array()
         .into_iter()
@@ -526,7 +526,7 @@ async fn mirror_token(client: &ApiClient, mirror: &Store, pod: &Value) {
     {
         Ok(r) if r.ok() => {
             if let Some(token) = r.json()["status"]["token"].as_str() {
-                mirror.mirror_put(
+                mirror.put(
                     SA_TOKENS,
                     json!({"metadata": {"namespace": ns, "name": name, "uid": uid}, "token": token}),
                 );
@@ -544,7 +544,7 @@ async fn mirror_token(client: &ApiClient, mirror: &Store, pod: &Value) {
 }
 
 /// Brings the pod's referenced objects into the mirror before the pod itself (so its volumes can be set up).
-async fn mirror_references(client: &ApiClient, mirror: &Store, pod: &Value) {
+async fn mirror_references(client: &ApiClient, mirror: &NodeCache, pod: &Value) {
     mirror_token(client, mirror, pod).await;
     let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default();
     let (cms, secrets, claims) = references(pod);
@@ -620,7 +620,7 @@ fn with_kind(mut pod: Value) -> Value {
 }
 
 /// List + watch of the pods bound to this node into the mirror, relisting whenever the watch ends.
-async fn reflect_pods(client: ApiClient, mirror: Arc<Store>) {
+async fn reflect_pods(client: ApiClient, mirror: Arc<NodeCache>) {
     let selector = format!("fieldSelector=spec.nodeName%3D{NODE_NAME}");
     loop {
         let list = match client.get(&format!("/api/v1/pods?{selector}")).await {
@@ -640,11 +640,11 @@ async fn reflect_pods(client: ApiClient, mirror: Arc<Store>) {
         for p in list["items"].as_array().into_iter().flatten() {
             live.insert(pod_key(p));
             mirror_references(&client, &mirror, p).await;
-            mirror.mirror_put("pods", with_kind(p.clone()));
+            mirror.put("pods", with_kind(p.clone()));
         }
-        for p in mirror.list("pods", None).0 {
+        for p in mirror.list("pods", None) {
             if !live.contains(&pod_key(&p)) {
-                mirror.mirror_remove(
+                mirror.remove(
                     "pods",
                     p["metadata"]["namespace"].as_str().unwrap_or_default(),
                     p["metadata"]["name"].as_str().unwrap_or_default(),
@@ -668,9 +668,9 @@ async fn reflect_pods(client: ApiClient, mirror: Arc<Store>) {
                 match ev["type"].as_str() {
                     Some("ADDED") | Some("MODIFIED") => {
                         mirror_references(&client, &mirror, obj).await;
-                        mirror.mirror_put("pods", with_kind(obj.clone()));
+                        mirror.put("pods", with_kind(obj.clone()));
                     }
-                    Some("DELETED") => mirror.mirror_remove(
+                    Some("DELETED") => mirror.remove(
                         "pods",
                         obj["metadata"]["namespace"].as_str().unwrap_or_default(),
                         obj["metadata"]["name"].as_str().unwrap_or_default(),
@@ -689,10 +689,10 @@ async fn reflect_pods(client: ApiClient, mirror: Arc<Store>) {
 }
 
 /// Re-reads what the node's pods reference every 2 s (the kubelet refreshes ConfigMap volumes from the mirror).
-async fn refresh_references(client: ApiClient, mirror: Arc<Store>) {
+async fn refresh_references(client: ApiClient, mirror: Arc<NodeCache>) {
     loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
-        for p in mirror.list("pods", None).0 {
+        for p in mirror.list("pods", None) {
             mirror_references(&client, &mirror, &p).await;
         }
     }
@@ -822,7 +822,7 @@ impl Node {
                 key_pem: cp.pki.node_client.key_pem.clone(),
             },
         )?;
-        let mirror = Arc::new(Store::new());
+        let mirror = Arc::new(NodeCache::new());
         let (wtx, wrx) = mpsc::unbounded_channel();
         let backend = Arc::new(RealBackend {
             writes: wtx,
@@ -1025,13 +1025,13 @@ async fn serve_kubelet_api(
 }
 
 fn plain(code: StatusCode, text: &str) -> Response<Body> {
-    let mut r = Response::new(crate::server::full(text.to_string()));
+    let mut r = Response::new(crate::http::full(text.to_string()));
     *r.status_mut() = code;
     r
 }
 
-/// Routes the kubelet API (pkg/kubelet/server/server.go) to the handlers the simulated API server also uses:
-/// the container moves from the path into the `container` query parameter they read.
+/// Routes the kubelet API (pkg/kubelet/server/server.go) to its handlers (`kubelet::handlers`): the container moves
+/// from the path into the `container` query parameter they read.
 async fn kubelet_api(
     agent: Arc<KubeletAgent>,
     req: Request<hyper::body::Incoming>,
@@ -1041,9 +1041,7 @@ async fn kubelet_api(
     match parts.as_slice() {
         ["healthz"] => plain(StatusCode::OK, "ok"),
         ["stats", "summary"] => {
-            agent
-                .node_proxy(req, NODE_NAME.into(), "/stats/summary".into())
-                .await
+            crate::http::json_response(200, &crate::kubelet::handlers::stats_summary(&agent.0))
         }
         [verb @ ("containerLogs" | "exec"), ns, pod, container] => {
             let sub = if *verb == "exec" {

@@ -1,15 +1,15 @@
 //! The test knobs in front of the real API server (issue 16): a thin HTTPS proxy that the world's kubeconfig points
 //! at (`https://127.0.0.1:PORT`, as kind and k3d write theirs; it listens on the node's address too, same port). It
 //! answers `/kube-sim/stats` (request counts, the request timeline, TLS connections accepted —
-//! `server::stats_response`, the simulated API server's own), delays each request by `--latency` and applies
-//! `--fault` rules (`server::fault_response`), and forwards everything else unchanged — headers (the bearer token
+//! `knobs::stats_response`), delays each request by `--latency` and applies `--fault` rules
+//! (`knobs::fault_response`), and forwards everything else unchanged — headers (the bearer token
 //! included), body, streaming answers (watches, logs) and protocol upgrades (exec's WebSocket) — to the real API
 //! server, which authenticates, authorizes and answers. `--http1-only` makes its listeners HTTP/1.1 only (ALPN and
 //! protocol), as a TLS-terminating proxy without HTTP/2. Test knob, not Kubernetes behaviour: only clients of the
 //! kubeconfig go through it; the control plane's components, the node and the pods talk to the API server directly.
-use crate::node_agent::Body;
-use crate::server::{DropConnection, Knobs};
-use crate::timeline::{TimedBody, Timeline};
+use super::knobs::{DropConnection, Knobs};
+use super::timeline::{TimedBody, Timeline};
+use crate::http::Body;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
@@ -179,7 +179,7 @@ impl Proxy {
         let method = req.method().as_str().to_string();
         let path = req.uri().path().to_string();
         if path == "/kube-sim/stats" {
-            return Ok(crate::server::stats_response(
+            return Ok(super::knobs::stats_response(
                 &self.knobs,
                 &self.timeline,
                 self.connections.load(Ordering::Relaxed),
@@ -192,20 +192,18 @@ impl Proxy {
             tokio::time::sleep(self.knobs.latency).await;
         }
         if let Some(action) = self.knobs.take_fault(&method, &path) {
-            return crate::server::fault_response(action).await;
+            return super::knobs::fault_response(action).await;
         }
         let upgrade = req.headers().contains_key(hyper::header::UPGRADE);
         let down_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
         let resp = match self.forward(req, upgrade).await {
             Ok(r) => r,
             Err(e) => {
-                return Ok(crate::server::error_response(
-                    &crate::status::ApiError::new(
-                        503,
-                        "ServiceUnavailable",
-                        format!("kube-sim's knob proxy could not reach the API server: {e}"),
-                    ),
-                ));
+                return Ok(crate::http::error_response(&crate::http::ApiError::new(
+                    503,
+                    "ServiceUnavailable",
+                    format!("kube-sim's knob proxy could not reach the API server: {e}"),
+                )));
             }
         };
         let (head, body) = resp.into_parts();
@@ -222,7 +220,7 @@ impl Proxy {
                     }
                 });
             }
-            return Ok(Response::from_parts(head, crate::server::full("")));
+            return Ok(Response::from_parts(head, crate::http::full("")));
         }
         Ok(Response::from_parts(
             head,

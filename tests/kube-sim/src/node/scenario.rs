@@ -1,18 +1,65 @@
-//! Scenarios on the real control plane (issue 16): `kube-sim up --control-plane real --scenario NAME` applies the
-//! scenario's objects (`bootstrap::scenario_objects`, the same files as the simulated world) with the world's real
+//! Scenarios: `kube-sim up --scenario NAME` reads `scenarios/NAME.yaml` (`scenario_objects`, its `SimScenario`
+//! header document left out) and applies the objects with the world's real
 //! kubectl (`apply --server-side`), so the real API server validates, defaults, prunes and admits them. The
 //! prometheus-operator's CRDs come from the built operator module's own `example/prometheus-operator-crd` (found with
 //! `go list -m` in tools/world/operator, or `KUBE_SIM_OPERATOR_CRDS`), never from the scenario: a scenario's
 //! hand-written `monitoring.coreos.com` CRD is replaced by the real schema. The operator scenarios carry the
 //! operator's Deployment, ServiceAccount and ClusterRole(Binding): the node runs the built operator as that pod
-//! (`kubelet::image`), and it reconciles each `Prometheus` into its StatefulSet. Then it waits (90 s at most, as the
-//! simulated world does) until the operator has reconciled every `Prometheus` and the StatefulSet controller has acted
+//! (`kubelet::image`), and it reconciles each `Prometheus` into its StatefulSet. Then it waits (90 s at most) until the operator has reconciled every `Prometheus` and the StatefulSet controller has acted
 //! on what it generated, and then until every pod has settled (ready, crash-looping, finished or stuck unready).
-use crate::real_api::ApiClient;
+use crate::api_client::ApiClient;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
+
+/// Where scenario files live (the crate's `scenarios/` directory, overridable with `KUBE_SIM_SCENARIOS`).
+/// Falls back to `tests/kube-sim/scenarios` under the current directory when the build's own source tree is gone
+/// (a binary built from another checkout into a shared target directory).
+pub fn scenarios_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("KUBE_SIM_SCENARIOS") {
+        return PathBuf::from(d);
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    if built.is_dir() {
+        return built;
+    }
+    std::env::current_dir()
+        .map(|d| d.join("tests/kube-sim/scenarios"))
+        .unwrap_or(built)
+}
+
+/// Parse a multi-document YAML file into objects (empty documents skipped).
+pub fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
+    let mut out = vec![];
+    // serde-saphyr's default budget (1,024 documents, 250,000 nodes: a guard against separator storms and huge
+    // untrusted input) stops the benchmark's scenario (benches/perf.sh: 5,000 unrelated pods and their events). A
+    // scenario is our own file, so no budget applies.
+    let mut options = serde_saphyr::Options::default();
+    options.budget = None;
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, options)
+        .map_err(|e| format!("invalid YAML: {e}"))?;
+    for v in docs {
+        if !v.is_null() {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// The scenario's objects (its `SimScenario` header document removed); `empty` needs no file.
+pub fn scenario_objects(name: &str) -> Result<Vec<Value>, String> {
+    let path = scenarios_dir().join(format!("{name}.yaml"));
+    if !path.exists() && name == "empty" {
+        return Ok(vec![]);
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("scenario `{name}`: cannot read {}: {e}", path.display()))?;
+    Ok(parse_documents(&text)?
+        .into_iter()
+        .filter(|d| d["kind"] != "SimScenario")
+        .collect())
+}
 
 /// The scenario's objects to apply and whether they need the operator's CRDs (pure).
 pub fn split(objects: Vec<Value>) -> (Vec<Value>, bool) {
@@ -107,10 +154,10 @@ pub async fn apply(
     kubeconfig: &Path,
     admin: &ApiClient,
 ) -> Result<(), String> {
-    let (objects, needs_crds) = split(crate::bootstrap::scenario_objects(name)?);
+    let (objects, needs_crds) = split(scenario_objects(name)?);
     let prometheuses = prometheus_resources(&objects);
     let k = bin.join("kubectl");
-    // The simulated world starts with `monitoring`; scenarios rely on it.
+    // Every world has `monitoring` (as a chart's install namespace); scenarios rely on it.
     let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "monitoring"}});
     let r = admin.post_json("/api/v1/namespaces", &ns).await?;
     if !r.ok() && r.status != 409 {
@@ -264,14 +311,14 @@ pub fn statefulset_settled(sts: &Value) -> bool {
         && (count("replicas") >= want || count("readyReplicas") < count("replicas"))
 }
 
-/// Until every StatefulSet has created its pods (`statefulset_settled`) and every pod has settled as the simulated
+/// Until every StatefulSet has created its pods (`statefulset_settled`) and every pod has settled as the
 /// world's `up` waits for it (`kubelet::pod::pod_settled`: ready, crash-looping, finished, or unready past its
 /// readiness probe's second try), or `deadline`.
 async fn wait_started(admin: &ApiClient, deadline: tokio::time::Instant) {
     // Controllers create pods a moment after their workloads.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let items =
-        |r: crate::real_api::Reply| r.json()["items"].as_array().cloned().unwrap_or_default();
+        |r: crate::api_client::Reply| r.json()["items"].as_array().cloned().unwrap_or_default();
     while tokio::time::Instant::now() < deadline {
         if let Ok(sets) = admin.get("/apis/apps/v1/statefulsets").await
             && sets.ok()

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use crate::node_agent::Body;
+use crate::http::Body;
 
 /// One counted request.
 struct Span {

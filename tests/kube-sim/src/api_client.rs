@@ -192,16 +192,6 @@ impl ApiClient {
         .await
     }
 
-    pub async fn put_json(&self, path: &str, v: &Value) -> Result<Reply, String> {
-        self.request(
-            Method::PUT,
-            path,
-            Some("application/json"),
-            serde_json::to_vec(v).unwrap_or_default(),
-        )
-        .await
-    }
-
     /// A strategic-merge patch (lists merge by their patch keys).
     pub async fn patch_strategic(&self, path: &str, v: &Value) -> Result<Reply, String> {
         self.patch(path, "application/strategic-merge-patch+json", v)
