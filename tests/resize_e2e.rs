@@ -301,11 +301,23 @@ fn shrink_is_refused_and_the_same_size_is_nothing_to_change() {
         "no terminal and no --yes, but nothing to confirm: {run}"
     );
     assert!(run.stderr.contains(&nothing), "{run}");
+    assert!(
+        !run.stderr.contains("restart pod"),
+        "nothing to restart: {run}"
+    );
     let report = run.json();
     assert_eq!(report["kind"], "Resize");
     assert_eq!(report["dryRun"], false);
     assert_eq!(report["target"], size.as_str());
     assert_eq!(report["steps"], serde_json::json!([]), "{report:#}");
+    assert!(
+        report["notes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|n| n.as_str().is_some_and(|n| n.contains(&nothing))),
+        "the result says it on stdout too: {report:#}"
+    );
     assert_eq!(report["claims"][0]["name"], claim.as_str());
     assert_eq!(report["claims"][0]["state"], "done", "{report:#}");
     assert_eq!(

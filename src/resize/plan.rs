@@ -919,8 +919,9 @@ pub fn plan(
     }
 
     // The only pods resize may ever delete: each claim's pod of this instance, when a controller recreates it.
+    // None when nothing changes: no filesystem is left to grow.
     let mut restarts = Vec::new();
-    for claim in &claims {
+    for claim in claims.iter().filter(|_| !settled) {
         let Some(pod) = &claim.pod else { continue };
         match &pod.controller {
             Some(controller) if controller.recreates() => restarts.push(PodRestart {
@@ -1808,12 +1809,27 @@ mod tests {
         );
         assert!(text.contains("never shrinks"), "{text}");
         for expandable in [Some(true), Some(false), None] {
-            let same = plan(
-                &deployment_snapshot(expandable),
-                &SizeRequest::Absolute(q("1124Gi")),
-                false,
-            )
-            .unwrap();
+            let mut settled = deployment_snapshot(expandable);
+            // Its pod, which a ReplicaSet recreates, and a bare one: neither is planned for a restart nor warned
+            // about, as no filesystem is left to grow.
+            for controller in [
+                Some(PodController {
+                    kind: "ReplicaSet".into(),
+                    name: "prometheus-server-5d9".into(),
+                }),
+                None,
+            ] {
+                settled.claims[0].pod = Some(ClaimPod {
+                    name: "prometheus-server-abc".into(),
+                    uid: "pod-uid".into(),
+                    controller,
+                    ..Default::default()
+                });
+                let same = plan(&settled, &SizeRequest::Absolute(q("1124Gi")), false).unwrap();
+                assert!(same.restarts.is_empty(), "{:#?}", same.restarts);
+                assert!(same.warnings.is_empty(), "{:#?}", same.warnings);
+            }
+            let same = plan(&settled, &SizeRequest::Absolute(q("1124Gi")), false).unwrap();
             assert!(same.steps.is_empty(), "{:#?}", same.steps);
             assert_eq!(same.claims.len(), 1, "the claim is still read back");
             assert!(same.warnings.is_empty(), "{:#?}", same.warnings);
