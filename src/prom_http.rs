@@ -711,6 +711,7 @@ mod bounds {
             flavour: crate::model::Flavour::Plain,
             workloads: Vec::new(),
             pods: Vec::new(),
+            terminating: Vec::new(),
             container: "prometheus".into(),
             image: "prom/prometheus:v3.5.0".into(),
             args: Vec::new(),

@@ -605,3 +605,90 @@ fn kps_missing_volume_other_verbs_name_the_refusal() {
     let sets = kubectl_json(&cluster, &["get", "statefulsets", "-n", "monitoring"]);
     assert_eq!(sets["items"].as_array().map(Vec::len), Some(0), "{sets:#}");
 }
+
+/// A pod shutting down is not the server (S7, issue 16 hardening): a replaced pod held by a finalizer keeps its
+/// deletionTimestamp while its replacement serves. The real ReplicaSet no longer counts it (kubernetes
+/// pkg/controller/controller_utils.go `IsPodActive`/`FilterActivePods`), so doctor checks the live pod and names the
+/// terminating one. Before, discovery listed both and doctor checked the pod shutting down as the server.
+#[test]
+fn doctor_checks_the_live_pod_and_names_the_terminating_one() {
+    let Some(cluster) = start_real("chart-healthy") else {
+        return;
+    };
+    support::wait_settled(&cluster, "monitoring");
+    let pods = |cluster: &support::Cluster| {
+        let list = kubectl_json(
+            cluster,
+            &[
+                "get",
+                "pods",
+                "-n",
+                "monitoring",
+                "-l",
+                "app.kubernetes.io/name=prometheus",
+            ],
+        );
+        support::items(&list)
+    };
+    let old = support::name(&pods(&cluster)[0]);
+    // A finalizer keeps the deleted pod as an object with deletionTimestamp set (what a slow shutdown looks like).
+    kubectl(
+        &cluster,
+        &[
+            "patch",
+            "pod",
+            &old,
+            "-n",
+            "monitoring",
+            "--type=merge",
+            "-p",
+            r#"{"metadata":{"finalizers":["kubectl-prom.test/hold"]}}"#,
+        ],
+    );
+    kubectl(
+        &cluster,
+        &["delete", "pod", &old, "-n", "monitoring", "--wait=false"],
+    );
+    let new = support::wait_until(
+        "the replacement pod Ready beside the terminating one",
+        Duration::from_secs(150),
+        || {
+            pods(&cluster)
+                .iter()
+                .find(|p| support::name(p) != old && support::pod_ready(p))
+                .map(support::name)
+        },
+    );
+    let old_pod = kubectl_json(&cluster, &["get", "pod", &old, "-n", "monitoring"]);
+    assert!(
+        old_pod["metadata"]["deletionTimestamp"].is_string(),
+        "{old_pod:#}"
+    );
+    let run = prom(&cluster, &["doctor", "-n", "monitoring", "-o", "json"]);
+    let report = run.json();
+    let inst = &report["instances"][0];
+    assert_eq!(inst["pods"], serde_json::json!([new]), "{run}");
+    assert_eq!(inst["terminating"], serde_json::json!([old]), "{run}");
+    assert!(
+        inst["description"]
+            .as_str()
+            .is_some_and(|d| d.contains(&format!("pod {old} is terminating"))),
+        "{run}"
+    );
+    // No finding is about the pod shutting down.
+    assert!(!inst["findings"].to_string().contains(&old), "{run}");
+    // Let the pod go (the world is torn down anyway; this keeps the kubelet's view tidy).
+    kubectl(
+        &cluster,
+        &[
+            "patch",
+            "pod",
+            &old,
+            "-n",
+            "monitoring",
+            "--type=json",
+            "-p",
+            r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+        ],
+    );
+}

@@ -1104,3 +1104,83 @@ fn reload_posts(cluster: &support::Cluster) -> u64 {
         .filter_map(|(_, v)| v.as_u64())
         .sum()
 }
+
+/// S7 (issue 16 hardening): with `--config.auto-reload` nothing is sent, so "not reloaded" was misleading when the
+/// new file is invalid: Prometheus reads it by itself, fails, and keeps running the previous configuration (prometheus
+/// v3.16.0 cmd/prometheus/main.go, the auto-reload tick: `reloadConfig` fails, `Error reloading config`, the
+/// checksum reset). reload says that, and the real server proves it: it still runs the old configuration and logs
+/// the failure. The file is one promtool rejects (a scrape timeout longer than the interval, config/config.go).
+#[test]
+fn v3_auto_reload_of_an_invalid_file_says_prometheus_keeps_the_previous_config() {
+    if !support::real_prometheus_v3_or_skip(
+        "v3_auto_reload_of_an_invalid_file_says_prometheus_keeps_the_previous_config",
+    ) {
+        return;
+    }
+    let Some(cluster) = support::start_real("chart-healthy") else {
+        return;
+    };
+    let before = server_pods(&cluster);
+    let patch = serde_json::json!([
+        {"op": "remove", "path": "/spec/template/spec/containers/0"},
+        {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "quay.io/prometheus/prometheus:v3.16.0"},
+        {"op": "replace", "path": "/spec/template/spec/containers/0/args", "value": [
+            "--config.file=/etc/config/prometheus.yml",
+            "--storage.tsdb.path=/data",
+            "--config.auto-reload",
+            "--config.auto-reload-interval=5s",
+        ]},
+    ]);
+    support::json_patch(
+        &cluster,
+        "monitoring",
+        "deployment/prometheus-server",
+        &patch.to_string(),
+    );
+    let pod = support::wait_until(
+        "the v3 pod to be ready",
+        std::time::Duration::from_secs(180),
+        || {
+            let pods = kubectl_json(&cluster, &["get", "pods", "-n", "monitoring"]);
+            let all: Vec<Value> = support::items(&pods)
+                .into_iter()
+                .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+                .collect();
+            let [p] = all.as_slice() else { return None };
+            (!before.contains(&support::name(p)) && support::pod_ready(p)).then(|| support::name(p))
+        },
+    );
+    const INVALID: &str = "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['localhost:9090']\n  - job_name: timeout-longer-than-interval\n    scrape_interval: 5s\n    scrape_timeout: 10s\n    static_configs:\n      - targets: ['localhost:9100']\n";
+    support::set_chart_config(&cluster, INVALID);
+    let run = prom(&cluster, &["reload", "-n", "monitoring", "--timeout", "2m"]);
+    assert_ne!(run.code, 0, "{run}");
+    assert!(
+        run.stderr
+            .contains("the file is invalid, and Prometheus reloads it by itself")
+            && run
+                .stderr
+                .contains("keep running the previous configuration")
+            && !run.stderr.contains("not reloaded")
+            && !run.stderr.contains("--no-validate"),
+        "{run}"
+    );
+    // The witness: the server read the file itself, failed, and runs the previous configuration.
+    support::wait_until(
+        "Prometheus's own failed reload in its log",
+        std::time::Duration::from_secs(60),
+        || {
+            kubectl(
+                &cluster,
+                &["logs", "-n", "monitoring", &pod, "-c", "prometheus-server"],
+            )
+            .contains("Error reloading config")
+            .then_some(())
+        },
+    );
+    let running = loaded_config(&cluster, &pod);
+    assert!(running.contains("job_name: prometheus"), "{running}");
+    assert!(
+        !running.contains("timeout-longer-than-interval"),
+        "{running}"
+    );
+}

@@ -127,7 +127,24 @@ pub fn describe(i: &Instance) -> String {
         1 => "1 pod".to_string(),
         n => format!("{n} pods"),
     };
-    format!("{}/{} ({}, {pods})", i.namespace, i.name, install_of(i))
+    // A pod shutting down is not one of its pods (discover's rule), but it still runs and may hold the volume: named.
+    let terminating = match i.terminating.as_slice() {
+        [] => String::new(),
+        [one] => format!("; pod {} is terminating", one.name),
+        many => format!(
+            "; pods {} are terminating",
+            many.iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    format!(
+        "{}/{} ({}, {pods}{terminating})",
+        i.namespace,
+        i.name,
+        install_of(i)
+    )
 }
 
 /// [`describe`] without the pods, for when they were not read (completion's one-round answer).

@@ -279,7 +279,7 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
             &selector,
             &BTreeMap::new(),
         ) {
-            i.pods = vec![pod_ref(p)];
+            set_pods(&mut i, vec![pod_ref(p)]);
             out.push(with_origin(i, p));
         }
     }
@@ -301,6 +301,7 @@ fn unrendered(p: &PrometheusResource) -> Instance {
         },
         workloads: Vec::new(),
         pods: Vec::new(),
+        terminating: Vec::new(),
         container: "prometheus".to_string(),
         image: spec("image").unwrap_or_default(),
         args: Vec::new(),
@@ -354,11 +355,18 @@ pub fn select(instances: &[Instance], target: &TargetRef) -> Vec<Instance> {
                     matches!(&i.flavour, Flavour::Operator { prometheus } if prometheus == n)
                         .then(|| i.clone())
                 }
-                TargetRef::Pod(n) => i.pods.iter().find(|p| p.name == *n).map(|p| {
-                    let mut one = i.clone();
-                    one.pods = vec![p.clone()];
-                    one
-                }),
+                // A terminating pod named: its instance with no live pod, so a verb names it and acts on nothing.
+                TargetRef::Pod(n) => i
+                    .pods
+                    .iter()
+                    .chain(&i.terminating)
+                    .find(|p| p.name == *n)
+                    .map(|p| {
+                        let mut one = i.clone();
+                        (one.pods, one.terminating) = (Vec::new(), Vec::new());
+                        set_pods(&mut one, vec![p.clone()]);
+                        one
+                    }),
             }
         })
         .collect()
@@ -429,7 +437,7 @@ fn build(
         .unwrap_or(9090);
     let data = data_volume(c, pod_spec, claim_templates);
     let config = config_volume(c, pod_spec);
-    let mut pods: Vec<PodRef> =
+    let pods: Vec<PodRef> =
         if selector.match_labels.is_none() && selector.match_expressions.is_none() {
             Vec::new()
         } else {
@@ -442,8 +450,7 @@ fn build(
                 .map(pod_ref)
                 .collect()
         };
-    pods.sort_by(|a, b| a.name.cmp(&b.name));
-    Some(Instance {
+    let mut instance = Instance {
         name: workloads
             .first()
             .map(|w| w.name.clone())
@@ -451,7 +458,8 @@ fn build(
         flavour: chart_flavour(meta, template).unwrap_or(Flavour::Plain),
         namespace,
         workloads,
-        pods,
+        pods: Vec::new(),
+        terminating: Vec::new(),
         container: c.name.clone(),
         image: c.image.clone().unwrap_or_default(),
         route_prefix: route_prefix(&args),
@@ -467,7 +475,17 @@ fn build(
             .collect(),
         origin: Default::default(),
         not_rendered: None,
-    })
+    };
+    set_pods(&mut instance, pods);
+    Some(instance)
+}
+
+/// The one rule for which pods are the server: a pod with `metadata.deletionTimestamp` is shutting down (kubernetes
+/// pkg/controller/controller_utils.go `IsPodActive`; a finished rollout no longer waits for it) and goes to
+/// [`Instance::terminating`], named but never read or changed as the server; the rest are [`Instance::pods`].
+fn set_pods(i: &mut Instance, mut pods: Vec<PodRef>) {
+    pods.sort_by(|a, b| a.name.cmp(&b.name));
+    (i.terminating, i.pods) = pods.into_iter().partition(|p| p.terminating);
 }
 
 /// The instance with the origin of the workload it was built from (`src/install/`).

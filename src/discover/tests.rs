@@ -693,3 +693,48 @@ fn discovered_keeps_the_objects_it_was_recognised_from() {
         "900"
     );
 }
+
+#[test]
+fn a_terminating_pod_is_not_the_server_but_is_named() {
+    // During a rollout (or a `kubectl delete pod`) the old pod keeps phase Running and even Ready until its grace
+    // period ends; only `metadata.deletionTimestamp` says it is shutting down (kubernetes pkg/controller/
+    // controller_utils.go `IsPodActive`: a pod with a deletionTimestamp is not an active replica).
+    let labels = [
+        ("app.kubernetes.io/component", "server"),
+        ("app.kubernetes.io/name", "prometheus"),
+        ("app.kubernetes.io/instance", "prometheus"),
+    ];
+    let mut old = pod("monitoring", "prometheus-server-old-aaaaa", &labels, true);
+    old.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::now(),
+    ));
+    let inv = Inventory {
+        deployments: vec![from_yaml(CHART_DEPLOY_NEW)],
+        pods: vec![
+            old,
+            pod("monitoring", "prometheus-server-new-bbbbb", &labels, true),
+        ],
+        ..Default::default()
+    };
+    let found = find_instances(&inv);
+    let i = &found[0];
+    let names = |pods: &[PodRef]| pods.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&i.pods), ["prometheus-server-new-bbbbb"]);
+    assert_eq!(names(&i.terminating), ["prometheus-server-old-aaaaa"]);
+    assert_eq!(
+        describe(i),
+        "monitoring/prometheus-server (Helm chart release prometheus, deploy/prometheus-server, 1 pod; \
+         pod prometheus-server-old-aaaaa is terminating)"
+    );
+    // The objects a verb reads are the live pod's only.
+    let own = Discovered::of(&inv, i.clone());
+    assert_eq!(own.pods.len(), 1);
+    // Naming the terminating pod selects the instance with no live pod: nothing acts on the pod shutting down.
+    let one = select(
+        &found,
+        &TargetRef::Pod("prometheus-server-old-aaaaa".into()),
+    );
+    assert_eq!(one.len(), 1);
+    assert!(one[0].pods.is_empty());
+    assert_eq!(names(&one[0].terminating), ["prometheus-server-old-aaaaa"]);
+}

@@ -46,7 +46,11 @@ pub struct InstanceReport {
     /// Which chart and version rendered it, where its desired state lives (Helm, Argo CD, Flux, kubectl apply) and
     /// how that was told (`src/install/`, issue 18).
     pub install: crate::install::Origin,
+    /// The pods checked: the live ones (a pod shutting down is never checked as the server).
     pub pods: Vec<String>,
+    /// Its pods shutting down (`deletionTimestamp` set), named in the description, not checked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub terminating: Vec<String>,
     /// `problems` (a warning or critical finding), `unknown` (none, but some data could not be read: PROM-900), or
     /// `healthy` (everything was read and nothing found). A gap never makes an instance healthy.
     pub result: &'static str,
@@ -203,6 +207,12 @@ pub fn build(snapshot: &Snapshot) -> Report {
                 description: discover::describe(&s.instance),
                 install: s.instance.origin.clone(),
                 pods: s.instance.pods.iter().map(|p| p.name.clone()).collect(),
+                terminating: s
+                    .instance
+                    .terminating
+                    .iter()
+                    .map(|p| p.name.clone())
+                    .collect(),
                 result: result_of(&findings),
                 findings,
             }

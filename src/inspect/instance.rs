@@ -412,6 +412,15 @@ pub async fn claim_events(ctx: &Ctx, namespace: &str) -> Vec<Event> {
 
 /// The (not terminating) pods that mount a claim now, whoever owns them.
 pub async fn pods_mounting(ctx: &Ctx, namespace: &str, claim: &str) -> Result<Vec<Pod>> {
+    let mut pods = pods_holding(ctx, namespace, claim).await?;
+    pods.retain(|p| p.metadata.deletion_timestamp.is_none());
+    Ok(pods)
+}
+
+/// Every pod that holds a claim now, terminating ones included: the external-resizer counts each pod naming the
+/// claim that is not Succeeded or Failed as using it (kubernetes-csi/external-resizer pkg/controller/
+/// inuse_pvc_store.go), and a pod keeps phase Running through its grace period.
+pub async fn pods_holding(ctx: &Ctx, namespace: &str, claim: &str) -> Result<Vec<Pod>> {
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
     let list = pods
         .list(&ListParams::default())
@@ -420,7 +429,12 @@ pub async fn pods_mounting(ctx: &Ctx, namespace: &str, claim: &str) -> Result<Ve
     Ok(list
         .items
         .into_iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter(|p| {
+            !matches!(
+                p.status.as_ref().and_then(|s| s.phase.as_deref()),
+                Some("Succeeded" | "Failed")
+            )
+        })
         .filter(|p| mounts_claim(p, claim))
         .collect())
 }

@@ -45,8 +45,13 @@ pub struct Instance {
     pub flavour: Flavour,
     /// The workload(s) running it. Operator shards give one StatefulSet each (shard 0 first); otherwise exactly one.
     pub workloads: Vec<WorkloadRef>,
-    /// Its pods, sorted by name (only the one named when the target was `pod/NAME`).
+    /// Its pods, sorted by name (only the one named when the target was `pod/NAME`): the live ones only. A pod
+    /// shutting down is never the server a verb reads or changes (discover's one rule, [`Instance::terminating`]).
     pub pods: Vec<PodRef>,
+    /// Its pods shutting down (`metadata.deletionTimestamp` set), sorted by name: still Running, even Ready, until
+    /// the grace period ends, and still mounting the instance's volumes, so verbs name them but never act on them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub terminating: Vec<PodRef>,
     /// The Prometheus container's name (`prometheus-server` in the chart, `prometheus` with the operator).
     pub container: String,
     /// The Prometheus container's image.

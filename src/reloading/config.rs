@@ -84,8 +84,43 @@ pub fn source_of(instance: &Instance) -> Option<(String, String)> {
     }
 }
 
+/// What becomes of an invalid configuration, and the hint naming the object that holds it (its ConfigMap or Secret,
+/// else the instance): [`super::lifecycle::ReloadWay::when_invalid`].
+pub fn when_invalid(instance: &Instance, way: super::lifecycle::ReloadWay) -> (String, String) {
+    let object = source_of(instance).map_or_else(
+        || crate::discover::target_arg(instance),
+        |(_, object)| object,
+    );
+    way.when_invalid(&object, &instance.namespace)
+}
+
+/// The refusal of an invalid configuration: `what` was found, what becomes of it
+/// ([`super::lifecycle::ReloadWay::when_invalid`]), `said` why, and the hint naming the object that holds it (its
+/// ConfigMap or Secret, else the instance).
+pub fn invalid(
+    instance: &Instance,
+    way: super::lifecycle::ReloadWay,
+    what: &str,
+    said: &str,
+) -> Error {
+    let object = source_of(instance).map_or_else(
+        || crate::discover::target_arg(instance),
+        |(_, object)| object,
+    );
+    let (outcome, hint) = way.when_invalid(&object, &instance.namespace);
+    Error::Verify {
+        message: format!("{what}, {outcome}: {said}"),
+        hint: Some(hint),
+    }
+}
+
 /// Our schema check of the text (did-you-mean): warnings are printed, errors refuse the reload.
-pub fn check_keys(ctx: &Ctx, text: &str, instance: &Instance) -> Result<()> {
+pub fn check_keys(
+    ctx: &Ctx,
+    text: &str,
+    instance: &Instance,
+    way: super::lifecycle::ReloadWay,
+) -> Result<()> {
     let issues = crate::promconfig::check(text);
     for warning in issues.iter().filter(|i| !i.error) {
         ctx.printer.warn(&warning.message);
@@ -101,23 +136,13 @@ pub fn check_keys(ctx: &Ctx, text: &str, instance: &Instance) -> Result<()> {
     if errors.is_empty() {
         return Ok(());
     }
-    let ns = &instance.namespace;
-    // Where the text came from, and the object to edit (`kind/name`).
-    let (source, object) = source_of(instance).unwrap_or_else(|| {
-        (
-            "the configuration".to_string(),
-            crate::discover::target_arg(instance),
-        )
-    });
-    Err(Error::Verify {
-        message: format!(
-            "the configuration in {source} is invalid, so it was not reloaded: {}",
-            errors.join("; ")
-        ),
-        hint: Some(format!(
-            "fix it (kubectl edit {object} -n {ns}), or reload anyway with --no-validate"
-        )),
-    })
+    let source = source_of(instance).map_or_else(|| "the configuration".to_string(), |(s, _)| s);
+    Err(invalid(
+        instance,
+        way,
+        &format!("the configuration in {source} is invalid"),
+        &errors.join("; "),
+    ))
 }
 
 // ------------------------------------------------------------------------------------------------------------------

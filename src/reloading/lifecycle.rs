@@ -52,6 +52,35 @@ pub enum ReloadWay {
     Auto { interval_seconds: u64 },
 }
 
+impl ReloadWay {
+    /// What becomes of a configuration reload refuses as invalid, and the hint. A reload we send is simply not sent.
+    /// A server that reloads its file by itself reads it anyway once the kubelet syncs it: it fails to load it, logs
+    /// `Error reloading config`, keeps running the previous configuration and, its checksum reset, tries again every
+    /// interval until the file is fixed (prometheus v3.16.0 cmd/prometheus/main.go: the `time.Tick` case calls
+    /// `reloadConfig`, whose failure leaves the running config; the callback sets `checksum = ""` and adds the
+    /// `ConfigurationUnsuccessful` notification). `--no-validate` cannot help there: nothing is sent either way.
+    pub fn when_invalid(self, object: &str, ns: &str) -> (String, String) {
+        match self {
+            ReloadWay::Auto { interval_seconds } => (
+                format!(
+                    "and Prometheus reloads it by itself (config.auto-reload, every {interval_seconds}s): it will \
+                     fail to load the file and keep running the previous configuration until it is fixed"
+                ),
+                format!(
+                    "fix it (kubectl edit {object} -n {ns}); Prometheus loads the fixed file within \
+                     {interval_seconds}s of the kubelet syncing it, nothing needs to be sent"
+                ),
+            ),
+            ReloadWay::Http | ReloadWay::Signal => (
+                "so it was not reloaded".to_string(),
+                format!(
+                    "fix it (kubectl edit {object} -n {ns}), or reload anyway with --no-validate"
+                ),
+            ),
+        }
+    }
+}
+
 /// The auto-reload interval when the server reloads its file by itself: the running server's flags
 /// (`/api/v1/status/flags`: `config.auto-reload`, `enable-feature`, `config.auto-reload-interval`), else the container
 /// args. None when it does not.
@@ -151,6 +180,25 @@ pub fn template_has_lifecycle(spec: Option<&PodSpec>, container: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_invalid_file_under_auto_reload_is_said_to_be_kept_out_by_prometheus_itself() {
+        let (said, hint) = ReloadWay::Auto {
+            interval_seconds: 5,
+        }
+        .when_invalid("configmap/prometheus-server", "monitoring");
+        assert!(
+            said.contains("reloads it by itself")
+                && !said.contains("  ")
+                && said.contains("keep running the previous configuration")
+                && !said.contains("not reloaded"),
+            "{said}"
+        );
+        assert!(!hint.contains("--no-validate"), "{hint}");
+        let (said, hint) = ReloadWay::Http.when_invalid("configmap/p", "monitoring");
+        assert_eq!(said, "so it was not reloaded");
+        assert!(hint.contains("--no-validate"), "{hint}");
+    }
 
     #[test]
     fn auto_reload_is_read_from_the_flags_then_the_args() {

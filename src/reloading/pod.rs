@@ -134,10 +134,6 @@ pub async fn reload_all(ctx: &Ctx, instance: &Instance, way: ReloadWay) -> Vec<P
             // A reload changes what Prometheus runs: --dry-run validates and checks the sync, but never reloads.
             let skip = if p.phase != "Running" {
                 Some(format!("pod is {}", p.phase))
-            } else if p.terminating {
-                // Shutting down: its server closes its listener and is gone within the grace period; reloading it
-                // proves nothing (and a rollout wait that finished does not wait for it).
-                Some("pod is terminating".to_string())
             } else if ctx.settings.dry_run {
                 Some(match way {
                     ReloadWay::Http => "dry run: POST /-/reload not sent".to_string(),

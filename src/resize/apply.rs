@@ -700,18 +700,13 @@ pub async fn watch_claims(
                 && offline_in_use(message)
                 && blocked[i].is_none()
             {
-                let mounting =
-                    crate::inspect::instance::pods_mounting(ctx, ns, &claim.name).await?;
+                // Every pod holding the claim as the resizer counts them: terminating ones too, finished ones not
+                // (inspect::instance::pods_holding); the instance's own pod is what `how` stops.
+                let holding = crate::inspect::instance::pods_holding(ctx, ns, &claim.name).await?;
                 let own = claim.pod.as_ref().map(|p| p.uid.as_str());
-                let still_running: Vec<Pod> = mounting
+                let still_running: Vec<Pod> = holding
                     .into_iter()
-                    // A pod that finished holds nothing (inuse_pvc_store.go, isPodTerminated); the instance's own
-                    // pod is what `how` stops.
-                    .filter(|p| {
-                        let phase = p.status.as_ref().and_then(|s| s.phase.as_deref());
-                        !matches!(phase, Some("Succeeded" | "Failed"))
-                            && p.metadata.uid.as_deref() != own
-                    })
+                    .filter(|p| p.metadata.uid.as_deref() != own)
                     .collect();
                 let others = other_holders(plan, &claim.name, &still_running);
                 let volume = pvc.spec.as_ref().and_then(|s| s.volume_name.as_deref());
@@ -942,10 +937,15 @@ pub fn other_holders(plan: &ResizePlan, claim: &str, mounting: &[Pod]) -> Vec<St
             // A replacement our own controller made is ours too; any other pod is not.
             let ours = planned
                 .is_some_and(|r| crate::model::controller_of(p).is_some_and(|c| c == r.controller));
-            !ours
+            // A terminating pod is named whoever owns it: it still holds the volume until it is gone.
+            !ours || p.metadata.deletion_timestamp.is_some()
         })
         .map(|p| {
             let name = p.metadata.name.clone().unwrap_or_default();
+            // Shutting down but still holding the volume through its grace period: it goes by itself.
+            if p.metadata.deletion_timestamp.is_some() {
+                return format!("pod {name} (terminating: wait until it is gone)");
+            }
             match crate::model::controller_of(p) {
                 Some(c) => format!("pod {name} (of {} {}, not this instance)", c.kind, c.name),
                 None => format!("pod {name} (no controller recreates it)"),

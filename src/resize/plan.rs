@@ -931,7 +931,7 @@ pub fn plan(
                 controller: controller.clone(),
             }),
             other => warnings.push(format!(
-                "pod {} mounts claim {} and {}: resize never deletes it, so if the volume's filesystem waits for its pod to restart (a driver that expands offline), stop and start it yourself",
+                "pod {} mounts claim {} and {}: resize never deletes it, so if the volume's filesystem waits for a pod to mount it again (FileSystemResizePending), stop and start it yourself; a driver that expands only offline needs it stopped until the volume has grown",
                 pod.name,
                 claim.name,
                 match other {
@@ -1217,11 +1217,16 @@ pub fn render(plan: &ResizePlan) -> String {
     }
     if !plan.restarts.is_empty() {
         out.push('\n');
-        out.push_str("If a filesystem waits for its pod to restart (a driver that expands offline), each asked then:\n");
+        // What really happens (issue 16, a 1.36 external-resizer): a restart helps only once the volume grew and the
+        // claim waits in FileSystemResizePending for a pod to mount it again. A driver that expands only offline is
+        // refused while any pod uses the claim (external-resizer pkg/controller/expand_and_recover.go `inUseError`),
+        // and no restart frees it: its controller starts a new pod at once.
+        out.push_str("If a volume grows but its filesystem waits for a pod to mount it again (FileSystemResizePending), each asked then:\n");
         for restart in &plan.restarts {
             number += 1;
             out.push_str(&format!("  {number}. {}\n", restart.summary()));
         }
+        out.push_str("  (A driver that expands only offline refuses while any pod uses the claim; no restart helps there: resize then names every pod holding it and how to stop them.)\n");
     }
     for warning in &plan.warnings {
         out.push_str(&format!("\nwarning: {warning}\n"));
@@ -1446,6 +1451,7 @@ mod tests {
                 flavour,
                 workloads,
                 pods: Vec::new(),
+                terminating: Vec::new(),
                 container: "prometheus".into(),
                 image: "prom/prometheus:v2.42.0".into(),
                 args: Vec::new(),
@@ -2432,6 +2438,73 @@ mod tests {
                 .any(|w| w.contains("no controller recreates it") && w.contains("never deletes")),
             "{:#?}",
             bare.warnings
+        );
+    }
+
+    /// Issue 16 (S7): on a 1.36 resizer an offline-only driver refuses while any pod holds the claim, so the advice
+    /// names every other holder — a bare pod as not ours to delete, a terminating one (even this instance's old pod)
+    /// as something to wait for — and the plan no longer promises that a restart makes an offline driver grow it.
+    #[test]
+    fn offline_advice_names_every_pod_holding_the_claim_and_the_plan_promises_no_restart_cure() {
+        let mut snap = deployment_snapshot(Some(true));
+        let rs = PodController {
+            kind: "ReplicaSet".into(),
+            name: "prometheus-server-5d9".into(),
+        };
+        snap.claims[0].pod = Some(ClaimPod {
+            name: "prometheus-server-abc".into(),
+            uid: "pod-uid".into(),
+            controller: Some(rs.clone()),
+            ..Default::default()
+        });
+        let planned = plan(&snap, &add("10Gi"), false).unwrap();
+        let text = render(&planned);
+        assert!(
+            text.contains("its filesystem waits for a pod to mount it again (FileSystemResizePending)")
+                && text.contains("A driver that expands only offline refuses while any pod uses the claim; no restart helps there")
+                && !text.contains("(a driver that expands offline), each asked then"),
+            "{text}"
+        );
+        let pod = |name: &str, owner: Option<&PodController>, terminating: bool| {
+            let mut p = k8s_openapi::api::core::v1::Pod::default();
+            p.metadata.name = Some(name.into());
+            p.metadata.owner_references = owner.map(|c| {
+                vec![
+                    k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                        kind: c.kind.clone(),
+                        name: c.name.clone(),
+                        controller: Some(true),
+                        ..Default::default()
+                    },
+                ]
+            });
+            if terminating {
+                p.metadata.deletion_timestamp =
+                    Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                        k8s_openapi::jiff::Timestamp::now(),
+                    ));
+            }
+            p
+        };
+        let holders = [
+            pod("prometheus-server-abc", Some(&rs), false),
+            pod("prometheus-server-old", Some(&rs), true),
+            pod("backup-uploader", None, false),
+        ];
+        let others = crate::resize::apply::other_holders(&planned, "prometheus-server", &holders);
+        let said = crate::resize::apply::offline_in_use_message(
+            &planned,
+            Some("pvc-1"),
+            planned.target,
+            "only supports offline expansion and volume is currently in-use",
+            &others,
+        );
+        assert!(
+            said.contains("pod prometheus-server-old (terminating: wait until it is gone)")
+                && said.contains("pod backup-uploader (no controller recreates it)")
+                && said.contains("resize never deletes a pod that is not this instance's own")
+                && !said.contains("prometheus-server-abc"),
+            "{said}"
         );
     }
 

@@ -729,6 +729,7 @@ mod tests {
                     terminating: false,
                 })
                 .collect(),
+            terminating: Vec::new(),
             container: "prometheus".into(),
             image: "quay.io/prometheus/prometheus:v2.42.0".into(),
             args: Vec::new(),

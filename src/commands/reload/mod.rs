@@ -124,7 +124,7 @@ async fn reload(ctx: &Ctx, args: &ReloadArgs, result: &mut ReloadResult) -> Resu
             .validation
             .push("skipped (--no-validate)".to_string());
     } else if let Some(text) = &desired {
-        config::check_keys(ctx, text, &instance)?;
+        config::check_keys(ctx, text, &instance, way)?;
         result.validation.push("keys".to_string());
     }
 
@@ -146,9 +146,12 @@ async fn reload(ctx: &Ctx, args: &ReloadArgs, result: &mut ReloadResult) -> Resu
     )
     .await?;
     if !args.no_validate {
-        result
-            .validation
-            .push(promtool_label(&instance, synced.promtool.as_ref(), ctx)?);
+        result.validation.push(promtool_label(
+            &instance,
+            synced.promtool.as_ref(),
+            way,
+            ctx,
+        )?);
     }
 
     // 4. Reload every replica concurrently (or wait for the server's own reload), one progress line each; then prove
@@ -176,28 +179,26 @@ async fn reload(ctx: &Ctx, args: &ReloadArgs, result: &mut ReloadResult) -> Resu
 fn promtool_label(
     instance: &Instance,
     verdict: Option<&std::result::Result<config::Promtool, String>>,
+    way: ReloadWay,
     ctx: &Ctx,
 ) -> Result<String> {
     use config::Promtool;
     let Some(file) = instance.config.as_ref().map(|c| c.file.as_str()) else {
         return Ok("promtool skipped (no config file found)".into());
     };
-    let pod = instance
-        .pods
-        .iter()
-        .find(|p| p.phase == "Running")
-        .map(|p| p.name.as_str());
-    match (verdict, pod) {
+    let running = instance.pods.iter().find(|p| p.phase == "Running");
+    match (verdict, running.map(|p| p.name.as_str())) {
         (_, None) | (None, _) => Ok("promtool skipped (no running pod)".into()),
         (Some(Ok(Promtool::Passed)), _) => Ok("promtool".into()),
-        (Some(Ok(Promtool::Rejected(said))), Some(pod)) => Err(Error::Verify {
-            message: format!(
-                "`promtool check config {file}` in pod {}/{pod} rejects the configuration, so it was not reloaded: \
-                 {said}",
+        (Some(Ok(Promtool::Rejected(said))), Some(pod)) => Err(config::invalid(
+            instance,
+            way,
+            &format!(
+                "`promtool check config {file}` in pod {}/{pod} rejects the configuration: the file is invalid",
                 instance.namespace
             ),
-            hint: Some("fix the configuration, or reload anyway with --no-validate".into()),
-        }),
+            said,
+        )),
         (Some(Ok(Promtool::Lint(said))), _) => {
             ctx.printer.warn(&format!(
                 "`promtool check config {file}` reports lint findings (the config still loads): {said}"
@@ -226,7 +227,7 @@ async fn preflight(ctx: &Ctx, instance: &Instance) -> Vec<PodState> {
     let checks = instance
         .pods
         .iter()
-        .filter(|p| p.phase == "Running" && !p.terminating)
+        .filter(|p| p.phase == "Running")
         .map(|p| async move {
             let prom = PromPod::new(&ctx.client, ctx.exec.as_ref(), instance, &p.name);
             let flags = match prom.flags().await {
@@ -282,14 +283,14 @@ async fn enable_lifecycle(ctx: &Ctx, instance: &Instance, timeout: Duration) -> 
         &discover::discover_all(ctx).await?,
         &discover::parse_target(&discover::target_arg(instance))?,
     );
-    let mut refreshed = refreshed.into_iter().next().ok_or_else(|| Error::Verify {
+    let refreshed = refreshed.into_iter().next().ok_or_else(|| Error::Verify {
         message: format!("{ns}/{} disappeared after the rollout", instance.name),
         hint: None,
     })?;
     // A rollout is complete while the old pods are still shutting down: a ReplicaSet stops counting a pod once its
     // deletionTimestamp is set (IsPodActive/FilterActivePods, kubernetes pkg/controller/controller_utils.go), and
     // kubectl's rollout status then says "rolled out". Those old pods run without the flag and stop answering at any
-    // moment (on the real control plane: "connection reset by peer" through the pod proxy); the reload is for the new.
-    refreshed.pods.retain(|p| !p.terminating);
+    // moment (on the real control plane: "connection reset by peer" through the pod proxy). Discovery leaves them out
+    // of `pods` (one rule, discover::recognise `set_pods`), so the reload is for the new.
     Ok(refreshed)
 }

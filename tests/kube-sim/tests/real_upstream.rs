@@ -19,7 +19,7 @@
 mod real_support;
 
 use kube_sim::cluster::Cluster;
-use real_support::{get_json, kubectl_prom, ok, plugin, wait_for, world_kubectl};
+use real_support::{get_json, kubectl_prom, ok, plugin, run, wait_for, world_kubectl};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -265,6 +265,49 @@ fn the_charts_default_kubernetes_sd_config_runs_and_discovers_in_cluster() {
         !log.contains("forbidden") && !log.contains("Failed to watch"),
         "discovery was refused:\n{log}"
     );
+
+    // The chart's `kubernetes-apiservers` job keeps the `default/kubernetes` endpoints on port `https`. A real API
+    // server maintains them (`--endpoint-reconciler-type=lease`, its default: pkg/controlplane/reconcilers/lease.go);
+    // when the world's does, the job must find the API server and scrape its /metrics with the ServiceAccount token
+    // (the chart's ClusterRole grants `nonResourceURLs: [/metrics]`).
+    let endpoints = run(
+        &k,
+        &kc,
+        &[
+            "get",
+            "endpointslices",
+            "-n",
+            "default",
+            "-l",
+            "kubernetes.io/service-name=kubernetes",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    let has_endpoints = serde_json::from_slice::<Value>(&endpoints.stdout)
+        .ok()
+        .is_some_and(|v| {
+            v["items"].as_array().is_some_and(|i| {
+                i.iter()
+                    .any(|s| s["endpoints"].as_array().is_some_and(|e| !e.is_empty()))
+            })
+        });
+    if has_endpoints {
+        let (up, targets) = wait_for(Duration::from_secs(100), || {
+            let t = prom_api(&k, &kc, "monitoring", name, "/api/v1/targets?state=active");
+            let up = t["data"]["activeTargets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|t| t["scrapePool"] == "kubernetes-apiservers" && t["health"] == "up");
+            (up, t)
+        });
+        assert!(
+            up,
+            "the API server was not scraped by the chart's job: {targets}"
+        );
+    }
 
     // The chart's annotation contract: annotate the Service, and the endpoints role picks it up from the watch and
     // the server scrapes itself through the pod IP (scrape_interval 1m: the first scrape within ~70 s).
