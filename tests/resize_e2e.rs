@@ -261,25 +261,83 @@ fn class_without_expansion_is_refused_with_the_admission_text_then_fixed_with_th
     );
 }
 
+/// A shrink is refused (exit 2). The size the claim already is (what resize's own continue command asks once an
+/// interrupted expansion finished by itself) is a plan with nothing to change: exit 0 without --yes or a terminal
+/// (nothing to confirm), the claim read back as done, and nothing patched — not the claim, and not the class that
+/// does not allow expansion (nothing is sent, so admission never has to allow it).
 #[test]
-fn shrink_and_same_size_are_refused_before_any_change() {
+fn shrink_is_refused_and_the_same_size_is_nothing_to_change() {
     let Some(cluster) = start("resize-no-expansion") else {
         return;
     };
     let ns = "monitoring";
     let pvc = only_claim(&cluster, ns);
     let claim = name(&pvc);
-    let rv = pvc["metadata"]["resourceVersion"].clone();
-    for size in ["1Mi", capacity(&pvc).as_str()] {
-        let run = prom(&cluster, &["resize", "-n", ns, "--size", size, "--yes"]);
-        assert_eq!(run.code, 2, "{run}");
-        assert!(run.stderr.contains("never shrinks"), "{run}");
-    }
-    let after = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
+    let size = capacity(&pvc);
     assert_eq!(
-        after["metadata"]["resourceVersion"], rv,
-        "the claim was not touched"
+        storage_request(&pvc),
+        size,
+        "the scenario's claim is settled"
     );
+    let class = pvc["spec"]["storageClassName"].as_str().unwrap_or_default();
+    let class_before = kubectl_json(&cluster, &["get", "storageclass", class]);
+    let run = prom(&cluster, &["resize", "-n", ns, "--size", "1Mi", "--yes"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("never shrinks"), "{run}");
+    let nothing =
+        format!("nothing to change: every claim already is {size} ({claim}: capacity {size})");
+    let run = prom(
+        &cluster,
+        &["resize", "-n", ns, "--size", &size, "--dry-run"],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stderr.contains(&nothing), "{run}");
+    let run = prom(
+        &cluster,
+        &["resize", "-n", ns, "--size", &size, "-o", "json"],
+    );
+    assert_eq!(
+        run.code, 0,
+        "no terminal and no --yes, but nothing to confirm: {run}"
+    );
+    assert!(run.stderr.contains(&nothing), "{run}");
+    assert!(
+        !run.stderr.contains("restart pod"),
+        "nothing to restart: {run}"
+    );
+    let report = run.json();
+    assert_eq!(report["kind"], "Resize");
+    assert_eq!(report["dryRun"], false);
+    assert_eq!(report["target"], size.as_str());
+    assert_eq!(report["steps"], serde_json::json!([]), "{report:#}");
+    assert!(
+        report["notes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|n| n.as_str().is_some_and(|n| n.contains(&nothing))),
+        "the result says it on stdout too: {report:#}"
+    );
+    assert_eq!(report["claims"][0]["name"], claim.as_str());
+    assert_eq!(report["claims"][0]["state"], "done", "{report:#}");
+    assert_eq!(
+        report["claims"][0]["capacityAfter"],
+        size.as_str(),
+        "{report:#}"
+    );
+    let after = kubectl_json(&cluster, &["get", "pvc", "-n", ns, &claim]);
+    for field in ["resourceVersion", "generation"] {
+        assert_eq!(
+            after["metadata"][field], pvc["metadata"][field],
+            "the claim was not touched ({field})"
+        );
+    }
+    let class_after = kubectl_json(&cluster, &["get", "storageclass", class]);
+    assert_eq!(
+        class_after["metadata"]["resourceVersion"], class_before["metadata"]["resourceVersion"],
+        "the class was not touched"
+    );
+    assert_ne!(class_after["allowVolumeExpansion"], true);
     let run = prom(&cluster, &["resize", "-n", ns, "--size", "12XB"]);
     assert_eq!(run.code, 2, "{run}");
     assert!(run.stderr.contains("unknown suffix `XB`"), "{run}");

@@ -697,17 +697,11 @@ fn operator_resize_disrupted(how: support::Disruption, points: &[usize]) {
 }
 
 #[test]
-#[ignore = "plugin defect on the real control plane (issue 16; S3 → S4 in prompts/s6/requests.md): after the signal the \
-            online expansion finishes by itself, and the printed continue command `resize --size X` is then refused \
-            with exit 2 (the same size as the claims'); run with --ignored once resize accepts it"]
 fn sigterm_at_any_point_of_an_operator_resize_is_handled_like_ctrl_c() {
     operator_resize_disrupted(support::Disruption::Signal("TERM"), &[0, 1, 2]);
 }
 
 #[test]
-#[ignore = "plugin defect on the real control plane (issue 16; S3 → S4 in prompts/s6/requests.md): after the signal the \
-            online expansion finishes by itself, and the printed continue command `resize --size X` is then refused \
-            with exit 2 (the same size as the claims'); run with --ignored once resize accepts it"]
 fn sighup_at_any_point_of_an_operator_resize_is_handled_like_ctrl_c() {
     operator_resize_disrupted(support::Disruption::Signal("HUP"), &[0, 2]);
 }

@@ -561,8 +561,8 @@ fn rounding_for(
     }
 }
 
-/// Pre-flight and plan. Refuses (usage error, nothing sent) on: no claims, an unbound claim, a size that is not
-/// larger than every claim's capacity, a class that cannot expand without `allow_expansion`, a statically
+/// Pre-flight and plan. Refuses (usage error, nothing sent) on: no claims, an unbound claim, a size smaller than a
+/// claim's capacity or request (the size everything already is plans nothing to change), a class that cannot expand without `allow_expansion`, a statically
 /// provisioned claim, and an operator resource someone already paused.
 pub fn plan(
     snapshot: &InstanceSnapshot,
@@ -644,25 +644,20 @@ pub fn plan(
     };
 
     // Never shrink: refused before any request is sent. A claim whose request already is the target (an earlier run
-    // was interrupted or failed half-way) needs no patch, only following; one already grown to it is done. "Resize"
-    // to the size everything already has is refused too (after the install is checked, below: a StatefulSet
-    // template or an operator resource may still be left to finish).
-    let claims_done = sized
-        .iter()
-        .all(|(_, _, capacity, requested)| *capacity >= target && *requested == target);
-    let same_size = || {
-        let (_, name, capacity, requested) = &sized[0];
-        Err(refuse_size(request, target, name, *capacity, *requested))
-    };
+    // was interrupted or failed half-way) needs no patch, only following; one already grown to it is done. The size
+    // everything already has (every claim's capacity and request, the StatefulSet template, the operator resource
+    // unpaused) is a plan with no steps: resize's own continue command after an interrupt, once the expansion
+    // finished by itself server-side, must not be an error (issue 16).
     for (_, name, capacity, requested) in &sized {
         if target >= *capacity && target >= *requested {
             continue;
         }
         return Err(refuse_size(request, target, name, *capacity, *requested));
     }
-    if claims_done && install_at(&install, target) {
-        return same_size();
-    }
+    let claims_done = sized
+        .iter()
+        .all(|(_, _, capacity, requested)| *capacity >= target && *requested == target);
+    let settled = claims_done && install_at(&install, target);
 
     let mut steps: Vec<(Phase, Action)> = Vec::new();
     let mut warnings = Vec::new();
@@ -740,7 +735,11 @@ pub fn plan(
                     Some("`kubectl get storageclass` lists the classes".into()),
                 ));
             };
-            if class.allow_volume_expansion != Some(true) && !class_fixes.contains(&class_name) {
+            // Nothing is sent when everything already is the size, so the class need not allow expansion.
+            if class.allow_volume_expansion != Some(true)
+                && !class_fixes.contains(&class_name)
+                && !settled
+            {
                 if !allow_expansion {
                     return Err(Error::usage(
                         format!(
@@ -766,6 +765,7 @@ pub fn plan(
                 ));
             }
             if EBS_PROVISIONERS.contains(&class.provisioner.as_str())
+                && !settled
                 && !warnings.iter().any(|w: &String| w.contains("EBS"))
             {
                 warnings.push(format!(
@@ -881,10 +881,12 @@ pub fn plan(
                 && statefulsets_left.is_empty()
             {
                 // An earlier run (interrupted, or a re-run to follow the claims) did every step already: nothing to
-                // pause, orphan or recreate; the claims are only followed.
-                notes.push(format!(
-                    "prometheus/{name}, its claims and its StatefulSet already ask for {target}: nothing to change, the claims are followed"
-                ));
+                // pause, orphan or recreate; the claims are only followed (said below once they have the size).
+                if !settled {
+                    notes.push(format!(
+                        "prometheus/{name}, its claims and its StatefulSet already ask for {target}: nothing left to send, the claims are followed until they have it"
+                    ));
+                }
             } else {
                 if *paused {
                     notes.push(format!(
@@ -912,9 +914,14 @@ pub fn plan(
         }
     }
 
+    if settled {
+        notes.push(nothing_to_change(&install, &claims, target));
+    }
+
     // The only pods resize may ever delete: each claim's pod of this instance, when a controller recreates it.
+    // None when nothing changes: no filesystem is left to grow.
     let mut restarts = Vec::new();
-    for claim in &claims {
+    for claim in claims.iter().filter(|_| !settled) {
         let Some(pod) = &claim.pod else { continue };
         match &pod.controller {
             Some(controller) if controller.recreates() => restarts.push(PodRestart {
@@ -981,6 +988,29 @@ fn paused_hint(
     )
 }
 
+/// The note of a plan with no steps because everything already is `target`: each claim and its capacity, and the
+/// install object that asks for it; the claims are still read back as the verification.
+fn nothing_to_change(install: &Install, claims: &[ClaimPlan], target: Quantity) -> String {
+    let each: Vec<String> = claims
+        .iter()
+        .map(|c| format!("{}: capacity {}", c.name, c.capacity))
+        .collect();
+    let object = match install {
+        Install::Deployment { .. } | Install::Pod { .. } => String::new(),
+        Install::StatefulSet { object, .. } => format!(
+            ", and statefulset/{}'s claim template asks for it",
+            object.metadata.name.as_deref().unwrap_or_default()
+        ),
+        Install::Operator { name, .. } => {
+            format!(", and prometheus/{name} (not paused) and its StatefulSet ask for it")
+        }
+    };
+    format!(
+        "nothing to change: every claim already is {target} ({}){object}; the claims are read back",
+        each.join(", ")
+    )
+}
+
 /// Whether the install object already asks for `target` (nothing of it is left to change): a StatefulSet's claim
 /// template, or an unpaused operator resource and its StatefulSets. A Deployment or a bare pod has nothing besides
 /// its claims.
@@ -1036,7 +1066,7 @@ pub fn size_note(subject: &crate::install::Subject, size: Quantity) -> Option<St
     subject.note(crate::install::Key::VolumeSize, Some(&size.to_string()))
 }
 
-/// The refusal of a size that is not larger than a claim's.
+/// The refusal of a size smaller than a claim's (a shrink).
 fn refuse_size(
     request: &SizeRequest,
     target: Quantity,
@@ -1045,11 +1075,6 @@ fn refuse_size(
     requested: Quantity,
 ) -> Error {
     let floor = capacity.max(requested);
-    let what = if target == floor {
-        "the same as"
-    } else {
-        "smaller than"
-    };
     let basis = if requested > capacity {
         format!("its pending request {requested} (capacity {capacity})")
     } else {
@@ -1062,7 +1087,7 @@ fn refuse_size(
         .unwrap_or_default();
     Error::usage(
         format!(
-            "refusing to resize: {} gives {target}, which is {what} claim {name}'s size ({basis}); resize only grows volumes and never shrinks them",
+            "refusing to resize: {} gives {target}, which is smaller than claim {name}'s size ({basis}); resize only grows volumes and never shrinks them",
             request.flag()
         ),
         Some(format!("ask for more than {floor}{example}")),
@@ -1775,8 +1800,11 @@ mod tests {
         );
     }
 
+    /// A shrink is refused before any request. The size every claim already is (resize's own continue command once
+    /// the expansion finished by itself after an interrupt) is a plan with no steps that says so, even on a class
+    /// that does not allow expansion: nothing is sent, so nothing needs it.
     #[test]
-    fn shrink_and_same_size_are_refused_before_any_request() {
+    fn shrink_is_refused_and_the_same_size_is_a_plan_with_nothing_to_change() {
         let snap = deployment_snapshot(Some(true));
         let err = plan(&snap, &SizeRequest::Absolute(q("1000Gi")), false).unwrap_err();
         assert_eq!(err.exit_code(), crate::ExitCode::Usage);
@@ -1786,8 +1814,41 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("never shrinks"), "{text}");
-        let err = plan(&snap, &SizeRequest::Absolute(q("1124Gi")), false).unwrap_err();
-        assert!(err.to_string().contains("the same as"), "{err}");
+        for expandable in [Some(true), Some(false), None] {
+            let mut settled = deployment_snapshot(expandable);
+            // Its pod, which a ReplicaSet recreates, and a bare one: neither is planned for a restart nor warned
+            // about, as no filesystem is left to grow.
+            for controller in [
+                Some(PodController {
+                    kind: "ReplicaSet".into(),
+                    name: "prometheus-server-5d9".into(),
+                }),
+                None,
+            ] {
+                settled.claims[0].pod = Some(ClaimPod {
+                    name: "prometheus-server-abc".into(),
+                    uid: "pod-uid".into(),
+                    controller,
+                    ..Default::default()
+                });
+                let same = plan(&settled, &SizeRequest::Absolute(q("1124Gi")), false).unwrap();
+                assert!(same.restarts.is_empty(), "{:#?}", same.restarts);
+                assert!(same.warnings.is_empty(), "{:#?}", same.warnings);
+            }
+            let same = plan(&settled, &SizeRequest::Absolute(q("1124Gi")), false).unwrap();
+            assert!(same.steps.is_empty(), "{:#?}", same.steps);
+            assert_eq!(same.claims.len(), 1, "the claim is still read back");
+            assert!(same.warnings.is_empty(), "{:#?}", same.warnings);
+            let text = render(&same);
+            assert!(
+                text.contains(
+                    "nothing to change: every claim already is 1124Gi (prometheus-server: capacity 1124Gi)"
+                ),
+                "{text}"
+            );
+        }
+        // A relative size always grows, so it never is "the same".
+        assert!(!plan(&snap, &add("1Gi"), false).unwrap().steps.is_empty());
         // 1.1T (decimal) is 1024.4Gi: still smaller than 1124Gi, whatever the suffix.
         assert!(plan(&snap, &SizeRequest::Absolute(q("1.1T")), false).is_err());
         assert!(plan(&snap, &SizeRequest::Absolute(q("1125Gi")), false).is_ok());
@@ -2142,11 +2203,19 @@ mod tests {
         let settled = plan(&snap, &size, false).unwrap();
         assert!(settled.steps.is_empty(), "{:#?}", settled.steps);
         assert_eq!(settled.claims.len(), 2, "the claims are still followed");
+        // Still growing: followed, which is not "nothing to change" (that is said once every claim has the size).
         assert!(
-            settled
+            settled.notes.iter().any(|n| n.contains("followed")),
+            "{:#?}",
+            settled.notes
+        );
+        assert!(
+            !settled
                 .notes
                 .iter()
-                .any(|n| n.contains("nothing to change"))
+                .any(|n| n.contains("nothing to change")),
+            "{:#?}",
+            settled.notes
         );
         // The StatefulSet still carries the old template (the run stopped before the orphan delete): the operator
         // sequence is needed again, without claim patches.
@@ -2224,7 +2293,7 @@ mod tests {
     }
 
     /// A claim already grown by a run that failed half-way is done, not a reason to refuse: the absolute size plans
-    /// only the rest. Everything at the size, nothing left: refused as the same size.
+    /// only the rest. Everything at the size, nothing left: a plan with nothing to change.
     #[test]
     fn a_partial_resize_is_finished_by_the_absolute_size() {
         let mut snap = operator_snapshot(false);
@@ -2246,8 +2315,95 @@ mod tests {
         assert_eq!(claims, ["prometheus-k8s-db-prometheus-k8s-1"]);
         let mut done = deployment_snapshot(Some(true));
         done.claims[0] = claim(pvc("prometheus-server", "gp2", "60Gi", "60Gi"));
-        let err = self::plan(&done, &SizeRequest::Absolute(q("60Gi")), false).unwrap_err();
-        assert!(err.to_string().contains("the same as"), "{err}");
+        let done = self::plan(&done, &SizeRequest::Absolute(q("60Gi")), false).unwrap();
+        assert!(done.steps.is_empty(), "{:#?}", done.steps);
+        assert!(
+            done.notes
+                .iter()
+                .any(|n| n.starts_with("nothing to change: every claim already is 60Gi")),
+            "{:#?}",
+            done.notes
+        );
+    }
+
+    /// The attacks on "nothing to change": it is said only when every claim has the size (capacity and request) and
+    /// the install object asks for it. A claim still growing is followed; a paused operator resource is unpaused; a
+    /// StatefulSet template left behind is recreated.
+    #[test]
+    fn nothing_to_change_only_when_every_claim_and_the_install_already_are_the_size() {
+        let said = |p: &ResizePlan| p.notes.iter().any(|n| n.contains("nothing to change"));
+        // Every claim asks for 60Gi, one still has 50Gi: nothing to send, the claims are followed, not "done".
+        let growing = snapshot(
+            Install::Deployment { name: "p".into() },
+            vec![claim(pvc("p", "std", "60Gi", "50Gi"))],
+            vec![class("std", "x", Some(true))],
+        );
+        let growing = plan(&growing, &SizeRequest::Absolute(q("60Gi")), false).unwrap();
+        assert!(growing.steps.is_empty(), "{:#?}", growing.steps);
+        assert!(!said(&growing), "{:#?}", growing.notes);
+        // The operator resource, its StatefulSet and both claims at 60Gi: nothing to change.
+        let mut settled = operator_snapshot(false);
+        let Install::Operator {
+            storage_request,
+            statefulsets,
+            ..
+        } = &mut settled.install
+        else {
+            unreachable!("the operator fixture")
+        };
+        *storage_request = Some("60Gi".into());
+        statefulsets[0].template_storage = Some("60Gi".into());
+        for c in &mut settled.claims {
+            *c = claim(pvc(
+                c.pvc.metadata.name.as_deref().unwrap(),
+                "std",
+                "60Gi",
+                "60Gi",
+            ));
+        }
+        let size = SizeRequest::Absolute(q("60Gi"));
+        let done = plan(&settled, &size, false).unwrap();
+        assert!(done.steps.is_empty(), "{:#?}", done.steps);
+        assert!(said(&done), "{:#?}", done.notes);
+        // The same, but the resource is still paused (an interrupt before the unpause): it is unpaused, never
+        // reported as nothing to change.
+        let mut paused = settled;
+        if let Install::Operator { paused, .. } = &mut paused.install {
+            *paused = true;
+        }
+        let resume = plan(&paused, &size, false).unwrap();
+        assert!(!said(&resume), "{:#?}", resume.notes);
+        assert!(
+            resume
+                .steps
+                .iter()
+                .any(|(_, s)| matches!(s, Action::UnpausePrometheus { .. })),
+            "{:#?}",
+            resume.steps
+        );
+        // A StatefulSet whose claim template is still smaller: it is recreated, not "nothing to change".
+        let sts = snapshot(
+            Install::StatefulSet {
+                object: Box::new(statefulset("prometheus-server", "storage-volume", "50Gi")),
+                template: "storage-volume".into(),
+            },
+            vec![claim(pvc(
+                "storage-volume-prometheus-server-0",
+                "std",
+                "60Gi",
+                "60Gi",
+            ))],
+            vec![class("std", "x", Some(true))],
+        );
+        let left = plan(&sts, &size, false).unwrap();
+        assert!(!said(&left), "{:#?}", left.notes);
+        assert!(
+            left.steps
+                .iter()
+                .any(|(_, s)| matches!(s, Action::RecreateStatefulSet { .. })),
+            "{:#?}",
+            left.steps
+        );
     }
 
     /// Only the instance's own pod that a ReplicaSet or StatefulSet recreates may be restarted, and the plan says
