@@ -122,7 +122,8 @@ fn walk(src: &Value, run: &Value, path: &str, out: &mut Vec<String>) {
         // Unset in the source: whatever default runs is what the source means.
         (Value::Null, _) => {}
         (Value::Object(s), Value::Object(r)) => {
-            for (k, sv) in s {
+            let s = bearer_as_authorization(s);
+            for (k, sv) in s.iter() {
                 let p = join(path, k);
                 match r.get(k) {
                     Some(rv) => walk(sv, rv, &p, out),
@@ -171,6 +172,34 @@ fn walk(src: &Value, run: &Value, path: &str, out: &mut Vec<String>) {
             }
         }
     }
+}
+
+/// The deprecated `bearer_token` / `bearer_token_file` of an HTTP client configuration as Prometheus runs them: its
+/// loader moves them into `authorization` (type Bearer) and clears them (prometheus/common config/http_config.go
+/// `HTTPClientConfig.Validate`), so the running configuration never shows them. The operator still generates
+/// `bearer_token_file` for a ServiceMonitor endpoint's `bearerTokenFile` (kube-prometheus's own ServiceMonitors).
+fn bearer_as_authorization(
+    s: &serde_json::Map<String, Value>,
+) -> std::borrow::Cow<'_, serde_json::Map<String, Value>> {
+    let moved = [
+        ("bearer_token", "credentials"),
+        ("bearer_token_file", "credentials_file"),
+    ]
+    .into_iter()
+    .filter_map(|(old, new)| Some((old, new, s.get(old).filter(|v| !is_empty(v))?.clone())))
+    .collect::<Vec<_>>();
+    if moved.is_empty() || s.get("authorization").is_some_and(|a| !is_empty(a)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = s.clone();
+    let mut auth = serde_json::Map::new();
+    auth.insert("type".into(), Value::String("Bearer".into()));
+    for (old, new, v) in moved {
+        out.remove(old);
+        auth.insert(new.into(), v);
+    }
+    out.insert("authorization".into(), Value::Object(auth));
+    std::borrow::Cow::Owned(out)
 }
 
 /// A zero value, which Prometheus leaves out when it marshals (`omitempty`: `honor_labels: false`, `sample_limit: 0`).
@@ -264,6 +293,21 @@ mod tests {
         assert_eq!(
             c.describe(),
             "running configuration matches /etc/config/prometheus.yml"
+        );
+    }
+
+    #[test]
+    fn a_bearer_token_file_runs_as_authorization_and_is_no_difference() {
+        // The operator's rendering of a ServiceMonitor endpoint with `bearerTokenFile` (kube-prometheus's
+        // prometheus-operator ServiceMonitor) and what Prometheus 3 reports running for it.
+        let file = "scrape_configs:\n- job_name: op\n  scheme: https\n  bearer_token_file: /var/run/secrets/kubernetes.io/serviceaccount/token\n";
+        let running = "scrape_configs:\n- job_name: op\n  scheme: https\n  authorization:\n    type: Bearer\n    credentials_file: /var/run/secrets/kubernetes.io/serviceaccount/token\n";
+        assert_eq!(differences(file, running).unwrap(), Vec::<String>::new());
+        // Another token file running is still a difference.
+        let other = running.replace("serviceaccount/token", "other/token");
+        assert_eq!(
+            differences(file, &other).unwrap(),
+            ["scrape_configs[job=op].authorization.credentials_file"]
         );
     }
 

@@ -9,6 +9,8 @@
 //!   kube-prometheus itself (its `manifests/`, `prometheus-k8s`) is not reachable here: the Go module proxy answers
 //!   403 "This module version is not available" for `github.com/prometheus-operator/kube-prometheus` at any version
 //!   (tried 2026-12-05), so the operator's own bundle is the upstream install this world can fetch.
+//! - kube-prometheus's shape (`scenarios/kube-prometheus.yaml`, written by us after its `manifests/`): the real
+//!   operator runs `prometheus-k8s-0/1` Ready, and doctor and reload read and reload it.
 //! - the prometheus-community/prometheus chart's default rendering (`scenarios/chart-sd.yaml`, written by us in the
 //!   chart's shape, with the chart's DEFAULT `kubernetes_sd_configs` jobs and its server ClusterRole): Prometheus v3
 //!   runs Ready, in-cluster (ServiceAccount token, `kube-root-ca.crt`, `KUBERNETES_SERVICE_HOST`), discovers the node,
@@ -349,4 +351,144 @@ fn the_charts_default_kubernetes_sd_config_runs_and_discovers_in_cluster() {
         "{out}\n{err}"
     );
     assert!(out.contains("0 critical, 0 warning"), "{out}");
+}
+
+/// kube-prometheus's shape (`scenarios/kube-prometheus.yaml`, written by us after its `manifests/`: the operator
+/// Deployment `prometheus-operator`, the Prometheus `k8s` with every selector `{}` and no storage, `prometheus-k8s`'s
+/// ServiceAccount/ClusterRole/Roles, Service, NetworkPolicy, PDB, ServiceMonitors) is run by the real operator into
+/// Ready `prometheus-k8s-0/1`, and the plugin reads and reloads it.
+#[test]
+fn kube_prometheus_shape_runs_ready_with_the_real_operator() {
+    let Some(bin) = plugin() else {
+        panic!("build the plugin first: cargo build --bin kubectl-prom");
+    };
+    let Some(cluster) = Cluster::start_real_scenario_or_skip("kube-prometheus") else {
+        return;
+    };
+    let k = world_kubectl();
+    let kc = cluster.kubeconfig_path().to_path_buf();
+    let selector = "app.kubernetes.io/name=prometheus,app.kubernetes.io/instance=k8s";
+    let (all_ready, pods) = wait_for(Duration::from_secs(120), || {
+        let pods = get_json(&k, &kc, &["pods", "-n", "monitoring", "-l", selector]);
+        let items = pods["items"].as_array().cloned().unwrap_or_default();
+        (items.len() == 2 && items.iter().all(ready), pods)
+    });
+    assert!(all_ready, "prometheus-k8s-0/1 are not Ready: {pods}");
+    let items = pods["items"].as_array().cloned().unwrap_or_default();
+    let mut names: Vec<&str> = items
+        .iter()
+        .filter_map(|p| p["metadata"]["name"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["prometheus-k8s-0", "prometheus-k8s-1"]);
+    // Each pod runs Prometheus and the operator's reloader sidecar, both running (the operator's StatefulSet, container
+    // `config-reloader`).
+    for pod in &items {
+        for c in ["prometheus", "config-reloader"] {
+            let running = pod["status"]["containerStatuses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|s| s["name"] == c && s["ready"] == true && s["state"]["running"].is_object());
+            assert!(running, "{c} is not running in {pod}");
+        }
+    }
+
+    // Run by the real operator (the Deployment's pod, its own log) and owned by the Prometheus resource `k8s`.
+    let op = get_json(
+        &k,
+        &kc,
+        &[
+            "pods",
+            "-n",
+            "monitoring",
+            "-l",
+            "app.kubernetes.io/name=prometheus-operator",
+        ],
+    );
+    let op_pod = &op["items"][0];
+    assert!(ready(op_pod), "the operator is not Ready: {op}");
+    let log = ok(
+        &k,
+        &kc,
+        &[
+            "logs",
+            "-n",
+            "monitoring",
+            op_pod["metadata"]["name"].as_str().unwrap_or_default(),
+            "-c",
+            "prometheus-operator",
+        ],
+        None,
+    );
+    assert!(
+        log.contains("Starting Prometheus Operator") && !log.contains("forbidden"),
+        "not the real operator's log, or it lacks RBAC:\n{log}"
+    );
+    let prom = get_json(&k, &kc, &["prometheus", "k8s", "-n", "monitoring"]);
+    let sts = get_json(
+        &k,
+        &kc,
+        &["statefulset", "prometheus-k8s", "-n", "monitoring"],
+    );
+    let owner = &sts["metadata"]["ownerReferences"][0];
+    assert_eq!(owner["kind"], "Prometheus", "{sts}");
+    assert_eq!(owner["uid"], prom["metadata"]["uid"], "{sts}");
+    assert_eq!(owner["controller"], true, "{sts}");
+    // The PDB and NetworkPolicy are real objects the API server kept, the PDB counting both pods.
+    let (pdb_ok, pdb) = wait_for(Duration::from_secs(30), || {
+        let pdb = get_json(&k, &kc, &["pdb", "prometheus-k8s", "-n", "monitoring"]);
+        (pdb["status"]["currentHealthy"] == 2, pdb)
+    });
+    assert!(pdb_ok, "the PDB does not see 2 healthy pods: {pdb}");
+    ok(
+        &k,
+        &kc,
+        &["get", "networkpolicy", "prometheus-k8s", "-n", "monitoring"],
+        None,
+    );
+
+    // doctor: one operator install `k8s` of 2 pods and exactly one finding. kube-prometheus sets no `spec.storage`, so
+    // the TSDB is the operator's emptyDir: PROM-211, a warning, is what every default kube-prometheus gets. No drift
+    // (PROM-305): the operator renders the operator ServiceMonitor's `bearerTokenFile` as `bearer_token_file`
+    // (pkg/prometheus/promcfg.go, v0.85.0), which Prometheus runs as `authorization.credentials_file`
+    // (prometheus/common config/http_config.go `HTTPClientConfig.Validate`): the same configuration, which doctor
+    // reported as drift before that fix.
+    let (code, out, err) = kubectl_prom(&bin, &kc, &["doctor", "-n", "monitoring"]);
+    assert_eq!(code, 0, "doctor failed:\n{out}\n{err}");
+    assert!(
+        out.contains(
+            "monitoring/k8s (operator resource prometheus/k8s, sts/prometheus-k8s, 2 pods)"
+        ),
+        "doctor did not find kube-prometheus's Prometheus:\n{out}\n{err}"
+    );
+    assert!(
+        out.contains("PROM-211") && out.contains("is an emptyDir"),
+        "no emptyDir finding:\n{out}"
+    );
+    assert!(
+        out.contains("0 critical, 1 warning, 0 info in 1 instance"),
+        "findings beyond PROM-211:\n{out}"
+    );
+
+    // reload: the operator runs Prometheus with `--web.enable-lifecycle` (its default HTTP reload strategy:
+    // pkg/prometheus/promcfg.go `BuildCommonPrometheusArgs`, v0.85.0), so the plugin validates the generated file with
+    // promtool, POSTs /-/reload on both pods and proves by content that each runs the file the config-reloader wrote
+    // (`config_out/prometheus.env.yaml`). Before the bearer_token_file fix this exited 3 ("does not match …
+    // bearer_token_file").
+    let (code, out, err) = kubectl_prom(&bin, &kc, &["reload", "-n", "monitoring", "--yes"]);
+    assert_eq!(code, 0, "reload failed:\n{out}\n{err}");
+    assert!(
+        out.contains("monitoring/k8s: 2 of 2 pod(s) reloaded (validation: promtool)"),
+        "{out}\n{err}"
+    );
+    for pod in ["prometheus-k8s-0", "prometheus-k8s-1"] {
+        assert!(
+            out.contains(&format!(
+                "{pod}: reloaded via the API server's pod proxy; running configuration matches \
+                 /etc/prometheus/config_out/prometheus.env.yaml"
+            )),
+            "{pod} not proven reloaded:\n{out}\n{err}"
+        );
+    }
 }
