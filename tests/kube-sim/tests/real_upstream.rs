@@ -362,7 +362,8 @@ fn kube_prometheus_shape_runs_ready_with_the_real_operator() {
     let Some(bin) = plugin() else {
         panic!("build the plugin first: cargo build --bin kubectl-prom");
     };
-    let Some(cluster) = Cluster::start_real_scenario_or_skip("kube-prometheus") else {
+    let Some(cluster) = Cluster::start_or_skip(&kube_sim::Options::scenario("kube-prometheus"))
+    else {
         return;
     };
     let k = world_kubectl();
