@@ -570,9 +570,12 @@ fn fix_perms_removes_every_init_container_doctor_flags() {
             && run.stdout.is_empty(),
         "{run}"
     );
+    // Generation and spec, not resourceVersion: the running operator writes the resource's status (its Reconciled and
+    // Available conditions) on its own, while every spec change bumps the generation.
     let still = kubectl_json(&cluster, &["get", "prometheus", cr, "-n", "monitoring"]);
     assert_eq!(
-        still["metadata"]["resourceVersion"], untouched["metadata"]["resourceVersion"],
+        (&still["metadata"]["generation"], &still["spec"]),
+        (&untouched["metadata"]["generation"], &untouched["spec"]),
         "the refusal changed the resource"
     );
 
@@ -604,6 +607,10 @@ fn fix_perms_removes_every_init_container_doctor_flags() {
         format!("kubectl prom fix-perms {target} -n monitoring"),
         "{flagged:#}"
     );
+    // doctor flags the init container from the pod spec as soon as the pods exist; the claims the new StatefulSet
+    // creates are WaitForFirstConsumer and bind only once their pod is scheduled (a PV's type is what fix-perms
+    // decides on), so the fix runs once the pods are running on Bound claims, as an SRE would run it.
+    support::wait_settled(&cluster, "monitoring");
 
     let run = prom(
         &cluster,
