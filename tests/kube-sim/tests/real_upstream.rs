@@ -44,6 +44,17 @@ fn ready(pod: &Value) -> bool {
         .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }
 
+/// The StatefulSet is the operator's rendering of the Prometheus resource: its controller owner is that resource
+/// (same uid), not something a scenario created.
+fn assert_run_by_the_operator(k: &Path, kc: &Path, ns: &str, prometheus: &str, statefulset: &str) {
+    let prom = get_json(k, kc, &["prometheus", prometheus, "-n", ns]);
+    let sts = get_json(k, kc, &["statefulset", statefulset, "-n", ns]);
+    let owner = &sts["metadata"]["ownerReferences"][0];
+    assert_eq!(owner["kind"], "Prometheus", "{sts}");
+    assert_eq!(owner["uid"], prom["metadata"]["uid"], "{sts}");
+    assert_eq!(owner["controller"], true, "{sts}");
+}
+
 /// Prometheus's HTTP API of pod `ns/pod` through the API server's pods/proxy.
 fn prom_api(k: &Path, kc: &Path, ns: &str, pod: &str, path: &str) -> Value {
     let raw = ok(
@@ -158,16 +169,7 @@ fn the_operators_own_install_runs_unmodified_with_the_real_operator() {
         log.contains("Starting Prometheus Operator") && !log.contains("forbidden"),
         "not the real operator's log, or it lacks RBAC:\n{log}"
     );
-    let prom = get_json(&k, &kc, &["prometheus", "prometheus", "-n", "default"]);
-    let sts = get_json(
-        &k,
-        &kc,
-        &["statefulset", "prometheus-prometheus", "-n", "default"],
-    );
-    let owner = &sts["metadata"]["ownerReferences"][0];
-    assert_eq!(owner["kind"], "Prometheus", "{sts}");
-    assert_eq!(owner["uid"], prom["metadata"]["uid"], "{sts}");
-    assert_eq!(owner["controller"], true, "{sts}");
+    assert_run_by_the_operator(&k, &kc, "default", "prometheus", "prometheus-prometheus");
     let secret = get_json(
         &k,
         &kc,
@@ -426,16 +428,7 @@ fn kube_prometheus_shape_runs_ready_with_the_real_operator() {
         log.contains("Starting Prometheus Operator") && !log.contains("forbidden"),
         "not the real operator's log, or it lacks RBAC:\n{log}"
     );
-    let prom = get_json(&k, &kc, &["prometheus", "k8s", "-n", "monitoring"]);
-    let sts = get_json(
-        &k,
-        &kc,
-        &["statefulset", "prometheus-k8s", "-n", "monitoring"],
-    );
-    let owner = &sts["metadata"]["ownerReferences"][0];
-    assert_eq!(owner["kind"], "Prometheus", "{sts}");
-    assert_eq!(owner["uid"], prom["metadata"]["uid"], "{sts}");
-    assert_eq!(owner["controller"], true, "{sts}");
+    assert_run_by_the_operator(&k, &kc, "monitoring", "k8s", "prometheus-k8s");
     // The PDB and NetworkPolicy are real objects the API server kept, the PDB counting both pods.
     let (pdb_ok, pdb) = wait_for(Duration::from_secs(30), || {
         let pdb = get_json(&k, &kc, &["pdb", "prometheus-k8s", "-n", "monitoring"]);
